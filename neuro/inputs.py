@@ -1,0 +1,112 @@
+"""External inputs of a network: Poisson sources, spike-array sources, current injection.
+
+Sources are presynaptic-only populations: they are connected to neurons through
+Projections (SparseSynapses), exactly like neuron populations. Current injection adds a
+drive (membrane units, like ``LIFParams.bias``) to the neurons of one population.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["PoissonSource", "SpikeArraySource", "CurrentInjection", "Source"]
+
+
+def _check_name(name: str) -> None:
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"name must be a valid identifier string, got {name!r}")
+
+
+def _check_size(size: int) -> None:
+    if not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"size must be an integer >= 1, got {size!r}")
+
+
+@dataclass(frozen=True, eq=False)
+class PoissonSource:
+    """``size`` independent Poisson spike trains.
+
+    Parameters
+    ----------
+    name : str
+    size : int
+    rate_hz : float or ndarray of shape (size,)
+        Firing rate of each train in Hz, >= 0. On a clock with step ``dt`` each train
+        spikes in a step with probability ``rate * dt`` (which must be <= 1).
+    """
+
+    name: str
+    size: int
+    rate_hz: float | np.ndarray
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+        _check_size(self.size)
+        r = np.broadcast_to(np.asarray(self.rate_hz, dtype=np.float64), (self.size,)).copy()
+        if not np.all(np.isfinite(r)) or np.any(r < 0):
+            raise ValueError(f"rate_hz must be finite and >= 0 Hz (source {self.name!r})")
+        object.__setattr__(self, "rate_hz", r)
+
+
+@dataclass(frozen=True, eq=False)
+class SpikeArraySource:
+    """Given spike times: neuron ``indices[i]`` spikes at ``times_s[i]``.
+
+    On a clock engine a spike at time ``t`` is emitted in step ``round(t / dt)``.
+    """
+
+    name: str
+    size: int
+    times_s: np.ndarray
+    indices: np.ndarray
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+        _check_size(self.size)
+        t = np.asarray(self.times_s, dtype=np.float64).ravel()
+        i = np.asarray(self.indices).ravel()
+        if t.shape != i.shape:
+            raise ValueError(f"times_s and indices must have the same length, got {t.size} and {i.size}")
+        if not np.all(np.isfinite(t)) or np.any(t < 0):
+            raise ValueError(f"spike times must be finite and >= 0 s (source {self.name!r})")
+        if i.size and (np.any(i < 0) or np.any(i >= self.size)):
+            raise ValueError(f"indices must be in [0, {self.size}) (source {self.name!r})")
+        order = np.lexsort((i, t))
+        object.__setattr__(self, "times_s", t[order])
+        object.__setattr__(self, "indices", i[order].astype(np.int32))
+
+
+Source = PoissonSource | SpikeArraySource
+
+
+@dataclass(frozen=True, eq=False)
+class CurrentInjection:
+    """Extra drive added to the bias of one population's neurons while ``start <= t < stop``.
+
+    Parameters
+    ----------
+    target : str
+        Name of the neuron population.
+    amplitude : float or ndarray of shape (size,)
+        Drive in membrane units (steady-state shift, like ``LIFParams.bias``).
+    start_s, stop_s : float
+        Active interval in seconds.
+    """
+
+    target: str
+    amplitude: float | np.ndarray
+    start_s: float = 0.0
+    stop_s: float = math.inf
+
+    def __post_init__(self) -> None:
+        a = np.asarray(self.amplitude, dtype=np.float64)
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"amplitude must be finite (current into {self.target!r})")
+        if not (self.start_s >= 0 and self.stop_s > self.start_s):
+            raise ValueError(
+                f"need 0 <= start_s < stop_s, got start_s={self.start_s}, stop_s={self.stop_s}"
+            )
+        object.__setattr__(self, "amplitude", a)
