@@ -67,6 +67,10 @@ class LIFParams:
         Time constants of the exponential synaptic current channels, one per receptor
         type (e.g. ``(5e-3, 10e-3)`` for excitatory and inhibitory); ``()`` means delta
         synapses.
+    reset_mode : str
+        ``"value"``: after a spike ``v = v_reset`` (Brian2's usual reset);
+        ``"subtract"``: ``v -= v_threshold - v_reset`` (reset by subtraction, as
+        snntorch's default), which keeps the overshoot.
 
     Examples
     --------
@@ -83,8 +87,11 @@ class LIFParams:
     t_ref_s: float = 0.0
     bias: float = 0.0
     tau_syn_s: tuple[float, ...] = ()
+    reset_mode: str = "value"
 
     def __post_init__(self) -> None:
+        if self.reset_mode not in ("value", "subtract"):
+            raise ValueError(f"reset_mode must be 'value' or 'subtract', got {self.reset_mode!r}")
         _positive("tau_mem_s", self.tau_mem_s)
         for name in ("v_rest", "v_reset", "v_threshold", "bias"):
             _finite(name, getattr(self, name))
