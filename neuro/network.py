@@ -34,8 +34,12 @@ class Population:
     v_init : float or ndarray of shape (size,), optional
         Initial membrane potential; defaults to ``params.v_rest``.
     kwta_k : int, optional
-        If set, k-winners-take-all: in each step at most ``kwta_k`` neurons of the
-        population spike (see :mod:`neuro.kwta`).
+        If set, k-winners-take-all: in each step at most ``kwta_k`` of the neurons that
+        cross threshold spike, those with the largest ``v`` (ties: lower index first).
+    kwta_losers : str
+        What happens to threshold-crossing neurons that lose the k-WTA competition:
+        ``"reset"`` (set to ``v_reset``, no spike, not refractory) or ``"hold"``
+        (keep their potential and compete again next step).
     """
 
     name: str
@@ -43,6 +47,7 @@ class Population:
     params: LIFParams = field(default_factory=LIFParams)
     v_init: float | np.ndarray | None = None
     kwta_k: int | None = None
+    kwta_losers: str = "reset"
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -59,6 +64,11 @@ class Population:
         if self.kwta_k is not None and not (0 <= int(self.kwta_k) <= self.size):
             raise ValueError(
                 f"population {self.name!r}: kwta_k must be in [0, {self.size}], got {self.kwta_k}"
+            )
+        if self.kwta_losers not in ("reset", "hold"):
+            raise ValueError(
+                f"population {self.name!r}: kwta_losers must be 'reset' or 'hold', "
+                f"got {self.kwta_losers!r}"
             )
 
 
