@@ -1,0 +1,116 @@
+"""Spike raster with a population-rate panel.
+
+Figures are built with :class:`matplotlib.figure.Figure` and the Agg canvas directly, never
+through ``pyplot``: no global figure registry, no GUI backend, nothing shown. Save with
+``fig.savefig(path)`` or ``RunContext.save_figure``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from neuro.record import SpikeTrains
+
+__all__ = ["raster"]
+
+_COLORS = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange", "tab:brown")
+
+
+def raster(
+    spikes: SpikeTrains | Mapping[str, SpikeTrains],
+    bin_s: float = 5e-3,
+    t_start_s: float = 0.0,
+    t_stop_s: float | None = None,
+    max_neurons: int | None = None,
+    title: str | None = None,
+    figsize: tuple[float, float] = (8.0, 5.0),
+    marker_size: float = 2.0,
+) -> Figure:
+    """Spike raster (top) and population rate (bottom) of one or more populations.
+
+    Populations are stacked vertically in the raster, each in its own colour; the rate
+    panel shows each population's rate in spikes per neuron per second, in bins of
+    ``bin_s`` seconds.
+
+    Parameters
+    ----------
+    spikes : SpikeTrains or mapping of name to SpikeTrains
+        E.g. ``recording.spikes`` or ``recording.spikes["exc"]``.
+    bin_s : float
+        Width of the population-rate bins in seconds, > 0.
+    t_start_s, t_stop_s : float
+        Time range to show; ``t_stop_s`` defaults to the longest recording's duration.
+    max_neurons : int, optional
+        Show only the first ``max_neurons`` neurons of each population in the raster
+        (the rate panel always uses all of them).
+    title : str, optional
+    figsize : (float, float)
+        Inches.
+    marker_size : float
+        Raster dot size in points.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        With two axes: ``fig.axes[0]`` the raster, ``fig.axes[1]`` the rate.
+
+    Examples
+    --------
+    >>> from neuro.record import SpikeTrains
+    >>> st = SpikeTrains(np.array([0.01, 0.02]), np.array([0, 1]), size=2, duration_s=0.05)
+    >>> fig = raster({"exc": st}, bin_s=0.01)
+    >>> len(fig.axes)
+    2
+    """
+    groups = {"": spikes} if isinstance(spikes, SpikeTrains) else dict(spikes)
+    if not groups:
+        raise ValueError("spikes must contain at least one population")
+    for name, st in groups.items():
+        if not isinstance(st, SpikeTrains):
+            raise TypeError(f"spikes[{name!r}] must be SpikeTrains, got {type(st).__name__}")
+    if not (math.isfinite(bin_s) and bin_s > 0):
+        raise ValueError(f"bin_s must be finite and > 0 s, got {bin_s}")
+    t1 = max(st.duration_s for st in groups.values()) if t_stop_s is None else float(t_stop_s)
+    if not (t_start_s >= 0 and t1 > t_start_s):
+        raise ValueError(f"need 0 <= t_start_s < t_stop_s, got {t_start_s} and {t1}")
+    if max_neurons is not None and max_neurons < 1:
+        raise ValueError(f"max_neurons must be >= 1, got {max_neurons}")
+
+    fig = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax_r, ax_p = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": (3, 1)})
+    n_bins = max(1, int(math.ceil((t1 - t_start_s) / bin_s - 1e-9)))
+    edges = t_start_s + bin_s * np.arange(n_bins + 1)
+    offset = 0
+    ticks, labels = [], []
+    for k, (name, st) in enumerate(groups.items()):
+        color = _COLORS[k % len(_COLORS)]
+        shown = st.size if max_neurons is None else min(st.size, int(max_neurons))
+        keep = (st.times_s >= t_start_s) & (st.times_s < t1)
+        t, i = st.times_s[keep], st.indices[keep]
+        vis = i < shown
+        ax_r.scatter(t[vis], i[vis] + offset, s=marker_size, c=color, marker="|" if shown <= 50 else ".",
+                     linewidths=0.8, rasterized=t.size > 20000)
+        counts, _ = np.histogram(t, bins=edges)
+        widths = np.minimum(edges[1:], t1) - edges[:-1]
+        rate = counts / (st.size * widths)
+        ax_p.step(edges[:-1], rate, where="post", color=color, label=name or None)
+        ticks.append(offset + shown / 2)
+        labels.append(name)
+        offset += shown
+    ax_r.set_ylim(-0.5, offset - 0.5)
+    ax_r.set_ylabel("neuron")
+    if len(groups) > 1:
+        ax_r.set_yticks(ticks, labels)
+        ax_p.legend(fontsize="small", loc="upper right")
+    ax_p.set_xlim(t_start_s, t1)
+    ax_p.set_xlabel("time (s)")
+    ax_p.set_ylabel("rate (Hz)")
+    if title:
+        ax_r.set_title(title)
+    return fig
