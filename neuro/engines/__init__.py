@@ -1,0 +1,18 @@
+"""Simulation engines: the clock-driven engine and the exact event-driven engine.
+
+Both run a :class:`neuro.network.Network` and return a :class:`neuro.record.Recording`.
+"""
+
+from neuro.engines.clock import ClockSimulator, ClockState, simulate
+from neuro.engines.drive import InputDrive, time_to_step
+from neuro.engines.plan import FlatNetwork, flatten
+
+__all__ = [
+    "ClockSimulator",
+    "ClockState",
+    "FlatNetwork",
+    "InputDrive",
+    "flatten",
+    "simulate",
+    "time_to_step",
+]

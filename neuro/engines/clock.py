@@ -1,0 +1,405 @@
+"""Clock-driven engine: time-stepped neuron updates, event-driven spike propagation.
+
+Each step ``n`` follows Brian2's schedule, so that both give the same spikes where the
+arithmetic is the same:
+
+1. *update*: apply current-injection changes; neurons that are not refractory
+   (``n - last_spike >= ref_steps``) integrate ``v`` exactly over ``dt``; every synaptic
+   current decays exactly;
+2. *threshold*: ``v > v_threshold`` and not refractory; in a k-WTA population at most ``k``
+   of those spike (largest ``v`` first, ties to the lower index); spikes are recorded at
+   ``t = n dt``;
+3. *propagate*: the rows of the neurons and source channels that spiked are scattered into a
+   delay ring buffer ``buf[(n + delay) % (max_delay + 1)]`` (only spiking rows are touched),
+   then slot ``n`` is delivered: channel 0 adds to ``v`` (delta synapses; discarded while the
+   neuron is refractory, a neuron with ``t_ref = 0`` never is), channel ``1 + k`` adds to
+   ``I_k``;
+4. *reset*: spiking neurons go to ``v_reset`` (or subtract ``v_threshold - v_reset``).
+
+State variables are recorded at the start of a step (the state at ``t = n dt``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from tqdm.auto import tqdm
+
+from neuro.engines.drive import InputDrive
+from neuro.engines.plan import FlatNetwork, flatten
+from neuro.network import Network
+from neuro.record import RateMonitor, Recording, SpikeMonitor, SpikeTrains, StateMonitor, StateTrace
+from neuro.synapses import SparseSynapses
+
+__all__ = ["ClockState", "ClockSimulator", "simulate"]
+
+
+@dataclass(eq=False)
+class ClockState:
+    """Everything that evolves during a run (explicit, checkpointable).
+
+    Attributes
+    ----------
+    step : int
+        Index of the next step to run.
+    v : ndarray (n_neurons,)
+    syn : ndarray (n_neurons, n_channels)
+        Exponential synaptic currents.
+    last_spike : ndarray of int64 (n_neurons,)
+        Step of each neuron's last spike (very negative if none).
+    buffer : ndarray (max_delay + 1, n_neurons, 1 + n_channels)
+        Delay ring buffer of inputs not yet delivered.
+    drive : ndarray (n_neurons,)
+        Current injection currently applied (added to ``v_inf``).
+    weights : ndarray
+        Concatenated synaptic weights (they change under plasticity).
+    """
+
+    step: int
+    v: np.ndarray
+    syn: np.ndarray
+    last_spike: np.ndarray
+    buffer: np.ndarray
+    drive: np.ndarray
+    weights: np.ndarray
+
+    @classmethod
+    def initial(cls, flat: FlatNetwork) -> ClockState:
+        """The state at ``t = 0``: ``v = v_init``, no currents, nothing in flight."""
+        n, c, dt = flat.n_neurons, flat.n_channels, flat.dtype
+        return cls(
+            step=0,
+            v=flat.v_init.copy(),
+            syn=np.zeros((n, c), dtype=dt),
+            last_spike=np.full(n, -(2**40), dtype=np.int64),
+            buffer=np.zeros((flat.max_delay + 1, n, 1 + c), dtype=dt),
+            drive=np.zeros(n, dtype=dt),
+            weights=flat.weights.copy(),
+        )
+
+
+@numba.njit(cache=True, nogil=True)
+def _propagate(g, n, group_of_pre, gp_ptr, gp_list, p_src_off, p_tgt_off, p_chan, p_iptr0,
+               p_syn0, indptr, indices, weights, delays, buf, v, syn, accept_delta):
+    """Scatter the outgoing synapses of presynaptic global id ``g`` spiking in step ``n``.
+
+    Zero-delay synapses act at once on the state (as delivery of slot ``n`` would, in the
+    same order); delayed ones go to the ring buffer.
+    """
+    n_slots = buf.shape[0]
+    grp = group_of_pre[g]
+    for q in range(gp_ptr[grp], gp_ptr[grp + 1]):
+        p = gp_list[q]
+        row = g - p_src_off[p]
+        base = p_syn0[p]
+        lo = base + indptr[p_iptr0[p] + row]
+        hi = base + indptr[p_iptr0[p] + row + 1]
+        tgt0 = p_tgt_off[p]
+        ch = p_chan[p]
+        for s in range(lo, hi):
+            t = tgt0 + indices[s]
+            d = delays[s]
+            if d == 0:
+                if ch == 0:
+                    if accept_delta[t]:
+                        v[t] += weights[s]
+                else:
+                    syn[t, ch - 1] += weights[s]
+            else:
+                buf[(n + d) % n_slots, t, ch] += weights[s]
+    return 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _run_steps(n0, n1, v, syn, last, buf, drive, weights,
+               mem_decay, v_inf, v_reset, v_th, reset_amt, ref_steps, syn_decay, syn_to_mem,
+               pop_offsets, kwta_k, kwta_hold,
+               group_of_pre, gp_ptr, gp_list, p_src_off, p_tgt_off, p_chan, p_iptr0, p_syn0,
+               indptr, indices, delays,
+               ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals,
+               rec_ids, rec_chan, rec_every, rec_out, rec_count,
+               out_step, out_id, n_out):
+    """Run steps ``[n0, n1)``; stop early (returning the step reached) if the spike output
+    arrays could overflow. Returns ``(next_step, n_out, rec_count)``."""
+    n_neur = v.shape[0]
+    n_ch = syn.shape[1]
+    n_slots = buf.shape[0]
+    cap = out_step.shape[0]
+    accept = np.empty(n_neur, dtype=np.bool_)  # may receive delta input this step
+    spiking = np.empty(n_neur, dtype=np.int64)
+    cand = np.empty(n_neur, dtype=np.int64)
+    n_pops = pop_offsets.shape[0] - 1
+    for n in range(n0, n1):
+        if n_out + n_neur > cap:
+            return n, n_out, rec_count
+        j = n - n0
+        for e in range(ev_ptr[j], ev_ptr[j + 1]):
+            drive[ev_ids[e]] += ev_vals[e]
+        if rec_ids.shape[0] > 0 and n % rec_every == 0:
+            for c in range(rec_ids.shape[0]):
+                i = rec_ids[c]
+                rec_out[rec_count, c] = v[i] if rec_chan[c] < 0 else syn[i, rec_chan[c]]
+            rec_count += 1
+        # 1. update and 2. threshold, population by population (shared constants)
+        n_spk = 0
+        for pop in range(n_pops):
+            a = mem_decay[pop]
+            vi = v_inf[pop]
+            th = v_th[pop]
+            rs = ref_steps[pop]
+            n_c = 0
+            for i in range(pop_offsets[pop], pop_offsets[pop + 1]):
+                nr = (n - last[i]) >= rs
+                if nr:
+                    target = vi + drive[i]
+                    x = target + (v[i] - target) * a
+                    for k in range(n_ch):
+                        x += syn[i, k] * syn_to_mem[pop, k]
+                    v[i] = x
+                    if x > th:
+                        cand[n_c] = i
+                        n_c += 1
+                for k in range(n_ch):
+                    syn[i, k] *= syn_decay[pop, k]
+                accept[i] = nr or rs == 0
+            k_win = kwta_k[pop]
+            if k_win >= 0 and n_c > k_win:
+                # stable sort on -v keeps lower indices first among equal potentials
+                order = np.argsort(-v[cand[:n_c]], kind="mergesort")
+                for r in range(n_c):
+                    i = cand[order[r]]
+                    if r < k_win:
+                        spiking[n_spk] = i
+                        n_spk += 1
+                    elif not kwta_hold[pop]:
+                        v[i] = v_reset[pop]
+            else:
+                for r in range(n_c):
+                    spiking[n_spk] = cand[r]
+                    n_spk += 1
+        for r in range(n_spk):
+            i = spiking[r]
+            last[i] = n
+            if ref_steps[_pop_of(i, pop_offsets)] > 0:
+                accept[i] = False
+            out_step[n_out] = n
+            out_id[n_out] = i
+            n_out += 1
+        # 3. propagate this step's neuron and source spikes, deliver delayed inputs of slot n
+        for r in range(n_spk):
+            _propagate(spiking[r], n, group_of_pre, gp_ptr, gp_list, p_src_off, p_tgt_off,
+                       p_chan, p_iptr0, p_syn0, indptr, indices, weights, delays, buf, v, syn,
+                       accept)
+        for e in range(ext_ptr[j], ext_ptr[j + 1]):
+            _propagate(ext_ids[e], n, group_of_pre, gp_ptr, gp_list, p_src_off, p_tgt_off,
+                       p_chan, p_iptr0, p_syn0, indptr, indices, weights, delays, buf, v, syn,
+                       accept)
+        if n_slots > 1:
+            slot = n % n_slots
+            for i in range(n_neur):
+                x = buf[slot, i, 0]
+                if x != 0.0:
+                    if accept[i]:
+                        v[i] += x
+                    buf[slot, i, 0] = 0.0
+                for k in range(n_ch):
+                    y = buf[slot, i, 1 + k]
+                    if y != 0.0:
+                        syn[i, k] += y
+                        buf[slot, i, 1 + k] = 0.0
+        # 4. reset
+        for r in range(n_spk):
+            i = spiking[r]
+            pop = _pop_of(i, pop_offsets)
+            if reset_amt[pop] > 0.0:
+                v[i] -= reset_amt[pop]
+            else:
+                v[i] = v_reset[pop]
+    return n1, n_out, rec_count
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _pop_of(i, pop_offsets):
+    """Population of neuron ``i`` (few populations: a linear scan is fastest)."""
+    p = 0
+    while i >= pop_offsets[p + 1]:
+        p += 1
+    return p
+
+
+class ClockSimulator:
+    """A network compiled for the clock engine, with its state; run it in pieces.
+
+    Parameters
+    ----------
+    network : Network
+    dt_s : float
+        Time step in seconds.
+    seed : int
+        Seed of the Poisson sources (the run is deterministic for a given seed).
+    dtype : numpy float type
+        State and weight precision (float64 default; float32 for speed/memory).
+
+    Examples
+    --------
+    >>> sim = ClockSimulator(net, dt_s=1e-4, seed=0)   # doctest: +SKIP
+    >>> rec = sim.run(0.5)                              # doctest: +SKIP
+    """
+
+    def __init__(self, network: Network, dt_s: float, seed: int = 0, dtype: type = np.float64):
+        self.network = network
+        self.flat = flatten(network, dt_s, dtype)
+        self.drive = InputDrive(network, self.flat, seed)
+        self.state = ClockState.initial(self.flat)
+
+    @property
+    def dt_s(self) -> float:
+        """The time step."""
+        return self.flat.dt_s
+
+    def synapses(self) -> list[SparseSynapses]:
+        """Each projection's synapses with the current weights."""
+        f = self.flat
+        return [
+            pr.synapses.with_weights(
+                self.state.weights[f.proj_syn_start[p] : f.proj_syn_start[p + 1]].copy()
+            )
+            for p, pr in enumerate(self.network.projections)
+        ]
+
+    def run(self, duration_s: float, *, progress: bool = False, chunk_steps: int = 10_000) -> Recording:
+        """Advance by ``duration_s`` and return what the monitors recorded in that interval."""
+        if not (duration_s > 0):
+            raise ValueError(f"duration_s must be > 0, got {duration_s}")
+        f, st = self.flat, self.state
+        n_steps = int(round(duration_s / f.dt_s))
+        if n_steps < 1:
+            raise ValueError(f"duration_s={duration_s} is shorter than one step dt={f.dt_s}")
+        n_start, n_end = st.step, st.step + n_steps
+        mons = self.network.monitors
+        state_mons = [m for m in mons if isinstance(m, StateMonitor)]
+        every = state_mons[0].every_steps if state_mons else 1
+        if any(m.every_steps != every for m in state_mons):
+            raise ValueError("all StateMonitors of a network must use the same every_steps")
+        rec_ids = np.concatenate(
+            [m.indices + f.population_slice(m.target).start for m in state_mons]
+        ).astype(np.int64) if state_mons else np.zeros(0, np.int64)
+        rec_chan = np.concatenate(
+            [np.full(m.indices.size, m.channel()) for m in state_mons]
+        ).astype(np.int64) if state_mons else np.zeros(0, np.int64)
+        n_samples = len(range(-(-n_start // every) * every, n_end, every))
+        rec_out = np.zeros((n_samples, rec_ids.size), dtype=f.dtype)
+        rec_count = 0
+        src_mon = {m.target for m in mons if isinstance(m, SpikeMonitor)} - {
+            p.name for p in self.network.populations
+        }
+        steps_out, ids_out, src_steps, src_ids = [], [], [], []
+        cap = max(4 * f.n_neurons, 1 << 16)
+        out_step = np.empty(cap, np.int64)
+        out_id = np.empty(cap, np.int64)
+        t0 = time.perf_counter()
+        bar = tqdm(total=n_steps, desc="clock engine", unit="step", disable=not progress)
+        n = n_start
+        while n < n_end:
+            n1 = min(n + chunk_steps, n_end)
+            ext_ptr, ext_ids = self.drive.spikes(n, n1)
+            ev_ptr, ev_ids, ev_vals = self.drive.current_events(n, n1)
+            if src_mon:
+                src_steps.append(np.repeat(np.arange(n, n1), np.diff(ext_ptr)))
+                src_ids.append(ext_ids)
+            m = n
+            while m < n1:
+                # ext/event pointers are relative to n; pass the sub-range views
+                m_next, n_out, rec_count = _run_steps(
+                    m, n1, st.v, st.syn, st.last_spike, st.buffer, st.drive, st.weights,
+                    f.mem_decay, f.v_inf, f.v_reset, f.v_threshold, f.reset_amount, f.ref_steps,
+                    f.syn_decay, f.syn_to_mem,
+                    f.group_offsets[: f.n_populations + 1], f.kwta_k, f.kwta_hold,
+                    f.group_of_pre, f.group_proj_ptr, f.group_proj_list, f.proj_src_offset,
+                    f.proj_tgt_offset, f.proj_channel, f.proj_indptr_start, f.proj_syn_start,
+                    f.indptr, f.indices, f.delays,
+                    ext_ptr[m - n:], ext_ids, ev_ptr[m - n:], ev_ids, ev_vals,
+                    rec_ids, rec_chan, every, rec_out, rec_count,
+                    out_step, out_id, 0,
+                )
+                steps_out.append(out_step[:n_out].copy())
+                ids_out.append(out_id[:n_out].copy())
+                bar.update(m_next - m)
+                m = m_next
+            n = n1
+        bar.close()
+        st.step = n_end
+        wall = time.perf_counter() - t0
+        return self._recording(
+            n_start, n_end, steps_out, ids_out, src_steps, src_ids, rec_out[:rec_count],
+            state_mons, every, wall,
+        )
+
+    def _recording(self, n_start, n_end, steps_out, ids_out, src_steps, src_ids, rec_out,
+                   state_mons, every, wall) -> Recording:
+        f, dt = self.flat, self.flat.dt_s
+        steps = np.concatenate(steps_out) if steps_out else np.zeros(0, np.int64)
+        ids = np.concatenate(ids_out) if ids_out else np.zeros(0, np.int64)
+        sst = np.concatenate(src_steps) if src_steps else np.zeros(0, np.int64)
+        sid = np.concatenate(src_ids) if src_ids else np.zeros(0, np.int64)
+        duration = (n_end - n_start) * dt
+        spikes, rates = {}, {}
+        for m in self.network.monitors:
+            if isinstance(m, (SpikeMonitor, RateMonitor)):
+                sl = f.population_slice(m.target)
+                s_arr, i_arr = (sst, sid) if sl.start >= f.n_neurons else (steps, ids)
+                sel = (i_arr >= sl.start) & (i_arr < sl.stop)
+                if isinstance(m, SpikeMonitor):
+                    spikes[m.target] = SpikeTrains(
+                        s_arr[sel] * dt, i_arr[sel] - sl.start, sl.stop - sl.start, duration
+                    )
+                else:
+                    counts = np.bincount(s_arr[sel] - n_start, minlength=n_end - n_start)
+                    rates[m.target] = counts / ((sl.stop - sl.start) * dt)
+        states, col = {}, 0
+        first = -(-n_start // every) * every
+        times = (first + every * np.arange(rec_out.shape[0])) * dt
+        for m in state_mons:
+            k = m.indices.size
+            states[m.key] = StateTrace(times, m.indices.copy(), rec_out[:, col : col + k].copy())
+            col += k
+        return Recording(
+            spikes, states, rates, dt, duration,
+            meta={"engine": "clock", "sim_wall_s": wall, "t_start_s": n_start * dt},
+        )
+
+
+def simulate(
+    network: Network,
+    duration_s: float,
+    dt_s: float,
+    *,
+    seed: int = 0,
+    dtype: type = np.float64,
+    progress: bool = False,
+) -> Recording:
+    """Run ``network`` from its initial state on the clock engine.
+
+    Parameters
+    ----------
+    network : Network
+    duration_s : float
+        Simulated time in seconds (rounded to whole steps).
+    dt_s : float
+        Time step in seconds.
+    seed : int
+        Seed of the Poisson sources.
+    dtype : numpy float type
+        float64 (default) or float32.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    Recording
+        Spikes (times at step starts), sampled states and rates, as the monitors asked.
+    """
+    return ClockSimulator(network, dt_s, seed, dtype).run(duration_s, progress=progress)
