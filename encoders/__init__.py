@@ -1,1 +1,28 @@
-"""encoders package."""
+"""encoders: everything between raw data and spikes (datasets and spike codes)."""
+
+from encoders.codes import (
+    delta_code,
+    first_spike_steps,
+    latency_code,
+    poisson_code,
+    population_code,
+    rate_code,
+    to_events,
+)
+from encoders.datasets import FormatError, Split, default_data_dir, load_digits_split, load_mnist, read_idx
+
+__all__ = [
+    "FormatError",
+    "Split",
+    "default_data_dir",
+    "delta_code",
+    "first_spike_steps",
+    "latency_code",
+    "load_digits_split",
+    "load_mnist",
+    "poisson_code",
+    "population_code",
+    "rate_code",
+    "read_idx",
+    "to_events",
+]
