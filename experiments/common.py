@@ -1,0 +1,201 @@
+"""The experiment contract and the context a run writes through.
+
+An experiment is a module with
+
+- ``Config``: a frozen, validated dataclass of parameters (the defaults are the full run),
+- ``SMOKE``: overrides for a run of a few seconds (tests), ``QUICK``: overrides for the demo,
+- ``run(cfg, ctx) -> dict``: does the work and returns flat summary figures.
+
+The runner writes ``summary.json`` (the figures plus run facts) and ``config.json``; figures
+and arrays go through :class:`RunContext` so every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import os
+import sys
+import tempfile
+import time
+import types
+import typing
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from tqdm.auto import tqdm  # noqa: E402
+
+from experiments.registry import EXPERIMENTS  # noqa: E402
+
+__all__ = ["RunContext", "load", "make_config", "run_experiment", "write_json_atomic"]
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write JSON to a temporary file in the same directory, then rename it into place."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=2, default=_json_default)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _json_default(x: Any) -> Any:
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, Path):
+        return str(x)
+    raise TypeError(f"not JSON-serialisable: {type(x).__name__}")
+
+
+@dataclass
+class RunContext:
+    """Where and how an experiment run writes its outputs.
+
+    Attributes
+    ----------
+    name : str
+        Experiment name.
+    out_dir : Path
+        Output directory (created).
+    seed : int
+        Seed for every random choice of the run.
+    smoke : bool
+        True for the tiny test-sized run.
+    """
+
+    name: str
+    out_dir: Path
+    seed: int
+    smoke: bool = False
+
+    def save_figure(self, fig: matplotlib.figure.Figure, name: str, dpi: int = 110) -> Path:
+        """Save ``fig`` as ``out_dir/name.png`` atomically and close it."""
+        path = self.out_dir / f"{name}.png"
+        tmp = self.out_dir / f".{name}.tmp.png"
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+        plt.close(fig)
+        os.replace(tmp, path)
+        return path
+
+    def save_arrays(self, group: str, arrays: dict[str, np.ndarray], attrs: dict | None = None) -> Path:
+        """Store arrays under ``group`` in ``out_dir/results.h5`` (atomic rewrite)."""
+        from neuro.io import write_arrays
+
+        path = self.out_dir / "results.h5"
+        write_arrays(path, group, arrays, attrs)
+        return path
+
+    def progress(self, iterable: Iterable | None = None, total: int | None = None, desc: str = "") -> tqdm:
+        """A tqdm progress bar labelled with the experiment name."""
+        return tqdm(iterable, total=total, desc=f"{self.name}: {desc}" if desc else self.name,
+                    leave=False, mininterval=1.0)
+
+    def checkpoint_path(self, name: str) -> Path:
+        """Path for a checkpoint file (the directory is created)."""
+        d = self.out_dir / "checkpoints"
+        d.mkdir(parents=True, exist_ok=True)
+        return d / name
+
+
+def load(name: str) -> types.ModuleType:
+    """Import the module of experiment ``name``."""
+    if name not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; valid: {', '.join(sorted(EXPERIMENTS))}")
+    return importlib.import_module(EXPERIMENTS[name])
+
+
+def _parse(value: str, tp: Any, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    try:
+        if tp is bool:
+            if value.lower() in ("1", "true", "yes", "on"):
+                return True
+            if value.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(value)
+        if tp in (int, float, str):
+            return tp(value)
+        if origin is tuple:
+            inner = typing.get_args(tp)[0]
+            return tuple(inner(v) for v in value.split(",") if v.strip())
+        if origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if value.lower() == "none" and len(args) < len(typing.get_args(tp)):
+                return None
+            return _parse(value, args[0], key)
+    except ValueError:
+        raise ValueError(f"--set {key}={value!r}: cannot read it as {getattr(tp, '__name__', tp)}") from None
+    raise ValueError(f"--set {key}: unsupported parameter type {tp}")
+
+
+def make_config(module: types.ModuleType, smoke: bool = False, quick: bool = False,
+                overrides: dict[str, str] | None = None) -> Any:
+    """The module's Config with SMOKE/QUICK and ``key=value`` string overrides applied."""
+    cfg_cls = module.Config
+    hints = typing.get_type_hints(cfg_cls)
+    values: dict[str, Any] = {}
+    if quick:
+        values.update(getattr(module, "QUICK", {}))
+    if smoke:
+        values.update(getattr(module, "SMOKE", {}))
+    for key, raw in (overrides or {}).items():
+        if key not in hints:
+            valid = ", ".join(f.name for f in dataclasses.fields(cfg_cls))
+            raise ValueError(f"unknown parameter {key!r}; valid keys: {valid}")
+        values[key] = _parse(raw, hints[key], key)
+    return cfg_cls(**values)
+
+
+def describe(module: types.ModuleType) -> str:
+    """Help text: the experiment's docstring and its parameters with defaults."""
+    lines = [(module.__doc__ or "").strip(), "", "parameters (--set key=value):"]
+    for f in dataclasses.fields(module.Config):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        lines.append(f"  {f.name} = {default!r}")
+    smoke = getattr(module, "SMOKE", {})
+    if smoke:
+        lines.append(f"--smoke sets: {smoke}")
+    return "\n".join(lines)
+
+
+def run_experiment(name: str, out_dir: Path | str, *, seed: int = 0, smoke: bool = False,
+                   quick: bool = False, overrides: dict[str, str] | None = None) -> dict:
+    """Run experiment ``name`` into ``out_dir``; return its summary (also in summary.json)."""
+    module = load(name)
+    cfg = make_config(module, smoke=smoke, quick=quick, overrides=overrides)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ctx = RunContext(name=name, out_dir=out, seed=int(seed), smoke=smoke)
+    write_json_atomic(out / "config.json", {"experiment": name, "seed": seed, "smoke": smoke,
+                                            **dataclasses.asdict(cfg)})
+    t0 = time.perf_counter()
+    summary = dict(module.run(cfg, ctx))
+    summary.setdefault("total_wall_s", time.perf_counter() - t0)
+    full = {"experiment": name, "seed": int(seed), "smoke": smoke, **summary}
+    write_json_atomic(out / "summary.json", full)
+    print(f"[{name}] " + ", ".join(f"{k}={_fmt(v)}" for k, v in summary.items()), file=sys.stderr)
+    return full
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, (list, tuple)) and len(v) > 8:
+        return f"[{len(v)} values]"
+    return str(v)
