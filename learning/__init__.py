@@ -1,1 +1,22 @@
-"""learning package."""
+"""learning: how synapses change (surrogate-gradient training, conversion, STDP, sparse coding)."""
+
+from learning.convert import engine_lif_params, from_snntorch, run_on_engine, to_network
+from learning.surrogate import SurrogateSpike, arctan, fast_sigmoid, triangle
+from learning.training import TrainConfig, TrainResult, direct_input, evaluate, rate_input, train
+
+__all__ = [
+    "SurrogateSpike",
+    "TrainConfig",
+    "TrainResult",
+    "arctan",
+    "direct_input",
+    "engine_lif_params",
+    "evaluate",
+    "fast_sigmoid",
+    "from_snntorch",
+    "rate_input",
+    "run_on_engine",
+    "to_network",
+    "train",
+    "triangle",
+]
