@@ -10,7 +10,8 @@ constants in seconds) integrated with ``method='exact'``:
     \\frac{dI_k}{dt} = -\\frac{I_k}{\\tau_k}
 
 threshold ``v > v_threshold``, reset ``v = v_reset`` (``reset_mode="value"``) or
-``v -= v_threshold - v_reset`` (``"subtract"``), refractory period ``t_ref_s``.
+``v -= v_threshold - v_reset`` (``"subtract"``), refractory period ``t_ref_s`` (none when it
+is shorter than one step, as in the clock engine).
 Each projection becomes a ``Synapses`` object connected with the projection's own
 ``(pre, post)`` pairs, weights and per-synapse delays (``delays * dt``); an arriving spike
 does ``I_k += w`` on the projection's receptor channel, or, for targets with delta
@@ -50,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from neuro.inputs import PoissonSource, SpikeArraySource
+from neuro.lif import step_factors
 from neuro.network import Network, Population, Projection
 from neuro.record import (
     RateMonitor,
@@ -82,32 +84,40 @@ def _brian2_prefs(target: str) -> Iterator[Any]:
         b2.prefs.core.default_float_dtype = old_dtype
 
 
-def _equations(pop: Population, n_injections: int) -> str:
+def _degenerate(pop: Population) -> bool:
+    """Some synaptic time constant equals the membrane's (same test as neuro.lif)."""
+    tm = pop.params.tau_mem_s
+    return any(math.isclose(ts, tm, rel_tol=1e-12) for ts in pop.params.tau_syn_s)
+
+
+def _manual_freeze(pop: Population, refractory: bool) -> bool:
+    # Brian2's exact solver multiplies dv/dt by int(not_refractory) for "(unless
+    # refractory)" and then solves symbolically in it; when tau_syn == tau_mem that
+    # solution has a 0/0 factor (NaN). There we integrate v freely and restore the
+    # post-reset value after each refractory step instead (same result, one extra
+    # operation per step).
+    return refractory and _degenerate(pop)
+
+
+def _equations(pop: Population, n_injections: int, refractory: bool) -> str:
+    """Model equations with the parameters written in as numbers.
+
+    Literal constants (rather than namespace symbols) let Brian2's exact integrator solve
+    the actual system, including the degenerate ``tau_syn == tau_mem`` case where the
+    symbolic solution divides by ``tau_mem - tau_syn``.
+    """
     p = pop.params
     currents = "".join(f" + I{k}" for k in range(p.n_channels))
-    lines = [f"dv/dt = (v_rest + bias + I_ext{currents} - v) / tau_mem : 1 (unless refractory)"]
-    lines += [f"dI{k}/dt = -I{k} / tau_syn{k} : 1" for k in range(p.n_channels)]
+    manual = _manual_freeze(pop, refractory)
+    flag = " (unless refractory)" if refractory and not manual else ""
+    lines = [f"dv/dt = ({p.v_inf!r} + I_ext{currents} - v) / ({p.tau_mem_s!r}*second) : 1{flag}"]
+    lines += [f"dI{k}/dt = -I{k} / ({tau!r}*second) : 1" for k, tau in enumerate(p.tau_syn_s)]
     lines.append("I_ext : 1")
     # Amplitude of each current injection into this population, per neuron.
     lines += [f"cur_amp{j} : 1 (constant)" for j in range(n_injections)]
+    if manual:
+        lines.append("v_frozen : 1")
     return "\n".join(lines)
-
-
-def _namespace(pop: Population) -> dict[str, Any]:
-    import brian2 as b2
-
-    p = pop.params
-    ns: dict[str, Any] = {
-        "v_rest": p.v_rest,
-        "bias": p.bias,
-        "v_threshold": p.v_threshold,
-        "v_reset": p.v_reset,
-        "reset_amount": p.v_threshold - p.v_reset,
-        "tau_mem": p.tau_mem_s * b2.second,
-    }
-    for k, tau in enumerate(p.tau_syn_s):
-        ns[f"tau_syn{k}"] = tau * b2.second
-    return ns
 
 
 def _check_supported(network: Network) -> None:
@@ -233,8 +243,12 @@ def _projection(b2: Any, pr: Projection, network: Network, groups: dict[str, Any
     target = network.population(pr.target)
     if target.params.n_channels == 0:
         # Delta synapse. Brian2 also conditions writes to an "unless refractory" variable
-        # on not_refractory; being explicit documents the engine's rule.
-        on_pre = "v_post += w * int(not_refractory_post)"
+        # on not_refractory; being explicit documents the engine's rule. Without a
+        # refractory period (fewer than one step) inputs are never discarded.
+        if _ref_steps(target, dt_s) > 0:
+            on_pre = "v_post += w * int(not_refractory_post)"
+        else:
+            on_pre = "v_post += w"
     else:
         on_pre = f"I{pr.receptor}_post += w"
     s = b2.Synapses(
@@ -245,6 +259,10 @@ def _projection(b2: Any, pr: Projection, network: Network, groups: dict[str, Any
     s.w[:] = syn.weights.astype(np.float64)
     s.delay[:] = syn.delays.astype(np.float64) * dt_s * b2.second
     return s
+
+
+def _ref_steps(pop: Population, dt_s: float) -> int:
+    return step_factors(pop.params, dt_s).ref_steps
 
 
 def _time_to_step(t_s: float, dt_s: float) -> int:
@@ -299,15 +317,27 @@ def to_brian2(
         for pop in network.populations:
             p = pop.params
             injections = [c for c in network.currents if c.target == pop.name]
-            reset = "v = v_reset" if p.reset_mode == "value" else "v -= reset_amount"
+            reset = (f"v = {p.v_reset!r}" if p.reset_mode == "value"
+                     else f"v -= {p.v_threshold - p.v_reset!r}")
+            # A period shorter than one step is no refractoriness at all (as in the clock
+            # engine); Brian2 would still mark a spiking neuron refractory for the rest of
+            # its step and so discard same-step delta inputs.
+            has_ref = _ref_steps(pop, dt_s) > 0
+            if _manual_freeze(pop, has_ref):
+                reset += "\nv_frozen = v"
             g = b2.NeuronGroup(
-                pop.size, _equations(pop, len(injections)), method="exact", threshold="v > v_threshold",
-                reset=reset, refractory=p.t_ref_s * b2.second, dt=dt, namespace=_namespace(pop),
-                name=f"{pop.name}*",
+                pop.size, _equations(pop, len(injections), has_ref), method="exact",
+                threshold=f"v > {p.v_threshold!r}", reset=reset,
+                refractory=p.t_ref_s * b2.second if has_ref else False,
+                dt=dt, namespace={}, name=f"{pop.name}*",
             )
             g.v[:] = pop.v_init.astype(np.float64)
             for j, c in enumerate(injections):
                 setattr(g, f"cur_amp{j}", np.broadcast_to(c.amplitude, (pop.size,)).astype(np.float64))
+            if _manual_freeze(pop, has_ref):
+                objects.append(g.run_regularly(
+                    "v = v * int(not_refractory) + v_frozen * (1 - int(not_refractory))",
+                    when="groups", order=1, dt=dt, name=f"{pop.name}_freeze*"))
             code = _current_code(injections, dt_s)
             if code is not None:
                 objects.append(g.run_regularly(code, when="start", dt=dt, name=f"{pop.name}_cur*"))
