@@ -4,6 +4,7 @@ Both run a :class:`neuro.network.Network` and return a :class:`neuro.record.Reco
 """
 
 from neuro.engines.clock import ClockSimulator, ClockState, simulate
+from neuro.engines.event import simulate_exact
 from neuro.engines.drive import InputDrive, time_to_step
 from neuro.engines.plan import FlatNetwork, flatten
 
@@ -14,5 +15,6 @@ __all__ = [
     "InputDrive",
     "flatten",
     "simulate",
+    "simulate_exact",
     "time_to_step",
 ]
