@@ -10,6 +10,7 @@ from encoders.codes import (
     to_events,
 )
 from encoders.datasets import FormatError, Split, default_data_dir, load_digits_split, load_mnist, read_idx
+from encoders.natural_images import DEFAULT_IMAGES, load_images, sample_patches, whiten_image, whiten_images, whitening_filter  # noqa: F401
 
 __all__ = [
     "FormatError",

@@ -3,6 +3,7 @@
 from learning.convert import engine_lif_params, from_snntorch, run_on_engine, to_network
 from learning.surrogate import SurrogateSpike, arctan, fast_sigmoid, triangle
 from learning.training import TrainConfig, TrainResult, direct_input, evaluate, rate_input, train
+from learning.sparse_coding import DictionaryConfig, DictionaryResult, fista, ista, lca, learn_dictionary  # noqa: F401
 
 __all__ = [
     "SurrogateSpike",

@@ -14,3 +14,4 @@ from neuro.analysis.spikes import (
     mean_rate,
     population_sparseness,
 )
+from neuro.analysis.gabor import GaborFit, fit_gabor, fit_gabors, gabor_image, gabor_population_stats  # noqa: F401
