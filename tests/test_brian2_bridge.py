@@ -1,0 +1,203 @@
+"""Brian2 bridge: analytic closed forms, and spike-for-spike agreement with the clock engine."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from neuro import (
+    CurrentInjection,
+    LIFParams,
+    Network,
+    PoissonSource,
+    Population,
+    Projection,
+    RateMonitor,
+    SparseSynapses,
+    SpikeArraySource,
+    SpikeMonitor,
+    StateMonitor,
+    firing_period,
+    free_trajectory,
+    step_factors,
+)
+from neuro.brian2_bridge import run_brian2, to_brian2
+from neuro.engines import simulate
+
+DT = 1e-4
+
+# Brian2 2.9 calls pyparsing's deprecated camelCase API.
+pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated.*:DeprecationWarning")
+
+
+def _single(params: LIFParams, v0: float = 0.0, **kw) -> Network:
+    return Network(
+        [Population("p", 1, params, v_init=v0)],
+        monitors=[SpikeMonitor("p"), StateMonitor("p", "v", np.array([0]))],
+        **kw,
+    )
+
+
+def test_subthreshold_trajectory_matches_closed_form():
+    p = LIFParams(tau_mem_s=15e-3, v_rest=-0.2, bias=0.9, v_threshold=1.0)
+    rec = run_brian2(_single(p, v0=0.3), 0.05, DT)
+    tr = rec.states["p.v"]
+    assert tr.values.shape == (500, 1)
+    np.testing.assert_allclose(tr.times_s, np.arange(500) * DT, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(tr.values[:, 0], free_trajectory(tr.times_s, 0.3, p), rtol=0, atol=1e-12)
+    assert rec.spikes["p"].n_spikes == 0
+
+
+@pytest.mark.parametrize("t_ref", [0.0, 2e-3, 3.05e-3])
+@pytest.mark.parametrize("tau", [10e-3, 20e-3])
+def test_firing_period_within_dt(t_ref, tau):
+    p = LIFParams(tau_mem_s=tau, bias=1.7, t_ref_s=t_ref)
+    rec = run_brian2(_single(p), 0.2, DT)
+    isi = np.diff(rec.spikes["p"].times_s)
+    assert isi.size >= 5
+    # the refractory period is a whole number of steps (3.05 ms -> 30 steps, as in Brian2)
+    quantised = replace(p, t_ref_s=step_factors(p, DT).ref_steps * DT)
+    assert np.all(np.abs(isi - firing_period(quantised)) < DT + 1e-12)
+
+
+@pytest.mark.parametrize("tau_syn", [5e-3, 10e-3])
+def test_exponential_psp_matches_closed_form(tau_syn):
+    """One input spike in step n0 moves I at the end of that step, i.e. at t = (n0 + 1) dt."""
+    tau_m, w, n0 = 10e-3, 0.4, 50
+    p = LIFParams(tau_mem_s=tau_m, tau_syn_s=(tau_syn,), v_threshold=10.0)
+    src = SpikeArraySource("inp", 1, [n0 * DT], [0])
+    net = Network(
+        [Population("p", 1, p)], [Projection("inp", "p", SparseSynapses.from_dense([[w]]))], [src],
+        monitors=[StateMonitor("p", "v", np.array([0]))],
+    )
+    tr = run_brian2(net, 0.04, DT).states["p.v"]
+    s = tr.times_s - (n0 + 1) * DT
+    if math.isclose(tau_syn, tau_m):
+        psp = w * s / tau_m * np.exp(-s / tau_m)
+    else:
+        psp = w * tau_syn / (tau_syn - tau_m) * (np.exp(-s / tau_syn) - np.exp(-s / tau_m))
+    expected = np.where(s >= 0, psp, 0.0)
+    np.testing.assert_allclose(tr.values[:, 0], expected, rtol=0, atol=1e-12)
+
+
+def _random_net(seed: int, channels: tuple, reset_mode: str, t_ref: float, n: int = 20,
+                n_in: int = 10, duration: float = 0.2) -> Network:
+    """Spike-array input, recurrent excitation/inhibition, heterogeneous delays, currents."""
+    rng = np.random.default_rng(seed)
+    k = rng.poisson(n_in * 40 * duration)
+    times, idx = rng.uniform(0, duration, k), rng.integers(0, n_in, k)
+    key = np.floor((times + 1e-3 * DT) / DT).astype(np.int64) * n_in + idx
+    _, keep = np.unique(key, return_index=True)  # at most one spike per channel and step
+    src = SpikeArraySource("inp", n_in, times[keep], idx[keep])
+    p = LIFParams(tau_mem_s=10e-3, t_ref_s=t_ref, bias=0.3, tau_syn_s=channels,
+                  reset_mode=reset_mode)
+    pop = Population("exc", n, p, v_init=rng.uniform(0, 1, n))
+    scale = 1.0 if not channels else 30.0
+    w_in = SparseSynapses.fixed_probability(n_in, n, 0.3, 1.0, seed=seed)
+    w_in = SparseSynapses(w_in.indptr, w_in.indices, rng.uniform(0, 0.6, w_in.n_synapses) * scale,
+                          rng.integers(0, 5, w_in.n_synapses), n)
+    w_rec = SparseSynapses.fixed_probability(n, n, 0.2, 1.0, seed=seed + 1, allow_self=False)
+    w_rec = SparseSynapses(w_rec.indptr, w_rec.indices,
+                           rng.uniform(-0.3, 0.3, w_rec.n_synapses) * scale,
+                           rng.integers(0, 4, w_rec.n_synapses), n)
+    projs = [Projection("inp", "exc", w_in, receptor=0),
+             Projection("exc", "exc", w_rec, receptor=max(len(channels) - 1, 0))]
+    cur = CurrentInjection("exc", rng.uniform(0, 0.5, n), 0.05, 0.12)
+    mons = [SpikeMonitor("exc"), SpikeMonitor("inp"), RateMonitor("exc"),
+            StateMonitor("exc", "v", np.arange(3), every_steps=3)]
+    return Network([pop], projs, [src], [cur], mons)
+
+
+def _assert_same_spikes(a, b, name):
+    sa, sb = a.spikes[name], b.spikes[name]
+    np.testing.assert_array_equal(np.rint(sa.times_s / DT), np.rint(sb.times_s / DT))
+    np.testing.assert_array_equal(sa.indices, sb.indices)
+    np.testing.assert_allclose(sa.times_s, sb.times_s, rtol=0, atol=1e-12)
+
+
+# (5 ms, 10 ms) has tau_syn == tau_mem: the degenerate closed form (and, with a refractory
+# period, the bridge's manual freeze).
+@pytest.mark.parametrize("channels", [(), (5e-3,), (5e-3, 10e-3)])
+@pytest.mark.parametrize("reset_mode", ["value", "subtract"])
+@pytest.mark.parametrize("t_ref", [0.0, 2e-3])
+def test_same_spikes_as_clock_engine(channels, reset_mode, t_ref):
+    net = _random_net(3, channels, reset_mode, t_ref)
+    a = simulate(net, 0.2, DT)
+    b = run_brian2(net, 0.2, DT)
+    assert a.spikes["exc"].n_spikes > 20
+    _assert_same_spikes(a, b, "exc")
+    _assert_same_spikes(a, b, "inp")
+    np.testing.assert_array_equal(a.rates["exc"], b.rates["exc"])
+    sa, sb = a.states["exc.v"], b.states["exc.v"]
+    np.testing.assert_allclose(sa.times_s, sb.times_s, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(sa.values, sb.values, rtol=0, atol=1e-9)
+
+
+def test_delta_input_to_refractory_neuron_is_discarded():
+    """Delta input in the spike's own step and during the refractory period is lost."""
+    tau, ref = 10e-3, 10
+    p = LIFParams(tau_mem_s=tau, t_ref_s=ref * DT, v_threshold=1.0, v_reset=0.0,
+                  reset_mode="subtract")
+    # input 0 kicks v to 1.5 in step 10 (spike detected in step 11); input 1 hits in step 11
+    # (the spike's step), 15 (refractory) and 30 (after the period, which ends at step 21)
+    src = SpikeArraySource("inp", 2, np.array([10, 11, 15, 30]) * DT, [0, 1, 1, 1])
+    w = SparseSynapses.from_dense(np.array([[1.5], [0.3]]))
+    net = Network([Population("p", 1, p)], [Projection("inp", "p", w)], [src],
+                  monitors=[SpikeMonitor("p"), StateMonitor("p", "v", np.array([0]))])
+    b = run_brian2(net, 0.005, DT)
+    st = b.spikes["p"]
+    assert st.n_spikes == 1 and np.rint(st.times_s[0] / DT) == 11
+    a = math.exp(-DT / tau)
+    frozen = 1.5 * a - 1.0  # subtractive reset of the decayed kick, same-step input lost
+    v = b.states["p.v"].values[:, 0]
+    np.testing.assert_allclose(v[12:22], frozen, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(v[22:31], frozen * a ** np.arange(1, 10), rtol=0, atol=1e-12)
+    assert v[31] == pytest.approx(frozen * a**10 + 0.3, abs=1e-12)
+    eng = simulate(net, 0.005, DT)
+    _assert_same_spikes(eng, b, "p")
+    np.testing.assert_allclose(eng.states["p.v"].values, b.states["p.v"].values, atol=1e-12)
+
+
+def test_poisson_source_rate():
+    net = Network([Population("p", 1)], sources=[PoissonSource("inp", 200, 20.0)],
+                  monitors=[SpikeMonitor("inp")])
+    st = run_brian2(net, 1.0, DT, seed=4).spikes["inp"]
+    # 4000 expected spikes: sd 63, i.e. 0.32 Hz on the mean rate
+    assert abs(st.n_spikes / 200 - 20.0) < 1.5
+
+
+def test_model_holds_objects_and_runs_in_pieces():
+    net = _random_net(1, (5e-3,), "value", 2e-3)
+    model = to_brian2(net, DT)
+    assert set(model.groups) == {"exc", "inp"} and len(model.synapses) == 2
+    assert model.synapses[0].N[:] == net.projections[0].synapses.n_synapses
+    model.run(0.1)
+    rec = model.run(0.1)
+    assert rec.duration_s == pytest.approx(0.2)
+    _assert_same_spikes(simulate(net, 0.2, DT), rec, "exc")
+
+
+def test_bad_arguments():
+    net = _single(LIFParams())
+    with pytest.raises(ValueError, match="target"):
+        to_brian2(net, DT, target="cpp")
+    with pytest.raises(ValueError, match="dt_s"):
+        to_brian2(net, -1.0)
+    kw = Network([Population("p", 4, kwta_k=1)])
+    with pytest.raises(ValueError, match="kwta_k"):
+        to_brian2(kw, DT)
+    with pytest.raises(ValueError, match="duration_s"):
+        to_brian2(net, DT).run(0.0)
+
+
+@pytest.mark.skipif(os.environ.get("NEURO_TEST_CYTHON") != "1",
+                    reason="compiles Cython (~1 min cold); set NEURO_TEST_CYTHON=1")
+def test_cython_target_same_spikes():
+    net = _random_net(2, (5e-3,), "value", 2e-3)
+    a = run_brian2(net, 0.2, DT, target="numpy")
+    b = run_brian2(net, 0.2, DT, target="cython")
+    _assert_same_spikes(a, b, "exc")
