@@ -1,0 +1,210 @@
+"""Fixed-point CUBA neurons as on Loihi, and quantisation of a float network.
+
+Bit-accurate model (declared as such; the integer update is run by the event-queue backend
+in ``mode="fixed"``). Per neuron and per step ``n``, with integer state:
+
+.. math::
+
+    u_k[n] &= \\mathrm{wrap}_{24}\\big(\\mathrm{dec}(u_k[n-1], du_k) + a_k[n-1]\\big) \\\\
+    v[n]   &= \\mathrm{clip}_{24}\\big(\\mathrm{dec}(v[n-1], dv) + \\textstyle\\sum_k u_k[n] + b\\big)
+              \\quad\\text{(not refractory)} \\\\
+    \\mathrm{dec}(x, d) &= \\mathrm{sign}(x)\\,\\big(|x| (4096 - d) \\gg 12\\big)
+
+then spike if ``v > vth`` (``vth = vth_mant << 6``), reset ``v = 0``. ``a_k[n-1]`` is the
+synaptic input delivered in step ``n - 1``: the sum of integer weights
+``w_mant << (6 + weight_exp)`` (8-bit signed mantissa, one exponent per projection, the
+``<< 6`` being Loihi's MSB alignment of synaptic input). ``du, dv`` are 12-bit fractions
+(0..4096). ``u`` wraps modulo ``2^24`` and ``v`` saturates at ``+-(2^23 - 1)`` (as Lava's
+bit-accurate ``PyLifModelBitAcc``). Delta-synapse populations use one channel with
+``du = 4096`` (``u`` holds only the last step's input). Refractoriness freezes ``v`` as in the
+float engine; ``u`` keeps integrating.
+
+Quantisation of a float population (origin at ``v_reset``, ``S`` integer units per membrane
+unit, chosen so that the threshold is about ``2^threshold_bits``):
+
+- ``dv = round(4096 (1 - e^{-dt/tau_m}))``, ``du_k = round(4096 (1 - e^{-dt/tau_k}))``;
+- ``vth = round(S (v_th - v_reset) / 64) << 6``; ``b = round(S (1 - e^{-dt/tau_m})(v_inf - v_reset))``;
+- a weight ``w`` on channel ``k`` becomes ``S c_k w`` (``c_k`` = ``step_factors().syn_to_mem``;
+  a delta weight becomes ``S e^{-dt/tau_m} w``), so that its effect on ``v`` one step after
+  arrival matches the float engine; then mantissa and exponent per projection.
+
+The float and fixed models differ in timing details (Loihi adds ``u[n]`` after its decay) and
+by rounding, so agreement is statistical: see :func:`spike_count_agreement`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from hardware_models.loihi import LoihiSpec
+from neuro.engines.plan import FlatNetwork, flatten
+from neuro.network import Network
+
+__all__ = [
+    "QuantizedNetwork",
+    "quantize",
+    "quantize_weights",
+    "decay_int",
+    "spike_count_agreement",
+    "ACT_SHIFT",
+    "DECAY_UNITY",
+]
+
+DECAY_UNITY = 4096  # 2**12: decays are 12-bit fractions
+ACT_SHIFT = 6  # synaptic input and threshold are left-shifted by 6 (Loihi MSB alignment)
+
+
+def decay_int(x: np.ndarray | int, d: np.ndarray | int) -> np.ndarray:
+    """Loihi decay ``sign(x) * ((|x| * (4096 - d)) >> 12)`` on int64."""
+    x = np.asarray(x, dtype=np.int64)
+    p = np.abs(x) * (DECAY_UNITY - np.asarray(d, dtype=np.int64))
+    return np.sign(x) * (p >> 12)
+
+
+def quantize_weights(w: np.ndarray, weight_bits: int = 8) -> tuple[np.ndarray, int]:
+    """Mantissas and a shared exponent for integer weights ``w`` (already in state units).
+
+    Returns ``(mantissa, exp)`` with ``mantissa`` in ``[-2^(b-1), 2^(b-1) - 1]`` and
+    ``mantissa << (6 + exp)`` approximating ``w``; ``exp`` in ``[-6, 7]`` (exponents below
+    -6, which would need a right shift, are not modelled).
+    """
+    w = np.asarray(w, dtype=np.float64)
+    hi = 2 ** (weight_bits - 1) - 1
+    m = float(np.max(np.abs(w))) if w.size else 0.0
+    if m == 0.0:
+        return np.zeros(w.shape, dtype=np.int64), 0
+    exp = int(math.ceil(math.log2(m / hi))) - ACT_SHIFT
+    exp = min(max(exp, -ACT_SHIFT), 7)
+    mant = np.clip(np.rint(w / 2.0 ** (ACT_SHIFT + exp)), -hi - 1, hi).astype(np.int64)
+    return mant, exp
+
+
+@dataclass(frozen=True, eq=False)
+class QuantizedNetwork:
+    """Integer constants of a network's Loihi CUBA model, per global neuron (flat order).
+
+    Attributes
+    ----------
+    flat : FlatNetwork
+        The float flattening the quantisation started from (same global ids).
+    du : ndarray of int64, shape (n_neurons, n_u)
+        Current decays per channel (``n_u = max(1, n_channels)``; unused channels 4096).
+    dv, bias, vth, v_init, reset_amount : ndarray of int64, shape (n_neurons,)
+        ``reset_amount > 0`` is reset by subtraction (an extension; Loihi resets to 0).
+    scale : ndarray of float64, shape (n_populations,)
+        Integer units per membrane unit ``S`` of each population.
+    weights : ndarray of int64
+        Effective integer weights ``mantissa << (6 + exp)`` in flat synapse order.
+    mantissa : ndarray of int64
+    weight_exp : ndarray of int64, shape (n_projections,)
+    u_channel : ndarray of int64, shape (n_projections,)
+        Channel of ``u`` each projection feeds.
+    """
+
+    flat: FlatNetwork
+    du: np.ndarray
+    dv: np.ndarray
+    bias: np.ndarray
+    vth: np.ndarray
+    v_init: np.ndarray
+    reset_amount: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    mantissa: np.ndarray
+    weight_exp: np.ndarray
+    u_channel: np.ndarray
+
+    def to_float_v(self, v_int: np.ndarray, population: str) -> np.ndarray:
+        """Convert integer membrane values of ``population`` back to float units."""
+        k = self.flat.group_names.index(population)
+        return np.asarray(v_int) / self.scale[k] + float(self.flat.v_reset[k])
+
+
+def quantize(
+    network: Network,
+    dt_s: float,
+    spec: LoihiSpec | None = None,
+    threshold_bits: int = 17,
+) -> QuantizedNetwork:
+    """Quantise ``network`` to Loihi's fixed-point CUBA model (see module docstring).
+
+    Parameters
+    ----------
+    network : Network
+    dt_s : float
+        Time step in seconds.
+    spec : LoihiSpec, optional
+        Uses ``weight_bits``, ``decay_bits`` and ``membrane_bits``.
+    threshold_bits : int
+        The threshold (``v_th - v_reset``) maps to about ``2^threshold_bits`` integer units;
+        in ``[8, membrane_bits - 2]``.
+    """
+    spec = spec or LoihiSpec()
+    if not 8 <= threshold_bits <= spec.membrane_bits - 2:
+        raise ValueError(f"threshold_bits must be in [8, {spec.membrane_bits - 2}], got {threshold_bits}")
+    flat = flatten(network, dt_s, np.float64)
+    from hardware_models.event_queue import per_neuron_constants
+
+    pn = per_neuron_constants(flat)
+    unity = 2 ** spec.decay_bits
+    pops = network.populations
+    n = flat.n_neurons
+    n_u = max(1, flat.n_channels)
+    du = np.full((n, n_u), unity, dtype=np.int64)
+    scale = np.zeros(len(pops))
+    lim = 2 ** (spec.membrane_bits - 1) - 1
+    for k, p in enumerate(pops):
+        lo, hi = int(flat.group_offsets[k]), int(flat.group_offsets[k + 1])
+        span = p.params.v_threshold - p.params.v_reset
+        scale[k] = 2.0 ** threshold_bits / span
+        if p.params.n_channels:
+            du[lo:hi, : p.params.n_channels] = np.rint(unity * (1 - flat.syn_decay[k, : p.params.n_channels]))
+    s_neuron = np.repeat(scale, [p.size for p in pops])
+    mem_decay = pn["mem_decay"]
+    dv = np.rint(unity * (1 - mem_decay)).astype(np.int64)
+    vth = (np.rint(s_neuron * (pn["v_threshold"] - pn["v_reset"]) / 2**ACT_SHIFT).astype(np.int64)
+           << ACT_SHIFT)
+    bias = np.rint(s_neuron * (1 - mem_decay) * (pn["v_inf"] - pn["v_reset"])).astype(np.int64)
+    v_init = np.clip(np.rint(s_neuron * (flat.v_init - pn["v_reset"])), -lim, lim).astype(np.int64)
+    reset_amount = np.rint(s_neuron * pn["reset_amount"]).astype(np.int64)
+
+    weights = np.zeros(flat.weights.size, dtype=np.int64)
+    mantissa = np.zeros(flat.weights.size, dtype=np.int64)
+    exps = np.zeros(flat.n_projections, dtype=np.int64)
+    u_ch = np.zeros(flat.n_projections, dtype=np.int64)
+    for p, pr in enumerate(network.projections):
+        k = [q.name for q in pops].index(pr.target)
+        lo_t = int(flat.group_offsets[k])
+        sl = slice(int(flat.proj_syn_start[p]), int(flat.proj_syn_start[p + 1]))
+        ch = int(flat.proj_channel[p])
+        gain = flat.mem_decay[k] if ch == 0 else flat.syn_to_mem[k, ch - 1]
+        u_ch[p] = 0 if ch == 0 else ch - 1
+        w_int = scale[k] * gain * flat.weights[sl]
+        mant, e = quantize_weights(w_int, spec.weight_bits)
+        mantissa[sl] = mant
+        exps[p] = e
+        weights[sl] = mant << (ACT_SHIFT + e)
+    return QuantizedNetwork(flat, du, dv, bias, vth, v_init, reset_amount, scale, weights,
+                            mantissa, exps, u_ch)
+
+
+def spike_count_agreement(counts_a: np.ndarray, counts_b: np.ndarray) -> dict[str, float]:
+    """Compare per-neuron spike counts of two runs (e.g. float vs fixed point).
+
+    Returns the Pearson correlation of the counts (``nan`` if either is constant), the
+    relative difference of the totals, and the fraction of neurons whose counts are equal.
+    """
+    a = np.asarray(counts_a, dtype=np.float64).ravel()
+    b = np.asarray(counts_b, dtype=np.float64).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"counts must have the same shape, got {a.shape} and {b.shape}")
+    corr = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else float("nan")
+    tot = a.sum()
+    return {
+        "count_correlation": corr,
+        "total_rel_diff": float((b.sum() - tot) / tot) if tot else float("nan"),
+        "fraction_equal": float(np.mean(a == b)),
+    }
