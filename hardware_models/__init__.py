@@ -1,1 +1,42 @@
-"""hardware_models package."""
+"""hardware_models: what a network would cost on Loihi-style neuromorphic silicon.
+
+- :mod:`.loihi`: :class:`LoihiSpec` (per-operation energies/times, core limits) and presets;
+- :mod:`.mapping`: placement on cores/tiles/mesh with resource checks (:func:`place`);
+- :mod:`.fixed_point`: Loihi's integer CUBA neuron and quantisation (:func:`quantize`);
+- :mod:`.event_queue`: the event-queue backend with per-core counters;
+- :mod:`.energy`: :class:`EnergyReport` and the dense baseline.
+
+Never imports :mod:`learning` (see DESIGN.md).
+"""
+
+from hardware_models.energy import DENSE_PRESETS, DenseSpec, EnergyReport, dense_ops_per_step
+from hardware_models.event_queue import (
+    COUNTERS,
+    EventQueueSimulator,
+    LoihiCounters,
+    run_event_queue,
+)
+from hardware_models.fixed_point import QuantizedNetwork, quantize, spike_count_agreement
+from hardware_models.loihi import PRESETS, LoihiSpec, load_spec, preset
+from hardware_models.mapping import Mapping, MappingError, place
+
+__all__ = [
+    "COUNTERS",
+    "DENSE_PRESETS",
+    "DenseSpec",
+    "EnergyReport",
+    "EventQueueSimulator",
+    "LoihiCounters",
+    "LoihiSpec",
+    "Mapping",
+    "MappingError",
+    "PRESETS",
+    "QuantizedNetwork",
+    "dense_ops_per_step",
+    "load_spec",
+    "place",
+    "preset",
+    "quantize",
+    "run_event_queue",
+    "spike_count_agreement",
+]

@@ -1,0 +1,127 @@
+"""LoihiSpec presets/validation and the mapping's resource checks (just under / just over)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from hardware_models import LoihiSpec, MappingError, load_spec, place, preset
+from neuro import LIFParams, Network, Population, Projection, SparseSynapses, SpikeArraySource
+
+
+def test_default_preset_is_davies_table2():
+    s = preset()
+    assert (s.e_syn_op_pj, s.e_syn_update_pj, s.e_neuron_active_pj, s.e_neuron_inactive_pj) == (
+        23.6, 120.0, 81.0, 52.0)
+    assert (s.e_spike_tile_pj, s.e_hop_ew_pj, s.e_hop_ns_pj) == (1.7, 3.0, 4.0)
+    assert (s.max_compartments, s.synaptic_memory_bytes, s.max_input_axons,
+            s.max_output_axons, s.cores_per_tile) == (1024, 131072, 4096, 4096, 4)
+    assert "Davies" in s.source
+    assert s.barrier_ns(1) == 113.0 and s.barrier_ns(32) == 465.0
+    assert preset("sana_fe").e_syn_op_pj == 35.5 and preset("sana_fe").e_hop_ns_pj == 4.2
+    assert preset("kerasspiking").e_syn_op_pj == pytest.approx(27.1)
+
+
+def test_spec_validation_and_file_round_trip(tmp_path):
+    with pytest.raises(ValueError, match="e_syn_op_pj"):
+        LoihiSpec(e_syn_op_pj=-1.0)
+    with pytest.raises(ValueError, match="weight_bits"):
+        LoihiSpec(weight_bits=12)
+    with pytest.raises(ValueError, match="unknown Loihi preset"):
+        preset("truenorth")
+    with pytest.raises(ValueError, match="unknown LoihiSpec fields"):
+        preset().replace(e_magic_pj=1.0)
+    p = tmp_path / "spec.json"
+    preset("sana_fe").to_json(p)
+    assert load_spec(p) == preset("sana_fe")
+    p.write_text(json.dumps({"base": "davies2018", "e_syn_op_pj": 30.0}))
+    assert load_spec(p).e_syn_op_pj == 30.0 and load_spec(p).e_hop_ew_pj == 3.0
+
+
+def _net(n_src, n_post, mask=None, n_channels=0):
+    params = LIFParams(tau_syn_s=(5e-3,) * n_channels)
+    w = np.ones((n_src, n_post)) if mask is None else mask.astype(float)
+    return Network(
+        [Population("b", n_post, params)],
+        [Projection("src", "b", SparseSynapses.from_dense(w * 0.1))],
+        sources=[SpikeArraySource("src", n_src, np.zeros(0), np.zeros(0, int))],
+    )
+
+
+def test_compartment_limit_just_under_and_over():
+    net_ok, net_bad = _net(1, 1024), _net(1, 1025)
+    m = place(net_ok, cores={"b": 0})
+    assert m.usage["compartments"][0] == 1024
+    with pytest.raises(MappingError, match=r"core 0 .*compartments = 1025 exceeds the limit "
+                                           r"max_compartments=1024 by 1"):
+        place(net_bad, cores={"b": 0})
+    assert place(net_bad).n_cores == 2  # default placement splits
+    # two current channels -> two compartments per neuron
+    m2 = place(_net(1, 512, n_channels=2), cores={"b": 0})
+    assert m2.usage["compartments"][0] == 1024
+    with pytest.raises(MappingError, match="by 2"):
+        place(_net(1, 513, n_channels=2), cores={"b": 0})
+
+
+def test_synaptic_memory_limit_just_under_and_over():
+    spec = LoihiSpec(synaptic_memory_bytes=900)  # 18 bits per synapse -> 400 synapses
+    assert spec.synapse_bits(False) == 18
+    mask = np.zeros((20, 21), bool)
+    mask[:, :20] = True
+    m = place(_net(20, 21, mask), spec, cores={"b": 0})
+    assert m.usage["synaptic_memory_bytes"][0] == 900
+    mask[0, 20] = True  # 401 x 18 bits = 902.25 B -> 903 B
+    with pytest.raises(MappingError, match=r"synaptic_memory_bytes = 903 exceeds the limit "
+                                           r"synaptic_memory_bytes=900 by 3"):
+        place(_net(20, 21, mask), spec, cores={"b": 0})
+    assert place(_net(20, 21, mask), spec).n_cores == 2
+
+
+def test_input_axon_limit_just_under_and_over():
+    m = place(_net(4096, 1), cores={"b": 0})
+    assert m.usage["input_axons"][0] == 4096
+    with pytest.raises(MappingError, match=r"input_axons = 4097 exceeds the limit "
+                                           r"max_input_axons=4096 by 1"):
+        place(_net(4097, 1), cores={"b": 0})
+    with pytest.raises(MappingError, match=r"neuron 0 alone .*4097 input axons exceed "
+                                           r"max_input_axons=4096 by 1"):
+        place(_net(4097, 1))
+
+
+def test_output_axon_limit_just_under_and_over():
+    spec = LoihiSpec(max_output_axons=8)
+    params = LIFParams()
+
+    def net(n_b):
+        return Network([Population("a", 4, params), Population("b", n_b, params)],
+                       [Projection("a", "b", SparseSynapses.from_dense(np.full((4, n_b), 0.1)))])
+
+    m = place(net(2), spec, cores={"a": 0, "b": np.array([1, 2])})
+    assert m.usage["output_axons"][0] == 8
+    with pytest.raises(MappingError, match=r"core 0 .*output_axons = 12 exceeds the limit "
+                                           r"max_output_axons=8 by 4"):
+        place(net(3), spec, cores={"a": 0, "b": np.array([1, 2, 3])})
+    m = place(net(3), spec)  # default placement shrinks a's cores until it fits
+    assert np.all(m.usage["output_axons"] <= 8)
+
+
+def test_too_many_cores_and_bad_user_placement():
+    spec = LoihiSpec(max_cores=2)
+    with pytest.raises(MappingError, match="max_cores=2 .over by 1"):
+        place(_net(1, 3000), spec)
+    with pytest.raises(ValueError, match="missing"):
+        place(_net(1, 3), cores={})
+    with pytest.raises(ValueError, match="cores\\['b'\\]"):
+        place(_net(1, 3), cores={"b": np.array([0, 1])})
+
+
+def test_default_placement_mesh_and_report():
+    spec = LoihiSpec(cores_per_tile=2, mesh_width_tiles=2)
+    m = place(_net(10, 4000), spec)
+    assert m.n_cores == 4
+    # serpentine over a 2-wide mesh: tiles (0,0), (1,0), then the next row
+    assert m.core_xy.tolist() == [[0, 0], [0, 0], [1, 0], [1, 0]]
+    ew, ns = m.hops(np.array([0]), np.array([3]))
+    assert (int(ew[0]), int(ns[0])) == (1, 0)
+    txt = m.report()
+    assert "core" in txt and txt.count("\n") == 1 + m.n_cores
