@@ -8,6 +8,16 @@ from neuro.kwta import KWTA, kwta_mask_torch, kwta_select
 from neuro.layers import LIF
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors: one thread avoids OpenMP spinning on the shared machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+
 def test_reference_rule_largest_first_ties_by_lower_index():
     v = np.array([0.5, 2.0, 3.0, 2.0, 2.0, 9.0])
     crossed = np.array([True, True, True, True, True, False])  # 9.0 did not cross

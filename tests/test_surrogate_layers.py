@@ -14,6 +14,16 @@ from neuro.layers import LIF, SparseLinear, SpikingMLP, max_membrane_readout, sp
 from neuro.synapses import SparseSynapses  # noqa: E402
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors: one thread avoids OpenMP spinning on the shared machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+
 @pytest.mark.parametrize(
     "fn, formula",
     [
