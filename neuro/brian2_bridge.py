@@ -177,7 +177,10 @@ class Brian2Model:
         return float(self.b2_network.t_)
 
     def run(self, duration_s: float) -> Recording:
-        """Advance Brian2 by ``duration_s`` seconds and return everything recorded since t = 0.
+        """Advance Brian2 by ``duration_s`` seconds; return what was recorded in that interval.
+
+        Like :meth:`neuro.engines.ClockSimulator.run`, successive calls continue the same
+        simulation (one random stream, seeded once at t = 0).
 
         Parameters
         ----------
@@ -187,9 +190,9 @@ class Brian2Model:
         Returns
         -------
         Recording
-            Spike times are step times ``n * dt`` (Brian2's ``t``); states are sampled at
-            the start of a step; ``meta`` holds ``engine="brian2"``, the target and the
-            wall time of the Brian2 ``run`` calls (including code generation).
+            Spike times are absolute step times ``n * dt`` (Brian2's ``t``); states are
+            sampled at the start of a step; ``meta`` holds ``engine="brian2"``, the target,
+            ``t_start_s`` and the wall time of this ``run`` (including code generation).
         """
         import brian2 as b2
 
@@ -198,34 +201,46 @@ class Brian2Model:
         n_steps = int(round(duration_s / self.dt_s))
         if n_steps < 1:
             raise ValueError(f"duration_s={duration_s} is shorter than one step dt={self.dt_s}")
+        start_step = self._step()
         with _brian2_prefs(self.target):
-            b2.seed(self.seed)
+            if start_step == 0:
+                b2.seed(self.seed)
             t0 = time.perf_counter()
             self.b2_network.run(n_steps * self.dt_s * b2.second, namespace={})
-            self.wall_s += time.perf_counter() - t0
-        return self.recording()
+            wall = time.perf_counter() - t0
+        self.wall_s += wall
+        rec = self.recording(start_step * self.dt_s)
+        rec.meta["wall_s"] = wall
+        return rec
 
-    def recording(self) -> Recording:
-        """Convert the Brian2 monitors' contents into a :class:`Recording`."""
-        total_steps = int(round(self.t_s / self.dt_s))
-        duration = total_steps * self.dt_s
+    def _step(self) -> int:
+        return int(round(self.t_s / self.dt_s))
+
+    def recording(self, t_start_s: float = 0.0) -> Recording:
+        """Convert the Brian2 monitors' contents from ``t_start_s`` on into a :class:`Recording`."""
+        dt = self.dt_s
+        n0 = int(round(t_start_s / dt))
+        n1 = self._step()
+        eps = 1e-3 * dt  # Brian2's own tolerance when binning times into steps
         spikes = {}
         for name, mon in self.spike_monitors.items():
+            t = np.asarray(mon.t_[:], dtype=np.float64)
+            keep = t >= n0 * dt - eps
             spikes[name] = SpikeTrains(
-                np.asarray(mon.t_[:], dtype=np.float64).copy(),
-                np.asarray(mon.i[:]).astype(np.int32),
-                size=self.network.size(name),
-                duration_s=duration,
+                t[keep].copy(), np.asarray(mon.i[:])[keep].astype(np.int32),
+                size=self.network.size(name), duration_s=(n1 - n0) * dt,
             )
         states = {}
         for key, (mon, var, idx) in self.state_monitors.items():
-            values = np.asarray(getattr(mon, var)[:], dtype=np.float64).T.copy()
-            states[key] = StateTrace(np.asarray(mon.t_[:], dtype=np.float64).copy(), idx.copy(), values)
-        rates = {name: np.asarray(mon.rate_[:], dtype=np.float64).copy()
+            t = np.asarray(mon.t_[:], dtype=np.float64)
+            keep = t >= n0 * dt - eps
+            values = np.asarray(getattr(mon, var)[:], dtype=np.float64).T[keep].copy()
+            states[key] = StateTrace(t[keep].copy(), idx.copy(), values)
+        rates = {name: np.asarray(mon.rate_[:], dtype=np.float64)[n0:].copy()
                  for name, mon in self.rate_monitors.items()}
         meta = {"engine": "brian2", "brian2_target": self.target, "wall_s": self.wall_s,
-                "n_steps": total_steps}
-        return Recording(spikes, states, rates, self.dt_s, duration, meta)
+                "t_start_s": n0 * dt, "n_steps": n1 - n0}
+        return Recording(spikes, states, rates, dt, (n1 - n0) * dt, meta)
 
 
 def _source_group(b2: Any, src: PoissonSource | SpikeArraySource, dt: Any) -> Any:

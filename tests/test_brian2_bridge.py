@@ -26,7 +26,7 @@ from neuro import (
     step_factors,
 )
 from neuro.brian2_bridge import run_brian2, to_brian2
-from neuro.engines import simulate
+from neuro.engines import ClockSimulator, simulate
 
 DT = 1e-4
 
@@ -175,10 +175,27 @@ def test_model_holds_objects_and_runs_in_pieces():
     model = to_brian2(net, DT)
     assert set(model.groups) == {"exc", "inp"} and len(model.synapses) == 2
     assert model.synapses[0].N[:] == net.projections[0].synapses.n_synapses
-    model.run(0.1)
-    rec = model.run(0.1)
-    assert rec.duration_s == pytest.approx(0.2)
-    _assert_same_spikes(simulate(net, 0.2, DT), rec, "exc")
+    sim = ClockSimulator(net, DT)
+    for _ in range(2):  # each piece reports its own interval, as the clock engine does
+        a, b = sim.run(0.1), model.run(0.1)
+        assert b.meta["t_start_s"] == pytest.approx(a.meta["t_start_s"])
+        assert b.duration_s == pytest.approx(0.1)
+        _assert_same_spikes(a, b, "exc")
+        np.testing.assert_array_equal(a.rates["exc"], b.rates["exc"])
+        np.testing.assert_allclose(a.states["exc.v"].values, b.states["exc.v"].values, atol=1e-9)
+    full = model.recording()
+    _assert_same_spikes(simulate(net, 0.2, DT), full, "exc")
+
+
+def test_poisson_pieces_continue_the_random_stream():
+    net = Network([Population("p", 1)], sources=[PoissonSource("inp", 50, 100.0)],
+                  monitors=[SpikeMonitor("inp")])
+    model = to_brian2(net, DT, seed=1)
+    first, second = model.run(0.05).spikes["inp"], model.run(0.05).spikes["inp"]
+    assert first.n_spikes > 100 and second.n_spikes > 100
+    assert np.all(second.times_s >= 0.05 - 1e-9)
+    shifted = second.times_s - 0.05
+    assert not (first.n_spikes == second.n_spikes and np.allclose(first.times_s, shifted))
 
 
 def test_bad_arguments():
