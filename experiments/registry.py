@@ -7,8 +7,11 @@ experiments/common.py for the module contract). DEMO lists the experiments the
 
 EXPERIMENTS: dict[str, str] = {
     "cuba": "experiments.cuba",
+    "loihi-energy": "experiments.loihi_energy",
+    "double-sparsity": "experiments.double_sparsity",
 }
 
 DEMO: list[str] = [
     "cuba",
+    "loihi-energy",
 ]
