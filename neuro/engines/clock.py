@@ -46,8 +46,9 @@ class ClockState:
     step : int
         Index of the next step to run.
     v : ndarray (n_neurons,)
-    syn : ndarray (n_neurons, n_channels)
-        Exponential synaptic currents.
+    syn : ndarray (max(n_channels, 2), n_neurons)
+        Exponential synaptic currents, channel-major (each channel a contiguous stream);
+        rows beyond the network's channels stay zero.
     last_spike : ndarray of int64 (n_neurons,)
         Step of each neuron's last spike (very negative if none).
     buffer : ndarray (max_delay + 1, n_neurons, 1 + n_channels)
@@ -73,7 +74,7 @@ class ClockState:
         return cls(
             step=0,
             v=flat.v_init.copy(),
-            syn=np.zeros((n, c), dtype=dt),
+            syn=np.zeros((max(c, 2), n), dtype=dt),
             last_spike=np.full(n, -(2**40), dtype=np.int64),
             buffer=np.zeros((flat.max_delay + 1, n, 1 + c), dtype=dt),
             drive=np.zeros(n, dtype=dt),
@@ -107,7 +108,7 @@ def _propagate(g, n, group_of_pre, gp_ptr, gp_list, p_src_off, p_tgt_off, p_chan
                     if accept_delta[t]:
                         v[t] += weights[s]
                 else:
-                    syn[t, ch - 1] += weights[s]
+                    syn[ch - 1, t] += weights[s]
             else:
                 buf[(n + d) % n_slots, t, ch] += weights[s]
     return 0
@@ -125,10 +126,12 @@ def _run_steps(n0, n1, v, syn, last, buf, drive, weights,
     """Run steps ``[n0, n1)``; stop early (returning the step reached) if the spike output
     arrays could overflow. Returns ``(next_step, n_out, rec_count)``."""
     n_neur = v.shape[0]
-    n_ch = syn.shape[1]
+    n_ch = syn.shape[0]
     n_slots = buf.shape[0]
     cap = out_step.shape[0]
     accept = np.empty(n_neur, dtype=np.bool_)  # may receive delta input this step
+    notref = np.empty(n_neur, dtype=np.bool_)
+    extra = np.zeros(n_neur, dtype=v.dtype)  # input of channels beyond the second
     spiking = np.empty(n_neur, dtype=np.int64)
     cand = np.empty(n_neur, dtype=np.int64)
     n_pops = pop_offsets.shape[0] - 1
@@ -141,30 +144,54 @@ def _run_steps(n0, n1, v, syn, last, buf, drive, weights,
         if rec_ids.shape[0] > 0 and n % rec_every == 0:
             for c in range(rec_ids.shape[0]):
                 i = rec_ids[c]
-                rec_out[rec_count, c] = v[i] if rec_chan[c] < 0 else syn[i, rec_chan[c]]
+                rec_out[rec_count, c] = v[i] if rec_chan[c] < 0 else syn[rec_chan[c], i]
             rec_count += 1
-        # 1. update and 2. threshold, population by population (shared constants)
+        # 1. update and 2. threshold, population by population (shared constants). The
+        # passes are branch-free streams over contiguous arrays so that LLVM vectorises them.
         n_spk = 0
         for pop in range(n_pops):
+            lo = pop_offsets[pop]
+            hi = pop_offsets[pop + 1]
             a = mem_decay[pop]
             vi = v_inf[pop]
             th = v_th[pop]
             rs = ref_steps[pop]
-            n_c = 0
-            for i in range(pop_offsets[pop], pop_offsets[pop + 1]):
+            # The state always has >= 2 channel rows (padding rows have zero coupling), so
+            # one fused, vectorisable loop serves every network; channels beyond the second
+            # are summed into `extra` first (left-to-right order as in the model docstring).
+            if n_ch > 2:
+                for i in range(lo, hi):
+                    extra[i] = 0.0
+                for k in range(2, n_ch):
+                    c_k = syn_to_mem[pop, k]
+                    d_k = syn_decay[pop, k]
+                    sk = syn[k]
+                    for i in range(lo, hi):
+                        x = sk[i]
+                        extra[i] += x * c_k
+                        sk[i] = x * d_k
+            c0 = syn_to_mem[pop, 0]
+            c1 = syn_to_mem[pop, 1]
+            d0 = syn_decay[pop, 0]
+            d1 = syn_decay[pop, 1]
+            s0 = syn[0]
+            s1 = syn[1]
+            for i in range(lo, hi):
+                target = vi + drive[i]
+                x0 = s0[i]
+                x1 = s1[i]
+                x = target + (v[i] - target) * a + x0 * c0 + x1 * c1 + extra[i]
+                s0[i] = x0 * d0
+                s1[i] = x1 * d1
                 nr = (n - last[i]) >= rs
-                if nr:
-                    target = vi + drive[i]
-                    x = target + (v[i] - target) * a
-                    for k in range(n_ch):
-                        x += syn[i, k] * syn_to_mem[pop, k]
-                    v[i] = x
-                    if x > th:
-                        cand[n_c] = i
-                        n_c += 1
-                for k in range(n_ch):
-                    syn[i, k] *= syn_decay[pop, k]
+                v[i] = x if nr else v[i]
+                notref[i] = nr
                 accept[i] = nr or rs == 0
+            n_c = 0
+            for i in range(lo, hi):
+                if v[i] > th and notref[i]:
+                    cand[n_c] = i
+                    n_c += 1
             k_win = kwta_k[pop]
             if k_win >= 0 and n_c > k_win:
                 # stable sort on -v keeps lower indices first among equal potentials
@@ -205,10 +232,10 @@ def _run_steps(n0, n1, v, syn, last, buf, drive, weights,
                     if accept[i]:
                         v[i] += x
                     buf[slot, i, 0] = 0.0
-                for k in range(n_ch):
+                for k in range(buf.shape[2] - 1):
                     y = buf[slot, i, 1 + k]
                     if y != 0.0:
-                        syn[i, k] += y
+                        syn[k, i] += y
                         buf[slot, i, 1 + k] = 0.0
         # 4. reset
         for r in range(n_spk):
@@ -254,6 +281,9 @@ class ClockSimulator:
         self.flat = flatten(network, dt_s, dtype)
         self.drive = InputDrive(network, self.flat, seed)
         self.state = ClockState.initial(self.flat)
+        pad = max(self.flat.n_channels, 2) - self.flat.n_channels
+        self._syn_decay = np.pad(self.flat.syn_decay, ((0, 0), (0, pad)))
+        self._syn_to_mem = np.pad(self.flat.syn_to_mem, ((0, 0), (0, pad)))
 
     @property
     def dt_s(self) -> float:
@@ -316,7 +346,7 @@ class ClockSimulator:
                 m_next, n_out, rec_count = _run_steps(
                     m, n1, st.v, st.syn, st.last_spike, st.buffer, st.drive, st.weights,
                     f.mem_decay, f.v_inf, f.v_reset, f.v_threshold, f.reset_amount, f.ref_steps,
-                    f.syn_decay, f.syn_to_mem,
+                    self._syn_decay, self._syn_to_mem,
                     f.group_offsets[: f.n_populations + 1], f.kwta_k, f.kwta_hold,
                     f.group_of_pre, f.group_proj_ptr, f.group_proj_list, f.proj_src_offset,
                     f.proj_tgt_offset, f.proj_channel, f.proj_indptr_start, f.proj_syn_start,
