@@ -24,6 +24,15 @@ inputs to neurons that spiked in the same step). ``PoissonSource`` becomes a
 the start of each step, monitors ``SpikeMonitor`` / ``StateMonitor`` /
 ``PopulationRateMonitor``.
 
+Parameters are written into the equations as numbers, so Brian2's exact solver sees the
+actual system (with symbols it divides by ``tau_mem - tau_syn``, NaN when they are equal).
+Brian2 also returns NaN for ``(unless refractory)`` with ``tau_syn == tau_mem`` (it solves
+symbolically in ``not_refractory``); there ``v`` is integrated freely and restored to its
+post-reset value after every refractory step, which gives the same trajectory. With these
+rules the bridge and the clock engine produce identical spike trains (same indices, same
+steps) where the arithmetic is the same; membrane potentials differ by float rounding
+(~1e-12), as the two evaluate the same closed form in a different order.
+
 Nothing touches Brian2's magic network or ``defaultclock``: every object gets ``dt`` and an
 explicit namespace, and :class:`Brian2Model` owns its own ``brian2.Network``. The code
 generation target (``"numpy"``: no compilation; ``"cython"``: compiled, faster for long

@@ -472,15 +472,25 @@ def load_network(path: str | os.PathLike) -> Network:
 
 
 # --------------------------------------------------------------------------- recordings
+def _json_default(o: Any) -> Any:
+    """numpy scalars and arrays in ``meta`` are stored as plain JSON numbers and lists."""
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"object of type {type(o).__name__} is not JSON-serialisable")
+
+
 def save_recording(path: str | os.PathLike, rec: Recording) -> None:
     """Save a :class:`Recording` (sparse spikes, sampled states, rates, meta) atomically.
 
-    ``rec.meta`` must be JSON-serialisable (numbers, strings, lists, dicts).
+    ``rec.meta`` must be JSON-serialisable (numbers, strings, lists, dicts; numpy
+    scalars and arrays are converted to numbers and lists).
     """
     if not isinstance(rec, Recording):
         raise TypeError(f"rec must be a Recording, got {type(rec).__name__}")
     try:
-        meta = json.dumps(rec.meta)
+        meta = json.dumps(rec.meta, default=_json_default)
     except TypeError as e:
         raise ValueError(f"rec.meta must be JSON-serialisable: {e}") from e
     with atomic_h5(path, _RECORDING) as f:

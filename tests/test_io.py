@@ -198,3 +198,20 @@ def test_missing_file_and_bad_arguments(tmp_path):
         save_network(tmp_path / "no_dir" / "x.h5", _network())
     with pytest.raises(TypeError, match="Network"):
         save_network(tmp_path / "x.h5", "not a network")
+
+
+def test_exact_engine_recording_with_nan_dt_and_numpy_meta(tmp_path):
+    from neuro.engines import simulate_exact
+    from neuro.record import Recording
+
+    net = Network([Population("a", 2, LIFParams(bias=1.5))], monitors=[SpikeMonitor("a")])
+    rec = simulate_exact(net, 0.1)
+    rec = Recording(rec.spikes, rec.states, rec.rates, rec.dt_s, rec.duration_s,
+                    {**rec.meta, "np_value": np.float32(0.5), "arr": np.arange(3)})
+    save_recording(tmp_path / "e.h5", rec)
+    back = load_recording(tmp_path / "e.h5")
+    assert np.isnan(back.dt_s)
+    assert back.meta["np_value"] == 0.5 and back.meta["arr"] == [0, 1, 2]
+    np.testing.assert_array_equal(back.spikes["a"].times_s, rec.spikes["a"].times_s)
+    with pytest.raises(ValueError, match="meta"):
+        save_recording(tmp_path / "f.h5", Recording({}, {}, {}, 1e-4, 0.1, {"x": object()}))
