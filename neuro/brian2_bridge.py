@@ -34,7 +34,10 @@ steps) where the arithmetic is the same; membrane potentials differ by float rou
 (~1e-12), as the two evaluate the same closed form in a different order.
 
 Nothing touches Brian2's magic network or ``defaultclock``: every object gets ``dt`` and an
-explicit namespace, and :class:`Brian2Model` owns its own ``brian2.Network``. The code
+explicit namespace, and :class:`Brian2Model` owns its own ``brian2.Network``. Object names
+are fixed (population and source names, ``"<src>__to__<tgt>__<k>"``, ``"<pop>__spikes"``,
+...), never Brian2's ``name*`` counters, so the generated code of the same network is the
+same every time and the Cython target reuses its compiled cache. The code
 generation target (``"numpy"``: no compilation; ``"cython"``: compiled, faster for long
 runs) and float64 are set in ``brian2.prefs`` only while the model is built or run.
 
@@ -254,13 +257,15 @@ class Brian2Model:
 
 def _source_group(b2: Any, src: PoissonSource | SpikeArraySource, dt: Any) -> Any:
     if isinstance(src, PoissonSource):
-        return b2.PoissonGroup(src.size, rates=src.rate_hz * b2.Hz, dt=dt, name=f"{src.name}*")
+        return b2.PoissonGroup(src.size, rates=src.rate_hz * b2.Hz, dt=dt, name=src.name)
     return b2.SpikeGeneratorGroup(
-        src.size, src.indices.astype(np.int32), src.times_s * b2.second, dt=dt, name=f"{src.name}*"
+        src.size, src.indices.astype(np.int32), src.times_s * b2.second, dt=dt, name=src.name
     )
 
 
-def _projection(b2: Any, pr: Projection, network: Network, groups: dict[str, Any], dt_s: float) -> Any:
+def _projection(
+    b2: Any, k: int, pr: Projection, network: Network, groups: dict[str, Any], dt_s: float
+) -> Any:
     syn = pr.synapses
     if syn.n_synapses == 0:
         return None
@@ -277,7 +282,7 @@ def _projection(b2: Any, pr: Projection, network: Network, groups: dict[str, Any
         on_pre = f"I{pr.receptor}_post += w"
     s = b2.Synapses(
         groups[pr.source], groups[pr.target], model="w : 1", on_pre=on_pre,
-        dt=dt_s * b2.second, namespace={}, name=f"{pr.source}_to_{pr.target}*",
+        dt=dt_s * b2.second, namespace={}, name=f"{pr.source}__to__{pr.target}__{k}",
     )
     s.connect(i=syn.pre_indices().astype(np.int32), j=syn.indices.astype(np.int32))
     s.w[:] = syn.weights.astype(np.float64)
@@ -353,7 +358,7 @@ def to_brian2(
                 pop.size, _equations(pop, len(injections), has_ref), method="exact",
                 threshold=f"v > {p.v_threshold!r}", reset=reset,
                 refractory=p.t_ref_s * b2.second if has_ref else False,
-                dt=dt, namespace={}, name=f"{pop.name}*",
+                dt=dt, namespace={}, name=pop.name,
             )
             g.v[:] = pop.v_init.astype(np.float64)
             for j, c in enumerate(injections):
@@ -361,29 +366,30 @@ def to_brian2(
             if _manual_freeze(pop, has_ref):
                 objects.append(g.run_regularly(
                     "v = v * int(not_refractory) + v_frozen * (1 - int(not_refractory))",
-                    when="groups", order=1, dt=dt, name=f"{pop.name}_freeze*"))
+                    when="groups", order=1, dt=dt, name=f"{pop.name}__freeze"))
             code = _current_code(injections, dt_s)
             if code is not None:
-                objects.append(g.run_regularly(code, when="start", dt=dt, name=f"{pop.name}_cur*"))
+                objects.append(g.run_regularly(code, when="start", dt=dt, name=f"{pop.name}__current"))
             groups[pop.name] = g
             objects.append(g)
         for src in network.sources:
             groups[src.name] = _source_group(b2, src, dt)
             objects.append(groups[src.name])
-        synapses = [_projection(b2, pr, network, groups, dt_s) for pr in network.projections]
+        synapses = [_projection(b2, k, pr, network, groups, dt_s)
+                    for k, pr in enumerate(network.projections)]
         objects += [s for s in synapses if s is not None]
         model = Brian2Model(network, float(dt_s), target, None, groups, synapses, seed=int(seed))
-        for m in network.monitors:
+        for k, m in enumerate(network.monitors):
             if isinstance(m, SpikeMonitor) and m.target not in model.spike_monitors:
-                model.spike_monitors[m.target] = b2.SpikeMonitor(groups[m.target], name=f"{m.target}_spikes*")
+                model.spike_monitors[m.target] = b2.SpikeMonitor(groups[m.target], name=f"{m.target}__spikes")
             elif isinstance(m, RateMonitor) and m.target not in model.rate_monitors:
                 model.rate_monitors[m.target] = b2.PopulationRateMonitor(
-                    groups[m.target], name=f"{m.target}_rate*")
+                    groups[m.target], name=f"{m.target}__rate")
             elif isinstance(m, StateMonitor):
                 ch = m.channel()
                 var = "v" if ch < 0 else f"I{ch}"
                 mon = b2.StateMonitor(groups[m.target], var, record=m.indices.astype(np.int64),
-                                      dt=m.every_steps * dt, when="start", name=f"{m.target}_{var}*")
+                                      dt=m.every_steps * dt, when="start", name=f"{m.target}__{var}__{k}")
                 model.state_monitors[m.key] = (mon, var, m.indices)
         objects += list(model.spike_monitors.values()) + list(model.rate_monitors.values())
         objects += [mon for mon, _, _ in model.state_monitors.values()]

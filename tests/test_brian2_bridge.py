@@ -187,6 +187,18 @@ def test_model_holds_objects_and_runs_in_pieces():
     _assert_same_spikes(simulate(net, 0.2, DT), full, "exc")
 
 
+def test_two_live_models_of_one_network_are_independent():
+    """Fixed object names (for Cython cache hits) must not couple two models."""
+    net = _random_net(4, (5e-3,), "subtract", 2e-3)
+    m1, m2 = to_brian2(net, DT), to_brian2(net, DT)
+    a1 = m1.run(0.05)
+    b1, b2_ = m2.run(0.05), m2.run(0.05)
+    a2 = m1.run(0.05)
+    _assert_same_spikes(a1, b1, "exc")
+    _assert_same_spikes(a2, b2_, "exc")
+    assert a2.spikes["exc"].n_spikes > 0
+
+
 def test_poisson_pieces_continue_the_random_stream():
     net = Network([Population("p", 1)], sources=[PoissonSource("inp", 50, 100.0)],
                   monitors=[SpikeMonitor("inp")])
