@@ -37,6 +37,7 @@ import numpy as np
 from hardware_models.fixed_point import QuantizedNetwork, quantize
 from hardware_models.loihi import LoihiSpec
 from hardware_models.mapping import Mapping, place
+from hardware_models.plasticity import build_tables, stdp_step
 from neuro.engines import ClockSimulator, InputDrive, flatten
 from neuro.network import Network
 from neuro.record import Recording, StateMonitor
@@ -358,6 +359,8 @@ def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, drive, w,
          core_of, core_x, core_y, core_tile, n_comp,
          pre_seg_ptr, seg_core, seg_syn_ptr, syn_tgt, syn_ch, syn_d,
          pre_plastic_fanout, post_plastic_fanin,
+         stdp_on, w_learn, syn_rule, syn_x, syn_y, post_ptr, post_syn, prm, tx, tx_last, ty,
+         ty_last,
          ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals,
          rec_ids, rec_chan, rec_every, rec_out, rec_count,
          out_step, out_id, ctr_all):
@@ -405,6 +408,10 @@ def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, drive, w,
         if pre_plastic_fanout.shape[0] > 0:
             _plastic_counts(spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1],
                             pre_plastic_fanout, post_plastic_fanin, core_of, core_of, ctr)
+        if stdp_on:
+            stdp_step(n, spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1], pre_seg_ptr,
+                      seg_syn_ptr, w_learn, syn_rule, syn_x, syn_y, post_ptr, post_syn, prm,
+                      tx, tx_last, ty, ty_last)
         if fixed:
             _deliver_and_count(n, v, inreg, accept, buf, cnt, spiking, n_spk, core_of,
                                n_comp, received, ctr, True)
@@ -464,8 +471,9 @@ class EventQueueSimulator:
     Notes
     -----
     Plasticity: projections with ``plasticity`` set are counted (pairwise STDP synaptic
-    updates); their weights are *not* changed by this backend (the counts, hence energy,
-    are those of one learning step per pre/post spike as on Loihi).
+    updates: every synapse of a spiking presynaptic row and every synapse into a spiking
+    neuron). Weights change only for :class:`hardware_models.plasticity.PairSTDP` rules,
+    in float mode (see that module); :meth:`synapses` returns the learned weights.
 
     Examples
     --------
@@ -497,6 +505,8 @@ class EventQueueSimulator:
         self.routes = _routes(f, self.mapping.core_of, self.mapping.n_cores, chan)
         self._w = np.ascontiguousarray(w[self.routes.syn_orig])
         self._plastic = self._plastic_tables()
+        self._stdp = build_tables(network, f, self.routes, dt_s)
+        self._w0 = self._w.copy()
         self._n_comp = np.concatenate(
             [np.full(p.size, max(1, p.params.n_channels), np.int64) for p in network.populations])
         self.seed = seed
@@ -523,9 +533,17 @@ class EventQueueSimulator:
         np.add.at(fanin, r.syn_tgt[sel], 1)
         return fan, fanin
 
-    def reset(self, sources: list | None = None, seed: int | None = None) -> None:
-        """Back to the initial state; optionally drive by other sources (same names/sizes)."""
+    def reset(self, sources: list | None = None, seed: int | None = None,
+              keep_weights: bool = True) -> None:
+        """Back to the initial state; optionally drive by other sources (same names/sizes).
+
+        Learned weights (PairSTDP) are kept unless ``keep_weights`` is False.
+        """
         f = self.flat
+        if hasattr(self, "_stdp"):
+            self._stdp.reset()
+            if not keep_weights:
+                self._w[:] = self._w0
         if sources is not None:
             self.network = self.network.with_sources(sources)
         self.drive = InputDrive(self.network, f, self.seed if seed is None else seed)
@@ -585,6 +603,9 @@ class EventQueueSimulator:
         steps_out, ids_out, src_steps, src_ids = [], [], [], []
         src_mon = set(self.network.spike_monitored()) - {p.name for p in self.network.populations}
         r, (fan, fanin) = self.routes, self._plastic
+        sd = self._stdp
+        stdp_on = sd.active and not fixed
+        w_learn = self._w if stdp_on else np.zeros(0)
         out_step = np.empty(f.n_neurons * chunk_steps + 1, np.int64)
         out_id = np.empty_like(out_step)
         t0 = time.perf_counter()
@@ -606,7 +627,8 @@ class EventQueueSimulator:
                 m.core_of.astype(np.int64), m.core_xy[:, 0].copy(), m.core_xy[:, 1].copy(),
                 m.tile_of_core, self._n_comp,
                 r.pre_seg_ptr, r.seg_core, r.seg_syn_ptr, r.syn_tgt, r.syn_ch, r.syn_d,
-                fan, fanin, ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals,
+                fan, fanin, stdp_on, w_learn, sd.syn_rule, sd.syn_x, sd.syn_y, sd.post_ptr,
+                sd.post_syn, sd.params, sd.x, sd.x_last, sd.y, sd.y_last, ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals,
                 rec_ids, rec_chan, every, rec_out, rec_count, out_step, out_id, ctr)
             steps_out.append(out_step[:n_out].copy())
             ids_out.append(out_id[:n_out].copy())
@@ -619,6 +641,18 @@ class EventQueueSimulator:
             state_mons, every, wall)
         rec.meta.update(engine=f"loihi_event_queue[{self.mode}]")
         return rec
+
+    def synapses(self) -> list:
+        """Each projection's synapses with the current (possibly learned) weights.
+
+        In fixed mode the weights are the effective integers ``mantissa << (6 + exp)``.
+        """
+        f, r = self.flat, self.routes
+        flat_w = np.empty_like(self._w)
+        flat_w[r.syn_orig] = self._w
+        return [pr.synapses.with_weights(
+                    flat_w[f.proj_syn_start[p]: f.proj_syn_start[p + 1]].astype(np.float64))
+                for p, pr in enumerate(self.network.projections)]
 
     def counters(self) -> LoihiCounters:
         """Counters of all steps since the last :meth:`reset`."""

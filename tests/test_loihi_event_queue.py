@@ -130,3 +130,40 @@ def test_bad_mode_and_foreign_mapping():
     other = place(Network([Population("x", 3)]))
     with pytest.raises(ValueError, match="mapping"):
         EventQueueSimulator(net, 1e-3, mapping=other)
+
+
+def test_pair_stdp_weight_change_matches_closed_form():
+    from hardware_models import PairSTDP
+
+    dt = 1e-3
+    rule = PairSTDP(a_plus=0.01, a_minus=0.012, tau_plus_s=16.8e-3, tau_minus_s=33.7e-3,
+                    w_min=0.0, w_max=1.0)
+    p = LIFParams(tau_mem_s=10e-3, v_threshold=1.0)
+    pre_steps, drive_steps = [10, 30], [14, 31]  # post spikes one step after each drive spike
+    net = Network(
+        [Population("post", 1, p)],
+        [Projection("pre", "post", SparseSynapses.from_dense(np.array([[0.2]])), plasticity=rule),
+         Projection("drive", "post", SparseSynapses.from_dense(np.array([[3.0]])))],
+        sources=[SpikeArraySource("pre", 1, np.array(pre_steps) * dt, np.zeros(2, int)),
+                 SpikeArraySource("drive", 1, np.array(drive_steps) * dt, np.zeros(2, int))],
+        monitors=[SpikeMonitor("post")])
+    sim = EventQueueSimulator(net, dt)
+    rec = sim.run(0.05)
+    post = np.round(rec.spikes["post"].times_s / dt).astype(int).tolist()
+    assert post == [15, 32]
+    ep, em = np.exp(-dt / rule.tau_plus_s), np.exp(-dt / rule.tau_minus_s)
+    w = 0.2
+    w -= 0.0  # pre at 10: no post trace yet
+    w += rule.a_plus * ep ** 5  # post at 15, pre trace from 10
+    w -= rule.a_minus * em ** 15  # pre at 30, post trace from 15
+    x = ep ** 20 + 1.0  # pre trace after the spike at 30
+    w += rule.a_plus * x * ep ** 2  # post at 32
+    learned = sim.synapses()[0].weights[0]
+    assert learned == pytest.approx(w, rel=1e-12)
+    assert sim.synapses()[1].weights[0] == 3.0  # not plastic
+    # 2 pre spikes x 1 synapse + 2 post spikes x 1 plastic synapse
+    assert sim.counters().total("syn_updates") == 4
+    sim.reset(keep_weights=False)
+    assert sim.synapses()[0].weights[0] == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="tau_plus_s"):
+        PairSTDP(tau_plus_s=0.0)
