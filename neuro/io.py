@@ -10,10 +10,11 @@ newer schema version.
 
 Layout of a network file (schema 1)::
 
-    /populations/<name>      attrs: size, kwta_k?, kwta_losers, LIFParams fields; v_init
+    /populations/<name>      attrs: size, kwta_k?, kwta_losers, LIFParams fields,
+                             adaptation.json? (class path + fields); v_init
     /sources/<name>          attrs: kind ("poisson" | "spike_array"), size;
                              rate_hz | times_s, indices
-    /projections/<k>         attrs: source, target, receptor, n_post, plasticity?;
+    /projections/<k>         attrs: source, target, receptor, n_post, plasticity? (JSON);
                              indptr, indices, weights, delays (dtypes preserved)
     /currents/<k>            attrs: target, start_s, stop_s; amplitude
     /monitors/<k>            attrs: kind ("spike" | "state" | "rate"), target,
@@ -296,7 +297,10 @@ def _write_dataclass_attrs(g: h5py.Group, obj: Any, skip: tuple[str, ...] = ()) 
         v = getattr(obj, fld.name)
         if v is None:
             continue
-        g.attrs[fld.name] = np.asarray(v, dtype=np.float64) if isinstance(v, tuple) else v
+        if dataclasses.is_dataclass(v):  # e.g. Population.adaptation: class path + fields
+            g.attrs[fld.name + _JSON_SUFFIX] = _dataclass_json(v)
+        else:
+            g.attrs[fld.name] = np.asarray(v, dtype=np.float64) if isinstance(v, tuple) else v
 
 
 def _py(v: Any) -> Any:
@@ -311,26 +315,39 @@ def _py(v: Any) -> Any:
 
 def _read_dataclass(cls: type, g: h5py.Group, skip: tuple[str, ...] = ()) -> dict[str, Any]:
     names = {f.name for f in dataclasses.fields(cls)} - set(skip)
-    return {k: _py(v) for k, v in g.attrs.items() if k in names}
+    out = {k: _py(v) for k, v in g.attrs.items() if k in names}
+    for k, v in g.attrs.items():
+        base = k[: -len(_JSON_SUFFIX)]
+        if k.endswith(_JSON_SUFFIX) and base in names:
+            out[base] = _dataclass_from(_py(v))
+    return out
 
 
-def _plasticity_attrs(rule: Any) -> str:
-    if not dataclasses.is_dataclass(rule):
+_JSON_SUFFIX = ".json"
+
+
+def _dataclass_json(obj: Any) -> str:
+    """A frozen-dataclass parameter object as JSON: its class path and its fields."""
+    cls = type(obj)
+    if not dataclasses.is_dataclass(obj):
         raise ValueError(
-            f"cannot save plasticity rule of type {type(rule).__name__}: only dataclass rules "
-            "with JSON-serialisable fields are stored"
+            f"cannot save an object of type {cls.__name__}: only dataclass parameter objects "
+            "(e.g. neuro.plasticity rules) with JSON-serialisable fields are stored"
         )
-    cls = type(rule)
-    spec = {"class": f"{cls.__module__}:{cls.__qualname__}", "fields": dataclasses.asdict(rule)}
+    spec = {"class": f"{cls.__module__}:{cls.__qualname__}", "fields": dataclasses.asdict(obj)}
     try:
         return json.dumps(spec)
     except TypeError as e:
-        raise ValueError(f"plasticity rule {cls.__name__} has fields that are not JSON-serialisable: {e}") from e
+        raise ValueError(f"{cls.__name__} has fields that are not JSON-serialisable: {e}") from e
 
 
-def _plasticity_from(text: str) -> Any:
+def _dataclass_from(text: str) -> Any:
     spec = json.loads(text)
     module, _, qual = spec["class"].partition(":")
+    if not module.startswith("neuro.") and module.split(".")[0] not in (
+        "learning", "hardware_models", "encoders"
+    ):
+        raise ValueError(f"refusing to import {spec['class']!r}: not a class of this toolkit")
     obj: Any = importlib.import_module(module)
     for part in qual.split("."):
         obj = getattr(obj, part)
@@ -391,7 +408,7 @@ def save_network(path: str | os.PathLike, net: Network) -> None:
             g.attrs.update(source=pr.source, target=pr.target, receptor=int(pr.receptor))
             g.attrs["n_post"] = int(pr.synapses.n_post)
             if pr.plasticity is not None:
-                g.attrs["plasticity"] = _plasticity_attrs(pr.plasticity)
+                g.attrs["plasticity"] = _dataclass_json(pr.plasticity)
             for name in ("indptr", "indices", "weights", "delays"):
                 g.create_dataset(name, data=getattr(pr.synapses, name))
         cur = f.create_group("currents")
@@ -433,7 +450,7 @@ def _load_projection(g: h5py.Group) -> Projection:
     plast = g.attrs.get("plasticity")
     return Projection(
         _py(g.attrs["source"]), _py(g.attrs["target"]), syn, receptor=int(g.attrs["receptor"]),
-        plasticity=None if plast is None else _plasticity_from(_py(plast)),
+        plasticity=None if plast is None else _dataclass_from(_py(plast)),
     )
 
 

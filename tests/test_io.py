@@ -215,3 +215,35 @@ def test_exact_engine_recording_with_nan_dt_and_numpy_meta(tmp_path):
     np.testing.assert_array_equal(back.spikes["a"].times_s, rec.spikes["a"].times_s)
     with pytest.raises(ValueError, match="meta"):
         save_recording(tmp_path / "f.h5", Recording({}, {}, {}, 1e-4, 0.1, {"x": object()}))
+
+
+def test_plasticity_rule_round_trip(tmp_path):
+    plasticity = pytest.importorskip("neuro.plasticity")
+    rule = plasticity.STDPRule(a_plus=0.02, pairing="nearest", tau_eligibility_s=0.2)
+    net = _network()
+    pr = net.projections[2]
+    from dataclasses import replace
+
+    net = replace(net, projections=(*net.projections[:2], replace(pr, plasticity=rule),
+                                    net.projections[3]))
+    save_network(tmp_path / "p.h5", net)
+    back = load_network(tmp_path / "p.h5")
+    assert back.projections[2].plasticity == rule
+    assert back.projections[0].plasticity is None
+    with pytest.raises(ValueError, match="dataclass"):
+        save_network(tmp_path / "q.h5", replace(net, projections=(replace(pr, plasticity=object()),)))
+
+
+def test_population_adaptation_round_trip(tmp_path):
+    import dataclasses
+
+    if "adaptation" not in {f.name for f in dataclasses.fields(Population)}:
+        pytest.skip("Population has no adaptation field")
+    from neuro.plasticity import ThresholdAdaptation
+
+    ad = ThresholdAdaptation(theta_plus=0.1, theta_init=0.2)  # tau_theta_s = inf
+    net = Network([Population("a", 3, LIFParams(), adaptation=ad), Population("b", 2)])
+    save_network(tmp_path / "a.h5", net)
+    back = load_network(tmp_path / "a.h5")
+    assert back.populations[0].adaptation == ad
+    assert back.populations[1].adaptation is None
