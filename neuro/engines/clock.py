@@ -53,6 +53,8 @@ class ClockState:
         Step of each neuron's last spike (very negative if none).
     buffer : ndarray (max_delay + 1, n_neurons, 1 + n_channels)
         Delay ring buffer of inputs not yet delivered.
+    queued, queue_ids, queue_len : ndarray
+        Per slot: which targets hold input (flags), their ids, and how many.
     drive : ndarray (n_neurons,)
         Current injection currently applied (added to ``v_inf``).
     weights : ndarray
@@ -64,6 +66,9 @@ class ClockState:
     syn: np.ndarray
     last_spike: np.ndarray
     buffer: np.ndarray
+    queued: np.ndarray
+    queue_ids: np.ndarray
+    queue_len: np.ndarray
     drive: np.ndarray
     weights: np.ndarray
 
@@ -77,6 +82,9 @@ class ClockState:
             syn=np.zeros((max(c, 2), n), dtype=dt),
             last_spike=np.full(n, -(2**40), dtype=np.int64),
             buffer=np.zeros((flat.max_delay + 1, n, 1 + c), dtype=dt),
+            queued=np.zeros((flat.max_delay + 1, n), dtype=np.bool_),
+            queue_ids=np.zeros((flat.max_delay + 1, n), dtype=np.int64),
+            queue_len=np.zeros(flat.max_delay + 1, dtype=np.int64),
             drive=np.zeros(n, dtype=dt),
             weights=flat.weights.copy(),
         )
@@ -84,11 +92,13 @@ class ClockState:
 
 @numba.njit(cache=True, nogil=True)
 def _propagate(g, n, group_of_pre, gp_ptr, gp_list, p_src_off, p_tgt_off, p_chan, p_iptr0,
-               p_syn0, indptr, indices, weights, delays, buf, v, syn, accept_delta):
+               p_syn0, indptr, indices, weights, delays, buf, queued, q_ids, q_len, v, syn,
+               accept_delta):
     """Scatter the outgoing synapses of presynaptic global id ``g`` spiking in step ``n``.
 
     Zero-delay synapses act at once on the state (as delivery of slot ``n`` would, in the
-    same order); delayed ones go to the ring buffer.
+    same order); delayed ones go to the ring buffer, and each slot keeps the list of targets
+    it holds input for, so delivery costs what was sent, not the network size.
     """
     n_slots = buf.shape[0]
     grp = group_of_pre[g]
@@ -110,12 +120,17 @@ def _propagate(g, n, group_of_pre, gp_ptr, gp_list, p_src_off, p_tgt_off, p_chan
                 else:
                     syn[ch - 1, t] += weights[s]
             else:
-                buf[(n + d) % n_slots, t, ch] += weights[s]
+                slot = (n + d) % n_slots
+                if not queued[slot, t]:
+                    queued[slot, t] = True
+                    q_ids[slot, q_len[slot]] = t
+                    q_len[slot] += 1
+                buf[slot, t, ch] += weights[s]
     return 0
 
 
 @numba.njit(cache=True, nogil=True)
-def _run_steps(n0, n1, v, syn, last, buf, drive, weights,
+def _run_steps(n0, n1, v, syn, last, buf, queued, q_ids, q_len, drive, weights,
                mem_decay, v_inf, v_reset, v_th, reset_amt, ref_steps, syn_decay, syn_to_mem,
                pop_offsets, kwta_k, kwta_hold,
                group_of_pre, gp_ptr, gp_list, p_src_off, p_tgt_off, p_chan, p_iptr0, p_syn0,
@@ -218,25 +233,25 @@ def _run_steps(n0, n1, v, syn, last, buf, drive, weights,
         # 3. propagate this step's neuron and source spikes, deliver delayed inputs of slot n
         for r in range(n_spk):
             _propagate(spiking[r], n, group_of_pre, gp_ptr, gp_list, p_src_off, p_tgt_off,
-                       p_chan, p_iptr0, p_syn0, indptr, indices, weights, delays, buf, v, syn,
-                       accept)
+                       p_chan, p_iptr0, p_syn0, indptr, indices, weights, delays, buf, queued,
+                       q_ids, q_len, v, syn, accept)
         for e in range(ext_ptr[j], ext_ptr[j + 1]):
             _propagate(ext_ids[e], n, group_of_pre, gp_ptr, gp_list, p_src_off, p_tgt_off,
-                       p_chan, p_iptr0, p_syn0, indptr, indices, weights, delays, buf, v, syn,
-                       accept)
+                       p_chan, p_iptr0, p_syn0, indptr, indices, weights, delays, buf, queued,
+                       q_ids, q_len, v, syn, accept)
         if n_slots > 1:
             slot = n % n_slots
-            for i in range(n_neur):
+            for q in range(q_len[slot]):
+                i = q_ids[slot, q]
+                queued[slot, i] = False
                 x = buf[slot, i, 0]
-                if x != 0.0:
-                    if accept[i]:
-                        v[i] += x
-                    buf[slot, i, 0] = 0.0
+                if accept[i]:
+                    v[i] += x
+                buf[slot, i, 0] = 0.0
                 for k in range(buf.shape[2] - 1):
-                    y = buf[slot, i, 1 + k]
-                    if y != 0.0:
-                        syn[k, i] += y
-                        buf[slot, i, 1 + k] = 0.0
+                    syn[k, i] += buf[slot, i, 1 + k]
+                    buf[slot, i, 1 + k] = 0.0
+            q_len[slot] = 0
         # 4. reset
         for r in range(n_spk):
             i = spiking[r]
@@ -344,7 +359,8 @@ class ClockSimulator:
             while m < n1:
                 # ext/event pointers are relative to n; pass the sub-range views
                 m_next, n_out, rec_count = _run_steps(
-                    m, n1, st.v, st.syn, st.last_spike, st.buffer, st.drive, st.weights,
+                    m, n1, st.v, st.syn, st.last_spike, st.buffer, st.queued, st.queue_ids,
+                    st.queue_len, st.drive, st.weights,
                     f.mem_decay, f.v_inf, f.v_reset, f.v_threshold, f.reset_amount, f.ref_steps,
                     self._syn_decay, self._syn_to_mem,
                     f.group_offsets[: f.n_populations + 1], f.kwta_k, f.kwta_hold,
