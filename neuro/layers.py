@@ -49,21 +49,26 @@ class _LIFSequence(torch.autograd.Function):
         mems = torch.empty_like(x)
         m = mem0
         prev = (mem0 > threshold).to(x.dtype)  # snntorch: reset from the initial membrane
-        resets = torch.empty_like(x)  # resets[t]: the reset applied at step t (detached)
+        # the zero-reset backward needs the reset of every step; subtract needs none
+        resets = torch.empty_like(x) if reset == "zero" else None
         for t in range(T):
-            resets[t] = prev
+            mt = mems[t]
+            # same operation order as snntorch's Leaky, so the results are bit-identical
             if reset == "subtract":
-                m = beta * m + x[t] - prev * threshold
+                torch.mul(m, beta, out=mt)
+                mt.add_(x[t]).sub_(prev, alpha=threshold)  # threshold * prev is exact (0/1)
             else:
-                m = beta * ((1 - prev) * m) + x[t]
-            mems[t] = m
-            crossed = m > threshold
+                resets[t] = prev
+                torch.mul((1 - prev) * m, beta, out=mt)
+                mt.add_(x[t])
+            m = mt
+            crossed = mt > threshold
             if kwta_k is not None:
-                win = kwta_mask_torch(m, crossed, kwta_k, kwta_groups)
-                spikes[t] = win.to(x.dtype)
+                win = kwta_mask_torch(mt, crossed, kwta_k, kwta_groups)
+                spikes[t].copy_(win)
                 prev = (crossed if losers == "reset" else win).to(x.dtype)
             else:
-                spikes[t] = crossed.to(x.dtype)
+                spikes[t].copy_(crossed)
                 prev = spikes[t]
         ctx.save_for_backward(mems, spikes, resets)
         ctx.beta, ctx.threshold, ctx.spike_fn, ctx.reset = beta, threshold, spike_fn, reset
@@ -75,16 +80,21 @@ class _LIFSequence(torch.autograd.Function):
     def backward(ctx, g_spk, g_mem):  # type: ignore[override]
         mems, spikes, resets = ctx.saved_tensors
         beta, thr = ctx.beta, ctx.threshold
-        gx = torch.empty_like(mems)
-        g = torch.zeros_like(mems[0])
-        for t in range(mems.shape[0] - 1, -1, -1):
-            sg = ctx.spike_fn.derivative(mems[t] - thr)
-            if ctx.kwta:
-                sg = sg * spikes[t]  # the gradient flows through the winners only
-            g = g + g_spk[t] * sg + g_mem[t]
-            gx[t] = g
-            g = g * beta if ctx.reset == "subtract" else g * (beta * (1 - resets[t]))
-        return gx, g.expand(ctx.mem0_shape), None, None, None, None, None, None, None
+        # everything that does not depend on the recursion is computed for all T at once
+        sg = ctx.spike_fn.derivative(mems - thr)
+        if ctx.kwta:
+            sg = sg * spikes  # the gradient flows through the winners only
+        gx = torch.addcmul(g_mem, g_spk, sg)  # local gradient of m_t, then the recursion
+        if ctx.reset == "subtract":
+            for t in range(mems.shape[0] - 2, -1, -1):
+                gx[t].add_(gx[t + 1], alpha=beta)  # dm_{t+1}/dm_t = beta
+            g0 = gx[0] * beta
+        else:
+            keep = (1 - resets) * beta  # dm_t/dm_{t-1} = beta (1 - r_t)
+            for t in range(mems.shape[0] - 2, -1, -1):
+                gx[t].addcmul_(gx[t + 1], keep[t + 1])
+            g0 = gx[0] * keep[0]
+        return gx, g0.expand(ctx.mem0_shape), None, None, None, None, None, None, None
 
 
 def lif_sequence(
@@ -274,6 +284,9 @@ class SparseLinear(nn.Module):
         self.register_buffer("rows", torch.from_numpy(synapses.pre_indices().astype(np.int64)))
         self.register_buffer("cols", torch.from_numpy(synapses.indices.astype(np.int64)))
         self._indptr = synapses.indptr.copy()
+        # a complete pattern in CSR order is the row-major dense matrix: no scatter needed
+        self._full = synapses.n_synapses == self.in_features * self.out_features and np.array_equal(
+            synapses.indices, np.tile(np.arange(self.out_features, dtype=np.int32), self.in_features))
         self.weight = nn.Parameter(torch.from_numpy(synapses.weights.copy()))
         self.bias = nn.Parameter(torch.zeros(self.out_features, dtype=self.weight.dtype)) if bias else None
 
@@ -304,6 +317,8 @@ class SparseLinear(nn.Module):
 
     def dense_weight(self) -> torch.Tensor:
         """The ``(in, out)`` weight matrix (differentiable w.r.t. ``self.weight``)."""
+        if self._full:
+            return self.weight.view(self.in_features, self.out_features)
         w = torch.zeros(self.in_features, self.out_features, dtype=self.weight.dtype,
                         device=self.weight.device)
         return w.index_put((self.rows, self.cols), self.weight)
