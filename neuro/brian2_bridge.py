@@ -139,6 +139,11 @@ def _check_supported(network: Network) -> None:
                 f"population {pop.name!r}: k-WTA (kwta_k={pop.kwta_k}) has no Brian2 "
                 "equivalent in the bridge; use kwta_k=None"
             )
+        if getattr(pop, "adaptation", None) is not None:
+            raise ValueError(
+                f"population {pop.name!r}: adaptive thresholds are not exported to Brian2; "
+                "use adaptation=None"
+            )
     for pr in network.projections:
         if pr.plasticity is not None:
             raise ValueError(
@@ -318,7 +323,7 @@ def to_brian2(
     Parameters
     ----------
     network : Network
-        Must not use k-WTA or plasticity (no Brian2 equivalent here).
+        Must not use k-WTA, adaptive thresholds or plasticity (not exported to Brian2).
     dt_s : float
         Time step in seconds, > 0, for every Brian2 object.
     target : str
