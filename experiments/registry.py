@@ -7,11 +7,20 @@ experiments/common.py for the module contract). DEMO lists the experiments the
 
 EXPERIMENTS: dict[str, str] = {
     "cuba": "experiments.cuba",
+    "engine-sweep": "experiments.engine_sweep",
+    "digits-surrogate": "experiments.digits_surrogate",
+    "mnist-surrogate": "experiments.mnist_surrogate",
     "loihi-energy": "experiments.loihi_energy",
     "double-sparsity": "experiments.double_sparsity",
+    "olshausen-field": "experiments.olshausen_field",
+    "spiking-lca": "experiments.spiking_lca",
 }
 
 DEMO: list[str] = [
     "cuba",
+    "engine-sweep",
+    "digits-surrogate",
+    "mnist-surrogate",
     "loihi-energy",
+    "olshausen-field",
 ]

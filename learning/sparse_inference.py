@@ -198,7 +198,9 @@ def lca(
         ``"soft"`` converges to the L1 minimiser; ``"hard"`` gives sparser codes for an
         approximate L0 cost ``lam^2/2 * ||a||_0``.
     dt_over_tau : float
-        Euler step in units of the LCA time constant, in (0, 1].
+        Euler step in units of the LCA time constant, in (0, 1]; capped at ``1 / L``
+        (``L`` the largest eigenvalue of ``G``) so that the Euler scheme stays stable
+        for coherent dictionaries.
     max_iter : int
         Maximum number of steps.
     tol : float
@@ -216,6 +218,7 @@ def lca(
     if not (0 < dt_over_tau <= 1):
         raise ValueError(f"dt_over_tau must be in (0, 1], got {dt_over_tau!r}")
     G = D.T @ D
+    dt_over_tau = min(dt_over_tau, 1.0 / max(_lipschitz(G), 1e-12))
     np.fill_diagonal(G, 0.0)  # competition excludes self-inhibition: (G - I) for unit atoms
     B = X @ D
     U = np.zeros_like(B)

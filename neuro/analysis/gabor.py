@@ -177,7 +177,7 @@ def _starts(z: np.ndarray, xx: np.ndarray, yy: np.ndarray, n_peaks: int) -> list
     return starts
 
 
-def fit_gabor(rf: np.ndarray, n_peaks: int = 2, max_nfev: int = 400) -> GaborFit:
+def fit_gabor(rf: np.ndarray, n_peaks: int = 1, max_nfev: int = 100) -> GaborFit:
     """Fit a 2-D Gabor to one receptive field.
 
     Parameters

@@ -1,0 +1,151 @@
+"""Spiking LCA: the Olshausen-Field sparse code computed by integrate-and-fire neurons.
+
+A dictionary is learned as in ``olshausen-field``; held-out whitened patches are then coded
+by the spiking LCA on the clock engine (:mod:`learning.spiking_lca`: LIF neurons with delta
+synapses, drive ``D^T x`` as current injection, inhibition ``-(D^T D - I)`` as sparse
+synapses, coefficient = spike rate) and by the non-spiking soft-threshold LCA at the same
+threshold. Reports how well the codes agree, and the receptive fields of the spiking
+neurons (least-squares generative fields from their spike-count codes) fitted by Gabors.
+With ``learn_updates > 0`` a second dictionary is learned from random atoms with the spiking
+network doing the inference and the local rule ``dD_j ~ (x - D a) a_j`` (residual at each
+input times the neuron's rate), and its atoms are fitted too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from experiments import olshausen_field
+from learning.dictionary import DictionaryConfig, learn_dictionary, relative_reconstruction_error
+from learning.sparse_inference import lca
+from learning.spiking_lca import SpikingLCAParams, spiking_lca
+from neuro.analysis.gabor import fit_gabors, gabor_population_stats
+from neuro.plotting.fields import gabor_tiling, receptive_field_grid
+
+__all__ = ["Config", "run", "SMOKE", "QUICK"]
+
+
+@dataclass(frozen=True)
+class Config:
+    """Parameters of the spiking-lca run.
+
+    The dictionary-learning fields mirror ``olshausen-field``; ``lam`` is the spiking
+    threshold (= the L1 weight of the equivalent problem); ``n_code_patches`` held-out
+    patches are coded by both networks.
+    """
+
+    patch_size: int = 12
+    n_atoms: int = 144
+    n_updates: int = 1000
+    dict_lam: float = 1.0
+    lam: float = 1.0
+    n_code_patches: int = 1024
+    tau_s: float = 20e-3
+    spike_height: float = 0.2
+    dt_s: float = 1e-4
+    settle_s: float = 0.1
+    measure_s: float = 0.3
+    prune_tol: float = 0.02
+    batch_size: int = 64
+    learn_updates: int = 0
+    learn_batch_size: int = 64
+    learn_lr: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.base_config()
+        self.spiking_params()
+        if self.n_code_patches < 2 * self.n_atoms:
+            raise ValueError(
+                f"n_code_patches must be >= 2 * n_atoms = {2 * self.n_atoms} to estimate receptive "
+                f"fields, got {self.n_code_patches}"
+            )
+        if self.learn_updates < 0:
+            raise ValueError(f"learn_updates must be >= 0, got {self.learn_updates}")
+        if not self.lam > 0:
+            raise ValueError(f"lam must be > 0, got {self.lam}")
+
+    def base_config(self) -> olshausen_field.Config:
+        """The olshausen-field configuration of the non-spiking dictionary."""
+        return olshausen_field.Config(patch_size=self.patch_size, n_atoms=self.n_atoms,
+                                      n_updates=self.n_updates, lam=self.dict_lam,
+                                      n_test_patches=self.n_code_patches)
+
+    def spiking_params(self) -> SpikingLCAParams:
+        """The spiking-network parameters."""
+        return SpikingLCAParams(tau_s=self.tau_s, spike_height=self.spike_height, dt_s=self.dt_s,
+                                settle_s=self.settle_s, measure_s=self.measure_s,
+                                prune_tol=self.prune_tol, batch_size=self.batch_size)
+
+
+SMOKE = {"patch_size": 6, "n_atoms": 16, "n_updates": 40, "n_code_patches": 64,
+         "batch_size": 32, "settle_s": 0.05, "measure_s": 0.1}
+QUICK = {"n_updates": 600, "n_code_patches": 512}
+
+
+def run(cfg: Config, ctx) -> dict:
+    """Learn the dictionary, code held-out patches with both LCAs, fit the spiking RFs."""
+    base = cfg.base_config()
+    if ctx.smoke:
+        base = dataclasses.replace(base, n_train_patches=5000, batch_size=100)
+    res, X_train, Xt = olshausen_field.train_dictionary(base, ctx.seed,
+                                                        progress=lambda it: ctx.progress(it, desc="dictionary"))
+    D = res.dictionary.astype(np.float64)
+    sp = cfg.spiking_params()
+    t0 = time.perf_counter()
+    A_spk = spiking_lca(D, Xt, cfg.lam, sp, progress=lambda it: ctx.progress(it, desc="spiking LCA"))
+    spk_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    A_ref = lca(D, Xt, cfg.lam, threshold="soft", max_iter=3000, tol=1e-7).codes
+    ref_s = time.perf_counter() - t0
+    corr = float(np.corrcoef(A_spk.ravel(), A_ref.ravel())[0, 1])
+    # Receptive fields of the spiking neurons: the linear map from their codes to the input.
+    fields = np.linalg.lstsq(A_spk, Xt, rcond=None)[0].T
+    shape = (cfg.patch_size, cfg.patch_size)
+    fits = fit_gabors(fields, shape)
+    stats = gabor_population_stats(fits)
+    ctx.save_arrays("spiking_lca", {"D": D, "codes_spiking": A_spk, "codes_lca": A_ref, "fields": fields})
+    ctx.save_figure(receptive_field_grid(fields, shape, title=(
+        f"spiking LCA receptive fields: {100 * stats['frac_gabor']:.0f}% Gabor R^2>0.8")),
+        "receptive_fields_spiking")
+    ctx.save_figure(gabor_tiling(fits, shape, title="spiking LCA fields: Gabor tiling"), "gabor_tiling_spiking")
+    summary = {
+        "frac_gabor_r2_gt_0_8": stats["frac_gabor"],
+        "median_gabor_r2": stats["median_r2"],
+        "code_correlation_vs_lca": corr,
+        "code_relative_difference_vs_lca": float(np.linalg.norm(A_spk - A_ref) / np.linalg.norm(A_ref)),
+        "frac_nonzero_coefficients": float(np.count_nonzero(A_spk) / A_spk.size),
+        "frac_nonzero_coefficients_lca": float(np.count_nonzero(A_ref) / A_ref.size),
+        "relative_reconstruction_error": relative_reconstruction_error(D, Xt, A_spk),
+        "relative_reconstruction_error_lca": relative_reconstruction_error(D, Xt, A_ref),
+        "orientation_histogram": stats["orientation_histogram"],
+        "train_seconds": res.train_seconds,
+        "spiking_inference_seconds": spk_s,
+        "lca_inference_seconds": ref_s,
+        "n_lateral_synapses_per_copy": int(np.count_nonzero(np.abs(D.T @ D - np.eye(D.shape[1])) >= cfg.prune_tol) * 4),
+    }
+    if cfg.learn_updates > 0:
+        lcfg = DictionaryConfig(n_atoms=cfg.n_atoms, lam=cfg.lam, n_updates=cfg.learn_updates,
+                                batch_size=cfg.learn_batch_size, lr=cfg.learn_lr,
+                                lr_decay_updates=max(cfg.learn_updates / 2, 1.0), inference="lca_soft",
+                                dtype="float64")
+        lres = learn_dictionary(X_train, lcfg, seed=ctx.seed + 1,
+                                progress=lambda it: ctx.progress(it, desc="spiking learning"),
+                                infer_fn=lambda Dc, Xb: spiking_lca(Dc, Xb, cfg.lam, sp))
+        lfits = fit_gabors(lres.dictionary, shape)
+        lstats = gabor_population_stats(lfits)
+        ctx.save_arrays("spiking_learned", {"D": lres.dictionary, "objective": lres.objective})
+        ctx.save_figure(receptive_field_grid(lres.dictionary, shape, title=(
+            f"learned with spiking LCA: {100 * lstats['frac_gabor']:.0f}% Gabor R^2>0.8")),
+            "receptive_fields_spiking_learned")
+        summary.update({
+            "learned_frac_gabor_r2_gt_0_8": lstats["frac_gabor"],
+            "learned_median_gabor_r2": lstats["median_r2"],
+            "learned_orientation_histogram": lstats["orientation_histogram"],
+            "learned_train_seconds": lres.train_seconds,
+            "learned_frac_nonzero_coefficients": float(lres.frac_nonzero[-10:].mean()),
+        })
+    return summary
