@@ -178,7 +178,8 @@ def _threshold(v, vth, v_reset, notref, pop_offsets, kwta_k, kwta_hold, spiking,
 @numba.njit(cache=True, nogil=True)
 def _route(n, spiking, n_spk, ext_ids, e0, e1, core_of, core_x, core_y, core_tile,
            pre_seg_ptr, seg_core, seg_syn_ptr, syn_tgt, syn_ch, syn_d, syn_w, buf, cnt,
-           msg_seg, msg_sorted, q_ptr, ctr, fixed, v, syn, inreg, accept, received):
+           msg_seg, msg_sorted, q_ptr, ctr, fixed, v, syn, inreg, accept, received, rlist,
+           rcount):
     """Send this step's spikes as messages, queue them per core, process the queues.
 
     Zero-delay events act at once (float: on ``v`` / ``I`` exactly as the clock engine,
@@ -226,7 +227,10 @@ def _route(n, spiking, n_spk, ext_ids, e0, e1, core_of, core_x, core_y, core_til
                 t = syn_tgt[s]
                 d = syn_d[s]
                 if d == 0:
-                    received[t] = 1
+                    if received[t] == 0:
+                        received[t] = 1
+                        rlist[rcount[0]] = t
+                        rcount[0] += 1
                     ch = syn_ch[s]
                     if fixed:
                         inreg[t, ch] += syn_w[s]
@@ -259,22 +263,28 @@ def _plastic_counts(spiking, n_spk, ext_ids, e0, e1, pre_plastic_fanout, post_pl
 
 @numba.njit(cache=True, nogil=True)
 def _deliver_and_count(n, v, syn_or_in, accept, buf, cnt, spiking, n_spk,
-                       core_of, n_comp, received, ctr, fixed):
+                       core_of, n_comp, comp_per_core, received, rlist, rcount, ctr, fixed):
     """Deliver slot ``n`` (float: into v / I; fixed: into the input registers), count
-    active/inactive compartment updates."""
+    active/inactive compartment updates (cost: the neurons marked, plus one pass over the
+    neurons only when delayed synapses exist)."""
     n_slots = buf.shape[0]
     slot = n % n_slots
     n_ch = syn_or_in.shape[1]
     for r in range(n_spk):
-        received[spiking[r]] = 1
-    deliver = n_slots > 1
-    for i in range(v.shape[0]):
-        if deliver and cnt[slot, i] > 0:
+        i = spiking[r]
+        if received[i] == 0:
             received[i] = 1
+            rlist[rcount[0]] = i
+            rcount[0] += 1
+    deliver = n_slots > 1
+    for i in range(v.shape[0] if deliver else 0):
+        if cnt[slot, i] > 0:
+            if received[i] == 0:
+                received[i] = 1
+                rlist[rcount[0]] = i
+                rcount[0] += 1
             cnt[slot, i] = 0
-        if not deliver:
-            pass
-        elif fixed:
+        if fixed:
             for k in range(n_ch):
                 y = buf[slot, i, k]
                 if y != 0:
@@ -291,11 +301,14 @@ def _deliver_and_count(n, v, syn_or_in, accept, buf, cnt, spiking, n_spk,
                 if y != 0:
                     syn_or_in[i, k] += y
                     buf[slot, i, 1 + k] = 0
-        if received[i]:
-            ctr[core_of[i], 1] += n_comp[i]
-            received[i] = 0
-        else:
-            ctr[core_of[i], 2] += n_comp[i]
+    for c in range(comp_per_core.shape[0]):
+        ctr[c, 2] += comp_per_core[c]
+    for r in range(rcount[0]):
+        i = rlist[r]
+        ctr[core_of[i], 1] += n_comp[i]
+        ctr[core_of[i], 2] -= n_comp[i]
+        received[i] = 0
+    rcount[0] = 0
     return 0
 
 
@@ -356,7 +369,7 @@ def _update_fixed(n, v, u, inreg, last, drive, notref, accept, mem_decay, v_inf,
 def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, drive, w,
          mem_decay, v_inf, syn_decay, syn_to_mem, du, dv, bias, u_wrap, v_lim,
          v_reset, vth, reset_amt, ref_steps, pop_offsets, kwta_k, kwta_hold,
-         core_of, core_x, core_y, core_tile, n_comp,
+         core_of, core_x, core_y, core_tile, n_comp, comp_per_core,
          pre_seg_ptr, seg_core, seg_syn_ptr, syn_tgt, syn_ch, syn_d,
          pre_plastic_fanout, post_plastic_fanin,
          stdp_on, w_learn, syn_rule, syn_x, syn_y, post_ptr, post_syn, prm, tx, tx_last, ty,
@@ -371,6 +384,8 @@ def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, drive, w,
     spiking = np.empty(n_neur, dtype=np.int64)
     cand = np.empty(n_neur, dtype=np.int64)
     received = np.zeros(n_neur, dtype=np.uint8)
+    rlist = np.empty(n_neur, dtype=np.int64)
+    rcount = np.zeros(1, dtype=np.int64)
     n_seg = seg_core.shape[0]
     msg_seg = np.empty(n_seg, dtype=np.int64)
     msg_sorted = np.empty(n_seg, dtype=np.int64)
@@ -404,7 +419,8 @@ def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, drive, w,
             n_out += 1
         _route(n, spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1], core_of, core_x, core_y,
                core_tile, pre_seg_ptr, seg_core, seg_syn_ptr, syn_tgt, syn_ch, syn_d, w, buf,
-               cnt, msg_seg, msg_sorted, q_ptr, ctr, fixed, v, syn, inreg, accept, received)
+               cnt, msg_seg, msg_sorted, q_ptr, ctr, fixed, v, syn, inreg, accept, received, rlist,
+               rcount)
         if pre_plastic_fanout.shape[0] > 0:
             _plastic_counts(spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1],
                             pre_plastic_fanout, post_plastic_fanin, core_of, core_of, ctr)
@@ -414,10 +430,10 @@ def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, drive, w,
                       tx, tx_last, ty, ty_last)
         if fixed:
             _deliver_and_count(n, v, inreg, accept, buf, cnt, spiking, n_spk, core_of,
-                               n_comp, received, ctr, True)
+                               n_comp, comp_per_core, received, rlist, rcount, ctr, True)
         else:
             _deliver_and_count(n, v, syn, accept, buf, cnt, spiking, n_spk, core_of,
-                               n_comp, received, ctr, False)
+                               n_comp, comp_per_core, received, rlist, rcount, ctr, False)
         for r in range(n_spk):
             i = spiking[r]
             if reset_amt[i] > 0:
@@ -626,6 +642,7 @@ class EventQueueSimulator:
                 f.group_offsets[: f.n_populations + 1], f.kwta_k, f.kwta_hold,
                 m.core_of.astype(np.int64), m.core_xy[:, 0].copy(), m.core_xy[:, 1].copy(),
                 m.tile_of_core, self._n_comp,
+                np.bincount(m.core_of, weights=self._n_comp, minlength=m.n_cores).astype(np.int64),
                 r.pre_seg_ptr, r.seg_core, r.seg_syn_ptr, r.syn_tgt, r.syn_ch, r.syn_d,
                 fan, fanin, stdp_on, w_learn, sd.syn_rule, sd.syn_x, sd.syn_y, sd.post_ptr,
                 sd.post_syn, sd.params, sd.x, sd.x_last, sd.y, sd.y_last, ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals,
