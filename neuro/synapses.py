@@ -302,19 +302,25 @@ class SparseSynapses:
 
     def to_torch(self, layout: str = "csr") -> torch.Tensor:
         """Torch sparse tensor of shape ``(n_pre, n_post)``; layout ``"csr"`` or ``"coo"``."""
+        import warnings
+
         import torch
 
         if layout == "csr":
-            return torch.sparse_csr_tensor(
-                torch.from_numpy(self.indptr.copy()),
-                torch.from_numpy(self.indices.astype(np.int64)),
-                torch.from_numpy(self.weights.copy()),
-                size=self.shape,
-            )
+            with warnings.catch_warnings():  # "CSR support is in beta": nothing to act on
+                warnings.simplefilter("ignore", UserWarning)
+                return torch.sparse_csr_tensor(
+                    torch.from_numpy(self.indptr.copy()),
+                    torch.from_numpy(self.indices.astype(np.int64)),
+                    torch.from_numpy(self.weights.copy()),
+                    size=self.shape,
+                    check_invariants=False,  # validated at construction
+                )
         if layout == "coo":
             idx = np.vstack([self.pre_indices(), self.indices]).astype(np.int64)
             return torch.sparse_coo_tensor(
-                torch.from_numpy(idx), torch.from_numpy(self.weights.copy()), size=self.shape
+                torch.from_numpy(idx), torch.from_numpy(self.weights.copy()), size=self.shape,
+                check_invariants=False,
             ).coalesce()
         raise ValueError(f"layout must be one of 'csr', 'coo'; got {layout!r}")
 
