@@ -125,3 +125,17 @@ def test_default_placement_mesh_and_report():
     assert (int(ew[0]), int(ns[0])) == (1, 0)
     txt = m.report()
     assert "core" in txt and txt.count("\n") == 1 + m.n_cores
+
+
+def test_energy_figures_take_mapping_coordinates():
+    from neuro.plotting import core_heatmap, energy_breakdown
+
+    m = place(_net(10, 3000))
+    fig = core_heatmap(np.arange(m.n_cores, dtype=float), m.core_xy, m.spec.cores_per_tile)
+    assert len(fig.axes) == 2  # map and colour bar
+    with pytest.raises(ValueError, match="core_xy must have shape"):
+        core_heatmap(np.ones(m.n_cores + 1), m.core_xy)
+    fig = energy_breakdown({"a": {"syn_ops": 1.0, "neuron_active": 2.0}, "b": {"dense_mac": 5.0}})
+    assert len(fig.axes[0].patches) == 3 * 2  # 3 categories x 2 bars (zeros drawn)
+    with pytest.raises(ValueError, match="at least one bar"):
+        energy_breakdown({})

@@ -96,6 +96,11 @@ def core_heatmap(
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     im = ax.imshow(grid, origin="lower", cmap="viridis", interpolation="nearest")
+    if values.size <= 64:
+        for c in range(values.size):
+            r = xy[c, 1] * side + slot[c] // side
+            col = xy[c, 0] * side + slot[c] % side
+            ax.text(col, r, str(c), ha="center", va="center", fontsize=7, color="w")
     for k in range(1, grid.shape[0] // side):
         ax.axhline(k * side - 0.5, color="w", lw=1.5)
     for k in range(1, grid.shape[1] // side):
