@@ -228,6 +228,8 @@ class EnergyReport:
             "dense_compute_only_energy_uj": self.dense["compute_energy_pj"] / n * 1e-6,
             "dense_macs_per_inference": self.dense["macs"] / n,
             "energy_ratio_dense_over_loihi": self.energy_ratio,
+            "energy_ratio_dense_compute_only_over_loihi":
+                self.dense["compute_energy_pj"] / self.total_pj if self.total_pj > 0 else math.inf,
             "energy_by_category_uj": {k: v / n * 1e-6 for k, v in self.by_category.items()},
             "loihi_spec": self.spec.name,
             "dense_spec": self.dense_spec.name,

@@ -286,7 +286,8 @@ def place(
         population's size) or one int for the whole population. Cores are numbered from 0;
         core ``c`` is on tile ``c // cores_per_tile``. Without it, the default placement.
     check : bool
-        Raise :class:`MappingError` if a core is over a limit (default True).
+        Raise :class:`MappingError` if a core is over a limit or a synaptic delay is longer
+        than ``max_delay_steps`` (default True).
 
     Returns
     -------
@@ -306,6 +307,12 @@ def place(
     m = Mapping(spec, names, pop_off, core_of, xy, tile, _usage(network, spec, core_of, n_cores))
     if check:
         m.check()
+        for pr in network.projections:
+            d = pr.synapses.max_delay
+            if d > spec.max_delay_steps:
+                raise MappingError(
+                    f"projection {pr.name}: delay {d} steps exceeds max_delay_steps="
+                    f"{spec.max_delay_steps} by {d - spec.max_delay_steps}")
     return m
 
 

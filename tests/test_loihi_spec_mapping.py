@@ -139,3 +139,14 @@ def test_energy_figures_take_mapping_coordinates():
     assert len(fig.axes[0].patches) == 3 * 2  # 3 categories x 2 bars (zeros drawn)
     with pytest.raises(ValueError, match="at least one bar"):
         energy_breakdown({})
+
+
+def test_delay_limit():
+    def net(d):
+        return Network([Population("b", 2)],
+                       [Projection("src", "b", SparseSynapses.from_dense(np.ones((1, 2)), delay=d))],
+                       sources=[SpikeArraySource("src", 1, np.zeros(0), np.zeros(0, int))])
+
+    place(net(62))
+    with pytest.raises(MappingError, match="delay 63 steps exceeds max_delay_steps=62 by 1"):
+        place(net(63))
