@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
+from hardware_models._plan import per_neuron_constants
 from hardware_models.fixed_point import QuantizedNetwork, quantize
 from hardware_models.loihi import LoihiSpec
 from hardware_models.mapping import Mapping, place
@@ -444,14 +445,6 @@ def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, drive, w,
 
 
 # ---------------------------------------------------------------------- simulator
-def per_neuron_constants(flat) -> dict[str, np.ndarray]:
-    """The plan's per-population neuron constants repeated per neuron (same values)."""
-    sizes = np.diff(flat.group_offsets[: flat.n_populations + 1])
-    names = ("mem_decay", "v_inf", "v_reset", "v_threshold", "reset_amount", "ref_steps",
-             "syn_decay", "syn_to_mem")
-    return {k: np.ascontiguousarray(np.repeat(getattr(flat, k), sizes, axis=0)) for k in names}
-
-
 @dataclass(eq=False)
 class _State:
     step: int

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hardware_models._plan import per_neuron_constants
 from hardware_models.loihi import LoihiSpec
 from neuro.engines.plan import FlatNetwork, flatten
 from neuro.network import Network
@@ -146,8 +147,6 @@ def quantize(
     if not 8 <= threshold_bits <= spec.membrane_bits - 2:
         raise ValueError(f"threshold_bits must be in [8, {spec.membrane_bits - 2}], got {threshold_bits}")
     flat = flatten(network, dt_s, np.float64)
-    from hardware_models.event_queue import per_neuron_constants
-
     pn = per_neuron_constants(flat)
     unity = 2 ** spec.decay_bits
     pops = network.populations

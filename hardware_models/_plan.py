@@ -1,0 +1,22 @@
+"""Per-neuron view of the shared flat plan (:func:`neuro.engines.flatten`).
+
+The plan stores neuron constants per population; the hardware model's kernels index them
+per neuron (a core may hold neurons of several populations). Private helper: to be replaced
+if :mod:`neuro.engines.plan` exposes the same expansion.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neuro.engines.plan import FlatNetwork
+
+NEURON_CONSTANTS = ("mem_decay", "v_inf", "v_reset", "v_threshold", "reset_amount", "ref_steps",
+                    "syn_decay", "syn_to_mem")
+
+
+def per_neuron_constants(flat: FlatNetwork) -> dict[str, np.ndarray]:
+    """The plan's per-population neuron constants repeated per neuron (same values)."""
+    sizes = np.diff(flat.group_offsets[: flat.n_populations + 1])
+    return {k: np.ascontiguousarray(np.repeat(getattr(flat, k), sizes, axis=0))
+            for k in NEURON_CONSTANTS}
