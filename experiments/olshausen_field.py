@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -28,7 +29,8 @@ __all__ = ["Config", "run", "SMOKE", "QUICK", "train_dictionary"]
 class Config:
     """Parameters of the olshausen-field run (defaults: the full ~1-minute run).
 
-    ``images`` is empty for scikit-image's bundled set, or a directory / image file /
+    ``images`` is empty for scikit-image's bundled set, a comma-separated list of
+    ``skimage.data`` names (``camera,grass``), or a directory / image file /
     ``.npy``/``.mat``/``.h5`` stack. ``lam`` is the L1 weight (FISTA/ISTA/soft LCA) or the
     threshold (hard LCA) for unit-variance whitened images.
     """
@@ -67,7 +69,7 @@ class Config:
         )
 
 
-SMOKE = {"n_updates": 30, "n_train_patches": 5000, "n_test_patches": 200, "n_atoms": 16,
+SMOKE = {"images": "camera,grass,brick", "n_updates": 30, "n_train_patches": 5000, "n_test_patches": 200, "n_atoms": 16,
          "patch_size": 6, "batch_size": 100}
 QUICK = {"n_updates": 600}
 
@@ -77,7 +79,10 @@ def train_dictionary(cfg: Config, seed: int, progress=None):
 
     Returns ``(result, train_patches, test_patches)``.
     """
-    imgs = whiten_images(load_images(cfg.images or None), cfg.f0_cycles_per_pixel)
+    src = cfg.images or None
+    if src and not Path(src).exists() and all(n.strip().isidentifier() for n in src.split(",")):
+        src = [n.strip() for n in src.split(",")]
+    imgs = whiten_images(load_images(src), cfg.f0_cycles_per_pixel)
     rng = np.random.default_rng(seed)
     X = sample_patches(imgs, cfg.patch_size, cfg.n_train_patches, seed=rng)
     Xt = sample_patches(imgs, cfg.patch_size, cfg.n_test_patches, seed=rng)
@@ -112,6 +117,9 @@ def run(cfg: Config, ctx) -> dict:
         "frac_gabor_r2_gt_0_8": stats["frac_gabor"] if cfg.r2_min == 0.8 else float(
             np.mean([g.r2 > 0.8 for g in fits])),
         "median_gabor_r2": stats["median_r2"],
+        # good fits that are band-pass (at least half a cycle across the patch), not blobs
+        "frac_gabor_bandpass": float(np.mean([g.r2 > cfg.r2_min and g.freq >= 0.5 / cfg.patch_size
+                                              for g in fits])),
         "frac_nonzero_coefficients": float(np.count_nonzero(A) / A.size),
         "relative_reconstruction_error": relative_reconstruction_error(D, Xt, A),
         "orientation_histogram": stats["orientation_histogram"],

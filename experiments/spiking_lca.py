@@ -33,11 +33,14 @@ __all__ = ["Config", "run", "SMOKE", "QUICK"]
 class Config:
     """Parameters of the spiking-lca run.
 
-    The dictionary-learning fields mirror ``olshausen-field``; ``lam`` is the spiking
+    ``dictionary_h5``: an ``olshausen-field`` results.h5 whose dictionary (``dictionary/D``)
+    is used instead of learning one (then ``patch_size`` must match and ``n_atoms`` is read
+    from the file). The dictionary-learning fields mirror ``olshausen-field``; ``lam`` is the spiking
     threshold (= the L1 weight of the equivalent problem); ``n_code_patches`` held-out
     patches are coded by both networks.
     """
 
+    dictionary_h5: str = ""
     patch_size: int = 12
     n_atoms: int = 144
     n_updates: int = 1000
@@ -90,10 +93,23 @@ def run(cfg: Config, ctx) -> dict:
     """Learn the dictionary, code held-out patches with both LCAs, fit the spiking RFs."""
     base = cfg.base_config()
     if ctx.smoke:
-        base = dataclasses.replace(base, n_train_patches=5000, batch_size=100)
+        base = dataclasses.replace(base, n_train_patches=5000, batch_size=100,
+                                   images=olshausen_field.SMOKE["images"])
+    if cfg.dictionary_h5:
+        from neuro.io import read_arrays
+
+        D = np.asarray(read_arrays(cfg.dictionary_h5, "dictionary")["D"], dtype=np.float64)
+        if D.shape[0] != cfg.patch_size**2:
+            raise ValueError(f"dictionary_h5: atoms have {D.shape[0]} pixels, patch_size={cfg.patch_size} "
+                             f"needs {cfg.patch_size**2}")
+        base = dataclasses.replace(base, n_atoms=D.shape[1], n_updates=1, batch_size=1)
     res, X_train, Xt = olshausen_field.train_dictionary(base, ctx.seed,
                                                         progress=lambda it: ctx.progress(it, desc="dictionary"))
-    D = res.dictionary.astype(np.float64)
+    train_s = res.train_seconds
+    if not cfg.dictionary_h5:
+        D = res.dictionary.astype(np.float64)
+    else:
+        train_s = None  # dictionary loaded from dictionary_h5
     sp = cfg.spiking_params()
     t0 = time.perf_counter()
     A_spk = spiking_lca(D, Xt, cfg.lam, sp, progress=lambda it: ctx.progress(it, desc="spiking LCA"))
@@ -122,13 +138,13 @@ def run(cfg: Config, ctx) -> dict:
         "relative_reconstruction_error": relative_reconstruction_error(D, Xt, A_spk),
         "relative_reconstruction_error_lca": relative_reconstruction_error(D, Xt, A_ref),
         "orientation_histogram": stats["orientation_histogram"],
-        "train_seconds": res.train_seconds,
+        "train_seconds": train_s,
         "spiking_inference_seconds": spk_s,
         "lca_inference_seconds": ref_s,
         "n_lateral_synapses_per_copy": int(np.count_nonzero(np.abs(D.T @ D - np.eye(D.shape[1])) >= cfg.prune_tol) * 4),
     }
     if cfg.learn_updates > 0:
-        lcfg = DictionaryConfig(n_atoms=cfg.n_atoms, lam=cfg.lam, n_updates=cfg.learn_updates,
+        lcfg = DictionaryConfig(n_atoms=D.shape[1], lam=cfg.lam, n_updates=cfg.learn_updates,
                                 batch_size=cfg.learn_batch_size, lr=cfg.learn_lr,
                                 lr_decay_updates=max(cfg.learn_updates / 2, 1.0), inference="lca_soft",
                                 dtype="float64")

@@ -134,3 +134,16 @@ def test_bad_input():
         lca(D, X, 0.1, threshold="medium")
     with pytest.raises(ValueError, match="inference"):
         DictionaryConfig(inference="omp")
+
+
+def test_olshausen_field_smoke_run(tmp_path):
+    from experiments.common import run_experiment
+
+    s = run_experiment("olshausen-field", tmp_path, seed=0, smoke=True)
+    for key in ("frac_gabor_r2_gt_0_8", "median_gabor_r2", "frac_nonzero_coefficients",
+                "relative_reconstruction_error", "orientation_histogram", "train_seconds"):
+        assert key in s
+    assert 0 < s["frac_nonzero_coefficients"] < 0.5
+    assert 0 < s["relative_reconstruction_error"] < 1
+    assert abs(sum(s["orientation_histogram"]) - 1) < 1e-9 or s["frac_gabor_r2_gt_0_8"] == 0
+    assert (tmp_path / "receptive_fields.png").exists() and (tmp_path / "results.h5").exists()

@@ -69,3 +69,12 @@ def test_bad_input():
         SpikingLCAParams(spike_height=0.0)
     with pytest.raises(ValueError, match="dt_s"):
         SpikingLCAParams(dt_s=1e-2, tau_s=20e-3)
+
+
+def test_spiking_lca_smoke_run(tmp_path):
+    from experiments.common import run_experiment
+
+    s = run_experiment("spiking-lca", tmp_path, seed=0, smoke=True)
+    assert s["code_correlation_vs_lca"] > 0.95
+    assert 0 <= s["frac_gabor_r2_gt_0_8"] <= 1
+    assert (tmp_path / "receptive_fields_spiking.png").exists()
