@@ -14,6 +14,7 @@ import numpy as np
 
 from neuro.inputs import CurrentInjection, PoissonSource, Source, SpikeArraySource
 from neuro.lif import LIFParams
+from neuro.plasticity import ThresholdAdaptation
 from neuro.record import Monitor, RateMonitor, SpikeMonitor, StateMonitor
 from neuro.synapses import SparseSynapses
 
@@ -40,6 +41,8 @@ class Population:
         What happens to threshold-crossing neurons that lose the k-WTA competition:
         ``"reset"`` (set to ``v_reset``, no spike, not refractory) or ``"hold"``
         (keep their potential and compete again next step).
+    adaptation : ThresholdAdaptation, optional
+        Adaptive threshold ``theta`` (effective threshold ``v_threshold + theta``).
     """
 
     name: str
@@ -48,6 +51,7 @@ class Population:
     v_init: float | np.ndarray | None = None
     kwta_k: int | None = None
     kwta_losers: str = "reset"
+    adaptation: ThresholdAdaptation | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -70,6 +74,11 @@ class Population:
                 f"population {self.name!r}: kwta_losers must be 'reset' or 'hold', "
                 f"got {self.kwta_losers!r}"
             )
+        if self.adaptation is not None and not isinstance(self.adaptation, ThresholdAdaptation):
+            raise TypeError(
+                f"population {self.name!r}: adaptation must be a ThresholdAdaptation or None, "
+                f"got {type(self.adaptation).__name__}"
+            )
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,7 +95,7 @@ class Projection:
         Index of the target's synaptic channel (``LIFParams.tau_syn_s``) the weights
         feed; ignored (must be 0) for targets with delta synapses.
     plasticity : object, optional
-        An engine-side plasticity rule (see :mod:`neuro.plasticity`), or None.
+        An engine-side plasticity rule (the clock engine runs :class:`neuro.plasticity.STDPRule`), or None.
     """
 
     source: str

@@ -22,13 +22,15 @@ State variables are recorded at the start of a step (the state at ``t = n dt``).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numba
 import numpy as np
 from tqdm.auto import tqdm
 
 from neuro.engines.drive import InputDrive
+from neuro.engines.plasticity import deliver_reward as _deliver_reward
+from neuro.engines.plasticity import plastic_events
 from neuro.engines.plan import FlatNetwork, flatten
 from neuro.network import Network
 from neuro.record import RateMonitor, Recording, SpikeMonitor, SpikeTrains, StateMonitor, StateTrace
@@ -59,6 +61,17 @@ class ClockState:
         Current injection currently applied (added to ``v_inf``).
     weights : ndarray
         Concatenated synaptic weights (they change under plasticity).
+    theta : ndarray (n_neurons,)
+        Adaptive threshold of each neuron (0 where the population has none).
+    theta_plus : ndarray (n_populations,)
+        Current threshold increment per spike (set to 0 to freeze adaptation).
+    pre_trace, post_trace : ndarray (n_slots, 2)
+        STDP traces (fast, slow) of the presynaptic / postsynaptic neurons of the plastic
+        projections, as of the step in ``pre_last`` / ``post_last``.
+    eligibility, elig_last : ndarray
+        Per-synapse eligibility (reward-modulated rules; empty otherwise) and its step.
+    learning_rate : ndarray (n_plastic,)
+        Current learning rate of each plastic projection.
     """
 
     step: int
@@ -71,11 +84,23 @@ class ClockState:
     queue_len: np.ndarray
     drive: np.ndarray
     weights: np.ndarray
+    theta: np.ndarray
+    theta_plus: np.ndarray
+    pre_trace: np.ndarray
+    pre_last: np.ndarray
+    post_trace: np.ndarray
+    post_last: np.ndarray
+    eligibility: np.ndarray
+    elig_last: np.ndarray
+    learning_rate: np.ndarray
 
     @classmethod
     def initial(cls, flat: FlatNetwork) -> ClockState:
         """The state at ``t = 0``: ``v = v_init``, no currents, nothing in flight."""
         n, c, dt = flat.n_neurons, flat.n_channels, flat.dtype
+        pl = flat.plastic
+        never = -(2**40)
+        n_elig = flat.weights.size if pl.any_reward else 0
         return cls(
             step=0,
             v=flat.v_init.copy(),
@@ -87,6 +112,15 @@ class ClockState:
             queue_len=np.zeros(flat.max_delay + 1, dtype=np.int64),
             drive=np.zeros(n, dtype=dt),
             weights=flat.weights.copy(),
+            theta=flat.theta_init.copy(),
+            theta_plus=flat.theta_plus.copy(),
+            pre_trace=np.zeros((pl.n_pre, 2)),
+            pre_last=np.full(pl.n_pre, never, dtype=np.int64),
+            post_trace=np.zeros((pl.n_post, 2)),
+            post_last=np.full(pl.n_post, never, dtype=np.int64),
+            eligibility=np.zeros(n_elig),
+            elig_last=np.full(n_elig, never, dtype=np.int64),
+            learning_rate=pl.learning_rate.copy(),
         )
 
 
@@ -132,9 +166,11 @@ def _propagate(g, n, group_of_pre, gp_ptr, gp_list, p_src_off, p_tgt_off, p_chan
 @numba.njit(cache=True, nogil=True)
 def _run_steps(n0, n1, v, syn, last, buf, queued, q_ids, q_len, drive, weights,
                mem_decay, v_inf, v_reset, v_th, reset_amt, ref_steps, syn_decay, syn_to_mem,
-               pop_offsets, kwta_k, kwta_hold,
+               pop_offsets, kwta_k, kwta_hold, adapt, theta_decay, theta_plus, theta,
                group_of_pre, gp_ptr, gp_list, p_src_off, p_tgt_off, p_chan, p_iptr0, p_syn0,
                indptr, indices, delays,
+               pl_ints, pl_par, pl_tau, pl_decay, csc_ptr, csc_syn, csc_pre,
+               pre_tr, pre_last, post_tr, post_last, elig, elig_last, lr,
                ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals,
                rec_ids, rec_chan, rec_every, rec_out, rec_count,
                out_step, out_id, n_out):
@@ -150,6 +186,7 @@ def _run_steps(n0, n1, v, syn, last, buf, queued, q_ids, q_len, drive, weights,
     spiking = np.empty(n_neur, dtype=np.int64)
     cand = np.empty(n_neur, dtype=np.int64)
     n_pops = pop_offsets.shape[0] - 1
+    n_plastic = pl_ints.shape[0]
     for n in range(n0, n1):
         if n_out + n_neur > cap:
             return n, n_out, rec_count
@@ -203,14 +240,29 @@ def _run_steps(n0, n1, v, syn, last, buf, queued, q_ids, q_len, drive, weights,
                 notref[i] = nr
                 accept[i] = nr or rs == 0
             n_c = 0
-            for i in range(lo, hi):
-                if v[i] > th and notref[i]:
-                    cand[n_c] = i
-                    n_c += 1
+            if adapt[pop]:
+                # --- plasticity hook: adaptive threshold (decays exactly every step)
+                dth = theta_decay[pop]
+                if dth != 1.0:
+                    for i in range(lo, hi):
+                        theta[i] *= dth
+                for i in range(lo, hi):
+                    if v[i] > th + theta[i] and notref[i]:
+                        cand[n_c] = i
+                        n_c += 1
+            else:
+                for i in range(lo, hi):
+                    if v[i] > th and notref[i]:
+                        cand[n_c] = i
+                        n_c += 1
             k_win = kwta_k[pop]
             if k_win >= 0 and n_c > k_win:
                 # stable sort on -v keeps lower indices first among equal potentials
-                order = np.argsort(-v[cand[:n_c]], kind="mergesort")
+                # (with adaptive thresholds: on the margin above the own threshold)
+                key = -v[cand[:n_c]]
+                if adapt[pop]:
+                    key += theta[cand[:n_c]]
+                order = np.argsort(key, kind="mergesort")
                 for r in range(n_c):
                     i = cand[order[r]]
                     if r < k_win:
@@ -252,6 +304,12 @@ def _run_steps(n0, n1, v, syn, last, buf, queued, q_ids, q_len, drive, weights,
                     syn[k, i] += buf[slot, i, 1 + k]
                     buf[slot, i, 1 + k] = 0.0
             q_len[slot] = 0
+        # --- plasticity hook: STDP after propagation (spikes carry the old weights)
+        if n_plastic > 0:
+            plastic_events(n, spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1], pl_ints,
+                           pl_par, pl_tau, pl_decay, csc_ptr, csc_syn, csc_pre, p_syn0,
+                           p_iptr0, indptr, indices, weights, pre_tr, pre_last, post_tr,
+                           post_last, elig, elig_last, lr)
         # 4. reset
         for r in range(n_spk):
             i = spiking[r]
@@ -260,6 +318,8 @@ def _run_steps(n0, n1, v, syn, last, buf, queued, q_ids, q_len, drive, weights,
                 v[i] -= reset_amt[pop]
             else:
                 v[i] = v_reset[pop]
+            if adapt[pop]:  # --- plasticity hook: threshold adaptation
+                theta[i] += theta_plus[pop]
     return n1, n_out, rec_count
 
 
@@ -294,6 +354,7 @@ class ClockSimulator:
     def __init__(self, network: Network, dt_s: float, seed: int = 0, dtype: type = np.float64):
         self.network = network
         self.flat = flatten(network, dt_s, dtype)
+        _check_plasticity(network)
         self.drive = InputDrive(network, self.flat, seed)
         self.state = ClockState.initial(self.flat)
         pad = max(self.flat.n_channels, 2) - self.flat.n_channels
@@ -304,6 +365,81 @@ class ClockSimulator:
     def dt_s(self) -> float:
         """The time step."""
         return self.flat.dt_s
+
+    # ------------------------------------------------------------------ plasticity API
+    def _plastic_index(self, projection: int | str | None) -> list[int]:
+        """Plastic-projection rows selected by a projection index or name (None: all)."""
+        rows = [int(p) for p in self.flat.plastic.projections]
+        if projection is None:
+            return list(range(len(rows)))
+        names = [pr.name for pr in self.network.projections]
+        p = names.index(projection) if isinstance(projection, str) and projection in names else projection
+        if p not in rows:
+            raise ValueError(
+                f"projection must be a plastic projection (index or name), got {projection!r}; "
+                f"plastic: {[names[r] for r in rows]}"
+            )
+        return [rows.index(p)]
+
+    def set_learning_rate(self, value: float, projection: int | str | None = None) -> None:
+        """Set the STDP learning rate ``eta`` (>= 0; 0 freezes the weights, traces still
+        run) of one plastic projection (index or name) or of all."""
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"learning rate must be a finite number >= 0, got {value!r}")
+        self.state.learning_rate[self._plastic_index(projection)] = value
+
+    def set_adaptation(self, enabled: bool) -> None:
+        """Switch threshold increments on (the configured ``theta_plus``) or off; ``theta``
+        itself is kept (and still decays)."""
+        self.state.theta_plus[:] = self.flat.theta_plus if enabled else 0.0
+
+    def deliver_reward(self, reward: float, projection: int | str | None = None) -> None:
+        """Three-factor learning: ``w += reward * e`` on the reward-modulated projections
+        (eligibility ``e`` decayed to the current step), then clip to the bounds."""
+        if not np.isfinite(reward):
+            raise ValueError(f"reward must be finite, got {reward!r}")
+        pl, st = self.flat.plastic, self.state
+        for q in self._plastic_index(projection):
+            if pl.par[q, 9] > 0:
+                p = int(pl.projections[q])
+                _deliver_reward(st.step, q, float(reward), int(self.flat.proj_syn_start[p]),
+                                int(self.flat.proj_syn_start[p + 1]), pl.par, pl.tau_steps,
+                                pl.decay, st.weights, st.eligibility, st.elig_last)
+
+    def weights_view(self, projection: int | str) -> np.ndarray:
+        """Writable view of one projection's current weights (CSR order)."""
+        names = [pr.name for pr in self.network.projections]
+        p = names.index(projection) if isinstance(projection, str) else int(projection)
+        f = self.flat
+        return self.state.weights[f.proj_syn_start[p] : f.proj_syn_start[p + 1]]
+
+    def theta(self, population: str) -> np.ndarray:
+        """Writable view of a population's adaptive thresholds."""
+        return self.state.theta[self.flat.population_slice(population)]
+
+    def set_source_rates(self, source: str, rate_hz: np.ndarray | float) -> None:
+        """Change the rates of a Poisson source from the next step on."""
+        self.drive.set_rates(source, rate_hz)
+
+    def state_dict(self) -> dict[str, object]:
+        """Everything needed to resume: the state arrays, the step and the input RNG state."""
+        d = {f.name: getattr(self.state, f.name) for f in fields(ClockState)}
+        d["rng_state"] = self.drive.rng.bit_generator.state
+        return d
+
+    def load_state_dict(self, d: dict[str, object]) -> None:
+        """Restore a :meth:`state_dict` (same network and dt)."""
+        for f in fields(ClockState):
+            cur = getattr(self.state, f.name)
+            val = d[f.name]
+            if isinstance(cur, np.ndarray):
+                val = np.asarray(val)
+                if val.shape != cur.shape:
+                    raise ValueError(f"state {f.name!r}: shape {val.shape}, expected {cur.shape}")
+                cur[...] = val
+            else:
+                setattr(self.state, f.name, int(val))
+        self.drive.rng.bit_generator.state = d["rng_state"]
 
     def synapses(self) -> list[SparseSynapses]:
         """Each projection's synapses with the current weights."""
@@ -320,6 +456,7 @@ class ClockSimulator:
         if not (duration_s > 0):
             raise ValueError(f"duration_s must be > 0, got {duration_s}")
         f, st = self.flat, self.state
+        pl = f.plastic
         n_steps = int(round(duration_s / f.dt_s))
         if n_steps < 1:
             raise ValueError(f"duration_s={duration_s} is shorter than one step dt={f.dt_s}")
@@ -364,9 +501,13 @@ class ClockSimulator:
                     f.mem_decay, f.v_inf, f.v_reset, f.v_threshold, f.reset_amount, f.ref_steps,
                     self._syn_decay, self._syn_to_mem,
                     f.group_offsets[: f.n_populations + 1], f.kwta_k, f.kwta_hold,
+                    f.adapt, f.theta_decay, st.theta_plus, st.theta,
                     f.group_of_pre, f.group_proj_ptr, f.group_proj_list, f.proj_src_offset,
                     f.proj_tgt_offset, f.proj_channel, f.proj_indptr_start, f.proj_syn_start,
                     f.indptr, f.indices, f.delays,
+                    pl.ints, pl.par, pl.tau_steps, pl.decay, pl.csc_ptr, pl.csc_syn, pl.csc_pre,
+                    st.pre_trace, st.pre_last, st.post_trace, st.post_last, st.eligibility,
+                    st.elig_last, st.learning_rate,
                     ext_ptr[m - n:], ext_ids, ev_ptr[m - n:], ev_ids, ev_vals,
                     rec_ids, rec_chan, every, rec_out, rec_count,
                     out_step, out_id, 0,
@@ -416,6 +557,24 @@ class ClockSimulator:
             spikes, states, rates, dt, duration,
             meta={"engine": "clock", "sim_wall_s": wall, "t_start_s": n_start * dt},
         )
+
+
+def _check_plasticity(network: Network) -> None:
+    from neuro.plasticity import STDPRule
+
+    for pr in network.projections:
+        if pr.plasticity is None:
+            continue
+        if not isinstance(pr.plasticity, STDPRule):
+            raise TypeError(
+                f"projection {pr.name}: the clock engine runs neuro.plasticity.STDPRule, "
+                f"got {type(pr.plasticity).__name__}"
+            )
+        if pr.synapses.n_synapses and pr.synapses.delays.max() > 0:
+            raise ValueError(
+                f"projection {pr.name}: plastic projections must have zero delays "
+                f"(got max delay {pr.synapses.delays.max()} steps)"
+            )
 
 
 def simulate(

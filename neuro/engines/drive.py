@@ -38,6 +38,8 @@ class InputDrive:
         self.rng = np.random.default_rng(seed)
         dt = flat.dt_s
         self._poisson: list[tuple[int, np.ndarray]] = []
+        self._poisson_index: dict[str, int] = {}
+        self._dt = dt
         fixed_steps, fixed_ids = [], []
         for src in network.sources:
             lo = flat.population_slice(src.name).start
@@ -48,6 +50,7 @@ class InputDrive:
                         f"PoissonSource {src.name!r}: rate_hz * dt must be <= 1 "
                         f"(max rate {1.0 / dt:g} Hz at dt={dt:g} s), got max {src.rate_hz.max():g} Hz"
                     )
+                self._poisson_index[src.name] = len(self._poisson)
                 self._poisson.append((lo, p))
             elif isinstance(src, SpikeArraySource):
                 steps = time_to_step(src.times_s, dt)
@@ -82,6 +85,21 @@ class InputDrive:
         self._ev_steps = s[order]
         self._ev_ids = (np.concatenate(ev_ids) if ev_ids else np.zeros(0, np.int64))[order]
         self._ev_vals = (np.concatenate(ev_vals) if ev_vals else np.zeros(0))[order]
+
+    def set_rates(self, source: str, rate_hz: np.ndarray | float) -> None:
+        """Change the rates (Hz, >= 0, scalar or one per channel) of a Poisson source for
+        the steps drawn from now on."""
+        if source not in self._poisson_index:
+            raise ValueError(f"source must be a PoissonSource, one of {sorted(self._poisson_index)}, "
+                             f"got {source!r}")
+        q = self._poisson_index[source]
+        lo, p_old = self._poisson[q]
+        p = np.broadcast_to(np.asarray(rate_hz, dtype=np.float64), p_old.shape) * self._dt
+        if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > 1.0):
+            raise ValueError(
+                f"rate_hz of {source!r} must be finite, >= 0 and <= 1/dt = {1.0 / self._dt:g} Hz"
+            )
+        self._poisson[q] = (lo, p.copy())
 
     def spikes(self, n0: int, n1: int) -> tuple[np.ndarray, np.ndarray]:
         """Source spikes of steps ``[n0, n1)``: ``(ptr, ids)`` with step ``n0 + j``'s ids at

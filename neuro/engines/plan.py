@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neuro.engines.plasticity import PlasticPlan, build_plastic_plan
 from neuro.lif import step_factors
 from neuro.network import Network
 
@@ -65,6 +66,12 @@ class FlatNetwork:
     group_proj_list: np.ndarray
     group_of_pre: np.ndarray  # int32 per global presynaptic id
     max_delay: int
+    # plasticity (neuro.engines.plasticity) and adaptive thresholds, per population
+    plastic: PlasticPlan | None = None
+    adapt: np.ndarray | None = None  # bool: population has an adaptive threshold
+    theta_plus: np.ndarray | None = None  # increment per spike
+    theta_decay: np.ndarray | None = None  # exp(-dt / tau_theta)
+    theta_init: np.ndarray | None = None  # per neuron
 
     @property
     def n_projections(self) -> int:
@@ -122,6 +129,7 @@ def flatten(network: Network, dt_s: float, dtype: type = np.float64) -> FlatNetw
         return np.concatenate(arrays).astype(dt) if arrays else np.zeros(0, dtype=dt)
 
     delays = cat([pr.synapses.delays for pr in projs], np.int64)
+    adapt = [p.adaptation for p in pops]
     return FlatNetwork(
         dt_s=float(dt_s),
         dtype=dtype,
@@ -159,4 +167,11 @@ def flatten(network: Network, dt_s: float, dtype: type = np.float64) -> FlatNetw
         group_proj_list=order.astype(np.int64),
         group_of_pre=np.repeat(np.arange(len(groups), dtype=np.int32), [g.size for g in groups]),
         max_delay=int(delays.max()) if delays.size else 0,
+        plastic=build_plastic_plan(network, dt_s, offsets, names, syn_start),
+        adapt=np.array([a is not None for a in adapt], dtype=np.bool_),
+        theta_plus=per_pop([0.0 if a is None else a.theta_plus for a in adapt]),
+        theta_decay=per_pop([1.0 if a is None else a.decay_per_step(dt_s) for a in adapt]),
+        theta_init=np.concatenate(
+            [np.full(p.size, 0.0 if a is None else a.theta_init) for p, a in zip(pops, adapt)]
+        ).astype(dtype),
     )

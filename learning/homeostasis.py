@@ -1,0 +1,89 @@
+"""Homeostasis: adaptive thresholds, weight normalisation, synaptic scaling.
+
+:class:`ThresholdAdaptation` (defined in :mod:`neuro.plasticity`, re-exported) runs inside
+the clock engine (``Population(adaptation=...)``); :func:`theta_value` is its closed form.
+The other two act on a projection's weights between presentations, in place, on the CSR
+arrays (``weights``, ``indices`` = postsynaptic index of each synapse), e.g. on
+``ClockSimulator.weights_view(name)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from neuro.plasticity import ThresholdAdaptation
+
+__all__ = ["ThresholdAdaptation", "theta_value", "normalize_columns", "synaptic_scaling"]
+
+
+def theta_value(spike_times_s: np.ndarray, t_s: float, adaptation: ThresholdAdaptation) -> float:
+    """``theta`` at ``t_s`` after spikes at ``spike_times_s`` (each increment applied at
+    the spike, then decaying).
+
+    .. math:: \\theta(t) = \\theta_0 e^{-t/\\tau_\\theta}
+              + \\theta_+ \\sum_{t_k \\le t} e^{-(t - t_k)/\\tau_\\theta}
+    """
+    ts = np.asarray(spike_times_s, dtype=np.float64)
+    ts = ts[ts <= t_s]
+    tau = adaptation.tau_theta_s
+    if math.isinf(tau):
+        return float(adaptation.theta_init + adaptation.theta_plus * ts.size)
+    return float(adaptation.theta_init * math.exp(-t_s / tau)
+                 + adaptation.theta_plus * np.exp(-(t_s - ts) / tau).sum())
+
+
+def _check(weights: np.ndarray, indices: np.ndarray, n_post: int) -> None:
+    if weights.shape != indices.shape:
+        raise ValueError(f"weights and indices must have the same shape, got {weights.shape} and {indices.shape}")
+    if int(n_post) < 1 or (indices.size and indices.max() >= n_post):
+        raise ValueError(f"n_post must be >= 1 and > every index (max index {indices.max() if indices.size else -1}), got {n_post}")
+
+
+def normalize_columns(weights: np.ndarray, indices: np.ndarray, n_post: int, total: float) -> np.ndarray:
+    """Scale each postsynaptic neuron's incoming weights to sum to ``total`` (in place).
+
+    .. math:: w_{ij} \\leftarrow w_{ij} \\frac{T}{\\sum_i w_{ij}}
+
+    Columns summing to 0 are left unchanged. Returns ``weights``.
+    """
+    _check(weights, indices, n_post)
+    if not (np.isfinite(total) and total > 0):
+        raise ValueError(f"total must be a finite number > 0, got {total!r}")
+    sums = np.bincount(indices, weights=weights, minlength=n_post)
+    factor = np.divide(total, sums, out=np.ones_like(sums), where=sums != 0)
+    weights *= factor[indices].astype(weights.dtype)
+    return weights
+
+
+def synaptic_scaling(weights: np.ndarray, indices: np.ndarray, n_post: int, rate_hz: np.ndarray,
+                     target_hz: float, gain: float = 0.1, w_max: float | None = None) -> np.ndarray:
+    """Multiplicative synaptic scaling toward a target rate (Turrigiano 1998), in place.
+
+    .. math:: w_{ij} \\leftarrow w_{ij} \\max(0, 1 + g (r^* - r_j) / r^*)
+
+    Parameters
+    ----------
+    rate_hz : ndarray (n_post,)
+        Measured rate of each postsynaptic neuron.
+    target_hz : float
+        Target rate ``r*`` > 0.
+    gain : float
+        Step size ``g`` in (0, 1].
+    w_max : float, optional
+        Clip weights to at most this after scaling.
+    """
+    _check(weights, indices, n_post)
+    rate = np.asarray(rate_hz, dtype=np.float64)
+    if rate.shape != (n_post,):
+        raise ValueError(f"rate_hz must have shape ({n_post},), got {rate.shape}")
+    if not target_hz > 0:
+        raise ValueError(f"target_hz must be > 0, got {target_hz!r}")
+    if not 0 < gain <= 1:
+        raise ValueError(f"gain must be in (0, 1], got {gain!r}")
+    factor = np.maximum(0.0, 1.0 + gain * (target_hz - rate) / target_hz)
+    weights *= factor[indices].astype(weights.dtype)
+    if w_max is not None:
+        np.minimum(weights, w_max, out=weights)
+    return weights

@@ -1,0 +1,293 @@
+"""Plasticity kernels of the clock engine: trace STDP (pair, triplet, reward-modulated).
+
+The rules are described by :class:`neuro.plasticity.STDPRule` (see its module for the
+equations). :func:`build_plastic_plan` turns the plastic projections of a network into
+arrays: per rule a parameter row, per projection a CSC permutation (for each postsynaptic
+neuron the global ids of its incoming synapses) so that a postsynaptic spike touches only
+that neuron's fan-in. Traces live per presynaptic and per postsynaptic neuron together
+with the step of their last update and are decayed analytically (``x exp(-k dt / tau)``,
+looked up in a table for small ``k``) only when an event needs them; only existing synapses
+change (the CSR pattern is fixed).
+
+:func:`plastic_events` is called by the clock engine once per step in which something
+spiked, after propagation (so a spike is transmitted with the weight it had before the
+update, as in Brian2's ``on_pre``) and before the reset: all presynaptic events of the
+step first, then all postsynaptic ones.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+__all__ = ["PlasticPlan", "build_plastic_plan", "plastic_events", "deliver_reward"]
+
+# rows of PlasticPlan.par
+P_APLUS, P_AMINUS, P_A3PLUS, P_A3MINUS, P_WMIN, P_WMAX, P_MUP, P_MUM, P_NEAREST, P_REWARD = range(10)
+N_PAR = 10
+# rows of PlasticPlan.ints
+I_SRC_LO, I_SRC_HI, I_TGT_LO, I_TGT_HI, I_PRE_OFF, I_POST_OFF, I_CSC_OFF, I_PROJ = range(8)
+N_INT = 8
+# decay tables: x1 (tau_plus), x2 (tau_x), y1 (tau_minus), y2 (tau_y), eligibility
+T_X1, T_X2, T_Y1, T_Y2, T_E = range(5)
+TABLE_LEN = 4096
+
+
+@dataclass(frozen=True, eq=False)
+class PlasticPlan:
+    """Arrays of the plastic projections of a flattened network (see module docstring).
+
+    Attributes
+    ----------
+    projections : ndarray of int64 (n_plastic,)
+        Projection index of each plastic projection.
+    ints : ndarray of int64 (n_plastic, 8)
+        Source/target global id ranges, trace offsets, CSC pointer offset, projection.
+    par : ndarray of float64 (n_plastic, 10)
+        Amplitudes, bounds, exponents, pairing and reward flags.
+    tau_steps : ndarray of float64 (n_plastic, 5)
+        ``dt / tau`` of the traces x1, x2, y1, y2 and the eligibility.
+    decay : ndarray of float64 (n_plastic, 5, TABLE_LEN)
+        ``exp(-k dt / tau)`` for ``k < TABLE_LEN``.
+    csc_ptr, csc_syn, csc_pre : ndarray of int64
+        Concatenated per projection: incoming synapses (global ids) and their local
+        presynaptic index, for each postsynaptic neuron.
+    n_pre, n_post : int
+        Total number of presynaptic / postsynaptic trace slots.
+    learning_rate : ndarray of float64 (n_plastic,)
+        Initial learning rates.
+    """
+
+    projections: np.ndarray
+    ints: np.ndarray
+    par: np.ndarray
+    tau_steps: np.ndarray
+    decay: np.ndarray
+    csc_ptr: np.ndarray
+    csc_syn: np.ndarray
+    csc_pre: np.ndarray
+    n_pre: int
+    n_post: int
+    learning_rate: np.ndarray
+
+    @property
+    def n_plastic(self) -> int:
+        """Number of plastic projections."""
+        return int(self.projections.size)
+
+    @property
+    def any_reward(self) -> bool:
+        """Some rule is reward-modulated (the state then holds eligibility traces)."""
+        return bool(np.any(self.par[:, P_REWARD] > 0))
+
+
+def build_plastic_plan(network, dt_s: float, group_offsets: np.ndarray, names: list[str],
+                       syn_start: np.ndarray) -> PlasticPlan:
+    """Arrays for the projections whose ``plasticity`` is a :class:`neuro.plasticity.STDPRule`.
+
+    Other rule types (e.g. a hardware model's own) are left to their backend.
+    """
+    from neuro.plasticity import STDPRule
+
+    rows, ints, pars, taus, ptrs, syns, pres, lrs = [], [], [], [], [], [], [], []
+    pre_off = post_off = csc_off = 0
+    for p, pr in enumerate(network.projections):
+        rule = pr.plasticity
+        if not isinstance(rule, STDPRule):
+            continue
+        syn = pr.synapses
+        g_src = names.index(pr.source)
+        g_tgt = names.index(pr.target)
+        n_pre, n_post = syn.shape
+        ints.append([group_offsets[g_src], group_offsets[g_src] + n_pre, group_offsets[g_tgt],
+                     group_offsets[g_tgt] + n_post, pre_off, post_off, csc_off, p])
+        pars.append([rule.a_plus, rule.a_minus, rule.a3_plus, rule.a3_minus, rule.w_min,
+                     rule.w_max, rule.mu_plus, rule.mu_minus, float(rule.pairing == "nearest"),
+                     float(rule.reward_modulated)])
+        tau_e = rule.tau_eligibility_s if rule.reward_modulated else math.inf
+        taus.append([dt_s / rule.tau_plus_s, dt_s / rule.tau_x_s, dt_s / rule.tau_minus_s,
+                     dt_s / rule.tau_y_s, dt_s / tau_e])
+        pre_local = syn.pre_indices().astype(np.int64)
+        order = np.argsort(syn.indices, kind="stable")  # by post, then by pre (CSR order)
+        counts = np.bincount(syn.indices, minlength=n_post)
+        ptr = np.zeros(n_post + 1, dtype=np.int64)
+        np.cumsum(counts, out=ptr[1:])
+        ptrs.append(ptr)
+        syns.append(order.astype(np.int64) + syn_start[p])
+        pres.append(pre_local[order])
+        lrs.append(rule.learning_rate)
+        rows.append(p)
+        pre_off += n_pre
+        post_off += n_post
+        csc_off += n_post + 1
+    tau_steps = np.asarray(taus, dtype=np.float64).reshape(-1, 5)
+    k = np.arange(TABLE_LEN, dtype=np.float64)
+    decay = np.exp(-tau_steps[:, :, None] * k[None, None, :])
+
+    def cat(a: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(a).astype(np.int64) if a else np.zeros(0, np.int64)
+
+    return PlasticPlan(
+        projections=np.asarray(rows, dtype=np.int64),
+        ints=np.asarray(ints, dtype=np.int64).reshape(-1, N_INT),
+        par=np.asarray(pars, dtype=np.float64).reshape(-1, N_PAR),
+        tau_steps=tau_steps,
+        decay=decay,
+        csc_ptr=cat(ptrs),
+        csc_syn=cat(syns),
+        csc_pre=cat(pres),
+        n_pre=pre_off,
+        n_post=post_off,
+        learning_rate=np.asarray(lrs, dtype=np.float64),
+    )
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _decay(decay, tau_steps, q, which, k):
+    """``exp(-k dt / tau)`` of trace ``which`` of plastic projection ``q``."""
+    if k < decay.shape[2]:
+        return decay[q, which, k]
+    return math.exp(-k * tau_steps[q, which])
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _apply(q, s, n, dw, par, weights, elig, elig_last, decay, tau_steps):
+    """Add ``dw`` to synapse ``s`` (or to its eligibility trace), within the hard bounds."""
+    if par[q, P_REWARD] > 0.0:
+        e = elig[s] * _decay(decay, tau_steps, q, T_E, n - elig_last[s])
+        elig[s] = e + dw
+        elig_last[s] = n
+    else:
+        w = weights[s] + dw
+        lo = par[q, P_WMIN]
+        hi = par[q, P_WMAX]
+        weights[s] = lo if w < lo else (hi if w > hi else w)
+
+
+@numba.njit(cache=True, nogil=True)
+def _on_pre(q, i, n, ints, par, tau_steps, decay, p_syn0, p_iptr0, indptr, indices, weights,
+            pre_tr, pre_last, post_tr, post_last, elig, elig_last, lr):
+    """Presynaptic spike of local neuron ``i`` of plastic projection ``q`` in step ``n``."""
+    k = ints[q, I_PRE_OFF] + i
+    dk = n - pre_last[k]
+    x1 = pre_tr[k, 0] * _decay(decay, tau_steps, q, T_X1, dk)
+    x2 = pre_tr[k, 1] * _decay(decay, tau_steps, q, T_X2, dk)
+    amp = lr[q] * (par[q, P_AMINUS] + par[q, P_A3MINUS] * x2)
+    if amp != 0.0:
+        p = ints[q, I_PROJ]
+        base = p_syn0[p]
+        lo = base + indptr[p_iptr0[p] + i]
+        hi = base + indptr[p_iptr0[p] + i + 1]
+        post0 = ints[q, I_POST_OFF]
+        mu = par[q, P_MUM]
+        wmin = par[q, P_WMIN]
+        for s in range(lo, hi):
+            kk = post0 + indices[s]
+            y1 = post_tr[kk, 0]
+            if y1 == 0.0:
+                continue
+            y1 *= _decay(decay, tau_steps, q, T_Y1, n - post_last[kk])
+            dw = -amp * y1
+            if mu != 0.0:
+                gap = weights[s] - wmin
+                gap = gap if gap > 0.0 else 0.0
+                dw *= gap if mu == 1.0 else gap ** mu
+            _apply(q, s, n, dw, par, weights, elig, elig_last, decay, tau_steps)
+    if par[q, P_NEAREST] > 0.0:
+        x1 = 1.0
+        x2 = 1.0
+    else:
+        x1 += 1.0
+        x2 += 1.0
+    pre_tr[k, 0] = x1
+    pre_tr[k, 1] = x2
+    pre_last[k] = n
+
+
+@numba.njit(cache=True, nogil=True)
+def _on_post(q, j, n, ints, par, tau_steps, decay, csc_ptr, csc_syn, csc_pre, weights,
+             pre_tr, pre_last, post_tr, post_last, elig, elig_last, lr):
+    """Postsynaptic spike of local neuron ``j`` of plastic projection ``q`` in step ``n``."""
+    kk = ints[q, I_POST_OFF] + j
+    dk = n - post_last[kk]
+    y1 = post_tr[kk, 0] * _decay(decay, tau_steps, q, T_Y1, dk)
+    y2 = post_tr[kk, 1] * _decay(decay, tau_steps, q, T_Y2, dk)
+    amp = lr[q] * (par[q, P_APLUS] + par[q, P_A3PLUS] * y2)
+    if amp != 0.0:
+        c0 = ints[q, I_CSC_OFF] + j
+        pre0 = ints[q, I_PRE_OFF]
+        mu = par[q, P_MUP]
+        wmax = par[q, P_WMAX]
+        for c in range(csc_ptr[c0], csc_ptr[c0 + 1]):
+            k = pre0 + csc_pre[c]
+            x1 = pre_tr[k, 0]
+            if x1 == 0.0:
+                continue
+            x1 *= _decay(decay, tau_steps, q, T_X1, n - pre_last[k])
+            s = csc_syn[c]
+            dw = amp * x1
+            if mu != 0.0:
+                gap = wmax - weights[s]
+                gap = gap if gap > 0.0 else 0.0
+                dw *= gap if mu == 1.0 else gap ** mu
+            _apply(q, s, n, dw, par, weights, elig, elig_last, decay, tau_steps)
+    if par[q, P_NEAREST] > 0.0:
+        y1 = 1.0
+        y2 = 1.0
+    else:
+        y1 += 1.0
+        y2 += 1.0
+    post_tr[kk, 0] = y1
+    post_tr[kk, 1] = y2
+    post_last[kk] = n
+
+
+@numba.njit(cache=True, nogil=True)
+def plastic_events(n, spiking, n_spk, ext_ids, e0, e1, ints, par, tau_steps, decay, csc_ptr,
+                   csc_syn, csc_pre, p_syn0, p_iptr0, indptr, indices, weights, pre_tr,
+                   pre_last, post_tr, post_last, elig, elig_last, lr):
+    """STDP updates of step ``n``: every presynaptic event (neurons ``spiking[:n_spk]``,
+    then source channels ``ext_ids[e0:e1]``), then every postsynaptic event."""
+    n_pl = ints.shape[0]
+    for q in range(n_pl):
+        lo = ints[q, I_SRC_LO]
+        hi = ints[q, I_SRC_HI]
+        for r in range(n_spk):
+            g = spiking[r]
+            if lo <= g < hi:
+                _on_pre(q, g - lo, n, ints, par, tau_steps, decay, p_syn0, p_iptr0, indptr,
+                        indices, weights, pre_tr, pre_last, post_tr, post_last, elig,
+                        elig_last, lr)
+        for e in range(e0, e1):
+            g = ext_ids[e]
+            if lo <= g < hi:
+                _on_pre(q, g - lo, n, ints, par, tau_steps, decay, p_syn0, p_iptr0, indptr,
+                        indices, weights, pre_tr, pre_last, post_tr, post_last, elig,
+                        elig_last, lr)
+    for q in range(n_pl):
+        lo = ints[q, I_TGT_LO]
+        hi = ints[q, I_TGT_HI]
+        for r in range(n_spk):
+            g = spiking[r]
+            if lo <= g < hi:
+                _on_post(q, g - lo, n, ints, par, tau_steps, decay, csc_ptr, csc_syn, csc_pre,
+                         weights, pre_tr, pre_last, post_tr, post_last, elig, elig_last, lr)
+    return 0
+
+
+@numba.njit(cache=True, nogil=True)
+def deliver_reward(n, q, reward, s_lo, s_hi, par, tau_steps, decay, weights, elig, elig_last):
+    """Apply ``w += reward * e(n)`` to synapses ``[s_lo, s_hi)`` of reward-modulated
+    projection ``q`` (eligibility decayed to step ``n``), then clip to the bounds."""
+    lo = par[q, P_WMIN]
+    hi = par[q, P_WMAX]
+    for s in range(s_lo, s_hi):
+        e = elig[s] * _decay(decay, tau_steps, q, T_E, n - elig_last[s])
+        elig[s] = e
+        elig_last[s] = n
+        w = weights[s] + reward * e
+        weights[s] = lo if w < lo else (hi if w > hi else w)
+    return 0
