@@ -1,0 +1,309 @@
+"""Compiled kernels of the event-queue backend (see :mod:`hardware_models.event_queue`).
+
+Counter columns (``ctr[core, j]``) follow ``hardware_models.event_queue.COUNTERS``:
+0 syn_ops, 1 neuron_active, 2 neuron_inactive, 3 spikes_out, 4 msgs_tile, 5 msgs_mesh,
+6 hops_ew, 7 hops_ns, 8 input_spikes, 9 syn_updates.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from hardware_models.plasticity import stdp_step
+
+@numba.njit(cache=True, nogil=True)
+def _threshold(v, vth, v_reset, notref, pop_offsets, kwta_k, kwta_hold, spiking, cand):
+    """The clock engine's threshold with k-WTA; returns the number of spikes."""
+    n_spk = 0
+    for pop in range(pop_offsets.shape[0] - 1):
+        n_c = 0
+        for i in range(pop_offsets[pop], pop_offsets[pop + 1]):
+            if notref[i] and v[i] > vth[i]:
+                cand[n_c] = i
+                n_c += 1
+        k = kwta_k[pop]
+        if k >= 0 and n_c > k:
+            order = np.argsort(-v[cand[:n_c]], kind="mergesort")
+            for r in range(n_c):
+                i = cand[order[r]]
+                if r < k:
+                    spiking[n_spk] = i
+                    n_spk += 1
+                elif not kwta_hold[pop]:
+                    v[i] = v_reset[i]
+        else:
+            for r in range(n_c):
+                spiking[n_spk] = cand[r]
+                n_spk += 1
+    return n_spk
+
+
+@numba.njit(cache=True, nogil=True)
+def _route(n, spiking, n_spk, ext_ids, e0, e1, core_of, core_x, core_y, core_tile,
+           pre_seg_ptr, seg_core, seg_syn_ptr, syn_tgt, syn_ch, syn_d, syn_w, buf, cnt,
+           msg_seg, msg_sorted, q_ptr, ctr, fixed, v, syn, inreg, accept, received, rlist,
+           rcount):
+    """Send this step's spikes as messages, queue them per core, process the queues.
+
+    Zero-delay events act at once (float: on ``v`` / ``I`` exactly as the clock engine,
+    in the same order per target; fixed: into the input registers), delayed ones go to
+    the ring buffer."""
+    n_slots = buf.shape[0]
+    n_cores = ctr.shape[0]
+    n_msg = 0
+    for r in range(n_spk + (e1 - e0)):
+        g = spiking[r] if r < n_spk else ext_ids[e0 + r - n_spk]
+        src = core_of[g] if r < n_spk else -1
+        if src >= 0:
+            ctr[src, 3] += 1
+        for sg in range(pre_seg_ptr[g], pre_seg_ptr[g + 1]):
+            msg_seg[n_msg] = sg
+            n_msg += 1
+            dst = seg_core[sg]
+            if src < 0:
+                ctr[dst, 8] += 1
+            elif core_tile[src] == core_tile[dst]:
+                ctr[src, 4] += 1
+            else:
+                ctr[src, 5] += 1
+                ctr[src, 6] += abs(core_x[src] - core_x[dst])
+                ctr[src, 7] += abs(core_y[src] - core_y[dst])
+    # per-core queues: stable counting sort by destination core
+    for c in range(n_cores + 1):
+        q_ptr[c] = 0
+    for m in range(n_msg):
+        q_ptr[seg_core[msg_seg[m]] + 1] += 1
+    for c in range(n_cores):
+        q_ptr[c + 1] += q_ptr[c]
+    for m in range(n_msg):
+        c = seg_core[msg_seg[m]]
+        msg_sorted[q_ptr[c]] = msg_seg[m]
+        q_ptr[c] += 1
+    start = 0
+    for c in range(n_cores):
+        stop = q_ptr[c]
+        for m in range(start, stop):
+            sg = msg_sorted[m]
+            lo, hi = seg_syn_ptr[sg], seg_syn_ptr[sg + 1]
+            ctr[c, 0] += hi - lo
+            for s in range(lo, hi):
+                t = syn_tgt[s]
+                d = syn_d[s]
+                if d == 0:
+                    if received[t] == 0:
+                        received[t] = 1
+                        rlist[rcount[0]] = t
+                        rcount[0] += 1
+                    ch = syn_ch[s]
+                    if fixed:
+                        inreg[t, ch] += syn_w[s]
+                    elif ch == 0:
+                        if accept[t]:
+                            v[t] += syn_w[s]
+                    else:
+                        syn[t, ch - 1] += syn_w[s]
+                else:
+                    slot = (n + d) % n_slots
+                    buf[slot, t, syn_ch[s]] += syn_w[s]
+                    cnt[slot, t] += 1
+        start = stop
+    return 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _plastic_counts(spiking, n_spk, ext_ids, e0, e1, pre_plastic_fanout, post_plastic_fanin,
+                    core_of_tgt_pre, core_of, ctr):
+    """Count STDP synaptic updates: plastic fan-out of spiking rows (at the cores holding
+    those synapses) and plastic fan-in of spiking neurons (at their core)."""
+    for r in range(n_spk + (e1 - e0)):
+        g = spiking[r] if r < n_spk else ext_ids[e0 + r - n_spk]
+        for c in range(pre_plastic_fanout.shape[1]):
+            ctr[c, 9] += pre_plastic_fanout[g, c]
+        if r < n_spk:
+            ctr[core_of[g], 9] += post_plastic_fanin[g]
+    return 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _deliver_and_count(n, v, syn_or_in, accept, buf, cnt, spiking, n_spk,
+                       core_of, n_comp, comp_per_core, received, rlist, rcount, ctr, fixed):
+    """Deliver slot ``n`` (float: into v / I; fixed: into the input registers), count
+    active/inactive compartment updates (cost: the neurons marked, plus one pass over the
+    neurons only when delayed synapses exist)."""
+    n_slots = buf.shape[0]
+    slot = n % n_slots
+    n_ch = syn_or_in.shape[1]
+    for r in range(n_spk):
+        i = spiking[r]
+        if received[i] == 0:
+            received[i] = 1
+            rlist[rcount[0]] = i
+            rcount[0] += 1
+    deliver = n_slots > 1
+    for i in range(v.shape[0] if deliver else 0):
+        if cnt[slot, i] > 0:
+            if received[i] == 0:
+                received[i] = 1
+                rlist[rcount[0]] = i
+                rcount[0] += 1
+            cnt[slot, i] = 0
+        if fixed:
+            for k in range(n_ch):
+                y = buf[slot, i, k]
+                if y != 0:
+                    syn_or_in[i, k] += y
+                    buf[slot, i, k] = 0
+        else:
+            x = buf[slot, i, 0]
+            if x != 0:
+                if accept[i]:
+                    v[i] += x
+                buf[slot, i, 0] = 0
+            for k in range(n_ch):
+                y = buf[slot, i, 1 + k]
+                if y != 0:
+                    syn_or_in[i, k] += y
+                    buf[slot, i, 1 + k] = 0
+    for c in range(comp_per_core.shape[0]):
+        ctr[c, 2] += comp_per_core[c]
+    for r in range(rcount[0]):
+        i = rlist[r]
+        ctr[core_of[i], 1] += n_comp[i]
+        ctr[core_of[i], 2] -= n_comp[i]
+        received[i] = 0
+    rcount[0] = 0
+    return 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _update_float(n, v, syn, inreg, last, drive, notref, accept, mem_decay, v_inf, syn_decay,
+                  syn_to_mem, du, dv, bias, ref_steps, u_wrap, v_lim):
+    """The clock engine's exact LIF update (same expression order, hence same rounding)."""
+    n_ch = syn.shape[1]
+    for i in range(v.shape[0]):
+        nr = (n - last[i]) >= ref_steps[i]
+        notref[i] = nr
+        accept[i] = nr or ref_steps[i] == 0
+        if nr:
+            target = v_inf[i] + drive[i]
+            x = target + (v[i] - target) * mem_decay[i]
+            for k in range(n_ch):
+                x += syn[i, k] * syn_to_mem[i, k]
+            v[i] = x
+        for k in range(n_ch):
+            syn[i, k] *= syn_decay[i, k]
+    return 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _update_fixed(n, v, u, inreg, last, drive, notref, accept, mem_decay, v_inf, syn_decay,
+                  syn_to_mem, du, dv, bias, ref_steps, u_wrap, v_lim):
+    """Loihi CUBA integer update (see :mod:`hardware_models.fixed_point`)."""
+    n_u = u.shape[1]
+    for i in range(v.shape[0]):
+        tot = 0
+        for k in range(n_u):
+            x = np.int64(u[i, k]) * (4096 - du[i, k])
+            x = (x >> 12) if x >= 0 else -((-x) >> 12)
+            x += inreg[i, k]
+            inreg[i, k] = 0
+            if x >= u_wrap:
+                x -= 2 * u_wrap
+            elif x < -u_wrap:
+                x += 2 * u_wrap
+            u[i, k] = x
+            tot += x
+        nr = (n - last[i]) >= ref_steps[i]
+        notref[i] = nr
+        accept[i] = nr or ref_steps[i] == 0
+        if nr:
+            y = np.int64(v[i]) * (4096 - dv[i])
+            y = (y >> 12) if y >= 0 else -((-y) >> 12)
+            y += tot + bias[i]
+            if y > v_lim:
+                y = v_lim
+            elif y < -v_lim:
+                y = -v_lim
+            v[i] = y
+    return 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, drive, w,
+         mem_decay, v_inf, syn_decay, syn_to_mem, du, dv, bias, u_wrap, v_lim,
+         v_reset, vth, reset_amt, ref_steps, pop_offsets, kwta_k, kwta_hold,
+         core_of, core_x, core_y, core_tile, n_comp, comp_per_core,
+         pre_seg_ptr, seg_core, seg_syn_ptr, syn_tgt, syn_ch, syn_d,
+         pre_plastic_fanout, post_plastic_fanin,
+         stdp_on, w_learn, syn_rule, syn_x, syn_y, post_ptr, post_syn, prm, tx, tx_last, ty,
+         ty_last,
+         ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals,
+         rec_ids, rec_chan, rec_every, rec_out, rec_count,
+         out_step, out_id, ctr_all):
+    n_neur = v.shape[0]
+    n_cores = ctr_all.shape[1]
+    notref = np.empty(n_neur, dtype=np.bool_)
+    accept = np.empty(n_neur, dtype=np.bool_)
+    spiking = np.empty(n_neur, dtype=np.int64)
+    cand = np.empty(n_neur, dtype=np.int64)
+    received = np.zeros(n_neur, dtype=np.uint8)
+    rlist = np.empty(n_neur, dtype=np.int64)
+    rcount = np.zeros(1, dtype=np.int64)
+    n_seg = seg_core.shape[0]
+    msg_seg = np.empty(n_seg, dtype=np.int64)
+    msg_sorted = np.empty(n_seg, dtype=np.int64)
+    q_ptr = np.empty(n_cores + 1, dtype=np.int64)
+    n_out = 0
+    for n in range(n0, n1):
+        j = n - n0
+        ctr = ctr_all[j]
+        for e in range(ev_ptr[j], ev_ptr[j + 1]):
+            drive[ev_ids[e]] += ev_vals[e]
+        if rec_ids.shape[0] > 0 and n % rec_every == 0:
+            for c in range(rec_ids.shape[0]):
+                i = rec_ids[c]
+                rec_out[rec_count, c] = v[i] if rec_chan[c] < 0 else syn[i, rec_chan[c]]
+            rec_count += 1
+        if fixed:
+            _update_fixed(n, v, syn, inreg, last, drive, notref, accept, mem_decay, v_inf,
+                          syn_decay, syn_to_mem, du, dv, bias, ref_steps, u_wrap, v_lim)
+        else:
+            _update_float(n, v, syn, inreg, last, drive, notref, accept, mem_decay, v_inf,
+                          syn_decay, syn_to_mem, du, dv, bias, ref_steps, u_wrap, v_lim)
+        n_spk = _threshold(v, vth, v_reset, notref, pop_offsets, kwta_k, kwta_hold, spiking, cand)
+        for r in range(n_spk):
+            i = spiking[r]
+            last[i] = n
+            notref[i] = False
+            if ref_steps[i] > 0:
+                accept[i] = False
+            out_step[n_out] = n
+            out_id[n_out] = i
+            n_out += 1
+        _route(n, spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1], core_of, core_x, core_y,
+               core_tile, pre_seg_ptr, seg_core, seg_syn_ptr, syn_tgt, syn_ch, syn_d, w, buf,
+               cnt, msg_seg, msg_sorted, q_ptr, ctr, fixed, v, syn, inreg, accept, received, rlist,
+               rcount)
+        if pre_plastic_fanout.shape[0] > 0:
+            _plastic_counts(spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1],
+                            pre_plastic_fanout, post_plastic_fanin, core_of, core_of, ctr)
+        if stdp_on:
+            stdp_step(n, spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1], pre_seg_ptr,
+                      seg_syn_ptr, w_learn, syn_rule, syn_x, syn_y, post_ptr, post_syn, prm,
+                      tx, tx_last, ty, ty_last)
+        if fixed:
+            _deliver_and_count(n, v, inreg, accept, buf, cnt, spiking, n_spk, core_of,
+                               n_comp, comp_per_core, received, rlist, rcount, ctr, True)
+        else:
+            _deliver_and_count(n, v, syn, accept, buf, cnt, spiking, n_spk, core_of,
+                               n_comp, comp_per_core, received, rlist, rcount, ctr, False)
+        for r in range(n_spk):
+            i = spiking[r]
+            if reset_amt[i] > 0:
+                v[i] -= reset_amt[i]
+            else:
+                v[i] = v_reset[i]
+    return n_out, rec_count
+
+
