@@ -6,6 +6,8 @@ experiments/common.py for the module contract). DEMO lists the experiments the
 """
 
 EXPERIMENTS: dict[str, str] = {
+    "stdp-window": "experiments.stdp_window",
+    "stdp-digits": "experiments.stdp_digits",
     "cuba": "experiments.cuba",
     "engine-sweep": "experiments.engine_sweep",
     "digits-surrogate": "experiments.digits_surrogate",

@@ -1,0 +1,314 @@
+"""stdp-digits: Diehl & Cook (2015) style unsupervised digit learning with STDP.
+
+Network (clock engine): Poisson inputs, one per pixel, at ``pixel * max_rate_hz`` (63.75 Hz
+for a white pixel, Diehl & Cook's pixel/4 for 0-255 images; images are in [0, 1]) ->
+all-to-all plastic synapses -> an excitatory LIF layer with adaptive thresholds
+(``theta += theta_plus`` at each spike) and lateral inhibition, either k-WTA (``kwta``, k
+winners per step; the default) or an inhibitory population (``population``: exc -> inh one to
+one, inh -> every other exc neuron, as in Diehl & Cook). Delta (current-jump) synapses,
+dimensionless membrane (rest 0, threshold 1).
+
+Each image is shown for ``present_s`` then the inputs are silent for ``rest_s`` (the state
+relaxes; the simulator is reused across images, only the Poisson rates change). Learning:
+pair STDP on the input weights (potentiation at a postsynaptic spike by the presynaptic
+trace, depression at a presynaptic spike by the postsynaptic trace, hard bounds
+``[0, w_max]``), then every excitatory neuron's incoming weights are normalised to
+``weight_sum`` after each image. If the layer fires fewer than ``min_spikes`` spikes, the
+image is shown again with the input rates increased by ``max_rate_hz`` (Diehl & Cook's
+rule), at most ``max_boosts`` times.
+
+After training, learning and adaptation are frozen, the training images are shown once more
+and each neuron is assigned the class for which its mean response is highest; a test image
+is classified by the class whose assigned neurons fire most on average. The k-means
+baseline of the same size (sklearn KMeans with ``n_clusters = n_neurons``, clusters labelled
+by majority, test by nearest centroid) is computed in the same run.
+
+Training checkpoints (weights, thresholds, traces, RNG state, epoch and image index) every
+``checkpoint_every`` images and resumes from the checkpoint when rerun into the same
+output directory.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from encoders.datasets import load_digits_split, load_mnist
+from learning.homeostasis import ThresholdAdaptation, normalize_columns
+from learning.stdp import STDPRule
+from neuro import LIFParams, Network, Population, Projection, SparseSynapses, SpikeMonitor
+from neuro.engines import ClockSimulator
+from neuro.inputs import PoissonSource
+from neuro.plotting import raster
+from neuro.plotting.fields import receptive_field_grid
+from neuro.plotting.stdp import assignment_histogram
+
+__all__ = ["Config", "run", "SMOKE", "QUICK", "diehl_cook_network", "Trainer", "kmeans_baseline"]
+
+INHIBITIONS = ("kwta", "population")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Diehl & Cook network and training parameters."""
+
+    dataset: str = "digits"
+    n_neurons: int = 400
+    epochs: int = 3
+    n_train: int = 0  # 0: every training image
+    n_test: int = 0  # 0: every test image
+    dt_s: float = 5e-4
+    present_s: float = 0.35
+    rest_s: float = 0.15
+    max_rate_hz: float = 63.75
+    inhibition: str = "kwta"
+    kwta_k: int = 1
+    w_inhibition: float = 2.0  # population inhibition: inh -> exc jump (threshold is 1)
+    tau_mem_s: float = 0.1
+    t_ref_s: float = 5e-3
+    theta_plus: float = 0.05
+    tau_theta_s: float = 1e4
+    weight_sum: float = 0.0  # per neuron; 0: 0.1 * n_inputs (Diehl & Cook: 78 of 784)
+    w_init_max: float = 0.3
+    w_max: float = 1.0
+    tau_pre_s: float = 20e-3
+    tau_post_s: float = 20e-3
+    a_plus: float = 0.01
+    a_minus: float = 0.001
+    min_spikes: int = 5
+    max_boosts: int = 3
+    checkpoint_every: int = 500
+    kmeans: bool = True
+
+    def __post_init__(self) -> None:
+        if self.dataset not in ("digits", "mnist"):
+            raise ValueError(f"dataset must be 'digits' or 'mnist', got {self.dataset!r}")
+        if self.inhibition not in INHIBITIONS:
+            raise ValueError(f"inhibition must be one of {INHIBITIONS}, got {self.inhibition!r}")
+        if self.n_neurons < 1:
+            raise ValueError(f"n_neurons must be >= 1, got {self.n_neurons}")
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+        if self.n_train < 0 or self.n_test < 0:
+            raise ValueError("n_train and n_test must be >= 0 (0: all)")
+        if not 0 < self.dt_s <= 1e-3:
+            raise ValueError(f"dt_s must be in (0, 1e-3] s, got {self.dt_s}")
+        if not self.present_s > 0 or self.rest_s < 0:
+            raise ValueError("present_s must be > 0 and rest_s >= 0")
+        if not 0 < self.max_rate_hz * (1 + self.max_boosts) * self.dt_s <= 1:
+            raise ValueError(
+                f"max_rate_hz * (1 + max_boosts) * dt_s must be in (0, 1], got "
+                f"{self.max_rate_hz * (1 + self.max_boosts) * self.dt_s:g}"
+            )
+        if not 1 <= self.kwta_k <= self.n_neurons:
+            raise ValueError(f"kwta_k must be in [1, n_neurons={self.n_neurons}], got {self.kwta_k}")
+        if self.checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every must be >= 1, got {self.checkpoint_every}")
+
+
+SMOKE = {"n_neurons": 20, "epochs": 1, "n_train": 60, "n_test": 40, "present_s": 0.1,
+         "rest_s": 0.05, "checkpoint_every": 25}
+QUICK = {"n_neurons": 100, "epochs": 1, "n_train": 600, "n_test": 300}
+
+
+def diehl_cook_network(n_inputs: int, cfg: Config, seed: int = 0) -> Network:
+    """The excitatory layer with plastic input synapses and lateral inhibition."""
+    rng = np.random.default_rng(seed)
+    n = cfg.n_neurons
+    exc_params = LIFParams(tau_mem_s=cfg.tau_mem_s, v_rest=0.0, v_reset=0.0, v_threshold=1.0,
+                           t_ref_s=cfg.t_ref_s)
+    adapt = ThresholdAdaptation(theta_plus=cfg.theta_plus, tau_theta_s=cfg.tau_theta_s)
+    rule = STDPRule(tau_plus_s=cfg.tau_pre_s, tau_minus_s=cfg.tau_post_s, a_plus=cfg.a_plus,
+                    a_minus=cfg.a_minus, w_min=0.0, w_max=cfg.w_max)
+    w0 = rng.uniform(0.0, cfg.w_init_max, (n_inputs, n))
+    w_in = SparseSynapses.from_dense(w0)
+    normalize_columns(w_in.weights, w_in.indices, n, _weight_sum(cfg, n_inputs))
+    kw = {"kwta_k": cfg.kwta_k} if cfg.inhibition == "kwta" else {}
+    pops = [Population("exc", n, exc_params, adaptation=adapt, **kw)]
+    projs = [Projection("inp", "exc", w_in, plasticity=rule)]
+    if cfg.inhibition == "population":
+        pops.append(Population("inh", n, LIFParams(tau_mem_s=10e-3, v_threshold=1.0, t_ref_s=2e-3)))
+        projs.append(Projection("exc", "inh", SparseSynapses.from_dense(np.eye(n) * 2.0)))
+        projs.append(Projection("inh", "exc", SparseSynapses.from_dense(
+            -cfg.w_inhibition * (1.0 - np.eye(n)))))
+    return Network(pops, projs, [PoissonSource("inp", n_inputs, rate_hz=0.0)],
+                   monitors=[SpikeMonitor("exc")])
+
+
+def _weight_sum(cfg: Config, n_inputs: int) -> float:
+    return cfg.weight_sum if cfg.weight_sum > 0 else 0.1 * n_inputs
+
+
+class Trainer:
+    """Presents images to one reused :class:`ClockSimulator` (see module docstring)."""
+
+    def __init__(self, net: Network, cfg: Config, seed: int):
+        self.cfg = cfg
+        self.sim = ClockSimulator(net, cfg.dt_s, seed=seed)
+        self.n = cfg.n_neurons
+        self.n_inputs = net.size("inp")
+        self.total = _weight_sum(cfg, self.n_inputs)
+        self.w = self.sim.weights_view(0)
+        self.idx = net.projections[0].synapses.indices
+
+    def learning(self, on: bool) -> None:
+        """Switch STDP and threshold adaptation on or off."""
+        self.sim.set_learning_rate(1.0 if on else 0.0)
+        self.sim.set_adaptation(on)
+
+    def present(self, x: np.ndarray, learn: bool, keep_spikes: bool = False):
+        """Show one image (with intensity boosts); returns the spike counts (and the last
+        presentation's exc spikes if ``keep_spikes``)."""
+        cfg, sim = self.cfg, self.sim
+        for boost in range(cfg.max_boosts + 1):
+            sim.set_source_rates("inp", x * cfg.max_rate_hz * (1 + boost))
+            rec = sim.run(cfg.present_s)
+            counts = rec.spikes["exc"].counts()
+            if cfg.rest_s > 0:
+                sim.set_source_rates("inp", 0.0)
+                sim.run(cfg.rest_s)
+            if learn:
+                normalize_columns(self.w, self.idx, self.n, self.total)
+            if counts.sum() >= cfg.min_spikes:
+                break
+        return (counts, rec.spikes["exc"]) if keep_spikes else counts
+
+    def responses(self, x: np.ndarray, ctx, desc: str) -> np.ndarray:
+        """Spike counts ``[n_images, n_neurons]`` with learning frozen."""
+        self.learning(False)
+        out = np.zeros((x.shape[0], self.n), dtype=np.int64)
+        for i in ctx.progress(range(x.shape[0]), total=x.shape[0], desc=desc):
+            out[i] = self.present(x[i], learn=False)
+        return out
+
+    # -------------------------------------------------------------- checkpoints
+    def save(self, path, epoch: int, pos: int, order: np.ndarray, elapsed: float) -> None:
+        """Atomically write the simulator state and the training position."""
+        d = self.sim.state_dict()
+        rng_state = json.dumps(d.pop("rng_state"))
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, **{k: np.asarray(v) for k, v in d.items()}, rng_state=rng_state,
+                 epoch=epoch, pos=pos, order=order, elapsed=elapsed)
+        tmp.replace(path)
+
+    def load(self, path) -> tuple[int, int, np.ndarray, float]:
+        """Restore a checkpoint; returns ``(epoch, pos, order, elapsed_s)``."""
+        with np.load(path) as z:
+            d = {k: z[k] for k in z.files}
+        state = {k: v for k, v in d.items() if k not in ("rng_state", "epoch", "pos", "order", "elapsed")}
+        state["step"] = int(state["step"])
+        state["rng_state"] = json.loads(str(d["rng_state"]))
+        self.sim.load_state_dict(state)
+        return int(d["epoch"]), int(d["pos"]), d["order"], float(d["elapsed"])
+
+
+def assign_labels(resp: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Each neuron's class: the one with the highest mean response (silent neurons: -1)."""
+    mean = np.stack([resp[labels == c].mean(axis=0) if np.any(labels == c) else np.zeros(resp.shape[1])
+                     for c in range(n_classes)])
+    a = mean.argmax(axis=0)
+    a[mean.max(axis=0) == 0] = -1
+    return a
+
+
+def classify(resp: np.ndarray, assignments: np.ndarray, n_classes: int) -> np.ndarray:
+    """Class with the highest mean count over its assigned neurons (Diehl & Cook's vote)."""
+    scores = np.full((resp.shape[0], n_classes), -1.0)
+    for c in range(n_classes):
+        m = assignments == c
+        if m.any():
+            scores[:, c] = resp[:, m].mean(axis=1)
+    return scores.argmax(axis=1)
+
+
+def kmeans_baseline(x_train, y_train, x_test, y_test, n_clusters: int, seed: int) -> float:
+    """Test accuracy of k-means with majority label assignment and nearest-centroid test."""
+    from sklearn.cluster import KMeans
+
+    km = KMeans(n_clusters=n_clusters, n_init=3, random_state=seed).fit(x_train)
+    lab = np.zeros(n_clusters, dtype=np.int64)
+    for k in range(n_clusters):
+        members = y_train[km.labels_ == k]
+        lab[k] = np.bincount(members).argmax() if members.size else 0
+    return float(np.mean(lab[km.predict(x_test)] == y_test))
+
+
+def run(cfg: Config, ctx) -> dict:
+    """Train, assign labels, test; figures and the k-means baseline."""
+    data = load_digits_split(0.25, 0) if cfg.dataset == "digits" else load_mnist(n_train=8000)
+    xtr, ytr, xte, yte = data.x_train, data.y_train, data.x_test, data.y_test
+    if cfg.n_train:
+        xtr, ytr = xtr[: cfg.n_train], ytr[: cfg.n_train]
+    if cfg.n_test:
+        xte, yte = xte[: cfg.n_test], yte[: cfg.n_test]
+    side = int(round(math.sqrt(xtr.shape[1])))
+    n_classes = 10
+    net = diehl_cook_network(xtr.shape[1], cfg, seed=ctx.seed)
+    tr = Trainer(net, cfg, seed=ctx.seed)
+    ckpt = ctx.checkpoint_path("stdp_digits_train.npz")
+    rng = np.random.default_rng(ctx.seed + 1)
+    epoch, pos, order, elapsed = 0, 0, rng.permutation(len(xtr)), 0.0
+    resumed = ckpt.exists()
+    if resumed:
+        epoch, pos, order, elapsed = tr.load(ckpt)
+    tr.learning(True)
+    total = cfg.epochs * len(xtr)
+    bar = ctx.progress(total=total, desc="STDP training")
+    bar.update(epoch * len(xtr) + pos)
+    t0 = time.perf_counter() - elapsed
+    while epoch < cfg.epochs:
+        while pos < len(order):
+            tr.present(xtr[order[pos]], learn=True)
+            pos += 1
+            bar.update(1)
+            if pos % cfg.checkpoint_every == 0:
+                tr.save(ckpt, epoch, pos, order, time.perf_counter() - t0)
+        epoch, pos = epoch + 1, 0
+        order = rng.permutation(len(xtr))
+        tr.save(ckpt, epoch, pos, order, time.perf_counter() - t0)
+    bar.close()
+    train_s = time.perf_counter() - t0
+
+    resp_tr = tr.responses(xtr, ctx, "label assignment")
+    assignments = assign_labels(resp_tr, ytr, n_classes)
+    resp_te = tr.responses(xte, ctx, "test")
+    pred = classify(resp_te, assignments, n_classes)
+    acc = float(np.mean(pred == yte))
+    train_acc = float(np.mean(classify(resp_tr, assignments, n_classes) == ytr))
+
+    w = tr.sim.synapses()[0].to_dense()  # (n_inputs, n_neurons)
+    ctx.save_figure(receptive_field_grid(w.T.reshape(-1, side, side)[: min(cfg.n_neurons, 400)],
+                                         title=f"STDP receptive fields ({cfg.dataset})"), "receptive_fields")
+    ctx.save_figure(assignment_histogram(assignments[assignments >= 0], n_classes), "assignments")
+    tr.learning(False)
+    _, spk = tr.present(xte[0], learn=False, keep_spikes=True)
+    ctx.save_figure(raster(spk, title=f"exc layer, one presentation (label {yte[0]})"), "raster")
+    ctx.save_arrays("weights", {"w_in": w, "theta": tr.sim.theta("exc").copy(),
+                                "assignments": assignments})
+    ctx.save_arrays("responses", {"test_counts": resp_te, "test_pred": pred, "test_label": yte})
+
+    summary = {
+        "dataset": cfg.dataset,
+        "n_neurons": cfg.n_neurons,
+        "inhibition": cfg.inhibition,
+        "test_accuracy": acc,
+        "train_accuracy": train_acc,
+        "n_train_images": int(len(xtr)),
+        "n_test_images": int(len(xte)),
+        "epochs": cfg.epochs,
+        "train_seconds": train_s,
+        "samples_per_second": cfg.epochs * len(xtr) / train_s if train_s > 0 else float("nan"),
+        "mean_test_spikes": float(resp_te.sum(axis=1).mean()),
+        "silent_neurons": int(np.sum(assignments < 0)),
+        "resumed_from_checkpoint": bool(resumed),
+        "dt_ms": cfg.dt_s * 1e3,
+        "present_ms": cfg.present_s * 1e3,
+        "rest_ms": cfg.rest_s * 1e3,
+    }
+    if cfg.kmeans:
+        summary["kmeans_test_accuracy"] = kmeans_baseline(xtr, ytr, xte, yte, cfg.n_neurons, ctx.seed)
+    return summary
