@@ -4,8 +4,7 @@
 - :mod:`.mapping`: placement on cores/tiles/mesh with resource checks (:func:`place`);
 - :mod:`.fixed_point`: Loihi's integer CUBA neuron and quantisation (:func:`quantize`);
 - :mod:`.event_queue`: the event-queue backend with per-core counters;
-- :mod:`.energy`: :class:`EnergyReport` and the dense baseline;
-- :mod:`.plasticity`: :class:`PairSTDP`, the learning rule the backend applies on chip.
+- :mod:`.energy`: :class:`EnergyReport` and the dense baseline.
 
 Never imports :mod:`learning` (see DESIGN.md).
 """
@@ -20,7 +19,6 @@ from hardware_models.event_queue import (
 from hardware_models.fixed_point import QuantizedNetwork, quantize, spike_count_agreement
 from hardware_models.loihi import PRESETS, LoihiSpec, load_spec, preset
 from hardware_models.mapping import Mapping, MappingError, place
-from hardware_models.plasticity import PairSTDP
 
 __all__ = [
     "COUNTERS",
@@ -33,7 +31,6 @@ __all__ = [
     "Mapping",
     "MappingError",
     "PRESETS",
-    "PairSTDP",
     "QuantizedNetwork",
     "dense_ops_per_step",
     "load_spec",

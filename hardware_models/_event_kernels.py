@@ -10,21 +10,37 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from hardware_models.plasticity import stdp_step
+from neuro.engines.plasticity import plastic_events
 
 @numba.njit(cache=True, nogil=True)
-def _threshold(v, vth, v_reset, notref, pop_offsets, kwta_k, kwta_hold, spiking, cand):
-    """The clock engine's threshold with k-WTA; returns the number of spikes."""
+def _threshold(v, vth, v_reset, notref, pop_offsets, kwta_k, kwta_hold, adapt, theta_decay,
+               theta, spiking, cand):
+    """The clock engine's threshold with adaptive thresholds and k-WTA; returns the number
+    of spikes."""
     n_spk = 0
     for pop in range(pop_offsets.shape[0] - 1):
         n_c = 0
-        for i in range(pop_offsets[pop], pop_offsets[pop + 1]):
-            if notref[i] and v[i] > vth[i]:
-                cand[n_c] = i
-                n_c += 1
+        lo, hi = pop_offsets[pop], pop_offsets[pop + 1]
+        if adapt[pop]:
+            dth = theta_decay[pop]
+            if dth != 1.0:
+                for i in range(lo, hi):
+                    theta[i] *= dth
+            for i in range(lo, hi):
+                if v[i] > vth[i] + theta[i] and notref[i]:
+                    cand[n_c] = i
+                    n_c += 1
+        else:
+            for i in range(lo, hi):
+                if notref[i] and v[i] > vth[i]:
+                    cand[n_c] = i
+                    n_c += 1
         k = kwta_k[pop]
         if k >= 0 and n_c > k:
-            order = np.argsort(-v[cand[:n_c]], kind="mergesort")
+            key = -v[cand[:n_c]].astype(np.float64)
+            if adapt[pop]:
+                key += theta[cand[:n_c]]
+            order = np.argsort(key, kind="mergesort")
             for r in range(n_c):
                 i = cand[order[r]]
                 if r < k:
@@ -41,8 +57,8 @@ def _threshold(v, vth, v_reset, notref, pop_offsets, kwta_k, kwta_hold, spiking,
 
 @numba.njit(cache=True, nogil=True)
 def _route(n, spiking, n_spk, ext_ids, e0, e1, core_of, core_x, core_y, core_tile,
-           pre_seg_ptr, seg_core, seg_syn_ptr, syn_tgt, syn_ch, syn_d, syn_w, buf, cnt,
-           msg_seg, msg_sorted, q_ptr, ctr, fixed, v, syn, inreg, accept, received, rlist,
+           pre_seg_ptr, seg_core, seg_syn_ptr, syn_tgt, syn_ch, syn_d, syn_w, indirect,
+           syn_orig, buf, cnt, msg_seg, msg_sorted, q_ptr, ctr, fixed, v, syn, inreg, accept, received, rlist,
            rcount):
     """Send this step's spikes as messages, queue them per core, process the queues.
 
@@ -90,6 +106,7 @@ def _route(n, spiking, n_spk, ext_ids, e0, e1, core_of, core_x, core_y, core_til
             for s in range(lo, hi):
                 t = syn_tgt[s]
                 d = syn_d[s]
+                wt = syn_w[syn_orig[s]] if indirect else syn_w[s]
                 if d == 0:
                     if received[t] == 0:
                         received[t] = 1
@@ -97,15 +114,15 @@ def _route(n, spiking, n_spk, ext_ids, e0, e1, core_of, core_x, core_y, core_til
                         rcount[0] += 1
                     ch = syn_ch[s]
                     if fixed:
-                        inreg[t, ch] += syn_w[s]
+                        inreg[t, ch] += wt
                     elif ch == 0:
                         if accept[t]:
-                            v[t] += syn_w[s]
+                            v[t] += wt
                     else:
-                        syn[t, ch - 1] += syn_w[s]
+                        syn[t, ch - 1] += wt
                 else:
                     slot = (n + d) % n_slots
-                    buf[slot, t, syn_ch[s]] += syn_w[s]
+                    buf[slot, t, syn_ch[s]] += wt
                     cnt[slot, t] += 1
         start = stop
     return 0
@@ -186,11 +203,16 @@ def _update_float(n, v, syn, inreg, last, drive, notref, accept, mem_decay, v_in
         notref[i] = nr
         accept[i] = nr or ref_steps[i] == 0
         if nr:
+            # same association as the clock engine: channels 0 and 1 in order, then the
+            # sum of channels 2.. (which starts from 0.0, hence adds nothing when absent)
+            extra = 0.0
+            for k in range(2, n_ch):
+                extra += syn[i, k] * syn_to_mem[i, k]
             target = v_inf[i] + drive[i]
             x = target + (v[i] - target) * mem_decay[i]
-            for k in range(n_ch):
+            for k in range(min(n_ch, 2)):
                 x += syn[i, k] * syn_to_mem[i, k]
-            v[i] = x
+            v[i] = x + extra
         for k in range(n_ch):
             syn[i, k] *= syn_decay[i, k]
     return 0
@@ -235,9 +257,10 @@ def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, drive, w,
          v_reset, vth, reset_amt, ref_steps, pop_offsets, kwta_k, kwta_hold,
          core_of, core_x, core_y, core_tile, n_comp, comp_per_core,
          pre_seg_ptr, seg_core, seg_syn_ptr, syn_tgt, syn_ch, syn_d,
-         pre_plastic_fanout, post_plastic_fanin,
-         stdp_on, w_learn, syn_rule, syn_x, syn_y, post_ptr, post_syn, prm, tx, tx_last, ty,
-         ty_last,
+         syn_orig, indirect, pre_plastic_fanout, post_plastic_fanin,
+         adapt, theta_decay, theta, theta_plus,
+         stdp_on, w_learn, pl_ints, pl_par, pl_tau, pl_decay, csc_ptr, csc_syn, csc_pre, p_syn0, p_iptr0,
+         flat_indptr, flat_indices, pre_tr, pre_last, post_tr, post_last, elig, elig_last, lr,
          ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals,
          rec_ids, rec_chan, rec_every, rec_out, rec_count,
          out_step, out_id, ctr_all):
@@ -271,7 +294,8 @@ def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, drive, w,
         else:
             _update_float(n, v, syn, inreg, last, drive, notref, accept, mem_decay, v_inf,
                           syn_decay, syn_to_mem, du, dv, bias, ref_steps, u_wrap, v_lim)
-        n_spk = _threshold(v, vth, v_reset, notref, pop_offsets, kwta_k, kwta_hold, spiking, cand)
+        n_spk = _threshold(v, vth, v_reset, notref, pop_offsets, kwta_k, kwta_hold, adapt,
+                           theta_decay, theta, spiking, cand)
         for r in range(n_spk):
             i = spiking[r]
             last[i] = n
@@ -282,28 +306,30 @@ def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, drive, w,
             out_id[n_out] = i
             n_out += 1
         _route(n, spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1], core_of, core_x, core_y,
-               core_tile, pre_seg_ptr, seg_core, seg_syn_ptr, syn_tgt, syn_ch, syn_d, w, buf,
-               cnt, msg_seg, msg_sorted, q_ptr, ctr, fixed, v, syn, inreg, accept, received, rlist,
+               core_tile, pre_seg_ptr, seg_core, seg_syn_ptr, syn_tgt, syn_ch, syn_d, w,
+               indirect, syn_orig, buf, cnt, msg_seg, msg_sorted, q_ptr, ctr, fixed, v, syn, inreg, accept, received, rlist,
                rcount)
         if pre_plastic_fanout.shape[0] > 0:
             _plastic_counts(spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1],
                             pre_plastic_fanout, post_plastic_fanin, core_of, core_of, ctr)
-        if stdp_on:
-            stdp_step(n, spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1], pre_seg_ptr,
-                      seg_syn_ptr, w_learn, syn_rule, syn_x, syn_y, post_ptr, post_syn, prm,
-                      tx, tx_last, ty, ty_last)
         if fixed:
             _deliver_and_count(n, v, inreg, accept, buf, cnt, spiking, n_spk, core_of,
                                n_comp, comp_per_core, received, rlist, rcount, ctr, True)
         else:
             _deliver_and_count(n, v, syn, accept, buf, cnt, spiking, n_spk, core_of,
                                n_comp, comp_per_core, received, rlist, rcount, ctr, False)
+        if stdp_on:  # the clock engine's STDP kernel, on the flat-order weights
+            plastic_events(n, spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1], pl_ints,
+                           pl_par, pl_tau, pl_decay, csc_ptr, csc_syn, csc_pre, p_syn0,
+                           p_iptr0, flat_indptr, flat_indices, w_learn, pre_tr, pre_last, post_tr,
+                           post_last, elig, elig_last, lr)
         for r in range(n_spk):
             i = spiking[r]
             if reset_amt[i] > 0:
                 v[i] -= reset_amt[i]
             else:
                 v[i] = v_reset[i]
+            theta[i] += theta_plus[i]
     return n_out, rec_count
 
 

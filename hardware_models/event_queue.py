@@ -38,7 +38,6 @@ from hardware_models.fixed_point import QuantizedNetwork, quantize
 from hardware_models.loihi import LoihiSpec
 from hardware_models.mapping import Mapping, place
 from hardware_models._event_kernels import _run
-from hardware_models.plasticity import build_tables
 from neuro.engines import ClockSimulator, InputDrive, flatten
 from neuro.network import Network
 from neuro.record import Recording, StateMonitor
@@ -158,6 +157,8 @@ class _State:
     buf: np.ndarray
     cnt: np.ndarray
     drive: np.ndarray
+    theta: np.ndarray
+    plastic: dict = field(default_factory=dict)
     counters: list = field(default_factory=list)
 
 
@@ -182,10 +183,13 @@ class EventQueueSimulator:
 
     Notes
     -----
-    Plasticity: projections with ``plasticity`` set are counted (pairwise STDP synaptic
-    updates: every synapse of a spiking presynaptic row and every synapse into a spiking
-    neuron). Weights change only for :class:`hardware_models.plasticity.PairSTDP` rules,
-    in float mode (see that module); :meth:`synapses` returns the learned weights.
+    Plasticity: projections with a :class:`neuro.plasticity.STDPRule` learn as in the clock
+    engine (its kernel, :func:`neuro.engines.plasticity.plastic_events`, run on the same
+    flat weights, so float-mode weights and spikes stay identical); every synapse of a
+    spiking presynaptic row and every synapse into a spiking neuron counts as one synaptic
+    update. In fixed mode the updates are counted but the integer weights do not change.
+    Adaptive thresholds (``Population.adaptation``) run in float mode only.
+    :meth:`synapses` returns the current weights.
 
     Examples
     --------
@@ -214,11 +218,17 @@ class EventQueueSimulator:
             self.q = None
             chan = f.proj_channel
             w = f.weights
+        _check_rules(network, mode)
         self.routes = _routes(f, self.mapping.core_of, self.mapping.n_cores, chan)
-        self._w = np.ascontiguousarray(w[self.routes.syn_orig])
+        self._learns = mode == "float" and f.plastic.n_plastic > 0
+        # learning: weights stay in the plan's flat order (shared with the STDP kernel) and
+        # are read through the routing permutation; otherwise stored in routed order
+        self._w0 = np.ascontiguousarray(w if self._learns else w[self.routes.syn_orig])
+        self._w = self._w0.copy()
         self._plastic = self._plastic_tables()
-        self._stdp = build_tables(network, f, self.routes, dt_s)
-        self._w0 = self._w.copy()
+        pn = self._pn
+        sizes = np.diff(f.group_offsets[: f.n_populations + 1])
+        pn["theta_plus"] = np.repeat(f.theta_plus.astype(np.float64), sizes)
         self._n_comp = np.concatenate(
             [np.full(p.size, max(1, p.params.n_channels), np.int64) for p in network.populations])
         self.seed = seed
@@ -249,13 +259,19 @@ class EventQueueSimulator:
               keep_weights: bool = True) -> None:
         """Back to the initial state; optionally drive by other sources (same names/sizes).
 
-        Learned weights (PairSTDP) are kept unless ``keep_weights`` is False.
+        Learned weights (STDP) are kept unless ``keep_weights`` is False; traces restart.
         """
         f = self.flat
-        if hasattr(self, "_stdp"):
-            self._stdp.reset()
-            if not keep_weights:
-                self._w[:] = self._w0
+        if not keep_weights:
+            self._w[:] = self._w0
+        pl = f.plastic
+        never = -(2**40)
+        n_elig = f.weights.size if (pl.any_reward and self._learns) else 0
+        plastic = dict(pre_tr=np.zeros((pl.n_pre, 2)), pre_last=np.full(pl.n_pre, never),
+                       post_tr=np.zeros((pl.n_post, 2)), post_last=np.full(pl.n_post, never),
+                       elig=np.zeros(n_elig), elig_last=np.full(n_elig, never),
+                       lr=pl.learning_rate.copy())
+        theta = f.theta_init.astype(np.float64).copy()
         if sources is not None:
             self.network = self.network.with_sources(sources)
         self.drive = InputDrive(self.network, f, self.seed if seed is None else seed)
@@ -265,12 +281,14 @@ class EventQueueSimulator:
             self._st = _State(0, self.q.v_init.copy(), np.zeros((n, n_u), np.int64),
                               np.zeros((n, n_u), np.int64), np.full(n, -(2**40), np.int64),
                               np.zeros((f.max_delay + 1, n, n_u), np.int64),
-                              np.zeros((f.max_delay + 1, n), np.int32), np.zeros(n))
+                              np.zeros((f.max_delay + 1, n), np.int32), np.zeros(n), theta,
+                              plastic)
         else:
             self._st = _State(0, f.v_init.copy(), np.zeros((n, f.n_channels)),
                               np.zeros((n, 1)), np.full(n, -(2**40), np.int64),
                               np.zeros((f.max_delay + 1, n, 1 + f.n_channels)),
-                              np.zeros((f.max_delay + 1, n), np.int32), np.zeros(n))
+                              np.zeros((f.max_delay + 1, n), np.int32), np.zeros(n), theta,
+                              plastic)
 
     @property
     def dt_s(self) -> float:
@@ -315,9 +333,10 @@ class EventQueueSimulator:
         steps_out, ids_out, src_steps, src_ids = [], [], [], []
         src_mon = set(self.network.spike_monitored()) - {p.name for p in self.network.populations}
         r, (fan, fanin) = self.routes, self._plastic
-        sd = self._stdp
-        stdp_on = sd.active and not fixed
-        w_learn = self._w if stdp_on else np.zeros(0)
+        pl, ps = f.plastic, st.plastic
+        learn = self._learns
+        w_learn = self._w if learn else np.zeros(0)
+        adapt = np.zeros_like(f.adapt) if fixed else f.adapt
         out_step = np.empty(f.n_neurons * chunk_steps + 1, np.int64)
         out_id = np.empty_like(out_step)
         t0 = time.perf_counter()
@@ -340,8 +359,13 @@ class EventQueueSimulator:
                 m.tile_of_core, self._n_comp,
                 np.bincount(m.core_of, weights=self._n_comp, minlength=m.n_cores).astype(np.int64),
                 r.pre_seg_ptr, r.seg_core, r.seg_syn_ptr, r.syn_tgt, r.syn_ch, r.syn_d,
-                fan, fanin, stdp_on, w_learn, sd.syn_rule, sd.syn_x, sd.syn_y, sd.post_ptr,
-                sd.post_syn, sd.params, sd.x, sd.x_last, sd.y, sd.y_last, ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals,
+                r.syn_orig, learn, fan, fanin,
+                adapt, f.theta_decay.astype(np.float64), st.theta, pn["theta_plus"],
+                learn, w_learn, pl.ints, pl.par, pl.tau_steps, pl.decay, pl.csc_ptr, pl.csc_syn,
+                pl.csc_pre, f.proj_syn_start, f.proj_indptr_start, f.indptr, f.indices,
+                ps["pre_tr"], ps["pre_last"], ps["post_tr"], ps["post_last"], ps["elig"],
+                ps["elig_last"], ps["lr"],
+                ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals,
                 rec_ids, rec_chan, every, rec_out, rec_count, out_step, out_id, ctr)
             steps_out.append(out_step[:n_out].copy())
             ids_out.append(out_id[:n_out].copy())
@@ -361,8 +385,11 @@ class EventQueueSimulator:
         In fixed mode the weights are the effective integers ``mantissa << (6 + exp)``.
         """
         f, r = self.flat, self.routes
-        flat_w = np.empty_like(self._w)
-        flat_w[r.syn_orig] = self._w
+        if self._learns:
+            flat_w = self._w
+        else:
+            flat_w = np.empty_like(self._w)
+            flat_w[r.syn_orig] = self._w
         return [pr.synapses.with_weights(
                     flat_w[f.proj_syn_start[p]: f.proj_syn_start[p + 1]].astype(np.float64))
                 for p, pr in enumerate(self.network.projections)]
@@ -392,6 +419,24 @@ class EventQueueSimulator:
         for k, name in enumerate(m.population_names):
             out[name] = np.rint(share[k] @ tot).astype(np.int64)
         return out
+
+
+def _check_rules(network: Network, mode: str) -> None:
+    """Plasticity and adaptation the backend can run (the clock engine's, see Notes)."""
+    from neuro.plasticity import STDPRule
+
+    for pr in network.projections:
+        if pr.plasticity is not None and not isinstance(pr.plasticity, STDPRule):
+            raise TypeError(f"projection {pr.name}: plasticity must be a neuro.plasticity.STDPRule, "
+                            f"got {type(pr.plasticity).__name__}")
+        if pr.plasticity is not None and pr.synapses.max_delay > 0:
+            raise ValueError(f"projection {pr.name}: plastic projections must have zero delays "
+                             f"(got max delay {pr.synapses.max_delay} steps)")
+    if mode == "fixed":
+        adapted = [p.name for p in network.populations if p.adaptation is not None]
+        if adapted:
+            raise ValueError(f"adaptive thresholds (populations {adapted}) are not modelled in "
+                             "mode='fixed'; use mode='float'")
 
 
 def run_event_queue(network: Network, duration_s: float, dt_s: float, *,

@@ -111,9 +111,12 @@ def test_counters_equal_hand_computed_values():
 
 
 def test_stdp_updates_are_counted():
+    from neuro.plasticity import STDPRule
+
     p = LIFParams(tau_mem_s=10e-3, v_threshold=1.0)
     syn = SparseSynapses.from_dense(np.array([[2.0, 2.0, 0.0], [0.0, 2.0, 0.0]]))
-    net = Network([Population("b", 3, p)], [Projection("src", "b", syn, plasticity=object())],
+    net = Network([Population("b", 3, p)],
+                  [Projection("src", "b", syn, plasticity=STDPRule(w_max=5.0))],
                   sources=[SpikeArraySource("src", 2, np.array([0.005, 0.015]), np.array([0, 1]))],
                   monitors=[SpikeMonitor("b")])
     rec, c, m = run_event_queue(net, 0.03, 1e-3)
@@ -132,12 +135,12 @@ def test_bad_mode_and_foreign_mapping():
         EventQueueSimulator(net, 1e-3, mapping=other)
 
 
-def test_pair_stdp_weight_change_matches_closed_form():
-    from hardware_models import PairSTDP
+def test_stdp_weights_match_closed_form_and_clock_engine():
+    from neuro.engines import ClockSimulator
+    from neuro.plasticity import STDPRule
 
     dt = 1e-3
-    rule = PairSTDP(a_plus=0.01, a_minus=0.012, tau_plus_s=16.8e-3, tau_minus_s=33.7e-3,
-                    w_min=0.0, w_max=1.0)
+    rule = STDPRule(a_plus=0.01, a_minus=0.012, tau_plus_s=16.8e-3, tau_minus_s=33.7e-3)
     p = LIFParams(tau_mem_s=10e-3, v_threshold=1.0)
     pre_steps, drive_steps = [10, 30], [14, 31]  # post spikes one step after each drive spike
     net = Network(
@@ -152,18 +155,46 @@ def test_pair_stdp_weight_change_matches_closed_form():
     post = np.round(rec.spikes["post"].times_s / dt).astype(int).tolist()
     assert post == [15, 32]
     ep, em = np.exp(-dt / rule.tau_plus_s), np.exp(-dt / rule.tau_minus_s)
-    w = 0.2
-    w -= 0.0  # pre at 10: no post trace yet
+    w = 0.2  # pre at 10: no post trace yet
     w += rule.a_plus * ep ** 5  # post at 15, pre trace from 10
     w -= rule.a_minus * em ** 15  # pre at 30, post trace from 15
-    x = ep ** 20 + 1.0  # pre trace after the spike at 30
-    w += rule.a_plus * x * ep ** 2  # post at 32
+    w += rule.a_plus * (ep ** 20 + 1.0) * ep ** 2  # post at 32, pre trace after 10 and 30
     learned = sim.synapses()[0].weights[0]
-    assert learned == pytest.approx(w, rel=1e-12)
+    assert learned == pytest.approx(w, rel=1e-9)
+    clock = ClockSimulator(net, dt)
+    clock.run(0.05)
+    assert learned == clock.synapses()[0].weights[0]
     assert sim.synapses()[1].weights[0] == 3.0  # not plastic
-    # 2 pre spikes x 1 synapse + 2 post spikes x 1 plastic synapse
-    assert sim.counters().total("syn_updates") == 4
+    assert sim.counters().total("syn_updates") == 4  # 2 pre + 2 post spikes, 1 synapse
     sim.reset(keep_weights=False)
-    assert sim.synapses()[0].weights[0] == pytest.approx(0.2)
-    with pytest.raises(ValueError, match="tau_plus_s"):
-        PairSTDP(tau_plus_s=0.0)
+    assert sim.synapses()[0].weights[0] == 0.2
+
+
+def test_learning_network_gives_the_clock_engines_spikes_and_weights():
+    from neuro.engines import ClockSimulator
+    from neuro.plasticity import STDPRule, ThresholdAdaptation
+
+    rng = np.random.default_rng(5)
+    p = LIFParams(tau_mem_s=20e-3, v_threshold=1.0, t_ref_s=2e-3, tau_syn_s=(5e-3,))
+    w = rng.uniform(0, 0.5, (50, 40)) * (rng.random((50, 40)) < 0.4)
+    net = Network(
+        [Population("a", 40, p, kwta_k=5, adaptation=ThresholdAdaptation(0.05, 50e-3))],
+        [Projection("inp", "a", SparseSynapses.from_dense(w),
+                    plasticity=STDPRule(w_max=0.6, mu_plus=1.0, a3_plus=0.002))],
+        sources=[PoissonSource("inp", 50, 60.0)], monitors=[SpikeMonitor("a")])
+    clock = ClockSimulator(net, 1e-3, seed=3)
+    ref = clock.run(0.3)
+    spec = LoihiSpec(max_compartments=16)  # 3 cores
+    sim = EventQueueSimulator(net, 1e-3, spec=spec, seed=3)
+    rec = sim.run(0.3)
+    assert ref.spikes["a"].n_spikes > 50
+    np.testing.assert_array_equal(rec.spikes["a"].times_s, ref.spikes["a"].times_s)
+    np.testing.assert_array_equal(rec.spikes["a"].indices, ref.spikes["a"].indices)
+    w_ours, w_ref = sim.synapses()[0].weights, clock.synapses()[0].weights
+    np.testing.assert_array_equal(w_ours, w_ref)
+    assert not np.array_equal(w_ours, net.projections[0].synapses.weights)
+    with pytest.raises(ValueError, match="adaptive thresholds"):
+        EventQueueSimulator(net, 1e-3, mode="fixed")
+    with pytest.raises(TypeError, match="STDPRule"):
+        EventQueueSimulator(Network([Population("b", 2)], [Projection(
+            "b", "b", SparseSynapses.from_dense(np.eye(2)), plasticity=object())]), 1e-3)
