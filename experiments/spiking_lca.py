@@ -7,7 +7,7 @@ synapses, coefficient = spike rate) and by the non-spiking soft-threshold LCA at
 threshold. Reports how well the codes agree, and the receptive fields of the spiking
 neurons (least-squares generative fields from their spike-count codes) fitted by Gabors.
 With ``learn_updates > 0`` a second dictionary is learned from random atoms with the spiking
-network doing the inference and the local rule ``dD_j ~ (x - D a) a_j`` (residual at each
+network (threshold ``learn_lam``, coarser counting: ``learn_*`` fields) doing the inference and the local rule ``dD_j ~ (x - D a) a_j`` (residual at each
 input times the neuron's rate), and its atoms are fitted too.
 """
 
@@ -22,7 +22,7 @@ import numpy as np
 from experiments import olshausen_field
 from learning.dictionary import DictionaryConfig, learn_dictionary, relative_reconstruction_error
 from learning.sparse_inference import lca
-from learning.spiking_lca import SpikingLCAParams, spiking_lca
+from learning.spiking_lca import SpikingLCAParams, lateral_synapses, spiking_lca
 from neuro.analysis.gabor import fit_gabors, gabor_population_stats
 from neuro.plotting.fields import gabor_tiling, receptive_field_grid
 
@@ -57,10 +57,19 @@ class Config:
     learn_updates: int = 0
     learn_batch_size: int = 64
     learn_lr: float = 1.0
+    learn_lam: float = 0.5
+    learn_spike_height: float = 0.4
+    learn_settle_s: float = 0.05
+    learn_measure_s: float = 0.1
 
     def __post_init__(self) -> None:
         self.base_config()
         self.spiking_params()
+        if self.learn_updates:
+            dataclasses.replace(self.spiking_params(), spike_height=self.learn_spike_height,
+                                settle_s=self.learn_settle_s, measure_s=self.learn_measure_s)
+            if not self.learn_lam > 0:
+                raise ValueError(f"learn_lam must be > 0, got {self.learn_lam}")
         if self.n_code_patches < 2 * self.n_atoms:
             raise ValueError(
                 f"n_code_patches must be >= 2 * n_atoms = {2 * self.n_atoms} to estimate receptive "
@@ -141,16 +150,19 @@ def run(cfg: Config, ctx) -> dict:
         "train_seconds": train_s,
         "spiking_inference_seconds": spk_s,
         "lca_inference_seconds": ref_s,
-        "n_lateral_synapses_per_copy": int(np.count_nonzero(np.abs(D.T @ D - np.eye(D.shape[1])) >= cfg.prune_tol) * 4),
+        "n_neurons_per_patch": 2 * D.shape[1],
+        "n_lateral_synapses_per_patch": int(lateral_synapses(D, sp).n_synapses),
     }
     if cfg.learn_updates > 0:
-        lcfg = DictionaryConfig(n_atoms=D.shape[1], lam=cfg.lam, n_updates=cfg.learn_updates,
+        lsp = dataclasses.replace(sp, spike_height=cfg.learn_spike_height, settle_s=cfg.learn_settle_s,
+                                  measure_s=cfg.learn_measure_s, batch_size=cfg.learn_batch_size)
+        lcfg = DictionaryConfig(n_atoms=D.shape[1], lam=cfg.learn_lam, n_updates=cfg.learn_updates,
                                 batch_size=cfg.learn_batch_size, lr=cfg.learn_lr,
                                 lr_decay_updates=max(cfg.learn_updates / 2, 1.0), inference="lca_soft",
                                 dtype="float64")
         lres = learn_dictionary(X_train, lcfg, seed=ctx.seed + 1,
                                 progress=lambda it: ctx.progress(it, desc="spiking learning"),
-                                infer_fn=lambda Dc, Xb: spiking_lca(Dc, Xb, cfg.lam, sp))
+                                infer_fn=lambda Dc, Xb: spiking_lca(Dc, Xb, cfg.learn_lam, lsp))
         lfits = fit_gabors(lres.dictionary, shape)
         lstats = gabor_population_stats(lfits)
         ctx.save_arrays("spiking_learned", {"D": lres.dictionary, "objective": lres.objective})
