@@ -114,12 +114,12 @@ def _route(n, spiking, n_spk, ext_ids, e0, e1, core_of, core_x, core_y, core_til
                         rcount[0] += 1
                     ch = syn_ch[s]
                     if fixed:
-                        inreg[t, ch] += wt
+                        inreg[ch, t] += wt
                     elif ch == 0:
                         if accept[t]:
                             v[t] += wt
                     else:
-                        syn[t, ch - 1] += wt
+                        syn[ch - 1, t] += wt
                 else:
                     slot = (n + d) % n_slots
                     buf[slot, t, syn_ch[s]] += wt
@@ -150,7 +150,7 @@ def _deliver_and_count(n, v, syn_or_in, accept, buf, cnt, spiking, n_spk,
     neurons only when delayed synapses exist)."""
     n_slots = buf.shape[0]
     slot = n % n_slots
-    n_ch = syn_or_in.shape[1]
+    n_ch = syn_or_in.shape[0]
     for r in range(n_spk):
         i = spiking[r]
         if received[i] == 0:
@@ -169,7 +169,7 @@ def _deliver_and_count(n, v, syn_or_in, accept, buf, cnt, spiking, n_spk,
             for k in range(n_ch):
                 y = buf[slot, i, k]
                 if y != 0:
-                    syn_or_in[i, k] += y
+                    syn_or_in[k, i] += y
                     buf[slot, i, k] = 0
         else:
             x = buf[slot, i, 0]
@@ -180,7 +180,7 @@ def _deliver_and_count(n, v, syn_or_in, accept, buf, cnt, spiking, n_spk,
             for k in range(n_ch):
                 y = buf[slot, i, 1 + k]
                 if y != 0:
-                    syn_or_in[i, k] += y
+                    syn_or_in[k, i] += y
                     buf[slot, i, 1 + k] = 0
     for c in range(comp_per_core.shape[0]):
         ctr[c, 2] += comp_per_core[c]
@@ -194,47 +194,83 @@ def _deliver_and_count(n, v, syn_or_in, accept, buf, cnt, spiking, n_spk,
 
 
 @numba.njit(cache=True, nogil=True)
-def _update_float(n, v, syn, inreg, last, drive, notref, accept, mem_decay, v_inf, syn_decay,
-                  syn_to_mem, du, dv, bias, ref_steps, u_wrap, v_lim):
-    """The clock engine's exact LIF update (same expression order, hence same rounding)."""
-    n_ch = syn.shape[1]
-    for i in range(v.shape[0]):
-        nr = (n - last[i]) >= ref_steps[i]
-        notref[i] = nr
-        accept[i] = nr or ref_steps[i] == 0
-        if nr:
-            # same association as the clock engine: channels 0 and 1 in order, then the
-            # sum of channels 2.. (which starts from 0.0, hence adds nothing when absent)
-            extra = 0.0
+def _update_float(n, v, syn, last, drive, notref, accept, mem_decay, v_inf, syn_decay,
+                  syn_to_mem, ref_steps, pop_offsets, extra):
+    """The clock engine's exact LIF update, population by population (same expression and
+    association, hence the same rounding). ``syn`` is ``(n_channels, n_neurons)``."""
+    n_ch = syn.shape[0]
+    for pop in range(pop_offsets.shape[0] - 1):
+        lo, hi = pop_offsets[pop], pop_offsets[pop + 1]
+        if hi == lo:
+            continue
+        a = mem_decay[lo]
+        vi = v_inf[lo]
+        rs = ref_steps[lo]
+        for i in range(lo, hi):
+            nr = (n - last[i]) >= rs
+            notref[i] = nr
+            accept[i] = nr or rs == 0
+        if n_ch == 0:
+            for i in range(lo, hi):
+                target = vi + drive[i]
+                x = target + (v[i] - target) * a
+                v[i] = x if notref[i] else v[i]
+        elif n_ch == 1:
+            c0 = syn_to_mem[lo, 0]
+            d0 = syn_decay[lo, 0]
+            s0 = syn[0]
+            for i in range(lo, hi):
+                target = vi + drive[i]
+                x0 = s0[i]
+                x = target + (v[i] - target) * a + x0 * c0
+                s0[i] = x0 * d0
+                v[i] = x if notref[i] else v[i]
+        else:
+            # channels beyond the second are summed first (as the clock engine does)
+            for i in range(lo, hi):
+                extra[i] = 0.0
             for k in range(2, n_ch):
-                extra += syn[i, k] * syn_to_mem[i, k]
-            target = v_inf[i] + drive[i]
-            x = target + (v[i] - target) * mem_decay[i]
-            for k in range(min(n_ch, 2)):
-                x += syn[i, k] * syn_to_mem[i, k]
-            v[i] = x + extra
-        for k in range(n_ch):
-            syn[i, k] *= syn_decay[i, k]
+                c_k = syn_to_mem[lo, k]
+                d_k = syn_decay[lo, k]
+                sk = syn[k]
+                for i in range(lo, hi):
+                    x = sk[i]
+                    extra[i] += x * c_k
+                    sk[i] = x * d_k
+            c0 = syn_to_mem[lo, 0]
+            c1 = syn_to_mem[lo, 1]
+            d0 = syn_decay[lo, 0]
+            d1 = syn_decay[lo, 1]
+            s0 = syn[0]
+            s1 = syn[1]
+            for i in range(lo, hi):
+                target = vi + drive[i]
+                x0 = s0[i]
+                x1 = s1[i]
+                x = target + (v[i] - target) * a + x0 * c0 + x1 * c1 + extra[i]
+                s0[i] = x0 * d0
+                s1[i] = x1 * d1
+                v[i] = x if notref[i] else v[i]
     return 0
 
 
 @numba.njit(cache=True, nogil=True)
-def _update_fixed(n, v, u, inreg, last, drive, notref, accept, mem_decay, v_inf, syn_decay,
-                  syn_to_mem, du, dv, bias, ref_steps, u_wrap, v_lim):
-    """Loihi CUBA integer update (see :mod:`hardware_models.fixed_point`)."""
-    n_u = u.shape[1]
+def _update_fixed(n, v, u, inreg, last, notref, accept, du, dv, bias, ref_steps, u_wrap, v_lim):
+    """Loihi CUBA integer update (see :mod:`hardware_models.fixed_point`); ``u`` and the
+    input registers are ``(n_channels, n_neurons)``."""
+    n_u = u.shape[0]
     for i in range(v.shape[0]):
         tot = 0
         for k in range(n_u):
-            x = np.int64(u[i, k]) * (4096 - du[i, k])
+            x = np.int64(u[k, i]) * (4096 - du[i, k])
             x = (x >> 12) if x >= 0 else -((-x) >> 12)
-            x += inreg[i, k]
-            inreg[i, k] = 0
+            x += inreg[k, i]
+            inreg[k, i] = 0
             if x >= u_wrap:
                 x -= 2 * u_wrap
             elif x < -u_wrap:
                 x += 2 * u_wrap
-            u[i, k] = x
+            u[k, i] = x
             tot += x
         nr = (n - last[i]) >= ref_steps[i]
         notref[i] = nr
@@ -268,6 +304,7 @@ def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, drive, w,
     n_cores = ctr_all.shape[1]
     notref = np.empty(n_neur, dtype=np.bool_)
     accept = np.empty(n_neur, dtype=np.bool_)
+    extra = np.zeros(n_neur)
     spiking = np.empty(n_neur, dtype=np.int64)
     cand = np.empty(n_neur, dtype=np.int64)
     received = np.zeros(n_neur, dtype=np.uint8)
@@ -286,14 +323,14 @@ def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, drive, w,
         if rec_ids.shape[0] > 0 and n % rec_every == 0:
             for c in range(rec_ids.shape[0]):
                 i = rec_ids[c]
-                rec_out[rec_count, c] = v[i] if rec_chan[c] < 0 else syn[i, rec_chan[c]]
+                rec_out[rec_count, c] = v[i] if rec_chan[c] < 0 else syn[rec_chan[c], i]
             rec_count += 1
         if fixed:
-            _update_fixed(n, v, syn, inreg, last, drive, notref, accept, mem_decay, v_inf,
-                          syn_decay, syn_to_mem, du, dv, bias, ref_steps, u_wrap, v_lim)
+            _update_fixed(n, v, syn, inreg, last, notref, accept, du, dv, bias, ref_steps,
+                          u_wrap, v_lim)
         else:
-            _update_float(n, v, syn, inreg, last, drive, notref, accept, mem_decay, v_inf,
-                          syn_decay, syn_to_mem, du, dv, bias, ref_steps, u_wrap, v_lim)
+            _update_float(n, v, syn, last, drive, notref, accept, mem_decay, v_inf, syn_decay,
+                          syn_to_mem, ref_steps, pop_offsets, extra)
         n_spk = _threshold(v, vth, v_reset, notref, pop_offsets, kwta_k, kwta_hold, adapt,
                            theta_decay, theta, spiking, cand)
         for r in range(n_spk):

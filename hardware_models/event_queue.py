@@ -278,14 +278,14 @@ class EventQueueSimulator:
         n = f.n_neurons
         if self.mode == "fixed":
             n_u = self.q.du.shape[1]
-            self._st = _State(0, self.q.v_init.copy(), np.zeros((n, n_u), np.int64),
-                              np.zeros((n, n_u), np.int64), np.full(n, -(2**40), np.int64),
+            self._st = _State(0, self.q.v_init.copy(), np.zeros((n_u, n), np.int64),
+                              np.zeros((n_u, n), np.int64), np.full(n, -(2**40), np.int64),
                               np.zeros((f.max_delay + 1, n, n_u), np.int64),
                               np.zeros((f.max_delay + 1, n), np.int32), np.zeros(n), theta,
                               plastic)
         else:
-            self._st = _State(0, f.v_init.copy(), np.zeros((n, f.n_channels)),
-                              np.zeros((n, 1)), np.full(n, -(2**40), np.int64),
+            self._st = _State(0, f.v_init.copy(), np.zeros((f.n_channels, n)),
+                              np.zeros((1, n)), np.full(n, -(2**40), np.int64),
                               np.zeros((f.max_delay + 1, n, 1 + f.n_channels)),
                               np.zeros((f.max_delay + 1, n), np.int32), np.zeros(n), theta,
                               plastic)
