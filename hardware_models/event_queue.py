@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from hardware_models._plan import per_neuron_constants
 from hardware_models.fixed_point import QuantizedNetwork, quantize
@@ -296,10 +297,11 @@ class EventQueueSimulator:
         return self.flat.dt_s
 
     # -------------------------------------------------------------- running
-    def run(self, duration_s: float, *, chunk_steps: int = 2000) -> Recording:
+    def run(self, duration_s: float, *, chunk_steps: int = 2000, progress: bool = False) -> Recording:
         """Advance by ``duration_s``; returns the monitors' recording of that interval.
 
-        Counters of every step run so far are available from :meth:`counters`.
+        Counters of every step run so far are available from :meth:`counters`
+        (``n_steps x n_cores x 10`` int64: mind the memory of very long runs).
         """
         if not duration_s > 0:
             raise ValueError(f"duration_s must be > 0, got {duration_s}")
@@ -340,6 +342,7 @@ class EventQueueSimulator:
         out_step = np.empty(f.n_neurons * chunk_steps + 1, np.int64)
         out_id = np.empty_like(out_step)
         t0 = time.perf_counter()
+        bar = tqdm(total=n_steps, desc="loihi event queue", unit="step", disable=not progress)
         n = n_start
         while n < n_end:
             n1 = min(n + chunk_steps, n_end)
@@ -370,7 +373,9 @@ class EventQueueSimulator:
             steps_out.append(out_step[:n_out].copy())
             ids_out.append(out_id[:n_out].copy())
             st.counters.append(ctr)
+            bar.update(n1 - n)
             n = n1
+        bar.close()
         st.step = n_end
         wall = time.perf_counter() - t0
         rec = ClockSimulator._recording(  # shared recording assembly (same monitors semantics)
