@@ -318,12 +318,15 @@ def run(cfg: Config, ctx) -> dict:
     (ctx.out_dir / "cuba_energy_table.txt").write_text(crep.table() + "\n")
     per_s = 1.0 / cfg.cuba_duration_s
     n_spk = sum(s.n_spikes for s in crec.spikes.values())
+    qsim = EventQueueSimulator(cuba, 1e-4, mapping=cmap, mode="fixed", seed=ctx.seed)
+    n_spk_fixed = sum(s.n_spikes for s in qsim.run(cfg.cuba_duration_s).spikes.values())
     summary.update({
         "cuba_energy_per_simulated_s_uj": crep.total_pj * per_s * 1e-6,
         "cuba_synaptic_ops_per_simulated_s": crep.counts["syn_ops"] * per_s,
         "cuba_neuron_updates_per_simulated_s":
             (crep.counts["neuron_active"] + crep.counts["neuron_inactive"]) * per_s,
         "cuba_mean_rate_hz": n_spk / (cuba.n_neurons * cfg.cuba_duration_s),
+        "cuba_fixed_point_mean_rate_hz": n_spk_fixed / (cuba.n_neurons * cfg.cuba_duration_s),
         "cuba_cores_used": cmap.n_cores,
         "cuba_wall_time_per_simulated_s":
             crec.meta["sim_wall_s"] * per_s,
