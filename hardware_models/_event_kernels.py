@@ -255,7 +255,8 @@ def _update_float(n, v, syn, last, drive, notref, accept, mem_decay, v_inf, syn_
 
 
 @numba.njit(cache=True, nogil=True)
-def _update_fixed(n, v, u, inreg, last, notref, accept, du, dv, bias, ref_steps, u_wrap, v_lim):
+def _update_fixed(n, v, u, inreg, last, notref, accept, du, dv, bias, ref_steps, u_wrap, v_lim,
+                  drive, drive_gain):
     """Loihi CUBA integer update (see :mod:`hardware_models.fixed_point`); ``u`` and the
     input registers are ``(n_channels, n_neurons)``."""
     n_u = u.shape[0]
@@ -279,6 +280,8 @@ def _update_fixed(n, v, u, inreg, last, notref, accept, du, dv, bias, ref_steps,
             y = np.int64(v[i]) * (4096 - dv[i])
             y = (y >> 12) if y >= 0 else -((-y) >> 12)
             y += tot + bias[i]
+            if drive[i] != 0.0:  # current injection: the bias register, reprogrammed
+                y += np.int64(np.rint(drive[i] * drive_gain[i]))
             if y > v_lim:
                 y = v_lim
             elif y < -v_lim:
@@ -289,7 +292,7 @@ def _update_fixed(n, v, u, inreg, last, notref, accept, du, dv, bias, ref_steps,
 
 @numba.njit(cache=True, nogil=True)
 def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, drive, w,
-         mem_decay, v_inf, syn_decay, syn_to_mem, du, dv, bias, u_wrap, v_lim,
+         mem_decay, v_inf, syn_decay, syn_to_mem, du, dv, bias, drive_gain, u_wrap, v_lim,
          v_reset, vth, reset_amt, ref_steps, pop_offsets, kwta_k, kwta_hold,
          core_of, core_x, core_y, core_tile, n_comp, comp_per_core,
          pre_seg_ptr, seg_core, seg_syn_ptr, syn_tgt, syn_ch, syn_d,
@@ -327,7 +330,7 @@ def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, drive, w,
             rec_count += 1
         if fixed:
             _update_fixed(n, v, syn, inreg, last, notref, accept, du, dv, bias, ref_steps,
-                          u_wrap, v_lim)
+                          u_wrap, v_lim, drive, drive_gain)
         else:
             _update_float(n, v, syn, last, drive, notref, accept, mem_decay, v_inf, syn_decay,
                           syn_to_mem, ref_steps, pop_offsets, extra)

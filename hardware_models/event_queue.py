@@ -355,7 +355,8 @@ class EventQueueSimulator:
             n_out, rec_count = _run(
                 n, n1, fixed, st.v, st.syn, st.inreg, st.last, st.buf, st.cnt, st.drive,
                 self._w, pn["mem_decay"], pn["v_inf"], pn["syn_decay"], pn["syn_to_mem"],
-                consts["du"], consts["dv"], consts["bias"], u_wrap, u_wrap - 1,
+                consts["du"], consts["dv"], consts["bias"],
+                q.drive_gain if fixed else np.zeros(1), u_wrap, u_wrap - 1,
                 consts["v_reset"], consts["vth"], consts["reset_amt"], pn["ref_steps"],
                 f.group_offsets[: f.n_populations + 1], f.kwta_k, f.kwta_hold,
                 m.core_of.astype(np.int64), m.core_xy[:, 0].copy(), m.core_xy[:, 1].copy(),

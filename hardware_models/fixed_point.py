@@ -103,6 +103,11 @@ class QuantizedNetwork:
     weight_exp : ndarray of int64, shape (n_projections,)
     u_channel : ndarray of int64, shape (n_projections,)
         Channel of ``u`` each projection feeds.
+    drive_gain : ndarray of float64, shape (n_neurons,)
+        ``S (1 - e^{-dt/tau_m})``: a current injection ``I`` (membrane units) adds
+        ``round(I * drive_gain)`` to the bias while it is on.
+    weight_rel_error : ndarray of float64, shape (n_projections,)
+        RMS quantisation error of each projection's weights relative to their RMS.
     """
 
     flat: FlatNetwork
@@ -117,6 +122,8 @@ class QuantizedNetwork:
     mantissa: np.ndarray
     weight_exp: np.ndarray
     u_channel: np.ndarray
+    drive_gain: np.ndarray
+    weight_rel_error: np.ndarray
 
     def to_float_v(self, v_int: np.ndarray, population: str) -> np.ndarray:
         """Convert integer membrane values of ``population`` back to float units."""
@@ -173,6 +180,7 @@ def quantize(
     weights = np.zeros(flat.weights.size, dtype=np.int64)
     mantissa = np.zeros(flat.weights.size, dtype=np.int64)
     exps = np.zeros(flat.n_projections, dtype=np.int64)
+    rel_err = np.zeros(flat.n_projections)
     u_ch = np.zeros(flat.n_projections, dtype=np.int64)
     for p, pr in enumerate(network.projections):
         k = [q.name for q in pops].index(pr.target)
@@ -186,8 +194,10 @@ def quantize(
         mantissa[sl] = mant
         exps[p] = e
         weights[sl] = mant << (ACT_SHIFT + e)
+        rms = float(np.sqrt(np.mean(w_int**2))) if w_int.size else 0.0
+        rel_err[p] = float(np.sqrt(np.mean((weights[sl] - w_int) ** 2))) / rms if rms else 0.0
     return QuantizedNetwork(flat, du, dv, bias, vth, v_init, reset_amount, scale, weights,
-                            mantissa, exps, u_ch)
+                            mantissa, exps, u_ch, s_neuron * (1 - mem_decay), rel_err)
 
 
 def spike_count_agreement(counts_a: np.ndarray, counts_b: np.ndarray) -> dict[str, float]:

@@ -131,3 +131,22 @@ def test_float_and_fixed_spike_counts_agree_statistically():
     agree = spike_count_agreement(c_float, c_fixed)
     assert agree["count_correlation"] > 0.99
     assert abs(agree["total_rel_diff"]) < 0.02
+
+
+def test_fixed_mode_current_injection_and_weight_error():
+    from neuro import CurrentInjection
+
+    p = LIFParams(tau_mem_s=20e-3, v_threshold=1.0, tau_syn_s=(5e-3,))
+    rng = np.random.default_rng(2)
+    net = Network([Population("a", 20, p)],
+                  [Projection("a", "a", SparseSynapses.from_dense(
+                      rng.normal(0, 0.05, (20, 20)) * (rng.random((20, 20)) < 0.3)))],
+                  currents=[CurrentInjection("a", np.linspace(1.1, 2.0, 20), 0.02, 0.3)],
+                  monitors=[SpikeMonitor("a")])
+    c_float = simulate(net, 0.4, DT).spikes["a"].counts()
+    q = quantize(net, DT)
+    assert q.weight_rel_error[0] < 0.02
+    c_fixed = EventQueueSimulator(net, DT, mode="fixed", quantized=q).run(0.4).spikes["a"].counts()
+    assert c_float.sum() > 100
+    # drive switched on at 20 ms and off at 300 ms: same counts within rounding
+    assert np.abs(c_fixed - c_float).max() <= 1
