@@ -218,6 +218,8 @@ def run(cfg: Config, ctx) -> dict:
         if clf is not None:  # reservoir: read out hidden counts per inference
             pred = None
         res[mode] = (ctr, pred, counts)
+        if mode == "fixed":
+            w_err = sim.q.weight_rel_error.tolist()
     if clf is not None:
         acc = {}
         for mode in ("float", "fixed"):
@@ -256,6 +258,7 @@ def run(cfg: Config, ctx) -> dict:
         "fixed_spike_count_correlation": agree["count_correlation"],
         "fixed_total_spikes_rel_diff": agree["total_rel_diff"],
         "fixed_energy_per_inference_uj": rep_q.energy_per_inference_uj,
+        "fixed_weight_rms_rel_error_per_projection": w_err,
     })
     bars = {p: {k: v / n_inf * 1e-6 for k, v in
                 EnergyReport.from_counters(res["float"][0], mapping, net, n_inf, PRESETS[p]).by_category.items()}
