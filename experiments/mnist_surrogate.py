@@ -1,11 +1,13 @@
 """mnist-surrogate: snntorch tutorial 5 (784-1000-10 LIF, T = 25, beta 0.95) on MNIST.
 
 Only the MNIST test set is available here: the first 8,000 test images are the training
-set and the last 2,000 the test set. Adam 5e-4, batch 128, per-step membrane
-cross-entropy (as the tutorial), prediction by output spike count. Variants: 90% weight
-sparsity, k-WTA hidden layer (k = 75 of 1000), and rate-coded input checked on the clock
+set and the last 2,000 the test set. Batch 128, prediction by output spike count.
+Variants: 90% weight sparsity, k-WTA hidden layer (k = 75 of 1000), and rate-coded input checked on the clock
 engine. Reference (REFERENCE.md): tutorial 5 reaches 93.9% after one epoch of the 60,000
-training images.
+training images; with only 8,000 training images its loss and rate (per-step membrane
+cross-entropy, Adam 5e-4) reached 92.6% after 10 epochs here, so the defaults use the
+spike-count cross-entropy and Adam 1e-3 (``--set loss=membrane --set lr=5e-4`` for the
+tutorial's).
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ class Config(SurrogateConfig):
     n_steps: int = 25
     epochs: int = 10
     batch_size: int = 128
-    lr: float = 5e-4
+    lr: float = 1e-3
     beta: float = 0.95
-    loss: str = "membrane"
+    loss: str = "count"
     kwta_fraction: float = 0.075
     engine_samples: int = 200
     n_train: int = 8000
@@ -41,7 +43,7 @@ class Config(SurrogateConfig):
 
 
 SMOKE: dict[str, Any] = {"hidden": 64, "n_steps": 5, "epochs": 1, "engine_samples": 3, "n_train": 9000}
-QUICK: dict[str, Any] = {"epochs": 1, "sparse_density": 0.0, "kwta_fraction": 0.0, "engine_samples": 20}
+QUICK: dict[str, Any] = {"epochs": 4, "sparse_density": 0.0, "kwta_fraction": 0.0, "spike_input": False}
 
 
 def run(cfg: Config, ctx: Any) -> dict:
