@@ -137,7 +137,7 @@ class KWTA(nn.Module):
             raise ValueError(f"k must be an integer >= 0, got {k!r}")
         if groups is not None and (int(groups) != groups or groups < 1):
             raise ValueError(f"groups must be an integer >= 1, got {groups!r}")
-        from learning.surrogate import fast_sigmoid  # neuro.layers-level import, avoids a cycle
+        from learning.surrogate import fast_sigmoid  # default only: neuro does not depend on learning
 
         self.k, self.threshold, self.groups = int(k), float(threshold), groups
         self.spike_fn = spike_fn if spike_fn is not None else fast_sigmoid(25.0)
