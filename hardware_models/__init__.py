@@ -7,6 +7,15 @@
 - :mod:`.energy`: :class:`EnergyReport` and the dense baseline.
 
 Never imports :mod:`learning` (see DESIGN.md).
+
+Examples
+--------
+>>> from hardware_models import EnergyReport, place, preset, run_event_queue
+>>> rec, counters, mapping = run_event_queue(net, duration_s=0.1, dt_s=1e-3)  # doctest: +SKIP
+>>> print(mapping.report())                                                   # doctest: +SKIP
+>>> rep = EnergyReport.from_counters(counters, mapping, net, n_inferences=1)  # doctest: +SKIP
+>>> print(rep.table()); rep.summary()["energy_ratio_dense_over_loihi"]        # doctest: +SKIP
+>>> EnergyReport.from_counters(counters, mapping, net, spec=preset("sana_fe"))  # doctest: +SKIP
 """
 
 from hardware_models.energy import DENSE_PRESETS, DenseSpec, EnergyReport, dense_ops_per_step
