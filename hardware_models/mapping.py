@@ -93,6 +93,16 @@ class Mapping:
         d = np.abs(a - b)
         return d[..., 0], d[..., 1]
 
+    def mean_synapse_hops(self, network: Network) -> float:
+        """Mean mesh hops (east-west + north-south) between the cores of the two ends of
+        every synapse between neurons (sources are off-chip and excluded)."""
+        pre, post, _ = _synapse_table(network, self.spec)
+        on = pre < self.core_of.size
+        if not on.any():
+            return 0.0
+        ew, ns = self.hops(self.core_of[pre[on]], self.core_of[post[on]])
+        return float(np.mean(ew + ns))
+
     def population_cores(self, name: str) -> np.ndarray:
         """Sorted distinct cores holding population ``name``."""
         k = self.population_names.index(name)

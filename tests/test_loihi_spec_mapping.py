@@ -150,3 +150,24 @@ def test_delay_limit():
     place(net(62))
     with pytest.raises(MappingError, match="delay 63 steps exceeds max_delay_steps=62 by 1"):
         place(net(63))
+
+
+def test_default_placement_keeps_connected_neurons_close():
+    # a chain src -> a -> b -> c -> d declared in scrambled order; 4 cores per population
+    spec = LoihiSpec(max_compartments=64, cores_per_tile=2, mesh_width_tiles=4)
+    params = LIFParams()
+    names = ["c", "a", "d", "b"]
+    chain = [("a", "b"), ("b", "c"), ("c", "d")]
+    projs = [Projection("src", "a", SparseSynapses.fixed_probability(10, 256, 0.1, 0.1, seed=0))]
+    projs += [Projection(x, y, SparseSynapses.fixed_probability(256, 256, 0.05, 0.1, seed=1))
+              for x, y in chain]
+    net = Network([Population(n, 256, params) for n in names], projs,
+                  sources=[SpikeArraySource("src", 10, np.zeros(0), np.zeros(0, int))])
+    m = place(net, spec)
+    assert [int(m.population_cores(n).min()) for n in "abcd"] == [0, 4, 8, 12]  # chain order
+    rng = np.random.default_rng(0)
+    perm = rng.permutation(16)
+    shuffled = place(net, spec, cores={n: perm[m.core_of[m.population_offsets[k]:
+                                                        m.population_offsets[k + 1]]]
+                                       for k, n in enumerate(m.population_names)})
+    assert m.mean_synapse_hops(net) < shuffled.mean_synapse_hops(net)
