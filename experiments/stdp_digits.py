@@ -39,7 +39,7 @@ import numpy as np
 
 from encoders.datasets import load_digits_split, load_mnist
 from learning.homeostasis import ThresholdAdaptation, normalize_columns
-from learning.stdp import STDPRule
+from learning.stdp import STDPRule, learning_rate_schedule
 from neuro import LIFParams, Network, Population, Projection, SparseSynapses, SpikeMonitor
 from neuro.engines import ClockSimulator
 from neuro.inputs import PoissonSource
@@ -65,9 +65,9 @@ class Config:
     present_s: float = 0.35
     rest_s: float = 0.15
     max_rate_hz: float = 63.75
-    inhibition: str = "kwta"
+    inhibition: str = "population"
     kwta_k: int = 1
-    w_inhibition: float = 2.0  # population inhibition: inh -> exc jump (threshold is 1)
+    w_inhibition: float = 5.0  # population inhibition: inh -> exc jump (threshold is 1)
     tau_mem_s: float = 0.1
     t_ref_s: float = 5e-3
     theta_plus: float = 0.05
@@ -77,8 +77,10 @@ class Config:
     w_max: float = 1.0
     tau_pre_s: float = 20e-3
     tau_post_s: float = 20e-3
-    a_plus: float = 0.01
+    a_plus: float = 0.02
     a_minus: float = 0.001
+    lr_schedule: str = "constant"
+    lr_final_fraction: float = 0.1
     min_spikes: int = 5
     max_boosts: int = 3
     checkpoint_every: int = 500
@@ -155,9 +157,9 @@ class Trainer:
         self.w = self.sim.weights_view(0)
         self.idx = net.projections[0].synapses.indices
 
-    def learning(self, on: bool) -> None:
-        """Switch STDP and threshold adaptation on or off."""
-        self.sim.set_learning_rate(1.0 if on else 0.0)
+    def learning(self, on: bool, rate: float = 1.0) -> None:
+        """Switch STDP (at learning rate ``rate``) and threshold adaptation on or off."""
+        self.sim.set_learning_rate(rate if on else 0.0)
         self.sim.set_adaptation(on)
 
     def present(self, x: np.ndarray, learn: bool, keep_spikes: bool = False):
@@ -262,6 +264,8 @@ def run(cfg: Config, ctx) -> dict:
     t0 = time.perf_counter() - elapsed
     while epoch < cfg.epochs:
         while pos < len(order):
+            progress = (epoch * len(xtr) + pos) / total
+            tr.learning(True, learning_rate_schedule(1.0, progress, cfg.lr_schedule, cfg.lr_final_fraction))
             tr.present(xtr[order[pos]], learn=True)
             pos += 1
             bar.update(1)
@@ -285,8 +289,10 @@ def run(cfg: Config, ctx) -> dict:
                                          title=f"STDP receptive fields ({cfg.dataset})"), "receptive_fields")
     ctx.save_figure(assignment_histogram(assignments[assignments >= 0], n_classes), "assignments")
     tr.learning(False)
+    t_start = tr.sim.state.step * cfg.dt_s
     _, spk = tr.present(xte[0], learn=False, keep_spikes=True)
-    ctx.save_figure(raster(spk, title=f"exc layer, one presentation (label {yte[0]})"), "raster")
+    ctx.save_figure(raster(spk, t_start_s=t_start, t_stop_s=t_start + cfg.present_s,
+                           title=f"exc layer, one presentation (label {yte[0]})"), "raster")
     ctx.save_arrays("weights", {"w_in": w, "theta": tr.sim.theta("exc").copy(),
                                 "assignments": assignments})
     ctx.save_arrays("responses", {"test_counts": resp_te, "test_pred": pred, "test_label": yte})

@@ -129,6 +129,10 @@ def _equations(pop: Population, n_injections: int, refractory: bool) -> str:
     lines += [f"cur_amp{j} : 1 (constant)" for j in range(n_injections)]
     if manual:
         lines.append("v_frozen : 1")
+    ad = getattr(pop, "adaptation", None)
+    if ad is not None:  # adaptive threshold (neuro.plasticity.ThresholdAdaptation)
+        lines.append("theta : 1" if math.isinf(ad.tau_theta_s)
+                     else f"dtheta/dt = -theta / ({ad.tau_theta_s!r}*second) : 1")
     return "\n".join(lines)
 
 
@@ -139,17 +143,19 @@ def _check_supported(network: Network) -> None:
                 f"population {pop.name!r}: k-WTA (kwta_k={pop.kwta_k}) has no Brian2 "
                 "equivalent in the bridge; use kwta_k=None"
             )
-        if getattr(pop, "adaptation", None) is not None:
-            raise ValueError(
-                f"population {pop.name!r}: adaptive thresholds are not exported to Brian2; "
-                "use adaptation=None"
-            )
+    from neuro.plasticity import STDPRule
+
     for pr in network.projections:
-        if pr.plasticity is not None:
+        rule = pr.plasticity
+        if rule is None:
+            continue
+        if not isinstance(rule, STDPRule) or rule.reward_modulated:
             raise ValueError(
-                f"projection {pr.name}: plasticity rules are not exported to Brian2; "
-                "pass a network with plasticity=None"
+                f"projection {pr.name}: only neuro.plasticity.STDPRule without reward "
+                f"modulation is exported to Brian2, got {rule!r}; pass plasticity=None"
             )
+        if pr.synapses.n_synapses and pr.synapses.delays.max() > 0:
+            raise ValueError(f"projection {pr.name}: plastic projections must have zero delays")
 
 
 @dataclass(eq=False)
@@ -285,14 +291,51 @@ def _projection(
             on_pre = "v_post += w"
     else:
         on_pre = f"I{pr.receptor}_post += w"
+    model, on_post = "w : 1", None
+    if pr.plasticity is not None:
+        model, stdp_pre, on_post = _stdp_code(pr.plasticity)
+        on_pre = on_pre + "\n" + stdp_pre
     s = b2.Synapses(
-        groups[pr.source], groups[pr.target], model="w : 1", on_pre=on_pre,
+        groups[pr.source], groups[pr.target], model=model, on_pre=on_pre, on_post=on_post,
         dt=dt_s * b2.second, namespace={}, name=f"{pr.source}__to__{pr.target}__{k}",
     )
     s.connect(i=syn.pre_indices().astype(np.int32), j=syn.indices.astype(np.int32))
     s.w[:] = syn.weights.astype(np.float64)
     s.delay[:] = syn.delays.astype(np.float64) * dt_s * b2.second
     return s
+
+
+def _stdp_code(rule: Any) -> tuple[str, str, str]:
+    """Brian2 model / on_pre / on_post of a :class:`neuro.plasticity.STDPRule`.
+
+    Event-driven traces (decayed analytically at events, like the clock engine's); the
+    spike is transmitted with the old weight, then depression (on_pre) or potentiation
+    (on_post) with the other side's traces, then the own traces jump. Brian2 runs the
+    ``pre`` pathways before the ``post`` ones in a step, as the engine does.
+    """
+    r = rule
+    model = "\n".join([
+        "w : 1",
+        f"dx1/dt = -x1 / ({r.tau_plus_s!r}*second) : 1 (event-driven)",
+        f"dx2/dt = -x2 / ({r.tau_x_s!r}*second) : 1 (event-driven)",
+        f"dy1/dt = -y1 / ({r.tau_minus_s!r}*second) : 1 (event-driven)",
+        f"dy2/dt = -y2 / ({r.tau_y_s!r}*second) : 1 (event-driven)",
+    ])
+    eta = r.learning_rate
+    f_minus = "" if r.mu_minus == 0 else f" * clip(w - {r.w_min!r}, 0, inf)**{r.mu_minus!r}"
+    f_plus = "" if r.mu_plus == 0 else f" * clip({r.w_max!r} - w, 0, inf)**{r.mu_plus!r}"
+    jump = "{0} = 1" if r.pairing == "nearest" else "{0} += 1"
+    on_pre = "\n".join([
+        f"w = clip(w - {eta!r} * y1 * ({r.a_minus!r} + {r.a3_minus!r} * x2){f_minus}, "
+        f"{r.w_min!r}, {r.w_max!r})",
+        jump.format("x1"), jump.format("x2"),
+    ])
+    on_post = "\n".join([
+        f"w = clip(w + {eta!r} * x1 * ({r.a_plus!r} + {r.a3_plus!r} * y2){f_plus}, "
+        f"{r.w_min!r}, {r.w_max!r})",
+        jump.format("y1"), jump.format("y2"),
+    ])
+    return model, on_pre, on_post
 
 
 def _ref_steps(pop: Population, dt_s: float) -> int:
@@ -323,7 +366,8 @@ def to_brian2(
     Parameters
     ----------
     network : Network
-        Must not use k-WTA, adaptive thresholds or plasticity (not exported to Brian2).
+        Must not use k-WTA; plasticity only as :class:`neuro.plasticity.STDPRule` without
+        reward modulation (adaptive thresholds and STDP are exported).
     dt_s : float
         Time step in seconds, > 0, for every Brian2 object.
     target : str
@@ -359,13 +403,19 @@ def to_brian2(
             has_ref = _ref_steps(pop, dt_s) > 0
             if _manual_freeze(pop, has_ref):
                 reset += "\nv_frozen = v"
+            threshold = f"v > {p.v_threshold!r}"
+            if pop.adaptation is not None:
+                threshold += " + theta"
+                reset += f"\ntheta += {pop.adaptation.theta_plus!r}"
             g = b2.NeuronGroup(
                 pop.size, _equations(pop, len(injections), has_ref), method="exact",
-                threshold=f"v > {p.v_threshold!r}", reset=reset,
+                threshold=threshold, reset=reset,
                 refractory=p.t_ref_s * b2.second if has_ref else False,
                 dt=dt, namespace={}, name=pop.name,
             )
             g.v[:] = pop.v_init.astype(np.float64)
+            if pop.adaptation is not None:
+                g.theta[:] = pop.adaptation.theta_init
             for j, c in enumerate(injections):
                 setattr(g, f"cur_amp{j}", np.broadcast_to(c.amplitude, (pop.size,)).astype(np.float64))
             if _manual_freeze(pop, has_ref):
