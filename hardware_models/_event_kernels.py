@@ -58,7 +58,7 @@ def _threshold(v, vth, v_reset, notref, pop_offsets, kwta_k, kwta_hold, adapt, t
 @numba.njit(cache=True, nogil=True)
 def _route(n, spiking, n_spk, ext_ids, e0, e1, core_of, core_x, core_y, core_tile,
            pre_seg_ptr, seg_core, seg_syn_ptr, syn_tgt, syn_ch, syn_d, syn_w, indirect,
-           syn_orig, buf, cnt, msg_seg, msg_sorted, q_ptr, ctr, fixed, v, syn, inreg, accept, received, rlist,
+           syn_orig, buf, cnt, q_ids, q_len, msg_seg, msg_sorted, q_ptr, ctr, fixed, v, syn, inreg, accept, received, rlist,
            rcount):
     """Send this step's spikes as messages, queue them per core, process the queues.
 
@@ -122,6 +122,9 @@ def _route(n, spiking, n_spk, ext_ids, e0, e1, core_of, core_x, core_y, core_til
                         syn[ch - 1, t] += wt
                 else:
                     slot = (n + d) % n_slots
+                    if cnt[slot, t] == 0:  # first input of this target in that slot
+                        q_ids[slot, q_len[slot]] = t
+                        q_len[slot] += 1
                     buf[slot, t, syn_ch[s]] += wt
                     cnt[slot, t] += 1
         start = stop
@@ -143,11 +146,11 @@ def _plastic_counts(spiking, n_spk, ext_ids, e0, e1, pre_plastic_fanout, post_pl
 
 
 @numba.njit(cache=True, nogil=True)
-def _deliver_and_count(n, v, syn_or_in, accept, buf, cnt, spiking, n_spk,
+def _deliver_and_count(n, v, syn_or_in, accept, buf, cnt, q_ids, q_len, spiking, n_spk,
                        core_of, n_comp, comp_per_core, received, rlist, rcount, ctr, fixed):
     """Deliver slot ``n`` (float: into v / I; fixed: into the input registers), count
-    active/inactive compartment updates (cost: the neurons marked, plus one pass over the
-    neurons only when delayed synapses exist)."""
+    active/inactive compartment updates. Cost: the targets queued in the slot and the
+    neurons marked active (not the network size)."""
     n_slots = buf.shape[0]
     slot = n % n_slots
     n_ch = syn_or_in.shape[0]
@@ -158,13 +161,13 @@ def _deliver_and_count(n, v, syn_or_in, accept, buf, cnt, spiking, n_spk,
             rlist[rcount[0]] = i
             rcount[0] += 1
     deliver = n_slots > 1
-    for i in range(v.shape[0] if deliver else 0):
-        if cnt[slot, i] > 0:
-            if received[i] == 0:
-                received[i] = 1
-                rlist[rcount[0]] = i
-                rcount[0] += 1
-            cnt[slot, i] = 0
+    for q in range(q_len[slot] if deliver else 0):
+        i = q_ids[slot, q]
+        if received[i] == 0:
+            received[i] = 1
+            rlist[rcount[0]] = i
+            rcount[0] += 1
+        cnt[slot, i] = 0
         if fixed:
             for k in range(n_ch):
                 y = buf[slot, i, k]
@@ -182,6 +185,8 @@ def _deliver_and_count(n, v, syn_or_in, accept, buf, cnt, spiking, n_spk,
                 if y != 0:
                     syn_or_in[k, i] += y
                     buf[slot, i, 1 + k] = 0
+    if deliver:
+        q_len[slot] = 0
     for c in range(comp_per_core.shape[0]):
         ctr[c, 2] += comp_per_core[c]
     for r in range(rcount[0]):
@@ -291,7 +296,7 @@ def _update_fixed(n, v, u, inreg, last, notref, accept, du, dv, bias, ref_steps,
 
 
 @numba.njit(cache=True, nogil=True)
-def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, drive, w,
+def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, q_ids, q_len, drive, w,
          mem_decay, v_inf, syn_decay, syn_to_mem, du, dv, bias, drive_gain, u_wrap, v_lim,
          v_reset, vth, reset_amt, ref_steps, pop_offsets, kwta_k, kwta_hold,
          core_of, core_x, core_y, core_tile, n_comp, comp_per_core,
@@ -347,16 +352,16 @@ def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, drive, w,
             n_out += 1
         _route(n, spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1], core_of, core_x, core_y,
                core_tile, pre_seg_ptr, seg_core, seg_syn_ptr, syn_tgt, syn_ch, syn_d, w,
-               indirect, syn_orig, buf, cnt, msg_seg, msg_sorted, q_ptr, ctr, fixed, v, syn, inreg, accept, received, rlist,
+               indirect, syn_orig, buf, cnt, q_ids, q_len, msg_seg, msg_sorted, q_ptr, ctr, fixed, v, syn, inreg, accept, received, rlist,
                rcount)
         if pre_plastic_fanout.shape[0] > 0:
             _plastic_counts(spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1],
                             pre_plastic_fanout, post_plastic_fanin, core_of, core_of, ctr)
         if fixed:
-            _deliver_and_count(n, v, inreg, accept, buf, cnt, spiking, n_spk, core_of,
+            _deliver_and_count(n, v, inreg, accept, buf, cnt, q_ids, q_len, spiking, n_spk, core_of,
                                n_comp, comp_per_core, received, rlist, rcount, ctr, True)
         else:
-            _deliver_and_count(n, v, syn, accept, buf, cnt, spiking, n_spk, core_of,
+            _deliver_and_count(n, v, syn, accept, buf, cnt, q_ids, q_len, spiking, n_spk, core_of,
                                n_comp, comp_per_core, received, rlist, rcount, ctr, False)
         if stdp_on:  # the clock engine's STDP kernel, on the flat-order weights
             plastic_events(n, spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1], pl_ints,

@@ -157,6 +157,8 @@ class _State:
     last: np.ndarray
     buf: np.ndarray
     cnt: np.ndarray
+    q_ids: np.ndarray
+    q_len: np.ndarray
     drive: np.ndarray
     theta: np.ndarray
     plastic: dict = field(default_factory=dict)
@@ -282,14 +284,16 @@ class EventQueueSimulator:
             self._st = _State(0, self.q.v_init.copy(), np.zeros((n_u, n), np.int64),
                               np.zeros((n_u, n), np.int64), np.full(n, -(2**40), np.int64),
                               np.zeros((f.max_delay + 1, n, n_u), np.int64),
-                              np.zeros((f.max_delay + 1, n), np.int32), np.zeros(n), theta,
-                              plastic)
+                              np.zeros((f.max_delay + 1, n), np.int32),
+                              np.zeros((f.max_delay + 1, n), np.int64),
+                              np.zeros(f.max_delay + 1, np.int64), np.zeros(n), theta, plastic)
         else:
             self._st = _State(0, f.v_init.copy(), np.zeros((f.n_channels, n)),
                               np.zeros((1, n)), np.full(n, -(2**40), np.int64),
                               np.zeros((f.max_delay + 1, n, 1 + f.n_channels)),
-                              np.zeros((f.max_delay + 1, n), np.int32), np.zeros(n), theta,
-                              plastic)
+                              np.zeros((f.max_delay + 1, n), np.int32),
+                              np.zeros((f.max_delay + 1, n), np.int64),
+                              np.zeros(f.max_delay + 1, np.int64), np.zeros(n), theta, plastic)
 
     @property
     def dt_s(self) -> float:
@@ -353,7 +357,8 @@ class EventQueueSimulator:
                 src_ids.append(ext_ids)
             ctr = np.zeros((n1 - n, m.n_cores, len(COUNTERS)), np.int64)
             n_out, rec_count = _run(
-                n, n1, fixed, st.v, st.syn, st.inreg, st.last, st.buf, st.cnt, st.drive,
+                n, n1, fixed, st.v, st.syn, st.inreg, st.last, st.buf, st.cnt, st.q_ids, st.q_len,
+                st.drive,
                 self._w, pn["mem_decay"], pn["v_inf"], pn["syn_decay"], pn["syn_to_mem"],
                 consts["du"], consts["dv"], consts["bias"],
                 q.drive_gain if fixed else np.zeros(1), u_wrap, u_wrap - 1,
