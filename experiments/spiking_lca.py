@@ -22,7 +22,7 @@ import numpy as np
 from experiments import olshausen_field
 from learning.dictionary import DictionaryConfig, learn_dictionary, relative_reconstruction_error
 from learning.sparse_inference import lca
-from learning.spiking_lca import SpikingLCAParams, lateral_synapses, spiking_lca
+from learning.spiking_lca import SpikingLCAParams, lateral_synapses, spiking_lca_codes
 from neuro.analysis.gabor import fit_gabors, gabor_population_stats
 from neuro.plotting.fields import gabor_tiling, receptive_field_grid
 
@@ -121,7 +121,7 @@ def run(cfg: Config, ctx) -> dict:
         train_s = None  # dictionary loaded from dictionary_h5
     sp = cfg.spiking_params()
     t0 = time.perf_counter()
-    A_spk = spiking_lca(D, Xt, cfg.lam, sp, progress=lambda it: ctx.progress(it, desc="spiking LCA"))
+    A_spk = spiking_lca_codes(D, Xt, cfg.lam, sp, progress=lambda it: ctx.progress(it, desc="spiking LCA"))
     spk_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     A_ref = lca(D, Xt, cfg.lam, threshold="soft", max_iter=3000, tol=1e-7).codes
@@ -162,7 +162,7 @@ def run(cfg: Config, ctx) -> dict:
                                 dtype="float64")
         lres = learn_dictionary(X_train, lcfg, seed=ctx.seed + 1,
                                 progress=lambda it: ctx.progress(it, desc="spiking learning"),
-                                infer_fn=lambda Dc, Xb: spiking_lca(Dc, Xb, cfg.learn_lam, lsp))
+                                infer_fn=lambda Dc, Xb: spiking_lca_codes(Dc, Xb, cfg.learn_lam, lsp))
         lfits = fit_gabors(lres.dictionary, shape)
         lstats = gabor_population_stats(lfits)
         ctx.save_arrays("spiking_learned", {"D": lres.dictionary, "objective": lres.objective})

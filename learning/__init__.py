@@ -4,7 +4,7 @@ from learning.convert import engine_lif_params, from_snntorch, run_on_engine, to
 from learning.surrogate import SurrogateSpike, arctan, fast_sigmoid, triangle
 from learning.training import TrainConfig, TrainResult, direct_input, evaluate, rate_input, train
 from learning.sparse_coding import DictionaryConfig, DictionaryResult, fista, ista, lca, learn_dictionary  # noqa: F401
-from learning.spiking_lca import SpikingLCAParams, spiking_lca  # noqa: F401
+from learning.spiking_lca import SpikingLCAParams, spiking_lca_codes  # noqa: F401
 from learning.stdp import STDPRule, fit_window, learning_rate_schedule, pair_window, reference_weight, trace_value  # noqa: F401
 from learning.homeostasis import ThresholdAdaptation, normalize_columns, synaptic_scaling, theta_value  # noqa: F401
 

@@ -25,6 +25,7 @@ the network holds one independent copy of the population per patch (block-diagon
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +38,7 @@ from neuro.network import Network, Population, Projection
 from neuro.record import SpikeMonitor
 from neuro.synapses import SparseSynapses
 
-__all__ = ["SpikingLCAParams", "lateral_synapses", "spiking_lca_network", "spiking_lca"]
+__all__ = ["SpikingLCAParams", "lateral_synapses", "spiking_lca_network", "spiking_lca_codes"]
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def spiking_lca_network(D: np.ndarray, X: np.ndarray, lam: float, params: Spikin
     )
 
 
-def spiking_lca(D: np.ndarray, X: np.ndarray, lam: float,
+def spiking_lca_codes(D: np.ndarray, X: np.ndarray, lam: float,
                 params: SpikingLCAParams = SpikingLCAParams(), progress=None) -> np.ndarray:
     """Signed sparse codes of the rows of ``X`` from spike counts of the spiking LCA.
 
@@ -187,4 +188,11 @@ def spiking_lca(D: np.ndarray, X: np.ndarray, lam: float,
         keep = spk.times_s >= t0 - 1e-12
         counts = np.bincount(spk.indices[keep], minlength=nb * 2 * k).reshape(nb, 2, k)
         out[s : s + nb] = (counts[:, 0] - counts[:, 1]) * (params.tau_s * params.spike_height / params.measure_s)
+        if counts.max(initial=0) > 0.5 * params.measure_s / params.dt_s:
+            warnings.warn(
+                "spiking LCA: a neuron fired in more than half of the steps; its rate saturates and "
+                "the code is unreliable (dictionary too coherent, i.e. large eigenvalues of D^T D, "
+                "or drive too strong): lower spike_height or dt_s",
+                RuntimeWarning, stacklevel=2,
+            )
     return out

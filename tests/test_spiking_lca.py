@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from learning.sparse_inference import lca
-from learning.spiking_lca import SpikingLCAParams, lateral_synapses, spiking_lca, spiking_lca_network
+from learning.spiking_lca import SpikingLCAParams, lateral_synapses, spiking_lca_codes, spiking_lca_network
 
 P = SpikingLCAParams(tau_s=20e-3, spike_height=0.2, dt_s=1e-4, settle_s=0.05, measure_s=0.3, batch_size=8)
 
@@ -17,7 +17,7 @@ def test_uncoupled_neurons_fire_at_the_analytic_lif_rate():
     D = np.eye(4)
     lam, d = 0.5, P.spike_height
     X = np.array([[2.0, -1.5, 0.3, 1.0]])
-    a = spiking_lca(D, X, lam, P)[0]
+    a = spiking_lca_codes(D, X, lam, P)[0]
     u = np.abs(X[0]) - lam
     on = u > d / 2
     want = np.zeros(4)
@@ -35,7 +35,7 @@ def test_codes_match_nonspiking_lca_on_random_problem():
     D /= np.linalg.norm(D, axis=0)
     X = rng.normal(size=(8, 16)) * 1.5
     ref = lca(D, X, 0.8, max_iter=5000, tol=1e-9).codes
-    a = spiking_lca(D, X, 0.8, P)
+    a = spiking_lca_codes(D, X, 0.8, P)
     corr = np.corrcoef(a.ravel(), ref.ravel())[0, 1]
     assert corr > 0.97
     assert np.linalg.norm(a - ref) / np.linalg.norm(ref) < 0.25
@@ -60,11 +60,11 @@ def test_lateral_weights_are_scaled_gram_matrix():
 def test_bad_input():
     D = np.eye(3)
     with pytest.raises(ValueError, match="lam"):
-        spiking_lca(D, np.ones((1, 3)), 0.0, P)
+        spiking_lca_codes(D, np.ones((1, 3)), 0.0, P)
     with pytest.raises(ValueError, match="finite"):
-        spiking_lca(D, np.array([[1.0, np.nan, 0.0]]), 0.5, P)
+        spiking_lca_codes(D, np.array([[1.0, np.nan, 0.0]]), 0.5, P)
     with pytest.raises(ValueError, match="once per step"):
-        spiking_lca(D, np.array([[1e3, 0.0, 0.0]]), 0.5, P)
+        spiking_lca_codes(D, np.array([[1e3, 0.0, 0.0]]), 0.5, P)
     with pytest.raises(ValueError, match="spike_height"):
         SpikingLCAParams(spike_height=0.0)
     with pytest.raises(ValueError, match="dt_s"):
@@ -78,3 +78,11 @@ def test_spiking_lca_smoke_run(tmp_path):
     assert s["code_correlation_vs_lca"] > 0.95
     assert 0 <= s["frac_gabor_r2_gt_0_8"] <= 1
     assert (tmp_path / "receptive_fields_spiking.png").exists()
+
+
+def test_saturating_network_warns():
+    # Drive near the one-spike-per-step limit (b - lam = 59.9 of a maximum 80): rates saturate.
+    D = np.ones((4, 1)) / 2.0
+    p = SpikingLCAParams(tau_s=20e-3, spike_height=2.0, dt_s=1e-3 / 2, settle_s=0.01, measure_s=0.02)
+    with pytest.warns(RuntimeWarning, match="saturates"):
+        spiking_lca_codes(D, np.full((1, 4), 30.0), 0.1, p)
