@@ -230,7 +230,7 @@ def run(cfg: Config, ctx) -> dict:
                 sim.reset(sources=[SpikeArraySource(src, r.shape[1], t * DT, i)])
                 feats.append(sim.run(n_steps * DT).spikes["hid"].counts())
             acc[mode] = float(np.mean(clf.predict(np.array(feats)) == y))
-        torch_acc = float("nan")
+        torch_acc = None  # no torch model in the fallback
     else:
         acc = {m: float(np.mean(res[m][1] == y)) for m in res}
         torch_acc = float(np.mean(torch_pred == y))
