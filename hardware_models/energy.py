@@ -10,7 +10,11 @@ Every energy is ``count x per-operation energy`` with the constant taken from a
 
 Categories: ``syn_ops`` (synaptic spike ops), ``syn_updates`` (STDP), ``neuron_active``,
 ``neuron_inactive`` (compartment updates), ``spike_tile`` (messages within a tile),
-``hop_ew``, ``hop_ns`` (mesh hops), ``input`` (off-chip spikes; 0 pJ by default).
+``hop_ew``, ``hop_ns`` (mesh hops), ``input`` (off-chip spikes; 0 pJ by default). A spike
+message between tiles is charged its hops only (Manhattan distance, east-west and
+north-south separately); a message to a core of the sender's own tile (including the
+sender's core) is charged ``e_spike_tile_pj``. Routing time and energy belong to the sending
+core, synaptic ops to the receiving core.
 
 What the model leaves out: static (leakage) power of the chip, the host and its I/O
 (spike injection, read-out), the embedded x86 cores, and any idle time between steps; it is
