@@ -70,7 +70,7 @@ class Config:
             raise ValueError(f"frequencies_hz must lie in (0, 100] Hz, got {self.frequencies_hz}")
 
 
-SMOKE = {"n_pairs": 3, "interval_step_ms": 20.0, "frequencies_hz": (1.0, 40.0), "pair_rate_hz": 4.0}
+SMOKE = {"n_pairs": 10, "interval_step_ms": 20.0, "frequencies_hz": (0.5, 50.0), "dt_s": 2e-4}
 QUICK: dict = {}
 
 

@@ -1,0 +1,78 @@
+"""stdp-window and stdp-digits experiments (smoke sizes) and exact training resume."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from encoders.datasets import load_digits_split
+from experiments.common import run_experiment
+from experiments.stdp_digits import Config, Trainer, assign_labels, classify, diehl_cook_network
+
+
+def test_stdp_window_recovers_time_constants(tmp_path):
+    s = run_experiment("stdp-window", tmp_path, smoke=True)
+    assert s["tau_plus_ms_fit"] == pytest.approx(16.8, rel=0.05)
+    assert s["tau_minus_ms_fit"] == pytest.approx(33.7, rel=0.05)
+    assert s["max_abs_dev_from_closed_form"] < 1e-9
+    # triplet rule: post-before-pre depresses at low frequency, potentiates at high
+    f = s["triplet_frequencies_hz"]
+    assert f[0] < f[-1]
+    assert s["triplet_dw_post_pre"][0] < 0 < s["triplet_dw_post_pre"][-1]
+    assert (tmp_path / "stdp_window.png").exists()
+
+
+def test_stdp_digits_smoke_and_checkpoint(tmp_path):
+    s = run_experiment("stdp-digits", tmp_path, smoke=True)
+    for key in ("test_accuracy", "n_neurons", "train_seconds", "samples_per_second", "kmeans_test_accuracy"):
+        assert key in s
+    assert 0.0 <= s["test_accuracy"] <= 1.0 and s["n_neurons"] == 20
+    assert not s["resumed_from_checkpoint"]
+    assert (tmp_path / "checkpoints").exists() or any(tmp_path.rglob("*.npz"))
+    for fig in ("receptive_fields", "assignments", "raster"):
+        assert (tmp_path / f"{fig}.png").exists()
+    s2 = run_experiment("stdp-digits", tmp_path, smoke=True)  # training is complete: resumes
+    assert s2["resumed_from_checkpoint"]
+    assert s2["test_accuracy"] == s["test_accuracy"]
+
+
+def test_training_resume_is_exact(tmp_path):
+    data = load_digits_split()
+    x = data.x_train[:8]
+    cfg = replace(Config(), n_neurons=10, present_s=0.05, rest_s=0.02)
+    net = diehl_cook_network(64, cfg, seed=0)
+
+    def fresh():
+        t = Trainer(net, cfg, seed=0)
+        t.learning(True)
+        return t
+
+    a = fresh()
+    for img in x:
+        a.present(img, learn=True)
+    b = fresh()
+    for img in x[:4]:
+        b.present(img, learn=True)
+    path = tmp_path / "ck.npz"
+    b.save(path, 0, 4, np.arange(8), 0.0)
+    c = fresh()
+    assert c.load(path)[:2] == (0, 4)
+    for img in x[4:]:
+        c.present(img, learn=True)
+    assert np.array_equal(a.sim.state.weights, c.sim.state.weights)
+    assert np.array_equal(a.sim.theta("exc"), c.sim.theta("exc"))
+    w = a.sim.synapses()[0]
+    sums = np.bincount(w.indices, w.weights, minlength=10)
+    assert np.allclose(sums, 0.1 * 64)  # normalised columns
+    assert w.weights.min() >= 0.0 and w.weights.max() <= cfg.w_max
+
+
+def test_label_assignment_and_vote():
+    resp = np.array([[5, 0, 1], [4, 1, 0], [0, 6, 0], [1, 5, 0]])
+    labels = np.array([0, 0, 1, 1])
+    a = assign_labels(resp, labels, 3)
+    assert a.tolist() == [0, 1, 0] or a.tolist()[:2] == [0, 1]
+    assert a[2] == 0  # neuron 2 only fired for class 0
+    assert classify(np.array([[0, 3, 0], [2, 0, 0]]), np.array([0, 1, -1]), 3).tolist() == [1, 0]
