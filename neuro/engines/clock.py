@@ -127,7 +127,7 @@ class ClockState:
 @numba.njit(cache=True, nogil=True)
 def _propagate(g, n, group_of_pre, gp_ptr, gp_list, p_src_off, p_tgt_off, p_chan, p_iptr0,
                p_syn0, indptr, indices, weights, delays, buf, queued, q_ids, q_len, v, syn,
-               accept_delta):
+               last, ref_n):
     """Scatter the outgoing synapses of presynaptic global id ``g`` spiking in step ``n``.
 
     Zero-delay synapses act at once on the state (as delivery of slot ``n`` would, in the
@@ -144,12 +144,23 @@ def _propagate(g, n, group_of_pre, gp_ptr, gp_list, p_src_off, p_tgt_off, p_chan
         hi = base + indptr[p_iptr0[p] + row + 1]
         tgt0 = p_tgt_off[p]
         ch = p_chan[p]
+        if n_slots == 1:  # no delays in the network: a branch-free scatter into the state
+            if ch == 0:
+                for s in range(lo, hi):
+                    t = tgt0 + indices[s]
+                    if _accepts(n, t, last, ref_n):
+                        v[t] += weights[s]
+            else:
+                current = syn[ch - 1]
+                for s in range(lo, hi):
+                    current[tgt0 + indices[s]] += weights[s]
+            continue
         for s in range(lo, hi):
             t = tgt0 + indices[s]
             d = delays[s]
             if d == 0:
                 if ch == 0:
-                    if accept_delta[t]:
+                    if _accepts(n, t, last, ref_n):
                         v[t] += weights[s]
                 else:
                     syn[ch - 1, t] += weights[s]
@@ -166,7 +177,7 @@ def _propagate(g, n, group_of_pre, gp_ptr, gp_list, p_src_off, p_tgt_off, p_chan
 @numba.njit(cache=True, nogil=True)
 def _run_steps(n0, n1, v, syn, last, buf, queued, q_ids, q_len, drive, weights,
                mem_decay, v_inf, v_reset, v_th, reset_amt, ref_steps, syn_decay, syn_to_mem,
-               pop_offsets, kwta_k, kwta_hold, adapt, theta_decay, theta_plus, theta,
+               ref_n, pop_offsets, kwta_k, kwta_hold, adapt, theta_decay, theta_plus, theta,
                group_of_pre, gp_ptr, gp_list, p_src_off, p_tgt_off, p_chan, p_iptr0, p_syn0,
                indptr, indices, delays,
                pl_ints, pl_par, pl_tau, pl_decay, csc_ptr, csc_syn, csc_pre,
@@ -180,8 +191,6 @@ def _run_steps(n0, n1, v, syn, last, buf, queued, q_ids, q_len, drive, weights,
     n_ch = syn.shape[0]
     n_slots = buf.shape[0]
     cap = out_step.shape[0]
-    accept = np.empty(n_neur, dtype=np.bool_)  # may receive delta input this step
-    notref = np.empty(n_neur, dtype=np.bool_)
     extra = np.zeros(n_neur, dtype=v.dtype)  # input of channels beyond the second
     spiking = np.empty(n_neur, dtype=np.int64)
     cand = np.empty(n_neur, dtype=np.int64)
@@ -209,52 +218,41 @@ def _run_steps(n0, n1, v, syn, last, buf, queued, q_ids, q_len, drive, weights,
             th = v_th[pop]
             rs = ref_steps[pop]
             # The state always has >= 2 channel rows (padding rows have zero coupling), so
-            # one fused, vectorisable loop serves every network; channels beyond the second
-            # are summed into `extra` first (left-to-right order as in the model docstring).
-            if n_ch > 2:
-                for i in range(lo, hi):
-                    extra[i] = 0.0
-                for k in range(2, n_ch):
-                    c_k = syn_to_mem[pop, k]
-                    d_k = syn_decay[pop, k]
-                    sk = syn[k]
-                    for i in range(lo, hi):
-                        x = sk[i]
-                        extra[i] += x * c_k
-                        sk[i] = x * d_k
+            # one fused, vectorisable loop serves every network. It stores nothing but the
+            # state: refractoriness is recomputed from `last` where needed (cheaper than
+            # storing flags). Channels beyond the second are added after it (left to right).
             c0 = syn_to_mem[pop, 0]
             c1 = syn_to_mem[pop, 1]
             d0 = syn_decay[pop, 0]
             d1 = syn_decay[pop, 1]
             s0 = syn[0]
             s1 = syn[1]
-            for i in range(lo, hi):
-                target = vi + drive[i]
-                x0 = s0[i]
-                x1 = s1[i]
-                x = target + (v[i] - target) * a + x0 * c0 + x1 * c1 + extra[i]
-                s0[i] = x0 * d0
-                s1[i] = x1 * d1
-                nr = (n - last[i]) >= rs
-                v[i] = x if nr else v[i]
-                notref[i] = nr
-                accept[i] = nr or rs == 0
-            n_c = 0
+            if n_ch > 2:
+                for i in range(lo, hi):
+                    extra[i] = 0.0
+                for k in range(2, n_ch):
+                    c_k = syn_to_mem[pop, k]
+                    sk = syn[k]
+                    for i in range(lo, hi):
+                        extra[i] += sk[i] * c_k
+            _update(n, v[lo:hi], s0[lo:hi], s1[lo:hi], last[lo:hi], drive[lo:hi],
+                    a, vi, c0, c1, d0, d1, rs)
+            if n_ch > 2:
+                for k in range(2, n_ch):
+                    d_k = syn_decay[pop, k]
+                    sk = syn[k]
+                    for i in range(lo, hi):
+                        sk[i] *= d_k
+                for i in range(lo, hi):
+                    if (n - last[i]) >= rs:
+                        v[i] += extra[i]
             if adapt[pop]:
                 # --- plasticity hook: adaptive threshold (decays exactly every step)
                 dth = theta_decay[pop]
                 if dth != 1.0:
                     for i in range(lo, hi):
                         theta[i] *= dth
-                for i in range(lo, hi):
-                    if v[i] > th + theta[i] and notref[i]:
-                        cand[n_c] = i
-                        n_c += 1
-            else:
-                for i in range(lo, hi):
-                    if v[i] > th and notref[i]:
-                        cand[n_c] = i
-                        n_c += 1
+            n_c = _crossings(n, v[lo:hi], last[lo:hi], theta[lo:hi], adapt[pop], th, rs, lo, cand)
             k_win = kwta_k[pop]
             if k_win >= 0 and n_c > k_win:
                 # stable sort on -v keeps lower indices first among equal potentials
@@ -277,8 +275,6 @@ def _run_steps(n0, n1, v, syn, last, buf, queued, q_ids, q_len, drive, weights,
         for r in range(n_spk):
             i = spiking[r]
             last[i] = n
-            if ref_steps[_pop_of(i, pop_offsets)] > 0:
-                accept[i] = False
             out_step[n_out] = n
             out_id[n_out] = i
             n_out += 1
@@ -286,18 +282,18 @@ def _run_steps(n0, n1, v, syn, last, buf, queued, q_ids, q_len, drive, weights,
         for r in range(n_spk):
             _propagate(spiking[r], n, group_of_pre, gp_ptr, gp_list, p_src_off, p_tgt_off,
                        p_chan, p_iptr0, p_syn0, indptr, indices, weights, delays, buf, queued,
-                       q_ids, q_len, v, syn, accept)
+                       q_ids, q_len, v, syn, last, ref_n)
         for e in range(ext_ptr[j], ext_ptr[j + 1]):
             _propagate(ext_ids[e], n, group_of_pre, gp_ptr, gp_list, p_src_off, p_tgt_off,
                        p_chan, p_iptr0, p_syn0, indptr, indices, weights, delays, buf, queued,
-                       q_ids, q_len, v, syn, accept)
+                       q_ids, q_len, v, syn, last, ref_n)
         if n_slots > 1:
             slot = n % n_slots
             for q in range(q_len[slot]):
                 i = q_ids[slot, q]
                 queued[slot, i] = False
                 x = buf[slot, i, 0]
-                if accept[i]:
+                if _accepts(n, i, last, ref_n):
                     v[i] += x
                 buf[slot, i, 0] = 0.0
                 for k in range(buf.shape[2] - 1):
@@ -321,6 +317,49 @@ def _run_steps(n0, n1, v, syn, last, buf, queued, q_ids, q_len, drive, weights,
             if adapt[pop]:  # --- plasticity hook: threshold adaptation
                 theta[i] += theta_plus[pop]
     return n1, n_out, rec_count
+
+
+@numba.njit(cache=True, nogil=True)
+def _update(n, v, s0, s1, last, drive, a, vi, c0, c1, d0, d1, rs):
+    """Exact one-step update of one population's neurons (two channels), on slices.
+
+    A function of its own, looping from 0 over slices, so that LLVM vectorises it: over
+    ``range(lo, hi)`` numba must keep negative-index wraparound checks, and inside the large
+    step kernel too many arrays might alias; either blocks vectorisation and costs 2-3x.
+    """
+    for i in range(v.shape[0]):
+        target = vi + drive[i]
+        x0 = s0[i]
+        x1 = s1[i]
+        x = target + (v[i] - target) * a + x0 * c0 + x1 * c1
+        s0[i] = x0 * d0
+        s1[i] = x1 * d1
+        v[i] = x if (n - last[i]) >= rs else v[i]
+
+
+@numba.njit(cache=True, nogil=True)
+def _crossings(n, v, last, theta, adaptive, th, rs, offset, cand):
+    """Write ``offset + i`` of the non-refractory neurons with ``v > th (+ theta)`` into
+    ``cand``; return how many (slices from 0, for the same reason as :func:`_update`)."""
+    n_c = 0
+    if adaptive:
+        for i in range(v.shape[0]):
+            if v[i] > th + theta[i] and (n - last[i]) >= rs:
+                cand[n_c] = offset + i
+                n_c += 1
+    else:
+        for i in range(v.shape[0]):
+            if v[i] > th and (n - last[i]) >= rs:
+                cand[n_c] = offset + i
+                n_c += 1
+    return n_c
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _accepts(n, i, last, ref_n):
+    """Delta input reaches neuron ``i`` in step ``n`` unless it is refractory (a neuron that
+    spiked in this step is; one with no refractory period never is)."""
+    return ref_n[i] == 0 or (n - last[i]) >= ref_n[i]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -359,6 +398,8 @@ class ClockSimulator:
         self.state = ClockState.initial(self.flat)
         pad = max(self.flat.n_channels, 2) - self.flat.n_channels
         self._syn_decay = np.pad(self.flat.syn_decay, ((0, 0), (0, pad)))
+        # refractory steps of each neuron (read when delta input arrives)
+        self._ref_n = np.repeat(self.flat.ref_steps, np.diff(self.flat.group_offsets[: self.flat.n_populations + 1]))
         self._syn_to_mem = np.pad(self.flat.syn_to_mem, ((0, 0), (0, pad)))
 
     @property
@@ -499,7 +540,7 @@ class ClockSimulator:
                     m, n1, st.v, st.syn, st.last_spike, st.buffer, st.queued, st.queue_ids,
                     st.queue_len, st.drive, st.weights,
                     f.mem_decay, f.v_inf, f.v_reset, f.v_threshold, f.reset_amount, f.ref_steps,
-                    self._syn_decay, self._syn_to_mem,
+                    self._syn_decay, self._syn_to_mem, self._ref_n,
                     f.group_offsets[: f.n_populations + 1], f.kwta_k, f.kwta_hold,
                     f.adapt, f.theta_decay, st.theta_plus, st.theta,
                     f.group_of_pre, f.group_proj_ptr, f.group_proj_list, f.proj_src_offset,
