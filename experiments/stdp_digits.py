@@ -67,7 +67,7 @@ class Config:
     max_rate_hz: float = 63.75
     inhibition: str = "population"
     kwta_k: int = 1
-    w_inhibition: float = 5.0  # population inhibition: inh -> exc jump (threshold is 1)
+    w_inhibition: float = 20.0  # population inhibition: inh -> exc jump (threshold is 1)
     tau_mem_s: float = 0.1
     t_ref_s: float = 5e-3
     theta_plus: float = 0.05
