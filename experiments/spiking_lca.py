@@ -56,7 +56,8 @@ class Config:
     batch_size: int = 64
     learn_updates: int = 0
     learn_batch_size: int = 64
-    learn_lr: float = 1.0
+    learn_lr: float = 0.4
+    learn_max_atom_step: float = 0.3
     learn_lam: float = 0.5
     learn_spike_height: float = 0.4
     learn_settle_s: float = 0.05
@@ -158,6 +159,7 @@ def run(cfg: Config, ctx) -> dict:
                                   measure_s=cfg.learn_measure_s, batch_size=cfg.learn_batch_size)
         lcfg = DictionaryConfig(n_atoms=D.shape[1], lam=cfg.learn_lam, n_updates=cfg.learn_updates,
                                 batch_size=cfg.learn_batch_size, lr=cfg.learn_lr,
+                                max_atom_step=cfg.learn_max_atom_step,
                                 lr_decay_updates=max(cfg.learn_updates / 2, 1.0), inference="lca_soft",
                                 dtype="float64")
         lres = learn_dictionary(X_train, lcfg, seed=ctx.seed + 1,

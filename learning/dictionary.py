@@ -64,6 +64,10 @@ class DictionaryConfig:
         Unit-norm atoms or Olshausen-Field gain adaptation.
     var_goal, gain_alpha, var_eta : float
         Gain adaptation: target coefficient variance, exponent and averaging rate.
+    max_atom_step : float
+        Largest change of one atom per update (Euclidean norm, unit-norm atoms), > 0;
+        larger steps are scaled down. Keeps early updates from collapsing the atoms onto a
+        few directions (which a spiking LCA cannot code); ``inf`` disables it.
     dtype : {"float32", "float64"}
     """
 
@@ -80,6 +84,7 @@ class DictionaryConfig:
     var_goal: float = 0.1
     gain_alpha: float = 0.02
     var_eta: float = 0.01
+    max_atom_step: float = math.inf
     dtype: str = "float32"
 
     def __post_init__(self) -> None:
@@ -87,7 +92,7 @@ class DictionaryConfig:
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-        for name in ("lam", "lr", "lr_decay_updates", "var_goal", "gain_alpha", "var_eta"):
+        for name in ("lam", "lr", "lr_decay_updates", "var_goal", "gain_alpha", "var_eta", "max_atom_step"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and not math.isnan(v) and v > 0):
                 raise ValueError(f"{name} must be a number > 0, got {v!r}")
@@ -205,7 +210,11 @@ def learn_dictionary(
         frac_nz[t] = float(np.count_nonzero(A)) / A.size
         lr = cfg.lr / (1.0 + t / cfg.lr_decay_updates)
         R = X - A @ D.T
-        D += (lr / cfg.batch_size) * (R.T @ A)
+        dD = (lr / cfg.batch_size) * (R.T @ A)
+        if math.isfinite(cfg.max_atom_step):
+            step = np.linalg.norm(dD, axis=0)
+            dD *= np.minimum(1.0, cfg.max_atom_step / np.maximum(step, 1e-30)).astype(dtype)
+        D += dD
         norms = np.linalg.norm(D, axis=0)
         norms[norms == 0] = 1.0
         if cfg.update == "gain":

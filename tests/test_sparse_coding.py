@@ -147,3 +147,16 @@ def test_olshausen_field_smoke_run(tmp_path):
     assert 0 < s["relative_reconstruction_error"] < 1
     assert abs(sum(s["orientation_histogram"]) - 1) < 1e-9 or s["frac_gabor_r2_gt_0_8"] == 0
     assert (tmp_path / "receptive_fields.png").exists() and (tmp_path / "results.h5").exists()
+
+
+def test_max_atom_step_bounds_each_update():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(200, 16)) * 3
+    D0 = rng.normal(size=(16, 8))
+    D0 /= np.linalg.norm(D0, axis=0)
+    cfg = DictionaryConfig(n_atoms=8, lam=0.1, n_updates=1, batch_size=50, lr=5.0, max_atom_step=1e-3,
+                           dtype="float64")
+    D = learn_dictionary(X, cfg, seed=0, D0=D0).dictionary
+    assert np.linalg.norm(D - D0, axis=0).max() <= 1e-3 + 1e-12
+    free = learn_dictionary(X, DictionaryConfig(**{**cfg.__dict__, "max_atom_step": np.inf}), seed=0, D0=D0)
+    assert np.linalg.norm(free.dictionary - D0, axis=0).max() > 0.1
