@@ -334,6 +334,7 @@ class SparseLinear(nn.Module):
             wt = torch.sparse_coo_tensor(
                 torch.stack([self.cols, self.rows]), self.weight,
                 (self.out_features, self.in_features), is_coalesced=False,
+                check_invariants=False,  # indices come from a validated SparseSynapses
             )
             y = torch.sparse.mm(wt, flat.t()).t()
         if self.bias is not None:
