@@ -13,6 +13,17 @@ import numpy as np
 from neuro.engines.plasticity import plastic_events
 
 @numba.njit(cache=True, nogil=True)
+def _candidates(v, th, notref, cand, lo):
+    """Indices (offset by ``lo``) of the slice's neurons above ``th`` and not refractory."""
+    n_c = 0
+    for i in range(v.shape[0]):
+        if v[i] > th and notref[i]:
+            cand[n_c] = lo + i
+            n_c += 1
+    return n_c
+
+
+@numba.njit(cache=True, nogil=True)
 def _threshold(v, vth, v_reset, notref, pop_offsets, kwta_k, kwta_hold, adapt, theta_decay,
                theta, spiking, cand):
     """The clock engine's threshold with adaptive thresholds and k-WTA; returns the number
@@ -30,11 +41,8 @@ def _threshold(v, vth, v_reset, notref, pop_offsets, kwta_k, kwta_hold, adapt, t
                 if v[i] > vth[i] + theta[i] and notref[i]:
                     cand[n_c] = i
                     n_c += 1
-        else:
-            for i in range(lo, hi):
-                if notref[i] and v[i] > vth[i]:
-                    cand[n_c] = i
-                    n_c += 1
+        elif hi > lo:
+            n_c = _candidates(v[lo:hi], vth[lo], notref[lo:hi], cand, lo)
         k = kwta_k[pop]
         if k >= 0 and n_c > k:
             key = -v[cand[:n_c]].astype(np.float64)
@@ -57,9 +65,9 @@ def _threshold(v, vth, v_reset, notref, pop_offsets, kwta_k, kwta_hold, adapt, t
 
 @numba.njit(cache=True, nogil=True)
 def _route(n, spiking, n_spk, ext_ids, e0, e1, core_of, core_x, core_y, core_tile,
-           pre_seg_ptr, seg_core, seg_syn_ptr, syn_tgt, syn_ch, syn_d, syn_w, indirect,
-           syn_orig, buf, cnt, q_ids, q_len, msg_seg, msg_sorted, q_ptr, ctr, fixed, v, syn, inreg, accept, received, rlist,
-           rcount):
+           pre_seg_ptr, seg_core, seg_syn_ptr, seg_fast, syn_tgt, syn_ch, syn_d, syn_w,
+           indirect, syn_orig, buf, cnt, q_ids, q_len, msg_seg, msg_sorted, q_ptr, ctr, fixed, v,
+           syn, inreg, accept, received):
     """Send this step's spikes as messages, queue them per core, process the queues.
 
     Zero-delay events act at once (float: on ``v`` / ``I`` exactly as the clock engine,
@@ -103,15 +111,32 @@ def _route(n, spiking, n_spk, ext_ids, e0, e1, core_of, core_x, core_y, core_til
             sg = msg_sorted[m]
             lo, hi = seg_syn_ptr[sg], seg_syn_ptr[sg + 1]
             ctr[c, 0] += hi - lo
+            fch = seg_fast[sg]
+            if fch >= 0 and not indirect:
+                # fast path: every synapse of the message has delay 0 and one channel
+                if fixed:
+                    for s in range(lo, hi):
+                        t = syn_tgt[s]
+                        inreg[fch, t] += syn_w[s]
+                        received[t] = 1
+                elif fch == 0:
+                    for s in range(lo, hi):
+                        t = syn_tgt[s]
+                        if accept[t]:
+                            v[t] += syn_w[s]
+                        received[t] = 1
+                else:
+                    for s in range(lo, hi):
+                        t = syn_tgt[s]
+                        syn[fch - 1, t] += syn_w[s]
+                        received[t] = 1
+                continue
             for s in range(lo, hi):
                 t = syn_tgt[s]
                 d = syn_d[s]
                 wt = syn_w[syn_orig[s]] if indirect else syn_w[s]
                 if d == 0:
-                    if received[t] == 0:
-                        received[t] = 1
-                        rlist[rcount[0]] = t
-                        rcount[0] += 1
+                    received[t] = 1
                     ch = syn_ch[s]
                     if fixed:
                         inreg[ch, t] += wt
@@ -147,26 +172,19 @@ def _plastic_counts(spiking, n_spk, ext_ids, e0, e1, pre_plastic_fanout, post_pl
 
 @numba.njit(cache=True, nogil=True)
 def _deliver_and_count(n, v, syn_or_in, accept, buf, cnt, q_ids, q_len, spiking, n_spk,
-                       core_of, n_comp, comp_per_core, received, rlist, rcount, ctr, fixed):
-    """Deliver slot ``n`` (float: into v / I; fixed: into the input registers), count
-    active/inactive compartment updates. Cost: the targets queued in the slot and the
-    neurons marked active (not the network size)."""
+                       run_ptr, run_core, run_comp, n_comp, received, ctr, fixed):
+    """Deliver slot ``n`` (float: into v / I; fixed: into the input registers) for the
+    targets queued in it, then count active/inactive compartment updates (one pass over
+    the neurons, like the update itself)."""
     n_slots = buf.shape[0]
     slot = n % n_slots
     n_ch = syn_or_in.shape[0]
     for r in range(n_spk):
-        i = spiking[r]
-        if received[i] == 0:
-            received[i] = 1
-            rlist[rcount[0]] = i
-            rcount[0] += 1
+        received[spiking[r]] = 1
     deliver = n_slots > 1
     for q in range(q_len[slot] if deliver else 0):
         i = q_ids[slot, q]
-        if received[i] == 0:
-            received[i] = 1
-            rlist[rcount[0]] = i
-            rcount[0] += 1
+        received[i] = 1
         cnt[slot, i] = 0
         if fixed:
             for k in range(n_ch):
@@ -180,21 +198,46 @@ def _deliver_and_count(n, v, syn_or_in, accept, buf, cnt, q_ids, q_len, spiking,
                 if accept[i]:
                     v[i] += x
                 buf[slot, i, 0] = 0
-            for k in range(n_ch):
+            for k in range(buf.shape[2] - 1):
                 y = buf[slot, i, 1 + k]
                 if y != 0:
                     syn_or_in[k, i] += y
                     buf[slot, i, 1 + k] = 0
     if deliver:
         q_len[slot] = 0
-    for c in range(comp_per_core.shape[0]):
-        ctr[c, 2] += comp_per_core[c]
-    for r in range(rcount[0]):
-        i = rlist[r]
-        ctr[core_of[i], 1] += n_comp[i]
-        ctr[core_of[i], 2] -= n_comp[i]
+    for r in range(run_core.shape[0]):  # runs of consecutive neurons on one core
+        lo, hi = run_ptr[r], run_ptr[r + 1]
+        act = _active(received[lo:hi], n_comp[lo:hi])
+        ctr[run_core[r], 1] += act
+        ctr[run_core[r], 2] += run_comp[r] - act
+    return 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _active(received, n_comp):
+    """Compartments of the slice that received input or spiked; clears the marks."""
+    act = 0
+    for i in range(received.shape[0]):
+        act += received[i] * n_comp[i]
         received[i] = 0
-    rcount[0] = 0
+    return act
+
+
+@numba.njit(cache=True, nogil=True)
+def _update_slice(n, v, s0, s1, drive, last, notref, accept, a, vi, rs, c0, c1, d0, d1):
+    """One population's fused update over contiguous slices (indices known >= 0, so the
+    loop vectorises): the clock engine's expression, association and refractory rule."""
+    for i in range(v.shape[0]):
+        nr = (n - last[i]) >= rs
+        target = vi + drive[i]
+        x0 = s0[i]
+        x1 = s1[i]
+        x = target + (v[i] - target) * a + x0 * c0 + x1 * c1
+        s0[i] = x0 * d0
+        s1[i] = x1 * d1
+        v[i] = x if nr else v[i]
+        notref[i] = nr
+        accept[i] = nr or rs == 0
     return 0
 
 
@@ -202,60 +245,32 @@ def _deliver_and_count(n, v, syn_or_in, accept, buf, cnt, q_ids, q_len, spiking,
 def _update_float(n, v, syn, last, drive, notref, accept, mem_decay, v_inf, syn_decay,
                   syn_to_mem, ref_steps, pop_offsets, extra):
     """The clock engine's exact LIF update, population by population (same expression and
-    association, hence the same rounding). ``syn`` is ``(n_channels, n_neurons)``."""
+    association, hence the same rounding). ``syn`` is ``(max(2, n_channels), n_neurons)``;
+    padding channels have zero coupling and decay, as in the clock engine."""
     n_ch = syn.shape[0]
     for pop in range(pop_offsets.shape[0] - 1):
         lo, hi = pop_offsets[pop], pop_offsets[pop + 1]
         if hi == lo:
             continue
-        a = mem_decay[lo]
-        vi = v_inf[lo]
-        rs = ref_steps[lo]
-        for i in range(lo, hi):
-            nr = (n - last[i]) >= rs
-            notref[i] = nr
-            accept[i] = nr or rs == 0
-        if n_ch == 0:
-            for i in range(lo, hi):
-                target = vi + drive[i]
-                x = target + (v[i] - target) * a
-                v[i] = x if notref[i] else v[i]
-        elif n_ch == 1:
-            c0 = syn_to_mem[lo, 0]
-            d0 = syn_decay[lo, 0]
-            s0 = syn[0]
-            for i in range(lo, hi):
-                target = vi + drive[i]
-                x0 = s0[i]
-                x = target + (v[i] - target) * a + x0 * c0
-                s0[i] = x0 * d0
-                v[i] = x if notref[i] else v[i]
-        else:
-            # channels beyond the second are summed first (as the clock engine does)
-            for i in range(lo, hi):
-                extra[i] = 0.0
+        if n_ch > 2:  # channels beyond the second: summed before the update, added after it
+            extra[lo:hi] = 0.0
             for k in range(2, n_ch):
                 c_k = syn_to_mem[lo, k]
+                sk = syn[k]
+                for i in range(lo, hi):
+                    extra[i] += sk[i] * c_k
+        _update_slice(n, v[lo:hi], syn[0, lo:hi], syn[1, lo:hi], drive[lo:hi], last[lo:hi],
+                      notref[lo:hi], accept[lo:hi], mem_decay[lo], v_inf[lo], ref_steps[lo],
+                      syn_to_mem[lo, 0], syn_to_mem[lo, 1], syn_decay[lo, 0], syn_decay[lo, 1])
+        if n_ch > 2:
+            for k in range(2, n_ch):
                 d_k = syn_decay[lo, k]
                 sk = syn[k]
                 for i in range(lo, hi):
-                    x = sk[i]
-                    extra[i] += x * c_k
-                    sk[i] = x * d_k
-            c0 = syn_to_mem[lo, 0]
-            c1 = syn_to_mem[lo, 1]
-            d0 = syn_decay[lo, 0]
-            d1 = syn_decay[lo, 1]
-            s0 = syn[0]
-            s1 = syn[1]
+                    sk[i] *= d_k
             for i in range(lo, hi):
-                target = vi + drive[i]
-                x0 = s0[i]
-                x1 = s1[i]
-                x = target + (v[i] - target) * a + x0 * c0 + x1 * c1 + extra[i]
-                s0[i] = x0 * d0
-                s1[i] = x1 * d1
-                v[i] = x if notref[i] else v[i]
+                if notref[i]:
+                    v[i] += extra[i]
     return 0
 
 
@@ -299,8 +314,8 @@ def _update_fixed(n, v, u, inreg, last, notref, accept, du, dv, bias, ref_steps,
 def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, q_ids, q_len, drive, w,
          mem_decay, v_inf, syn_decay, syn_to_mem, du, dv, bias, drive_gain, u_wrap, v_lim,
          v_reset, vth, reset_amt, ref_steps, pop_offsets, kwta_k, kwta_hold,
-         core_of, core_x, core_y, core_tile, n_comp, comp_per_core,
-         pre_seg_ptr, seg_core, seg_syn_ptr, syn_tgt, syn_ch, syn_d,
+         core_of, core_x, core_y, core_tile, n_comp, run_ptr, run_core, run_comp,
+         pre_seg_ptr, seg_core, seg_syn_ptr, seg_fast, syn_tgt, syn_ch, syn_d,
          syn_orig, indirect, pre_plastic_fanout, post_plastic_fanin,
          adapt, theta_decay, theta, theta_plus,
          stdp_on, w_learn, pl_ints, pl_par, pl_tau, pl_decay, csc_ptr, csc_syn, csc_pre, p_syn0, p_iptr0,
@@ -315,9 +330,7 @@ def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, q_ids, q_len, drive, w,
     extra = np.zeros(n_neur)
     spiking = np.empty(n_neur, dtype=np.int64)
     cand = np.empty(n_neur, dtype=np.int64)
-    received = np.zeros(n_neur, dtype=np.uint8)
-    rlist = np.empty(n_neur, dtype=np.int64)
-    rcount = np.zeros(1, dtype=np.int64)
+    received = np.zeros(n_neur, dtype=np.int64)
     n_seg = seg_core.shape[0]
     msg_seg = np.empty(n_seg, dtype=np.int64)
     msg_sorted = np.empty(n_seg, dtype=np.int64)
@@ -351,18 +364,18 @@ def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, q_ids, q_len, drive, w,
             out_id[n_out] = i
             n_out += 1
         _route(n, spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1], core_of, core_x, core_y,
-               core_tile, pre_seg_ptr, seg_core, seg_syn_ptr, syn_tgt, syn_ch, syn_d, w,
-               indirect, syn_orig, buf, cnt, q_ids, q_len, msg_seg, msg_sorted, q_ptr, ctr, fixed, v, syn, inreg, accept, received, rlist,
-               rcount)
+               core_tile, pre_seg_ptr, seg_core, seg_syn_ptr, seg_fast, syn_tgt, syn_ch, syn_d,
+               w, indirect, syn_orig, buf, cnt, q_ids, q_len, msg_seg, msg_sorted, q_ptr, ctr,
+               fixed, v, syn, inreg, accept, received)
         if pre_plastic_fanout.shape[0] > 0:
             _plastic_counts(spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1],
                             pre_plastic_fanout, post_plastic_fanin, core_of, core_of, ctr)
         if fixed:
-            _deliver_and_count(n, v, inreg, accept, buf, cnt, q_ids, q_len, spiking, n_spk, core_of,
-                               n_comp, comp_per_core, received, rlist, rcount, ctr, True)
+            _deliver_and_count(n, v, inreg, accept, buf, cnt, q_ids, q_len, spiking, n_spk,
+                               run_ptr, run_core, run_comp, n_comp, received, ctr, True)
         else:
-            _deliver_and_count(n, v, syn, accept, buf, cnt, q_ids, q_len, spiking, n_spk, core_of,
-                               n_comp, comp_per_core, received, rlist, rcount, ctr, False)
+            _deliver_and_count(n, v, syn, accept, buf, cnt, q_ids, q_len, spiking, n_spk,
+                               run_ptr, run_core, run_comp, n_comp, received, ctr, False)
         if stdp_on:  # the clock engine's STDP kernel, on the flat-order weights
             plastic_events(n, spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1], pl_ints,
                            pl_par, pl_tau, pl_decay, csc_ptr, csc_syn, csc_pre, p_syn0,

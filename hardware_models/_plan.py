@@ -18,5 +18,10 @@ NEURON_CONSTANTS = ("mem_decay", "v_inf", "v_reset", "v_threshold", "reset_amoun
 def per_neuron_constants(flat: FlatNetwork) -> dict[str, np.ndarray]:
     """The plan's per-population neuron constants repeated per neuron (same values)."""
     sizes = np.diff(flat.group_offsets[: flat.n_populations + 1])
-    return {k: np.ascontiguousarray(np.repeat(getattr(flat, k), sizes, axis=0))
-            for k in NEURON_CONSTANTS}
+    out = {k: np.ascontiguousarray(np.repeat(getattr(flat, k), sizes, axis=0))
+           for k in NEURON_CONSTANTS}
+    # at least two channel columns (zero coupling and decay), as the clock engine pads
+    pad = max(flat.n_channels, 2) - flat.n_channels
+    for k in ("syn_decay", "syn_to_mem"):
+        out[k] = np.ascontiguousarray(np.pad(out[k], ((0, 0), (0, pad))))
+    return out

@@ -110,6 +110,7 @@ class _Routes:
     pre_seg_ptr: np.ndarray  # (n_pre_total + 1,)
     seg_core: np.ndarray  # (n_seg,)
     seg_syn_ptr: np.ndarray  # (n_seg + 1,)
+    seg_fast: np.ndarray  # channel if all synapses of the segment have delay 0 and it, else -1
     syn_tgt: np.ndarray  # global neuron id
     syn_ch: np.ndarray  # buffer channel
     syn_d: np.ndarray  # delay steps
@@ -136,13 +137,22 @@ def _routes(flat, core_of: np.ndarray, n_cores: int, channel_of_proj: np.ndarray
     n_total = flat.n_neurons + flat.n_sources
     pre_seg_ptr = np.zeros(n_total + 1, dtype=np.int64)
     np.cumsum(np.bincount(seg_pre, minlength=n_total), out=pre_seg_ptr[1:])
+    ch = channel_of_proj[proj][order].astype(np.int64)
+    d = flat.delays[order].astype(np.int64)
+    if n_syn:
+        uniform = ((np.maximum.reduceat(d, starts) == 0)
+                   & (np.minimum.reduceat(ch, starts) == np.maximum.reduceat(ch, starts)))
+        seg_fast = np.where(uniform, ch[starts], -1).astype(np.int64)
+    else:
+        seg_fast = np.zeros(0, np.int64)
     return _Routes(
         pre_seg_ptr,
         core[order][starts].astype(np.int64),
         np.r_[starts, n_syn].astype(np.int64),
+        seg_fast,
         tgt[order].astype(np.int64),
-        channel_of_proj[proj][order].astype(np.int64),
-        flat.delays[order].astype(np.int64),
+        ch,
+        d,
         order.astype(np.int64),
     )
 
@@ -234,6 +244,12 @@ class EventQueueSimulator:
         pn["theta_plus"] = np.repeat(f.theta_plus.astype(np.float64), sizes)
         self._n_comp = np.concatenate(
             [np.full(p.size, max(1, p.params.n_channels), np.int64) for p in network.populations])
+        # runs of consecutive neurons on the same core (counting active compartments per run)
+        co = self.mapping.core_of
+        starts = np.flatnonzero(np.r_[True, co[1:] != co[:-1]])
+        run_ptr = np.r_[starts, co.size].astype(np.int64)
+        self._runs = (run_ptr, co[starts].astype(np.int64),
+                      np.add.reduceat(self._n_comp, starts).astype(np.int64))
         self.seed = seed
         self.drive = InputDrive(network, f, seed)
         self.reset()
@@ -288,7 +304,7 @@ class EventQueueSimulator:
                               np.zeros((f.max_delay + 1, n), np.int64),
                               np.zeros(f.max_delay + 1, np.int64), np.zeros(n), theta, plastic)
         else:
-            self._st = _State(0, f.v_init.copy(), np.zeros((f.n_channels, n)),
+            self._st = _State(0, f.v_init.copy(), np.zeros((max(2, f.n_channels), n)),
                               np.zeros((1, n)), np.full(n, -(2**40), np.int64),
                               np.zeros((f.max_delay + 1, n, 1 + f.n_channels)),
                               np.zeros((f.max_delay + 1, n), np.int32),
@@ -365,9 +381,8 @@ class EventQueueSimulator:
                 consts["v_reset"], consts["vth"], consts["reset_amt"], pn["ref_steps"],
                 f.group_offsets[: f.n_populations + 1], f.kwta_k, f.kwta_hold,
                 m.core_of.astype(np.int64), m.core_xy[:, 0].copy(), m.core_xy[:, 1].copy(),
-                m.tile_of_core, self._n_comp,
-                np.bincount(m.core_of, weights=self._n_comp, minlength=m.n_cores).astype(np.int64),
-                r.pre_seg_ptr, r.seg_core, r.seg_syn_ptr, r.syn_tgt, r.syn_ch, r.syn_d,
+                m.tile_of_core, self._n_comp, *self._runs,
+                r.pre_seg_ptr, r.seg_core, r.seg_syn_ptr, r.seg_fast, r.syn_tgt, r.syn_ch, r.syn_d,
                 r.syn_orig, learn, fan, fanin,
                 adapt, f.theta_decay.astype(np.float64), st.theta, pn["theta_plus"],
                 learn, w_learn, pl.ints, pl.par, pl.tau_steps, pl.decay, pl.csc_ptr, pl.csc_syn,
