@@ -267,7 +267,7 @@ def run(cfg: Config, ctx) -> dict:
     ctx.save_figure(energy_breakdown(bars, title=f"digits classifier: energy per inference ({kind})"),
                     "digits_breakdown")
     ctx.save_figure(energy_breakdown({"loihi (" + spec.name + ")": bars[spec.name],
-                                      "dense CPU/GPU": _dense_bars(rep, n_inf)},
+                                      "dense CPU/GPU": _dense_bars(rep, n_inf)}, log=True,
                                      title="digits: Loihi model vs dense baseline, per inference"),
                     "digits_vs_dense")
     ctx.save_figure(core_heatmap(rep.by_core / n_inf * 1e-6, mapping.core_xy, spec.cores_per_tile,
@@ -286,9 +286,13 @@ def run(cfg: Config, ctx) -> dict:
     krep.save(ctx.save_arrays, "kws/energy")
     (ctx.out_dir / "kws_energy_table.txt").write_text(krep.table() + "\n")
     kact = {k: float(v.sum() / (v.size * cfg.kws_steps * cfg.kws_samples)) for k, v in kcounts.items()}
-    kbars = {"loihi model": {k: v / cfg.kws_samples * 1e-6 for k, v in krep.by_category.items()},
-             "dense CPU/GPU": _dense_bars(krep, cfg.kws_samples)}
-    ctx.save_figure(energy_breakdown(kbars, title="KWS-sized 2x256: energy per inference"),
+    kbars = {"Loihi model": {k: v / cfg.kws_samples * 1e-6 for k, v in krep.by_category.items()},
+             "dense model": _dense_bars(krep, cfg.kws_samples),
+             "Loihi measured\n(Blouw 2019)": {"measured (Blouw et al. 2019)": BLOUW_LOIHI_MJ * 1e3}}
+    for hw in ("CPU", "GPU"):
+        kbars[f"{hw} measured\n(Blouw 2019)"] = {"measured (Blouw et al. 2019)": BLOUW_OTHERS_MJ[hw] * 1e3}
+    ctx.save_figure(energy_breakdown(kbars, log=True, figsize=(9.0, 4.5),
+                                     title="KWS-sized 2x256: energy per inference (log scale)"),
                     "kws_breakdown")
     summary.update({
         "kws_energy_per_inference_uj": krep.energy_per_inference_uj,

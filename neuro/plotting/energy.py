@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -21,6 +22,7 @@ def energy_breakdown(
     unit: str = "uJ",
     title: str | None = None,
     figsize: tuple[float, float] = (8.0, 4.5),
+    log: bool = False,
 ) -> Figure:
     """Stacked bars: one bar per configuration, one segment per energy category.
 
@@ -31,6 +33,9 @@ def energy_breakdown(
         Loihi bar next to a dense-baseline bar.
     unit : str
         Label of the energy axis (values are plotted as given).
+    log : bool
+        Logarithmic energy axis (for bars that differ by orders of magnitude); each bar's
+        total is then printed above it.
     """
     if not breakdowns:
         raise ValueError("breakdowns must contain at least one bar")
@@ -43,12 +48,17 @@ def energy_breakdown(
     labels = list(breakdowns)
     x = np.arange(len(labels))
     bottom = np.zeros(len(labels))
-    cmap = fig.colormaps["tab20"] if hasattr(fig, "colormaps") else None
+    cmap = matplotlib.colormaps["tab20"]
     for j, c in enumerate(cats):
         vals = np.array([float(breakdowns[lab].get(c, 0.0)) for lab in labels])
-        color = cmap(j % 20) if cmap is not None else None
+        color = cmap(j % 20)
         ax.bar(x, vals, bottom=bottom, label=c, color=color)
         bottom += vals
+    if log:
+        ax.set_yscale("log")
+        ax.set_ylim(bottom=max(bottom[bottom > 0].min() / 20, 1e-12) if np.any(bottom > 0) else None)
+        for xi, tot in zip(x, bottom):
+            ax.text(xi, tot * 1.15, f"{tot:.3g}", ha="center", va="bottom", fontsize=8)
     ax.set_xticks(x, labels)
     ax.set_ylabel(f"energy ({unit})")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
