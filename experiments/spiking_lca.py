@@ -6,7 +6,7 @@ synapses, drive ``D^T x`` as current injection, inhibition ``-(D^T D - I)`` as s
 synapses, coefficient = spike rate) and by the non-spiking soft-threshold LCA at the same
 threshold. Reports how well the codes agree, and the receptive fields of the spiking
 neurons (least-squares generative fields from their spike-count codes) fitted by Gabors.
-With ``learn_updates > 0`` a second dictionary is learned from random atoms with the spiking
+With ``learn_updates > 0`` (default 800) a second dictionary is learned from random atoms with the spiking
 network (threshold ``learn_lam``, coarser counting: ``learn_*`` fields) doing the inference and the local rule ``dD_j ~ (x - D a) a_j`` (residual at each
 input times the neuron's rate), and its atoms are fitted too.
 """
@@ -54,7 +54,7 @@ class Config:
     measure_s: float = 0.3
     prune_tol: float = 0.02
     batch_size: int = 64
-    learn_updates: int = 0
+    learn_updates: int = 800
     learn_batch_size: int = 64
     learn_lr: float = 0.4
     learn_max_atom_step: float = 0.3
@@ -97,8 +97,9 @@ class Config:
 
 
 SMOKE = {"patch_size": 6, "n_atoms": 16, "n_updates": 40, "n_code_patches": 64,
-         "batch_size": 32, "settle_s": 0.05, "measure_s": 0.1}
-QUICK = {"n_updates": 600}
+         "batch_size": 32, "settle_s": 0.05, "measure_s": 0.1, "learn_updates": 3,
+         "learn_batch_size": 16}
+QUICK = {"n_updates": 600, "learn_updates": 0}
 
 
 def run(cfg: Config, ctx) -> dict:

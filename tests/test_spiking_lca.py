@@ -78,6 +78,7 @@ def test_spiking_lca_smoke_run(tmp_path):
     assert s["code_correlation_vs_lca"] > 0.95
     assert 0 <= s["frac_gabor_r2_gt_0_8"] <= 1
     assert (tmp_path / "receptive_fields_spiking.png").exists()
+    assert 0 <= s["learned_frac_gabor_r2_gt_0_8"] <= 1  # the spiking learning path ran
 
 
 def test_saturating_network_warns():
