@@ -15,11 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from neuro.io import FormatError  # one error type for every malformed file
+
 __all__ = ["FormatError", "Split", "load_digits_split", "load_mnist", "read_idx", "default_data_dir"]
-
-
-class FormatError(ValueError):
-    """A data file does not have the expected format."""
 
 
 @dataclass(frozen=True)

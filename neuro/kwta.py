@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from neuro.surrogate import fast_sigmoid
+
 __all__ = ["kwta_select", "kwta_mask_torch", "KWTA"]
 
 
@@ -126,7 +128,7 @@ class KWTA(nn.Module):
         Winners per group, >= 0.
     threshold : float
     spike_fn : SurrogateSpike, optional
-        Default ``learning.surrogate.fast_sigmoid(25)``.
+        Default ``neuro.surrogate.fast_sigmoid(25)``.
     groups : int, optional
         Number of equal contiguous groups (per-channel competition).
     """
@@ -137,8 +139,6 @@ class KWTA(nn.Module):
             raise ValueError(f"k must be an integer >= 0, got {k!r}")
         if groups is not None and (int(groups) != groups or groups < 1):
             raise ValueError(f"groups must be an integer >= 1, got {groups!r}")
-        from learning.surrogate import fast_sigmoid  # default only: neuro does not depend on learning
-
         self.k, self.threshold, self.groups = int(k), float(threshold), groups
         self.spike_fn = spike_fn if spike_fn is not None else fast_sigmoid(25.0)
 

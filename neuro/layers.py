@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from neuro.kwta import kwta_mask_torch
+from neuro.surrogate import fast_sigmoid
 from neuro.synapses import SparseSynapses
 
 __all__ = ["LIF", "SparseLinear", "SpikingMLP", "SpikingOutput", "spike_count_readout", "max_membrane_readout", "lif_sequence"]
@@ -118,7 +119,7 @@ def lif_sequence(
         Initial membrane.
     beta, threshold : float
         Decay per step in [0, 1] and firing threshold > 0.
-    spike_fn : learning.surrogate.SurrogateSpike
+    spike_fn : neuro.surrogate.SurrogateSpike
         Any callable with a ``derivative(x)`` method.
     reset : {"subtract", "zero"}
     kwta_k, kwta_groups, kwta_losers
@@ -190,14 +191,12 @@ class LIF(nn.Module):
             raise ValueError(f"kwta_groups must be an integer >= 1, got {kwta_groups!r}")
         if spike_fn is not None and not (callable(spike_fn) and hasattr(spike_fn, "derivative")):
             raise TypeError(
-                f"spike_fn must be a SurrogateSpike (e.g. learning.surrogate.fast_sigmoid(25)), "
+                f"spike_fn must be a SurrogateSpike (e.g. neuro.surrogate.fast_sigmoid(25)), "
                 f"got {type(spike_fn).__name__}"
             )
         self.beta = float(beta)
         self.threshold = float(threshold)
         if spike_fn is None:
-            from learning.surrogate import fast_sigmoid  # default only; neuro does not depend on learning
-
             spike_fn = fast_sigmoid(25.0)
         self.spike_fn = spike_fn
         self.reset = reset
