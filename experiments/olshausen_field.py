@@ -128,6 +128,7 @@ def run(cfg: Config, ctx) -> dict:
         "median_nx": float(np.median(stats["nx"])) if stats["nx"] else float("nan"),
         "median_ny": float(np.median(stats["ny"])) if stats["ny"] else float("nan"),
         "train_seconds": res.train_seconds,
+        "train_cpu_seconds": res.train_cpu_seconds,
         "gabor_fit_seconds": fit_s,
         "final_train_objective": float(res.objective[-20:].mean()),
     }
