@@ -39,7 +39,7 @@ from hardware_models.fixed_point import QuantizedNetwork, quantize
 from hardware_models.loihi import LoihiSpec
 from hardware_models.mapping import Mapping, place
 from hardware_models._event_kernels import _run
-from neuro.engines import ClockSimulator, InputDrive, flatten
+from neuro.engines import InputDrive, assemble_recording, flatten
 from neuro.network import Network
 from neuro.record import Recording, StateMonitor
 
@@ -399,11 +399,9 @@ class EventQueueSimulator:
         bar.close()
         st.step = n_end
         wall = time.perf_counter() - t0
-        rec = ClockSimulator._recording(  # shared recording assembly (same monitors semantics)
-            self, n_start, n_end, steps_out, ids_out, src_steps, src_ids, rec_out[:rec_count],
-            state_mons, every, wall)
-        rec.meta.update(engine=f"loihi_event_queue[{self.mode}]")
-        return rec
+        return assemble_recording(
+            self.network, self.flat, n_start, n_end, steps_out, ids_out, src_steps, src_ids,
+            rec_out[:rec_count], state_mons, every, wall, engine=f"loihi_event_queue[{self.mode}]")
 
     def synapses(self) -> list:
         """Each projection's synapses with the current (possibly learned) weights.

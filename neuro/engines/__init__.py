@@ -7,12 +7,14 @@ from neuro.engines.clock import ClockSimulator, ClockState, simulate
 from neuro.engines.event import simulate_exact
 from neuro.engines.drive import InputDrive, time_to_step
 from neuro.engines.plan import FlatNetwork, flatten
+from neuro.engines.recording import assemble_recording
 
 __all__ = [
     "ClockSimulator",
     "ClockState",
     "FlatNetwork",
     "InputDrive",
+    "assemble_recording",
     "flatten",
     "simulate",
     "simulate_exact",

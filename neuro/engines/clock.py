@@ -32,8 +32,9 @@ from neuro.engines.drive import InputDrive
 from neuro.engines.plasticity import deliver_reward as _deliver_reward
 from neuro.engines.plasticity import plastic_events
 from neuro.engines.plan import FlatNetwork, flatten
+from neuro.engines.recording import assemble_recording
 from neuro.network import Network
-from neuro.record import RateMonitor, Recording, SpikeMonitor, SpikeTrains, StateMonitor, StateTrace
+from neuro.record import Recording, SpikeMonitor, StateMonitor
 from neuro.synapses import SparseSynapses
 
 __all__ = ["ClockState", "ClockSimulator", "simulate"]
@@ -399,7 +400,7 @@ class ClockSimulator:
         pad = max(self.flat.n_channels, 2) - self.flat.n_channels
         self._syn_decay = np.pad(self.flat.syn_decay, ((0, 0), (0, pad)))
         # refractory steps of each neuron (read when delta input arrives)
-        self._ref_n = np.repeat(self.flat.ref_steps, np.diff(self.flat.group_offsets[: self.flat.n_populations + 1]))
+        self._ref_n = self.flat.per_neuron("ref_steps")
         self._syn_to_mem = np.pad(self.flat.syn_to_mem, ((0, 0), (0, pad)))
 
     @property
@@ -561,42 +562,9 @@ class ClockSimulator:
         bar.close()
         st.step = n_end
         wall = time.perf_counter() - t0
-        return self._recording(
-            n_start, n_end, steps_out, ids_out, src_steps, src_ids, rec_out[:rec_count],
-            state_mons, every, wall,
-        )
-
-    def _recording(self, n_start, n_end, steps_out, ids_out, src_steps, src_ids, rec_out,
-                   state_mons, every, wall) -> Recording:
-        f, dt = self.flat, self.flat.dt_s
-        steps = np.concatenate(steps_out) if steps_out else np.zeros(0, np.int64)
-        ids = np.concatenate(ids_out) if ids_out else np.zeros(0, np.int64)
-        sst = np.concatenate(src_steps) if src_steps else np.zeros(0, np.int64)
-        sid = np.concatenate(src_ids) if src_ids else np.zeros(0, np.int64)
-        duration = (n_end - n_start) * dt
-        spikes, rates = {}, {}
-        for m in self.network.monitors:
-            if isinstance(m, (SpikeMonitor, RateMonitor)):
-                sl = f.population_slice(m.target)
-                s_arr, i_arr = (sst, sid) if sl.start >= f.n_neurons else (steps, ids)
-                sel = (i_arr >= sl.start) & (i_arr < sl.stop)
-                if isinstance(m, SpikeMonitor):
-                    spikes[m.target] = SpikeTrains(
-                        s_arr[sel] * dt, i_arr[sel] - sl.start, sl.stop - sl.start, duration
-                    )
-                else:
-                    counts = np.bincount(s_arr[sel] - n_start, minlength=n_end - n_start)
-                    rates[m.target] = counts / ((sl.stop - sl.start) * dt)
-        states, col = {}, 0
-        first = -(-n_start // every) * every
-        times = (first + every * np.arange(rec_out.shape[0])) * dt
-        for m in state_mons:
-            k = m.indices.size
-            states[m.key] = StateTrace(times, m.indices.copy(), rec_out[:, col : col + k].copy())
-            col += k
-        return Recording(
-            spikes, states, rates, dt, duration,
-            meta={"engine": "clock", "sim_wall_s": wall, "t_start_s": n_start * dt},
+        return assemble_recording(
+            self.network, self.flat, n_start, n_end, steps_out, ids_out, src_steps, src_ids,
+            rec_out[:rec_count], state_mons, every, wall, engine="clock",
         )
 
 

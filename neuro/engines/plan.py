@@ -78,6 +78,12 @@ class FlatNetwork:
         """Number of projections."""
         return int(self.proj_src_offset.size)
 
+    def per_neuron(self, name: str) -> np.ndarray:
+        """A per-population constant (e.g. ``"v_threshold"``, ``"syn_decay"``) repeated for
+        every neuron, for kernels that index neurons of several populations at once."""
+        sizes = np.diff(self.group_offsets[: self.n_populations + 1])
+        return np.ascontiguousarray(np.repeat(getattr(self, name), sizes, axis=0))
+
     def population_slice(self, name: str) -> slice:
         """Global neuron ids of a population or source."""
         g = self.group_names.index(name)

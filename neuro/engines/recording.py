@@ -1,0 +1,79 @@
+"""Assemble a :class:`Recording` from what a clocked backend collected (shared by the
+clock engine and the Loihi event-queue model, so monitors mean the same on both)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neuro.engines.plan import FlatNetwork
+from neuro.network import Network
+from neuro.record import RateMonitor, Recording, SpikeMonitor, SpikeTrains, StateMonitor, StateTrace
+
+__all__ = ["assemble_recording"]
+
+
+def assemble_recording(
+    network: Network,
+    flat: FlatNetwork,
+    n_start: int,
+    n_end: int,
+    neuron_steps: list[np.ndarray],
+    neuron_ids: list[np.ndarray],
+    source_steps: list[np.ndarray],
+    source_ids: list[np.ndarray],
+    states: np.ndarray,
+    state_monitors: list[StateMonitor],
+    every: int,
+    wall_s: float,
+    engine: str,
+) -> Recording:
+    """The Recording of steps ``[n_start, n_end)``.
+
+    Parameters
+    ----------
+    network, flat : Network, FlatNetwork
+        What was run, and its flat plan (global ids).
+    neuron_steps, neuron_ids : list of ndarray
+        Chunks of (step, global id) of every neuron spike.
+    source_steps, source_ids : list of ndarray
+        Chunks of (step, global id) of source spikes (needed only if a source is monitored).
+    states : ndarray (n_samples, n_columns)
+        Sampled states, columns in the order of ``state_monitors``' indices.
+    state_monitors : list of StateMonitor
+    every : int
+        Sampling period in steps (samples at multiples of it).
+    wall_s : float
+        Wall time of the simulation loop (``meta["sim_wall_s"]``).
+    engine : str
+        Name put in ``meta["engine"]``.
+    """
+    dt = flat.dt_s
+    steps = np.concatenate(neuron_steps) if neuron_steps else np.zeros(0, np.int64)
+    ids = np.concatenate(neuron_ids) if neuron_ids else np.zeros(0, np.int64)
+    sst = np.concatenate(source_steps) if source_steps else np.zeros(0, np.int64)
+    sid = np.concatenate(source_ids) if source_ids else np.zeros(0, np.int64)
+    duration = (n_end - n_start) * dt
+    spikes, rates = {}, {}
+    for m in network.monitors:
+        if isinstance(m, (SpikeMonitor, RateMonitor)):
+            sl = flat.population_slice(m.target)
+            s_arr, i_arr = (sst, sid) if sl.start >= flat.n_neurons else (steps, ids)
+            sel = (i_arr >= sl.start) & (i_arr < sl.stop)
+            if isinstance(m, SpikeMonitor):
+                spikes[m.target] = SpikeTrains(
+                    s_arr[sel] * dt, i_arr[sel] - sl.start, sl.stop - sl.start, duration
+                )
+            else:
+                counts = np.bincount(s_arr[sel] - n_start, minlength=n_end - n_start)
+                rates[m.target] = counts / ((sl.stop - sl.start) * dt)
+    traces, col = {}, 0
+    first = -(-n_start // every) * every
+    times = (first + every * np.arange(states.shape[0])) * dt
+    for m in state_monitors:
+        k = m.indices.size
+        traces[m.key] = StateTrace(times, m.indices.copy(), states[:, col : col + k].copy())
+        col += k
+    return Recording(
+        spikes, traces, rates, dt, duration,
+        meta={"engine": engine, "sim_wall_s": wall_s, "t_start_s": n_start * dt},
+    )
