@@ -10,6 +10,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from neuro.engines.kernels import kwta_winners
 from neuro.engines.plasticity import plastic_events
 
 @numba.njit(cache=True, nogil=True)
@@ -43,23 +44,8 @@ def _threshold(v, vth, v_reset, notref, pop_offsets, kwta_k, kwta_hold, adapt, t
                     n_c += 1
         elif hi > lo:
             n_c = _candidates(v[lo:hi], vth[lo], notref[lo:hi], cand, lo)
-        k = kwta_k[pop]
-        if k >= 0 and n_c > k:
-            key = -v[cand[:n_c]].astype(np.float64)
-            if adapt[pop]:
-                key += theta[cand[:n_c]]
-            order = np.argsort(key, kind="mergesort")
-            for r in range(n_c):
-                i = cand[order[r]]
-                if r < k:
-                    spiking[n_spk] = i
-                    n_spk += 1
-                elif not kwta_hold[pop]:
-                    v[i] = v_reset[i]
-        else:
-            for r in range(n_c):
-                spiking[n_spk] = cand[r]
-                n_spk += 1
+        n_spk = kwta_winners(v, theta, adapt[pop], cand, n_c, kwta_k[pop], kwta_hold[pop],
+                             v_reset[lo], spiking, n_spk)
     return n_spk
 
 

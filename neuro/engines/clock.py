@@ -29,6 +29,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from neuro.engines.drive import InputDrive
+from neuro.engines.kernels import kwta_winners
 from neuro.engines.plasticity import deliver_reward as _deliver_reward
 from neuro.engines.plasticity import plastic_events
 from neuro.engines.plan import FlatNetwork, flatten
@@ -254,25 +255,8 @@ def _run_steps(n0, n1, v, syn, last, buf, queued, q_ids, q_len, drive, weights,
                     for i in range(lo, hi):
                         theta[i] *= dth
             n_c = _crossings(n, v[lo:hi], last[lo:hi], theta[lo:hi], adapt[pop], th, rs, lo, cand)
-            k_win = kwta_k[pop]
-            if k_win >= 0 and n_c > k_win:
-                # stable sort on -v keeps lower indices first among equal potentials
-                # (with adaptive thresholds: on the margin above the own threshold)
-                key = -v[cand[:n_c]]
-                if adapt[pop]:
-                    key += theta[cand[:n_c]]
-                order = np.argsort(key, kind="mergesort")
-                for r in range(n_c):
-                    i = cand[order[r]]
-                    if r < k_win:
-                        spiking[n_spk] = i
-                        n_spk += 1
-                    elif not kwta_hold[pop]:
-                        v[i] = v_reset[pop]
-            else:
-                for r in range(n_c):
-                    spiking[n_spk] = cand[r]
-                    n_spk += 1
+            n_spk = kwta_winners(v, theta, adapt[pop], cand, n_c, kwta_k[pop], kwta_hold[pop],
+                                 v_reset[pop], spiking, n_spk)
         for r in range(n_spk):
             i = spiking[r]
             last[i] = n

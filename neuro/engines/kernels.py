@@ -1,0 +1,37 @@
+"""Small numba kernels shared by the clocked backends (clock engine, Loihi event queue)."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = ["kwta_winners"]
+
+
+@numba.njit(cache=True, nogil=True)
+def kwta_winners(v, theta, adaptive, cand, n_c, k, hold, reset_value, spiking, n_spk):
+    """k-winners-take-all among the ``n_c`` threshold-crossing neurons in ``cand``.
+
+    Appends the spiking neurons to ``spiking`` (from position ``n_spk``) and returns the new
+    count. With ``k < 0`` (no k-WTA) or ``n_c <= k`` every candidate spikes. Otherwise the
+    ``k`` with the largest ``v`` win (with adaptive thresholds: the largest margin
+    ``v - theta``); a stable sort puts lower indices first among equals. Losers keep their
+    potential (``hold``) or are set to ``reset_value``.
+    """
+    if k < 0 or n_c <= k:
+        for r in range(n_c):
+            spiking[n_spk] = cand[r]
+            n_spk += 1
+        return n_spk
+    key = -v[cand[:n_c]].astype(np.float64)
+    if adaptive:
+        key += theta[cand[:n_c]]
+    order = np.argsort(key, kind="mergesort")
+    for r in range(n_c):
+        i = cand[order[r]]
+        if r < k:
+            spiking[n_spk] = i
+            n_spk += 1
+        elif not hold:
+            v[i] = reset_value
+    return n_spk
