@@ -33,6 +33,7 @@ def small_network(rule: STDPRule, adaptation: ThresholdAdaptation | None, channe
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["pair_additive", "triplet_nearest_adaptive", "multiplicative_current"])
 def test_clock_engine_matches_brian2(case):
     if case == "pair_additive":

@@ -160,6 +160,35 @@ def _decay(decay, tau_steps, q, which, k):
 
 
 @numba.njit(cache=True, nogil=True)
+def _depress(q, n, lo, hi, post0, amp, mu, wmin, wmax, reward, indices, weights, post_tr,
+             post_last, elig, elig_last, decay, tau_steps):
+    """Depression of synapses ``[lo, hi)`` (one presynaptic row) by the post traces."""
+    for s in range(lo, hi):
+        kk = post0 + indices[s]
+        y1 = post_tr[kk, 0]
+        if y1 == 0.0:
+            continue
+        y1 *= _decay(decay, tau_steps, q, T_Y1, n - post_last[kk])
+        if y1 == 0.0:
+            continue
+        dw = -amp * y1
+        if mu != 0.0:
+            gap = weights[s] - wmin
+            gap = gap if gap > 0.0 else 0.0
+            dw *= gap if mu == 1.0 else gap ** mu
+        # the update is written out in these small loop functions: a helper call per
+        # synapse, or the loop inlined into the step kernel, was 5-20x slower
+        if reward:
+            e = elig[s] * _decay(decay, tau_steps, q, T_E, n - elig_last[s])
+            elig[s] = e + dw
+            elig_last[s] = n
+        else:
+            w = weights[s] + dw
+            weights[s] = wmin if w < wmin else (wmax if w > wmax else w)
+    return 0
+
+
+@numba.njit(cache=True, nogil=True)
 def _on_pre(q, i, n, ints, par, tau_steps, decay, p_syn0, p_iptr0, indptr, indices, weights,
             pre_tr, pre_last, post_tr, post_last, elig, elig_last, lr):
     """Presynaptic spike of local neuron ``i`` of plastic projection ``q`` in step ``n``."""
@@ -178,28 +207,8 @@ def _on_pre(q, i, n, ints, par, tau_steps, decay, p_syn0, p_iptr0, indptr, indic
         wmin = par[q, P_WMIN]
         wmax = par[q, P_WMAX]
         reward = par[q, P_REWARD] > 0.0
-        for s in range(lo, hi):
-            kk = post0 + indices[s]
-            y1 = post_tr[kk, 0]
-            if y1 == 0.0:
-                continue
-            y1 *= _decay(decay, tau_steps, q, T_Y1, n - post_last[kk])
-            if y1 == 0.0:
-                continue
-            dw = -amp * y1
-            if mu != 0.0:
-                gap = weights[s] - wmin
-                gap = gap if gap > 0.0 else 0.0
-                dw *= gap if mu == 1.0 else gap ** mu
-            # the update itself is written out here: a helper function made numba's
-            # loop ~100x slower
-            if reward:
-                e = elig[s] * _decay(decay, tau_steps, q, T_E, n - elig_last[s])
-                elig[s] = e + dw
-                elig_last[s] = n
-            else:
-                w = weights[s] + dw
-                weights[s] = wmin if w < wmin else (wmax if w > wmax else w)
+        _depress(q, n, lo, hi, post0, amp, mu, wmin, wmax, reward, indices, weights, post_tr,
+                 post_last, elig, elig_last, decay, tau_steps)
     if par[q, P_NEAREST] > 0.0:
         x1 = 1.0
         x2 = 1.0
@@ -209,6 +218,34 @@ def _on_pre(q, i, n, ints, par, tau_steps, decay, p_syn0, p_iptr0, indptr, indic
     pre_tr[k, 0] = x1
     pre_tr[k, 1] = x2
     pre_last[k] = n
+
+
+@numba.njit(cache=True, nogil=True)
+def _potentiate(q, n, c_lo, c_hi, pre0, amp, mu, wmin, wmax, reward, csc_syn, csc_pre, weights,
+                pre_tr, pre_last, elig, elig_last, decay, tau_steps):
+    """Potentiation of one postsynaptic neuron's incoming synapses ``csc_syn[c_lo:c_hi]``."""
+    for c in range(c_lo, c_hi):
+        k = pre0 + csc_pre[c]
+        x1 = pre_tr[k, 0]
+        if x1 == 0.0:
+            continue
+        x1 *= _decay(decay, tau_steps, q, T_X1, n - pre_last[k])
+        if x1 == 0.0:
+            continue
+        s = csc_syn[c]
+        dw = amp * x1
+        if mu != 0.0:
+            gap = wmax - weights[s]
+            gap = gap if gap > 0.0 else 0.0
+            dw *= gap if mu == 1.0 else gap ** mu
+        if reward:
+            e = elig[s] * _decay(decay, tau_steps, q, T_E, n - elig_last[s])
+            elig[s] = e + dw
+            elig_last[s] = n
+        else:
+            w = weights[s] + dw
+            weights[s] = wmin if w < wmin else (wmax if w > wmax else w)
+    return 0
 
 
 @numba.njit(cache=True, nogil=True)
@@ -227,29 +264,8 @@ def _on_post(q, j, n, ints, par, tau_steps, decay, csc_ptr, csc_syn, csc_pre, we
         wmin = par[q, P_WMIN]
         wmax = par[q, P_WMAX]
         reward = par[q, P_REWARD] > 0.0
-        for c in range(csc_ptr[c0], csc_ptr[c0 + 1]):
-            k = pre0 + csc_pre[c]
-            x1 = pre_tr[k, 0]
-            if x1 == 0.0:
-                continue
-            x1 *= _decay(decay, tau_steps, q, T_X1, n - pre_last[k])
-            if x1 == 0.0:
-                continue
-            s = csc_syn[c]
-            dw = amp * x1
-            if mu != 0.0:
-                gap = wmax - weights[s]
-                gap = gap if gap > 0.0 else 0.0
-                dw *= gap if mu == 1.0 else gap ** mu
-            # the update itself is written out here: a helper function made numba's
-            # loop ~100x slower
-            if reward:
-                e = elig[s] * _decay(decay, tau_steps, q, T_E, n - elig_last[s])
-                elig[s] = e + dw
-                elig_last[s] = n
-            else:
-                w = weights[s] + dw
-                weights[s] = wmin if w < wmin else (wmax if w > wmax else w)
+        _potentiate(q, n, csc_ptr[c0], csc_ptr[c0 + 1], pre0, amp, mu, wmin, wmax, reward, csc_syn,
+                    csc_pre, weights, pre_tr, pre_last, elig, elig_last, decay, tau_steps)
     if par[q, P_NEAREST] > 0.0:
         y1 = 1.0
         y2 = 1.0
