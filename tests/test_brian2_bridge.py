@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import replace
 
 import numpy as np
@@ -223,8 +222,7 @@ def test_bad_arguments():
         to_brian2(net, DT).run(0.0)
 
 
-@pytest.mark.skipif(os.environ.get("NEURO_TEST_CYTHON") != "1",
-                    reason="compiles Cython (~2.5 min cold on 2 shared cores); set NEURO_TEST_CYTHON=1")
+@pytest.mark.slow  # compiles Cython: ~2.5 min the first time on a machine, cached after
 def test_cython_target_same_spikes():
     net = _random_net(2, (5e-3,), "value", 2e-3)
     a = run_brian2(net, 0.2, DT, target="numpy")
