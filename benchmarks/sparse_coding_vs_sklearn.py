@@ -31,7 +31,12 @@ import warnings
 import numpy as np
 
 from encoders.natural_images import load_images, sample_patches, whiten_images
-from learning.dictionary import DictionaryConfig, infer, learn_dictionary, relative_reconstruction_error
+from learning.dictionary import (
+    DictionaryConfig,
+    infer,
+    learn_dictionary,
+    relative_reconstruction_error,
+)
 from neuro.analysis.gabor import fit_gabors, gabor_population_stats
 
 

@@ -31,11 +31,11 @@ import numpy as np
 __all__ = [
     "DEFAULT_IMAGES",
     "load_images",
+    "sample_patches",
     "to_grey",
-    "whitening_filter",
     "whiten_image",
     "whiten_images",
-    "sample_patches",
+    "whitening_filter",
 ]
 
 #: scikit-image's bundled photographs that load without a network connection.
@@ -99,7 +99,7 @@ def _load_stack(path: Path, key: str | None, image_axis: int | None) -> list[np.
         import h5py
 
         with h5py.File(path, "r") as f:
-            data = {k: f[k] for k in f.keys() if isinstance(f[k], h5py.Dataset)}
+            data = {k: f[k] for k in f if isinstance(f[k], h5py.Dataset)}
             arr = np.asarray(_pick(data, key, path)[()])
         axis = 0 if image_axis is None else image_axis
     arr = np.asarray(arr)

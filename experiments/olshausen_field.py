@@ -18,11 +18,16 @@ from pathlib import Path
 import numpy as np
 
 from encoders.natural_images import load_images, sample_patches, whiten_images
-from learning.dictionary import DictionaryConfig, infer, learn_dictionary, relative_reconstruction_error
+from learning.dictionary import (
+    DictionaryConfig,
+    infer,
+    learn_dictionary,
+    relative_reconstruction_error,
+)
 from neuro.analysis.gabor import fit_gabors, gabor_population_stats
 from neuro.plotting.fields import gabor_tiling, receptive_field_grid
 
-__all__ = ["Config", "run", "SMOKE", "QUICK", "train_dictionary"]
+__all__ = ["QUICK", "SMOKE", "Config", "run", "train_dictionary"]
 
 
 @dataclass(frozen=True)

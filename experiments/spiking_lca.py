@@ -26,7 +26,7 @@ from learning.spiking_lca import SpikingLCAParams, lateral_synapses, spiking_lca
 from neuro.analysis.gabor import fit_gabors, gabor_population_stats
 from neuro.plotting.fields import gabor_tiling, receptive_field_grid
 
-__all__ = ["Config", "run", "SMOKE", "QUICK"]
+__all__ = ["QUICK", "SMOKE", "Config", "run"]
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,14 @@ from learning.dictionary import (
     learn_dictionary,
     relative_reconstruction_error,
 )
-from learning.sparse_inference import InferenceResult, fista, ista, l1_objective, lca, soft_threshold
+from learning.sparse_inference import (
+    InferenceResult,
+    fista,
+    ista,
+    l1_objective,
+    lca,
+    soft_threshold,
+)
 
 __all__ = [
     "DictionaryConfig",

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["InferenceResult", "l1_objective", "soft_threshold", "ista", "fista", "lca"]
+__all__ = ["InferenceResult", "fista", "ista", "l1_objective", "lca", "soft_threshold"]
 
 
 @dataclass(frozen=True, eq=False)

@@ -38,7 +38,7 @@ from neuro.network import Network, Population, Projection
 from neuro.record import SpikeMonitor
 from neuro.synapses import SparseSynapses
 
-__all__ = ["SpikingLCAParams", "lateral_synapses", "spiking_lca_network", "spiking_lca_codes"]
+__all__ = ["SpikingLCAParams", "lateral_synapses", "spiking_lca_codes", "spiking_lca_network"]
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,15 @@
 """Spiking LCA on the clock engine: analytic single-neuron rates, agreement with the LCA."""
 
-import math
-
 import numpy as np
 import pytest
 
 from learning.sparse_inference import lca
-from learning.spiking_lca import SpikingLCAParams, lateral_synapses, spiking_lca_codes, spiking_lca_network
+from learning.spiking_lca import (
+    SpikingLCAParams,
+    lateral_synapses,
+    spiking_lca_codes,
+    spiking_lca_network,
+)
 
 P = SpikingLCAParams(tau_s=20e-3, spike_height=0.2, dt_s=1e-4, settle_s=0.05, measure_s=0.3, batch_size=8)
 

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import ndimage, optimize
 
-__all__ = ["GaborFit", "gabor_image", "fit_gabor", "fit_gabors", "gabor_population_stats"]
+__all__ = ["GaborFit", "fit_gabor", "fit_gabors", "gabor_image", "gabor_population_stats"]
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def gabor_image(
 
 def _jacobian(p: np.ndarray, xx: np.ndarray, yy: np.ndarray) -> np.ndarray:
     """Analytic derivatives of :func:`_model` with respect to the 9 parameters."""
-    x0, y0, th, f, sx, sy, a, b, c = p
+    x0, y0, th, f, sx, sy, a, b, _ = p
     ct, st = math.cos(th), math.sin(th)
     dx, dy = (xx - x0).ravel(), (yy - y0).ravel()
     xr = dx * ct + dy * st
@@ -254,7 +254,7 @@ def fit_gabors(fields: np.ndarray, shape: tuple[int, int] | None = None, **kwarg
     F = np.asarray(fields)
     if F.ndim == 2:
         if shape is None:
-            side = int(round(math.sqrt(F.shape[0])))
+            side = round(math.sqrt(F.shape[0]))
             if side * side != F.shape[0]:
                 raise ValueError(f"give shape= for non-square atoms of {F.shape[0]} features")
             shape = (side, side)

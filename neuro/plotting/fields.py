@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-__all__ = ["receptive_field_grid", "gabor_tiling"]
+__all__ = ["gabor_tiling", "receptive_field_grid"]
 
 
 def receptive_field_grid(
@@ -39,7 +39,7 @@ def receptive_field_grid(
     F = np.asarray(fields, dtype=np.float64)
     if F.ndim == 2:
         if shape is None:
-            side = int(round(math.sqrt(F.shape[0])))
+            side = round(math.sqrt(F.shape[0]))
             if side * side != F.shape[0]:
                 raise ValueError(f"give shape= for non-square fields of {F.shape[0]} features")
             shape = (side, side)
@@ -47,8 +47,8 @@ def receptive_field_grid(
     if F.ndim != 3 or F.shape[0] < 1:
         raise ValueError(f"fields must be (n, rows, cols) or (n_features, n_atoms), got {F.shape}")
     n, h, w = F.shape
-    ncols = ncols or int(math.ceil(math.sqrt(n)))
-    nrows = int(math.ceil(n / ncols))
+    ncols = ncols or math.ceil(math.sqrt(n))
+    nrows = math.ceil(n / ncols)
     pad = 1
     canvas = np.zeros((nrows * (h + pad) + pad, ncols * (w + pad) + pad))
     for k in range(n):
