@@ -19,6 +19,8 @@ EXPERIMENTS: dict[str, str] = {
 }
 
 DEMO: list[str] = [
+    "stdp-window",
+    "stdp-digits",
     "cuba",
     "engine-sweep",
     "digits-surrogate",
