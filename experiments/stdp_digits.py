@@ -168,6 +168,7 @@ class Trainer:
         cfg, sim = self.cfg, self.sim
         for boost in range(cfg.max_boosts + 1):
             sim.set_source_rates("inp", x * cfg.max_rate_hz * (1 + boost))
+            self.last_start_s = sim.state.step * cfg.dt_s
             rec = sim.run(cfg.present_s)
             counts = rec.spikes["exc"].counts()
             if cfg.rest_s > 0:
@@ -289,9 +290,9 @@ def run(cfg: Config, ctx) -> dict:
                                          title=f"STDP receptive fields ({cfg.dataset})"), "receptive_fields")
     ctx.save_figure(assignment_histogram(assignments[assignments >= 0], n_classes), "assignments")
     tr.learning(False)
-    t_start = tr.sim.state.step * cfg.dt_s
     _, spk = tr.present(xte[0], learn=False, keep_spikes=True)
-    ctx.save_figure(raster(spk, t_start_s=t_start, t_stop_s=t_start + cfg.present_s,
+    t_start = tr.last_start_s
+    ctx.save_figure(raster(spk, t_start_s=t_start, t_stop_s=t_start + cfg.present_s, marker_size=8.0,
                            title=f"exc layer, one presentation (label {yte[0]})"), "raster")
     ctx.save_arrays("weights", {"w_in": w, "theta": tr.sim.theta("exc").copy(),
                                 "assignments": assignments})
