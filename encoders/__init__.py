@@ -9,21 +9,41 @@ from encoders.codes import (
     rate_code,
     to_events,
 )
-from encoders.datasets import FormatError, Split, default_data_dir, load_digits_split, load_mnist, read_idx
-from encoders.natural_images import DEFAULT_IMAGES, load_images, sample_patches, whiten_image, whiten_images, whitening_filter  # noqa: F401
+from encoders.datasets import (
+    FormatError,
+    Split,
+    default_data_dir,
+    load_digits_split,
+    load_mnist,
+    read_idx,
+)
+from encoders.natural_images import (
+    DEFAULT_IMAGES,
+    load_images,
+    sample_patches,
+    whiten_image,
+    whiten_images,
+    whitening_filter,
+)
 
 __all__ = [
     "FormatError",
     "Split",
     "default_data_dir",
+    "DEFAULT_IMAGES",
     "delta_code",
     "first_spike_steps",
     "latency_code",
     "load_digits_split",
+    "load_images",
     "load_mnist",
     "poisson_code",
     "population_code",
     "rate_code",
     "read_idx",
+    "sample_patches",
     "to_events",
+    "whiten_image",
+    "whiten_images",
+    "whitening_filter",
 ]

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 
-from neuro import LIFParams, Network, PoissonSource, Population, Projection, SparseSynapses, SpikeMonitor
+from neuro import (
+    LIFParams,
+    Network,
+    PoissonSource,
+    Population,
+    Projection,
+    SparseSynapses,
+    SpikeMonitor,
+)
 from neuro.engines import ClockSimulator, simulate_exact
 
 __all__ = ["Config", "run", "sweep_network", "SMOKE", "QUICK"]

@@ -31,12 +31,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from hardware_models import (
-    DENSE_PRESETS, EnergyReport, EventQueueSimulator, LoihiCounters, place, preset,
+    DENSE_PRESETS,
+    EnergyReport,
+    EventQueueSimulator,
+    LoihiCounters,
+    place,
+    preset,
     spike_count_agreement,
 )
 from hardware_models.loihi import PRESETS
 from neuro import (
-    LIFParams, Network, Population, Projection, SparseSynapses, SpikeArraySource, SpikeMonitor,
+    LIFParams,
+    Network,
+    Population,
+    Projection,
+    SparseSynapses,
+    SpikeArraySource,
+    SpikeMonitor,
 )
 from neuro.plotting import core_heatmap, energy_breakdown
 
@@ -213,8 +224,9 @@ def run(cfg: Config, ctx) -> dict:
     res = {}
     for mode in ("float", "fixed"):
         sim = EventQueueSimulator(net, DT, mapping=mapping, mode=mode, seed=ctx.seed)
-        ctr, pred, counts = _run_inferences(sim, rasters, src, n_steps, out_pop,
-                                            lambda it: ctx.progress(it, desc=f"digits {mode}"))
+        ctr, pred, counts = _run_inferences(
+            sim, rasters, src, n_steps, out_pop,
+            lambda it, mode=mode: ctx.progress(it, desc=f"digits {mode}"))
         if clf is not None:  # reservoir: read out hidden counts per inference
             pred = None
         res[mode] = (ctr, pred, counts)

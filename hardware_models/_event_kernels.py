@@ -13,6 +13,7 @@ import numpy as np
 from neuro.engines.kernels import kwta_winners
 from neuro.engines.plasticity import plastic_events
 
+
 @numba.njit(cache=True, nogil=True)
 def _candidates(v, th, notref, cand, lo):
     """Indices (offset by ``lo``) of the slice's neurons above ``th`` and not refractory."""

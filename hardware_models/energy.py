@@ -164,7 +164,7 @@ class EnergyReport:
         e_vec = np.zeros(len(COUNTERS))
         t_vec = np.zeros(len(COUNTERS))
         by_cat = {}
-        for cat, (ctr, ef, tf) in CATEGORIES.items():
+        for ctr, ef, tf in CATEGORIES.values():
             j = COUNTERS.index(ctr)
             e_vec[j] = getattr(spec, ef)
             t_vec[j] = getattr(spec, tf) if tf else 0.0

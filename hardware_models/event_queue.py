@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
+from hardware_models._event_kernels import _run
 from hardware_models._plan import per_neuron_constants
 from hardware_models.fixed_point import QuantizedNetwork, quantize
 from hardware_models.loihi import LoihiSpec
 from hardware_models.mapping import Mapping, place
-from hardware_models._event_kernels import _run
 from neuro.engines import InputDrive, assemble_recording, flatten
 from neuro.network import Network
 from neuro.record import Recording, StateMonitor
@@ -436,7 +436,7 @@ class EventQueueSimulator:
         tot = per_step.sum(axis=0)  # (n_cores, n_counters)
         out = {}
         comp = np.zeros((len(m.population_names), m.n_cores))
-        for k, name in enumerate(m.population_names):
+        for k in range(len(m.population_names)):
             lo, hi = m.population_offsets[k], m.population_offsets[k + 1]
             comp[k] = np.bincount(m.core_of[lo:hi], weights=self._n_comp[lo:hi], minlength=m.n_cores)
         share = comp / np.maximum(comp.sum(axis=0, keepdims=True), 1)

@@ -184,7 +184,6 @@ def quantize(
     u_ch = np.zeros(flat.n_projections, dtype=np.int64)
     for p, pr in enumerate(network.projections):
         k = [q.name for q in pops].index(pr.target)
-        lo_t = int(flat.group_offsets[k])
         sl = slice(int(flat.proj_syn_start[p]), int(flat.proj_syn_start[p + 1]))
         ch = int(flat.proj_channel[p])
         gain = flat.mem_decay[k] if ch == 0 else flat.syn_to_mem[k, ch - 1]

@@ -158,7 +158,7 @@ def _proximal(D, X, lam, max_iter, tol, A0, trace, accelerate) -> InferenceResul
     hist = []
     converged = False
     n = 0
-    for n in range(1, max_iter + 1):
+    for n in range(1, max_iter + 1):  # noqa: B007 (n is the iteration count after the loop)
         Z = Y - step * (Y @ G - B)
         A_new = soft_threshold(Z, lam * step)
         if accelerate:
@@ -226,7 +226,7 @@ def lca(
     hist = []
     converged = False
     n = 0
-    for n in range(1, max_iter + 1):
+    for n in range(1, max_iter + 1):  # noqa: B007 (n is the iteration count after the loop)
         if threshold == "soft":
             A = np.maximum(U - lam, 0.0) if nonnegative else soft_threshold(U, lam)
         else:

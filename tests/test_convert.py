@@ -1,6 +1,5 @@
 """Conversion: torch model -> clock-engine Network (same spikes), snntorch -> our layers."""
 
-import math
 
 import numpy as np
 import pytest
@@ -9,7 +8,7 @@ from torch import nn
 
 from encoders import load_digits_split, rate_code
 from learning.convert import engine_lif_params, from_snntorch, run_on_engine, to_network
-from learning.training import TrainConfig, count_ce_loss, evaluate, rate_input, train
+from learning.training import TrainConfig, count_ce_loss, rate_input, train
 from neuro.layers import SpikingMLP
 from neuro.lif import step_factors
 

@@ -5,7 +5,13 @@ import pytest
 
 from hardware_models import EnergyReport, EventQueueSimulator, LoihiSpec, place, run_event_queue
 from neuro import (
-    LIFParams, Network, PoissonSource, Population, Projection, SparseSynapses, SpikeArraySource,
+    LIFParams,
+    Network,
+    PoissonSource,
+    Population,
+    Projection,
+    SparseSynapses,
+    SpikeArraySource,
     SpikeMonitor,
 )
 from neuro.engines import simulate

@@ -6,8 +6,15 @@ import pytest
 from hardware_models import EventQueueSimulator, quantize, spike_count_agreement
 from hardware_models.fixed_point import decay_int, quantize_weights
 from neuro import (
-    LIFParams, Network, PoissonSource, Population, Projection, SparseSynapses, SpikeArraySource,
-    SpikeMonitor, StateMonitor,
+    LIFParams,
+    Network,
+    PoissonSource,
+    Population,
+    Projection,
+    SparseSynapses,
+    SpikeArraySource,
+    SpikeMonitor,
+    StateMonitor,
 )
 from neuro.engines import simulate
 

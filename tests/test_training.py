@@ -7,13 +7,13 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from encoders import load_digits_split
 from learning.training import TrainConfig, count_ce_loss, evaluate, rate_input, train
 from neuro.layers import SpikingMLP
+
 
 @pytest.fixture(autouse=True, scope="module")
 def _one_thread():

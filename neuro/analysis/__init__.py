@@ -1,10 +1,17 @@
 """neuro.analysis: statistics of recordings and learned weights.
 
 Spike statistics (:mod:`neuro.analysis.spikes`): firing rates, ISI CV, Fano factor,
-population / lifetime sparseness, activation sparsity. Other modules (Gabor fits, ...) add
-their re-exports below, one line each.
+population / lifetime sparseness, activation sparsity. Receptive-field analysis
+(:mod:`neuro.analysis.gabor`): 2-D Gabor fits and population statistics.
 """
 
+from neuro.analysis.gabor import (
+    GaborFit,
+    fit_gabor,
+    fit_gabors,
+    gabor_image,
+    gabor_population_stats,
+)
 from neuro.analysis.spikes import (
     activation_sparsity,
     fano_factor,
@@ -14,4 +21,18 @@ from neuro.analysis.spikes import (
     mean_rate,
     population_sparseness,
 )
-from neuro.analysis.gabor import GaborFit, fit_gabor, fit_gabors, gabor_image, gabor_population_stats  # noqa: F401
+
+__all__ = [
+    "GaborFit",
+    "activation_sparsity",
+    "fano_factor",
+    "firing_rates",
+    "fit_gabor",
+    "fit_gabors",
+    "gabor_image",
+    "gabor_population_stats",
+    "isi_cv",
+    "lifetime_sparseness",
+    "mean_rate",
+    "population_sparseness",
+]

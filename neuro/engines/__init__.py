@@ -4,8 +4,8 @@ Both run a :class:`neuro.network.Network` and return a :class:`neuro.record.Reco
 """
 
 from neuro.engines.clock import ClockSimulator, ClockState, simulate
-from neuro.engines.event import simulate_exact
 from neuro.engines.drive import InputDrive, time_to_step
+from neuro.engines.event import simulate_exact
 from neuro.engines.plan import FlatNetwork, flatten
 from neuro.engines.recording import assemble_recording
 

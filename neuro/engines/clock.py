@@ -30,9 +30,9 @@ from tqdm.auto import tqdm
 
 from neuro.engines.drive import InputDrive
 from neuro.engines.kernels import kwta_winners
+from neuro.engines.plan import FlatNetwork, flatten
 from neuro.engines.plasticity import deliver_reward as _deliver_reward
 from neuro.engines.plasticity import plastic_events
-from neuro.engines.plan import FlatNetwork, flatten
 from neuro.engines.recording import assemble_recording
 from neuro.network import Network
 from neuro.record import Recording, SpikeMonitor, StateMonitor
