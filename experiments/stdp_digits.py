@@ -67,7 +67,10 @@ class Config:
     max_rate_hz: float = 63.75
     inhibition: str = "population"
     kwta_k: int = 1
-    w_inhibition: float = 20.0  # population inhibition: inh -> exc jump (threshold is 1)
+    # population inhibition: inh -> exc jump (threshold is 1); 0 = 2000 / n_neurons, i.e. the
+    # same total inhibition at every size (20 for 100 neurons and 5 for 400 worked best; 20
+    # silenced 398 of 400 neurons)
+    w_inhibition: float = 0.0
     tau_mem_s: float = 0.1
     t_ref_s: float = 5e-3
     theta_plus: float = 0.05
@@ -108,6 +111,8 @@ class Config:
             )
         if not 1 <= self.kwta_k <= self.n_neurons:
             raise ValueError(f"kwta_k must be in [1, n_neurons={self.n_neurons}], got {self.kwta_k}")
+        if not self.w_inhibition >= 0:
+            raise ValueError(f"w_inhibition must be >= 0 (0: 2000 / n_neurons), got {self.w_inhibition}")
         if self.checkpoint_every < 1:
             raise ValueError(f"checkpoint_every must be >= 1, got {self.checkpoint_every}")
 
@@ -136,9 +141,14 @@ def diehl_cook_network(n_inputs: int, cfg: Config, seed: int = 0) -> Network:
         pops.append(Population("inh", n, LIFParams(tau_mem_s=10e-3, v_threshold=1.0, t_ref_s=2e-3)))
         projs.append(Projection("exc", "inh", SparseSynapses.from_dense(np.eye(n) * 2.0)))
         projs.append(Projection("inh", "exc", SparseSynapses.from_dense(
-            -cfg.w_inhibition * (1.0 - np.eye(n)))))
+            -_w_inhibition(cfg) * (1.0 - np.eye(n)))))
     return Network(pops, projs, [PoissonSource("inp", n_inputs, rate_hz=0.0)],
                    monitors=[SpikeMonitor("exc")])
+
+
+def _w_inhibition(cfg: Config) -> float:
+    """Inhibitory weight: the configured one, or 2000 / n_neurons (constant total inhibition)."""
+    return cfg.w_inhibition if cfg.w_inhibition > 0 else 2000.0 / cfg.n_neurons
 
 
 def _weight_sum(cfg: Config, n_inputs: int) -> float:

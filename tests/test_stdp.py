@@ -7,7 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from learning.homeostasis import ThresholdAdaptation, normalize_columns, synaptic_scaling, theta_value
+from learning.homeostasis import (
+    ThresholdAdaptation,
+    normalize_columns,
+    synaptic_scaling,
+    theta_value,
+)
 from learning.stdp import (
     STDPRule,
     fit_window,
