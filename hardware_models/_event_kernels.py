@@ -10,7 +10,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from neuro.engines.kernels import kwta_winners
+from neuro.engines.kernels import kwta_winners, lif_update
 from neuro.engines.plasticity import plastic_events
 
 
@@ -211,18 +211,11 @@ def _active(received, n_comp):
 
 
 @numba.njit(cache=True, nogil=True)
-def _update_slice(n, v, s0, s1, drive, last, notref, accept, a, vi, rs, c0, c1, d0, d1):
-    """One population's fused update over contiguous slices (indices known >= 0, so the
-    loop vectorises): the clock engine's expression, association and refractory rule."""
-    for i in range(v.shape[0]):
+def _refractory_flags(n, last, notref, accept, rs):
+    """Per-neuron flags the queue kernels read: not refractory, and accepts delta input
+    (the clock engine's rule; slices from 0 so the loop vectorises)."""
+    for i in range(last.shape[0]):
         nr = (n - last[i]) >= rs
-        target = vi + drive[i]
-        x0 = s0[i]
-        x1 = s1[i]
-        x = target + (v[i] - target) * a + x0 * c0 + x1 * c1
-        s0[i] = x0 * d0
-        s1[i] = x1 * d1
-        v[i] = x if nr else v[i]
         notref[i] = nr
         accept[i] = nr or rs == 0
     return 0
@@ -246,9 +239,11 @@ def _update_float(n, v, syn, last, drive, notref, accept, mem_decay, v_inf, syn_
                 sk = syn[k]
                 for i in range(lo, hi):
                     extra[i] += sk[i] * c_k
-        _update_slice(n, v[lo:hi], syn[0, lo:hi], syn[1, lo:hi], drive[lo:hi], last[lo:hi],
-                      notref[lo:hi], accept[lo:hi], mem_decay[lo], v_inf[lo], ref_steps[lo],
-                      syn_to_mem[lo, 0], syn_to_mem[lo, 1], syn_decay[lo, 0], syn_decay[lo, 1])
+        # the clock engine's own update kernel (same expression, hence the same rounding)
+        lif_update(n, v[lo:hi], syn[0, lo:hi], syn[1, lo:hi], last[lo:hi], drive[lo:hi],
+                   mem_decay[lo], v_inf[lo], syn_to_mem[lo, 0], syn_to_mem[lo, 1],
+                   syn_decay[lo, 0], syn_decay[lo, 1], ref_steps[lo])
+        _refractory_flags(n, last[lo:hi], notref[lo:hi], accept[lo:hi], ref_steps[lo])
         if n_ch > 2:
             for k in range(2, n_ch):
                 d_k = syn_decay[lo, k]

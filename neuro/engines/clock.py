@@ -29,7 +29,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from neuro.engines.drive import InputDrive
-from neuro.engines.kernels import kwta_winners
+from neuro.engines.kernels import kwta_winners, lif_update
 from neuro.engines.plan import FlatNetwork, flatten
 from neuro.engines.plasticity import deliver_reward as _deliver_reward
 from neuro.engines.plasticity import plastic_events
@@ -237,8 +237,8 @@ def _run_steps(n0, n1, v, syn, last, buf, queued, q_ids, q_len, drive, weights,
                     sk = syn[k]
                     for i in range(lo, hi):
                         extra[i] += sk[i] * c_k
-            _update(n, v[lo:hi], s0[lo:hi], s1[lo:hi], last[lo:hi], drive[lo:hi],
-                    a, vi, c0, c1, d0, d1, rs)
+            lif_update(n, v[lo:hi], s0[lo:hi], s1[lo:hi], last[lo:hi], drive[lo:hi],
+                       a, vi, c0, c1, d0, d1, rs)
             if n_ch > 2:
                 for k in range(2, n_ch):
                     d_k = syn_decay[pop, k]
@@ -305,27 +305,10 @@ def _run_steps(n0, n1, v, syn, last, buf, queued, q_ids, q_len, drive, weights,
 
 
 @numba.njit(cache=True, nogil=True)
-def _update(n, v, s0, s1, last, drive, a, vi, c0, c1, d0, d1, rs):
-    """Exact one-step update of one population's neurons (two channels), on slices.
-
-    A function of its own, looping from 0 over slices, so that LLVM vectorises it: over
-    ``range(lo, hi)`` numba must keep negative-index wraparound checks, and inside the large
-    step kernel too many arrays might alias; either blocks vectorisation and costs 2-3x.
-    """
-    for i in range(v.shape[0]):
-        target = vi + drive[i]
-        x0 = s0[i]
-        x1 = s1[i]
-        x = target + (v[i] - target) * a + x0 * c0 + x1 * c1
-        s0[i] = x0 * d0
-        s1[i] = x1 * d1
-        v[i] = x if (n - last[i]) >= rs else v[i]
-
-
-@numba.njit(cache=True, nogil=True)
 def _crossings(n, v, last, theta, adaptive, th, rs, offset, cand):
     """Write ``offset + i`` of the non-refractory neurons with ``v > th (+ theta)`` into
-    ``cand``; return how many (slices from 0, for the same reason as :func:`_update`)."""
+    ``cand``; return how many (slices from 0, for the same reason as
+    :func:`neuro.engines.kernels.lif_update`)."""
     n_c = 0
     if adaptive:
         for i in range(v.shape[0]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["kwta_winners"]
+__all__ = ["kwta_winners", "lif_update"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -35,3 +35,21 @@ def kwta_winners(v, theta, adaptive, cand, n_c, k, hold, reset_value, spiking, n
         elif not hold:
             v[i] = reset_value
     return n_spk
+
+
+@numba.njit(cache=True, nogil=True)
+def lif_update(n, v, s0, s1, last, drive, a, vi, c0, c1, d0, d1, rs):
+    """Exact one-step update of one population's neurons (two channels), on slices.
+
+    A function of its own, looping from 0 over slices, so that LLVM vectorises it: over
+    ``range(lo, hi)`` numba must keep negative-index wraparound checks, and inside the large
+    step kernel too many arrays might alias; either blocks vectorisation and costs 2-3x.
+    """
+    for i in range(v.shape[0]):
+        target = vi + drive[i]
+        x0 = s0[i]
+        x1 = s1[i]
+        x = target + (v[i] - target) * a + x0 * c0 + x1 * c1
+        s0[i] = x0 * d0
+        s1[i] = x1 * d1
+        v[i] = x if (n - last[i]) >= rs else v[i]
