@@ -119,7 +119,9 @@ class Config:
 
 SMOKE = {"n_neurons": 20, "epochs": 1, "n_train": 60, "n_test": 40, "present_s": 0.1,
          "rest_s": 0.05, "checkpoint_every": 25}
-QUICK = {"n_neurons": 100, "epochs": 1, "n_train": 600, "n_test": 300}
+# one epoch over all 1,347 training images; weaker inhibition than the size rule so that a
+# single short epoch still spreads the winners (600 images at 20 left 99 neurons silent)
+QUICK = {"n_neurons": 100, "epochs": 1, "w_inhibition": 5.0}
 
 
 def diehl_cook_network(n_inputs: int, cfg: Config, seed: int = 0) -> Network:
