@@ -40,8 +40,9 @@ from hardware_models.fixed_point import QuantizedNetwork, quantize
 from hardware_models.loihi import LoihiSpec
 from hardware_models.mapping import Mapping, place
 from neuro.engines import InputDrive, assemble_recording, flatten
+from neuro.engines.recording import state_columns
 from neuro.network import Network
-from neuro.record import Recording, StateMonitor
+from neuro.record import Recording
 
 __all__ = ["COUNTERS", "LoihiCounters", "EventQueueSimulator", "run_event_queue"]
 
@@ -330,15 +331,9 @@ class EventQueueSimulator:
         if n_steps < 1:
             raise ValueError(f"duration_s={duration_s} is shorter than one step dt={f.dt_s}")
         n_start, n_end = st.step, st.step + n_steps
-        state_mons = [mo for mo in self.network.monitors if isinstance(mo, StateMonitor)]
-        every = state_mons[0].every_steps if state_mons else 1
-        rec_ids = (np.concatenate([mo.indices + f.population_slice(mo.target).start
-                                   for mo in state_mons]).astype(np.int64)
-                   if state_mons else np.zeros(0, np.int64))
-        rec_chan = (np.concatenate([np.full(mo.indices.size, mo.channel()) for mo in state_mons])
-                    .astype(np.int64) if state_mons else np.zeros(0, np.int64))
-        n_samples = len(range(-(-n_start // every) * every, n_end, every))
-        rec_out = np.zeros((n_samples, rec_ids.size),
+        cols = state_columns(self.network, f, n_start, n_end)
+        state_mons, every, rec_ids, rec_chan = cols.monitors, cols.every, cols.ids, cols.channels
+        rec_out = np.zeros((cols.n_samples, rec_ids.size),
                            dtype=np.int64 if self.mode == "fixed" else np.float64)
         rec_count = 0
         fixed = self.mode == "fixed"

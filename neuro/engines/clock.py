@@ -33,9 +33,9 @@ from neuro.engines.kernels import kwta_winners, lif_update
 from neuro.engines.plan import FlatNetwork, flatten
 from neuro.engines.plasticity import deliver_reward as _deliver_reward
 from neuro.engines.plasticity import plastic_events
-from neuro.engines.recording import assemble_recording
+from neuro.engines.recording import assemble_recording, state_columns
 from neuro.network import Network
-from neuro.record import Recording, SpikeMonitor, StateMonitor
+from neuro.record import Recording, SpikeMonitor
 from neuro.synapses import SparseSynapses
 
 __all__ = ["ClockState", "ClockSimulator", "simulate"]
@@ -471,18 +471,9 @@ class ClockSimulator:
             raise ValueError(f"duration_s={duration_s} is shorter than one step dt={f.dt_s}")
         n_start, n_end = st.step, st.step + n_steps
         mons = self.network.monitors
-        state_mons = [m for m in mons if isinstance(m, StateMonitor)]
-        every = state_mons[0].every_steps if state_mons else 1
-        if any(m.every_steps != every for m in state_mons):
-            raise ValueError("all StateMonitors of a network must use the same every_steps")
-        rec_ids = np.concatenate(
-            [m.indices + f.population_slice(m.target).start for m in state_mons]
-        ).astype(np.int64) if state_mons else np.zeros(0, np.int64)
-        rec_chan = np.concatenate(
-            [np.full(m.indices.size, m.channel()) for m in state_mons]
-        ).astype(np.int64) if state_mons else np.zeros(0, np.int64)
-        n_samples = len(range(-(-n_start // every) * every, n_end, every))
-        rec_out = np.zeros((n_samples, rec_ids.size), dtype=f.dtype)
+        cols = state_columns(self.network, f, n_start, n_end)
+        state_mons, every, rec_ids, rec_chan = cols.monitors, cols.every, cols.ids, cols.channels
+        rec_out = np.zeros((cols.n_samples, rec_ids.size), dtype=f.dtype)
         rec_count = 0
         src_mon = {m.target for m in mons if isinstance(m, SpikeMonitor)} - {
             p.name for p in self.network.populations

@@ -3,13 +3,53 @@ clock engine and the Loihi event-queue model, so monitors mean the same on both)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from neuro.engines.plan import FlatNetwork
 from neuro.network import Network
 from neuro.record import RateMonitor, Recording, SpikeMonitor, SpikeTrains, StateMonitor, StateTrace
 
-__all__ = ["assemble_recording"]
+__all__ = ["StateColumns", "assemble_recording", "state_columns"]
+
+
+@dataclass(frozen=True, eq=False)
+class StateColumns:
+    """What the state monitors sample during steps ``[n_start, n_end)``.
+
+    Attributes
+    ----------
+    monitors : list of StateMonitor
+    every : int
+        Sampling period in steps (samples at multiples of it).
+    ids : ndarray of int64
+        Global neuron id of each sampled column.
+    channels : ndarray of int64
+        ``-1`` for ``v``, else the synaptic channel of each column.
+    n_samples : int
+        Samples that fall in the interval.
+    """
+
+    monitors: list[StateMonitor]
+    every: int
+    ids: np.ndarray
+    channels: np.ndarray
+    n_samples: int
+
+
+def state_columns(network: Network, flat: FlatNetwork, n_start: int, n_end: int) -> StateColumns:
+    """The sampled columns of the network's StateMonitors over steps ``[n_start, n_end)``."""
+    mons = [m for m in network.monitors if isinstance(m, StateMonitor)]
+    every = mons[0].every_steps if mons else 1
+    if any(m.every_steps != every for m in mons):
+        raise ValueError("all StateMonitors of a network must use the same every_steps")
+    ids = (np.concatenate([m.indices + flat.population_slice(m.target).start for m in mons])
+           .astype(np.int64) if mons else np.zeros(0, np.int64))
+    chans = (np.concatenate([np.full(m.indices.size, m.channel()) for m in mons]).astype(np.int64)
+             if mons else np.zeros(0, np.int64))
+    n_samples = len(range(-(-n_start // every) * every, n_end, every))
+    return StateColumns(mons, every, ids, chans, n_samples)
 
 
 def assemble_recording(
