@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from encoders.datasets import load_digits_split, load_mnist
-from experiments.stdp_digits import Config, Trainer, diehl_cook_network
+from experiments.stdp_digits import Config, Trainer, diehl_cook_network, weight_total
 from learning.homeostasis import normalize_columns
 
 
@@ -44,7 +44,7 @@ class Brian2Trainer:
         self.syn = self.model.synapses[0]
         self.j = np.asarray(self.syn.j[:])
         self.n = cfg.n_neurons
-        self.total = cfg.weight_sum if cfg.weight_sum > 0 else 0.1 * net.size("inp")
+        self.total = weight_total(cfg, net.size("inp"))
         self.mon = self.model.spike_monitors["exc"]
 
     def present(self, x: np.ndarray) -> int:
@@ -61,7 +61,7 @@ class Brian2Trainer:
                 inp.rates = 0 * b2.Hz
                 self.model.run(cfg.rest_s)
             w = np.asarray(self.syn.w[:])
-            normalize_columns(w, self.j, self.n, self.total)
+            normalize_columns(w, self.j, self.n, self.total, cfg.weight_norm)
             self.syn.w[:] = w
             if n_spikes >= cfg.min_spikes:
                 break

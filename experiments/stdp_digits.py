@@ -13,7 +13,7 @@ relaxes; the simulator is reused across images, only the Poisson rates change). 
 pair STDP on the input weights (potentiation at a postsynaptic spike by the presynaptic
 trace, depression at a presynaptic spike by the postsynaptic trace, hard bounds
 ``[0, w_max]``), then every excitatory neuron's incoming weights are normalised to
-``weight_sum`` after each image. If the layer fires fewer than ``min_spikes`` spikes, the
+``weight_total`` (column sum or Euclidean norm, ``weight_norm``) after each image. If the layer fires fewer than ``min_spikes`` spikes, the
 image is shown again with the input rates increased by ``max_rate_hz`` (Diehl & Cook's
 rule), at most ``max_boosts`` times.
 
@@ -50,6 +50,7 @@ from neuro.plotting.stdp import assignment_histogram
 __all__ = ["Config", "run", "SMOKE", "QUICK", "diehl_cook_network", "Trainer", "kmeans_baseline"]
 
 INHIBITIONS = ("kwta", "population")
+WEIGHT_L2_DEFAULT = 1.5
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,10 @@ class Config:
     t_ref_s: float = 5e-3
     theta_plus: float = 0.05
     tau_theta_s: float = 1e4
-    weight_sum: float = 0.0  # per neuron; 0: 0.1 * n_inputs (Diehl & Cook: 78 of 784)
+    # per-neuron weight normalisation after each image: 1 = column sum (Diehl & Cook),
+    # 2 = Euclidean norm; weight_total is the target norm (0: the default for the order)
+    weight_norm: int = 1
+    weight_total: float = 0.0
     w_init_max: float = 0.3
     w_max: float = 1.0
     tau_pre_s: float = 20e-3
@@ -88,6 +92,9 @@ class Config:
     max_boosts: int = 3
     checkpoint_every: int = 500
     kmeans: bool = True
+    # > 0: hold out this fraction of the training images (stratified, random_state 0) and
+    # evaluate on it instead of the test split, so that settings are chosen without the test set
+    validation_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         if self.dataset not in ("digits", "mnist"):
@@ -115,6 +122,13 @@ class Config:
             raise ValueError(f"w_inhibition must be >= 0 (0: 2000 / n_neurons), got {self.w_inhibition}")
         if self.checkpoint_every < 1:
             raise ValueError(f"checkpoint_every must be >= 1, got {self.checkpoint_every}")
+        if self.weight_norm not in (1, 2):
+            raise ValueError(f"weight_norm must be 1 (column sum) or 2 (Euclidean), got {self.weight_norm}")
+        if not self.weight_total >= 0:
+            raise ValueError(f"weight_total must be >= 0 (0: default for weight_norm), got {self.weight_total}")
+        if not 0.0 <= self.validation_fraction < 1.0:
+            raise ValueError(f"validation_fraction must be in [0, 1) (0: evaluate on the test split), "
+                             f"got {self.validation_fraction}")
 
 
 SMOKE = {"n_neurons": 20, "epochs": 1, "n_train": 60, "n_test": 40, "present_s": 0.1,
@@ -135,7 +149,7 @@ def diehl_cook_network(n_inputs: int, cfg: Config, seed: int = 0) -> Network:
                     a_minus=cfg.a_minus, w_min=0.0, w_max=cfg.w_max)
     w0 = rng.uniform(0.0, cfg.w_init_max, (n_inputs, n))
     w_in = SparseSynapses.from_dense(w0)
-    normalize_columns(w_in.weights, w_in.indices, n, _weight_sum(cfg, n_inputs))
+    normalize_columns(w_in.weights, w_in.indices, n, weight_total(cfg, n_inputs), cfg.weight_norm)
     kw = {"kwta_k": cfg.kwta_k} if cfg.inhibition == "kwta" else {}
     pops = [Population("exc", n, exc_params, adaptation=adapt, **kw)]
     projs = [Projection("inp", "exc", w_in, plasticity=rule)]
@@ -153,8 +167,13 @@ def _w_inhibition(cfg: Config) -> float:
     return cfg.w_inhibition if cfg.w_inhibition > 0 else 2000.0 / cfg.n_neurons
 
 
-def _weight_sum(cfg: Config, n_inputs: int) -> float:
-    return cfg.weight_sum if cfg.weight_sum > 0 else 0.1 * n_inputs
+def weight_total(cfg: Config, n_inputs: int) -> float:
+    """Target norm of each neuron's input weights: the configured one, or by default
+    ``0.1 n_inputs`` for the column sum (Diehl & Cook: 78 of 784) and WEIGHT_L2_DEFAULT for
+    the Euclidean norm."""
+    if cfg.weight_total > 0:
+        return cfg.weight_total
+    return 0.1 * n_inputs if cfg.weight_norm == 1 else WEIGHT_L2_DEFAULT
 
 
 class Trainer:
@@ -165,7 +184,7 @@ class Trainer:
         self.sim = ClockSimulator(net, cfg.dt_s, seed=seed)
         self.n = cfg.n_neurons
         self.n_inputs = net.size("inp")
-        self.total = _weight_sum(cfg, self.n_inputs)
+        self.total = weight_total(cfg, self.n_inputs)
         self.w = self.sim.weights_view(0)
         self.idx = net.projections[0].synapses.indices
 
@@ -187,7 +206,7 @@ class Trainer:
                 sim.set_source_rates("inp", 0.0)
                 sim.run(cfg.rest_s)
             if learn:
-                normalize_columns(self.w, self.idx, self.n, self.total)
+                normalize_columns(self.w, self.idx, self.n, self.total, cfg.weight_norm)
             if counts.sum() >= cfg.min_spikes:
                 break
         return (counts, rec.spikes["exc"]) if keep_spikes else counts
@@ -258,8 +277,14 @@ def run(cfg: Config, ctx) -> dict:
     xtr, ytr, xte, yte = data.x_train, data.y_train, data.x_test, data.y_test
     if cfg.n_train:
         xtr, ytr = xtr[: cfg.n_train], ytr[: cfg.n_train]
+    if cfg.validation_fraction > 0:
+        from sklearn.model_selection import train_test_split
+
+        xtr, xte, ytr, yte = train_test_split(xtr, ytr, test_size=cfg.validation_fraction,
+                                              random_state=0, stratify=ytr)
     if cfg.n_test:
         xte, yte = xte[: cfg.n_test], yte[: cfg.n_test]
+    eval_split = "validation" if cfg.validation_fraction > 0 else "test"
     side = int(round(math.sqrt(xtr.shape[1])))
     n_classes = 10
     net = diehl_cook_network(xtr.shape[1], cfg, seed=ctx.seed)
@@ -314,10 +339,11 @@ def run(cfg: Config, ctx) -> dict:
         "dataset": cfg.dataset,
         "n_neurons": cfg.n_neurons,
         "inhibition": cfg.inhibition,
-        "test_accuracy": acc,
+        "eval_split": eval_split,
+        f"{eval_split}_accuracy": acc,
         "train_accuracy": train_acc,
         "n_train_images": int(len(xtr)),
-        "n_test_images": int(len(xte)),
+        f"n_{eval_split}_images": int(len(xte)),
         "epochs": cfg.epochs,
         "train_seconds": train_s,
         "samples_per_second": cfg.epochs * len(xtr) / train_s if train_s > 0 else float("nan"),
@@ -329,5 +355,5 @@ def run(cfg: Config, ctx) -> dict:
         "rest_ms": cfg.rest_s * 1e3,
     }
     if cfg.kmeans:
-        summary["kmeans_test_accuracy"] = kmeans_baseline(xtr, ytr, xte, yte, cfg.n_neurons, ctx.seed)
+        summary[f"kmeans_{eval_split}_accuracy"] = kmeans_baseline(xtr, ytr, xte, yte, cfg.n_neurons, ctx.seed)
     return summary

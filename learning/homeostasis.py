@@ -41,18 +41,34 @@ def _check(weights: np.ndarray, indices: np.ndarray, n_post: int) -> None:
         raise ValueError(f"n_post must be >= 1 and > every index (max index {indices.max() if indices.size else -1}), got {n_post}")
 
 
-def normalize_columns(weights: np.ndarray, indices: np.ndarray, n_post: int, total: float) -> np.ndarray:
-    """Scale each postsynaptic neuron's incoming weights to sum to ``total`` (in place).
+def normalize_columns(weights: np.ndarray, indices: np.ndarray, n_post: int, total: float,
+                      order: int = 1) -> np.ndarray:
+    """Scale each postsynaptic neuron's incoming weights to norm ``total`` (in place).
 
-    .. math:: w_{ij} \\leftarrow w_{ij} \\frac{T}{\\sum_i w_{ij}}
+    .. math:: w_{ij} \\leftarrow w_{ij} \\frac{T}{\\lVert w_{\\cdot j} \\rVert_p}
 
-    Columns summing to 0 are left unchanged. Returns ``weights``.
+    Parameters
+    ----------
+    total : float
+        Target norm ``T`` > 0.
+    order : {1, 2}
+        ``1``: the column sum (Diehl & Cook 2015; equal to the L1 norm for non-negative
+        weights); ``2``: the Euclidean norm (the fixed point of Oja's rule). With an L2 norm
+        the neuron's drive ``x . w`` ranks prototypes by angle, which is what makes a
+        winner-take-all layer a nearest-prototype classifier on inputs of varying contrast.
+
+    Columns of norm 0 are left unchanged. Returns ``weights``.
     """
     _check(weights, indices, n_post)
     if not (np.isfinite(total) and total > 0):
         raise ValueError(f"total must be a finite number > 0, got {total!r}")
-    sums = np.bincount(indices, weights=weights, minlength=n_post)
-    factor = np.divide(total, sums, out=np.ones_like(sums), where=sums != 0)
+    if order not in (1, 2):
+        raise ValueError(f"order must be 1 (column sum) or 2 (Euclidean norm), got {order!r}")
+    w = weights.astype(np.float64)
+    norms = np.bincount(indices, weights=w if order == 1 else w * w, minlength=n_post)
+    if order == 2:
+        norms = np.sqrt(norms)
+    factor = np.divide(total, norms, out=np.ones_like(norms), where=norms != 0)
     weights *= factor[indices].astype(weights.dtype)
     return weights
 

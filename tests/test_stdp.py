@@ -186,6 +186,12 @@ def test_homeostasis_functions():
     assert np.allclose(w2, [0.5, 1.5, 0.5, 1.5])
     with pytest.raises(ValueError, match="total"):
         normalize_columns(w, idx, 2, -1.0)
+    w3 = np.array([3.0, 1.0, 4.0, 0.0])
+    normalize_columns(w3, idx, 2, 2.0, order=2)
+    assert np.allclose(np.sqrt(np.bincount(idx, w3 * w3)), [2.0, 2.0])
+    assert np.allclose(w3, [1.2, 2.0, 1.6, 0.0])  # direction kept: (3, 4)/5 * 2 and (1, 0) * 2
+    with pytest.raises(ValueError, match="order"):
+        normalize_columns(w3, idx, 2, 1.0, order=3)
 
 
 def test_fit_window_and_schedule():
