@@ -9,7 +9,14 @@ import pytest
 
 from encoders.datasets import load_digits_split
 from experiments.common import run_experiment
-from experiments.stdp_digits import Config, Trainer, assign_labels, classify, diehl_cook_network
+from experiments.stdp_digits import (
+    WEIGHT_L2_DEFAULT,
+    Config,
+    Trainer,
+    assign_labels,
+    classify,
+    diehl_cook_network,
+)
 
 
 def test_stdp_window_recovers_time_constants(tmp_path):
@@ -64,9 +71,37 @@ def test_training_resume_is_exact(tmp_path):
     assert np.array_equal(a.sim.state.weights, c.sim.state.weights)
     assert np.array_equal(a.sim.theta("exc"), c.sim.theta("exc"))
     w = a.sim.synapses()[0]
-    sums = np.bincount(w.indices, w.weights, minlength=10)
-    assert np.allclose(sums, 0.1 * 64)  # normalised columns
+    norms = np.sqrt(np.bincount(w.indices, w.weights ** 2, minlength=10))
+    assert np.allclose(norms, WEIGHT_L2_DEFAULT)  # Euclidean-normalised columns (the default)
     assert w.weights.min() >= 0.0 and w.weights.max() <= cfg.w_max
+
+    # the readout: learning frozen, thresholds equalised to their mean (test_theta="mean")
+    theta = a.sim.theta("exc").copy()
+    assert np.ptp(theta) > 0
+    weights = a.sim.state.weights.copy()
+    a.freeze()
+    assert np.allclose(a.sim.theta("exc"), theta.mean())
+    a.responses(x[:2], _NoProgress(), "test")
+    assert np.array_equal(a.sim.state.weights, weights)
+
+
+def test_column_sum_normalisation_and_validation_split(tmp_path):
+    net = diehl_cook_network(64, Config(weight_norm=1), seed=0)
+    w = net.projections[0].synapses
+    assert np.allclose(np.bincount(w.indices, w.weights, minlength=400), 0.1 * 64)
+    s = run_experiment("stdp-digits", tmp_path, smoke=True,
+                       overrides={"validation_fraction": "0.25", "kmeans": "false"})
+    assert s["eval_split"] == "validation" and "validation_accuracy" in s and "test_accuracy" not in s
+    assert s["n_train_images"] == 45 and s["n_validation_images"] == 15  # 75/25 of the 60 images
+    with pytest.raises(ValueError, match="test_theta"):
+        Config(test_theta="zero")
+    with pytest.raises(ValueError, match="validation_fraction"):
+        Config(validation_fraction=1.0)
+
+
+class _NoProgress:
+    def progress(self, it, total=None, desc=None):
+        return it
 
 
 def test_label_assignment_and_vote():
