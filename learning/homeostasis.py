@@ -15,7 +15,10 @@ import numpy as np
 
 from neuro.plasticity import ThresholdAdaptation
 
-__all__ = ["ThresholdAdaptation", "theta_value", "normalize_columns", "synaptic_scaling"]
+__all__ = ["ThresholdAdaptation", "theta_value", "normalize_columns", "synaptic_scaling", "NORM_ORDERS"]
+
+#: Valid ``order`` of :func:`normalize_columns`: 1 (column sum), 2 (Euclidean norm).
+NORM_ORDERS = (1, 2)
 
 
 def theta_value(spike_times_s: np.ndarray, t_s: float, adaptation: ThresholdAdaptation) -> float:
@@ -62,12 +65,12 @@ def normalize_columns(weights: np.ndarray, indices: np.ndarray, n_post: int, tot
     _check(weights, indices, n_post)
     if not (np.isfinite(total) and total > 0):
         raise ValueError(f"total must be a finite number > 0, got {total!r}")
-    if order not in (1, 2):
+    if order not in NORM_ORDERS:
         raise ValueError(f"order must be 1 (column sum) or 2 (Euclidean norm), got {order!r}")
-    w = weights.astype(np.float64)
-    norms = np.bincount(indices, weights=w if order == 1 else w * w, minlength=n_post)
-    if order == 2:
-        norms = np.sqrt(norms)
+    if order == 1:
+        norms = np.bincount(indices, weights=weights, minlength=n_post)
+    else:
+        norms = np.sqrt(np.bincount(indices, weights=np.square(weights, dtype=np.float64), minlength=n_post))
     factor = np.divide(total, norms, out=np.ones_like(norms), where=norms != 0)
     weights *= factor[indices].astype(weights.dtype)
     return weights

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from encoders.datasets import load_digits_split
-from experiments.common import run_experiment
+from experiments.common import RunContext, run_experiment
 from experiments.stdp_digits import (
     WEIGHT_L2_DEFAULT,
     Config,
@@ -81,7 +81,7 @@ def test_training_resume_is_exact(tmp_path):
     weights = a.sim.state.weights.copy()
     a.freeze()
     assert np.allclose(a.sim.theta("exc"), theta.mean())
-    a.responses(x[:2], _NoProgress(), "test")
+    a.responses(x[:2], RunContext(name="t", out_dir=tmp_path, seed=0), "test")
     assert np.array_equal(a.sim.state.weights, weights)
 
 
@@ -97,11 +97,6 @@ def test_column_sum_normalisation_and_validation_split(tmp_path):
         Config(test_theta="zero")
     with pytest.raises(ValueError, match="validation_fraction"):
         Config(validation_fraction=1.0)
-
-
-class _NoProgress:
-    def progress(self, it, total=None, desc=None):
-        return it
 
 
 def test_label_assignment_and_vote():
