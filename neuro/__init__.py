@@ -4,7 +4,7 @@ Public API (re-exported here): LIF parameters, sparse synapses, network descript
 inputs, monitors and recordings. Engines live in :mod:`neuro.engines`.
 """
 
-from neuro.inputs import CurrentInjection, PoissonSource, SpikeArraySource
+from neuro.inputs import CurrentInjection, PoissonInput, PoissonSource, SpikeArraySource
 from neuro.lif import LIFParams, firing_period, free_trajectory, step_factors
 from neuro.network import Network, Population, Projection
 from neuro.record import (
@@ -21,6 +21,7 @@ __all__ = [
     "CurrentInjection",
     "LIFParams",
     "Network",
+    "PoissonInput",
     "PoissonSource",
     "Population",
     "Projection",

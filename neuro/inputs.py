@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PoissonSource", "SpikeArraySource", "CurrentInjection", "Source"]
+__all__ = ["PoissonSource", "SpikeArraySource", "CurrentInjection", "PoissonInput", "Source"]
 
 
 def _check_name(name: str) -> None:
@@ -110,3 +110,56 @@ class CurrentInjection:
                 f"need 0 <= start_s < stop_s, got start_s={self.start_s}, stop_s={self.stop_s}"
             )
         object.__setattr__(self, "amplitude", a)
+
+
+@dataclass(frozen=True, eq=False)
+class PoissonInput:
+    """External Poisson drive without stored synapses (Brian2's ``PoissonInput``, NEST's
+    ``poisson_generator`` connected to a population).
+
+    In every step each neuron of ``target`` receives ``weight * k`` on channel ``receptor``,
+    where ``k`` is the number of spikes of ``n_inputs`` independent Poisson trains of rate
+    ``rate_hz`` in that step, drawn independently for every neuron (``k`` ~ Poisson with mean
+    ``n_inputs * rate_hz * dt``). It costs one random number per neuron and step, whatever
+    ``n_inputs`` is, and no memory per input.
+
+    Parameters
+    ----------
+    target : str
+        Name of the neuron population.
+    n_inputs : int
+        Number of independent input trains per neuron, >= 1.
+    rate_hz : float
+        Rate of each train in Hz, >= 0.
+    weight : float
+        Weight of one input spike (membrane units for delta channels).
+    receptor : int
+        Synaptic channel of the target (0 for delta synapses), as in ``Projection``.
+    """
+
+    target: str
+    n_inputs: int
+    rate_hz: float
+    weight: float
+    receptor: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.target, str):
+            raise TypeError(f"PoissonInput target must be a population name, got {self.target!r}")
+        if isinstance(self.n_inputs, bool) or not isinstance(self.n_inputs, (int, np.integer)) or self.n_inputs < 1:
+            raise ValueError(f"PoissonInput n_inputs must be an integer >= 1, got {self.n_inputs!r}")
+        for name in ("rate_hz", "weight"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise TypeError(f"PoissonInput {name} must be a real number, got {value!r}")
+            if not math.isfinite(float(value)):
+                raise ValueError(f"PoissonInput {name} must be finite, got {value!r}")
+            object.__setattr__(self, name, float(value))
+        if self.rate_hz < 0:
+            raise ValueError(f"PoissonInput rate_hz must be >= 0 Hz, got {self.rate_hz}")
+        object.__setattr__(self, "n_inputs", int(self.n_inputs))
+        object.__setattr__(self, "receptor", int(self.receptor))
+
+    def mean_per_step(self, dt_s: float) -> float:
+        """Expected number of input spikes per neuron and step."""
+        return self.n_inputs * self.rate_hz * dt_s

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from neuro.inputs import CurrentInjection, PoissonSource, Source, SpikeArraySource
+from neuro.inputs import CurrentInjection, PoissonInput, PoissonSource, Source, SpikeArraySource
 from neuro.lif import LIFParams
 from neuro.plasticity import ThresholdAdaptation
 from neuro.record import Monitor, RateMonitor, SpikeMonitor, StateMonitor
@@ -141,9 +141,10 @@ class Network:
     sources: tuple[Source, ...] = ()
     currents: tuple[CurrentInjection, ...] = ()
     monitors: tuple[Monitor, ...] = ()
+    drives: tuple[PoissonInput, ...] = ()
 
     def __post_init__(self) -> None:
-        for f in ("populations", "projections", "sources", "currents", "monitors"):
+        for f in ("populations", "projections", "sources", "currents", "monitors", "drives"):
             object.__setattr__(self, f, tuple(getattr(self, f)))
         if not self.populations:
             raise ValueError("a network needs at least one population")
@@ -183,6 +184,17 @@ class Network:
                 raise ValueError(
                     f"current into {c.target!r}: amplitude shape {c.amplitude.shape} must be "
                     f"scalar or ({pops[c.target].size},)"
+                )
+        for d in self.drives:
+            if not isinstance(d, PoissonInput):
+                raise TypeError(f"drives must be PoissonInput, got {type(d).__name__}")
+            if d.target not in pops:
+                raise ValueError(f"PoissonInput target {d.target!r} is not a population; known: {sorted(pops)}")
+            n_ch = pops[d.target].params.n_channels
+            if d.receptor not in range(max(n_ch, 1)):
+                raise ValueError(
+                    f"PoissonInput into {d.target!r}: receptor must be in [0, {max(n_ch, 1) - 1}] "
+                    f"(target has {n_ch} synaptic channels), got {d.receptor}"
                 )
         for m in self.monitors:
             if m.target not in names:
