@@ -4,7 +4,9 @@
 - :mod:`.mapping`: placement on cores/tiles/mesh with resource checks (:func:`place`);
 - :mod:`.fixed_point`: Loihi's integer CUBA neuron and quantisation (:func:`quantize`);
 - :mod:`.event_queue`: the event-queue backend with per-core counters;
-- :mod:`.energy`: :class:`EnergyReport` and the dense baseline.
+- :mod:`.timing`: duration of every step (slowest core, links, barrier, host);
+- :mod:`.multichip`: chip grid, inter-chip links, count-based placement (:func:`place_counts`);
+- :mod:`.energy`: :class:`EnergyReport` (dynamic + static + host) and the dense baseline.
 
 Never imports :mod:`learning` (see DESIGN.md).
 
@@ -28,6 +30,14 @@ from hardware_models.event_queue import (
 from hardware_models.fixed_point import QuantizedNetwork, quantize, spike_count_agreement
 from hardware_models.loihi import PRESETS, LoihiSpec, load_spec, preset
 from hardware_models.mapping import Mapping, MappingError, place
+from hardware_models.multichip import (
+    NetworkCounts,
+    PopulationCount,
+    ProjectionCount,
+    SystemMapping,
+    place_counts,
+)
+from hardware_models.timing import StepTimes, step_times
 
 __all__ = [
     "COUNTERS",
@@ -39,13 +49,20 @@ __all__ = [
     "LoihiSpec",
     "Mapping",
     "MappingError",
+    "NetworkCounts",
+    "PopulationCount",
+    "ProjectionCount",
+    "StepTimes",
+    "SystemMapping",
     "PRESETS",
     "QuantizedNetwork",
     "dense_ops_per_step",
     "load_spec",
     "place",
+    "place_counts",
     "preset",
     "quantize",
     "run_event_queue",
     "spike_count_agreement",
+    "step_times",
 ]

@@ -1,25 +1,30 @@
 """Energy and latency from operation counters, and a dense CPU/GPU-style baseline.
 
-Every energy is ``count x per-operation energy`` with the constant taken from a
-:class:`~hardware_models.loihi.LoihiSpec` (or :class:`DenseSpec` for the baseline):
+Every dynamic energy is ``count x per-operation energy`` with the constant taken from a
+:class:`~hardware_models.loihi.LoihiSpec` (or :class:`DenseSpec` for the baseline); the
+static and host terms are power times the elapsed time of :mod:`hardware_models.timing`:
 
 .. math::
 
-    E = \\sum_{\\text{categories } c} N_c \\, e_c, \\qquad
-    T_{step} = \\max_{\\text{cores}} \\sum_c N_{c,core} \\, t_c + T_{barrier}(n_{tiles})
+    E = \\sum_{\\text{categories } c} N_c \\, e_c
+        + (P_{static} \\, n_{chips} + P_{host}) \\sum_{steps} T_{step}
 
 Categories: ``syn_ops`` (synaptic spike ops), ``syn_updates`` (STDP), ``neuron_active``,
-``neuron_inactive`` (compartment updates), ``spike_tile`` (messages within a tile),
-``hop_ew``, ``hop_ns`` (mesh hops), ``input`` (off-chip spikes; 0 pJ by default). A spike
-message between tiles is charged its hops only (Manhattan distance, east-west and
+``neuron_inactive`` (compartment updates), ``spike_out`` (spikes generated),
+``msg_out`` (messages sent, one per destination core), ``spike_tile`` (messages within a
+tile), ``hop_ew``, ``hop_ns`` (mesh hops), ``input`` (off-chip spikes, per destination
+core). A spike message between tiles is charged its hops (Manhattan distance, east-west and
 north-south separately); a message to a core of the sender's own tile (including the
-sender's core) is charged ``e_spike_tile_pj``. Routing time and energy belong to the sending
-core, synaptic ops to the receiving core.
+sender's core) is charged ``e_spike_tile_pj``. Routing energy belongs to the sending core,
+synaptic ops to the receiving core.
 
-What the model leaves out: static (leakage) power of the chip, the host and its I/O
-(spike injection, read-out), the embedded x86 cores, and any idle time between steps; it is
-the dynamic energy of the neuromorphic cores only. Blouw et al. 2019's 0.27 mJ per inference
-is a *measured* figure that includes static power over the inference time.
+Static power is drawn by every powered chip for the whole elapsed time (``p_static_mw``);
+``p_host_mw`` is the host side (embedded x86 cores, I/O) while the network runs. Both are 0
+in the presets that reproduce a per-operation table (``davies2018``, ``sana_fe``,
+``kerasspiking``) and set in ``loihi_measured``. Blouw et al. 2019's 0.27 mJ per inference
+is a *dynamic* figure (running minus idle power, over the inference rate: their Table 1),
+so it compares with :attr:`EnergyReport.dynamic_energy_per_inference_uj` plus the host
+term, not with the static term.
 
 Dense baseline: a CPU/GPU executing the same network densely at batch size 1 multiplies
 every weight every step (``n_pre * n_post`` MACs per projection and step) plus a few MACs
@@ -36,21 +41,35 @@ import numpy as np
 from hardware_models.event_queue import COUNTERS, LoihiCounters
 from hardware_models.loihi import LoihiSpec
 from hardware_models.mapping import Mapping
+from hardware_models.multichip import grid_diameter
+from hardware_models.timing import StepTimes, step_times
 from neuro.network import Network
 
-__all__ = ["CATEGORIES", "DenseSpec", "DENSE_PRESETS", "EnergyReport", "dense_ops_per_step"]
+__all__ = ["CATEGORIES", "DenseSpec", "DENSE_PRESETS", "EnergyReport", "dense_ops_per_step",
+           "energy_vector"]
 
-#: energy category -> (counter name, LoihiSpec energy field, LoihiSpec time field)
+#: energy category -> ((counter names), LoihiSpec energy field)
 CATEGORIES = {
-    "syn_ops": ("syn_ops", "e_syn_op_pj", "t_syn_op_ns"),
-    "syn_updates": ("syn_updates", "e_syn_update_pj", "t_syn_update_ns"),
-    "neuron_active": ("neuron_active", "e_neuron_active_pj", "t_neuron_active_ns"),
-    "neuron_inactive": ("neuron_inactive", "e_neuron_inactive_pj", "t_neuron_inactive_ns"),
-    "spike_tile": ("msgs_tile", "e_spike_tile_pj", "t_spike_tile_ns"),
-    "hop_ew": ("hops_ew", "e_hop_ew_pj", "t_hop_ew_ns"),
-    "hop_ns": ("hops_ns", "e_hop_ns_pj", "t_hop_ns_ns"),
-    "input": ("input_spikes", "e_input_spike_pj", None),
+    "syn_ops": (("syn_ops",), "e_syn_op_pj"),
+    "syn_updates": (("syn_updates",), "e_syn_update_pj"),
+    "neuron_active": (("neuron_active",), "e_neuron_active_pj"),
+    "neuron_inactive": (("neuron_inactive",), "e_neuron_inactive_pj"),
+    "spike_out": (("spikes_out",), "e_spike_out_pj"),
+    "msg_out": (("msgs_tile", "msgs_mesh"), "e_msg_out_pj"),
+    "spike_tile": (("msgs_tile",), "e_spike_tile_pj"),
+    "hop_ew": (("hops_ew",), "e_hop_ew_pj"),
+    "hop_ns": (("hops_ns",), "e_hop_ns_pj"),
+    "input": (("input_spikes",), "e_input_spike_pj"),
 }
+
+
+def energy_vector(spec: LoihiSpec) -> np.ndarray:
+    """Energy (pJ) per unit of every counter of :data:`COUNTERS` under ``spec``."""
+    e = np.zeros(len(COUNTERS))
+    for ctrs, field in CATEGORIES.values():
+        for c in ctrs:
+            e[COUNTERS.index(c)] += getattr(spec, field)
+    return e
 
 
 @dataclass(frozen=True)
@@ -113,16 +132,18 @@ class EnergyReport:
     counts : dict of str to int
         Totals of every counter of the run.
     by_category : dict of str to float
-        Energy per category (pJ).
+        Dynamic energy per category (pJ).
     by_core : ndarray, shape (n_cores,)
-        Energy per core (pJ); routing energy belongs to the sending core.
+        Dynamic energy per core (pJ); routing energy belongs to the sending core.
     by_population : dict of str to float
-    step_time_ns : ndarray, shape (n_steps,)
-        Slowest core's busy time plus the barrier, per step.
+    times : StepTimes
+        Parts of every step's duration (:mod:`hardware_models.timing`).
     n_inferences : int
     dense : dict
         Dense baseline: MACs, reads and energy (pJ) of the whole run.
     core_xy : ndarray (n_cores, 2)
+    n_tiles, n_chips : int
+        Tiles and chips in use.
     """
 
     spec: LoihiSpec
@@ -131,11 +152,12 @@ class EnergyReport:
     by_category: dict
     by_core: np.ndarray
     by_population: dict
-    step_time_ns: np.ndarray
+    times: StepTimes
     n_inferences: int
     dense: dict
     core_xy: np.ndarray
     n_tiles: int
+    n_chips: int
 
     @classmethod
     def from_counters(cls, counters: LoihiCounters, mapping: Mapping, network: Network,
@@ -155,27 +177,28 @@ class EnergyReport:
             Costs to apply (default: the mapping's spec); may differ from the spec used to
             place the network, e.g. to compare presets on the same counts.
         dense_spec : DenseSpec, optional
+
+        Notes
+        -----
+        Cores ``c`` are on chip ``c // spec.max_cores``; the counters do not say which
+        chip receives each message, so inter-chip link traffic is not costed here (see
+        :mod:`hardware_models.multichip` for multi-chip estimates).
         """
         if int(n_inferences) < 1:
             raise ValueError(f"n_inferences must be >= 1, got {n_inferences}")
         spec = spec or mapping.spec
         dense_spec = dense_spec or DenseSpec()
         ps = counters.per_step  # (T, C, K)
-        e_vec = np.zeros(len(COUNTERS))
-        t_vec = np.zeros(len(COUNTERS))
-        by_cat = {}
-        for ctr, ef, tf in CATEGORIES.values():
-            j = COUNTERS.index(ctr)
-            e_vec[j] = getattr(spec, ef)
-            t_vec[j] = getattr(spec, tf) if tf else 0.0
+        e_vec = energy_vector(spec)
         tot = ps.sum(axis=(0, 1)).astype(np.float64)
-        for cat, (ctr, ef, _) in CATEGORIES.items():
-            by_cat[cat] = float(tot[COUNTERS.index(ctr)] * getattr(spec, ef))
+        by_cat = {cat: float(sum(tot[COUNTERS.index(c)] for c in ctrs) * getattr(spec, ef))
+                  for cat, (ctrs, ef) in CATEGORIES.items()}
         by_core = ps.sum(axis=0) @ e_vec if ps.size else np.zeros(mapping.n_cores)
         by_pop = {k: float(v @ e_vec) for k, v in counters.per_population.items()}
-        busy = ps @ t_vec if ps.size else np.zeros((0, mapping.n_cores))
-        step_time = (busy.max(axis=1) if busy.shape[1] else np.zeros(busy.shape[0])) + \
-            spec.barrier_ns(max(1, mapping.n_tiles))
+        n_chips = max(1, -(-mapping.n_cores // spec.max_cores))
+        tiles_per_chip = -(-spec.max_cores // spec.cores_per_tile)
+        times = step_times(ps, spec, max(1, min(mapping.n_tiles, tiles_per_chip)),
+                           chip_diameter=grid_diameter(n_chips, spec))
         ops = dense_ops_per_step(network)
         T = counters.n_steps
         macs = T * (ops["weight_macs"] + dense_spec.macs_per_neuron_channel * ops["state_updates"])
@@ -187,19 +210,45 @@ class EnergyReport:
             "compute_energy_pj": float(macs * dense_spec.e_mac_pj),
         }
         return cls(spec, dense_spec, {k: int(tot[j]) for j, k in enumerate(COUNTERS)}, by_cat,
-                   np.asarray(by_core, dtype=np.float64), by_pop, np.asarray(step_time),
-                   int(n_inferences), dense, mapping.core_xy.copy(), mapping.n_tiles)
+                   np.asarray(by_core, dtype=np.float64), by_pop, times,
+                   int(n_inferences), dense, mapping.core_xy.copy(), mapping.n_tiles, n_chips)
 
     # ------------------------------------------------------------------ figures
     @property
+    def step_time_ns(self) -> np.ndarray:
+        """Duration of every step (ns)."""
+        return self.times.total_ns
+
+    @property
     def total_pj(self) -> float:
-        """Total dynamic energy of the run (pJ)."""
+        """Dynamic energy of the cores over the run (pJ): the sum of the categories."""
         return float(sum(self.by_category.values()))
 
     @property
+    def static_pj(self) -> float:
+        """Static energy: ``p_static_mw`` per chip times the elapsed time (pJ)."""
+        return self.spec.p_static_mw * self.n_chips * self.times.elapsed_s * 1e9
+
+    @property
+    def host_pj(self) -> float:
+        """Host-side energy: ``p_host_mw`` times the elapsed time (pJ)."""
+        return self.spec.p_host_mw * self.times.elapsed_s * 1e9
+
+    @property
+    def system_pj(self) -> float:
+        """Everything: dynamic + static + host (pJ)."""
+        return self.total_pj + self.static_pj + self.host_pj
+
+    @property
     def energy_per_inference_uj(self) -> float:
-        """Energy per inference in microjoules."""
-        return self.total_pj / self.n_inferences * 1e-6
+        """Energy per inference in microjoules (dynamic + static + host)."""
+        return self.system_pj / self.n_inferences * 1e-6
+
+    @property
+    def dynamic_energy_per_inference_uj(self) -> float:
+        """Dynamic core energy plus host energy per inference, without static energy (the
+        quantity of Blouw et al. 2019's "dynamic" figures, running minus idle power)."""
+        return (self.total_pj + self.host_pj) / self.n_inferences * 1e-6
 
     @property
     def latency_per_inference_us(self) -> float:
@@ -213,14 +262,19 @@ class EnergyReport:
 
     @property
     def energy_ratio(self) -> float:
-        """Dense baseline energy over Loihi-model energy."""
-        return self.dense["energy_pj"] / self.total_pj if self.total_pj > 0 else math.inf
+        """Dense baseline energy over Loihi-model energy (dynamic + static + host)."""
+        return self.dense["energy_pj"] / self.system_pj if self.system_pj > 0 else math.inf
 
     def summary(self) -> dict:
         """Flat JSON-serialisable figures (per inference where the name says so)."""
         n = self.n_inferences
         return {
             "energy_per_inference_uj": self.energy_per_inference_uj,
+            "dynamic_energy_per_inference_uj": self.dynamic_energy_per_inference_uj,
+            "static_energy_per_inference_uj": self.static_pj / n * 1e-6,
+            "host_energy_per_inference_uj": self.host_pj / n * 1e-6,
+            "steps_bound_by": self.times.bound(),
+            "chips_used": self.n_chips,
             "latency_per_inference_us": self.latency_per_inference_us,
             "synaptic_ops_per_inference": self.counts["syn_ops"] / n,
             "neuron_updates_per_inference":
@@ -242,12 +296,15 @@ class EnergyReport:
     def table(self) -> str:
         """Plain-text breakdown: category, count, per-op energy, energy, share."""
         lines = [f"{'category':<16} {'count':>14} {'pJ/op':>8} {'energy uJ':>12} {'share':>7}"]
-        tot = self.total_pj or 1.0
-        for cat, (ctr, ef, _) in CATEGORIES.items():
+        tot = self.system_pj or 1.0
+        for cat, (ctrs, ef) in CATEGORIES.items():
             e = self.by_category[cat]
-            lines.append(f"{cat:<16} {self.counts[ctr]:>14,d} {getattr(self.spec, ef):>8.1f} "
+            n = sum(self.counts[c] for c in ctrs)
+            lines.append(f"{cat:<16} {n:>14,d} {getattr(self.spec, ef):>8.1f} "
                          f"{e * 1e-6:>12.4f} {e / tot:>7.1%}")
-        lines.append(f"{'total':<16} {'':>14} {'':>8} {self.total_pj * 1e-6:>12.4f}  "
+        for cat, e in (("static", self.static_pj), ("host", self.host_pj)):
+            lines.append(f"{cat:<16} {'':>14} {'':>8} {e * 1e-6:>12.4f} {e / tot:>7.1%}")
+        lines.append(f"{'total':<16} {'':>14} {'':>8} {self.system_pj * 1e-6:>12.4f}  "
                      f"({self.spec.source})")
         return "\n".join(lines)
 
@@ -260,6 +317,10 @@ class EnergyReport:
             "core_energy_pj": self.by_core,
             "core_xy": self.core_xy,
             "step_time_ns": self.step_time_ns,
+            "step_compute_ns": self.times.compute_ns,
+            "step_barrier_ns": self.times.barrier_ns,
+            "step_host_ns": self.times.host_ns,
+            "static_host_pj": np.array([self.static_pj, self.host_pj]),
             "population_names": np.array(list(self.by_population), dtype="S"),
             "population_energy_pj": np.array(list(self.by_population.values())),
             "counter_names": np.array(list(self.counts), dtype="S"),

@@ -20,6 +20,29 @@ Presets (:func:`preset`):
     op and 81 pJ for every neuron update (active or not); routing is not charged. (Adding
     the 3.5 ns time to the 23.6 pJ energy is what that preset does; it is reproduced, not
     endorsed.)
+``"loihi_measured"``
+    The predictive preset: every per-operation energy and time of SANA-FE's calibrated
+    ``arch/loihi.yaml`` (SLAM-Lab/SANA-FE, 2024: 51.2 pJ / 6.0 ns per neuron access plus
+    21.6 pJ / 3.7 ns per update, 69.3 pJ / 30 ns per spike generated, 111 pJ / 5.1 ns per
+    message sent, 16 ns per message received, 35.5 pJ / 3.8 ns per dense synaptic op,
+    3.0 / 4.2 pJ per east-west / north-south hop, barrier 0.6 / 1.0 / 1.4 / 1.8 us for
+    1 / 2 / 4 / 29 tiles), the chip's static power measured by Blouw et al. 2019 (idle
+    supply power of the Loihi chip, VDD + VDDM rails, 29.5 mW: mean of their five idle
+    logs, abr/power_benchmarks ``logs/idle/loihi_run0*.csv``), and three host terms
+    calibrated once on Blouw et al.'s keyword spotter (see
+    :mod:`experiments.loihi_calibration`): ``p_host_mw``, ``t_host_step_ns``,
+    ``t_input_msg_ns``.
+``"nahuku32"`` / ``"pohoiki_springs"``
+    ``loihi_measured`` on a multi-chip system: a Nahuku board of 32 chips (Davies et al.
+    2021, Proc. IEEE 109(5)), and Pohoiki Springs, 768 chips on 24 Nahuku boards (Davies
+    et al. 2021). The inter-chip link figures (``e_chip_hop_pj``, ``t_chip_hop_ns``,
+    ``link_msgs_per_us``, ``t_barrier_chip_ns``) are *assumptions* of this model: no
+    published per-message figure was found; they are stated in the preset's ``source``.
+
+Time model (see :mod:`hardware_models.timing`): a step lasts as long as its slowest core
+(sum of its operation counts times their times) or its busiest inter-chip link, plus the
+barrier, plus the host's per-step work. Energy (see :mod:`hardware_models.energy`): counts
+times per-operation energies, plus ``(p_static_mw x chips + p_host_mw) x elapsed time``.
 
 A spec can be written to / read from JSON (:meth:`LoihiSpec.to_json`, :func:`load_spec`) and
 any field overridden with :meth:`LoihiSpec.replace`.
@@ -39,29 +62,34 @@ __all__ = ["LoihiSpec", "preset", "PRESETS", "load_spec"]
 
 _ENERGY_FIELDS = (
     "e_syn_op_pj", "e_syn_update_pj", "e_neuron_active_pj", "e_neuron_inactive_pj",
-    "e_spike_tile_pj", "e_hop_ew_pj", "e_hop_ns_pj", "e_input_spike_pj",
+    "e_spike_tile_pj", "e_hop_ew_pj", "e_hop_ns_pj", "e_input_spike_pj", "e_spike_out_pj",
+    "e_msg_out_pj", "e_chip_hop_pj",
 )
 _TIME_FIELDS = (
     "t_syn_op_ns", "t_syn_update_ns", "t_neuron_active_ns", "t_neuron_inactive_ns",
-    "t_spike_tile_ns", "t_hop_ew_ns", "t_hop_ns_ns", "t_barrier_min_ns", "t_barrier_max_ns",
+    "t_spike_tile_ns", "t_hop_ew_ns", "t_hop_ns_ns", "t_spike_out_ns", "t_msg_out_ns",
+    "t_msg_in_ns", "t_chip_hop_ns", "t_barrier_chip_ns", "t_host_step_ns", "t_input_msg_ns",
 )
+_POWER_FIELDS = ("p_static_mw", "p_host_mw", "link_msgs_per_us")
 _INT_FIELDS = (
     "max_compartments", "synaptic_memory_bytes", "max_input_axons", "max_output_axons",
     "cores_per_tile", "max_cores", "mesh_width_tiles", "max_delay_steps", "weight_bits",
-    "synapse_overhead_bits", "decay_bits", "membrane_bits", "barrier_tiles_max",
+    "synapse_overhead_bits", "decay_bits", "membrane_bits", "chips_per_board", "max_boards",
+    "board_width_chips",
 )
 
 
 @dataclass(frozen=True)
 class LoihiSpec:
-    """Per-operation costs and resource limits of a Loihi-style chip.
+    """Per-operation costs, static power, resource limits of a Loihi-style chip and system.
 
-    Energies in picojoules, times in nanoseconds, memory in bytes.
+    Energies in picojoules, times in nanoseconds, power in milliwatts, memory in bytes.
+    A field at 0 is a cost the preset's source does not give (not charged).
 
     Parameters
     ----------
     name, source : str
-        Preset name and the publication (table) its numbers come from.
+        Preset name and the publications (tables, files) its numbers come from.
     e_syn_op_pj, t_syn_op_ns : float
         One synaptic spike operation (a spike arriving at one synapse: weight read and
         accumulation into the target's input).
@@ -71,17 +99,34 @@ class LoihiSpec:
         Update of a neuron (compartment) that received input or spiked this step.
     e_neuron_inactive_pj, t_neuron_inactive_ns : float
         Update of a neuron with no input and no spike this step.
+    e_spike_out_pj, t_spike_out_ns : float
+        Generating one output spike (the axon lookup of a spiking neuron).
+    e_msg_out_pj, t_msg_out_ns : float
+        Sending one spike message (one per destination core) from the sending core.
+    t_msg_in_ns : float
+        Receiving one spike message at the destination core (before its synaptic ops).
     e_spike_tile_pj, t_spike_tile_ns : float
         One spike message delivered to a core in the same tile as the sender.
     e_hop_ew_pj, t_hop_ew_ns, e_hop_ns_pj, t_hop_ns_ns : float
         One east-west / north-south router hop of a spike message between tiles.
     e_input_spike_pj : float
-        A spike injected from off-chip (host I/O); 0 by default: I/O is *not* modelled.
-    t_barrier_min_ns, t_barrier_max_ns : float
-        Mesh barrier synchronisation time for 1 tile and for ``barrier_tiles_max`` tiles;
-        interpolated linearly in the number of tiles used (see :meth:`barrier_ns`).
-    barrier_tiles_max : int
-        Number of tiles of ``t_barrier_max_ns`` (32 in Davies et al.).
+        A spike injected from off-chip (host I/O), per destination core.
+    e_chip_hop_pj, t_chip_hop_ns : float
+        One spike message crossing one chip-to-chip link.
+    link_msgs_per_us : float
+        Capacity of one chip-to-chip link (messages per microsecond); 0 = unlimited.
+    barrier_points : tuple of (int, float)
+        Mesh barrier synchronisation time (ns) at a number of tiles, interpolated
+        piecewise linearly in the number of tiles used (extrapolated with the last slope
+        beyond the last point, flat below the first); see :meth:`barrier_ns`.
+    t_barrier_chip_ns : float
+        Extra barrier time per chip-to-chip hop of the chip grid's diameter.
+    p_static_mw : float
+        Static (leakage) power of one powered chip, drawn for the whole elapsed time.
+    p_host_mw : float
+        Power of the host side (embedded x86 cores, I/O) while a network runs.
+    t_host_step_ns, t_input_msg_ns : float
+        Host-side time per step, and per input spike message injected from off-chip.
     max_compartments : int
         Compartments (neurons) per core (1,024).
     synaptic_memory_bytes : int
@@ -90,6 +135,10 @@ class LoihiSpec:
         Input axon lists / output axons per core (4,096 each).
     cores_per_tile, max_cores, mesh_width_tiles : int
         4 cores per tile, 128 cores per chip, tiles laid out ``mesh_width_tiles`` wide.
+    chips_per_board, max_boards, board_width_chips : int
+        Chips per board, boards in the system, and the width of a board's chip grid
+        (chips are laid out row-major, ``board_width_chips`` per row, boards side by side
+        in one row of boards).
     max_delay_steps : int
         Longest synaptic delay (62 steps).
     weight_bits : int
@@ -112,6 +161,9 @@ class LoihiSpec:
     e_hop_ew_pj: float = 3.0
     e_hop_ns_pj: float = 4.0
     e_input_spike_pj: float = 0.0
+    e_spike_out_pj: float = 0.0
+    e_msg_out_pj: float = 0.0
+    e_chip_hop_pj: float = 0.0
     t_syn_op_ns: float = 3.5
     t_syn_update_ns: float = 6.1
     t_neuron_active_ns: float = 8.4
@@ -119,9 +171,17 @@ class LoihiSpec:
     t_spike_tile_ns: float = 2.1
     t_hop_ew_ns: float = 4.1
     t_hop_ns_ns: float = 6.5
-    t_barrier_min_ns: float = 113.0
-    t_barrier_max_ns: float = 465.0
-    barrier_tiles_max: int = 32
+    t_spike_out_ns: float = 0.0
+    t_msg_out_ns: float = 0.0
+    t_msg_in_ns: float = 0.0
+    t_chip_hop_ns: float = 0.0
+    link_msgs_per_us: float = 0.0
+    barrier_points: tuple = ((1, 113.0), (32, 465.0))
+    t_barrier_chip_ns: float = 0.0
+    p_static_mw: float = 0.0
+    p_host_mw: float = 0.0
+    t_host_step_ns: float = 0.0
+    t_input_msg_ns: float = 0.0
     max_compartments: int = 1024
     synaptic_memory_bytes: int = 128 * 1024
     max_input_axons: int = 4096
@@ -129,6 +189,9 @@ class LoihiSpec:
     cores_per_tile: int = 4
     max_cores: int = 128
     mesh_width_tiles: int = 8
+    chips_per_board: int = 1
+    max_boards: int = 1
+    board_width_chips: int = 1
     max_delay_steps: int = 62
     weight_bits: int = 8
     synapse_overhead_bits: int = 10
@@ -139,7 +202,7 @@ class LoihiSpec:
         for f in ("name", "source"):
             if not isinstance(getattr(self, f), str):
                 raise TypeError(f"LoihiSpec.{f} must be a string, got {getattr(self, f)!r}")
-        for f in _ENERGY_FIELDS + _TIME_FIELDS:
+        for f in _ENERGY_FIELDS + _TIME_FIELDS + _POWER_FIELDS:
             v = getattr(self, f)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
                 raise ValueError(f"LoihiSpec.{f} must be a finite number >= 0, got {v!r}")
@@ -155,24 +218,31 @@ class LoihiSpec:
             raise ValueError(f"LoihiSpec.decay_bits must be in [1, 16], got {self.decay_bits}")
         if not 8 <= self.membrane_bits <= 32:
             raise ValueError(f"LoihiSpec.membrane_bits must be in [8, 32], got {self.membrane_bits}")
-        if self.t_barrier_max_ns < self.t_barrier_min_ns:
-            raise ValueError(
-                f"LoihiSpec.t_barrier_max_ns ({self.t_barrier_max_ns}) must be >= "
-                f"t_barrier_min_ns ({self.t_barrier_min_ns})"
-            )
+        if self.board_width_chips > self.chips_per_board:
+            raise ValueError(f"LoihiSpec.board_width_chips ({self.board_width_chips}) must be <= "
+                             f"chips_per_board ({self.chips_per_board})")
+        object.__setattr__(self, "barrier_points", _barrier_points(self.barrier_points))
 
     # ------------------------------------------------------------------ derived
-    def barrier_ns(self, n_tiles: int) -> float:
-        """Barrier time for ``n_tiles`` tiles: linear between the 1-tile and max-tile figures.
+    @property
+    def max_chips(self) -> int:
+        """Chips in the system: ``chips_per_board * max_boards``."""
+        return self.chips_per_board * self.max_boards
 
-        Beyond ``barrier_tiles_max`` the line is extrapolated (an assumption).
+    def barrier_ns(self, n_tiles: int) -> float:
+        """Barrier time for ``n_tiles`` tiles of one chip (piecewise linear in tiles).
+
+        Beyond the last point of ``barrier_points`` the last segment is extrapolated (an
+        assumption); with one point the barrier is constant.
         """
         if n_tiles < 1:
             raise ValueError(f"n_tiles must be >= 1, got {n_tiles}")
-        if self.barrier_tiles_max == 1:
-            return self.t_barrier_max_ns
-        frac = (n_tiles - 1) / (self.barrier_tiles_max - 1)
-        return self.t_barrier_min_ns + frac * (self.t_barrier_max_ns - self.t_barrier_min_ns)
+        x = [t for t, _ in self.barrier_points]
+        y = [v for _, v in self.barrier_points]
+        if len(x) == 1 or n_tiles <= x[0]:
+            return y[0]
+        k = min(max(1, sum(1 for t in x if t < n_tiles)), len(x) - 1)
+        return y[k - 1] + (n_tiles - x[k - 1]) * (y[k] - y[k - 1]) / (x[k] - x[k - 1])
 
     def synapse_bits(self, uses_delays: bool) -> int:
         """Bits of synaptic memory one synapse takes (weight + index overhead + delay)."""
@@ -199,15 +269,55 @@ class LoihiSpec:
         os.replace(tmp, path)
 
 
+def _barrier_points(points: object) -> tuple:
+    """Validate ``barrier_points``: (tiles, ns) pairs, tiles strictly increasing, ns >= 0."""
+    try:
+        pts = tuple((int(t), float(v)) for t, v in points)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise ValueError(f"LoihiSpec.barrier_points must be (tiles, ns) pairs, got {points!r}") from None
+    tiles = [t for t, _ in pts]
+    if not pts or tiles[0] < 1 or any(b <= a for a, b in zip(tiles, tiles[1:])) or any(
+            not math.isfinite(v) or v < 0 for _, v in pts):
+        raise ValueError("LoihiSpec.barrier_points must be non-empty (tiles >= 1 strictly "
+                         f"increasing, ns finite >= 0), got {points!r}")
+    return pts
+
+
+_SANA_FE = dict(
+    e_syn_op_pj=35.5, t_syn_op_ns=3.8,
+    e_neuron_inactive_pj=51.2, t_neuron_inactive_ns=6.0,
+    e_neuron_active_pj=51.2 + 21.6, t_neuron_active_ns=6.0 + 3.7,
+    e_spike_out_pj=69.3, t_spike_out_ns=30.0,
+    e_msg_out_pj=111.0, t_msg_out_ns=5.1, t_msg_in_ns=16.0,
+    e_spike_tile_pj=0.0, t_spike_tile_ns=0.0,
+    e_hop_ew_pj=3.0, t_hop_ew_ns=4.1, e_hop_ns_pj=4.2, t_hop_ns_ns=6.5,
+    barrier_points=((1, 600.0), (2, 1000.0), (4, 1400.0), (29, 1800.0)),
+)
+_SANA_FE_SOURCE = (
+    "SANA-FE calibrated Loihi model (SLAM-Lab/SANA-FE arch/loihi.yaml): 35.5 pJ / 3.8 ns per "
+    "dense synaptic op; neuron access 51.2 pJ / 6.0 ns + update 21.6 pJ / 3.7 ns; spike out "
+    "69.3 pJ / 30 ns; message out 111 pJ / 5.1 ns; message in 16 ns; hops 3.0 / 4.2 pJ, "
+    "4.1 / 6.5 ns; barrier table 0.6 / 1.0 / 1.4 / 1.8 us for 1 / 2 / 4 / 29 tiles")
+#: Calibrated once on Blouw et al. 2019's keyword spotter (experiments.loihi_calibration,
+#: fit_host_terms): host power while running and host time per step / per input message.
+_HOST_CALIBRATION = dict(p_host_mw=0.0, t_host_step_ns=0.0, t_input_msg_ns=0.0)
+_MEASURED = dict(_SANA_FE, p_static_mw=29.5, **_HOST_CALIBRATION)
+_MEASURED_SOURCE = (
+    _SANA_FE_SOURCE + "; static power 29.5 mW: Loihi chip idle supply power (VDD + VDDM) "
+    "measured by Blouw et al. 2019 (abr/power_benchmarks logs/idle/loihi_run0*.csv; their "
+    "Table 1: 0.029 W); host terms calibrated once on Blouw et al. 2019's keyword spotter")
+#: Inter-chip assumptions (no published per-message figures found): a chip-to-chip message
+#: costs like 10 east-west mesh hops (off-chip SerDes), links carry 100 messages/us, and the
+#: barrier adds one mesh barrier's worth per chip hop of the grid's diameter.
+_LINKS = dict(e_chip_hop_pj=30.0, t_chip_hop_ns=41.0, link_msgs_per_us=100.0,
+              t_barrier_chip_ns=465.0)
+_LINKS_SOURCE = ("; inter-chip link figures are ASSUMPTIONS (none published): 30 pJ / 41 ns "
+                 "per chip hop (10 mesh hops), 100 messages/us per link, barrier +465 ns per "
+                 "chip hop of the grid diameter")
+
 PRESETS: dict[str, LoihiSpec] = {
     "davies2018": LoihiSpec(),
-    "sana_fe": LoihiSpec(
-        name="sana_fe",
-        source="SANA-FE calibrated Loihi model (arch/loihi.yaml): 35.5 pJ per dense synaptic "
-        "op, 4.2 pJ per north-south hop; other figures Davies et al. 2018 Table 2",
-        e_syn_op_pj=35.5,
-        e_hop_ns_pj=4.2,
-    ),
+    "sana_fe": LoihiSpec(name="sana_fe", source=_SANA_FE_SOURCE, **_SANA_FE),
     "kerasspiking": LoihiSpec(
         name="kerasspiking",
         source="KerasSpiking 'loihi' preset: (23.6 + 3.5) pJ per synaptic op, 81 pJ per "
@@ -218,6 +328,16 @@ PRESETS: dict[str, LoihiSpec] = {
         e_hop_ew_pj=0.0,
         e_hop_ns_pj=0.0,
     ),
+    "loihi_measured": LoihiSpec(name="loihi_measured", source=_MEASURED_SOURCE, **_MEASURED),
+    "nahuku32": LoihiSpec(
+        name="nahuku32",
+        source=_MEASURED_SOURCE + "; Nahuku board: 32 chips (Davies et al. 2021)" + _LINKS_SOURCE,
+        chips_per_board=32, board_width_chips=8, max_boards=1, **_MEASURED, **_LINKS),
+    "pohoiki_springs": LoihiSpec(
+        name="pohoiki_springs",
+        source=_MEASURED_SOURCE + "; Pohoiki Springs: 768 chips on 24 Nahuku boards of 32 "
+        "(Davies et al. 2021)" + _LINKS_SOURCE,
+        chips_per_board=32, board_width_chips=8, max_boards=24, **_MEASURED, **_LINKS),
 }
 
 

@@ -17,6 +17,10 @@ tile, tiles on a 2-D mesh ``mesh_width_tiles`` wide). Per core the model checks:
 
 Sources (inputs from off-chip) use input axons but no compartments or output axons.
 
+Cores are numbered over the whole system: core ``c`` is on chip ``c // max_cores``; the
+placement may use up to ``max_cores x max_chips`` cores (see :mod:`.multichip` for the
+chip grid, inter-chip links and count-based placement of networks too large to build).
+
 The default placement visits populations in breadth-first order from the sources along
 the projections and fills cores in that order, tiles following a serpentine path over the
 mesh, so that connected populations land on nearby cores. A user placement gives the core
@@ -133,11 +137,14 @@ class Mapping:
 
     def check(self) -> None:
         """Raise :class:`MappingError` for the first core over a limit (largest excess)."""
-        if self.n_cores > self.spec.max_cores:
+        s = self.spec
+        if self.n_cores > s.max_cores * s.max_chips:
             raise MappingError(
-                f"the placement uses {self.n_cores} cores but the chip has max_cores="
-                f"{self.spec.max_cores} (over by {self.n_cores - self.spec.max_cores}); "
-                "raise LoihiSpec.max_cores to model a multi-chip system"
+                f"the placement uses {self.n_cores} cores but the system has max_cores="
+                f"{s.max_cores} (over by {self.n_cores - s.max_cores * s.max_chips}) per chip x "
+                f"{s.max_chips} chips (chips_per_board={s.chips_per_board} x max_boards="
+                f"{s.max_boards}); use a multi-chip preset (nahuku32, pohoiki_springs) or raise "
+                "LoihiSpec.max_boards"
             )
         for lim in LIMITS:
             limit = getattr(self.spec, _LIMIT_FIELD[lim])
