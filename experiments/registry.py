@@ -13,6 +13,7 @@ EXPERIMENTS: dict[str, str] = {
     "digits-surrogate": "experiments.digits_surrogate",
     "mnist-surrogate": "experiments.mnist_surrogate",
     "loihi-energy": "experiments.loihi_energy",
+    "loihi-calibration": "experiments.loihi_calibration",
     "double-sparsity": "experiments.double_sparsity",
     "olshausen-field": "experiments.olshausen_field",
     "spiking-lca": "experiments.spiking_lca",

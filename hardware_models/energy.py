@@ -7,7 +7,7 @@ static and host terms are power times the elapsed time of :mod:`hardware_models.
 .. math::
 
     E = \\sum_{\\text{categories } c} N_c \\, e_c
-        + (P_{static} \\, n_{chips} + P_{host}) \\sum_{steps} T_{step}
+        + (P_{static} + P_{host}) \\, n_{chips} \\sum_{steps} T_{step}
 
 Categories: ``syn_ops`` (synaptic spike ops), ``syn_updates`` (STDP), ``neuron_active``,
 ``neuron_inactive`` (compartment updates), ``spike_out`` (spikes generated),
@@ -19,7 +19,8 @@ sender's core) is charged ``e_spike_tile_pj``. Routing energy belongs to the sen
 synaptic ops to the receiving core.
 
 Static power is drawn by every powered chip for the whole elapsed time (``p_static_mw``);
-``p_host_mw`` is the host side (embedded x86 cores, I/O) while the network runs. Both are 0
+``p_host_mw`` is the host side while the network runs, charged per chip because the
+embedded x86 cores that inject spikes and run the per-step management are on every chip. Both are 0
 in the presets that reproduce a per-operation table (``davies2018``, ``sana_fe``,
 ``kerasspiking``) and set in ``loihi_measured``. Blouw et al. 2019's 0.27 mJ per inference
 is a *dynamic* figure (running minus idle power, over the inference rate: their Table 1),
@@ -231,8 +232,8 @@ class EnergyReport:
 
     @property
     def host_pj(self) -> float:
-        """Host-side energy: ``p_host_mw`` times the elapsed time (pJ)."""
-        return self.spec.p_host_mw * self.times.elapsed_s * 1e9
+        """Host-side energy: ``p_host_mw`` per chip times the elapsed time (pJ)."""
+        return self.spec.p_host_mw * self.n_chips * self.times.elapsed_s * 1e9
 
     @property
     def system_pj(self) -> float:

@@ -8,7 +8,8 @@ tile, tiles on a 2-D mesh ``mesh_width_tiles`` wide). Per core the model checks:
   and inhibitory currents of different time constants needs a two-compartment neuron:
   an assumption of this model, stated here);
 - synaptic memory: the fan-in synapses of the core's neurons times
-  ``LoihiSpec.synapse_bits`` (weight bits + index overhead + 6 delay bits if used),
+  ``LoihiSpec.synapse_bits`` (weight bits + index overhead + 6 delay bits if used; no
+  index for a dense projection, every pair connected, in Loihi's dense encoding),
   rounded up to bytes, at most ``synaptic_memory_bytes``;
 - input axons: distinct presynaptic neurons (or input channels) with a synapse onto the
   core, at most ``max_input_axons``;
@@ -187,7 +188,8 @@ def _synapse_table(network: Network, spec: LoihiSpec) -> tuple[np.ndarray, np.nd
         syn = pr.synapses
         pre.append(start[pr.source] + syn.pre_indices().astype(np.int64))
         post.append(start[pr.target] + syn.indices.astype(np.int64))
-        bits.append(np.full(syn.n_synapses, spec.synapse_bits(syn.max_delay > 0), dtype=np.int64))
+        dense = syn.n_synapses == network.size(pr.source) * network.size(pr.target)
+        bits.append(np.full(syn.n_synapses, spec.synapse_bits(syn.max_delay > 0, dense), dtype=np.int64))
     if not pre:
         z = np.zeros(0, dtype=np.int64)
         return z, z, z

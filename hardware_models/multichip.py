@@ -288,7 +288,7 @@ class SystemMapping:
         step_ns = max(busy, link_ns) + barrier + host
         energy = {"dynamic": dyn, "chip_links": loads["chip_hops"] * s.e_chip_hop_pj,
                   "static": s.p_static_mw * self.n_chips * step_ns,  # mW x ns = pJ
-                  "host": s.p_host_mw * step_ns}
+                  "host": s.p_host_mw * self.n_chips * step_ns}
         events = sum(syn_in.values())
         parts = {"compute": busy, "link": link_ns, "barrier": barrier, "host": host}
         return {
