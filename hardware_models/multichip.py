@@ -333,7 +333,8 @@ def _fit(n: int, counts: NetworkCounts, pop: PopulationCount, spec: LoihiSpec,
     for pr in counts.projections:
         p = counts.probability(pr)
         if pr.target == pop.name:
-            mem_bits += n * pr.n_synapses / pop.size * spec.synapse_bits(pr.delays)
+            dense = pr.n_synapses == size[pr.source] * pop.size
+            mem_bits += n * pr.n_synapses / pop.size * spec.synapse_bits(pr.delays, dense)
             inputs += size[pr.source] * (1.0 - (1.0 - p) ** n)
         if pr.source == pop.name:
             k, m = dest_cores[pr.target]
