@@ -62,7 +62,15 @@ from hardware_models import (
     place_counts,
     preset,
 )
-from neuro import LIFParams, Network, Population, Projection, SparseSynapses, SpikeArraySource
+from neuro import (
+    LIFParams,
+    Network,
+    Population,
+    Projection,
+    SparseSynapses,
+    SpikeArraySource,
+    SpikeMonitor,
+)
 
 __all__ = ["Config", "run", "SMOKE", "QUICK", "WORKLOADS", "Workload", "scaled_kws_network",
            "fit_host_terms", "microcircuit_counts"]
@@ -155,7 +163,8 @@ def scaled_kws_network(seed: int, n_copies: int, n_layers: int, n_in: int = 390,
         w = rng.normal(0.0, 1.0, (n_s, sizes[t])) / np.sqrt(fan_in[t]) * 2.0
         projs.append(Projection(s, t, SparseSynapses.from_dense(w)))
     return Network([Population(n, k, p) for n, k in sizes.items()], projs,
-                   sources=[SpikeArraySource("inp", n_in, np.zeros(0), np.zeros(0, int))])
+                   sources=[SpikeArraySource("inp", n_in, np.zeros(0), np.zeros(0, int))],
+                   monitors=[SpikeMonitor(n) for n in sizes])
 
 
 def _placement(net: Network, spec, input_cores: int):
@@ -306,14 +315,14 @@ def run(cfg: Config, ctx) -> dict:
         for role, mk in (("fit", "s"), ("held-out", "o")):
             sel = [r for r in rows if r["role"] == role]
             ax.scatter([r[f"measured_{key}_{unit}"] for r in sel], [r[f"model_{key}_{unit}"] for r in sel],
-                       marker=mk, label=role)
-            for r in sel:
+                       marker=mk, label=role, zorder=3)
+            for r in sel[:: max(1, len(sel) - 1)]:  # first and last of each group
                 ax.annotate(r["name"], (r[f"measured_{key}_{unit}"], r[f"model_{key}_{unit}"]), fontsize=6)
         lo = min(min(r[f"measured_{key}_{unit}"], r[f"model_{key}_{unit}"]) for r in rows) / 2.5
         hi = max(max(r[f"measured_{key}_{unit}"], r[f"model_{key}_{unit}"]) for r in rows) * 2.5
         xs = np.array([lo, hi])
         ax.plot(xs, xs, "k-", lw=0.8)
-        ax.fill_between(xs, xs / 2, xs * 2, color="0.9", label="within 2x")
+        ax.fill_between(xs, xs / 2, xs * 2, color="0.9", label="within 2x", zorder=0)
         ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi),
                xlabel=f"measured on Loihi ({label})", ylabel=f"model ({label})",
                title=f"{key} per inference")
