@@ -27,5 +27,6 @@ DEMO: list[str] = [
     "digits-surrogate",
     "mnist-surrogate",
     "loihi-energy",
+    "loihi-calibration",
     "olshausen-field",
 ]

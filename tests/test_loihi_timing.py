@@ -100,3 +100,14 @@ def test_static_energy_counts_every_chip():
     rep = EnergyReport.from_counters(ctr, m, net, spec=spec)
     assert rep.n_chips == 3
     assert rep.static_pj == pytest.approx(3 * spec.p_static_mw * rep.times.elapsed_s * 1e9)
+
+
+def test_barrier_table_interpolation_and_validation():
+    spec = LoihiSpec(barrier_points=((1, 100.0), (3, 300.0), (5, 400.0)))
+    assert [spec.barrier_ns(n) for n in (1, 2, 3, 4, 5, 7)] == [100.0, 200.0, 300.0, 350.0, 400.0, 500.0]
+    assert LoihiSpec(barrier_points=((4, 50.0),)).barrier_ns(1) == 50.0
+    for bad in ((), ((2, 1.0), (2, 3.0)), ((0, 1.0),), ((1, -5.0),), "x"):
+        with pytest.raises(ValueError, match="barrier_points"):
+            LoihiSpec(barrier_points=bad)
+    with pytest.raises(ValueError, match="n_tiles must be >= 1"):
+        spec.barrier_ns(0)
