@@ -22,27 +22,29 @@ Presets (:func:`preset`):
     endorsed.)
 ``"loihi_measured"``
     The predictive preset: every per-operation energy and time of SANA-FE's calibrated
-    ``arch/loihi.yaml`` (SLAM-Lab/SANA-FE, 2024: 51.2 pJ / 6.0 ns per neuron access plus
+    ``arch/loihi.yaml`` (github SLAM-Lab/SANA-FE: 51.2 pJ / 6.0 ns per neuron access plus
     21.6 pJ / 3.7 ns per update, 69.3 pJ / 30 ns per spike generated, 111 pJ / 5.1 ns per
     message sent, 16 ns per message received, 35.5 pJ / 3.8 ns per dense synaptic op,
     3.0 / 4.2 pJ per east-west / north-south hop, barrier 0.6 / 1.0 / 1.4 / 1.8 us for
     1 / 2 / 4 / 29 tiles), the chip's static power measured by Blouw et al. 2019 (idle
-    supply power of the Loihi chip, VDD + VDDM rails, 29.5 mW: mean of their five idle
-    logs, abr/power_benchmarks ``logs/idle/loihi_run0*.csv``), and three host terms
-    calibrated once on Blouw et al.'s keyword spotter (see
+    supply power of the Loihi chip, VDD + VDDM rails, 29.5 mW: their idle logs in
+    abr/power_benchmarks ``logs/idle/loihi_*.csv`` average 29.4-29.8 mW over the eight
+    configurations; Table 1: 0.029 W), and three host terms
+    fitted once on two of Blouw et al.'s measured networks (see
     :mod:`experiments.loihi_calibration`): ``p_host_mw``, ``t_host_step_ns``,
-    ``t_input_msg_ns``.
+    ``t_input_msg_ns`` (77.6 mW per chip, 159.5 us per step, 1.963 us per input message:
+    on that board the x86 cores' spike injection set the time per inference).
 ``"nahuku32"`` / ``"pohoiki_springs"``
     ``loihi_measured`` on a multi-chip system: a Nahuku board of 32 chips (Davies et al.
     2021, Proc. IEEE 109(5)), and Pohoiki Springs, 768 chips on 24 Nahuku boards (Davies
-    et al. 2021). The inter-chip link figures (``e_chip_hop_pj``, ``t_chip_hop_ns``,
-    ``link_msgs_per_us``, ``t_barrier_chip_ns``) are *assumptions* of this model: no
+    et al. 2021). The inter-chip link figures (``e_chip_hop_pj``, ``link_msgs_per_us``,
+    ``t_barrier_chip_ns``) are *assumptions* of this model: no
     published per-message figure was found; they are stated in the preset's ``source``.
 
 Time model (see :mod:`hardware_models.timing`): a step lasts as long as its slowest core
 (sum of its operation counts times their times) or its busiest inter-chip link, plus the
 barrier, plus the host's per-step work. Energy (see :mod:`hardware_models.energy`): counts
-times per-operation energies, plus ``(p_static_mw x chips + p_host_mw) x elapsed time``.
+times per-operation energies, plus ``(p_static_mw + p_host_mw) x chips x elapsed time``.
 
 A spec can be written to / read from JSON (:meth:`LoihiSpec.to_json`, :func:`load_spec`) and
 any field overridden with :meth:`LoihiSpec.replace`.
@@ -68,7 +70,7 @@ _ENERGY_FIELDS = (
 _TIME_FIELDS = (
     "t_syn_op_ns", "t_syn_update_ns", "t_neuron_active_ns", "t_neuron_inactive_ns",
     "t_spike_tile_ns", "t_hop_ew_ns", "t_hop_ns_ns", "t_spike_out_ns", "t_msg_out_ns",
-    "t_msg_in_ns", "t_chip_hop_ns", "t_barrier_chip_ns", "t_host_step_ns", "t_input_msg_ns",
+    "t_msg_in_ns", "t_barrier_chip_ns", "t_host_step_ns", "t_input_msg_ns",
 )
 _POWER_FIELDS = ("p_static_mw", "p_host_mw", "link_msgs_per_us")
 _INT_FIELDS = (
@@ -111,7 +113,7 @@ class LoihiSpec:
         One east-west / north-south router hop of a spike message between tiles.
     e_input_spike_pj : float
         A spike injected from off-chip (host I/O), per destination core.
-    e_chip_hop_pj, t_chip_hop_ns : float
+    e_chip_hop_pj : float
         One spike message crossing one chip-to-chip link.
     link_msgs_per_us : float
         Capacity of one chip-to-chip link (messages per microsecond); 0 = unlimited.
@@ -174,7 +176,6 @@ class LoihiSpec:
     t_spike_out_ns: float = 0.0
     t_msg_out_ns: float = 0.0
     t_msg_in_ns: float = 0.0
-    t_chip_hop_ns: float = 0.0
     link_msgs_per_us: float = 0.0
     barrier_points: tuple = ((1, 113.0), (32, 465.0))
     t_barrier_chip_ns: float = 0.0
@@ -313,16 +314,16 @@ _HOST_CALIBRATION = dict(p_host_mw=77.6, t_host_step_ns=159_500.0, t_input_msg_n
 _MEASURED = dict(_SANA_FE, p_static_mw=29.5, **_HOST_CALIBRATION)
 _MEASURED_SOURCE = (
     _SANA_FE_SOURCE + "; static power 29.5 mW: Loihi chip idle supply power (VDD + VDDM) "
-    "measured by Blouw et al. 2019 (abr/power_benchmarks logs/idle/loihi_run0*.csv; their "
-    "Table 1: 0.029 W); host terms calibrated once on Blouw et al. 2019's keyword spotter")
+    "measured by Blouw et al. 2019 (abr/power_benchmarks logs/idle/loihi_*.csv, 29.4-29.8 mW; "
+    "their Table 1: 0.029 W); host terms fitted on two of their measured networks "
+    "(experiments.loihi_calibration)")
 #: Inter-chip assumptions (no published per-message figures found): a chip-to-chip message
 #: costs like 10 east-west mesh hops (off-chip SerDes), links carry 100 messages/us, and the
 #: barrier adds one mesh barrier's worth per chip hop of the grid's diameter.
-_LINKS = dict(e_chip_hop_pj=30.0, t_chip_hop_ns=41.0, link_msgs_per_us=100.0,
-              t_barrier_chip_ns=465.0)
-_LINKS_SOURCE = ("; inter-chip link figures are ASSUMPTIONS (none published): 30 pJ / 41 ns "
-                 "per chip hop (10 mesh hops), 100 messages/us per link, barrier +465 ns per "
-                 "chip hop of the grid diameter")
+_LINKS = dict(e_chip_hop_pj=30.0, link_msgs_per_us=100.0, t_barrier_chip_ns=465.0)
+_LINKS_SOURCE = ("; inter-chip link figures are ASSUMPTIONS (none published): 30 pJ per chip "
+                 "hop (10 mesh hops), 100 messages/us per link, barrier +465 ns per chip hop "
+                 "of the grid diameter")
 
 PRESETS: dict[str, LoihiSpec] = {
     "davies2018": LoihiSpec(),

@@ -270,7 +270,9 @@ class SystemMapping:
         for n, p in pops.items():
             k = self.cores[n]
             comp = p.size * p.compartments
-            active = min(comp, spikes[n] + syn_in[n])  # at most one activation per input
+            # a compartment is active if it spikes or receives an event: with events spread
+            # at random, 1 - exp(-events per compartment) of them (Poisson)
+            active = comp * (1.0 - np.exp(-(spikes[n] + syn_in[n]) / comp))
             per_core = {
                 "t_syn_op_ns": syn_in[n] / k, "t_neuron_active_ns": active / k,
                 "t_neuron_inactive_ns": (comp - active) / k, "t_spike_out_ns": spikes[n] / k,

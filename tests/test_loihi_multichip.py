@@ -113,3 +113,20 @@ def test_microcircuit_counts_match_the_published_totals():
     assert 2.9e8 < c.n_synapses < 3.1e8  # "0.3 billion synapses" (van Albada et al. 2018)
     with pytest.raises(MappingError, match="input_axons = .* exceeds max_input_axons=4096"):
         place_counts(c, preset("pohoiki_springs"))
+
+
+def test_step_work_time_and_energy_by_hand():
+    spec = LoihiSpec()  # davies2018: no spike-out / message-out costs, barrier 113 ns at 1 tile
+    m = place_counts(_counts(100, 50, rate=10.0), spec)
+    s = m.step(1e-3)
+    act_a = 100 * (1 - np.exp(-1.0 / 100))  # a: 1 spike per step, no input
+    act_b = 50 * (1 - np.exp(-(0.5 + 50.0) / 50))  # b: 0.5 spikes, 50 synaptic events
+    hop_ew, hop_ns = 63 / 24, 15 / 12  # mean tile distances on the 8 x 4 mesh
+    e_a = act_a * 81.0 + (100 - act_a) * 52.0 + 1.0 * (hop_ew * 3.0 + hop_ns * 4.0)
+    e_b = 50 * 23.6 + act_b * 81.0 + (50 - act_b) * 52.0
+    assert s["energy_pj"]["dynamic"] == pytest.approx(e_a + e_b)
+    t_a = act_a * 8.4 + (100 - act_a) * 5.3 + hop_ew * 4.1 + hop_ns * 6.5
+    t_b = 50 * 3.5 + act_b * 8.4 + (50 - act_b) * 5.3
+    assert s["compute_ns"] == pytest.approx(max(t_a, t_b))
+    assert s["barrier_ns"] == pytest.approx(113.0) and s["step_ns"] == pytest.approx(max(t_a, t_b) + 113.0)
+    assert s["energy_per_syn_event_uj"] == pytest.approx((e_a + e_b) / 50 * 1e-6)
