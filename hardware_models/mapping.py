@@ -19,8 +19,10 @@ tile, tiles on a 2-D mesh ``mesh_width_tiles`` wide). Per core the model checks:
 Sources (inputs from off-chip) use input axons but no compartments or output axons.
 
 Cores are numbered over the whole system: core ``c`` is on chip ``c // max_cores``; the
-placement may use up to ``max_cores x max_chips`` cores (see :mod:`.multichip` for the
-chip grid, inter-chip links and count-based placement of networks too large to build).
+placement may use up to ``max_cores x max_chips`` cores. The mesh coordinates continue
+across chips (chips stacked north-south), so a message between chips is counted as mesh
+hops; chip-to-chip links, their energy and capacity are modelled by :mod:`.multichip`
+(chip grid, link loads, count-based placement of networks too large to build).
 
 The default placement visits populations in breadth-first order from the sources along
 the projections and fills cores in that order, tiles following a serpentine path over the
