@@ -230,6 +230,16 @@ class Network:
                 return int(g.size)
         raise KeyError(f"no population or source {name!r}")
 
+    def id_range(self, name: str) -> slice:
+        """Global ids of a population or source: every population's neurons first, then every
+        source's channels, each in network order (the ids engines and recordings use)."""
+        lo = 0
+        for g in (*self.populations, *self.sources):
+            if g.name == name:
+                return slice(lo, lo + int(g.size))
+            lo += int(g.size)
+        raise KeyError(f"no population or source {name!r}")
+
     @property
     def n_neurons(self) -> int:
         """Total number of LIF neurons."""
