@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BACKENDS",
     "Feature",
+    "NOTES",
     "SUPPORT",
     "UnsupportedFeatureError",
     "capability_matrix",
@@ -71,6 +72,16 @@ SUPPORT: dict[str, frozenset[Feature]] = {
 }
 
 
+#: What each backend is, said in an unsupported-feature error.
+NOTES: dict[str, str] = {
+    "clock": "the clock engine runs every supported feature",
+    "loihi-float": "the Loihi model has no reward input",
+    "loihi-fixed": "fixed-point mode has integer weights that do not learn and no adaptation",
+    "exact": "the exact engine runs delta synapses with a constant drive between events",
+    "brian2": "the Brian2 bridge has no k-WTA and no reward input",
+}
+
+
 class UnsupportedFeatureError(ValueError):
     """A backend was asked to run a network feature it does not support.
 
@@ -84,7 +95,7 @@ class UnsupportedFeatureError(ValueError):
     def __init__(self, backend: str, missing: dict[Feature, list[str]]):
         self.backend = backend
         self.missing = missing
-        lines = [f"backend {backend!r} does not support:"]
+        lines = [f"backend {backend!r} does not support ({NOTES[backend]}):"]
         for feat, where in missing.items():
             others = supporting_backends([feat])
             alt = f"supported by: {', '.join(others)}" if others else "no backend supports it"
