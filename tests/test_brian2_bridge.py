@@ -25,7 +25,7 @@ from neuro import (
     step_factors,
 )
 from neuro.brian2_bridge import run_brian2, to_brian2
-from neuro.engines import ClockSimulator, simulate
+from neuro.engines import ClockSimulator, UnsupportedFeatureError, simulate
 
 DT = 1e-4
 
@@ -33,17 +33,9 @@ DT = 1e-4
 pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated.*:DeprecationWarning")
 
 
-def _single(params: LIFParams, v0: float = 0.0, **kw) -> Network:
-    return Network(
-        [Population("p", 1, params, v_init=v0)],
-        monitors=[SpikeMonitor("p"), StateMonitor("p", "v", np.array([0]))],
-        **kw,
-    )
-
-
-def test_subthreshold_trajectory_matches_closed_form():
+def test_subthreshold_trajectory_matches_closed_form(make_single_neuron):
     p = LIFParams(tau_mem_s=15e-3, v_rest=-0.2, bias=0.9, v_threshold=1.0)
-    rec = run_brian2(_single(p, v0=0.3), 0.05, DT)
+    rec = run_brian2(make_single_neuron(p, v0=0.3), 0.05, DT)
     tr = rec.states["p.v"]
     assert tr.values.shape == (500, 1)
     np.testing.assert_allclose(tr.times_s, np.arange(500) * DT, rtol=0, atol=1e-15)
@@ -53,9 +45,9 @@ def test_subthreshold_trajectory_matches_closed_form():
 
 @pytest.mark.parametrize("t_ref", [0.0, 2e-3, 3.05e-3])
 @pytest.mark.parametrize("tau", [10e-3, 20e-3])
-def test_firing_period_within_dt(t_ref, tau):
+def test_firing_period_within_dt(t_ref, tau, make_single_neuron):
     p = LIFParams(tau_mem_s=tau, bias=1.7, t_ref_s=t_ref)
-    rec = run_brian2(_single(p), 0.2, DT)
+    rec = run_brian2(make_single_neuron(p), 0.2, DT)
     isi = np.diff(rec.spikes["p"].times_s)
     assert isi.size >= 5
     # the refractory period is a whole number of steps (3.05 ms -> 30 steps, as in Brian2)
@@ -209,14 +201,14 @@ def test_poisson_pieces_continue_the_random_stream():
     assert not (first.n_spikes == second.n_spikes and np.allclose(first.times_s, shifted))
 
 
-def test_bad_arguments():
-    net = _single(LIFParams())
+def test_bad_arguments(make_single_neuron):
+    net = make_single_neuron(LIFParams())
     with pytest.raises(ValueError, match="target"):
         to_brian2(net, DT, target="cpp")
     with pytest.raises(ValueError, match="dt_s"):
         to_brian2(net, -1.0)
     kw = Network([Population("p", 4, kwta_k=1)])
-    with pytest.raises(ValueError, match="kwta_k"):
+    with pytest.raises(UnsupportedFeatureError, match="k-WTA"):
         to_brian2(kw, DT)
     with pytest.raises(ValueError, match="duration_s"):
         to_brian2(net, DT).run(0.0)
