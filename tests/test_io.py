@@ -206,7 +206,7 @@ def test_exact_engine_recording_with_nan_dt_and_numpy_meta(tmp_path):
 
     net = Network([Population("a", 2, LIFParams(bias=1.5))], monitors=[SpikeMonitor("a")])
     rec = simulate_exact(net, 0.1)
-    rec = Recording(rec.spikes, rec.states, rec.rates, rec.dt_s, rec.duration_s,
+    rec = Recording(rec.spikes, rec.states, rec.rates, float("nan"), rec.duration_s,
                     {**rec.meta, "np_value": np.float32(0.5), "arr": np.arange(3)})
     save_recording(tmp_path / "e.h5", rec)
     back = load_recording(tmp_path / "e.h5")

@@ -30,6 +30,7 @@ import numba
 import numpy as np
 
 from neuro.engines.capabilities import check_supported
+from neuro.engines.drive import time_to_step
 from neuro.engines.plan import flatten
 from neuro.engines.rng import stream_id, uniform
 from neuro.inputs import PoissonSource, SpikeArraySource
@@ -296,14 +297,16 @@ class ExactSimulator:
         for m in net.monitors:
             r = net.id_range(m.target)
             t_all, i_all = (src_t, src_i) if r.start >= net.n_neurons else (out_t, out_i)
-            sel = (i_all >= r.start) & (i_all < r.stop) & (t_all >= t0) & (t_all < t1)
+            # a spike belongs to the step Brian2 and the clocked backends bin its time into,
+            # the same whichever run it falls in
+            step = time_to_step(t_all, self.dt_s)
+            sel = (i_all >= r.start) & (i_all < r.stop) & (step >= n0) & (step < n1)
             t_sel, i_sel = t_all[sel], i_all[sel] - r.start
             n = r.stop - r.start
             if isinstance(m, SpikeMonitor):
                 spikes[m.target] = SpikeTrains(t_sel, i_sel, n, t1 - t0, t_start_s=t0)
             elif isinstance(m, RateMonitor):
-                b = np.clip(np.floor((t_sel - t0) / self.dt_s).astype(np.int64), 0, n_steps - 1)
-                rates[m.target] = np.bincount(b, minlength=n_steps) / (n * self.dt_s)
+                rates[m.target] = np.bincount(step[sel] - n0, minlength=n_steps) / (n * self.dt_s)
         return Recording(spikes, {}, rates, self.dt_s, t1 - t0,
                          meta=run_meta("exact", wall, t0, n_steps, n_events=int(n_events)))
 
