@@ -12,6 +12,7 @@ from neuro import (
     CurrentInjection,
     LIFParams,
     Network,
+    PoissonInput,
     PoissonSource,
     Population,
     Projection,
@@ -272,3 +273,33 @@ def test_three_backends_delta_synapses(reset_mode):
     np.testing.assert_array_equal(e.indices[order_e], c.indices[order_c])
     lag = c.times_s[order_c] - e.times_s[order_e]
     assert np.all((lag >= -1e-12) & (lag <= DT + 1e-12)), lag[(lag < -1e-12) | (lag > DT + 1e-12)]
+
+
+def test_poisson_input_drive_matches_shot_noise_theory():
+    """Free membrane under a PoissonInput: ``v_n = a v_{n-1} + w k_n`` with ``k_n`` Poisson of
+    mean ``mu = N r dt``, sampled after the kick: stationary mean ``w mu / (1 - a)`` and variance
+    ``w^2 mu / (1 - a^2)``."""
+    tau, n_in, rate, w = 10e-3, 100, 50.0, 0.01
+    net = Network([Population("p", 200, LIFParams(tau_mem_s=tau, v_threshold=100.0))],
+                  monitors=[StateMonitor("p", "v", np.arange(200), every_steps=10)],
+                  drives=[PoissonInput("p", n_in, rate, w)])
+    tr = run_brian2(net, 0.3, DT, seed=2).states["p.v"]
+    v = tr.values[tr.times_s >= 0.05]
+    a, mu = np.exp(-DT / tau), n_in * rate * DT
+    assert v.mean() == pytest.approx(w * mu / (1 - a), rel=0.02)
+    assert v.var() == pytest.approx(w * w * mu / (1 - a * a), rel=0.1)
+
+
+def test_poisson_input_is_discarded_while_refractory():
+    """Delta-channel drive has weight 0 while the target is refractory (our engines' rule)."""
+    p = LIFParams(tau_mem_s=10e-3, v_threshold=1.0, v_reset=0.0, t_ref_s=3e-3)
+    net = Network([Population("p", 5, p)], monitors=[SpikeMonitor("p"),
+                  StateMonitor("p", "v", np.arange(5))], drives=[PoissonInput("p", 50, 200.0, 0.2)])
+    rec = run_brian2(net, 0.1, DT, seed=1)
+    tr, st = rec.states["p.v"], rec.spikes["p"]
+    assert st.n_spikes > 20
+    ref = round(3e-3 / DT)
+    for t, i in zip(st.times_s, st.indices):
+        n = round(t / DT)
+        held = tr.values[n + 1 : n + ref, i]  # samples at the start of steps n+1 .. n+ref-1
+        np.testing.assert_array_equal(held, 0.0)
