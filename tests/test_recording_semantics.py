@@ -19,13 +19,39 @@ N = 20
 pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated.*:DeprecationWarning")  # Brian2
 
 
+def _simulator_class(backend: str) -> type:
+    if backend == "clock":
+        from neuro.engines import ClockSimulator as cls
+    elif backend == "exact":
+        from neuro.engines import ExactSimulator as cls
+    elif backend == "brian2":
+        from neuro.brian2_bridge import Brian2Simulator as cls
+    else:
+        from hardware_models.event_queue import EventQueueSimulator as cls
+    return cls
+
+
+_PROTOCOL = ("t_s", "run", "reset", "state_dict", "load_state_dict", "synapses", "counters")
+
+
+def _backends() -> list:
+    """Every backend; one whose class does not implement the Simulator protocol yet (the
+    engine-core branch converts the clock and Loihi classes) is expected to fail, until it does."""
+    out = []
+    for b in BACKENDS:
+        missing = [m for m in _PROTOCOL if not hasattr(_simulator_class(b), m)]
+        marks = [pytest.mark.xfail(reason=f"{b} lacks {missing}", strict=True)] if missing else []
+        out.append(pytest.param(b, marks=marks))
+    return out
+
+
 def _bins(st: SpikeTrains, t0: float, n_steps: int) -> np.ndarray:
     """Spike count of each step (times binned as Brian2 bins them, which puts a clock
     backend's ``n dt`` in step ``n``)."""
     return np.bincount(time_to_step(st.times_s, DT) - round(t0 / DT), minlength=n_steps)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", _backends())
 def test_recordings_mean_the_same_on_every_backend(backend, make_tiny_network):
     net = make_tiny_network(state_monitor=backend != "exact")
     sim = make_simulator(net, DT, backend, seed=1)
@@ -78,7 +104,7 @@ def test_split_runs_give_the_spikes_of_one_run(backend, make_tiny_network):
     np.testing.assert_allclose(np.concatenate([p.rates["a"] for p in parts]), whole.rates["a"])
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", _backends())
 def test_reset_and_state_dict_resume(backend, make_tiny_network):
     net = make_tiny_network(state_monitor=False)
     sim = make_simulator(net, DT, backend, seed=3)
