@@ -67,7 +67,8 @@ SUPPORT: dict[str, frozenset[Feature]] = {
     "clock": _ALL,
     "loihi-float": _ALL - {Feature.REWARD_STDP},
     "loihi-fixed": _ALL - {Feature.REWARD_STDP, Feature.STDP, Feature.ADAPTATION},
-    "exact": frozenset({Feature.DELAYS, Feature.POISSON_SOURCES, Feature.SPIKE_ARRAY_SOURCES}),
+    "exact": frozenset({Feature.DELAYS, Feature.POISSON_SOURCES, Feature.SPIKE_ARRAY_SOURCES,
+                        Feature.POISSON_INPUT}),
     "brian2": _ALL - {Feature.KWTA, Feature.REWARD_STDP},
 }
 

@@ -44,9 +44,14 @@ _ARRIVAL, _CROSSING = 0, 1
 
 
 @numba.njit(cache=True, nogil=True)
-def _emit(g, t, heap, seq, gp_ptr, gp_list, group_of_pre, p_src_off, p_tgt_off, p_iptr0,
-          p_syn0, indptr, indices, weights, delay_s):
-    """Queue the arrivals caused by a spike of presynaptic global id ``g`` at time ``t``."""
+def _emit(g, t, heap, seq, routes):
+    """Queue the arrivals caused by a spike of presynaptic global id ``g`` at time ``t``.
+
+    ``routes``: (group_proj_ptr, group_proj_list, group_of_pre, proj_src_offset,
+    proj_tgt_offset, proj_indptr_start, proj_syn_start, indptr, indices, weights, delay_s).
+    """
+    gp_ptr, gp_list, group_of_pre, p_src_off, p_tgt_off, p_iptr0, p_syn0 = routes[:7]
+    indptr, indices, weights, delay_s = routes[7:]
     grp = group_of_pre[g]
     for q in range(gp_ptr[grp], gp_ptr[grp + 1]):
         p = gp_list[q]
@@ -60,9 +65,12 @@ def _emit(g, t, heap, seq, gp_ptr, gp_list, group_of_pre, p_src_off, p_tgt_off, 
 
 
 @numba.njit(cache=True, nogil=True)
-def _run_exact(t_end, v, v_inf, tau, v_th, v_reset, reset_amt, t_ref, src_times, src_ids,
-               gp_ptr, gp_list, group_of_pre, p_src_off, p_tgt_off, p_iptr0, p_syn0,
-               indptr, indices, weights, delay_s, max_spikes):
+def _run_exact(t_end, v, neurons, routes, inputs, max_spikes):
+    """Events before ``t_end``. ``neurons``: per-neuron (v_inf, tau, v_threshold, v_reset,
+    reset_amount, t_ref); ``routes``: see :func:`_emit`; ``inputs``: time-sorted source spikes
+    (times, global ids) and drive arrivals (times, neuron ids, weights)."""
+    v_inf, tau, v_th, v_reset, reset_amt, t_ref = neurons
+    src_times, src_ids, drv_t, drv_i, drv_w = inputs
     n = v.shape[0]
     t_last = np.zeros(n)  # time at which v was last brought up to date
     ref_until = np.full(n, -np.inf)
@@ -83,14 +91,19 @@ def _run_exact(t_end, v, v_inf, tau, v_th, v_reset, reset_amt, t_ref, src_times,
             heapq.heappush(heap, (tc, seq, _CROSSING, i, float(version[i])))
             seq += 1
     k_src = 0
+    k_drv = 0
     while True:
+        if k_drv < drv_t.shape[0] and (len(heap) == 0 or drv_t[k_drv] <= heap[0][0]):
+            # drive arrivals join the queue only when due, so it stays small
+            heapq.heappush(heap, (drv_t[k_drv], seq, _ARRIVAL, drv_i[k_drv], drv_w[k_drv]))
+            seq += 1
+            k_drv += 1
+            continue
         t_heap = heap[0][0] if len(heap) > 0 else np.inf
         if k_src < src_times.shape[0] and src_times[k_src] <= t_heap:
             if src_times[k_src] >= t_end:
                 break
-            seq = _emit(src_ids[k_src], src_times[k_src], heap, seq, gp_ptr, gp_list,
-                        group_of_pre, p_src_off, p_tgt_off, p_iptr0, p_syn0, indptr, indices,
-                        weights, delay_s)
+            seq = _emit(src_ids[k_src], src_times[k_src], heap, seq, routes)
             k_src += 1
             n_events += 1
             continue
@@ -131,8 +144,7 @@ def _run_exact(t_end, v, v_inf, tau, v_th, v_reset, reset_amt, t_ref, src_times,
         t_last[i] = t
         ref_until[i] = t + t_ref[i]
         version[i] += 1
-        seq = _emit(i, t, heap, seq, gp_ptr, gp_list, group_of_pre, p_src_off, p_tgt_off,
-                    p_iptr0, p_syn0, indptr, indices, weights, delay_s)
+        seq = _emit(i, t, heap, seq, routes)
         if v[i] > v_th[i]:
             tc = ref_until[i]
             heapq.heappush(heap, (tc, seq, _CROSSING, i, float(version[i])))
@@ -188,6 +200,26 @@ def _source_spikes(network: Network, t_end: float, seed: int) -> tuple[np.ndarra
     return t[order], i[order]
 
 
+def _drive_arrivals(network: Network, t_end: float, seed: int) -> tuple[np.ndarray, ...]:
+    """Arrivals of the PoissonInput drives before ``t_end``, sorted: each neuron of a drive's
+    target receives ``weight`` at the events of a Poisson process of rate ``n_inputs * rate``
+    (the superposition of its ``n_inputs`` trains), from stream ``stream_id(1, d)``."""
+    times, ids, w = [np.zeros(0)], [np.zeros(0, np.int64)], [np.zeros(0)]
+    for d, drv in enumerate(network.drives):
+        r = network.id_range(drv.target)
+        args = (seed, stream_id(1, d), np.full(r.stop - r.start, drv.n_inputs * drv.rate_hz),
+                t_end, r.start)
+        n = _poisson_times(*args, True, np.zeros(0), np.zeros(0, np.int64))
+        t, i = np.empty(n), np.empty(n, np.int64)
+        _poisson_times(*args, False, t, i)
+        times.append(t)
+        ids.append(i)
+        w.append(np.full(n, drv.weight))
+    t, i, w_all = np.concatenate(times), np.concatenate(ids), np.concatenate(w)
+    order = np.lexsort((i, t))
+    return t[order], i[order], w_all[order]
+
+
 class ExactSimulator:
     """The exact event-driven engine behind the :class:`~neuro.engines.protocol.Simulator`
     protocol.
@@ -195,7 +227,8 @@ class ExactSimulator:
     Parameters
     ----------
     network : Network
-        Delta synapses, constant drive (``LIFParams.bias``), no plasticity, k-WTA, adaptation,
+        Delta synapses, constant drive (``LIFParams.bias``), Poisson and spike-array sources,
+        PoissonInput drives (continuous-time arrivals); no plasticity, k-WTA, adaptation,
         current injection or state monitors (:func:`~neuro.engines.capabilities.check_supported`).
     dt_s : float
         Unit of the integer synaptic delays (``delays * dt_s``) and bin of the recorded
@@ -275,19 +308,22 @@ class ExactSimulator:
             return np.repeat(np.asarray(vals, dtype=np.float64), sizes)
 
         src_t, src_i = _source_spikes(net, t1, self.seed)
-        wall0 = time.perf_counter()
-        out_t, out_i, n_out, n_events, ok = _run_exact(
-            t1, flat.v_init.copy(),
+        neurons = (
             per_neuron([p.params.v_inf for p in net.populations]),
             per_neuron([p.params.tau_mem_s for p in net.populations]),
             per_neuron([p.params.v_threshold for p in net.populations]),
             per_neuron([p.params.v_reset for p in net.populations]),
             np.repeat(flat.reset_amount, sizes).astype(np.float64),
             per_neuron([p.params.t_ref_s for p in net.populations]),
-            src_t, src_i, flat.group_proj_ptr, flat.group_proj_list, flat.group_of_pre,
-            flat.proj_src_offset, flat.proj_tgt_offset, flat.proj_indptr_start, flat.proj_syn_start,
-            flat.indptr, flat.indices, flat.weights, flat.delays * self.dt_s, self.max_spikes,
         )
+        routes = (flat.group_proj_ptr, flat.group_proj_list, flat.group_of_pre,
+                  flat.proj_src_offset, flat.proj_tgt_offset, flat.proj_indptr_start,
+                  flat.proj_syn_start, flat.indptr, flat.indices, flat.weights,
+                  flat.delays * self.dt_s)
+        inputs = (src_t, src_i, *_drive_arrivals(net, t1, self.seed))
+        wall0 = time.perf_counter()
+        out_t, out_i, n_out, n_events, ok = _run_exact(
+            t1, flat.v_init.copy(), neurons, routes, inputs, self.max_spikes)
         wall = time.perf_counter() - wall0
         if not ok:
             raise RuntimeError(f"more than max_spikes={self.max_spikes} spikes; raise max_spikes")
