@@ -57,6 +57,22 @@ def tiny_network(seed: int = 0, n: int = 20, state_monitor: bool = True) -> Netw
     )
 
 
+def drive_as_sources(params: LIFParams, n: int, n_inputs: int, rate_hz: float, weight: float) -> Network:
+    """Population ``p`` of ``n`` neurons fed by ``n_inputs`` one-to-one Poisson sources each:
+    the trains a ``PoissonInput("p", n_inputs, rate_hz, weight)`` stands for."""
+    m = n * n_inputs
+    one_to_one = SparseSynapses(np.arange(m + 1), np.repeat(np.arange(n), n_inputs),
+                                np.full(m, weight), np.zeros(m, np.int64), n)
+    return Network([Population("p", n, params)], [Projection("s", "p", one_to_one)],
+                   [PoissonSource("s", m, rate_hz)], monitors=[SpikeMonitor("p")])
+
+
+@pytest.fixture
+def make_drive_as_sources() -> Callable[..., Network]:
+    """:func:`drive_as_sources`: a PoissonInput's trains as explicit sources."""
+    return drive_as_sources
+
+
 @pytest.fixture
 def make_single_neuron() -> Callable[..., Network]:
     """:func:`single_neuron`: one neuron with spike and ``v`` monitors."""

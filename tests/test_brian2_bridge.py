@@ -326,16 +326,13 @@ def test_poisson_input_rates_agree_with_the_clock_engine():
     assert theirs == pytest.approx(ours, rel=0.03)  # ~8,000 regular-ish spikes: < 1 % apart seen
 
 
-def test_poisson_input_matches_equivalent_sources_on_the_clock_engine():
+def test_poisson_input_matches_equivalent_sources_on_the_clock_engine(make_drive_as_sources):
     """A PoissonInput of N trains per neuron is N one-to-one Poisson sources per neuron: Brian2's
     drive and the clock engine's sources give the same rate (seeds 1-3 agreed within 0.4 %)."""
     p = LIFParams(tau_mem_s=10e-3, v_threshold=1.0, v_reset=0.0, t_ref_s=2e-3)
     drive = Network([Population("p", 200, p)], monitors=[SpikeMonitor("p")],
                     drives=[PoissonInput("p", 100, 80.0, 0.02)])
-    one_to_one = SparseSynapses(np.arange(20_001), np.repeat(np.arange(200), 100),
-                                np.full(20_000, 0.02), np.zeros(20_000, np.int64), 200)
-    sources = Network([Population("p", 200, p)], [Projection("s", "p", one_to_one)],
-                      [PoissonSource("s", 20_000, 80.0)], monitors=[SpikeMonitor("p")])
+    sources = make_drive_as_sources(p, 200, 100, 80.0, 0.02)
     ours = simulate(sources, 0.5, DT, seed=1).spikes["p"].n_spikes
     theirs = run_brian2(drive, 0.5, DT, seed=1).spikes["p"].n_spikes
     assert ours > 2000
