@@ -148,3 +148,11 @@ def test_one_million_sources_memory_bounded_by_spikes():
         tracemalloc.stop()
     assert peak < 100e6, f"peak {peak / 1e6:.1f} MB"
     assert abs(n_spikes / (1e6 * n * 1e-4) - 100.0) < 1.0  # ~3e6 spikes: rate within 1 %
+
+
+def test_certain_and_silent_channels():
+    """p = rate * dt = 1 spikes in every step; rate 0 never."""
+    net = Network([Population("a", 1)], sources=[PoissonSource("s", 3, [1000.0, 0.0, 1000.0])])
+    steps, ids = _collect(InputDrive(net, 1e-3, seed=0), 50, 7)
+    np.testing.assert_array_equal(np.bincount(ids - 1, minlength=3), [50, 0, 50])
+    np.testing.assert_array_equal(steps, np.repeat(np.arange(50), 2))
