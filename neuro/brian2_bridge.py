@@ -55,6 +55,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import pickle
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -161,6 +163,8 @@ class Brian2Model:
         One per projection, in order (None for a projection without synapses).
     spike_monitors, state_monitors, rate_monitors : dict
         Keyed by population name (state monitors by ``"population.variable"``).
+    drives : list of brian2.PoissonInput
+        One per ``network.drives`` entry, in order.
     seed : int
         Passed to ``brian2.seed`` before each run (Poisson sources).
     """
@@ -174,6 +178,7 @@ class Brian2Model:
     spike_monitors: dict[str, Any] = field(default_factory=dict)
     state_monitors: dict[str, Any] = field(default_factory=dict)
     rate_monitors: dict[str, Any] = field(default_factory=dict)
+    drives: list[Any] = field(default_factory=list)
     seed: int = 0
     wall_s: float = 0.0
 
@@ -283,18 +288,41 @@ class Brian2Simulator:
         """A fresh model at ``t = 0`` with the same seed."""
         self.model = to_brian2(self.network, self.dt_s, target=self.target, seed=self.seed)
 
+    def _stable_names(self) -> dict[str, str]:
+        """Brian2 object name -> the same name in every model of this network. Brian2 numbers
+        clocks (``a_clock_1``) and PoissonInputs when a live model holds the name; its
+        snapshots are keyed by object name."""
+        from brian2.core.network import _get_all_objects
+
+        names = {pi.name: f"drive{k}" for k, pi in enumerate(self.model.drives)}
+        for obj in _get_all_objects(self.model.b2_network.objects):
+            names.setdefault(obj.name, obj.name)
+            names[obj.clock.name] = re.sub(r"_clock(_\d+)?$", "_clock", obj.clock.name)
+        return names
+
     def state_dict(self) -> dict[str, object]:
-        """Brian2's own snapshot of every object (state, queued spikes, random state), as bytes."""
+        """Brian2's own snapshot of every object (state, queued spikes, random state)."""
+        names = self._stable_names()
         with tempfile.TemporaryDirectory() as d, _brian2_prefs(self.target):
             path = Path(d) / "state.pkl"
             self.model.b2_network.store("snapshot", filename=str(path))
-            return {"brian2_snapshot": path.read_bytes(), "wall_s": self.model.wall_s}
+            with open(path, "rb") as f:
+                state = pickle.load(f)["snapshot"]
+        return {"brian2_state": {names.get(k, k): v for k, v in state.items()},
+                "wall_s": self.model.wall_s}
 
     def load_state_dict(self, d: dict[str, object]) -> None:
-        """Restore a :meth:`state_dict` of a simulator of the same network, dt and target."""
+        """Restore a :meth:`state_dict` of a simulator of the same network, dt and target.
+
+        Brian2's random state is process-wide: it is restored here, so run this simulator
+        before another Brian2 model draws random numbers.
+        """
+        actual = {stable: name for name, stable in self._stable_names().items()}
+        state = {actual.get(k, k): v for k, v in d["brian2_state"].items()}  # type: ignore[union-attr]
         with tempfile.TemporaryDirectory() as tmp, _brian2_prefs(self.target):
             path = Path(tmp) / "state.pkl"
-            path.write_bytes(d["brian2_snapshot"])  # type: ignore[arg-type]
+            with open(path, "wb") as f:
+                pickle.dump({"snapshot": state}, f)
             self.model.b2_network.restore("snapshot", filename=str(path), restore_random_state=True)
         self.model.wall_s = float(d["wall_s"])  # type: ignore[arg-type]
 
@@ -497,8 +525,10 @@ def to_brian2(
         synapses = [_projection(b2, k, pr, network, groups, dt_s)
                     for k, pr in enumerate(network.projections)]
         objects += [s for s in synapses if s is not None]
-        objects += [_poisson_input(b2, d, network, groups, dt_s) for d in network.drives]
-        model = Brian2Model(network, float(dt_s), target, None, groups, synapses, seed=int(seed))
+        drives = [_poisson_input(b2, d, network, groups, dt_s) for d in network.drives]
+        objects += drives
+        model = Brian2Model(network, float(dt_s), target, None, groups, synapses, seed=int(seed),
+                            drives=drives)
         for k, m in enumerate(network.monitors):
             if isinstance(m, SpikeMonitor) and m.target not in model.spike_monitors:
                 model.spike_monitors[m.target] = b2.SpikeMonitor(groups[m.target], name=f"{m.target}__spikes")

@@ -25,7 +25,7 @@ from neuro import (
     free_trajectory,
     step_factors,
 )
-from neuro.brian2_bridge import run_brian2, to_brian2
+from neuro.brian2_bridge import Brian2Simulator, run_brian2, to_brian2
 from neuro.engines import ClockSimulator, UnsupportedFeatureError, simulate
 
 DT = 1e-4
@@ -337,3 +337,19 @@ def test_poisson_input_matches_equivalent_sources_on_the_clock_engine(make_drive
     theirs = run_brian2(drive, 0.5, DT, seed=1).spikes["p"].n_spikes
     assert ours > 2000
     assert theirs == pytest.approx(ours, rel=0.03)
+
+
+def test_state_dict_resumes_in_another_live_model():
+    """Brian2 numbers clocks and PoissonInputs of a second live model; snapshots still fit."""
+    p = LIFParams(tau_mem_s=10e-3, v_threshold=1.0, v_reset=0.0, t_ref_s=2e-3)
+    net = Network([Population("p", 20, p)], monitors=[SpikeMonitor("p")],
+                  drives=[PoissonInput("p", 100, 80.0, 0.02), PoissonInput("p", 10, 80.0, 0.01)])
+    a = Brian2Simulator(net, DT, seed=1)
+    a.run(0.02)
+    saved = a.state_dict()
+    r_a = a.run(0.02)
+    b = Brian2Simulator(net, DT, seed=1)  # a is alive: b's clocks and drives get other names
+    b.load_state_dict(saved)  # restores Brian2's (process-wide) random state too
+    r_b = b.run(0.02)
+    assert r_a.spikes["p"].n_spikes > 10 and b.t_s == pytest.approx(0.04)
+    _assert_same_spikes(r_a, r_b, "p")
