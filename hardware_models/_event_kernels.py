@@ -10,7 +10,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from neuro.engines.kernels import kwta_winners, lif_update
+from neuro.engines.kernels import apply_drives, kwta_winners, lif_update
 from neuro.engines.plasticity import plastic_events
 
 
@@ -201,6 +201,21 @@ def _deliver_and_count(n, v, syn_or_in, accept, buf, cnt, q_ids, q_len, spiking,
 
 
 @numba.njit(cache=True, nogil=True)
+def _count_drive_inputs(hits, core_of, received, ctr):
+    """Count the step's external drive inputs (input spikes and synaptic ops at the target's
+    core), mark their targets active, and clear ``hits``."""
+    for i in range(hits.shape[0]):
+        k = hits[i]
+        if k > 0:
+            c = core_of[i]
+            ctr[c, 8] += k
+            ctr[c, 0] += k
+            received[i] = 1
+            hits[i] = 0
+    return 0
+
+
+@numba.njit(cache=True, nogil=True)
 def _active(received, n_comp):
     """Compartments of the slice that received input or spiked; clears the marks."""
     act = 0
@@ -258,15 +273,17 @@ def _update_float(n, v, syn, last, drive, notref, accept, mem_decay, v_inf, syn_
 
 @numba.njit(cache=True, nogil=True)
 def _update_fixed(n, v, u, inreg, last, notref, accept, du, dv, bias, ref_steps, u_wrap, v_lim,
-                  drive, drive_gain):
+                  drive, drive_gain, decay_bits):
     """Loihi CUBA integer update (see :mod:`hardware_models.fixed_point`); ``u`` and the
-    input registers are ``(n_channels, n_neurons)``."""
+    input registers are ``(n_channels, n_neurons)``; decays are ``decay_bits``-bit
+    fractions (``LoihiSpec.decay_bits``)."""
     n_u = u.shape[0]
+    unity = np.int64(1) << decay_bits
     for i in range(v.shape[0]):
         tot = 0
         for k in range(n_u):
-            x = np.int64(u[k, i]) * (4096 - du[i, k])
-            x = (x >> 12) if x >= 0 else -((-x) >> 12)
+            x = np.int64(u[k, i]) * (unity - du[i, k])
+            x = (x >> decay_bits) if x >= 0 else -((-x) >> decay_bits)
             x += inreg[k, i]
             inreg[k, i] = 0
             if x >= u_wrap:
@@ -279,8 +296,8 @@ def _update_fixed(n, v, u, inreg, last, notref, accept, du, dv, bias, ref_steps,
         notref[i] = nr
         accept[i] = nr or ref_steps[i] == 0
         if nr:
-            y = np.int64(v[i]) * (4096 - dv[i])
-            y = (y >> 12) if y >= 0 else -((-y) >> 12)
+            y = np.int64(v[i]) * (unity - dv[i])
+            y = (y >> decay_bits) if y >= 0 else -((-y) >> decay_bits)
             y += tot + bias[i]
             if drive[i] != 0.0:  # current injection: the bias register, reprogrammed
                 y += np.int64(np.rint(drive[i] * drive_gain[i]))
@@ -294,7 +311,8 @@ def _update_fixed(n, v, u, inreg, last, notref, accept, du, dv, bias, ref_steps,
 
 @numba.njit(cache=True, nogil=True)
 def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, q_ids, q_len, drive, w,
-         mem_decay, v_inf, syn_decay, syn_to_mem, du, dv, bias, drive_gain, u_wrap, v_lim,
+         mem_decay, v_inf, syn_decay, syn_to_mem, du, dv, bias, drive_gain, decay_bits, u_wrap,
+         v_lim,
          v_reset, vth, reset_amt, ref_steps, pop_offsets, kwta_k, kwta_hold,
          core_of, core_x, core_y, core_tile, n_comp, run_ptr, run_core, run_comp,
          pre_seg_ptr, seg_core, seg_syn_ptr, seg_fast, syn_tgt, syn_ch, syn_d,
@@ -302,7 +320,7 @@ def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, q_ids, q_len, drive, w,
          adapt, theta_decay, theta, theta_plus,
          stdp_on, w_learn, pl_ints, pl_par, pl_tau, pl_decay, csc_ptr, csc_syn, csc_pre, p_syn0, p_iptr0,
          flat_indptr, flat_indices, pre_tr, pre_last, post_tr, post_last, elig, elig_last, lr,
-         ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals,
+         ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals, seed, drives, hits,
          rec_ids, rec_chan, rec_every, rec_out, rec_count,
          out_step, out_id, ctr_all):
     n_neur = v.shape[0]
@@ -330,7 +348,7 @@ def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, q_ids, q_len, drive, w,
             rec_count += 1
         if fixed:
             _update_fixed(n, v, syn, inreg, last, notref, accept, du, dv, bias, ref_steps,
-                          u_wrap, v_lim, drive, drive_gain)
+                          u_wrap, v_lim, drive, drive_gain, decay_bits)
         else:
             _update_float(n, v, syn, last, drive, notref, accept, mem_decay, v_inf, syn_decay,
                           syn_to_mem, ref_steps, pop_offsets, extra)
@@ -349,6 +367,13 @@ def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, q_ids, q_len, drive, w,
                core_tile, pre_seg_ptr, seg_core, seg_syn_ptr, seg_fast, syn_tgt, syn_ch, syn_d,
                w, indirect, syn_orig, buf, cnt, q_ids, q_len, msg_seg, msg_sorted, q_ptr, ctr,
                fixed, v, syn, inreg, accept, received)
+        if drives.lo.shape[0] > 0:
+            # the clock engine's drive stage, at the same point of the step (so float mode
+            # adds in the same order); fixed mode gets integer weights into the input
+            # registers. Each drive input is an off-chip input spike and one synaptic op.
+            apply_drives(n, seed, drives, v, inreg if fixed else syn, last, ref_steps, hits,
+                         0, n_neur)
+            _count_drive_inputs(hits, core_of, received, ctr)
         if pre_plastic_fanout.shape[0] > 0:
             _plastic_counts(spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1],
                             pre_plastic_fanout, post_plastic_fanin, core_of, core_of, ctr)
