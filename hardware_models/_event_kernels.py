@@ -10,7 +10,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from neuro.engines.kernels import apply_drives, kwta_winners, lif_update
+from neuro.engines.clock import update_stage
+from neuro.engines.kernels import apply_drives, kwta_winners
 from neuro.engines.plasticity import plastic_events
 
 
@@ -26,19 +27,15 @@ def _candidates(v, th, notref, cand, lo):
 
 
 @numba.njit(cache=True, nogil=True)
-def _threshold(v, vth, v_reset, notref, pop_offsets, kwta_k, kwta_hold, adapt, theta_decay,
-               theta, spiking, cand):
-    """The clock engine's threshold with adaptive thresholds and k-WTA; returns the number
-    of spikes."""
+def _threshold(v, vth, v_reset, notref, pop_offsets, kwta_k, kwta_hold, adapt, theta,
+               spiking, cand):
+    """The clock engine's threshold with adaptive thresholds (decayed by the update stage)
+    and k-WTA; returns the number of spikes."""
     n_spk = 0
     for pop in range(pop_offsets.shape[0] - 1):
         n_c = 0
         lo, hi = pop_offsets[pop], pop_offsets[pop + 1]
         if adapt[pop]:
-            dth = theta_decay[pop]
-            if dth != 1.0:
-                for i in range(lo, hi):
-                    theta[i] *= dth
             for i in range(lo, hi):
                 if v[i] > vth[i] + theta[i] and notref[i]:
                     cand[n_c] = i
@@ -226,48 +223,13 @@ def _active(received, n_comp):
 
 
 @numba.njit(cache=True, nogil=True)
-def _refractory_flags(n, last, notref, accept, rs):
+def _refractory_flags(n, last, notref, accept, ref_steps):
     """Per-neuron flags the queue kernels read: not refractory, and accepts delta input
-    (the clock engine's rule; slices from 0 so the loop vectorises)."""
+    (the clock engine's rule)."""
     for i in range(last.shape[0]):
-        nr = (n - last[i]) >= rs
+        nr = (n - last[i]) >= ref_steps[i]
         notref[i] = nr
-        accept[i] = nr or rs == 0
-    return 0
-
-
-@numba.njit(cache=True, nogil=True)
-def _update_float(n, v, syn, last, drive, notref, accept, mem_decay, v_inf, syn_decay,
-                  syn_to_mem, ref_steps, pop_offsets, extra):
-    """The clock engine's exact LIF update, population by population (same expression and
-    association, hence the same rounding). ``syn`` is ``(max(2, n_channels), n_neurons)``;
-    padding channels have zero coupling and decay, as in the clock engine."""
-    n_ch = syn.shape[0]
-    for pop in range(pop_offsets.shape[0] - 1):
-        lo, hi = pop_offsets[pop], pop_offsets[pop + 1]
-        if hi == lo:
-            continue
-        if n_ch > 2:  # channels beyond the second: summed before the update, added after it
-            extra[lo:hi] = 0.0
-            for k in range(2, n_ch):
-                c_k = syn_to_mem[lo, k]
-                sk = syn[k]
-                for i in range(lo, hi):
-                    extra[i] += sk[i] * c_k
-        # the clock engine's own update kernel (same expression, hence the same rounding)
-        lif_update(n, v[lo:hi], syn[0, lo:hi], syn[1, lo:hi], last[lo:hi], drive[lo:hi],
-                   mem_decay[lo], v_inf[lo], syn_to_mem[lo, 0], syn_to_mem[lo, 1],
-                   syn_decay[lo, 0], syn_decay[lo, 1], ref_steps[lo])
-        _refractory_flags(n, last[lo:hi], notref[lo:hi], accept[lo:hi], ref_steps[lo])
-        if n_ch > 2:
-            for k in range(2, n_ch):
-                d_k = syn_decay[lo, k]
-                sk = syn[k]
-                for i in range(lo, hi):
-                    sk[i] *= d_k
-            for i in range(lo, hi):
-                if notref[i]:
-                    v[i] += extra[i]
+        accept[i] = nr or ref_steps[i] == 0
     return 0
 
 
@@ -310,14 +272,13 @@ def _update_fixed(n, v, u, inreg, last, notref, accept, du, dv, bias, ref_steps,
 
 
 @numba.njit(cache=True, nogil=True)
-def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, q_ids, q_len, drive, w,
-         mem_decay, v_inf, syn_decay, syn_to_mem, du, dv, bias, drive_gain, decay_bits, u_wrap,
+def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, q_ids, q_len, drive, w, nr, du, dv, bias, drive_gain, decay_bits, u_wrap,
          v_lim,
          v_reset, vth, reset_amt, ref_steps, pop_offsets, kwta_k, kwta_hold,
          core_of, core_x, core_y, core_tile, n_comp, run_ptr, run_core, run_comp,
          pre_seg_ptr, seg_core, seg_syn_ptr, seg_fast, syn_tgt, syn_ch, syn_d,
          syn_orig, indirect, pre_plastic_fanout, post_plastic_fanin,
-         adapt, theta_decay, theta, theta_plus,
+         adapt, theta, theta_plus,
          stdp_on, w_learn, pl_ints, pl_par, pl_tau, pl_decay, csc_ptr, csc_syn, csc_pre, p_syn0, p_iptr0,
          flat_indptr, flat_indices, pre_tr, pre_last, post_tr, post_last, elig, elig_last, lr,
          ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals, seed, drives, hits,
@@ -350,10 +311,11 @@ def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, q_ids, q_len, drive, w,
             _update_fixed(n, v, syn, inreg, last, notref, accept, du, dv, bias, ref_steps,
                           u_wrap, v_lim, drive, drive_gain, decay_bits)
         else:
-            _update_float(n, v, syn, last, drive, notref, accept, mem_decay, v_inf, syn_decay,
-                          syn_to_mem, ref_steps, pop_offsets, extra)
+            # the clock engine's update stage itself: float mode equals it by construction
+            update_stage(n, 0, n_neur, nr, v, syn, last, drive, theta, extra)
+            _refractory_flags(n, last, notref, accept, ref_steps)
         n_spk = _threshold(v, vth, v_reset, notref, pop_offsets, kwta_k, kwta_hold, adapt,
-                           theta_decay, theta, spiking, cand)
+                           theta, spiking, cand)
         for r in range(n_spk):
             i = spiking[r]
             last[i] = n

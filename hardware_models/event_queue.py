@@ -20,8 +20,10 @@ A neuron's update in step ``n`` is *active* if the neuron spiked or received at 
 synaptic event delivered in step ``n``, otherwise *inactive*; counts are in compartments
 (a neuron with ``K > 1`` current channels is ``K`` compartments, see :mod:`.mapping`).
 
-In ``mode="float"`` the arithmetic, step order, refractoriness, k-WTA and input spikes are
-those of :func:`neuro.engines.simulate` (same :func:`neuro.engines.flatten` plan and
+In ``mode="float"`` the neuron update is the clock engine's own update stage
+(:func:`neuro.engines.clock.update_stage`) and the external drives its drive stage
+(:func:`neuro.engines.kernels.apply_drives`); step order, refractoriness, k-WTA and input
+spikes are those of the clock engine (same :func:`neuro.engines.flatten` plan and
 :class:`neuro.engines.InputDrive`), so spikes are identical. The cost is proportional to
 events plus one pass over the neurons per step.
 """
@@ -40,6 +42,7 @@ from hardware_models.fixed_point import ACT_SHIFT, QuantizedNetwork, quantize, q
 from hardware_models.loihi import LoihiSpec
 from hardware_models.mapping import Mapping, place
 from neuro.engines import InputDrive, assemble_recording, check_supported, flatten
+from neuro.engines.clock import neurons_record
 from neuro.engines.plan import DriveTable, drive_table
 from neuro.engines.recording import state_columns
 from neuro.network import Network
@@ -235,6 +238,7 @@ class EventQueueSimulator:
         self.flat = flatten(network, dt_s, np.float64)
         f = self.flat
         self._pn = per_neuron_constants(f)
+        self._nr = neurons_record(f)
         if mode == "fixed":
             self.q = quantized if quantized is not None else quantize(network, dt_s, self.spec)
             chan = self.q.u_channel
@@ -432,7 +436,7 @@ class EventQueueSimulator:
             n_out, rec_count = _run(
                 n, n1, fixed, st.v, st.syn, st.inreg, st.last, st.buf, st.cnt, st.q_ids, st.q_len,
                 st.drive,
-                self._w, pn["mem_decay"], pn["v_inf"], pn["syn_decay"], pn["syn_to_mem"],
+                self._w, self._nr,
                 consts["du"], consts["dv"], consts["bias"],
                 q.drive_gain if fixed else np.zeros(1), self.spec.decay_bits, u_wrap, u_wrap - 1,
                 consts["v_reset"], consts["vth"], consts["reset_amt"], pn["ref_steps"],
@@ -441,7 +445,7 @@ class EventQueueSimulator:
                 m.tile_of_core, self._n_comp, *self._runs,
                 r.pre_seg_ptr, r.seg_core, r.seg_syn_ptr, r.seg_fast, r.syn_tgt, r.syn_ch, r.syn_d,
                 r.syn_orig, learn, fan, fanin,
-                adapt, f.theta_decay.astype(np.float64), st.theta, pn["theta_plus"],
+                adapt, st.theta, pn["theta_plus"],
                 learn, w_learn, pl.ints, pl.par, pl.tau_steps, pl.decay, pl.csc_ptr, pl.csc_syn,
                 pl.csc_pre, f.proj_syn_start, f.proj_indptr_start, f.indptr, f.indices,
                 ps["pre_tr"], ps["pre_last"], ps["post_tr"], ps["post_last"], ps["elig"],

@@ -162,6 +162,15 @@ class Neurons(NamedTuple):
     theta_decay: np.ndarray
 
 
+def neurons_record(flat: FlatNetwork) -> Neurons:
+    """The :class:`Neurons` record of a plan (channel columns padded to at least two)."""
+    f = flat
+    pad = ((0, 0), (0, max(f.n_channels, 2) - f.n_channels))
+    return Neurons(f.group_offsets[: f.n_populations + 1], f.mem_decay, f.v_inf,
+                   np.pad(f.syn_decay, pad), np.pad(f.syn_to_mem, pad), f.ref_steps,
+                   f.per_neuron("ref_steps"), f.adapt, f.theta_decay)
+
+
 @numba.njit(cache=True, nogil=True)
 def _propagate(g, n, t_lo, t_hi, part, rt, weights, buf, queued, q_ids, q_len, v, syn, last,
                ref_n):
@@ -261,7 +270,7 @@ def _inputs_parallel(n, bounds, spiking, n_spk, ext_ids, e0, e1, rt, weights, bu
 
 
 @numba.njit(cache=True, nogil=True)
-def _update(n, t_lo, t_hi, nr, v, syn, last, drive, theta, extra):
+def update_stage(n, t_lo, t_hi, nr, v, syn, last, drive, theta, extra):
     """Stage 1 for the neurons ``[t_lo, t_hi)``, population by population (shared
     constants); element-wise, so any partitioning gives the same result.
 
@@ -308,9 +317,9 @@ def _update(n, t_lo, t_hi, nr, v, syn, last, drive, theta, extra):
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _update_parallel(n, bounds, nr, v, syn, last, drive, theta, extra):
-    """:func:`_update` of every partition, partitions spread over the threads."""
+    """:func:`update_stage` of every partition, partitions spread over the threads."""
     for part in numba.prange(bounds.shape[0] - 1):
-        _update(n, bounds[part], bounds[part + 1], nr, v, syn, last, drive, theta, extra)
+        update_stage(n, bounds[part], bounds[part + 1], nr, v, syn, last, drive, theta, extra)
     return 0
 
 
@@ -352,7 +361,8 @@ def _run_steps(n0, n1, parallel, bounds, nr, rt, v, syn, last, buf, queued, q_id
             _update_parallel(n, bounds, nr, v, syn, last, drive, theta, extra)
         else:
             for part in range(n_parts):
-                _update(n, bounds[part], bounds[part + 1], nr, v, syn, last, drive, theta, extra)
+                update_stage(n, bounds[part], bounds[part + 1], nr, v, syn, last, drive, theta,
+                             extra)
         # 2. threshold (k-WTA), population by population, in neuron order
         n_spk = 0
         for pop in range(n_pops):
@@ -475,11 +485,7 @@ class ClockSimulator:
         self.drives = drive_table(network, f.dt_s)
         self.bounds = partitions(f)
         self.state = ClockState.initial(f, self.bounds.size - 1)
-        pad = ((0, 0), (0, max(f.n_channels, 2) - f.n_channels))
-        self._neurons = Neurons(
-            f.group_offsets[: f.n_populations + 1], f.mem_decay, f.v_inf,
-            np.pad(f.syn_decay, pad), np.pad(f.syn_to_mem, pad), f.ref_steps,
-            f.per_neuron("ref_steps"), f.adapt, f.theta_decay)
+        self._neurons = neurons_record(f)
         self._routing = Routing(
             f.group_of_pre, f.group_proj_ptr, f.group_proj_list, f.proj_src_offset,
             f.proj_tgt_offset, f.proj_channel, f.proj_indptr_start, f.proj_syn_start,
