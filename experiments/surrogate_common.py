@@ -131,7 +131,7 @@ def _variant(cfg, ctx, data: Split, sizes, name: str, encode, **kw) -> dict[str,
                      checkpoint_every=20)
     res = train(model, data.x_train, data.y_train, tc, encode=encode, loss_fn=_LOSSES[cfg.loss],
                 eval_data=(data.x_test, data.y_test),
-                checkpoint_path=ctx.checkpoint_path(f"{name}-{_config_hash(cfg)}.pt"), progress=True)
+                checkpoint_path=ctx.checkpoint_path(f"{name}-{_config_hash(cfg)}.pt"), progress=ctx.show_progress)
     ev = evaluate(model, data.x_test, data.y_test, encode=encode, seed=ctx.seed)
     return {"model": model, "history": res, "eval": ev}
 
