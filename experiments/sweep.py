@@ -313,7 +313,8 @@ def write_figure(out: Path, rows: list[dict[str, Any]], swept: list[str], name: 
 
     keys = [k for k in dict.fromkeys(k for r in rows for k in r)
             if k not in _META and k not in swept
-            and all(isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool) for r in rows)]
+            and all(isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool) for r in rows)
+            and len({r[k] for r in rows}) > 1]  # constants (n_test, ...) say nothing
     x_key = swept[0] if swept else "seed"
     others = swept[1:]
     x_labels = list(dict.fromkeys(str(r[x_key]) for r in rows))
