@@ -16,7 +16,12 @@ from learning.training import TrainConfig, count_ce_loss, train  # noqa: E402
 from neuro.interop import from_nir, to_nir  # noqa: E402
 from neuro.interop.nir_graph import fold_input_scale  # noqa: E402
 from neuro.layers import SpikingMLP  # noqa: E402
-from neuro.network import Network, Population  # noqa: E402
+from neuro.engines import simulate  # noqa: E402
+from neuro.inputs import SpikeArraySource  # noqa: E402
+from neuro.lif import LIFParams  # noqa: E402
+from neuro.network import Network, Population, Projection  # noqa: E402
+from neuro.record import SpikeMonitor  # noqa: E402
+from neuro.synapses import SparseSynapses  # noqa: E402
 
 T = 25
 
@@ -151,8 +156,11 @@ def test_snntorch_model_to_nir_to_ours_same_spikes():
 
 
 def test_unsupported_graphs_and_objects_are_clear_errors():
-    with pytest.raises(NotImplementedError, match="Network"):
-        to_nir(Network(populations=[Population("a", 3)]))
+    with pytest.raises(ValueError, match="plasticity"):
+        from neuro.plasticity import STDPRule
+
+        to_nir(Network(populations=[Population("a", 3)], projections=[
+            Projection("a", "a", SparseSynapses.from_dense(np.ones((3, 3))), plasticity=STDPRule())]))
     with pytest.raises(TypeError, match="SpikingMLP"):
         to_nir(torch.nn.Linear(2, 2))
     n = 4
@@ -164,3 +172,37 @@ def test_unsupported_graphs_and_objects_are_clear_errors():
         edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")])
     with pytest.raises(ValueError, match="CubaLIF"):
         from_nir(cuba)
+
+
+def test_network_round_trip_identical_spikes_on_the_clock_engine(tmp_path):
+    """Delta and exponential synapses, sparse and dense projections, per-neuron delays,
+    refractoriness, subtract reset and k-WTA (extensions) through a .nir file."""
+    rng = np.random.default_rng(0)
+    n_in, dt = 30, 1e-4
+    t = np.sort(rng.uniform(0, 0.2, 600))
+    src = SpikeArraySource("inp", n_in, t, rng.integers(0, n_in, t.size))
+    delta = Population("delta", 25, LIFParams(tau_mem_s=10e-3, v_threshold=1.0, t_ref_s=2e-3, bias=0.2))
+    cuba = Population("cuba", 15, LIFParams(tau_mem_s=20e-3, tau_syn_s=(5e-3,), v_rest=-0.1, v_reset=-0.2,
+                                            reset_mode="subtract"), kwta_k=3)
+    d_pre = rng.integers(0, 12, n_in)  # a delay per presynaptic neuron: a nir.Delay node
+    dense = np.where(rng.random((n_in, 25)) < 0.3, rng.uniform(0.1, 0.6, (n_in, 25)), 0.0)
+    syn_in = SparseSynapses.from_dense(dense, np.broadcast_to(d_pre[:, None], dense.shape))
+    net = Network(
+        populations=[delta, cuba], sources=[src],
+        projections=[Projection("inp", "delta", syn_in),
+                     Projection("delta", "cuba", SparseSynapses.from_dense(rng.uniform(0.05, 0.4, (25, 15))))],
+        monitors=[SpikeMonitor("delta"), SpikeMonitor("cuba")])
+    g = to_nir(net, dt_s=dt)
+    kinds = {k: type(v).__name__ for k, v in g.nodes.items()}
+    assert kinds["delta"] == "LIF" and kinds["cuba"] == "CubaLIF" and kinds["delay0"] == "Delay"
+    nir.write(tmp_path / "net.nir", g)
+    back = from_nir(nir.read(tmp_path / "net.nir"))
+    assert isinstance(back, Network)
+    back = back.with_sources([src])  # the input spikes are data, not part of the graph
+    a, b = simulate(net, 0.25, dt), simulate(back, 0.25, dt)
+    for pop in ("delta", "cuba"):
+        assert a.spikes[pop].n_spikes > 20
+        assert np.array_equal(a.spikes[pop].times_s, b.spikes[pop].times_s)
+        assert np.array_equal(a.spikes[pop].indices, b.spikes[pop].indices)
+    with pytest.raises(ValueError, match="dt_s"):
+        to_nir(net)  # delays are in steps: the step must be given

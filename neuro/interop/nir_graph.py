@@ -33,8 +33,10 @@ Reset to zero is spike-identical across tools: snntorch imports NIR ``LIF`` as
 ``LIF(reset="zero")``; norse integrates ``v + (dt/tau)(x - v)`` (the same Euler step in a
 different order of operations, so spikes agree except when a membrane lands within
 rounding of threshold) and ignores ``r`` (fold it into the weights, see
-:func:`fold_input_scale`). Plasticity and engine-level :class:`neuro.network.Network`
-descriptions are not exported (a clear error).
+:func:`fold_input_scale`).
+
+Engine networks (:class:`neuro.network.Network`) are exported in continuous time by
+:mod:`neuro.interop.nir_network` (graph metadata ``neuro.kind = "network"``).
 """
 
 from __future__ import annotations
@@ -68,40 +70,41 @@ def _tau_for_beta(beta: float, dt_s: float) -> float:
     raise ValueError(f"no tau gives 1 - dt/tau == {beta!r} exactly for dt_s={dt_s}")
 
 
-def to_nir(model_or_network: Any, *, dt_s: float = DEFAULT_DT_S) -> Any:
-    """Export a trained :class:`neuro.layers.SpikingMLP` to a ``nir.NIRGraph``.
+def to_nir(model_or_network: Any, *, dt_s: float | None = None) -> Any:
+    """Export a trained :class:`neuro.layers.SpikingMLP` or a :class:`neuro.network.Network`.
 
     Parameters
     ----------
-    model_or_network : SpikingMLP
-        The torch model (see the module docstring for the mapping).
-    dt_s : float
-        Time step the discrete model stands for (> 0; snntorch's 1e-4 by default).
+    model_or_network : SpikingMLP or Network
+        See the module docstrings (:mod:`neuro.interop.nir_graph`,
+        :mod:`neuro.interop.nir_network`) for the mappings.
+    dt_s : float, optional
+        Model: the time step the discrete model stands for (default snntorch's 1e-4 s).
+        Network: the simulation step its delays are counted in (needed only with delays).
 
     Returns
     -------
     nir.NIRGraph
-        Nodes ``input, fc0, lif0, fc1, lif1, ..., output`` in a chain.
-
-    Raises
-    ------
-    NotImplementedError
-        For a :class:`neuro.network.Network` (engine descriptions, with refractoriness,
-        delays per synapse and plasticity, are not exported yet).
+        Model: nodes ``input, fc0, lif0, fc1, lif1, ..., output`` in a chain.
     """
-    import nir
-
+    from neuro.interop.nir_network import network_to_nir
     from neuro.network import Network
 
-    if isinstance(model_or_network, Network):
-        raise NotImplementedError(
-            "to_nir exports trained torch models (neuro.layers.SpikingMLP); engine Networks are not "
-            "exported yet: convert with learning.convert.to_network's inverse or build the model")
-    if not isinstance(model_or_network, SpikingMLP):
-        raise TypeError(f"to_nir expects a neuro.layers.SpikingMLP, got {type(model_or_network).__name__}")
-    if not (isinstance(dt_s, (int, float)) and math.isfinite(dt_s) and dt_s > 0):
+    if dt_s is not None and not (isinstance(dt_s, (int, float)) and math.isfinite(dt_s) and dt_s > 0):
         raise ValueError(f"dt_s must be a finite number > 0, got {dt_s!r}")
-    model = model_or_network
+    if isinstance(model_or_network, Network):
+        if dt_s is None and any(pr.synapses.max_delay for pr in model_or_network.projections):
+            raise ValueError("the network has delays, counted in steps: pass dt_s (the simulation step)")
+        return network_to_nir(model_or_network, math.nan if dt_s is None else dt_s)
+    if not isinstance(model_or_network, SpikingMLP):
+        raise TypeError(f"to_nir expects a neuro.layers.SpikingMLP or a neuro.network.Network, "
+                        f"got {type(model_or_network).__name__}")
+    return _mlp_to_nir(model_or_network, DEFAULT_DT_S if dt_s is None else float(dt_s))
+
+
+def _mlp_to_nir(model: SpikingMLP, dt_s: float) -> Any:
+    import nir
+
     nodes: dict[str, Any] = {"input": nir.Input(input_type=np.array([model.sizes[0]]))}
     names = ["input"]
     for i, (fc, lif) in enumerate(zip(model.fcs, model.lifs)):
@@ -120,7 +123,7 @@ def to_nir(model_or_network: Any, *, dt_s: float = DEFAULT_DT_S) -> Any:
                 ext["neuro.kwta_groups"] = lif.kwta_groups
         if ext:
             warnings.warn(f"layer {i}: {sorted(ext)} are neuro extensions of NIR, kept in node metadata; "
-                          "other tools ignore them and run reset-to-zero LIF without k-WTA", stacklevel=2)
+                          "other tools ignore them and run reset-to-zero LIF without k-WTA", stacklevel=3)
         nodes[f"lif{i}"] = nir.LIF(tau=np.full(n, tau), r=np.full(n, tau / dt_s), v_leak=np.zeros(n),
                                    v_threshold=np.full(n, lif.threshold), v_reset=np.zeros(n), metadata=ext)
         names += [f"fc{i}", f"lif{i}"]
@@ -157,8 +160,13 @@ def _uniform(node_name: str, field: str, value: Any) -> float:
     return float(v[0])
 
 
-def from_nir(graph: Any, *, dt_s: float | None = None, n_steps: int | None = None) -> SpikingMLP:
-    """Import a feed-forward NIR chain ``Input -> (Linear|Affine -> LIF)+ -> Output``.
+def from_nir(graph: Any, *, dt_s: float | None = None, n_steps: int | None = None,
+             as_network: bool | None = None) -> SpikingMLP | Any:
+    """Import a NIR graph as a torch model, or as an engine :class:`~neuro.network.Network`.
+
+    A torch model is read from a feed-forward chain ``Input -> (Linear|Affine -> LIF)+ ->
+    Output``; a network from any graph of Input, Delay, Linear, LIF, CubaLIF and Output
+    nodes (:func:`neuro.interop.nir_network.network_from_nir`).
 
     Parameters
     ----------
@@ -168,10 +176,12 @@ def from_nir(graph: Any, *, dt_s: float | None = None, n_steps: int | None = Non
         Time step; default the graph's ``neuro.dt_s``, else snntorch's 1e-4 s.
     n_steps : int, optional
         ``SpikingMLP.n_steps`` for static inputs; default the graph's, else 25.
+    as_network : bool, optional
+        Read as a Network; default: when the graph's ``neuro.kind`` metadata is ``"network"``.
 
     Returns
     -------
-    SpikingMLP
+    SpikingMLP or Network
         With ``beta = 1 - dt/tau``, threshold ``v_threshold``, reset to zero unless the
         ``neuro.reset`` extension says ``"subtract"``; weights in the graph's dtype.
 
@@ -183,6 +193,10 @@ def from_nir(graph: Any, *, dt_s: float | None = None, n_steps: int | None = Non
     """
     import nir
 
+    from neuro.interop.nir_network import network_from_nir
+
+    if as_network or (as_network is None and graph.metadata.get("neuro.kind") == "network"):
+        return network_from_nir(graph, dt_s)
     dt = float(graph.metadata.get("neuro.dt_s", DEFAULT_DT_S)) if dt_s is None else float(dt_s)
     if not (math.isfinite(dt) and dt > 0):
         raise ValueError(f"dt_s must be a finite number > 0, got {dt}")
