@@ -42,11 +42,6 @@ def digits_model():
     return model, x, out
 
 
-def _run_stepwise(module, x: torch.Tensor, stateful_call) -> torch.Tensor:
-    with torch.no_grad():
-        return torch.stack(stateful_call(module, x))
-
-
 def _snntorch_spikes(graph, x_static: torch.Tensor) -> torch.Tensor:
     from snntorch.import_nir import import_from_nir
 

@@ -135,3 +135,25 @@ def test_failed_points_are_reported_and_retried_on_request(tmp_path, monkeypatch
     r3 = run_sweep(NAME, tmp_path, {"n_pairs": ["4"]}, [0, 1], smoke=True, retry_failed=True)
     assert r3["ran"] == 1 and r3["failed"] == 0 and r3["finished"] == 2
     assert not (tmp_path / "points" / "n_pairs=4__seed=0" / "error.txt").exists()
+
+
+@pytest.mark.slow
+def test_a_sweep_killed_with_its_workers_resumes_skipping_finished_points(tmp_path):
+    out = tmp_path / "sweep"
+    cmd = [sys.executable, "-m", "experiments", "sweep", NAME, "--smoke", "--grid", "n_pairs=4,6",
+           "--seeds", "0-1", "--workers", "2", "--out", str(out)]
+    first = _start(cmd, tmp_path / "first.log")
+    deadline = time.monotonic() + 90
+    while not list(out.glob("points/*/summary.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _kill(first)  # SIGKILL to the client, its LocalCluster and the running points
+    done = {p.parent.name for p in out.glob("points/*/summary.json")}
+    assert 1 <= len(done) < 4, (tmp_path / "first.log").read_text()[-2000:]
+    second = subprocess.run([*cmd, "--json", "-q"], capture_output=True, text=True, timeout=180,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert second.returncode == 0, second.stderr
+    import json
+
+    summary = json.loads(second.stdout)
+    assert summary["skipped"] == len(done) and summary["ran"] == 4 - len(done)
+    assert summary["finished"] == 4 and summary["failed"] == 0

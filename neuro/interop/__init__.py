@@ -3,9 +3,10 @@
 Public API
 ----------
 to_nir(model_or_network) / from_nir(graph)
-    Trained torch models (:class:`neuro.layers.SpikingMLP`) to and from
-    :class:`nir.NIRGraph` (see :mod:`neuro.interop.nir_graph` for the exact mapping and how
-    the time step is handled).
+    Trained torch models (:class:`neuro.layers.SpikingMLP`, discrete time: see
+    :mod:`neuro.interop.nir_graph` for how the time step is handled) and engine networks
+    (:class:`neuro.network.Network`, continuous time: :mod:`neuro.interop.nir_network`) to
+    and from ``nir.NIRGraph``.
 to_neo(recording) / from_neo(block)
     A :class:`neuro.record.Recording` to and from a :class:`neo.Block` of
     :class:`neo.SpikeTrain` (see :mod:`neuro.interop.neo_convert`).
