@@ -100,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     if args.cmd == "list":
         return _list()
-    setup_output(quiet=args.quiet, verbose=args.verbose)
     try:
+        setup_output(quiet=args.quiet, verbose=args.verbose)
         if args.cmd == "run":
             summary = _run(args)
         else:

@@ -93,6 +93,11 @@ def test_format_summary_is_readable_lines():
     assert text.splitlines() == ["a: 0.1235", "b: [20 values]", "c:", "  d: 1"]
 
 
+def test_quiet_and_verbose_together_is_a_usage_error(tmp_path, capsys):
+    assert main(["run", "cuba", "-q", "-v", "--out", str(tmp_path / "x")]) == 2
+    assert "exclude each other" in capsys.readouterr().err
+
+
 def test_failed_run_exits_1_with_one_line(tmp_path, monkeypatch, capsys):
     import experiments.cuba as cuba
 
