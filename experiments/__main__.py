@@ -1,59 +1,129 @@
-"""Command line: ``python -m experiments list`` / ``python -m experiments run NAME --out DIR``."""
+"""Command line: ``python -m experiments list | run NAME | sweep NAME``.
+
+Conventions: progress and log messages go to stderr (``logging`` + tqdm bars, which are off
+when stderr is not a terminal or with ``--quiet``); the final summary goes to stdout as
+``key: value`` lines, or as one JSON object with ``--json``. Exit codes: 0 success, 1 the
+run failed, 2 bad command line (unknown experiment, parameter or output directory),
+130 interrupted.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import os
 import sys
 
-from experiments.common import describe, load, run_experiment
-from experiments.registry import EXPERIMENTS
+if __name__ == "__main__" and (not sys.stderr.isatty() or {"-q", "--quiet"} & set(sys.argv)):
+    # tqdm reads its TQDM_* defaults when it is imported: decide before importing anything
+    os.environ["TQDM_DISABLE"] = "1"
+
+from experiments.common import (  # noqa: E402
+    UsageError,
+    check_out_dir,
+    describe,
+    format_summary,
+    load,
+    parse_sets,
+    run_experiment,
+    setup_output,
+)
+from experiments.registry import EXPERIMENTS  # noqa: E402
+
+log = logging.getLogger("experiments")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(prog="python -m experiments", description=__doc__)
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default=None, help="output directory (default results/NAME)")
+    p.add_argument("--smoke", action="store_true", help="tiny run of a few seconds")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a parameter (repeatable); see `run NAME --help`")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug messages on stderr")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m experiments", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="list the experiments")
     run = sub.add_parser("run", help="run one experiment (or 'demo', the tour)", add_help=False)
     run.add_argument("name")
-    run.add_argument("--out", default=None, help="output directory (default results/NAME)")
-    run.add_argument("--smoke", action="store_true", help="tiny run of a few seconds")
     run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
     run.add_argument("-h", "--help", action="store_true")
-    args = parser.parse_args(argv)
-    if args.cmd == "list":
-        from experiments.common import load as _load
+    _common(run)
+    from experiments.sweep import add_arguments
 
-        print("demo: the tour of headline experiments at a quick size (index.html)")
-        for name in sorted(EXPERIMENTS):
-            doc = (_load(name).__doc__ or "").strip().splitlines()
-            print(f"{name}: {doc[0] if doc else ''}")
-        return 0
+    sweep = sub.add_parser("sweep", help="grid x seeds of one experiment on Dask")
+    add_arguments(sweep)
+    _common(sweep)
+    return parser
+
+
+def _check_name(name: str) -> None:
+    if name != "demo" and name not in EXPERIMENTS:
+        raise UsageError(f"unknown experiment {name!r}; valid: demo, {', '.join(sorted(EXPERIMENTS))}")
+
+
+def _list() -> int:
+    print("demo: the tour of headline experiments at a quick size (index.html)")
+    for name in sorted(EXPERIMENTS):
+        doc = (load(name).__doc__ or "").strip().splitlines()
+        print(f"{name}: {doc[0] if doc else ''}")
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> dict:
+    _check_name(args.name)
+    if args.help:
+        if args.name == "demo":
+            print("python -m experiments run demo --out DIR [--smoke] [--seed N] [--set KEY=VALUE]\n"
+                  "--set applies to every demo experiment that has the parameter")
+        else:
+            print(describe(load(args.name)))
+        return {}
+    overrides = parse_sets(args.sets)
+    out = check_out_dir(args.out or ("results" if args.name == "demo" else f"results/{args.name}"))
     if args.name == "demo":
         from experiments.demo import run_demo
 
-        if args.help:
-            print("python -m experiments run demo --out DIR [--smoke] [--seed N]")
-            return 0
-        run_demo(args.out or "results", seed=args.seed, smoke=args.smoke)
-        return 0
-    if args.help:
-        print(describe(load(args.name)))
-        return 0
-    overrides = {}
-    for item in args.sets:
-        if "=" not in item:
-            parser.error(f"--set expects KEY=VALUE, got {item!r}")
-        k, v = item.split("=", 1)
-        overrides[k.strip()] = v.strip()
+        return run_demo(out, seed=args.seed, smoke=args.smoke, overrides=overrides)
+    return run_experiment(args.name, out, seed=args.seed, smoke=args.smoke, overrides=overrides)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` (default ``sys.argv[1:]``), run the command, return the exit code."""
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.cmd == "list":
+        return _list()
     try:
-        run_experiment(args.name, args.out or f"results/{args.name}", seed=args.seed,
-                       smoke=args.smoke, overrides=overrides)
-    except ValueError as e:
+        setup_output(quiet=args.quiet, verbose=args.verbose)
+        if args.cmd == "run":
+            summary = _run(args)
+        else:
+            from experiments.sweep import run_sweep_command
+
+            _check_name(args.name)
+            if args.name == "demo":
+                raise UsageError("the demo tour cannot be swept; name one experiment")
+            summary = run_sweep_command(args)
+    except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as e:  # the run itself failed: one line, the traceback only with -v
+        log.debug("traceback", exc_info=True)
+        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    if summary:
+        print(json.dumps(summary, indent=2, default=str) if args.json else format_summary(summary))
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -35,7 +36,25 @@ from tqdm.auto import tqdm  # noqa: E402
 
 from experiments.registry import EXPERIMENTS  # noqa: E402
 
-__all__ = ["RunContext", "load", "make_config", "run_experiment", "write_json_atomic"]
+__all__ = [
+    "RunContext",
+    "UsageError",
+    "check_out_dir",
+    "format_summary",
+    "load",
+    "make_config",
+    "parse_sets",
+    "run_experiment",
+    "setup_output",
+    "write_json_atomic",
+]
+
+log = logging.getLogger("experiments")
+_SHOW_PROGRESS: bool | None = None  # set by setup_output; None: bars when stderr is a terminal
+
+
+class UsageError(ValueError):
+    """A bad command line: unknown experiment or parameter, unusable output directory."""
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
@@ -101,10 +120,16 @@ class RunContext:
         write_arrays(path, group, arrays, attrs)
         return path
 
+    @property
+    def show_progress(self) -> bool:
+        """Whether to draw progress bars (stderr is a terminal and not ``--quiet``); pass it
+        as ``progress=`` to engines and training loops."""
+        return _SHOW_PROGRESS if _SHOW_PROGRESS is not None else sys.stderr.isatty()
+
     def progress(self, iterable: Iterable | None = None, total: int | None = None, desc: str = "") -> tqdm:
-        """A tqdm progress bar labelled with the experiment name."""
+        """A tqdm progress bar labelled with the experiment name (off unless :attr:`show_progress`)."""
         return tqdm(iterable, total=total, desc=f"{self.name}: {desc}" if desc else self.name,
-                    leave=False, mininterval=1.0)
+                    leave=False, mininterval=1.0, disable=not self.show_progress)
 
     def checkpoint_path(self, name: str) -> Path:
         """Path for a checkpoint file (the directory is created)."""
@@ -116,7 +141,7 @@ class RunContext:
 def load(name: str) -> types.ModuleType:
     """Import the module of experiment ``name``."""
     if name not in EXPERIMENTS:
-        raise ValueError(f"unknown experiment {name!r}; valid: {', '.join(sorted(EXPERIMENTS))}")
+        raise UsageError(f"unknown experiment {name!r}; valid: {', '.join(sorted(EXPERIMENTS))}")
     return importlib.import_module(EXPERIMENTS[name])
 
 
@@ -140,8 +165,8 @@ def _parse(value: str, tp: Any, key: str) -> Any:
                 return None
             return _parse(value, args[0], key)
     except ValueError:
-        raise ValueError(f"--set {key}={value!r}: cannot read it as {getattr(tp, '__name__', tp)}") from None
-    raise ValueError(f"--set {key}: unsupported parameter type {tp}")
+        raise UsageError(f"--set {key}={value!r}: cannot read it as {getattr(tp, '__name__', tp)}") from None
+    raise UsageError(f"--set {key}: unsupported parameter type {tp}")
 
 
 def make_config(module: types.ModuleType, smoke: bool = False, quick: bool = False,
@@ -157,9 +182,12 @@ def make_config(module: types.ModuleType, smoke: bool = False, quick: bool = Fal
     for key, raw in (overrides or {}).items():
         if key not in hints:
             valid = ", ".join(f.name for f in dataclasses.fields(cfg_cls))
-            raise ValueError(f"unknown parameter {key!r}; valid keys: {valid}")
+            raise UsageError(f"unknown parameter {key!r}; valid keys: {valid}")
         values[key] = _parse(raw, hints[key], key)
-    return cfg_cls(**values)
+    try:
+        return cfg_cls(**values)
+    except ValueError as e:  # a --set value out of its valid range
+        raise UsageError(f"{module.__name__.rsplit('.', 1)[-1]}: {e}") from None
 
 
 def describe(module: types.ModuleType) -> str:
@@ -189,8 +217,69 @@ def run_experiment(name: str, out_dir: Path | str, *, seed: int = 0, smoke: bool
     summary.setdefault("total_wall_s", time.perf_counter() - t0)
     full = {"experiment": name, "seed": int(seed), "smoke": smoke, **summary}
     write_json_atomic(out / "summary.json", full)
-    print(f"[{name}] " + ", ".join(f"{k}={_fmt(v)}" for k, v in summary.items()), file=sys.stderr)
+    log.info("%s finished in %.1f s; summary in %s", name, summary["total_wall_s"], out / "summary.json")
     return full
+
+
+# ----------------------------------------------------------------------------- command line
+def parse_sets(items: Iterable[str]) -> dict[str, str]:
+    """``["key=value", ...]`` -> ``{key: value}`` (strings; typed later by :func:`make_config`)."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set expects KEY=VALUE, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def check_out_dir(path: Path | str) -> Path:
+    """``path`` as an output directory, or a :class:`UsageError` saying why it cannot be one.
+
+    It must be a directory (or not exist yet) and writable; when it does not exist, its
+    nearest existing ancestor must be a writable directory.
+    """
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {str(path)!r} is an existing file, not a directory")
+    probe = out
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UsageError(f"--out {str(path)!r}: {str(probe)!r} is a file, not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {str(path)!r}: directory {str(probe)!r} is not writable")
+    return out
+
+
+def setup_output(quiet: bool = False, verbose: bool = False) -> None:
+    """Log to stderr (INFO; WARNING with ``quiet``, DEBUG with ``verbose``) and silence tqdm
+    bars when stderr is not a terminal or ``quiet`` (a redirected log stays small)."""
+    global _SHOW_PROGRESS
+    if quiet and verbose:
+        raise UsageError("--quiet and --verbose exclude each other")
+    _SHOW_PROGRESS = not quiet and sys.stderr.isatty()
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s",
+                        force=True)
+    for noisy in ("matplotlib", "numba", "distributed", "asyncio", "fsspec", "PIL", "h5py"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    if quiet or not sys.stderr.isatty():
+        # tqdm (>= 4.66) reads TQDM_* at import: this reaches worker processes started from
+        # here; the command line sets it before its own imports (experiments/__main__.py)
+        os.environ["TQDM_DISABLE"] = "1"
+
+
+def format_summary(summary: dict[str, Any], indent: str = "") -> str:
+    """Readable ``key: value`` lines (floats to 4 significant digits, long lists shortened)."""
+    lines = []
+    for k, v in summary.items():
+        if isinstance(v, dict):
+            lines.append(f"{indent}{k}:")
+            lines.append(format_summary(v, indent + "  "))
+        else:
+            lines.append(f"{indent}{k}: {_fmt(v)}")
+    return "\n".join(lines)
 
 
 def _fmt(v: Any) -> str:

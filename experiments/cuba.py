@@ -92,7 +92,7 @@ def run(cfg: Config, ctx) -> dict:
     net = cuba_network(ctx.seed, cfg.n_neurons, cfg.p_connect)
     sim = ClockSimulator(net, cfg.dt_s, seed=ctx.seed)
     build_s = time.perf_counter() - t0
-    rec = sim.run(cfg.duration_s, progress=True)
+    rec = sim.run(cfg.duration_s, progress=ctx.show_progress)
     total_s = time.perf_counter() - t0
     spikes = merged_spikes(rec.spikes)
     cv = isi_cv(spikes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import os
 import sys
@@ -9,19 +10,35 @@ import time
 import traceback
 from pathlib import Path
 
-from experiments.common import run_experiment, write_json_atomic
+from experiments.common import UsageError, load, run_experiment, write_json_atomic
 from experiments.registry import DEMO
 
 __all__ = ["run_demo"]
 
 
-def run_demo(out_dir: Path | str, *, seed: int = 0, smoke: bool = False) -> dict:
+def demo_overrides(overrides: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Split ``--set`` overrides of the tour: each key goes to every demo experiment whose
+    Config has it; a key that no demo experiment has is a :class:`UsageError`."""
+    fields = {name: {f.name for f in dataclasses.fields(load(name).Config)} for name in DEMO}
+    unknown = sorted(k for k in overrides if not any(k in f for f in fields.values()))
+    if unknown:
+        valid = sorted(set().union(*fields.values()))
+        raise UsageError(f"unknown parameter(s) {unknown} for the demo; valid keys: {', '.join(valid)}")
+    return {name: {k: v for k, v in overrides.items() if k in f} for name, f in fields.items()}
+
+
+def run_demo(out_dir: Path | str, *, seed: int = 0, smoke: bool = False,
+             overrides: dict[str, str] | None = None) -> dict:
     """Run each experiment of ``registry.DEMO`` at its QUICK size into ``out_dir/NAME``.
+
+    ``overrides`` (``--set``) apply to every experiment that has the parameter (see
+    :func:`demo_overrides`).
 
     Writes ``out_dir/index.html`` (figures and summary figures of every experiment) and
     ``out_dir/summary.json``. A failing experiment is reported on the page and makes the
     tour raise at the end, after the others have run.
     """
+    per_experiment = demo_overrides(overrides or {})
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict] = {}
@@ -30,7 +47,8 @@ def run_demo(out_dir: Path | str, *, seed: int = 0, smoke: bool = False) -> dict
         print(f"== demo {i}/{len(DEMO)}: {name}", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
         try:
-            results[name] = run_experiment(name, out / name, seed=seed, smoke=smoke, quick=True)
+            results[name] = run_experiment(name, out / name, seed=seed, smoke=smoke, quick=True,
+                                           overrides=per_experiment[name])
         except Exception:  # keep touring; report at the end
             failures[name] = traceback.format_exc()
             print(failures[name], file=sys.stderr)

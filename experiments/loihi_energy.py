@@ -319,7 +319,7 @@ def run(cfg: Config, ctx) -> dict:
     cuba = cuba_network(ctx.seed, cfg.cuba_neurons)
     cmap = place(cuba, spec)
     csim = EventQueueSimulator(cuba, 1e-4, mapping=cmap, seed=ctx.seed)
-    crec = csim.run(cfg.cuba_duration_s, progress=True)
+    crec = csim.run(cfg.cuba_duration_s, progress=ctx.show_progress)
     cctr = csim.counters()
     crep = EnergyReport.from_counters(cctr, cmap, cuba, 1, spec)
     crep.save(ctx.save_arrays, "cuba/energy")

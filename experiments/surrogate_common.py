@@ -34,6 +34,7 @@ from learning.training import (
     evaluate,
     membrane_ce_loss,
     rate_input,
+    resolve_device,
     train,
 )
 from neuro.layers import SpikingMLP
@@ -74,6 +75,9 @@ class SurrogateConfig:
         Test samples run on the engine (0: none).
     threads : int
         torch threads for the run.
+    device : str
+        torch device for training and evaluation (``"cpu"``, ``"cuda"``, ``"cuda:1"``);
+        the clock-engine check and the saved arrays are computed on the CPU.
     """
 
     hidden: int = 128
@@ -90,8 +94,10 @@ class SurrogateConfig:
     spike_input: bool = True
     engine_samples: int = 450
     threads: int = 1
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
+        resolve_device(self.device)  # ValueError naming the available devices
         for name in ("hidden", "n_steps", "epochs", "batch_size", "threads"):
             v = getattr(self, name)
             if int(v) != v or v < 1:
@@ -122,7 +128,7 @@ def _config_hash(cfg: SurrogateConfig) -> str:
 def _model(cfg: SurrogateConfig, sizes: tuple[int, ...], seed: int, **kw: Any) -> SpikingMLP:
     fn = arctan(2.0) if cfg.surrogate == "arctan" else fast_sigmoid(25.0)
     return SpikingMLP(sizes, n_steps=cfg.n_steps, beta=cfg.beta, threshold=cfg.threshold,
-                      spike_fn=fn, seed=seed, **kw)
+                      spike_fn=fn, seed=seed, **kw).to(resolve_device(cfg.device))
 
 
 def _variant(cfg, ctx, data: Split, sizes, name: str, encode, **kw) -> dict[str, Any]:
@@ -131,14 +137,14 @@ def _variant(cfg, ctx, data: Split, sizes, name: str, encode, **kw) -> dict[str,
                      checkpoint_every=20)
     res = train(model, data.x_train, data.y_train, tc, encode=encode, loss_fn=_LOSSES[cfg.loss],
                 eval_data=(data.x_test, data.y_test),
-                checkpoint_path=ctx.checkpoint_path(f"{name}-{_config_hash(cfg)}.pt"), progress=True)
+                checkpoint_path=ctx.checkpoint_path(f"{name}-{_config_hash(cfg)}.pt"), progress=ctx.show_progress)
     ev = evaluate(model, data.x_test, data.y_test, encode=encode, seed=ctx.seed)
     return {"model": model, "history": res, "eval": ev}
 
 
 def _engine_check(cfg, ctx, model: SpikingMLP, data: Split) -> dict[str, Any]:
     """Run the spike-input model on the clock engine; compare spikes sample by sample."""
-    model = model.double()
+    model = model.cpu().double()  # the engine reference runs on the CPU in float64
     n = min(cfg.engine_samples, len(data.x_test))
     x = rate_code(data.x_test[:n], cfg.n_steps, seed=ctx.seed + 1, dtype=np.float64)
     with torch.no_grad():
@@ -180,11 +186,12 @@ def _curve_figure(results: dict[str, dict]) -> Figure:
 
 
 def _raster_figure(model: SpikingMLP, x: np.ndarray, label: int, encode, dt_s: float = 1e-3) -> Figure:
+    p = next(model.parameters())
     with torch.no_grad():
-        out = model(encode(torch.as_tensor(x[None], dtype=next(model.parameters()).dtype), 0))
+        out = model(encode(torch.as_tensor(x[None], dtype=p.dtype, device=p.device), 0))
     groups = {}
     for name, s in (("hidden", out.hidden[0][:, 0]), ("output", out.spikes[:, 0])):
-        t, i = np.nonzero(s.numpy())
+        t, i = np.nonzero(s.cpu().numpy())
         groups[name] = SpikeTrains(t * dt_s, i, s.shape[1], s.shape[0] * dt_s)
     return raster(groups, bin_s=5 * dt_s, marker_size=6.0,
                   title=f"test sample, label {label} (1 step = 1 ms)")

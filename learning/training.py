@@ -34,6 +34,7 @@ __all__ = [
     "evaluate",
     "membrane_ce_loss",
     "count_ce_loss",
+    "resolve_device",
 ]
 
 Encoder = Callable[[torch.Tensor, int], torch.Tensor]
@@ -119,6 +120,29 @@ class TrainResult:
         return float(sum(self.epoch_seconds))
 
 
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``... as a usable ``torch.device``.
+
+    Raises
+    ------
+    ValueError
+        If torch cannot parse it or this machine has no such device (e.g. ``"cuda"`` without
+        a GPU), naming the devices that are available.
+    """
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device must be a torch device such as 'cpu' or 'cuda', got {device!r}") from None
+    available = ["cpu"]
+    if torch.cuda.is_available():
+        available += ["cuda"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        available.append("mps")
+    if str(dev) not in available:
+        raise ValueError(f"device {str(dev)!r} is not available on this machine; available: {available}")
+    return dev
+
+
 def _batch_seed(seed: int, epoch: int, batch: int) -> int:
     return int(np.random.SeedSequence([seed, epoch, batch]).generate_state(1)[0])
 
@@ -164,9 +188,10 @@ def train(
         run in tests.
     """
     encode = encode if encode is not None else direct_input()
-    dtype = next(model.parameters()).dtype
-    x_all = torch.as_tensor(np.asarray(x_train), dtype=dtype)
-    y_all = torch.as_tensor(np.asarray(y_train), dtype=torch.int64)
+    dtype, device = next(model.parameters()).dtype, next(model.parameters()).device
+    # the data follow the model: move the model (model.to(device)) to train on a GPU
+    x_all = torch.as_tensor(np.asarray(x_train), dtype=dtype, device=device)
+    y_all = torch.as_tensor(np.asarray(y_train), dtype=torch.int64, device=device)
     if x_all.shape[0] != y_all.shape[0]:
         raise ValueError(f"x_train and y_train lengths differ: {x_all.shape[0]} vs {y_all.shape[0]}")
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -251,9 +276,9 @@ def evaluate(
     """
     encode = encode if encode is not None else direct_input()
     model.eval()
-    dtype = next(model.parameters()).dtype
-    x_all = torch.as_tensor(np.asarray(x), dtype=dtype)
-    y_all = torch.as_tensor(np.asarray(y), dtype=torch.int64)
+    dtype, device = next(model.parameters()).dtype, next(model.parameters()).device
+    x_all = torch.as_tensor(np.asarray(x), dtype=dtype, device=device)
+    y_all = torch.as_tensor(np.asarray(y), dtype=torch.int64, device=device)
     preds, counts, totals = [], None, None
     for b, start in enumerate(range(0, x_all.shape[0], batch_size)):
         xb = encode(x_all[start:start + batch_size], _batch_seed(seed, 2**31, b))  # eval stream, apart from training epochs
@@ -268,7 +293,7 @@ def evaluate(
     n = x_all.shape[0]
     return {
         "accuracy": float((pred == y_all).float().mean()),
-        "predictions": pred.numpy(),
+        "predictions": pred.cpu().numpy(),
         "spikes_per_sample": [c / n for c in counts],
         "activation_sparsity": [1.0 - c / t for c, t in zip(counts, totals)],
     }

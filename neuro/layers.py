@@ -230,7 +230,7 @@ class LIF(nn.Module):
             raise ValueError(
                 f"layer width {x.shape[2]} must be divisible by kwta_groups={self.kwta_groups}"
             )
-        mem0 = torch.zeros((), dtype=x.dtype) if mem is None else mem
+        mem0 = torch.zeros((), dtype=x.dtype, device=x.device) if mem is None else mem
         spikes, mems = lif_sequence(
             x, mem0, self.beta, self.threshold, self.spike_fn, self.reset,
             self.kwta_k, self.kwta_groups, self.kwta_losers,

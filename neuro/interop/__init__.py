@@ -1,0 +1,21 @@
+"""Interoperability: NIR graphs (snntorch, norse, Lava, Rockpool, ...) and Neo/Elephant.
+
+Public API
+----------
+to_nir(model_or_network) / from_nir(graph)
+    Trained torch models (:class:`neuro.layers.SpikingMLP`, discrete time: see
+    :mod:`neuro.interop.nir_graph` for how the time step is handled) and engine networks
+    (:class:`neuro.network.Network`, continuous time: :mod:`neuro.interop.nir_network`) to
+    and from ``nir.NIRGraph``.
+to_neo(recording) / from_neo(block)
+    A :class:`neuro.record.Recording` to and from a :class:`neo.Block` of
+    :class:`neo.SpikeTrain` (see :mod:`neuro.interop.neo_convert`).
+
+``nir`` and ``neo`` are optional dependencies (``pip install sparse-neuro[interop]``),
+imported only when these functions are called.
+"""
+
+from neuro.interop.neo_convert import from_neo, to_neo
+from neuro.interop.nir_graph import from_nir, to_nir
+
+__all__ = ["to_nir", "from_nir", "to_neo", "from_neo"]
