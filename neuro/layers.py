@@ -152,7 +152,7 @@ class LIF(nn.Module):
         Surrogate spike function (default ``fast_sigmoid(25)``).
     reset : {"subtract", "value"}
         Reset by subtraction of the threshold, or to the reset value 0 (snntorch's
-        ``"subtract"`` and ``"zero"``; the names of ``LIFParams.reset_mode``).
+        ``"subtract"`` and ``"value"``; the names of ``LIFParams.reset_mode``).
     kwta_k : int, optional
         k-winners-take-all within the layer (or within each of ``kwta_groups`` equal
         contiguous groups).

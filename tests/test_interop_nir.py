@@ -31,7 +31,7 @@ def digits_model():
     """A digits model trained here (64-48-10, reset to zero: NIR's reset), and the test set."""
     torch.manual_seed(0)
     data = load_digits_split(test_size=0.25, random_state=0)
-    model = SpikingMLP((64, 48, 10), n_steps=T, beta=0.9, reset="zero", seed=0)
+    model = SpikingMLP((64, 48, 10), n_steps=T, beta=0.9, reset="value", seed=0)
     train(model, data.x_train, data.y_train, TrainConfig(epochs=2, batch_size=64, lr=2e-3),
           loss_fn=count_ce_loss, progress=False)
     x = torch.as_tensor(data.x_test, dtype=torch.float32)
@@ -72,7 +72,7 @@ def test_round_trip_identical_spikes_and_parameters(digits_model):
     assert [type(n).__name__ for n in g.nodes.values()] == ["Input", "Linear", "LIF", "Linear", "LIF", "Output"]
     back = from_nir(g)
     for a, b in zip(model.lifs, back.lifs):
-        assert a.beta == b.beta and a.threshold == b.threshold and b.reset == "zero"
+        assert a.beta == b.beta and a.threshold == b.threshold and b.reset == "value"
     for a, b in zip(model.fcs, back.fcs):
         assert torch.equal(a.dense_weight(), b.dense_weight())
     with torch.no_grad():

@@ -24,13 +24,13 @@ Semantics that NIR cannot say are documented extensions in node metadata, honour
 :func:`from_nir` and ignored by other tools (a ``UserWarning`` says so on export):
 
 * ``"neuro.reset": "subtract"`` -- reset by subtraction (NIR resets to ``v_reset``; other
-  tools run such a layer with reset to zero, so only ``reset="zero"`` models give the same
+  tools run such a layer with reset to zero, so only ``reset="value"`` models give the same
   spikes elsewhere);
 * ``"neuro.kwta_k"``, ``"neuro.kwta_groups"``, ``"neuro.kwta_losers"`` -- k-WTA.
 
 Reset to zero is spike-identical across tools: snntorch imports NIR ``LIF`` as
 ``Leaky(reset_mechanism="zero", reset_delay=False)`` whose spikes equal our
-``LIF(reset="zero")``; norse integrates ``v + (dt/tau)(x - v)`` (the same Euler step in a
+``LIF(reset="value")`` (reset to zero); norse integrates ``v + (dt/tau)(x - v)`` (the same Euler step in a
 different order of operations, so spikes agree except when a membrane lands within
 rounding of threshold) and ignores ``r`` (fold it into the weights, see
 :func:`fold_input_scale`).
@@ -232,7 +232,7 @@ def from_nir(graph: Any, *, dt_s: float | None = None, n_steps: int | None = Non
                 fc.bias.copy_(torch.from_numpy(np.asarray(proj.bias, dtype=w.dtype) * scale))
         m = neuron.metadata
         lifs.append(LIF(1.0 - dt / tau, _uniform(lname, "v_threshold", neuron.v_threshold),
-                        reset=m.get("neuro.reset", "zero"), kwta_k=m.get("neuro.kwta_k"),
+                        reset=m.get("neuro.reset", "value"), kwta_k=m.get("neuro.kwta_k"),
                         kwta_groups=m.get("neuro.kwta_groups"), kwta_losers=m.get("neuro.kwta_losers", "hold")))
         fcs.append(fc)
     sizes = [fcs[0].in_features] + [f.out_features for f in fcs]
