@@ -12,7 +12,6 @@ step, summed over steps; predictions are the argmax of output spike counts.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -23,6 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
+
+from neuro.atomic import atomic_path
 
 __all__ = [
     "TrainConfig",
@@ -124,9 +125,8 @@ def _batch_seed(seed: int, epoch: int, batch: int) -> int:
 
 
 def _save_atomic(obj: dict, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def train(
