@@ -26,7 +26,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from neuro.atomic import atomic_path
-from neuro.checkpoint import check_identity, run_identity
+from neuro.checkpoint import CheckpointMismatch, check_identity, run_identity
 from neuro.integrity import FormatError
 
 __all__ = [
@@ -210,7 +210,8 @@ def train(
     if ckpt is not None and resume and ckpt.is_file():
         state = load_checkpoint(ckpt)
         if state.get("config") != asdict(config):
-            raise ValueError(f"checkpoint {ckpt} was written with another TrainConfig: {state.get('config')}")
+            raise CheckpointMismatch(f"checkpoint {ckpt} was written with another TrainConfig: "
+                                     f"{state.get('config')}; refusing to resume (resume=False starts fresh)")
         check_identity(state, identity, str(ckpt))
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
