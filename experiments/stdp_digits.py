@@ -50,6 +50,7 @@ from neuro.atomic import atomic_open
 from neuro.checkpoint import check_identity, check_resume_mode, run_identity
 from neuro.engines import ClockSimulator
 from neuro.integrity import FormatError
+from neuro.validation import check_finite_data
 from neuro.inputs import PoissonSource
 from neuro.plotting import raster
 from neuro.plotting.fields import receptive_field_grid
@@ -356,8 +357,7 @@ def run(cfg: Config, ctx) -> dict:
     n_classes = 10
     net = diehl_cook_network(xtr.shape[1], cfg, seed=ctx.seed)
     tr = Trainer(net, cfg, seed=ctx.seed)
-    if not np.all(np.isfinite(xtr)):
-        raise ValueError("training images contain NaN or inf values")
+    check_finite_data("training images", xtr)
     ckpt = ctx.checkpoint_path("stdp_digits_train.npz")
     identity = run_identity(replace(cfg, resume="auto"), seed=ctx.seed, n_train=len(xtr))
     rng = np.random.default_rng(ctx.seed + 1)

@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 from neuro.atomic import atomic_path
 from neuro.checkpoint import CheckpointMismatch, check_identity, run_identity
 from neuro.integrity import FormatError
+from neuro.validation import check_finite_data
 
 __all__ = [
     "TrainConfig",
@@ -198,8 +199,7 @@ def train(
     dtype = next(model.parameters()).dtype
     x_all = torch.as_tensor(np.asarray(x_train), dtype=dtype)
     y_all = torch.as_tensor(np.asarray(y_train), dtype=torch.int64)
-    if not torch.isfinite(x_all).all():
-        raise ValueError("x_train contains NaN or inf values; clean the data before training")
+    check_finite_data("x_train", x_all.numpy())
     if x_all.shape[0] != y_all.shape[0]:
         raise ValueError(f"x_train and y_train lengths differ: {x_all.shape[0]} vs {y_all.shape[0]}")
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)

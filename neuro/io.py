@@ -18,7 +18,7 @@ Layout of a network file (schema 2)::
                              adaptation.json? (registry name + fields); v_init
     /sources/<name>          attrs: kind ("poisson" | "spike_array"), size;
                              rate_hz | times_s, indices
-    /projections/<k>         attrs: source, target, receptor, n_post, plasticity? (JSON);
+    /projections/<k>         attrs: source, target, receptor, n_post, dt_s?, plasticity? (JSON);
                              indptr, indices, weights, delays (dtypes preserved)
     /currents/<k>            attrs: target, start_s, stop_s; amplitude
     /monitors/<k>            attrs: kind ("spike" | "state" | "rate"), target,
@@ -367,6 +367,8 @@ def save_network(path: str | os.PathLike, net: Network) -> None:
             g = prj.create_group(str(k))
             g.attrs.update(source=pr.source, target=pr.target, receptor=int(pr.receptor))
             g.attrs["n_post"] = int(pr.synapses.n_post)
+            if pr.synapses.dt_s is not None:
+                g.attrs["dt_s"] = float(pr.synapses.dt_s)
             if pr.plasticity is not None:
                 g.attrs["plasticity"] = param_to_json(pr.plasticity)
             for name in ("indptr", "indices", "weights", "delays"):
@@ -405,7 +407,8 @@ def _load_source(name: str, g: h5py.Group) -> PoissonSource | SpikeArraySource:
 
 def _load_projection(g: h5py.Group) -> Projection:
     syn = SparseSynapses(
-        g["indptr"][()], g["indices"][()], g["weights"][()], g["delays"][()], int(g.attrs["n_post"])
+        g["indptr"][()], g["indices"][()], _array(g, "weights", "f"), g["delays"][()],
+        int(g.attrs["n_post"]), None if "dt_s" not in g.attrs else float(g.attrs["dt_s"]),
     )
     plast = g.attrs.get("plasticity")
     return Projection(
