@@ -27,7 +27,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["WriteError", "TMP_SUFFIX", "atomic_path", "atomic_open", "temp_files_of"]
+__all__ = ["WriteError", "TMP_SUFFIX", "atomic_path", "atomic_open", "write_text", "temp_files_of"]
 
 #: Suffix of every temporary file the toolkit writes.
 TMP_SUFFIX = ".neuro-tmp"
@@ -192,3 +192,9 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator:
     with atomic_path(path) as tmp:
         with open(tmp, mode, **kwargs) as fh:
             yield fh
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    with atomic_open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)

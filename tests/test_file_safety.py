@@ -282,7 +282,7 @@ def test_killed_save_leaves_old_or_new_file_and_no_temporaries(tmp_path):
 
 @pytest.mark.slow
 def test_killed_save_many_trials(tmp_path):
-    seen = _kill_trials(tmp_path, 20, 0.6)
+    seen = _kill_trials(tmp_path, 6, 0.6)
     assert seen["old"] > 0
 
 
