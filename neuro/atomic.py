@@ -33,7 +33,7 @@ __all__ = ["WriteError", "TMP_SUFFIX", "atomic_path", "atomic_open", "write_text
 TMP_SUFFIX = ".neuro-tmp"
 
 _active: set[Path] = set()
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: the SIGTERM handler may run while it is held
 
 
 class WriteError(OSError):
