@@ -7,6 +7,7 @@ import sys
 
 from experiments.common import describe, load, run_experiment
 from experiments.registry import EXPERIMENTS
+from neuro.atomic import WriteError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run_experiment(args.name, args.out or f"results/{args.name}", seed=args.seed,
                        smoke=args.smoke, overrides=overrides)
-    except ValueError as e:
+    except (ValueError, WriteError) as e:  # bad settings/files, full disk: one line, no traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -318,3 +318,17 @@ def test_sigterm_during_write_removes_the_temporary_file(tmp_path):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=10) == -signal.SIGTERM
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_full_disk_is_one_line_and_leaves_no_temporary(tmp_path, monkeypatch, capsys):
+    import neuro.atomic
+    from experiments.__main__ import main
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(neuro.atomic.os, "replace", full)
+    assert main(["run", "stdp-window", "--smoke", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "disk full" in err[0], err
+    assert not list(tmp_path.rglob(f"*{neuro.atomic.TMP_SUFFIX}"))
