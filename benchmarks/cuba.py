@@ -180,7 +180,10 @@ def main() -> None:
     results["load_average_end"] = os.getloadavg()
     print(f"load average: start {results['load_average_start']}, end {results['load_average_end']}")
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+        from neuro.atomic import atomic_open  # here: workers time their own imports of neuro
+
+        with atomic_open(args.json) as fh:
+            json.dump(results, fh, indent=2)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ import numpy as np
 from encoders.datasets import load_digits_split, load_mnist
 from experiments.stdp_digits import Config, Trainer, diehl_cook_network, weight_total
 from learning.homeostasis import normalize_columns
+from neuro.atomic import atomic_open
 
 
 class Brian2Trainer:
@@ -125,7 +126,8 @@ def main() -> None:
     }
     print(json.dumps(res, indent=2))
     if args.json:
-        args.json.write_text(json.dumps(res, indent=2))
+        with atomic_open(args.json) as fh:
+            json.dump(res, fh, indent=2)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from experiments.common import (  # noqa: E402
     setup_output,
 )
 from experiments.registry import EXPERIMENTS  # noqa: E402
+from neuro.atomic import WriteError  # noqa: E402
 
 log = logging.getLogger("experiments")
 
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.name == "demo":
                 raise UsageError("the demo tour cannot be swept; name one experiment")
             summary = run_sweep_command(args)
-    except UsageError as e:
+    except (UsageError, WriteError) as e:  # bad command line, full disk: one line
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import time
 import types
 import typing
@@ -35,6 +34,7 @@ import numpy as np  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 from experiments.registry import EXPERIMENTS  # noqa: E402
+from neuro.atomic import atomic_open, atomic_path  # noqa: E402
 
 __all__ = [
     "RunContext",
@@ -59,17 +59,8 @@ class UsageError(ValueError):
 
 def write_json_atomic(path: Path, obj: Any) -> None:
     """Write JSON to a temporary file in the same directory, then rename it into place."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2, default=_json_default)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path) as f:
+        json.dump(obj, f, indent=2, default=_json_default)
 
 
 def _json_default(x: Any) -> Any:
@@ -106,10 +97,11 @@ class RunContext:
     def save_figure(self, fig: matplotlib.figure.Figure, name: str, dpi: int = 110) -> Path:
         """Save ``fig`` as ``out_dir/name.png`` atomically and close it."""
         path = self.out_dir / f"{name}.png"
-        tmp = self.out_dir / f".{name}.tmp.png"
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
-        plt.close(fig)
-        os.replace(tmp, path)
+        try:
+            with atomic_path(path) as tmp:
+                fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
+        finally:
+            plt.close(fig)
         return path
 
     def save_arrays(self, group: str, arrays: dict[str, np.ndarray], attrs: dict | None = None) -> Path:

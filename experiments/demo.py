@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import os
 import sys
 import time
 import traceback
@@ -12,6 +11,7 @@ from pathlib import Path
 
 from experiments.common import UsageError, load, run_experiment, write_json_atomic
 from experiments.registry import DEMO
+from neuro.atomic import atomic_open
 
 __all__ = ["run_demo"]
 
@@ -79,9 +79,8 @@ def _write_index(out: Path, results: dict[str, dict], failures: dict[str, str]) 
         parts.append(f"<table>{rows}</table>")
         for png in sorted((out / name).glob("*.png")):
             parts.append(f"<img src='{html.escape(name)}/{html.escape(png.name)}' alt='{png.stem}'>")
-    tmp = out / ".index.html.tmp"
-    tmp.write_text("\n".join(parts))
-    os.replace(tmp, out / "index.html")
+    with atomic_open(out / "index.html") as fh:
+        fh.write("\n".join(parts))
 
 
 def _short(v: object) -> str:

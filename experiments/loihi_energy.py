@@ -51,6 +51,7 @@ from neuro import (
     SpikeMonitor,
 )
 from experiments.loihi_calibration import scaled_kws_network
+from neuro.atomic import write_text
 from neuro.plotting import core_heatmap, energy_breakdown
 
 __all__ = ["Config", "run", "SMOKE", "QUICK"]
@@ -239,8 +240,8 @@ def run(cfg: Config, ctx) -> dict:
     rep_q.save(ctx.save_arrays, "digits/energy_fixed")
     ctx.save_arrays("digits/accuracy", {"labels": y, "pred_float": np.asarray(res["float"][1] if res["float"][1] is not None else []),
                                         "pred_fixed": np.asarray(res["fixed"][1] if res["fixed"][1] is not None else [])})
-    (ctx.out_dir / "digits_mapping.txt").write_text(mapping.report() + "\n")
-    (ctx.out_dir / "digits_energy_table.txt").write_text(rep.table() + "\n")
+    write_text(ctx.out_dir / "digits_mapping.txt", mapping.report() + "\n")
+    write_text(ctx.out_dir / "digits_energy_table.txt", rep.table() + "\n")
     summary = rep.summary()
     summary.update({
         "classifier": kind,
@@ -280,7 +281,7 @@ def run(cfg: Config, ctx) -> dict:
     krep = EnergyReport.from_counters(kctr, kmap, kws, cfg.kws_samples, spec)
     kmeas = EnergyReport.from_counters(kctr, kmap, kws, cfg.kws_samples, preset("loihi_measured"))
     krep.save(ctx.save_arrays, "kws/energy")
-    (ctx.out_dir / "kws_energy_table.txt").write_text(krep.table() + "\n")
+    write_text(ctx.out_dir / "kws_energy_table.txt", krep.table() + "\n")
     kact = {k: float(v.sum() / (v.size * cfg.kws_steps * cfg.kws_samples)) for k, v in kcounts.items()}
     kbars = {"Loihi model": {k: v / cfg.kws_samples * 1e-6 for k, v in krep.by_category.items()},
              "dense model": _dense_bars(krep, cfg.kws_samples),
@@ -323,8 +324,8 @@ def run(cfg: Config, ctx) -> dict:
     cctr = csim.counters()
     crep = EnergyReport.from_counters(cctr, cmap, cuba, 1, spec)
     crep.save(ctx.save_arrays, "cuba/energy")
-    (ctx.out_dir / "cuba_mapping.txt").write_text(cmap.report() + "\n")
-    (ctx.out_dir / "cuba_energy_table.txt").write_text(crep.table() + "\n")
+    write_text(ctx.out_dir / "cuba_mapping.txt", cmap.report() + "\n")
+    write_text(ctx.out_dir / "cuba_energy_table.txt", crep.table() + "\n")
     per_s = 1.0 / cfg.cuba_duration_s
     n_spk = sum(s.n_spikes for s in crec.spikes.values())
     qsim = EventQueueSimulator(cuba, 1e-4, mapping=cmap, mode="fixed", seed=ctx.seed)

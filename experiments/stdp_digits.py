@@ -35,9 +35,10 @@ output directory.
 
 from __future__ import annotations
 
+import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -45,7 +46,11 @@ from encoders.datasets import load_digits_split, load_mnist
 from learning.homeostasis import NORM_ORDERS, ThresholdAdaptation, normalize_columns
 from learning.stdp import STDPRule, learning_rate_schedule
 from neuro import LIFParams, Network, Population, Projection, SparseSynapses, SpikeMonitor
+from neuro.atomic import atomic_open
+from neuro.checkpoint import check_identity, check_resume_mode, run_identity
 from neuro.engines import ClockSimulator
+from neuro.integrity import FormatError
+from neuro.validation import check_finite_data
 from neuro.inputs import PoissonSource
 from neuro.plotting import raster
 from neuro.plotting.fields import receptive_field_grid
@@ -114,8 +119,11 @@ class Config:
     # theta set to the layer mean, so the best-matching prototype wins rather than the least used)
     test_present_s: float = 1.0
     test_theta: str = "mean"
+    # "auto": resume this run's checkpoint and refuse another run's; "fresh": start over
+    resume: str = "auto"
 
     def __post_init__(self) -> None:
+        check_resume_mode(self.resume)
         if self.dataset not in ("digits", "mnist"):
             raise ValueError(f"dataset must be 'digits' or 'mnist', got {self.dataset!r}")
         if self.inhibition not in INHIBITIONS:
@@ -257,25 +265,48 @@ class Trainer:
         return out
 
     # -------------------------------------------------------------- checkpoints
-    def save(self, path, epoch: int, pos: int, order: np.ndarray, elapsed: float) -> None:
-        """Atomically write the simulator state and the training position."""
+    def save(self, path, epoch: int, pos: int, order: np.ndarray, elapsed: float,
+             shuffle_rng: np.random.Generator | None = None, identity: dict | None = None) -> None:
+        """Atomically write the simulator state, the training position, the state of the
+        generator that shuffles later epochs and the run identity (NPZ, no pickles)."""
         d = self.sim.state_dict()
         inputs = {f"inputs.{k}": np.asarray(v) for k, v in d.pop("inputs").items()}
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, **{k: np.asarray(v) for k, v in d.items()}, **inputs,
-                 epoch=epoch, pos=pos, order=order, elapsed=elapsed)
-        tmp.replace(path)
+        extra = {**inputs, "epoch": epoch, "pos": pos,
+                 "order": order, "elapsed": elapsed, **(identity or {})}
+        if shuffle_rng is not None:
+            extra["shuffle_state"] = json.dumps(shuffle_rng.bit_generator.state)
+        with atomic_open(path, "wb") as fh:
+            np.savez(fh, **{k: np.asarray(v) for k, v in d.items()}, **extra)
 
-    def load(self, path) -> tuple[int, int, np.ndarray, float]:
-        """Restore a checkpoint; returns ``(epoch, pos, order, elapsed_s)``."""
-        with np.load(path) as z:
-            d = {k: z[k] for k in z.files}
-        state = {k: v for k, v in d.items()
-                 if k not in ("epoch", "pos", "order", "elapsed") and not k.startswith("inputs.")}
-        state["step"] = int(state["step"])
-        state["inputs"] = {k[len("inputs."):]: v for k, v in d.items() if k.startswith("inputs.")}
-        self.sim.load_state_dict(state)
-        return int(d["epoch"]), int(d["pos"]), d["order"], float(d["elapsed"])
+    def load(self, path, identity: dict | None = None,
+             shuffle_rng: np.random.Generator | None = None) -> tuple[int, int, np.ndarray, float]:
+        """Restore a checkpoint; returns ``(epoch, pos, order, elapsed_s)``.
+
+        ``identity`` (:func:`neuro.checkpoint.run_identity`) must match the stored one, else
+        :class:`neuro.checkpoint.CheckpointMismatch`; ``shuffle_rng`` gets its stored state.
+        A file that is not such a checkpoint raises :class:`neuro.io.FormatError`.
+        """
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                d = {k: z[k] for k in z.files}
+            meta = {k: str(d.pop(k)) for k in _CKPT_TEXT if k in d}
+            position = (int(d.pop("epoch")), int(d.pop("pos")), d.pop("order"), float(d.pop("elapsed")))
+        except (FileNotFoundError, PermissionError):
+            raise
+        except Exception as e:
+            raise FormatError(f"{path}: not a stdp-digits checkpoint: {type(e).__name__}: {e}") from None
+        if identity is not None:
+            check_identity(meta, identity, str(path))
+        d["step"] = int(d["step"])
+        d["inputs"] = {k[len("inputs."):]: d.pop(k) for k in list(d) if k.startswith("inputs.")}
+        self.sim.load_state_dict(d)
+        if shuffle_rng is not None:
+            shuffle_rng.bit_generator.state = json.loads(meta["shuffle_state"])
+        return position
+
+
+# checkpoint entries stored as JSON or plain text rather than simulator arrays
+_CKPT_TEXT = ("shuffle_state", "config_hash", "code_version")
 
 
 def assign_labels(resp: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
@@ -327,12 +358,14 @@ def run(cfg: Config, ctx) -> dict:
     n_classes = 10
     net = diehl_cook_network(xtr.shape[1], cfg, seed=ctx.seed)
     tr = Trainer(net, cfg, seed=ctx.seed)
+    check_finite_data("training images", xtr)
     ckpt = ctx.checkpoint_path("stdp_digits_train.npz")
+    identity = run_identity(replace(cfg, resume="auto"), seed=ctx.seed, n_train=len(xtr))
     rng = np.random.default_rng(ctx.seed + 1)
     epoch, pos, order, elapsed = 0, 0, rng.permutation(len(xtr)), 0.0
-    resumed = ckpt.exists()
+    resumed = ckpt.exists() and cfg.resume == "auto"
     if resumed:
-        epoch, pos, order, elapsed = tr.load(ckpt)
+        epoch, pos, order, elapsed = tr.load(ckpt, identity=identity, shuffle_rng=rng)
     tr.learning(True)
     total = cfg.epochs * len(xtr)
     bar = ctx.progress(total=total, desc="STDP training")
@@ -346,10 +379,10 @@ def run(cfg: Config, ctx) -> dict:
             pos += 1
             bar.update(1)
             if pos % cfg.checkpoint_every == 0:
-                tr.save(ckpt, epoch, pos, order, time.perf_counter() - t0)
+                tr.save(ckpt, epoch, pos, order, time.perf_counter() - t0, rng, identity)
         epoch, pos = epoch + 1, 0
         order = rng.permutation(len(xtr))
-        tr.save(ckpt, epoch, pos, order, time.perf_counter() - t0)
+        tr.save(ckpt, epoch, pos, order, time.perf_counter() - t0, rng, identity)
     bar.close()
     train_s = time.perf_counter() - t0
 

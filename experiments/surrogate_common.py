@@ -14,10 +14,9 @@ One run trains up to four variants of the same architecture with BPTT
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -37,6 +36,7 @@ from learning.training import (
     resolve_device,
     train,
 )
+from neuro.checkpoint import check_resume_mode, config_hash
 from neuro.layers import SpikingMLP
 from neuro.plotting import raster
 from neuro.record import SpikeTrains
@@ -78,6 +78,9 @@ class SurrogateConfig:
     device : str
         torch device for training and evaluation (``"cpu"``, ``"cuda"``, ``"cuda:1"``);
         the clock-engine check and the saved arrays are computed on the CPU.
+    resume : str
+        ``"auto"``: continue from this run's checkpoint, refuse another run's;
+        ``"fresh"``: ignore (and overwrite) existing checkpoints.
     """
 
     hidden: int = 128
@@ -95,9 +98,11 @@ class SurrogateConfig:
     engine_samples: int = 450
     threads: int = 1
     device: str = "cpu"
+    resume: str = "auto"
 
     def __post_init__(self) -> None:
         resolve_device(self.device)  # ValueError naming the available devices
+        check_resume_mode(self.resume)
         for name in ("hidden", "n_steps", "epochs", "batch_size", "threads"):
             v = getattr(self, name)
             if int(v) != v or v < 1:
@@ -120,11 +125,6 @@ class SurrogateConfig:
             raise ValueError(f"engine_samples must be >= 0, got {self.engine_samples}")
 
 
-def _config_hash(cfg: SurrogateConfig) -> str:
-    """Short digest of the config: a checkpoint is only resumed by the same run."""
-    return hashlib.sha1(repr(asdict(cfg)).encode()).hexdigest()[:10]
-
-
 def _model(cfg: SurrogateConfig, sizes: tuple[int, ...], seed: int, **kw: Any) -> SpikingMLP:
     fn = arctan(2.0) if cfg.surrogate == "arctan" else fast_sigmoid(25.0)
     return SpikingMLP(sizes, n_steps=cfg.n_steps, beta=cfg.beta, threshold=cfg.threshold,
@@ -137,7 +137,8 @@ def _variant(cfg, ctx, data: Split, sizes, name: str, encode, **kw) -> dict[str,
                      checkpoint_every=20)
     res = train(model, data.x_train, data.y_train, tc, encode=encode, loss_fn=_LOSSES[cfg.loss],
                 eval_data=(data.x_test, data.y_test),
-                checkpoint_path=ctx.checkpoint_path(f"{name}-{_config_hash(cfg)}.pt"), progress=ctx.show_progress)
+                checkpoint_path=ctx.checkpoint_path(f"{name}.pt"), resume=cfg.resume == "auto",
+                run_key=config_hash(replace(cfg, resume="auto"), variant=name), progress=ctx.show_progress)
     ev = evaluate(model, data.x_test, data.y_test, encode=encode, seed=ctx.seed)
     return {"model": model, "history": res, "eval": ev}
 

@@ -37,6 +37,7 @@ from neuro.lif import LIFParams
 from neuro.network import Network, Population, Projection
 from neuro.record import SpikeMonitor
 from neuro.synapses import SparseSynapses
+from neuro.validation import check_finite_data
 
 __all__ = ["SpikingLCAParams", "lateral_synapses", "spiking_lca_codes", "spiking_lca_network"]
 
@@ -108,6 +109,8 @@ def spiking_lca_network(D: np.ndarray, X: np.ndarray, lam: float, params: Spikin
     Neuron ``p * 2 n_atoms + i`` is atom ``i``'s positive channel for patch ``p``, neuron
     ``p * 2 n_atoms + n_atoms + i`` its negative channel.
     """
+    check_finite_data("D", D)
+    check_finite_data("X", X)
     n_atoms = D.shape[1]
     B = X @ D
     drive = np.concatenate([B, -B], axis=1).ravel()

@@ -1,9 +1,11 @@
 """BPTT training of spiking networks: progress bar, periodic checkpoints, exact resume.
 
 Determinism: the shuffling of epoch ``e`` and the input encoding of batch ``b`` of epoch
-``e`` are seeded from ``(seed, e, b)`` alone, so a run interrupted after any checkpoint and
-resumed from it performs exactly the same updates as an uninterrupted run and ends with
-the same weights.
+``e`` are seeded from ``(seed, e, b)`` alone, and the checkpoint holds torch's global
+random state, so a run interrupted after any checkpoint and resumed from it performs exactly
+the same updates as an uninterrupted run and ends with the same weights. Checkpoints hold
+tensors and plain data only and are read with ``weights_only=True`` (no code runs); they carry
+the run identity (:mod:`neuro.checkpoint`) and resuming another run's checkpoint is refused.
 
 The default loss is snntorch tutorial 5's: cross-entropy of the output membrane at every
 step, summed over steps; predictions are the argmax of output spike counts.
@@ -12,7 +14,6 @@ step, summed over steps; predictions are the argmax of output spike counts.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -23,6 +24,11 @@ import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
+
+from neuro.atomic import atomic_path
+from neuro.checkpoint import CheckpointMismatch, check_identity, run_identity
+from neuro.integrity import FormatError
+from neuro.validation import check_finite_data
 
 __all__ = [
     "TrainConfig",
@@ -35,6 +41,7 @@ __all__ = [
     "membrane_ce_loss",
     "count_ce_loss",
     "resolve_device",
+    "load_checkpoint",
 ]
 
 Encoder = Callable[[torch.Tensor, int], torch.Tensor]
@@ -147,10 +154,30 @@ def _batch_seed(seed: int, epoch: int, batch: int) -> int:
     return int(np.random.SeedSequence([seed, epoch, batch]).generate_state(1)[0])
 
 
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a training checkpoint with ``weights_only=True`` (tensors and plain data only).
+
+    Raises
+    ------
+    FormatError
+        The file is not such a checkpoint (e.g. a pickle that would import or call code).
+    """
+    try:
+        state = torch.load(path, weights_only=True, map_location="cpu")
+    except (FileNotFoundError, PermissionError):
+        raise
+    except Exception as e:
+        raise FormatError(f"{path}: not a safe training checkpoint: {type(e).__name__}: "
+                          f"{str(e).splitlines()[0] if str(e) else ''}") from None
+    keys = {"model", "optimizer", "epoch", "batch", "history", "config", "torch_rng"}
+    if not isinstance(state, dict) or not keys <= set(state):
+        raise FormatError(f"{path}: not a training checkpoint (expected keys {sorted(keys)})")
+    return state
+
+
 def _save_atomic(obj: dict, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def train(
@@ -166,6 +193,7 @@ def train(
     resume: bool = True,
     progress: bool = True,
     stop_after_batches: int | None = None,
+    run_key: str = "",
 ) -> TrainResult:
     """Train ``model`` with BPTT (Adam), checkpointing and resuming.
 
@@ -182,26 +210,34 @@ def train(
         Evaluated after every epoch (``TrainResult.test_accuracy``).
     checkpoint_path : path, optional
         Where to write checkpoints (atomically). If it exists and ``resume`` is true,
-        training continues from it.
+        training continues from it (:class:`neuro.checkpoint.CheckpointMismatch` if it
+        belongs to another run); with ``resume=False`` training starts fresh.
     stop_after_batches : int, optional
         Stop (return early) after this many batches of this call: simulates an interrupted
         run in tests.
+    run_key : str
+        Identifies everything else the run depends on (e.g. a hash of the experiment's
+        configuration and model); a checkpoint written with another key is refused.
     """
     encode = encode if encode is not None else direct_input()
     dtype, device = next(model.parameters()).dtype, next(model.parameters()).device
     # the data follow the model: move the model (model.to(device)) to train on a GPU
     x_all = torch.as_tensor(np.asarray(x_train), dtype=dtype, device=device)
     y_all = torch.as_tensor(np.asarray(y_train), dtype=torch.int64, device=device)
+    check_finite_data("x_train", np.asarray(x_train))
     if x_all.shape[0] != y_all.shape[0]:
         raise ValueError(f"x_train and y_train lengths differ: {x_all.shape[0]} vs {y_all.shape[0]}")
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     result = TrainResult()
     start_epoch, start_batch = 0, 0
     ckpt = Path(checkpoint_path) if checkpoint_path is not None else None
+    identity = run_identity(config, n_train=int(x_all.shape[0]), run_key=run_key)
     if ckpt is not None and resume and ckpt.is_file():
-        state = torch.load(ckpt, weights_only=False)
-        if state["config"] != asdict(config):
-            raise ValueError(f"checkpoint {ckpt} was written with another TrainConfig: {state['config']}")
+        state = load_checkpoint(ckpt)
+        if state.get("config") != asdict(config):
+            raise CheckpointMismatch(f"checkpoint {ckpt} was written with another TrainConfig: "
+                                     f"{state.get('config')}; refusing to resume (resume=False starts fresh)")
+        check_identity(state, identity, str(ckpt))
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         start_epoch, start_batch = state["epoch"], state["batch"]
@@ -216,7 +252,7 @@ def train(
         hist.pop("resumed_from")
         _save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
                       "batch": batch, "history": hist, "config": asdict(config),
-                      "torch_rng": torch.get_rng_state()}, ckpt)
+                      "torch_rng": torch.get_rng_state(), **identity}, ckpt)
 
     n = x_all.shape[0]
     n_batches = math.ceil(n / config.batch_size)

@@ -1,20 +1,24 @@
 """HDF5 files (h5py): networks, recordings and experiment results, versioned and atomic.
 
-Every file carries two root attributes: ``format`` (``"neuro-network"``,
-``"neuro-recording"`` or ``"neuro-results"``) and ``schema_version`` (an integer,
-:data:`SCHEMA_VERSION`). Writers build the file under a temporary name in the destination
-directory, ``fsync`` it and ``os.replace`` it into place, so a crash never leaves a
-half-written file behind. Readers raise :class:`FormatError` naming the file and what is
-wrong for a truncated or corrupt file, a foreign HDF5 file, a file of another kind or a
-newer schema version.
+Every file carries root attributes ``format`` (``"neuro-network"``, ``"neuro-recording"``
+or ``"neuro-results"``), ``schema_version`` (an integer, :data:`SCHEMA_VERSION`), and, for
+networks and recordings, a ``manifest`` (every group, dataset and attribute the file must
+contain) and a ``checksum`` (SHA-256 of every dataset and attribute, see
+:mod:`neuro.integrity`). Writers use :func:`neuro.atomic.atomic_path`, so a crash never leaves a
+half-written file. Readers refuse non-regular files (a FIFO does not block), verify the
+manifest and the checksum, validate every value, and raise only :class:`FormatError` (or
+``FileNotFoundError`` / ``PermissionError`` for the path itself) on bad input. Parameter
+objects (plasticity rules, adaptation) are rebuilt from an explicit registry of this
+toolkit's classes (:data:`neuro.integrity.PARAMETER_CLASSES`); no file can import or run
+code. Files of schema 1 (no checksum) are refused with a message naming the version.
 
-Layout of a network file (schema 1)::
+Layout of a network file (schema 2)::
 
     /populations/<name>      attrs: size, kwta_k?, kwta_losers, LIFParams fields,
-                             adaptation.json? (class path + fields); v_init
+                             adaptation.json? (registry name + fields); v_init
     /sources/<name>          attrs: kind ("poisson" | "spike_array"), size;
                              rate_hz | times_s, indices
-    /projections/<k>         attrs: source, target, receptor, n_post, plasticity? (JSON);
+    /projections/<k>         attrs: source, target, receptor, n_post, dt_s?, plasticity? (JSON);
                              indptr, indices, weights, delays (dtypes preserved)
     /currents/<k>            attrs: target, start_s, stop_s; amplitude
     /monitors/<k>            attrs: kind ("spike" | "state" | "rate"), target,
@@ -33,12 +37,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib
 import json
 import math
 import os
 import shutil
-import tempfile
+import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -46,6 +49,8 @@ from typing import Any
 import h5py
 import numpy as np
 
+from neuro.atomic import atomic_path
+from neuro.integrity import FormatError, param_from_json, param_to_json, stamp_integrity, verify_integrity
 from neuro.inputs import CurrentInjection, PoissonSource, SpikeArraySource
 from neuro.lif import LIFParams
 from neuro.network import Network, Population, Projection
@@ -71,55 +76,24 @@ __all__ = [
     "load_recording",
 ]
 
-#: Schema version written by this module; files with a larger version are refused.
-SCHEMA_VERSION = 1
+#: Schema version written by this module; files with another version are refused
+#: (schema 1 had no checksum or manifest).
+SCHEMA_VERSION = 2
 
 _NETWORK = "neuro-network"
 _RECORDING = "neuro-recording"
 _RESULTS = "neuro-results"
 
 
-class FormatError(ValueError):
-    """A file is not a valid neuro HDF5 file of the expected kind (message names the file)."""
-
-
 # --------------------------------------------------------------------------- atomic writing
-def _fsync_path(path: str | os.PathLike, directory: bool = False) -> None:
-    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError:  # directories cannot be opened on every platform
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 @contextlib.contextmanager
 def _atomic_path(path: str | os.PathLike, copy_existing: bool = False) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; on success fsync it and rename it to ``path``."""
+    """:func:`neuro.atomic.atomic_path`, optionally starting from a copy of the existing file."""
     dest = Path(path)
-    if not dest.parent.is_dir():
-        raise FileNotFoundError(f"{dest}: directory {dest.parent} does not exist")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(dest) as tmp:
         if copy_existing and dest.exists():
             shutil.copyfile(dest, tmp)
-        else:
-            tmp.unlink()
         yield tmp
-        _fsync_path(tmp)
-        os.replace(tmp, dest)
-        _fsync_path(dest.parent, directory=True)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
 
 
 def _stamp(f: h5py.File, kind: str) -> None:
@@ -156,16 +130,19 @@ def atomic_h5(path: str | os.PathLike, kind: str = _RESULTS) -> Iterator[h5py.Fi
         with h5py.File(tmp, "w") as f:
             _stamp(f, kind)
             yield f
+            stamp_integrity(f)
 
 
 def _open_checked(path: str | os.PathLike, kind: str, mode: str = "r") -> h5py.File:
     """Open ``path`` and verify format and schema version, else raise FormatError."""
     p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"{p}: no such file")
+    # stat before opening: opening a FIFO would block until a writer appears
+    mode_bits = os.stat(p).st_mode
+    if not stat.S_ISREG(mode_bits):
+        raise FormatError(f"{p}: not a regular file")
     try:
         f = h5py.File(p, mode)
-    except OSError as e:
+    except (OSError, ValueError) as e:
         raise FormatError(f"{p}: not a readable HDF5 file (truncated or corrupt?): {e}") from e
     try:
         fmt = f.attrs.get("format")
@@ -185,8 +162,11 @@ def _open_checked(path: str | os.PathLike, kind: str, mode: str = "r") -> h5py.F
                 f"{p}: schema version {int(ver)} is newer than this version of neuro supports "
                 f"({SCHEMA_VERSION}); upgrade neuro to read it"
             )
-        if int(ver) < 1:
-            raise FormatError(f"{p}: invalid schema version {int(ver)} (must be >= 1)")
+        if int(ver) < SCHEMA_VERSION:
+            raise FormatError(
+                f"{p}: schema version {int(ver)} has no checksum or manifest and is no longer "
+                f"read (this version reads schema {SCHEMA_VERSION}); re-create the file"
+            )
     except BaseException:
         f.close()
         raise
@@ -195,14 +175,21 @@ def _open_checked(path: str | os.PathLike, kind: str, mode: str = "r") -> h5py.F
 
 @contextlib.contextmanager
 def _reading(path: str | os.PathLike, kind: str) -> Iterator[h5py.File]:
-    """Open for reading; any missing or damaged content becomes a FormatError naming the file."""
-    f = _open_checked(path, kind)
+    """Open for reading and verify manifest and checksum; any missing, damaged or invalid
+    content (whatever exception h5py or a constructor raises) becomes a FormatError."""
     try:
+        f = _open_checked(path, kind)
+    except (FormatError, FileNotFoundError, PermissionError, IsADirectoryError):
+        raise
+    except Exception as e:
+        raise FormatError(f"{Path(path)}: unreadable {kind} file: {e}") from None
+    try:
+        verify_integrity(f, str(path))
         yield f
     except FormatError:
         raise
-    except (KeyError, OSError, ValueError, TypeError, RuntimeError) as e:
-        raise FormatError(f"{Path(path)}: damaged or incomplete {kind} file: {e}") from e
+    except Exception as e:
+        raise FormatError(f"{Path(path)}: damaged or invalid {kind} file: {type(e).__name__}: {e}") from None
     finally:
         f.close()
 
@@ -261,7 +248,8 @@ def write_arrays(
         if not k or "/" in k:
             raise ValueError(f"array names must be non-empty and contain no '/', got {k!r}")
     if p.exists():
-        _open_checked(p, _RESULTS).close()
+        with _reading(p, _RESULTS):
+            pass
     with _atomic_path(p, copy_existing=True) as tmp:
         with h5py.File(tmp, "a") as f:
             if "format" not in f.attrs:
@@ -273,6 +261,7 @@ def write_arrays(
                 g.create_dataset(k, data=a)
             for k, v in (attrs or {}).items():
                 g.attrs[k] = _attr_value(v)
+            stamp_integrity(f)
 
 
 def read_arrays(path: str | os.PathLike, group: str = "/") -> dict[str, np.ndarray]:
@@ -298,7 +287,7 @@ def _write_dataclass_attrs(g: h5py.Group, obj: Any, skip: tuple[str, ...] = ()) 
         if v is None:
             continue
         if dataclasses.is_dataclass(v):  # e.g. Population.adaptation: class path + fields
-            g.attrs[fld.name + _JSON_SUFFIX] = _dataclass_json(v)
+            g.attrs[fld.name + _JSON_SUFFIX] = param_to_json(v)
         else:
             g.attrs[fld.name] = np.asarray(v, dtype=np.float64) if isinstance(v, tuple) else v
 
@@ -319,40 +308,11 @@ def _read_dataclass(cls: type, g: h5py.Group, skip: tuple[str, ...] = ()) -> dic
     for k, v in g.attrs.items():
         base = k[: -len(_JSON_SUFFIX)]
         if k.endswith(_JSON_SUFFIX) and base in names:
-            out[base] = _dataclass_from(_py(v))
+            out[base] = param_from_json(_py(v), f"{g.name}.{k}")
     return out
 
 
 _JSON_SUFFIX = ".json"
-
-
-def _dataclass_json(obj: Any) -> str:
-    """A frozen-dataclass parameter object as JSON: its class path and its fields."""
-    cls = type(obj)
-    if not dataclasses.is_dataclass(obj):
-        raise ValueError(
-            f"cannot save an object of type {cls.__name__}: only dataclass parameter objects "
-            "(e.g. neuro.plasticity rules) with JSON-serialisable fields are stored"
-        )
-    spec = {"class": f"{cls.__module__}:{cls.__qualname__}", "fields": dataclasses.asdict(obj)}
-    try:
-        return json.dumps(spec)
-    except TypeError as e:
-        raise ValueError(f"{cls.__name__} has fields that are not JSON-serialisable: {e}") from e
-
-
-def _dataclass_from(text: str) -> Any:
-    spec = json.loads(text)
-    module, _, qual = spec["class"].partition(":")
-    if not module.startswith("neuro.") and module.split(".")[0] not in (
-        "learning", "hardware_models", "encoders"
-    ):
-        raise ValueError(f"refusing to import {spec['class']!r}: not a class of this toolkit")
-    obj: Any = importlib.import_module(module)
-    for part in qual.split("."):
-        obj = getattr(obj, part)
-    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in spec["fields"].items()}
-    return obj(**fields)
 
 
 def _ordered(g: h5py.Group) -> list[str]:
@@ -407,8 +367,10 @@ def save_network(path: str | os.PathLike, net: Network) -> None:
             g = prj.create_group(str(k))
             g.attrs.update(source=pr.source, target=pr.target, receptor=int(pr.receptor))
             g.attrs["n_post"] = int(pr.synapses.n_post)
+            if pr.synapses.dt_s is not None:
+                g.attrs["dt_s"] = float(pr.synapses.dt_s)
             if pr.plasticity is not None:
-                g.attrs["plasticity"] = _dataclass_json(pr.plasticity)
+                g.attrs["plasticity"] = param_to_json(pr.plasticity)
             for name in ("indptr", "indices", "weights", "delays"):
                 g.create_dataset(name, data=getattr(pr.synapses, name))
         cur = f.create_group("currents")
@@ -445,12 +407,13 @@ def _load_source(name: str, g: h5py.Group) -> PoissonSource | SpikeArraySource:
 
 def _load_projection(g: h5py.Group) -> Projection:
     syn = SparseSynapses(
-        g["indptr"][()], g["indices"][()], g["weights"][()], g["delays"][()], int(g.attrs["n_post"])
+        g["indptr"][()], g["indices"][()], _array(g, "weights", "f"), g["delays"][()],
+        int(g.attrs["n_post"]), None if "dt_s" not in g.attrs else float(g.attrs["dt_s"]),
     )
     plast = g.attrs.get("plasticity")
     return Projection(
         _py(g.attrs["source"]), _py(g.attrs["target"]), syn, receptor=int(g.attrs["receptor"]),
-        plasticity=None if plast is None else _dataclass_from(_py(plast)),
+        plasticity=None if plast is None else param_from_json(_py(plast), f"{g.name}.plasticity"),
     )
 
 
@@ -534,22 +497,77 @@ def save_recording(path: str | os.PathLike, rec: Recording) -> None:
             rg.create_dataset(name, data=np.asarray(r))
 
 
+def _array(g: h5py.Group, name: str, kinds: str, ndim: int = 1) -> np.ndarray:
+    """Dataset ``name`` of ``g``, required to have a dtype kind in ``kinds`` and ``ndim`` dims."""
+    d = g[name]
+    if not isinstance(d, h5py.Dataset) or d.dtype.kind not in kinds or d.ndim != ndim:
+        raise FormatError(f"{g.name}/{name}: expected a {ndim}-D array of kind {kinds!r}, "
+                          f"got {getattr(d, 'dtype', type(d))} {getattr(d, 'shape', '')}")
+    return d[()]
+
+
+def _scalar(g: h5py.Group | h5py.File, name: str, integer: bool = False) -> float:
+    """Attribute ``name``: a finite number >= 0 (an integer if ``integer``)."""
+    v = g.attrs[name]
+    a = np.asarray(v)
+    ok = a.shape == () and a.dtype.kind in ("iu" if integer else "iuf")
+    if not ok or not math.isfinite(float(a)) or float(a) < 0:
+        raise FormatError(f"{g.name} attribute {name}: expected a finite number >= 0, got {v!r}")
+    return int(a) if integer else float(a)
+
+
+def _check_events(where: str, times: np.ndarray, indices: np.ndarray, size: int, end_s: float) -> None:
+    if times.shape != indices.shape:
+        raise FormatError(f"{where}: times_s and indices differ in shape: {times.shape} vs {indices.shape}")
+    if times.size and not (np.all(np.isfinite(times)) and times.min() >= 0 and times.max() <= end_s):
+        raise FormatError(f"{where}: spike/sample times must be finite and in [0, {end_s}] s")
+    if indices.size and not (indices.min() >= 0 and indices.max() < size):
+        raise FormatError(f"{where}: indices must be in [0, {size}), got [{indices.min()}, {indices.max()}]")
+
+
 def load_recording(path: str | os.PathLike) -> Recording:
-    """Load a recording written by :func:`save_recording` (FormatError on a bad file)."""
+    """Load a recording written by :func:`save_recording`.
+
+    Sizes, durations, index ranges, times, dtypes and shapes are validated.
+
+    Raises
+    ------
+    FormatError
+        Any bad content (message names the file and the problem).
+    """
     with _reading(path, _RECORDING) as f:
+        dt_attr = np.asarray(f.attrs["dt_s"])
+        dt = float(dt_attr) if dt_attr.shape == () and dt_attr.dtype.kind == "f" else -1.0
+        if not (math.isnan(dt) or (dt > 0 and math.isfinite(dt))):  # nan: exact engine
+            raise FormatError(f"{path}: dt_s must be > 0 (or nan), got {f.attrs['dt_s']!r}")
+        dur = _scalar(f, "duration_s")
         spikes = {}
         for n in _ordered(f["spikes"]):
             g = f["spikes"][n]
-            spikes[n] = SpikeTrains(g["times_s"][()], g["indices"][()], int(g.attrs["size"]),
-                                    float(g.attrs["duration_s"]))
+            size = _scalar(g, "size", integer=True)
+            d = _scalar(g, "duration_s")
+            t, i = _array(g, "times_s", "f"), _array(g, "indices", "iu")
+            _check_events(g.name, t, i, size, d)
+            spikes[n] = SpikeTrains(t, i, size, d)
         states = {}
         for k in _ordered(f["states"]):
             g = f["states"][k]
-            states[k] = StateTrace(g["times_s"][()], g["indices"][()], g["values"][()])
-        rates = {n: f["rates"][n][()] for n in _ordered(f["rates"])}
-        dt = float(f.attrs["dt_s"])
-        dur = float(f.attrs["duration_s"])
+            t, i = _array(g, "times_s", "f"), _array(g, "indices", "iu")
+            v = _array(g, "values", "iuf", ndim=2)
+            if v.shape != (t.size, i.size):
+                raise FormatError(f"{g.name}/values: shape {v.shape}, expected {(t.size, i.size)}")
+            if t.size and not (np.all(np.isfinite(t)) and t.min() >= 0 and t.max() <= dur):
+                raise FormatError(f"{g.name}/times_s: times must be finite and in [0, {dur}] s")
+            if i.size and i.min() < 0:
+                raise FormatError(f"{g.name}/indices: negative neuron index")
+            states[k] = StateTrace(t, i, v)
+        rates = {}
+        for n in _ordered(f["rates"]):
+            r = _array(f["rates"], n, "f")
+            if not np.all(np.isfinite(r)) or (r.size and r.min() < 0):
+                raise FormatError(f"{path}: rates/{n} must be finite and >= 0")
+            rates[n] = r
         meta = json.loads(_py(f.attrs["meta"]))
-        if not (math.isnan(dt) or dt > 0) or not dur >= 0:
-            raise ValueError(f"invalid dt_s={dt} or duration_s={dur}")
+        if not isinstance(meta, dict):
+            raise FormatError(f"{path}: meta must be a JSON object")
         return Recording(spikes, states, rates, dt, dur, meta)

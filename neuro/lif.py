@@ -30,17 +30,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neuro.validation import real
+
 __all__ = ["LIFParams", "StepFactors", "step_factors", "free_trajectory", "firing_period"]
 
 
-def _positive(name: str, value: float) -> None:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+def _positive(name: str, value: float) -> float:
+    v = real(name, value)
+    if not v > 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-
-
-def _finite(name: str, value: float) -> None:
-    if not (isinstance(value, (int, float)) and math.isfinite(value)):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return v
 
 
 @dataclass(frozen=True)
@@ -92,10 +91,10 @@ class LIFParams:
     def __post_init__(self) -> None:
         if self.reset_mode not in ("value", "subtract"):
             raise ValueError(f"reset_mode must be 'value' or 'subtract', got {self.reset_mode!r}")
-        _positive("tau_mem_s", self.tau_mem_s)
-        for name in ("v_rest", "v_reset", "v_threshold", "bias"):
-            _finite(name, getattr(self, name))
-        _finite("t_ref_s", self.t_ref_s)
+        # numpy scalars (np.float32(0.02)) are accepted and stored as Python floats
+        object.__setattr__(self, "tau_mem_s", _positive("tau_mem_s", self.tau_mem_s))
+        for name in ("v_rest", "v_reset", "v_threshold", "bias", "t_ref_s"):
+            object.__setattr__(self, name, real(name, getattr(self, name)))
         if self.t_ref_s < 0:
             raise ValueError(f"t_ref_s must be >= 0 s, got {self.t_ref_s}")
         if not self.v_threshold > self.v_reset:
@@ -103,9 +102,7 @@ class LIFParams:
                 f"v_threshold must be > v_reset (valid range: ({self.v_reset}, inf)), "
                 f"got v_threshold={self.v_threshold}"
             )
-        taus = tuple(float(t) for t in self.tau_syn_s)
-        for i, t in enumerate(taus):
-            _positive(f"tau_syn_s[{i}]", t)
+        taus = tuple(_positive(f"tau_syn_s[{i}]", t) for i, t in enumerate(self.tau_syn_s))
         object.__setattr__(self, "tau_syn_s", taus)
 
     @property
@@ -134,7 +131,8 @@ class StepFactors:
     syn_to_mem : ndarray, shape (n_channels,)
         Contribution of a unit channel current at the start of the step to ``v`` at its end.
     ref_steps : int
-        Refractory period in whole steps, ``round(t_ref / dt)``.
+        Refractory period in whole steps, rounded down as Brian2 does
+        (``int((t_ref + 1e-3 dt) / dt)``); a non-zero ``t_ref`` shorter than ``dt`` is an error.
     """
 
     dt_s: float
@@ -165,6 +163,11 @@ def step_factors(params: LIFParams, dt_s: float) -> StepFactors:
             coupling[k] = ts / (ts - tm) * (decay[k] - am)
     # Brian2's timestep(): int((t + 1e-3 dt) / dt), i.e. round down with a tolerance.
     ref_steps = int((params.t_ref_s + 1e-3 * dt_s) / dt_s)
+    if params.t_ref_s > 0 and ref_steps == 0:
+        raise ValueError(
+            f"t_ref_s={params.t_ref_s:g} s is shorter than dt_s={dt_s:g} s and would be lost; "
+            f"use t_ref_s=0 or >= dt_s (valid range: 0 or [{dt_s:g}, inf) s)"
+        )
     return StepFactors(dt_s, am, decay, coupling, ref_steps)
 
 

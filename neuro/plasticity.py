@@ -39,20 +39,31 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from neuro.validation import real
+
 __all__ = ["STDPRule", "ThresholdAdaptation", "PAIRINGS"]
 
 #: Valid trace pairing schemes.
 PAIRINGS = ("all_to_all", "nearest")
 
 
-def _pos(name: str, value: float) -> None:
-    if not (isinstance(value, (int, float)) and value > 0 and not math.isnan(value)):
+def _pos(name: str, value: float) -> float:
+    v = real(name, value, allow_inf=True)
+    if not v > 0:
         raise ValueError(f"{name} must be > 0 (seconds), got {value!r}")
+    return v
 
 
-def _nonneg(name: str, value: float) -> None:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+def _nonneg(name: str, value: float) -> float:
+    v = real(name, value)
+    if not v >= 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return v
+
+
+def _set(obj: object, name: str, value: float) -> None:
+    """Store a validated number as a Python float (numpy scalars are accepted)."""
+    object.__setattr__(obj, name, value)
 
 
 @dataclass(frozen=True)
@@ -102,14 +113,12 @@ class STDPRule:
 
     def __post_init__(self) -> None:
         for name in ("tau_plus_s", "tau_minus_s", "tau_x_s", "tau_y_s"):
-            _pos(name, getattr(self, name))
+            _set(self, name, _pos(name, getattr(self, name)))
         for name in ("a_plus", "a_minus", "a3_plus", "a3_minus", "mu_plus", "mu_minus",
                      "learning_rate"):
-            _nonneg(name, getattr(self, name))
+            _set(self, name, _nonneg(name, getattr(self, name)))
         for name in ("w_min", "w_max"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v)):
-                raise ValueError(f"{name} must be a finite number, got {v!r}")
+            _set(self, name, real(name, getattr(self, name)))
         if not self.w_min < self.w_max:
             raise ValueError(
                 f"w_max must be > w_min (valid range: ({self.w_min}, inf)), got w_max={self.w_max}"
@@ -117,7 +126,7 @@ class STDPRule:
         if self.pairing not in PAIRINGS:
             raise ValueError(f"pairing must be one of {PAIRINGS}, got {self.pairing!r}")
         if self.tau_eligibility_s is not None:
-            _pos("tau_eligibility_s", self.tau_eligibility_s)
+            _set(self, "tau_eligibility_s", _pos("tau_eligibility_s", self.tau_eligibility_s))
 
     @property
     def is_triplet(self) -> bool:
@@ -153,10 +162,9 @@ class ThresholdAdaptation:
     theta_init: float = 0.0
 
     def __post_init__(self) -> None:
-        _nonneg("theta_plus", self.theta_plus)
-        _pos("tau_theta_s", self.tau_theta_s)
-        if not (isinstance(self.theta_init, (int, float)) and math.isfinite(self.theta_init)):
-            raise ValueError(f"theta_init must be a finite number, got {self.theta_init!r}")
+        _set(self, "theta_plus", _nonneg("theta_plus", self.theta_plus))
+        _set(self, "tau_theta_s", _pos("tau_theta_s", self.tau_theta_s))
+        _set(self, "theta_init", real("theta_init", self.theta_init))
 
     def decay_per_step(self, dt_s: float) -> float:
         """``exp(-dt / tau_theta)`` (1 without decay)."""

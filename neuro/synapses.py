@@ -13,18 +13,41 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
+from neuro.validation import real
+
 if TYPE_CHECKING:  # torch is only needed for the conversion, never at import time
     import torch
 
-__all__ = ["SparseSynapses"]
+__all__ = ["SparseSynapses", "delay_steps"]
 
 _WEIGHT_DTYPES = (np.float32, np.float64)
 _DELAY_DTYPES = (np.uint8, np.uint16)
 
 
+def _int_array(name: str, values: object) -> np.ndarray:
+    """``values`` as an integer array, checked in its own dtype: floats, booleans and
+    objects are refused (they would be truncated or misread by a cast)."""
+    a = np.asarray(values)
+    if a.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be an integer array, got dtype {a.dtype}")
+    return a
+
+
 def _delay_array(delays: int | np.ndarray, n_syn: int) -> np.ndarray:
-    """Broadcast a delay (steps) to one per synapse in the smallest unsigned dtype."""
+    """Broadcast a delay (steps) to one per synapse in the smallest unsigned dtype.
+
+    Steps must be whole numbers: ``1e-3`` (seconds meant as steps) is an error, not 0 steps.
+    """
     d = np.asarray(delays)
+    if d.dtype.kind == "f":
+        if not np.all(np.isfinite(d)) or np.any(d != np.round(d)):
+            raise ValueError(
+                "delays are whole time steps, got non-integer values (e.g. "
+                f"{d.ravel()[np.flatnonzero(d != np.round(d))[:1]]}); give delays in seconds "
+                "with delay_s=... and dt_s=..."
+            )
+        d = d.astype(np.int64)
+    d = _int_array("delays", d)
     if d.ndim == 0:
         d = np.full(n_syn, int(d), dtype=np.int64) if d >= 0 else d
     if np.any(d < 0):
@@ -33,6 +56,40 @@ def _delay_array(delays: int | np.ndarray, n_syn: int) -> np.ndarray:
         raise ValueError(f"delays must be <= 65535 steps, got maximum {int(np.max(d))}")
     dtype = np.uint8 if (d.size == 0 or int(np.max(d)) <= 255) else np.uint16
     return np.ascontiguousarray(d, dtype=dtype)
+
+
+def delay_steps(delay_s: float | np.ndarray, dt_s: float) -> np.ndarray:
+    """Delays in seconds as whole steps of ``dt_s``, rounded to the nearest step.
+
+    Raises
+    ------
+    ValueError
+        Negative or non-finite delays, ``dt_s <= 0``, or a positive delay shorter than half
+        a step (it would silently become 0 steps).
+    """
+    dt = real("dt_s", dt_s)
+    if not dt > 0:
+        raise ValueError(f"dt_s must be > 0 s, got {dt_s!r}")
+    d = np.asarray(delay_s, dtype=np.float64)
+    if not np.all(np.isfinite(d)) or np.any(d < 0):
+        raise ValueError("delay_s must be finite and >= 0 s")
+    steps = np.round(d / dt)
+    if np.any((d > 0) & (steps == 0)):
+        raise ValueError(f"delay_s below half a step (dt_s={dt:g} s) would become 0 steps; "
+                         "use 0 or a delay >= dt_s / 2")
+    return steps.astype(np.int64)
+
+
+def _delays_from(delay: int | np.ndarray, delay_s: float | np.ndarray | None,
+                 dt_s: float | None) -> tuple[int | np.ndarray, float | None]:
+    """Builders accept steps (``delay``) or seconds (``delay_s`` with ``dt_s``)."""
+    if delay_s is None:
+        return delay, dt_s
+    if dt_s is None:
+        raise ValueError("delay_s needs dt_s (the simulation step the delays are made for)")
+    if np.any(np.asarray(delay) != 0):
+        raise ValueError("give either delay (steps) or delay_s (seconds), not both")
+    return delay_steps(delay_s, dt_s), float(dt_s)
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,6 +109,9 @@ class SparseSynapses:
         Transmission delay of each synapse, in time steps of the simulation.
     n_post : int
         Number of postsynaptic neurons.
+    dt_s : float or None
+        The step (seconds) the delays were made for; :meth:`check_dt` detects a run with
+        another step. Builders set it when delays are given in seconds (``delay_s``).
 
     Examples
     --------
@@ -65,10 +125,28 @@ class SparseSynapses:
     weights: np.ndarray
     delays: np.ndarray
     n_post: int
+    dt_s: float | None = None
 
     def __post_init__(self) -> None:
-        indptr = np.ascontiguousarray(self.indptr, dtype=np.int64)
-        indices = np.ascontiguousarray(self.indices, dtype=np.int32)
+        # validated in the caller's dtype first: an int64 index 2**32 + 1 must not wrap to 1
+        indptr_in = _int_array("indptr", self.indptr)
+        indices_in = _int_array("indices", self.indices)
+        n_post_in = np.asarray(self.n_post)
+        if n_post_in.shape != () or n_post_in.dtype.kind not in "iu":
+            raise ValueError(f"n_post must be an integer, got {self.n_post!r}")
+        if int(n_post_in) > np.iinfo(np.int32).max + 1:
+            raise ValueError(f"n_post must be <= 2**31, got {int(n_post_in)}")
+        if indices_in.size and (indices_in.min() < 0 or indices_in.max() >= int(n_post_in)):
+            raise ValueError(
+                f"indices out of range: valid range is [0, {int(n_post_in)}), "
+                f"got [{indices_in.min()}, {indices_in.max()}]"
+            )
+        if self.dt_s is not None:
+            object.__setattr__(self, "dt_s", real("dt_s", self.dt_s))
+            if not self.dt_s > 0:
+                raise ValueError(f"dt_s must be > 0 s or None, got {self.dt_s}")
+        indptr = np.ascontiguousarray(indptr_in, dtype=np.int64)
+        indices = np.ascontiguousarray(indices_in, dtype=np.int32)
         w = np.asarray(self.weights)
         if w.dtype not in _WEIGHT_DTYPES:
             w = w.astype(np.float32)
@@ -150,7 +228,16 @@ class SparseSynapses:
     # ----------------------------------------------------------------- derived copies
     def with_weights(self, weights: np.ndarray) -> SparseSynapses:
         """Same pattern and delays, new weights (e.g. after learning)."""
-        return SparseSynapses(self.indptr, self.indices, weights, self.delays, self.n_post)
+        return SparseSynapses(self.indptr, self.indices, weights, self.delays, self.n_post, self.dt_s)
+
+    def check_dt(self, dt_s: float) -> None:
+        """Raise ValueError if the delays were made for another step than ``dt_s``.
+
+        Engines call this before a run; synapses without a recorded step pass.
+        """
+        if self.dt_s is not None and self.max_delay > 0 and not np.isclose(self.dt_s, dt_s, rtol=1e-9):
+            raise ValueError(f"synaptic delays were made for dt_s={self.dt_s:g} s, "
+                             f"the run uses dt_s={dt_s:g} s; rebuild them with delay_s and this dt_s")
 
     def astype(self, dtype: type) -> SparseSynapses:
         """Copy with weights of another float dtype (float32 or float64)."""
@@ -159,25 +246,30 @@ class SparseSynapses:
     # ----------------------------------------------------------------- builders
     @classmethod
     def from_scipy(
-        cls, matrix: sp.spmatrix | sp.sparray, delay: int | np.ndarray = 0
+        cls, matrix: sp.spmatrix | sp.sparray, delay: int | np.ndarray = 0, *,
+        delay_s: float | np.ndarray | None = None, dt_s: float | None = None,
     ) -> SparseSynapses:
         """Build from any scipy sparse matrix of shape ``(n_pre, n_post)``.
 
         Explicitly stored zeros are kept as synapses (a zero weight is a synapse that can
         learn); duplicate entries are summed.
         """
+        delay, dt_s = _delays_from(delay, delay_s, dt_s)
         csr = sp.csr_array(matrix)
         csr.sum_duplicates()
         csr.sort_indices()
         w = csr.data if csr.data.dtype in _WEIGHT_DTYPES else csr.data.astype(np.float32)
-        return cls(csr.indptr, csr.indices, w, _delay_array(delay, csr.nnz), csr.shape[1])
+        return cls(csr.indptr, csr.indices, w, _delay_array(delay, csr.nnz), csr.shape[1], dt_s)
 
     @classmethod
-    def from_dense(cls, weights: np.ndarray, delay: int | np.ndarray = 0) -> SparseSynapses:
+    def from_dense(cls, weights: np.ndarray, delay: int | np.ndarray = 0, *,
+                   delay_s: float | np.ndarray | None = None, dt_s: float | None = None) -> SparseSynapses:
         """Build from a dense ``(n_pre, n_post)`` array; zero entries are not synapses.
 
-        ``delay`` is a scalar or a dense array of the same shape (read at the non-zeros).
+        ``delay`` (steps) or ``delay_s`` (seconds, with ``dt_s``) is a scalar or a dense
+        array of the same shape (read at the non-zeros).
         """
+        delay, dt_s = _delays_from(delay, delay_s, dt_s)
         w = np.asarray(weights)
         if w.ndim != 2:
             raise ValueError(f"weights must be 2-D (n_pre, n_post), got shape {w.shape}")
@@ -194,7 +286,7 @@ class SparseSynapses:
         data = w[rows, cols]
         if data.dtype not in _WEIGHT_DTYPES:
             data = data.astype(np.float32)
-        return cls(indptr, cols, data, _delay_array(d, rows.size), w.shape[1])
+        return cls(indptr, cols, data, _delay_array(d, rows.size), w.shape[1], dt_s)
 
     @classmethod
     def fixed_probability(
@@ -208,6 +300,8 @@ class SparseSynapses:
         seed: int | np.random.Generator | None = None,
         allow_self: bool = True,
         dtype: type = np.float32,
+        delay_s: float | None = None,
+        dt_s: float | None = None,
     ) -> SparseSynapses:
         """Each of the ``n_pre * n_post`` pairs is connected independently with probability p.
 
@@ -222,7 +316,11 @@ class SparseSynapses:
             (which synapses exist is not known in advance).
         allow_self : bool
             If False, the diagonal ``pre == post`` is excluded (recurrent projections).
+        delay, delay_s, dt_s
+            The delay in whole steps, or in seconds (``delay_s``) for the step ``dt_s``
+            (rounded to the nearest step; recorded in :attr:`dt_s`).
         """
+        delay, dt_s = _delays_from(delay, delay_s, dt_s)
         _check_count("n_pre", n_pre)
         _check_count("n_post", n_post)
         if not (0.0 <= p <= 1.0):
@@ -239,7 +337,7 @@ class SparseSynapses:
         data = (np.full(rows.size, w, dtype=dtype) if w.ndim == 0 else w[rows, cols].astype(dtype))
         indptr = np.zeros(n_pre + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=n_pre), out=indptr[1:])
-        return cls(indptr, cols.astype(np.int32), data, _delay_array(delay, rows.size), n_post)
+        return cls(indptr, cols.astype(np.int32), data, _delay_array(delay, rows.size), n_post, dt_s)
 
     @classmethod
     def fixed_indegree(
@@ -253,8 +351,11 @@ class SparseSynapses:
         seed: int | np.random.Generator | None = None,
         allow_self: bool = True,
         dtype: type = np.float32,
+        delay_s: float | None = None,
+        dt_s: float | None = None,
     ) -> SparseSynapses:
         """Every postsynaptic neuron receives exactly ``k`` distinct presynaptic partners."""
+        delay, dt_s = _delays_from(delay, delay_s, dt_s)
         _check_count("n_pre", n_pre)
         _check_count("n_post", n_post)
         limit = n_pre - (0 if allow_self else 1)
@@ -281,7 +382,7 @@ class SparseSynapses:
         indptr = np.zeros(n_pre + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=n_pre), out=indptr[1:])
         data = np.full(rows.size, weight, dtype=dtype)
-        return cls(indptr, cols[order], data, _delay_array(delay, rows.size), n_post)
+        return cls(indptr, cols[order], data, _delay_array(delay, rows.size), n_post, dt_s)
 
     # ----------------------------------------------------------------- conversions
     def to_scipy(self) -> sp.csr_array:

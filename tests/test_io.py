@@ -186,7 +186,7 @@ def test_missing_content_is_a_format_error(tmp_path):
     save_network(path, _network())
     with h5py.File(path, "a") as f:
         del f["projections/1/weights"]
-    with pytest.raises(FormatError, match=r"net\.h5.*damaged or incomplete"):
+    with pytest.raises(FormatError, match=r"net\.h5.*/projections/1/weights is missing"):
         load_network(path)
     assert issubclass(FormatError, ValueError)
 

@@ -111,7 +111,7 @@ def test_killed_process_resumes_to_identical_weights(digits, tmp_path):
     proc.wait()
     if final.exists() or not ck.exists():
         pytest.skip("the run was not interrupted mid-way (machine too fast/slow)")
-    state = torch.load(ck, weights_only=False)
+    state = torch.load(ck, weights_only=True)
     assert (state["epoch"], state["batch"]) < (3, 0)
     cfg = TrainConfig(epochs=3, batch_size=32, lr=2e-3, seed=2, checkpoint_every=1)
     resumed = SpikingMLP((64, 64, 10), n_steps=10, beta=0.9, seed=7)

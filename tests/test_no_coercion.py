@@ -1,0 +1,108 @@
+"""No silent coercion: one test per coercion of issue 12 item 5 (except the SparseLinear
+kernel choice, which belongs to the sparse layers)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from learning.training import TrainConfig, train
+from neuro import LIFParams, SparseSynapses
+from neuro.layers import SpikingMLP
+from neuro.lif import step_factors
+from neuro.plasticity import STDPRule, ThresholdAdaptation
+from neuro.validation import check_duration
+
+
+def test_int64_index_beyond_int32_is_refused_not_wrapped():
+    big = np.array([2**32 + 1], dtype=np.int64)  # would wrap to 1 in int32
+    with pytest.raises(ValueError, match="indices out of range"):
+        SparseSynapses(np.array([0, 1]), big, np.array([0.5]), 0, 4)
+    with pytest.raises(ValueError, match="n_post must be <= 2\\*\\*31"):
+        SparseSynapses(np.array([0, 0]), np.zeros(0, np.int64), np.zeros(0), 0, 2**32 + 2)
+
+
+def test_float_indices_are_refused_not_truncated():
+    with pytest.raises(ValueError, match="indices must be an integer array"):
+        SparseSynapses(np.array([0, 1]), np.array([1.7]), np.array([0.5]), 0, 4)
+    with pytest.raises(ValueError, match="indptr must be an integer array"):
+        SparseSynapses(np.array([0.0, 1.0]), np.array([1]), np.array([0.5]), 0, 4)
+
+
+def test_delays_in_seconds_at_the_public_api_and_fractional_steps_refused():
+    with pytest.raises(ValueError, match="whole time steps.*delay_s"):
+        SparseSynapses.fixed_probability(4, 4, 1.0, delay=1e-3, seed=0)  # seconds meant
+    syn = SparseSynapses.fixed_probability(4, 4, 1.0, delay_s=1e-3, dt_s=1e-4, seed=0)
+    assert np.all(syn.delays == 10) and syn.dt_s == 1e-4
+    assert SparseSynapses.from_dense(np.eye(3), delay_s=2e-3, dt_s=5e-4).delays.tolist() == [4, 4, 4]
+    syn.check_dt(1e-4)
+    with pytest.raises(ValueError, match="made for dt_s=0.0001"):
+        syn.check_dt(1e-3)
+    with pytest.raises(ValueError, match="half a step"):
+        SparseSynapses.fixed_probability(4, 4, 1.0, delay_s=1e-5, dt_s=1e-4, seed=0)
+    with pytest.raises(ValueError, match="needs dt_s"):
+        SparseSynapses.fixed_probability(4, 4, 1.0, delay_s=1e-3, seed=0)
+    assert syn.with_weights(syn.weights * 2).dt_s == 1e-4
+
+
+def test_refractoriness_shorter_than_dt_is_an_error():
+    with pytest.raises(ValueError, match="t_ref_s=5e-05 s is shorter than dt_s"):
+        step_factors(LIFParams(t_ref_s=5e-5), 1e-4)
+    # documented rounding: whole steps, rounded down as Brian2 does
+    assert step_factors(LIFParams(t_ref_s=2.5e-4), 1e-4).ref_steps == 2
+    assert step_factors(LIFParams(t_ref_s=0.0), 1e-4).ref_steps == 0
+
+
+def test_nan_training_data_is_an_error(tmp_path):
+    x = np.random.default_rng(0).uniform(size=(8, 4))
+    x[3, 1] = np.nan
+    model = SpikingMLP((4, 5, 2), n_steps=3, beta=0.9, seed=0)
+    before = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(ValueError, match="x_train contains 1 NaN or inf"):
+        train(model, x, np.zeros(8, dtype=int), TrainConfig(batch_size=4), progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    from experiments.common import run_experiment
+    import experiments.stdp_digits as stdp
+
+    real = stdp.load_digits_split
+
+    def nan_digits(*a, **k):
+        d = real(*a, **k)
+        d.x_train[0, 0] = np.inf
+        return d
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(stdp, "load_digits_split", nan_digits)
+    try:
+        with pytest.raises(ValueError, match="training images contains 1 NaN or inf"):
+            run_experiment("stdp-digits", tmp_path, smoke=True)
+    finally:
+        mp.undo()
+    from learning.spiking_lca import spiking_lca_network
+
+    with pytest.raises(ValueError, match="X contains"):
+        spiking_lca_network(np.eye(3), np.array([[1.0, np.nan, 0.0]]), 0.1, None)
+
+
+def test_huge_duration_is_refused_with_an_estimate():
+    assert check_duration(1.0, 1e-4, 1000) == 10_000
+    with pytest.raises(ValueError, match=r"1e\+13 steps x 100 neurons.*above the limit"):
+        check_duration(1e9, 1e-4, 100)
+    with pytest.raises(ValueError, match="duration_s must be a finite number"):
+        check_duration(float("nan"), 1e-4, 100)
+    assert check_duration(1e9, 1e-4, 100, max_neuron_steps=None) == 10**13
+
+
+def test_numpy_scalars_are_accepted_by_parameter_dataclasses():
+    p = LIFParams(tau_mem_s=np.float32(0.02), v_threshold=np.float64(1.0), t_ref_s=np.int64(0),
+                  tau_syn_s=(np.float32(5e-3),))
+    assert type(p.tau_mem_s) is float and p.tau_mem_s == pytest.approx(0.02)
+    assert type(p.tau_syn_s[0]) is float
+    r = STDPRule(a_plus=np.float32(0.01), w_max=np.float16(2.0), tau_eligibility_s=np.float32(0.1))
+    assert type(r.a_plus) is float and type(r.w_max) is float
+    a = ThresholdAdaptation(theta_plus=np.float32(0.05), tau_theta_s=np.float64(np.inf))
+    assert a.tau_theta_s == float("inf")
+    for bad in (True, "0.02", np.array([0.02])):
+        with pytest.raises(ValueError, match="tau_mem_s must be a real number"):
+            LIFParams(tau_mem_s=bad)
