@@ -242,7 +242,8 @@ def _inputs(n, part, t_lo, t_hi, spiking, n_spk, ext_ids, e0, e1, rt, weights, b
     for e in range(e0, e1):
         _propagate(ext_ids[e], n, t_lo, t_hi, part, rt, weights, buf, queued, q_ids, q_len,
                    v, syn, last, ref_n)
-    apply_drives(n, seed, drives, v, syn, last, ref_n, no_hits, t_lo, t_hi)
+    if drives.lo.shape[0] > 0:
+        apply_drives(n, seed, drives, v, syn, last, ref_n, no_hits, t_lo, t_hi)
     if buf.shape[0] > 1:
         slot = n % buf.shape[0]
         for q in range(q_len[slot, part]):
@@ -294,7 +295,9 @@ def update_stage(n, t_lo, t_hi, nr, v, syn, last, drive, theta, extra):
                 sk = syn[k]
                 for i in range(lo, hi):
                     extra[i] += sk[i] * c_k
-        lif_update(n, v[lo:hi], syn[0, lo:hi], syn[1, lo:hi], last[lo:hi], drive[lo:hi],
+        s0 = syn[0]  # rows first, then slices: C-contiguous views (syn[0, lo:hi] is 'A')
+        s1 = syn[1]
+        lif_update(n, v[lo:hi], s0[lo:hi], s1[lo:hi], last[lo:hi], drive[lo:hi],
                    nr.mem_decay[pop], nr.v_inf[pop], nr.syn_to_mem[pop, 0],
                    nr.syn_to_mem[pop, 1], nr.syn_decay[pop, 0], nr.syn_decay[pop, 1], rs)
         if n_ch > 2:
