@@ -17,7 +17,7 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 # The CPU wheel first: an unpinned torch would pull a multi-GB CUDA build.
 .venv/bin/python -m pip install -q "torch==2.13.0"
-.venv/bin/python -m pip install -q -e ".[test]"
+.venv/bin/python -m pip install -q -e ".[test,reference]"
 rm -f .venv/.installed-*
 touch "$stamp"
 echo "setup.sh: environment ready in .venv" >&2
