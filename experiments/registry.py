@@ -9,6 +9,7 @@ EXPERIMENTS: dict[str, str] = {
     "stdp-window": "experiments.stdp_window",
     "stdp-digits": "experiments.stdp_digits",
     "cuba": "experiments.cuba",
+    "brette2007": "experiments.brette2007",
     "engine-sweep": "experiments.engine_sweep",
     "digits-surrogate": "experiments.digits_surrogate",
     "mnist-surrogate": "experiments.mnist_surrogate",
