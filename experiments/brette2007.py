@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 import matplotlib.pyplot as plt
 import numpy as np
 
+from experiments import cuba
 from experiments.cuba import CUBA_PARAMS, cuba_network, merged_spikes
 from neuro.analysis import fano_factor, isi_cv
 from neuro.analysis.compare import compare_populations
@@ -55,23 +56,18 @@ def benchmark_network(name: str, seed: int, n_neurons: int, p_connect: float) ->
 
 
 @dataclass(frozen=True)
-class Config:
-    """brette2007 run parameters."""
+class Config(cuba.Config):
+    """brette2007 run parameters (network and duration as in experiments/cuba.py)."""
 
-    duration_s: float = 1.0
-    dt_s: float = 1e-4
-    n_neurons: int = 4000
-    p_connect: float = 0.02
     benchmarks: tuple[str, ...] = BENCHMARKS
     brian2_target: str = "numpy"
     nest_threads: int = 1
     fano_bin_s: float = 0.05
 
     def __post_init__(self) -> None:
-        if not self.duration_s >= 0.2:
-            raise ValueError(f"duration_s must be >= 0.2 s (Fano windows), got {self.duration_s}")
-        if not 0 < self.dt_s <= 1e-3:
-            raise ValueError(f"dt_s must be in (0, 1e-3] s, got {self.dt_s}")
+        super().__post_init__()
+        if not self.duration_s >= 4 * self.fano_bin_s:
+            raise ValueError(f"duration_s must be >= 4 fano_bin_s = {4 * self.fano_bin_s} s, got {self.duration_s}")
         bad = [b for b in self.benchmarks if b not in BENCHMARKS]
         if bad or not self.benchmarks:
             raise ValueError(f"benchmarks must be a non-empty subset of {BENCHMARKS}, got {self.benchmarks}")
