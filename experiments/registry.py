@@ -10,6 +10,7 @@ EXPERIMENTS: dict[str, str] = {
     "stdp-digits": "experiments.stdp_digits",
     "cuba": "experiments.cuba",
     "brette2007": "experiments.brette2007",
+    "brunel": "experiments.brunel",
     "engine-sweep": "experiments.engine_sweep",
     "digits-surrogate": "experiments.digits_surrogate",
     "mnist-surrogate": "experiments.mnist_surrogate",
