@@ -11,6 +11,7 @@ EXPERIMENTS: dict[str, str] = {
     "cuba": "experiments.cuba",
     "brette2007": "experiments.brette2007",
     "brunel": "experiments.brunel",
+    "microcircuit": "experiments.microcircuit",
     "engine-sweep": "experiments.engine_sweep",
     "digits-surrogate": "experiments.digits_surrogate",
     "mnist-surrogate": "experiments.mnist_surrogate",

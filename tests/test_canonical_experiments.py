@@ -72,3 +72,37 @@ def test_brunel_smoke_writes_nest_statistics(tmp_path):
     assert (tmp_path / "brunel_ai.png").exists()
     with pytest.raises(ValueError, match="both g and nu_ratio"):
         run_experiment("brunel", tmp_path, smoke=True, overrides={"g": "5"})
+
+
+def test_microcircuit_psp_weight_gives_the_psp_in_the_clock_engine():
+    from experiments.microcircuit import NEURON, PSP_MEAN_V, psp_to_weight
+    from neuro import LIFParams, Network, Population, Projection, SparseSynapses
+    from neuro.engines import ClockSimulator
+    from neuro.inputs import SpikeArraySource
+    from neuro.record import StateMonitor
+
+    p = LIFParams(**{**NEURON.__dict__, "v_rest": 0.0, "v_reset": -1.0, "v_threshold": 1.0})
+    net = Network([Population("t", 1, p)], [Projection("s", "t", SparseSynapses.from_dense(
+        np.array([[psp_to_weight(PSP_MEAN_V)]])))],
+        sources=[SpikeArraySource("s", 1, np.array([1e-3]), np.array([0]))],
+        monitors=[StateMonitor("t", "v")])
+    v = ClockSimulator(net, 1e-6).run(5e-3).states["t.v"].values
+    assert v.max() == pytest.approx(PSP_MEAN_V, rel=1e-3)
+
+
+def test_microcircuit_synapse_numbers_and_signs():
+    from experiments.microcircuit import CONN_PROBS, FULL_SIZES, POPULATIONS, microcircuit_network, synapse_counts
+
+    full = synapse_counts(1.0)
+    # K draws with multapses connect a given pair with probability 1 - (1 - 1/(N N'))^K = p;
+    # ~0.3 billion synapses in total (the paper's figure)
+    n = np.asarray(FULL_SIZES, dtype=float)
+    p = -np.expm1(full * np.log1p(-1.0 / np.outer(n, n)))
+    np.testing.assert_allclose(p, CONN_PROBS, atol=1e-7)
+    assert 2.9e8 < full.sum() < 3.1e8
+    net = microcircuit_network(scale=0.002, seed=0)
+    for pr in net.projections:
+        t, s = POPULATIONS.index(pr.target), POPULATIONS.index(pr.source)
+        assert pr.synapses.n_synapses == synapse_counts(0.002)[t, s]
+        assert np.all(pr.synapses.weights < 0) if pr.source.endswith("I") else np.all(pr.synapses.weights > 0)
+        assert pr.synapses.delays.min() >= 1
