@@ -12,7 +12,10 @@ The per-neuron statistics come from :mod:`neuro.analysis.spikes` (``isi_cv``) an
 :func:`pairwise_correlations`; tests/test_compare.py checks them equal to Elephant's
 (``elephant.statistics.cv`` of ``isi``, ``elephant.spike_train_correlation.
 correlation_coefficient``), which they replace because they work on the sparse
-``SpikeTrains`` directly, with no Neo object per neuron.
+``SpikeTrains`` directly, with no Neo object per neuron: on the 4,000-neuron CUBA spikes
+(brette2007, 1 s) ``isi_cv`` took 23 ms vs Elephant's 9.1 s plus 4.2 s of Neo conversion,
+and 200-neuron correlations 56 ms vs 213 ms (one run each, load average ~8), equal to
+4e-15.
 """
 
 from __future__ import annotations
