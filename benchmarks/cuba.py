@@ -1,4 +1,11 @@
-"""CUBA on our clock engine vs Brian2 (cython runtime, cpp_standalone), same connectivity.
+"""CUBA on our clock engine vs Brian2's own CUBA example (cpp_standalone), and vs our engine
+at the baseline commit (before the engine-core rebuild), in one run.
+
+Backends: ``ours`` (this tree), ``ours_old`` (the same worker importing the baseline commit,
+checked out in a temporary worktree by ``benchmarks/_baseline.py``), ``brian2_example``
+(Brian2's ``examples/CUBA.py``: one NeuronGroup, two Synapses with constant ``on_pre``
+increments, cpp_standalone, its own random connectivity), and, on request, the network our
+bridge exports, on Brian2 cython (``brian2_cython``) and standalone (``brian2_standalone``).
 
 Every measurement runs in a fresh Python process (warm on-disk caches: numba's, Brian2's
 cython and standalone builds), interleaved across backends, repeated, and the median is
@@ -12,8 +19,8 @@ reported. Phases:
 
 Usage::
 
-    python benchmarks/cuba.py                 # 1 s and 10 s, 3 repeats
-    python benchmarks/cuba.py --durations 1 --repeats 1
+    PYTHONPATH=$PWD python benchmarks/cuba.py                 # 1 s and 10 s, 3 repeats
+    PYTHONPATH=$PWD python benchmarks/cuba.py --durations 1 --repeats 1
 """
 
 from __future__ import annotations
@@ -22,14 +29,49 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-BACKENDS = ("ours", "brian2_cython", "brian2_standalone")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _baseline import ROOT, baseline_tree, run_worker  # noqa: E402
+
+BACKENDS = ("ours", "ours_old", "brian2_example", "brian2_cython", "brian2_standalone")
+DEFAULT_BACKENDS = ("ours", "ours_old", "brian2_example")
+
+
+def brian2_example(duration: float, seed: int, build_dir: Path) -> dict:
+    """Brian2's own CUBA example script (``examples/CUBA.py``), cpp_standalone."""
+    import brian2 as b2
+    from brian2 import ms, mV, second
+
+    b2.set_device("cpp_standalone", directory=str(build_dir), build_on_run=False)
+    b2.prefs.devices.cpp_standalone.openmp_threads = 0
+    t0 = time.perf_counter()
+    b2.seed(seed)
+    taum, taue, taui = 20 * ms, 5 * ms, 10 * ms
+    vt, vr, el = -50 * mV, -60 * mV, -49 * mV
+    eqs = """
+    dv/dt  = (ge+gi-(v-El))/taum : volt (unless refractory)
+    dge/dt = -ge/taue : volt
+    dgi/dt = -gi/taui : volt
+    """
+    ns = {"taum": taum, "taue": taue, "taui": taui, "Vt": vt, "Vr": vr, "El": el,
+          "we": (60 * 0.27 / 10) * mV, "wi": (-20 * 4.5 / 10) * mV}
+    P = b2.NeuronGroup(4000, eqs, threshold="v>Vt", reset="v = Vr", refractory=5 * ms,
+                       method="exact", namespace=ns)
+    P.v = "Vr + rand() * (Vt - Vr)"
+    Ce = b2.Synapses(P, P, on_pre="ge += we", namespace=ns)
+    Ci = b2.Synapses(P, P, on_pre="gi += wi", namespace=ns)
+    Ce.connect("i<3200", p=0.02)
+    Ci.connect("i>=3200", p=0.02)
+    mon = b2.SpikeMonitor(P)
+    net = b2.Network(P, Ce, Ci, mon)
+    net.run(duration * second, namespace={})
+    b2.device.build(directory=str(build_dir), compile=True, run=True, clean=False)
+    return {"sim_s": float(b2.device._last_run_time), "total_s": time.perf_counter() - t0,
+            "n_spikes": int(mon.num_spikes), "import_s": 0.0}
 
 
 def worker(backend: str, duration: float, seed: int) -> dict:
@@ -51,8 +93,12 @@ def worker(backend: str, duration: float, seed: int) -> dict:
         cpu = time.process_time() - c0
         total = time.perf_counter() - t0
         n_spikes = sum(s.n_spikes for s in rec.spikes.values())
-        return {"sim_s": rec.meta["sim_wall_s"], "total_s": total, "n_spikes": n_spikes,
+        wall = rec.meta.get("wall_s", rec.meta.get("sim_wall_s"))  # the baseline's name
+        return {"sim_s": wall, "total_s": total, "n_spikes": n_spikes,
                 "import_s": t0 - t_import, "sim_cpu_s": cpu}
+    if backend == "brian2_example":
+        return brian2_example(duration, seed, Path(tempfile.gettempdir())
+                              / f"cuba_example_{int(duration * 1000)}ms")
     import brian2 as b2
 
     from neuro.brian2_bridge import to_brian2
@@ -82,15 +128,13 @@ def worker(backend: str, duration: float, seed: int) -> dict:
     raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
 
 
-def measure(backend: str, duration: float, seed: int) -> dict:
-    """Run :func:`worker` in a fresh interpreter."""
-    out = subprocess.run(
-        [sys.executable, __file__, "--worker", backend, "--duration", str(duration), "--seed", str(seed)],
-        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"{backend} worker failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def measure(backend: str, duration: float, seed: int, old: Path) -> dict:
+    """Run :func:`worker` in a fresh interpreter (``ours_old``: importing the baseline tree
+    ``old``)."""
+    tree = old if backend == "ours_old" else ROOT
+    name = "ours" if backend == "ours_old" else backend
+    return run_worker(Path(__file__).resolve(), tree,
+                      ["--worker", name, "--duration", str(duration), "--seed", str(seed)])
 
 
 def main() -> None:
@@ -98,6 +142,7 @@ def main() -> None:
     ap.add_argument("--durations", type=float, nargs="+", default=[1.0, 10.0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(DEFAULT_BACKENDS))
     ap.add_argument("--worker", choices=BACKENDS)
     ap.add_argument("--duration", type=float, default=1.0)
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
@@ -105,29 +150,35 @@ def main() -> None:
     if args.worker:
         print(json.dumps(worker(args.worker, args.duration, args.seed)))
         return
-    print("warming caches (numba, Brian2 cython and standalone builds)...", file=sys.stderr)
-    for b in BACKENDS:
+    backends = list(dict.fromkeys(["ours", *args.backends]))
+    results: dict = {"load_average_start": os.getloadavg()}
+    with baseline_tree() as old:
+        print("warming caches (numba, Brian2 cython and standalone builds)...", file=sys.stderr)
+        for b in backends:
+            for d in args.durations:
+                measure(b, d, args.seed, old)
         for d in args.durations:
-            measure(b, d, args.seed)
-    results: dict = {}
-    for d in args.durations:
-        runs = {b: [] for b in BACKENDS}
-        for _ in range(args.repeats):
-            for b in BACKENDS:  # interleaved, so load on the machine affects all alike
-                runs[b].append(measure(b, d, args.seed))
-        med = {b: {k: statistics.median(r[k] for r in runs[b]) for k in ("sim_s", "total_s", "n_spikes")}
-               for b in BACKENDS}
-        results[d] = med
-        print(f"\nCUBA, {d:g} s simulated (median of {args.repeats}, fresh process each)")
-        print(f"{'backend':<20}{'sim (s)':>10}{'total (s)':>11}{'spikes':>9}")
-        for b in BACKENDS:
-            print(f"{b:<20}{med[b]['sim_s']:>10.3f}{med[b]['total_s']:>11.3f}{med[b]['n_spikes']:>9.0f}")
-        ours = med["ours"]
-        cpu = statistics.median(r["sim_cpu_s"] for r in runs["ours"])
-        print(f"ours: simulation CPU time {cpu:.3f} s (wall {ours['sim_s']:.3f} s)")
-        print(f"ratio sim ours / Brian2 cpp_standalone sim : {ours['sim_s'] / med['brian2_standalone']['sim_s']:.2f}x (goal <= 1.0)")
-        print(f"ratio total ours / Brian2 cython total     : {ours['total_s'] / med['brian2_cython']['total_s']:.2f}x (goal < 1.0)")
-        print(f"ratio total ours / Brian2 standalone total : {ours['total_s'] / med['brian2_standalone']['total_s']:.2f}x")
+            runs = {b: [] for b in backends}
+            for _ in range(args.repeats):
+                for b in backends:  # interleaved, so load on the machine affects all alike
+                    runs[b].append(measure(b, d, args.seed, old))
+            med = {b: {k: statistics.median(r[k] for r in runs[b])
+                       for k in ("sim_s", "total_s", "n_spikes")} for b in backends}
+            results[d] = med
+            print(f"\nCUBA, {d:g} s simulated (median of {args.repeats}, fresh process each)")
+            print(f"{'backend':<20}{'sim (s)':>10}{'total (s)':>11}{'spikes':>9}")
+            for b in backends:
+                print(f"{b:<20}{med[b]['sim_s']:>10.3f}{med[b]['total_s']:>11.3f}{med[b]['n_spikes']:>9.0f}")
+            ours = med["ours"]
+            cpu = statistics.median(r["sim_cpu_s"] for r in runs["ours"])
+            print(f"ours: simulation CPU time {cpu:.3f} s (wall {ours['sim_s']:.3f} s)")
+            for b, goal in (("ours_old", "<= 1.0"), ("brian2_example", "<= 0.5"),
+                            ("brian2_standalone", ""), ("brian2_cython", "")):
+                if b in med:
+                    print(f"ratio sim ours / {b:<18}: {ours['sim_s'] / med[b]['sim_s']:.2f}x"
+                          + (f" (goal {goal})" if goal else ""))
+    results["load_average_end"] = os.getloadavg()
+    print(f"load average: start {results['load_average_start']}, end {results['load_average_end']}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

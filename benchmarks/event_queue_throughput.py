@@ -12,10 +12,14 @@ Synaptic events per second = synaptic ops counted by the backend / simulation wa
 (the clock engine processes the same events). The machine is shared: compare the ratios
 taken in one run, not absolute times across runs.
 
+Each measurement runs in a fresh process, for this tree and for the baseline commit
+(``benchmarks/_baseline.py``, a temporary worktree), interleaved; ``new / old`` ratios are
+reported.
+
 Usage::
 
-    python benchmarks/event_queue_throughput.py
-    python benchmarks/event_queue_throughput.py --repeats 5 --steps 400
+    PYTHONPATH=$PWD python benchmarks/event_queue_throughput.py
+    PYTHONPATH=$PWD python benchmarks/event_queue_throughput.py --repeats 5 --steps 400
 """
 
 from __future__ import annotations
@@ -23,13 +27,16 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from hardware_models import EventQueueSimulator
 from neuro import LIFParams, Network, PoissonSource, Population, Projection, SparseSynapses
-from neuro.engines import ClockSimulator
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _baseline import ROOT, baseline_tree, run_worker  # noqa: E402
 
 
 def fanout_network(n_src: int = 1000, n_post: int = 4000, p: float = 0.25,
@@ -49,6 +56,10 @@ def _time(make, duration_s: float) -> tuple[float, object]:
 
 
 def bench(name: str, net: Network, dt_s: float, steps: int, repeats: int) -> dict:
+    """Median wall times of ``repeats`` runs of ``steps`` steps on both backends."""
+    from hardware_models import EventQueueSimulator
+    from neuro.engines import ClockSimulator
+
     duration = steps * dt_s
     clock = lambda: ClockSimulator(net, dt_s, seed=1)  # noqa: E731
     eq = lambda: EventQueueSimulator(net, dt_s, seed=1)  # noqa: E731
@@ -71,24 +82,52 @@ def bench(name: str, net: Network, dt_s: float, steps: int, repeats: int) -> dic
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--steps", type=int, default=300, help="steps of the fan-out network")
-    ap.add_argument("--cuba-steps", type=int, default=3000, help="steps (0.1 ms) of CUBA")
-    args = ap.parse_args()
+def worker(network: str, steps: int, repeats: int) -> dict:
+    """One network's measurement with the packages this interpreter imports."""
     from experiments.cuba import cuba_network
 
-    rows = [
-        bench("fanout", fanout_network(), 1e-3, args.steps, args.repeats),
-        bench("cuba", cuba_network(0), 1e-4, args.cuba_steps, args.repeats),
-    ]
-    print(f"{'network':<8} {'events':>12} {'clock s':>8} {'evq s':>8} {'evq Mev/s':>10} "
-          f"{'clock Mev/s':>11} {'overhead':>9}")
+    if network == "fanout":
+        return bench("fanout", fanout_network(), 1e-3, steps, repeats)
+    return bench("cuba", cuba_network(0), 1e-4, steps, repeats)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=3, help="runs per process")
+    ap.add_argument("--rounds", type=int, default=2, help="processes per tree, interleaved")
+    ap.add_argument("--steps", type=int, default=300, help="steps of the fan-out network")
+    ap.add_argument("--cuba-steps", type=int, default=3000, help="steps (0.1 ms) of CUBA")
+    ap.add_argument("--worker", choices=("fanout", "cuba"))
+    args = ap.parse_args()
+    if args.worker:
+        steps = args.steps if args.worker == "fanout" else args.cuba_steps
+        print(json.dumps(worker(args.worker, steps, args.repeats)))
+        return
+    script = Path(__file__).resolve()
+    rows = []
+    with baseline_tree() as old:
+        for net, steps in (("fanout", args.steps), ("cuba", args.cuba_steps)):
+            cmd = ["--worker", net, "--steps", str(steps), "--cuba-steps", str(steps),
+                   "--repeats", str(args.repeats)]
+            runs: dict[str, list[dict]] = {"new": [], "old": []}
+            for _ in range(args.rounds):
+                for label, tree in (("new", ROOT), ("old", old)):
+                    runs[label].append(run_worker(script, tree, cmd))
+            for label in ("new", "old"):
+                r = dict(runs[label][0])
+                for k in ("clock_s", "event_queue_s"):
+                    r[k] = min(x[k] for x in runs[label])
+                r["code"] = label
+                rows.append(r)
+    print(f"{'network':<8} {'code':<5} {'events':>12} {'clock s':>8} {'evq s':>8} "
+          f"{'evq Mev/s':>10} {'clock Mev/s':>11}")
     for r in rows:
-        print(f"{r['network']:<8} {r['synaptic_events']:>12,d} {r['clock_s']:>8.3f} "
-              f"{r['event_queue_s']:>8.3f} {r['event_queue_events_per_s'] / 1e6:>10.1f} "
-              f"{r['clock_events_per_s'] / 1e6:>11.1f} {r['overhead_event_queue_over_clock']:>8.2f}x")
+        print(f"{r['network']:<8} {r['code']:<5} {r['synaptic_events']:>12,d} {r['clock_s']:>8.3f} "
+              f"{r['event_queue_s']:>8.3f} {r['synaptic_events'] / r['event_queue_s'] / 1e6:>10.1f} "
+              f"{r['synaptic_events'] / r['clock_s'] / 1e6:>11.1f}")
+    for new, old in zip(rows[::2], rows[1::2]):
+        print(f"{new['network']}: new/old wall time clock {new['clock_s'] / old['clock_s']:.2f}x, "
+              f"event queue {new['event_queue_s'] / old['event_queue_s']:.2f}x")
     print(json.dumps(rows, indent=1))
 
 

@@ -107,6 +107,6 @@ def run(cfg: Config, ctx) -> dict:
         "n_spikes": int(spikes.n_spikes),
         "n_synapses": int(net.n_synapses),
         "build_wall_s": build_s,
-        "sim_wall_s": float(rec.meta["sim_wall_s"]),
+        "sim_wall_s": float(rec.meta["wall_s"]),
         "total_wall_s": total_s,
     }

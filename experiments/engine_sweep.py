@@ -74,7 +74,7 @@ def run(cfg: Config, ctx) -> dict:
         exact = simulate_exact(net, cfg.duration_s, delay_unit_s=cfg.dt_s, seed=ctx.seed)
         rows.append((r, clock.spikes["lif"].n_spikes / (cfg.n_neurons * cfg.duration_s),
                      exact.spikes["lif"].n_spikes / (cfg.n_neurons * cfg.duration_s),
-                     clock.meta["sim_wall_s"], exact.meta["sim_wall_s"], exact.meta["n_events"]))
+                     clock.meta["wall_s"], exact.meta["wall_s"], exact.meta["n_events"]))
     a = np.array(rows)
     ctx.save_arrays("sweep", {"input_rate_hz": a[:, 0], "clock_rate_hz": a[:, 1],
                               "exact_rate_hz": a[:, 2], "clock_wall_s": a[:, 3],

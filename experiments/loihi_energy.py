@@ -348,7 +348,7 @@ def run(cfg: Config, ctx) -> dict:
         "cuba_fixed_point_mean_rate_hz": n_spk_fixed / (cuba.n_neurons * cfg.cuba_duration_s),
         "cuba_cores_used": cmap.n_cores,
         "cuba_wall_time_per_simulated_s":
-            crec.meta["sim_wall_s"] * per_s,
+            crec.meta["wall_s"] * per_s,
         "cuba_chip_time_per_simulated_s_ms": float(crep.step_time_ns.sum()) * per_s * 1e-6,
         "cuba_dense_over_loihi": crep.energy_ratio,
         "cuba_energy_by_category_uj": crep.summary()["energy_by_category_uj"],

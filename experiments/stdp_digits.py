@@ -35,7 +35,6 @@ output directory.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass
@@ -261,9 +260,9 @@ class Trainer:
     def save(self, path, epoch: int, pos: int, order: np.ndarray, elapsed: float) -> None:
         """Atomically write the simulator state and the training position."""
         d = self.sim.state_dict()
-        rng_state = json.dumps(d.pop("rng_state"))
+        inputs = {f"inputs.{k}": np.asarray(v) for k, v in d.pop("inputs").items()}
         tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, **{k: np.asarray(v) for k, v in d.items()}, rng_state=rng_state,
+        np.savez(tmp, **{k: np.asarray(v) for k, v in d.items()}, **inputs,
                  epoch=epoch, pos=pos, order=order, elapsed=elapsed)
         tmp.replace(path)
 
@@ -271,9 +270,10 @@ class Trainer:
         """Restore a checkpoint; returns ``(epoch, pos, order, elapsed_s)``."""
         with np.load(path) as z:
             d = {k: z[k] for k in z.files}
-        state = {k: v for k, v in d.items() if k not in ("rng_state", "epoch", "pos", "order", "elapsed")}
+        state = {k: v for k, v in d.items()
+                 if k not in ("epoch", "pos", "order", "elapsed") and not k.startswith("inputs.")}
         state["step"] = int(state["step"])
-        state["rng_state"] = json.loads(str(d["rng_state"]))
+        state["inputs"] = {k[len("inputs."):]: v for k, v in d.items() if k.startswith("inputs.")}
         self.sim.load_state_dict(state)
         return int(d["epoch"]), int(d["pos"]), d["order"], float(d["elapsed"])
 

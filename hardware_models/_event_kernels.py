@@ -10,7 +10,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from neuro.engines.kernels import kwta_winners, lif_update
+from neuro.engines.clock import update_stage
+from neuro.engines.kernels import apply_drives, kwta_winners
 from neuro.engines.plasticity import plastic_events
 
 
@@ -26,19 +27,15 @@ def _candidates(v, th, notref, cand, lo):
 
 
 @numba.njit(cache=True, nogil=True)
-def _threshold(v, vth, v_reset, notref, pop_offsets, kwta_k, kwta_hold, adapt, theta_decay,
-               theta, spiking, cand):
-    """The clock engine's threshold with adaptive thresholds and k-WTA; returns the number
-    of spikes."""
+def _threshold(v, vth, v_reset, notref, pop_offsets, kwta_k, kwta_hold, adapt, theta,
+               spiking, cand):
+    """The clock engine's threshold with adaptive thresholds (decayed by the update stage)
+    and k-WTA; returns the number of spikes."""
     n_spk = 0
     for pop in range(pop_offsets.shape[0] - 1):
         n_c = 0
         lo, hi = pop_offsets[pop], pop_offsets[pop + 1]
         if adapt[pop]:
-            dth = theta_decay[pop]
-            if dth != 1.0:
-                for i in range(lo, hi):
-                    theta[i] *= dth
             for i in range(lo, hi):
                 if v[i] > vth[i] + theta[i] and notref[i]:
                     cand[n_c] = i
@@ -201,6 +198,21 @@ def _deliver_and_count(n, v, syn_or_in, accept, buf, cnt, q_ids, q_len, spiking,
 
 
 @numba.njit(cache=True, nogil=True)
+def _count_drive_inputs(hits, core_of, received, ctr):
+    """Count the step's external drive inputs (input spikes and synaptic ops at the target's
+    core), mark their targets active, and clear ``hits``."""
+    for i in range(hits.shape[0]):
+        k = hits[i]
+        if k > 0:
+            c = core_of[i]
+            ctr[c, 8] += k
+            ctr[c, 0] += k
+            received[i] = 1
+            hits[i] = 0
+    return 0
+
+
+@numba.njit(cache=True, nogil=True)
 def _active(received, n_comp):
     """Compartments of the slice that received input or spiked; clears the marks."""
     act = 0
@@ -211,62 +223,29 @@ def _active(received, n_comp):
 
 
 @numba.njit(cache=True, nogil=True)
-def _refractory_flags(n, last, notref, accept, rs):
+def _refractory_flags(n, last, notref, accept, ref_steps):
     """Per-neuron flags the queue kernels read: not refractory, and accepts delta input
-    (the clock engine's rule; slices from 0 so the loop vectorises)."""
+    (the clock engine's rule)."""
     for i in range(last.shape[0]):
-        nr = (n - last[i]) >= rs
+        nr = (n - last[i]) >= ref_steps[i]
         notref[i] = nr
-        accept[i] = nr or rs == 0
-    return 0
-
-
-@numba.njit(cache=True, nogil=True)
-def _update_float(n, v, syn, last, drive, notref, accept, mem_decay, v_inf, syn_decay,
-                  syn_to_mem, ref_steps, pop_offsets, extra):
-    """The clock engine's exact LIF update, population by population (same expression and
-    association, hence the same rounding). ``syn`` is ``(max(2, n_channels), n_neurons)``;
-    padding channels have zero coupling and decay, as in the clock engine."""
-    n_ch = syn.shape[0]
-    for pop in range(pop_offsets.shape[0] - 1):
-        lo, hi = pop_offsets[pop], pop_offsets[pop + 1]
-        if hi == lo:
-            continue
-        if n_ch > 2:  # channels beyond the second: summed before the update, added after it
-            extra[lo:hi] = 0.0
-            for k in range(2, n_ch):
-                c_k = syn_to_mem[lo, k]
-                sk = syn[k]
-                for i in range(lo, hi):
-                    extra[i] += sk[i] * c_k
-        # the clock engine's own update kernel (same expression, hence the same rounding)
-        lif_update(n, v[lo:hi], syn[0, lo:hi], syn[1, lo:hi], last[lo:hi], drive[lo:hi],
-                   mem_decay[lo], v_inf[lo], syn_to_mem[lo, 0], syn_to_mem[lo, 1],
-                   syn_decay[lo, 0], syn_decay[lo, 1], ref_steps[lo])
-        _refractory_flags(n, last[lo:hi], notref[lo:hi], accept[lo:hi], ref_steps[lo])
-        if n_ch > 2:
-            for k in range(2, n_ch):
-                d_k = syn_decay[lo, k]
-                sk = syn[k]
-                for i in range(lo, hi):
-                    sk[i] *= d_k
-            for i in range(lo, hi):
-                if notref[i]:
-                    v[i] += extra[i]
+        accept[i] = nr or ref_steps[i] == 0
     return 0
 
 
 @numba.njit(cache=True, nogil=True)
 def _update_fixed(n, v, u, inreg, last, notref, accept, du, dv, bias, ref_steps, u_wrap, v_lim,
-                  drive, drive_gain):
+                  drive, drive_gain, decay_bits):
     """Loihi CUBA integer update (see :mod:`hardware_models.fixed_point`); ``u`` and the
-    input registers are ``(n_channels, n_neurons)``."""
+    input registers are ``(n_channels, n_neurons)``; decays are ``decay_bits``-bit
+    fractions (``LoihiSpec.decay_bits``)."""
     n_u = u.shape[0]
+    unity = np.int64(1) << decay_bits
     for i in range(v.shape[0]):
         tot = 0
         for k in range(n_u):
-            x = np.int64(u[k, i]) * (4096 - du[i, k])
-            x = (x >> 12) if x >= 0 else -((-x) >> 12)
+            x = np.int64(u[k, i]) * (unity - du[i, k])
+            x = (x >> decay_bits) if x >= 0 else -((-x) >> decay_bits)
             x += inreg[k, i]
             inreg[k, i] = 0
             if x >= u_wrap:
@@ -279,8 +258,8 @@ def _update_fixed(n, v, u, inreg, last, notref, accept, du, dv, bias, ref_steps,
         notref[i] = nr
         accept[i] = nr or ref_steps[i] == 0
         if nr:
-            y = np.int64(v[i]) * (4096 - dv[i])
-            y = (y >> 12) if y >= 0 else -((-y) >> 12)
+            y = np.int64(v[i]) * (unity - dv[i])
+            y = (y >> decay_bits) if y >= 0 else -((-y) >> decay_bits)
             y += tot + bias[i]
             if drive[i] != 0.0:  # current injection: the bias register, reprogrammed
                 y += np.int64(np.rint(drive[i] * drive_gain[i]))
@@ -293,16 +272,16 @@ def _update_fixed(n, v, u, inreg, last, notref, accept, du, dv, bias, ref_steps,
 
 
 @numba.njit(cache=True, nogil=True)
-def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, q_ids, q_len, drive, w,
-         mem_decay, v_inf, syn_decay, syn_to_mem, du, dv, bias, drive_gain, u_wrap, v_lim,
+def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, q_ids, q_len, drive, w, nr, du, dv, bias, drive_gain, decay_bits, u_wrap,
+         v_lim,
          v_reset, vth, reset_amt, ref_steps, pop_offsets, kwta_k, kwta_hold,
          core_of, core_x, core_y, core_tile, n_comp, run_ptr, run_core, run_comp,
          pre_seg_ptr, seg_core, seg_syn_ptr, seg_fast, syn_tgt, syn_ch, syn_d,
          syn_orig, indirect, pre_plastic_fanout, post_plastic_fanin,
-         adapt, theta_decay, theta, theta_plus,
+         adapt, theta, theta_plus,
          stdp_on, w_learn, pl_ints, pl_par, pl_tau, pl_decay, csc_ptr, csc_syn, csc_pre, p_syn0, p_iptr0,
          flat_indptr, flat_indices, pre_tr, pre_last, post_tr, post_last, elig, elig_last, lr,
-         ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals,
+         ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals, seed, drives, hits,
          rec_ids, rec_chan, rec_every, rec_out, rec_count,
          out_step, out_id, ctr_all):
     n_neur = v.shape[0]
@@ -330,12 +309,13 @@ def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, q_ids, q_len, drive, w,
             rec_count += 1
         if fixed:
             _update_fixed(n, v, syn, inreg, last, notref, accept, du, dv, bias, ref_steps,
-                          u_wrap, v_lim, drive, drive_gain)
+                          u_wrap, v_lim, drive, drive_gain, decay_bits)
         else:
-            _update_float(n, v, syn, last, drive, notref, accept, mem_decay, v_inf, syn_decay,
-                          syn_to_mem, ref_steps, pop_offsets, extra)
+            # the clock engine's update stage itself: float mode equals it by construction
+            update_stage(n, 0, n_neur, nr, v, syn, last, drive, theta, extra)
+            _refractory_flags(n, last, notref, accept, ref_steps)
         n_spk = _threshold(v, vth, v_reset, notref, pop_offsets, kwta_k, kwta_hold, adapt,
-                           theta_decay, theta, spiking, cand)
+                           theta, spiking, cand)
         for r in range(n_spk):
             i = spiking[r]
             last[i] = n
@@ -349,6 +329,13 @@ def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, q_ids, q_len, drive, w,
                core_tile, pre_seg_ptr, seg_core, seg_syn_ptr, seg_fast, syn_tgt, syn_ch, syn_d,
                w, indirect, syn_orig, buf, cnt, q_ids, q_len, msg_seg, msg_sorted, q_ptr, ctr,
                fixed, v, syn, inreg, accept, received)
+        if drives.lo.shape[0] > 0:
+            # the clock engine's drive stage, at the same point of the step (so float mode
+            # adds in the same order); fixed mode gets integer weights into the input
+            # registers. Each drive input is an off-chip input spike and one synaptic op.
+            apply_drives(n, seed, drives, v, inreg if fixed else syn, last, ref_steps, hits,
+                         0, n_neur)
+            _count_drive_inputs(hits, core_of, received, ctr)
         if pre_plastic_fanout.shape[0] > 0:
             _plastic_counts(spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1],
                             pre_plastic_fanout, post_plastic_fanin, core_of, core_of, ctr)

@@ -20,8 +20,10 @@ A neuron's update in step ``n`` is *active* if the neuron spiked or received at 
 synaptic event delivered in step ``n``, otherwise *inactive*; counts are in compartments
 (a neuron with ``K > 1`` current channels is ``K`` compartments, see :mod:`.mapping`).
 
-In ``mode="float"`` the arithmetic, step order, refractoriness, k-WTA and input spikes are
-those of :func:`neuro.engines.simulate` (same :func:`neuro.engines.flatten` plan and
+In ``mode="float"`` the neuron update is the clock engine's own update stage
+(:func:`neuro.engines.clock.update_stage`) and the external drives its drive stage
+(:func:`neuro.engines.kernels.apply_drives`); step order, refractoriness, k-WTA and input
+spikes are those of the clock engine (same :func:`neuro.engines.flatten` plan and
 :class:`neuro.engines.InputDrive`), so spikes are identical. The cost is proportional to
 events plus one pass over the neurons per step.
 """
@@ -36,10 +38,12 @@ from tqdm.auto import tqdm
 
 from hardware_models._event_kernels import _run
 from hardware_models._plan import per_neuron_constants
-from hardware_models.fixed_point import QuantizedNetwork, quantize
+from hardware_models.fixed_point import ACT_SHIFT, QuantizedNetwork, quantize, quantize_weights
 from hardware_models.loihi import LoihiSpec
 from hardware_models.mapping import Mapping, place
-from neuro.engines import InputDrive, assemble_recording, flatten
+from neuro.engines import InputDrive, assemble_recording, check_supported, flatten
+from neuro.engines.clock import neurons_record
+from neuro.engines.plan import DriveTable, drive_table
 from neuro.engines.recording import state_columns
 from neuro.network import Network
 from neuro.record import Recording
@@ -175,6 +179,9 @@ class _State:
     plastic: dict = field(default_factory=dict)
     counters: list = field(default_factory=list)
 
+    #: The array fields (checkpointed by ``EventQueueSimulator.state_dict``).
+    ARRAYS = ("v", "syn", "inreg", "last", "buf", "cnt", "q_ids", "q_len", "drive", "theta")
+
 
 class EventQueueSimulator:
     """A network placed on Loihi-style cores and compiled for the event-queue backend.
@@ -193,7 +200,9 @@ class EventQueueSimulator:
     quantized : QuantizedNetwork, optional
         Use these integer constants in fixed mode instead of quantising ``network``.
     seed : int
-        Seed of the Poisson sources (drawn exactly as the clock engine draws them).
+        Seed of the Poisson sources and drives (drawn exactly as the clock engine draws them).
+    chunk_steps : int
+        Steps per block of source spikes and counters (>= 1); spikes do not depend on it.
 
     Notes
     -----
@@ -211,11 +220,16 @@ class EventQueueSimulator:
     >>> rec = sim.run(0.1); sim.counters().totals()["syn_ops"]   # doctest: +SKIP
     """
 
-    def __init__(self, network: Network, dt_s: float, mapping: Mapping | None = None,
+    def __init__(self, network: Network, dt_s: float, *, mapping: Mapping | None = None,
                  spec: LoihiSpec | None = None, mode: str = "float",
-                 quantized: QuantizedNetwork | None = None, seed: int = 0):
+                 quantized: QuantizedNetwork | None = None, seed: int = 0,
+                 chunk_steps: int = 2000):
         if mode not in ("float", "fixed"):
             raise ValueError(f"mode must be 'float' or 'fixed', got {mode!r}")
+        check_supported(network, f"loihi-{mode}")
+        if isinstance(chunk_steps, bool) or int(chunk_steps) != chunk_steps or chunk_steps < 1:
+            raise ValueError(f"chunk_steps must be an integer >= 1, got {chunk_steps!r}")
+        self.chunk_steps = int(chunk_steps)
         self.network, self.mode = network, mode
         self.spec = spec or (mapping.spec if mapping is not None else LoihiSpec())
         self.mapping = mapping if mapping is not None else place(network, self.spec)
@@ -224,10 +238,14 @@ class EventQueueSimulator:
         self.flat = flatten(network, dt_s, np.float64)
         f = self.flat
         self._pn = per_neuron_constants(f)
+        self._nr = neurons_record(f)
         if mode == "fixed":
             self.q = quantized if quantized is not None else quantize(network, dt_s, self.spec)
             chan = self.q.u_channel
             w = self.q.weights
+            if not 1 <= self.spec.decay_bits <= 16:
+                raise ValueError(f"LoihiSpec.decay_bits must be in [1, 16] in fixed mode, "
+                                 f"got {self.spec.decay_bits}")
         else:
             self.q = None
             chan = f.proj_channel
@@ -252,10 +270,28 @@ class EventQueueSimulator:
         self._runs = (run_ptr, co[starts].astype(np.int64),
                       np.add.reduceat(self._n_comp, starts).astype(np.int64))
         self.seed = seed
-        self.drive = InputDrive(network, f, seed)
+        self.drives = self._drive_table()
+        self._hits = np.zeros(f.n_neurons if network.drives else 0, np.int64)
         self.reset()
 
     # -------------------------------------------------------------- setup helpers
+    def _drive_table(self) -> DriveTable:
+        """The clock engine's drive table; in fixed mode with integer weights into the
+        input registers (channel ``1 + u``), quantised as a projection's weights are."""
+        table = drive_table(self.network, self.flat.dt_s)
+        if self.mode == "float":
+            return table
+        f, q = self.flat, self.q
+        w_int = np.zeros(table.weight.size, np.int64)
+        for d, drv in enumerate(self.network.drives):
+            k = [p.name for p in self.network.populations].index(drv.target)
+            ch = int(table.channel[d])
+            gain = f.mem_decay[k] if ch == 0 else f.syn_to_mem[k, ch - 1]
+            mant, e = quantize_weights(np.array([q.scale[k] * gain * drv.weight]),
+                                       self.spec.weight_bits)
+            w_int[d] = int(mant[0]) << (ACT_SHIFT + e)
+        return table._replace(weight=w_int, channel=np.maximum(table.channel, 1))
+
     def _plastic_tables(self) -> tuple[np.ndarray, np.ndarray]:
         f, m = self.flat, self.mapping
         plastic = [p for p, pr in enumerate(self.network.projections) if pr.plasticity is not None]
@@ -294,7 +330,9 @@ class EventQueueSimulator:
         theta = f.theta_init.astype(np.float64).copy()
         if sources is not None:
             self.network = self.network.with_sources(sources)
-        self.drive = InputDrive(self.network, f, self.seed if seed is None else seed)
+        if seed is not None:
+            self.seed = seed
+        self.drive = InputDrive(self.network, f.dt_s, self.seed)
         n = f.n_neurons
         if self.mode == "fixed":
             n_u = self.q.du.shape[1]
@@ -317,8 +355,35 @@ class EventQueueSimulator:
         """The time step."""
         return self.flat.dt_s
 
+    @property
+    def t_s(self) -> float:
+        """Simulated time so far, in seconds."""
+        return self._st.step * self.flat.dt_s
+
+    def state_dict(self) -> dict[str, object]:
+        """Everything needed to resume: state arrays, weights, input drive state, counters."""
+        st = self._st
+        d: dict[str, object] = {k: getattr(st, k).copy() for k in _State.ARRAYS}
+        d.update(step=st.step, weights=self._w.copy(), inputs=self.drive.state_dict(),
+                 plastic={k: a.copy() for k, a in st.plastic.items()},
+                 counters=[c.copy() for c in st.counters])
+        return d
+
+    def load_state_dict(self, d: dict[str, object]) -> None:
+        """Restore a :meth:`state_dict` of a simulator of the same network, dt and mode."""
+        st = self._st
+        for key, cur in [(k, getattr(st, k)) for k in _State.ARRAYS] + [("weights", self._w)] + [
+                (f"plastic.{k}", a) for k, a in st.plastic.items()]:
+            val = np.asarray(d["plastic"][key[8:]] if key.startswith("plastic.") else d[key])
+            if val.shape != cur.shape:
+                raise ValueError(f"state {key!r}: shape {val.shape}, expected {cur.shape}")
+            cur[...] = val
+        st.step = int(d["step"])
+        st.counters = [np.array(c) for c in d["counters"]]
+        self.drive.load_state_dict(d["inputs"])
+
     # -------------------------------------------------------------- running
-    def run(self, duration_s: float, *, chunk_steps: int = 2000, progress: bool = False) -> Recording:
+    def run(self, duration_s: float, *, progress: bool = False) -> Recording:
         """Advance by ``duration_s``; returns the monitors' recording of that interval.
 
         Counters of every step run so far are available from :meth:`counters`
@@ -354,14 +419,15 @@ class EventQueueSimulator:
         learn = self._learns
         w_learn = self._w if learn else np.zeros(0)
         adapt = np.zeros_like(f.adapt) if fixed else f.adapt
-        out_step = np.empty(f.n_neurons * chunk_steps + 1, np.int64)
+        out_step = np.empty(f.n_neurons * self.chunk_steps + 1, np.int64)
         out_id = np.empty_like(out_step)
         t0 = time.perf_counter()
         bar = tqdm(total=n_steps, desc="loihi event queue", unit="step", disable=not progress)
         n = n_start
         while n < n_end:
-            n1 = min(n + chunk_steps, n_end)
-            ext_ptr, ext_ids = self.drive.spikes(n, n1)
+            # the drive may return fewer steps than asked (bounded memory): run those
+            ext_ptr, ext_ids = self.drive.spikes(n, min(n + self.chunk_steps, n_end))
+            n1 = n + ext_ptr.size - 1
             ev_ptr, ev_ids, ev_vals = self.drive.current_events(n, n1)
             if src_mon:
                 src_steps.append(np.repeat(np.arange(n, n1), np.diff(ext_ptr)))
@@ -370,21 +436,21 @@ class EventQueueSimulator:
             n_out, rec_count = _run(
                 n, n1, fixed, st.v, st.syn, st.inreg, st.last, st.buf, st.cnt, st.q_ids, st.q_len,
                 st.drive,
-                self._w, pn["mem_decay"], pn["v_inf"], pn["syn_decay"], pn["syn_to_mem"],
+                self._w, self._nr,
                 consts["du"], consts["dv"], consts["bias"],
-                q.drive_gain if fixed else np.zeros(1), u_wrap, u_wrap - 1,
+                q.drive_gain if fixed else np.zeros(1), self.spec.decay_bits, u_wrap, u_wrap - 1,
                 consts["v_reset"], consts["vth"], consts["reset_amt"], pn["ref_steps"],
                 f.group_offsets[: f.n_populations + 1], f.kwta_k, f.kwta_hold,
                 m.core_of.astype(np.int64), m.core_xy[:, 0].copy(), m.core_xy[:, 1].copy(),
                 m.tile_of_core, self._n_comp, *self._runs,
                 r.pre_seg_ptr, r.seg_core, r.seg_syn_ptr, r.seg_fast, r.syn_tgt, r.syn_ch, r.syn_d,
                 r.syn_orig, learn, fan, fanin,
-                adapt, f.theta_decay.astype(np.float64), st.theta, pn["theta_plus"],
+                adapt, st.theta, pn["theta_plus"],
                 learn, w_learn, pl.ints, pl.par, pl.tau_steps, pl.decay, pl.csc_ptr, pl.csc_syn,
                 pl.csc_pre, f.proj_syn_start, f.proj_indptr_start, f.indptr, f.indices,
                 ps["pre_tr"], ps["pre_last"], ps["post_tr"], ps["post_last"], ps["elig"],
                 ps["elig_last"], ps["lr"],
-                ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals,
+                ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals, self.seed, self.drives, self._hits,
                 rec_ids, rec_chan, every, rec_out, rec_count, out_step, out_id, ctr)
             steps_out.append(out_step[:n_out].copy())
             ids_out.append(out_id[:n_out].copy())
@@ -394,9 +460,21 @@ class EventQueueSimulator:
         bar.close()
         st.step = n_end
         wall = time.perf_counter() - t0
+        states = rec_out[:rec_count]
+        if fixed:
+            states = self._float_states(states, rec_ids, rec_chan)
         return assemble_recording(
             self.network, self.flat, n_start, n_end, steps_out, ids_out, src_steps, src_ids,
-            rec_out[:rec_count], state_mons, every, wall, engine=f"loihi_event_queue[{self.mode}]")
+            states, state_mons, every, wall, engine=f"loihi-{self.mode}")
+
+    def _float_states(self, states: np.ndarray, ids: np.ndarray, chans: np.ndarray) -> np.ndarray:
+        """Fixed-point samples in the network's float units (every backend records floats):
+        ``v = v_int / s + v_reset``, ``I_k = u_k / (s * syn_to_mem_k)`` with ``s`` the
+        population's integer scale (:func:`hardware_models.fixed_point.quantize`)."""
+        s = self.q.scale[np.searchsorted(self.flat.group_offsets, ids, side="right") - 1]
+        gain = np.where(chans < 0, 1.0, self._pn["syn_to_mem"][ids, np.maximum(chans, 0)])
+        offset = np.where(chans < 0, self._pn["v_reset"][ids], 0.0)
+        return states / (s * gain) + offset
 
     def synapses(self) -> list:
         """Each projection's synapses with the current (possibly learned) weights.

@@ -58,11 +58,12 @@ DECAY_UNITY = 4096  # 2**12: decays are 12-bit fractions
 ACT_SHIFT = 6  # synaptic input and threshold are left-shifted by 6 (Loihi MSB alignment)
 
 
-def decay_int(x: np.ndarray | int, d: np.ndarray | int) -> np.ndarray:
-    """Loihi decay ``sign(x) * ((|x| * (4096 - d)) >> 12)`` on int64."""
+def decay_int(x: np.ndarray | int, d: np.ndarray | int, decay_bits: int = 12) -> np.ndarray:
+    """Loihi decay ``sign(x) * ((|x| * (2^b - d)) >> b)`` on int64, ``b = decay_bits``
+    (12 on Loihi: ``DECAY_UNITY = 4096``)."""
     x = np.asarray(x, dtype=np.int64)
-    p = np.abs(x) * (DECAY_UNITY - np.asarray(d, dtype=np.int64))
-    return np.sign(x) * (p >> 12)
+    p = np.abs(x) * ((1 << decay_bits) - np.asarray(d, dtype=np.int64))
+    return np.sign(x) * (p >> decay_bits)
 
 
 def quantize_weights(w: np.ndarray, weight_bits: int = 8) -> tuple[np.ndarray, int]:

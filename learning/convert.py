@@ -220,7 +220,7 @@ def from_snntorch(model: nn.Module, n_steps: int = 25) -> SpikingMLP:
         thr = lk.threshold.detach() if torch.is_tensor(lk.threshold) else torch.tensor(lk.threshold)
         if beta.numel() != 1 or thr.numel() != 1:
             raise ValueError(f"layer {i}: only scalar beta and threshold import")
-        mech = lk.reset_mechanism if lk.reset_mechanism in ("subtract", "zero") else None
+        mech = {"subtract": "subtract", "zero": "value"}.get(lk.reset_mechanism)  # our words
         if mech is None:
             raise ValueError(f"layer {i}: reset_mechanism 'none' is not supported")
         if (lk.inhibition or lk.state_quant or not lk.reset_delay

@@ -55,14 +55,19 @@ from __future__ import annotations
 
 import contextlib
 import math
+import pickle
+import re
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from neuro.inputs import PoissonSource, SpikeArraySource
+from neuro.engines.capabilities import check_supported
+from neuro.inputs import PoissonInput, PoissonSource, SpikeArraySource
 from neuro.lif import step_factors
 from neuro.network import Network, Population, Projection
 from neuro.record import (
@@ -72,9 +77,11 @@ from neuro.record import (
     SpikeTrains,
     StateMonitor,
     StateTrace,
+    run_meta,
 )
+from neuro.synapses import SparseSynapses
 
-__all__ = ["Brian2Model", "to_brian2", "run_brian2", "TARGETS"]
+__all__ = ["Brian2Model", "Brian2Simulator", "to_brian2", "run_brian2", "TARGETS"]
 
 #: Valid Brian2 code generation targets (runtime mode).
 TARGETS = ("numpy", "cython")
@@ -136,28 +143,6 @@ def _equations(pop: Population, n_injections: int, refractory: bool) -> str:
     return "\n".join(lines)
 
 
-def _check_supported(network: Network) -> None:
-    for pop in network.populations:
-        if pop.kwta_k is not None:
-            raise ValueError(
-                f"population {pop.name!r}: k-WTA (kwta_k={pop.kwta_k}) has no Brian2 "
-                "equivalent in the bridge; use kwta_k=None"
-            )
-    from neuro.plasticity import STDPRule
-
-    for pr in network.projections:
-        rule = pr.plasticity
-        if rule is None:
-            continue
-        if not isinstance(rule, STDPRule) or rule.reward_modulated:
-            raise ValueError(
-                f"projection {pr.name}: only neuro.plasticity.STDPRule without reward "
-                f"modulation is exported to Brian2, got {rule!r}; pass plasticity=None"
-            )
-        if pr.synapses.n_synapses and pr.synapses.delays.max() > 0:
-            raise ValueError(f"projection {pr.name}: plastic projections must have zero delays")
-
-
 @dataclass(eq=False)
 class Brian2Model:
     """A network built in Brian2 (its own ``brian2.Network``), ready to :meth:`run`.
@@ -178,6 +163,8 @@ class Brian2Model:
         One per projection, in order (None for a projection without synapses).
     spike_monitors, state_monitors, rate_monitors : dict
         Keyed by population name (state monitors by ``"population.variable"``).
+    drives : list of brian2.PoissonInput
+        One per ``network.drives`` entry, in order.
     seed : int
         Passed to ``brian2.seed`` before each run (Poisson sources).
     """
@@ -191,6 +178,7 @@ class Brian2Model:
     spike_monitors: dict[str, Any] = field(default_factory=dict)
     state_monitors: dict[str, Any] = field(default_factory=dict)
     rate_monitors: dict[str, Any] = field(default_factory=dict)
+    drives: list[Any] = field(default_factory=list)
     seed: int = 0
     wall_s: float = 0.0
 
@@ -199,7 +187,7 @@ class Brian2Model:
         """Simulated time so far, in seconds."""
         return float(self.b2_network.t_)
 
-    def run(self, duration_s: float) -> Recording:
+    def run(self, duration_s: float, *, report: str | None = None) -> Recording:
         """Advance Brian2 by ``duration_s`` seconds; return what was recorded in that interval.
 
         Like :meth:`neuro.engines.ClockSimulator.run`, successive calls continue the same
@@ -209,6 +197,8 @@ class Brian2Model:
         ----------
         duration_s : float
             > 0; a whole number of steps is simulated (``round(duration / dt)``).
+        report : str, optional
+            Brian2's progress report (``"text"``, ``"stdout"``), or None.
 
         Returns
         -------
@@ -229,11 +219,11 @@ class Brian2Model:
             if start_step == 0:
                 b2.seed(self.seed)
             t0 = time.perf_counter()
-            self.b2_network.run(n_steps * self.dt_s * b2.second, namespace={})
+            self.b2_network.run(n_steps * self.dt_s * b2.second, namespace={}, report=report)
             wall = time.perf_counter() - t0
         self.wall_s += wall
         rec = self.recording(start_step * self.dt_s)
-        rec.meta["wall_s"] = wall
+        rec.meta["wall_s"] = wall  # this run's, not the model's total
         return rec
 
     def _step(self) -> int:
@@ -251,7 +241,7 @@ class Brian2Model:
             keep = t >= n0 * dt - eps
             spikes[name] = SpikeTrains(
                 t[keep].copy(), np.asarray(mon.i[:])[keep].astype(np.int32),
-                size=self.network.size(name), duration_s=(n1 - n0) * dt,
+                size=self.network.size(name), duration_s=(n1 - n0) * dt, t_start_s=n0 * dt,
             )
         states = {}
         for key, (mon, var, idx) in self.state_monitors.items():
@@ -261,9 +251,96 @@ class Brian2Model:
             states[key] = StateTrace(t[keep].copy(), idx.copy(), values)
         rates = {name: np.asarray(mon.rate_[:], dtype=np.float64)[n0:].copy()
                  for name, mon in self.rate_monitors.items()}
-        meta = {"engine": "brian2", "brian2_target": self.target, "wall_s": self.wall_s,
-                "t_start_s": n0 * dt, "n_steps": n1 - n0}
+        meta = run_meta("brian2", self.wall_s, n0 * dt, n1 - n0, brian2_target=self.target)
         return Recording(spikes, states, rates, dt, (n1 - n0) * dt, meta)
+
+
+class Brian2Simulator:
+    """A network run by Brian2 behind the :class:`~neuro.engines.protocol.Simulator` protocol.
+
+    Parameters
+    ----------
+    network : Network
+        Checked with :func:`~neuro.engines.capabilities.check_supported` (no k-WTA, no reward).
+    dt_s : float
+        Step of every Brian2 object, > 0.
+    seed : int
+        Seed of Brian2's random numbers (Poisson sources and drives), >= 0.
+    target : str
+        Code generation target, one of :data:`TARGETS`.
+    """
+
+    def __init__(self, network: Network, dt_s: float, *, seed: int = 0, target: str = "numpy"):
+        self.model = to_brian2(network, dt_s, target=target, seed=seed)
+        self.network, self.dt_s, self.seed, self.target = network, float(dt_s), int(seed), target
+
+    @property
+    def t_s(self) -> float:
+        """Simulated time so far, in seconds."""
+        return self.model.t_s
+
+    def run(self, duration_s: float, *, progress: bool = False) -> Recording:
+        """Advance by ``duration_s`` (see :meth:`Brian2Model.run`); ``progress`` prints
+        Brian2's text report."""
+        return self.model.run(duration_s, report="text" if progress else None)
+
+    def reset(self) -> None:
+        """A fresh model at ``t = 0`` with the same seed."""
+        self.model = to_brian2(self.network, self.dt_s, target=self.target, seed=self.seed)
+
+    def _stable_names(self) -> dict[str, str]:
+        """Brian2 object name -> the same name in every model of this network. Brian2 numbers
+        clocks (``a_clock_1``) and PoissonInputs when a live model holds the name; its
+        snapshots are keyed by object name."""
+        from brian2.core.network import _get_all_objects
+
+        names = {pi.name: f"drive{k}" for k, pi in enumerate(self.model.drives)}
+        for obj in _get_all_objects(self.model.b2_network.objects):
+            names.setdefault(obj.name, obj.name)
+            names[obj.clock.name] = re.sub(r"_clock(_\d+)?$", "_clock", obj.clock.name)
+        return names
+
+    def state_dict(self) -> dict[str, object]:
+        """Brian2's own snapshot of every object (state, queued spikes, random state)."""
+        names = self._stable_names()
+        with tempfile.TemporaryDirectory() as d, _brian2_prefs(self.target):
+            path = Path(d) / "state.pkl"
+            self.model.b2_network.store("snapshot", filename=str(path))
+            with open(path, "rb") as f:
+                state = pickle.load(f)["snapshot"]
+        return {"brian2_state": {names.get(k, k): v for k, v in state.items()},
+                "wall_s": self.model.wall_s}
+
+    def load_state_dict(self, d: dict[str, object]) -> None:
+        """Restore a :meth:`state_dict` of a simulator of the same network, dt and target.
+
+        Brian2's random state is process-wide: it is restored here, so run this simulator
+        before another Brian2 model draws random numbers.
+        """
+        actual = {stable: name for name, stable in self._stable_names().items()}
+        state = {actual.get(k, k): v for k, v in d["brian2_state"].items()}  # type: ignore[union-attr]
+        with tempfile.TemporaryDirectory() as tmp, _brian2_prefs(self.target):
+            path = Path(tmp) / "state.pkl"
+            with open(path, "wb") as f:
+                pickle.dump({"snapshot": state}, f)
+            self.model.b2_network.restore("snapshot", filename=str(path), restore_random_state=True)
+        self.model.wall_s = float(d["wall_s"])  # type: ignore[arg-type]
+
+    def synapses(self) -> list[SparseSynapses]:
+        """Each projection's synapses with Brian2's current weights (they change under STDP)."""
+        out = []
+        for pr, s in zip(self.network.projections, self.model.synapses):
+            if s is None:
+                out.append(pr.synapses)
+                continue
+            w = np.asarray(s.w[:], dtype=np.float64)
+            # Brian2 keeps the synapses in the order they were connected: the CSR order
+            out.append(pr.synapses.with_weights(w.astype(pr.synapses.weights.dtype)))
+        return out
+
+    def counters(self) -> None:
+        """No hardware counters on this backend."""
+        return None
 
 
 def _source_group(b2: Any, src: PoissonSource | SpikeArraySource, dt: Any) -> Any:
@@ -272,6 +349,21 @@ def _source_group(b2: Any, src: PoissonSource | SpikeArraySource, dt: Any) -> An
     return b2.SpikeGeneratorGroup(
         src.size, src.indices.astype(np.int32), src.times_s * b2.second, dt=dt, name=src.name
     )
+
+
+def _poisson_input(b2: Any, d: PoissonInput, network: Network, groups: dict[str, Any],
+                   dt_s: float) -> Any:
+    """``brian2.PoissonInput`` for a drive: it adds ``weight * k`` in the synapses slot, like
+    an arriving spike; on a delta channel the weight is zero while the target is refractory
+    (our engines discard delta input then)."""
+    target = network.population(d.target)
+    if target.params.n_channels == 0:
+        var = "v"
+        weight = f"{d.weight!r} * int(not_refractory)" if _ref_steps(target, dt_s) > 0 else repr(d.weight)
+    else:
+        var, weight = f"I{d.receptor}", repr(d.weight)
+    # PoissonInput takes no name: Brian2 numbers it (its code is the same for each network)
+    return b2.PoissonInput(groups[d.target], var, d.n_inputs, d.rate_hz * b2.Hz, weight=weight)
 
 
 def _projection(
@@ -387,7 +479,7 @@ def to_brian2(
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     if not isinstance(network, Network):
         raise TypeError(f"network must be a neuro Network, got {type(network).__name__}")
-    _check_supported(network)
+    check_supported(network, "brian2")
     with _brian2_prefs(target) as b2:
         dt = dt_s * b2.second
         groups: dict[str, Any] = {}
@@ -433,7 +525,10 @@ def to_brian2(
         synapses = [_projection(b2, k, pr, network, groups, dt_s)
                     for k, pr in enumerate(network.projections)]
         objects += [s for s in synapses if s is not None]
-        model = Brian2Model(network, float(dt_s), target, None, groups, synapses, seed=int(seed))
+        drives = [_poisson_input(b2, d, network, groups, dt_s) for d in network.drives]
+        objects += drives
+        model = Brian2Model(network, float(dt_s), target, None, groups, synapses, seed=int(seed),
+                            drives=drives)
         for k, m in enumerate(network.monitors):
             if isinstance(m, SpikeMonitor) and m.target not in model.spike_monitors:
                 model.spike_monitors[m.target] = b2.SpikeMonitor(groups[m.target], name=f"{m.target}__spikes")

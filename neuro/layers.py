@@ -12,7 +12,7 @@ and detached from the graph) is
     s_t = H(m_t - \\vartheta)
 
 with ``r_t = s_{t-1}`` (reset by subtraction) or
-``m_t = \\beta (1 - r_t) m_{t-1} + x_t`` (reset to zero). The whole time loop runs in one
+``m_t = \\beta (1 - r_t) m_{t-1} + x_t`` (reset to the value 0). The whole time loop runs in one
 ``autograd.Function`` (forward loop, then one backward loop using the surrogate's
 derivative), which removes the per-step autograd bookkeeping that dominates small
 spiking networks on CPU.
@@ -36,7 +36,7 @@ from neuro.synapses import SparseSynapses
 
 __all__ = ["LIF", "SparseLinear", "SpikingMLP", "SpikingOutput", "spike_count_readout", "max_membrane_readout", "lif_sequence"]
 
-_RESETS = ("subtract", "zero")
+_RESETS = ("subtract", "value")  # the words of LIFParams.reset_mode
 _LOSERS = ("hold", "reset")
 
 
@@ -51,7 +51,7 @@ class _LIFSequence(torch.autograd.Function):
         m = mem0
         prev = (mem0 > threshold).to(x.dtype)  # snntorch: reset from the initial membrane
         # the zero-reset backward needs the reset of every step; subtract needs none
-        resets = torch.empty_like(x) if reset == "zero" else None
+        resets = torch.empty_like(x) if reset == "value" else None
         for t in range(T):
             mt = mems[t]
             # same operation order as snntorch's Leaky, so the results are bit-identical
@@ -121,7 +121,7 @@ def lif_sequence(
         Decay per step in [0, 1] and firing threshold > 0.
     spike_fn : neuro.surrogate.SurrogateSpike
         Any callable with a ``derivative(x)`` method.
-    reset : {"subtract", "zero"}
+    reset : {"subtract", "value"}
     kwta_k, kwta_groups, kwta_losers
         k-winners-take-all (see :mod:`neuro.kwta`): at most ``kwta_k`` of the crossing
         neurons spike per step (per group), losers ``"hold"`` their potential (not reset)
@@ -150,8 +150,9 @@ class LIF(nn.Module):
         Firing threshold, > 0.
     spike_fn : SurrogateSpike
         Surrogate spike function (default ``fast_sigmoid(25)``).
-    reset : {"subtract", "zero"}
-        Reset by subtraction of the threshold, or to zero (snntorch's two main modes).
+    reset : {"subtract", "value"}
+        Reset by subtraction of the threshold, or to the reset value 0 (snntorch's
+        ``"subtract"`` and ``"zero"``; the names of ``LIFParams.reset_mode``).
     kwta_k : int, optional
         k-winners-take-all within the layer (or within each of ``kwta_groups`` equal
         contiguous groups).

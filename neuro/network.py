@@ -8,13 +8,12 @@ learning returns a new network with new weights (:meth:`Network.with_synapses`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import numpy as np
 
 from neuro.inputs import CurrentInjection, PoissonInput, PoissonSource, Source, SpikeArraySource
 from neuro.lif import LIFParams
-from neuro.plasticity import ThresholdAdaptation
+from neuro.plasticity import STDPRule, ThresholdAdaptation
 from neuro.record import Monitor, RateMonitor, SpikeMonitor, StateMonitor
 from neuro.synapses import SparseSynapses
 
@@ -94,21 +93,26 @@ class Projection:
     receptor : int
         Index of the target's synaptic channel (``LIFParams.tau_syn_s``) the weights
         feed; ignored (must be 0) for targets with delta synapses.
-    plasticity : object, optional
-        An engine-side plasticity rule (the clock engine runs :class:`neuro.plasticity.STDPRule`), or None.
+    plasticity : STDPRule, optional
+        The learning rule of these synapses (:class:`neuro.plasticity.STDPRule`), or None.
     """
 
     source: str
     target: str
     synapses: SparseSynapses
     receptor: int = 0
-    plasticity: Any = None
+    plasticity: STDPRule | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.synapses, SparseSynapses):
             raise TypeError(
                 f"projection {self.source}->{self.target}: synapses must be SparseSynapses, "
                 f"got {type(self.synapses).__name__} (use SparseSynapses.from_dense/from_scipy)"
+            )
+        if self.plasticity is not None and not isinstance(self.plasticity, STDPRule):
+            raise TypeError(
+                f"projection {self.source}->{self.target}: plasticity must be a "
+                f"neuro.plasticity.STDPRule or None, got {type(self.plasticity).__name__}"
             )
 
     @property
@@ -226,6 +230,16 @@ class Network:
                 return int(g.size)
         raise KeyError(f"no population or source {name!r}")
 
+    def id_range(self, name: str) -> slice:
+        """Global ids of a population or source: every population's neurons first, then every
+        source's channels, each in network order (the ids engines and recordings use)."""
+        lo = 0
+        for g in (*self.populations, *self.sources):
+            if g.name == name:
+                return slice(lo, lo + int(g.size))
+            lo += int(g.size)
+        raise KeyError(f"no population or source {name!r}")
+
     @property
     def n_neurons(self) -> int:
         """Total number of LIF neurons."""
@@ -252,6 +266,13 @@ class Network:
     def with_sources(self, sources: list[Source] | tuple[Source, ...]) -> Network:
         """Same network driven by other sources (same names and sizes expected)."""
         return replace(self, sources=tuple(sources))
+
+    def features(self) -> frozenset:
+        """The features this network uses (:class:`neuro.engines.capabilities.Feature`),
+        which decide the backends that can run it."""
+        from neuro.engines.capabilities import network_features  # neuro.engines imports this module
+
+        return network_features(self)
 
     def spike_monitored(self) -> list[str]:
         """Names of the populations/sources whose spikes are recorded."""

@@ -21,6 +21,8 @@ __all__ = [
     "SpikeTrains",
     "StateTrace",
     "Recording",
+    "META_KEYS",
+    "run_meta",
 ]
 
 
@@ -96,24 +98,37 @@ Monitor = SpikeMonitor | StateMonitor | RateMonitor
 
 @dataclass(frozen=True, eq=False)
 class SpikeTrains:
-    """Spikes of one population: neuron ``indices[i]`` fired at ``times_s[i]``.
+    """Spikes of one population over ``[t_start_s, t_start_s + duration_s)``: neuron
+    ``indices[i]`` fired at ``times_s[i]`` (absolute times, sorted by time, then index).
 
-    Sorted by time, then index.
+    A run continued from ``t > 0`` records spikes with ``t_start_s = t``, so rates and
+    analysis windows cover the interval that was actually simulated.
     """
 
     times_s: np.ndarray
     indices: np.ndarray
     size: int
     duration_s: float
+    t_start_s: float = 0.0
 
     def __post_init__(self) -> None:
         t = np.asarray(self.times_s, dtype=np.float64)
         i = np.asarray(self.indices, dtype=np.int32)
         if t.shape != i.shape:
             raise ValueError(f"times_s and indices must match in shape, got {t.shape} and {i.shape}")
+        for name in ("duration_s", "t_start_s"):
+            value = float(getattr(self, name))
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"SpikeTrains {name} must be finite and >= 0 s, got {value!r}")
+            object.__setattr__(self, name, value)
         order = np.lexsort((i, t))
         object.__setattr__(self, "times_s", t[order])
         object.__setattr__(self, "indices", i[order])
+
+    @property
+    def t_stop_s(self) -> float:
+        """End of the recorded interval, ``t_start_s + duration_s``."""
+        return self.t_start_s + self.duration_s
 
     @property
     def n_spikes(self) -> int:
@@ -131,14 +146,14 @@ class SpikeTrains:
         return np.split(self.times_s[order], splits)
 
     def rate_hz(self, bin_s: float) -> tuple[np.ndarray, np.ndarray]:
-        """Population rate in bins: ``(bin centres in s, rate in Hz per neuron)``."""
-        if bin_s <= 0:
+        """Population rate in bins of ``bin_s`` from ``t_start_s``: ``(bin centres in s
+        (absolute), rate in Hz per neuron)``; the last bin may be partial (spikes only)."""
+        if not bin_s > 0:
             raise ValueError(f"bin_s must be > 0, got {bin_s}")
         n_bins = max(1, int(np.ceil(self.duration_s / bin_s - 1e-9)))
-        counts = np.bincount(
-            np.minimum((self.times_s / bin_s).astype(np.int64), n_bins - 1), minlength=n_bins
-        )
-        centres = (np.arange(n_bins) + 0.5) * bin_s
+        b = np.floor((self.times_s - self.t_start_s) / bin_s + 1e-9).astype(np.int64)
+        counts = np.bincount(np.clip(b, 0, n_bins - 1), minlength=n_bins)
+        centres = self.t_start_s + (np.arange(n_bins) + 0.5) * bin_s
         return centres, counts / (self.size * bin_s)
 
 
@@ -151,23 +166,37 @@ class StateTrace:
     values: np.ndarray
 
 
+#: Keys every backend puts in ``Recording.meta``: the backend name (as in
+#: :data:`neuro.engines.capabilities.BACKENDS`), the wall time of the run in seconds, the
+#: simulated time the recording starts at and its number of steps (rate bins). Backends may
+#: add their own keys (``n_events``, ``brian2_target``, ...).
+META_KEYS = ("engine", "wall_s", "t_start_s", "n_steps")
+
+
+def run_meta(engine: str, wall_s: float, t_start_s: float, n_steps: int, **extra: object) -> dict:
+    """The ``meta`` dict of a recording: :data:`META_KEYS` and backend-specific ``extra``."""
+    return {"engine": engine, "wall_s": float(wall_s), "t_start_s": float(t_start_s),
+            "n_steps": int(n_steps), **extra}
+
+
 @dataclass(frozen=True, eq=False)
 class Recording:
-    """Everything a run recorded.
+    """Everything a run recorded, with one meaning on every backend.
 
     Attributes
     ----------
     spikes : dict of str to SpikeTrains
-        Keyed by population/source name.
+        Keyed by population/source name; absolute times, ``t_start_s`` set.
     states : dict of str to StateTrace
-        Keyed by ``"population.variable"``.
+        Keyed by ``"population.variable"``; float64 values in model units, absolute times.
     rates : dict of str to ndarray
-        Population rate in Hz at every step, keyed by population name.
+        Population rate in Hz (spikes per neuron per second) in each step
+        ``[t_start + j dt, t_start + (j + 1) dt)``, keyed by population name.
     dt_s : float
-        Step of the run (``nan`` for the exact event-driven engine).
+        Step of the run (the rate bin on the event-driven engine).
     duration_s : float
     meta : dict
-        Engine name, wall times and other facts about the run.
+        :data:`META_KEYS` and backend-specific facts about the run.
     """
 
     spikes: dict[str, SpikeTrains]
@@ -176,3 +205,8 @@ class Recording:
     dt_s: float
     duration_s: float
     meta: dict = field(default_factory=dict)
+
+    @property
+    def t_start_s(self) -> float:
+        """Simulated time at which this recording starts (0 for a run from the start)."""
+        return float(self.meta.get("t_start_s", 0.0))

@@ -77,7 +77,7 @@ def test_trained_digits_model_reproduced_on_engine():
 
 
 def test_conversion_errors():
-    m = SpikingMLP((4, 3), reset="zero")
+    m = SpikingMLP((4, 3), reset="value")
     with pytest.raises(ValueError, match="reset"):
         to_network(m)
     m = SpikingMLP((4, 3)).double()

@@ -202,9 +202,10 @@ def test_seed_determinism_and_resume_equivalence():
     assert r1.spikes["a"].n_spikes != r3.spikes["a"].n_spikes or not np.array_equal(
         r1.spikes["a"].times_s, r3.spikes["a"].times_s)
     # running in two halves (with tiny chunks) gives the same spikes as one run
-    sim = ClockSimulator(net, 1e-4, seed=5)
-    a = sim.run(0.1, chunk_steps=137)
-    b = sim.run(0.1, chunk_steps=1000)
+    sim = ClockSimulator(net, 1e-4, seed=5, chunk_steps=137)
+    a = sim.run(0.1)
+    sim.chunk_steps = 1000
+    b = sim.run(0.1)
     joined = np.concatenate([a.spikes["a"].times_s, b.spikes["a"].times_s])
     np.testing.assert_allclose(joined, r1.spikes["a"].times_s, atol=1e-12)
 

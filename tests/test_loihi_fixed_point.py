@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hardware_models import EventQueueSimulator, quantize, spike_count_agreement
+from hardware_models import EventQueueSimulator, LoihiSpec, quantize, spike_count_agreement
 from hardware_models.fixed_point import decay_int, quantize_weights
 from neuro import (
     LIFParams,
@@ -41,8 +41,10 @@ def _network(n_channels: int, t_ref_s: float, seed: int) -> Network:
                    monitors=[SpikeMonitor("a"), StateMonitor("a", "v", np.arange(n))])
 
 
-def _reference(net: Network, q, n_steps: int):
-    """Plain-Python Loihi CUBA update, written from the hardware description."""
+def _reference(net: Network, q, n_steps: int, decay_bits: int = 12):
+    """Plain-Python Loihi CUBA update, written from the hardware description (decays are
+    ``decay_bits``-bit fractions)."""
+    unity = 2**decay_bits
     f = q.flat
     n = f.n_neurons
     n_u = q.du.shape[1]
@@ -67,8 +69,8 @@ def _reference(net: Network, q, n_steps: int):
         vs.append(v.copy())
         for i in range(n):
             for k in range(n_u):
-                x = int(u[i, k]) * (4096 - int(q.du[i, k]))
-                x = (x >> 12) if x >= 0 else -((-x) >> 12)
+                x = int(u[i, k]) * (unity - int(q.du[i, k]))
+                x = (x >> decay_bits) if x >= 0 else -((-x) >> decay_bits)
                 x += int(inreg[i, k])
                 if x >= 2**23:
                     x -= 2**24
@@ -77,8 +79,8 @@ def _reference(net: Network, q, n_steps: int):
                 u[i, k] = x
             inreg[i] = 0
             if step - last[i] >= ref:
-                y = int(v[i]) * (4096 - int(q.dv[i]))
-                y = (y >> 12) if y >= 0 else -((-y) >> 12)
+                y = int(v[i]) * (unity - int(q.dv[i]))
+                y = (y >> decay_bits) if y >= 0 else -((-y) >> decay_bits)
                 y += int(u[i].sum()) + int(q.bias[i])
                 v[i] = min(max(y, -(2**23 - 1)), 2**23 - 1)
         fired = [i for i in range(n) if step - last[i] >= ref and v[i] > q.vth[i]]
@@ -95,14 +97,17 @@ def _reference(net: Network, q, n_steps: int):
     return np.array(vs), spikes
 
 
-@pytest.mark.parametrize("n_channels,t_ref_s", [(0, 0.0), (1, 3e-3), (2, 2e-3)])
-def test_fixed_mode_matches_integer_reference(n_channels, t_ref_s):
+@pytest.mark.parametrize("n_channels,t_ref_s,decay_bits",
+                         [(0, 0.0, 12), (1, 3e-3, 12), (2, 2e-3, 12), (2, 2e-3, 9)])
+def test_fixed_mode_matches_integer_reference(n_channels, t_ref_s, decay_bits):
     net = _network(n_channels, t_ref_s, seed=n_channels)
-    q = quantize(net, DT)
-    sim = EventQueueSimulator(net, DT, mode="fixed", quantized=q)
+    spec = LoihiSpec(decay_bits=decay_bits)
+    q = quantize(net, DT, spec)
+    sim = EventQueueSimulator(net, DT, mode="fixed", quantized=q, spec=spec)
     rec = sim.run(0.1)
-    v_ref, spk_ref = _reference(net, q, 100)
-    np.testing.assert_array_equal(rec.states["a.v"].values, v_ref)
+    v_ref, spk_ref = _reference(net, q, 100, decay_bits)
+    # recorded in float units like every backend: v_int / scale + v_reset
+    np.testing.assert_array_equal(rec.states["a.v"].values, q.to_float_v(v_ref, "a"))
     got = list(zip(np.round(rec.spikes["a"].times_s / DT).astype(int).tolist(),
                    rec.spikes["a"].indices.tolist()))
     assert got == sorted(spk_ref)

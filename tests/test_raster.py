@@ -47,6 +47,14 @@ def test_raster_window_and_max_neurons():
     assert fig.axes[1].lines[0].get_ydata().size == 8
 
 
+def test_raster_defaults_to_the_recorded_interval():
+    """A continued run (t_start 0.5 s) is drawn over [0.5, 1.0), not [0, 0.5)."""
+    st = SpikeTrains([0.55, 0.65, 0.75, 0.85, 0.95], [0] * 5, size=1, duration_s=0.5, t_start_s=0.5)
+    fig = raster(st, bin_s=0.1)
+    assert fig.axes[1].get_xlim() == (0.5, 1.0)
+    np.testing.assert_allclose(fig.axes[1].lines[0].get_ydata(), [10.0] * 5)
+
+
 def test_raster_bad_arguments():
     exc, _ = _trains()
     with pytest.raises(ValueError, match="bin_s"):

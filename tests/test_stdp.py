@@ -216,5 +216,5 @@ def test_rule_validation():
     syn = SparseSynapses.from_dense(np.array([[0.5]]), delay=2)
     net = Network([Population("b", 1)], [Projection("a", "b", syn, plasticity=STDPRule())],
                   [PoissonSource("a", 1, 10.0)])
-    with pytest.raises(ValueError, match="zero delays"):
+    with pytest.raises(ValueError, match="plastic synapses with delays"):
         ClockSimulator(net, 1e-3)

@@ -23,8 +23,10 @@ __all__ = [
 ]
 
 
-def _window(spikes: SpikeTrains, t_start_s: float, t_stop_s: float | None) -> tuple[float, float]:
-    stop = spikes.duration_s if t_stop_s is None else float(t_stop_s)
+def _window(spikes: SpikeTrains, t_start_s: float | None, t_stop_s: float | None) -> tuple[float, float]:
+    """The analysis window; defaults to the recorded ``[t_start, t_start + duration)``."""
+    t_start_s = spikes.t_start_s if t_start_s is None else float(t_start_s)
+    stop = spikes.t_stop_s if t_stop_s is None else float(t_stop_s)
     if not (math.isfinite(t_start_s) and t_start_s >= 0):
         raise ValueError(f"t_start_s must be finite and >= 0 s, got {t_start_s}")
     if not (math.isfinite(stop) and stop > t_start_s):
@@ -38,7 +40,7 @@ def _select(spikes: SpikeTrains, t0: float, t1: float) -> tuple[np.ndarray, np.n
 
 
 def firing_rates(
-    spikes: SpikeTrains, t_start_s: float = 0.0, t_stop_s: float | None = None
+    spikes: SpikeTrains, t_start_s: float | None = None, t_stop_s: float | None = None
 ) -> np.ndarray:
     """Firing rate of every neuron over ``[t_start_s, t_stop_s)``.
 
@@ -48,7 +50,8 @@ def firing_rates(
     ----------
     spikes : SpikeTrains
     t_start_s, t_stop_s : float
-        Analysis window in seconds; ``t_stop_s`` defaults to the recording's duration.
+        Analysis window in seconds (absolute times); defaults to the recorded interval
+        ``[spikes.t_start_s, spikes.t_stop_s)``.
 
     Returns
     -------
@@ -60,7 +63,7 @@ def firing_rates(
     return np.bincount(idx, minlength=spikes.size).astype(np.float64) / (t1 - t0)
 
 
-def mean_rate(spikes: SpikeTrains, t_start_s: float = 0.0, t_stop_s: float | None = None) -> float:
+def mean_rate(spikes: SpikeTrains, t_start_s: float | None = None, t_stop_s: float | None = None) -> float:
     """Population-mean firing rate in Hz (spikes per neuron per second) over the window."""
     return float(firing_rates(spikes, t_start_s, t_stop_s).mean())
 
@@ -68,7 +71,7 @@ def mean_rate(spikes: SpikeTrains, t_start_s: float = 0.0, t_stop_s: float | Non
 def isi_cv(
     spikes: SpikeTrains,
     min_spikes: int = 3,
-    t_start_s: float = 0.0,
+    t_start_s: float | None = None,
     t_stop_s: float | None = None,
 ) -> np.ndarray:
     """Coefficient of variation of the interspike intervals of every neuron.
@@ -85,7 +88,7 @@ def isi_cv(
         Neurons with fewer spikes in the window (so fewer than ``min_spikes - 1``
         intervals) get ``nan``; must be >= 2.
     t_start_s, t_stop_s : float
-        Analysis window in seconds.
+        Analysis window in seconds; defaults to the recorded interval.
 
     Returns
     -------
@@ -116,7 +119,7 @@ def isi_cv(
 def fano_factor(
     spikes: SpikeTrains,
     bin_s: float,
-    t_start_s: float = 0.0,
+    t_start_s: float | None = None,
     t_stop_s: float | None = None,
     pooled: bool = False,
 ) -> np.ndarray | float:
@@ -133,7 +136,7 @@ def fano_factor(
     bin_s : float
         Counting window in seconds, > 0; at least two windows must fit in the range.
     t_start_s, t_stop_s : float
-        Analysis range in seconds.
+        Analysis range in seconds; defaults to the recorded interval.
     pooled : bool
         If True, return the Fano factor of the population's summed count instead of one
         value per neuron.

@@ -11,7 +11,8 @@ arithmetic is the same:
    ``t = n dt``;
 3. *propagate*: the rows of the neurons and source channels that spiked are scattered into a
    delay ring buffer ``buf[(n + delay) % (max_delay + 1)]`` (only spiking rows are touched),
-   then slot ``n`` is delivered: channel 0 adds to ``v`` (delta synapses; discarded while the
+   then the external Poisson drives of step ``n`` (:func:`neuro.engines.kernels.apply_drives`)
+   and slot ``n`` are delivered: channel 0 adds to ``v`` (delta synapses; discarded while the
    neuron is refractory, a neuron with ``t_ref = 0`` never is), channel ``1 + k`` adds to
    ``I_k``;
 4. *reset*: spiking neurons go to ``v_reset`` (or subtract ``v_threshold - v_reset``).
@@ -23,14 +24,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 import numba
 import numpy as np
 from tqdm.auto import tqdm
 
+from neuro.engines.capabilities import check_supported
 from neuro.engines.drive import InputDrive
-from neuro.engines.kernels import kwta_winners, lif_update
-from neuro.engines.plan import FlatNetwork, flatten
+from neuro.engines.kernels import apply_drives, kwta_winners, lif_update
+from neuro.engines.layout import partitions
+from neuro.engines.plan import FlatNetwork, drive_table, flatten
 from neuro.engines.plasticity import deliver_reward as _deliver_reward
 from neuro.engines.plasticity import plastic_events
 from neuro.engines.recording import assemble_recording, state_columns
@@ -58,7 +62,8 @@ class ClockState:
     buffer : ndarray (max_delay + 1, n_neurons, 1 + n_channels)
         Delay ring buffer of inputs not yet delivered.
     queued, queue_ids, queue_len : ndarray
-        Per slot: which targets hold input (flags), their ids, and how many.
+        Per slot: which targets hold input (flags), their ids (partition ``p``'s from
+        ``bounds[p]`` on), and how many per partition (``queue_len[slot, p]``).
     drive : ndarray (n_neurons,)
         Current injection currently applied (added to ``v_inf``).
     weights : ndarray
@@ -97,8 +102,9 @@ class ClockState:
     learning_rate: np.ndarray
 
     @classmethod
-    def initial(cls, flat: FlatNetwork) -> ClockState:
-        """The state at ``t = 0``: ``v = v_init``, no currents, nothing in flight."""
+    def initial(cls, flat: FlatNetwork, n_parts: int = 1) -> ClockState:
+        """The state at ``t = 0``: ``v = v_init``, no currents, nothing in flight
+        (``n_parts``: partitions of the neurons, see :func:`partitions`)."""
         n, c, dt = flat.n_neurons, flat.n_channels, flat.dtype
         pl = flat.plastic
         never = -(2**40)
@@ -111,7 +117,7 @@ class ClockState:
             buffer=np.zeros((flat.max_delay + 1, n, 1 + c), dtype=dt),
             queued=np.zeros((flat.max_delay + 1, n), dtype=np.bool_),
             queue_ids=np.zeros((flat.max_delay + 1, n), dtype=np.int64),
-            queue_len=np.zeros(flat.max_delay + 1, dtype=np.int64),
+            queue_len=np.zeros((flat.max_delay + 1, n_parts), dtype=np.int64),
             drive=np.zeros(n, dtype=dt),
             weights=flat.weights.copy(),
             theta=flat.theta_init.copy(),
@@ -126,26 +132,73 @@ class ClockState:
         )
 
 
+class Routing(NamedTuple):
+    """Where each presynaptic id's synapses are (from :class:`FlatNetwork`), as one record."""
+
+    group_of_pre: np.ndarray
+    gp_ptr: np.ndarray
+    gp_list: np.ndarray
+    p_src_off: np.ndarray
+    p_tgt_off: np.ndarray
+    p_chan: np.ndarray
+    p_iptr0: np.ndarray
+    p_syn0: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    delays: np.ndarray
+
+
+class Neurons(NamedTuple):
+    """Per-population neuron constants, as one record."""
+
+    pop_offsets: np.ndarray
+    mem_decay: np.ndarray
+    v_inf: np.ndarray
+    syn_decay: np.ndarray  # (n_pops, max(2, n_channels)): padding columns are zero
+    syn_to_mem: np.ndarray
+    ref_steps: np.ndarray
+    ref_n: np.ndarray  # refractory steps of each neuron (read when delta input arrives)
+    adapt: np.ndarray
+    theta_decay: np.ndarray
+
+
+def neurons_record(flat: FlatNetwork) -> Neurons:
+    """The :class:`Neurons` record of a plan (channel columns padded to at least two)."""
+    f = flat
+    pad = ((0, 0), (0, max(f.n_channels, 2) - f.n_channels))
+    return Neurons(f.group_offsets[: f.n_populations + 1], f.mem_decay, f.v_inf,
+                   np.pad(f.syn_decay, pad), np.pad(f.syn_to_mem, pad), f.ref_steps,
+                   f.per_neuron("ref_steps"), f.adapt, f.theta_decay)
+
+
 @numba.njit(cache=True, nogil=True)
-def _propagate(g, n, group_of_pre, gp_ptr, gp_list, p_src_off, p_tgt_off, p_chan, p_iptr0,
-               p_syn0, indptr, indices, weights, delays, buf, queued, q_ids, q_len, v, syn,
-               last, ref_n):
-    """Scatter the outgoing synapses of presynaptic global id ``g`` spiking in step ``n``.
+def _propagate(g, n, t_lo, t_hi, part, rt, weights, buf, queued, q_ids, q_len, v, syn, last,
+               ref_n):
+    """Scatter the synapses of presynaptic global id ``g`` (spiking in step ``n``) onto the
+    targets in ``[t_lo, t_hi)``, the targets of partition ``part``.
 
     Zero-delay synapses act at once on the state (as delivery of slot ``n`` would, in the
-    same order); delayed ones go to the ring buffer, and each slot keeps the list of targets
-    it holds input for, so delivery costs what was sent, not the network size.
+    same order); delayed ones go to the ring buffer, and each slot keeps, per partition, the
+    list of targets it holds input for (from ``q_ids[slot, t_lo]`` on), so delivery costs
+    what was sent, not the network size. A partition narrower than the network finds its
+    part of each row by bisection (rows are sorted when the network is partitioned).
     """
     n_slots = buf.shape[0]
-    grp = group_of_pre[g]
-    for q in range(gp_ptr[grp], gp_ptr[grp + 1]):
-        p = gp_list[q]
-        row = g - p_src_off[p]
-        base = p_syn0[p]
-        lo = base + indptr[p_iptr0[p] + row]
-        hi = base + indptr[p_iptr0[p] + row + 1]
-        tgt0 = p_tgt_off[p]
-        ch = p_chan[p]
+    whole = t_lo == 0 and t_hi == v.shape[0]
+    grp = rt.group_of_pre[g]
+    for q in range(rt.gp_ptr[grp], rt.gp_ptr[grp + 1]):
+        p = rt.gp_list[q]
+        row = g - rt.p_src_off[p]
+        base = rt.p_syn0[p]
+        lo = base + rt.indptr[rt.p_iptr0[p] + row]
+        hi = base + rt.indptr[rt.p_iptr0[p] + row + 1]
+        tgt0 = rt.p_tgt_off[p]
+        if not whole:
+            cols = rt.indices[lo:hi]
+            lo, hi = (lo + np.searchsorted(cols, t_lo - tgt0),
+                      lo + np.searchsorted(cols, t_hi - tgt0))
+        ch = rt.p_chan[p]
+        indices = rt.indices
         if n_slots == 1:  # no delays in the network: a branch-free scatter into the state
             if ch == 0:
                 for s in range(lo, hi):
@@ -157,6 +210,7 @@ def _propagate(g, n, group_of_pre, gp_ptr, gp_list, p_src_off, p_tgt_off, p_chan
                 for s in range(lo, hi):
                     current[tgt0 + indices[s]] += weights[s]
             continue
+        delays = rt.delays
         for s in range(lo, hi):
             t = tgt0 + indices[s]
             d = delays[s]
@@ -170,34 +224,127 @@ def _propagate(g, n, group_of_pre, gp_ptr, gp_list, p_src_off, p_tgt_off, p_chan
                 slot = (n + d) % n_slots
                 if not queued[slot, t]:
                     queued[slot, t] = True
-                    q_ids[slot, q_len[slot]] = t
-                    q_len[slot] += 1
+                    q_ids[slot, t_lo + q_len[slot, part]] = t
+                    q_len[slot, part] += 1
                 buf[slot, t, ch] += weights[s]
     return 0
 
 
 @numba.njit(cache=True, nogil=True)
-def _run_steps(n0, n1, v, syn, last, buf, queued, q_ids, q_len, drive, weights,
-               mem_decay, v_inf, v_reset, v_th, reset_amt, ref_steps, syn_decay, syn_to_mem,
-               ref_n, pop_offsets, kwta_k, kwta_hold, adapt, theta_decay, theta_plus, theta,
-               group_of_pre, gp_ptr, gp_list, p_src_off, p_tgt_off, p_chan, p_iptr0, p_syn0,
-               indptr, indices, delays,
+def _inputs(n, part, t_lo, t_hi, spiking, n_spk, ext_ids, e0, e1, rt, weights, buf, queued,
+            q_ids, q_len, v, syn, last, ref_n, seed, drives, no_hits):
+    """Stage 3 for the targets ``[t_lo, t_hi)``: propagate the step's neuron and source
+    spikes, add the external drives, deliver ring-buffer slot ``n`` (in this order, so each
+    target sums its inputs in the same order whatever the partitioning)."""
+    for r in range(n_spk):
+        _propagate(spiking[r], n, t_lo, t_hi, part, rt, weights, buf, queued, q_ids, q_len,
+                   v, syn, last, ref_n)
+    for e in range(e0, e1):
+        _propagate(ext_ids[e], n, t_lo, t_hi, part, rt, weights, buf, queued, q_ids, q_len,
+                   v, syn, last, ref_n)
+    apply_drives(n, seed, drives, v, syn, last, ref_n, no_hits, t_lo, t_hi)
+    if buf.shape[0] > 1:
+        slot = n % buf.shape[0]
+        for q in range(q_len[slot, part]):
+            i = q_ids[slot, t_lo + q]
+            queued[slot, i] = False
+            x = buf[slot, i, 0]
+            if _accepts(n, i, last, ref_n):
+                v[i] += x
+            buf[slot, i, 0] = 0.0
+            for k in range(buf.shape[2] - 1):
+                syn[k, i] += buf[slot, i, 1 + k]
+                buf[slot, i, 1 + k] = 0.0
+        q_len[slot, part] = 0
+    return 0
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _inputs_parallel(n, bounds, spiking, n_spk, ext_ids, e0, e1, rt, weights, buf, queued,
+                     q_ids, q_len, v, syn, last, ref_n, seed, drives, no_hits):
+    """:func:`_inputs` of every partition, partitions spread over the threads."""
+    for part in numba.prange(bounds.shape[0] - 1):
+        _inputs(n, part, bounds[part], bounds[part + 1], spiking, n_spk, ext_ids, e0, e1, rt,
+                weights, buf, queued, q_ids, q_len, v, syn, last, ref_n, seed, drives, no_hits)
+    return 0
+
+
+@numba.njit(cache=True, nogil=True)
+def update_stage(n, t_lo, t_hi, nr, v, syn, last, drive, theta, extra):
+    """Stage 1 for the neurons ``[t_lo, t_hi)``, population by population (shared
+    constants); element-wise, so any partitioning gives the same result.
+
+    The state always has >= 2 channel rows (padding rows have zero coupling), so one fused,
+    vectorisable loop (:func:`lif_update`) serves every network. It stores nothing but the
+    state: refractoriness is recomputed from ``last`` where needed (cheaper than storing
+    flags). Channels beyond the second are added after it (left to right).
+    """
+    n_ch = syn.shape[0]
+    for pop in range(nr.pop_offsets.shape[0] - 1):
+        lo = max(nr.pop_offsets[pop], t_lo)
+        hi = min(nr.pop_offsets[pop + 1], t_hi)
+        if hi <= lo:
+            continue
+        rs = nr.ref_steps[pop]
+        if n_ch > 2:
+            for i in range(lo, hi):
+                extra[i] = 0.0
+            for k in range(2, n_ch):
+                c_k = nr.syn_to_mem[pop, k]
+                sk = syn[k]
+                for i in range(lo, hi):
+                    extra[i] += sk[i] * c_k
+        lif_update(n, v[lo:hi], syn[0, lo:hi], syn[1, lo:hi], last[lo:hi], drive[lo:hi],
+                   nr.mem_decay[pop], nr.v_inf[pop], nr.syn_to_mem[pop, 0],
+                   nr.syn_to_mem[pop, 1], nr.syn_decay[pop, 0], nr.syn_decay[pop, 1], rs)
+        if n_ch > 2:
+            for k in range(2, n_ch):
+                d_k = nr.syn_decay[pop, k]
+                sk = syn[k]
+                for i in range(lo, hi):
+                    sk[i] *= d_k
+            for i in range(lo, hi):
+                if (n - last[i]) >= rs:
+                    v[i] += extra[i]
+        if nr.adapt[pop]:
+            # --- plasticity hook: adaptive threshold (decays exactly every step)
+            dth = nr.theta_decay[pop]
+            if dth != 1.0:
+                for i in range(lo, hi):
+                    theta[i] *= dth
+    return 0
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _update_parallel(n, bounds, nr, v, syn, last, drive, theta, extra):
+    """:func:`update_stage` of every partition, partitions spread over the threads."""
+    for part in numba.prange(bounds.shape[0] - 1):
+        update_stage(n, bounds[part], bounds[part + 1], nr, v, syn, last, drive, theta, extra)
+    return 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _run_steps(n0, n1, parallel, bounds, nr, rt, v, syn, last, buf, queued, q_ids, q_len,
+               drive, weights, v_reset, v_th, reset_amt, kwta_k, kwta_hold, theta_plus, theta,
                pl_ints, pl_par, pl_tau, pl_decay, csc_ptr, csc_syn, csc_pre,
                pre_tr, pre_last, post_tr, post_last, elig, elig_last, lr,
-               ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals,
+               ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals, seed, drives,
                rec_ids, rec_chan, rec_every, rec_out, rec_count,
                out_step, out_id, n_out):
     """Run steps ``[n0, n1)``; stop early (returning the step reached) if the spike output
-    arrays could overflow. Returns ``(next_step, n_out, rec_count)``."""
+    arrays could overflow. Returns ``(next_step, n_out, rec_count)``.
+
+    The neurons are cut into the partitions ``bounds``; stages 1 and 3 run partition by
+    partition, on all threads if ``parallel``, with the same result either way."""
     n_neur = v.shape[0]
-    n_ch = syn.shape[0]
-    n_slots = buf.shape[0]
     cap = out_step.shape[0]
     extra = np.zeros(n_neur, dtype=v.dtype)  # input of channels beyond the second
     spiking = np.empty(n_neur, dtype=np.int64)
     cand = np.empty(n_neur, dtype=np.int64)
-    n_pops = pop_offsets.shape[0] - 1
+    n_pops = nr.pop_offsets.shape[0] - 1
     n_plastic = pl_ints.shape[0]
+    n_parts = bounds.shape[0] - 1
+    no_hits = np.zeros(0, dtype=np.int64)
     for n in range(n0, n1):
         if n_out + n_neur > cap:
             return n, n_out, rec_count
@@ -209,97 +356,53 @@ def _run_steps(n0, n1, v, syn, last, buf, queued, q_ids, q_len, drive, weights,
                 i = rec_ids[c]
                 rec_out[rec_count, c] = v[i] if rec_chan[c] < 0 else syn[rec_chan[c], i]
             rec_count += 1
-        # 1. update and 2. threshold, population by population (shared constants). The
-        # passes are branch-free streams over contiguous arrays so that LLVM vectorises them.
+        # 1. update
+        if parallel:
+            _update_parallel(n, bounds, nr, v, syn, last, drive, theta, extra)
+        else:
+            for part in range(n_parts):
+                update_stage(n, bounds[part], bounds[part + 1], nr, v, syn, last, drive, theta,
+                             extra)
+        # 2. threshold (k-WTA), population by population, in neuron order
         n_spk = 0
         for pop in range(n_pops):
-            lo = pop_offsets[pop]
-            hi = pop_offsets[pop + 1]
-            a = mem_decay[pop]
-            vi = v_inf[pop]
-            th = v_th[pop]
-            rs = ref_steps[pop]
-            # The state always has >= 2 channel rows (padding rows have zero coupling), so
-            # one fused, vectorisable loop serves every network. It stores nothing but the
-            # state: refractoriness is recomputed from `last` where needed (cheaper than
-            # storing flags). Channels beyond the second are added after it (left to right).
-            c0 = syn_to_mem[pop, 0]
-            c1 = syn_to_mem[pop, 1]
-            d0 = syn_decay[pop, 0]
-            d1 = syn_decay[pop, 1]
-            s0 = syn[0]
-            s1 = syn[1]
-            if n_ch > 2:
-                for i in range(lo, hi):
-                    extra[i] = 0.0
-                for k in range(2, n_ch):
-                    c_k = syn_to_mem[pop, k]
-                    sk = syn[k]
-                    for i in range(lo, hi):
-                        extra[i] += sk[i] * c_k
-            lif_update(n, v[lo:hi], s0[lo:hi], s1[lo:hi], last[lo:hi], drive[lo:hi],
-                       a, vi, c0, c1, d0, d1, rs)
-            if n_ch > 2:
-                for k in range(2, n_ch):
-                    d_k = syn_decay[pop, k]
-                    sk = syn[k]
-                    for i in range(lo, hi):
-                        sk[i] *= d_k
-                for i in range(lo, hi):
-                    if (n - last[i]) >= rs:
-                        v[i] += extra[i]
-            if adapt[pop]:
-                # --- plasticity hook: adaptive threshold (decays exactly every step)
-                dth = theta_decay[pop]
-                if dth != 1.0:
-                    for i in range(lo, hi):
-                        theta[i] *= dth
-            n_c = _crossings(n, v[lo:hi], last[lo:hi], theta[lo:hi], adapt[pop], th, rs, lo, cand)
-            n_spk = kwta_winners(v, theta, adapt[pop], cand, n_c, kwta_k[pop], kwta_hold[pop],
-                                 v_reset[pop], spiking, n_spk)
+            lo = nr.pop_offsets[pop]
+            hi = nr.pop_offsets[pop + 1]
+            n_c = _crossings(n, v[lo:hi], last[lo:hi], theta[lo:hi], nr.adapt[pop], v_th[pop],
+                             nr.ref_steps[pop], lo, cand)
+            n_spk = kwta_winners(v, theta, nr.adapt[pop], cand, n_c, kwta_k[pop],
+                                 kwta_hold[pop], v_reset[pop], spiking, n_spk)
         for r in range(n_spk):
             i = spiking[r]
             last[i] = n
             out_step[n_out] = n
             out_id[n_out] = i
             n_out += 1
-        # 3. propagate this step's neuron and source spikes, deliver delayed inputs of slot n
-        for r in range(n_spk):
-            _propagate(spiking[r], n, group_of_pre, gp_ptr, gp_list, p_src_off, p_tgt_off,
-                       p_chan, p_iptr0, p_syn0, indptr, indices, weights, delays, buf, queued,
-                       q_ids, q_len, v, syn, last, ref_n)
-        for e in range(ext_ptr[j], ext_ptr[j + 1]):
-            _propagate(ext_ids[e], n, group_of_pre, gp_ptr, gp_list, p_src_off, p_tgt_off,
-                       p_chan, p_iptr0, p_syn0, indptr, indices, weights, delays, buf, queued,
-                       q_ids, q_len, v, syn, last, ref_n)
-        if n_slots > 1:
-            slot = n % n_slots
-            for q in range(q_len[slot]):
-                i = q_ids[slot, q]
-                queued[slot, i] = False
-                x = buf[slot, i, 0]
-                if _accepts(n, i, last, ref_n):
-                    v[i] += x
-                buf[slot, i, 0] = 0.0
-                for k in range(buf.shape[2] - 1):
-                    syn[k, i] += buf[slot, i, 1 + k]
-                    buf[slot, i, 1 + k] = 0.0
-            q_len[slot] = 0
+        # 3. propagate this step's neuron and source spikes, add the drives, deliver slot n
+        if parallel:
+            _inputs_parallel(n, bounds, spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1],
+                             rt, weights, buf, queued, q_ids, q_len, v, syn, last, nr.ref_n,
+                             seed, drives, no_hits)
+        else:
+            for part in range(n_parts):
+                _inputs(n, part, bounds[part], bounds[part + 1], spiking, n_spk, ext_ids,
+                        ext_ptr[j], ext_ptr[j + 1], rt, weights, buf, queued, q_ids, q_len, v,
+                        syn, last, nr.ref_n, seed, drives, no_hits)
         # --- plasticity hook: STDP after propagation (spikes carry the old weights)
         if n_plastic > 0:
             plastic_events(n, spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1], pl_ints,
-                           pl_par, pl_tau, pl_decay, csc_ptr, csc_syn, csc_pre, p_syn0,
-                           p_iptr0, indptr, indices, weights, pre_tr, pre_last, post_tr,
+                           pl_par, pl_tau, pl_decay, csc_ptr, csc_syn, csc_pre, rt.p_syn0,
+                           rt.p_iptr0, rt.indptr, rt.indices, weights, pre_tr, pre_last, post_tr,
                            post_last, elig, elig_last, lr)
         # 4. reset
         for r in range(n_spk):
             i = spiking[r]
-            pop = _pop_of(i, pop_offsets)
+            pop = _pop_of(i, nr.pop_offsets)
             if reset_amt[pop] > 0.0:
                 v[i] -= reset_amt[pop]
             else:
                 v[i] = v_reset[pop]
-            if adapt[pop]:  # --- plasticity hook: threshold adaptation
+            if nr.adapt[pop]:  # --- plasticity hook: threshold adaptation
                 theta[i] += theta_plus[pop]
     return n1, n_out, rec_count
 
@@ -348,9 +451,15 @@ class ClockSimulator:
     dt_s : float
         Time step in seconds.
     seed : int
-        Seed of the Poisson sources (the run is deterministic for a given seed).
+        Seed of the Poisson sources and drives (the run is deterministic for a given seed).
     dtype : numpy float type
         State and weight precision (float64 default; float32 for speed/memory).
+    chunk_steps : int
+        Steps per block of source spikes (>= 1); spikes do not depend on it.
+    threads : int, optional
+        Threads to run on (>= 1; default: all cores, ``numba.config.NUMBA_NUM_THREADS``).
+        Networks of :data:`neuro.engines.layout.PARALLEL_MIN_NEURONS` neurons or more
+        update and sum inputs on all of them; spikes do not depend on the count.
 
     Examples
     --------
@@ -358,22 +467,48 @@ class ClockSimulator:
     >>> rec = sim.run(0.5)                              # doctest: +SKIP
     """
 
-    def __init__(self, network: Network, dt_s: float, seed: int = 0, dtype: type = np.float64):
+    def __init__(self, network: Network, dt_s: float, *, seed: int = 0, dtype: type = np.float64,
+                 chunk_steps: int = 10_000, threads: int | None = None):
+        check_supported(network, "clock")
+        if isinstance(chunk_steps, bool) or int(chunk_steps) != chunk_steps or chunk_steps < 1:
+            raise ValueError(f"chunk_steps must be an integer >= 1, got {chunk_steps!r}")
+        max_threads = numba.config.NUMBA_NUM_THREADS
+        if threads is not None and not (isinstance(threads, (int, np.integer))
+                                        and not isinstance(threads, bool)
+                                        and 1 <= threads <= max_threads):
+            raise ValueError(f"threads must be an integer in [1, {max_threads}], got {threads!r}")
         self.network = network
-        self.flat = flatten(network, dt_s, dtype)
-        _check_plasticity(network)
-        self.drive = InputDrive(network, self.flat, seed)
-        self.state = ClockState.initial(self.flat)
-        pad = max(self.flat.n_channels, 2) - self.flat.n_channels
-        self._syn_decay = np.pad(self.flat.syn_decay, ((0, 0), (0, pad)))
-        # refractory steps of each neuron (read when delta input arrives)
-        self._ref_n = self.flat.per_neuron("ref_steps")
-        self._syn_to_mem = np.pad(self.flat.syn_to_mem, ((0, 0), (0, pad)))
+        self.chunk_steps = int(chunk_steps)
+        self.threads = max_threads if threads is None else int(threads)
+        f = self.flat = flatten(network, dt_s, dtype)
+        self.drive = InputDrive(network, f.dt_s, seed)
+        self.drives = drive_table(network, f.dt_s)
+        self.bounds = partitions(f)
+        self.state = ClockState.initial(f, self.bounds.size - 1)
+        self._neurons = neurons_record(f)
+        self._routing = Routing(
+            f.group_of_pre, f.group_proj_ptr, f.group_proj_list, f.proj_src_offset,
+            f.proj_tgt_offset, f.proj_channel, f.proj_indptr_start, f.proj_syn_start,
+            f.indptr, f.indices, f.delays)
 
     @property
     def dt_s(self) -> float:
         """The time step."""
         return self.flat.dt_s
+
+    @property
+    def t_s(self) -> float:
+        """Simulated time so far, in seconds."""
+        return self.state.step * self.flat.dt_s
+
+    def reset(self) -> None:
+        """Back to ``t = 0`` with the same seed and the initial weights."""
+        self.state = ClockState.initial(self.flat, self.bounds.size - 1)
+        self.drive.reset()
+
+    def counters(self) -> None:
+        """The clock engine has no hardware counters."""
+        return None
 
     # ------------------------------------------------------------------ plasticity API
     def _plastic_index(self, projection: int | str | None) -> list[int]:
@@ -431,9 +566,11 @@ class ClockSimulator:
         self.drive.set_rates(source, rate_hz)
 
     def state_dict(self) -> dict[str, object]:
-        """Everything needed to resume: the state arrays, the step and the input RNG state."""
-        d = {f.name: getattr(self.state, f.name) for f in fields(ClockState)}
-        d["rng_state"] = self.drive.rng.bit_generator.state
+        """Everything needed to resume: the state arrays, the step and the input drive state."""
+        d: dict[str, object] = {f.name: getattr(self.state, f.name).copy()
+                                if isinstance(getattr(self.state, f.name), np.ndarray)
+                                else getattr(self.state, f.name) for f in fields(ClockState)}
+        d["inputs"] = self.drive.state_dict()
         return d
 
     def load_state_dict(self, d: dict[str, object]) -> None:
@@ -448,7 +585,7 @@ class ClockSimulator:
                 cur[...] = val
             else:
                 setattr(self.state, f.name, int(val))
-        self.drive.rng.bit_generator.state = d["rng_state"]
+        self.drive.load_state_dict(d["inputs"])
 
     def synapses(self) -> list[SparseSynapses]:
         """Each projection's synapses with the current weights."""
@@ -460,7 +597,7 @@ class ClockSimulator:
             for p, pr in enumerate(self.network.projections)
         ]
 
-    def run(self, duration_s: float, *, progress: bool = False, chunk_steps: int = 10_000) -> Recording:
+    def run(self, duration_s: float, *, progress: bool = False) -> Recording:
         """Advance by ``duration_s`` and return what the monitors recorded in that interval."""
         if not (duration_s > 0):
             raise ValueError(f"duration_s must be > 0, got {duration_s}")
@@ -482,12 +619,16 @@ class ClockSimulator:
         cap = max(4 * f.n_neurons, 1 << 16)
         out_step = np.empty(cap, np.int64)
         out_id = np.empty(cap, np.int64)
+        parallel = self.threads > 1 and self.bounds.size > 2
+        if parallel:
+            numba.set_num_threads(self.threads)
         t0 = time.perf_counter()
         bar = tqdm(total=n_steps, desc="clock engine", unit="step", disable=not progress)
         n = n_start
         while n < n_end:
-            n1 = min(n + chunk_steps, n_end)
-            ext_ptr, ext_ids = self.drive.spikes(n, n1)
+            # the drive may return fewer steps than asked (bounded memory): run those
+            ext_ptr, ext_ids = self.drive.spikes(n, min(n + self.chunk_steps, n_end))
+            n1 = n + ext_ptr.size - 1
             ev_ptr, ev_ids, ev_vals = self.drive.current_events(n, n1)
             if src_mon:
                 src_steps.append(np.repeat(np.arange(n, n1), np.diff(ext_ptr)))
@@ -496,20 +637,15 @@ class ClockSimulator:
             while m < n1:
                 # ext/event pointers are relative to n; pass the sub-range views
                 m_next, n_out, rec_count = _run_steps(
-                    m, n1, st.v, st.syn, st.last_spike, st.buffer, st.queued, st.queue_ids,
-                    st.queue_len, st.drive, st.weights,
-                    f.mem_decay, f.v_inf, f.v_reset, f.v_threshold, f.reset_amount, f.ref_steps,
-                    self._syn_decay, self._syn_to_mem, self._ref_n,
-                    f.group_offsets[: f.n_populations + 1], f.kwta_k, f.kwta_hold,
-                    f.adapt, f.theta_decay, st.theta_plus, st.theta,
-                    f.group_of_pre, f.group_proj_ptr, f.group_proj_list, f.proj_src_offset,
-                    f.proj_tgt_offset, f.proj_channel, f.proj_indptr_start, f.proj_syn_start,
-                    f.indptr, f.indices, f.delays,
+                    m, n1, parallel, self.bounds, self._neurons, self._routing, st.v, st.syn,
+                    st.last_spike, st.buffer, st.queued, st.queue_ids, st.queue_len, st.drive,
+                    st.weights, f.v_reset, f.v_threshold, f.reset_amount, f.kwta_k,
+                    f.kwta_hold, st.theta_plus, st.theta,
                     pl.ints, pl.par, pl.tau_steps, pl.decay, pl.csc_ptr, pl.csc_syn, pl.csc_pre,
                     st.pre_trace, st.pre_last, st.post_trace, st.post_last, st.eligibility,
                     st.elig_last, st.learning_rate,
                     ext_ptr[m - n:], ext_ids, ev_ptr[m - n:], ev_ids, ev_vals,
-                    rec_ids, rec_chan, every, rec_out, rec_count,
+                    self.drive.seed, self.drives, rec_ids, rec_chan, every, rec_out, rec_count,
                     out_step, out_id, 0,
                 )
                 steps_out.append(out_step[:n_out].copy())
@@ -524,24 +660,6 @@ class ClockSimulator:
             self.network, self.flat, n_start, n_end, steps_out, ids_out, src_steps, src_ids,
             rec_out[:rec_count], state_mons, every, wall, engine="clock",
         )
-
-
-def _check_plasticity(network: Network) -> None:
-    from neuro.plasticity import STDPRule
-
-    for pr in network.projections:
-        if pr.plasticity is None:
-            continue
-        if not isinstance(pr.plasticity, STDPRule):
-            raise TypeError(
-                f"projection {pr.name}: the clock engine runs neuro.plasticity.STDPRule, "
-                f"got {type(pr.plasticity).__name__}"
-            )
-        if pr.synapses.n_synapses and pr.synapses.delays.max() > 0:
-            raise ValueError(
-                f"projection {pr.name}: plastic projections must have zero delays "
-                f"(got max delay {pr.synapses.delays.max()} steps)"
-            )
 
 
 def simulate(
@@ -574,4 +692,4 @@ def simulate(
     Recording
         Spikes (times at step starts), sampled states and rates, as the monitors asked.
     """
-    return ClockSimulator(network, dt_s, seed, dtype).run(duration_s, progress=progress)
+    return ClockSimulator(network, dt_s, seed=seed, dtype=dtype).run(duration_s, progress=progress)

@@ -23,25 +23,35 @@ applied one at a time in arrival order (the clock engine sums a whole step first
 from __future__ import annotations
 
 import heapq
+import math
 import time
 
 import numba
 import numpy as np
 
+from neuro.engines.capabilities import check_supported
+from neuro.engines.drive import time_to_step
 from neuro.engines.plan import flatten
+from neuro.engines.rng import stream_id, uniform
 from neuro.inputs import PoissonSource, SpikeArraySource
 from neuro.network import Network
-from neuro.record import RateMonitor, Recording, SpikeMonitor, SpikeTrains, StateMonitor
+from neuro.record import RateMonitor, Recording, SpikeMonitor, SpikeTrains, run_meta
+from neuro.synapses import SparseSynapses
 
-__all__ = ["simulate_exact"]
+__all__ = ["ExactSimulator", "simulate_exact"]
 
 _ARRIVAL, _CROSSING = 0, 1
 
 
 @numba.njit(cache=True, nogil=True)
-def _emit(g, t, heap, seq, gp_ptr, gp_list, group_of_pre, p_src_off, p_tgt_off, p_iptr0,
-          p_syn0, indptr, indices, weights, delay_s):
-    """Queue the arrivals caused by a spike of presynaptic global id ``g`` at time ``t``."""
+def _emit(g, t, heap, seq, routes):
+    """Queue the arrivals caused by a spike of presynaptic global id ``g`` at time ``t``.
+
+    ``routes``: (group_proj_ptr, group_proj_list, group_of_pre, proj_src_offset,
+    proj_tgt_offset, proj_indptr_start, proj_syn_start, indptr, indices, weights, delay_s).
+    """
+    gp_ptr, gp_list, group_of_pre, p_src_off, p_tgt_off, p_iptr0, p_syn0 = routes[:7]
+    indptr, indices, weights, delay_s = routes[7:]
     grp = group_of_pre[g]
     for q in range(gp_ptr[grp], gp_ptr[grp + 1]):
         p = gp_list[q]
@@ -55,9 +65,12 @@ def _emit(g, t, heap, seq, gp_ptr, gp_list, group_of_pre, p_src_off, p_tgt_off, 
 
 
 @numba.njit(cache=True, nogil=True)
-def _run_exact(t_end, v, v_inf, tau, v_th, v_reset, reset_amt, t_ref, src_times, src_ids,
-               gp_ptr, gp_list, group_of_pre, p_src_off, p_tgt_off, p_iptr0, p_syn0,
-               indptr, indices, weights, delay_s, max_spikes):
+def _run_exact(t_end, v, neurons, routes, inputs, max_spikes):
+    """Events before ``t_end``. ``neurons``: per-neuron (v_inf, tau, v_threshold, v_reset,
+    reset_amount, t_ref); ``routes``: see :func:`_emit`; ``inputs``: time-sorted source spikes
+    (times, global ids) and drive arrivals (times, neuron ids, weights)."""
+    v_inf, tau, v_th, v_reset, reset_amt, t_ref = neurons
+    src_times, src_ids, drv_t, drv_i, drv_w = inputs
     n = v.shape[0]
     t_last = np.zeros(n)  # time at which v was last brought up to date
     ref_until = np.full(n, -np.inf)
@@ -78,14 +91,19 @@ def _run_exact(t_end, v, v_inf, tau, v_th, v_reset, reset_amt, t_ref, src_times,
             heapq.heappush(heap, (tc, seq, _CROSSING, i, float(version[i])))
             seq += 1
     k_src = 0
+    k_drv = 0
     while True:
+        if k_drv < drv_t.shape[0] and (len(heap) == 0 or drv_t[k_drv] <= heap[0][0]):
+            # drive arrivals join the queue only when due, so it stays small
+            heapq.heappush(heap, (drv_t[k_drv], seq, _ARRIVAL, drv_i[k_drv], drv_w[k_drv]))
+            seq += 1
+            k_drv += 1
+            continue
         t_heap = heap[0][0] if len(heap) > 0 else np.inf
         if k_src < src_times.shape[0] and src_times[k_src] <= t_heap:
             if src_times[k_src] >= t_end:
                 break
-            seq = _emit(src_ids[k_src], src_times[k_src], heap, seq, gp_ptr, gp_list,
-                        group_of_pre, p_src_off, p_tgt_off, p_iptr0, p_syn0, indptr, indices,
-                        weights, delay_s)
+            seq = _emit(src_ids[k_src], src_times[k_src], heap, seq, routes)
             k_src += 1
             n_events += 1
             continue
@@ -126,8 +144,7 @@ def _run_exact(t_end, v, v_inf, tau, v_th, v_reset, reset_amt, t_ref, src_times,
         t_last[i] = t
         ref_until[i] = t + t_ref[i]
         version[i] += 1
-        seq = _emit(i, t, heap, seq, gp_ptr, gp_list, group_of_pre, p_src_off, p_tgt_off,
-                    p_iptr0, p_syn0, indptr, indices, weights, delay_s)
+        seq = _emit(i, t, heap, seq, routes)
         if v[i] > v_th[i]:
             tc = ref_until[i]
             heapq.heappush(heap, (tc, seq, _CROSSING, i, float(version[i])))
@@ -139,23 +156,195 @@ def _run_exact(t_end, v, v_inf, tau, v_th, v_reset, reset_amt, t_ref, src_times,
     return out_t, out_i, n_out, n_events, True
 
 
-def _source_spikes(network: Network, offsets: dict[str, int], t_end: float,
-                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+@numba.njit(cache=True, nogil=True)
+def _poisson_times(seed, stream, rate, t_end, gid0, count_only, out_t, out_i):
+    """Continuous-time Poisson spikes before ``t_end`` of channels with rates ``rate``:
+    exponential gaps ``-ln(1 - u_k) / r`` with ``u_k = uniform(seed, stream, k, j)``, so the
+    spikes before any ``t`` do not depend on ``t_end``. Returns the number of spikes (and
+    writes them into ``out_t``/``out_i`` unless ``count_only``)."""
+    n = 0
+    for j in range(rate.shape[0]):
+        if rate[j] <= 0.0:
+            continue
+        t, k = 0.0, 0
+        while True:
+            t -= np.log1p(-uniform(seed, stream, k, j)) / rate[j]
+            k += 1
+            if t >= t_end:
+                break
+            if not count_only:
+                out_t[n] = t
+                out_i[n] = gid0 + j
+            n += 1
+    return n
+
+
+def _source_spikes(network: Network, t_end: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """All source spikes before ``t_end``, sorted: exact times (Poisson in continuous time)."""
-    times, ids = [], []
-    for src in network.sources:
-        lo = offsets[src.name]
+    times, ids = [np.zeros(0)], [np.zeros(0, np.int64)]
+    for g, src in enumerate(network.sources):
+        lo = network.id_range(src.name).start
         if isinstance(src, SpikeArraySource):
-            times.append(src.times_s)
-            ids.append(src.indices.astype(np.int64) + lo)
+            keep = src.times_s < t_end
+            times.append(src.times_s[keep])
+            ids.append(src.indices[keep].astype(np.int64) + lo)
         elif isinstance(src, PoissonSource):
-            counts = rng.poisson(src.rate_hz * t_end)
-            times.append(rng.random(int(counts.sum())) * t_end)
-            ids.append(np.repeat(np.arange(src.size, dtype=np.int64), counts) + lo)
-    t = np.concatenate(times) if times else np.zeros(0)
-    i = np.concatenate(ids) if ids else np.zeros(0, np.int64)
+            args = (seed, stream_id(0, g), src.rate_hz, t_end, lo)
+            n = _poisson_times(*args, True, np.zeros(0), np.zeros(0, np.int64))
+            t, i = np.empty(n), np.empty(n, np.int64)
+            _poisson_times(*args, False, t, i)
+            times.append(t)
+            ids.append(i)
+    t, i = np.concatenate(times), np.concatenate(ids)
     order = np.lexsort((i, t))
     return t[order], i[order]
+
+
+def _drive_arrivals(network: Network, t_end: float, seed: int) -> tuple[np.ndarray, ...]:
+    """Arrivals of the PoissonInput drives before ``t_end``, sorted: each neuron of a drive's
+    target receives ``weight`` at the events of a Poisson process of rate ``n_inputs * rate``
+    (the superposition of its ``n_inputs`` trains), from stream ``stream_id(1, d)``."""
+    times, ids, w = [np.zeros(0)], [np.zeros(0, np.int64)], [np.zeros(0)]
+    for d, drv in enumerate(network.drives):
+        r = network.id_range(drv.target)
+        args = (seed, stream_id(1, d), np.full(r.stop - r.start, drv.n_inputs * drv.rate_hz),
+                t_end, r.start)
+        n = _poisson_times(*args, True, np.zeros(0), np.zeros(0, np.int64))
+        t, i = np.empty(n), np.empty(n, np.int64)
+        _poisson_times(*args, False, t, i)
+        times.append(t)
+        ids.append(i)
+        w.append(np.full(n, drv.weight))
+    t, i, w_all = np.concatenate(times), np.concatenate(ids), np.concatenate(w)
+    order = np.lexsort((i, t))
+    return t[order], i[order], w_all[order]
+
+
+class ExactSimulator:
+    """The exact event-driven engine behind the :class:`~neuro.engines.protocol.Simulator`
+    protocol.
+
+    Parameters
+    ----------
+    network : Network
+        Delta synapses, constant drive (``LIFParams.bias``), Poisson and spike-array sources,
+        PoissonInput drives (continuous-time arrivals); no plasticity, k-WTA, adaptation,
+        current injection or state monitors (:func:`~neuro.engines.capabilities.check_supported`).
+    dt_s : float
+        Unit of the integer synaptic delays (``delays * dt_s``) and bin of the recorded
+        per-step rates, > 0. Spike times are exact, not on this grid.
+    seed : int
+        Seed of the Poisson sources (continuous-time draws from the counter RNG).
+    max_spikes : int
+        Safety limit on the spikes of one run.
+
+    Notes
+    -----
+    The state of the event queue is not kept between calls: :meth:`run` simulates from
+    ``t = 0`` to the new end and returns the new interval. Since the engine is deterministic
+    (and source spikes before ``t`` do not depend on the end of the run), ``run(0.3)`` and
+    three ``run(0.1)`` give the same spikes; the cost of a continued run grows with its end.
+    """
+
+    def __init__(self, network: Network, dt_s: float, *, seed: int = 0,
+                 max_spikes: int = 50_000_000):
+        check_supported(network, "exact")
+        if not (isinstance(dt_s, (int, float)) and math.isfinite(dt_s) and dt_s > 0):
+            raise ValueError(f"dt_s must be a finite number > 0, got {dt_s!r}")
+        if isinstance(seed, bool) or int(seed) != seed or not 0 <= int(seed) < 2**63:
+            raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+        if int(max_spikes) < 1:
+            raise ValueError(f"max_spikes must be >= 1, got {max_spikes!r}")
+        self.network, self.dt_s, self.seed = network, float(dt_s), int(seed)
+        self.max_spikes = int(max_spikes)
+        self._flat = flatten(network, self.dt_s, np.float64)
+        self._step = 0
+
+    @property
+    def t_s(self) -> float:
+        """Simulated time so far, in seconds."""
+        return self._step * self.dt_s
+
+    def reset(self) -> None:
+        """Back to ``t = 0`` (same seed, so the same spikes again)."""
+        self._step = 0
+
+    def state_dict(self) -> dict[str, object]:
+        """The simulated time, in steps (everything else is recomputed)."""
+        return {"step": self._step}
+
+    def load_state_dict(self, d: dict[str, object]) -> None:
+        """Restore a :meth:`state_dict`."""
+        self._step = int(d["step"])
+
+    def synapses(self) -> list[SparseSynapses]:
+        """Each projection's synapses (the exact engine does not learn)."""
+        return [pr.synapses for pr in self.network.projections]
+
+    def counters(self) -> None:
+        """No hardware counters on this backend."""
+        return None
+
+    def run(self, duration_s: float, *, progress: bool = False) -> Recording:
+        """Advance by ``duration_s`` (rounded to whole ``dt_s``) and return that interval.
+
+        Returns
+        -------
+        Recording
+            Exact spike times; rates per ``dt_s`` bin; ``meta["n_events"]`` (queue events
+            processed from ``t = 0``).
+        """
+        if not (isinstance(duration_s, (int, float)) and math.isfinite(duration_s) and duration_s > 0):
+            raise ValueError(f"duration_s must be a finite number > 0, got {duration_s!r}")
+        n_steps = int(round(duration_s / self.dt_s))
+        if n_steps < 1:
+            raise ValueError(f"duration_s={duration_s} is shorter than one step dt={self.dt_s}")
+        n0, n1 = self._step, self._step + n_steps
+        t0, t1 = n0 * self.dt_s, n1 * self.dt_s
+        flat, net = self._flat, self.network
+        sizes = [p.size for p in net.populations]
+
+        def per_neuron(vals: list[float]) -> np.ndarray:
+            return np.repeat(np.asarray(vals, dtype=np.float64), sizes)
+
+        src_t, src_i = _source_spikes(net, t1, self.seed)
+        neurons = (
+            per_neuron([p.params.v_inf for p in net.populations]),
+            per_neuron([p.params.tau_mem_s for p in net.populations]),
+            per_neuron([p.params.v_threshold for p in net.populations]),
+            per_neuron([p.params.v_reset for p in net.populations]),
+            np.repeat(flat.reset_amount, sizes).astype(np.float64),
+            per_neuron([p.params.t_ref_s for p in net.populations]),
+        )
+        routes = (flat.group_proj_ptr, flat.group_proj_list, flat.group_of_pre,
+                  flat.proj_src_offset, flat.proj_tgt_offset, flat.proj_indptr_start,
+                  flat.proj_syn_start, flat.indptr, flat.indices, flat.weights,
+                  flat.delays * self.dt_s)
+        inputs = (src_t, src_i, *_drive_arrivals(net, t1, self.seed))
+        wall0 = time.perf_counter()
+        out_t, out_i, n_out, n_events, ok = _run_exact(
+            t1, flat.v_init.copy(), neurons, routes, inputs, self.max_spikes)
+        wall = time.perf_counter() - wall0
+        if not ok:
+            raise RuntimeError(f"more than max_spikes={self.max_spikes} spikes; raise max_spikes")
+        self._step = n1
+        out_t, out_i = out_t[:n_out], out_i[:n_out]
+        spikes, rates = {}, {}
+        for m in net.monitors:
+            r = net.id_range(m.target)
+            t_all, i_all = (src_t, src_i) if r.start >= net.n_neurons else (out_t, out_i)
+            # a spike belongs to the step Brian2 and the clocked backends bin its time into,
+            # the same whichever run it falls in
+            step = time_to_step(t_all, self.dt_s)
+            sel = (i_all >= r.start) & (i_all < r.stop) & (step >= n0) & (step < n1)
+            t_sel, i_sel = t_all[sel], i_all[sel] - r.start
+            n = r.stop - r.start
+            if isinstance(m, SpikeMonitor):
+                spikes[m.target] = SpikeTrains(t_sel, i_sel, n, t1 - t0, t_start_s=t0)
+            elif isinstance(m, RateMonitor):
+                rates[m.target] = np.bincount(step[sel] - n0, minlength=n_steps) / (n * self.dt_s)
+        return Recording(spikes, {}, rates, self.dt_s, t1 - t0,
+                         meta=run_meta("exact", wall, t0, n_steps, n_events=int(n_events)))
 
 
 def simulate_exact(
@@ -166,83 +355,9 @@ def simulate_exact(
     seed: int = 0,
     max_spikes: int = 50_000_000,
 ) -> Recording:
-    """Run ``network`` in continuous time; spike times are exact.
+    """Run ``network`` in continuous time from ``t = 0``; spike times are exact.
 
-    Parameters
-    ----------
-    network : Network
-        Populations must use delta synapses (``tau_syn_s=()``); current injections are
-        not supported (use ``LIFParams.bias`` for a constant drive).
-    duration_s : float
-        Simulated time in seconds.
-    delay_unit_s : float
-        Duration of one delay step (synaptic delays are integers in SparseSynapses).
-    seed : int
-        Seed of the Poisson sources (drawn in continuous time, so they differ from the
-        clock engine's per-step draws).
-    max_spikes : int
-        Safety limit on recorded spikes.
-
-    Returns
-    -------
-    Recording
-        With ``dt_s = nan`` and ``meta["n_events"]`` (queue events processed).
+    ``ExactSimulator(network, delay_unit_s, seed=seed, max_spikes=max_spikes).run(duration_s)``;
+    ``delay_unit_s`` is the duration of one delay step and the bin of the recorded rates.
     """
-    if not duration_s > 0:
-        raise ValueError(f"duration_s must be > 0, got {duration_s}")
-    if not delay_unit_s > 0:
-        raise ValueError(f"delay_unit_s must be > 0, got {delay_unit_s}")
-    for p in network.populations:
-        if p.params.n_channels:
-            raise ValueError(
-                f"population {p.name!r}: the exact engine supports delta synapses only "
-                f"(tau_syn_s=()), got tau_syn_s={p.params.tau_syn_s}"
-            )
-        if p.kwta_k is not None:
-            raise ValueError(f"population {p.name!r}: k-WTA needs a clock; use the clock engine")
-    if network.currents:
-        raise ValueError("the exact engine does not support CurrentInjection; use LIFParams.bias")
-    if any(isinstance(m, StateMonitor) for m in network.monitors):
-        raise ValueError("the exact engine has no clock to sample states; remove StateMonitors")
-    flat = flatten(network, delay_unit_s, np.float64)
-    pops = network.populations
-    sizes = [p.size for p in pops]
-
-    def per_neuron(vals: list[float]) -> np.ndarray:
-        return np.repeat(np.asarray(vals, dtype=np.float64), sizes)
-
-    offsets = {name: int(flat.group_offsets[k]) for k, name in enumerate(flat.group_names)}
-    src_t, src_i = _source_spikes(network, offsets, duration_s, np.random.default_rng(seed))
-    t0 = time.perf_counter()
-    out_t, out_i, n_out, n_events, ok = _run_exact(
-        float(duration_s), flat.v_init.copy(),
-        per_neuron([p.params.v_inf for p in pops]),
-        per_neuron([p.params.tau_mem_s for p in pops]),
-        per_neuron([p.params.v_threshold for p in pops]),
-        per_neuron([p.params.v_reset for p in pops]),
-        np.repeat(flat.reset_amount, sizes).astype(np.float64),
-        per_neuron([p.params.t_ref_s for p in pops]),
-        src_t, src_i, flat.group_proj_ptr, flat.group_proj_list, flat.group_of_pre,
-        flat.proj_src_offset, flat.proj_tgt_offset, flat.proj_indptr_start, flat.proj_syn_start,
-        flat.indptr, flat.indices, flat.weights, flat.delays * delay_unit_s, int(max_spikes),
-    )
-    wall = time.perf_counter() - t0
-    if not ok:
-        raise RuntimeError(f"more than max_spikes={max_spikes} spikes; raise max_spikes")
-    out_t, out_i = out_t[:n_out], out_i[:n_out]
-    spikes, rates = {}, {}
-    for m in network.monitors:
-        lo = offsets[m.target]
-        hi = lo + network.size(m.target)
-        if lo >= flat.n_neurons:
-            sel = (src_i >= lo) & (src_i < hi) & (src_t < duration_s)
-            t_sel, i_sel = src_t[sel], src_i[sel]
-        else:
-            sel = (out_i >= lo) & (out_i < hi)
-            t_sel, i_sel = out_t[sel], out_i[sel]
-        if isinstance(m, SpikeMonitor):
-            spikes[m.target] = SpikeTrains(t_sel, i_sel - lo, hi - lo, duration_s)
-        elif isinstance(m, RateMonitor):
-            rates[m.target] = np.array([t_sel.size / ((hi - lo) * duration_s)])
-    return Recording(spikes, {}, rates, float("nan"), float(duration_s),
-                     meta={"engine": "exact", "sim_wall_s": wall, "n_events": int(n_events)})
+    return ExactSimulator(network, delay_unit_s, seed=seed, max_spikes=max_spikes).run(duration_s)

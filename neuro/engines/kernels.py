@@ -5,7 +5,42 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["kwta_winners", "lif_update"]
+from neuro.engines.rng import poisson_count, uniform
+
+__all__ = ["apply_drives", "kwta_winners", "lif_update"]
+
+
+@numba.njit(cache=True, nogil=True)
+def apply_drives(n, seed, drives, v, syn, last, ref_n, hits, t_lo, t_hi):
+    """External Poisson drives (``neuro.inputs.PoissonInput``) of step ``n``, as input that
+    arrives in that step: each target neuron ``i`` of drive ``d`` gets ``weight * k`` with
+    ``k = poisson_count(lam, uniform(seed, stream, n, i - lo))``.
+
+    ``drives`` is a :class:`neuro.engines.plan.DriveTable`. Channel 0 adds to ``v`` unless the
+    neuron is refractory (the delta-input rule of the clock engine), channel ``c >= 1`` adds
+    to ``syn[c - 1]``. Only the neurons in ``[t_lo, t_hi)`` (a partition) are driven. Keyed by neuron and step, never by visiting order, so the result does
+    not depend on chunking, run splitting, threads or backend. If ``hits`` is not empty,
+    ``hits[i] += k`` (the Loihi model counts the input spikes).
+    """
+    count = hits.shape[0] > 0
+    for d in range(drives.lo.shape[0]):
+        lo = drives.lo[d]
+        lam = drives.lam[d]
+        w = drives.weight[d]
+        ch = drives.channel[d]
+        stream = drives.stream[d]
+        for i in range(max(lo, t_lo), min(drives.hi[d], t_hi)):
+            k = poisson_count(lam, uniform(seed, stream, n, i - lo))
+            if k == 0:
+                continue
+            if count:
+                hits[i] += k
+            if ch == 0:
+                if ref_n[i] == 0 or (n - last[i]) >= ref_n[i]:
+                    v[i] += w * k
+            else:
+                syn[ch - 1, i] += w * k
+    return 0
 
 
 @numba.njit(cache=True, nogil=True)

@@ -12,14 +12,61 @@ synapse ``s`` is global synapse ``syn_start[p] + s``, so learned weights map bac
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from neuro.engines.plasticity import PlasticPlan, build_plastic_plan
+from neuro.engines.rng import stream_id
 from neuro.lif import step_factors
 from neuro.network import Network
 
-__all__ = ["FlatNetwork", "flatten"]
+__all__ = ["DriveTable", "FlatNetwork", "drive_table", "flatten"]
+
+
+class DriveTable(NamedTuple):
+    """The network's external Poisson drives as a numba record (one row per drive).
+
+    Attributes
+    ----------
+    lo, hi : ndarray of int64
+        Global ids ``[lo, hi)`` of the target population.
+    lam : ndarray of float64
+        Mean input count per neuron and step, ``n_inputs * rate_hz * dt``.
+    weight : ndarray
+        Weight of one input (float64; int64 in the Loihi fixed-point model).
+    channel : ndarray of int64
+        Input channel as for projections: 0 delta (into ``v``), ``1 + k`` into ``I_k``.
+    stream : ndarray of int64
+        Random stream of the drive, ``stream_id(1, d)``.
+    """
+
+    lo: np.ndarray
+    hi: np.ndarray
+    lam: np.ndarray
+    weight: np.ndarray
+    channel: np.ndarray
+    stream: np.ndarray
+
+
+def drive_table(network: Network, dt_s: float) -> DriveTable:
+    """The :class:`DriveTable` of ``network.drives`` for a clock of step ``dt_s``."""
+    names = [p.name for p in network.populations]
+    offsets = np.zeros(len(names) + 1, dtype=np.int64)
+    np.cumsum([p.size for p in network.populations], out=offsets[1:])
+    rows = []
+    for d, drv in enumerate(network.drives):
+        k = names.index(drv.target)
+        delta = network.populations[k].params.n_channels == 0
+        lam = drv.n_inputs * drv.rate_hz * dt_s
+        if lam > 700:  # poisson_count's exp(-lam) underflows beyond
+            raise ValueError(f"PoissonInput into {drv.target!r}: n_inputs * rate_hz * dt must be "
+                             f"<= 700 inputs per step, got {lam:g}")
+        rows.append((offsets[k], offsets[k + 1], lam, drv.weight,
+                     0 if delta else 1 + drv.receptor, stream_id(1, d)))
+    cols = list(zip(*rows)) if rows else [()] * 6
+    types = (np.int64, np.int64, np.float64, np.float64, np.int64, np.int64)
+    return DriveTable(*(np.array(c, dtype=t) for c, t in zip(cols, types)))
 
 
 @dataclass(frozen=True, eq=False)

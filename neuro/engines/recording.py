@@ -1,5 +1,6 @@
 """Assemble a :class:`Recording` from what a clocked backend collected (shared by the
-clock engine and the Loihi event-queue model, so monitors mean the same on both)."""
+clock engine and the Loihi event-queue model, so monitors mean the same on both): absolute
+spike times with the interval's start, per-step rates, float64 states, :data:`META_KEYS`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ import numpy as np
 
 from neuro.engines.plan import FlatNetwork
 from neuro.network import Network
-from neuro.record import RateMonitor, Recording, SpikeMonitor, SpikeTrains, StateMonitor, StateTrace
+from neuro.record import (
+    RateMonitor,
+    Recording,
+    SpikeMonitor,
+    SpikeTrains,
+    StateMonitor,
+    StateTrace,
+    run_meta,
+)
 
 __all__ = ["StateColumns", "assemble_recording", "state_columns"]
 
@@ -66,6 +75,9 @@ def assemble_recording(
     every: int,
     wall_s: float,
     engine: str,
+    *,
+    column_scale: np.ndarray | float = 1.0,
+    column_offset: np.ndarray | float = 0.0,
 ) -> Recording:
     """The Recording of steps ``[n_start, n_end)``.
 
@@ -83,9 +95,12 @@ def assemble_recording(
     every : int
         Sampling period in steps (samples at multiples of it).
     wall_s : float
-        Wall time of the simulation loop (``meta["sim_wall_s"]``).
+        Wall time of the simulation loop (``meta["wall_s"]``).
     engine : str
-        Name put in ``meta["engine"]``.
+        Backend name put in ``meta["engine"]``.
+    column_scale, column_offset : float or ndarray (n_columns,)
+        Model units of a sampled value: ``value * scale + offset`` (a fixed-point backend
+        passes its quantisation; states are float64 on every backend).
     """
     dt = flat.dt_s
     steps = np.concatenate(neuron_steps) if neuron_steps else np.zeros(0, np.int64)
@@ -101,19 +116,19 @@ def assemble_recording(
             sel = (i_arr >= sl.start) & (i_arr < sl.stop)
             if isinstance(m, SpikeMonitor):
                 spikes[m.target] = SpikeTrains(
-                    s_arr[sel] * dt, i_arr[sel] - sl.start, sl.stop - sl.start, duration
+                    s_arr[sel] * dt, i_arr[sel] - sl.start, sl.stop - sl.start, duration,
+                    t_start_s=n_start * dt,
                 )
             else:
                 counts = np.bincount(s_arr[sel] - n_start, minlength=n_end - n_start)
                 rates[m.target] = counts / ((sl.stop - sl.start) * dt)
+    values = states.astype(np.float64) * column_scale + column_offset
     traces, col = {}, 0
     first = -(-n_start // every) * every
     times = (first + every * np.arange(states.shape[0])) * dt
     for m in state_monitors:
         k = m.indices.size
-        traces[m.key] = StateTrace(times, m.indices.copy(), states[:, col : col + k].copy())
+        traces[m.key] = StateTrace(times, m.indices.copy(), values[:, col : col + k].copy())
         col += k
-    return Recording(
-        spikes, traces, rates, dt, duration,
-        meta={"engine": engine, "sim_wall_s": wall_s, "t_start_s": n_start * dt},
-    )
+    return Recording(spikes, traces, rates, dt, duration,
+                     meta=run_meta(engine, wall_s, n_start * dt, n_end - n_start))

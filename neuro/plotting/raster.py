@@ -24,7 +24,7 @@ _COLORS = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange", "tab:
 def raster(
     spikes: SpikeTrains | Mapping[str, SpikeTrains],
     bin_s: float = 5e-3,
-    t_start_s: float = 0.0,
+    t_start_s: float | None = None,
     t_stop_s: float | None = None,
     max_neurons: int | None = None,
     title: str | None = None,
@@ -44,7 +44,8 @@ def raster(
     bin_s : float
         Width of the population-rate bins in seconds, > 0.
     t_start_s, t_stop_s : float
-        Time range to show; ``t_stop_s`` defaults to the longest recording's duration.
+        Time range to show (absolute); defaults to the recorded intervals
+        (earliest ``t_start_s`` to latest ``t_stop_s`` of the trains).
     max_neurons : int, optional
         Show only the first ``max_neurons`` neurons of each population in the raster
         (the rate panel always uses all of them).
@@ -75,7 +76,9 @@ def raster(
             raise TypeError(f"spikes[{name!r}] must be SpikeTrains, got {type(st).__name__}")
     if not (math.isfinite(bin_s) and bin_s > 0):
         raise ValueError(f"bin_s must be finite and > 0 s, got {bin_s}")
-    t1 = max(st.duration_s for st in groups.values()) if t_stop_s is None else float(t_stop_s)
+    if t_start_s is None:
+        t_start_s = min(st.t_start_s for st in groups.values())
+    t1 = max(st.t_stop_s for st in groups.values()) if t_stop_s is None else float(t_stop_s)
     if not (t_start_s >= 0 and t1 > t_start_s):
         raise ValueError(f"need 0 <= t_start_s < t_stop_s, got {t_start_s} and {t1}")
     if max_neurons is not None and max_neurons < 1:

@@ -1,0 +1,149 @@
+"""One simulator protocol for every backend, and one entry point that picks the backend.
+
+=============  ==========================================================  ==================
+backend        class                                                       options
+=============  ==========================================================  ==================
+clock          :class:`neuro.engines.clock.ClockSimulator`                 ``dtype``, ...
+loihi-float    :class:`hardware_models.event_queue.EventQueueSimulator`    ``mapping``, ``spec``
+loihi-fixed    the same, ``mode="fixed"``                                  ``mapping``, ``spec``
+exact          :class:`neuro.engines.event.ExactSimulator`                 ``max_spikes``
+brian2         :class:`neuro.brian2_bridge.Brian2Simulator`                ``target``
+=============  ==========================================================  ==================
+
+Every backend checks the network's features first
+(:func:`neuro.engines.capabilities.check_supported`) and returns a
+:class:`neuro.record.Recording` with one meaning.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from neuro.engines.capabilities import BACKENDS, check_supported
+from neuro.network import Network
+from neuro.record import Recording
+from neuro.synapses import SparseSynapses
+
+__all__ = ["Simulator", "make_simulator", "simulate"]
+
+
+@runtime_checkable
+class Simulator(Protocol):
+    """What every backend is: built from ``(network, dt_s, *, seed=0, **options)``, run in
+    pieces, reset, checkpointed.
+
+    Attributes
+    ----------
+    network : Network
+    dt_s : float
+        Time step (the delay unit and rate bin on the event-driven engine).
+    """
+
+    network: Network
+    dt_s: float
+
+    def __init__(self, network: Network, dt_s: float, *, seed: int = 0, **options: Any) -> None: ...
+
+    @property
+    def t_s(self) -> float:
+        """Simulated time so far, in seconds."""
+        ...
+
+    def run(self, duration_s: float, *, progress: bool = False) -> Recording:
+        """Advance by ``duration_s`` and return what the monitors recorded in that interval."""
+        ...
+
+    def reset(self) -> None:
+        """Back to ``t = 0`` with the same seed (a new run gives the same spikes)."""
+        ...
+
+    def state_dict(self) -> dict[str, object]:
+        """Everything needed to resume a run."""
+        ...
+
+    def load_state_dict(self, d: dict[str, object]) -> None:
+        """Restore a :meth:`state_dict` of a simulator of the same network and dt."""
+        ...
+
+    def synapses(self) -> list[SparseSynapses]:
+        """Each projection's synapses with the current weights."""
+        ...
+
+    def counters(self) -> object | None:
+        """Hardware counters of the run so far, or None on backends without them."""
+        ...
+
+
+def make_simulator(network: Network, dt_s: float, backend: str = "clock", *, seed: int = 0,
+                   **options: Any) -> Simulator:
+    """Build the simulator of ``backend`` for ``network`` (features checked first).
+
+    Parameters
+    ----------
+    network : Network
+    dt_s : float
+        Time step in seconds.
+    backend : str
+        One of :data:`neuro.engines.capabilities.BACKENDS`.
+    seed : int
+        Seed of the random inputs.
+    **options
+        Backend options (see the module table).
+
+    Raises
+    ------
+    UnsupportedFeatureError
+        Before anything is built, if the backend cannot run a feature of the network.
+    """
+    check_supported(network, backend)  # validates the backend name too
+    if backend == "clock":
+        from neuro.engines.clock import ClockSimulator
+
+        return ClockSimulator(network, dt_s, seed=seed, **options)
+    if backend == "exact":
+        from neuro.engines.event import ExactSimulator
+
+        return ExactSimulator(network, dt_s, seed=seed, **options)
+    if backend == "brian2":
+        from neuro.brian2_bridge import Brian2Simulator
+
+        return Brian2Simulator(network, dt_s, seed=seed, **options)
+    # neuro never imports hardware_models at module import time
+    from hardware_models.event_queue import EventQueueSimulator
+
+    assert backend in BACKENDS
+    mode = backend.removeprefix("loihi-")
+    return EventQueueSimulator(network, dt_s, mode=mode, seed=seed, **options)
+
+
+def simulate(network: Network, duration_s: float, dt_s: float, backend: str = "clock", *,
+             seed: int = 0, progress: bool = False, **options: Any) -> Recording:
+    """Run ``network`` for ``duration_s`` from ``t = 0`` on ``backend``.
+
+    Parameters
+    ----------
+    network : Network
+    duration_s : float
+        Simulated time in seconds (rounded to whole steps).
+    dt_s : float
+        Time step in seconds.
+    backend : str
+        ``"clock"`` (default), ``"loihi-float"``, ``"loihi-fixed"``, ``"exact"`` or ``"brian2"``.
+    seed : int
+        Seed of the random inputs.
+    progress : bool
+        Show progress.
+    **options
+        Backend options, e.g. ``dtype=np.float32`` on the clock engine.
+
+    Returns
+    -------
+    Recording
+
+    Examples
+    --------
+    >>> rec = simulate(net, 0.5, 1e-4)                       # doctest: +SKIP
+    >>> rec = simulate(net, 0.5, 1e-4, backend="brian2")     # doctest: +SKIP
+    """
+    sim = make_simulator(network, dt_s, backend, seed=seed, **options)
+    return sim.run(duration_s, progress=progress)

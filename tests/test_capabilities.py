@@ -1,0 +1,123 @@
+"""Declared capabilities: features a network uses, what each backend runs, the one error."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neuro import LIFParams, Network, Population, Projection, SparseSynapses
+from neuro.engines import (
+    BACKENDS,
+    ExactSimulator,
+    Feature,
+    UnsupportedFeatureError,
+    capability_matrix,
+    check_supported,
+    make_simulator,
+)
+from neuro.engines.capabilities import SUPPORT, feature_uses, supporting_backends
+from neuro.inputs import CurrentInjection, PoissonInput, PoissonSource, SpikeArraySource
+from neuro.plasticity import STDPRule, ThresholdAdaptation
+from neuro.record import SpikeMonitor, StateMonitor
+
+DT = 1e-3
+_SRC = SpikeArraySource("x", 2, [0.001], [0])
+
+
+def _with(feature: Feature) -> Network:
+    """A minimal network whose only feature besides a spike-array source is ``feature``."""
+    pop: dict = {}
+    syn = SparseSynapses.from_dense(np.full((2, 2), 0.5))
+    proj: dict = {}
+    net: dict = {}
+    if feature is Feature.EXP_CHANNELS:
+        pop["params"] = LIFParams(tau_syn_s=(5e-3,))
+    elif feature is Feature.KWTA:
+        pop["kwta_k"] = 1
+    elif feature is Feature.ADAPTATION:
+        pop["adaptation"] = ThresholdAdaptation(theta_plus=0.1, tau_theta_s=0.1)
+    elif feature is Feature.STDP:
+        proj["plasticity"] = STDPRule()
+    elif feature is Feature.REWARD_STDP:
+        proj["plasticity"] = STDPRule(tau_eligibility_s=0.2)
+    elif feature is Feature.DELAYS:
+        syn = SparseSynapses.from_dense(np.full((2, 2), 0.5), delay=2)
+    elif feature is Feature.PLASTIC_DELAYS:
+        syn = SparseSynapses.from_dense(np.full((2, 2), 0.5), delay=2)
+        proj["plasticity"] = STDPRule()
+    elif feature is Feature.CURRENT_INJECTION:
+        net["currents"] = [CurrentInjection("a", 0.5)]
+    elif feature is Feature.STATE_MONITORS:
+        net["monitors"] = [StateMonitor("a", "v", [0])]
+    elif feature is Feature.POISSON_INPUT:
+        net["drives"] = [PoissonInput("a", 10, 5.0, 0.1)]
+    elif feature is Feature.POISSON_SOURCES:
+        return Network([Population("a", 2)], [Projection("p", "a", syn)], [PoissonSource("p", 2, 5.0)])
+    return Network([Population("a", 2, **pop)], [Projection("x", "a", syn, **proj)], [_SRC], **net)
+
+
+@pytest.mark.parametrize("feature", list(Feature))
+def test_each_feature_is_reported(feature):
+    used = _with(feature).features()
+    assert feature in used
+    extra = {Feature.SPIKE_ARRAY_SOURCES, Feature.POISSON_SOURCES}
+    if feature is Feature.PLASTIC_DELAYS:
+        extra |= {Feature.DELAYS, Feature.STDP}
+    assert used - extra <= {feature}
+
+
+_PAIRS = [(b, f) for b in BACKENDS for f in Feature if f not in SUPPORT[b]]
+
+
+@pytest.mark.parametrize(("backend", "feature"), _PAIRS, ids=[f"{b}-{f.name}" for b, f in _PAIRS])
+def test_every_unsupported_pair_raises_before_running(backend, feature):
+    net = _with(feature)
+    with pytest.raises(UnsupportedFeatureError) as err:
+        make_simulator(net, DT, backend)
+    e = err.value
+    assert isinstance(e, ValueError) and e.backend == backend and feature in e.missing
+    msg = str(e)
+    assert feature.value in msg
+    others = supporting_backends([feature])
+    assert (f"supported by: {', '.join(others)}" in msg) if others else ("no backend supports" in msg)
+    for b in others:  # the backends named do accept the feature
+        check_supported(_with(feature), b)
+    if backend == "exact":  # the backend classes this module owns check in their constructor
+        with pytest.raises(UnsupportedFeatureError):
+            ExactSimulator(net, DT)
+    elif backend == "brian2":
+        from neuro.brian2_bridge import Brian2Simulator
+
+        with pytest.raises(UnsupportedFeatureError):
+            Brian2Simulator(net, DT)
+
+
+def test_error_names_every_missing_feature_and_where():
+    net = Network(
+        [Population("a", 3, LIFParams(tau_syn_s=(5e-3,)), kwta_k=1), Population("b", 2)],
+        [Projection("x", "b", SparseSynapses.from_dense(np.ones((2, 2))), plasticity=STDPRule())],
+        [_SRC], monitors=[SpikeMonitor("a")])
+    uses = feature_uses(net)
+    assert uses[Feature.KWTA] == ["population 'a'"] and uses[Feature.STDP] == ["projection x->b"]
+    with pytest.raises(UnsupportedFeatureError) as err:
+        check_supported(net, "exact")
+    msg = str(err.value)
+    assert set(err.value.missing) == {Feature.EXP_CHANNELS, Feature.KWTA, Feature.STDP}
+    assert "population 'a'" in msg and "projection x->b" in msg
+    assert "backends that support all of them: clock, loihi-float" in msg
+    with pytest.raises(ValueError, match="backend must be one of"):
+        check_supported(net, "nest")
+
+
+def test_projection_accepts_only_known_rules():
+    with pytest.raises(TypeError, match="STDPRule"):
+        Projection("x", "a", SparseSynapses.from_dense(np.ones((2, 2))), plasticity=object())
+
+
+def test_readme_matrix_is_the_generated_one():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    m = re.search(r"<!-- capability-matrix:begin -->\n(.*?)\n<!-- capability-matrix:end -->", readme, re.S)
+    assert m, "README.md lacks the capability-matrix markers"
+    assert m.group(1).strip() == capability_matrix(), (
+        "README capability matrix is stale: paste neuro.engines.capability_matrix()")
