@@ -129,12 +129,15 @@ class Config:
     dt_s: float = 1e-4
     n_analyzed: int = 1000
     nest_threads: int = 1
+    simulators: tuple[str, ...] = ("ours", "nest")
 
     def __post_init__(self) -> None:
         if self.regime not in ("all", *REGIMES):
             raise ValueError(f"regime must be 'all' or one of {sorted(REGIMES)}, got {self.regime!r}")
         if (self.g is None) != (self.nu_ratio is None):
             raise ValueError("set both g and nu_ratio (a point of the phase diagram), or neither")
+        if not self.simulators or set(self.simulators) - {"ours", "nest"}:
+            raise ValueError(f"simulators must be a non-empty subset of ('ours', 'nest'), got {self.simulators}")
         if not self.duration_s > self.t_skip_s + 0.1:
             raise ValueError(f"duration_s must exceed t_skip_s + 0.1 s = {self.t_skip_s + 0.1}, got {self.duration_s}")
 
@@ -185,9 +188,11 @@ def run(cfg: Config, ctx) -> dict:
         t0 = time.perf_counter()
         net = brunel_network(g, nu, scale=cfg.scale, dt_s=cfg.dt_s, seed=ctx.seed)
         summary[f"{name}_build_net_wall_s"] = time.perf_counter() - t0
-        runs = {"nest": lambda: run_nest(net, cfg.duration_s, cfg.dt_s, seed=ctx.seed, threads=cfg.nest_threads)}
-        if ours_ok:
-            runs = {"ours": lambda: ClockSimulator(net, cfg.dt_s, seed=ctx.seed).run(cfg.duration_s), **runs}
+        runs = {}
+        if ours_ok and "ours" in cfg.simulators:
+            runs["ours"] = lambda: ClockSimulator(net, cfg.dt_s, seed=ctx.seed).run(cfg.duration_s)
+        if "nest" in cfg.simulators:
+            runs["nest"] = lambda: run_nest(net, cfg.duration_s, cfg.dt_s, seed=ctx.seed, threads=cfg.nest_threads)
         recs = {}
         for sim, fn in runs.items():
             t0 = time.perf_counter()

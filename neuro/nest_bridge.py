@@ -63,6 +63,25 @@ __all__ = ["NestModel", "to_nest", "run_nest", "nest_available", "MV_PER_UNIT"]
 MV_PER_UNIT = 1e3
 
 
+def _avoid_openmp_clash() -> None:
+    """Keep numba off OpenMP in a process that may load NEST.
+
+    NEST's wheel bundles its own libgomp; numba's ``"omp"`` threading layer (its default
+    here) loads a second OpenMP runtime, and the two in one process segfault in
+    ``nest.ResetKernel`` once the clock engine's parallel stages have run. numba's own
+    ``"workqueue"`` layer runs the same kernels. Takes effect only before numba first
+    launches its threads, hence at import of this module; an explicit
+    ``NUMBA_THREADING_LAYER`` is respected.
+    """
+    if "NUMBA_THREADING_LAYER" not in os.environ:
+        import numba
+
+        numba.config.THREADING_LAYER = "workqueue"
+
+
+_avoid_openmp_clash()
+
+
 def nest_available() -> bool:
     """True when ``import nest`` works (the optional ``reference`` extra is installed)."""
     try:
