@@ -10,8 +10,9 @@ truncated at dt, initial potentials N(-58 mV, 10 mV).
 
 Background: the **DC variant** (each neuron gets the mean of its K_ext Poisson inputs at
 8 Hz as a constant current, :class:`neuro.inputs.CurrentInjection`), which our clock
-engine runs today. The Poisson-background variant (``background="poisson"``) needs the
-clock engine to integrate ``Network.drives`` and runs in NEST only until then.
+engine runs with either background. The Poisson-background variant
+(``background="poisson"``) uses :class:`neuro.inputs.PoissonInput` (run on our side when
+the clock engine integrates ``Network.drives``, probed at run time).
 
 ``scale`` multiplies the population sizes and the total numbers of synapses (in-degrees
 unchanged, so no weight compensation is needed), as the example's ``N_scaling``.
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 
+from experiments.brunel import clock_engine_runs_drives
 from neuro import LIFParams, Network, Population, Projection, SpikeMonitor
 from neuro.analysis import isi_cv
 from neuro.connectivity import fixed_total_number, normal_delays_steps, normal_weights
@@ -163,7 +165,7 @@ def run(cfg: Config, ctx) -> dict:
     summary: dict = {"n_neurons": net.n_neurons, "n_synapses": net.n_synapses,
                      "build_net_wall_s": time.perf_counter() - t0}
     runs = {"nest": lambda: run_nest(net, cfg.duration_s, cfg.dt_s, seed=ctx.seed, threads=cfg.nest_threads)}
-    if cfg.run_ours and cfg.background == "dc":
+    if cfg.run_ours and (cfg.background == "dc" or clock_engine_runs_drives()):
         runs["ours"] = lambda: ClockSimulator(net, cfg.dt_s, seed=ctx.seed).run(cfg.duration_s)
     summary["ours_status"] = "ran" if "ours" in runs else (
         "not run: Poisson background needs Network.drives in the clock engine" if cfg.run_ours else "disabled")
