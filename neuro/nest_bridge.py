@@ -1,0 +1,336 @@
+"""Run a :class:`neuro.network.Network` in NEST 3.10: same neurons, synapses and initial state.
+
+NEST is the reference simulator of the canonical network benchmarks (Brette et al. 2007,
+Brunel 2000, Potjans & Diesmann 2014); this bridge builds the *same* network there, as
+:mod:`neuro.brian2_bridge` does for Brian2. It is an optional dependency
+(``pip install -e ".[reference]"``); importing this module does not import NEST.
+
+Unit mapping. Our potentials (volts, or dimensionless membrane units treated as volts) are
+passed to NEST in mV (``x 1000``). Our synaptic currents and biases are in membrane units
+(the steady-state shift of ``v`` they cause); NEST's are in pA with
+``C_m dV/dt = -g_L (V - E_L) + I``. Choosing ``C_m = tau_m`` (pF per ms) makes
+``g_L = 1 nS``, so a current of ``x`` mV of steady-state shift is exactly ``x`` pA:
+weights, ``bias`` (``I_e``) and :class:`~neuro.inputs.CurrentInjection` (``dc_generator``)
+keep their numbers after the ``x 1000``.
+
+Neuron models (all integrated exactly on the grid, as our clock engine):
+delta synapses -> ``iaf_psc_delta`` (inputs during the refractory period discarded, as
+ours); one or two exponential channels whose weights are routed by sign (channel 0
+excitatory >= 0, channel 1 inhibitory <= 0) -> ``iaf_psc_exp``; otherwise
+``iaf_psc_exp_multisynapse`` with receptor ``k + 1`` for channel ``k``.
+
+Timing. A spike emitted in step ``n`` with our delay ``d >= 1`` (in steps) reaches an
+exponential-synapse target's membrane in the same step as NEST's with a delay of ``d``
+resolution steps, and a delta-synapse target's as NEST's with ``d + 1`` steps (checked spike
+for spike in tests/test_nest_bridge.py). NEST's minimum delay is one step, so our ``d = 0``
+into exponential synapses becomes one step (one step later than ours and Brian2's). NEST
+thresholds with ``V >= V_th`` (ours ``v > v_th``), irrelevant for
+continuous potentials. The refractory
+period is passed as ``(ref_steps - 1) * dt`` (see :func:`_neuron_params`), so both release
+the membrane in the same step.
+
+Inputs. :class:`~neuro.inputs.PoissonSource` channels are ``parrot_neuron``s each fed by its
+own ``poisson_generator`` (a generator alone would send independent trains to every target;
+the parrot repeats one train to all its targets, as our source does). :class:`~neuro.inputs.PoissonInput` is one
+``poisson_generator`` at ``n_inputs * rate_hz`` connected to every target neuron: NEST draws
+an independent train per target, which is exactly the drive's definition (a Poisson count
+per neuron and step). Random streams differ from ours: agreement is statistical.
+
+Not supported (clear error): ``reset_mode="subtract"``, k-WTA, threshold adaptation,
+plasticity, ``SpikeArraySource``, state and rate monitors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from neuro.inputs import PoissonSource
+from neuro.lif import step_factors
+from neuro.network import Network, Population
+from neuro.record import Recording, SpikeMonitor, SpikeTrains
+
+__all__ = ["NestModel", "to_nest", "run_nest", "nest_available", "MV_PER_UNIT"]
+
+#: Our potentials (volts) are NEST's millivolts divided by this.
+MV_PER_UNIT = 1e3
+
+
+def _avoid_openmp_clash() -> None:
+    """Keep numba off OpenMP in a process that may load NEST.
+
+    NEST's wheel bundles its own libgomp; numba's ``"omp"`` threading layer (its default
+    here) loads a second OpenMP runtime, and the two in one process segfault in
+    ``nest.ResetKernel`` once the clock engine's parallel stages have run. numba's own
+    ``"workqueue"`` layer runs the same kernels. Takes effect only before numba first
+    launches its threads, hence at import of this module; an explicit
+    ``NUMBA_THREADING_LAYER`` is respected.
+    """
+    if "NUMBA_THREADING_LAYER" not in os.environ:
+        import numba
+
+        numba.config.THREADING_LAYER = "workqueue"
+
+
+_avoid_openmp_clash()
+
+
+def nest_available() -> bool:
+    """True when ``import nest`` works (the optional ``reference`` extra is installed)."""
+    try:
+        _import_nest()
+    except ImportError:
+        return False
+    return True
+
+
+def _import_nest() -> Any:
+    # NEST prints a multi-line banner on import; keep logs readable.
+    os.environ.setdefault("PYNEST_QUIET", "1")
+    with contextlib.redirect_stdout(io.StringIO()):
+        import nest
+    nest.verbosity = nest.VerbosityLevel.ERROR
+    return nest
+
+
+def _model_for(network: Network, pop: Population) -> str:
+    """The NEST neuron model that integrates ``pop`` exactly like our clock engine."""
+    n_ch = pop.params.n_channels
+    if n_ch == 0:
+        return "iaf_psc_delta"
+    if n_ch <= 2:
+        signs_ok = True
+        for pr in network.projections:
+            if pr.target != pop.name or pr.synapses.n_synapses == 0:
+                continue
+            w = pr.synapses.weights
+            signs_ok &= bool(np.all(w >= 0)) if pr.receptor == 0 else bool(np.all(w <= 0))
+        for d in network.drives:
+            if d.target == pop.name:
+                signs_ok &= d.weight >= 0 if d.receptor == 0 else d.weight <= 0
+        if signs_ok:
+            return "iaf_psc_exp"
+    return "iaf_psc_exp_multisynapse"
+
+
+def _neuron_params(model: str, pop: Population, dt_s: float) -> dict[str, Any]:
+    p = pop.params
+    tau_ms = p.tau_mem_s * 1e3
+    out: dict[str, Any] = {
+        "tau_m": tau_ms,
+        "C_m": tau_ms,  # g_L = 1 nS: 1 pA of current = 1 mV of steady-state shift
+        "E_L": p.v_rest * MV_PER_UNIT,
+        "V_reset": p.v_reset * MV_PER_UNIT,
+        "V_th": p.v_threshold * MV_PER_UNIT,
+        # NEST clamps V for all of the t_ref / dt steps after the spike step; ours (and
+        # Brian2) integrate again from step n + ref_steps, one step earlier
+        "t_ref": max(step_factors(p, dt_s).ref_steps - 1, 0) * dt_s * 1e3,
+        "I_e": p.bias * MV_PER_UNIT,
+    }
+    taus = [t * 1e3 for t in p.tau_syn_s]
+    if model == "iaf_psc_exp":
+        out["tau_syn_ex"] = taus[0]
+        out["tau_syn_in"] = taus[-1]
+    elif model == "iaf_psc_exp_multisynapse":
+        out["tau_syn"] = taus
+    return out
+
+
+def _nest_delay_steps(delays: np.ndarray, model: str) -> np.ndarray:
+    """NEST delays (in steps) that deliver at the step our ``delays`` do (module docstring)."""
+    if model == "iaf_psc_delta":
+        # iaf_psc_delta adds an arriving input to V before its threshold test, one step
+        # earlier than the exponential models, which add it to the current after V's update
+        return delays.astype(np.float64) + 1.0
+    return np.maximum(delays, 1).astype(np.float64)  # NEST's minimum delay: one step
+
+
+def _check_supported(network: Network) -> None:
+    for pop in network.populations:
+        if pop.params.reset_mode != "value":
+            raise ValueError(f"population {pop.name!r}: NEST resets to a value; reset_mode must be 'value'")
+        if pop.kwta_k is not None or pop.adaptation is not None:
+            raise ValueError(f"population {pop.name!r}: k-WTA and threshold adaptation have no NEST mapping")
+    for pr in network.projections:
+        if pr.plasticity is not None:
+            raise ValueError(f"projection {pr.name}: plasticity is not exported to NEST; pass plasticity=None")
+    for s in network.sources:
+        if not isinstance(s, PoissonSource):
+            raise ValueError(f"source {s.name!r}: only PoissonSource is exported to NEST, got {type(s).__name__}")
+    for m in network.monitors:
+        if not isinstance(m, SpikeMonitor):
+            raise ValueError(f"{type(m).__name__} on {m.target!r}: only SpikeMonitor is exported to NEST")
+
+
+@dataclass(eq=False)
+class NestModel:
+    """A network built in the (global) NEST kernel, ready to :meth:`run`.
+
+    NEST keeps one kernel per process: building another model resets it, after which this
+    one can no longer run.
+
+    Attributes
+    ----------
+    network : Network
+    dt_s : float
+        NEST resolution.
+    threads : int
+        ``local_num_threads``.
+    nodes : dict of str to NodeCollection
+        Neurons per population, parrots per source.
+    recorders : dict of str to NodeCollection
+        ``spike_recorder`` per spike-monitored population/source.
+    models : dict of str to str
+        NEST neuron model per population.
+    build_wall_s : float
+        Wall time of :func:`to_nest` (node creation and connection).
+    """
+
+    network: Network
+    dt_s: float
+    threads: int
+    nodes: dict[str, Any]
+    recorders: dict[str, Any]
+    models: dict[str, str]
+    build_wall_s: float
+    wall_s: float = 0.0
+    t_s: float = 0.0
+
+    def run(self, duration_s: float) -> Recording:
+        """Simulate ``duration_s`` more seconds and return what was recorded in that time.
+
+        Returns
+        -------
+        Recording
+            ``spikes`` per monitored population (times in seconds from the start of this
+            call's window, on our step grid: NEST's stamp ``(n + 1) dt`` is our step ``n``);
+            ``meta`` holds ``engine="nest"``, ``threads``, ``sim_wall_s`` and ``build_wall_s``.
+        """
+        nest = _import_nest()
+        if _KERNEL["model"] is not self:
+            raise RuntimeError("the NEST kernel was reset by another to_nest(): rebuild this model")
+        n_steps = int(round(duration_s / self.dt_s))
+        if n_steps < 1:
+            raise ValueError(f"duration_s must be >= one step ({self.dt_s} s), got {duration_s}")
+        t0 = time.perf_counter()
+        nest.Simulate(n_steps * self.dt_s * 1e3)
+        wall = time.perf_counter() - t0
+        self.wall_s += wall
+        start_step = int(round(self.t_s / self.dt_s))
+        spikes = {}
+        for name, rec in self.recorders.items():
+            ev = rec.get("events")
+            first = self.nodes[name].tolist()[0]
+            # stamp (n + 1) dt in ms -> our step n
+            step = np.rint(np.asarray(ev["times"]) / (self.dt_s * 1e3)).astype(np.int64) - 1
+            keep = step >= start_step
+            spikes[name] = SpikeTrains(
+                (step[keep] - start_step) * self.dt_s,
+                np.asarray(ev["senders"])[keep] - first,
+                self.network.size(name),
+                n_steps * self.dt_s,
+            )
+            rec.set(n_events=0)
+        self.t_s += n_steps * self.dt_s
+        meta = {"engine": "nest", "threads": self.threads, "sim_wall_s": wall,
+                "build_wall_s": self.build_wall_s, "nest_models": dict(self.models)}
+        return Recording(spikes, {}, {}, self.dt_s, n_steps * self.dt_s, meta)
+
+
+_KERNEL: dict[str, Any] = {"model": None}
+
+
+def to_nest(network: Network, dt_s: float, *, seed: int = 0, threads: int = 1) -> NestModel:
+    """Reset the NEST kernel and build ``network`` in it.
+
+    Parameters
+    ----------
+    network : Network
+    dt_s : float
+        Resolution in seconds, > 0 (NEST works on a 0.1 us tic grid).
+    seed : int
+        NEST's ``rng_seed`` (Poisson generators), in [1, 2**31 - 1] after ``+ 1``.
+    threads : int
+        ``local_num_threads``, >= 1.
+
+    Returns
+    -------
+    NestModel
+    """
+    if not (isinstance(dt_s, (int, float)) and math.isfinite(dt_s) and dt_s > 0):
+        raise ValueError(f"dt_s must be a finite number > 0 s, got {dt_s!r}")
+    if int(threads) != threads or threads < 1:
+        raise ValueError(f"threads must be an integer >= 1, got {threads!r}")
+    if int(seed) != seed or not 0 <= seed < 2**31 - 2:
+        raise ValueError(f"seed must be an integer in [0, 2**31 - 2), got {seed!r}")
+    _check_supported(network)
+    nest = _import_nest()
+    t0 = time.perf_counter()
+    nest.ResetKernel()
+    nest.SetKernelStatus({"resolution": dt_s * 1e3, "local_num_threads": int(threads),
+                          "rng_seed": int(seed) + 1, "print_time": False})
+    nodes: dict[str, Any] = {}
+    models: dict[str, str] = {}
+    for pop in network.populations:
+        model = _model_for(network, pop)
+        nc = nest.Create(model, pop.size, params=_neuron_params(model, pop, dt_s))
+        nc.set(V_m=(pop.v_init * MV_PER_UNIT).tolist())
+        nodes[pop.name], models[pop.name] = nc, model
+    for src in network.sources:
+        parrots = nest.Create("parrot_neuron", src.size)
+        gens = nest.Create("poisson_generator", src.size)
+        gens.set(rate=src.rate_hz.tolist())
+        nest.Connect(gens, parrots, "one_to_one", syn_spec={"delay": dt_s * 1e3})
+        nodes[src.name] = parrots
+    for pr in network.projections:
+        syn = pr.synapses
+        if syn.n_synapses == 0:
+            continue
+        pre = nodes[pr.source]
+        post = nodes[pr.target]
+        pre_ids = np.asarray(pre.tolist())[syn.pre_indices()]
+        post_ids = np.asarray(post.tolist())[syn.indices]
+        steps = _nest_delay_steps(syn.delays, models[pr.target])
+        spec = {"synapse_model": "static_synapse", "weight": syn.weights.astype(np.float64) * MV_PER_UNIT,
+                "delay": steps * dt_s * 1e3}
+        if models[pr.target] == "iaf_psc_exp_multisynapse":
+            spec["receptor_type"] = pr.receptor + 1
+        nest.Connect(pre_ids, post_ids, "one_to_one", syn_spec=spec)
+    for d in network.drives:
+        gen = nest.Create("poisson_generator", params={"rate": d.n_inputs * d.rate_hz})
+        spec = {"weight": d.weight * MV_PER_UNIT, "delay": float(_nest_delay_steps(np.zeros(1), models[d.target])[0]) * dt_s * 1e3}
+        if models[d.target] == "iaf_psc_exp_multisynapse":
+            spec["receptor_type"] = d.receptor + 1
+        nest.Connect(gen, nodes[d.target], "all_to_all", syn_spec=spec)
+    for c in network.currents:
+        tgt = nodes[c.target]
+        amp = np.broadcast_to(c.amplitude * MV_PER_UNIT, (len(tgt),))
+        # the generator's current reaches the membrane one step after its active window
+        # opens; open it one step early so the drive starts in the step ours does
+        start = max(c.start_s - dt_s, 0.0) * 1e3
+        stop = {} if math.isinf(c.stop_s) else {"stop": (c.stop_s - dt_s) * 1e3}
+        gens = nest.Create("dc_generator", len(tgt), params={"start": start, **stop})
+        gens.set(amplitude=amp.tolist())
+        nest.Connect(gens, tgt, "one_to_one", syn_spec={"delay": dt_s * 1e3})
+    recorders = {}
+    for name in dict.fromkeys(network.spike_monitored()):
+        rec = nest.Create("spike_recorder")
+        nest.Connect(nodes[name], rec)
+        recorders[name] = rec
+    model = NestModel(network, float(dt_s), int(threads), nodes, recorders, models,
+                      time.perf_counter() - t0)
+    _KERNEL["model"] = model
+    return model
+
+
+def run_nest(network: Network, duration_s: float, dt_s: float, *, seed: int = 0,
+             threads: int = 1) -> Recording:
+    """Build ``network`` in NEST and simulate it for ``duration_s`` seconds (one call)."""
+    return to_nest(network, dt_s, seed=seed, threads=threads).run(duration_s)
