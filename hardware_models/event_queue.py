@@ -46,6 +46,7 @@ from neuro.engines.clock import neurons_record
 from neuro.engines.plan import DriveTable, drive_table
 from neuro.engines.recording import state_columns
 from neuro.network import Network
+from neuro.validation import check_duration
 from neuro.record import Recording
 
 __all__ = ["COUNTERS", "LoihiCounters", "EventQueueSimulator", "run_event_queue"]
@@ -391,6 +392,7 @@ class EventQueueSimulator:
         """
         if not duration_s > 0:
             raise ValueError(f"duration_s must be > 0, got {duration_s}")
+        check_duration(duration_s, self.flat.dt_s, self.flat.n_neurons)  # refuse out-of-reach runs
         f, st, m = self.flat, self._st, self.mapping
         n_steps = int(round(duration_s / f.dt_s))
         if n_steps < 1:

@@ -54,11 +54,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass, fields
 from dataclasses import replace as _dc_replace
 from pathlib import Path
+
+from neuro.atomic import write_text
 
 __all__ = ["LoihiSpec", "preset", "PRESETS", "load_spec"]
 
@@ -269,11 +269,7 @@ class LoihiSpec:
 
     def to_json(self, path: str | Path) -> None:
         """Write the spec to a JSON file (atomically)."""
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(self.to_dict(), fh, indent=2)
-        os.replace(tmp, path)
+        write_text(path, json.dumps(self.to_dict(), indent=2))
 
 
 def _barrier_points(points: object) -> tuple:

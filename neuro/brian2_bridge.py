@@ -471,6 +471,8 @@ def to_brian2(
     -------
     Brian2Model
     """
+    for pr in network.projections:
+        pr.synapses.check_dt(dt_s)  # delays made for another step would mean other times
     if target not in TARGETS:
         raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
     if not (isinstance(dt_s, (int, float)) and math.isfinite(dt_s) and dt_s > 0):

@@ -264,6 +264,8 @@ def to_nest(network: Network, dt_s: float, *, seed: int = 0, threads: int = 1) -
     -------
     NestModel
     """
+    for pr in network.projections:
+        pr.synapses.check_dt(dt_s)  # delays made for another step would mean other times
     if not (isinstance(dt_s, (int, float)) and math.isfinite(dt_s) and dt_s > 0):
         raise ValueError(f"dt_s must be a finite number > 0 s, got {dt_s!r}")
     if int(threads) != threads or threads < 1:

@@ -106,3 +106,19 @@ def test_numpy_scalars_are_accepted_by_parameter_dataclasses():
     for bad in (True, "0.02", np.array([0.02])):
         with pytest.raises(ValueError, match="tau_mem_s must be a real number"):
             LIFParams(tau_mem_s=bad)
+
+
+def test_engines_refuse_out_of_reach_runs_and_delays_of_another_dt():
+    """The run entry points apply check_duration and SparseSynapses.check_dt before any work."""
+    from neuro import LIFParams, Network, Population, Projection
+    from neuro.engines import ClockSimulator
+    from neuro.engines.protocol import make_simulator
+
+    syn = SparseSynapses.fixed_probability(4, 4, 1.0, 0.1, delay_s=1e-3, dt_s=1e-4, seed=0)
+    net = Network([Population("a", 4, LIFParams())], [Projection("a", "a", syn)])
+    with pytest.raises(ValueError, match="made for dt_s=0.0001"):
+        ClockSimulator(net, 5e-4)
+    for backend in ("clock", "exact", "loihi-float"):
+        sim = make_simulator(net, 1e-4, backend=backend)
+        with pytest.raises(ValueError, match="neuron-steps"):
+            sim.run(1e9)

@@ -39,6 +39,7 @@ from neuro.engines.plasticity import deliver_reward as _deliver_reward
 from neuro.engines.plasticity import plastic_events
 from neuro.engines.recording import assemble_recording, state_columns
 from neuro.network import Network
+from neuro.validation import check_duration
 from neuro.record import Recording, SpikeMonitor
 from neuro.synapses import SparseSynapses
 
@@ -604,6 +605,7 @@ class ClockSimulator:
         """Advance by ``duration_s`` and return what the monitors recorded in that interval."""
         if not (duration_s > 0):
             raise ValueError(f"duration_s must be > 0, got {duration_s}")
+        check_duration(duration_s, self.flat.dt_s, self.flat.n_neurons)  # refuse out-of-reach runs
         f, st = self.flat, self.state
         pl = f.plastic
         n_steps = int(round(duration_s / f.dt_s))

@@ -35,6 +35,7 @@ from neuro.engines.plan import flatten
 from neuro.engines.rng import stream_id, uniform
 from neuro.inputs import PoissonSource, SpikeArraySource
 from neuro.network import Network
+from neuro.validation import check_duration
 from neuro.record import RateMonitor, Recording, SpikeMonitor, SpikeTrains, run_meta
 from neuro.synapses import SparseSynapses
 
@@ -296,6 +297,7 @@ class ExactSimulator:
         """
         if not (isinstance(duration_s, (int, float)) and math.isfinite(duration_s) and duration_s > 0):
             raise ValueError(f"duration_s must be a finite number > 0, got {duration_s!r}")
+        check_duration(duration_s, self.dt_s, self.network.n_neurons)  # refuse out-of-reach runs
         n_steps = int(round(duration_s / self.dt_s))
         if n_steps < 1:
             raise ValueError(f"duration_s={duration_s} is shorter than one step dt={self.dt_s}")

@@ -145,6 +145,8 @@ def flatten(network: Network, dt_s: float, dtype: type = np.float64) -> FlatNetw
     """Flatten ``network`` for a clock of step ``dt_s`` with state in ``dtype``."""
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
+    for pr in network.projections:
+        pr.synapses.check_dt(dt_s)  # delays in steps of another dt would silently mean other times
     pops = network.populations
     groups = [*pops, *network.sources]
     offsets = np.zeros(len(groups) + 1, dtype=np.int64)
