@@ -273,7 +273,7 @@ _KERNELS = ("auto", "dense", "event", "sparse")
 # prints the calibration): a multiply-add inside torch's GEMM, an event-driven synapse
 # update (indirect load/store), and the test of one input for zero.
 _NS_PER_MAC = 0.017
-_NS_PER_EVENT = 3.0
+_NS_PER_EVENT = 2.0
 _NS_PER_SCAN = 0.6
 
 
@@ -361,6 +361,10 @@ class SparseLinear(nn.Module):
             self.register_buffer("rows", rows)
             self.register_buffer("cols", cols)
         self._indptr = synapses.indptr.copy()
+        # narrowest unsigned column index for the numba loops: less memory traffic per
+        # synapse and no negative-index check (uint16 measured 1.6x faster than int64 at 10%)
+        self._event_cols = synapses.indices.astype(
+            np.uint16 if self.out_features <= np.iinfo(np.uint16).max + 1 else np.uint32)
         # a complete pattern in CSR order is the row-major dense matrix: no scatter needed
         self._full = synapses.n_synapses == self.in_features * self.out_features and np.array_equal(
             synapses.indices, np.tile(np.arange(self.out_features, dtype=np.int32), self.in_features))
@@ -453,8 +457,7 @@ class SparseLinear(nn.Module):
         elif kernel == "event":
             if flat.dtype != self.weight.dtype:
                 raise TypeError(f"input dtype {flat.dtype} must match the weights' {self.weight.dtype}")
-            # int64 column indices: measured 1.5x faster in the numba loops than int32
-            y = _EventLinear.apply(flat, self.weight, self._indptr, self.cols.numpy(), self.out_features)
+            y = _EventLinear.apply(flat, self.weight, self._indptr, self._event_cols, self.out_features)
         else:
             wt = torch.sparse_coo_tensor(
                 torch.stack([self.cols, self.rows]), self.weight,
