@@ -340,10 +340,10 @@ class SparseLinear(nn.Module):
         return 2 * self.in_features * self.out_features * itemsize
 
     def set_synapses(self, synapses: SparseSynapses) -> None:
-        """Replace the pattern and the weights (same ``weight`` Parameter object, new size).
+        """Replace the pattern and the weights (``weight`` becomes a new Parameter).
 
-        Optimizer state tied to ``weight`` is not remapped here; see
-        :func:`learning.sparsity.rewire` which does both.
+        An optimizer holding the old ``weight`` must be told; :func:`learning.sparsity.rewire`
+        does that and carries its state over.
         """
         if not isinstance(synapses, SparseSynapses):
             raise TypeError(f"synapses must be SparseSynapses, got {type(synapses).__name__}")
@@ -368,9 +368,9 @@ class SparseLinear(nn.Module):
         # a complete pattern in CSR order is the row-major dense matrix: no scatter needed
         self._full = synapses.n_synapses == self.in_features * self.out_features and np.array_equal(
             synapses.indices, np.tile(np.arange(self.out_features, dtype=np.int32), self.in_features))
-        with torch.no_grad():
-            self.weight.data = torch.from_numpy(synapses.weights.copy()).to(self.weight.dtype)
-        self.weight.grad = None
+        # a new Parameter, not new .data: autograd caches the shape of a leaf it has seen
+        self.weight = nn.Parameter(torch.from_numpy(synapses.weights.copy()).to(self.weight.dtype),
+                                   requires_grad=self.weight.requires_grad)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # type: ignore[override]
         # a saved pattern may differ from this one (pruned, regrown): adopt it, then load

@@ -2,9 +2,10 @@
 
 Every pruning and growth method of :mod:`learning.sparsity` ends in :func:`rewire`: the
 layer's :class:`SparseSynapses` is rebuilt (CSR order) with the kept synapses and the new
-ones, the ``weight`` Parameter keeps its identity (an optimizer still holds it), and the
-optimizer's per-parameter state (Adam's moments, SGD's momentum) is carried over for the
-kept synapses and zero for the new ones: a new synapse has no history.
+ones. The weight becomes a new Parameter (autograd caches the shape of a leaf tensor it
+has seen), which :func:`rewire` substitutes in the optimizer, carrying its per-parameter
+state (Adam's moments, SGD's momentum) over for the kept synapses, zero for the new ones:
+a new synapse has no history.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def rewire(layer: SparseLinear, keep: np.ndarray, grow: np.ndarray | None = None
     grow_weights : float or ndarray
         Initial weights of the new synapses.
     optimizer : torch.optim.Optimizer, optional
-        Its state for ``layer.weight`` is remapped (kept synapses keep theirs, new ones 0).
+        Holds ``layer.weight``: the new Parameter replaces it there, and its state is
+        remapped (kept synapses keep theirs, new ones 0).
     """
     keys = synapse_keys(layer)
     keep = np.asarray(keep, dtype=bool)
@@ -79,21 +81,33 @@ def rewire(layer: SparseLinear, keep: np.ndarray, grow: np.ndarray | None = None
     np.cumsum(np.bincount(rows, minlength=layer.in_features), out=indptr[1:])
     syn = SparseSynapses(indptr, (new_keys % layer.out_features).astype(np.int32), weights, 0,
                          layer.out_features)
+    old_param = layer.weight
     layer.set_synapses(syn)
     if optimizer is not None:
-        _remap_state(optimizer, layer.weight, torch.from_numpy(source))
+        _swap_param(optimizer, old_param, layer.weight, torch.from_numpy(source))
 
 
-def _remap_state(optimizer: torch.optim.Optimizer, param: nn.Parameter, source: torch.Tensor) -> None:
-    state = optimizer.state.get(param)
+def _swap_param(optimizer: torch.optim.Optimizer, old: nn.Parameter, new: nn.Parameter,
+                source: torch.Tensor) -> None:
+    """Put ``new`` where ``old`` was in ``optimizer``; per-synapse state follows ``source``."""
+    found = False
+    for group in optimizer.param_groups:
+        for i, p in enumerate(group["params"]):
+            if p is old:
+                group["params"][i] = new
+                found = True
+    if not found:
+        raise ValueError("optimizer does not hold this layer's weight")
+    state = optimizer.state.pop(old, None)
     if not state:
         return
-    old = source >= 0
+    kept = source >= 0
     for name, value in state.items():
         if torch.is_tensor(value) and value.dim() == 1 and name != "step":
-            new = torch.zeros(source.numel(), dtype=value.dtype)
-            new[old] = value[source[old]]
-            state[name] = new
+            moved = torch.zeros(source.numel(), dtype=value.dtype)
+            moved[kept] = value[source[kept]]
+            state[name] = moved
+    optimizer.state[new] = state
 
 
 def set_density(layer: SparseLinear, density: float, *, seed: int | np.random.Generator = 0) -> None:
