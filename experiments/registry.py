@@ -20,6 +20,8 @@ EXPERIMENTS: dict[str, str] = {
     "double-sparsity": "experiments.double_sparsity",
     "olshausen-field": "experiments.olshausen_field",
     "spiking-lca": "experiments.spiking_lca",
+    "sparsity-sweep": "experiments.sparsity_sweep",
+    "noise-robustness": "experiments.noise_robustness",
 }
 
 DEMO: list[str] = [

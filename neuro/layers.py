@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from neuro.event_kernels import event_forward, event_weight_grad, synapse_input_grad
 from neuro.kwta import kwta_mask_torch
 from neuro.surrogate import fast_sigmoid
 from neuro.synapses import SparseSynapses
@@ -242,11 +243,47 @@ class LIF(nn.Module):
         return f"beta={self.beta}, threshold={self.threshold}, reset={self.reset!r}{k}"
 
 
+class _EventLinear(torch.autograd.Function):
+    """``x @ W`` over the existing synapses of the non-zero inputs (:mod:`neuro.event_kernels`)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, indptr, indices, n_out):  # type: ignore[override]
+        xn = x.detach().contiguous().numpy()
+        y = event_forward(xn, indptr, indices, weight.detach().numpy(), n_out)
+        ctx.save_for_backward(x, weight)
+        ctx.csr = (indptr, indices)
+        return torch.from_numpy(y)
+
+    @staticmethod
+    def backward(ctx, g):  # type: ignore[override]
+        x, weight = ctx.saved_tensors
+        indptr, indices = ctx.csr
+        gn = g.contiguous().numpy()
+        gx = gw = None
+        if ctx.needs_input_grad[0]:
+            gx = torch.from_numpy(synapse_input_grad(gn, indptr, indices, weight.detach().numpy()))
+        if ctx.needs_input_grad[1]:
+            gw = torch.from_numpy(event_weight_grad(x.detach().contiguous().numpy(), gn, indptr, indices))
+        return gx, gw, None, None, None
+
+
+_KERNELS = ("auto", "dense", "event", "sparse")
+
+# Cost model of the automatic kernel choice, per elementary operation, measured on this
+# project's 2-core CPU with one thread (torch 2.13, numba 0.68; benchmarks/sparse_training.py
+# prints the calibration): a multiply-add inside torch's GEMM, an event-driven synapse
+# update (indirect load/store), and the test of one input for zero.
+_NS_PER_MAC = 0.017
+_NS_PER_EVENT = 2.0
+_NS_PER_SCAN = 0.6
+
+
 class SparseLinear(nn.Module):
-    """Linear map with a fixed sparse connectivity pattern taken from :class:`SparseSynapses`.
+    """Linear map whose connectivity pattern is a :class:`SparseSynapses` matrix.
 
     Only the weights of existing synapses are parameters (``self.weight``, in the CSR order
-    of ``synapses``); absent synapses stay zero through training.
+    of the pattern); absent synapses stay zero through training. The pattern itself can be
+    changed (pruning, growth) with :meth:`set_synapses`.
 
     Parameters
     ----------
@@ -254,12 +291,17 @@ class SparseLinear(nn.Module):
         Pattern and initial weights, shape ``(in_features, out_features)``.
     bias : bool
         Add a learnable bias per output.
-    kernel : {"auto", "dense", "sparse"}
-        ``"dense"`` scatters the weights into a dense matrix and uses one GEMM;
-        ``"sparse"`` uses ``torch.sparse.mm``. ``"auto"`` picks sparse only below a
-        density of 0.005: measured on this project's 2-core CPU (torch 2.13), dense-masked
-        forward+backward is faster at every density >= 0.01 for 784x1000 (61 ms vs 91 ms
-        at 1%, 764 ms at 10%) and 64x128; sparse only wins for tiny outputs (1000x10 at 1%).
+    kernel : {"auto", "dense", "event", "sparse"}
+        ``"dense"`` scatters the weights into a dense matrix and uses one GEMM (memory
+        ``in * out``); ``"event"`` touches only the existing synapses of the non-zero inputs
+        (spikes) in the forward pass and the weight gradient (:mod:`neuro.event_kernels`);
+        ``"sparse"`` uses ``torch.sparse.mm``. ``"auto"`` picks ``"event"`` or ``"dense"`` at
+        every call from the estimated time of each (the number of non-zero inputs, the
+        number of synapses and the measured cost per operation), and never ``"dense"`` when
+        the dense matrix would exceed ``max_dense_bytes``.
+    max_dense_bytes : int
+        Largest dense weight matrix (bytes, and as much again for its gradient) the dense
+        kernel may allocate; ``kernel="dense"`` beyond it is an error at construction.
 
     Examples
     --------
@@ -270,25 +312,81 @@ class SparseLinear(nn.Module):
     torch.Size([3, 2, 5])
     """
 
-    def __init__(self, synapses: SparseSynapses, bias: bool = False, kernel: str = "auto") -> None:
+    def __init__(self, synapses: SparseSynapses, bias: bool = False, kernel: str = "auto",
+                 max_dense_bytes: int = 2**30) -> None:
         super().__init__()
         if not isinstance(synapses, SparseSynapses):
             raise TypeError(f"synapses must be SparseSynapses, got {type(synapses).__name__}")
-        if kernel not in ("auto", "dense", "sparse"):
-            raise ValueError(f"kernel must be one of 'auto', 'dense', 'sparse'; got {kernel!r}")
+        if kernel not in _KERNELS:
+            raise ValueError(f"kernel must be one of {_KERNELS}; got {kernel!r}")
+        if int(max_dense_bytes) != max_dense_bytes or max_dense_bytes < 0:
+            raise ValueError(f"max_dense_bytes must be an integer >= 0, got {max_dense_bytes!r}")
+        self.in_features, self.out_features = synapses.shape
+        self.max_dense_bytes = int(max_dense_bytes)
+        need = self.dense_bytes(synapses.weights.dtype)
+        if kernel == "dense" and need > self.max_dense_bytes:
+            raise ValueError(
+                f"kernel='dense' would allocate {need / 2**30:.3g} GiB for the "
+                f"{self.in_features}x{self.out_features} weight matrix and its gradient, more than "
+                f"max_dense_bytes={self.max_dense_bytes} ({self.max_dense_bytes / 2**30:.3g} GiB); "
+                "use kernel='event' or 'auto', or raise max_dense_bytes")
+        self.kernel = kernel
+        self.weight = nn.Parameter(torch.from_numpy(synapses.weights.copy()))
+        self.set_synapses(synapses)
+        self.bias = nn.Parameter(torch.zeros(self.out_features, dtype=self.weight.dtype)) if bias else None
+
+    def dense_bytes(self, dtype=None) -> int:
+        """Bytes the dense kernel allocates: the dense matrix and its gradient."""
+        itemsize = np.dtype(dtype).itemsize if dtype is not None else self.weight.element_size()
+        return 2 * self.in_features * self.out_features * itemsize
+
+    def set_synapses(self, synapses: SparseSynapses) -> None:
+        """Replace the pattern and the weights (``weight`` becomes a new Parameter).
+
+        An optimizer holding the old ``weight`` must be told; :func:`learning.sparsity.rewire`
+        does that and carries its state over.
+        """
+        if not isinstance(synapses, SparseSynapses):
+            raise TypeError(f"synapses must be SparseSynapses, got {type(synapses).__name__}")
+        if synapses.shape != (self.in_features, self.out_features):
+            raise ValueError(f"synapses shape must be {(self.in_features, self.out_features)}, "
+                             f"got {synapses.shape}")
         if synapses.max_delay:
             raise ValueError("SparseLinear needs delay-0 synapses (got max delay "
                              f"{synapses.max_delay} steps)")
-        self.in_features, self.out_features = synapses.shape
-        self.kernel = ("sparse" if synapses.density < 0.005 else "dense") if kernel == "auto" else kernel
-        self.register_buffer("rows", torch.from_numpy(synapses.pre_indices().astype(np.int64)))
-        self.register_buffer("cols", torch.from_numpy(synapses.indices.astype(np.int64)))
+        rows = torch.from_numpy(synapses.pre_indices().astype(np.int64))
+        cols = torch.from_numpy(synapses.indices.astype(np.int64))
+        if "rows" in self._buffers:
+            self.rows, self.cols = rows, cols
+        else:
+            self.register_buffer("rows", rows)
+            self.register_buffer("cols", cols)
         self._indptr = synapses.indptr.copy()
+        # narrowest unsigned column index for the numba loops: less memory traffic per
+        # synapse and no negative-index check (uint16 measured 1.6x faster than int64 at 10%)
+        self._event_cols = synapses.indices.astype(
+            np.uint16 if self.out_features <= np.iinfo(np.uint16).max + 1 else np.uint32)
         # a complete pattern in CSR order is the row-major dense matrix: no scatter needed
         self._full = synapses.n_synapses == self.in_features * self.out_features and np.array_equal(
             synapses.indices, np.tile(np.arange(self.out_features, dtype=np.int32), self.in_features))
-        self.weight = nn.Parameter(torch.from_numpy(synapses.weights.copy()))
-        self.bias = nn.Parameter(torch.zeros(self.out_features, dtype=self.weight.dtype)) if bias else None
+        # a new Parameter, not new .data: autograd caches the shape of a leaf it has seen
+        self.weight = nn.Parameter(torch.from_numpy(synapses.weights.copy()).to(self.weight.dtype),
+                                   requires_grad=self.weight.requires_grad)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # type: ignore[override]
+        # a saved pattern may differ from this one (pruned, regrown): adopt it, then load
+        rows, cols = state_dict.get(prefix + "rows"), state_dict.get(prefix + "cols")
+        w = state_dict.get(prefix + "weight")
+        if rows is not None and cols is not None and w is not None and not (
+                rows.shape == self.rows.shape and torch.equal(rows, self.rows)
+                and torch.equal(cols, self.cols)):
+            r = rows.numpy()
+            if r.size and (np.any(np.diff(r) < 0) or r.min() < 0 or r.max() >= self.in_features):
+                raise ValueError(f"{prefix}rows must be sorted presynaptic indices in [0, {self.in_features})")
+            indptr = np.zeros(self.in_features + 1, dtype=np.int64)
+            np.cumsum(np.bincount(r, minlength=self.in_features), out=indptr[1:])
+            self.set_synapses(SparseSynapses(indptr, cols.numpy(), w.detach().numpy(), 0, self.out_features))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     @classmethod
     def random(
@@ -315,21 +413,52 @@ class SparseLinear(nn.Module):
         w = rng.uniform(-bound, bound, size=syn.n_synapses).astype(dtype)
         return cls(syn.with_weights(w), bias=bias, kernel=kernel)
 
+    @property
+    def density(self) -> float:
+        """Fraction of the ``in * out`` possible synapses that exist."""
+        return self.weight.numel() / (self.in_features * self.out_features)
+
     def dense_weight(self) -> torch.Tensor:
         """The ``(in, out)`` weight matrix (differentiable w.r.t. ``self.weight``)."""
         if self._full:
             return self.weight.view(self.in_features, self.out_features)
+        if self.dense_bytes() > self.max_dense_bytes:
+            raise MemoryError(
+                f"the dense {self.in_features}x{self.out_features} weight matrix needs "
+                f"{self.dense_bytes() / 2**30:.3g} GiB with its gradient, more than "
+                f"max_dense_bytes={self.max_dense_bytes}")
         w = torch.zeros(self.in_features, self.out_features, dtype=self.weight.dtype,
                         device=self.weight.device)
         return w.index_put((self.rows, self.cols), self.weight)
+
+    def choose_kernel(self, flat: torch.Tensor) -> str:
+        """The kernel a call on ``flat`` [M, in] uses (``self.kernel`` unless ``"auto"``)."""
+        if self.kernel != "auto":
+            return self.kernel
+        if self.dense_bytes() > self.max_dense_bytes:
+            return "event"
+        M, I, O = flat.shape[0], self.in_features, self.out_features
+        training = torch.is_grad_enabled() and (self.weight.requires_grad or flat.requires_grad)
+        grad_w = training and self.weight.requires_grad
+        grad_x = training and flat.requires_grad
+        dense_ns = _NS_PER_MAC * M * I * O * (1 + grad_w + grad_x)
+        events = int(torch.count_nonzero(flat)) * (self.weight.numel() / I)
+        event_ns = (_NS_PER_EVENT * (events * (1 + grad_w) + grad_x * M * self.weight.numel())
+                    + _NS_PER_SCAN * M * I * (1 + grad_w))
+        return "event" if event_ns < dense_ns else "dense"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x @ W (+ bias)`` over the last dimension; any leading shape (e.g. ``[T, B]``)."""
         if x.shape[-1] != self.in_features:
             raise ValueError(f"input last dimension must be {self.in_features}, got {x.shape[-1]}")
         flat = x.reshape(-1, self.in_features)
-        if self.kernel == "dense":
+        kernel = self.choose_kernel(flat)
+        if kernel == "dense":
             y = flat @ self.dense_weight()
+        elif kernel == "event":
+            if flat.dtype != self.weight.dtype:
+                raise TypeError(f"input dtype {flat.dtype} must match the weights' {self.weight.dtype}")
+            y = _EventLinear.apply(flat, self.weight, self._indptr, self._event_cols, self.out_features)
         else:
             wt = torch.sparse_coo_tensor(
                 torch.stack([self.cols, self.rows]), self.weight,
@@ -344,13 +473,11 @@ class SparseLinear(nn.Module):
     def to_synapses(self) -> SparseSynapses:
         """Current weights as :class:`SparseSynapses` (same pattern, delay 0)."""
         w = self.weight.detach().cpu().numpy().copy()
-        return SparseSynapses(self._indptr, self.cols.cpu().numpy().astype(np.int32), w, 0,
-                              self.out_features)
+        return SparseSynapses(self._indptr, self.cols.cpu().numpy().astype(np.int32), w, 0, self.out_features)
 
     def extra_repr(self) -> str:
-        n = self.weight.numel()
-        return (f"in={self.in_features}, out={self.out_features}, synapses={n}, "
-                f"density={n / (self.in_features * self.out_features):.3g}, kernel={self.kernel!r}")
+        return (f"in={self.in_features}, out={self.out_features}, synapses={self.weight.numel()}, "
+                f"density={self.density:.3g}, kernel={self.kernel!r}")
 
 
 def spike_count_readout(spikes: torch.Tensor) -> torch.Tensor:

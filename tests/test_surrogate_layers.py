@@ -126,7 +126,7 @@ def test_lif_rejects_bad_parameters():
         LIF(0.9)(torch.zeros(3, 4))
 
 
-@pytest.mark.parametrize("kernel", ["dense", "sparse"])
+@pytest.mark.parametrize("kernel", ["dense", "sparse", "event"])
 def test_sparse_linear_matches_dense_product_and_keeps_pattern(kernel):
     syn = SparseSynapses.fixed_probability(30, 20, 0.2, weight=0.0, seed=1)
     w = np.random.default_rng(0).normal(size=syn.n_synapses).astype(np.float64)
@@ -143,13 +143,87 @@ def test_sparse_linear_matches_dense_product_and_keeps_pattern(kernel):
     assert np.array_equal(back.indptr, syn.indptr) and np.array_equal(back.indices, syn.indices)
 
 
-def test_sparse_linear_auto_kernel_and_density():
-    assert SparseLinear.random(100, 100, 0.001, seed=0).kernel == "sparse"
-    assert SparseLinear.random(100, 100, 0.1, seed=0).kernel == "dense"
+@pytest.mark.parametrize("density", [0.05, 0.3, 1.0])
+def test_event_kernel_gradients_equal_dense_path_on_spike_trains(density):
+    """Event-driven forward/backward == dense-masked path (float32) inside a spiking MLP."""
+    rng = np.random.default_rng(int(density * 100))
+    x = torch.from_numpy((rng.random((12, 5, 100)) < 0.2).astype(np.float32))  # spike trains
+    y = torch.from_numpy(rng.integers(0, 4, 5))
+    h_w = torch.from_numpy(rng.normal(size=30).astype(np.float32))
+    grads, outs = [], []
+    for kernel in ("dense", "event"):
+        net = SpikingMLP((100, 30, 4), n_steps=12, density=density, seed=3)
+        for fc in net.fcs:
+            fc.kernel = kernel
+            with torch.no_grad():
+                fc.weight.mul_(4)  # enough drive for hidden spikes
+        out = net(x)
+        # the hidden term reaches layer 0 even when the sparse output layer misses it
+        loss = torch.nn.functional.cross_entropy(out.mems.sum(0), y) + (out.hidden[0] * h_w).sum()
+        loss.backward()
+        outs.append(torch.cat([out.hidden[0], out.spikes], 2))
+        grads.append([fc.weight.grad.clone() for fc in net.fcs])
+    assert outs[0].sum() > 0 and torch.equal(outs[0], outs[1])
+    assert grads[0][0].abs().max() > 0
+    for gd, ge in zip(*grads):
+        torch.testing.assert_close(ge, gd, rtol=1e-5, atol=1e-6)
+
+
+def test_event_kernel_input_gradient_and_zero_inputs():
+    syn = SparseSynapses.fixed_probability(25, 15, 0.3, seed=4)
+    w = np.random.default_rng(1).normal(size=syn.n_synapses).astype(np.float32)
+    x = torch.from_numpy(np.random.default_rng(2).normal(size=(7, 25)).astype(np.float32))
+    x[:, :10] = 0  # silent inputs still receive a gradient
+    gx = []
+    for kernel in ("dense", "event"):
+        xi = x.clone().requires_grad_(True)
+        lin = SparseLinear(syn.with_weights(w), kernel=kernel)
+        (lin(xi) * torch.arange(15.0)).sum().backward()
+        gx.append(xi.grad)
+    assert gx[1][:, :10].abs().sum() > 0
+    torch.testing.assert_close(gx[1], gx[0], rtol=1e-5, atol=1e-6)
+
+
+def test_auto_kernel_follows_estimated_cost_and_memory():
+    lin = SparseLinear.random(784, 1000, 0.02, seed=0)
+    sparse_spikes = (torch.rand(3200, 784) < 0.05).float()
+    assert lin.choose_kernel(sparse_spikes) == "event"
+    assert lin.choose_kernel(torch.ones(3200, 784)) == "dense"
+    assert SparseLinear.random(784, 1000, 1.0, seed=0).choose_kernel(sparse_spikes) == "dense"
     lin = SparseLinear.random(1000, 200, 0.1, seed=0)
     assert abs(lin.weight.numel() / 200_000 - 0.1) < 0.005
     with pytest.raises(ValueError, match="density"):
         SparseLinear.random(10, 10, 0.0)
+    with pytest.raises(ValueError, match="kernel"):
+        SparseLinear.random(10, 10, 0.5, kernel="gpu")
+
+
+def test_huge_layer_never_allocates_dense_matrix():
+    """Issue 12: 2e5 x 1e5 (80 GB dense): clear error for 'dense', event kernel for 'auto'."""
+    syn = SparseSynapses.fixed_probability(200_000, 100_000, 2e-7, seed=0)
+    with pytest.raises(ValueError, match="max_dense_bytes"):
+        SparseLinear(syn, kernel="dense")
+    lin = SparseLinear(syn)
+    x = torch.zeros(2, 200_000)
+    i = int(lin.rows[0])
+    x[1, i] = 1.0
+    assert lin.choose_kernel(x) == "event"
+    y = lin(x)
+    assert y.shape == (2, 100_000) and float(y[1].sum()) == pytest.approx(float(lin.weight[lin.rows == i].sum()))
+    with pytest.raises(MemoryError, match="max_dense_bytes"):
+        lin.dense_weight()
+
+
+def test_set_synapses_and_state_dict_adopt_a_new_pattern():
+    a = SparseLinear.random(20, 10, 0.3, seed=0)
+    b = SparseLinear.random(20, 10, 0.5, seed=1)
+    b.load_state_dict(a.state_dict())
+    assert b.weight.numel() == a.weight.numel()
+    assert np.array_equal(b.to_synapses().to_dense(), a.to_synapses().to_dense())
+    x = torch.rand(3, 20)
+    torch.testing.assert_close(b(x), a(x))
+    with pytest.raises(ValueError, match="shape"):
+        a.set_synapses(SparseSynapses.fixed_probability(10, 10, 0.3, seed=0))
 
 
 def test_readouts_and_mlp_static_input_equals_repeated_input():

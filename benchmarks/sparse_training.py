@@ -1,0 +1,143 @@
+"""Sparse training cost: dense-masked vs event-driven vs torch.sparse kernels, same run.
+
+Network: MNIST 784-1000-10 LIF (:class:`neuro.layers.SpikingMLP`, beta 0.95, T = 25),
+Bernoulli rate-coded input (spikes, so that the first projection sees events), spike-count
+cross-entropy, Adam 1e-3, batch 128; data: the first 8,000 MNIST test images train, the
+last 2,000 test. For every weight density, one model per kernel starts from the same
+weights and pattern; the models are trained in lockstep (batch ``b`` of every model, then
+batch ``b + 1``) so that machine load hits them equally. Gradients of the kernels agree to
+float32 rounding, so the models stay (nearly) the same and their test accuracies are
+compared at the end.
+
+Kernels (:class:`neuro.layers.SparseLinear`)
+--------------------------------------------
+``dense``   weights scattered into a dense matrix, one GEMM forward and two backward.
+``event``   numba loops over the existing synapses of the inputs that spiked (forward and
+            weight gradient) and over the synapses for the input gradient.
+``auto``    per call, whichever the cost model estimates faster.
+``sparse``  ``torch.sparse.mm`` (COO), timed on the first ``--sparse-batches`` batches only
+            (it is the slowest) and extrapolated to the epoch.
+
+Run::
+
+    python benchmarks/sparse_training.py                       # 1 epoch, densities 0.1 0.02
+    python benchmarks/sparse_training.py --densities 0.1 0.05 0.02 0.01 --threads 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import time
+
+import numpy as np
+import torch
+
+from encoders import load_mnist
+from learning.training import _batch_seed, count_ce_loss, evaluate, rate_input
+from neuro.layers import SpikingMLP
+
+KERNELS = ("dense", "event", "auto", "sparse")
+
+
+def _model(density: float, kernel: str, n_steps: int, seed: int) -> SpikingMLP:
+    net = SpikingMLP((784, 1000, 10), n_steps=n_steps, density=density, seed=seed)
+    for fc in net.fcs:
+        fc.kernel = kernel
+    return net
+
+
+def bench_density(density: float, data, args) -> dict[str, dict[str, float]]:
+    """Train one model per kernel in lockstep for ``args.epochs``; time every step."""
+    encode = rate_input(args.n_steps)
+    models = {k: _model(density, k, args.n_steps, args.seed) for k in KERNELS}
+    opts = {k: torch.optim.Adam(m.parameters(), lr=1e-3) for k, m in models.items()}
+    x_all = torch.as_tensor(data.x_train, dtype=torch.float32)
+    y_all = torch.as_tensor(data.y_train, dtype=torch.int64)
+    n = len(y_all)
+    n_batches = math.ceil(n / args.batch_size)
+    seconds = {k: 0.0 for k in KERNELS}
+    timed_batches = {k: 0 for k in KERNELS}
+    for epoch in range(args.epochs):
+        perm = torch.from_numpy(np.random.default_rng([args.seed, epoch]).permutation(n))
+        for b in range(n_batches):
+            idx = perm[b * args.batch_size:(b + 1) * args.batch_size]
+            xb = encode(x_all[idx], _batch_seed(args.seed, epoch, b))
+            for k, model in models.items():
+                if k == "sparse" and (epoch > 0 or b >= args.sparse_batches):
+                    continue
+                t0 = time.perf_counter()
+                loss = count_ce_loss(model(xb), y_all[idx])
+                opts[k].zero_grad(set_to_none=True)
+                loss.backward()
+                opts[k].step()
+                seconds[k] += time.perf_counter() - t0
+                timed_batches[k] += 1
+    out = {}
+    for k, model in models.items():
+        per_epoch = seconds[k] / timed_batches[k] * n_batches
+        acc = (evaluate(model, data.x_test, data.y_test, encode=encode, seed=args.seed)["accuracy"]
+               if k != "sparse" else float("nan"))  # trained on a few batches only
+        out[k] = {"epoch_s": per_epoch, "accuracy": acc, "batches_timed": timed_batches[k]}
+    return out
+
+
+def layer_times(density: float, data, args, repeats: int = 5) -> dict[str, float]:
+    """Forward + weight gradient of the 784 -> 1000 projection alone, on one rate-coded batch.
+
+    Separates the kernels from the LIF dynamics (whose cost does not depend on the
+    density); median of ``repeats`` interleaved runs, milliseconds.
+    """
+    x = torch.as_tensor(data.x_train[: args.batch_size], dtype=torch.float32)
+    spikes = rate_input(args.n_steps)(x, args.seed).reshape(-1, 784)
+    layers = {k: _model(density, k, args.n_steps, args.seed).fcs[0] for k in ("dense", "event")}
+    g = torch.randn(spikes.shape[0], 1000)
+    times: dict[str, list[float]] = {k: [] for k in layers}
+    for _ in range(repeats + 1):  # the first round compiles and warms up
+        for k, layer in layers.items():
+            t0 = time.perf_counter()
+            layer.weight.grad = None
+            (layer(spikes) * g).sum().backward()
+            times[k].append(time.perf_counter() - t0)
+    out = {k: 1e3 * float(np.median(v[1:])) for k, v in times.items()}
+    out["input_activity"] = float(spikes.mean())
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--densities", type=float, nargs="+", default=[0.1, 0.02])
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--batch-size", type=int, default=128)
+    ap.add_argument("--n-steps", type=int, default=25)
+    ap.add_argument("--n-train", type=int, default=8000)
+    ap.add_argument("--sparse-batches", type=int, default=6)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    data = load_mnist(n_train=args.n_train)
+    print(f"torch {torch.__version__}, {args.threads} thread(s), {os.cpu_count()} cores, "
+          f"load average before {os.getloadavg()}")
+    print(f"MNIST 784-1000-10, T={args.n_steps}, batch {args.batch_size}, rate-coded input, "
+          f"{args.n_train} training images, {args.epochs} epoch(s)")
+    print(f"{'density':>8} {'kernel':>7} {'s/epoch':>9} {'dense/this':>10} {'test acc':>9}")
+    for d in args.densities:
+        res = bench_density(d, data, args)
+        for k, r in res.items():
+            note = f"  (extrapolated from {r['batches_timed']} batches)" if k == "sparse" else ""
+            print(f"{d:8.3f} {k:>7} {r['epoch_s']:9.2f} {res['dense']['epoch_s'] / r['epoch_s']:10.2f} "
+                  f"{r['accuracy']:9.4f}{note}", flush=True)
+    print("first projection alone (784 -> 1000, forward + weight gradient, one batch of "
+          f"{args.batch_size} x {args.n_steps} steps, median of 5):")
+    for d in args.densities:
+        r = layer_times(d, data, args)
+        print(f"{d:8.3f}  dense {r['dense']:7.1f} ms  event {r['event']:7.1f} ms  "
+              f"dense/event {r['dense'] / r['event']:5.2f}  (input activity {r['input_activity']:.3f})",
+              flush=True)
+    print(f"load average after {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()

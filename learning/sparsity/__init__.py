@@ -1,0 +1,41 @@
+"""Sparsity as something the network does: pruning and growth of SparseLinear patterns.
+
+* :mod:`~learning.sparsity.rewire`: remove/add synapses, optimizer state carried over;
+* :mod:`~learning.sparsity.pruning`: magnitude (global, per layer), gradual magnitude
+  pruning, iterative magnitude pruning with rewinding, the random-permutation control;
+* :mod:`~learning.sparsity.foresight`: SNIP and SynFlow at initialisation;
+* :mod:`~learning.sparsity.dst`: dynamic sparse training (SET, DSR, SNFS, RigL, Deep R).
+"""
+
+from learning.sparsity.dst import METHODS, DSTConfig, DynamicSparsity, dense_gradients
+from learning.sparsity.foresight import snip_scores, synflow_prune, synflow_scores
+from learning.sparsity.pruning import (
+    WeightSnapshot,
+    gmp_density,
+    magnitude_prune,
+    permute_patterns,
+    prune_by_scores,
+    rewind,
+)
+from learning.sparsity.rewire import empty_positions, rewire, set_density, sparse_layers, synapse_keys
+
+__all__ = [
+    "METHODS",
+    "DSTConfig",
+    "DynamicSparsity",
+    "WeightSnapshot",
+    "dense_gradients",
+    "empty_positions",
+    "gmp_density",
+    "magnitude_prune",
+    "permute_patterns",
+    "prune_by_scores",
+    "rewind",
+    "rewire",
+    "set_density",
+    "snip_scores",
+    "sparse_layers",
+    "synapse_keys",
+    "synflow_prune",
+    "synflow_scores",
+]

@@ -1,0 +1,86 @@
+"""A BPTT training loop with a hook after every optimizer step, for pattern-changing methods.
+
+:func:`learning.training.train` has no per-step hook (and checkpoints a fixed pattern); the
+pruning schedules and dynamic sparse training of this package need one. Batches, shuffling
+and input encoding are seeded as in :func:`learning.training.train`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from learning.training import Encoder, _batch_seed, count_ce_loss, direct_input
+
+__all__ = ["StepHook", "train_with_hook"]
+
+StepHook = Callable[[int, Callable[[], torch.Tensor], torch.optim.Optimizer], None]
+"""``hook(step, loss_closure, optimizer)``, called after optimizer step ``step`` (1-based);
+``loss_closure()`` recomputes the loss of that step's batch with the current weights."""
+
+
+def train_with_hook(
+    model: nn.Module,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    seed: int = 0,
+    encode: Encoder | None = None,
+    loss_fn: Callable[[Any, torch.Tensor], torch.Tensor] = count_ce_loss,
+    hook: StepHook | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+) -> dict[str, Any]:
+    """Adam/BPTT for ``epochs``; returns ``{"loss": [...], "seconds": float, "steps": int}``.
+
+    Parameters
+    ----------
+    model : nn.Module
+        ``model(input).spikes`` ``[T, B, C]`` (e.g. :class:`neuro.layers.SpikingMLP`).
+    hook : StepHook, optional
+        Called after every optimizer step (pruning schedules, dynamic sparse training).
+    optimizer : optional
+        Default ``Adam(model.parameters(), lr)``; pass one to share it with the hook.
+    """
+    for name, v in (("epochs", epochs), ("batch_size", batch_size)):
+        if int(v) != v or v < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    if not (lr > 0 and math.isfinite(lr)):
+        raise ValueError(f"lr must be a finite number > 0, got {lr}")
+    x_np = np.asarray(x_train)
+    if not np.all(np.isfinite(x_np)):
+        raise ValueError("x_train must be finite (found NaN or inf)")
+    encode = encode if encode is not None else direct_input()
+    dtype = next(model.parameters()).dtype
+    x_all = torch.as_tensor(x_np, dtype=dtype)
+    y_all = torch.as_tensor(np.asarray(y_train), dtype=torch.int64)
+    opt = optimizer if optimizer is not None else torch.optim.Adam(model.parameters(), lr=lr)
+    n = x_all.shape[0]
+    n_batches = math.ceil(n / batch_size)
+    losses, step, t0 = [], 0, time.perf_counter()
+    for epoch in range(epochs):
+        perm = torch.from_numpy(np.random.default_rng([seed, epoch]).permutation(n))
+        model.train()
+        total = 0.0
+        for b in range(n_batches):
+            idx = perm[b * batch_size:(b + 1) * batch_size]
+            xb = encode(x_all[idx], _batch_seed(seed, epoch, b))
+            yb = y_all[idx]
+            loss = loss_fn(model(xb), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            total += float(loss.detach()) * len(idx)
+            if hook is not None:
+                hook(step, lambda xb=xb, yb=yb: loss_fn(model(xb), yb), opt)
+        losses.append(total / n)
+    return {"loss": losses, "seconds": time.perf_counter() - t0, "steps": step}

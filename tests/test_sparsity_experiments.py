@@ -1,0 +1,41 @@
+"""sparsity-sweep and noise-robustness: smoke runs write the documented summary keys."""
+
+import json
+
+import numpy as np
+
+from experiments.common import run_experiment
+
+
+def test_sparsity_sweep_smoke_summary_keys_and_figure(tmp_path):
+    s = run_experiment("sparsity-sweep", tmp_path, smoke=True,
+                       overrides={"methods": "fixed_random,rigl,synflow", "kwta_methods": "rigl"})
+    assert set(s["accuracy"]) == {"fixed_random", "rigl", "synflow"}
+    assert set(s["energy_uj"]["rigl"]) == {"0.2"}
+    assert 0 <= s["accuracy"]["rigl"]["0.2"] <= 1 and 0 <= s["dense_accuracy"] <= 1
+    # 20% of the synapses cost fewer synaptic operations than the dense network
+    assert 0 < s["syn_ops_per_inference"]["rigl"]["0.2"] < s["dense_syn_ops_per_inference"]
+    assert s["energy_uj"]["rigl"]["0.2"] < s["dense_energy_uj"]
+    assert "rigl" in s["kwta_accuracy"]
+    assert (tmp_path / "sparsity_sweep.png").stat().st_size > 10_000
+    on_disk = json.loads((tmp_path / "summary.json").read_text())
+    assert on_disk["accuracy"] == s["accuracy"]
+    assert np.isfinite(on_disk["sensitivity"]["layer 0 (64-32)"]["0.1"])
+
+
+def test_replace_with_noise_replaces_the_stated_fraction():
+    from experiments.noise_robustness import replace_with_noise
+
+    x = np.full((50, 100), 2.0, dtype=np.float32)  # outside [0, 1]: replaced pixels are visible
+    y = replace_with_noise(x, 0.3, seed=0)
+    assert np.all((y == 2.0).sum(1) == 70) and np.all((y[y != 2.0] >= 0) & (y[y != 2.0] < 1))
+    assert np.array_equal(replace_with_noise(x, 0.0, 1), x)
+
+
+def test_noise_robustness_smoke_summary_keys(tmp_path):
+    s = run_experiment("noise-robustness", tmp_path, smoke=True)
+    assert s["noise_levels"] == [0.0, 0.5]
+    assert set(s["accuracy"]) == {"dense", "sparse", "sparse_kwta"}
+    assert all(len(v) == 2 and all(0 <= a <= 1 for a in v) for v in s["accuracy"].values())
+    assert all(len(v) == 2 for v in s["accuracy_per_seed"]["dense"])  # 2 seeds
+    assert (tmp_path / "noise_robustness.png").stat().st_size > 10_000
