@@ -16,6 +16,7 @@ EXPERIMENTS: dict[str, str] = {
     "double-sparsity": "experiments.double_sparsity",
     "olshausen-field": "experiments.olshausen_field",
     "spiking-lca": "experiments.spiking_lca",
+    "bio-suite": "experiments.bio_suite",
 }
 
 DEMO: list[str] = [
@@ -27,4 +28,5 @@ DEMO: list[str] = [
     "mnist-surrogate",
     "loihi-energy",
     "olshausen-field",
+    "bio-suite",
 ]
