@@ -22,6 +22,7 @@ EXPERIMENTS: dict[str, str] = {
     "spiking-lca": "experiments.spiking_lca",
     "sparsity-sweep": "experiments.sparsity_sweep",
     "noise-robustness": "experiments.noise_robustness",
+    "bio-suite": "experiments.bio_suite",
 }
 
 DEMO: list[str] = [
@@ -34,4 +35,5 @@ DEMO: list[str] = [
     "loihi-energy",
     "loihi-calibration",
     "olshausen-field",
+    "bio-suite",
 ]

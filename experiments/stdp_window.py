@@ -27,12 +27,16 @@ from neuro.engines import ClockSimulator
 from neuro.inputs import SpikeArraySource
 from neuro.plotting.stdp import pairing_frequency, stdp_window
 
-__all__ = ["Config", "run", "SMOKE", "QUICK", "pairing_protocol"]
+__all__ = ["Config", "run", "SMOKE", "QUICK", "TRIPLET_VISUAL_CORTEX", "pairing_protocol"]
 
 W0 = 1.0
 # post neurons: high threshold so that the plastic input alone never fires them
 POST = LIFParams(tau_mem_s=10e-3, v_threshold=10.0)
 DRIVE_W = 50.0
+#: Pfister & Gerstner (2006) triplet rule, all-to-all, fit to the visual-cortex data (no bounds).
+TRIPLET_VISUAL_CORTEX = STDPRule(tau_plus_s=16.8e-3, tau_minus_s=33.7e-3, tau_x_s=101e-3, tau_y_s=125e-3,
+                                 a_plus=5e-10, a_minus=7e-3, a3_plus=6.2e-3, a3_minus=2.3e-4,
+                                 w_min=-100.0, w_max=100.0)
 
 
 @dataclass(frozen=True)
@@ -145,10 +149,7 @@ def run(cfg: Config, ctx) -> dict:
         "n_intervals": int(ms.size),
     }
     if cfg.triplet:
-        # Pfister & Gerstner (2006), all-to-all, visual cortex data
-        trip = STDPRule(tau_plus_s=16.8e-3, tau_minus_s=33.7e-3, tau_x_s=101e-3, tau_y_s=125e-3,
-                        a_plus=5e-10, a_minus=7e-3, a3_plus=6.2e-3, a3_minus=2.3e-4,
-                        w_min=-100.0, w_max=100.0)
+        trip = TRIPLET_VISUAL_CORTEX
         f = np.asarray(cfg.frequencies_hz, dtype=np.float64)
         d = cfg.triplet_interval_ms * 1e-3
         intervals = np.concatenate([np.full(f.size, d), np.full(f.size, -d)])

@@ -1,0 +1,89 @@
+"""The scorecard's tests, declared from the reference files in ``neuro/bio/data``.
+
+Each function returns :class:`~neuro.bio.scorecard.BioTest` objects; the test name is the
+key of the model statistic the bio-suite computes for it. Receptive-field tests are
+declared once per code (e.g. ``l0`` and ``l1``) so codes are compared side by side; network
+tests once per network, so networks added later (Brunel, the microcircuit) only need a
+prefix.
+"""
+
+from __future__ import annotations
+
+from neuro.bio.scorecard import BioTest, InRange, ReducedChiSquare, Reference, RelativeTo, read_table
+
+__all__ = ["network_tests", "plasticity_tests", "range_test", "receptive_field_tests"]
+
+RANGES_FILE = "reference_ranges.csv"
+SJOSTROM_FILE = "sjostrom2001_pfister2006.csv"
+BI_POO_FILE = "bi_poo_1998_window.csv"
+
+
+def range_test(key: str, name: str, group: str, statistic: str) -> BioTest:
+    """A test whose reference is the row ``key`` of ``reference_ranges.csv``."""
+    rows = {r["key"]: r for r in read_table(RANGES_FILE)}
+    if key not in rows:
+        raise ValueError(f"key {key!r} not in {RANGES_FILE}; valid: {', '.join(sorted(rows))}")
+    r = rows[key]
+    unit = r["unit"]
+    return BioTest(name, group, statistic, unit, Reference(r["citation"], RANGES_FILE, r["note"]),
+                   InRange(float(r["low"]), float(r["high"]), unit))
+
+
+def receptive_field_tests(code: str) -> list[BioTest]:
+    """Tests of a learned dictionary ``code`` (e.g. ``"l0"``, ``"l1"``)."""
+    g = "receptive_fields"
+    return [
+        range_test("frac_gabor", f"{code}_frac_gabor_bandpass", g,
+                   f"{code.upper()} code: fraction of fields fit by a band-pass Gabor (R^2 > 0.8, f >= 0.05 cyc/px)"),
+        range_test("median_nx", f"{code}_median_nx", g,
+                   f"{code.upper()} code: median nx = sigma_x f of the band-pass Gabor fits (Ringach 2002 shape)"),
+        range_test("frac_nx_below_0_5", f"{code}_frac_nx_below_0_5", g,
+                   f"{code.upper()} code: fraction of band-pass Gabor fits with nx < 0.5"),
+        range_test("lifetime_sparseness", f"{code}_lifetime_sparseness", g,
+                   f"{code.upper()} code: median lifetime sparseness of |coefficients| over natural patches"),
+        range_test("fraction_active", f"{code}_fraction_active", g,
+                   f"{code.upper()} code: mean fraction of units with a non-zero coefficient per patch"),
+    ]
+
+
+def network_tests(net: str) -> list[BioTest]:
+    """Tests of the spiking activity of network ``net`` (e.g. ``"cuba"``)."""
+    g = "network_activity"
+    label = net.upper()
+    return [
+        range_test("mean_rate_hz", f"{net}_mean_rate_hz", g, f"{label}: population-mean firing rate"),
+        range_test("log_rate_skewness", f"{net}_log_rate_skewness", g,
+                   f"{label}: skewness of log10 rates of active neurons (0 for log-normal)"),
+        range_test("isi_cv", f"{net}_isi_cv", g, f"{label}: median ISI coefficient of variation"),
+        range_test("fano_factor", f"{net}_fano_factor", g, f"{label}: median Fano factor of 100 ms counts"),
+        range_test("pairwise_correlation", f"{net}_pairwise_correlation", g,
+                   f"{label}: mean pairwise Pearson correlation of 100 ms counts"),
+    ]
+
+
+def plasticity_tests() -> list[BioTest]:
+    """Pair-STDP window vs Bi & Poo (1998); triplet and pair rule vs Sjostrom et al. (2001)."""
+    g = "plasticity"
+    bp = {r["parameter"]: r for r in read_table(BI_POO_FILE)}
+    bp_cite = "Bi & Poo (1998) J Neurosci 18:10464; fit of Bi & Poo (2001) Annu Rev Neurosci 24:139"
+    tests = [
+        BioTest(f"stdp_{p}_ms", g, f"pair STDP on the clock engine: fitted {p.replace('_', ' ')} of the window",
+                "ms", Reference(bp_cite, BI_POO_FILE, f"{p.replace('_', ' ')} = {float(bp[p]['value']):g} ms"),
+                RelativeTo(float(bp[p]["value"]), float(bp[p]["rtol"]), "ms"))
+        for p in ("tau_plus", "tau_minus")
+    ]
+    rows = read_table(SJOSTROM_FILE)
+    freqs = ", ".join(f"{float(r['frequency_hz']):g}" for r in rows)
+    cite = "Sjostrom, Turrigiano & Nelson (2001) Neuron 32:1149, as in Pfister & Gerstner (2006) J Neurosci 26:9673"
+    for rule in ("triplet", "pair"):
+        for side, col in (("pre_post", "dw_pre_post"), ("post_pre", "dw_post_pre")):
+            sem = "sem_" + col[3:]
+            y = tuple(float(r[col]) for r in rows)
+            s = tuple(float(r[sem]) for r in rows)
+            dt = "+10" if side == "pre_post" else "-10"
+            tests.append(BioTest(
+                f"{rule}_sjostrom_{side}", g,
+                f"{rule} rule: relative weight change after 60 pairings at {dt} ms vs frequency ({freqs} Hz)",
+                "1", Reference(cite, SJOSTROM_FILE, f"{dt} ms: " + ", ".join(f"{v:+.2f}" for v in y)),
+                ReducedChiSquare(y, s, 2.0)))
+    return tests
