@@ -31,7 +31,7 @@ from experiments.common import write_json_atomic
 from experiments.cuba import cuba_network, merged_spikes
 from experiments.report import FigureEntry, render_run_page, save_figure
 from experiments.stdp_window import TRIPLET_VISUAL_CORTEX, pairing_protocol
-from learning.dictionary import DictionaryConfig, infer, relative_reconstruction_error
+from learning.dictionary import infer, relative_reconstruction_error
 from learning.stdp import STDPRule, fit_window
 from neuro.analysis import fano_factor, firing_rates, isi_cv, lifetime_sparseness
 from neuro.analysis.gabor import fit_gabors
