@@ -43,7 +43,7 @@ from neuro.validation import check_duration
 from neuro.record import Recording, SpikeMonitor
 from neuro.synapses import SparseSynapses
 
-__all__ = ["ClockState", "ClockSimulator", "simulate"]
+__all__ = ["ClockState", "ClockSimulator"]
 
 
 @dataclass(eq=False)
@@ -665,36 +665,3 @@ class ClockSimulator:
             self.network, self.flat, n_start, n_end, steps_out, ids_out, src_steps, src_ids,
             rec_out[:rec_count], state_mons, every, wall, engine="clock",
         )
-
-
-def simulate(
-    network: Network,
-    duration_s: float,
-    dt_s: float,
-    *,
-    seed: int = 0,
-    dtype: type = np.float64,
-    progress: bool = False,
-) -> Recording:
-    """Run ``network`` from its initial state on the clock engine.
-
-    Parameters
-    ----------
-    network : Network
-    duration_s : float
-        Simulated time in seconds (rounded to whole steps).
-    dt_s : float
-        Time step in seconds.
-    seed : int
-        Seed of the Poisson sources.
-    dtype : numpy float type
-        float64 (default) or float32.
-    progress : bool
-        Show a progress bar.
-
-    Returns
-    -------
-    Recording
-        Spikes (times at step starts), sampled states and rates, as the monitors asked.
-    """
-    return ClockSimulator(network, dt_s, seed=seed, dtype=dtype).run(duration_s, progress=progress)
