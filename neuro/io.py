@@ -483,6 +483,7 @@ def save_recording(path: str | os.PathLike, rec: Recording) -> None:
             g = sp.create_group(name)
             g.attrs["size"] = int(st.size)
             g.attrs["duration_s"] = float(st.duration_s)
+            g.attrs["t_start_s"] = float(st.t_start_s)  # continued runs: absolute times
             g.create_dataset("times_s", data=st.times_s)
             g.create_dataset("indices", data=st.indices)
         stg = f.create_group("states")
@@ -516,11 +517,12 @@ def _scalar(g: h5py.Group | h5py.File, name: str, integer: bool = False) -> floa
     return int(a) if integer else float(a)
 
 
-def _check_events(where: str, times: np.ndarray, indices: np.ndarray, size: int, end_s: float) -> None:
+def _check_events(where: str, times: np.ndarray, indices: np.ndarray, size: int, end_s: float,
+                  start_s: float = 0.0) -> None:
     if times.shape != indices.shape:
         raise FormatError(f"{where}: times_s and indices differ in shape: {times.shape} vs {indices.shape}")
-    if times.size and not (np.all(np.isfinite(times)) and times.min() >= 0 and times.max() <= end_s):
-        raise FormatError(f"{where}: spike/sample times must be finite and in [0, {end_s}] s")
+    if times.size and not (np.all(np.isfinite(times)) and times.min() >= start_s and times.max() <= end_s):
+        raise FormatError(f"{where}: spike/sample times must be finite and in [{start_s}, {end_s}] s")
     if indices.size and not (indices.min() >= 0 and indices.max() < size):
         raise FormatError(f"{where}: indices must be in [0, {size}), got [{indices.min()}, {indices.max()}]")
 
@@ -541,14 +543,21 @@ def load_recording(path: str | os.PathLike) -> Recording:
         if not (math.isnan(dt) or (dt > 0 and math.isfinite(dt))):  # nan: exact engine
             raise FormatError(f"{path}: dt_s must be > 0 (or nan), got {f.attrs['dt_s']!r}")
         dur = _scalar(f, "duration_s")
+        meta = json.loads(_py(f.attrs["meta"]))
+        if not isinstance(meta, dict):
+            raise FormatError(f"{path}: meta must be a JSON object")
+        t0_rec = meta.get("t_start_s", 0.0)
+        if not (isinstance(t0_rec, (int, float)) and math.isfinite(t0_rec) and t0_rec >= 0):
+            raise FormatError(f"{path}: meta t_start_s must be a finite number >= 0, got {t0_rec!r}")
         spikes = {}
         for n in _ordered(f["spikes"]):
             g = f["spikes"][n]
             size = _scalar(g, "size", integer=True)
             d = _scalar(g, "duration_s")
+            t0 = _scalar(g, "t_start_s")
             t, i = _array(g, "times_s", "f"), _array(g, "indices", "iu")
-            _check_events(g.name, t, i, size, d)
-            spikes[n] = SpikeTrains(t, i, size, d)
+            _check_events(g.name, t, i, size, t0 + d, start_s=t0)
+            spikes[n] = SpikeTrains(t, i, size, d, t0)
         states = {}
         for k in _ordered(f["states"]):
             g = f["states"][k]
@@ -556,8 +565,9 @@ def load_recording(path: str | os.PathLike) -> Recording:
             v = _array(g, "values", "iuf", ndim=2)
             if v.shape != (t.size, i.size):
                 raise FormatError(f"{g.name}/values: shape {v.shape}, expected {(t.size, i.size)}")
-            if t.size and not (np.all(np.isfinite(t)) and t.min() >= 0 and t.max() <= dur):
-                raise FormatError(f"{g.name}/times_s: times must be finite and in [0, {dur}] s")
+            if t.size and not (np.all(np.isfinite(t)) and t.min() >= t0_rec and t.max() <= t0_rec + dur):
+                raise FormatError(f"{g.name}/times_s: times must be finite and in "
+                                  f"[{t0_rec}, {t0_rec + dur}] s")
             if i.size and i.min() < 0:
                 raise FormatError(f"{g.name}/indices: negative neuron index")
             states[k] = StateTrace(t, i, v)
@@ -567,7 +577,4 @@ def load_recording(path: str | os.PathLike) -> Recording:
             if not np.all(np.isfinite(r)) or (r.size and r.min() < 0):
                 raise FormatError(f"{path}: rates/{n} must be finite and >= 0")
             rates[n] = r
-        meta = json.loads(_py(f.attrs["meta"]))
-        if not isinstance(meta, dict):
-            raise FormatError(f"{path}: meta must be a JSON object")
         return Recording(spikes, states, rates, dt, dur, meta)

@@ -247,3 +247,25 @@ def test_population_adaptation_round_trip(tmp_path):
     back = load_network(tmp_path / "a.h5")
     assert back.populations[0].adaptation == ad
     assert back.populations[1].adaptation is None
+
+
+def test_recording_of_a_continued_run_keeps_its_start_time(tmp_path):
+    """A recording from t > 0 (absolute times, t_start_s set) loads with the same interval."""
+    from neuro import LIFParams, Network, Population, PoissonSource, Projection, SparseSynapses, SpikeMonitor
+    from neuro.engines import ClockSimulator
+    from neuro.io import load_recording, save_recording
+
+    net = Network([Population("e", 20, LIFParams(tau_mem_s=10e-3))],
+                  [Projection("p", "e", SparseSynapses.fixed_probability(30, 20, 0.3, 0.4, seed=0))],
+                  sources=[PoissonSource("p", 30, rate_hz=200.0)], monitors=[SpikeMonitor("e")])
+    sim = ClockSimulator(net, 1e-4, seed=0)
+    sim.run(0.05)
+    rec = sim.run(0.05)
+    st = rec.spikes["e"]
+    assert st.t_start_s == pytest.approx(0.05) and st.n_spikes > 0
+    save_recording(tmp_path / "r.h5", rec)
+    back = load_recording(tmp_path / "r.h5")
+    b = back.spikes["e"]
+    assert b.t_start_s == st.t_start_s and b.duration_s == st.duration_s
+    assert np.array_equal(b.times_s, st.times_s) and np.array_equal(b.indices, st.indices)
+    assert np.array_equal(b.rate_hz(0.01)[1], st.rate_hz(0.01)[1])
