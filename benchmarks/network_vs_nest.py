@@ -31,6 +31,8 @@ import sys
 import time
 from pathlib import Path
 
+from neuro.atomic import write_text
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -105,9 +107,7 @@ def main() -> None:
     load = os.getloadavg()
     result = {"runs": runs, "load_average": load, "command": " ".join(sys.argv)}
     out = Path(a.out)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=1))
-    os.replace(tmp, out)
+    write_text(out, json.dumps(result, indent=1))
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; written {out}")
 
 

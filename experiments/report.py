@@ -8,13 +8,14 @@ page); the scorecard is a table with citations.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import matplotlib.pyplot as plt
+
+from neuro.atomic import atomic_path, write_text
 
 __all__ = ["FigureEntry", "fmt", "render_demo_page", "render_run_page", "save_figure"]
 
@@ -37,9 +38,8 @@ def save_figure(fig: plt.Figure, out_dir: Path, name: str, caption: str) -> Figu
         raise ValueError("caption must not be empty: every figure in a report has one")
     out_dir = Path(out_dir)
     for ext, kw in (("png", {"dpi": PRINT_DPI}), ("svg", {})):
-        tmp = out_dir / f".{name}.tmp.{ext}"
-        fig.savefig(tmp, bbox_inches="tight", **kw)
-        os.replace(tmp, out_dir / f"{name}.{ext}")
+        with atomic_path(out_dir / f"{name}.{ext}") as tmp:
+            fig.savefig(tmp, format=ext, bbox_inches="tight", **kw)
     plt.close(fig)
     return FigureEntry(f"{name}.png", f"{name}.svg", caption)
 
@@ -69,9 +69,7 @@ def _env() -> jinja2.Environment:
 
 
 def _write(path: Path, text: str) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, text)
     return path
 
 

@@ -28,9 +28,7 @@ import itertools
 import json
 import logging
 import math
-import os
 import re
-import tempfile
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +45,7 @@ from experiments.common import (
     run_experiment,
     write_json_atomic,
 )
+from neuro.atomic import atomic_path, write_text
 
 __all__ = ["SweepPoint", "add_arguments", "parse_grid", "parse_seeds", "plan_points", "run_sweep",
            "run_sweep_command", "collect_table"]
@@ -125,15 +124,8 @@ def _run_point(name: str, out_dir: str, seed: int, smoke: bool, overrides: dict[
         return {"status": "finished", "summary": summary}
     except Exception as e:  # a sweep reports failing points and goes on with the others
         text = traceback.format_exc()
-        _write_text_atomic(out / "error.txt", text)
+        write_text(out / "error.txt", text)
         return {"status": "failed", "error": f"{type(e).__name__}: {e}"}
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def _client(scheduler: str | None, workers: int):
@@ -244,7 +236,7 @@ def _run_points(name, out, todo, smoke, overrides, scheduler, workers) -> dict[s
                 res = fut.result()
             except Exception as e:  # e.g. KilledWorker: the task killed every worker it ran on
                 res = {"status": "failed", "error": f"{type(e).__name__}: {e}"}
-                _write_text_atomic(out / "points" / p.id / "error.txt", res["error"] + "\n")
+                write_text(out / "points" / p.id / "error.txt", res["error"] + "\n")
             if res["status"] != "finished":
                 failed[p.id] = res["error"]
             bar.update()
@@ -284,17 +276,14 @@ def write_table(out: Path, rows: list[dict[str, Any]]) -> dict[str, str]:
     w = csv.DictWriter(buf, fieldnames=cols, restval="")
     w.writeheader()
     w.writerows(rows)
-    _write_text_atomic(out / "sweep.csv", buf.getvalue())
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=".sweep.h5.", suffix=".tmp")
-    os.close(fd)
-    with h5py.File(tmp, "w") as h:
+    write_text(out / "sweep.csv", buf.getvalue())
+    with atomic_path(out / "sweep.h5") as tmp, h5py.File(tmp, "w") as h:
         for c in cols:
             vals = [r.get(c) for r in rows]
             if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
                 h[c] = np.array(vals, dtype=np.float64)
             else:
                 h[c] = np.array(["" if v is None else str(v) for v in vals], dtype=h5py.string_dtype())
-    os.replace(tmp, out / "sweep.h5")
     return {"table_csv": str(out / "sweep.csv"), "table_h5": str(out / "sweep.h5")}
 
 
