@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from neuro.connectivity import concatenate_views
 from neuro.engines.plasticity import PlasticPlan, build_plastic_plan
 from neuro.engines.rng import stream_id
 from neuro.lif import step_factors
@@ -108,7 +109,7 @@ class FlatNetwork:
     indptr: np.ndarray  # int64, concatenated (local row pointers)
     indices: np.ndarray  # int32, local target indices
     weights: np.ndarray  # dtype
-    delays: np.ndarray  # int64 steps
+    delays: np.ndarray  # steps, uint8 or uint16 (the synapses' dtype: 1 byte per synapse)
     group_proj_ptr: np.ndarray  # projections leaving each group: CSR over groups
     group_proj_list: np.ndarray
     group_of_pre: np.ndarray  # int32 per global presynaptic id
@@ -181,9 +182,11 @@ def flatten(network: Network, dt_s: float, dtype: type = np.float64) -> FlatNetw
     np.cumsum(np.bincount(src_of, minlength=len(groups)), out=group_proj_ptr[1:])
 
     def cat(arrays: list[np.ndarray], dt: type) -> np.ndarray:
-        return np.concatenate(arrays).astype(dt) if arrays else np.zeros(0, dtype=dt)
+        # projections of one SynapseArena are used in place (shared with the network)
+        return concatenate_views(arrays, dt)
 
-    delays = cat([pr.synapses.delays for pr in projs], np.int64)
+    delays = cat([pr.synapses.delays for pr in projs],
+                 np.result_type(np.uint8, *(pr.synapses.delays.dtype for pr in projs)))
     adapt = [p.adaptation for p in pops]
     return FlatNetwork(
         dt_s=float(dt_s),
