@@ -21,23 +21,24 @@ unchanged, so no weight compensation is needed), as the example's ``N_scaling``.
 from __future__ import annotations
 
 import math
+import resource
 import time
-import tracemalloc
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from experiments.brunel import clock_engine_runs_drives
 from neuro import LIFParams, Network, Population, Projection, SpikeMonitor
-from neuro.analysis import isi_cv
+from neuro.analysis.compare import compare_populations
+from neuro.analysis.spikes import firing_rates, isi_cv, mean_rate
 from neuro.connectivity import SynapseArena, fixed_total_number, normal_delays_steps, normal_weights
 from neuro.engines import ClockSimulator
 from neuro.inputs import CurrentInjection, PoissonInput
-from neuro.nest_bridge import run_nest
-from neuro.record import SpikeTrains
+from neuro.nest_bridge import MV_PER_UNIT, NestModel, release_nest, to_nest
+from neuro.record import Recording, SpikeTrains
 
-__all__ = ["Config", "run", "microcircuit_network", "POPULATIONS", "SMOKE", "QUICK"]
+__all__ = ["Config", "run", "microcircuit_network", "synapse_counts", "layer_ordering", "PeakRSS",
+           "POPULATIONS", "PUBLISHED_E_ORDER", "SMOKE", "QUICK"]
 
 POPULATIONS = ("L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I")
 FULL_SIZES = (20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948)
@@ -83,7 +84,7 @@ def synapse_counts(scale: float) -> np.ndarray:
 
 
 def microcircuit_network(scale: float = 0.1, background: str = "dc", dt_s: float = 1e-4,
-                         seed: int = 0) -> Network:
+                         seed: int = 0, *, connect: bool = True) -> Network:
     """The microcircuit at ``scale`` with DC or Poisson background.
 
     The synapses (int32 targets, float32 weights, uint8 delays: 9 bytes each) are built
@@ -99,6 +100,9 @@ def microcircuit_network(scale: float = 0.1, background: str = "dc", dt_s: float
     dt_s : float
         Step; delays are drawn in seconds and rounded to steps.
     seed : int
+    connect : bool
+        False: the neurons, inputs and monitors only (for :func:`nest_microcircuit`, which
+        connects them by NEST's own rules); the initial potentials are the same.
     """
     if not 0 < scale <= 1:
         raise ValueError(f"scale must be in (0, 1], got {scale}")
@@ -109,7 +113,7 @@ def microcircuit_network(scale: float = 0.1, background: str = "dc", dt_s: float
     w_e = psp_to_weight(PSP_MEAN_V)
     pops = [Population(name, n, NEURON, rng.normal(V0_MEAN_V, V0_SD_V, n))
             for name, n in zip(POPULATIONS, sizes)]
-    counts = synapse_counts(scale)
+    counts = synapse_counts(scale) if connect else np.zeros((len(POPULATIONS),) * 2, dtype=np.int64)
     arena = SynapseArena(int(counts.sum()), np.float32, np.uint8)
     projs = []
     for s, src in enumerate(POPULATIONS):
@@ -136,76 +140,233 @@ def microcircuit_network(scale: float = 0.1, background: str = "dc", dt_s: float
                    monitors=[SpikeMonitor(p) for p in POPULATIONS])
 
 
+def nest_microcircuit(scale: float, background: str, dt_s: float, seed: int, threads: int,
+                      synapse_model: str = "static_synapse_hpc") -> NestModel:
+    """The microcircuit in NEST, connected by NEST's own rules (as NEST's example does).
+
+    Same neurons, initial potentials and background as :func:`microcircuit_network` (through
+    :func:`neuro.nest_bridge.to_nest` on its unconnected network); synapses drawn by NEST
+    from the same distributions (``fixed_total_number`` with multapses and autapses,
+    ``redraw``-truncated normal weights and delays, delays rounded to steps by NEST), so
+    the two networks agree in statistics, not synapse for synapse. NEST then holds only its
+    own copy of the synapses: the full-scale network fits beside nothing of ours.
+    ``synapse_model``: ``static_synapse_hpc`` (NEST's low-memory static synapse, same
+    dynamics: 44 B per synapse measured here vs 60 for ``static_synapse``).
+    ``build_wall_s`` covers everything from the description to a ready kernel.
+    """
+    t0 = time.perf_counter()
+    model = to_nest(microcircuit_network(scale, background, dt_s, seed, connect=False), dt_s,
+                    seed=seed, threads=threads)
+    import nest  # loaded by to_nest
+
+    counts = synapse_counts(scale)
+    w_e = psp_to_weight(PSP_MEAN_V) * MV_PER_UNIT
+    for s, src in enumerate(POPULATIONS):
+        inh = src.endswith("I")
+        for t, tgt in enumerate(POPULATIONS):
+            if counts[t, s] == 0:
+                continue
+            mean = w_e * (G_INH if inh else (2.0 if (src, tgt) == ("L4E", "L23E") else 1.0))
+            d_mean = (DELAY_I_S if inh else DELAY_E_S) * 1e3
+            bounds = {"min": -np.inf, "max": 0.0} if inh else {"min": 0.0, "max": np.inf}
+            syn = {"synapse_model": synapse_model,
+                   "weight": nest.math.redraw(nest.random.normal(mean, abs(mean) * PSP_REL_SD), **bounds),
+                   "delay": nest.math.redraw(nest.random.normal(d_mean, d_mean * DELAY_REL_SD),
+                                             min=dt_s * 1e3, max=np.inf)}
+            nest.Connect(model.nodes[src], model.nodes[tgt],
+                         {"rule": "fixed_total_number", "N": int(counts[t, s]),
+                          "allow_autapses": True, "allow_multapses": True}, syn)
+    model.build_wall_s = time.perf_counter() - t0
+    return model
+
+
 @dataclass(frozen=True)
 class Config:
-    """microcircuit run parameters."""
+    """microcircuit run parameters (defaults: the full-scale run).
 
-    scale: float = 0.1
+    ``threads`` / ``nest_threads``: threads of our clock engine / NEST; ``precision``: our
+    state and weights (``"float32"`` runs on the network's own synapse arrays, no copy).
+    ``nest_synapses``: ``"same"`` (our synapses through :mod:`neuro.nest_bridge`), ``"own"``
+    (:func:`nest_microcircuit`: NEST's rules, same statistics) or ``"auto"`` (same up to
+    :data:`SAME_SYNAPSES_MAX` synapses: beyond, NEST's copy (~60 B each) beside ours would
+    not fit in this machine's memory).
+    """
+
+    scale: float = 1.0
     background: str = "dc"
     duration_s: float = 1.0
     t_skip_s: float = 0.2
     dt_s: float = 1e-4
-    nest_threads: int = 1
+    threads: int = 2
+    nest_threads: int = 2
+    precision: str = "float32"
+    nest_synapses: str = "auto"
     run_ours: bool = True
+    run_nest: bool = True
 
     def __post_init__(self) -> None:
-        if not self.duration_s > self.t_skip_s:
-            raise ValueError(f"duration_s must be > t_skip_s={self.t_skip_s}, got {self.duration_s}")
+        if not self.duration_s > self.t_skip_s >= 0:
+            raise ValueError(f"need duration_s > t_skip_s >= 0, got {self.duration_s}, {self.t_skip_s}")
+        if self.precision not in ("float32", "float64"):
+            raise ValueError(f"precision must be 'float32' or 'float64', got {self.precision!r}")
+        for name in ("threads", "nest_threads"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.nest_synapses not in ("auto", "same", "own"):
+            raise ValueError(f"nest_synapses must be 'auto', 'same' or 'own', got {self.nest_synapses!r}")
+        if not (self.run_ours or self.run_nest):
+            raise ValueError("run_ours and run_nest are both False: nothing to run")
 
 
-SMOKE = {"scale": 0.02, "duration_s": 0.3, "t_skip_s": 0.1}
+#: ``nest_synapses="auto"`` gives NEST our synapses up to this many (scale ~0.33).
+SAME_SYNAPSES_MAX = 100_000_000
+
+SMOKE = {"scale": 0.05, "duration_s": 0.4, "t_skip_s": 0.1, "threads": 1, "nest_threads": 1}
 QUICK = {"scale": 0.1}
 
+#: Published layer ordering (Potjans & Diesmann 2014 Fig. 6; van Albada et al. 2018 Fig. 5):
+#: excitatory rates rise L2/3 < L6 < L4 < L5, and each layer's inhibitory population fires
+#: faster than its excitatory one.
+PUBLISHED_E_ORDER = ("L23E", "L6E", "L4E", "L5E")
 
-def _stats(spikes: SpikeTrains, t0: float) -> tuple[float, float]:
-    keep = spikes.times_s >= t0
-    sub = SpikeTrains(spikes.times_s[keep] - t0, spikes.indices[keep], spikes.size, spikes.duration_s - t0)
-    return sub.n_spikes / (sub.size * sub.duration_s), float(np.nanmedian(isi_cv(sub)))
+
+def layer_ordering(rates: dict[str, float]) -> dict[str, bool]:
+    """Whether ``rates`` (population -> Hz) have the published ordering (see
+    :data:`PUBLISHED_E_ORDER`): ``excitatory_order`` and ``inhibitory_above_excitatory``."""
+    e = [rates[p] for p in PUBLISHED_E_ORDER]
+    return {"excitatory_order": bool(all(a < b for a, b in zip(e, e[1:]))),
+            "inhibitory_above_excitatory": bool(all(rates[f"{layer}I"] > rates[f"{layer}E"]
+                                                    for layer in ("L23", "L4", "L5", "L6")))}
+
+
+class PeakRSS:
+    """Peak resident memory (MB) of this process during a ``with`` block.
+
+    Linux keeps the peak (``VmHWM`` in ``/proc/self/status``) and resets it to the current
+    size on ``echo 5 > /proc/self/clear_refs``: the block's peak is exact, not sampled.
+    Elsewhere ``peak_mb`` is the process's lifetime peak (``ru_maxrss``), an upper bound.
+    """
+
+    peak_mb: float = 0.0
+
+    def __enter__(self) -> PeakRSS:
+        try:
+            with open("/proc/self/clear_refs", "w") as f:
+                f.write("5")
+        except OSError:
+            pass
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            with open("/proc/self/status") as f:
+                kb = next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
+        except (OSError, StopIteration):
+            kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        self.peak_mb = kb / 1024
+
+
+def _synchrony(spikes: SpikeTrains, t0: float, t1: float, bin_s: float = 3e-3) -> float:
+    """Variance over mean of the population spike count in ``bin_s`` bins (as Potjans &
+    Diesmann 2014 Fig. 6: about 1 for independent Poisson neurons)."""
+    keep = (spikes.times_s >= t0) & (spikes.times_s < t1)
+    counts = np.bincount(((spikes.times_s[keep] - t0) / bin_s).astype(np.int64),
+                         minlength=int((t1 - t0) / bin_s))
+    return float(counts.var() / counts.mean()) if counts.mean() > 0 else float("nan")
+
+
+def _run_ours(net: Network, cfg: Config, seed: int) -> tuple[Recording, dict]:
+    dtype = np.float32 if cfg.precision == "float32" else np.float64
+    ClockSimulator(microcircuit_network(0.002, cfg.background, cfg.dt_s, seed), cfg.dt_s,
+                   dtype=dtype, threads=cfg.threads).run(2e-3)  # compile outside the timings
+    with PeakRSS() as mem:
+        t0 = time.perf_counter()
+        sim = ClockSimulator(net, cfg.dt_s, seed=seed, dtype=dtype, threads=cfg.threads)
+        build = time.perf_counter() - t0
+        rec = sim.run(cfg.duration_s)
+        del sim  # its state (1.2 GB at full scale) is gone before NEST builds
+    return rec, {"build_wall_s": build, "sim_wall_s": rec.meta["wall_s"], "peak_rss_mb": mem.peak_mb}
+
+
+def _run_nest(net: Network, cfg: Config, seed: int) -> tuple[Recording, dict]:
+    same = cfg.nest_synapses == "same" or (cfg.nest_synapses == "auto" and net.n_synapses <= SAME_SYNAPSES_MAX)
+    with PeakRSS() as mem:
+        if same:
+            model = to_nest(net, cfg.dt_s, seed=seed, threads=cfg.nest_threads)
+        else:
+            model = nest_microcircuit(cfg.scale, cfg.background, cfg.dt_s, seed, cfg.nest_threads)
+        rec = model.run(cfg.duration_s)
+        release_nest()
+    return rec, {"nest_build_wall_s": model.build_wall_s, "nest_sim_wall_s": rec.meta["sim_wall_s"],
+                 "nest_peak_rss_mb": mem.peak_mb,
+                 "nest_synapses": "same as ours" if same else "NEST's own rules (same statistics)"}
 
 
 def run(cfg: Config, ctx) -> dict:
-    """Build once; run ours (DC background) and NEST; per-population rates and CVs."""
-    tracemalloc.start()
-    t0 = time.perf_counter()
-    net = microcircuit_network(cfg.scale, cfg.background, cfg.dt_s, ctx.seed)
-    summary: dict = {"n_neurons": net.n_neurons, "n_synapses": net.n_synapses,
-                     "build_net_wall_s": time.perf_counter() - t0}
-    runs = {"nest": lambda: run_nest(net, cfg.duration_s, cfg.dt_s, seed=ctx.seed, threads=cfg.nest_threads)}
-    if cfg.run_ours and (cfg.background == "dc" or clock_engine_runs_drives()):
-        runs["ours"] = lambda: ClockSimulator(net, cfg.dt_s, seed=ctx.seed).run(cfg.duration_s)
-    summary["ours_status"] = "ran" if "ours" in runs else (
-        "not run: Poisson background needs Network.drives in the clock engine" if cfg.run_ours else "disabled")
-    rates: dict[str, dict[str, float]] = {}
-    fig, axes = plt.subplots(1, len(runs) + 1, figsize=(5 * (len(runs) + 1), 4))
-    for k, (sim, fn) in enumerate(runs.items()):
+    """Build once; run ours and NEST on the same synapses, one after the other; compare."""
+    with PeakRSS() as mem:
         t0 = time.perf_counter()
-        rec = fn()
-        prefix = "" if sim == "ours" else f"{sim}_"
-        summary[f"{prefix}sim_wall_s"] = float(rec.meta.get("sim_wall_s", time.perf_counter() - t0))
-        summary[f"{prefix}run_wall_s"] = time.perf_counter() - t0
-        if sim == "nest":
-            summary["nest_build_wall_s"] = rec.meta["build_wall_s"]
-        rates[sim], cvs, off = {}, {}, 0
+        net = microcircuit_network(cfg.scale, cfg.background, cfg.dt_s, ctx.seed)
+        build = time.perf_counter() - t0
+    summary: dict = {"n_neurons": net.n_neurons, "n_synapses": net.n_synapses,
+                     "network_build_wall_s": build, "network_peak_rss_mb": mem.peak_mb,
+                     "synapse_mb": sum(pr.synapses.nbytes for pr in net.projections) / 2**20}
+    recs: dict[str, Recording] = {}
+    if cfg.run_ours:
+        recs["ours"], facts = _run_ours(net, cfg, ctx.seed)
+        summary.update(facts)
+    if cfg.run_nest:
+        recs["nest"], facts = _run_nest(net, cfg, ctx.seed)
+        summary.update(facts)
+    t0, t1 = cfg.t_skip_s, cfg.duration_s
+    for sim, rec in recs.items():
+        prefix = "" if sim == "ours" else "nest_"
+        rates, cvs, sync = {}, {}, {}
         for name in POPULATIONS:
             sp = rec.spikes[name]
-            rates[sim][name], cvs[name] = _stats(sp, cfg.t_skip_s)
+            rates[name] = mean_rate(sp, t0, t1)
+            cvs[name] = float(np.nanmedian(isi_cv(sp, t_start_s=t0, t_stop_s=t1)))
+            sync[name] = _synchrony(sp, t0, t1)
             ctx.save_arrays(f"{sim}/{name}", {"times_s": sp.times_s, "indices": sp.indices}, {"size": sp.size})
-            sel = (sp.indices < max(1, sp.size // 20)) & (sp.times_s >= cfg.duration_s - 0.1)
-            axes[k].plot(sp.times_s[sel], -(sp.indices[sel] + off), ",", color="C3" if name.endswith("I") else "C0")
-            off += max(1, sp.size // 20)
-        axes[k].set(title=f"{sim} (5% of neurons)", xlabel="time (s)", yticks=[])
-        summary[f"{prefix}rate_hz"] = rates[sim]
-        summary[f"{prefix}isi_cv"] = cvs
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    summary["python_peak_traced_mb"] = peak / 2**20
-    x = np.arange(len(POPULATIONS))
-    for j, sim in enumerate(rates):
-        axes[-1].bar(x + 0.4 * j, [rates[sim][p] for p in POPULATIONS], 0.4, label=sim)
-    axes[-1].set(xticks=x + 0.2, xticklabels=POPULATIONS, ylabel="rate (Hz)")
-    axes[-1].legend()
-    ctx.save_figure(fig, "microcircuit")
-    if "ours" in rates:
-        summary["max_rel_rate_diff_vs_nest"] = max(
-            abs(rates["ours"][p] - rates["nest"][p]) / max(rates["nest"][p], 1e-9) for p in POPULATIONS)
+        summary[f"{prefix}rate_hz"], summary[f"{prefix}isi_cv"], summary[f"{prefix}synchrony"] = rates, cvs, sync
+        summary[f"{prefix}layer_ordering"] = layer_ordering(rates)
+    if len(recs) == 2:
+        agree = compare_populations(recs["nest"].spikes, recs["ours"].spikes, t_start_s=t0, t_stop_s=t1,
+                                    seed=ctx.seed)
+        summary["rel_rate_diff_vs_nest"] = {p: agree[p]["rate_hz"].rel_diff for p in POPULATIONS}
+        summary["max_rel_rate_diff_vs_nest"] = max(summary["rel_rate_diff_vs_nest"].values())
+        summary["ks_distance_vs_nest"] = {p: {k: a.ks_distance for k, a in agree[p].items()} for p in POPULATIONS}
+    _plot(ctx, recs, cfg)
     return summary
+
+
+def _plot(ctx, recs: dict[str, Recording], cfg: Config, fraction: float = 0.05) -> None:
+    """Raster of the last 100 ms (``fraction`` of each population's neurons, as the paper's
+    Fig. 6A shows a subsample) and box plots of single-neuron rates (Fig. 6B)."""
+    fig, axes = plt.subplots(1, len(recs), figsize=(5 * len(recs), 6), squeeze=False)
+    for ax, (sim, rec) in zip(axes[0], recs.items()):
+        off, ticks = 0, []
+        for name in POPULATIONS:
+            sp = rec.spikes[name]
+            n_show = max(1, int(sp.size * fraction))
+            sel = (sp.indices < n_show) & (sp.times_s >= cfg.duration_s - 0.1)
+            ax.plot(sp.times_s[sel], -(sp.indices[sel] + off), ".", ms=1,
+                    color="C3" if name.endswith("I") else "C0")
+            ticks.append(-(off + n_show / 2))
+            off += n_show
+        ax.set(title=f"{sim}: {fraction:.0%} of each population shown", xlabel="time (s)",
+               yticks=ticks, yticklabels=POPULATIONS)
+    ctx.save_figure(fig, "microcircuit_raster")
+    fig, ax = plt.subplots(figsize=(9, 4))
+    width = 0.8 / len(recs)
+    for j, (sim, rec) in enumerate(recs.items()):
+        data = [firing_rates(rec.spikes[p], cfg.t_skip_s, cfg.duration_s) for p in POPULATIONS]
+        bp = ax.boxplot(data, positions=np.arange(len(POPULATIONS)) + (j - (len(recs) - 1) / 2) * width,
+                        widths=width * 0.9, showfliers=False, patch_artist=True)
+        for box in bp["boxes"]:
+            box.set(facecolor=f"C{j}", alpha=0.5)
+        ax.plot([], [], color=f"C{j}", lw=6, alpha=0.5, label=sim)
+    ax.set(xticks=np.arange(len(POPULATIONS)), xticklabels=POPULATIONS, ylabel="rate (Hz)",
+           title=f"single-neuron rates after {cfg.t_skip_s:g} s (scale {cfg.scale:g}, {cfg.background} background)")
+    ax.legend()
+    ctx.save_figure(fig, "microcircuit_rates")

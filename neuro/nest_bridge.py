@@ -57,7 +57,7 @@ from neuro.lif import step_factors
 from neuro.network import Network, Population
 from neuro.record import Recording, SpikeMonitor, SpikeTrains
 
-__all__ = ["NestModel", "to_nest", "run_nest", "nest_available", "MV_PER_UNIT"]
+__all__ = ["NestModel", "to_nest", "run_nest", "release_nest", "nest_available", "MV_PER_UNIT"]
 
 #: Our potentials (volts) are NEST's millivolts divided by this.
 MV_PER_UNIT = 1e3
@@ -336,3 +336,11 @@ def run_nest(network: Network, duration_s: float, dt_s: float, *, seed: int = 0,
              threads: int = 1) -> Recording:
     """Build ``network`` in NEST and simulate it for ``duration_s`` seconds (one call)."""
     return to_nest(network, dt_s, seed=seed, threads=threads).run(duration_s)
+
+
+def release_nest() -> None:
+    """Reset the NEST kernel, freeing the memory of the model built last (which can then no
+    longer run): a full-scale model holds gigabytes until the next :func:`to_nest`."""
+    if _KERNEL["model"] is not None:
+        _import_nest().ResetKernel()
+        _KERNEL["model"] = None
