@@ -1,23 +1,27 @@
-"""Canonical networks on our clock engine vs NEST 3.10 (1 and 2 threads), same networks.
+"""Canonical networks on our clock engine vs NEST 3.10, each with 1 and 2 threads.
 
-Networks: the Potjans-Diesmann microcircuit (DC background, experiments/microcircuit.py)
-and Brunel's asynchronous irregular regime (experiments/brunel.py, g = 6, nu_ratio = 4).
-Each (network, simulator, threads) runs in a fresh Python process, so that peak memory
-(``ru_maxrss`` of that process: everything it built, Python included) belongs to one run:
+Networks: the Potjans-Diesmann microcircuit (DC background, experiments/microcircuit.py;
+full scale with ``--scale 1``) and Brunel's asynchronous irregular regime
+(experiments/brunel.py). Each (network, simulator, threads) runs in a fresh Python process,
+so that peak memory (``ru_maxrss`` of that process: everything it built, Python included)
+belongs to one run:
 
-- ``build_s``: from the network description (already built, identical for both) to a
-  ready simulator (ours: ``ClockSimulator(...)``; NEST: ``to_nest``: nodes + Connect);
-- ``sim_s``: the simulation only (ours after a 1 ms warm-up run of a tiny network that
-  compiles the numba kernels; NEST: ``nest.Simulate``);
-- ``rtf``: ``sim_s / simulated seconds`` (real-time factor; < 1 is faster than real time).
+- ``build_s``: from the network description to a ready simulator. Ours: building the
+  network (synapses drawn in numpy) and ``ClockSimulator(...)``; NEST microcircuit: NEST's
+  own example path, nodes + ``Connect`` with its ``fixed_total_number`` rule
+  (:func:`experiments.microcircuit.nest_microcircuit`, ``static_synapse_hpc``), so the NEST
+  process holds no network of ours; NEST Brunel: the bridge (``to_nest``) on our network;
+- ``warmup_s``: a first 1 ms run, not timed as simulation (ours: loading the compiled
+  kernels; NEST: ``Prepare``, which builds its target tables);
+- ``sim_s``: the simulation of ``--duration`` seconds after it; ``rtf = sim_s / duration``
+  (real-time factor; < 1 is faster than real time).
 
-Our clock engine is single-threaded: it runs once, beside NEST with 1 and 2 threads.
-Brunel runs on our side only once the clock engine integrates ``Network.drives``.
+Our microcircuit runs in float32 on the network's own synapse arrays (9 bytes a synapse).
 
 Usage::
 
     python benchmarks/network_vs_nest.py --scale 0.1 --duration 1
-    python benchmarks/network_vs_nest.py --networks microcircuit --scale 1 --duration 1
+    python benchmarks/network_vs_nest.py --scale 1 --duration 0.3   # full microcircuit + Brunel
 """
 
 from __future__ import annotations
@@ -47,38 +51,61 @@ def _network(name: str, scale: float, dt_s: float):
     return brunel_network(g, nu, scale=scale, dt_s=dt_s, seed=0)
 
 
+def _nest_model(name: str, scale: float, dt_s: float, threads: int):
+    if name == "microcircuit":
+        from experiments.microcircuit import nest_microcircuit
+
+        return nest_microcircuit(scale, "dc", dt_s, 0, threads)
+    from neuro.nest_bridge import to_nest
+
+    return to_nest(_network(name, scale, dt_s), dt_s, threads=threads)
+
+
 def child(name: str, sim: str, threads: int, scale: float, duration_s: float, dt_s: float) -> dict:
     """One measurement in this process; returns the timings and peak RSS."""
-    net = _network(name, scale, dt_s)
+    import numpy as np
+
+    from neuro.engines import ClockSimulator
+    from neuro.nest_bridge import nest_available
+
+    if sim == "nest":
+        nest_available()  # imports NEST (seconds) before the build is timed
+    t0 = time.perf_counter()
     if sim == "ours":
-        from neuro.engines import ClockSimulator
-
-        ClockSimulator(_network(name, 0.002, dt_s), dt_s).run(1e-3)  # compile the kernels
-        t0 = time.perf_counter()
-        model = ClockSimulator(net, dt_s)
-        build = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        rec = model.run(duration_s)
-        sim_s = time.perf_counter() - t0
+        net = _network(name, scale, dt_s)
+        dtype = np.float32 if name == "microcircuit" else np.float64
+        model = ClockSimulator(net, dt_s, dtype=dtype, threads=threads)
+        n_neurons, n_synapses = net.n_neurons, net.n_synapses
     else:
-        from neuro.nest_bridge import to_nest
-
-        model = to_nest(net, dt_s, threads=threads)
-        build = model.build_wall_s
-        rec = model.run(duration_s)
-        sim_s = rec.meta["sim_wall_s"]
+        model = _nest_model(name, scale, dt_s, threads)
+        n_neurons = sum(len(n) for n in model.nodes.values())
+        n_synapses = int(_nest().GetKernelStatus("num_connections"))
+    build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    model.run(1e-3)
+    warmup = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    rec = model.run(duration_s)
+    sim_s = time.perf_counter() - t0
     n_spikes = sum(s.n_spikes for s in rec.spikes.values())
     return {"network": name, "simulator": sim, "threads": threads, "scale": scale,
-            "n_neurons": net.n_neurons, "n_synapses": net.n_synapses, "duration_s": duration_s,
-            "build_s": build, "sim_s": sim_s, "rtf": sim_s / duration_s,
+            "n_neurons": n_neurons, "n_synapses": n_synapses, "duration_s": duration_s,
+            "build_s": build, "warmup_s": warmup, "sim_s": sim_s, "rtf": sim_s / duration_s,
             "rate_hz": n_spikes / (sum(s.size for s in rec.spikes.values()) * duration_s),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _nest():
+    import nest  # already loaded (and quieted) by neuro.nest_bridge
+
+    return nest
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--networks", default="microcircuit,brunel_ai")
-    ap.add_argument("--scale", type=float, default=0.1)
+    ap.add_argument("--scale", type=float, default=0.1, help="microcircuit scale (1: full)")
+    ap.add_argument("--brunel-scale", type=float, default=1.0, help="Brunel scale (1: 12,500 neurons)")
     ap.add_argument("--duration", type=float, default=1.0)
     ap.add_argument("--dt", type=float, default=1e-4)
     ap.add_argument("--threads", default="1,2")
@@ -90,22 +117,44 @@ def main() -> None:
         return
     from experiments.brunel import clock_engine_runs_drives
 
-    runs = []
+    runs, ratios = [], []
+    thread_counts = [int(t) for t in a.threads.split(",")]
+    load_start = os.getloadavg()
     for name in a.networks.split(","):
-        ours_ok = name == "microcircuit" or clock_engine_runs_drives()
-        plan = [("ours", 1)] if ours_ok else []
-        plan += [("nest", int(t)) for t in a.threads.split(",")]
-        for sim, threads in plan:
-            env = {**os.environ, "PYTHONPATH": str(ROOT)}
-            out = subprocess.run([sys.executable, __file__, "--child", name.removesuffix("_ai"), sim, str(threads),
-                                  "--scale", str(a.scale), "--duration", str(a.duration), "--dt", str(a.dt)],
-                                 capture_output=True, text=True, env=env, check=True)
-            row = json.loads(out.stdout.strip().splitlines()[-1])
-            runs.append(row)
-            print(f"{name:13s} {sim:5s} {threads}t  build {row['build_s']:7.2f} s  sim {row['sim_s']:8.2f} s"
-                  f"  RTF {row['rtf']:7.2f}  peak {row['peak_rss_mb']:7.0f} MB  {row['rate_hz']:.2f} Hz", flush=True)
+        net = name.removesuffix("_ai")
+        scale = a.scale if net == "microcircuit" else a.brunel_scale
+        sims = ("ours", "nest") if net == "microcircuit" or clock_engine_runs_drives() else ("nest",)
+        for threads in thread_counts:
+            rows = {}
+            for sim in sims:
+                env = {**os.environ, "PYTHONPATH": str(ROOT)}
+                load = os.getloadavg()[0]
+                out = subprocess.run([sys.executable, __file__, "--child", net, sim, str(threads),
+                                      "--scale", str(scale), "--duration", str(a.duration), "--dt", str(a.dt)],
+                                     capture_output=True, text=True, env=env)
+                if out.returncode != 0:  # e.g. out of memory: record it, go on with the others
+                    row = {"network": net, "simulator": sim, "threads": threads, "scale": scale,
+                           "error": f"exit {out.returncode}: {out.stderr.strip()[-500:]}"}
+                    runs.append(row)
+                    print(f"{name:13s} {sim:5s} {threads}t  FAILED {row['error']}", flush=True)
+                    continue
+                row = {**json.loads(out.stdout.strip().splitlines()[-1]), "load_1min_at_start": load}
+                runs.append(row)
+                rows[sim] = row
+                print(f"{name:13s} {sim:5s} {threads}t  build {row['build_s']:7.2f} s  warm-up {row['warmup_s']:6.2f} s"
+                      f"  sim {row['sim_s']:8.2f} s  RTF {row['rtf']:7.2f}  peak {row['peak_rss_mb']:7.0f} MB"
+                      f"  {row['rate_hz']:.2f} Hz  (load {load:.1f})", flush=True)
+            if len(rows) == 2:  # ours vs NEST at this thread count: > 1 means ours is better
+                o, n = rows["ours"], rows["nest"]
+                ratios.append({"network": net, "threads": threads, "speedup_sim": n["sim_s"] / o["sim_s"],
+                               "speedup_build": n["build_s"] / o["build_s"],
+                               "memory_ratio_nest_over_ours": n["peak_rss_mb"] / o["peak_rss_mb"]})
+                print(f"{name:13s} {threads}t  ours vs NEST: sim {ratios[-1]['speedup_sim']:.2f}x faster,"
+                      f" build {ratios[-1]['speedup_build']:.2f}x, NEST/ours memory "
+                      f"{ratios[-1]['memory_ratio_nest_over_ours']:.2f}", flush=True)
     load = os.getloadavg()
-    result = {"runs": runs, "load_average": load, "command": " ".join(sys.argv)}
+    result = {"runs": runs, "ratios": ratios, "load_average_start": load_start, "load_average_end": load,
+              "command": " ".join(sys.argv)}
     out = Path(a.out)
     write_text(out, json.dumps(result, indent=1))
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; written {out}")
