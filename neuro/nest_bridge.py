@@ -314,6 +314,11 @@ def to_nest(network: Network, dt_s: float, *, seed: int = 0, threads: int = 1) -
     for c in network.currents:
         tgt = nodes[c.target]
         amp = np.broadcast_to(c.amplitude * MV_PER_UNIT, (len(tgt),))
+        if c.start_s < dt_s / 2 and math.isinf(c.stop_s):
+            # on for the whole run: the neurons' own I_e acts from step 0 as ours does (a
+            # generator, one step late, would start a different trajectory)
+            tgt.set(I_e=(np.asarray(tgt.get("I_e"), dtype=np.float64) + amp).tolist())
+            continue
         # the generator's current reaches the membrane one step after its active window
         # opens; open it one step early so the drive starts in the step ours does
         start = max(c.start_s - dt_s, 0.0) * 1e3
