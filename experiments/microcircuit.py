@@ -8,14 +8,27 @@ with multapses, weights from a PSP of 0.15 mV (x2 for L4E -> L2/3E, x -4 for inh
 sources, 10% relative sd, sign kept), delays 1.5 ms (E) / 0.75 ms (I) with 50% sd
 truncated at dt, initial potentials N(-58 mV, 10 mV).
 
-Background: the **DC variant** (each neuron gets the mean of its K_ext Poisson inputs at
-8 Hz as a constant current, :class:`neuro.inputs.CurrentInjection`), which our clock
-engine runs with either background. The Poisson-background variant
-(``background="poisson"``) uses :class:`neuro.inputs.PoissonInput` (run on our side when
-the clock engine integrates ``Network.drives``, probed at run time).
+Background: ``background="dc"`` (each neuron gets the mean of its K_ext Poisson inputs at
+8 Hz as a constant current, :class:`neuro.inputs.CurrentInjection`; NEST: the neurons'
+``I_e``) or ``"poisson"`` (:class:`neuro.inputs.PoissonInput`: per neuron and step a
+Poisson count of mean K_ext 8 Hz dt; NEST: one ``poisson_generator`` at K_ext 8 Hz per
+population, which sends every target its own independent train, as NEST's example does;
+both are a Poisson process of rate K_ext 8 Hz per neuron, on the step grid, with
+different random numbers).
 
 ``scale`` multiplies the population sizes and the total numbers of synapses (in-degrees
 unchanged, so no weight compensation is needed), as the example's ``N_scaling``.
+
+The run builds our network (9 bytes a synapse, one copy shared with the engine), runs our
+clock engine (float32, ``threads``), frees it, then runs NEST: on our synapses through
+:mod:`neuro.nest_bridge` up to :data:`SAME_SYNAPSES_MAX` synapses (there the two produce
+the same spikes, step for step: the same network, integrated exactly by both), beyond
+that by NEST's own connection rules (:func:`nest_microcircuit`: same statistics; NEST
+needs ~45-60 bytes a synapse, its full-scale copy would not fit beside ours). Peak memory
+per phase is exact (:class:`PeakRSS`). Rates, ISI CVs and synchrony per population after
+``t_skip_s``, their agreement (:func:`neuro.analysis.compare.compare_populations`), the
+published layer ordering (:func:`layer_ordering`), a raster (5% of each population) and
+box plots of single-neuron rates (Fig. 6 of the paper).
 """
 
 from __future__ import annotations
@@ -371,7 +384,7 @@ def _plot(ctx, recs: dict[str, Recording], cfg: Config, fraction: float = 0.05) 
             ticks.append(-(off + n_show / 2))
             off += n_show
         ax.set(title=f"{sim}: {fraction:.0%} of each population shown", xlabel="time (s)",
-               yticks=ticks, yticklabels=POPULATIONS)
+               yticks=ticks, yticklabels=POPULATIONS, xlim=(cfg.duration_s - 0.1, cfg.duration_s))
     ctx.save_figure(fig, "microcircuit_raster")
     fig, ax = plt.subplots(figsize=(9, 4))
     width = 0.8 / len(recs)
