@@ -152,12 +152,17 @@ def main() -> None:
                 print(f"{name:13s} {threads}t  ours vs NEST: sim {ratios[-1]['speedup_sim']:.2f}x faster,"
                       f" build {ratios[-1]['speedup_build']:.2f}x, NEST/ours memory "
                       f"{ratios[-1]['memory_ratio_nest_over_ours']:.2f}", flush=True)
+            _write(a.out, runs, ratios, load_start)  # after every pair: a long run keeps what it measured
+    load = _write(a.out, runs, ratios, load_start)
+    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; written {a.out}")
+
+
+def _write(path: str, runs: list, ratios: list, load_start: tuple) -> tuple:
     load = os.getloadavg()
     result = {"runs": runs, "ratios": ratios, "load_average_start": load_start, "load_average_end": load,
               "command": " ".join(sys.argv)}
-    out = Path(a.out)
-    write_text(out, json.dumps(result, indent=1))
-    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; written {out}")
+    write_text(Path(path), json.dumps(result, indent=1))
+    return load
 
 
 if __name__ == "__main__":
