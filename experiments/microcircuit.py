@@ -360,6 +360,9 @@ def run(cfg: Config, ctx) -> dict:
         summary[f"{prefix}rate_hz"], summary[f"{prefix}isi_cv"], summary[f"{prefix}synchrony"] = rates, cvs, sync
         summary[f"{prefix}layer_ordering"] = layer_ordering(rates)
     if len(recs) == 2:
+        if same:  # one network, integrated exactly by both: the spikes themselves can agree
+            summary["identical_spikes"] = all(_same_spikes(recs["ours"].spikes[p], recs["nest"].spikes[p])
+                                              for p in POPULATIONS)
         agree = compare_populations(recs["nest"].spikes, recs["ours"].spikes, t_start_s=t0, t_stop_s=t1,
                                     seed=ctx.seed)
         summary["rel_rate_diff_vs_nest"] = {p: agree[p]["rate_hz"].rel_diff for p in POPULATIONS}
@@ -367,6 +370,14 @@ def run(cfg: Config, ctx) -> dict:
         summary["ks_distance_vs_nest"] = {p: {k: a.ks_distance for k, a in agree[p].items()} for p in POPULATIONS}
     _plot(ctx, recs, cfg)
     return summary
+
+
+def _same_spikes(a: SpikeTrains, b: SpikeTrains) -> bool:
+    """Whether two recordings hold the same (step, neuron) spikes, in any order."""
+    if a.n_spikes != b.n_spikes:
+        return False
+    ka, kb = (np.sort(np.rint(x.times_s / 1e-7).astype(np.int64) * x.size + x.indices) for x in (a, b))
+    return bool(np.array_equal(ka, kb))
 
 
 def _plot(ctx, recs: dict[str, Recording], cfg: Config, fraction: float = 0.05) -> None:
