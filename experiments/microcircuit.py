@@ -74,6 +74,9 @@ NEURON = LIFParams(tau_mem_s=10e-3, v_rest=-65e-3, v_reset=-65e-3, v_threshold=-
                    t_ref_s=2e-3, tau_syn_s=(0.5e-3, 0.5e-3))
 V0_MEAN_V, V0_SD_V = -58e-3, 10e-3
 
+#: NEST's ``*_hpc`` synapses address at most this many nodes per thread.
+HPC_MAX_NODES_PER_THREAD = 65_534
+
 
 def psp_to_weight(psp: float, params: LIFParams = NEURON) -> float:
     """Synaptic current jump (membrane units) whose PSP peaks at ``psp``.
@@ -154,7 +157,7 @@ def microcircuit_network(scale: float = 0.1, background: str = "dc", dt_s: float
 
 
 def nest_microcircuit(scale: float, background: str, dt_s: float, seed: int, threads: int,
-                      synapse_model: str = "static_synapse_hpc") -> NestModel:
+                      synapse_model: str | None = None) -> NestModel:
     """The microcircuit in NEST, connected by NEST's own rules (as NEST's example does).
 
     Same neurons, initial potentials and background as :func:`microcircuit_network` (through
@@ -163,8 +166,10 @@ def nest_microcircuit(scale: float, background: str, dt_s: float, seed: int, thr
     ``redraw``-truncated normal weights and delays, delays rounded to steps by NEST), so
     the two networks agree in statistics, not synapse for synapse. NEST then holds only its
     own copy of the synapses: the full-scale network fits beside nothing of ours.
-    ``synapse_model``: ``static_synapse_hpc`` (NEST's low-memory static synapse, same
-    dynamics: 44 B per synapse measured here vs 60 for ``static_synapse``).
+    ``synapse_model``: default ``static_synapse_hpc`` (NEST's low-memory static synapse,
+    same dynamics: 44 B per synapse measured here vs 60 for ``static_synapse``), which
+    addresses at most 65,534 nodes per thread; ``static_synapse`` beyond (the full network
+    on one thread).
     ``build_wall_s`` covers everything from the description to a ready kernel.
     """
     t0 = time.perf_counter()
@@ -173,6 +178,9 @@ def nest_microcircuit(scale: float, background: str, dt_s: float, seed: int, thr
     import nest  # loaded by to_nest
 
     counts = synapse_counts(scale)
+    if synapse_model is None:
+        per_thread = math.ceil(int(nest.GetKernelStatus("network_size")) / threads)
+        synapse_model = "static_synapse_hpc" if per_thread < HPC_MAX_NODES_PER_THREAD else "static_synapse"
     w_e = psp_to_weight(PSP_MEAN_V) * MV_PER_UNIT
     for s, src in enumerate(POPULATIONS):
         inh = src.endswith("I")
