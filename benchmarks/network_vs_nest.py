@@ -9,8 +9,10 @@ belongs to one run:
 - ``build_s``: from the network description to a ready simulator. Ours: building the
   network (synapses drawn in numpy) and ``ClockSimulator(...)``; NEST microcircuit: NEST's
   own example path, nodes + ``Connect`` with its ``fixed_total_number`` rule
-  (:func:`experiments.microcircuit.nest_microcircuit`, ``static_synapse_hpc``), so the NEST
-  process holds no network of ours; NEST Brunel: the bridge (``to_nest``) on our network;
+  (:func:`experiments.microcircuit.nest_microcircuit`: ``static_synapse_hpc`` where NEST
+  allows it, i.e. up to 65,534 nodes per thread, ``static_synapse`` on one thread at full
+  scale), so the NEST process holds no network of ours; NEST Brunel: the bridge
+  (``to_nest``) on our network;
 - ``warmup_s``: a first 1 ms run, not timed as simulation (ours: loading the compiled
   kernels; NEST: ``Prepare``, which builds its target tables);
 - ``sim_s``: the simulation of ``--duration`` seconds after it; ``rtf = sim_s / duration``
