@@ -82,3 +82,21 @@ def test_raster_time_axis_plain_last_bin_drawn_and_subsampling_said():
     assert "first 4 neurons of exc" in ax_r.get_title()
     full = raster({"exc": exc}, bin_s=0.1)
     assert "first" not in full.axes[0].get_title() and full.axes[0].get_ylabel() == "neuron"
+
+
+@pytest.mark.parametrize("lo, hi", [(0.02, 0.8), (3e-4, 5e4), (34.3, 34.6)])
+def test_plain_log_axis_labels_are_plain_and_distinct(lo, hi):
+    from matplotlib.figure import Figure
+
+    from neuro.plotting.axes import plain_log_axis
+
+    fig = Figure()
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.loglog([lo, hi], [1, 2])
+    plain_log_axis(ax, "x", percent=hi < 1)
+    fig.canvas.draw()
+    shown = [t.get_text() for t in ax.get_xticklabels()
+             if t.get_text() and lo <= t.get_position()[0] <= hi]
+    assert len(shown) >= 2 and len(set(shown)) == len(shown)  # distinct: no overlaps of equals
+    assert not any("e" in s or "times" in s or "^" in s for s in shown)

@@ -7,7 +7,8 @@ axes with ``2x10^-1`` labels on minor ticks that overlap; both are what a review
 from __future__ import annotations
 
 from matplotlib.axes import Axes
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, ScalarFormatter
+from matplotlib.ticker import (FuncFormatter, LogLocator, MaxNLocator, NullFormatter,
+                               ScalarFormatter)
 
 __all__ = ["plain_axis", "plain_log_axis"]
 
@@ -20,15 +21,21 @@ def plain_axis(ax: Axes, which: str = "x") -> None:
 
 
 def plain_log_axis(ax: Axes, which: str = "x", percent: bool = False) -> None:
-    """Log axis ``which`` labelled at 1, 2 and 5 times powers of ten, as plain numbers
-    (``percent``: as percentages of 1), minor ticks unlabelled, so labels never overlap."""
+    """Log axis ``which`` labelled at 1, 2 and 5 times powers of ten (a few evenly spaced
+    ticks if the range spans less than a factor 3), as plain numbers (``percent``: as
+    percentages of 1), minor ticks unlabelled, so labels never overlap. Call it after
+    plotting (it reads the axis range)."""
     axis = ax.xaxis if which == "x" else ax.yaxis
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    lo, hi = ax.get_xlim() if which == "x" else ax.get_ylim()
     axis.set_minor_formatter(NullFormatter())
+    if lo > 0 and hi / lo < 3:  # too narrow for 1-2-5 ticks: a few evenly spaced ones
+        axis.set_major_locator(MaxNLocator(nbins=4))
+    else:
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
 
     def label(v: float, _pos: object) -> str:
         x = 100 * v if percent else v
-        text = f"{x:,.0f}" if x >= 1 else f"{x:.3g}"  # 20,000 rather than 2e+04
+        text = f"{x:,.0f}" if x >= 1000 else f"{x:.4g}"  # 20,000 rather than 2e+04
         return text + "%" if percent else text
 
     axis.set_major_formatter(FuncFormatter(label))
