@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from neuro.plotting.axes import plain_axis
 from neuro.record import SpikeTrains
@@ -118,6 +119,8 @@ def raster(
     ax_r.set_ylabel("neuron" if not subsampled else "neuron (subsampled: first of each)")
     if len(groups) > 1 or subsampled:
         ax_r.set_yticks(ticks, labels)
+    else:
+        ax_r.yaxis.set_major_locator(MaxNLocator(integer=True))  # neuron ids are integers
     if len(groups) > 1:
         ax_p.legend(fontsize="small", loc="upper right")
     plain_axis(ax_p, "x")
