@@ -89,6 +89,8 @@ class Config:
     epochs: int = 12
     n_train: int = 0  # 0: every training image
     n_test: int = 0  # 0: every test image
+    # label assignment on the first n_assign training images (0: all; the readout's cost)
+    n_assign: int = 0
     dt_s: float = 5e-4
     present_s: float = 0.35
     rest_s: float = 0.15
@@ -147,8 +149,8 @@ class Config:
             raise ValueError(f"n_neurons must be >= 1, got {self.n_neurons}")
         if self.epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
-        if self.n_train < 0 or self.n_test < 0:
-            raise ValueError("n_train and n_test must be >= 0 (0: all)")
+        if self.n_train < 0 or self.n_test < 0 or self.n_assign < 0:
+            raise ValueError("n_train, n_test and n_assign must be >= 0 (0: all)")
         if not 0 < self.dt_s <= 1e-3:
             raise ValueError(f"dt_s must be in (0, 1e-3] s, got {self.dt_s}")
         if not self.present_s > 0 or self.rest_s < 0:
@@ -445,12 +447,13 @@ def run(cfg: Config, ctx) -> dict:
 
     theta_learned = tr.sim.theta("exc").copy()
     tr.freeze()
-    resp_tr = tr.responses(xtr, ctx, "label assignment")
-    assignments = assign_labels(resp_tr, ytr, n_classes)
+    n_assign = cfg.n_assign or len(xtr)
+    resp_tr = tr.responses(xtr[:n_assign], ctx, "label assignment")
+    assignments = assign_labels(resp_tr, ytr[:n_assign], n_classes)
     resp_te = tr.responses(xte, ctx, "test")
     pred = classify(resp_te, assignments, n_classes)
     acc = float(np.mean(pred == yte))
-    train_acc = float(np.mean(classify(resp_tr, assignments, n_classes) == ytr))
+    train_acc = float(np.mean(classify(resp_tr, assignments, n_classes) == ytr[:n_assign]))
 
     w = tr.sim.synapses()[0].to_dense()  # (n_inputs, n_neurons)
     ctx.save_figure(receptive_field_grid(w.T.reshape(-1, side, side)[: min(cfg.n_neurons, 400)],
@@ -473,6 +476,7 @@ def run(cfg: Config, ctx) -> dict:
         f"{eval_split}_accuracy": acc,
         "train_accuracy": train_acc,
         "n_train_images": int(len(xtr)),
+        "n_assign_images": int(n_assign),
         f"n_{eval_split}_images": int(len(xte)),
         "epochs": cfg.epochs,
         "train_seconds": train_s,
