@@ -19,9 +19,12 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from neuro.engines.kernels import apply_drives
+from neuro.engines.clock import update_serial
+from neuro.engines.kernels import accepts_delta, apply_drives, crossings
+from neuro.engines.loop import register_stages
 
-__all__ = ["Chip", "FixedPoint", "LoihiStages", "Segments", "loihi_inputs", "update_fixed"]
+__all__ = ["Chip", "FixedPoint", "LoihiFixedStages", "LoihiStages", "Segments", "loihi_inputs",
+           "update_fixed"]
 
 
 class Chip(NamedTuple):
@@ -130,11 +133,10 @@ class LoihiStages(NamedTuple):
     counters: np.ndarray
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _accepts(n, i, last, ref_n):
-    """Delta input reaches neuron ``i`` in step ``n`` unless it is refractory (the clock
-    engine's rule)."""
-    return ref_n[i] == 0 or (n - last[i]) >= ref_n[i]
+class LoihiFixedStages(LoihiStages):
+    """:class:`LoihiStages` of the fixed-point mode (its update stage is :func:`update_fixed`)."""
+
+    __slots__ = ()
 
 
 @numba.njit(cache=True, nogil=True)
@@ -208,7 +210,7 @@ def _process(n, st, bk, ctr, ref_n):
                 elif fch == 0:
                     for s in range(lo, hi):
                         t = syn_tgt[s]
-                        if _accepts(n, t, last, ref_n):
+                        if accepts_delta(n, t, last, ref_n):
                             v[t] += syn_w[s]
                         received[t] = 1
                 else:
@@ -227,7 +229,7 @@ def _process(n, st, bk, ctr, ref_n):
                     if fixed:
                         inreg[ch, t] += wt
                     elif ch == 0:
-                        if _accepts(n, t, last, ref_n):
+                        if accepts_delta(n, t, last, ref_n):
                             v[t] += wt
                     else:
                         syn[ch - 1, t] += wt
@@ -302,7 +304,7 @@ def _deliver_and_count(n, spiking, n_spk, st, bk, ctr, ref_n):
                     target[k, i] += buf[slot, i, k]
                     buf[slot, i, k] = 0
             else:  # channel 0 into v (unless refractory), 1 + k into I_k
-                if _accepts(n, i, last, ref_n):
+                if accepts_delta(n, i, last, ref_n):
                     v[i] += buf[slot, i, 0]
                 buf[slot, i, 0] = 0
                 for k in range(buf.shape[2] - 1):
@@ -341,39 +343,53 @@ def loihi_inputs(n, j, spiking, n_spk, model, st, bk, io):
 
 
 @numba.njit(cache=True, nogil=True)
-def update_fixed(n, model, st, bk, extra):
+def update_fixed(n, model, st, bk, sc):
     """Stage 1 in fixed-point mode: Loihi's integer CUBA update (see
-    :mod:`hardware_models.fixed_point`). ``u`` (``st.syn``) and the input registers are
-    ``(n_u, n_neurons)``; decays are ``decay_bits``-bit fractions (``LoihiSpec.decay_bits``)."""
+    :mod:`hardware_models.fixed_point`), then the threshold scan, population by population
+    (the model runs one partition: candidates from ``sc.cand[0]`` on). ``u`` (``st.syn``)
+    and the input registers are ``(n_u, n_neurons)``; decays are ``decay_bits``-bit
+    fractions (``LoihiSpec.decay_bits``)."""
     fp = bk.fixed_point
     du, dv, bias, drive_gain, decay_bits = fp.du, fp.dv, fp.bias, fp.drive_gain, fp.decay_bits
     u_wrap, v_lim = fp.u_wrap, fp.v_lim
     v, u, inreg, last, drive = st.v, st.syn, bk.inreg, st.last_spike, st.drive
-    ref_n = model.neurons.ref_n
+    nr = model.neurons
     n_u = u.shape[0]
     unity = np.int64(1) << decay_bits
-    for i in range(v.shape[0]):
-        tot = 0
-        for k in range(n_u):
-            x = np.int64(u[k, i]) * (unity - du[i, k])
-            x = (x >> decay_bits) if x >= 0 else -((-x) >> decay_bits)
-            x += inreg[k, i]
-            inreg[k, i] = 0
-            if x >= u_wrap:
-                x -= 2 * u_wrap
-            elif x < -u_wrap:
-                x += 2 * u_wrap
-            u[k, i] = x
-            tot += x
-        if (n - last[i]) >= ref_n[i]:
-            y = np.int64(v[i]) * (unity - dv[i])
-            y = (y >> decay_bits) if y >= 0 else -((-y) >> decay_bits)
-            y += tot + bias[i]
-            if drive[i] != 0.0:  # current injection: the bias register, reprogrammed
-                y += np.int64(np.rint(drive[i] * drive_gain[i]))
-            if y > v_lim:
-                y = v_lim
-            elif y < -v_lim:
-                y = -v_lim
-            v[i] = y
+    n_c = 0
+    for pop in range(nr.pop_offsets.shape[0] - 1):
+        lo = nr.pop_offsets[pop]
+        hi = nr.pop_offsets[pop + 1]
+        rs = nr.ref_steps[pop]
+        for i in range(lo, hi):
+            tot = 0
+            for k in range(n_u):
+                x = np.int64(u[k, i]) * (unity - du[i, k])
+                x = (x >> decay_bits) if x >= 0 else -((-x) >> decay_bits)
+                x += inreg[k, i]
+                inreg[k, i] = 0
+                if x >= u_wrap:
+                    x -= 2 * u_wrap
+                elif x < -u_wrap:
+                    x += 2 * u_wrap
+                u[k, i] = x
+                tot += x
+            if (n - last[i]) >= rs:
+                y = np.int64(v[i]) * (unity - dv[i])
+                y = (y >> decay_bits) if y >= 0 else -((-y) >> decay_bits)
+                y += tot + bias[i]
+                if drive[i] != 0.0:  # current injection: the bias register, reprogrammed
+                    y += np.int64(np.rint(drive[i] * drive_gain[i]))
+                if y > v_lim:
+                    y = v_lim
+                elif y < -v_lim:
+                    y = -v_lim
+                v[i] = y
+        n_c += crossings(n, v[lo:hi], last[lo:hi], st.theta[lo:hi], False, nr.v_threshold[pop],
+                         rs, lo, sc.cand[n_c:])
+    sc.n_cand[0] = n_c
     return 0
+
+
+register_stages(LoihiStages, update_serial, loihi_inputs)  # float: the clock engine's update
+register_stages(LoihiFixedStages, update_fixed, loihi_inputs)

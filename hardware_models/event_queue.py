@@ -39,16 +39,14 @@ from tqdm.auto import tqdm
 from hardware_models._event_kernels import (
     Chip,
     FixedPoint,
+    LoihiFixedStages,
     LoihiStages,
     Segments,
-    loihi_inputs,
-    update_fixed,
 )
 from hardware_models.fixed_point import ACT_SHIFT, QuantizedNetwork, quantize, quantize_weights
 from hardware_models.loihi import LoihiSpec
 from hardware_models.mapping import Mapping, place
 from neuro.engines import InputDrive, assemble_recording, check_supported
-from neuro.engines.clock import update_serial
 from neuro.engines.loop import Inputs, Recorder, run_steps
 from neuro.engines.plan import DriveTable, Neurons, Plan, build_plan
 from neuro.engines.recording import state_columns
@@ -320,7 +318,8 @@ class EventQueueSimulator:
                             u_wrap - 1)
             inreg = np.zeros((1, n))
         n_seg = segments.seg_core.size
-        return LoihiStages(chip, segments, fp, self.mode == "fixed", self._learns, inreg,
+        record = LoihiFixedStages if self.mode == "fixed" else LoihiStages
+        return record(chip, segments, fp, self.mode == "fixed", self._learns, inreg,
                            np.zeros(n if self.network.drives else 0, np.int64),
                            np.zeros(n, np.int64), np.empty(n_seg, np.int64),
                            np.empty(n_seg, np.int64), np.empty(m.n_cores + 1, np.int64),
@@ -403,7 +402,6 @@ class EventQueueSimulator:
         rec = Recorder(cols.ids, cols.channels, cols.every,
                        np.zeros((cols.n_samples, cols.ids.size), st.v.dtype),
                        np.empty(cap, np.int64), np.empty(cap, np.int64))
-        update = update_fixed if fixed else update_serial
         steps_out, ids_out, src_steps, src_ids = [], [], [], []
         src_mon = set(self.network.spike_monitored()) - {p.name for p in self.network.populations}
         n_samples = 0
@@ -423,8 +421,8 @@ class EventQueueSimulator:
             while k < n1:  # the loop stops early when its spike buffer could overflow
                 io = Inputs(ext_ptr[k - n:], ext_ids, ev_ptr[k - n:], ev_ids, ev_vals, self.seed)
                 bk = self._bk._replace(counters=ctr[k - n:])
-                k_next, n_out, n_samples = run_steps(update, loihi_inputs, k, n1, plan.model, st,
-                                                     bk, io, rec, 0, n_samples)
+                k_next, n_out, n_samples = run_steps(k, n1, plan.model, st, bk, io, rec, 0,
+                                                     n_samples)
                 steps_out.append(rec.spike_step[:n_out].copy())
                 ids_out.append(rec.spike_id[:n_out].copy())
                 k = k_next

@@ -36,8 +36,8 @@ from tqdm.auto import tqdm
 
 from neuro.engines.capabilities import check_supported
 from neuro.engines.drive import InputDrive
-from neuro.engines.kernels import apply_drives, lif_update
-from neuro.engines.loop import Inputs, Recorder, run_steps
+from neuro.engines.kernels import accepts_delta, apply_drives, crossings, lif_update
+from neuro.engines.loop import Inputs, Recorder, register_stages, run_steps
 from neuro.engines.plan import build_plan
 from neuro.engines.plasticity import P_REWARD
 from neuro.engines.plasticity import deliver_reward as _deliver_reward
@@ -51,77 +51,81 @@ from neuro.synapses import SparseSynapses
 __all__ = ["ClockSimulator", "update_stage", "update_serial", "update_parallel"]
 
 
-class ClockStages(NamedTuple):
-    """The clock engine's own record for its stages (``bk`` of the step loop): nothing to
+class ClockSerial(NamedTuple):
+    """The clock engine's record for the step loop (``bk``), on one thread: nothing to
     count, so the drive stage gets an empty ``hits`` array."""
 
     no_hits: np.ndarray
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _accepts(n, i, last, ref_n):
-    """Delta input reaches neuron ``i`` in step ``n`` unless it is refractory (a neuron that
-    spiked in this step is; one with no refractory period never is)."""
-    return ref_n[i] == 0 or (n - last[i]) >= ref_n[i]
+class ClockParallel(ClockSerial):
+    """The clock engine's record for the step loop, partitions spread over the threads."""
+
+    __slots__ = ()
 
 
 @numba.njit(cache=True, nogil=True)
-def _propagate(g, n, t_lo, t_hi, part, rt, st, ref_n):
-    """Scatter the synapses of presynaptic global id ``g`` (spiking in step ``n``) onto the
-    targets in ``[t_lo, t_hi)``, the targets of partition ``part``.
+def _propagate(n, part, t_lo, t_hi, spikes, rt, st, ref_n):
+    """Scatter the synapses of the step's ``spikes`` (neurons, then source channels) onto
+    the targets in ``[t_lo, t_hi)``, the targets of partition ``part``.
 
     Zero-delay synapses act at once on the state (as delivery of slot ``n`` would, in the
     same order); delayed ones go to the ring buffer, and each slot keeps, per partition, the
     list of targets it holds input for (from ``queue_ids[slot, t_lo]`` on), so delivery costs
     what was sent, not the network size. A partition narrower than the network finds its
-    part of each row by bisection (rows are sorted when the network is partitioned).
+    part of each row by bisection (rows are sorted when the network is partitioned). The
+    arrays are taken out of the records once, not per spike.
     """
     v, syn, last, weights = st.v, st.syn, st.last_spike, st.weights
     buf, queued, q_ids, q_len = st.buffer, st.queued, st.queue_ids, st.queue_len
+    group_of_pre, gp_ptr, gp_list, p_src_off = rt.group_of_pre, rt.gp_ptr, rt.gp_list, rt.p_src_off
+    p_syn0, indptr, p_iptr0, p_tgt_off = rt.p_syn0, rt.indptr, rt.p_iptr0, rt.p_tgt_off
+    indices, p_chan, delays = rt.indices, rt.p_chan, rt.delays
     n_slots = buf.shape[0]
     whole = t_lo == 0 and t_hi == v.shape[0]
-    grp = rt.group_of_pre[g]
-    for q in range(rt.gp_ptr[grp], rt.gp_ptr[grp + 1]):
-        p = rt.gp_list[q]
-        row = g - rt.p_src_off[p]
-        base = rt.p_syn0[p]
-        lo = base + rt.indptr[rt.p_iptr0[p] + row]
-        hi = base + rt.indptr[rt.p_iptr0[p] + row + 1]
-        tgt0 = rt.p_tgt_off[p]
-        if not whole:
-            cols = rt.indices[lo:hi]
-            lo, hi = (lo + np.searchsorted(cols, t_lo - tgt0),
-                      lo + np.searchsorted(cols, t_hi - tgt0))
-        ch = rt.p_chan[p]
-        indices = rt.indices
-        if n_slots == 1:  # no delays in the network: a branch-free scatter into the state
-            if ch == 0:
-                for s in range(lo, hi):
-                    t = tgt0 + indices[s]
-                    if _accepts(n, t, last, ref_n):
-                        v[t] += weights[s]
-            else:
-                current = syn[ch - 1]
-                for s in range(lo, hi):
-                    current[tgt0 + indices[s]] += weights[s]
-            continue
-        delays = rt.delays
-        for s in range(lo, hi):
-            t = tgt0 + indices[s]
-            d = delays[s]
-            if d == 0:
+    n_spk = spikes.n_neurons
+    for r in range(n_spk + spikes.s1 - spikes.s0):
+        g = spikes.neurons[r] if r < n_spk else spikes.sources[spikes.s0 + r - n_spk]
+        grp = group_of_pre[g]
+        for q in range(gp_ptr[grp], gp_ptr[grp + 1]):
+            p = gp_list[q]
+            row = g - p_src_off[p]
+            base = p_syn0[p]
+            lo = base + indptr[p_iptr0[p] + row]
+            hi = base + indptr[p_iptr0[p] + row + 1]
+            tgt0 = p_tgt_off[p]
+            if not whole:
+                cols = indices[lo:hi]
+                lo, hi = (lo + np.searchsorted(cols, t_lo - tgt0),
+                          lo + np.searchsorted(cols, t_hi - tgt0))
+            ch = p_chan[p]
+            if n_slots == 1:  # no delays in the network: a branch-free scatter into the state
                 if ch == 0:
-                    if _accepts(n, t, last, ref_n):
-                        v[t] += weights[s]
+                    for s in range(lo, hi):
+                        t = tgt0 + indices[s]
+                        if accepts_delta(n, t, last, ref_n):
+                            v[t] += weights[s]
                 else:
-                    syn[ch - 1, t] += weights[s]
-            else:
-                slot = (n + d) % n_slots
-                if not queued[slot, t]:
-                    queued[slot, t] = True
-                    q_ids[slot, t_lo + q_len[slot, part]] = t
-                    q_len[slot, part] += 1
-                buf[slot, t, ch] += weights[s]
+                    current = syn[ch - 1]
+                    for s in range(lo, hi):
+                        current[tgt0 + indices[s]] += weights[s]
+                continue
+            for s in range(lo, hi):
+                t = tgt0 + indices[s]
+                d = delays[s]
+                if d == 0:
+                    if ch == 0:
+                        if accepts_delta(n, t, last, ref_n):
+                            v[t] += weights[s]
+                    else:
+                        syn[ch - 1, t] += weights[s]
+                else:
+                    slot = (n + d) % n_slots
+                    if not queued[slot, t]:
+                        queued[slot, t] = True
+                        q_ids[slot, t_lo + q_len[slot, part]] = t
+                        q_len[slot, part] += 1
+                    buf[slot, t, ch] += weights[s]
     return 0
 
 
@@ -144,10 +148,7 @@ def _inputs(n, part, spikes, bounds, nr, rt, drives, seed, st, hits):
     t_lo = bounds[part]
     t_hi = bounds[part + 1]
     ref_n = nr.ref_n
-    for r in range(spikes.n_neurons):
-        _propagate(spikes.neurons[r], n, t_lo, t_hi, part, rt, st, ref_n)
-    for e in range(spikes.s0, spikes.s1):
-        _propagate(spikes.sources[e], n, t_lo, t_hi, part, rt, st, ref_n)
+    _propagate(n, part, t_lo, t_hi, spikes, rt, st, ref_n)
     v, syn, last = st.v, st.syn, st.last_spike
     if drives.lo.shape[0] > 0:
         apply_drives(n, seed, drives, v, syn, last, ref_n, hits, t_lo, t_hi)
@@ -158,7 +159,7 @@ def _inputs(n, part, spikes, bounds, nr, rt, drives, seed, st, hits):
             i = st.queue_ids[slot, t_lo + q]
             st.queued[slot, i] = False
             x = buf[slot, i, 0]
-            if _accepts(n, i, last, ref_n):
+            if accepts_delta(n, i, last, ref_n):
                 v[i] += x
             buf[slot, i, 0] = 0.0
             for k in range(buf.shape[2] - 1):
@@ -177,7 +178,7 @@ def _inputs_partitions(n, spikes, bounds, nr, rt, drives, seed, st, hits):
     return 0
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def inputs_serial(n, j, spiking, n_spk, model, st, bk, io):
     """Stage 3 (:func:`_inputs`) of every partition, in order, on this thread."""
     spikes = StepSpikes(spiking, n_spk, io.ext_ids, io.ext_ptr[j], io.ext_ptr[j + 1])
@@ -187,7 +188,7 @@ def inputs_serial(n, j, spiking, n_spk, model, st, bk, io):
     return 0
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def inputs_parallel(n, j, spiking, n_spk, model, st, bk, io):
     """Stage 3 (:func:`_inputs`) of every partition, partitions spread over the threads."""
     spikes = StepSpikes(spiking, n_spk, io.ext_ids, io.ext_ptr[j], io.ext_ptr[j + 1])
@@ -197,9 +198,12 @@ def inputs_parallel(n, j, spiking, n_spk, model, st, bk, io):
 
 
 @numba.njit(cache=True, nogil=True)
-def update_stage(n, t_lo, t_hi, nr, st, extra):
-    """Stage 1 for the neurons ``[t_lo, t_hi)``, population by population (shared
-    constants); element-wise, so any partitioning gives the same result.
+def update_stage(n, part, bounds, nr, st, sc):
+    """Stage 1 for the neurons of partition ``part`` (``[bounds[part], bounds[part + 1])``),
+    population by population (shared constants): integrate, then scan for threshold
+    crossings at once, while the population's data are in cache (the candidates go to
+    ``sc.cand`` from ``bounds[part]`` on, their count to ``sc.n_cand[part]``).
+    Element-wise, so any partitioning gives the same result.
 
     The state always has >= 2 channel rows (padding rows have zero coupling), so one fused,
     vectorisable loop (:func:`lif_update`) serves every network. It stores nothing but the
@@ -208,7 +212,11 @@ def update_stage(n, t_lo, t_hi, nr, st, extra):
     second neuron model plugs in here, as a branch on the population.
     """
     v, syn, last, drive, theta = st.v, st.syn, st.last_spike, st.drive, st.theta
+    extra = sc.extra
+    t_lo = bounds[part]
+    t_hi = bounds[part + 1]
     n_ch = syn.shape[0]
+    n_c = 0
     for pop in range(nr.pop_offsets.shape[0] - 1):
         lo = max(nr.pop_offsets[pop], t_lo)
         hi = min(nr.pop_offsets[pop + 1], t_hi)
@@ -243,32 +251,39 @@ def update_stage(n, t_lo, t_hi, nr, st, extra):
             if dth != 1.0:
                 for i in range(lo, hi):
                     theta[i] *= dth
+        n_c += crossings(n, v[lo:hi], last[lo:hi], theta[lo:hi], nr.adapt[pop],
+                         nr.v_threshold[pop], rs, lo, sc.cand[t_lo + n_c:])
+    sc.n_cand[part] = n_c
     return 0
 
 
-@numba.njit(cache=True, nogil=True)
-def update_serial(n, model, st, bk, extra):
+@numba.njit(cache=True, nogil=True, inline="always")
+def update_serial(n, model, st, bk, sc):
     """Stage 1 (:func:`update_stage`) of every partition, in order, on this thread."""
-    b = model.bounds
-    for part in range(b.shape[0] - 1):
-        update_stage(n, b[part], b[part + 1], model.neurons, st, extra)
+    for part in range(model.bounds.shape[0] - 1):
+        update_stage(n, part, model.bounds, model.neurons, st, sc)
     return 0
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _update_partitions(n, bounds, nr, st, extra):
+def _update_partitions(n, bounds, nr, st, sc):
     """:func:`update_stage` of every partition, partitions spread over the threads."""
     for part in numba.prange(bounds.shape[0] - 1):
-        update_stage(n, bounds[part], bounds[part + 1], nr, st, extra)
+        update_stage(n, part, bounds, nr, st, sc)
     return 0
 
 
-@numba.njit(cache=True, nogil=True)
-def update_parallel(n, model, st, bk, extra):
+@numba.njit(cache=True, nogil=True, inline="always")
+def update_parallel(n, model, st, bk, sc):
     """Stage 1 (:func:`update_stage`) of every partition, partitions spread over the
-    threads."""
-    _update_partitions(n, model.bounds, model.neurons, st, extra)
+    threads (records passed one by one: a parallel loop cannot take a record nested in
+    another)."""
+    _update_partitions(n, model.bounds, model.neurons, st, sc)
     return 0
+
+
+register_stages(ClockSerial, update_serial, inputs_serial)
+register_stages(ClockParallel, update_parallel, inputs_parallel)
 
 
 class ClockSimulator:
@@ -428,9 +443,7 @@ class ClockSimulator:
         parallel = self.threads > 1 and plan.model.bounds.size > 2
         if parallel:
             numba.set_num_threads(self.threads)
-        update, inputs = (update_parallel, inputs_parallel) if parallel else (update_serial,
-                                                                               inputs_serial)
-        bk = ClockStages(np.zeros(0, np.int64))
+        bk = (ClockParallel if parallel else ClockSerial)(np.zeros(0, np.int64))
         steps_out, ids_out, src_steps, src_ids = [], [], [], []
         n_samples = 0
         t0 = time.perf_counter()
@@ -448,8 +461,8 @@ class ClockSimulator:
             while m < n1:  # the loop stops early when its spike buffer could overflow
                 io = Inputs(ext_ptr[m - n:], ext_ids, ev_ptr[m - n:], ev_ids, ev_vals,
                             self.drive.seed)
-                m_next, n_out, n_samples = run_steps(update, inputs, m, n1, plan.model, st, bk,
-                                                     io, rec, 0, n_samples)
+                m_next, n_out, n_samples = run_steps(m, n1, plan.model, st, bk, io, rec, 0,
+                                                     n_samples)
                 steps_out.append(rec.spike_step[:n_out].copy())
                 ids_out.append(rec.spike_id[:n_out].copy())
                 bar.update(m_next - m)
