@@ -215,7 +215,7 @@ def rebuild_simulator(sim: ClockSimulator, projection: int | str, synapses: Spar
     projs = tuple(replace(pr, synapses=s) for pr, s in zip(sim.network.projections, current))
     net = Network(sim.network.populations, projs, sim.network.sources, sim.network.currents,
                   sim.network.monitors, sim.network.drives)
-    new = ClockSimulator(net, sim.dt_s, seed=sim.drive.seed, dtype=sim.flat.dtype,
+    new = ClockSimulator(net, sim.dt_s, seed=sim.drive.seed, dtype=sim.plan.dtype,
                          chunk_steps=sim.chunk_steps, threads=sim.threads)
     state = sim.state_dict()
     fresh = new.state_dict()
