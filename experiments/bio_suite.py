@@ -29,7 +29,6 @@ from scipy.stats import skew
 from experiments import olshausen_field
 from experiments.common import write_json_atomic
 from experiments.cuba import cuba_network, merged_spikes
-from experiments.report import FigureEntry, render_run_page, save_figure
 from experiments.stdp_window import TRIPLET_VISUAL_CORTEX, pairing_protocol
 from learning.dictionary import infer, relative_reconstruction_error
 from learning.stdp import STDPRule, fit_window
@@ -42,9 +41,9 @@ from neuro.plotting.fields import receptive_field_grid
 
 __all__ = ["Config", "FULL", "QUICK", "SMOKE", "run"]
 
-#: Gabor fits count as band-pass Gabors with R^2 above this and frequency at least MIN_FREQ.
+#: Gabor fits count as band-pass Gabors with R^2 above this and a spectral peak at or above
+#: olshausen_field.MIN_PEAK_FREQ.
 R2_MIN = 0.8
-MIN_FREQ = 0.05  # cycles/pixel
 COUNT_BIN_S = 0.1
 
 
@@ -112,7 +111,7 @@ def code_statistics(D: np.ndarray, Xt: np.ndarray, A: np.ndarray) -> dict:
 def shape_statistics(D: np.ndarray, patch_size: int) -> tuple[dict, np.ndarray]:
     """Gabor-fit statistics; returns them and the (nx, ny) of the band-pass Gabor fits."""
     fits = fit_gabors(D, (patch_size, patch_size))
-    good = [g for g in fits if g.r2 > R2_MIN and g.freq >= MIN_FREQ]
+    good = [g for g in fits if olshausen_field.is_bandpass(g, R2_MIN)]
     nxny = np.array([[g.sigma_x * g.freq, g.sigma_y * g.freq] for g in good]).reshape(-1, 2)
     return {
         "frac_gabor_bandpass": len(good) / len(fits),
@@ -121,10 +120,9 @@ def shape_statistics(D: np.ndarray, patch_size: int) -> tuple[dict, np.ndarray]:
     }, nxny
 
 
-def receptive_fields(cfg: Config, ctx) -> tuple[dict, list[FigureEntry]]:
+def receptive_fields(cfg: Config, ctx) -> dict:
     """Statistics keyed by test name for the L0 and L1 codes, sparseness levels, figures."""
     values: dict = {}
-    figs: list[FigureEntry] = []
     nxny = {}
     l0_stats: dict = {}
     for code, inference, lam in (("l0", "lca_hard", cfg.l0_threshold), ("l1", "fista", cfg.l1_lam)):
@@ -136,18 +134,18 @@ def receptive_fields(cfg: Config, ctx) -> tuple[dict, list[FigureEntry]]:
             l0_stats = stats
         ctx.save_arrays(f"rf_{code}", {"D": D, "nxny": nxny[code]}, {"inference": inference, "lam": lam})
         n = cfg.n_atoms
-        figs.append(save_figure(receptive_field_grid(D, (cfg.patch_size, cfg.patch_size), title=(
+        ctx.save_figure(receptive_field_grid(D, (cfg.patch_size, cfg.patch_size), title=(
             f"{code.upper()} code ({inference}, lam={lam:g}): {n} bases, "
-            f"{100 * shape['frac_gabor_bandpass']:.0f}% band-pass Gabor fits")), ctx.out_dir, f"fields_{code}",
+            f"{100 * shape['frac_gabor_bandpass']:.0f}% band-pass Gabor fits")), f"fields_{code}", caption=(
             f"Basis functions of the {code.upper()} dictionary ({cfg.patch_size}x{cfg.patch_size} px). "
             f"{100 * shape['frac_gabor_bandpass']:.1f}% of all {n} fit a Gabor with R^2 > {R2_MIN} and "
-            f"f >= {MIN_FREQ} cycles/pixel."))
-    figs.append(_ringach_figure(nxny, ctx))
-    figs.append(_sparseness_levels(cfg, ctx, values, {cfg.l0_threshold: l0_stats}))
-    return values, figs
+            f"a spectral peak at >= {olshausen_field.MIN_PEAK_FREQ} cycles/pixel."))
+    _ringach_figure(nxny, ctx)
+    _sparseness_levels(cfg, ctx, values, {cfg.l0_threshold: l0_stats})
+    return values
 
 
-def _ringach_figure(nxny: dict[str, np.ndarray], ctx) -> FigureEntry:
+def _ringach_figure(nxny: dict[str, np.ndarray], ctx) -> None:
     ref = {r["key"]: r for r in read_table("reference_ranges.csv")}["median_nx"]
     fig, ax = plt.subplots(figsize=(4.5, 4.2))
     ax.axvspan(0, float(ref["high"]), color="0.88", label=f"macaque V1: most cells nx < {float(ref['high']):g}")
@@ -157,13 +155,13 @@ def _ringach_figure(nxny: dict[str, np.ndarray], ctx) -> FigureEntry:
     ax.set(xlabel="nx = sigma_x f (cycles)", ylabel="ny = sigma_y f (cycles)", xlim=(0, 1.5), ylim=(0, 1.5),
            title="Receptive-field shape (Ringach 2002)")
     ax.legend(fontsize=7, loc="upper right")
-    return save_figure(fig, ctx.out_dir, "ringach_nxny",
-                       "Gabor shape (nx, ny) of the band-pass fits of the L0 and L1 codes. Shaded: the "
+    ctx.save_figure(fig, "ringach_nxny", caption=(
+                    "Gabor shape (nx, ny) of the band-pass fits of the L0 and L1 codes. Shaded: the "
                        "region holding most macaque simple cells per Ringach (2002) (summary statement; "
-                       "the per-cell table is not stored in the repository).")
+                       "the per-cell table is not stored in the repository)."))
 
 
-def _sparseness_levels(cfg: Config, ctx, values: dict, known: dict[float, dict]) -> FigureEntry:
+def _sparseness_levels(cfg: Config, ctx, values: dict, known: dict[float, dict]) -> None:
     ref = {r["key"]: r for r in read_table("reference_ranges.csv")}
     rows = []
     for thr in cfg.sparsity_levels:
@@ -185,13 +183,13 @@ def _sparseness_levels(cfg: Config, ctx, values: dict, known: dict[float, dict])
         ax.set(xlabel="hard threshold (whitened units)", ylabel=lbl)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    return save_figure(fig, ctx.out_dir, "sparseness_levels",
-                       "Lifetime sparseness and fraction of active units of L0 codes learned at "
-                       f"thresholds {', '.join(f'{t:g}' for t in thr)}; shaded: V1 reference bands.")
+    ctx.save_figure(fig, "sparseness_levels", caption=(
+                    "Lifetime sparseness and fraction of active units of L0 codes learned at "
+                       f"thresholds {', '.join(f'{t:g}' for t in thr)}; shaded: V1 reference bands."))
 
 
 # ---------------------------------------------------------------------- network activity
-def network_activity(cfg: Config, ctx) -> tuple[dict, list[FigureEntry]]:
+def network_activity(cfg: Config, ctx) -> dict:
     """CUBA statistics keyed by test name, and the rate / CV figure."""
     p = 0.02 * 4000 / cfg.cuba_neurons  # keep the in-degree of the 4,000-neuron network
     sim = ClockSimulator(cuba_network(ctx.seed, cfg.cuba_neurons, min(p, 1.0)), 1e-4, seed=ctx.seed)
@@ -229,15 +227,15 @@ def network_activity(cfg: Config, ctx) -> tuple[dict, list[FigureEntry]]:
     axes[1].set(xlabel="ISI CV", ylabel="neurons", title="Irregularity")
     axes[1].legend(fontsize=7)
     fig.tight_layout()
-    fig_entry = save_figure(fig, ctx.out_dir, "cuba_activity",
-                            f"CUBA network ({cfg.cuba_neurons} neurons, {cfg.cuba_duration_s:g} s): "
+    ctx.save_figure(fig, "cuba_activity", caption=(
+                    f"CUBA network ({cfg.cuba_neurons} neurons, {cfg.cuba_duration_s:g} s): "
                             "distribution of log10 firing rates of active neurons and of ISI CVs "
-                            "(neurons with at least 3 spikes).")
-    return values, [fig_entry]
+                            "(neurons with at least 3 spikes)."))
+    return values
 
 
 # ---------------------------------------------------------------------- plasticity
-def plasticity(cfg: Config, ctx) -> tuple[dict, list[FigureEntry]]:
+def plasticity(cfg: Config, ctx) -> dict:
     """Pair-window fit and the Sjostrom frequency protocol for the triplet and pair rules."""
     pair = STDPRule(tau_plus_s=16.8e-3, tau_minus_s=33.7e-3, a_plus=0.01, a_minus=0.0105,
                     w_min=-100.0, w_max=100.0)
@@ -269,23 +267,22 @@ def plasticity(cfg: Config, ctx) -> tuple[dict, list[FigureEntry]]:
     ax.set(xlabel="pairing frequency (Hz)", ylabel="relative weight change after 60 pairings",
            title="Frequency dependence of STDP")
     ax.legend(fontsize=6, ncol=2)
-    fig_entry = save_figure(fig, ctx.out_dir, "sjostrom_frequency",
-                            "Weight change after 60 pre/post pairings at +10 ms and -10 ms against pairing "
+    ctx.save_figure(fig, "sjostrom_frequency", caption=(
+                    "Weight change after 60 pre/post pairings at +10 ms and -10 ms against pairing "
                             "frequency: Sjostrom et al. (2001) data (mean +- SEM, as in Pfister & Gerstner "
-                            "2006) and the triplet and pair rules simulated on the clock engine.")
-    return values, [fig_entry]
+                            "2006) and the triplet and pair rules simulated on the clock engine."))
+    return values
 
 
 # ---------------------------------------------------------------------- the run
 def run(cfg: Config, ctx) -> dict:
-    """Compute every statistic, judge the tests, write scorecard.json, figures and report.html."""
+    """Compute every statistic, judge the tests, write scorecard.json and the figures (the runner
+    writes report.html with the scorecard)."""
     if cfg.full:
         cfg = dataclasses.replace(cfg, **FULL, full=False)
-    values, figures = {}, []
+    values = {}
     for part in (receptive_fields, network_activity, plasticity):
-        v, figs = part(cfg, ctx)
-        values.update(v)
-        figures.extend(figs)
+        values.update(part(cfg, ctx))
     tests = [*receptive_field_tests("l0"), *receptive_field_tests("l1"), *network_tests("cuba"), *plasticity_tests()]
     scorecard = [t.judge(values[t.name]).as_dict() for t in tests]
     write_json_atomic(ctx.out_dir / "scorecard.json", scorecard)
@@ -302,5 +299,4 @@ def run(cfg: Config, ctx) -> dict:
         "l0_reconstruction_error": values["l0_reconstruction_error"],
         "l1_reconstruction_error": values["l1_reconstruction_error"],
     }
-    render_run_page(ctx.out_dir, f"bio-suite: {n_pass} of {len(scorecard)} tests pass", summary, scorecard, figures)
     return summary

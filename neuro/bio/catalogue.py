@@ -34,7 +34,7 @@ def receptive_field_tests(code: str) -> list[BioTest]:
     g = "receptive_fields"
     return [
         range_test("frac_gabor", f"{code}_frac_gabor_bandpass", g,
-                   f"{code.upper()} code: fraction of fields fit by a band-pass Gabor (R^2 > 0.8, f >= 0.05 cyc/px)"),
+                   f"{code.upper()} code: fraction of fields fit by a band-pass Gabor (R^2 > 0.8, spectral peak >= 0.05 cyc/px)"),
         range_test("median_nx", f"{code}_median_nx", g,
                    f"{code.upper()} code: median nx = sigma_x f of the band-pass Gabor fits (Ringach 2002 shape)"),
         range_test("frac_nx_below_0_5", f"{code}_frac_nx_below_0_5", g,
