@@ -4,8 +4,9 @@ Three groups of declared tests (:mod:`neuro.bio.catalogue`), each against cited 
 ``neuro/bio/data``:
 
 - receptive_fields: dictionaries learned on whitened natural images with a hard-threshold (L0)
-  and an L1 (FISTA) code; Gabor fits (band-pass fraction, Ringach nx), lifetime sparseness and
-  the fraction of active units per patch; the L0 code at several thresholds for the sparseness
+  and an L1 (FISTA) code; Gabor fits (band-pass fraction, Ringach nx), orientation tuning with
+  gratings (circular variance against Ringach et al. 2002), lifetime sparseness and the
+  fraction of active units per patch; the L0 code at several thresholds for the sparseness
   figure;
 - network_activity: the CUBA network (rates, log-rate symmetry, ISI CV, Fano factor,
   pairwise correlations);
@@ -34,7 +35,8 @@ from learning.dictionary import infer, relative_reconstruction_error
 from learning.stdp import STDPRule, fit_window
 from neuro.analysis import fano_factor, firing_rates, isi_cv, lifetime_sparseness
 from neuro.analysis.gabor import fit_gabors
-from neuro.bio.catalogue import network_tests, plasticity_tests, receptive_field_tests
+from neuro.analysis.gratings import orientation_tuning
+from neuro.bio.catalogue import CV_FILE, network_tests, plasticity_tests, receptive_field_tests
 from neuro.bio.scorecard import read_table
 from neuro.engines import ClockSimulator
 from neuro.plotting.fields import receptive_field_grid
@@ -124,15 +126,21 @@ def receptive_fields(cfg: Config, ctx) -> dict:
     """Statistics keyed by test name for the L0 and L1 codes, sparseness levels, figures."""
     values: dict = {}
     nxny = {}
+    cvs = {}
     l0_stats: dict = {}
     for code, inference, lam in (("l0", "lca_hard", cfg.l0_threshold), ("l1", "fista", cfg.l1_lam)):
         D, Xt, A = _learn(cfg, inference, lam, ctx.seed, ctx)
         shape, nxny[code] = shape_statistics(D, cfg.patch_size)
         stats = {**shape, **code_statistics(D, Xt, A)}
         values.update({f"{code}_{k}": v for k, v in stats.items()})
+        tuning = orientation_tuning(D, (cfg.patch_size, cfg.patch_size))
+        cvs[code] = tuning["circular_variance"]
+        values[f"{code}_orientation_circular_variance"] = cvs[code]
         if code == "l0":
             l0_stats = stats
-        ctx.save_arrays(f"rf_{code}", {"D": D, "nxny": nxny[code]}, {"inference": inference, "lam": lam})
+        ctx.save_arrays(f"rf_{code}", {"D": D, "nxny": nxny[code], "circular_variance": cvs[code],
+                                        "preferred_freq": tuning["preferred_freq"]},
+                        {"inference": inference, "lam": lam})
         n = cfg.n_atoms
         ctx.save_figure(receptive_field_grid(D, (cfg.patch_size, cfg.patch_size), title=(
             f"{code.upper()} code ({inference}, lam={lam:g}): {n} bases, "
@@ -141,6 +149,7 @@ def receptive_fields(cfg: Config, ctx) -> dict:
             f"{100 * shape['frac_gabor_bandpass']:.1f}% of all {n} fit a Gabor with R^2 > {R2_MIN} and "
             f"a spectral peak at >= {olshausen_field.MIN_PEAK_FREQ} cycles/pixel."))
     _ringach_figure(nxny, ctx)
+    _orientation_figure(cvs, ctx)
     _sparseness_levels(cfg, ctx, values, {cfg.l0_threshold: l0_stats})
     return values
 
@@ -159,6 +168,26 @@ def _ringach_figure(nxny: dict[str, np.ndarray], ctx) -> None:
                     "Gabor shape (nx, ny) of the band-pass fits of the L0 and L1 codes. Shaded: the "
                        "region holding most macaque simple cells per Ringach (2002) (summary statement; "
                        "the per-cell table is not stored in the repository)."))
+
+
+def _orientation_figure(cvs: dict[str, np.ndarray], ctx) -> None:
+    rows = read_table(CV_FILE)
+    edges = np.array([float(r["bin_low"]) for r in rows] + [float(rows[-1]["bin_high"])])
+    ref = np.array([float(r["n_cells"]) for r in rows])
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    ax.stairs(ref / ref.sum(), edges, color="k", lw=1.5, label=f"macaque V1 (n={ref.sum():g})")
+    for code, cv in cvs.items():
+        cv = cv[np.isfinite(cv)]
+        ax.stairs(np.histogram(cv, edges)[0] / max(cv.size, 1), edges, lw=1.2,
+                  label=f"{code.upper()} code (n={cv.size}, median {np.median(cv):.2f})")
+    ax.set(xlabel="circular variance of orientation tuning", ylabel="fraction of cells / basis functions",
+           xlim=(0, 1), ylim=(0, None), title="Orientation selectivity vs Ringach et al. (2002)")
+    ax.legend(fontsize=7)
+    ctx.save_figure(fig, "orientation_cv", caption=(
+        "Distribution of the circular variance of orientation tuning (drifting gratings at each basis "
+        "function's preferred spatial frequency; 0 = one orientation only, 1 = untuned) for the L0 and L1 "
+        "codes, against the histogram of Ringach, Shapley & Hawken (2002) (neuro/bio/data/"
+        f"{CV_FILE})."))
 
 
 def _sparseness_levels(cfg: Config, ctx, values: dict, known: dict[float, dict]) -> None:
