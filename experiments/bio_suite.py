@@ -10,8 +10,9 @@ Three groups of declared tests (:mod:`neuro.bio.catalogue`), each against cited 
   figure;
 - network_activity: the CUBA network (rates, log-rate symmetry, ISI CV, Fano factor,
   pairwise correlations);
-- plasticity: the pair-STDP window on the clock engine vs Bi & Poo (1998); the triplet and the
-  pair rule vs the Sjostrom et al. (2001) frequency dependence.
+- plasticity: the pair-STDP window on the clock engine and the window of the stdp-digits
+  network's rule vs Bi & Poo (1998); the triplet and the pair rule vs the Sjostrom et al. (2001)
+  frequency dependence.
 
 Writes ``scorecard.json`` (one row per test), ``results.h5``, figures (PNG + SVG) and
 ``report.html``. Quick by default (a few minutes on 2 cores); ``--set full=true`` runs the
@@ -27,7 +28,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from scipy.stats import skew
 
-from experiments import olshausen_field
+from experiments import olshausen_field, stdp_digits
 from experiments.common import write_json_atomic
 from experiments.cuba import cuba_network, merged_spikes
 from experiments.stdp_window import TRIPLET_VISUAL_CORTEX, pairing_protocol
@@ -269,9 +270,17 @@ def plasticity(cfg: Config, ctx) -> dict:
     pair = STDPRule(tau_plus_s=16.8e-3, tau_minus_s=33.7e-3, a_plus=0.01, a_minus=0.0105,
                     w_min=-100.0, w_max=100.0)
     ms = np.concatenate([np.arange(-100.0, 0.0, 5.0), np.arange(5.0, 100.1, 5.0)])
-    dw, true_dt = pairing_protocol(ms * 1e-3, pair, cfg.n_pairs, 1.0, 1e-4)
-    fit = fit_window(true_dt, dw / cfg.n_pairs)
-    values = {"stdp_tau_plus_ms": fit["tau_plus_s"] * 1e3, "stdp_tau_minus_ms": fit["tau_minus_s"] * 1e3}
+    values = {}
+    windows = {}
+    digits = stdp_digits.Config()
+    digits_rule = STDPRule(tau_plus_s=digits.tau_pre_s, tau_minus_s=digits.tau_post_s, a_plus=digits.a_plus,
+                           a_minus=digits.a_minus, w_min=-100.0, w_max=100.0)  # wide bounds: no clipping
+    for prefix, rule in (("stdp", pair), ("stdp_digits", digits_rule)):
+        dw, true_dt = pairing_protocol(ms * 1e-3, rule, cfg.n_pairs, 1.0, 1e-4)
+        windows[f"{prefix}_dw_per_pair"] = dw / cfg.n_pairs
+        fit = fit_window(true_dt, dw / cfg.n_pairs)
+        values[f"{prefix}_tau_plus_ms"] = fit["tau_plus_s"] * 1e3
+        values[f"{prefix}_tau_minus_ms"] = fit["tau_minus_s"] * 1e3
     rows = read_table("sjostrom2001_pfister2006.csv")
     f = np.array([float(r["frequency_hz"]) for r in rows])
     intervals = np.concatenate([np.full(f.size, 10e-3), np.full(f.size, -10e-3)])
@@ -283,7 +292,7 @@ def plasticity(cfg: Config, ctx) -> dict:
         model[name] = d
         values[f"{name}_sjostrom_pre_post"] = d[: f.size]
         values[f"{name}_sjostrom_post_pre"] = d[f.size:]
-    ctx.save_arrays("plasticity", {"interval_s": true_dt, "dw_per_pair": dw / cfg.n_pairs, "frequency_hz": f,
+    ctx.save_arrays("plasticity", {"interval_s": true_dt, **windows, "frequency_hz": f,
                                    "triplet_dw": model["triplet"], "pair_dw": model["pair"]})
     fig, ax = plt.subplots(figsize=(5, 3.6))
     for col, sem, dt, c in (("dw_pre_post", "sem_pre_post", "+10 ms", "C3"), ("dw_post_pre", "sem_post_pre", "-10 ms", "C0")):
