@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,11 @@ def fmt(v: Any) -> str:
         return f"{v:,.4g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.2e}"
     if isinstance(v, (list, tuple)):
         if len(v) > MAX_LIST and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
-            return f"{len(v)} values from {fmt(min(v))} to {fmt(max(v))}"
+            finite = sorted(x for x in v if not math.isnan(x))
+            if not finite:
+                return f"{len(v)} values, all n/a"
+            med = float(statistics.median(finite))
+            return f"{len(v)} values, median {fmt(med)} (range {fmt(finite[0])} to {fmt(finite[-1])})"
         return ", ".join(fmt(x) for x in v)
     if isinstance(v, dict):
         return "; ".join(f"{k}: {fmt(x)}" for k, x in v.items())

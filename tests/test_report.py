@@ -30,7 +30,8 @@ def test_unit_of_reads_the_unit_token(key, unit):
 
 def test_fmt_has_no_raw_lists_and_summarises_long_ones():
     assert fmt([0.25, 0.5]) == "0.25, 0.5"
-    assert fmt(list(range(20))) == "20 values from 0 to 19"
+    assert fmt(list(range(21))) == "21 values, median 10 (range 0 to 20)"
+    assert fmt([float("nan")] * 11) == "11 values, all n/a"
     assert fmt(1234567) == "1,234,567" and fmt(0.000123) == "1.23e-04" and fmt(float("nan")) == "n/a"
     assert fmt(True) == "yes" and fmt({"a": 1.0}) == "a: 1"
 
