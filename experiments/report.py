@@ -76,8 +76,7 @@ def default_caption(experiment: str, name: str, fig: plt.Figure) -> str:
     text = caption_for(experiment, name)
     if text:
         return text
-    titles = [fig._suptitle.get_text()] if fig._suptitle is not None else []
-    titles += [ax.get_title() for ax in fig.axes if ax.get_title()]
+    titles = [t for t in (fig.get_suptitle(), *(ax.get_title() for ax in fig.axes)) if t]
     return "; ".join(titles) + "." if titles else f"Figure {name!r} of {experiment}."
 
 
