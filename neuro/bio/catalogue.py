@@ -65,7 +65,8 @@ def receptive_field_tests(code: str) -> list[BioTest]:
                    f"{code.upper()} code: mean fraction of units with a non-zero coefficient per patch"),
         orientation_cv_test(f"{code}_orientation_circular_variance",
                             f"{code.upper()} code: circular variance of each basis function's orientation tuning "
-                            "(drifting gratings at its preferred spatial frequency)"),
+                            "(F1 amplitude of the linear field to drifting gratings at its preferred spatial "
+                            "frequency; no spike threshold)"),
     ]
 
 
