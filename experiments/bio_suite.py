@@ -163,12 +163,13 @@ def _ringach_figure(nxny: dict[str, np.ndarray], ctx) -> None:
         ax.scatter(pts[:, 0], pts[:, 1], s=14, marker=mk, alpha=0.7,
                    label=f"{code.upper()} code (n={len(pts)}, median nx={np.median(pts[:, 0]) if len(pts) else np.nan:.2f})")
     ax.set(xlabel="nx = sigma_x f (cycles)", ylabel="ny = sigma_y f (cycles)", xlim=(0, 1.5), ylim=(0, 1.5),
-           title="Receptive-field shape (Ringach 2002)")
+           title="Shape of the band-pass Gabor fits vs Ringach (2002)")
     ax.legend(fontsize=7, loc="upper right")
     ctx.save_figure(fig, "ringach_nxny", caption=(
-                    "Gabor shape (nx, ny) of the band-pass fits of the L0 and L1 codes. Shaded: the "
-                       "region holding most macaque simple cells per Ringach (2002) (summary statement; "
-                       "the per-cell table is not stored in the repository)."))
+        "Gabor shape (nx, ny) of the band-pass fits of the L0 and L1 codes. Shaded: the region holding "
+        "most macaque simple cells per Ringach (2002) (summary statement; the per-cell table is not stored "
+        "in the repository). Points near the origin are odd-symmetric two-lobe fields, which the fit "
+        "describes equally well with a carrier frequency tending to 0: their nx and ny are not determined."))
 
 
 def _orientation_figure(cvs: dict[str, np.ndarray], ctx) -> None:
