@@ -209,14 +209,16 @@ def _sparseness_levels(cfg: Config, ctx, values: dict, known: dict[float, dict])
     for ax, y, key, lbl in ((axes[0], ls, "lifetime_sparseness", "median lifetime sparseness"),
                             (axes[1], fa, "fraction_active", "fraction of units active per patch")):
         ax.axhspan(float(ref[key]["low"]), float(ref[key]["high"]), color="0.88",
-                   label=ref[key]["citation"].split(")")[0] + ")")
+                   label="V1 range, " + ref[key]["citation"].split(")")[0] + ")")
         ax.plot(thr, y, "o-", label="L0 code")
         ax.set(xlabel="hard threshold (whitened units)", ylabel=lbl)
         ax.legend(fontsize=7)
+    fig.suptitle(f"Sparseness of L0 codes learned at {thr.size} thresholds vs V1", fontsize=10)
     fig.tight_layout()
     ctx.save_figure(fig, "sparseness_levels", caption=(
-                    "Lifetime sparseness and fraction of active units of L0 codes learned at "
-                       f"thresholds {', '.join(f'{t:g}' for t in thr)}; shaded: V1 reference bands."))
+        "Median lifetime sparseness (Vinje & Gallant 2000 definition, over test patches) and mean fraction of "
+        f"units active per patch of L0 codes learned at thresholds {', '.join(f'{t:g}' for t in thr)}; "
+        "shaded: the V1 reference bands of reference_ranges.csv."))
 
 
 # ---------------------------------------------------------------------- network activity
