@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from neuro.coba import ConductanceParams, coba_step
+from neuro.coba import coba_step
 from neuro.lif import LIFParams
 
-MEM = LIFParams(tau_mem_s=20e-3, v_rest=-60e-3, v_reset=-60e-3, v_threshold=-50e-3)
-COND = ConductanceParams(e_rev=(0.0, -80e-3), tau_syn_s=(5e-3, 10e-3))
+MEM = LIFParams(tau_mem_s=20e-3, v_rest=-60e-3, v_reset=-60e-3, v_threshold=-50e-3,
+                tau_syn_s=(5e-3, 10e-3), e_rev=(0.0, -80e-3))
 V0, G0, T = np.array([-55e-3]), np.array([[0.8], [1.5]]), 30e-3
 
 
@@ -24,7 +24,7 @@ def reference(t_end: float) -> float:
 def integrate(dt: float) -> tuple[float, np.ndarray]:
     v, g = V0, G0
     for _ in range(round(T / dt)):
-        v, g = coba_step(v, g, MEM, COND, dt)
+        v, g = coba_step(v, g, MEM, dt)
     return float(v[0]), g
 
 
@@ -40,14 +40,18 @@ def test_error_small_and_second_order():
 def test_conductances_decay_exactly_and_no_input_is_plain_lif():
     _, g = integrate(1e-4)
     np.testing.assert_allclose(g[:, 0], G0[:, 0] * np.exp(-T / np.array([5e-3, 10e-3])), rtol=1e-10)
-    v, _ = coba_step(V0, np.zeros((2, 1)), MEM, COND, 1e-3)
+    v, _ = coba_step(V0, np.zeros((2, 1)), MEM, 1e-3)
     np.testing.assert_allclose(v, MEM.v_rest + (V0 - MEM.v_rest) * np.exp(-1e-3 / 20e-3), rtol=1e-12)
 
 
 def test_validation():
-    with pytest.raises(ValueError, match="same length"):
-        ConductanceParams(e_rev=(0.0,), tau_syn_s=(5e-3, 1e-2))
-    with pytest.raises(ValueError, match="tau_syn_s"):
-        ConductanceParams(e_rev=(0.0,), tau_syn_s=(0.0,))
+    with pytest.raises(ValueError, match="one reversal potential per channel"):
+        LIFParams(e_rev=(0.0,), tau_syn_s=(5e-3, 1e-2))
+    with pytest.raises(ValueError, match="1 or 2 channels"):
+        LIFParams(e_rev=(0.0, 0.0, 0.0), tau_syn_s=(5e-3, 1e-2, 1e-2))
+    with pytest.raises(ValueError, match="e_rev"):
+        LIFParams(e_rev=(float("nan"),), tau_syn_s=(5e-3,))
     with pytest.raises(ValueError, match="shape"):
-        coba_step(V0, np.zeros((1, 1)), MEM, COND, 1e-4)
+        coba_step(V0, np.zeros((1, 1)), MEM, 1e-4)
+    with pytest.raises(ValueError, match="conductance-based"):
+        coba_step(V0, np.zeros((0, 1)), LIFParams(), 1e-4)

@@ -30,6 +30,7 @@ import numba
 import numpy as np
 from tqdm.auto import tqdm
 
+from neuro.coba import coba_update
 from neuro.engines.capabilities import check_supported
 from neuro.engines.drive import InputDrive
 from neuro.engines.kernels import apply_drives, kwta_winners, lif_update
@@ -161,6 +162,10 @@ class Neurons(NamedTuple):
     ref_n: np.ndarray  # refractory steps of each neuron (read when delta input arrives)
     adapt: np.ndarray
     theta_decay: np.ndarray
+    coba: np.ndarray  # conductance-based populations (neuro.coba), same padding as syn_decay
+    e_rev: np.ndarray
+    g_mean: np.ndarray
+    dt_over_tau: np.ndarray
 
 
 def neurons_record(flat: FlatNetwork) -> Neurons:
@@ -169,7 +174,8 @@ def neurons_record(flat: FlatNetwork) -> Neurons:
     pad = ((0, 0), (0, max(f.n_channels, 2) - f.n_channels))
     return Neurons(f.group_offsets[: f.n_populations + 1], f.mem_decay, f.v_inf,
                    np.pad(f.syn_decay, pad), np.pad(f.syn_to_mem, pad), f.ref_steps,
-                   f.per_neuron("ref_steps"), f.adapt, f.theta_decay)
+                   f.per_neuron("ref_steps"), f.adapt, f.theta_decay, f.coba,
+                   np.pad(f.e_rev, pad), np.pad(f.g_mean, pad), f.dt_over_tau)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -279,7 +285,8 @@ def update_stage(n, t_lo, t_hi, nr, v, syn, last, drive, theta, extra):
     The state always has >= 2 channel rows (padding rows have zero coupling), so one fused,
     vectorisable loop (:func:`lif_update`) serves every network. It stores nothing but the
     state: refractoriness is recomputed from ``last`` where needed (cheaper than storing
-    flags). Channels beyond the second are added after it (left to right).
+    flags). Channels beyond the second are added after it (left to right). A
+    conductance-based population runs :func:`neuro.coba.coba_update` instead.
     """
     n_ch = syn.shape[0]
     for pop in range(nr.pop_offsets.shape[0] - 1):
@@ -288,6 +295,20 @@ def update_stage(n, t_lo, t_hi, nr, v, syn, last, drive, theta, extra):
         if hi <= lo:
             continue
         rs = nr.ref_steps[pop]
+        if nr.adapt[pop]:
+            # --- plasticity hook: adaptive threshold (decays exactly every step)
+            dth = nr.theta_decay[pop]
+            if dth != 1.0:
+                for i in range(lo, hi):
+                    theta[i] *= dth
+        s0 = syn[0]  # rows first, then slices: C-contiguous views (syn[0, lo:hi] is 'A')
+        s1 = syn[1]
+        if nr.coba[pop]:  # conductance channels (at most two, padded): neuro.coba
+            coba_update(n, v[lo:hi], s0[lo:hi], s1[lo:hi], last[lo:hi], drive[lo:hi],
+                        nr.v_inf[pop], nr.e_rev[pop, 0], nr.e_rev[pop, 1], nr.g_mean[pop, 0],
+                        nr.g_mean[pop, 1], nr.syn_decay[pop, 0], nr.syn_decay[pop, 1],
+                        nr.dt_over_tau[pop], rs)
+            continue
         if n_ch > 2:
             for i in range(lo, hi):
                 extra[i] = 0.0
@@ -296,8 +317,6 @@ def update_stage(n, t_lo, t_hi, nr, v, syn, last, drive, theta, extra):
                 sk = syn[k]
                 for i in range(lo, hi):
                     extra[i] += sk[i] * c_k
-        s0 = syn[0]  # rows first, then slices: C-contiguous views (syn[0, lo:hi] is 'A')
-        s1 = syn[1]
         lif_update(n, v[lo:hi], s0[lo:hi], s1[lo:hi], last[lo:hi], drive[lo:hi],
                    nr.mem_decay[pop], nr.v_inf[pop], nr.syn_to_mem[pop, 0],
                    nr.syn_to_mem[pop, 1], nr.syn_decay[pop, 0], nr.syn_decay[pop, 1], rs)
@@ -310,12 +329,6 @@ def update_stage(n, t_lo, t_hi, nr, v, syn, last, drive, theta, extra):
             for i in range(lo, hi):
                 if (n - last[i]) >= rs:
                     v[i] += extra[i]
-        if nr.adapt[pop]:
-            # --- plasticity hook: adaptive threshold (decays exactly every step)
-            dth = nr.theta_decay[pop]
-            if dth != 1.0:
-                for i in range(lo, hi):
-                    theta[i] *= dth
     return 0
 
 

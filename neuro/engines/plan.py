@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from neuro.coba import coba_factors
 from neuro.engines.plasticity import PlasticPlan, build_plastic_plan
 from neuro.engines.rng import stream_id
 from neuro.lif import step_factors
@@ -94,6 +95,12 @@ class FlatNetwork:
     ref_steps: np.ndarray  # int64
     syn_decay: np.ndarray  # (n_populations, n_channels)
     syn_to_mem: np.ndarray  # (n_populations, n_channels)
+    # conductance-based populations (neuro.coba); zeros elsewhere. Their channels are
+    # conductances in the same rows: syn_decay applies, syn_to_mem is zero
+    coba: np.ndarray  # bool (n_populations,)
+    e_rev: np.ndarray  # (n_populations, n_channels) reversal potentials
+    g_mean: np.ndarray  # (n_populations, n_channels) CobaFactors.g_mean
+    dt_over_tau: np.ndarray  # (n_populations,) dt / tau_mem
     # per neuron
     v_init: np.ndarray
     # per population
@@ -157,9 +164,15 @@ def flatten(network: Network, dt_s: float, dtype: type = np.float64) -> FlatNetw
     factors = [step_factors(p.params, dt_s) for p in pops]
     syn_decay = np.zeros((len(pops), n_ch))
     syn_to_mem = np.zeros((len(pops), n_ch))
+    e_rev = np.zeros((len(pops), n_ch))
+    g_mean = np.zeros((len(pops), n_ch))
     for j, (p, f) in enumerate(zip(pops, factors)):
         syn_decay[j, : p.params.n_channels] = f.syn_decay
-        syn_to_mem[j, : p.params.n_channels] = f.syn_to_mem
+        if p.params.conductance_based:
+            e_rev[j, : p.params.n_channels] = p.params.e_rev
+            g_mean[j, : p.params.n_channels] = coba_factors(p.params, dt_s).g_mean
+        else:
+            syn_to_mem[j, : p.params.n_channels] = f.syn_to_mem
     reset_amount = [
         (p.params.v_threshold - p.params.v_reset) if p.params.reset_mode == "subtract" else 0.0
         for p in pops
@@ -202,6 +215,10 @@ def flatten(network: Network, dt_s: float, dtype: type = np.float64) -> FlatNetw
         ref_steps=np.array([f.ref_steps for f in factors], dtype=np.int64),
         syn_decay=syn_decay.astype(dtype),
         syn_to_mem=syn_to_mem.astype(dtype),
+        coba=np.array([p.params.conductance_based for p in pops], dtype=np.bool_),
+        e_rev=e_rev.astype(dtype),
+        g_mean=g_mean.astype(dtype),
+        dt_over_tau=per_pop([dt_s / p.params.tau_mem_s for p in pops]),
         v_init=np.concatenate([p.v_init for p in pops]).astype(dtype),
         kwta_k=np.array([-1 if p.kwta_k is None else p.kwta_k for p in pops], dtype=np.int64),
         kwta_hold=np.array([p.kwta_losers == "hold" for p in pops], dtype=np.bool_),
