@@ -7,8 +7,14 @@ experiments/cuba.py (exponential currents, 5 / 10 ms) on the clock engine.
 (``iaf_psc_delta``) and Brian2 run it on the dt grid. As in Brian2's CUBA example the
 leak reversal ``v_rest = -49 mV`` lies above threshold, which keeps the network active
 without external input.
-``coba`` (benchmark 1) needs conductance synapses in the clock engine (not there yet):
-not run.
+``coba`` (benchmark 1): the same connectivity and initial potentials with exponential
+conductances (Brian2's COBA example: leak 10 nS, ``E_e = 0``, ``E_i = -80 mV``, 5 / 10 ms,
+6 nS and 67 nS, i.e. 0.6 and 6.7 leak units; ``v_rest = -60 mV``) on the clock engine
+(:mod:`neuro.coba`), NEST ``iaf_cond_exp`` and Brian2 (exponential Euler, our scheme). With
+the leak reversal below threshold the network needs a start: Brian2's example draws random
+initial conductances; here every neuron gets a current of uniform random amplitude in
+``[0, 20) mV`` for the first 50 ms (a :class:`~neuro.inputs.CurrentInjection`, which all
+three simulators run), after which the activity sustains itself.
 
 Each benchmark's *same* network (same synapses, same initial potentials) runs in each
 simulator in this process; per population, the rate / ISI CV / correlation distributions
@@ -30,14 +36,18 @@ from neuro.analysis.compare import compare_populations
 from neuro.brian2_bridge import run_brian2
 from neuro.engines import ClockSimulator
 from neuro.engines.event import simulate_exact
+from neuro.inputs import CurrentInjection
 from neuro.nest_bridge import run_nest
 from neuro.network import Network
 
 __all__ = ["Config", "run", "benchmark_network", "BENCHMARKS", "SMOKE", "QUICK"]
 
-#: Benchmarks this experiment runs (``coba`` awaits conductance synapses in the clock engine).
-BENCHMARKS = ("cuba", "cuba_exact")
+#: Benchmarks this experiment runs.
+BENCHMARKS = ("coba", "cuba", "cuba_exact")
 JUMP_EXC_V, JUMP_INH_V = 0.25e-3, -2.25e-3  # Brette et al. 2007, benchmark 4
+COBA_PARAMS = replace(CUBA_PARAMS, v_rest=-60e-3, e_rev=(0.0, -80e-3))
+G_EXC, G_INH = 0.6, 6.7  # 6 nS and 67 nS over the 10 nS leak
+KICK_V, KICK_S = 20e-3, 0.05  # start of the COBA network: random currents for 50 ms
 
 
 def benchmark_network(name: str, seed: int, n_neurons: int, p_connect: float) -> Network:
@@ -45,14 +55,20 @@ def benchmark_network(name: str, seed: int, n_neurons: int, p_connect: float) ->
     net = cuba_network(seed, n_neurons, p_connect, dtype=np.float64)
     if name == "cuba":
         return net
-    if name != "cuba_exact":
+    if name not in BENCHMARKS:
         raise ValueError(f"benchmark must be one of {BENCHMARKS}, got {name!r}")
-    delta = replace(CUBA_PARAMS, tau_syn_s=())
-    pops = [replace(p, params=delta) for p in net.populations]
-    projs = [replace(pr, receptor=0, synapses=pr.synapses.with_weights(
-        np.full(pr.synapses.n_synapses, JUMP_EXC_V if pr.source == "exc" else JUMP_INH_V)))
-        for pr in net.projections]
-    return replace(net, populations=tuple(pops), projections=tuple(projs))
+    params, (w_exc, w_inh), currents = replace(CUBA_PARAMS, tau_syn_s=()), (JUMP_EXC_V, JUMP_INH_V), ()
+    if name == "coba":
+        params, (w_exc, w_inh) = COBA_PARAMS, (G_EXC, G_INH)
+        rng = np.random.default_rng([seed, 1])  # the network's own stream stays as in cuba
+        currents = tuple(CurrentInjection(p.name, KICK_V * rng.random(p.size), 0.0, KICK_S)
+                         for p in net.populations)
+    pops = [replace(p, params=params) for p in net.populations]
+    projs = [replace(pr, receptor=pr.receptor if params.n_channels else 0,
+                     synapses=pr.synapses.with_weights(
+                         np.full(pr.synapses.n_synapses, w_exc if pr.source == "exc" else w_inh)))
+             for pr in net.projections]
+    return replace(net, populations=tuple(pops), projections=tuple(projs), currents=currents)
 
 
 @dataclass(frozen=True)
