@@ -14,7 +14,8 @@ conductances (Brian2's COBA example: leak 10 nS, ``E_e = 0``, ``E_i = -80 mV``, 
 the leak reversal below threshold the network needs a start: Brian2's example draws random
 initial conductances; here every neuron gets a current of uniform random amplitude in
 ``[0, 20) mV`` for the first 50 ms (a :class:`~neuro.inputs.CurrentInjection`, which all
-three simulators run), after which the activity sustains itself.
+three simulators run), after which the activity sustains itself; ``--set start=K`` draws
+another start of the same network (the spread of a 1-s rate between trajectories).
 
 Each benchmark's *same* network (same synapses, same initial potentials) runs in each
 simulator in this process; per population, the rate / ISI CV / correlation distributions
@@ -50,8 +51,10 @@ G_EXC, G_INH = 0.6, 6.7  # 6 nS and 67 nS over the 10 nS leak
 KICK_V, KICK_S = 20e-3, 0.05  # start of the COBA network: random currents for 50 ms
 
 
-def benchmark_network(name: str, seed: int, n_neurons: int, p_connect: float) -> Network:
-    """The network of benchmark ``name`` (one of :data:`BENCHMARKS`)."""
+def benchmark_network(name: str, seed: int, n_neurons: int, p_connect: float,
+                      start: int = 0) -> Network:
+    """The network of benchmark ``name`` (one of :data:`BENCHMARKS`); ``start`` (>= 0) draws
+    another random starting current of the COBA network, the synapses staying the same."""
     net = cuba_network(seed, n_neurons, p_connect, dtype=np.float64)
     if name == "cuba":
         return net
@@ -60,7 +63,9 @@ def benchmark_network(name: str, seed: int, n_neurons: int, p_connect: float) ->
     params, (w_exc, w_inh), currents = replace(CUBA_PARAMS, tau_syn_s=()), (JUMP_EXC_V, JUMP_INH_V), ()
     if name == "coba":
         params, (w_exc, w_inh) = COBA_PARAMS, (G_EXC, G_INH)
-        rng = np.random.default_rng([seed, 1])  # the network's own stream stays as in cuba
+        if int(start) != start or start < 0:
+            raise ValueError(f"start must be an integer >= 0, got {start!r}")
+        rng = np.random.default_rng([seed, 1, start])  # the synapses' stream stays as in cuba
         currents = tuple(CurrentInjection(p.name, KICK_V * rng.random(p.size), 0.0, KICK_S)
                          for p in net.populations)
     pops = [replace(p, params=params) for p in net.populations]
@@ -76,6 +81,7 @@ class Config(cuba.Config):
     """brette2007 run parameters (network and duration as in experiments/cuba.py)."""
 
     benchmarks: tuple[str, ...] = BENCHMARKS
+    start: int = 0  # random start of the COBA network (benchmark_network)
     brian2_target: str = "numpy"
     nest_threads: int = 1
     fano_bin_s: float = 0.05
@@ -87,6 +93,8 @@ class Config(cuba.Config):
         bad = [b for b in self.benchmarks if b not in BENCHMARKS]
         if bad or not self.benchmarks:
             raise ValueError(f"benchmarks must be a non-empty subset of {BENCHMARKS}, got {self.benchmarks}")
+        if isinstance(self.start, bool) or int(self.start) != self.start or self.start < 0:
+            raise ValueError(f"start must be an integer >= 0, got {self.start!r}")
         if self.brian2_target not in ("numpy", "cython"):
             raise ValueError(f"brian2_target must be 'numpy' or 'cython', got {self.brian2_target!r}")
 
@@ -105,7 +113,7 @@ def run(cfg: Config, ctx) -> dict:
     """Run every benchmark in ours, NEST and Brian2; compare their statistics."""
     summary: dict = {}
     for name in cfg.benchmarks:
-        net = benchmark_network(name, ctx.seed, cfg.n_neurons, cfg.p_connect)
+        net = benchmark_network(name, ctx.seed, cfg.n_neurons, cfg.p_connect, cfg.start)
         recs, walls = {}, {}
         for sim, fn in (("ours", lambda: _run_ours(name, net, cfg, ctx.seed)),
                         ("nest", lambda: run_nest(net, cfg.duration_s, cfg.dt_s, seed=ctx.seed,
