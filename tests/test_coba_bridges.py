@@ -1,5 +1,6 @@
 """Conductance synapses through the Brian2 and NEST bridges: the same network gives the same
-spikes (deterministic drive) and the same statistics (small self-sustained COBA network)."""
+spikes (deterministic drive, no recurrence). The chaotic recurrent COBA benchmark is compared
+statistically by experiments/brette2007.py."""
 
 import numpy as np
 import pytest
@@ -63,18 +64,30 @@ def test_nest_rejects_negative_conductance_weights():
         to_nest(bad, DT)
 
 
-@needs_nest
-@pytest.mark.slow  # ~25 s: three simulators on 1,000 neurons
-def test_small_coba_network_rates_agree_across_simulators():
-    from experiments.brette2007 import benchmark_network
-    from experiments.cuba import merged_spikes
+def _feedforward(n_target: int = 200) -> Network:
+    """Regular excitatory and inhibitory drivers (random phases) onto a COBA population through
+    random synapses with the COBA benchmark's weights: many spikes, no recurrence (no chaos)."""
+    rng = np.random.default_rng(0)
+    drv = LIFParams(**{**DRIVER.__dict__, "bias": 21e-3})
+    drivers = [Population(name, n, drv, v_init=rng.uniform(-70e-3, -50e-3, n))
+               for name, n in (("de", 400), ("di", 100))]
+    target = Population("t", n_target, COBA, v_init=rng.uniform(-60e-3, -50e-3, n_target))
+    projs = [Projection(src, "t", SparseSynapses.fixed_probability(n, n_target, 0.1, w, seed=rng),
+                        receptor=k)
+             for k, (src, n, w) in enumerate((("de", 400, 0.6), ("di", 100, 6.7)))]
+    return Network([*drivers, target], projs, monitors=[SpikeMonitor("t")])
 
-    net = benchmark_network("coba", 0, 1000, 0.08)  # the benchmark's in-degrees, 1,000 neurons
-    rates = {}
-    for sim, rec in (("ours", ClockSimulator(net, DT).run(0.3)), ("brian2", run_brian2(net, 0.3, DT)),
-                     ("nest", run_nest(net, 0.3, DT))):
-        s = merged_spikes(rec.spikes)
-        rates[sim] = s.n_spikes / (s.size * 0.3)
-    assert rates["ours"] > 5.0  # the activity sustained itself after the 50 ms start
-    assert rates["brian2"] == pytest.approx(rates["ours"], rel=0.1)
-    assert rates["nest"] == pytest.approx(rates["ours"], rel=0.1)
+
+@needs_nest
+def test_population_spike_counts_agree_across_simulators():
+    net, t = _feedforward(), 0.5
+    ours = ClockSimulator(net, DT).run(t).spikes["t"]
+    counts = np.bincount(ours.indices, minlength=200)
+    assert counts.sum() > 400  # ~4 spikes per neuron: conductance input drives them
+    b2 = run_brian2(net, t, DT).spikes["t"]
+    np.testing.assert_array_equal(b2.indices, ours.indices)  # same scheme: same spikes
+    np.testing.assert_array_equal(np.rint(b2.times_s / DT), np.rint(ours.times_s / DT))
+    nest = np.bincount(run_nest(net, t, DT).spikes["t"].indices, minlength=200)
+    # RKF45 vs the step-mean scheme: a rare spike crosses threshold one step apart or not
+    assert np.abs(nest - counts).max() <= 1
+    assert (nest != counts).sum() <= 0.02 * counts.size
