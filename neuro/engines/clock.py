@@ -34,6 +34,7 @@ import numba
 import numpy as np
 from tqdm.auto import tqdm
 
+from neuro.coba import coba_update
 from neuro.engines.capabilities import check_supported
 from neuro.engines.drive import InputDrive
 from neuro.engines.kernels import accepts_delta, apply_drives, crossings, lif_update
@@ -209,7 +210,8 @@ def update_stage(n, part, bounds, nr, st, sc):
     vectorisable loop (:func:`lif_update`) serves every network. It stores nothing but the
     state: refractoriness is recomputed from ``last_spike`` where needed (cheaper than
     storing flags). Channels beyond the second are added after it (left to right). A
-    second neuron model plugs in here, as a branch on the population.
+    conductance-based population (``Neurons.coba``) runs :func:`neuro.coba.coba_update`
+    instead, a branch on the population.
     """
     v, syn, last, drive, theta = st.v, st.syn, st.last_spike, st.drive, st.theta
     extra = sc.extra
@@ -223,28 +225,34 @@ def update_stage(n, part, bounds, nr, st, sc):
         if hi <= lo:
             continue
         rs = nr.ref_steps[pop]
-        if n_ch > 2:
-            for i in range(lo, hi):
-                extra[i] = 0.0
-            for k in range(2, n_ch):
-                c_k = nr.syn_to_mem[pop, k]
-                sk = syn[k]
-                for i in range(lo, hi):
-                    extra[i] += sk[i] * c_k
         s0 = syn[0]  # rows first, then slices: C-contiguous views (syn[0, lo:hi] is 'A')
         s1 = syn[1]
-        lif_update(n, v[lo:hi], s0[lo:hi], s1[lo:hi], last[lo:hi], drive[lo:hi],
-                   nr.mem_decay[pop], nr.v_inf[pop], nr.syn_to_mem[pop, 0],
-                   nr.syn_to_mem[pop, 1], nr.syn_decay[pop, 0], nr.syn_decay[pop, 1], rs)
-        if n_ch > 2:
-            for k in range(2, n_ch):
-                d_k = nr.syn_decay[pop, k]
-                sk = syn[k]
+        if nr.coba[pop]:  # conductance channels (at most two, padded): neuro.coba
+            coba_update(n, v[lo:hi], s0[lo:hi], s1[lo:hi], last[lo:hi], drive[lo:hi],
+                        nr.v_inf[pop], nr.e_rev[pop, 0], nr.e_rev[pop, 1], nr.g_mean[pop, 0],
+                        nr.g_mean[pop, 1], nr.syn_decay[pop, 0], nr.syn_decay[pop, 1],
+                        nr.dt_over_tau[pop], rs)
+        else:
+            if n_ch > 2:
                 for i in range(lo, hi):
-                    sk[i] *= d_k
-            for i in range(lo, hi):
-                if (n - last[i]) >= rs:
-                    v[i] += extra[i]
+                    extra[i] = 0.0
+                for k in range(2, n_ch):
+                    c_k = nr.syn_to_mem[pop, k]
+                    sk = syn[k]
+                    for i in range(lo, hi):
+                        extra[i] += sk[i] * c_k
+            lif_update(n, v[lo:hi], s0[lo:hi], s1[lo:hi], last[lo:hi], drive[lo:hi],
+                       nr.mem_decay[pop], nr.v_inf[pop], nr.syn_to_mem[pop, 0],
+                       nr.syn_to_mem[pop, 1], nr.syn_decay[pop, 0], nr.syn_decay[pop, 1], rs)
+            if n_ch > 2:
+                for k in range(2, n_ch):
+                    d_k = nr.syn_decay[pop, k]
+                    sk = syn[k]
+                    for i in range(lo, hi):
+                        sk[i] *= d_k
+                for i in range(lo, hi):
+                    if (n - last[i]) >= rs:
+                        v[i] += extra[i]
         if nr.adapt[pop]:
             # --- plasticity hook: adaptive threshold (decays exactly every step)
             dth = nr.theta_decay[pop]

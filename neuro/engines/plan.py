@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from neuro.coba import coba_factors
 from neuro.engines.layout import MIN_SYN_ROWS, partitions
 from neuro.engines.plasticity import PlasticPlan, build_plastic_plan
 from neuro.engines.rng import stream_id
@@ -60,6 +61,14 @@ class Neurons(NamedTuple):
         The population has an adaptive threshold.
     theta_plus, theta_decay : ndarray
         Threshold increment per spike and its one-step decay.
+    coba : ndarray of bool
+        The population's channels are conductances (:mod:`neuro.coba`; its ``syn_to_mem``
+        row is zero, ``syn_decay`` applies).
+    e_rev, g_mean : ndarray (n_populations, max(MIN_SYN_ROWS, n_channels))
+        Reversal potentials and :class:`neuro.coba.CobaFactors` ``g_mean`` of conductance
+        channels; zero elsewhere.
+    dt_over_tau : ndarray
+        ``dt / tau_mem``.
     """
 
     pop_offsets: np.ndarray
@@ -77,6 +86,10 @@ class Neurons(NamedTuple):
     adapt: np.ndarray
     theta_plus: np.ndarray
     theta_decay: np.ndarray
+    coba: np.ndarray
+    e_rev: np.ndarray
+    g_mean: np.ndarray
+    dt_over_tau: np.ndarray
 
 
 class Routing(NamedTuple):
@@ -262,9 +275,15 @@ def _neurons(network: Network, dt_s: float, dtype: type, offsets: np.ndarray) ->
     n_rows = max(MIN_SYN_ROWS, *(p.params.n_channels for p in pops)) if pops else MIN_SYN_ROWS
     syn_decay = np.zeros((len(pops), n_rows))
     syn_to_mem = np.zeros((len(pops), n_rows))
+    e_rev = np.zeros((len(pops), n_rows))
+    g_mean = np.zeros((len(pops), n_rows))
     for j, (p, f) in enumerate(zip(pops, factors)):
         syn_decay[j, : p.params.n_channels] = f.syn_decay
-        syn_to_mem[j, : p.params.n_channels] = f.syn_to_mem
+        if p.params.conductance_based:
+            e_rev[j, : p.params.n_channels] = p.params.e_rev
+            g_mean[j, : p.params.n_channels] = coba_factors(p.params, dt_s).g_mean
+        else:
+            syn_to_mem[j, : p.params.n_channels] = f.syn_to_mem
 
     def per_pop(values: list[float]) -> np.ndarray:
         return np.asarray(values, dtype=np.float64).astype(dtype)
@@ -288,6 +307,10 @@ def _neurons(network: Network, dt_s: float, dtype: type, offsets: np.ndarray) ->
         adapt=np.array([a is not None for a in adapt], dtype=np.bool_),
         theta_plus=per_pop([0.0 if a is None else a.theta_plus for a in adapt]),
         theta_decay=per_pop([1.0 if a is None else a.decay_per_step(dt_s) for a in adapt]),
+        coba=np.array([p.params.conductance_based for p in pops], dtype=np.bool_),
+        e_rev=e_rev.astype(dtype),
+        g_mean=g_mean.astype(dtype),
+        dt_over_tau=per_pop([dt_s / p.params.tau_mem_s for p in pops]),
     )
 
 
