@@ -102,21 +102,19 @@ class Scratch(NamedTuple):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def threshold_stage(nr, st, bounds, sc, spiking):
+def threshold_stage(kw, v, theta, bounds, cand, n_cand, spiking):
     """Stage 2: the spikes of the step, population by population in neuron order, into
     ``spiking``; returns how many.
 
     The update stage has already scanned each population right after updating it (while
-    its data are in cache) and left the candidates per partition in ``sc``; this stage
-    joins them (partitions are contiguous, so the joined list is in neuron order) and
-    applies k-WTA per population. ``nr`` is the :class:`neuro.engines.plan.Neurons` record
-    (in the state's units: floats, or integers in the Loihi fixed-point model)."""
-    # record fields are taken out once: each access inside a loop would cost an atomic
-    # reference-count increment and decrement
-    cand, n_cand = sc.cand, sc.n_cand
-    v, theta = st.v, st.theta
-    pop_offsets, adapt, kwta_k, kwta_hold, v_reset = (nr.pop_offsets, nr.adapt, nr.kwta_k,
-                                                     nr.kwta_hold, nr.v_reset)
+    its data are in cache) and left the candidates of partition ``p`` in ``cand`` from
+    ``bounds[p]`` on (``n_cand[p]`` of them); this stage joins them (partitions are
+    contiguous, so the joined list is in neuron order) and applies k-WTA per population.
+    ``kw`` is a tuple of the :class:`neuro.engines.plan.Neurons` arrays ``(pop_offsets,
+    adapt, kwta_k, kwta_hold, v_reset)``, taken out of the record once per call of the loop
+    (this stage allocates, so it counts references; see
+    :func:`neuro.engines.kernels.step_kernel`)."""
+    pop_offsets, adapt, kwta_k, kwta_hold, v_reset = kw
     total = 0
     for p in range(bounds.shape[0] - 1):
         lo = bounds[p]
@@ -213,13 +211,15 @@ def run_steps(n0, n1, model, st, bk, io, rec, n_out, n_samples):
     """
     # record fields are taken out once, before the loop (see threshold_stage)
     nr, bounds, plastic, routing = model.neurons, model.bounds, model.plastic, model.routing
-    v, syn, drive, last = st.v, st.syn, st.drive, st.last_spike
+    v, syn, drive, last, theta = st.v, st.syn, st.drive, st.last_spike, st.theta
+    kw = (nr.pop_offsets, nr.adapt, nr.kwta_k, nr.kwta_hold, nr.v_reset)
     ev_ptr, ev_ids, ev_vals, ext_ptr, ext_ids = io.ev_ptr, io.ev_ids, io.ev_vals, io.ext_ptr, io.ext_ids
     rec_ids, rec_chan, samples, every = rec.ids, rec.chan, rec.samples, rec.every
     spike_step, spike_id = rec.spike_step, rec.spike_id
     n_neur = v.shape[0]
     sc = Scratch(np.zeros(n_neur, dtype=v.dtype), np.empty(n_neur, dtype=np.int64),
                  np.zeros(bounds.shape[0] - 1, dtype=np.int64))
+    cand, n_cand = sc.cand, sc.n_cand
     spiking = np.empty(n_neur, dtype=np.int64)
     learns = plastic.ints.shape[0] > 0
     cap = spike_step.shape[0]
@@ -236,7 +236,7 @@ def run_steps(n0, n1, model, st, bk, io, rec, n_out, n_samples):
                 samples[n_samples, c] = v[i] if rec_chan[c] < 0 else syn[rec_chan[c], i]
             n_samples += 1
         update(n, model, st, bk, sc)
-        n_spk = threshold_stage(nr, st, bounds, sc, spiking)
+        n_spk = threshold_stage(kw, v, theta, bounds, cand, n_cand, spiking)
         for r in range(n_spk):
             i = spiking[r]
             last[i] = n
