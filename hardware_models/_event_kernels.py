@@ -20,7 +20,7 @@ import numba
 import numpy as np
 
 from neuro.engines.clock import update_serial
-from neuro.engines.kernels import accepts_delta, apply_drives, crossings
+from neuro.engines.kernels import accepts_delta, apply_drives, crossings, step_kernel
 from neuro.engines.loop import register_stages
 
 __all__ = ["Chip", "FixedPoint", "LoihiFixedStages", "LoihiStages", "Segments", "loihi_inputs",
@@ -139,7 +139,7 @@ class LoihiFixedStages(LoihiStages):
     __slots__ = ()
 
 
-@numba.njit(cache=True, nogil=True)
+@step_kernel
 def _send(n_spk, spiking, ext_ids, e0, e1, bk, ctr):
     """Turn the step's spikes into messages (one per destination core of each sender), count
     the routing, and queue them per core (a stable counting sort, so each core sees them in
@@ -179,7 +179,7 @@ def _send(n_spk, spiking, ext_ids, e0, e1, bk, ctr):
     return n_msg
 
 
-@numba.njit(cache=True, nogil=True)
+@step_kernel
 def _process(n, st, bk, ctr, ref_n):
     """Each core processes its message queue (from :func:`_send`): one synaptic op per
     synapse. Zero-delay events act at once (float: on ``v`` / ``I`` exactly as the clock
@@ -244,7 +244,7 @@ def _process(n, st, bk, ctr, ref_n):
     return 0
 
 
-@numba.njit(cache=True, nogil=True)
+@step_kernel
 def _plastic_counts(spiking, n_spk, ext_ids, e0, e1, chip, ctr):
     """Count STDP synaptic updates: plastic fan-out of spiking rows (at the cores holding
     those synapses) and plastic fan-in of spiking neurons (at their core)."""
@@ -258,7 +258,7 @@ def _plastic_counts(spiking, n_spk, ext_ids, e0, e1, chip, ctr):
     return 0
 
 
-@numba.njit(cache=True, nogil=True)
+@step_kernel
 def _count_drive_inputs(hits, core_of, received, ctr):
     """Count the step's external drive inputs (input spikes and synaptic ops at the target's
     core), mark their targets active, and clear ``hits``."""
@@ -273,7 +273,7 @@ def _count_drive_inputs(hits, core_of, received, ctr):
     return 0
 
 
-@numba.njit(cache=True, nogil=True)
+@step_kernel
 def _active(received, n_comp):
     """Compartments of the slice that received input or spiked; clears the marks."""
     act = 0
@@ -283,22 +283,23 @@ def _active(received, n_comp):
     return act
 
 
-@numba.njit(cache=True, nogil=True)
+@step_kernel
 def _deliver_and_count(n, spiking, n_spk, st, bk, ctr, ref_n):
     """Deliver slot ``n`` (float: into ``v`` / ``I``; fixed: into the input registers) for
     the targets queued in it, then count active/inactive compartment updates (one pass over
     the neurons, like the update itself)."""
     v, last, buf, received = st.v, st.last_spike, st.buffer, bk.received
+    queued, q_ids, q_len = st.queued, st.queue_ids, st.queue_len
     target = bk.inreg if bk.fixed else st.syn
     n_slots = buf.shape[0]
     slot = n % n_slots
     for r in range(n_spk):
         received[spiking[r]] = 1
     if n_slots > 1:
-        for q in range(st.queue_len[slot, 0]):
-            i = st.queue_ids[slot, q]
+        for q in range(q_len[slot, 0]):
+            i = q_ids[slot, q]
             received[i] = 1
-            st.queued[slot, i] = False
+            queued[slot, i] = False
             if bk.fixed:  # buffer channels are the input registers
                 for k in range(buf.shape[2]):
                     target[k, i] += buf[slot, i, k]
@@ -310,7 +311,7 @@ def _deliver_and_count(n, spiking, n_spk, st, bk, ctr, ref_n):
                 for k in range(buf.shape[2] - 1):
                     target[k, i] += buf[slot, i, 1 + k]
                     buf[slot, i, 1 + k] = 0
-        st.queue_len[slot, 0] = 0
+        q_len[slot, 0] = 0
     ch = bk.chip
     for r in range(ch.run_core.shape[0]):  # runs of consecutive neurons on one core
         lo, hi = ch.run_ptr[r], ch.run_ptr[r + 1]
@@ -320,7 +321,7 @@ def _deliver_and_count(n, spiking, n_spk, st, bk, ctr, ref_n):
     return 0
 
 
-@numba.njit(cache=True, nogil=True)
+@step_kernel
 def loihi_inputs(n, j, spiking, n_spk, model, st, bk, io):
     """Stage 3 of the event-queue model: send, queue and process the step's messages, add
     the external drives (each input an off-chip input spike and a synaptic op), count the
@@ -342,7 +343,7 @@ def loihi_inputs(n, j, spiking, n_spk, model, st, bk, io):
     return 0
 
 
-@numba.njit(cache=True, nogil=True)
+@step_kernel
 def update_fixed(n, model, st, bk, sc):
     """Stage 1 in fixed-point mode: Loihi's integer CUBA update (see
     :mod:`hardware_models.fixed_point`), then the threshold scan, population by population

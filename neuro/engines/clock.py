@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 from neuro.coba import coba_update
 from neuro.engines.capabilities import check_supported
 from neuro.engines.drive import InputDrive
-from neuro.engines.kernels import accepts_delta, apply_drives, crossings, lif_update
+from neuro.engines.kernels import accepts_delta, apply_drives, crossings, lif_update, step_kernel
 from neuro.engines.loop import Inputs, Recorder, register_stages, run_steps
 from neuro.engines.plan import build_plan
 from neuro.engines.plasticity import P_REWARD
@@ -65,7 +65,7 @@ class ClockParallel(ClockSerial):
     __slots__ = ()
 
 
-@numba.njit(cache=True, nogil=True)
+@step_kernel
 def _propagate(n, part, t_lo, t_hi, spikes, rt, st, ref_n):
     """Scatter the synapses of the step's ``spikes`` (neurons, then source channels) onto
     the targets in ``[t_lo, t_hi)``, the targets of partition ``part``.
@@ -141,7 +141,7 @@ class StepSpikes(NamedTuple):
     s1: int
 
 
-@numba.njit(cache=True, nogil=True)
+@step_kernel
 def _inputs(n, part, spikes, bounds, nr, rt, drives, seed, st, hits):
     """Stage 3 for the targets of partition ``part``: propagate the step's ``spikes``, add
     the external drives, deliver ring-buffer slot ``n`` (in this order, so each target sums
@@ -153,12 +153,12 @@ def _inputs(n, part, spikes, bounds, nr, rt, drives, seed, st, hits):
     v, syn, last = st.v, st.syn, st.last_spike
     if drives.lo.shape[0] > 0:
         apply_drives(n, seed, drives, v, syn, last, ref_n, hits, t_lo, t_hi)
-    buf = st.buffer
+    buf, queued, q_ids, q_len = st.buffer, st.queued, st.queue_ids, st.queue_len
     if buf.shape[0] > 1:
         slot = n % buf.shape[0]
-        for q in range(st.queue_len[slot, part]):
-            i = st.queue_ids[slot, t_lo + q]
-            st.queued[slot, i] = False
+        for q in range(q_len[slot, part]):
+            i = q_ids[slot, t_lo + q]
+            queued[slot, i] = False
             x = buf[slot, i, 0]
             if accepts_delta(n, i, last, ref_n):
                 v[i] += x
@@ -166,7 +166,7 @@ def _inputs(n, part, spikes, bounds, nr, rt, drives, seed, st, hits):
             for k in range(buf.shape[2] - 1):
                 syn[k, i] += buf[slot, i, 1 + k]
                 buf[slot, i, 1 + k] = 0.0
-        st.queue_len[slot, part] = 0
+        q_len[slot, part] = 0
     return 0
 
 
@@ -179,7 +179,7 @@ def _inputs_partitions(n, spikes, bounds, nr, rt, drives, seed, st, hits):
     return 0
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@step_kernel
 def inputs_serial(n, j, spiking, n_spk, model, st, bk, io):
     """Stage 3 (:func:`_inputs`) of every partition, in order, on this thread."""
     spikes = StepSpikes(spiking, n_spk, io.ext_ids, io.ext_ptr[j], io.ext_ptr[j + 1])
@@ -189,7 +189,7 @@ def inputs_serial(n, j, spiking, n_spk, model, st, bk, io):
     return 0
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@step_kernel
 def inputs_parallel(n, j, spiking, n_spk, model, st, bk, io):
     """Stage 3 (:func:`_inputs`) of every partition, partitions spread over the threads."""
     spikes = StepSpikes(spiking, n_spk, io.ext_ids, io.ext_ptr[j], io.ext_ptr[j + 1])
@@ -198,7 +198,7 @@ def inputs_parallel(n, j, spiking, n_spk, model, st, bk, io):
     return 0
 
 
-@numba.njit(cache=True, nogil=True)
+@step_kernel
 def update_stage(n, part, bounds, nr, st, sc):
     """Stage 1 for the neurons of partition ``part`` (``[bounds[part], bounds[part + 1])``),
     population by population (shared constants): integrate, then scan for threshold
@@ -213,59 +213,66 @@ def update_stage(n, part, bounds, nr, st, sc):
     conductance-based population (``Neurons.coba``) runs :func:`neuro.coba.coba_update`
     instead, a branch on the population.
     """
+    # record fields are taken out once (each access in a loop costs an atomic reference
+    # count increment and decrement)
     v, syn, last, drive, theta = st.v, st.syn, st.last_spike, st.drive, st.theta
-    extra = sc.extra
+    extra, cand = sc.extra, sc.cand
+    pop_offsets, ref_steps, syn_to_mem, syn_decay = (nr.pop_offsets, nr.ref_steps,
+                                                     nr.syn_to_mem, nr.syn_decay)
+    mem_decay, v_inf, adapt, theta_decay, v_threshold = (nr.mem_decay, nr.v_inf, nr.adapt,
+                                                         nr.theta_decay, nr.v_threshold)
+    coba, e_rev, g_mean, dt_over_tau = nr.coba, nr.e_rev, nr.g_mean, nr.dt_over_tau
     t_lo = bounds[part]
     t_hi = bounds[part + 1]
     n_ch = syn.shape[0]
+    s0 = syn[0]  # rows first, then slices: C-contiguous views (syn[0, lo:hi] is 'A')
+    s1 = syn[1]
     n_c = 0
-    for pop in range(nr.pop_offsets.shape[0] - 1):
-        lo = max(nr.pop_offsets[pop], t_lo)
-        hi = min(nr.pop_offsets[pop + 1], t_hi)
+    for pop in range(pop_offsets.shape[0] - 1):
+        lo = max(pop_offsets[pop], t_lo)
+        hi = min(pop_offsets[pop + 1], t_hi)
         if hi <= lo:
             continue
-        rs = nr.ref_steps[pop]
-        s0 = syn[0]  # rows first, then slices: C-contiguous views (syn[0, lo:hi] is 'A')
-        s1 = syn[1]
-        if nr.coba[pop]:  # conductance channels (at most two, padded): neuro.coba
+        rs = ref_steps[pop]
+        if coba[pop]:  # conductance channels (at most two, padded): neuro.coba
             coba_update(n, v[lo:hi], s0[lo:hi], s1[lo:hi], last[lo:hi], drive[lo:hi],
-                        nr.v_inf[pop], nr.e_rev[pop, 0], nr.e_rev[pop, 1], nr.g_mean[pop, 0],
-                        nr.g_mean[pop, 1], nr.syn_decay[pop, 0], nr.syn_decay[pop, 1],
-                        nr.dt_over_tau[pop], rs)
+                        v_inf[pop], e_rev[pop, 0], e_rev[pop, 1], g_mean[pop, 0],
+                        g_mean[pop, 1], syn_decay[pop, 0], syn_decay[pop, 1],
+                        dt_over_tau[pop], rs)
         else:
             if n_ch > 2:
                 for i in range(lo, hi):
                     extra[i] = 0.0
                 for k in range(2, n_ch):
-                    c_k = nr.syn_to_mem[pop, k]
+                    c_k = syn_to_mem[pop, k]
                     sk = syn[k]
                     for i in range(lo, hi):
                         extra[i] += sk[i] * c_k
             lif_update(n, v[lo:hi], s0[lo:hi], s1[lo:hi], last[lo:hi], drive[lo:hi],
-                       nr.mem_decay[pop], nr.v_inf[pop], nr.syn_to_mem[pop, 0],
-                       nr.syn_to_mem[pop, 1], nr.syn_decay[pop, 0], nr.syn_decay[pop, 1], rs)
+                       mem_decay[pop], v_inf[pop], syn_to_mem[pop, 0], syn_to_mem[pop, 1],
+                       syn_decay[pop, 0], syn_decay[pop, 1], rs)
             if n_ch > 2:
                 for k in range(2, n_ch):
-                    d_k = nr.syn_decay[pop, k]
+                    d_k = syn_decay[pop, k]
                     sk = syn[k]
                     for i in range(lo, hi):
                         sk[i] *= d_k
                 for i in range(lo, hi):
                     if (n - last[i]) >= rs:
                         v[i] += extra[i]
-        if nr.adapt[pop]:
+        if adapt[pop]:
             # --- plasticity hook: adaptive threshold (decays exactly every step)
-            dth = nr.theta_decay[pop]
+            dth = theta_decay[pop]
             if dth != 1.0:
                 for i in range(lo, hi):
                     theta[i] *= dth
-        n_c += crossings(n, v[lo:hi], last[lo:hi], theta[lo:hi], nr.adapt[pop],
-                         nr.v_threshold[pop], rs, lo, sc.cand[t_lo + n_c:])
+        n_c += crossings(n, v[lo:hi], last[lo:hi], theta[lo:hi], adapt[pop], v_threshold[pop],
+                         rs, lo, cand[t_lo + n_c:])
     sc.n_cand[part] = n_c
     return 0
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@step_kernel
 def update_serial(n, model, st, bk, sc):
     """Stage 1 (:func:`update_stage`) of every partition, in order, on this thread."""
     for part in range(model.bounds.shape[0] - 1):
@@ -281,7 +288,7 @@ def _update_partitions(n, bounds, nr, st, sc):
     return 0
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@step_kernel
 def update_parallel(n, model, st, bk, sc):
     """Stage 1 (:func:`update_stage`) of every partition, partitions spread over the
     threads (records passed one by one: a parallel loop cannot take a record nested in

@@ -30,7 +30,7 @@ import numpy as np
 from numba.core import types
 from numba.extending import overload
 
-from neuro.engines.kernels import kwta_winners
+from neuro.engines.kernels import kwta_winners, step_kernel
 from neuro.engines.plasticity import plastic_events
 
 __all__ = ["Inputs", "Recorder", "Scratch", "inputs", "register_stages", "reset_stage",
@@ -102,35 +102,37 @@ class Scratch(NamedTuple):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def threshold_stage(nr, st, bounds, sc, spiking):
+def threshold_stage(kw, v, theta, bounds, cand, n_cand, spiking):
     """Stage 2: the spikes of the step, population by population in neuron order, into
     ``spiking``; returns how many.
 
     The update stage has already scanned each population right after updating it (while
-    its data are in cache) and left the candidates per partition in ``sc``; this stage
-    joins them (partitions are contiguous, so the joined list is in neuron order) and
-    applies k-WTA per population. ``nr`` is the :class:`neuro.engines.plan.Neurons` record
-    (in the state's units: floats, or integers in the Loihi fixed-point model)."""
-    cand = sc.cand
+    its data are in cache) and left the candidates of partition ``p`` in ``cand`` from
+    ``bounds[p]`` on (``n_cand[p]`` of them); this stage joins them (partitions are
+    contiguous, so the joined list is in neuron order) and applies k-WTA per population.
+    ``kw`` is a tuple of the :class:`neuro.engines.plan.Neurons` arrays ``(pop_offsets,
+    adapt, kwta_k, kwta_hold, v_reset)``, taken out of the record once per call of the loop
+    (this stage allocates, so it counts references; see
+    :func:`neuro.engines.kernels.step_kernel`)."""
+    pop_offsets, adapt, kwta_k, kwta_hold, v_reset = kw
     total = 0
     for p in range(bounds.shape[0] - 1):
         lo = bounds[p]
-        k = sc.n_cand[p]
+        k = n_cand[p]
         if lo != total:  # move left: the gap only grows, so a forward copy is safe
             for r in range(k):
                 cand[total + r] = cand[lo + r]
         total += k
     n_spk = 0
     start = 0
-    for pop in range(nr.pop_offsets.shape[0] - 1):
-        hi = nr.pop_offsets[pop + 1]
+    for pop in range(pop_offsets.shape[0] - 1):
+        hi = pop_offsets[pop + 1]
         end = start
         while end < total and cand[end] < hi:
             end += 1
         if end > start:
-            n_spk = kwta_winners(st.v, st.theta, nr.adapt[pop], cand[start:], end - start,
-                                 nr.kwta_k[pop], nr.kwta_hold[pop], nr.v_reset[pop], spiking,
-                                 n_spk)
+            n_spk = kwta_winners(v, theta, adapt[pop], cand[start:], end - start, kwta_k[pop],
+                                 kwta_hold[pop], v_reset[pop], spiking, n_spk)
         start = end
     return n_spk
 
@@ -144,20 +146,22 @@ def _pop_of(i, pop_offsets):
     return p
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@step_kernel
 def reset_stage(spiking, n_spk, nr, st):
     """Stage 5: spiking neurons go to ``v_reset`` (or subtract ``reset_amount``); adaptive
     thresholds grow by ``theta_plus``."""
-    v = st.v
+    v, theta, theta_plus = st.v, st.theta, st.theta_plus
+    pop_offsets, reset_amount, v_reset, adapt = (nr.pop_offsets, nr.reset_amount, nr.v_reset,
+                                                 nr.adapt)
     for r in range(n_spk):
         i = spiking[r]
-        pop = _pop_of(i, nr.pop_offsets)
-        if nr.reset_amount[pop] > 0:
-            v[i] -= nr.reset_amount[pop]
+        pop = _pop_of(i, pop_offsets)
+        if reset_amount[pop] > 0:
+            v[i] -= reset_amount[pop]
         else:
-            v[i] = nr.v_reset[pop]
-        if nr.adapt[pop]:  # --- plasticity hook: threshold adaptation
-            st.theta[i] += st.theta_plus[pop]
+            v[i] = v_reset[pop]
+        if adapt[pop]:  # --- plasticity hook: threshold adaptation
+            theta[i] += theta_plus[pop]
     return 0
 
 
@@ -205,37 +209,43 @@ def run_steps(n0, n1, model, st, bk, io, rec, n_out, n_samples):
     Stops early, before a step whose spikes could overflow ``rec.spike_step``. Returns
     ``(next step, spikes written, samples written)``.
     """
-    nr = model.neurons
-    v, syn, drive = st.v, st.syn, st.drive
+    # record fields are taken out once, before the loop (see threshold_stage)
+    nr, bounds, plastic, routing = model.neurons, model.bounds, model.plastic, model.routing
+    v, syn, drive, last, theta = st.v, st.syn, st.drive, st.last_spike, st.theta
+    kw = (nr.pop_offsets, nr.adapt, nr.kwta_k, nr.kwta_hold, nr.v_reset)
+    ev_ptr, ev_ids, ev_vals, ext_ptr, ext_ids = io.ev_ptr, io.ev_ids, io.ev_vals, io.ext_ptr, io.ext_ids
+    rec_ids, rec_chan, samples, every = rec.ids, rec.chan, rec.samples, rec.every
+    spike_step, spike_id = rec.spike_step, rec.spike_id
     n_neur = v.shape[0]
     sc = Scratch(np.zeros(n_neur, dtype=v.dtype), np.empty(n_neur, dtype=np.int64),
-                 np.zeros(model.bounds.shape[0] - 1, dtype=np.int64))
+                 np.zeros(bounds.shape[0] - 1, dtype=np.int64))
+    cand, n_cand = sc.cand, sc.n_cand
     spiking = np.empty(n_neur, dtype=np.int64)
-    learns = model.plastic.ints.shape[0] > 0
-    cap = rec.spike_step.shape[0]
-    n_cols = rec.ids.shape[0]
+    learns = plastic.ints.shape[0] > 0
+    cap = spike_step.shape[0]
+    n_cols = rec_ids.shape[0]
     for n in range(n0, n1):
         if n_out + n_neur > cap:
             return n, n_out, n_samples
         j = n - n0
-        for e in range(io.ev_ptr[j], io.ev_ptr[j + 1]):
-            drive[io.ev_ids[e]] += io.ev_vals[e]
-        if n_cols > 0 and n % rec.every == 0:
+        for e in range(ev_ptr[j], ev_ptr[j + 1]):
+            drive[ev_ids[e]] += ev_vals[e]
+        if n_cols > 0 and n % every == 0:
             for c in range(n_cols):
-                i = rec.ids[c]
-                rec.samples[n_samples, c] = v[i] if rec.chan[c] < 0 else syn[rec.chan[c], i]
+                i = rec_ids[c]
+                samples[n_samples, c] = v[i] if rec_chan[c] < 0 else syn[rec_chan[c], i]
             n_samples += 1
         update(n, model, st, bk, sc)
-        n_spk = threshold_stage(nr, st, model.bounds, sc, spiking)
+        n_spk = threshold_stage(kw, v, theta, bounds, cand, n_cand, spiking)
         for r in range(n_spk):
             i = spiking[r]
-            st.last_spike[i] = n
-            rec.spike_step[n_out] = n
-            rec.spike_id[n_out] = i
+            last[i] = n
+            spike_step[n_out] = n
+            spike_id[n_out] = i
             n_out += 1
         inputs(n, j, spiking, n_spk, model, st, bk, io)
         if learns:
-            plastic_events(n, spiking, n_spk, io.ext_ids, io.ext_ptr[j], io.ext_ptr[j + 1],
-                           model.plastic, model.routing, st)
+            plastic_events(n, spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1], plastic,
+                           routing, st)
         reset_stage(spiking, n_spk, nr, st)
     return n1, n_out, n_samples

@@ -23,6 +23,8 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from neuro.engines.kernels import step_kernel
+
 __all__ = ["PlasticPlan", "build_plastic_plan", "plastic_events", "deliver_reward"]
 
 # rows of PlasticPlan.par
@@ -158,7 +160,7 @@ def _decay(decay, tau_steps, q, which, k):
     return math.exp(-x)
 
 
-@numba.njit(cache=True, nogil=True)
+@step_kernel
 def _depress(q, n, lo, hi, amp, pl, indices, st):
     """Depression of synapses ``[lo, hi)`` (one presynaptic row) by the post traces."""
     post0 = pl.ints[q, I_POST_OFF]
@@ -194,7 +196,7 @@ def _depress(q, n, lo, hi, amp, pl, indices, st):
     return 0
 
 
-@numba.njit(cache=True, nogil=True)
+@step_kernel
 def _on_pre(q, i, n, pl, rt, st):
     """Presynaptic spike of local neuron ``i`` of plastic projection ``q`` in step ``n``
     (``pl`` the plan's :class:`PlasticPlan`, ``rt`` its routing record, ``st`` the state)."""
@@ -220,7 +222,7 @@ def _on_pre(q, i, n, pl, rt, st):
     st.pre_last[k] = n
 
 
-@numba.njit(cache=True, nogil=True)
+@step_kernel
 def _potentiate(q, n, c_lo, c_hi, amp, pl, st):
     """Potentiation of one postsynaptic neuron's incoming synapses ``csc_syn[c_lo:c_hi]``."""
     pre0 = pl.ints[q, I_PRE_OFF]
@@ -255,7 +257,7 @@ def _potentiate(q, n, c_lo, c_hi, amp, pl, st):
     return 0
 
 
-@numba.njit(cache=True, nogil=True)
+@step_kernel
 def _on_post(q, j, n, pl, st):
     """Postsynaptic spike of local neuron ``j`` of plastic projection ``q`` in step ``n``."""
     kk = pl.ints[q, I_POST_OFF] + j
@@ -277,7 +279,7 @@ def _on_post(q, j, n, pl, st):
     st.post_last[kk] = n
 
 
-@numba.njit(cache=True, nogil=True)
+@step_kernel
 def plastic_events(n, spiking, n_spk, ext_ids, e0, e1, pl, rt, st):
     """STDP updates of step ``n``: every presynaptic event (neurons ``spiking[:n_spk]``,
     then source channels ``ext_ids[e0:e1]``), then every postsynaptic event.
