@@ -77,8 +77,10 @@ _INT_FIELDS = (
     "max_compartments", "synaptic_memory_bytes", "max_input_axons", "max_output_axons",
     "cores_per_tile", "max_cores", "mesh_width_tiles", "max_delay_steps", "weight_bits",
     "synapse_overhead_bits", "decay_bits", "membrane_bits", "chips_per_board", "max_boards",
-    "board_width_chips",
+    "board_width_chips", "trace_bits",
 )
+#: Rounding of learning traces and weight updates (:mod:`hardware_models.fixed_point_stdp`).
+LEARNING_ROUNDINGS = ("stochastic", "nearest")
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,11 @@ class LoihiSpec:
         them). An assumption of this model, not a published figure.
     decay_bits, membrane_bits : int
         Precision of current/voltage decay constants (12) and of the membrane (24).
+    trace_bits : int
+        Precision of the learning traces x1, y1 (7 on Loihi: Lava's ``W_TRACE``), 2-16.
+    learning_rounding : str
+        Rounding of trace decay and weight updates: ``"stochastic"`` (Loihi) or
+        ``"nearest"`` (see :mod:`hardware_models.fixed_point_stdp`).
     """
 
     name: str = "davies2018"
@@ -198,9 +205,11 @@ class LoihiSpec:
     synapse_overhead_bits: int = 10
     decay_bits: int = 12
     membrane_bits: int = 24
+    trace_bits: int = 7
+    learning_rounding: str = "stochastic"
 
     def __post_init__(self) -> None:
-        for f in ("name", "source"):
+        for f in ("name", "source", "learning_rounding"):
             if not isinstance(getattr(self, f), str):
                 raise TypeError(f"LoihiSpec.{f} must be a string, got {getattr(self, f)!r}")
         for f in _ENERGY_FIELDS + _TIME_FIELDS + _POWER_FIELDS:
@@ -217,6 +226,11 @@ class LoihiSpec:
             raise ValueError(f"LoihiSpec.weight_bits must be in [1, 9], got {self.weight_bits}")
         if not 1 <= self.decay_bits <= 16:
             raise ValueError(f"LoihiSpec.decay_bits must be in [1, 16], got {self.decay_bits}")
+        if not 2 <= self.trace_bits <= 16:
+            raise ValueError(f"LoihiSpec.trace_bits must be in [2, 16], got {self.trace_bits}")
+        if self.learning_rounding not in LEARNING_ROUNDINGS:
+            raise ValueError(f"LoihiSpec.learning_rounding must be one of {LEARNING_ROUNDINGS}, "
+                             f"got {self.learning_rounding!r}")
         if not 8 <= self.membrane_bits <= 32:
             raise ValueError(f"LoihiSpec.membrane_bits must be in [8, 32], got {self.membrane_bits}")
         if self.board_width_chips > self.chips_per_board:
