@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 from hardware_models._event_kernels import _run
 from hardware_models._plan import per_neuron_constants
 from hardware_models.fixed_point import ACT_SHIFT, QuantizedNetwork, quantize, quantize_weights
+from hardware_models.fixed_point_stdp import N_F, build_fixed_stdp, check_fixed_rules
 from hardware_models.loihi import LoihiSpec
 from hardware_models.mapping import Mapping, place
 from neuro.engines import InputDrive, assemble_recording, check_supported, flatten
@@ -211,7 +212,9 @@ class EventQueueSimulator:
     engine (its kernel, :func:`neuro.engines.plasticity.plastic_events`, run on the same
     flat weights, so float-mode weights and spikes stay identical); every synapse of a
     spiking presynaptic row and every synapse into a spiking neuron counts as one synaptic
-    update. In fixed mode the updates are counted but the integer weights do not change.
+    update. In fixed mode the integer weights learn by Loihi-precision pair STDP
+    (:mod:`hardware_models.fixed_point_stdp`: 7-bit traces, weight mantissas, rounding
+    ``spec.learning_rounding``, random numbers from ``seed``).
     Adaptive thresholds (``Population.adaptation``) run in float mode only.
     :meth:`synapses` returns the current weights.
 
@@ -253,7 +256,11 @@ class EventQueueSimulator:
             w = f.weights
         _check_rules(network, mode)
         self.routes = _routes(f, self.mapping.core_of, self.mapping.n_cores, chan)
-        self._learns = mode == "float" and f.plastic.n_plastic > 0
+        self._learns = f.plastic.n_plastic > 0
+        self._fx = (build_fixed_stdp(network, f.plastic, self.q.weight_gain, self.q.weight_exp,
+                                     self.spec.weight_bits, self.spec.trace_bits,
+                                     self.spec.learning_rounding).table
+                    if mode == "fixed" and self._learns else np.zeros((0, N_F), np.int64))
         # learning: weights stay in the plan's flat order (shared with the STDP kernel) and
         # are read through the routing permutation; otherwise stored in routed order
         self._w0 = np.ascontiguousarray(w if self._learns else w[self.routes.syn_orig])
@@ -324,10 +331,12 @@ class EventQueueSimulator:
         pl = f.plastic
         never = -(2**40)
         n_elig = f.weights.size if (pl.any_reward and self._learns) else 0
+        n_fx = self._fx.shape[0] > 0  # fixed-point traces (int) only when they learn
         plastic = dict(pre_tr=np.zeros((pl.n_pre, 2)), pre_last=np.full(pl.n_pre, never),
                        post_tr=np.zeros((pl.n_post, 2)), post_last=np.full(pl.n_post, never),
                        elig=np.zeros(n_elig), elig_last=np.full(n_elig, never),
-                       lr=pl.learning_rate.copy())
+                       lr=pl.learning_rate.copy(), x_int=np.zeros(pl.n_pre * n_fx, np.int64),
+                       y_int=np.zeros(pl.n_post * n_fx, np.int64))
         theta = f.theta_init.astype(np.float64).copy()
         if sources is not None:
             self.network = self.network.with_sources(sources)
@@ -451,7 +460,7 @@ class EventQueueSimulator:
                 learn, w_learn, pl.ints, pl.par, pl.tau_steps, pl.decay, pl.csc_ptr, pl.csc_syn,
                 pl.csc_pre, f.proj_syn_start, f.proj_indptr_start, f.indptr, f.indices,
                 ps["pre_tr"], ps["pre_last"], ps["post_tr"], ps["post_last"], ps["elig"],
-                ps["elig_last"], ps["lr"],
+                ps["elig_last"], ps["lr"], self._fx, ps["x_int"], ps["y_int"],
                 ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals, self.seed, self.drives, self._hits,
                 rec_ids, rec_chan, every, rec_out, rec_count, out_step, out_id, ctr)
             steps_out.append(out_step[:n_out].copy())
@@ -532,6 +541,7 @@ def _check_rules(network: Network, mode: str) -> None:
             raise ValueError(f"projection {pr.name}: plastic projections must have zero delays "
                              f"(got max delay {pr.synapses.max_delay} steps)")
     if mode == "fixed":
+        check_fixed_rules(network)
         adapted = [p.name for p in network.populations if p.adaptation is not None]
         if adapted:
             raise ValueError(f"adaptive thresholds (populations {adapted}) are not modelled in "

@@ -162,7 +162,7 @@ def test_scale_factor_and_rejected_rules():
         scale_factor(2.0**22)
     for bad in [dict(a3_plus=0.01), dict(mu_minus=1.0), dict(tau_eligibility_s=0.1)]:
         net = _net(STDPRule(**bad))
-        with pytest.raises(ValueError, match="mode='fixed'"):
+        with pytest.raises(ValueError, match="mode='fixed'|'loihi-fixed' does not support"):
             EventQueueSimulator(net, DT, mode="fixed")
     with pytest.raises(ValueError, match="trace_bits"):
         LoihiSpec(trace_bits=1)
@@ -176,7 +176,7 @@ def test_event_queue_fixed_mode_learns():
     w = rng.uniform(0.1, 0.6, (40, 20)) * (rng.random((40, 20)) < 0.5)
     net = Network([Population("a", 20, LIFParams(tau_mem_s=10e-3, tau_syn_s=(5e-3,)))],
                   [Projection("inp", "a", SparseSynapses.from_dense(w), plasticity=rule,
-                              receptor=1)],
+                              receptor=0)],
                   sources=[PoissonSource("inp", 40, 80.0)], monitors=[SpikeMonitor("a")])
     runs = []
     for rounding in ["stochastic", "stochastic", "nearest"]:
