@@ -428,7 +428,9 @@ class EventQueueSimulator:
         r, (fan, fanin) = self.routes, self._plastic
         pl, ps = f.plastic, st.plastic
         learn = self._learns
-        w_learn = self._w if learn else np.zeros(0)
+        # the float STDP kernel's weights (float64) and the fixed-point stage's (int64)
+        w_learn = self._w if learn and not fixed else np.zeros(0)
+        w_fix = self._w if learn and fixed else np.zeros(0, np.int64)
         adapt = np.zeros_like(f.adapt) if fixed else f.adapt
         out_step = np.empty(f.n_neurons * self.chunk_steps + 1, np.int64)
         out_id = np.empty_like(out_step)
@@ -460,7 +462,7 @@ class EventQueueSimulator:
                 learn, w_learn, pl.ints, pl.par, pl.tau_steps, pl.decay, pl.csc_ptr, pl.csc_syn,
                 pl.csc_pre, f.proj_syn_start, f.proj_indptr_start, f.indptr, f.indices,
                 ps["pre_tr"], ps["pre_last"], ps["post_tr"], ps["post_last"], ps["elig"],
-                ps["elig_last"], ps["lr"], self._fx, ps["x_int"], ps["y_int"],
+                ps["elig_last"], ps["lr"], self._fx, w_fix, ps["x_int"], ps["y_int"],
                 ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals, self.seed, self.drives, self._hits,
                 rec_ids, rec_chan, every, rec_out, rec_count, out_step, out_id, ctr)
             steps_out.append(out_step[:n_out].copy())
