@@ -41,6 +41,15 @@ Presets (:func:`preset`):
     ``t_barrier_chip_ns``) are *assumptions* of this model: no
     published per-message figure was found; they are stated in the preset's ``source``.
 
+``"loihi2"``
+    Loihi 2 where a figure is published (Intel, "Taking Neuromorphic Computing to the Next
+    Level with Loihi 2", technology brief, 2021; Orchard et al. 2021, SiPS): 128
+    neuromorphic cores per chip and up to 1 million neurons per chip, i.e. 8,192
+    compartments per core. No per-operation energy or time, static power, synaptic memory
+    per core or barrier time of Loihi 2 has been published (the brief gives up to 10x faster
+    spike processing than Loihi 1 without a per-operation breakdown, not applied here):
+    those fields keep ``loihi_measured``'s Loihi 1 values, as its ``source`` says.
+
 Time model (see :mod:`hardware_models.timing`): a step lasts as long as its slowest core
 (sum of its operation counts times their times) or its busiest inter-chip link, plus the
 barrier, plus the host's per-step work. Energy (see :mod:`hardware_models.energy`): counts
@@ -335,6 +344,14 @@ _LINKS_SOURCE = ("; inter-chip link figures are ASSUMPTIONS (none published): 30
                  "hop (10 mesh hops), 100 messages/us per link, barrier +465 ns per chip hop "
                  "of the grid diameter")
 
+_LOIHI2_SOURCE = (
+    "Loihi 2: 128 neuromorphic cores and up to 1 million neurons per chip (Intel Loihi 2 "
+    "technology brief 2021; Orchard et al. 2021, SiPS): max_compartments = 8,192. NOT "
+    "PUBLISHED for Loihi 2, Loihi 1 values kept (loihi_measured): every per-operation energy "
+    "and time, barrier, static and host power, synaptic memory per core (Loihi 2 partitions "
+    "its core SRAM flexibly), axon limits, weight and trace precisions; the brief's 'up to "
+    "10x faster' is not applied. Loihi 1 source: " + _MEASURED_SOURCE)
+
 PRESETS: dict[str, LoihiSpec] = {
     "davies2018": LoihiSpec(),
     "sana_fe": LoihiSpec(name="sana_fe", source=_SANA_FE_SOURCE, **_SANA_FE),
@@ -349,6 +366,8 @@ PRESETS: dict[str, LoihiSpec] = {
         e_hop_ns_pj=0.0,
     ),
     "loihi_measured": LoihiSpec(name="loihi_measured", source=_MEASURED_SOURCE, **_MEASURED),
+    "loihi2": LoihiSpec(name="loihi2", source=_LOIHI2_SOURCE, max_compartments=8192,
+                        **_MEASURED),
     "nahuku32": LoihiSpec(
         name="nahuku32",
         source=_MEASURED_SOURCE + "; Nahuku board: 32 chips (Davies et al. 2021)" + _LINKS_SOURCE,
