@@ -72,7 +72,7 @@ from neuro import (
     SpikeMonitor,
 )
 
-__all__ = ["Config", "run", "SMOKE", "QUICK", "WORKLOADS", "Workload", "scaled_kws_network",
+__all__ = ["Config", "run", "SMOKE", "QUICK", "WORKLOADS", "Workload", "PUBLISHED_PER_EVENT", "scaled_kws_network",
            "fit_host_terms", "microcircuit_counts"]
 
 DT = 1e-3
@@ -128,6 +128,16 @@ class Config:
             raise ValueError(f"microcircuit_dt_s must be > 0, got {self.microcircuit_dt_s}")
         preset(self.system)
 
+
+#: Published energy per synaptic event of the full-scale microcircuit on other platforms:
+#: (platform, uJ, source). Only figures whose provenance this repository can state;
+#: van Albada et al. 2018 (SpiNNaker; NEST on a cluster), Knight & Nowotny 2018 (GeNN on
+#: GPUs) and Rhodes et al. 2020 (SpiNNaker, real time) are not listed: their per-event
+#: figures could not be read offline (quoted values disagree between secondary sources).
+PUBLISHED_PER_EVENT = (
+    ("NEST 2.14, one 128-core AMD EPYC Rome node", 0.26,
+     "Kurth et al. 2022, Neuromorph. Comput. Eng. 2:021001 (abstract)"),
+)
 
 SMOKE = {"n_inferences": 1, "max_copies": 1}
 QUICK = {"n_inferences": 2, "max_copies": 4}
@@ -348,6 +358,8 @@ def run(cfg: Config, ctx) -> dict:
         p_host_mw=0.0, t_host_step_ns=0.0, t_input_msg_ns=0.0))
     (ctx.out_dir / "microcircuit_mapping.txt").write_text(mc.report() + "\n")
     real_time = step["step_ns"] <= cfg.microcircuit_dt_s * 1e9
+    _platform_figure(ctx, system.name, step["energy_per_syn_event_uj"],
+                     chip_step["energy_per_syn_event_uj"])
     return {
         "calibration": rows,
         "workloads_within_2x": int(sum(within)),
@@ -372,5 +384,33 @@ def run(cfg: Config, ctx) -> dict:
             "chip_only_step_time_us": chip_step["step_ns"] * 1e-3,
             "chip_only_step_bound_by": chip_step["bound_by"],
             "chip_only_energy_per_synaptic_event_uj": chip_step["energy_per_syn_event_uj"],
+            "published_per_event": [{"platform": n, "energy_per_synaptic_event_uj": v,
+                                     "source": src} for n, v, src in PUBLISHED_PER_EVENT],
         },
     }
+
+
+def _platform_figure(ctx, system: str, per_event_uj: float, chip_per_event_uj: float) -> None:
+    """Bar chart (log axis) of the microcircuit's energy per synaptic event: the model on
+    ``system`` (with and without the host terms) beside :data:`PUBLISHED_PER_EVENT`."""
+    import matplotlib.pyplot as plt
+
+    labels = [f"Loihi model, {system}\n(host terms included)", f"Loihi model, {system}\n(chip only)"]
+    values = [per_event_uj, chip_per_event_uj]
+    colors = ["C0", "C0"]
+    for name, v, src in PUBLISHED_PER_EVENT:
+        labels.append(f"{name}\n({src.split(',')[0]})")
+        values.append(v)
+        colors.append("C1")
+    fig, ax = plt.subplots(figsize=(7, 0.7 * len(values) + 1.2))
+    y = np.arange(len(values))[::-1]
+    ax.barh(y, values, color=colors)
+    for yi, v in zip(y, values):
+        ax.text(v * 1.08, yi, f"{v:.3g} uJ", va="center", fontsize=7)
+    ax.set(yticks=y, xscale="log", xlim=(min(values) / 3, max(values) * 5),
+           xlabel="energy per synaptic event (uJ, log scale)",
+           title="Potjans-Diesmann microcircuit, full scale (dt 0.1 ms)")
+    ax.set_yticklabels(labels, fontsize=7)
+    ax.grid(axis="x", which="both", alpha=0.3)
+    fig.tight_layout()
+    ctx.save_figure(fig, "microcircuit_platforms")
