@@ -72,7 +72,8 @@ from neuro import (
     SpikeMonitor,
 )
 
-__all__ = ["Config", "run", "SMOKE", "QUICK", "WORKLOADS", "Workload", "PUBLISHED_PER_EVENT", "scaled_kws_network",
+__all__ = ["Config", "run", "SMOKE", "QUICK", "WORKLOADS", "Workload", "PUBLISHED_PER_EVENT", "PUBLISHED_SOURCE",
+           "scaled_kws_network",
            "fit_host_terms", "microcircuit_counts"]
 
 DT = 1e-3
@@ -129,15 +130,28 @@ class Config:
         preset(self.system)
 
 
-#: Published energy per synaptic event of the full-scale microcircuit on other platforms:
-#: (platform, uJ, source). Only figures whose provenance this repository can state;
-#: van Albada et al. 2018 (SpiNNaker; NEST on a cluster), Knight & Nowotny 2018 (GeNN on
-#: GPUs) and Rhodes et al. 2020 (SpiNNaker, real time) are not listed: their per-event
-#: figures could not be read offline (quoted values disagree between secondary sources).
+#: Published performance of the full-scale microcircuit on other platforms, as compiled by
+#: Senk et al. 2026 (Neuromorph. Comput. Eng. 6:012001; table in github
+#: INM-6/microcircuit-PD14-model, docs/benchmarking/figures/performance_summary.md, commit
+#: aea422a): (study, platform, real-time factor, energy per synaptic event in uJ measured
+#: at the power outlet). Knight et al. 2021 (no energy figure) is left out.
 PUBLISHED_PER_EVENT = (
-    ("NEST 2.14, one 128-core AMD EPYC Rome node", 0.26,
-     "Kurth et al. 2022, Neuromorph. Comput. Eng. 2:021001 (abstract)"),
+    ("van Albada et al. 2018", "NEST, 12 nodes 2x Xeon E5-2680v3", 2.465, 9.941),
+    ("van Albada et al. 2018", "NEST, 3 nodes 2x Xeon E5-2680v3", 4.584, 5.816),
+    ("van Albada et al. 2018", "SpiNNaker 1, 6 boards", 20.0, 4.4),
+    ("Knight & Nowotny 2018", "GeNN, Tesla V100", 1.838, 0.47),
+    ("Rhodes et al. 2019", "SpiNNaker 1, DC drive", 1.0, 0.601),
+    ("Rhodes et al. 2019", "SpiNNaker 1, Poisson drive", 1.0, 0.628),
+    ("Golosio et al. 2021", "NEST GPU, RTX 2080 Ti", 1.055, 0.25),
+    ("Heittmann et al. 2022", "CsNN, IBM INC-3000 (345 nodes)", 0.25, 0.284),
+    ("Kurth et al. 2022", "NEST, 2 nodes 2x AMD EPYC 7702", 0.53, 0.48),
+    ("Kurth et al. 2022", "NEST, 1 node 2x AMD EPYC 7702", 0.67, 0.33),
+    ("Golosio et al. 2023", "NEST GPU, RTX 4090", 0.386, 0.104),
+    ("Golosio et al. 2023", "GeNN, RTX 4090", 0.272, 0.074),
+    ("Kauth et al. 2023", "neuroAIx, 35 NetFPGA SUME", 0.05, 0.048),
 )
+PUBLISHED_SOURCE = ("Senk et al. 2026, Neuromorph. Comput. Eng. 6:012001 (compilation; github "
+                    "INM-6/microcircuit-PD14-model docs/benchmarking/figures/performance_summary.md)")
 
 SMOKE = {"n_inferences": 1, "max_copies": 1}
 QUICK = {"n_inferences": 2, "max_copies": 4}
@@ -358,8 +372,11 @@ def run(cfg: Config, ctx) -> dict:
         p_host_mw=0.0, t_host_step_ns=0.0, t_input_msg_ns=0.0))
     (ctx.out_dir / "microcircuit_mapping.txt").write_text(mc.report() + "\n")
     real_time = step["step_ns"] <= cfg.microcircuit_dt_s * 1e9
-    _platform_figure(ctx, system.name, step["energy_per_syn_event_uj"],
-                     chip_step["energy_per_syn_event_uj"])
+    _platform_figure(ctx, system.name, [
+        ("model, host terms", step["step_ns"] * 1e-9 / cfg.microcircuit_dt_s,
+         step["energy_per_syn_event_uj"]),
+        ("model, chip only", chip_step["step_ns"] * 1e-9 / cfg.microcircuit_dt_s,
+         chip_step["energy_per_syn_event_uj"])])
     return {
         "calibration": rows,
         "workloads_within_2x": int(sum(within)),
@@ -384,33 +401,36 @@ def run(cfg: Config, ctx) -> dict:
             "chip_only_step_time_us": chip_step["step_ns"] * 1e-3,
             "chip_only_step_bound_by": chip_step["bound_by"],
             "chip_only_energy_per_synaptic_event_uj": chip_step["energy_per_syn_event_uj"],
-            "published_per_event": [{"platform": n, "energy_per_synaptic_event_uj": v,
-                                     "source": src} for n, v, src in PUBLISHED_PER_EVENT],
+            "chip_only_real_time_factor": chip_step["step_ns"] * 1e-9 / cfg.microcircuit_dt_s,
+            "published_source": PUBLISHED_SOURCE,
+            "published_per_event": [{"study": st, "platform": pl, "real_time_factor": q,
+                                     "energy_per_synaptic_event_uj": e}
+                                    for st, pl, q, e in PUBLISHED_PER_EVENT],
         },
     }
 
 
-def _platform_figure(ctx, system: str, per_event_uj: float, chip_per_event_uj: float) -> None:
-    """Bar chart (log axis) of the microcircuit's energy per synaptic event: the model on
-    ``system`` (with and without the host terms) beside :data:`PUBLISHED_PER_EVENT`."""
+def _platform_figure(ctx, system: str, model: list) -> None:
+    """Real-time factor against energy per synaptic event (log-log, as Senk et al. 2026,
+    Fig. 2b): :data:`PUBLISHED_PER_EVENT` and the model's ``(label, rtf, uJ)`` points."""
     import matplotlib.pyplot as plt
 
-    labels = [f"Loihi model, {system}\n(host terms included)", f"Loihi model, {system}\n(chip only)"]
-    values = [per_event_uj, chip_per_event_uj]
-    colors = ["C0", "C0"]
-    for name, v, src in PUBLISHED_PER_EVENT:
-        labels.append(f"{name}\n({src.split(',')[0]})")
-        values.append(v)
-        colors.append("C1")
-    fig, ax = plt.subplots(figsize=(7, 0.7 * len(values) + 1.2))
-    y = np.arange(len(values))[::-1]
-    ax.barh(y, values, color=colors)
-    for yi, v in zip(y, values):
-        ax.text(v * 1.08, yi, f"{v:.3g} uJ", va="center", fontsize=7)
-    ax.set(yticks=y, xscale="log", xlim=(min(values) / 3, max(values) * 5),
-           xlabel="energy per synaptic event (uJ, log scale)",
-           title="Potjans-Diesmann microcircuit, full scale (dt 0.1 ms)")
-    ax.set_yticklabels(labels, fontsize=7)
-    ax.grid(axis="x", which="both", alpha=0.3)
-    fig.tight_layout()
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    prev = (None, 1.0)
+    for st, pl, q, e in PUBLISHED_PER_EVENT:
+        ax.scatter(e, q, color="0.45", zorder=3)
+        # a study's second point at nearly the same place gets its label below the first
+        dy = -10 if st == prev[0] and abs(math.log(e / prev[1])) < 0.2 else 2
+        ax.annotate(f"{st}\n{pl}", (e, q), fontsize=5.5, xytext=(4, dy), textcoords="offset points")
+        prev = (st, e)
+    for (label, q, e), mk in zip(model, ("*", "P")):
+        ax.scatter(e, q, marker=mk, s=140, color="C3", zorder=4, label=f"Loihi {label} ({system})")
+    ax.axhline(1.0, color="k", lw=0.6, ls=":")
+    ax.set(xscale="log", yscale="log", xlabel="energy per synaptic event (uJ)",
+           ylabel="real-time factor (wall-clock / model time)",
+           title="Potjans-Diesmann microcircuit, full scale: published platforms vs the model")
+    ax.legend(fontsize=7, loc="upper left")
+    ax.grid(which="both", alpha=0.2)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.text(0.01, 0.005, "published: " + PUBLISHED_SOURCE, fontsize=5)
     ctx.save_figure(fig, "microcircuit_platforms")

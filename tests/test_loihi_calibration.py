@@ -59,6 +59,6 @@ def test_calibration_smoke(tmp_path):
     assert (tmp_path / "measured_vs_model.png").is_file()
     assert (tmp_path / "microcircuit_platforms.png").is_file()
     assert [p["energy_per_synaptic_event_uj"] for p in mc["published_per_event"]] == [
-        v for _, v, _ in PUBLISHED_PER_EVENT]
+        e for _, _, _, e in PUBLISHED_PER_EVENT]
     with h5py.File(tmp_path / "results.h5") as f:
         assert np.asarray(f["calibration/model_time_us"]).size == len(rows)
