@@ -194,3 +194,15 @@ def test_event_queue_fixed_mode_learns():
     assert sim.counters().total("syn_updates") > 0
     sim.reset(keep_weights=False)
     np.testing.assert_array_equal(sim.synapses()[0].weights, w0)
+    # split runs, other chunking and a checkpoint resume give the same learned weights
+    split = EventQueueSimulator(net, DT, mode="fixed", seed=1, chunk_steps=7,
+                                spec=LoihiSpec(learning_rounding="nearest"))
+    split.run(0.08)
+    state = split.state_dict()
+    split.run(0.12)
+    np.testing.assert_array_equal(split.synapses()[0].weights, runs[2])
+    resumed = EventQueueSimulator(net, DT, mode="fixed", seed=1,
+                                  spec=LoihiSpec(learning_rounding="nearest"))
+    resumed.load_state_dict(state)
+    resumed.run(0.12)
+    np.testing.assert_array_equal(resumed.synapses()[0].weights, runs[2])
