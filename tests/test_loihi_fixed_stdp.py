@@ -80,11 +80,17 @@ def test_random_numbers_equal_in_both_implementations():
 
 @pytest.mark.parametrize("rounding", ["stochastic", "nearest"])
 @pytest.mark.parametrize("pairing", ["all_to_all", "nearest"])
-def test_compiled_stage_equals_integer_reference(rounding, pairing):
+@pytest.mark.parametrize("weight_bits, trace_bits", [(8, 7), (5, 4)])
+def test_compiled_stage_equals_integer_reference(rounding, pairing, weight_bits, trace_bits):
     rule = STDPRule(a_plus=0.03, a_minus=0.035, w_min=0.0, w_max=1.0, pairing=pairing)
     net = _net(rule)
-    q = quantize(net, DT, LoihiSpec(learning_rounding=rounding))
-    fx = build_fixed_stdp(net, q.flat.plastic, q.weight_gain, q.weight_exp, 8, 7, rounding).table
+    spec = LoihiSpec(learning_rounding=rounding, weight_bits=weight_bits, trace_bits=trace_bits)
+    q = quantize(net, DT, spec)
+    fx = build_fixed_stdp(net, q.flat.plastic, q.weight_gain, q.weight_exp, weight_bits,
+                          trace_bits, rounding).table
+    # the precisions are honoured: mantissas and bounds in range, traces capped
+    assert fx[0, F_TMAX] == 2**trace_bits - 1
+    assert fx[0, 8] <= 2 ** (weight_bits - 1) - 1 and np.abs(q.mantissa).max() <= 2 ** (weight_bits - 1)
     pre, post = _trains(400, 14, 10, 0.08, seed=1)
     w, x, y = _run_stage(q, fx, pre, post, seed=11)
     syn = net.projections[0].synapses
