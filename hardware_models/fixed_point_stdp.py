@@ -67,6 +67,17 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from neuro.engines.plasticity import (
+    I_CSC_OFF,
+    I_POST_OFF,
+    I_PRE_OFF,
+    I_PROJ,
+    I_SRC_HI,
+    I_SRC_LO,
+    I_TGT_HI,
+    I_TGT_LO,
+)
+
 __all__ = [
     "ACC_FRAC_BITS",
     "ROUNDINGS",
@@ -286,16 +297,16 @@ def _jump(x, fx, q):
 @numba.njit(cache=True, nogil=True)
 def _pre_event(q, i, n, ints, fx, p_syn0, p_iptr0, indptr, indices, w, x_tr, x_last, y_tr,
                y_last, seed):
-    k = ints[q, 4] + i  # I_PRE_OFF
+    k = ints[q, I_PRE_OFF] + i
     stoch = fx[q, F_STOCH] != 0
     x = _trace_at(x_tr, x_last, k, n, fx[q, F_XDEC], stoch, seed, S_XDEC)
     mm = fx[q, F_MM]
     if mm != 0:
-        p = ints[q, 7]  # I_PROJ
+        p = ints[q, I_PROJ]
         base = p_syn0[p]
         lo = base + indptr[p_iptr0[p] + i]
         hi = base + indptr[p_iptr0[p] + i + 1]
-        post0 = ints[q, 5]  # I_POST_OFF
+        post0 = ints[q, I_POST_OFF]
         for s in range(lo, hi):
             y = _trace_at(y_tr, y_last, post0 + indices[s], n, fx[q, F_YDEC], stoch, seed, S_YDEC)
             if y > 0:
@@ -306,13 +317,13 @@ def _pre_event(q, i, n, ints, fx, p_syn0, p_iptr0, indptr, indices, w, x_tr, x_l
 @numba.njit(cache=True, nogil=True)
 def _post_event(q, j, n, ints, fx, csc_ptr, csc_syn, csc_pre, w, x_tr, x_last, y_tr, y_last,
                 seed):
-    kk = ints[q, 5] + j
+    kk = ints[q, I_POST_OFF] + j
     stoch = fx[q, F_STOCH] != 0
     y = _trace_at(y_tr, y_last, kk, n, fx[q, F_YDEC], stoch, seed, S_YDEC)
     mp = fx[q, F_MP]
     if mp != 0:
-        c0 = ints[q, 6] + j  # I_CSC_OFF
-        pre0 = ints[q, 4]
+        c0 = ints[q, I_CSC_OFF] + j
+        pre0 = ints[q, I_PRE_OFF]
         for c in range(csc_ptr[c0], csc_ptr[c0 + 1]):
             x = _trace_at(x_tr, x_last, pre0 + csc_pre[c], n, fx[q, F_XDEC], stoch, seed, S_XDEC)
             if x > 0:
@@ -331,8 +342,8 @@ def fixed_plastic_events(n, spiking, n_spk, ext_ids, e0, e1, ints, fx, csc_ptr, 
     :attr:`FixedSTDPPlan.table`; traces are int64 per slot, ``*_last`` their last step."""
     n_pl = ints.shape[0]
     for q in range(n_pl):
-        lo = ints[q, 0]
-        hi = ints[q, 1]
+        lo = ints[q, I_SRC_LO]
+        hi = ints[q, I_SRC_HI]
         for r in range(n_spk):
             g = spiking[r]
             if lo <= g < hi:
@@ -344,8 +355,8 @@ def fixed_plastic_events(n, spiking, n_spk, ext_ids, e0, e1, ints, fx, csc_ptr, 
                 _pre_event(q, g - lo, n, ints, fx, p_syn0, p_iptr0, indptr, indices, w, x_tr,
                            x_last, y_tr, y_last, seed)
     for q in range(n_pl):
-        lo = ints[q, 2]
-        hi = ints[q, 3]
+        lo = ints[q, I_TGT_LO]
+        hi = ints[q, I_TGT_HI]
         for r in range(n_spk):
             g = spiking[r]
             if lo <= g < hi:
