@@ -282,7 +282,7 @@ def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, q_ids, q_len, drive, w, n
          adapt, theta, theta_plus,
          stdp_on, w_learn, pl_ints, pl_par, pl_tau, pl_decay, csc_ptr, csc_syn, csc_pre, p_syn0, p_iptr0,
          flat_indptr, flat_indices, pre_tr, pre_last, post_tr, post_last, elig, elig_last, lr,
-         fx, w_fix, x_int, y_int, ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals, seed, drives, hits,
+         fx, w_fix, ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals, seed, drives, hits,
          rec_ids, rec_chan, rec_every, rec_out, rec_count,
          out_step, out_id, ctr_all):
     n_neur = v.shape[0]
@@ -349,7 +349,8 @@ def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, q_ids, q_len, drive, w, n
         if stdp_on and fixed:  # Loihi-precision STDP on the flat-order integer weights
             fixed_plastic_events(n, spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1], pl_ints,
                                  fx, csc_ptr, csc_syn, csc_pre, p_syn0, p_iptr0, flat_indptr,
-                                 flat_indices, w_fix, x_int, pre_last, y_int, post_last, seed)
+                                 flat_indices, w_fix, pre_tr[:, 0], pre_last, post_tr[:, 0],
+                                 post_last, seed)
         elif stdp_on:  # the clock engine's STDP kernel, on the flat-order weights
             plastic_events(n, spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1], pl_ints,
                            pl_par, pl_tau, pl_decay, csc_ptr, csc_syn, csc_pre, p_syn0,

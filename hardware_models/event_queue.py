@@ -331,12 +331,10 @@ class EventQueueSimulator:
         pl = f.plastic
         never = -(2**40)
         n_elig = f.weights.size if (pl.any_reward and self._learns) else 0
-        n_fx = self._fx.shape[0] > 0  # fixed-point traces (int) only when they learn
         plastic = dict(pre_tr=np.zeros((pl.n_pre, 2)), pre_last=np.full(pl.n_pre, never),
                        post_tr=np.zeros((pl.n_post, 2)), post_last=np.full(pl.n_post, never),
                        elig=np.zeros(n_elig), elig_last=np.full(n_elig, never),
-                       lr=pl.learning_rate.copy(), x_int=np.zeros(pl.n_pre * n_fx, np.int64),
-                       y_int=np.zeros(pl.n_post * n_fx, np.int64))
+                       lr=pl.learning_rate.copy())
         theta = f.theta_init.astype(np.float64).copy()
         if sources is not None:
             self.network = self.network.with_sources(sources)
@@ -462,7 +460,7 @@ class EventQueueSimulator:
                 learn, w_learn, pl.ints, pl.par, pl.tau_steps, pl.decay, pl.csc_ptr, pl.csc_syn,
                 pl.csc_pre, f.proj_syn_start, f.proj_indptr_start, f.indptr, f.indices,
                 ps["pre_tr"], ps["pre_last"], ps["post_tr"], ps["post_last"], ps["elig"],
-                ps["elig_last"], ps["lr"], self._fx, w_fix, ps["x_int"], ps["y_int"],
+                ps["elig_last"], ps["lr"], self._fx, w_fix,
                 ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals, self.seed, self.drives, self._hits,
                 rec_ids, rec_chan, every, rec_out, rec_count, out_step, out_id, ctr)
             steps_out.append(out_step[:n_out].copy())

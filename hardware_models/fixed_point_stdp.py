@@ -240,8 +240,9 @@ def _rand_bits(seed, step, slot, stream, bits):
 
 @numba.njit(cache=True, nogil=True)
 def _trace_at(tr, last, k, n, dec, stoch, seed, stream):
-    """Trace slot ``k`` decayed step by step to step ``n`` (stored: lazy equals eager)."""
-    x = tr[k]
+    """Trace slot ``k`` decayed step by step to step ``n`` (stored: lazy equals eager).
+    ``tr`` may be a float array (the float rule's trace storage): values stay integers."""
+    x = np.int64(tr[k])
     t = last[k] + 1
     half = np.int64(1) << (TRACE_DECAY_BITS - 1)
     low = (np.int64(1) << TRACE_DECAY_BITS) - 1
@@ -339,7 +340,8 @@ def fixed_plastic_events(n, spiking, n_spk, ext_ids, e0, e1, ints, fx, csc_ptr, 
     every presynaptic event (neurons ``spiking[:n_spk]``, then source channels
     ``ext_ids[e0:e1]``), then every postsynaptic event. ``ints`` and the CSC arrays are the
     float plan's (:class:`neuro.engines.plasticity.PlasticPlan`), ``fx`` is
-    :attr:`FixedSTDPPlan.table`; traces are int64 per slot, ``*_last`` their last step."""
+    :attr:`FixedSTDPPlan.table`; traces are integers per slot (int64 arrays, or the float
+    rule's trace column holding integer values), ``*_last`` their last step."""
     n_pl = ints.shape[0]
     for q in range(n_pl):
         lo = ints[q, I_SRC_LO]
