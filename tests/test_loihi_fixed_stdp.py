@@ -33,6 +33,7 @@ from neuro import (
     SpikeMonitor,
 )
 from neuro.engines.plasticity import plastic_events
+from neuro.engines.state import initial_state
 from neuro.plasticity import STDPRule
 
 DT = 1e-3
@@ -55,19 +56,19 @@ def _trains(n_steps: int, n_pre: int, n_post: int, rate: float, seed: int):
 
 def _run_stage(q, fx, pre, post, seed):
     """Drive the compiled stage step by step (post ids are neurons, pre ids sources)."""
-    f = q.flat
-    pl = f.plastic
+    plan = q.plan
+    pl, rt = plan.plastic, plan.routing
     w = q.weights.copy()
     never = -(2**40)
     x, xl = np.zeros(pl.n_pre, np.int64), np.full(pl.n_pre, never, np.int64)
     y, yl = np.zeros(pl.n_post, np.int64), np.full(pl.n_post, never, np.int64)
-    src0 = f.n_neurons  # global id of the first source channel
+    src0 = plan.n_neurons  # global id of the first source channel
     for n, (a, b) in enumerate(zip(pre, post)):
         spiking = np.asarray(b, np.int64)
         ext = np.asarray(a, np.int64) + src0
         fixed_plastic_events(n, spiking, spiking.size, ext, 0, ext.size, pl.ints, fx, pl.csc_ptr,
-                             pl.csc_syn, pl.csc_pre, f.proj_syn_start, f.proj_indptr_start,
-                             f.indptr, f.indices, w, x, xl, y, yl, seed)
+                             pl.csc_syn, pl.csc_pre, rt.p_syn0, rt.p_iptr0, rt.indptr,
+                             rt.indices, w, x, xl, y, yl, seed)
     return w, x, y
 
 
@@ -86,7 +87,7 @@ def test_compiled_stage_equals_integer_reference(rounding, pairing, weight_bits,
     net = _net(rule)
     spec = LoihiSpec(learning_rounding=rounding, weight_bits=weight_bits, trace_bits=trace_bits)
     q = quantize(net, DT, spec)
-    fx = build_fixed_stdp(net, q.flat.plastic, q.weight_gain, q.weight_exp, weight_bits,
+    fx = build_fixed_stdp(net, q.plan.plastic, q.weight_gain, q.weight_exp, weight_bits,
                           trace_bits, rounding).table
     # the precisions are honoured: mantissas and bounds in range, traces capped
     assert fx[0, F_TMAX] == 2**trace_bits - 1
@@ -107,20 +108,13 @@ def test_compiled_stage_equals_integer_reference(rounding, pairing, weight_bits,
 
 
 def _float_run(q, pre, post):
-    f = q.flat
-    pl = f.plastic
-    w = f.weights.copy()
-    never = -(2**40)
-    xt, xl = np.zeros((pl.n_pre, 2)), np.full(pl.n_pre, never, np.int64)
-    yt, yl = np.zeros((pl.n_post, 2)), np.full(pl.n_post, never, np.int64)
+    plan = q.plan
+    st = initial_state(plan)
     for n, (a, b) in enumerate(zip(pre, post)):
         spiking = np.asarray(b, np.int64)
-        ext = np.asarray(a, np.int64) + f.n_neurons
-        plastic_events(n, spiking, spiking.size, ext, 0, ext.size, pl.ints, pl.par, pl.tau_steps,
-                       pl.decay, pl.csc_ptr, pl.csc_syn, pl.csc_pre, f.proj_syn_start,
-                       f.proj_indptr_start, f.indptr, f.indices, w, xt, xl, yt, yl,
-                       np.zeros(0), np.zeros(0, np.int64), pl.learning_rate.copy())
-    return w
+        ext = np.asarray(a, np.int64) + plan.n_neurons
+        plastic_events(n, spiking, spiking.size, ext, 0, ext.size, plan.plastic, plan.routing, st)
+    return st.weights
 
 
 def test_fixed_weights_agree_with_float_rule_within_the_quantisation_bound():
@@ -135,7 +129,7 @@ def test_fixed_weights_agree_with_float_rule_within_the_quantisation_bound():
                     w_min=0.0, w_max=1.0, pairing="nearest")
     net = _net(rule, seed=3)
     q = quantize(net, DT, LoihiSpec(learning_rounding="nearest"))
-    plan = build_fixed_stdp(net, q.flat.plastic, q.weight_gain, q.weight_exp, 8, 7, "nearest")
+    plan = build_fixed_stdp(net, q.plan.plastic, q.weight_gain, q.weight_exp, 8, 7, "nearest")
     fx = plan.table
     pre, post = _trains(600, 14, 10, 0.06, seed=4)
     w_fix = _run_stage(q, fx, pre, post, seed=0)[0] >> fx[0, F_SHIFT]

@@ -141,7 +141,7 @@ class InputDrive:
 
     def __init__(self, network: Network, dt_s: float, seed: int = 0, *,
                  max_block_spikes: int = 1 << 20):
-        dt = float(getattr(dt_s, "dt_s", dt_s))  # FlatNetwork accepted until the plan replaces it
+        dt = float(dt_s)
         if not (np.isfinite(dt) and dt > 0):
             raise ValueError(f"dt_s must be a finite number > 0, got {dt_s!r}")
         if isinstance(seed, (bool, np.bool_)) or int(seed) != seed or not 0 <= int(seed) < 2**63:
