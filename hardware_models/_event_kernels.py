@@ -22,9 +22,12 @@ import numpy as np
 from neuro.engines.clock import update_serial
 from neuro.engines.kernels import accepts_delta, apply_drives, crossings, step_kernel
 from neuro.engines.loop import register_stages
+from neuro.engines.plasticity import PlasticPlan
+
+from hardware_models.fixed_point_stdp import fixed_plastic_events
 
 __all__ = ["Chip", "FixedPoint", "LoihiFixedStages", "LoihiStages", "Segments", "loihi_inputs",
-           "update_fixed"]
+           "loihi_inputs_fixed", "update_fixed"]
 
 
 class Chip(NamedTuple):
@@ -85,7 +88,10 @@ class Segments(NamedTuple):
 
 class FixedPoint(NamedTuple):
     """Integer neuron constants of the fixed-point mode, per neuron (see
-    :class:`hardware_models.fixed_point.QuantizedNetwork`); empty in float mode."""
+    :class:`hardware_models.fixed_point.QuantizedNetwork`); empty in float mode. ``learn``
+    is the plan's plastic projections and ``fx`` their integer learning constants
+    (:attr:`hardware_models.fixed_point_stdp.FixedSTDPPlan.table`, no rows: no learning);
+    the step loop's own (float) STDP is off in fixed mode."""
 
     du: np.ndarray
     dv: np.ndarray
@@ -94,6 +100,8 @@ class FixedPoint(NamedTuple):
     decay_bits: int
     u_wrap: int
     v_lim: int
+    learn: PlasticPlan
+    fx: np.ndarray
 
 
 class LoihiStages(NamedTuple):
@@ -393,4 +401,21 @@ def update_fixed(n, model, st, bk, sc):
 
 
 register_stages(LoihiStages, update_serial, loihi_inputs)  # float: the clock engine's update
-register_stages(LoihiFixedStages, update_fixed, loihi_inputs)
+@numba.njit(cache=True, nogil=True)
+def loihi_inputs_fixed(n, j, spiking, n_spk, model, st, bk, io):
+    """Stage 3 in fixed-point mode: :func:`loihi_inputs`, then Loihi-precision STDP
+    (:func:`hardware_models.fixed_point_stdp.fixed_plastic_events`) at the point of the step
+    where the loop runs the float rule; integer traces live in the float rule's trace
+    storage (column 0), so checkpoints keep them."""
+    loihi_inputs(n, j, spiking, n_spk, model, st, bk, io)
+    fp = bk.fixed_point
+    if fp.fx.shape[0] > 0:
+        pl, rt = fp.learn, model.routing
+        fixed_plastic_events(n, spiking, n_spk, io.ext_ids, io.ext_ptr[j], io.ext_ptr[j + 1],
+                             pl.ints, fp.fx, pl.csc_ptr, pl.csc_syn, pl.csc_pre, rt.p_syn0,
+                             rt.p_iptr0, rt.indptr, rt.indices, st.weights, st.pre_trace[:, 0],
+                             st.pre_last, st.post_trace[:, 0], st.post_last, io.seed)
+    return 0
+
+
+register_stages(LoihiFixedStages, update_fixed, loihi_inputs_fixed)

@@ -44,6 +44,7 @@ from hardware_models._event_kernels import (
     Segments,
 )
 from hardware_models.fixed_point import ACT_SHIFT, QuantizedNetwork, quantize, quantize_weights
+from hardware_models.fixed_point_stdp import N_F, build_fixed_stdp, check_fixed_rules
 from hardware_models.loihi import LoihiSpec
 from hardware_models.mapping import Mapping, place
 from neuro.engines import InputDrive, assemble_recording, check_supported
@@ -194,7 +195,9 @@ class EventQueueSimulator:
     engine (its kernel, :func:`neuro.engines.plasticity.plastic_events`, run on the same
     flat weights, so float-mode weights and spikes stay identical); every synapse of a
     spiking presynaptic row and every synapse into a spiking neuron counts as one synaptic
-    update. In fixed mode the updates are counted but the integer weights do not change.
+    update. In fixed mode the integer weights learn by Loihi-precision pair STDP
+    (:mod:`hardware_models.fixed_point_stdp`: 7-bit traces, weight mantissas, rounding
+    ``spec.learning_rounding``, random numbers from ``seed``).
     Adaptive thresholds (``Population.adaptation``) run in float mode only.
     :meth:`synapses` returns the current weights.
 
@@ -228,9 +231,11 @@ class EventQueueSimulator:
         plan = replace(plan, model=plan.model._replace(bounds=np.array([0, plan.n_neurons])))
         self.q = (quantized if quantized is not None else quantize(network, dt_s, self.spec)
                   ) if mode == "fixed" else None
-        self._learns = mode == "float" and plan.plastic.n_plastic > 0
+        self._learns = plan.plastic.n_plastic > 0
+        self._learn_plan = plan.plastic
         if mode == "fixed":
-            # integer neuron constants and drives; the integer weights do not learn
+            # integer neuron constants and drives; the integer weights learn in the fixed
+            # stage (hardware_models.fixed_point_stdp), not by the loop's float rule
             plan = replace(plan, model=plan.model._replace(
                 neurons=self._fixed_neurons(plan), drives=self._fixed_drives(plan),
                 plastic=plan.plastic._replace(ints=plan.plastic.ints[:0])))
@@ -309,13 +314,17 @@ class EventQueueSimulator:
         u_wrap = 2 ** (self.spec.membrane_bits - 1)
         if self.mode == "fixed":
             q = self.q
+            fx = (build_fixed_stdp(self.network, self._learn_plan, q.weight_gain, q.weight_exp,
+                                   self.spec.weight_bits, self.spec.trace_bits,
+                                   self.spec.learning_rounding).table
+                  if self._learns else np.zeros((0, N_F), np.int64))
             fp = FixedPoint(q.du, q.dv, q.bias, q.drive_gain, self.spec.decay_bits, u_wrap,
-                            u_wrap - 1)
+                            u_wrap - 1, self._learn_plan, fx)
             inreg = np.zeros((q.du.shape[1], n), np.int64)
         else:
             fp = FixedPoint(np.zeros((0, 1), np.int64), np.zeros(0, np.int64),
                             np.zeros(0, np.int64), np.zeros(0), self.spec.decay_bits, u_wrap,
-                            u_wrap - 1)
+                            u_wrap - 1, self._learn_plan, np.zeros((0, N_F), np.int64))
             inreg = np.zeros((1, n))
         n_seg = segments.seg_core.size
         record = LoihiFixedStages if self.mode == "fixed" else LoihiStages
@@ -503,6 +512,7 @@ def _check_rules(network: Network, mode: str) -> None:
             raise ValueError(f"projection {pr.name}: plastic projections must have zero delays "
                              f"(got max delay {pr.synapses.max_delay} steps)")
     if mode == "fixed":
+        check_fixed_rules(network)
         adapted = [p.name for p in network.populations if p.adaptation is not None]
         if adapted:
             raise ValueError(f"adaptive thresholds (populations {adapted}) are not modelled in "

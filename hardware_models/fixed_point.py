@@ -108,6 +108,10 @@ class QuantizedNetwork:
         ``round(I * drive_gain)`` to the bias while it is on.
     weight_rel_error : ndarray of float64, shape (n_projections,)
         RMS quantisation error of each projection's weights relative to their RMS.
+    weight_gain : ndarray of float64, shape (n_projections,)
+        Mantissa units per float weight unit ``G`` of each projection
+        (``mantissa ~ G w``); a plastic projection's exponent also covers its rule's
+        bounds ``w_min``, ``w_max`` (the weights learn within them).
     """
 
     plan: Plan
@@ -124,6 +128,7 @@ class QuantizedNetwork:
     u_channel: np.ndarray
     drive_gain: np.ndarray
     weight_rel_error: np.ndarray
+    weight_gain: np.ndarray
 
     def to_float_v(self, v_int: np.ndarray, population: str) -> np.ndarray:
         """Convert integer membrane values of ``population`` back to float units."""
@@ -183,6 +188,7 @@ def quantize(
     exps = np.zeros(plan.n_projections, dtype=np.int64)
     rel_err = np.zeros(plan.n_projections)
     u_ch = np.zeros(plan.n_projections, dtype=np.int64)
+    gain_out = np.zeros(plan.n_projections)
     for p, pr in enumerate(network.projections):
         k = [q.name for q in pops].index(pr.target)
         sl = plan.projection_slice(p)
@@ -190,14 +196,18 @@ def quantize(
         gain = nr.mem_decay[k] if ch == 0 else nr.syn_to_mem[k, ch - 1]
         u_ch[p] = 0 if ch == 0 else ch - 1
         w_int = scale[k] * gain * plan.weights[sl]
-        mant, e = quantize_weights(w_int, spec.weight_bits)
+        rule = pr.plasticity
+        bounds = [] if rule is None else [scale[k] * gain * rule.w_min, scale[k] * gain * rule.w_max]
+        mant, e = quantize_weights(np.r_[w_int, bounds], spec.weight_bits)
+        mant = mant[: w_int.size]
+        gain_out[p] = scale[k] * gain / 2.0 ** (ACT_SHIFT + e)
         mantissa[sl] = mant
         exps[p] = e
         weights[sl] = mant << (ACT_SHIFT + e)
         rms = float(np.sqrt(np.mean(w_int**2))) if w_int.size else 0.0
         rel_err[p] = float(np.sqrt(np.mean((weights[sl] - w_int) ** 2))) / rms if rms else 0.0
     return QuantizedNetwork(plan, du, dv, bias, vth, v_init, reset_amount, scale, weights,
-                            mantissa, exps, u_ch, s_neuron * (1 - mem_decay), rel_err)
+                            mantissa, exps, u_ch, s_neuron * (1 - mem_decay), rel_err, gain_out)
 
 
 def spike_count_agreement(counts_a: np.ndarray, counts_b: np.ndarray) -> dict[str, float]:

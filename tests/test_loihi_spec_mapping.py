@@ -184,3 +184,12 @@ def test_default_placement_keeps_connected_neurons_close():
                                                         m.population_offsets[k + 1]]]
                                        for k, n in enumerate(m.population_names)})
     assert m.mean_synapse_hops(net) < shuffled.mean_synapse_hops(net)
+
+
+def test_loihi2_preset_holds_8192_compartments_per_core():
+    net = Network([Population("a", 8192), Population("b", 8193)])
+    assert place(net, preset("loihi2")).n_cores == 1 + 2
+    assert place(net, preset("loihi_measured")).n_cores == 8 + 9
+    l2, l1 = preset("loihi2"), preset("loihi_measured")
+    assert "NOT PUBLISHED" in l2.source and l2.replace(max_compartments=1024, name=l1.name,
+                                                        source=l1.source) == l1

@@ -62,13 +62,14 @@ _LOIHI = _ALL - {Feature.CONDUCTANCE}
 #: What each backend runs. Plastic synapses with delays are run by none (the STDP kernel
 #: pairs a presynaptic spike with the postsynaptic state of the same step). The Loihi model
 #: has current-based neurons (no conductance synapses) and no reward input; in fixed-point
-#: mode the integer weights do not learn and thresholds do not adapt. The exact engine
+#: mode STDP is the pair rule with additive updates (hardware_models.fixed_point_stdp) and
+#: thresholds do not adapt. The exact engine
 #: integrates delta synapses with a constant drive between events and has no clock to sample states on. Brian2 has no k-WTA equivalent and the
 #: bridge exports no reward input.
 SUPPORT: dict[str, frozenset[Feature]] = {
     "clock": _ALL,
     "loihi-float": _LOIHI - {Feature.REWARD_STDP},
-    "loihi-fixed": _LOIHI - {Feature.REWARD_STDP, Feature.STDP, Feature.ADAPTATION},
+    "loihi-fixed": _LOIHI - {Feature.REWARD_STDP, Feature.ADAPTATION},
     "exact": frozenset({Feature.DELAYS, Feature.POISSON_SOURCES, Feature.SPIKE_ARRAY_SOURCES,
                         Feature.POISSON_INPUT}),
     "brian2": _ALL - {Feature.KWTA, Feature.REWARD_STDP},
@@ -79,8 +80,8 @@ SUPPORT: dict[str, frozenset[Feature]] = {
 NOTES: dict[str, str] = {
     "clock": "the clock engine runs every supported feature",
     "loihi-float": "the Loihi model has current-based neurons and no reward input",
-    "loihi-fixed": "fixed-point mode has current-based neurons, integer weights that do not "
-                   "learn and no adaptation",
+    "loihi-fixed": "fixed-point mode has current-based neurons, learns by pair additive STDP "
+                   "only and has no adaptation",
     "exact": "the exact engine runs delta synapses with a constant drive between events",
     "brian2": "the Brian2 bridge has no k-WTA and no reward input",
 }
