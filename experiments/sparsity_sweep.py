@@ -272,14 +272,17 @@ def _pareto(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
 
 
 def _grid(cfg: Config) -> list[tuple[str, float, bool]]:
-    """The (method, density, k-WTA) points of the run, in order."""
+    """The (method, density, k-WTA) points of the run, in the order they are computed.
+
+    Density-major in the order of ``cfg.densities``, methods in the order of ``cfg.methods``,
+    the k-WTA variants last: list the densities and methods that matter most first, so that
+    a run stopped early (and resumed with a narrower grid) has them.
+    """
     full = cfg.full_methods or cfg.methods
-    grid = [(m, d, False) for m in cfg.methods for d in cfg.densities
+    grid = [(m, d, False) for d in cfg.densities for m in cfg.methods
             if m in full or d in cfg.reduced_densities]
     kw_d = cfg.kwta_densities or cfg.densities
-    grid += [(m, d, True) for m in cfg.kwta_methods for d in cfg.densities if d in kw_d]
-    # the reduced densities first: the points every method has finish before the others
-    return sorted(grid, key=lambda p: p[1] not in cfg.reduced_densities)
+    return grid + [(m, d, True) for d in cfg.densities for m in cfg.kwta_methods if d in kw_d]
 
 
 def _figures(ctx, acc, energy, dense_acc, dense_energy, sens, sens_d, layer_names) -> None:
@@ -375,8 +378,8 @@ def run(cfg: Config, ctx) -> dict:
         return measure(model)
 
     keys = {point_key(m, d, kw): (m, d, kw) for m, d, kw in
-            [("dense", 1.0, False), *([("dense", 1.0, True)] if cfg.kwta_methods else []), *_grid(cfg)]}
-    todo = [*(["validation"] if cfg.validation_epochs else []), *keys]
+            [("dense", 1.0, False), *_grid(cfg), *([("dense", 1.0, True)] if cfg.kwta_methods else [])]}
+    todo = [*keys, *(["validation"] if cfg.validation_epochs else [])]
     bar = ctx.progress(total=len(todo), desc="sweep")
     done = store.compute_all(todo, compute, on_done=lambda _k: bar.update(1))
     points = {keys[k]: v for k, v in done.items() if k in keys}

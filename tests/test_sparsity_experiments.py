@@ -39,3 +39,14 @@ def test_noise_robustness_smoke_summary_keys(tmp_path):
     assert all(len(v) == 2 and all(0 <= a <= 1 for a in v) for v in s["accuracy"].values())
     assert all(len(v) == 2 for v in s["accuracy_per_seed"]["dense"])  # 2 seeds
     assert (tmp_path / "noise_robustness.png").stat().st_size > 10_000
+
+
+def test_sweep_grid_budget_selects_and_orders_points():
+    from experiments.sparsity_sweep import Config, _grid
+
+    cfg = Config(methods=("rigl", "snip", "set"), densities=(0.1, 0.02, 0.5), full_methods=("rigl",),
+                 reduced_densities=(0.1,), kwta_methods=("rigl",), kwta_densities=(0.02,))
+    assert _grid(cfg) == [("rigl", 0.1, False), ("snip", 0.1, False), ("set", 0.1, False),
+                          ("rigl", 0.02, False), ("rigl", 0.5, False), ("rigl", 0.02, True)]
+    every = _grid(Config(methods=("rigl", "snip"), densities=(0.1, 0.5), kwta_methods=()))
+    assert len(every) == 4  # no full_methods: every method at every density
