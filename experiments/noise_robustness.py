@@ -101,6 +101,16 @@ def _network(cfg: Config, name: str, n_in: int, n_out: int, seed: int) -> Spikin
                       seed=seed)
 
 
+def _identity(cfg: Config, name: str, seed: int) -> str:
+    """Run identity of network ``name``: the parameters it does not use set to their defaults."""
+    unused = {"seeds": 1, "threads": 1, "resume": "auto"}
+    if name != "sparse_kwta":
+        unused["kwta_fraction"] = Config.kwta_fraction
+    if name == "dense":
+        unused["weight_density"] = Config.weight_density
+    return config_hash(replace(cfg, **unused), seed=seed)
+
+
 def run(cfg: Config, ctx) -> dict:
     """Train the three networks per seed; accuracy vs noise fraction; plot mean +- std."""
     torch.set_num_threads(cfg.threads)
@@ -127,12 +137,17 @@ def run(cfg: Config, ctx) -> dict:
                 out["activation_sparsity"] = ev["activation_sparsity"][0]
         return out
 
-    # finished (network, seed) points are kept: a killed run resumes, parallel runs share them
-    store = PointStore(ctx.checkpoint_path("points"),
-                       config_hash(replace(cfg, seeds=1, threads=1, resume="auto"), seed=ctx.seed),
-                       fresh=cfg.resume == "fresh")
+    # finished (network, seed) points are kept: a killed run resumes, parallel runs share
+    # them, and a run that changes one network's parameters reuses the other networks
     bar = ctx.progress(total=len(jobs), desc="networks x seeds")
-    for key, r in store.compute_all(jobs, compute, on_done=lambda _k: bar.update(1)).items():
+    stores = [PointStore(ctx.checkpoint_path("points"), _identity(cfg, name, ctx.seed),
+                         fresh=cfg.resume == "fresh") for name in NETWORKS]
+    done: dict[str, dict] = {}
+    for wait in (False, True):  # first what no other process holds, then await the rest
+        for i, store in enumerate(stores):
+            mine = [k for k, (n, _s) in jobs.items() if n == i and k not in done]
+            done.update(store.compute_all(mine, compute, on_done=lambda _k: bar.update(1), wait=wait))
+    for key, r in done.items():
         i, s = jobs[key]
         acc[i, s], act[i, s] = r["accuracy"], r["activation_sparsity"]
     mean, std = acc.mean(1), acc.std(1, ddof=1) if cfg.seeds > 1 else np.zeros_like(acc[:, 0])

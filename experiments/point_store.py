@@ -93,13 +93,14 @@ class PointStore:
             self._file(key, ".lock").unlink()
 
     def compute_all(self, keys: Iterable[str], compute: Callable[[str], dict[str, Any]],
-                    poll_s: float = 5.0, on_done: Callable[[str], None] | None = None
-                    ) -> dict[str, dict[str, Any]]:
+                    poll_s: float = 5.0, on_done: Callable[[str], None] | None = None,
+                    wait: bool = True) -> dict[str, dict[str, Any]]:
         """Results for every key: stored ones, computed ones, and those other processes finish.
 
         ``compute(key)`` runs for every missing key this process can claim; keys held by
         another live process are awaited (polled every ``poll_s`` seconds), and computed
         here if that process dies. ``on_done(key)`` is called after each key (progress).
+        ``wait=False`` returns after one pass, without the keys other processes hold.
         """
         results: dict[str, dict[str, Any]] = {}
         pending = list(keys)
@@ -121,7 +122,7 @@ class PointStore:
                 results[key] = got
                 if on_done is not None:
                     on_done(key)
-            pending = waiting
+            pending = waiting if wait else []
             if pending:
                 time.sleep(poll_s)
         return results

@@ -50,3 +50,15 @@ def test_keys_and_identity_are_validated(tmp_path):
         PointStore(tmp_path, "a/b")
     with pytest.raises(ValueError, match="point key"):
         PointStore(tmp_path, "a").get("x y")
+
+
+def test_compute_all_without_waiting_skips_points_held_elsewhere(tmp_path):
+    store = PointStore(tmp_path, "r")
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        (tmp_path / "r-held.lock").write_text(str(holder.pid))
+        got = store.compute_all(["held", "free"], lambda k: {"k": k}, wait=False)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert got == {"free": {"k": "free"}}
