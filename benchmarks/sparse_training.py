@@ -5,7 +5,9 @@ Bernoulli rate-coded input (spikes, so that the first projection sees events), s
 cross-entropy, Adam 1e-3, batch 128; data: the first 8,000 MNIST test images train, the
 last 2,000 test. For every weight density, one model per kernel starts from the same
 weights and pattern; the models are trained in lockstep (batch ``b`` of every model, then
-batch ``b + 1``) so that machine load hits them equally. Gradients of the kernels agree to
+batch ``b + 1``) so that machine load hits them equally, and every step is timed in CPU
+time of this process (``time.process_time``; torch and numba run one thread), which does not
+count the time other processes of a shared machine take. Gradients of the kernels agree to
 float32 rounding, so the models stay (nearly) the same and their test accuracies are
 compared at the end.
 
@@ -67,12 +69,12 @@ def bench_density(density: float, data, args) -> dict[str, dict[str, float]]:
             for k, model in models.items():
                 if k == "sparse" and (epoch > 0 or b >= args.sparse_batches):
                     continue
-                t0 = time.perf_counter()
+                t0 = time.process_time()
                 loss = count_ce_loss(model(xb), y_all[idx])
                 opts[k].zero_grad(set_to_none=True)
                 loss.backward()
                 opts[k].step()
-                seconds[k] += time.perf_counter() - t0
+                seconds[k] += time.process_time() - t0
                 timed_batches[k] += 1
     out = {}
     for k, model in models.items():
@@ -96,10 +98,10 @@ def layer_times(density: float, data, args, repeats: int = 5) -> dict[str, float
     times: dict[str, list[float]] = {k: [] for k in layers}
     for _ in range(repeats + 1):  # the first round compiles and warms up
         for k, layer in layers.items():
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             layer.weight.grad = None
             (layer(spikes) * g).sum().backward()
-            times[k].append(time.perf_counter() - t0)
+            times[k].append(time.process_time() - t0)
     out = {k: 1e3 * float(np.median(v[1:])) for k, v in times.items()}
     out["input_activity"] = float(spikes.mean())
     return out
@@ -122,6 +124,7 @@ def main() -> None:
           f"load average before {os.getloadavg()}")
     print(f"MNIST 784-1000-10, T={args.n_steps}, batch {args.batch_size}, rate-coded input, "
           f"{args.n_train} training images, {args.epochs} epoch(s)")
+    print("times: CPU seconds of this process (time.process_time)")
     print(f"{'density':>8} {'kernel':>7} {'s/epoch':>9} {'dense/this':>10} {'test acc':>9}")
     for d in args.densities:
         res = bench_density(d, data, args)

@@ -4,13 +4,15 @@ Three groups of declared tests (:mod:`neuro.bio.catalogue`), each against cited 
 ``neuro/bio/data``:
 
 - receptive_fields: dictionaries learned on whitened natural images with a hard-threshold (L0)
-  and an L1 (FISTA) code; Gabor fits (band-pass fraction, Ringach nx), lifetime sparseness and
-  the fraction of active units per patch; the L0 code at several thresholds for the sparseness
+  and an L1 (FISTA) code; Gabor fits (band-pass fraction, Ringach nx), orientation tuning with
+  gratings (circular variance against Ringach et al. 2002), lifetime sparseness and the
+  fraction of active units per patch; the L0 code at several thresholds for the sparseness
   figure;
 - network_activity: the CUBA network (rates, log-rate symmetry, ISI CV, Fano factor,
   pairwise correlations);
-- plasticity: the pair-STDP window on the clock engine vs Bi & Poo (1998); the triplet and the
-  pair rule vs the Sjostrom et al. (2001) frequency dependence.
+- plasticity: the pair-STDP window on the clock engine and the window of the stdp-digits
+  network's rule vs Bi & Poo (1998); the triplet and the pair rule vs the Sjostrom et al. (2001)
+  frequency dependence.
 
 Writes ``scorecard.json`` (one row per test), ``results.h5``, figures (PNG + SVG) and
 ``report.html``. Quick by default (a few minutes on 2 cores); ``--set full=true`` runs the
@@ -26,25 +28,25 @@ import matplotlib.pyplot as plt
 import numpy as np
 from scipy.stats import skew
 
-from experiments import olshausen_field
+from experiments import olshausen_field, stdp_digits
 from experiments.common import write_json_atomic
 from experiments.cuba import cuba_network, merged_spikes
-from experiments.report import FigureEntry, render_run_page, save_figure
 from experiments.stdp_window import TRIPLET_VISUAL_CORTEX, pairing_protocol
 from learning.dictionary import infer, relative_reconstruction_error
 from learning.stdp import STDPRule, fit_window
 from neuro.analysis import fano_factor, firing_rates, isi_cv, lifetime_sparseness
 from neuro.analysis.gabor import fit_gabors
-from neuro.bio.catalogue import network_tests, plasticity_tests, receptive_field_tests
+from neuro.analysis.gratings import orientation_tuning
+from neuro.bio.catalogue import CV_FILE, network_tests, plasticity_tests, receptive_field_tests
 from neuro.bio.scorecard import read_table
 from neuro.engines import ClockSimulator
 from neuro.plotting.fields import receptive_field_grid
 
 __all__ = ["Config", "FULL", "QUICK", "SMOKE", "run"]
 
-#: Gabor fits count as band-pass Gabors with R^2 above this and frequency at least MIN_FREQ.
+#: Gabor fits count as band-pass Gabors with R^2 above this and a spectral peak at or above
+#: olshausen_field.MIN_PEAK_FREQ.
 R2_MIN = 0.8
-MIN_FREQ = 0.05  # cycles/pixel
 COUNT_BIN_S = 0.1
 
 
@@ -112,7 +114,7 @@ def code_statistics(D: np.ndarray, Xt: np.ndarray, A: np.ndarray) -> dict:
 def shape_statistics(D: np.ndarray, patch_size: int) -> tuple[dict, np.ndarray]:
     """Gabor-fit statistics; returns them and the (nx, ny) of the band-pass Gabor fits."""
     fits = fit_gabors(D, (patch_size, patch_size))
-    good = [g for g in fits if g.r2 > R2_MIN and g.freq >= MIN_FREQ]
+    good = [g for g in fits if olshausen_field.is_bandpass(g, R2_MIN)]
     nxny = np.array([[g.sigma_x * g.freq, g.sigma_y * g.freq] for g in good]).reshape(-1, 2)
     return {
         "frac_gabor_bandpass": len(good) / len(fits),
@@ -121,33 +123,39 @@ def shape_statistics(D: np.ndarray, patch_size: int) -> tuple[dict, np.ndarray]:
     }, nxny
 
 
-def receptive_fields(cfg: Config, ctx) -> tuple[dict, list[FigureEntry]]:
+def receptive_fields(cfg: Config, ctx) -> dict:
     """Statistics keyed by test name for the L0 and L1 codes, sparseness levels, figures."""
     values: dict = {}
-    figs: list[FigureEntry] = []
     nxny = {}
+    cvs = {}
     l0_stats: dict = {}
     for code, inference, lam in (("l0", "lca_hard", cfg.l0_threshold), ("l1", "fista", cfg.l1_lam)):
         D, Xt, A = _learn(cfg, inference, lam, ctx.seed, ctx)
         shape, nxny[code] = shape_statistics(D, cfg.patch_size)
         stats = {**shape, **code_statistics(D, Xt, A)}
         values.update({f"{code}_{k}": v for k, v in stats.items()})
+        tuning = orientation_tuning(D, (cfg.patch_size, cfg.patch_size))
+        cvs[code] = tuning["circular_variance"]
+        values[f"{code}_orientation_circular_variance"] = cvs[code]
         if code == "l0":
             l0_stats = stats
-        ctx.save_arrays(f"rf_{code}", {"D": D, "nxny": nxny[code]}, {"inference": inference, "lam": lam})
+        ctx.save_arrays(f"rf_{code}", {"D": D, "nxny": nxny[code], "circular_variance": cvs[code],
+                                        "preferred_freq": tuning["preferred_freq"]},
+                        {"inference": inference, "lam": lam})
         n = cfg.n_atoms
-        figs.append(save_figure(receptive_field_grid(D, (cfg.patch_size, cfg.patch_size), title=(
+        ctx.save_figure(receptive_field_grid(D, (cfg.patch_size, cfg.patch_size), title=(
             f"{code.upper()} code ({inference}, lam={lam:g}): {n} bases, "
-            f"{100 * shape['frac_gabor_bandpass']:.0f}% band-pass Gabor fits")), ctx.out_dir, f"fields_{code}",
+            f"{100 * shape['frac_gabor_bandpass']:.0f}% band-pass Gabor fits")), f"fields_{code}", caption=(
             f"Basis functions of the {code.upper()} dictionary ({cfg.patch_size}x{cfg.patch_size} px). "
             f"{100 * shape['frac_gabor_bandpass']:.1f}% of all {n} fit a Gabor with R^2 > {R2_MIN} and "
-            f"f >= {MIN_FREQ} cycles/pixel."))
-    figs.append(_ringach_figure(nxny, ctx))
-    figs.append(_sparseness_levels(cfg, ctx, values, {cfg.l0_threshold: l0_stats}))
-    return values, figs
+            f"a spectral peak at >= {olshausen_field.MIN_PEAK_FREQ} cycles/pixel."))
+    _ringach_figure(nxny, ctx)
+    _orientation_figure(cvs, ctx)
+    _sparseness_levels(cfg, ctx, values, {cfg.l0_threshold: l0_stats})
+    return values
 
 
-def _ringach_figure(nxny: dict[str, np.ndarray], ctx) -> FigureEntry:
+def _ringach_figure(nxny: dict[str, np.ndarray], ctx) -> None:
     ref = {r["key"]: r for r in read_table("reference_ranges.csv")}["median_nx"]
     fig, ax = plt.subplots(figsize=(4.5, 4.2))
     ax.axvspan(0, float(ref["high"]), color="0.88", label=f"macaque V1: most cells nx < {float(ref['high']):g}")
@@ -155,15 +163,36 @@ def _ringach_figure(nxny: dict[str, np.ndarray], ctx) -> FigureEntry:
         ax.scatter(pts[:, 0], pts[:, 1], s=14, marker=mk, alpha=0.7,
                    label=f"{code.upper()} code (n={len(pts)}, median nx={np.median(pts[:, 0]) if len(pts) else np.nan:.2f})")
     ax.set(xlabel="nx = sigma_x f (cycles)", ylabel="ny = sigma_y f (cycles)", xlim=(0, 1.5), ylim=(0, 1.5),
-           title="Receptive-field shape (Ringach 2002)")
+           title="Shape of the band-pass Gabor fits vs Ringach (2002)")
     ax.legend(fontsize=7, loc="upper right")
-    return save_figure(fig, ctx.out_dir, "ringach_nxny",
-                       "Gabor shape (nx, ny) of the band-pass fits of the L0 and L1 codes. Shaded: the "
-                       "region holding most macaque simple cells per Ringach (2002) (summary statement; "
-                       "the per-cell table is not stored in the repository).")
+    ctx.save_figure(fig, "ringach_nxny", caption=(
+        "Gabor shape (nx, ny) of the band-pass fits of the L0 and L1 codes. Shaded: the region holding "
+        "most macaque simple cells per Ringach (2002) (summary statement; the per-cell table is not stored "
+        "in the repository). Points near the origin are odd-symmetric two-lobe fields, which the fit "
+        "describes equally well with a carrier frequency tending to 0: their nx and ny are not determined."))
 
 
-def _sparseness_levels(cfg: Config, ctx, values: dict, known: dict[float, dict]) -> FigureEntry:
+def _orientation_figure(cvs: dict[str, np.ndarray], ctx) -> None:
+    rows = read_table(CV_FILE)
+    edges = np.array([float(r["bin_low"]) for r in rows] + [float(rows[-1]["bin_high"])])
+    ref = np.array([float(r["n_cells"]) for r in rows])
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    ax.stairs(ref / ref.sum(), edges, color="k", lw=1.5, label=f"macaque V1 (n={ref.sum():g})")
+    for code, cv in cvs.items():
+        cv = cv[np.isfinite(cv)]
+        ax.stairs(np.histogram(cv, edges)[0] / max(cv.size, 1), edges, lw=1.2,
+                  label=f"{code.upper()} code (n={cv.size}, median {np.median(cv):.2f})")
+    ax.set(xlabel="circular variance of orientation tuning", ylabel="fraction of cells / basis functions",
+           xlim=(0, 1), ylim=(0, None), title="Orientation selectivity vs Ringach et al. (2002)")
+    ax.legend(fontsize=7)
+    ctx.save_figure(fig, "orientation_cv", caption=(
+        "Distribution of the circular variance of orientation tuning (drifting gratings at each basis "
+        "function's preferred spatial frequency; 0 = one orientation only, 1 = untuned) for the L0 and L1 "
+        "codes, against the histogram of Ringach, Shapley & Hawken (2002) (neuro/bio/data/"
+        f"{CV_FILE})."))
+
+
+def _sparseness_levels(cfg: Config, ctx, values: dict, known: dict[float, dict]) -> None:
     ref = {r["key"]: r for r in read_table("reference_ranges.csv")}
     rows = []
     for thr in cfg.sparsity_levels:
@@ -180,18 +209,20 @@ def _sparseness_levels(cfg: Config, ctx, values: dict, known: dict[float, dict])
     for ax, y, key, lbl in ((axes[0], ls, "lifetime_sparseness", "median lifetime sparseness"),
                             (axes[1], fa, "fraction_active", "fraction of units active per patch")):
         ax.axhspan(float(ref[key]["low"]), float(ref[key]["high"]), color="0.88",
-                   label=ref[key]["citation"].split(")")[0] + ")")
+                   label="V1 range, " + ref[key]["citation"].split(")")[0] + ")")
         ax.plot(thr, y, "o-", label="L0 code")
         ax.set(xlabel="hard threshold (whitened units)", ylabel=lbl)
         ax.legend(fontsize=7)
+    fig.suptitle(f"Sparseness of L0 codes learned at {thr.size} thresholds vs V1", fontsize=10)
     fig.tight_layout()
-    return save_figure(fig, ctx.out_dir, "sparseness_levels",
-                       "Lifetime sparseness and fraction of active units of L0 codes learned at "
-                       f"thresholds {', '.join(f'{t:g}' for t in thr)}; shaded: V1 reference bands.")
+    ctx.save_figure(fig, "sparseness_levels", caption=(
+        "Median lifetime sparseness (Vinje & Gallant 2000 definition, over test patches) and mean fraction of "
+        f"units active per patch of L0 codes learned at thresholds {', '.join(f'{t:g}' for t in thr)}; "
+        "shaded: the V1 reference bands of reference_ranges.csv."))
 
 
 # ---------------------------------------------------------------------- network activity
-def network_activity(cfg: Config, ctx) -> tuple[dict, list[FigureEntry]]:
+def network_activity(cfg: Config, ctx) -> dict:
     """CUBA statistics keyed by test name, and the rate / CV figure."""
     p = 0.02 * 4000 / cfg.cuba_neurons  # keep the in-degree of the 4,000-neuron network
     sim = ClockSimulator(cuba_network(ctx.seed, cfg.cuba_neurons, min(p, 1.0)), 1e-4, seed=ctx.seed)
@@ -229,22 +260,30 @@ def network_activity(cfg: Config, ctx) -> tuple[dict, list[FigureEntry]]:
     axes[1].set(xlabel="ISI CV", ylabel="neurons", title="Irregularity")
     axes[1].legend(fontsize=7)
     fig.tight_layout()
-    fig_entry = save_figure(fig, ctx.out_dir, "cuba_activity",
-                            f"CUBA network ({cfg.cuba_neurons} neurons, {cfg.cuba_duration_s:g} s): "
+    ctx.save_figure(fig, "cuba_activity", caption=(
+                    f"CUBA network ({cfg.cuba_neurons} neurons, {cfg.cuba_duration_s:g} s): "
                             "distribution of log10 firing rates of active neurons and of ISI CVs "
-                            "(neurons with at least 3 spikes).")
-    return values, [fig_entry]
+                            "(neurons with at least 3 spikes)."))
+    return values
 
 
 # ---------------------------------------------------------------------- plasticity
-def plasticity(cfg: Config, ctx) -> tuple[dict, list[FigureEntry]]:
+def plasticity(cfg: Config, ctx) -> dict:
     """Pair-window fit and the Sjostrom frequency protocol for the triplet and pair rules."""
     pair = STDPRule(tau_plus_s=16.8e-3, tau_minus_s=33.7e-3, a_plus=0.01, a_minus=0.0105,
                     w_min=-100.0, w_max=100.0)
     ms = np.concatenate([np.arange(-100.0, 0.0, 5.0), np.arange(5.0, 100.1, 5.0)])
-    dw, true_dt = pairing_protocol(ms * 1e-3, pair, cfg.n_pairs, 1.0, 1e-4)
-    fit = fit_window(true_dt, dw / cfg.n_pairs)
-    values = {"stdp_tau_plus_ms": fit["tau_plus_s"] * 1e3, "stdp_tau_minus_ms": fit["tau_minus_s"] * 1e3}
+    values = {}
+    windows = {}
+    digits = stdp_digits.Config()
+    digits_rule = STDPRule(tau_plus_s=digits.tau_pre_s, tau_minus_s=digits.tau_post_s, a_plus=digits.a_plus,
+                           a_minus=digits.a_minus, w_min=-100.0, w_max=100.0)  # wide bounds: no clipping
+    for prefix, rule in (("stdp", pair), ("stdp_digits", digits_rule)):
+        dw, true_dt = pairing_protocol(ms * 1e-3, rule, cfg.n_pairs, 1.0, 1e-4)
+        windows[f"{prefix}_dw_per_pair"] = dw / cfg.n_pairs
+        fit = fit_window(true_dt, dw / cfg.n_pairs)
+        values[f"{prefix}_tau_plus_ms"] = fit["tau_plus_s"] * 1e3
+        values[f"{prefix}_tau_minus_ms"] = fit["tau_minus_s"] * 1e3
     rows = read_table("sjostrom2001_pfister2006.csv")
     f = np.array([float(r["frequency_hz"]) for r in rows])
     intervals = np.concatenate([np.full(f.size, 10e-3), np.full(f.size, -10e-3)])
@@ -256,7 +295,7 @@ def plasticity(cfg: Config, ctx) -> tuple[dict, list[FigureEntry]]:
         model[name] = d
         values[f"{name}_sjostrom_pre_post"] = d[: f.size]
         values[f"{name}_sjostrom_post_pre"] = d[f.size:]
-    ctx.save_arrays("plasticity", {"interval_s": true_dt, "dw_per_pair": dw / cfg.n_pairs, "frequency_hz": f,
+    ctx.save_arrays("plasticity", {"interval_s": true_dt, **windows, "frequency_hz": f,
                                    "triplet_dw": model["triplet"], "pair_dw": model["pair"]})
     fig, ax = plt.subplots(figsize=(5, 3.6))
     for col, sem, dt, c in (("dw_pre_post", "sem_pre_post", "+10 ms", "C3"), ("dw_post_pre", "sem_post_pre", "-10 ms", "C0")):
@@ -269,23 +308,22 @@ def plasticity(cfg: Config, ctx) -> tuple[dict, list[FigureEntry]]:
     ax.set(xlabel="pairing frequency (Hz)", ylabel="relative weight change after 60 pairings",
            title="Frequency dependence of STDP")
     ax.legend(fontsize=6, ncol=2)
-    fig_entry = save_figure(fig, ctx.out_dir, "sjostrom_frequency",
-                            "Weight change after 60 pre/post pairings at +10 ms and -10 ms against pairing "
+    ctx.save_figure(fig, "sjostrom_frequency", caption=(
+                    "Weight change after 60 pre/post pairings at +10 ms and -10 ms against pairing "
                             "frequency: Sjostrom et al. (2001) data (mean +- SEM, as in Pfister & Gerstner "
-                            "2006) and the triplet and pair rules simulated on the clock engine.")
-    return values, [fig_entry]
+                            "2006) and the triplet and pair rules simulated on the clock engine."))
+    return values
 
 
 # ---------------------------------------------------------------------- the run
 def run(cfg: Config, ctx) -> dict:
-    """Compute every statistic, judge the tests, write scorecard.json, figures and report.html."""
+    """Compute every statistic, judge the tests, write scorecard.json and the figures (the runner
+    writes report.html with the scorecard)."""
     if cfg.full:
         cfg = dataclasses.replace(cfg, **FULL, full=False)
-    values, figures = {}, []
+    values = {}
     for part in (receptive_fields, network_activity, plasticity):
-        v, figs = part(cfg, ctx)
-        values.update(v)
-        figures.extend(figs)
+        values.update(part(cfg, ctx))
     tests = [*receptive_field_tests("l0"), *receptive_field_tests("l1"), *network_tests("cuba"), *plasticity_tests()]
     scorecard = [t.judge(values[t.name]).as_dict() for t in tests]
     write_json_atomic(ctx.out_dir / "scorecard.json", scorecard)
@@ -302,5 +340,4 @@ def run(cfg: Config, ctx) -> dict:
         "l0_reconstruction_error": values["l0_reconstruction_error"],
         "l1_reconstruction_error": values["l1_reconstruction_error"],
     }
-    render_run_page(ctx.out_dir, f"bio-suite: {n_pass} of {len(scorecard)} tests pass", summary, scorecard, figures)
     return summary

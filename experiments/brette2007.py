@@ -7,8 +7,15 @@ experiments/cuba.py (exponential currents, 5 / 10 ms) on the clock engine.
 (``iaf_psc_delta``) and Brian2 run it on the dt grid. As in Brian2's CUBA example the
 leak reversal ``v_rest = -49 mV`` lies above threshold, which keeps the network active
 without external input.
-``coba`` (benchmark 1) needs conductance synapses in the clock engine (not there yet):
-not run.
+``coba`` (benchmark 1): the same connectivity and initial potentials with exponential
+conductances (Brian2's COBA example: leak 10 nS, ``E_e = 0``, ``E_i = -80 mV``, 5 / 10 ms,
+6 nS and 67 nS, i.e. 0.6 and 6.7 leak units; ``v_rest = -60 mV``) on the clock engine
+(:mod:`neuro.coba`), NEST ``iaf_cond_exp`` and Brian2 (exponential Euler, our scheme). With
+the leak reversal below threshold the network needs a start: Brian2's example draws random
+initial conductances; here every neuron gets a current of uniform random amplitude in
+``[0, 20) mV`` for the first 50 ms (a :class:`~neuro.inputs.CurrentInjection`, which all
+three simulators run), after which the activity sustains itself; ``--set start=K`` draws
+another start of the same network (the spread of a 1-s rate between trajectories).
 
 Each benchmark's *same* network (same synapses, same initial potentials) runs in each
 simulator in this process; per population, the rate / ISI CV / correlation distributions
@@ -30,29 +37,43 @@ from neuro.analysis.compare import compare_populations
 from neuro.brian2_bridge import run_brian2
 from neuro.engines import ClockSimulator
 from neuro.engines.event import simulate_exact
+from neuro.inputs import CurrentInjection
 from neuro.nest_bridge import run_nest
 from neuro.network import Network
 
 __all__ = ["Config", "run", "benchmark_network", "BENCHMARKS", "SMOKE", "QUICK"]
 
-#: Benchmarks this experiment runs (``coba`` awaits conductance synapses in the clock engine).
-BENCHMARKS = ("cuba", "cuba_exact")
+#: Benchmarks this experiment runs.
+BENCHMARKS = ("coba", "cuba", "cuba_exact")
 JUMP_EXC_V, JUMP_INH_V = 0.25e-3, -2.25e-3  # Brette et al. 2007, benchmark 4
+COBA_PARAMS = replace(CUBA_PARAMS, v_rest=-60e-3, e_rev=(0.0, -80e-3))
+G_EXC, G_INH = 0.6, 6.7  # 6 nS and 67 nS over the 10 nS leak
+KICK_V, KICK_S = 20e-3, 0.05  # start of the COBA network: random currents for 50 ms
 
 
-def benchmark_network(name: str, seed: int, n_neurons: int, p_connect: float) -> Network:
-    """The network of benchmark ``name`` (one of :data:`BENCHMARKS`)."""
+def benchmark_network(name: str, seed: int, n_neurons: int, p_connect: float,
+                      start: int = 0) -> Network:
+    """The network of benchmark ``name`` (one of :data:`BENCHMARKS`); ``start`` (>= 0) draws
+    another random starting current of the COBA network, the synapses staying the same."""
     net = cuba_network(seed, n_neurons, p_connect, dtype=np.float64)
     if name == "cuba":
         return net
-    if name != "cuba_exact":
+    if name not in BENCHMARKS:
         raise ValueError(f"benchmark must be one of {BENCHMARKS}, got {name!r}")
-    delta = replace(CUBA_PARAMS, tau_syn_s=())
-    pops = [replace(p, params=delta) for p in net.populations]
-    projs = [replace(pr, receptor=0, synapses=pr.synapses.with_weights(
-        np.full(pr.synapses.n_synapses, JUMP_EXC_V if pr.source == "exc" else JUMP_INH_V)))
-        for pr in net.projections]
-    return replace(net, populations=tuple(pops), projections=tuple(projs))
+    params, (w_exc, w_inh), currents = replace(CUBA_PARAMS, tau_syn_s=()), (JUMP_EXC_V, JUMP_INH_V), ()
+    if name == "coba":
+        params, (w_exc, w_inh) = COBA_PARAMS, (G_EXC, G_INH)
+        if int(start) != start or start < 0:
+            raise ValueError(f"start must be an integer >= 0, got {start!r}")
+        rng = np.random.default_rng([seed, 1, start])  # the synapses' stream stays as in cuba
+        currents = tuple(CurrentInjection(p.name, KICK_V * rng.random(p.size), 0.0, KICK_S)
+                         for p in net.populations)
+    pops = [replace(p, params=params) for p in net.populations]
+    projs = [replace(pr, receptor=pr.receptor if params.n_channels else 0,
+                     synapses=pr.synapses.with_weights(
+                         np.full(pr.synapses.n_synapses, w_exc if pr.source == "exc" else w_inh)))
+             for pr in net.projections]
+    return replace(net, populations=tuple(pops), projections=tuple(projs), currents=currents)
 
 
 @dataclass(frozen=True)
@@ -60,6 +81,7 @@ class Config(cuba.Config):
     """brette2007 run parameters (network and duration as in experiments/cuba.py)."""
 
     benchmarks: tuple[str, ...] = BENCHMARKS
+    start: int = 0  # random start of the COBA network (benchmark_network)
     brian2_target: str = "numpy"
     nest_threads: int = 1
     fano_bin_s: float = 0.05
@@ -71,6 +93,8 @@ class Config(cuba.Config):
         bad = [b for b in self.benchmarks if b not in BENCHMARKS]
         if bad or not self.benchmarks:
             raise ValueError(f"benchmarks must be a non-empty subset of {BENCHMARKS}, got {self.benchmarks}")
+        if isinstance(self.start, bool) or int(self.start) != self.start or self.start < 0:
+            raise ValueError(f"start must be an integer >= 0, got {self.start!r}")
         if self.brian2_target not in ("numpy", "cython"):
             raise ValueError(f"brian2_target must be 'numpy' or 'cython', got {self.brian2_target!r}")
 
@@ -89,7 +113,7 @@ def run(cfg: Config, ctx) -> dict:
     """Run every benchmark in ours, NEST and Brian2; compare their statistics."""
     summary: dict = {}
     for name in cfg.benchmarks:
-        net = benchmark_network(name, ctx.seed, cfg.n_neurons, cfg.p_connect)
+        net = benchmark_network(name, ctx.seed, cfg.n_neurons, cfg.p_connect, cfg.start)
         recs, walls = {}, {}
         for sim, fn in (("ours", lambda: _run_ours(name, net, cfg, ctx.seed)),
                         ("nest", lambda: run_nest(net, cfg.duration_s, cfg.dt_s, seed=ctx.seed,

@@ -171,17 +171,25 @@ def clock_engine_runs_drives() -> bool:
 
 
 def _plot(ctx, name: str, recs: dict, cfg: Config) -> None:
+    """Raster of the first 50 excitatory neurons and the population rate (all neurons, 1 ms
+    bins, as the synchrony index) over the last 200 ms, one column per simulator, shared
+    axes so that ours and NEST's read on one scale."""
     fig, axes = plt.subplots(2, len(recs), figsize=(5.5 * len(recs), 5), squeeze=False,
-                             sharex=True, gridspec_kw={"height_ratios": [2, 1]})
+                             sharex=True, sharey="row", gridspec_kw={"height_ratios": [2, 1]})
     t0, t1 = cfg.duration_s - 0.2, cfg.duration_s  # last 200 ms, as Fig. 8
+    bin_s = 1e-3
+    edges = np.arange(int(round((t1 - t0) / bin_s)) + 1) * bin_s + t0
     for k, (sim, sp) in enumerate(recs.items()):
-        sel = (sp.indices < 50) & (sp.times_s >= t0)
+        shown = min(50, sp.size)
+        sel = (sp.indices < shown) & (sp.times_s >= t0)
         axes[0, k].plot(sp.times_s[sel] * 1e3, sp.indices[sel], "|k", ms=3)
-        axes[0, k].set_title(f"{name}: {sim}")
-        sel = sp.times_s >= t0
-        counts = np.bincount(((sp.times_s[sel] - t0) / 1e-4).astype(np.int64), minlength=2000)[:2000]
-        axes[1, k].plot(np.linspace(t0, t1, counts.size, endpoint=False) * 1e3, counts / sp.size / 1e-4)
-        axes[1, k].set(xlabel="time (ms)", ylabel="rate (Hz)")
+        axes[0, k].set_title(f"{name}: {'NEST' if sim == 'nest' else sim}")
+        counts, _ = np.histogram(sp.times_s, bins=edges)
+        axes[1, k].stairs(counts / sp.size / bin_s, edges * 1e3, color="tab:blue")
+        axes[1, k].set_xlabel("time (ms)")
+        axes[0, k].set_xlim(t0 * 1e3, t1 * 1e3)
+    axes[0, 0].set_ylabel(f"neuron (first {shown} of {sp.size:,})")
+    axes[1, 0].set_ylabel("population rate (Hz, 1 ms bins)")
     ctx.save_figure(fig, f"brunel_{name}")
 
 

@@ -6,8 +6,9 @@ An experiment is a module with
 - ``SMOKE``: overrides for a run of a few seconds (tests), ``QUICK``: overrides for the demo,
 - ``run(cfg, ctx) -> dict``: does the work and returns flat summary figures.
 
-The runner writes ``summary.json`` (the figures plus run facts) and ``config.json``; figures
-and arrays go through :class:`RunContext` so every file is written atomically.
+The runner writes ``summary.json`` (the figures plus run facts), ``config.json`` and
+``report.html`` (summary, scorecard if the run wrote one, captioned figures); figures and
+arrays go through :class:`RunContext` so every file is written atomically.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import numpy as np  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 from experiments.registry import EXPERIMENTS  # noqa: E402
-from neuro.atomic import atomic_open, atomic_path  # noqa: E402
+from neuro.atomic import atomic_open  # noqa: E402
 
 __all__ = [
     "RunContext",
@@ -87,22 +88,32 @@ class RunContext:
         Seed for every random choice of the run.
     smoke : bool
         True for the tiny test-sized run.
+    figures : list of experiments.report.FigureEntry
+        Figures saved so far, with captions (the run's report page shows them).
     """
 
     name: str
     out_dir: Path
     seed: int
     smoke: bool = False
+    figures: list = dataclasses.field(default_factory=list)
 
-    def save_figure(self, fig: matplotlib.figure.Figure, name: str, dpi: int = 110) -> Path:
-        """Save ``fig`` as ``out_dir/name.png`` atomically and close it."""
-        path = self.out_dir / f"{name}.png"
+    def save_figure(self, fig: matplotlib.figure.Figure, name: str, dpi: int | None = None,
+                    caption: str | None = None) -> Path:
+        """Save ``fig`` as ``out_dir/name.png`` (print resolution unless ``dpi``) and
+        ``name.svg`` atomically, close it, and list it with its caption for the run's report.
+
+        ``caption`` defaults to the registered one (:mod:`experiments.captions`), else to
+        the figure's titles.
+        """
+        from experiments.report import default_caption, save_figure
+
         try:
-            with atomic_path(path) as tmp:
-                fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
+            text = caption or default_caption(self.name, name, fig)
+            self.figures.append(save_figure(fig, self.out_dir, name, text, dpi=dpi))
         finally:
             plt.close(fig)
-        return path
+        return self.out_dir / f"{name}.png"
 
     def save_arrays(self, group: str, arrays: dict[str, np.ndarray], attrs: dict | None = None) -> Path:
         """Store arrays under ``group`` in ``out_dir/results.h5`` (atomic rewrite)."""
@@ -209,6 +220,9 @@ def run_experiment(name: str, out_dir: Path | str, *, seed: int = 0, smoke: bool
     summary.setdefault("total_wall_s", time.perf_counter() - t0)
     full = {"experiment": name, "seed": int(seed), "smoke": smoke, **summary}
     write_json_atomic(out / "summary.json", full)
+    from experiments.report import render_experiment_page
+
+    render_experiment_page(ctx, cfg, full)
     log.info("%s finished in %.1f s; summary in %s", name, summary["total_wall_s"], out / "summary.json")
     return full
 

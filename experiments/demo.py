@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import html
+import json
 import sys
 import time
 import traceback
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from experiments.common import UsageError, load, run_experiment, write_json_atomic
 from experiments.registry import DEMO
-from neuro.atomic import atomic_open
+from experiments.report import figure_entries, render_demo_page
 
 __all__ = ["run_demo"]
 
@@ -34,7 +34,8 @@ def run_demo(out_dir: Path | str, *, seed: int = 0, smoke: bool = False,
     ``overrides`` (``--set``) apply to every experiment that has the parameter (see
     :func:`demo_overrides`).
 
-    Writes ``out_dir/index.html`` (figures and summary figures of every experiment) and
+    Writes ``out_dir/index.html`` (from the report templates: summary, scorecard and
+    captioned figures of every experiment, linking each run's own ``report.html``) and
     ``out_dir/summary.json``. A failing experiment is reported on the page and makes the
     tour raise at the end, after the others have run.
     """
@@ -62,29 +63,19 @@ def run_demo(out_dir: Path | str, *, seed: int = 0, smoke: bool = False,
 
 
 def _write_index(out: Path, results: dict[str, dict], failures: dict[str, str]) -> None:
-    parts = ["<!doctype html><meta charset='utf-8'><title>sparse-neuro demo</title>",
-             "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
-             "img{max-width:48%;margin:4px;border:1px solid #ccc}td,th{padding:2px 8px}"
-             "pre{background:#fee}</style>",
-             "<h1>Demo tour</h1>"]
+    """The tour's page from the report templates: per experiment its summary, scorecard,
+    captioned figures and a link to its own report page."""
+    sections = []
     for name in DEMO:
-        parts.append(f"<h2>{html.escape(name)}</h2>")
-        if name in failures:
-            parts.append(f"<pre>{html.escape(failures[name])}</pre>")
-            continue
-        rows = "".join(
-            f"<tr><th align=left>{html.escape(k)}</th><td>{html.escape(_short(v))}</td></tr>"
-            for k, v in results.get(name, {}).items()
-        )
-        parts.append(f"<table>{rows}</table>")
-        for png in sorted((out / name).glob("*.png")):
-            parts.append(f"<img src='{html.escape(name)}/{html.escape(png.name)}' alt='{png.stem}'>")
-    with atomic_open(out / "index.html") as fh:
-        fh.write("\n".join(parts))
-
-
-def _short(v: object) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    s = str(v)
-    return s if len(s) < 200 else s[:197] + "..."
+        run_dir = out / name
+        card = run_dir / "scorecard.json"
+        sections.append({
+            "name": name,
+            "failure": failures.get(name),
+            "summary": {k: v for k, v in results.get(name, {}).items() if k not in ("experiment", "seed", "smoke")},
+            "figures": [dataclasses.replace(f, png=f"{name}/{f.png}", svg=f"{name}/{f.svg}")
+                        for f in figure_entries(run_dir)],
+            "report": f"{name}/report.html" if (run_dir / "report.html").is_file() else None,
+            "scorecard": json.loads(card.read_text()) if card.is_file() else [],
+        })
+    render_demo_page(out, sections)

@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 
 from hardware_models import COUNTERS, DenseSpec, EnergyReport, EventQueueSimulator, place, preset
 from neuro import LIFParams, Network, PoissonSource, Population, Projection, SparseSynapses
+from neuro.plotting.axes import plain_log_axis
 
 __all__ = ["Config", "run", "SMOKE", "QUICK", "sparsity_network"]
 
@@ -122,6 +123,8 @@ def run(cfg: Config, ctx) -> dict:
         ax1.loglog(act[i], act[i] * wdens[i], "k:", lw=0.8)
     ax1.set_xlabel("activation density (measured)")
     ax1.set_ylabel("synaptic ops / dense multiplications")
+    plain_log_axis(ax1, "x", percent=True)
+    plain_log_axis(ax1, "y", percent=True)
     ax1.legend(fontsize=7)
     ax1.set_title("ops fraction (dotted: a x w)")
     im = ax2.imshow(np.log10(frac), origin="lower", cmap="viridis")
@@ -140,6 +143,8 @@ def run(cfg: Config, ctx) -> dict:
     ax3.axhline(e_dense[0, 0] / cfg.n_steps * 1e-6, color="k", ls="--", label="dense MACs")
     ax3.set_xlabel("activation density (measured)")
     ax3.set_ylabel("energy per step (uJ)")
+    plain_log_axis(ax3, "x", percent=True)
+    plain_log_axis(ax3, "y")
     ax3.set_title(f"synaptic energy ({spec.e_syn_op_pj} pJ/op vs 4.6 pJ/MAC)")
     ax3.legend(fontsize=6)
     fig.tight_layout()

@@ -23,6 +23,7 @@ from neuro import (
     SpikeMonitor,
 )
 from neuro.engines import ClockSimulator, simulate_exact
+from neuro.plotting.axes import plain_log_axis
 
 __all__ = ["Config", "run", "sweep_network", "SMOKE", "QUICK"]
 
@@ -80,10 +81,15 @@ def run(cfg: Config, ctx) -> dict:
                               "exact_rate_hz": a[:, 2], "clock_wall_s": a[:, 3],
                               "exact_wall_s": a[:, 4], "exact_events": a[:, 5]})
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.loglog(a[:, 1], a[:, 3], "o-", label=f"clock engine (dt = {cfg.dt_s * 1e3:g} ms)")
-    ax.loglog(a[:, 2], a[:, 4], "s-", label="exact event-driven engine")
-    ax.set_xlabel("mean firing rate (Hz)")
+    # a silent network (rate 0) has no place on a log axis: drawn points are the rates > 0
+    on_c, on_e = a[:, 1] > 0, a[:, 2] > 0
+    ax.loglog(a[on_c, 1], a[on_c, 3], "o-", label=f"clock engine (dt = {cfg.dt_s * 1e3:g} ms)")
+    ax.loglog(a[on_e, 2], a[on_e, 4], "s-", label="exact event-driven engine")
+    silent = int(np.sum(~on_c) + np.sum(~on_e))
+    ax.set_xlabel("mean firing rate (Hz)" + (f"; {silent} silent run(s) not drawn" if silent else ""))
     ax.set_ylabel(f"wall time per {cfg.duration_s:g} s simulated (s)")
+    plain_log_axis(ax, "x")
+    plain_log_axis(ax, "y")
     ax.set_title(f"{cfg.n_neurons} LIF neurons, delta synapses")
     ax.legend()
     ax.grid(True, which="both", alpha=0.3)

@@ -72,7 +72,8 @@ from neuro import (
     SpikeMonitor,
 )
 
-__all__ = ["Config", "run", "SMOKE", "QUICK", "WORKLOADS", "Workload", "scaled_kws_network",
+__all__ = ["Config", "run", "SMOKE", "QUICK", "WORKLOADS", "Workload", "PUBLISHED_PER_EVENT", "PUBLISHED_SOURCE",
+           "scaled_kws_network",
            "fit_host_terms", "microcircuit_counts"]
 
 DT = 1e-3
@@ -128,6 +129,29 @@ class Config:
             raise ValueError(f"microcircuit_dt_s must be > 0, got {self.microcircuit_dt_s}")
         preset(self.system)
 
+
+#: Published performance of the full-scale microcircuit on other platforms, as compiled by
+#: Senk et al. 2026 (Neuromorph. Comput. Eng. 6:012001; table in github
+#: INM-6/microcircuit-PD14-model, docs/benchmarking/figures/performance_summary.md, commit
+#: aea422a): (study, platform, real-time factor, energy per synaptic event in uJ measured
+#: at the power outlet). Knight et al. 2021 (no energy figure) is left out.
+PUBLISHED_PER_EVENT = (
+    ("van Albada et al. 2018", "NEST, 12 nodes 2x Xeon E5-2680v3", 2.465, 9.941),
+    ("van Albada et al. 2018", "NEST, 3 nodes 2x Xeon E5-2680v3", 4.584, 5.816),
+    ("van Albada et al. 2018", "SpiNNaker 1, 6 boards", 20.0, 4.4),
+    ("Knight & Nowotny 2018", "GeNN, Tesla V100", 1.838, 0.47),
+    ("Rhodes et al. 2019", "SpiNNaker 1, DC drive", 1.0, 0.601),
+    ("Rhodes et al. 2019", "SpiNNaker 1, Poisson drive", 1.0, 0.628),
+    ("Golosio et al. 2021", "NEST GPU, RTX 2080 Ti", 1.055, 0.25),
+    ("Heittmann et al. 2022", "CsNN, IBM INC-3000 (345 nodes)", 0.25, 0.284),
+    ("Kurth et al. 2022", "NEST, 2 nodes 2x AMD EPYC 7702", 0.53, 0.48),
+    ("Kurth et al. 2022", "NEST, 1 node 2x AMD EPYC 7702", 0.67, 0.33),
+    ("Golosio et al. 2023", "NEST GPU, RTX 4090", 0.386, 0.104),
+    ("Golosio et al. 2023", "GeNN, RTX 4090", 0.272, 0.074),
+    ("Kauth et al. 2023", "neuroAIx, 35 NetFPGA SUME", 0.05, 0.048),
+)
+PUBLISHED_SOURCE = ("Senk et al. 2026, Neuromorph. Comput. Eng. 6:012001 (compilation; github "
+                    "INM-6/microcircuit-PD14-model docs/benchmarking/figures/performance_summary.md)")
 
 SMOKE = {"n_inferences": 1, "max_copies": 1}
 QUICK = {"n_inferences": 2, "max_copies": 4}
@@ -348,6 +372,11 @@ def run(cfg: Config, ctx) -> dict:
         p_host_mw=0.0, t_host_step_ns=0.0, t_input_msg_ns=0.0))
     (ctx.out_dir / "microcircuit_mapping.txt").write_text(mc.report() + "\n")
     real_time = step["step_ns"] <= cfg.microcircuit_dt_s * 1e9
+    _platform_figure(ctx, system.name, [
+        ("model, host terms", step["step_ns"] * 1e-9 / cfg.microcircuit_dt_s,
+         step["energy_per_syn_event_uj"]),
+        ("model, chip only", chip_step["step_ns"] * 1e-9 / cfg.microcircuit_dt_s,
+         chip_step["energy_per_syn_event_uj"])])
     return {
         "calibration": rows,
         "workloads_within_2x": int(sum(within)),
@@ -372,5 +401,36 @@ def run(cfg: Config, ctx) -> dict:
             "chip_only_step_time_us": chip_step["step_ns"] * 1e-3,
             "chip_only_step_bound_by": chip_step["bound_by"],
             "chip_only_energy_per_synaptic_event_uj": chip_step["energy_per_syn_event_uj"],
+            "chip_only_real_time_factor": chip_step["step_ns"] * 1e-9 / cfg.microcircuit_dt_s,
+            "published_source": PUBLISHED_SOURCE,
+            "published_per_event": [{"study": st, "platform": pl, "real_time_factor": q,
+                                     "energy_per_synaptic_event_uj": e}
+                                    for st, pl, q, e in PUBLISHED_PER_EVENT],
         },
     }
+
+
+def _platform_figure(ctx, system: str, model: list) -> None:
+    """Real-time factor against energy per synaptic event (log-log, as Senk et al. 2026,
+    Fig. 2b): :data:`PUBLISHED_PER_EVENT` and the model's ``(label, rtf, uJ)`` points."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    prev = (None, 1.0)
+    for st, pl, q, e in PUBLISHED_PER_EVENT:
+        ax.scatter(e, q, color="0.45", zorder=3)
+        # a study's second point at nearly the same place gets its label below the first
+        dy = -10 if st == prev[0] and abs(math.log(e / prev[1])) < 0.2 else 2
+        ax.annotate(f"{st}\n{pl}", (e, q), fontsize=5.5, xytext=(4, dy), textcoords="offset points")
+        prev = (st, e)
+    for (label, q, e), mk in zip(model, ("*", "P")):
+        ax.scatter(e, q, marker=mk, s=140, color="C3", zorder=4, label=f"Loihi {label} ({system})")
+    ax.axhline(1.0, color="k", lw=0.6, ls=":")
+    ax.set(xscale="log", yscale="log", xlabel="energy per synaptic event (uJ)",
+           ylabel="real-time factor (wall-clock / model time)",
+           title="Potjans-Diesmann microcircuit, full scale: published platforms vs the model")
+    ax.legend(fontsize=7, loc="upper left")
+    ax.grid(which="both", alpha=0.2)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.text(0.01, 0.005, "published: " + PUBLISHED_SOURCE, fontsize=5)
+    ctx.save_figure(fig, "microcircuit_platforms")

@@ -19,7 +19,7 @@ is the mean accuracy over the noise levels (the area under the curve).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -28,8 +28,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from encoders import load_mnist
+from experiments.point_store import PointStore, point_key
 from learning import evaluate, rate_input
 from learning.sparsity.loop import train_with_hook
+from neuro.checkpoint import check_resume_mode, config_hash
 from neuro.layers import SpikingMLP
 
 __all__ = ["Config", "run", "SMOKE", "QUICK", "NETWORKS", "replace_with_noise"]
@@ -53,6 +55,7 @@ class Config:
     noise_levels: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
     seeds: int = 3
     threads: int = 1
+    resume: str = "auto"
 
     def __post_init__(self) -> None:
         for name in ("hidden", "n_steps", "epochs", "batch_size", "seeds", "threads"):
@@ -69,6 +72,7 @@ class Config:
             raise ValueError(f"kwta_fraction must be in (0, 1), got {self.kwta_fraction}")
         if not self.noise_levels or any(not 0 <= f <= 1 for f in self.noise_levels):
             raise ValueError(f"noise_levels must be values in [0, 1], got {self.noise_levels}")
+        check_resume_mode(self.resume)
 
 
 SMOKE: dict[str, Any] = {"hidden": 40, "n_train": 600, "n_test": 200, "n_steps": 6, "epochs": 1, "seeds": 2,
@@ -97,6 +101,16 @@ def _network(cfg: Config, name: str, n_in: int, n_out: int, seed: int) -> Spikin
                       seed=seed)
 
 
+def _identity(cfg: Config, name: str, seed: int) -> str:
+    """Run identity of network ``name``: the parameters it does not use set to their defaults."""
+    unused = {"seeds": 1, "threads": 1, "resume": "auto"}
+    if name != "sparse_kwta":
+        unused["kwta_fraction"] = Config.kwta_fraction
+    if name == "dense":
+        unused["weight_density"] = Config.weight_density
+    return config_hash(replace(cfg, **unused), seed=seed)
+
+
 def run(cfg: Config, ctx) -> dict:
     """Train the three networks per seed; accuracy vs noise fraction; plot mean +- std."""
     torch.set_num_threads(cfg.threads)
@@ -106,18 +120,36 @@ def run(cfg: Config, ctx) -> dict:
     levels = list(cfg.noise_levels)
     acc = np.zeros((len(NETWORKS), cfg.seeds, len(levels)))
     act = np.zeros((len(NETWORKS), cfg.seeds))
-    jobs = [(i, s) for s in range(cfg.seeds) for i in range(len(NETWORKS))]
-    for i, s in ctx.progress(jobs, desc="networks x seeds"):
+    jobs = {point_key(NETWORKS[i], s): (i, s) for s in range(cfg.seeds) for i in range(len(NETWORKS))}
+
+    def compute(key: str) -> dict:
+        i, s = jobs[key]
         seed = ctx.seed + 1000 * s
         model = _network(cfg, NETWORKS[i], data.n_features, data.n_classes, seed)
         train_with_hook(model, data.x_train, data.y_train, epochs=cfg.epochs,
                         batch_size=cfg.batch_size, lr=cfg.lr, seed=seed, encode=encode)
+        out = {"accuracy": [], "activation_sparsity": float("nan")}
         for j, f in enumerate(levels):
             noisy = replace_with_noise(x_test, f, seed + 7 + j)
             ev = evaluate(model, noisy, y_test, encode=encode, seed=seed)
-            acc[i, s, j] = ev["accuracy"]
+            out["accuracy"].append(ev["accuracy"])
             if f == 0:
-                act[i, s] = ev["activation_sparsity"][0]
+                out["activation_sparsity"] = ev["activation_sparsity"][0]
+        return out
+
+    # finished (network, seed) points are kept: a killed run resumes, parallel runs share
+    # them, and a run that changes one network's parameters reuses the other networks
+    bar = ctx.progress(total=len(jobs), desc="networks x seeds")
+    stores = [PointStore(ctx.checkpoint_path("points"), _identity(cfg, name, ctx.seed),
+                         fresh=cfg.resume == "fresh") for name in NETWORKS]
+    done: dict[str, dict] = {}
+    for wait in (False, True):  # first what no other process holds, then await the rest
+        for i, store in enumerate(stores):
+            mine = [k for k, (n, _s) in jobs.items() if n == i and k not in done]
+            done.update(store.compute_all(mine, compute, on_done=lambda _k: bar.update(1), wait=wait))
+    for key, r in done.items():
+        i, s = jobs[key]
+        acc[i, s], act[i, s] = r["accuracy"], r["activation_sparsity"]
     mean, std = acc.mean(1), acc.std(1, ddof=1) if cfg.seeds > 1 else np.zeros_like(acc[:, 0])
     ctx.save_arrays("noise", {"accuracy": acc, "noise_levels": np.asarray(levels),
                               "hidden_activation_sparsity": act}, {"networks": ",".join(NETWORKS)})

@@ -2,7 +2,11 @@
 
 Whitened natural images (scikit-image's bundled photographs by default, R(f) = f exp(-(f/f0)^4)),
 random patches, a dictionary learned by alternating sparse inference and gradient steps,
-then every basis function fitted by a 2-D Gabor. Reports the fraction of good fits, the
+then every basis function fitted by a 2-D Gabor. A basis function counts as a band-pass
+Gabor when the fit has R^2 > 0.8 and the fitted Gabor's amplitude spectrum peaks at 0.05
+cycles/pixel or more (``GaborFit.peak_freq``; the carrier frequency of an odd-symmetric fit can
+slide towards 0 without changing the fit, so it cannot tell band-pass from blob). Reports the
+fraction of band-pass Gabors (``frac_gabor_bandpass``), the
 sparseness and reconstruction error of the codes on held-out patches, the orientation tiling
 and the training time. Default: 12x12 patches, 144 bases (the 1997 paper's size), inference
 by the hard-threshold LCA (unbiased amplitudes, so sparse codes still reconstruct well);
@@ -24,10 +28,18 @@ from learning.dictionary import (
     learn_dictionary,
     relative_reconstruction_error,
 )
-from neuro.analysis.gabor import fit_gabors, gabor_population_stats
+from neuro.analysis.gabor import GaborFit, fit_gabors, gabor_population_stats
 from neuro.plotting.fields import gabor_tiling, receptive_field_grid
 
-__all__ = ["QUICK", "SMOKE", "Config", "run", "train_dictionary"]
+__all__ = ["MIN_PEAK_FREQ", "QUICK", "SMOKE", "Config", "is_bandpass", "run", "train_dictionary"]
+
+#: A well-fit Gabor is band-pass when its amplitude spectrum peaks at or above this (cycles/pixel).
+MIN_PEAK_FREQ = 0.05
+
+
+def is_bandpass(fit: GaborFit, r2_min: float = 0.8) -> bool:
+    """``fit.r2 > r2_min`` and its spectrum peaks at ``>= MIN_PEAK_FREQ`` (not a blob or ramp)."""
+    return fit.r2 > r2_min and fit.peak_freq >= MIN_PEAK_FREQ
 
 
 @dataclass(frozen=True)
@@ -107,24 +119,31 @@ def run(cfg: Config, ctx) -> dict:
     fits = fit_gabors(D, shape)
     fit_s = time.perf_counter() - t0
     stats = gabor_population_stats(fits, r2_min=cfg.r2_min)
+    bandpass = [g for g in fits if is_bandpass(g, cfg.r2_min)]
+    n_bp = len(bandpass)
     ctx.save_arrays("dictionary", {"D": D, "objective": res.objective, "frac_nonzero": res.frac_nonzero},
                     {"patch_size": cfg.patch_size, "lam": cfg.lam, "inference": cfg.inference})
-    ctx.save_arrays("gabor", {k: np.array([getattr(g, k) for g in fits]) for k in
-                              ("x0", "y0", "theta", "freq", "sigma_x", "sigma_y", "phase", "amplitude", "r2")})
+    ctx.save_arrays("gabor", {k: np.array([g.as_dict()[k] for g in fits]) for k in
+                              ("x0", "y0", "theta", "freq", "peak_freq", "sigma_x", "sigma_y", "phase",
+                               "amplitude", "r2")})
     order = np.argsort([-g.r2 for g in fits], kind="stable")
+    what = f"band-pass Gabor fits (R^2 > {cfg.r2_min:g}, peak SF >= {MIN_PEAK_FREQ:g} cyc/px)"
     ctx.save_figure(receptive_field_grid(D, shape, title=(
-        f"{cfg.n_atoms} bases, {cfg.patch_size}x{cfg.patch_size}: "
-        f"{100 * stats['frac_gabor']:.0f}% Gabor R^2>{cfg.r2_min}")), "receptive_fields")
-    ctx.save_figure(receptive_field_grid(D[:, order], shape, title="sorted by Gabor R^2"),
+        f"{cfg.n_atoms} bases, {cfg.patch_size}x{cfg.patch_size} px: {n_bp} ({100 * n_bp / len(fits):.0f}%) "
+        f"are {what}")), "receptive_fields")
+    ctx.save_figure(receptive_field_grid(D[:, order], shape, title=f"all {cfg.n_atoms} bases sorted by Gabor R^2"),
                     "receptive_fields_sorted")
-    ctx.save_figure(gabor_tiling(fits, shape, cfg.r2_min, title="Gabor tiling"), "gabor_tiling")
+    ctx.save_figure(gabor_tiling(bandpass, shape, cfg.r2_min, title=f"Gabor tiling of the {n_bp} {what}"),
+                    "gabor_tiling")
     return {
         "frac_gabor_r2_gt_0_8": stats["frac_gabor"] if cfg.r2_min == 0.8 else float(
             np.mean([g.r2 > 0.8 for g in fits])),
         "median_gabor_r2": stats["median_r2"],
-        # good fits that are band-pass (at least half a cycle across the patch), not blobs
-        "frac_gabor_bandpass": float(np.mean([g.r2 > cfg.r2_min and g.freq >= 0.5 / cfg.patch_size
-                                              for g in fits])),
+        # well-fit Gabors whose spectrum peaks at >= MIN_PEAK_FREQ: band-pass, not blobs or ramps
+        "frac_gabor_bandpass": n_bp / len(fits),
+        # the same with the carrier frequency instead of the peak (lower: odd fields drift to f -> 0)
+        "frac_gabor_carrier_freq_ge_0_05": float(np.mean([g.r2 > cfg.r2_min and g.freq >= MIN_PEAK_FREQ
+                                                          for g in fits])),
         "frac_nonzero_coefficients": float(np.count_nonzero(A) / A.size),
         "relative_reconstruction_error": relative_reconstruction_error(D, Xt, A),
         "orientation_histogram": stats["orientation_histogram"],

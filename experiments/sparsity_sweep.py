@@ -29,6 +29,7 @@ sensitivity heat map.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +38,7 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from encoders import load_digits_split, load_mnist
+from encoders import Split, load_digits_split, load_mnist
 from encoders.codes import rate_code
 from hardware_models import EnergyReport, EventQueueSimulator, LoihiCounters, place, preset
 from learning import evaluate, rate_input, to_network
@@ -55,7 +56,10 @@ from learning.sparsity import (
 )
 from learning.sparsity.loop import train_with_hook
 from learning.training import count_ce_loss
+from experiments.point_store import PointStore, point_key
 from neuro import SpikeArraySource
+from neuro.atomic import atomic_path
+from neuro.checkpoint import check_resume_mode, config_hash
 from neuro.layers import SpikingMLP
 
 __all__ = ["Config", "run", "SMOKE", "QUICK", "METHODS", "loihi_energy_per_inference"]
@@ -91,7 +95,18 @@ class Config:
     synflow_iterations: int = 50
     energy_samples: int = 20
     sensitivity_densities: tuple[float, ...] = (0.5, 0.2, 0.1, 0.05, 0.02, 0.01)
+    # budget: methods outside ``full_methods`` (empty: all methods) run only at those of
+    # ``densities`` in ``reduced_densities``; k-WTA variants at those in ``kwta_densities``
+    # (empty: all densities)
+    full_methods: tuple[str, ...] = ()
+    reduced_densities: tuple[float, ...] = (0.1,)
+    kwta_densities: tuple[float, ...] = ()
+    # > 0: first train a dense net on n_train - validation_size images for this many epochs
+    # and report its validation accuracy after every epoch (how the epochs were chosen)
+    validation_epochs: int = 0
+    validation_size: int = 1000
     threads: int = 1
+    resume: str = "auto"
 
     def __post_init__(self) -> None:
         if self.dataset not in ("mnist", "digits"):
@@ -103,11 +118,17 @@ class Config:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
         if not 0 < self.n_train < 10000:
             raise ValueError(f"n_train must be in [1, 9999], got {self.n_train}")
-        for name in ("densities", "sensitivity_densities"):
+        for name in ("densities", "sensitivity_densities", "reduced_densities"):
             vals = getattr(self, name)
             if not vals or any(not 0 < d < 1 for d in vals):
                 raise ValueError(f"{name} must be a non-empty tuple of values in (0, 1), got {vals}")
-        bad = [m for m in (*self.methods, *self.kwta_methods) if m not in METHODS]
+        if self.validation_epochs < 0 or int(self.validation_epochs) != self.validation_epochs:
+            raise ValueError(f"validation_epochs must be an integer >= 0, got {self.validation_epochs!r}")
+        if self.validation_epochs and not 0 < self.validation_size < self.n_train:
+            raise ValueError(f"validation_size must be in [1, n_train - 1 = {self.n_train - 1}], "
+                             f"got {self.validation_size}")
+        check_resume_mode(self.resume)
+        bad = [m for m in (*self.methods, *self.kwta_methods, *self.full_methods) if m not in METHODS]
         if bad:
             raise ValueError(f"unknown methods {bad}; valid: {METHODS}")
         for name in ("kwta_fraction", "dst_end", "gmp_end", "drop_fraction"):
@@ -250,6 +271,20 @@ def _pareto(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return front
 
 
+def _grid(cfg: Config) -> list[tuple[str, float, bool]]:
+    """The (method, density, k-WTA) points of the run, in the order they are computed.
+
+    Density-major in the order of ``cfg.densities``, methods in the order of ``cfg.methods``,
+    the k-WTA variants last: list the densities and methods that matter most first, so that
+    a run stopped early (and resumed with a narrower grid) has them.
+    """
+    full = cfg.full_methods or cfg.methods
+    grid = [(m, d, False) for d in cfg.densities for m in cfg.methods
+            if m in full or d in cfg.reduced_densities]
+    kw_d = cfg.kwta_densities or cfg.densities
+    return grid + [(m, d, True) for d in cfg.densities for m in cfg.kwta_methods if d in kw_d]
+
+
 def _figures(ctx, acc, energy, dense_acc, dense_energy, sens, sens_d, layer_names) -> None:
     fig = Figure(figsize=(12, 4.2))
     FigureCanvasAgg(fig)
@@ -285,8 +320,30 @@ def _figures(ctx, acc, energy, dense_acc, dense_energy, sens, sens_d, layer_name
 
 
 # ---------------------------------------------------------------------- run
+_GRID_FIELDS = ("methods", "densities", "kwta_methods", "sensitivity_densities", "full_methods",
+                "reduced_densities", "kwta_densities", "threads", "resume")
+
+
+def _validation_curve(cfg: Config, data: Split, seed: int) -> list[float]:
+    """Validation accuracy after every epoch of a dense net trained on the rest of the training set."""
+    n = len(data.y_train) - cfg.validation_size
+    fit_data = Split(data.x_train[:n], data.y_train[:n], data.x_train[n:], data.y_train[n:])
+    tr = _Trainer(cfg, fit_data, seed)
+    model = tr.model(1.0, False)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    curve = []
+    for epoch in range(cfg.validation_epochs):  # one epoch per call, a new shuffle each
+        tr.fit(model, 1, optimizer=opt, seed_offset=epoch)
+        curve.append(evaluate(model, fit_data.x_test, fit_data.y_test, encode=tr.encode, seed=seed)["accuracy"])
+    return curve
+
+
 def run(cfg: Config, ctx) -> dict:
-    """Train every (method, density) point, evaluate, cost on the Loihi model, plot."""
+    """Train every (method, density) point, evaluate, cost on the Loihi model, plot.
+
+    Every finished point is stored under ``out/checkpoints`` (:class:`PointStore`): a killed
+    run resumes, and several processes started with the same arguments share the grid.
+    """
     torch.set_num_threads(cfg.threads)
     if cfg.dataset == "mnist":
         data = load_mnist(n_train=cfg.n_train)
@@ -294,6 +351,10 @@ def run(cfg: Config, ctx) -> dict:
         data = load_digits_split(test_size=0.25, random_state=0)
     tr = _Trainer(cfg, data, ctx.seed)
     x_e = data.x_test[: cfg.energy_samples]
+    point_fields = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in _GRID_FIELDS}
+    store = PointStore(ctx.checkpoint_path("points"), config_hash(point_fields, seed=ctx.seed),
+                       fresh=cfg.resume == "fresh")
+    dense_path = ctx.checkpoint_path(f"{store.identity}-dense.pt")
 
     def measure(model) -> dict[str, float]:
         ev = evaluate(model, data.x_test, data.y_test, encode=tr.encode, seed=ctx.seed)
@@ -302,18 +363,31 @@ def run(cfg: Config, ctx) -> dict:
             out.update(loihi_energy_per_inference(model, x_e, cfg.n_steps, ctx.seed))
         return out
 
+    def compute(key: str) -> dict:
+        if key == "validation":
+            return {"accuracy": _validation_curve(cfg, data, ctx.seed)}
+        m, d, kw = keys[key]
+        if m == "dense":
+            model = tr.model(1.0, kw)
+            tr.fit(model, cfg.epochs)
+            if not kw:  # the sensitivity map prunes this network
+                with atomic_path(dense_path) as tmp:
+                    torch.save(model.state_dict(), tmp)
+        else:
+            model = tr.train_point(m, d, kw)
+        return measure(model)
+
+    keys = {point_key(m, d, kw): (m, d, kw) for m, d, kw in
+            [("dense", 1.0, False), *_grid(cfg), *([("dense", 1.0, True)] if cfg.kwta_methods else [])]}
+    todo = [*keys, *(["validation"] if cfg.validation_epochs else [])]
+    bar = ctx.progress(total=len(todo), desc="sweep")
+    done = store.compute_all(todo, compute, on_done=lambda _k: bar.update(1))
+    points = {keys[k]: v for k, v in done.items() if k in keys}
+    dense_r = points[("dense", 1.0, False)]
     dense = tr.model(1.0, False)
-    tr.fit(dense, cfg.epochs)
-    dense_r = measure(dense)
-    points: dict[tuple[str, float, bool], dict[str, float]] = {}
-    grid = [(m, d, False) for m in cfg.methods for d in cfg.densities]
-    grid += [(m, d, True) for m in cfg.kwta_methods for d in cfg.densities]
-    for m, d, kw in ctx.progress(grid, desc="sweep"):
-        points[(m, d, kw)] = measure(tr.train_point(m, d, kw))
-    if cfg.kwta_methods:
-        dense_kw = tr.model(1.0, True)
-        tr.fit(dense_kw, cfg.epochs)
-        dense_kw_r = measure(dense_kw)
+    if not dense_path.exists():  # stored points of a run whose weights were lost: retrain
+        compute(point_key("dense", 1.0, False))
+    dense.load_state_dict(torch.load(dense_path, weights_only=True))
 
     # layer-wise sensitivity: magnitude-prune one layer of the trained dense net, no retraining
     names = [f"layer {i} ({a}-{b})" for i, (a, b) in enumerate(zip(tr.sizes[:-1], tr.sizes[1:]))]
@@ -328,12 +402,14 @@ def run(cfg: Config, ctx) -> dict:
 
     def table(key: str, kwta: bool) -> dict[str, dict[float, float]]:
         methods = cfg.kwta_methods if kwta else cfg.methods
-        return {m: {d: points[(m, d, kwta)].get(key, float("nan")) for d in cfg.densities} for m in methods}
+        return {m: {d: points[(m, d, kwta)].get(key, float("nan")) for d in cfg.densities
+                    if (m, d, kwta) in points} for m in methods}
 
     acc, energy = table("accuracy", False), table("energy_uj", False)
     _figures(ctx, acc, energy, dense_r["accuracy"], dense_r.get("energy_uj", np.nan), sens,
              cfg.sensitivity_densities, names)
-    arr = {k: np.array([[points[(m, d, False)].get(k, np.nan) for d in cfg.densities] for m in cfg.methods])
+    arr = {k: np.array([[points.get((m, d, False), {}).get(k, np.nan) for d in cfg.densities]
+                        for m in cfg.methods])
            for k in ("accuracy", "activation_sparsity", "energy_uj", "syn_ops")}
     ctx.save_arrays("sweep", {**arr, "densities": np.asarray(cfg.densities), "sensitivity": sens,
                               "sensitivity_densities": np.asarray(cfg.sensitivity_densities)},
@@ -361,8 +437,11 @@ def run(cfg: Config, ctx) -> dict:
         summary["kwta_accuracy"] = keyed(table("accuracy", True))
         summary["kwta_activation_sparsity"] = keyed(table("activation_sparsity", True))
         summary["kwta_energy_uj"] = keyed(table("energy_uj", True))
+        dense_kw_r = points[("dense", 1.0, True)]
         summary["dense_kwta_accuracy"] = dense_kw_r["accuracy"]
         summary["dense_kwta_activation_sparsity"] = dense_kw_r["activation_sparsity"]
-    if "rigl" in cfg.methods and 0.1 in cfg.densities:
+    if cfg.validation_epochs:
+        summary["dense_validation_accuracy_per_epoch"] = done["validation"]["accuracy"]
+    if ("rigl", 0.1, False) in points:
         summary["rigl_10pct_gap_points"] = 100 * (dense_r["accuracy"] - acc["rigl"][0.1])
     return summary

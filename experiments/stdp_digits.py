@@ -28,6 +28,14 @@ readout gave 95% where the learned ones gave 93% (1 s) and 91% (350 ms). The k-m
 baseline of the same size (sklearn KMeans with ``n_clusters = n_neurons``, clusters labelled
 by majority, test by nearest centroid) is computed in the same run.
 
+Structural plasticity (``structural=True``, :mod:`learning.structural`): the input projection
+starts at ``input_density`` (every neuron the same number of random inputs) and every
+``rewire_every`` training images each neuron's weakest ``rewire_fraction`` of synapses (decaying
+with the learning rate) are replaced by new ones (weight 0) at inputs sampled by their
+co-activity with the neuron since the last rewiring (``growth="activity"``: sum over images of
+pixel x spike count) or at random; the simulator is rebuilt on the new pattern with its state.
+``input_density < 1`` without ``structural`` is the fixed random sparse baseline.
+
 Training checkpoints (weights, thresholds, traces, RNG state, epoch and image index) every
 ``checkpoint_every`` images and resumes from the checkpoint when rerun into the same
 output directory.
@@ -45,6 +53,7 @@ import numpy as np
 from encoders.datasets import load_digits_split, load_mnist
 from learning.homeostasis import NORM_ORDERS, ThresholdAdaptation, normalize_columns
 from learning.stdp import STDPRule, learning_rate_schedule
+from learning.structural import StructuralPlasticity, prune_and_grow, rebuild_simulator
 from neuro import LIFParams, Network, Population, Projection, SparseSynapses, SpikeMonitor
 from neuro.atomic import atomic_open
 from neuro.checkpoint import check_identity, check_resume_mode, run_identity
@@ -80,6 +89,8 @@ class Config:
     epochs: int = 12
     n_train: int = 0  # 0: every training image
     n_test: int = 0  # 0: every test image
+    # label assignment on the first n_assign training images (0: all; the readout's cost)
+    n_assign: int = 0
     dt_s: float = 5e-4
     present_s: float = 0.35
     rest_s: float = 0.15
@@ -119,6 +130,12 @@ class Config:
     # theta set to the layer mean, so the best-matching prototype wins rather than the least used)
     test_present_s: float = 1.0
     test_theta: str = "mean"
+    # input synapses: initial density (fixed in-degree), and structural plasticity (see above)
+    input_density: float = 1.0
+    structural: bool = False
+    rewire_every: int = 1000
+    rewire_fraction: float = 0.1
+    growth: str = "activity"
     # "auto": resume this run's checkpoint and refuse another run's; "fresh": start over
     resume: str = "auto"
 
@@ -132,8 +149,8 @@ class Config:
             raise ValueError(f"n_neurons must be >= 1, got {self.n_neurons}")
         if self.epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
-        if self.n_train < 0 or self.n_test < 0:
-            raise ValueError("n_train and n_test must be >= 0 (0: all)")
+        if self.n_train < 0 or self.n_test < 0 or self.n_assign < 0:
+            raise ValueError("n_train, n_test and n_assign must be >= 0 (0: all)")
         if not 0 < self.dt_s <= 1e-3:
             raise ValueError(f"dt_s must be in (0, 1e-3] s, got {self.dt_s}")
         if not self.present_s > 0 or self.rest_s < 0:
@@ -157,6 +174,11 @@ class Config:
             raise ValueError(f"test_present_s must be >= 0 s (0: present_s), got {self.test_present_s}")
         if self.test_theta not in TEST_THETAS:
             raise ValueError(f"test_theta must be one of {TEST_THETAS}, got {self.test_theta!r}")
+        if not 0.0 < self.input_density <= 1.0:
+            raise ValueError(f"input_density must be in (0, 1], got {self.input_density}")
+        if self.rewire_every < 1:
+            raise ValueError(f"rewire_every must be >= 1 (images), got {self.rewire_every}")
+        StructuralPlasticity(fraction=self.rewire_fraction, growth=self.growth)  # validates both
         if not 0.0 <= self.validation_fraction < 1.0:
             raise ValueError(f"validation_fraction must be in [0, 1) (0: evaluate on the test split), "
                              f"got {self.validation_fraction}")
@@ -183,8 +205,12 @@ def diehl_cook_network(n_inputs: int, cfg: Config, seed: int = 0) -> Network:
     adapt = ThresholdAdaptation(theta_plus=cfg.theta_plus, tau_theta_s=cfg.tau_theta_s)
     rule = STDPRule(tau_plus_s=cfg.tau_pre_s, tau_minus_s=cfg.tau_post_s, a_plus=cfg.a_plus,
                     a_minus=cfg.a_minus, w_min=0.0, w_max=cfg.w_max)
-    w0 = rng.uniform(0.0, cfg.w_init_max, (n_inputs, n))
-    w_in = SparseSynapses.from_dense(w0)
+    if cfg.input_density < 1.0:
+        k = max(1, int(round(cfg.input_density * n_inputs)))
+        w_in = SparseSynapses.fixed_indegree(n_inputs, n, k, seed=rng, dtype=np.float64)
+        w_in = w_in.with_weights(rng.uniform(0.0, cfg.w_init_max, w_in.n_synapses))
+    else:
+        w_in = SparseSynapses.from_dense(rng.uniform(0.0, cfg.w_init_max, (n_inputs, n)))
     normalize_columns(w_in.weights, w_in.indices, n, weight_total(cfg, n_inputs), cfg.weight_norm)
     kw = {"kwta_k": cfg.kwta_k} if cfg.inhibition == "kwta" else {}
     pops = [Population("exc", n, exc_params, adaptation=adapt, **kw)]
@@ -221,8 +247,23 @@ class Trainer:
         self.n = cfg.n_neurons
         self.n_inputs = net.size("inp")
         self.total = weight_total(cfg, self.n_inputs)
+        self._bind()
+        # input x spike-count co-activity since the last rewiring (structural plasticity)
+        self.coactivity = np.zeros((self.n_inputs, self.n)) if cfg.structural else None
+
+    def _bind(self) -> None:
+        """Views of the input weights and their targets (renewed when the pattern changes)."""
         self.w = self.sim.weights_view(0)
-        self.idx = net.projections[0].synapses.indices
+        self.idx = self.sim.network.projections[0].synapses.indices
+
+    def rewire(self, fraction: float, rng: np.random.Generator) -> None:
+        """Replace each neuron's weakest ``fraction`` of input synapses (structural plasticity)
+        and continue on a simulator rebuilt with the current state."""
+        rule = StructuralPlasticity(fraction=fraction, growth=self.cfg.growth)
+        new, source = prune_and_grow(self.sim.synapses()[0], rule, rng, coactivity=self.coactivity)
+        self.sim = rebuild_simulator(self.sim, 0, new, source)
+        self._bind()
+        self.coactivity[:] = 0.0
 
     def learning(self, on: bool, rate: float = 1.0) -> None:
         """Switch STDP (at learning rate ``rate``) and threshold adaptation on or off."""
@@ -247,6 +288,8 @@ class Trainer:
                 normalize_columns(self.w, self.idx, self.n, self.total, cfg.weight_norm)
             if counts.sum() >= cfg.min_spikes:
                 break
+        if learn and self.coactivity is not None:
+            self.coactivity += np.outer(x, counts)
         return (counts, rec.spikes["exc"]) if keep_spikes else counts
 
     def freeze(self) -> None:
@@ -273,6 +316,10 @@ class Trainer:
         inputs = {f"inputs.{k}": np.asarray(v) for k, v in d.pop("inputs").items()}
         extra = {**inputs, "epoch": epoch, "pos": pos,
                  "order": order, "elapsed": elapsed, **(identity or {})}
+        if self.coactivity is not None:  # the input pattern changes: store it
+            syn = self.sim.network.projections[0].synapses
+            extra.update({"pattern.indptr": syn.indptr, "pattern.indices": syn.indices,
+                          "coactivity": self.coactivity})
         if shuffle_rng is not None:
             extra["shuffle_state"] = json.dumps(shuffle_rng.bit_generator.state)
         with atomic_open(path, "wb") as fh:
@@ -299,6 +346,13 @@ class Trainer:
             check_identity(meta, identity, str(path))
         d["step"] = int(d["step"])
         d["inputs"] = {k[len("inputs."):]: d.pop(k) for k in list(d) if k.startswith("inputs.")}
+        if "pattern.indptr" in d:
+            syn = self.sim.network.projections[0].synapses
+            stored = SparseSynapses(d.pop("pattern.indptr"), d.pop("pattern.indices"), syn.weights,
+                                    syn.delays, syn.n_post, syn.dt_s)
+            self.sim = rebuild_simulator(self.sim, 0, stored, np.full(stored.n_synapses, -1))
+            self._bind()
+            self.coactivity[:] = d.pop("coactivity")
         self.sim.load_state_dict(d)
         if shuffle_rng is not None:
             shuffle_rng.bit_generator.state = json.loads(meta["shuffle_state"])
@@ -374,9 +428,14 @@ def run(cfg: Config, ctx) -> dict:
     while epoch < cfg.epochs:
         while pos < len(order):
             progress = (epoch * len(xtr) + pos) / total
-            tr.learning(True, learning_rate_schedule(1.0, progress, cfg.lr_schedule, cfg.lr_final_fraction))
+            rate = learning_rate_schedule(1.0, progress, cfg.lr_schedule, cfg.lr_final_fraction)
+            tr.learning(True, rate)
             tr.present(xtr[order[pos]], learn=True)
             pos += 1
+            if cfg.structural and (epoch * len(xtr) + pos) % cfg.rewire_every == 0:
+                # the rewired fraction decays with the learning rate; the draw depends only on
+                # the seed and the position, so a resumed run rewires identically
+                tr.rewire(cfg.rewire_fraction * rate, np.random.default_rng([ctx.seed, epoch, pos]))
             bar.update(1)
             if pos % cfg.checkpoint_every == 0:
                 tr.save(ckpt, epoch, pos, order, time.perf_counter() - t0, rng, identity)
@@ -388,12 +447,13 @@ def run(cfg: Config, ctx) -> dict:
 
     theta_learned = tr.sim.theta("exc").copy()
     tr.freeze()
-    resp_tr = tr.responses(xtr, ctx, "label assignment")
-    assignments = assign_labels(resp_tr, ytr, n_classes)
+    n_assign = cfg.n_assign or len(xtr)
+    resp_tr = tr.responses(xtr[:n_assign], ctx, "label assignment")
+    assignments = assign_labels(resp_tr, ytr[:n_assign], n_classes)
     resp_te = tr.responses(xte, ctx, "test")
     pred = classify(resp_te, assignments, n_classes)
     acc = float(np.mean(pred == yte))
-    train_acc = float(np.mean(classify(resp_tr, assignments, n_classes) == ytr))
+    train_acc = float(np.mean(classify(resp_tr, assignments, n_classes) == ytr[:n_assign]))
 
     w = tr.sim.synapses()[0].to_dense()  # (n_inputs, n_neurons)
     ctx.save_figure(receptive_field_grid(w.T.reshape(-1, side, side)[: min(cfg.n_neurons, 400)],
@@ -416,6 +476,7 @@ def run(cfg: Config, ctx) -> dict:
         f"{eval_split}_accuracy": acc,
         "train_accuracy": train_acc,
         "n_train_images": int(len(xtr)),
+        "n_assign_images": int(n_assign),
         f"n_{eval_split}_images": int(len(xte)),
         "epochs": cfg.epochs,
         "train_seconds": train_s,
@@ -428,6 +489,9 @@ def run(cfg: Config, ctx) -> dict:
         "rest_ms": cfg.rest_s * 1e3,
         "test_present_ms": test_present_s * 1e3,
         "test_theta": cfg.test_theta,
+        "input_synapses": int(tr.sim.network.projections[0].synapses.n_synapses),
+        "input_density": tr.sim.network.projections[0].synapses.n_synapses / w.size,
+        "structural": cfg.structural,
     }
     if cfg.kmeans:
         summary[f"kmeans_{eval_split}_accuracy"] = kmeans_baseline(xtr, ytr, xte, yte, cfg.n_neurons, ctx.seed)

@@ -3,6 +3,8 @@
 - :mod:`.loihi`: :class:`LoihiSpec` (per-operation energies/times, core limits) and presets;
 - :mod:`.mapping`: placement on cores/tiles/mesh with resource checks (:func:`place`);
 - :mod:`.fixed_point`: Loihi's integer CUBA neuron and quantisation (:func:`quantize`);
+- :mod:`.fixed_point_stdp`: pair STDP at Loihi's trace/weight precisions (the fixed mode's
+  learning stage) and its plain-Python integer reference;
 - :mod:`.event_queue`: the event-queue backend with per-core counters;
 - :mod:`.timing`: duration of every step (slowest core, links, barrier, host);
 - :mod:`.multichip`: chip grid, inter-chip links, count-based placement (:func:`place_counts`);

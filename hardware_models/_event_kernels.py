@@ -1,4 +1,11 @@
-"""Compiled kernels of the event-queue backend (see :mod:`hardware_models.event_queue`).
+"""Stages of the event-queue backend for the shared step loop (:mod:`neuro.engines.loop`).
+
+The Loihi-style model runs the clock engine's loop and replaces two stages only:
+
+- ``inputs`` (:func:`loihi_inputs`): spikes become per-core messages, queued per destination
+  core and processed there, with every operation counted;
+- ``update`` in fixed-point mode (:func:`update_fixed`): Loihi's integer CUBA update with
+  decays of ``LoihiSpec.decay_bits`` bits. Float mode runs the clock engine's own update.
 
 Counter columns (``ctr[core, j]``) follow ``hardware_models.event_queue.COUNTERS``:
 0 syn_ops, 1 neuron_active, 2 neuron_inactive, 3 spikes_out, 4 msgs_tile, 5 msgs_mesh,
@@ -7,57 +14,147 @@ Counter columns (``ctr[core, j]``) follow ``hardware_models.event_queue.COUNTERS
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 
-from neuro.engines.clock import update_stage
-from neuro.engines.kernels import apply_drives, kwta_winners
-from neuro.engines.plasticity import plastic_events
+from neuro.engines.clock import update_serial
+from neuro.engines.kernels import accepts_delta, apply_drives, crossings, step_kernel
+from neuro.engines.loop import register_stages
+from neuro.engines.plasticity import PlasticPlan
+
+from hardware_models.fixed_point_stdp import fixed_plastic_events
+
+__all__ = ["Chip", "FixedPoint", "LoihiFixedStages", "LoihiStages", "Segments", "loihi_inputs",
+           "loihi_inputs_fixed", "update_fixed"]
 
 
-@numba.njit(cache=True, nogil=True)
-def _candidates(v, th, notref, cand, lo):
-    """Indices (offset by ``lo``) of the slice's neurons above ``th`` and not refractory."""
-    n_c = 0
-    for i in range(v.shape[0]):
-        if v[i] > th and notref[i]:
-            cand[n_c] = lo + i
-            n_c += 1
-    return n_c
+class Chip(NamedTuple):
+    """Where the neurons are and what a step costs there (numba record).
+
+    Attributes
+    ----------
+    core_of : ndarray of int64 (n_neurons,)
+    core_x, core_y, core_tile : ndarray of int64 (n_cores,)
+        Mesh position and tile of each core.
+    n_comp : ndarray of int64 (n_neurons,)
+        Compartments of each neuron (``max(1, n_channels)``).
+    run_ptr, run_core, run_comp : ndarray of int64
+        Runs of consecutive neurons on one core: bounds, core, compartments.
+    plastic_fanout : ndarray of int64 (n_neurons + n_sources, n_cores) or (0, 1)
+        Plastic synapses of each presynaptic id on each core (empty without plasticity).
+    plastic_fanin : ndarray of int64 (n_neurons,)
+        Plastic synapses into each neuron.
+    """
+
+    core_of: np.ndarray
+    core_x: np.ndarray
+    core_y: np.ndarray
+    core_tile: np.ndarray
+    n_comp: np.ndarray
+    run_ptr: np.ndarray
+    run_core: np.ndarray
+    run_comp: np.ndarray
+    plastic_fanout: np.ndarray
+    plastic_fanin: np.ndarray
 
 
-@numba.njit(cache=True, nogil=True)
-def _threshold(v, vth, v_reset, notref, pop_offsets, kwta_k, kwta_hold, adapt, theta,
-               spiking, cand):
-    """The clock engine's threshold with adaptive thresholds (decayed by the update stage)
-    and k-WTA; returns the number of spikes."""
-    n_spk = 0
-    for pop in range(pop_offsets.shape[0] - 1):
-        n_c = 0
-        lo, hi = pop_offsets[pop], pop_offsets[pop + 1]
-        if adapt[pop]:
-            for i in range(lo, hi):
-                if v[i] > vth[i] + theta[i] and notref[i]:
-                    cand[n_c] = i
-                    n_c += 1
-        elif hi > lo:
-            n_c = _candidates(v[lo:hi], vth[lo], notref[lo:hi], cand, lo)
-        n_spk = kwta_winners(v, theta, adapt[pop], cand, n_c, kwta_k[pop], kwta_hold[pop],
-                             v_reset[lo], spiking, n_spk)
-    return n_spk
+class Segments(NamedTuple):
+    """Synapses regrouped by (presynaptic id, destination core): one segment = one message.
+
+    Attributes
+    ----------
+    pre_seg_ptr : ndarray of int64 (n_neurons + n_sources + 1,)
+    seg_core : ndarray of int64 (n_seg,)
+    seg_syn_ptr : ndarray of int64 (n_seg + 1,)
+    seg_fast : ndarray of int64 (n_seg,)
+        The channel if all synapses of the segment have delay 0 and that channel, else -1.
+    syn_tgt, syn_ch, syn_d : ndarray of int64
+        Global target id, buffer channel and delay of each routed synapse.
+    syn_orig : ndarray of int64
+        Index of each routed synapse in the plan's (flat) synapse order.
+    """
+
+    pre_seg_ptr: np.ndarray
+    seg_core: np.ndarray
+    seg_syn_ptr: np.ndarray
+    seg_fast: np.ndarray
+    syn_tgt: np.ndarray
+    syn_ch: np.ndarray
+    syn_d: np.ndarray
+    syn_orig: np.ndarray
 
 
-@numba.njit(cache=True, nogil=True)
-def _route(n, spiking, n_spk, ext_ids, e0, e1, core_of, core_x, core_y, core_tile,
-           pre_seg_ptr, seg_core, seg_syn_ptr, seg_fast, syn_tgt, syn_ch, syn_d, syn_w,
-           indirect, syn_orig, buf, cnt, q_ids, q_len, msg_seg, msg_sorted, q_ptr, ctr, fixed, v,
-           syn, inreg, accept, received):
-    """Send this step's spikes as messages, queue them per core, process the queues.
+class FixedPoint(NamedTuple):
+    """Integer neuron constants of the fixed-point mode, per neuron (see
+    :class:`hardware_models.fixed_point.QuantizedNetwork`); empty in float mode. ``learn``
+    is the plan's plastic projections and ``fx`` their integer learning constants
+    (:attr:`hardware_models.fixed_point_stdp.FixedSTDPPlan.table`, no rows: no learning);
+    the step loop's own (float) STDP is off in fixed mode."""
 
-    Zero-delay events act at once (float: on ``v`` / ``I`` exactly as the clock engine,
-    in the same order per target; fixed: into the input registers), delayed ones go to
-    the ring buffer."""
-    n_slots = buf.shape[0]
+    du: np.ndarray
+    dv: np.ndarray
+    bias: np.ndarray
+    drive_gain: np.ndarray
+    decay_bits: int
+    u_wrap: int
+    v_lim: int
+    learn: PlasticPlan
+    fx: np.ndarray
+
+
+class LoihiStages(NamedTuple):
+    """The event-queue model's record for its stages (``bk`` of the step loop).
+
+    Attributes
+    ----------
+    chip : Chip
+    segments : Segments
+    fixed_point : FixedPoint
+    fixed : bool
+        Fixed-point mode: inputs go to the input registers ``inreg``.
+    indirect : bool
+        Weights are in the plan's synapse order (the STDP kernel updates them) and read
+        through ``segments.syn_orig``; otherwise they are stored in routed order.
+    inreg : ndarray (n_u, n_neurons)
+        Fixed mode: input registers, added to ``u`` by the next update.
+    hits, received : ndarray of int64 (n_neurons,)
+        Scratch: drive inputs of the step, and neurons that received input or spiked.
+    msg_seg, msg_sorted, q_ptr : ndarray of int64
+        Scratch of the per-core message queues.
+    counters : ndarray of int64 (n_steps, n_cores, 10)
+        Counters of the steps of the current call (``counters[n - n0]``).
+    """
+
+    chip: Chip
+    segments: Segments
+    fixed_point: FixedPoint
+    fixed: bool
+    indirect: bool
+    inreg: np.ndarray
+    hits: np.ndarray
+    received: np.ndarray
+    msg_seg: np.ndarray
+    msg_sorted: np.ndarray
+    q_ptr: np.ndarray
+    counters: np.ndarray
+
+
+class LoihiFixedStages(LoihiStages):
+    """:class:`LoihiStages` of the fixed-point mode (its update stage is :func:`update_fixed`)."""
+
+    __slots__ = ()
+
+
+@step_kernel
+def _send(n_spk, spiking, ext_ids, e0, e1, bk, ctr):
+    """Turn the step's spikes into messages (one per destination core of each sender), count
+    the routing, and queue them per core (a stable counting sort, so each core sees them in
+    global spike order). Returns the message count; ``bk.msg_sorted`` holds the queues."""
+    ch, sg_ = bk.chip, bk.segments
+    core_of, seg_core = ch.core_of, sg_.seg_core
+    msg_seg, msg_sorted, q_ptr = bk.msg_seg, bk.msg_sorted, bk.q_ptr
     n_cores = ctr.shape[0]
     n_msg = 0
     for r in range(n_spk + (e1 - e0)):
@@ -65,19 +162,18 @@ def _route(n, spiking, n_spk, ext_ids, e0, e1, core_of, core_x, core_y, core_til
         src = core_of[g] if r < n_spk else -1
         if src >= 0:
             ctr[src, 3] += 1
-        for sg in range(pre_seg_ptr[g], pre_seg_ptr[g + 1]):
+        for sg in range(sg_.pre_seg_ptr[g], sg_.pre_seg_ptr[g + 1]):
             msg_seg[n_msg] = sg
             n_msg += 1
             dst = seg_core[sg]
             if src < 0:
                 ctr[dst, 8] += 1
-            elif core_tile[src] == core_tile[dst]:
+            elif ch.core_tile[src] == ch.core_tile[dst]:
                 ctr[src, 4] += 1
             else:
                 ctr[src, 5] += 1
-                ctr[src, 6] += abs(core_x[src] - core_x[dst])
-                ctr[src, 7] += abs(core_y[src] - core_y[dst])
-    # per-core queues: stable counting sort by destination core
+                ctr[src, 6] += abs(ch.core_x[src] - ch.core_x[dst])
+                ctr[src, 7] += abs(ch.core_y[src] - ch.core_y[dst])
     for c in range(n_cores + 1):
         q_ptr[c] = 0
     for m in range(n_msg):
@@ -88,11 +184,27 @@ def _route(n, spiking, n_spk, ext_ids, e0, e1, core_of, core_x, core_y, core_til
         c = seg_core[msg_seg[m]]
         msg_sorted[q_ptr[c]] = msg_seg[m]
         q_ptr[c] += 1
+    return n_msg
+
+
+@step_kernel
+def _process(n, st, bk, ctr, ref_n):
+    """Each core processes its message queue (from :func:`_send`): one synaptic op per
+    synapse. Zero-delay events act at once (float: on ``v`` / ``I`` exactly as the clock
+    engine, in the same order per target; fixed: into the input registers), delayed ones go
+    to the ring buffer."""
+    sg_ = bk.segments
+    seg_syn_ptr, seg_fast, syn_tgt, syn_ch, syn_d = (sg_.seg_syn_ptr, sg_.seg_fast, sg_.syn_tgt,
+                                                     sg_.syn_ch, sg_.syn_d)
+    v, syn, last, syn_w = st.v, st.syn, st.last_spike, st.weights
+    buf, queued, q_ids, q_len = st.buffer, st.queued, st.queue_ids, st.queue_len
+    inreg, received, fixed, indirect = bk.inreg, bk.received, bk.fixed, bk.indirect
+    n_slots = buf.shape[0]
     start = 0
-    for c in range(n_cores):
-        stop = q_ptr[c]
+    for c in range(ctr.shape[0]):
+        stop = bk.q_ptr[c]
         for m in range(start, stop):
-            sg = msg_sorted[m]
+            sg = bk.msg_sorted[m]
             lo, hi = seg_syn_ptr[sg], seg_syn_ptr[sg + 1]
             ctr[c, 0] += hi - lo
             fch = seg_fast[sg]
@@ -106,7 +218,7 @@ def _route(n, spiking, n_spk, ext_ids, e0, e1, core_of, core_x, core_y, core_til
                 elif fch == 0:
                     for s in range(lo, hi):
                         t = syn_tgt[s]
-                        if accept[t]:
+                        if accepts_delta(n, t, last, ref_n):
                             v[t] += syn_w[s]
                         received[t] = 1
                 else:
@@ -118,86 +230,43 @@ def _route(n, spiking, n_spk, ext_ids, e0, e1, core_of, core_x, core_y, core_til
             for s in range(lo, hi):
                 t = syn_tgt[s]
                 d = syn_d[s]
-                wt = syn_w[syn_orig[s]] if indirect else syn_w[s]
+                wt = syn_w[sg_.syn_orig[s]] if indirect else syn_w[s]
                 if d == 0:
                     received[t] = 1
                     ch = syn_ch[s]
                     if fixed:
                         inreg[ch, t] += wt
                     elif ch == 0:
-                        if accept[t]:
+                        if accepts_delta(n, t, last, ref_n):
                             v[t] += wt
                     else:
                         syn[ch - 1, t] += wt
                 else:
                     slot = (n + d) % n_slots
-                    if cnt[slot, t] == 0:  # first input of this target in that slot
-                        q_ids[slot, q_len[slot]] = t
-                        q_len[slot] += 1
+                    if not queued[slot, t]:  # first input of this target in that slot
+                        queued[slot, t] = True
+                        q_ids[slot, q_len[slot, 0]] = t
+                        q_len[slot, 0] += 1
                     buf[slot, t, syn_ch[s]] += wt
-                    cnt[slot, t] += 1
         start = stop
     return 0
 
 
-@numba.njit(cache=True, nogil=True)
-def _plastic_counts(spiking, n_spk, ext_ids, e0, e1, pre_plastic_fanout, post_plastic_fanin,
-                    core_of_tgt_pre, core_of, ctr):
+@step_kernel
+def _plastic_counts(spiking, n_spk, ext_ids, e0, e1, chip, ctr):
     """Count STDP synaptic updates: plastic fan-out of spiking rows (at the cores holding
     those synapses) and plastic fan-in of spiking neurons (at their core)."""
+    fan = chip.plastic_fanout
     for r in range(n_spk + (e1 - e0)):
         g = spiking[r] if r < n_spk else ext_ids[e0 + r - n_spk]
-        for c in range(pre_plastic_fanout.shape[1]):
-            ctr[c, 9] += pre_plastic_fanout[g, c]
+        for c in range(fan.shape[1]):
+            ctr[c, 9] += fan[g, c]
         if r < n_spk:
-            ctr[core_of[g], 9] += post_plastic_fanin[g]
+            ctr[chip.core_of[g], 9] += chip.plastic_fanin[g]
     return 0
 
 
-@numba.njit(cache=True, nogil=True)
-def _deliver_and_count(n, v, syn_or_in, accept, buf, cnt, q_ids, q_len, spiking, n_spk,
-                       run_ptr, run_core, run_comp, n_comp, received, ctr, fixed):
-    """Deliver slot ``n`` (float: into v / I; fixed: into the input registers) for the
-    targets queued in it, then count active/inactive compartment updates (one pass over
-    the neurons, like the update itself)."""
-    n_slots = buf.shape[0]
-    slot = n % n_slots
-    n_ch = syn_or_in.shape[0]
-    for r in range(n_spk):
-        received[spiking[r]] = 1
-    deliver = n_slots > 1
-    for q in range(q_len[slot] if deliver else 0):
-        i = q_ids[slot, q]
-        received[i] = 1
-        cnt[slot, i] = 0
-        if fixed:
-            for k in range(n_ch):
-                y = buf[slot, i, k]
-                if y != 0:
-                    syn_or_in[k, i] += y
-                    buf[slot, i, k] = 0
-        else:
-            x = buf[slot, i, 0]
-            if x != 0:
-                if accept[i]:
-                    v[i] += x
-                buf[slot, i, 0] = 0
-            for k in range(buf.shape[2] - 1):
-                y = buf[slot, i, 1 + k]
-                if y != 0:
-                    syn_or_in[k, i] += y
-                    buf[slot, i, 1 + k] = 0
-    if deliver:
-        q_len[slot] = 0
-    for r in range(run_core.shape[0]):  # runs of consecutive neurons on one core
-        lo, hi = run_ptr[r], run_ptr[r + 1]
-        act = _active(received[lo:hi], n_comp[lo:hi])
-        ctr[run_core[r], 1] += act
-        ctr[run_core[r], 2] += run_comp[r] - act
-    return 0
-
-
-@numba.njit(cache=True, nogil=True)
+@step_kernel
 def _count_drive_inputs(hits, core_of, received, ctr):
     """Count the step's external drive inputs (input spikes and synaptic ops at the target's
     core), mark their targets active, and clear ``hits``."""
@@ -212,7 +281,7 @@ def _count_drive_inputs(hits, core_of, received, ctr):
     return 0
 
 
-@numba.njit(cache=True, nogil=True)
+@step_kernel
 def _active(received, n_comp):
     """Compartments of the slice that received input or spiked; clears the marks."""
     act = 0
@@ -222,141 +291,131 @@ def _active(received, n_comp):
     return act
 
 
-@numba.njit(cache=True, nogil=True)
-def _refractory_flags(n, last, notref, accept, ref_steps):
-    """Per-neuron flags the queue kernels read: not refractory, and accepts delta input
-    (the clock engine's rule)."""
-    for i in range(last.shape[0]):
-        nr = (n - last[i]) >= ref_steps[i]
-        notref[i] = nr
-        accept[i] = nr or ref_steps[i] == 0
+@step_kernel
+def _deliver_and_count(n, spiking, n_spk, st, bk, ctr, ref_n):
+    """Deliver slot ``n`` (float: into ``v`` / ``I``; fixed: into the input registers) for
+    the targets queued in it, then count active/inactive compartment updates (one pass over
+    the neurons, like the update itself)."""
+    v, last, buf, received = st.v, st.last_spike, st.buffer, bk.received
+    queued, q_ids, q_len = st.queued, st.queue_ids, st.queue_len
+    target = bk.inreg if bk.fixed else st.syn
+    n_slots = buf.shape[0]
+    slot = n % n_slots
+    for r in range(n_spk):
+        received[spiking[r]] = 1
+    if n_slots > 1:
+        for q in range(q_len[slot, 0]):
+            i = q_ids[slot, q]
+            received[i] = 1
+            queued[slot, i] = False
+            if bk.fixed:  # buffer channels are the input registers
+                for k in range(buf.shape[2]):
+                    target[k, i] += buf[slot, i, k]
+                    buf[slot, i, k] = 0
+            else:  # channel 0 into v (unless refractory), 1 + k into I_k
+                if accepts_delta(n, i, last, ref_n):
+                    v[i] += buf[slot, i, 0]
+                buf[slot, i, 0] = 0
+                for k in range(buf.shape[2] - 1):
+                    target[k, i] += buf[slot, i, 1 + k]
+                    buf[slot, i, 1 + k] = 0
+        q_len[slot, 0] = 0
+    ch = bk.chip
+    for r in range(ch.run_core.shape[0]):  # runs of consecutive neurons on one core
+        lo, hi = ch.run_ptr[r], ch.run_ptr[r + 1]
+        act = _active(received[lo:hi], ch.n_comp[lo:hi])
+        ctr[ch.run_core[r], 1] += act
+        ctr[ch.run_core[r], 2] += ch.run_comp[r] - act
     return 0
 
 
-@numba.njit(cache=True, nogil=True)
-def _update_fixed(n, v, u, inreg, last, notref, accept, du, dv, bias, ref_steps, u_wrap, v_lim,
-                  drive, drive_gain, decay_bits):
-    """Loihi CUBA integer update (see :mod:`hardware_models.fixed_point`); ``u`` and the
-    input registers are ``(n_channels, n_neurons)``; decays are ``decay_bits``-bit
+@step_kernel
+def loihi_inputs(n, j, spiking, n_spk, model, st, bk, io):
+    """Stage 3 of the event-queue model: send, queue and process the step's messages, add
+    the external drives (each input an off-chip input spike and a synaptic op), count the
+    STDP updates, deliver the ring-buffer slot; in the clock engine's order, so float mode
+    adds every input in the same order as the clock engine."""
+    ctr = bk.counters[j]
+    ref_n = model.neurons.ref_n
+    e0 = io.ext_ptr[j]
+    e1 = io.ext_ptr[j + 1]
+    _send(n_spk, spiking, io.ext_ids, e0, e1, bk, ctr)
+    _process(n, st, bk, ctr, ref_n)
+    if model.drives.lo.shape[0] > 0:
+        apply_drives(n, io.seed, model.drives, st.v, bk.inreg if bk.fixed else st.syn,
+                     st.last_spike, ref_n, bk.hits, 0, st.v.shape[0])
+        _count_drive_inputs(bk.hits, bk.chip.core_of, bk.received, ctr)
+    if bk.chip.plastic_fanout.shape[0] > 0:
+        _plastic_counts(spiking, n_spk, io.ext_ids, e0, e1, bk.chip, ctr)
+    _deliver_and_count(n, spiking, n_spk, st, bk, ctr, ref_n)
+    return 0
+
+
+@step_kernel
+def update_fixed(n, model, st, bk, sc):
+    """Stage 1 in fixed-point mode: Loihi's integer CUBA update (see
+    :mod:`hardware_models.fixed_point`), then the threshold scan, population by population
+    (the model runs one partition: candidates from ``sc.cand[0]`` on). ``u`` (``st.syn``)
+    and the input registers are ``(n_u, n_neurons)``; decays are ``decay_bits``-bit
     fractions (``LoihiSpec.decay_bits``)."""
+    fp = bk.fixed_point
+    du, dv, bias, drive_gain, decay_bits = fp.du, fp.dv, fp.bias, fp.drive_gain, fp.decay_bits
+    u_wrap, v_lim = fp.u_wrap, fp.v_lim
+    v, u, inreg, last, drive = st.v, st.syn, bk.inreg, st.last_spike, st.drive
+    nr = model.neurons
     n_u = u.shape[0]
     unity = np.int64(1) << decay_bits
-    for i in range(v.shape[0]):
-        tot = 0
-        for k in range(n_u):
-            x = np.int64(u[k, i]) * (unity - du[i, k])
-            x = (x >> decay_bits) if x >= 0 else -((-x) >> decay_bits)
-            x += inreg[k, i]
-            inreg[k, i] = 0
-            if x >= u_wrap:
-                x -= 2 * u_wrap
-            elif x < -u_wrap:
-                x += 2 * u_wrap
-            u[k, i] = x
-            tot += x
-        nr = (n - last[i]) >= ref_steps[i]
-        notref[i] = nr
-        accept[i] = nr or ref_steps[i] == 0
-        if nr:
-            y = np.int64(v[i]) * (unity - dv[i])
-            y = (y >> decay_bits) if y >= 0 else -((-y) >> decay_bits)
-            y += tot + bias[i]
-            if drive[i] != 0.0:  # current injection: the bias register, reprogrammed
-                y += np.int64(np.rint(drive[i] * drive_gain[i]))
-            if y > v_lim:
-                y = v_lim
-            elif y < -v_lim:
-                y = -v_lim
-            v[i] = y
+    n_c = 0
+    for pop in range(nr.pop_offsets.shape[0] - 1):
+        lo = nr.pop_offsets[pop]
+        hi = nr.pop_offsets[pop + 1]
+        rs = nr.ref_steps[pop]
+        for i in range(lo, hi):
+            tot = 0
+            for k in range(n_u):
+                x = np.int64(u[k, i]) * (unity - du[i, k])
+                x = (x >> decay_bits) if x >= 0 else -((-x) >> decay_bits)
+                x += inreg[k, i]
+                inreg[k, i] = 0
+                if x >= u_wrap:
+                    x -= 2 * u_wrap
+                elif x < -u_wrap:
+                    x += 2 * u_wrap
+                u[k, i] = x
+                tot += x
+            if (n - last[i]) >= rs:
+                y = np.int64(v[i]) * (unity - dv[i])
+                y = (y >> decay_bits) if y >= 0 else -((-y) >> decay_bits)
+                y += tot + bias[i]
+                if drive[i] != 0.0:  # current injection: the bias register, reprogrammed
+                    y += np.int64(np.rint(drive[i] * drive_gain[i]))
+                if y > v_lim:
+                    y = v_lim
+                elif y < -v_lim:
+                    y = -v_lim
+                v[i] = y
+        n_c += crossings(n, v[lo:hi], last[lo:hi], st.theta[lo:hi], False, nr.v_threshold[pop],
+                         rs, lo, sc.cand[n_c:])
+    sc.n_cand[0] = n_c
     return 0
 
 
+register_stages(LoihiStages, update_serial, loihi_inputs)  # float: the clock engine's update
 @numba.njit(cache=True, nogil=True)
-def _run(n0, n1, fixed, v, syn, inreg, last, buf, cnt, q_ids, q_len, drive, w, nr, du, dv, bias, drive_gain, decay_bits, u_wrap,
-         v_lim,
-         v_reset, vth, reset_amt, ref_steps, pop_offsets, kwta_k, kwta_hold,
-         core_of, core_x, core_y, core_tile, n_comp, run_ptr, run_core, run_comp,
-         pre_seg_ptr, seg_core, seg_syn_ptr, seg_fast, syn_tgt, syn_ch, syn_d,
-         syn_orig, indirect, pre_plastic_fanout, post_plastic_fanin,
-         adapt, theta, theta_plus,
-         stdp_on, w_learn, pl_ints, pl_par, pl_tau, pl_decay, csc_ptr, csc_syn, csc_pre, p_syn0, p_iptr0,
-         flat_indptr, flat_indices, pre_tr, pre_last, post_tr, post_last, elig, elig_last, lr,
-         ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals, seed, drives, hits,
-         rec_ids, rec_chan, rec_every, rec_out, rec_count,
-         out_step, out_id, ctr_all):
-    n_neur = v.shape[0]
-    n_cores = ctr_all.shape[1]
-    notref = np.empty(n_neur, dtype=np.bool_)
-    accept = np.empty(n_neur, dtype=np.bool_)
-    extra = np.zeros(n_neur)
-    spiking = np.empty(n_neur, dtype=np.int64)
-    cand = np.empty(n_neur, dtype=np.int64)
-    received = np.zeros(n_neur, dtype=np.int64)
-    n_seg = seg_core.shape[0]
-    msg_seg = np.empty(n_seg, dtype=np.int64)
-    msg_sorted = np.empty(n_seg, dtype=np.int64)
-    q_ptr = np.empty(n_cores + 1, dtype=np.int64)
-    n_out = 0
-    for n in range(n0, n1):
-        j = n - n0
-        ctr = ctr_all[j]
-        for e in range(ev_ptr[j], ev_ptr[j + 1]):
-            drive[ev_ids[e]] += ev_vals[e]
-        if rec_ids.shape[0] > 0 and n % rec_every == 0:
-            for c in range(rec_ids.shape[0]):
-                i = rec_ids[c]
-                rec_out[rec_count, c] = v[i] if rec_chan[c] < 0 else syn[rec_chan[c], i]
-            rec_count += 1
-        if fixed:
-            _update_fixed(n, v, syn, inreg, last, notref, accept, du, dv, bias, ref_steps,
-                          u_wrap, v_lim, drive, drive_gain, decay_bits)
-        else:
-            # the clock engine's update stage itself: float mode equals it by construction
-            update_stage(n, 0, n_neur, nr, v, syn, last, drive, theta, extra)
-            _refractory_flags(n, last, notref, accept, ref_steps)
-        n_spk = _threshold(v, vth, v_reset, notref, pop_offsets, kwta_k, kwta_hold, adapt,
-                           theta, spiking, cand)
-        for r in range(n_spk):
-            i = spiking[r]
-            last[i] = n
-            notref[i] = False
-            if ref_steps[i] > 0:
-                accept[i] = False
-            out_step[n_out] = n
-            out_id[n_out] = i
-            n_out += 1
-        _route(n, spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1], core_of, core_x, core_y,
-               core_tile, pre_seg_ptr, seg_core, seg_syn_ptr, seg_fast, syn_tgt, syn_ch, syn_d,
-               w, indirect, syn_orig, buf, cnt, q_ids, q_len, msg_seg, msg_sorted, q_ptr, ctr,
-               fixed, v, syn, inreg, accept, received)
-        if drives.lo.shape[0] > 0:
-            # the clock engine's drive stage, at the same point of the step (so float mode
-            # adds in the same order); fixed mode gets integer weights into the input
-            # registers. Each drive input is an off-chip input spike and one synaptic op.
-            apply_drives(n, seed, drives, v, inreg if fixed else syn, last, ref_steps, hits,
-                         0, n_neur)
-            _count_drive_inputs(hits, core_of, received, ctr)
-        if pre_plastic_fanout.shape[0] > 0:
-            _plastic_counts(spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1],
-                            pre_plastic_fanout, post_plastic_fanin, core_of, core_of, ctr)
-        if fixed:
-            _deliver_and_count(n, v, inreg, accept, buf, cnt, q_ids, q_len, spiking, n_spk,
-                               run_ptr, run_core, run_comp, n_comp, received, ctr, True)
-        else:
-            _deliver_and_count(n, v, syn, accept, buf, cnt, q_ids, q_len, spiking, n_spk,
-                               run_ptr, run_core, run_comp, n_comp, received, ctr, False)
-        if stdp_on:  # the clock engine's STDP kernel, on the flat-order weights
-            plastic_events(n, spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1], pl_ints,
-                           pl_par, pl_tau, pl_decay, csc_ptr, csc_syn, csc_pre, p_syn0,
-                           p_iptr0, flat_indptr, flat_indices, w_learn, pre_tr, pre_last, post_tr,
-                           post_last, elig, elig_last, lr)
-        for r in range(n_spk):
-            i = spiking[r]
-            if reset_amt[i] > 0:
-                v[i] -= reset_amt[i]
-            else:
-                v[i] = v_reset[i]
-            theta[i] += theta_plus[i]
-    return n_out, rec_count
+def loihi_inputs_fixed(n, j, spiking, n_spk, model, st, bk, io):
+    """Stage 3 in fixed-point mode: :func:`loihi_inputs`, then Loihi-precision STDP
+    (:func:`hardware_models.fixed_point_stdp.fixed_plastic_events`) at the point of the step
+    where the loop runs the float rule; integer traces live in the float rule's trace
+    storage (column 0), so checkpoints keep them."""
+    loihi_inputs(n, j, spiking, n_spk, model, st, bk, io)
+    fp = bk.fixed_point
+    if fp.fx.shape[0] > 0:
+        pl, rt = fp.learn, model.routing
+        fixed_plastic_events(n, spiking, n_spk, io.ext_ids, io.ext_ptr[j], io.ext_ptr[j + 1],
+                             pl.ints, fp.fx, pl.csc_ptr, pl.csc_syn, pl.csc_pre, rt.p_syn0,
+                             rt.p_iptr0, rt.indptr, rt.indices, st.weights, st.pre_trace[:, 0],
+                             st.pre_last, st.post_trace[:, 0], st.post_last, io.seed)
+    return 0
 
 
+register_stages(LoihiFixedStages, update_fixed, loihi_inputs_fixed)

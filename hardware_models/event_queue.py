@@ -31,23 +31,30 @@ events plus one pass over the neurons per step.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from hardware_models._event_kernels import _run
-from hardware_models._plan import per_neuron_constants
+from hardware_models._event_kernels import (
+    Chip,
+    FixedPoint,
+    LoihiFixedStages,
+    LoihiStages,
+    Segments,
+)
 from hardware_models.fixed_point import ACT_SHIFT, QuantizedNetwork, quantize, quantize_weights
+from hardware_models.fixed_point_stdp import N_F, build_fixed_stdp, check_fixed_rules
 from hardware_models.loihi import LoihiSpec
 from hardware_models.mapping import Mapping, place
-from neuro.engines import InputDrive, assemble_recording, check_supported, flatten
-from neuro.engines.clock import neurons_record
-from neuro.engines.plan import DriveTable, drive_table
+from neuro.engines import InputDrive, assemble_recording, check_supported
+from neuro.engines.loop import Inputs, Recorder, run_steps
+from neuro.engines.plan import DriveTable, Neurons, Plan, build_plan
 from neuro.engines.recording import state_columns
+from neuro.engines.state import initial_state
 from neuro.network import Network
-from neuro.validation import check_duration
 from neuro.record import Recording
+from neuro.validation import check_duration
 
 __all__ = ["COUNTERS", "LoihiCounters", "EventQueueSimulator", "run_event_queue"]
 
@@ -109,49 +116,38 @@ class LoihiCounters:
 
 
 # ---------------------------------------------------------------------- routing table
-@dataclass(frozen=True, eq=False)
-class _Routes:
-    """Synapses regrouped by (presynaptic id, destination core): one segment = one message."""
-
-    pre_seg_ptr: np.ndarray  # (n_pre_total + 1,)
-    seg_core: np.ndarray  # (n_seg,)
-    seg_syn_ptr: np.ndarray  # (n_seg + 1,)
-    seg_fast: np.ndarray  # channel if all synapses of the segment have delay 0 and it, else -1
-    syn_tgt: np.ndarray  # global neuron id
-    syn_ch: np.ndarray  # buffer channel
-    syn_d: np.ndarray  # delay steps
-    syn_orig: np.ndarray  # index in the flat synapse arrays
-
-
-def _routes(flat, core_of: np.ndarray, n_cores: int, channel_of_proj: np.ndarray) -> _Routes:
-    n_syn = flat.weights.size
-    proj = np.repeat(np.arange(flat.n_projections), np.diff(flat.proj_syn_start))
+def _segments(plan: Plan, core_of: np.ndarray, n_cores: int, channel_of_proj: np.ndarray
+              ) -> Segments:
+    """The plan's synapses regrouped by (presynaptic id, destination core), clock order
+    within a segment."""
+    rt = plan.routing
+    n_syn = rt.indices.size
+    proj = np.repeat(np.arange(plan.n_projections), np.diff(rt.p_syn0))
     rows = np.empty(n_syn, dtype=np.int64)
-    for p in range(flat.n_projections):
-        lo = flat.proj_indptr_start[p]
-        n_pre = int(np.searchsorted(flat.group_offsets, flat.proj_src_offset[p], side="right"))
-        ip = flat.indptr[lo: lo + (flat.group_offsets[n_pre] - flat.proj_src_offset[p]) + 1]
-        rows[flat.proj_syn_start[p]: flat.proj_syn_start[p + 1]] = np.repeat(
-            np.arange(ip.size - 1), np.diff(ip))
-    pre = flat.proj_src_offset[proj] + rows
-    tgt = flat.proj_tgt_offset[proj] + flat.indices.astype(np.int64)
+    for p in range(plan.n_projections):
+        lo = rt.p_iptr0[p]
+        g = int(np.searchsorted(plan.group_offsets, rt.p_src_off[p], side="right"))
+        ip = rt.indptr[lo: lo + (plan.group_offsets[g] - rt.p_src_off[p]) + 1]
+        rows[rt.p_syn0[p]: rt.p_syn0[p + 1]] = np.repeat(np.arange(ip.size - 1), np.diff(ip))
+    pre = rt.p_src_off[proj] + rows
+    tgt = rt.p_tgt_off[proj] + rt.indices.astype(np.int64)
     core = core_of[tgt].astype(np.int64)
     order = np.lexsort((np.arange(n_syn), core, pre))  # clock order within (pre, core)
     key = pre[order] * n_cores + core[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if n_syn else np.zeros(0, np.int64)
     seg_pre = pre[order][starts]
-    n_total = flat.n_neurons + flat.n_sources
+    n_total = plan.n_neurons + plan.n_sources
     pre_seg_ptr = np.zeros(n_total + 1, dtype=np.int64)
     np.cumsum(np.bincount(seg_pre, minlength=n_total), out=pre_seg_ptr[1:])
     ch = channel_of_proj[proj][order].astype(np.int64)
-    d = flat.delays[order].astype(np.int64)
+    d = rt.delays[order].astype(np.int64)
     if n_syn:
         uniform = ((np.maximum.reduceat(d, starts) == 0)
                    & (np.minimum.reduceat(ch, starts) == np.maximum.reduceat(ch, starts)))
         seg_fast = np.where(uniform, ch[starts], -1).astype(np.int64)
     else:
         seg_fast = np.zeros(0, np.int64)
-    return _Routes(
+    return Segments(
         pre_seg_ptr,
         core[order][starts].astype(np.int64),
         np.r_[starts, n_syn].astype(np.int64),
@@ -163,27 +159,15 @@ def _routes(flat, core_of: np.ndarray, n_cores: int, channel_of_proj: np.ndarray
     )
 
 
+def _per_population(plan: Plan, per_neuron: np.ndarray) -> np.ndarray:
+    """The value of each population's first neuron (0 for an empty population) of a
+    per-neuron array that is constant within populations."""
+    off = plan.neurons.pop_offsets
+    return np.array([per_neuron[lo] if hi > lo else 0 for lo, hi in zip(off[:-1], off[1:])],
+                    dtype=per_neuron.dtype)
+
+
 # ---------------------------------------------------------------------- simulator
-@dataclass(eq=False)
-class _State:
-    step: int
-    v: np.ndarray
-    syn: np.ndarray
-    inreg: np.ndarray
-    last: np.ndarray
-    buf: np.ndarray
-    cnt: np.ndarray
-    q_ids: np.ndarray
-    q_len: np.ndarray
-    drive: np.ndarray
-    theta: np.ndarray
-    plastic: dict = field(default_factory=dict)
-    counters: list = field(default_factory=list)
-
-    #: The array fields (checkpointed by ``EventQueueSimulator.state_dict``).
-    ARRAYS = ("v", "syn", "inreg", "last", "buf", "cnt", "q_ids", "q_len", "drive", "theta")
-
-
 class EventQueueSimulator:
     """A network placed on Loihi-style cores and compiled for the event-queue backend.
 
@@ -211,7 +195,9 @@ class EventQueueSimulator:
     engine (its kernel, :func:`neuro.engines.plasticity.plastic_events`, run on the same
     flat weights, so float-mode weights and spikes stay identical); every synapse of a
     spiking presynaptic row and every synapse into a spiking neuron counts as one synaptic
-    update. In fixed mode the updates are counted but the integer weights do not change.
+    update. In fixed mode the integer weights learn by Loihi-precision pair STDP
+    (:mod:`hardware_models.fixed_point_stdp`: 7-bit traces, weight mantissas, rounding
+    ``spec.learning_rounding``, random numbers from ``seed``).
     Adaptive thresholds (``Population.adaptation``) run in float mode only.
     :meth:`synapses` returns the current weights.
 
@@ -236,75 +222,74 @@ class EventQueueSimulator:
         self.mapping = mapping if mapping is not None else place(network, self.spec)
         if self.mapping.core_of.size != network.n_neurons:
             raise ValueError("mapping does not belong to this network (neuron counts differ)")
-        self.flat = flatten(network, dt_s, np.float64)
-        f = self.flat
-        self._pn = per_neuron_constants(f)
-        self._nr = neurons_record(f)
-        if mode == "fixed":
-            self.q = quantized if quantized is not None else quantize(network, dt_s, self.spec)
-            chan = self.q.u_channel
-            w = self.q.weights
-            if not 1 <= self.spec.decay_bits <= 16:
-                raise ValueError(f"LoihiSpec.decay_bits must be in [1, 16] in fixed mode, "
-                                 f"got {self.spec.decay_bits}")
-        else:
-            self.q = None
-            chan = f.proj_channel
-            w = f.weights
+        if mode == "fixed" and not 1 <= self.spec.decay_bits <= 16:
+            raise ValueError(f"LoihiSpec.decay_bits must be in [1, 16] in fixed mode, "
+                             f"got {self.spec.decay_bits}")
         _check_rules(network, mode)
-        self.routes = _routes(f, self.mapping.core_of, self.mapping.n_cores, chan)
-        self._learns = mode == "float" and f.plastic.n_plastic > 0
-        # learning: weights stay in the plan's flat order (shared with the STDP kernel) and
-        # are read through the routing permutation; otherwise stored in routed order
-        self._w0 = np.ascontiguousarray(w if self._learns else w[self.routes.syn_orig])
-        self._w = self._w0.copy()
-        self._plastic = self._plastic_tables()
-        pn = self._pn
-        sizes = np.diff(f.group_offsets[: f.n_populations + 1])
-        pn["theta_plus"] = np.repeat(f.theta_plus.astype(np.float64), sizes)
-        self._n_comp = np.concatenate(
-            [np.full(p.size, max(1, p.params.n_channels), np.int64) for p in network.populations])
-        # runs of consecutive neurons on the same core (counting active compartments per run)
-        co = self.mapping.core_of
-        starts = np.flatnonzero(np.r_[True, co[1:] != co[:-1]])
-        run_ptr = np.r_[starts, co.size].astype(np.int64)
-        self._runs = (run_ptr, co[starts].astype(np.int64),
-                      np.add.reduceat(self._n_comp, starts).astype(np.int64))
+        plan = build_plan(network, dt_s, np.float64)
+        # the cores process their queues one after the other: one partition
+        plan = replace(plan, model=plan.model._replace(bounds=np.array([0, plan.n_neurons])))
+        self.q = (quantized if quantized is not None else quantize(network, dt_s, self.spec)
+                  ) if mode == "fixed" else None
+        self._learns = plan.plastic.n_plastic > 0
+        self._learn_plan = plan.plastic
+        if mode == "fixed":
+            # integer neuron constants and drives; the integer weights learn in the fixed
+            # stage (hardware_models.fixed_point_stdp), not by the loop's float rule
+            plan = replace(plan, model=plan.model._replace(
+                neurons=self._fixed_neurons(plan), drives=self._fixed_drives(plan),
+                plastic=plan.plastic._replace(ints=plan.plastic.ints[:0])))
+        self.plan = plan
+        chan = self.q.u_channel if mode == "fixed" else plan.routing.p_chan
+        segments = _segments(plan, self.mapping.core_of, self.mapping.n_cores, chan)
+        w = self.q.weights if mode == "fixed" else plan.weights
+        # learning: weights stay in the plan's order (shared with the STDP kernel) and are
+        # read through the routing permutation; otherwise stored in routed order
+        self._w0 = np.ascontiguousarray(w if self._learns else w[segments.syn_orig])
+        self._bk = self._stages(segments)
         self.seed = seed
-        self.drives = self._drive_table()
-        self._hits = np.zeros(f.n_neurons if network.drives else 0, np.int64)
+        self._counters: list[np.ndarray] = []
+        self.state = initial_state(plan, weights=self._w0, learns=self._learns)
         self.reset()
 
     # -------------------------------------------------------------- setup helpers
-    def _drive_table(self) -> DriveTable:
-        """The clock engine's drive table; in fixed mode with integer weights into the
-        input registers (channel ``1 + u``), quantised as a projection's weights are."""
-        table = drive_table(self.network, self.flat.dt_s)
-        if self.mode == "float":
-            return table
-        f, q = self.flat, self.q
+    def _fixed_neurons(self, plan: Plan) -> Neurons:
+        """The plan's neuron record in the fixed-point model's integer units (threshold,
+        reset and k-WTA on integer ``v``; no adaptive thresholds)."""
+        q, nr = self.q, plan.neurons
+        return nr._replace(v_threshold=_per_population(plan, q.vth),
+                           v_reset=np.zeros(nr.v_reset.size, np.int64),
+                           reset_amount=_per_population(plan, q.reset_amount),
+                           adapt=np.zeros_like(nr.adapt))
+
+    def _fixed_drives(self, plan: Plan) -> DriveTable:
+        """The drive table with integer weights into the input registers (channel ``1 + u``),
+        quantised as a projection's weights are."""
+        table, q, nr = plan.model.drives, self.q, plan.neurons
         w_int = np.zeros(table.weight.size, np.int64)
         for d, drv in enumerate(self.network.drives):
             k = [p.name for p in self.network.populations].index(drv.target)
             ch = int(table.channel[d])
-            gain = f.mem_decay[k] if ch == 0 else f.syn_to_mem[k, ch - 1]
+            gain = nr.mem_decay[k] if ch == 0 else nr.syn_to_mem[k, ch - 1]
             mant, e = quantize_weights(np.array([q.scale[k] * gain * drv.weight]),
                                        self.spec.weight_bits)
             w_int[d] = int(mant[0]) << (ACT_SHIFT + e)
         return table._replace(weight=w_int, channel=np.maximum(table.channel, 1))
 
-    def _plastic_tables(self) -> tuple[np.ndarray, np.ndarray]:
-        f, m = self.flat, self.mapping
+    def _plastic_tables(self, segments: Segments) -> tuple[np.ndarray, np.ndarray]:
+        """Plastic synapses per (presynaptic id, core) and per target neuron (counted as
+        synaptic updates); empty without plasticity."""
+        plan, m = self.plan, self.mapping
         plastic = [p for p, pr in enumerate(self.network.projections) if pr.plasticity is not None]
         if not plastic:
             return np.zeros((0, 1), np.int64), np.zeros(0, np.int64)
-        n_total = f.n_neurons + f.n_sources
+        n_total = plan.n_neurons + plan.n_sources
         fan = np.zeros((n_total, m.n_cores), np.int64)
-        fanin = np.zeros(f.n_neurons, np.int64)
-        r = self.routes
-        is_pl = np.zeros(f.weights.size, bool)
+        fanin = np.zeros(plan.n_neurons, np.int64)
+        is_pl = np.zeros(plan.routing.indices.size, bool)
         for p in plastic:
-            is_pl[f.proj_syn_start[p]: f.proj_syn_start[p + 1]] = True
+            is_pl[plan.projection_slice(p)] = True
+        r = segments
         sel = is_pl[r.syn_orig]
         seg_of_syn = np.repeat(np.arange(r.seg_core.size), np.diff(r.seg_syn_ptr))
         pre_of_seg = np.repeat(np.arange(n_total), np.diff(r.pre_seg_ptr))
@@ -312,75 +297,97 @@ class EventQueueSimulator:
         np.add.at(fanin, r.syn_tgt[sel], 1)
         return fan, fanin
 
+    def _stages(self, segments: Segments) -> LoihiStages:
+        """The record the model's stages read: placement, routes, fixed-point constants,
+        scratch (``counters`` is replaced per call)."""
+        plan, m, n = self.plan, self.mapping, self.plan.n_neurons
+        n_comp = np.concatenate([np.full(p.size, max(1, p.params.n_channels), np.int64)
+                                 for p in self.network.populations])
+        # runs of consecutive neurons on the same core (counting active compartments per run)
+        co = m.core_of
+        starts = np.flatnonzero(np.r_[True, co[1:] != co[:-1]])
+        fan, fanin = self._plastic_tables(segments)
+        chip = Chip(co.astype(np.int64), m.core_xy[:, 0].astype(np.int64),
+                    m.core_xy[:, 1].astype(np.int64), m.tile_of_core.astype(np.int64), n_comp,
+                    np.r_[starts, co.size].astype(np.int64), co[starts].astype(np.int64),
+                    np.add.reduceat(n_comp, starts).astype(np.int64), fan, fanin)
+        u_wrap = 2 ** (self.spec.membrane_bits - 1)
+        if self.mode == "fixed":
+            q = self.q
+            fx = (build_fixed_stdp(self.network, self._learn_plan, q.weight_gain, q.weight_exp,
+                                   self.spec.weight_bits, self.spec.trace_bits,
+                                   self.spec.learning_rounding).table
+                  if self._learns else np.zeros((0, N_F), np.int64))
+            fp = FixedPoint(q.du, q.dv, q.bias, q.drive_gain, self.spec.decay_bits, u_wrap,
+                            u_wrap - 1, self._learn_plan, fx)
+            inreg = np.zeros((q.du.shape[1], n), np.int64)
+        else:
+            fp = FixedPoint(np.zeros((0, 1), np.int64), np.zeros(0, np.int64),
+                            np.zeros(0, np.int64), np.zeros(0), self.spec.decay_bits, u_wrap,
+                            u_wrap - 1, self._learn_plan, np.zeros((0, N_F), np.int64))
+            inreg = np.zeros((1, n))
+        n_seg = segments.seg_core.size
+        record = LoihiFixedStages if self.mode == "fixed" else LoihiStages
+        return record(chip, segments, fp, self.mode == "fixed", self._learns, inreg,
+                           np.zeros(n if self.network.drives else 0, np.int64),
+                           np.zeros(n, np.int64), np.empty(n_seg, np.int64),
+                           np.empty(n_seg, np.int64), np.empty(m.n_cores + 1, np.int64),
+                           np.zeros((0, m.n_cores, len(COUNTERS)), np.int64))
+
+    @property
+    def drives(self) -> DriveTable:
+        """The external drives as this model runs them (integer weights in fixed mode)."""
+        return self.plan.model.drives
+
     def reset(self, sources: list | None = None, seed: int | None = None,
               keep_weights: bool = True) -> None:
         """Back to the initial state; optionally drive by other sources (same names/sizes).
 
         Learned weights (STDP) are kept unless ``keep_weights`` is False; traces restart.
         """
-        f = self.flat
-        if not keep_weights:
-            self._w[:] = self._w0
-        pl = f.plastic
-        never = -(2**40)
-        n_elig = f.weights.size if (pl.any_reward and self._learns) else 0
-        plastic = dict(pre_tr=np.zeros((pl.n_pre, 2)), pre_last=np.full(pl.n_pre, never),
-                       post_tr=np.zeros((pl.n_post, 2)), post_last=np.full(pl.n_post, never),
-                       elig=np.zeros(n_elig), elig_last=np.full(n_elig, never),
-                       lr=pl.learning_rate.copy())
-        theta = f.theta_init.astype(np.float64).copy()
+        plan = self.plan
+        weights = self.state.weights if keep_weights else self._w0
+        v0 = self.q.v_init if self.mode == "fixed" else plan.v_init
+        n_u = self.q.du.shape[1] if self.mode == "fixed" else None
+        self.state = initial_state(plan, v=v0, weights=weights, syn_rows=n_u,
+                                   buffer_channels=n_u, learns=self._learns)
+        self._bk.inreg[...] = 0
+        self._counters = []
         if sources is not None:
             self.network = self.network.with_sources(sources)
         if seed is not None:
             self.seed = seed
-        self.drive = InputDrive(self.network, f.dt_s, self.seed)
-        n = f.n_neurons
-        if self.mode == "fixed":
-            n_u = self.q.du.shape[1]
-            self._st = _State(0, self.q.v_init.copy(), np.zeros((n_u, n), np.int64),
-                              np.zeros((n_u, n), np.int64), np.full(n, -(2**40), np.int64),
-                              np.zeros((f.max_delay + 1, n, n_u), np.int64),
-                              np.zeros((f.max_delay + 1, n), np.int32),
-                              np.zeros((f.max_delay + 1, n), np.int64),
-                              np.zeros(f.max_delay + 1, np.int64), np.zeros(n), theta, plastic)
-        else:
-            self._st = _State(0, f.v_init.copy(), np.zeros((max(2, f.n_channels), n)),
-                              np.zeros((1, n)), np.full(n, -(2**40), np.int64),
-                              np.zeros((f.max_delay + 1, n, 1 + f.n_channels)),
-                              np.zeros((f.max_delay + 1, n), np.int32),
-                              np.zeros((f.max_delay + 1, n), np.int64),
-                              np.zeros(f.max_delay + 1, np.int64), np.zeros(n), theta, plastic)
+        self.drive = InputDrive(self.network, plan.dt_s, self.seed)
 
     @property
     def dt_s(self) -> float:
         """The time step."""
-        return self.flat.dt_s
+        return self.plan.dt_s
 
     @property
     def t_s(self) -> float:
         """Simulated time so far, in seconds."""
-        return self._st.step * self.flat.dt_s
+        return self.state.step * self.plan.dt_s
 
     def state_dict(self) -> dict[str, object]:
-        """Everything needed to resume: state arrays, weights, input drive state, counters."""
-        st = self._st
-        d: dict[str, object] = {k: getattr(st, k).copy() for k in _State.ARRAYS}
-        d.update(step=st.step, weights=self._w.copy(), inputs=self.drive.state_dict(),
-                 plastic={k: a.copy() for k, a in st.plastic.items()},
-                 counters=[c.copy() for c in st.counters])
+        """Everything needed to resume: the state record's fields, the input registers, the
+        input drive state and the counters."""
+        d: dict[str, object] = {k: (x.copy() if isinstance(x, np.ndarray) else x)
+                                for k, x in self.state._asdict().items()}
+        d.update(inreg=self._bk.inreg.copy(), inputs=self.drive.state_dict(),
+                 counters=[c.copy() for c in self._counters])
         return d
 
     def load_state_dict(self, d: dict[str, object]) -> None:
         """Restore a :meth:`state_dict` of a simulator of the same network, dt and mode."""
-        st = self._st
-        for key, cur in [(k, getattr(st, k)) for k in _State.ARRAYS] + [("weights", self._w)] + [
-                (f"plastic.{k}", a) for k, a in st.plastic.items()]:
-            val = np.asarray(d["plastic"][key[8:]] if key.startswith("plastic.") else d[key])
+        arrays = {k: x for k, x in self.state._asdict().items() if isinstance(x, np.ndarray)}
+        for key, cur in [*arrays.items(), ("inreg", self._bk.inreg)]:
+            val = np.asarray(d[key])
             if val.shape != cur.shape:
                 raise ValueError(f"state {key!r}: shape {val.shape}, expected {cur.shape}")
             cur[...] = val
-        st.step = int(d["step"])
-        st.counters = [np.array(c) for c in d["counters"]]
+        self.state = self.state._replace(step=int(d["step"]))
+        self._counters = [np.array(c) for c in d["counters"]]
         self.drive.load_state_dict(d["inputs"])
 
     # -------------------------------------------------------------- running
@@ -392,37 +399,21 @@ class EventQueueSimulator:
         """
         if not duration_s > 0:
             raise ValueError(f"duration_s must be > 0, got {duration_s}")
-        check_duration(duration_s, self.flat.dt_s, self.flat.n_neurons)  # refuse out-of-reach runs
-        f, st, m = self.flat, self._st, self.mapping
-        n_steps = int(round(duration_s / f.dt_s))
+        plan, st, m = self.plan, self.state, self.mapping
+        check_duration(duration_s, plan.dt_s, plan.n_neurons)  # refuse out-of-reach runs
+        n_steps = int(round(duration_s / plan.dt_s))
         if n_steps < 1:
-            raise ValueError(f"duration_s={duration_s} is shorter than one step dt={f.dt_s}")
+            raise ValueError(f"duration_s={duration_s} is shorter than one step dt={plan.dt_s}")
         n_start, n_end = st.step, st.step + n_steps
-        cols = state_columns(self.network, f, n_start, n_end)
-        state_mons, every, rec_ids, rec_chan = cols.monitors, cols.every, cols.ids, cols.channels
-        rec_out = np.zeros((cols.n_samples, rec_ids.size),
-                           dtype=np.int64 if self.mode == "fixed" else np.float64)
-        rec_count = 0
         fixed = self.mode == "fixed"
-        q, pn = self.q, self._pn
-        zi = np.zeros((1, 1), np.int64)
-        z1 = np.zeros(1, np.int64)
-        consts = dict(
-            du=q.du if fixed else zi, dv=q.dv if fixed else z1, bias=q.bias if fixed else z1,
-            v_reset=np.zeros(f.n_neurons, np.int64) if fixed else self._pn["v_reset"],
-            vth=q.vth if fixed else self._pn["v_threshold"],
-            reset_amt=q.reset_amount if fixed else self._pn["reset_amount"],
-        )
-        u_wrap = 2 ** (self.spec.membrane_bits - 1)
+        cols = state_columns(self.network, plan, n_start, n_end)
+        cap = max(4 * plan.n_neurons, 1 << 16)
+        rec = Recorder(cols.ids, cols.channels, cols.every,
+                       np.zeros((cols.n_samples, cols.ids.size), st.v.dtype),
+                       np.empty(cap, np.int64), np.empty(cap, np.int64))
         steps_out, ids_out, src_steps, src_ids = [], [], [], []
         src_mon = set(self.network.spike_monitored()) - {p.name for p in self.network.populations}
-        r, (fan, fanin) = self.routes, self._plastic
-        pl, ps = f.plastic, st.plastic
-        learn = self._learns
-        w_learn = self._w if learn else np.zeros(0)
-        adapt = np.zeros_like(f.adapt) if fixed else f.adapt
-        out_step = np.empty(f.n_neurons * self.chunk_steps + 1, np.int64)
-        out_id = np.empty_like(out_step)
+        n_samples = 0
         t0 = time.perf_counter()
         bar = tqdm(total=n_steps, desc="loihi event queue", unit="step", disable=not progress)
         n = n_start
@@ -435,47 +426,37 @@ class EventQueueSimulator:
                 src_steps.append(np.repeat(np.arange(n, n1), np.diff(ext_ptr)))
                 src_ids.append(ext_ids)
             ctr = np.zeros((n1 - n, m.n_cores, len(COUNTERS)), np.int64)
-            n_out, rec_count = _run(
-                n, n1, fixed, st.v, st.syn, st.inreg, st.last, st.buf, st.cnt, st.q_ids, st.q_len,
-                st.drive,
-                self._w, self._nr,
-                consts["du"], consts["dv"], consts["bias"],
-                q.drive_gain if fixed else np.zeros(1), self.spec.decay_bits, u_wrap, u_wrap - 1,
-                consts["v_reset"], consts["vth"], consts["reset_amt"], pn["ref_steps"],
-                f.group_offsets[: f.n_populations + 1], f.kwta_k, f.kwta_hold,
-                m.core_of.astype(np.int64), m.core_xy[:, 0].copy(), m.core_xy[:, 1].copy(),
-                m.tile_of_core, self._n_comp, *self._runs,
-                r.pre_seg_ptr, r.seg_core, r.seg_syn_ptr, r.seg_fast, r.syn_tgt, r.syn_ch, r.syn_d,
-                r.syn_orig, learn, fan, fanin,
-                adapt, st.theta, pn["theta_plus"],
-                learn, w_learn, pl.ints, pl.par, pl.tau_steps, pl.decay, pl.csc_ptr, pl.csc_syn,
-                pl.csc_pre, f.proj_syn_start, f.proj_indptr_start, f.indptr, f.indices,
-                ps["pre_tr"], ps["pre_last"], ps["post_tr"], ps["post_last"], ps["elig"],
-                ps["elig_last"], ps["lr"],
-                ext_ptr, ext_ids, ev_ptr, ev_ids, ev_vals, self.seed, self.drives, self._hits,
-                rec_ids, rec_chan, every, rec_out, rec_count, out_step, out_id, ctr)
-            steps_out.append(out_step[:n_out].copy())
-            ids_out.append(out_id[:n_out].copy())
-            st.counters.append(ctr)
+            k = n
+            while k < n1:  # the loop stops early when its spike buffer could overflow
+                io = Inputs(ext_ptr[k - n:], ext_ids, ev_ptr[k - n:], ev_ids, ev_vals, self.seed)
+                bk = self._bk._replace(counters=ctr[k - n:])
+                k_next, n_out, n_samples = run_steps(k, n1, plan.model, st, bk, io, rec, 0,
+                                                     n_samples)
+                steps_out.append(rec.spike_step[:n_out].copy())
+                ids_out.append(rec.spike_id[:n_out].copy())
+                k = k_next
+            self._counters.append(ctr)
             bar.update(n1 - n)
             n = n1
         bar.close()
-        st.step = n_end
+        self.state = st._replace(step=n_end)
         wall = time.perf_counter() - t0
-        states = rec_out[:rec_count]
+        states = rec.samples[:n_samples]
         if fixed:
-            states = self._float_states(states, rec_ids, rec_chan)
+            states = self._float_states(states, cols.ids, cols.channels)
         return assemble_recording(
-            self.network, self.flat, n_start, n_end, steps_out, ids_out, src_steps, src_ids,
-            states, state_mons, every, wall, engine=f"loihi-{self.mode}")
+            self.network, plan, n_start, n_end, steps_out, ids_out, src_steps, src_ids,
+            states, cols.monitors, cols.every, wall, engine=f"loihi-{self.mode}")
 
     def _float_states(self, states: np.ndarray, ids: np.ndarray, chans: np.ndarray) -> np.ndarray:
         """Fixed-point samples in the network's float units (every backend records floats):
         ``v = v_int / s + v_reset``, ``I_k = u_k / (s * syn_to_mem_k)`` with ``s`` the
         population's integer scale (:func:`hardware_models.fixed_point.quantize`)."""
-        s = self.q.scale[np.searchsorted(self.flat.group_offsets, ids, side="right") - 1]
-        gain = np.where(chans < 0, 1.0, self._pn["syn_to_mem"][ids, np.maximum(chans, 0)])
-        offset = np.where(chans < 0, self._pn["v_reset"][ids], 0.0)
+        plan = self.q.plan
+        pop = np.searchsorted(plan.group_offsets, ids, side="right") - 1
+        s = self.q.scale[pop]
+        gain = np.where(chans < 0, 1.0, plan.neurons.syn_to_mem[pop, np.maximum(chans, 0)])
+        offset = np.where(chans < 0, plan.neurons.v_reset[pop], 0.0)
         return states / (s * gain) + offset
 
     def synapses(self) -> list:
@@ -483,20 +464,19 @@ class EventQueueSimulator:
 
         In fixed mode the weights are the effective integers ``mantissa << (6 + exp)``.
         """
-        f, r = self.flat, self.routes
+        w = self.state.weights
         if self._learns:
-            flat_w = self._w
+            flat_w = w
         else:
-            flat_w = np.empty_like(self._w)
-            flat_w[r.syn_orig] = self._w
-        return [pr.synapses.with_weights(
-                    flat_w[f.proj_syn_start[p]: f.proj_syn_start[p + 1]].astype(np.float64))
+            flat_w = np.empty_like(w)
+            flat_w[self._bk.segments.syn_orig] = w
+        return [pr.synapses.with_weights(flat_w[self.plan.projection_slice(p)].astype(np.float64))
                 for p, pr in enumerate(self.network.projections)]
 
     def counters(self) -> LoihiCounters:
         """Counters of all steps since the last :meth:`reset`."""
-        st, f = self._st, self.flat
-        per_step = (np.concatenate(st.counters) if st.counters
+        f = self.plan
+        per_step = (np.concatenate(self._counters) if self._counters
                     else np.zeros((0, self.mapping.n_cores, len(COUNTERS)), np.int64))
         return LoihiCounters(per_step, self._per_population(per_step), f.dt_s,
                              tuple(p.name for p in self.network.populations))
@@ -513,7 +493,7 @@ class EventQueueSimulator:
         comp = np.zeros((len(m.population_names), m.n_cores))
         for k in range(len(m.population_names)):
             lo, hi = m.population_offsets[k], m.population_offsets[k + 1]
-            comp[k] = np.bincount(m.core_of[lo:hi], weights=self._n_comp[lo:hi], minlength=m.n_cores)
+            comp[k] = np.bincount(m.core_of[lo:hi], weights=self._bk.chip.n_comp[lo:hi], minlength=m.n_cores)
         share = comp / np.maximum(comp.sum(axis=0, keepdims=True), 1)
         for k, name in enumerate(m.population_names):
             out[name] = np.rint(share[k] @ tot).astype(np.int64)
@@ -532,6 +512,7 @@ def _check_rules(network: Network, mode: str) -> None:
             raise ValueError(f"projection {pr.name}: plastic projections must have zero delays "
                              f"(got max delay {pr.synapses.max_delay} steps)")
     if mode == "fixed":
+        check_fixed_rules(network)
         adapted = [p.name for p in network.populations if p.adaptation is not None]
         if adapted:
             raise ValueError(f"adaptive thresholds (populations {adapted}) are not modelled in "

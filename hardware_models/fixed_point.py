@@ -39,9 +39,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hardware_models._plan import per_neuron_constants
 from hardware_models.loihi import LoihiSpec
-from neuro.engines.plan import FlatNetwork, flatten
+from neuro.engines.plan import Plan, build_plan
 from neuro.network import Network
 
 __all__ = [
@@ -90,8 +89,8 @@ class QuantizedNetwork:
 
     Attributes
     ----------
-    flat : FlatNetwork
-        The float flattening the quantisation started from (same global ids).
+    plan : Plan
+        The float plan the quantisation started from (same global ids).
     du : ndarray of int64, shape (n_neurons, n_u)
         Current decays per channel (``n_u = max(1, n_channels)``; unused channels 4096).
     dv, bias, vth, v_init, reset_amount : ndarray of int64, shape (n_neurons,)
@@ -109,9 +108,13 @@ class QuantizedNetwork:
         ``round(I * drive_gain)`` to the bias while it is on.
     weight_rel_error : ndarray of float64, shape (n_projections,)
         RMS quantisation error of each projection's weights relative to their RMS.
+    weight_gain : ndarray of float64, shape (n_projections,)
+        Mantissa units per float weight unit ``G`` of each projection
+        (``mantissa ~ G w``); a plastic projection's exponent also covers its rule's
+        bounds ``w_min``, ``w_max`` (the weights learn within them).
     """
 
-    flat: FlatNetwork
+    plan: Plan
     du: np.ndarray
     dv: np.ndarray
     bias: np.ndarray
@@ -125,11 +128,12 @@ class QuantizedNetwork:
     u_channel: np.ndarray
     drive_gain: np.ndarray
     weight_rel_error: np.ndarray
+    weight_gain: np.ndarray
 
     def to_float_v(self, v_int: np.ndarray, population: str) -> np.ndarray:
         """Convert integer membrane values of ``population`` back to float units."""
-        k = self.flat.group_names.index(population)
-        return np.asarray(v_int) / self.scale[k] + float(self.flat.v_reset[k])
+        k = self.plan.group_names.index(population)
+        return np.asarray(v_int) / self.scale[k] + float(self.plan.neurons.v_reset[k])
 
 
 def quantize(
@@ -154,50 +158,56 @@ def quantize(
     spec = spec or LoihiSpec()
     if not 8 <= threshold_bits <= spec.membrane_bits - 2:
         raise ValueError(f"threshold_bits must be in [8, {spec.membrane_bits - 2}], got {threshold_bits}")
-    flat = flatten(network, dt_s, np.float64)
-    pn = per_neuron_constants(flat)
+    plan = build_plan(network, dt_s, np.float64)
+    nr, rt = plan.neurons, plan.routing
     unity = 2 ** spec.decay_bits
     pops = network.populations
-    n = flat.n_neurons
-    n_u = max(1, flat.n_channels)
+    n = plan.n_neurons
+    n_u = max(1, plan.n_channels)
     du = np.full((n, n_u), unity, dtype=np.int64)
     scale = np.zeros(len(pops))
     lim = 2 ** (spec.membrane_bits - 1) - 1
     for k, p in enumerate(pops):
-        lo, hi = int(flat.group_offsets[k]), int(flat.group_offsets[k + 1])
+        lo, hi = int(plan.group_offsets[k]), int(plan.group_offsets[k + 1])
         span = p.params.v_threshold - p.params.v_reset
         scale[k] = 2.0 ** threshold_bits / span
         if p.params.n_channels:
-            du[lo:hi, : p.params.n_channels] = np.rint(unity * (1 - flat.syn_decay[k, : p.params.n_channels]))
-    s_neuron = np.repeat(scale, [p.size for p in pops])
-    mem_decay = pn["mem_decay"]
+            du[lo:hi, : p.params.n_channels] = np.rint(unity * (1 - nr.syn_decay[k, : p.params.n_channels]))
+    s_neuron = plan.per_neuron(scale)
+    mem_decay = plan.per_neuron(nr.mem_decay)
+    v_reset = plan.per_neuron(nr.v_reset)
     dv = np.rint(unity * (1 - mem_decay)).astype(np.int64)
-    vth = (np.rint(s_neuron * (pn["v_threshold"] - pn["v_reset"]) / 2**ACT_SHIFT).astype(np.int64)
-           << ACT_SHIFT)
-    bias = np.rint(s_neuron * (1 - mem_decay) * (pn["v_inf"] - pn["v_reset"])).astype(np.int64)
-    v_init = np.clip(np.rint(s_neuron * (flat.v_init - pn["v_reset"])), -lim, lim).astype(np.int64)
-    reset_amount = np.rint(s_neuron * pn["reset_amount"]).astype(np.int64)
+    vth = (np.rint(s_neuron * (plan.per_neuron(nr.v_threshold) - v_reset) / 2**ACT_SHIFT)
+           .astype(np.int64) << ACT_SHIFT)
+    bias = np.rint(s_neuron * (1 - mem_decay) * (plan.per_neuron(nr.v_inf) - v_reset)).astype(np.int64)
+    v_init = np.clip(np.rint(s_neuron * (plan.v_init - v_reset)), -lim, lim).astype(np.int64)
+    reset_amount = np.rint(s_neuron * plan.per_neuron(nr.reset_amount)).astype(np.int64)
 
-    weights = np.zeros(flat.weights.size, dtype=np.int64)
-    mantissa = np.zeros(flat.weights.size, dtype=np.int64)
-    exps = np.zeros(flat.n_projections, dtype=np.int64)
-    rel_err = np.zeros(flat.n_projections)
-    u_ch = np.zeros(flat.n_projections, dtype=np.int64)
+    weights = np.zeros(plan.weights.size, dtype=np.int64)
+    mantissa = np.zeros(plan.weights.size, dtype=np.int64)
+    exps = np.zeros(plan.n_projections, dtype=np.int64)
+    rel_err = np.zeros(plan.n_projections)
+    u_ch = np.zeros(plan.n_projections, dtype=np.int64)
+    gain_out = np.zeros(plan.n_projections)
     for p, pr in enumerate(network.projections):
         k = [q.name for q in pops].index(pr.target)
-        sl = slice(int(flat.proj_syn_start[p]), int(flat.proj_syn_start[p + 1]))
-        ch = int(flat.proj_channel[p])
-        gain = flat.mem_decay[k] if ch == 0 else flat.syn_to_mem[k, ch - 1]
+        sl = plan.projection_slice(p)
+        ch = int(rt.p_chan[p])
+        gain = nr.mem_decay[k] if ch == 0 else nr.syn_to_mem[k, ch - 1]
         u_ch[p] = 0 if ch == 0 else ch - 1
-        w_int = scale[k] * gain * flat.weights[sl]
-        mant, e = quantize_weights(w_int, spec.weight_bits)
+        w_int = scale[k] * gain * plan.weights[sl]
+        rule = pr.plasticity
+        bounds = [] if rule is None else [scale[k] * gain * rule.w_min, scale[k] * gain * rule.w_max]
+        mant, e = quantize_weights(np.r_[w_int, bounds], spec.weight_bits)
+        mant = mant[: w_int.size]
+        gain_out[p] = scale[k] * gain / 2.0 ** (ACT_SHIFT + e)
         mantissa[sl] = mant
         exps[p] = e
         weights[sl] = mant << (ACT_SHIFT + e)
         rms = float(np.sqrt(np.mean(w_int**2))) if w_int.size else 0.0
         rel_err[p] = float(np.sqrt(np.mean((weights[sl] - w_int) ** 2))) / rms if rms else 0.0
-    return QuantizedNetwork(flat, du, dv, bias, vth, v_init, reset_amount, scale, weights,
-                            mantissa, exps, u_ch, s_neuron * (1 - mem_decay), rel_err)
+    return QuantizedNetwork(plan, du, dv, bias, vth, v_init, reset_amount, scale, weights,
+                            mantissa, exps, u_ch, s_neuron * (1 - mem_decay), rel_err, gain_out)
 
 
 def spike_count_agreement(counts_a: np.ndarray, counts_b: np.ndarray) -> dict[str, float]:

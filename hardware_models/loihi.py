@@ -41,6 +41,15 @@ Presets (:func:`preset`):
     ``t_barrier_chip_ns``) are *assumptions* of this model: no
     published per-message figure was found; they are stated in the preset's ``source``.
 
+``"loihi2"``
+    Loihi 2 where a figure is published (Intel, "Taking Neuromorphic Computing to the Next
+    Level with Loihi 2", technology brief, 2021; Orchard et al. 2021, SiPS): 128
+    neuromorphic cores per chip and up to 1 million neurons per chip, i.e. 8,192
+    compartments per core. No per-operation energy or time, static power, synaptic memory
+    per core or barrier time of Loihi 2 has been published (the brief gives up to 10x faster
+    spike processing than Loihi 1 without a per-operation breakdown, not applied here):
+    those fields keep ``loihi_measured``'s Loihi 1 values, as its ``source`` says.
+
 Time model (see :mod:`hardware_models.timing`): a step lasts as long as its slowest core
 (sum of its operation counts times their times) or its busiest inter-chip link, plus the
 barrier, plus the host's per-step work. Energy (see :mod:`hardware_models.energy`): counts
@@ -77,8 +86,10 @@ _INT_FIELDS = (
     "max_compartments", "synaptic_memory_bytes", "max_input_axons", "max_output_axons",
     "cores_per_tile", "max_cores", "mesh_width_tiles", "max_delay_steps", "weight_bits",
     "synapse_overhead_bits", "decay_bits", "membrane_bits", "chips_per_board", "max_boards",
-    "board_width_chips",
+    "board_width_chips", "trace_bits",
 )
+#: Rounding of learning traces and weight updates (:mod:`hardware_models.fixed_point_stdp`).
+LEARNING_ROUNDINGS = ("stochastic", "nearest")
 
 
 @dataclass(frozen=True)
@@ -151,6 +162,11 @@ class LoihiSpec:
         them). An assumption of this model, not a published figure.
     decay_bits, membrane_bits : int
         Precision of current/voltage decay constants (12) and of the membrane (24).
+    trace_bits : int
+        Precision of the learning traces x1, y1 (7 on Loihi: Lava's ``W_TRACE``), 2-16.
+    learning_rounding : str
+        Rounding of trace decay and weight updates: ``"stochastic"`` (Loihi) or
+        ``"nearest"`` (see :mod:`hardware_models.fixed_point_stdp`).
     """
 
     name: str = "davies2018"
@@ -198,9 +214,11 @@ class LoihiSpec:
     synapse_overhead_bits: int = 10
     decay_bits: int = 12
     membrane_bits: int = 24
+    trace_bits: int = 7
+    learning_rounding: str = "stochastic"
 
     def __post_init__(self) -> None:
-        for f in ("name", "source"):
+        for f in ("name", "source", "learning_rounding"):
             if not isinstance(getattr(self, f), str):
                 raise TypeError(f"LoihiSpec.{f} must be a string, got {getattr(self, f)!r}")
         for f in _ENERGY_FIELDS + _TIME_FIELDS + _POWER_FIELDS:
@@ -217,6 +235,11 @@ class LoihiSpec:
             raise ValueError(f"LoihiSpec.weight_bits must be in [1, 9], got {self.weight_bits}")
         if not 1 <= self.decay_bits <= 16:
             raise ValueError(f"LoihiSpec.decay_bits must be in [1, 16], got {self.decay_bits}")
+        if not 2 <= self.trace_bits <= 16:
+            raise ValueError(f"LoihiSpec.trace_bits must be in [2, 16], got {self.trace_bits}")
+        if self.learning_rounding not in LEARNING_ROUNDINGS:
+            raise ValueError(f"LoihiSpec.learning_rounding must be one of {LEARNING_ROUNDINGS}, "
+                             f"got {self.learning_rounding!r}")
         if not 8 <= self.membrane_bits <= 32:
             raise ValueError(f"LoihiSpec.membrane_bits must be in [8, 32], got {self.membrane_bits}")
         if self.board_width_chips > self.chips_per_board:
@@ -321,6 +344,14 @@ _LINKS_SOURCE = ("; inter-chip link figures are ASSUMPTIONS (none published): 30
                  "hop (10 mesh hops), 100 messages/us per link, barrier +465 ns per chip hop "
                  "of the grid diameter")
 
+_LOIHI2_SOURCE = (
+    "Loihi 2: 128 neuromorphic cores and up to 1 million neurons per chip (Intel Loihi 2 "
+    "technology brief 2021; Orchard et al. 2021, SiPS): max_compartments = 8,192. NOT "
+    "PUBLISHED for Loihi 2, Loihi 1 values kept (loihi_measured): every per-operation energy "
+    "and time, barrier, static and host power, synaptic memory per core (Loihi 2 partitions "
+    "its core SRAM flexibly), axon limits, weight and trace precisions; the brief's 'up to "
+    "10x faster' is not applied. Loihi 1 source: " + _MEASURED_SOURCE)
+
 PRESETS: dict[str, LoihiSpec] = {
     "davies2018": LoihiSpec(),
     "sana_fe": LoihiSpec(name="sana_fe", source=_SANA_FE_SOURCE, **_SANA_FE),
@@ -335,6 +366,8 @@ PRESETS: dict[str, LoihiSpec] = {
         e_hop_ns_pj=0.0,
     ),
     "loihi_measured": LoihiSpec(name="loihi_measured", source=_MEASURED_SOURCE, **_MEASURED),
+    "loihi2": LoihiSpec(name="loihi2", source=_LOIHI2_SOURCE, max_compartments=8192,
+                        **_MEASURED),
     "nahuku32": LoihiSpec(
         name="nahuku32",
         source=_MEASURED_SOURCE + "; Nahuku board: 32 chips (Davies et al. 2021)" + _LINKS_SOURCE,

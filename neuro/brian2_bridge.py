@@ -24,6 +24,14 @@ inputs to neurons that spiked in the same step). ``PoissonSource`` becomes a
 the start of each step, monitors ``SpikeMonitor`` / ``StateMonitor`` /
 ``PopulationRateMonitor``.
 
+Conductance-based populations (``LIFParams.e_rev``, :mod:`neuro.coba`) keep the channel
+variables ``I_k`` (now conductances in leak units; a spike still does ``I_k += w``) and
+enter the membrane equation as ``I_k m_k (E_k - v)`` with ``m_k = tau_k (1 - e^{-dt/tau_k})
+/ dt``. They are integrated with ``method='exponential_euler'``, which holds ``I_k`` at its
+start-of-step value and solves the then linear ``v`` equation exactly, and decays ``I_k``
+exactly: with the factor ``m_k`` this is the clock engine's scheme (step-mean conductance,
+exact membrane step), the same arithmetic up to rounding.
+
 Parameters are written into the equations as numbers, so Brian2's exact solver sees the
 actual system (with symbols it divides by ``tau_mem - tau_syn``, NaN when they are equal).
 Brian2 also returns NaN for ``(unless refractory)`` with ``tau_syn == tau_mem`` (it solves
@@ -66,6 +74,7 @@ from typing import Any
 
 import numpy as np
 
+from neuro.coba import coba_factors
 from neuro.engines.capabilities import check_supported
 from neuro.inputs import PoissonInput, PoissonSource, SpikeArraySource
 from neuro.lif import step_factors
@@ -104,7 +113,10 @@ def _brian2_prefs(target: str) -> Iterator[Any]:
 
 
 def _degenerate(pop: Population) -> bool:
-    """Some synaptic time constant equals the membrane's (same test as neuro.lif)."""
+    """Some synaptic current's time constant equals the membrane's (same test as neuro.lif;
+    conductance populations are integrated by exponential Euler, which has no such case)."""
+    if pop.params.conductance_based:
+        return False
     tm = pop.params.tau_mem_s
     return any(math.isclose(ts, tm, rel_tol=1e-12) for ts in pop.params.tau_syn_s)
 
@@ -118,15 +130,21 @@ def _manual_freeze(pop: Population, refractory: bool) -> bool:
     return refractory and _degenerate(pop)
 
 
-def _equations(pop: Population, n_injections: int, refractory: bool) -> str:
+def _equations(pop: Population, n_injections: int, refractory: bool, dt_s: float) -> str:
     """Model equations with the parameters written in as numbers.
 
     Literal constants (rather than namespace symbols) let Brian2's exact integrator solve
     the actual system, including the degenerate ``tau_syn == tau_mem`` case where the
-    symbolic solution divides by ``tau_mem - tau_syn``.
+    symbolic solution divides by ``tau_mem - tau_syn``. Conductance channels ``I{k}``
+    enter as ``I{k} * m_k * (E_k - v)`` with ``m_k`` the step-mean factor of
+    :func:`neuro.coba.coba_factors` (see the module docstring).
     """
     p = pop.params
-    currents = "".join(f" + I{k}" for k in range(p.n_channels))
+    if p.conductance_based:
+        m = coba_factors(p, dt_s).g_mean
+        currents = "".join(f" + I{k} * {float(m[k])!r} * ({e!r} - v)" for k, e in enumerate(p.e_rev))
+    else:
+        currents = "".join(f" + I{k}" for k in range(p.n_channels))
     manual = _manual_freeze(pop, refractory)
     flag = " (unless refractory)" if refractory and not manual else ""
     lines = [f"dv/dt = ({p.v_inf!r} + I_ext{currents} - v) / ({p.tau_mem_s!r}*second) : 1{flag}"]
@@ -502,7 +520,8 @@ def to_brian2(
                 threshold += " + theta"
                 reset += f"\ntheta += {pop.adaptation.theta_plus!r}"
             g = b2.NeuronGroup(
-                pop.size, _equations(pop, len(injections), has_ref), method="exact",
+                pop.size, _equations(pop, len(injections), has_ref, dt_s),
+                method="exponential_euler" if p.conductance_based else "exact",
                 threshold=threshold, reset=reset,
                 refractory=p.t_ref_s * b2.second if has_ref else False,
                 dt=dt, namespace={}, name=pop.name,

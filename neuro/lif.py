@@ -70,6 +70,12 @@ class LIFParams:
         ``"value"``: after a spike ``v = v_reset`` (Brian2's usual reset);
         ``"subtract"``: ``v -= v_threshold - v_reset`` (reset by subtraction, as
         snntorch's default), which keeps the overshoot.
+    e_rev : tuple of float
+        ``()`` (default): the channels are currents, as above. Otherwise the channels are
+        *conductances* (:mod:`neuro.coba`) with these reversal potentials, one per channel
+        of ``tau_syn_s`` (1 or 2 channels, e.g. excitatory and inhibitory); the channel
+        term of the membrane equation becomes ``g_k (E_k - v)``, with ``g_k`` in units of
+        the leak conductance (``g_L = C_m / tau_m``), and a weight ``w`` does ``g_k += w``.
 
     Examples
     --------
@@ -87,6 +93,7 @@ class LIFParams:
     bias: float = 0.0
     tau_syn_s: tuple[float, ...] = ()
     reset_mode: str = "value"
+    e_rev: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if self.reset_mode not in ("value", "subtract"):
@@ -104,11 +111,24 @@ class LIFParams:
             )
         taus = tuple(_positive(f"tau_syn_s[{i}]", t) for i, t in enumerate(self.tau_syn_s))
         object.__setattr__(self, "tau_syn_s", taus)
+        e_rev = tuple(real(f"e_rev[{i}]", e) for i, e in enumerate(self.e_rev))
+        if e_rev and len(e_rev) != len(taus):
+            raise ValueError(f"e_rev needs one reversal potential per channel of tau_syn_s "
+                             f"({len(taus)}), got {len(e_rev)}")
+        if len(e_rev) > 2:
+            raise ValueError(f"conductance synapses support 1 or 2 channels (as NEST's "
+                             f"iaf_cond_exp), got {len(e_rev)}")
+        object.__setattr__(self, "e_rev", e_rev)
 
     @property
     def n_channels(self) -> int:
         """Number of exponential synaptic channels (0: delta synapses)."""
         return len(self.tau_syn_s)
+
+    @property
+    def conductance_based(self) -> bool:
+        """True when the channels are conductances (``e_rev`` given)."""
+        return bool(self.e_rev)
 
     @property
     def v_inf(self) -> float:

@@ -19,6 +19,13 @@ ours); one or two exponential channels whose weights are routed by sign (channel
 excitatory >= 0, channel 1 inhibitory <= 0) -> ``iaf_psc_exp``; otherwise
 ``iaf_psc_exp_multisynapse`` with receptor ``k + 1`` for channel ``k``.
 
+Conductance-based populations (``LIFParams.e_rev``, :mod:`neuro.coba`) -> ``iaf_cond_exp``
+(at most two channels: channel 0 excitatory, channel 1 inhibitory, selected in NEST by the
+weight's sign, so our weights, which must be >= 0, are passed negated into channel 1).
+With ``C_m = tau_m`` and ``g_L = 1 nS`` our leak-relative conductances are nS. NEST
+integrates ``iaf_cond_exp`` with GSL's adaptive RKF45 (ours: step-mean conductance, exact
+membrane step), so trajectories agree to the integration error, spikes statistically.
+
 Timing. A spike emitted in step ``n`` with our delay ``d >= 1`` (in steps) reaches an
 exponential-synapse target's membrane in the same step as NEST's with a delay of ``d``
 resolution steps, and a delta-synapse target's as NEST's with ``d + 1`` steps (checked spike
@@ -103,6 +110,8 @@ def _import_nest() -> Any:
 def _model_for(network: Network, pop: Population) -> str:
     """The NEST neuron model that integrates ``pop`` exactly like our clock engine."""
     n_ch = pop.params.n_channels
+    if pop.params.conductance_based:
+        return "iaf_cond_exp"
     if n_ch == 0:
         return "iaf_psc_delta"
     if n_ch <= 2:
@@ -135,12 +144,27 @@ def _neuron_params(model: str, pop: Population, dt_s: float) -> dict[str, Any]:
         "I_e": p.bias * MV_PER_UNIT,
     }
     taus = [t * 1e3 for t in p.tau_syn_s]
-    if model == "iaf_psc_exp":
+    if model == "iaf_cond_exp":  # C_m = tau_m above makes g_L = 1 nS: leak units are nS
+        e_rev = [e * MV_PER_UNIT for e in p.e_rev]
+        del out["tau_m"]  # iaf_cond_exp takes tau_m as C_m / g_L
+        out.update(g_L=1.0, E_ex=e_rev[0], E_in=e_rev[-1], tau_syn_ex=taus[0],
+                   tau_syn_in=taus[-1])
+    elif model == "iaf_psc_exp":
         out["tau_syn_ex"] = taus[0]
         out["tau_syn_in"] = taus[-1]
     elif model == "iaf_psc_exp_multisynapse":
         out["tau_syn"] = taus
     return out
+
+
+def _nest_weights(weights: np.ndarray | float, model: str, receptor: int) -> np.ndarray:
+    """NEST weights of ours into a ``model`` target's channel ``receptor``: membrane units ->
+    pA (x 1000), or for ``iaf_cond_exp`` leak units -> nS (x g_L = 1 nS), negative for the
+    inhibitory conductance (channel 1), which NEST selects by the weight's sign."""
+    w = np.asarray(weights, dtype=np.float64)
+    if model == "iaf_cond_exp":
+        return -w if receptor == 1 else w
+    return w * MV_PER_UNIT
 
 
 def _nest_delay_steps(delays: np.ndarray, model: str) -> np.ndarray:
@@ -158,6 +182,15 @@ def _check_supported(network: Network) -> None:
             raise ValueError(f"population {pop.name!r}: NEST resets to a value; reset_mode must be 'value'")
         if pop.kwta_k is not None or pop.adaptation is not None:
             raise ValueError(f"population {pop.name!r}: k-WTA and threshold adaptation have no NEST mapping")
+        if pop.params.conductance_based:  # iaf_cond_exp routes channels by weight sign
+            feeds = [(pr.name, pr.synapses.weights) for pr in network.projections
+                     if pr.target == pop.name]
+            feeds += [(f"PoissonInput into {d.target!r}", np.asarray([d.weight]))
+                      for d in network.drives if d.target == pop.name]
+            for where, w in feeds:
+                if w.size and float(np.min(w)) < 0:
+                    raise ValueError(f"{where}: conductance weights must be >= 0 "
+                                     f"(iaf_cond_exp), got min {float(np.min(w))}")
     for pr in network.projections:
         if pr.plasticity is not None:
             raise ValueError(f"projection {pr.name}: plasticity is not exported to NEST; pass plasticity=None")
@@ -300,14 +333,15 @@ def to_nest(network: Network, dt_s: float, *, seed: int = 0, threads: int = 1) -
         pre_ids = np.asarray(pre.tolist())[syn.pre_indices()]
         post_ids = np.asarray(post.tolist())[syn.indices]
         steps = _nest_delay_steps(syn.delays, models[pr.target])
-        spec = {"synapse_model": "static_synapse", "weight": syn.weights.astype(np.float64) * MV_PER_UNIT,
+        spec = {"synapse_model": "static_synapse",
+                "weight": _nest_weights(syn.weights, models[pr.target], pr.receptor),
                 "delay": steps * dt_s * 1e3}
         if models[pr.target] == "iaf_psc_exp_multisynapse":
             spec["receptor_type"] = pr.receptor + 1
         nest.Connect(pre_ids, post_ids, "one_to_one", syn_spec=spec)
     for d in network.drives:
         gen = nest.Create("poisson_generator", params={"rate": d.n_inputs * d.rate_hz})
-        spec = {"weight": d.weight * MV_PER_UNIT, "delay": float(_nest_delay_steps(np.zeros(1), models[d.target])[0]) * dt_s * 1e3}
+        spec = {"weight": float(_nest_weights(d.weight, models[d.target], d.receptor)), "delay": float(_nest_delay_steps(np.zeros(1), models[d.target])[0]) * dt_s * 1e3}
         if models[d.target] == "iaf_psc_exp_multisynapse":
             spec["receptor_type"] = d.receptor + 1
         nest.Connect(gen, nodes[d.target], "all_to_all", syn_spec=spec)

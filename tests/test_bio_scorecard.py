@@ -10,7 +10,7 @@ import pytest
 from experiments.bio_suite import code_statistics, shape_statistics
 from neuro.analysis.gabor import gabor_image
 from neuro.bio.catalogue import network_tests, plasticity_tests, range_test, receptive_field_tests
-from neuro.bio.scorecard import GROUPS, BioTest, InRange, ReducedChiSquare, Reference, RelativeTo
+from neuro.bio.scorecard import GROUPS, BinnedKS, BioTest, InRange, ReducedChiSquare, Reference, RelativeTo
 
 ALL_TESTS = [*receptive_field_tests("l0"), *receptive_field_tests("l1"), *network_tests("cuba"), *plasticity_tests()]
 
@@ -22,6 +22,11 @@ def _pass_and_fail(test: BioTest):
         return 0.5 * (c.low + c.high), c.high + 0.1 * (c.high - c.low) + 1e-3
     if isinstance(c, RelativeTo):
         return c.target * (1 + 0.5 * c.rtol), c.target * (1 + 2 * c.rtol)
+    if isinstance(c, BinnedKS):
+        # the reference histogram itself (counts spread evenly inside each bin) vs all in the first bin
+        e = np.asarray(c.edges)
+        good = np.concatenate([np.linspace(a, b, int(n) + 2)[1:-1] for a, b, n in zip(e, e[1:], c.counts)])
+        return good, np.full(100, 0.5 * (e[0] + e[1]))
     y, s = np.asarray(c.y), np.asarray(c.sem)
     return y + 0.5 * s, y + 3.0 * s
 
@@ -51,6 +56,19 @@ def test_in_range_distance_and_nan():
     assert c.compare(2.5) == (False, 0.5)
     assert c.compare(0.25) == (False, 0.75)
     assert c.compare(math.nan) == (False, math.inf)
+
+
+def test_binned_ks_distance_and_critical_value():
+    c = BinnedKS((0.0, 0.5, 1.0), (50.0, 50.0))
+    # all model values below 0.5: CDF gap 0.5 at the middle edge
+    assert c.compare(np.full(10, 0.25)) == (False, pytest.approx(0.5))
+    passed, d = c.compare(np.r_[np.full(5, 0.25), np.full(5, 0.75)])
+    assert passed and d == pytest.approx(0.0)
+    # two-sample KS critical value, alpha 0.05: 1.358 sqrt((n + m) / (n m))
+    assert c.critical(100) == pytest.approx(1.3581 * np.sqrt(2 / 100), rel=1e-3)
+    assert c.compare(np.array([np.nan])) == (False, math.inf)
+    with pytest.raises(ValueError, match="edges"):
+        BinnedKS((0.0, 0.0, 1.0), (1.0, 1.0))
 
 
 def test_reduced_chi_square_is_the_mean_squared_z():

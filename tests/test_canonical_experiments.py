@@ -106,3 +106,22 @@ def test_microcircuit_synapse_numbers_and_signs():
         assert pr.synapses.n_synapses == synapse_counts(0.002)[t, s]
         assert np.all(pr.synapses.weights < 0) if pr.source.endswith("I") else np.all(pr.synapses.weights > 0)
         assert pr.synapses.delays.min() >= 1
+
+
+def test_brette2007_coba_network_shares_cuba_synapses_and_draws_starts():
+    from experiments.brette2007 import G_EXC, G_INH, benchmark_network
+
+    cuba = benchmark_network("cuba", 0, 200, 0.1)
+    coba = benchmark_network("coba", 0, 200, 0.1)
+    other = benchmark_network("coba", 0, 200, 0.1, start=1)
+    for pop in coba.populations:
+        assert pop.params.conductance_based and pop.params.e_rev == (0.0, -80e-3)
+    for a, b, c in zip(cuba.projections, coba.projections, other.projections, strict=True):
+        assert a.receptor == b.receptor == (0 if a.source == "exc" else 1)
+        np.testing.assert_array_equal(a.synapses.indices, b.synapses.indices)
+        np.testing.assert_array_equal(b.synapses.indices, c.synapses.indices)
+        np.testing.assert_array_equal(b.synapses.weights, G_EXC if a.source == "exc" else G_INH)
+    assert [c.stop_s for c in coba.currents] == [0.05, 0.05]
+    assert not np.array_equal(coba.currents[0].amplitude, other.currents[0].amplitude)
+    with pytest.raises(ValueError, match="start must be an integer >= 0"):
+        benchmark_network("coba", 0, 200, 0.1, start=-1)

@@ -33,6 +33,8 @@ def _with(feature: Feature) -> Network:
     net: dict = {}
     if feature is Feature.EXP_CHANNELS:
         pop["params"] = LIFParams(tau_syn_s=(5e-3,))
+    elif feature is Feature.CONDUCTANCE:
+        pop["params"] = LIFParams(tau_syn_s=(5e-3,), e_rev=(2.0,))
     elif feature is Feature.KWTA:
         pop["kwta_k"] = 1
     elif feature is Feature.ADAPTATION:
@@ -64,6 +66,8 @@ def test_each_feature_is_reported(feature):
     extra = {Feature.SPIKE_ARRAY_SOURCES, Feature.POISSON_SOURCES}
     if feature is Feature.PLASTIC_DELAYS:
         extra |= {Feature.DELAYS, Feature.STDP}
+    if feature is Feature.CONDUCTANCE:  # conductances are exponential channels
+        extra |= {Feature.EXP_CHANNELS}
     assert used - extra <= {feature}
 
 

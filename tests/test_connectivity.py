@@ -76,7 +76,7 @@ def test_fixed_total_number_rows_sorted_and_uniform_pairs():
 def test_arena_projections_share_memory_with_the_plan():
     from neuro import LIFParams, Network, Population, Projection
     from neuro.connectivity import SynapseArena, concatenate_views
-    from neuro.engines.plan import flatten
+    from neuro.engines.plan import build_plan
 
     sizes, counts = (40, 30), ((500, 300), (200, 0))
     arena = SynapseArena(sum(map(sum, counts)), np.float32)
@@ -91,15 +91,16 @@ def test_arena_projections_share_memory_with_the_plan():
                 projs.append(Projection(f"p{s}", f"p{t}", syn, receptor=s))
     p = LIFParams(tau_syn_s=(5e-3, 5e-3))
     net = Network([Population("p0", 40, p), Population("p1", 30, p)], projs)
-    flat = flatten(net, 1e-4, np.float32)
+    plan = build_plan(net, 1e-4, np.float32)
+    arrays = {"indices": plan.routing.indices, "weights": plan.weights, "delays": plan.routing.delays}
     # the plan's synapse arrays are the arena's (no second copy); the same values as a copy
     for name in ("indices", "weights", "delays"):
-        got = getattr(flat, name)
+        got = arrays[name]
         assert np.shares_memory(got, getattr(arena, name)), name
         np.testing.assert_array_equal(got, np.concatenate([getattr(pr.synapses, name) for pr in projs]))
-    assert flat.delays.dtype == np.uint8
+    assert plan.routing.delays.dtype == np.uint8
     # float64 plan: a converted copy; arrays that are not consecutive views: a copy
-    assert not np.shares_memory(flatten(net, 1e-4, np.float64).weights, arena.weights)
+    assert not np.shares_memory(build_plan(net, 1e-4, np.float64).weights, arena.weights)
     a, b = arena.weights[:10], arena.weights[20:30]
     joined = concatenate_views([a, b], np.float32)
     assert not np.shares_memory(joined, arena.weights)

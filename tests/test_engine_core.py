@@ -56,7 +56,7 @@ def test_spikes_do_not_depend_on_how_a_run_is_cut(monkeypatch):
     monkeypatch.setattr(layout, "PARALLEL_MIN_NEURONS", 0)
     for threads in (1, 2):
         sim = ClockSimulator(net, DT, seed=4, threads=threads)
-        assert sim.bounds.size == layout.N_PARTITIONS + 1
+        assert sim.plan.model.bounds.size == layout.N_PARTITIONS + 1
         variants[f"{layout.N_PARTITIONS} partitions, {threads} threads"] = [sim.run(0.3)]
     for label, recs in variants.items():
         got = _spikes(recs)

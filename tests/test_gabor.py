@@ -70,3 +70,27 @@ def test_bad_input():
     with pytest.raises(ValueError, match="shape"):
         fit_gabors(np.zeros((10, 3)))
     assert fit_gabor(np.ones((6, 6))).r2 == 0.0
+
+
+def test_peak_freq_is_the_spectral_peak_not_the_carrier():
+    from neuro.analysis.gabor import GaborFit
+
+    # even Gabor with many cycles under the envelope: the spectrum peaks at the carrier
+    even = GaborFit(6, 6, 0.0, 0.2, 4.0, 4.0, 0.0, 1.0, 0.0, 1.0)
+    assert abs(even.peak_freq - 0.2) < 0.005
+    # odd field with f -> 0 (derivative of a Gaussian): peak at 1 / (2 pi sigma_x), analytically
+    odd = GaborFit(6, 6, 0.0, 1e-4, 2.0, 3.0, math.pi / 2, 1e3, 0.0, 1.0)
+    assert abs(odd.peak_freq - 1 / (2 * math.pi * 2.0)) < 0.002
+    # even blob with f -> 0: low-pass, peak at 0
+    assert GaborFit(6, 6, 0.0, 1e-4, 2.0, 3.0, 0.0, 1.0, 0.0, 1.0).peak_freq == 0.0
+    assert "peak_freq" in even.as_dict()
+
+
+def test_fitted_edge_field_is_band_pass_by_its_peak():
+    # x exp(-x^2 / 2 s^2): two lobes, no carrier; the fit may pick any small f, the peak is fixed
+    yy, xx = np.mgrid[0:12, 0:12].astype(float)
+    s = 1.8
+    rf = (xx - 5.5) * np.exp(-((xx - 5.5) ** 2) / (2 * s**2) - ((yy - 5.5) ** 2) / (2 * 3.0**2))
+    g = fit_gabor(rf)
+    assert g.r2 > 0.99
+    assert abs(g.peak_freq - 1 / (2 * math.pi * s)) < 0.1 / (2 * math.pi * s)

@@ -269,3 +269,13 @@ def test_recording_of_a_continued_run_keeps_its_start_time(tmp_path):
     assert b.t_start_s == st.t_start_s and b.duration_s == st.duration_s
     assert np.array_equal(b.times_s, st.times_s) and np.array_equal(b.indices, st.indices)
     assert np.array_equal(b.rate_hz(0.01)[1], st.rate_hz(0.01)[1])
+
+
+def test_conductance_population_round_trip(tmp_path):
+    coba = LIFParams(tau_mem_s=20e-3, v_rest=-0.06, v_reset=-0.06, v_threshold=-0.05,
+                     tau_syn_s=(5e-3, 10e-3), e_rev=(0.0, -0.08))
+    net = Network([Population("a", 5, coba), Population("b", 2)])
+    save_network(tmp_path / "c.h5", net)
+    back = load_network(tmp_path / "c.h5")
+    assert back.populations[0].params == coba and back.populations[0].params.conductance_based
+    assert not back.populations[1].params.conductance_based

@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 
 from experiments.common import run_experiment
-from experiments.loihi_calibration import WORKLOADS, Workload, fit_host_terms, scaled_kws_network
+from experiments.loihi_calibration import (
+    PUBLISHED_PER_EVENT,
+    WORKLOADS,
+    Workload,
+    fit_host_terms,
+    scaled_kws_network,
+)
 
 
 def test_fit_host_terms_recovers_known_parameters():
@@ -51,5 +57,8 @@ def test_calibration_smoke(tmp_path):
     assert mc["neurons"] == 77169 and not mc["fits_published_limits"]
     assert mc["chips"] * 128 >= mc["cores"] > (mc["chips"] - 1) * 128
     assert (tmp_path / "measured_vs_model.png").is_file()
+    assert (tmp_path / "microcircuit_platforms.png").is_file()
+    assert [p["energy_per_synaptic_event_uj"] for p in mc["published_per_event"]] == [
+        e for _, _, _, e in PUBLISHED_PER_EVENT]
     with h5py.File(tmp_path / "results.h5") as f:
         assert np.asarray(f["calibration/model_time_us"]).size == len(rows)

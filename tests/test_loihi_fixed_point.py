@@ -45,7 +45,7 @@ def _reference(net: Network, q, n_steps: int, decay_bits: int = 12):
     """Plain-Python Loihi CUBA update, written from the hardware description (decays are
     ``decay_bits``-bit fractions)."""
     unity = 2**decay_bits
-    f = q.flat
+    f = q.plan
     n = f.n_neurons
     n_u = q.du.shape[1]
     u = np.zeros((n, n_u), dtype=np.int64)
@@ -53,14 +53,14 @@ def _reference(net: Network, q, n_steps: int, decay_bits: int = 12):
     inreg = np.zeros((n, n_u), dtype=np.int64)
     pend = np.zeros((n_steps + 8, n, n_u), dtype=np.int64)
     last = np.full(n, -(10**9))
-    ref = int(f.ref_steps[0])
+    ref = int(f.neurons.ref_steps[0])
     # synapse table: (pre global id, post, channel, delay, integer weight)
     syn = []
     for p, pr in enumerate(net.projections):
         s = pr.synapses
-        lo = int(f.proj_syn_start[p])
+        lo = int(f.routing.p_syn0[p])
         for k, (i, j) in enumerate(zip(s.pre_indices(), s.indices)):
-            g = int(f.proj_src_offset[p]) + int(i)
+            g = int(f.routing.p_src_off[p]) + int(i)
             syn.append((g, int(j), int(q.u_channel[p]), int(s.delays[k]), int(q.weights[lo + k])))
     src = net.sources[0]
     src_steps = np.round(src.times_s / DT).astype(int)

@@ -137,6 +137,19 @@ def test_energy_figures_take_mapping_coordinates():
         core_heatmap(np.ones(m.n_cores + 1), m.core_xy)
     fig = energy_breakdown({"a": {"syn_ops": 1.0, "neuron_active": 2.0}, "b": {"dense_mac": 5.0}})
     assert len(fig.axes[0].patches) == 3 * 2  # 3 categories x 2 bars (zeros drawn)
+    bottoms = [p.get_y() for p in fig.axes[0].patches]
+    assert max(bottoms) == 3.0  # linear axis: stacked
+    # log axis: totals unstacked on the log panel, composition in % on a linear one
+    fig = energy_breakdown({"a": {"syn_ops": 1.0, "neuron_active": 3.0}, "b": {"dense_mac": 500.0}},
+                           log=True)
+    ax_t, ax_c = fig.axes
+    assert ax_t.get_yscale() == "log" and ax_c.get_yscale() == "linear"
+    assert [p.get_height() for p in ax_t.patches] == [4.0, 500.0]
+    assert all(p.get_y() == 0 for p in ax_t.patches)
+    np.testing.assert_allclose([p.get_height() for p in ax_c.patches], [25, 0, 75, 0, 0, 100])
+    # heat map colour scale starts at zero
+    fig = core_heatmap(np.array([5.0, 7.0]), np.array([[0, 0], [1, 0]]), 1)
+    assert fig.axes[0].images[0].get_clim() == (0.0, 7.0)
     with pytest.raises(ValueError, match="at least one bar"):
         energy_breakdown({})
 
@@ -171,3 +184,12 @@ def test_default_placement_keeps_connected_neurons_close():
                                                         m.population_offsets[k + 1]]]
                                        for k, n in enumerate(m.population_names)})
     assert m.mean_synapse_hops(net) < shuffled.mean_synapse_hops(net)
+
+
+def test_loihi2_preset_holds_8192_compartments_per_core():
+    net = Network([Population("a", 8192), Population("b", 8193)])
+    assert place(net, preset("loihi2")).n_cores == 1 + 2
+    assert place(net, preset("loihi_measured")).n_cores == 8 + 9
+    l2, l1 = preset("loihi2"), preset("loihi_measured")
+    assert "NOT PUBLISHED" in l2.source and l2.replace(max_compartments=1024, name=l1.name,
+                                                        source=l1.source) == l1

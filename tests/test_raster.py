@@ -26,7 +26,7 @@ def test_raster_panels_hold_the_data(tmp_path):
     offs = [c.get_offsets() for c in ax_r.collections]
     assert [o.shape[0] for o in offs] == [400, 100]
     np.testing.assert_allclose(np.sort(offs[1][:, 1]), np.sort(inh.indices + 40))  # stacked
-    rate_exc = ax_p.lines[0].get_ydata()
+    rate_exc = ax_p.patches[0].get_data().values
     counts = np.histogram(exc.times_s, bins=np.linspace(0, 1, 11))[0]
     np.testing.assert_allclose(rate_exc, counts / (40 * 0.1))
     assert ax_p.get_xlabel() == "time (s)"
@@ -44,7 +44,7 @@ def test_raster_window_and_max_neurons():
     sel = (exc.times_s >= 0.2) & (exc.times_s < 0.6)
     assert pts.shape[0] == int(np.sum(sel & (exc.indices < 10)))
     assert fig.axes[1].get_xlim() == (0.2, 0.6)
-    assert fig.axes[1].lines[0].get_ydata().size == 8
+    assert fig.axes[1].patches[0].get_data().values.size == 8
 
 
 def test_raster_defaults_to_the_recorded_interval():
@@ -52,7 +52,7 @@ def test_raster_defaults_to_the_recorded_interval():
     st = SpikeTrains([0.55, 0.65, 0.75, 0.85, 0.95], [0] * 5, size=1, duration_s=0.5, t_start_s=0.5)
     fig = raster(st, bin_s=0.1)
     assert fig.axes[1].get_xlim() == (0.5, 1.0)
-    np.testing.assert_allclose(fig.axes[1].lines[0].get_ydata(), [10.0] * 5)
+    np.testing.assert_allclose(fig.axes[1].patches[0].get_data().values, [10.0] * 5)
 
 
 def test_raster_bad_arguments():
@@ -63,3 +63,40 @@ def test_raster_bad_arguments():
         raster({})
     with pytest.raises(TypeError, match="SpikeTrains"):
         raster({"x": np.zeros(3)})
+
+
+def test_raster_time_axis_plain_last_bin_drawn_and_subsampling_said():
+    """Reviewer rules: no offset notation on the time axis (a run continued at 1000 s), the
+    last rate bin is drawn, and a subsampled raster says what it shows."""
+    exc = SpikeTrains(1000.0 + np.array([0.01, 0.25, 0.29]), [0, 5, 1], size=20, duration_s=0.3,
+                      t_start_s=1000.0)
+    fig = raster({"exc": exc}, bin_s=0.1, max_neurons=4, title="t")
+    ax_r, ax_p = fig.axes
+    fig.canvas.draw()
+    assert ax_p.xaxis.get_offset_text().get_text() == ""
+    assert all("e" not in t.get_text() for t in ax_p.get_xticklabels())
+    stairs = ax_p.patches[0]  # one StepPatch per population, all bins incl. the last
+    np.testing.assert_allclose(stairs.get_data().values, [1 / (20 * 0.1), 0, 2 / (20 * 0.1)])
+    np.testing.assert_allclose(stairs.get_data().edges[-1], 1000.3)
+    assert "4 of 20" in ax_r.get_yticklabels()[0].get_text()
+    assert "first 4 neurons of exc" in ax_r.get_title()
+    full = raster({"exc": exc}, bin_s=0.1)
+    assert "first" not in full.axes[0].get_title() and full.axes[0].get_ylabel() == "neuron"
+
+
+@pytest.mark.parametrize("lo, hi", [(0.02, 0.8), (3e-4, 5e4), (34.3, 34.6)])
+def test_plain_log_axis_labels_are_plain_and_distinct(lo, hi):
+    from matplotlib.figure import Figure
+
+    from neuro.plotting.axes import plain_log_axis
+
+    fig = Figure()
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.loglog([lo, hi], [1, 2])
+    plain_log_axis(ax, "x", percent=hi < 1)
+    fig.canvas.draw()
+    shown = [t.get_text() for t in ax.get_xticklabels()
+             if t.get_text() and lo <= t.get_position()[0] <= hi]
+    assert len(shown) >= 2 and len(set(shown)) == len(shown)  # distinct: no overlaps of equals
+    assert not any("e" in s or "times" in s or "^" in s for s in shown)

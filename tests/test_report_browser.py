@@ -52,6 +52,15 @@ def _load(page: Path) -> tuple[str, list[str]]:
     return res.stdout, console
 
 
+def _screenshot(page: Path, name: str) -> None:
+    """Save a screenshot of ``page`` in the test artifacts (part of the test output)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / name
+    shot.unlink(missing_ok=True)
+    res = _chromium("--window-size=1200,1400", f"--screenshot={shot}", page.as_uri())
+    assert res.returncode == 0 and shot.stat().st_size > 10_000
+
+
 def test_report_renders_with_images_and_no_console_errors(tmp_path):
     page = _report(tmp_path)
     dom, console = _load(page)
@@ -59,13 +68,44 @@ def test_report_renders_with_images_and_no_console_errors(tmp_path):
     assert re.search(r'data-n-images="(\d+)"', dom).group(1) == "1"
     assert "Scorecard" in dom and "Bi &amp; Poo" in dom and "1.235" in dom
     assert console == []
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = ARTIFACTS / "report_screenshot.png"
-    shot.unlink(missing_ok=True)
-    res = _chromium("--window-size=1200,1400", f"--screenshot={shot}", page.as_uri())
-    assert res.returncode == 0 and shot.stat().st_size > 10_000
+    _screenshot(page, "report_screenshot.png")
 
 
 def test_browser_check_detects_a_missing_image(tmp_path):
     dom, _ = _load(_report(tmp_path, broken=True))
     assert 'data-images="broken"' in dom
+
+
+def _demo(tmp_path: Path, monkeypatch) -> Path:
+    """The tour's index page over two fake finished runs (one with a scorecard, one failed)."""
+    import json
+
+    import experiments.demo as demo
+    from experiments.report import FIGURES_FILE
+
+    monkeypatch.setattr(demo, "DEMO", ["first", "second", "broken"])
+    results = {}
+    for name in ("first", "second"):
+        run = tmp_path / name
+        run.mkdir()
+        fig, ax = plt.subplots(figsize=(3, 2))
+        ax.plot([0, 1], [1, 0])
+        entry = save_figure(fig, run, "curve", f"Caption of the {name} run's figure.")
+        (run / FIGURES_FILE).write_text(json.dumps([entry.__dict__]))
+        results[name] = {"experiment": name, "mean_rate_hz": 3.14159, "orientation_histogram": [0.25, 0.75]}
+    test = plasticity_tests()[0]
+    (tmp_path / "second" / "scorecard.json").write_text(json.dumps([test.judge(16.9).as_dict()]))
+    demo._write_index(tmp_path, results, {"broken": "Traceback: boom"})
+    return tmp_path / "index.html"
+
+
+def test_demo_page_renders_every_figure_with_its_caption(tmp_path, monkeypatch):
+    page = _demo(tmp_path, monkeypatch)
+    dom, console = _load(page)
+    assert 'data-images="loaded"' in dom
+    assert re.search(r'data-n-images="(\d+)"', dom).group(1) == "2"
+    assert "Caption of the first run" in dom and "Caption of the second run" in dom
+    assert "3.142" in dom and "Hz" in dom and "0.25, 0.75" in dom and "[" not in dom.split("<body")[1].split("<script")[0]
+    assert "Bi &amp; Poo" in dom and "Traceback: boom" in dom
+    assert console == []
+    _screenshot(page, "demo_screenshot.png")

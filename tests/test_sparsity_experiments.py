@@ -39,3 +39,28 @@ def test_noise_robustness_smoke_summary_keys(tmp_path):
     assert all(len(v) == 2 and all(0 <= a <= 1 for a in v) for v in s["accuracy"].values())
     assert all(len(v) == 2 for v in s["accuracy_per_seed"]["dense"])  # 2 seeds
     assert (tmp_path / "noise_robustness.png").stat().st_size > 10_000
+
+
+def test_sweep_grid_budget_selects_and_orders_points():
+    from experiments.sparsity_sweep import Config, _grid
+
+    cfg = Config(methods=("rigl", "snip", "set"), densities=(0.1, 0.02, 0.5), full_methods=("rigl",),
+                 reduced_densities=(0.1,), kwta_methods=("rigl",), kwta_densities=(0.02,))
+    assert _grid(cfg) == [("rigl", 0.1, False), ("snip", 0.1, False), ("set", 0.1, False),
+                          ("rigl", 0.02, False), ("rigl", 0.5, False), ("rigl", 0.02, True)]
+    every = _grid(Config(methods=("rigl", "snip"), densities=(0.1, 0.5), kwta_methods=()))
+    assert len(every) == 4  # no full_methods: every method at every density
+
+
+def test_noise_point_identity_depends_only_on_the_network_own_parameters():
+    from dataclasses import replace
+
+    from experiments.noise_robustness import Config, _identity
+
+    a = Config(epochs=2)
+    ids = lambda c: [_identity(c, n, 0) for n in ("dense", "sparse", "sparse_kwta")]  # noqa: E731
+    k, w, e = replace(a, kwta_fraction=0.2), replace(a, weight_density=0.5), replace(a, epochs=3)
+    assert ids(k)[:2] == ids(a)[:2] and ids(k)[2] != ids(a)[2]
+    assert ids(w)[0] == ids(a)[0] and ids(w)[1] != ids(a)[1] and ids(w)[2] != ids(a)[2]
+    assert all(x != y for x, y in zip(ids(e), ids(a)))
+    assert ids(replace(a, seeds=5)) == ids(a)

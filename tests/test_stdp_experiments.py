@@ -106,3 +106,44 @@ def test_label_assignment_and_vote():
     assert a.tolist() == [0, 1, 0] or a.tolist()[:2] == [0, 1]
     assert a[2] == 0  # neuron 2 only fired for class 0
     assert classify(np.array([[0, 3, 0], [2, 0, 0]]), np.array([0, 1, -1]), 3).tolist() == [1, 0]
+
+
+def test_structural_training_resumes_exactly_across_a_rewiring(tmp_path):
+    """stdp-digits with structural plasticity: input count and density kept, pattern changed,
+    and a run resumed from a checkpoint after a rewiring ends where an uninterrupted one does."""
+    data = load_digits_split()
+    x = data.x_train[:6]
+    cfg = replace(Config(), n_neurons=8, present_s=0.05, rest_s=0.02, input_density=0.25,
+                  structural=True, rewire_fraction=0.25)
+    net = diehl_cook_network(64, cfg, seed=0)
+    assert np.all(np.bincount(net.projections[0].synapses.indices, minlength=8) == 16)
+
+    def train(t, imgs, rewire_after):
+        for i, img in enumerate(imgs):
+            t.present(img, learn=True)
+            if i == rewire_after:
+                t.rewire(cfg.rewire_fraction, np.random.default_rng(0))
+        return t
+
+    def fresh():
+        t = Trainer(net, cfg, seed=0)
+        t.learning(True)
+        return t
+
+    a = train(fresh(), x, rewire_after=2)
+    syn = a.sim.network.projections[0].synapses
+    assert syn.n_synapses == 8 * 16 and np.all(np.bincount(syn.indices, minlength=8) == 16)
+    assert not np.array_equal(syn.indices, net.projections[0].synapses.indices)
+    b = train(fresh(), x[:4], rewire_after=2)
+    path = tmp_path / "ck.npz"
+    b.save(path, 0, 4, np.arange(6), 0.0)
+    c = fresh()
+    c.load(path)
+    train(c, x[4:], rewire_after=-1)
+    np.testing.assert_array_equal(c.sim.network.projections[0].synapses.indices, syn.indices)
+    np.testing.assert_array_equal(a.sim.state.weights, c.sim.state.weights)
+    np.testing.assert_array_equal(a.coactivity, c.coactivity)
+    with pytest.raises(ValueError, match="input_density"):
+        Config(input_density=0.0)
+    with pytest.raises(ValueError, match="growth"):
+        Config(growth="hebb")

@@ -237,3 +237,31 @@ def test_readouts_and_mlp_static_input_equals_repeated_input():
     assert torch.equal(spike_count_readout(a.spikes), a.spikes.sum(0))
     assert torch.equal(max_membrane_readout(a.mems), a.mems.max(0).values)
     assert a.hidden[0].sum() > 0
+
+
+@pytest.mark.parametrize("kind", ["fast_sigmoid", "arctan", "triangle"])
+@pytest.mark.parametrize("reset", ["subtract", "value"])
+@pytest.mark.parametrize("kwta_k", [None, 6])
+def test_lif_compiled_backward_equals_the_torch_backward(monkeypatch, kind, reset, kwta_k):
+    import neuro.layers as layers
+    from neuro.layers import lif_sequence
+
+    fn = {"fast_sigmoid": fast_sigmoid(25.0), "arctan": arctan(2.0), "triangle": triangle(0.5)}[kind]
+    g = torch.Generator().manual_seed(5)
+    T, B, N = 20, 4, 30
+    x = torch.rand(T, B, N, generator=g) * 0.4
+    w_s, w_m = torch.randn(2, T, B, N, generator=g)
+    mem0 = torch.rand(B, N, generator=g)
+
+    def grads():
+        xx, m0 = x.clone().requires_grad_(), mem0.clone().requires_grad_()
+        s, m = lif_sequence(xx, m0, 0.9, 1.0, fn, reset, kwta_k)
+        ((s * w_s).sum() + (m * w_m).sum()).backward()
+        return s, xx.grad, m0.grad
+
+    s1, gx1, g01 = grads()  # the compiled pass (CPU, a known surrogate)
+    monkeypatch.setattr(layers, "SURROGATE_CODES", {})  # forces the torch pass
+    s2, gx2, g02 = grads()
+    assert s1.sum() > 50 and torch.equal(s1, s2)
+    torch.testing.assert_close(gx1, gx2, rtol=1e-5, atol=1e-6 * gx2.abs().max().item())
+    torch.testing.assert_close(g01, g02, rtol=1e-5, atol=1e-6 * g02.abs().max().item())

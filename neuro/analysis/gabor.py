@@ -17,6 +17,12 @@ degrees), ``f`` its spatial frequency in cycles per pixel, ``sigma_x`` the envel
 across the bars and ``sigma_y`` along them. Ringach's (2002) shape coordinates are
 ``nx = sigma_x f`` and ``ny = sigma_y f``.
 
+The carrier frequency ``f`` is not the frequency a field prefers: an odd-symmetric field of
+two lobes is fit equally well by ``f -> 0`` with a growing amplitude (the Gabor tends to the
+derivative of a Gaussian, whose spectrum peaks at ``1 / (2 pi sigma_x)``). Whether a field is
+band-pass is therefore judged by :attr:`GaborFit.peak_freq`, the frequency at which the fitted
+Gabor's amplitude spectrum peaks (the spatial frequency of the grating it answers best).
+
 Fitting: initial frequency and orientation from the peak of the zero-padded power spectrum,
 position from the peak of the smoothed energy, phase and amplitude by linear least squares;
 then :func:`scipy.optimize.least_squares` on all parameters from a few starts; the best
@@ -69,9 +75,23 @@ class GaborFit:
     offset: float
     r2: float
 
+    @property
+    def peak_freq(self) -> float:
+        """Frequency (cycles/pixel, in ``[0, 0.5]``) where the fitted Gabor's amplitude spectrum peaks.
+
+        Along the carrier axis the spectrum is
+        ``cos(phase) (G(k - f) + G(k + f)) + i sin(phase) (G(k - f) - G(k + f))`` with
+        ``G(k) = exp(-2 pi^2 sigma_x^2 k^2)``; 0 means a low-pass (blob or ramp) field.
+        """
+        k = np.linspace(0.0, 0.5, 1001)
+        gm = np.exp(-2 * math.pi**2 * self.sigma_x**2 * (k - self.freq) ** 2)
+        gp = np.exp(-2 * math.pi**2 * self.sigma_x**2 * (k + self.freq) ** 2)
+        power = (math.cos(self.phase) * (gm + gp)) ** 2 + (math.sin(self.phase) * (gm - gp)) ** 2
+        return float(k[int(np.argmax(power))])
+
     def as_dict(self) -> dict[str, float]:
-        """The fields as a plain dict."""
-        return asdict(self)
+        """The fields (and :attr:`peak_freq`) as a plain dict."""
+        return {**asdict(self), "peak_freq": self.peak_freq}
 
 
 def _model(p: np.ndarray, xx: np.ndarray, yy: np.ndarray) -> np.ndarray:

@@ -9,13 +9,33 @@ prefix.
 
 from __future__ import annotations
 
-from neuro.bio.scorecard import BioTest, InRange, ReducedChiSquare, Reference, RelativeTo, read_table
+import itertools
 
-__all__ = ["network_tests", "plasticity_tests", "range_test", "receptive_field_tests"]
+from neuro.bio.scorecard import BinnedKS, BioTest, InRange, ReducedChiSquare, Reference, RelativeTo, read_table
+
+__all__ = ["CV_FILE", "network_tests", "orientation_cv_test", "plasticity_tests", "range_test", "receptive_field_tests"]
 
 RANGES_FILE = "reference_ranges.csv"
 SJOSTROM_FILE = "sjostrom2001_pfister2006.csv"
 BI_POO_FILE = "bi_poo_1998_window.csv"
+CV_FILE = "ringach2002_circular_variance.csv"
+
+
+def orientation_cv_test(name: str, statistic: str) -> BioTest:
+    """Circular variances of orientation tuning against the Ringach et al. (2002) histogram."""
+    rows = read_table(CV_FILE)
+    edges = (*(float(r["bin_low"]) for r in rows), float(rows[-1]["bin_high"]))
+    counts = tuple(float(r["n_cells"]) for r in rows)
+    ref = Reference("Ringach, Shapley & Hawken (2002) J Neurosci 22:5639", CV_FILE,
+                    f"circular variance of {sum(counts):g} macaque V1 cells, spread over [0, 1] "
+                    f"(median bin {_median_bin(edges, counts)})")
+    return BioTest(name, "receptive_fields", statistic, "1", ref, BinnedKS(edges, counts))
+
+
+def _median_bin(edges: tuple[float, ...], counts: tuple[float, ...]) -> str:
+    half = sum(counts) / 2
+    i = next(k for k, c in enumerate(itertools.accumulate(counts)) if c >= half)
+    return f"{edges[i]:.2f}-{edges[i + 1]:.2f}"
 
 
 def range_test(key: str, name: str, group: str, statistic: str) -> BioTest:
@@ -34,7 +54,7 @@ def receptive_field_tests(code: str) -> list[BioTest]:
     g = "receptive_fields"
     return [
         range_test("frac_gabor", f"{code}_frac_gabor_bandpass", g,
-                   f"{code.upper()} code: fraction of fields fit by a band-pass Gabor (R^2 > 0.8, f >= 0.05 cyc/px)"),
+                   f"{code.upper()} code: fraction of fields fit by a band-pass Gabor (R^2 > 0.8, spectral peak >= 0.05 cyc/px)"),
         range_test("median_nx", f"{code}_median_nx", g,
                    f"{code.upper()} code: median nx = sigma_x f of the band-pass Gabor fits (Ringach 2002 shape)"),
         range_test("frac_nx_below_0_5", f"{code}_frac_nx_below_0_5", g,
@@ -43,6 +63,10 @@ def receptive_field_tests(code: str) -> list[BioTest]:
                    f"{code.upper()} code: median lifetime sparseness of |coefficients| over natural patches"),
         range_test("fraction_active", f"{code}_fraction_active", g,
                    f"{code.upper()} code: mean fraction of units with a non-zero coefficient per patch"),
+        orientation_cv_test(f"{code}_orientation_circular_variance",
+                            f"{code.upper()} code: circular variance of each basis function's orientation tuning "
+                            "(F1 amplitude of the linear field to drifting gratings at its preferred spatial "
+                            "frequency; no spike threshold)"),
     ]
 
 
@@ -66,10 +90,14 @@ def plasticity_tests() -> list[BioTest]:
     g = "plasticity"
     bp = {r["parameter"]: r for r in read_table(BI_POO_FILE)}
     bp_cite = "Bi & Poo (1998) J Neurosci 18:10464; fit of Bi & Poo (2001) Annu Rev Neurosci 24:139"
+    # the pair rule configured with Bi & Poo's constants (checks the engine reproduces the window),
+    # and the rule the STDP digits network learns with (a model choice judged against the data)
     tests = [
-        BioTest(f"stdp_{p}_ms", g, f"pair STDP on the clock engine: fitted {p.replace('_', ' ')} of the window",
+        BioTest(f"{prefix}_{p}_ms", g, f"{label}: fitted {p.replace('_', ' ')} of the pairing window",
                 "ms", Reference(bp_cite, BI_POO_FILE, f"{p.replace('_', ' ')} = {float(bp[p]['value']):g} ms"),
                 RelativeTo(float(bp[p]["value"]), float(bp[p]["rtol"]), "ms"))
+        for prefix, label in (("stdp", "pair STDP (Bi & Poo constants) on the clock engine"),
+                              ("stdp_digits", "the stdp-digits network's rule (its default parameters)"))
         for p in ("tau_plus", "tau_minus")
     ]
     rows = read_table(SJOSTROM_FILE)

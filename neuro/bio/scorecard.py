@@ -2,7 +2,8 @@
 
 A :class:`BioTest` names the model statistic it judges, the publication and data file the
 reference comes from, and a comparison (:class:`InRange`, :class:`RelativeTo`,
-:class:`ReducedChiSquare`) that turns a model value into a verdict and a distance. Users add
+:class:`ReducedChiSquare`, :class:`BinnedKS`) that turns a model value into a verdict and a
+distance. Users add
 their own tests by declaring more :class:`BioTest` objects; nothing else needs to change.
 
 SciUnit / NetworkUnit were not used: their capability/model wrappers add a layer our
@@ -22,6 +23,7 @@ import numpy as np
 __all__ = [
     "DATA_DIR",
     "GROUPS",
+    "BinnedKS",
     "BioTest",
     "Comparison",
     "InRange",
@@ -158,6 +160,50 @@ class ReducedChiSquare:
 
 
 @dataclass(frozen=True)
+class BinnedKS:
+    """A model sample against a published histogram: Kolmogorov-Smirnov distance at the bin edges.
+
+    The distance is the largest gap between the reference's cumulative distribution and the
+    model sample's empirical one, evaluated at the bin edges (all a histogram allows). The
+    test passes when it is within the two-sample KS critical value at level ``alpha`` for the
+    reference's and the model's sample sizes, ``sqrt(-ln(alpha / 2) / 2) sqrt((n + m) / (n m))``.
+    """
+
+    edges: tuple[float, ...]
+    counts: tuple[float, ...]
+    alpha: float = 0.05
+
+    def __post_init__(self) -> None:
+        if len(self.edges) != len(self.counts) + 1 or not self.counts:
+            raise ValueError(f"need len(edges) == len(counts) + 1 >= 2, got {len(self.edges)} and {len(self.counts)}")
+        if any(b <= a for a, b in zip(self.edges, self.edges[1:])):
+            raise ValueError(f"edges must increase strictly, got {self.edges}")
+        if any(c < 0 for c in self.counts) or sum(self.counts) <= 0:
+            raise ValueError(f"counts must be >= 0 with a positive total, got {self.counts}")
+        if not 0 < self.alpha < 1:
+            raise ValueError(f"alpha must be in (0, 1), got {self.alpha}")
+
+    def critical(self, m: int) -> float:
+        """The KS critical distance for a model sample of ``m`` values."""
+        n = sum(self.counts)
+        return math.sqrt(-math.log(self.alpha / 2) / 2) * math.sqrt((n + m) / (n * m))
+
+    def compare(self, value: float | np.ndarray) -> tuple[bool, float]:
+        v = np.asarray(value, dtype=np.float64).ravel()
+        v = np.sort(v[np.isfinite(v)])
+        if v.size == 0:
+            return False, math.inf
+        c = np.asarray(self.counts, dtype=np.float64)
+        ref = np.concatenate([[0.0], np.cumsum(c)]) / c.sum()
+        model = np.searchsorted(v, np.asarray(self.edges), side="right") / v.size
+        return _verdict(float(np.max(np.abs(ref - model))), self.critical(v.size))
+
+    def describe(self) -> str:
+        return (f"KS distance to the {sum(self.counts):g}-cell histogram within the critical value "
+                f"at alpha = {self.alpha:g}")
+
+
+@dataclass(frozen=True)
 class Result:
     """A judged test."""
 
@@ -206,7 +252,7 @@ class BioTest:
     statistic: str
     unit: str
     reference: Reference
-    comparison: InRange | RelativeTo | ReducedChiSquare
+    comparison: InRange | RelativeTo | ReducedChiSquare | BinnedKS
 
     def __post_init__(self) -> None:
         if self.group not in GROUPS:

@@ -13,27 +13,29 @@ from neuro.engines.capabilities import (
     check_supported,
     network_features,
 )
-from neuro.engines.clock import ClockSimulator, ClockState
+from neuro.engines.clock import ClockSimulator
 from neuro.engines.drive import InputDrive, time_to_step
 from neuro.engines.event import ExactSimulator, simulate_exact
-from neuro.engines.plan import FlatNetwork, flatten
+from neuro.engines.plan import Plan, build_plan
 from neuro.engines.protocol import Simulator, make_simulator, simulate
 from neuro.engines.recording import assemble_recording
+from neuro.engines.state import State, initial_state
 
 __all__ = [
     "BACKENDS",
     "ClockSimulator",
-    "ClockState",
     "ExactSimulator",
     "Feature",
-    "FlatNetwork",
+    "Plan",
     "InputDrive",
     "Simulator",
+    "State",
     "UnsupportedFeatureError",
     "assemble_recording",
     "capability_matrix",
     "check_supported",
-    "flatten",
+    "build_plan",
+    "initial_state",
     "make_simulator",
     "network_features",
     "simulate",

@@ -39,6 +39,7 @@ class Feature(str, enum.Enum):
     """A network feature a backend may or may not run (value: its human-readable name)."""
 
     EXP_CHANNELS = "exponential synaptic channels"
+    CONDUCTANCE = "conductance synapses"
     KWTA = "k-WTA"
     STDP = "STDP"
     REWARD_STDP = "reward-modulated STDP"
@@ -56,17 +57,19 @@ class Feature(str, enum.Enum):
 BACKENDS: tuple[str, ...] = ("clock", "loihi-float", "loihi-fixed", "exact", "brian2")
 
 _ALL = frozenset(Feature) - {Feature.PLASTIC_DELAYS}
+_LOIHI = _ALL - {Feature.CONDUCTANCE}
 
 #: What each backend runs. Plastic synapses with delays are run by none (the STDP kernel
 #: pairs a presynaptic spike with the postsynaptic state of the same step). The Loihi model
-#: has no reward input; in fixed-point mode the integer weights do not learn and thresholds
-#: do not adapt. The exact engine integrates delta synapses with a constant drive between
-#: events and has no clock to sample states on. Brian2 has no k-WTA equivalent and the
+#: has current-based neurons (no conductance synapses) and no reward input; in fixed-point
+#: mode STDP is the pair rule with additive updates (hardware_models.fixed_point_stdp) and
+#: thresholds do not adapt. The exact engine
+#: integrates delta synapses with a constant drive between events and has no clock to sample states on. Brian2 has no k-WTA equivalent and the
 #: bridge exports no reward input.
 SUPPORT: dict[str, frozenset[Feature]] = {
     "clock": _ALL,
-    "loihi-float": _ALL - {Feature.REWARD_STDP},
-    "loihi-fixed": _ALL - {Feature.REWARD_STDP, Feature.STDP, Feature.ADAPTATION},
+    "loihi-float": _LOIHI - {Feature.REWARD_STDP},
+    "loihi-fixed": _LOIHI - {Feature.REWARD_STDP, Feature.ADAPTATION},
     "exact": frozenset({Feature.DELAYS, Feature.POISSON_SOURCES, Feature.SPIKE_ARRAY_SOURCES,
                         Feature.POISSON_INPUT}),
     "brian2": _ALL - {Feature.KWTA, Feature.REWARD_STDP},
@@ -76,8 +79,9 @@ SUPPORT: dict[str, frozenset[Feature]] = {
 #: What each backend is, said in an unsupported-feature error.
 NOTES: dict[str, str] = {
     "clock": "the clock engine runs every supported feature",
-    "loihi-float": "the Loihi model has no reward input",
-    "loihi-fixed": "fixed-point mode has integer weights that do not learn and no adaptation",
+    "loihi-float": "the Loihi model has current-based neurons and no reward input",
+    "loihi-fixed": "fixed-point mode has current-based neurons, learns by pair additive STDP "
+                   "only and has no adaptation",
     "exact": "the exact engine runs delta synapses with a constant drive between events",
     "brian2": "the Brian2 bridge has no k-WTA and no reward input",
 }
@@ -128,6 +132,8 @@ def feature_uses(network: Network) -> dict[Feature, list[str]]:
         where = f"population {pop.name!r}"
         if pop.params.n_channels:
             add(Feature.EXP_CHANNELS, where)
+        if pop.params.conductance_based:
+            add(Feature.CONDUCTANCE, where)
         if pop.kwta_k is not None:
             add(Feature.KWTA, where)
         if pop.adaptation is not None:

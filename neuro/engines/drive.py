@@ -17,6 +17,8 @@ calls, or on the backend.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 
@@ -40,6 +42,36 @@ def _inverse_log_q(p: np.ndarray) -> np.ndarray:
         return np.where(p > 0, 1.0 / np.log1p(-p), np.inf)
 
 
+class _Channels(NamedTuple):
+    """The drive's input channels (constant): the Poisson source of each channel; per
+    source its first channel, first global id and random stream; the spikes of the
+    ``SpikeArraySource`` s (steps and global ids, sorted)."""
+
+    src: np.ndarray
+    src_chan0: np.ndarray
+    src_gid0: np.ndarray
+    src_stream: np.ndarray
+    fixed_steps: np.ndarray
+    fixed_ids: np.ndarray
+
+
+class _Draws(NamedTuple):
+    """Per Poisson channel: ``1 / ln(1 - p)``, the step of its next spike, its draw count."""
+
+    inv: np.ndarray
+    next_step: np.ndarray
+    count: np.ndarray
+
+
+class _Buckets(NamedTuple):
+    """Scratch of :func:`_emit`: per window step the first linked channel and the count,
+    per channel the next linked one."""
+
+    head: np.ndarray
+    link: np.ndarray
+    size: np.ndarray
+
+
 @numba.njit(cache=True, nogil=True, inline="always")
 def _gap(seed, stream, k, j, inv_log_q):
     """Geometric gap (>= 1 steps) to the next spike of a channel, from its ``1 / ln(1 - p)``
@@ -51,8 +83,11 @@ def _gap(seed, stream, k, j, inv_log_q):
 
 
 @numba.njit(cache=True, nogil=True)
-def _redraw(seed, n, chans, chan_src, src_chan0, src_stream, inv, next_step, count):
-    """Memoryless restart at step ``n``: each channel in ``chans`` gets a fresh next spike."""
+def _redraw(seed, n, chans, ch, dr):
+    """Memoryless restart at step ``n``: each channel in ``chans`` gets a fresh next spike
+    (``ch`` a :class:`_Channels`, ``dr`` the :class:`_Draws`)."""
+    chan_src, src_chan0, src_stream = ch.src, ch.src_chan0, ch.src_stream
+    inv, next_step, count = dr.inv, dr.next_step, dr.count
     for c in chans:
         s = chan_src[c]
         next_step[c] = n - 1 + _gap(seed, src_stream[s], count[c], c - src_chan0[s], inv[c])
@@ -60,8 +95,7 @@ def _redraw(seed, n, chans, chan_src, src_chan0, src_stream, inv, next_step, cou
 
 
 @numba.njit(cache=True, nogil=True)
-def _emit(seed, n0, n1, chan_src, src_chan0, src_gid0, src_stream, inv, next_step, count,
-          head, link, size, fixed_steps, fixed_ids, out):
+def _emit(seed, n0, n1, ch, dr, bu, out):
     """Write the spike ids of steps ``n0, n0 + 1, ...`` into ``out`` while they fit.
 
     Channels whose next spike falls in ``[n0, n1)`` are linked into per-step buckets
@@ -70,7 +104,12 @@ def _emit(seed, n0, n1, chan_src, src_chan0, src_gid0, src_stream, inv, next_ste
     ``[n0, n0 + m)`` are complete and ``size[j]`` holds the number of ids of step ``n0 + j``;
     channels of later steps keep their drawn next spike, so the next call resumes exactly.
     ``m == 0`` means the first step alone exceeds ``out`` (its count is left in ``size[0]``).
+    ``ch``, ``dr``, ``bu``: the :class:`_Channels`, :class:`_Draws` and :class:`_Buckets`.
     """
+    chan_src, src_chan0, src_gid0, src_stream = ch.src, ch.src_chan0, ch.src_gid0, ch.src_stream
+    fixed_steps, fixed_ids = ch.fixed_steps, ch.fixed_ids
+    inv, next_step, count = dr.inv, dr.next_step, dr.count
+    head, link, size = bu.head, bu.link, bu.size
     w = n1 - n0
     head[:w] = -1
     size[:w] = 0
@@ -141,7 +180,7 @@ class InputDrive:
 
     def __init__(self, network: Network, dt_s: float, seed: int = 0, *,
                  max_block_spikes: int = 1 << 20):
-        dt = float(getattr(dt_s, "dt_s", dt_s))  # FlatNetwork accepted until the plan replaces it
+        dt = float(dt_s)
         if not (np.isfinite(dt) and dt > 0):
             raise ValueError(f"dt_s must be a finite number > 0, got {dt_s!r}")
         if isinstance(seed, (bool, np.bool_)) or int(seed) != seed or not 0 <= int(seed) < 2**63:
@@ -168,7 +207,9 @@ class InputDrive:
         self._next = np.empty(n_chan, np.int64)
         self._count = np.empty(n_chan, np.int64)
         self._link = np.empty(n_chan, np.int32)
-        self._fixed_steps, self._fixed_ids = self._spike_arrays(network, dt)
+        self._ch = _Channels(self._chan_src, self._src_chan0, self._src_gid0, self._src_stream,
+                             *self._spike_arrays(network, dt))
+        self._draws = _Draws(self._inv, self._next, self._count)
         self._ev_steps, self._ev_ids, self._ev_vals = self._current_steps(network, dt)
         self._out = np.empty(0, np.int64)
         self._head = self._size = np.empty(0, np.int64)
@@ -233,8 +274,7 @@ class InputDrive:
         """Back to step 0 with the same seed (the same spikes again)."""
         self._step = 0
         self._count[:] = 0
-        _redraw(self.seed, 0, np.arange(self._inv.size), self._chan_src, self._src_chan0,
-                self._src_stream, self._inv, self._next, self._count)
+        _redraw(self.seed, 0, np.arange(self._inv.size), self._ch, self._draws)
 
     def state_dict(self) -> dict[str, object]:
         """Everything needed to resume the drive: step, rates, next spikes, draw counters."""
@@ -259,8 +299,7 @@ class InputDrive:
                              f"got {source!r}")
         sl = self._slices[source]
         self._inv[sl] = _inverse_log_q(self._probabilities(source, rate_hz))
-        _redraw(self.seed, self._step, np.arange(sl.start, sl.stop), self._chan_src,
-                self._src_chan0, self._src_stream, self._inv, self._next, self._count)
+        _redraw(self.seed, self._step, np.arange(sl.start, sl.stop), self._ch, self._draws)
 
     # ------------------------------------------------------------------ blocks
     def spikes(self, n0: int, n1: int) -> tuple[np.ndarray, np.ndarray]:
@@ -300,9 +339,8 @@ class InputDrive:
         return ptr, out[:n_ids].copy()
 
     def _emit(self, n0: int, n1: int, out: np.ndarray) -> tuple[int, int]:
-        return _emit(self.seed, n0, n1, self._chan_src, self._src_chan0, self._src_gid0,
-                     self._src_stream, self._inv, self._next, self._count, self._head,
-                     self._link, self._size, self._fixed_steps, self._fixed_ids, out)
+        return _emit(self.seed, n0, n1, self._ch, self._draws,
+                     _Buckets(self._head, self._link, self._size), out)
 
     def current_events(self, n0: int, n1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Drive changes of steps ``[n0, n1)`` as ``(ptr, ids, delta)`` (like :meth:`spikes`).

@@ -31,7 +31,7 @@ import numpy as np
 
 from neuro.engines.capabilities import check_supported
 from neuro.engines.drive import time_to_step
-from neuro.engines.plan import flatten
+from neuro.engines.plan import build_plan
 from neuro.engines.rng import stream_id, uniform
 from neuro.inputs import PoissonSource, SpikeArraySource
 from neuro.network import Network
@@ -258,7 +258,7 @@ class ExactSimulator:
             raise ValueError(f"max_spikes must be >= 1, got {max_spikes!r}")
         self.network, self.dt_s, self.seed = network, float(dt_s), int(seed)
         self.max_spikes = int(max_spikes)
-        self._flat = flatten(network, self.dt_s, np.float64)
+        self._plan = build_plan(network, self.dt_s, np.float64)
         self._step = 0
 
     @property
@@ -303,7 +303,7 @@ class ExactSimulator:
             raise ValueError(f"duration_s={duration_s} is shorter than one step dt={self.dt_s}")
         n0, n1 = self._step, self._step + n_steps
         t0, t1 = n0 * self.dt_s, n1 * self.dt_s
-        flat, net = self._flat, self.network
+        plan, net = self._plan, self.network
         sizes = [p.size for p in net.populations]
 
         def per_neuron(vals: list[float]) -> np.ndarray:
@@ -315,17 +315,17 @@ class ExactSimulator:
             per_neuron([p.params.tau_mem_s for p in net.populations]),
             per_neuron([p.params.v_threshold for p in net.populations]),
             per_neuron([p.params.v_reset for p in net.populations]),
-            np.repeat(flat.reset_amount, sizes).astype(np.float64),
+            np.repeat(plan.neurons.reset_amount, sizes).astype(np.float64),
             per_neuron([p.params.t_ref_s for p in net.populations]),
         )
-        routes = (flat.group_proj_ptr, flat.group_proj_list, flat.group_of_pre,
-                  flat.proj_src_offset, flat.proj_tgt_offset, flat.proj_indptr_start,
-                  flat.proj_syn_start, flat.indptr, flat.indices, flat.weights,
-                  flat.delays * self.dt_s)
+        rt = plan.routing
+        routes = (rt.gp_ptr, rt.gp_list, rt.group_of_pre, rt.p_src_off, rt.p_tgt_off,
+                  rt.p_iptr0, rt.p_syn0, rt.indptr, rt.indices, plan.weights,
+                  rt.delays * self.dt_s)
         inputs = (src_t, src_i, *_drive_arrivals(net, t1, self.seed))
         wall0 = time.perf_counter()
         out_t, out_i, n_out, n_events, ok = _run_exact(
-            t1, flat.v_init.copy(), neurons, routes, inputs, self.max_spikes)
+            t1, plan.v_init.copy(), neurons, routes, inputs, self.max_spikes)
         wall = time.perf_counter() - wall0
         if not ok:
             raise RuntimeError(f"more than max_spikes={self.max_spikes} spikes; raise max_spikes")

@@ -18,9 +18,7 @@ import numpy as np
 # this when it starts (on the first parallel region), so set it on import unless the user has.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from neuro.engines.plan import FlatNetwork
-
-__all__ = ["PARALLEL_MIN_NEURONS", "N_PARTITIONS", "partitions"]
+__all__ = ["MIN_SYN_ROWS", "NEVER", "N_PARTITIONS", "PARALLEL_MIN_NEURONS", "partitions"]
 
 #: Networks smaller than this run as one partition (a parallel region per step costs more
 #: than it saves on a few thousand neurons).
@@ -29,36 +27,41 @@ PARALLEL_MIN_NEURONS = 10_000
 #: Partitions of a large network: several per core for load balance on up to 16 cores.
 N_PARTITIONS = 16
 
+#: Rows of the synaptic-current state (and columns of the per-population channel factors):
+#: at least two, padding rows with zero coupling, so that one fused two-channel update loop
+#: serves every network.
+MIN_SYN_ROWS = 2
 
-def _rows_sorted(flat: FlatNetwork) -> bool:
+#: ``last_spike`` / trace time stamp of "never": far enough back that every refractory
+#: period and trace has run out, small enough that ``step - NEVER`` cannot overflow.
+NEVER = -(2**40)
+
+
+def _rows_sorted(routing, offsets: np.ndarray) -> bool:
     """Whether every synapse row lists its targets in ascending order (a partition finds
     its part of a row by bisection)."""
-    for p in range(flat.n_projections):
-        lo, hi = int(flat.proj_syn_start[p]), int(flat.proj_syn_start[p + 1])
-        cols = flat.indices[lo:hi].astype(np.int64)
+    for p in range(routing.p_src_off.size):
+        lo, hi = int(routing.p_syn0[p]), int(routing.p_syn0[p + 1])
+        cols = routing.indices[lo:hi].astype(np.int64)
         if cols.size < 2:
             continue
         step_down = np.flatnonzero(np.diff(cols) < 0) + 1  # positions where a run restarts
-        start = int(flat.proj_indptr_start[p])
-        row_starts = flat.indptr[start: start + _n_rows(flat, p) + 1]
-        if not np.all(np.isin(step_down, row_starts)):
+        g = int(np.searchsorted(offsets, routing.p_src_off[p], side="right")) - 1
+        n_rows = int(offsets[g + 1] - offsets[g])
+        start = int(routing.p_iptr0[p])
+        if not np.all(np.isin(step_down, routing.indptr[start: start + n_rows + 1])):
             return False
     return True
 
 
-def _n_rows(flat: FlatNetwork, p: int) -> int:
-    """Rows (presynaptic ids) of projection ``p``."""
-    g = int(np.searchsorted(flat.group_offsets, flat.proj_src_offset[p], side="right")) - 1
-    return int(flat.group_offsets[g + 1] - flat.group_offsets[g])
-
-
-def partitions(flat: FlatNetwork) -> np.ndarray:
+def partitions(n_neurons: int, routing, offsets: np.ndarray) -> np.ndarray:
     """Partition bounds ``b`` (int64, ``b[0] = 0``, ``b[-1] = n_neurons``): partition ``k``
     holds the neurons ``[b[k], b[k + 1])``.
 
     One partition for small networks or rows that are not sorted; otherwise
-    :data:`N_PARTITIONS` equal ranges.
+    :data:`N_PARTITIONS` equal ranges. ``routing`` is the plan's
+    :class:`neuro.engines.plan.Routing`, ``offsets`` its group offsets.
     """
-    n = flat.n_neurons
-    k = N_PARTITIONS if n >= PARALLEL_MIN_NEURONS and _rows_sorted(flat) else 1
-    return np.linspace(0, n, k + 1).astype(np.int64)
+    k = (N_PARTITIONS if n_neurons >= PARALLEL_MIN_NEURONS and _rows_sorted(routing, offsets)
+         else 1)
+    return np.linspace(0, n_neurons, k + 1).astype(np.int64)

@@ -18,10 +18,12 @@ step first, then all postsynaptic ones.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numba
 import numpy as np
+
+from neuro.engines.kernels import step_kernel
 
 __all__ = ["PlasticPlan", "build_plastic_plan", "plastic_events", "deliver_reward"]
 
@@ -37,9 +39,8 @@ TABLE_LEN = 4096
 DECAY_CUTOFF = 50.0
 
 
-@dataclass(frozen=True, eq=False)
-class PlasticPlan:
-    """Arrays of the plastic projections of a flattened network (see module docstring).
+class PlasticPlan(NamedTuple):
+    """Arrays of the plastic projections of a plan (see module docstring); a numba record.
 
     Attributes
     ----------
@@ -159,10 +160,17 @@ def _decay(decay, tau_steps, q, which, k):
     return math.exp(-x)
 
 
-@numba.njit(cache=True, nogil=True)
-def _depress(q, n, lo, hi, post0, amp, mu, wmin, wmax, reward, indices, weights, post_tr,
-             post_last, elig, elig_last, decay, tau_steps):
+@step_kernel
+def _depress(q, n, lo, hi, amp, pl, indices, st):
     """Depression of synapses ``[lo, hi)`` (one presynaptic row) by the post traces."""
+    post0 = pl.ints[q, I_POST_OFF]
+    mu = pl.par[q, P_MUM]
+    wmin = pl.par[q, P_WMIN]
+    wmax = pl.par[q, P_WMAX]
+    reward = pl.par[q, P_REWARD] > 0.0
+    decay, tau_steps = pl.decay, pl.tau_steps
+    weights, post_tr, post_last = st.weights, st.post_trace, st.post_last
+    elig, elig_last = st.eligibility, st.elig_last
     for s in range(lo, hi):
         kk = post0 + indices[s]
         y1 = post_tr[kk, 0]
@@ -188,42 +196,43 @@ def _depress(q, n, lo, hi, post0, amp, mu, wmin, wmax, reward, indices, weights,
     return 0
 
 
-@numba.njit(cache=True, nogil=True)
-def _on_pre(q, i, n, ints, par, tau_steps, decay, p_syn0, p_iptr0, indptr, indices, weights,
-            pre_tr, pre_last, post_tr, post_last, elig, elig_last, lr):
-    """Presynaptic spike of local neuron ``i`` of plastic projection ``q`` in step ``n``."""
-    k = ints[q, I_PRE_OFF] + i
-    dk = n - pre_last[k]
-    x1 = pre_tr[k, 0] * _decay(decay, tau_steps, q, T_X1, dk)
-    x2 = pre_tr[k, 1] * _decay(decay, tau_steps, q, T_X2, dk)
-    amp = lr[q] * (par[q, P_AMINUS] + par[q, P_A3MINUS] * x2)
+@step_kernel
+def _on_pre(q, i, n, pl, rt, st):
+    """Presynaptic spike of local neuron ``i`` of plastic projection ``q`` in step ``n``
+    (``pl`` the plan's :class:`PlasticPlan`, ``rt`` its routing record, ``st`` the state)."""
+    k = pl.ints[q, I_PRE_OFF] + i
+    dk = n - st.pre_last[k]
+    x1 = st.pre_trace[k, 0] * _decay(pl.decay, pl.tau_steps, q, T_X1, dk)
+    x2 = st.pre_trace[k, 1] * _decay(pl.decay, pl.tau_steps, q, T_X2, dk)
+    amp = st.learning_rate[q] * (pl.par[q, P_AMINUS] + pl.par[q, P_A3MINUS] * x2)
     if amp != 0.0:
-        p = ints[q, I_PROJ]
-        base = p_syn0[p]
-        lo = base + indptr[p_iptr0[p] + i]
-        hi = base + indptr[p_iptr0[p] + i + 1]
-        post0 = ints[q, I_POST_OFF]
-        mu = par[q, P_MUM]
-        wmin = par[q, P_WMIN]
-        wmax = par[q, P_WMAX]
-        reward = par[q, P_REWARD] > 0.0
-        _depress(q, n, lo, hi, post0, amp, mu, wmin, wmax, reward, indices, weights, post_tr,
-                 post_last, elig, elig_last, decay, tau_steps)
-    if par[q, P_NEAREST] > 0.0:
+        p = pl.ints[q, I_PROJ]
+        base = rt.p_syn0[p]
+        lo = base + rt.indptr[rt.p_iptr0[p] + i]
+        hi = base + rt.indptr[rt.p_iptr0[p] + i + 1]
+        _depress(q, n, lo, hi, amp, pl, rt.indices, st)
+    if pl.par[q, P_NEAREST] > 0.0:
         x1 = 1.0
         x2 = 1.0
     else:
         x1 += 1.0
         x2 += 1.0
-    pre_tr[k, 0] = x1
-    pre_tr[k, 1] = x2
-    pre_last[k] = n
+    st.pre_trace[k, 0] = x1
+    st.pre_trace[k, 1] = x2
+    st.pre_last[k] = n
 
 
-@numba.njit(cache=True, nogil=True)
-def _potentiate(q, n, c_lo, c_hi, pre0, amp, mu, wmin, wmax, reward, csc_syn, csc_pre, weights,
-                pre_tr, pre_last, elig, elig_last, decay, tau_steps):
+@step_kernel
+def _potentiate(q, n, c_lo, c_hi, amp, pl, st):
     """Potentiation of one postsynaptic neuron's incoming synapses ``csc_syn[c_lo:c_hi]``."""
+    pre0 = pl.ints[q, I_PRE_OFF]
+    mu = pl.par[q, P_MUP]
+    wmin = pl.par[q, P_WMIN]
+    wmax = pl.par[q, P_WMAX]
+    reward = pl.par[q, P_REWARD] > 0.0
+    decay, tau_steps, csc_syn, csc_pre = pl.decay, pl.tau_steps, pl.csc_syn, pl.csc_pre
+    weights, pre_tr, pre_last = st.weights, st.pre_trace, st.pre_last
+    elig, elig_last = st.eligibility, st.elig_last
     for c in range(c_lo, c_hi):
         k = pre0 + csc_pre[c]
         x1 = pre_tr[k, 0]
@@ -248,41 +257,36 @@ def _potentiate(q, n, c_lo, c_hi, pre0, amp, mu, wmin, wmax, reward, csc_syn, cs
     return 0
 
 
-@numba.njit(cache=True, nogil=True)
-def _on_post(q, j, n, ints, par, tau_steps, decay, csc_ptr, csc_syn, csc_pre, weights,
-             pre_tr, pre_last, post_tr, post_last, elig, elig_last, lr):
+@step_kernel
+def _on_post(q, j, n, pl, st):
     """Postsynaptic spike of local neuron ``j`` of plastic projection ``q`` in step ``n``."""
-    kk = ints[q, I_POST_OFF] + j
-    dk = n - post_last[kk]
-    y1 = post_tr[kk, 0] * _decay(decay, tau_steps, q, T_Y1, dk)
-    y2 = post_tr[kk, 1] * _decay(decay, tau_steps, q, T_Y2, dk)
-    amp = lr[q] * (par[q, P_APLUS] + par[q, P_A3PLUS] * y2)
+    kk = pl.ints[q, I_POST_OFF] + j
+    dk = n - st.post_last[kk]
+    y1 = st.post_trace[kk, 0] * _decay(pl.decay, pl.tau_steps, q, T_Y1, dk)
+    y2 = st.post_trace[kk, 1] * _decay(pl.decay, pl.tau_steps, q, T_Y2, dk)
+    amp = st.learning_rate[q] * (pl.par[q, P_APLUS] + pl.par[q, P_A3PLUS] * y2)
     if amp != 0.0:
-        c0 = ints[q, I_CSC_OFF] + j
-        pre0 = ints[q, I_PRE_OFF]
-        mu = par[q, P_MUP]
-        wmin = par[q, P_WMIN]
-        wmax = par[q, P_WMAX]
-        reward = par[q, P_REWARD] > 0.0
-        _potentiate(q, n, csc_ptr[c0], csc_ptr[c0 + 1], pre0, amp, mu, wmin, wmax, reward, csc_syn,
-                    csc_pre, weights, pre_tr, pre_last, elig, elig_last, decay, tau_steps)
-    if par[q, P_NEAREST] > 0.0:
+        c0 = pl.ints[q, I_CSC_OFF] + j
+        _potentiate(q, n, pl.csc_ptr[c0], pl.csc_ptr[c0 + 1], amp, pl, st)
+    if pl.par[q, P_NEAREST] > 0.0:
         y1 = 1.0
         y2 = 1.0
     else:
         y1 += 1.0
         y2 += 1.0
-    post_tr[kk, 0] = y1
-    post_tr[kk, 1] = y2
-    post_last[kk] = n
+    st.post_trace[kk, 0] = y1
+    st.post_trace[kk, 1] = y2
+    st.post_last[kk] = n
 
 
-@numba.njit(cache=True, nogil=True)
-def plastic_events(n, spiking, n_spk, ext_ids, e0, e1, ints, par, tau_steps, decay, csc_ptr,
-                   csc_syn, csc_pre, p_syn0, p_iptr0, indptr, indices, weights, pre_tr,
-                   pre_last, post_tr, post_last, elig, elig_last, lr):
+@step_kernel
+def plastic_events(n, spiking, n_spk, ext_ids, e0, e1, pl, rt, st):
     """STDP updates of step ``n``: every presynaptic event (neurons ``spiking[:n_spk]``,
-    then source channels ``ext_ids[e0:e1]``), then every postsynaptic event."""
+    then source channels ``ext_ids[e0:e1]``), then every postsynaptic event.
+
+    ``pl`` is the plan's :class:`PlasticPlan`, ``rt`` its routing record and ``st`` the
+    state record (weights, traces, eligibility, learning rates)."""
+    ints = pl.ints
     n_pl = ints.shape[0]
     for q in range(n_pl):
         lo = ints[q, I_SRC_LO]
@@ -290,34 +294,30 @@ def plastic_events(n, spiking, n_spk, ext_ids, e0, e1, ints, par, tau_steps, dec
         for r in range(n_spk):
             g = spiking[r]
             if lo <= g < hi:
-                _on_pre(q, g - lo, n, ints, par, tau_steps, decay, p_syn0, p_iptr0, indptr,
-                        indices, weights, pre_tr, pre_last, post_tr, post_last, elig,
-                        elig_last, lr)
+                _on_pre(q, g - lo, n, pl, rt, st)
         for e in range(e0, e1):
             g = ext_ids[e]
             if lo <= g < hi:
-                _on_pre(q, g - lo, n, ints, par, tau_steps, decay, p_syn0, p_iptr0, indptr,
-                        indices, weights, pre_tr, pre_last, post_tr, post_last, elig,
-                        elig_last, lr)
+                _on_pre(q, g - lo, n, pl, rt, st)
     for q in range(n_pl):
         lo = ints[q, I_TGT_LO]
         hi = ints[q, I_TGT_HI]
         for r in range(n_spk):
             g = spiking[r]
             if lo <= g < hi:
-                _on_post(q, g - lo, n, ints, par, tau_steps, decay, csc_ptr, csc_syn, csc_pre,
-                         weights, pre_tr, pre_last, post_tr, post_last, elig, elig_last, lr)
+                _on_post(q, g - lo, n, pl, st)
     return 0
 
 
 @numba.njit(cache=True, nogil=True)
-def deliver_reward(n, q, reward, s_lo, s_hi, par, tau_steps, decay, weights, elig, elig_last):
+def deliver_reward(n, q, reward, s_lo, s_hi, pl, st):
     """Apply ``w += reward * e(n)`` to synapses ``[s_lo, s_hi)`` of reward-modulated
     projection ``q`` (eligibility decayed to step ``n``), then clip to the bounds."""
-    lo = par[q, P_WMIN]
-    hi = par[q, P_WMAX]
+    lo = pl.par[q, P_WMIN]
+    hi = pl.par[q, P_WMAX]
+    weights, elig, elig_last = st.weights, st.eligibility, st.elig_last
     for s in range(s_lo, s_hi):
-        e = elig[s] * _decay(decay, tau_steps, q, T_E, n - elig_last[s])
+        e = elig[s] * _decay(pl.decay, pl.tau_steps, q, T_E, n - elig_last[s])
         elig[s] = e
         elig_last[s] = n
         w = weights[s] + reward * e

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neuro.engines.plan import FlatNetwork
+from neuro.engines.plan import Plan
 from neuro.network import Network
 from neuro.record import (
     RateMonitor,
@@ -47,7 +47,7 @@ class StateColumns:
     n_samples: int
 
 
-def state_columns(network: Network, flat: FlatNetwork, n_start: int, n_end: int) -> StateColumns:
+def state_columns(network: Network, flat: Plan, n_start: int, n_end: int) -> StateColumns:
     """The sampled columns of the network's StateMonitors over steps ``[n_start, n_end)``."""
     mons = [m for m in network.monitors if isinstance(m, StateMonitor)]
     every = mons[0].every_steps if mons else 1
@@ -63,7 +63,7 @@ def state_columns(network: Network, flat: FlatNetwork, n_start: int, n_end: int)
 
 def assemble_recording(
     network: Network,
-    flat: FlatNetwork,
+    flat: Plan,
     n_start: int,
     n_end: int,
     neuron_steps: list[np.ndarray],
@@ -83,8 +83,8 @@ def assemble_recording(
 
     Parameters
     ----------
-    network, flat : Network, FlatNetwork
-        What was run, and its flat plan (global ids).
+    network, flat : Network, Plan
+        What was run, and its plan (global ids).
     neuron_steps, neuron_ids : list of ndarray
         Chunks of (step, global id) of every neuron spike.
     source_steps, source_ids : list of ndarray

@@ -13,6 +13,9 @@ import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from neuro.plotting.axes import plain_log_axis
 
 __all__ = ["energy_breakdown", "core_heatmap"]
 
@@ -24,7 +27,13 @@ def energy_breakdown(
     figsize: tuple[float, float] = (8.0, 4.5),
     log: bool = False,
 ) -> Figure:
-    """Stacked bars: one bar per configuration, one segment per energy category.
+    """Energy per configuration by category.
+
+    Linear axis: stacked bars, one per configuration, one segment per category. With
+    ``log=True`` (bars that differ by orders of magnitude) segments are not stacked, since
+    stacked lengths on a log axis misrepresent the parts: the left panel shows each bar's
+    total on the log axis (printed above it), the right panel each bar's composition as
+    percentages of its total, stacked on a linear axis.
 
     Parameters
     ----------
@@ -34,36 +43,47 @@ def energy_breakdown(
     unit : str
         Label of the energy axis (values are plotted as given).
     log : bool
-        Logarithmic energy axis (for bars that differ by orders of magnitude); each bar's
-        total is then printed above it.
+        Totals on a logarithmic axis beside a percentage composition (see above).
     """
     if not breakdowns:
         raise ValueError("breakdowns must contain at least one bar")
     cats: list[str] = []
     for b in breakdowns.values():
         cats += [c for c in b if c not in cats]
-    fig = Figure(figsize=figsize)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
     labels = list(breakdowns)
     x = np.arange(len(labels))
-    bottom = np.zeros(len(labels))
-    cmap = matplotlib.colormaps["tab20"]
-    for j, c in enumerate(cats):
-        vals = np.array([float(breakdowns[lab].get(c, 0.0)) for lab in labels])
-        color = cmap(j % 20)
-        ax.bar(x, vals, bottom=bottom, label=c, color=color)
-        bottom += vals
+    vals = np.array([[float(breakdowns[lab].get(c, 0.0)) for lab in labels] for c in cats])
+    totals = vals.sum(axis=0)
+    colors = [matplotlib.colormaps["tab20"](j % 20) for j in range(len(cats))]
+    fig = Figure(figsize=(figsize[0] * 1.5, figsize[1]) if log else figsize)
+    FigureCanvasAgg(fig)
     if log:
-        ax.set_yscale("log")
-        ax.set_ylim(bottom=max(bottom[bottom > 0].min() / 20, 1e-12) if np.any(bottom > 0) else None)
-        for xi, tot in zip(x, bottom):
-            ax.text(xi, tot * 1.15, f"{tot:.3g}", ha="center", va="bottom", fontsize=8)
-    ax.set_xticks(x, labels)
-    ax.set_ylabel(f"energy ({unit})")
+        ax_t, ax = fig.subplots(1, 2)
+        ax_t.bar(x, totals, color="0.45")
+        ax_t.set_yscale("log")
+        positive = totals[totals > 0]
+        if positive.size:
+            ax_t.set_ylim(positive.min() / 20, positive.max() * 5)
+        for xi, tot in zip(x, totals):
+            ax_t.text(xi, tot * 1.15, f"{tot:.3g}", ha="center", va="bottom", fontsize=8)
+        ax_t.set_xticks(x, labels, rotation=30, ha="right")
+        ax_t.set_ylabel(f"total energy ({unit}, log scale)")
+        plain_log_axis(ax_t, "y")
+        shares = 100 * vals / np.where(totals > 0, totals, 1.0)
+        ylabel = "share of the bar's total (%)"
+    else:
+        ax = fig.add_subplot(1, 1, 1)
+        shares = vals
+        ylabel = f"energy ({unit})"
+    bottom = np.zeros(len(labels))
+    for j, c in enumerate(cats):
+        ax.bar(x, shares[j], bottom=bottom, label=c, color=colors[j])
+        bottom += shares[j]
+    ax.set_xticks(x, labels, rotation=30 if log else 0, ha="right" if log else "center")
+    ax.set_ylabel(ylabel)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     if title:
-        ax.set_title(title)
+        (fig.suptitle if log else ax.set_title)(title)
     fig.tight_layout()
     return fig
 
@@ -105,7 +125,12 @@ def core_heatmap(
     fig = Figure(figsize=figsize)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
-    im = ax.imshow(grid, origin="lower", cmap="viridis", interpolation="nearest")
+    # colour scale from zero: a core's share of the energy is read against nothing spent
+    top = float(np.nanmax(grid)) if np.any(np.isfinite(grid)) and np.nanmax(grid) > 0 else 1.0
+    im = ax.imshow(grid, origin="lower", cmap="viridis", interpolation="nearest", vmin=0.0,
+                   vmax=top)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     if values.size <= 64:
         for c in range(values.size):
             r = xy[c, 1] * side + slot[c] // side

@@ -98,9 +98,9 @@ def gabor_tiling(fits: list, shape: tuple[int, int], r2_min: float = 0.8, title:
     axs[1].hist(th, bins=np.linspace(0, 180, 13), color="tab:blue")
     axs[1].set_xlabel("wave-vector orientation (deg)")
     axs[1].set_title(f"orientation (n={len(good)})")
-    fr = [g.freq for g in good]
+    fr = [g.peak_freq for g in good]  # the carrier f of odd fields can tend to 0 (see GaborFit.peak_freq)
     axs[2].hist(fr, bins=np.linspace(0, 0.5, 11), color="tab:green")
-    axs[2].set_xlabel("spatial frequency (cycles/pixel)")
+    axs[2].set_xlabel("peak spatial frequency (cycles/pixel)")
     axs[2].set_title("frequency")
     nx = [g.sigma_x * g.freq for g in good]
     ny = [g.sigma_y * g.freq for g in good]

@@ -13,7 +13,9 @@ from collections.abc import Mapping
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
+from neuro.plotting.axes import plain_axis
 from neuro.record import SpikeTrains
 
 __all__ = ["raster"]
@@ -48,7 +50,8 @@ def raster(
         (earliest ``t_start_s`` to latest ``t_stop_s`` of the trains).
     max_neurons : int, optional
         Show only the first ``max_neurons`` neurons of each population in the raster
-        (the rate panel always uses all of them).
+        (the rate panel always uses all of them); the population labels then say how many
+        of how many are shown.
     title : str, optional
     figsize : (float, float)
         Inches.
@@ -91,6 +94,7 @@ def raster(
     edges = t_start_s + bin_s * np.arange(n_bins + 1)
     offset = 0
     ticks, labels = [], []
+    subsampled = []
     for k, (name, st) in enumerate(groups.items()):
         color = _COLORS[k % len(_COLORS)]
         shown = st.size if max_neurons is None else min(st.size, int(max_neurons))
@@ -102,18 +106,30 @@ def raster(
         counts, _ = np.histogram(t, bins=edges)
         widths = np.minimum(edges[1:], t1) - edges[:-1]
         rate = counts / (st.size * widths)
-        ax_p.step(edges[:-1], rate, where="post", color=color, label=name or None)
+        # stairs draws every bin, the last one included (step(where="post") drops it)
+        ax_p.stairs(rate, edges, color=color, label=name or None, linewidth=1.2)
         ticks.append(offset + shown / 2)
-        labels.append(name)
+        if shown < st.size:
+            subsampled.append(name or "neurons")
+            labels.append(f"{name}\n{shown:,} of {st.size:,}".strip())
+        else:
+            labels.append(name)
         offset += shown
     ax_r.set_ylim(-0.5, offset - 0.5)
-    ax_r.set_ylabel("neuron")
-    if len(groups) > 1:
+    ax_r.set_ylabel("neuron" if not subsampled else "neuron (subsampled: first of each)")
+    if len(groups) > 1 or subsampled:
         ax_r.set_yticks(ticks, labels)
+    else:
+        ax_r.yaxis.set_major_locator(MaxNLocator(integer=True))  # neuron ids are integers
+    if len(groups) > 1:
         ax_p.legend(fontsize="small", loc="upper right")
+    plain_axis(ax_p, "x")
     ax_p.set_xlim(t_start_s, t1)
     ax_p.set_xlabel("time (s)")
     ax_p.set_ylabel("rate (Hz)")
+    if subsampled:
+        note = f"raster: first {int(max_neurons):,} neurons of {', '.join(subsampled)}; rates: all"
+        title = f"{title}\n{note}" if title else note
     if title:
         ax_r.set_title(title)
     return fig
