@@ -28,7 +28,7 @@ from neuro.engines import ClockSimulator
 from neuro.network import Network
 from neuro.synapses import SparseSynapses
 
-__all__ = ["GROWTH_RULES", "StructuralPlasticity", "rewire_synapses", "prune_and_grow",
+__all__ = ["GROWTH_RULES", "StructuralPlasticity", "prune_and_grow",
            "rebuild_simulator"]
 
 #: Where :func:`prune_and_grow` creates synapses.
@@ -69,56 +69,6 @@ class StructuralPlasticity:
             raise ValueError(f"activity_floor must be a finite number >= 0, got {self.activity_floor}")
 
 
-def rewire_synapses(syn: SparseSynapses, keep: np.ndarray, grow: np.ndarray | None = None,
-                    grow_weights: np.ndarray | float = 0.0,
-                    grow_delay: int = 0) -> tuple[SparseSynapses, np.ndarray]:
-    """Keep the synapses where ``keep`` is True and add synapses at flat positions ``grow``.
-
-    Parameters
-    ----------
-    syn : SparseSynapses
-    keep : bool ndarray, shape (n_synapses,)
-        Which current synapses survive (CSR order).
-    grow : int ndarray, optional
-        Flat positions ``pre * n_post + post`` of new synapses: distinct, and not a kept
-        synapse (a removed one may be created again, as new).
-    grow_weights : float or ndarray
-        Initial weights of the new synapses.
-    grow_delay : int
-        Delay (steps) of the new synapses; kept synapses keep theirs.
-
-    Returns
-    -------
-    new : SparseSynapses
-        The new pattern in CSR order (same shape, dtype and ``dt_s``).
-    source : int64 ndarray, shape (new.n_synapses,)
-        For each new synapse the index of the old synapse it is, or -1 if it was created.
-    """
-    n_pre, n_post = syn.shape
-    keys = syn.pre_indices().astype(np.int64) * n_post + syn.indices
-    keep = np.asarray(keep)
-    if keep.dtype != np.bool_ or keep.shape != keys.shape:
-        raise ValueError(f"keep must be a bool array of shape {keys.shape} (one flag per synapse), "
-                         f"got {keep.dtype} {keep.shape}")
-    grow = np.zeros(0, dtype=np.int64) if grow is None else np.asarray(grow, dtype=np.int64).ravel()
-    if grow.size and (grow.min() < 0 or grow.max() >= n_pre * n_post):
-        raise ValueError(f"grow positions must be in [0, {n_pre * n_post}), got [{grow.min()}, {grow.max()}]")
-    if np.unique(grow).size != grow.size or np.isin(grow, keys[keep]).any():
-        raise ValueError("grow positions must be distinct and not hold a kept synapse")
-    gw = np.broadcast_to(np.asarray(grow_weights, dtype=syn.weights.dtype), grow.shape)
-    new_keys = np.concatenate([keys[keep], grow])
-    source = np.concatenate([np.flatnonzero(keep), np.full(grow.size, -1)])
-    order = np.argsort(new_keys, kind="stable")  # CSR order: by pre, then post
-    new_keys, source = new_keys[order], source[order]
-    weights = np.concatenate([syn.weights[keep], gw])[order]
-    delays = np.concatenate([syn.delays[keep], np.full(grow.size, grow_delay, dtype=syn.delays.dtype)])[order]
-    indptr = np.zeros(n_pre + 1, dtype=np.int64)
-    np.cumsum(np.bincount(new_keys // n_post, minlength=n_pre), out=indptr[1:])
-    new = SparseSynapses(indptr, (new_keys % n_post).astype(syn.indices.dtype), weights, delays,
-                         n_post, syn.dt_s)
-    return new, source
-
-
 def prune_and_grow(syn: SparseSynapses, rule: StructuralPlasticity,
                    rng: np.random.Generator, coactivity: np.ndarray | None = None,
                    ) -> tuple[SparseSynapses, np.ndarray]:
@@ -138,7 +88,7 @@ def prune_and_grow(syn: SparseSynapses, rule: StructuralPlasticity,
     Returns
     -------
     new, source
-        As :func:`rewire_synapses`.
+        As :meth:`neuro.synapses.SparseSynapses.rewired`.
     """
     n_pre, n_post = syn.shape
     if rule.growth == "activity":
@@ -171,7 +121,7 @@ def prune_and_grow(syn: SparseSynapses, rule: StructuralPlasticity,
             chosen = rng.choice(cand, size=n, replace=False, p=score / score.sum())
         grow.append(chosen.astype(np.int64) * n_post + j)
     positions = np.concatenate(grow) if grow else np.zeros(0, dtype=np.int64)
-    return rewire_synapses(syn, keep, positions, rule.init_weight)
+    return syn.rewired(keep, positions, rule.init_weight)
 
 
 def rebuild_simulator(sim: ClockSimulator, projection: int | str, synapses: SparseSynapses,
@@ -188,7 +138,7 @@ def rebuild_simulator(sim: ClockSimulator, projection: int | str, synapses: Spar
         Its new synapses (with their weights), same shape.
     source : int64 ndarray
         Old synapse index of each new synapse, -1 for a created one (from
-        :func:`rewire_synapses`); carries per-synapse eligibility over.
+        :meth:`~neuro.synapses.SparseSynapses.rewired`); carries per-synapse eligibility over.
 
     Returns
     -------

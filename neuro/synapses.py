@@ -226,6 +226,57 @@ class SparseSynapses:
         return np.repeat(np.arange(self.n_pre, dtype=np.int32), self.fan_out())
 
     # ----------------------------------------------------------------- derived copies
+    def rewired(self, keep: np.ndarray, grow: np.ndarray | None = None,
+                grow_weights: np.ndarray | float = 0.0,
+                grow_delay: int = 0) -> tuple[SparseSynapses, np.ndarray]:
+        """Keep the synapses where ``keep`` is True and add synapses at flat positions
+        ``grow`` (the one pattern change used by pruning, growth and structural plasticity).
+
+        Parameters
+        ----------
+        keep : bool ndarray, shape (n_synapses,)
+            Which current synapses survive (CSR order).
+        grow : int ndarray, optional
+            Flat positions ``pre * n_post + post`` of new synapses: distinct, and not a kept
+            synapse (a removed one may be created again, as new).
+        grow_weights : float or ndarray
+            Initial weights of the new synapses.
+        grow_delay : int
+            Delay (steps) of the new synapses; kept synapses keep theirs.
+
+        Returns
+        -------
+        new : SparseSynapses
+            The new pattern in CSR order (same shape, dtypes and ``dt_s``).
+        source : int64 ndarray, shape (new.n_synapses,)
+            For each new synapse the index of the old synapse it is, or -1 if it was created.
+        """
+        n_pre, n_post = self.shape
+        keys = self.pre_indices().astype(np.int64) * n_post + self.indices
+        keep = np.asarray(keep)
+        if keep.dtype != np.bool_ or keep.shape != keys.shape:
+            raise ValueError(f"keep must be a bool array of shape {keys.shape} (one flag per synapse), "
+                             f"got {keep.dtype} {keep.shape}")
+        grow = np.zeros(0, dtype=np.int64) if grow is None else np.asarray(grow, dtype=np.int64).ravel()
+        if grow.size and (grow.min() < 0 or grow.max() >= n_pre * n_post):
+            raise ValueError(f"grow positions must be in [0, {n_pre * n_post}), "
+                             f"got [{grow.min()}, {grow.max()}]")
+        if np.unique(grow).size != grow.size or np.isin(grow, keys[keep]).any():
+            raise ValueError("grow positions must be distinct and not hold a kept synapse")
+        gw = np.broadcast_to(np.asarray(grow_weights, dtype=self.weights.dtype), grow.shape)
+        new_keys = np.concatenate([keys[keep], grow])
+        source = np.concatenate([np.flatnonzero(keep), np.full(grow.size, -1)])
+        order = np.argsort(new_keys, kind="stable")  # CSR order: by pre, then post
+        new_keys, source = new_keys[order], source[order]
+        weights = np.concatenate([self.weights[keep], gw])[order]
+        delays = np.concatenate([self.delays[keep],
+                                 np.full(grow.size, grow_delay, dtype=self.delays.dtype)])[order]
+        indptr = np.zeros(n_pre + 1, dtype=np.int64)
+        np.cumsum(np.bincount(new_keys // n_post, minlength=n_pre), out=indptr[1:])
+        new = SparseSynapses(indptr, (new_keys % n_post).astype(self.indices.dtype), weights, delays,
+                             n_post, self.dt_s)
+        return new, source
+
     def with_weights(self, weights: np.ndarray) -> SparseSynapses:
         """Same pattern and delays, new weights (e.g. after learning)."""
         return SparseSynapses(self.indptr, self.indices, weights, self.delays, self.n_post, self.dt_s)

@@ -7,7 +7,7 @@ import pytest
 
 from learning.homeostasis import ThresholdAdaptation
 from learning.stdp import STDPRule
-from learning.structural import StructuralPlasticity, prune_and_grow, rebuild_simulator, rewire_synapses
+from learning.structural import StructuralPlasticity, prune_and_grow, rebuild_simulator
 from neuro import LIFParams, Network, Population, Projection, SparseSynapses, SpikeMonitor
 from neuro.engines import ClockSimulator
 from neuro.inputs import PoissonSource
@@ -79,16 +79,16 @@ def test_activity_growth_follows_coactivity():
     assert np.all(new.pre_indices()[source < 0] < 10)
 
 
-def test_rewire_synapses_rejects_bad_input():
+def test_rewired_rejects_bad_input():
     syn = stdp_net().projections[0].synapses
     keep = np.ones(syn.n_synapses, dtype=bool)
     with pytest.raises(ValueError, match="keep"):
-        rewire_synapses(syn, keep[1:])
+        syn.rewired(keep[1:])
     key0 = int(syn.pre_indices()[0]) * N_EXC + int(syn.indices[0])
     with pytest.raises(ValueError, match="kept synapse"):
-        rewire_synapses(syn, keep, [key0])
+        syn.rewired(keep, [key0])
     with pytest.raises(ValueError, match="grow positions"):
-        rewire_synapses(syn, keep, [N_IN * N_EXC])
+        syn.rewired(keep, [N_IN * N_EXC])
     with pytest.raises(ValueError, match="fraction"):
         StructuralPlasticity(fraction=1.0)
     with pytest.raises(ValueError, match="coactivity"):
@@ -108,7 +108,7 @@ def test_rebuild_with_no_change_continues_the_run_exactly():
     sim = ClockSimulator(stdp_net(), DT, seed=3)
     sim.run(0.1)
     syn = sim.synapses()[0]
-    same, source = rewire_synapses(syn, np.ones(syn.n_synapses, dtype=bool))
+    same, source = syn.rewired(np.ones(syn.n_synapses, dtype=bool))
     sim = rebuild_simulator(sim, 0, same, source)
     a, b = ref.run(0.2), sim.run(0.2)
     assert a.spikes["exc"].counts().sum() > 0

@@ -15,7 +15,6 @@ import torch
 from torch import nn
 
 from neuro.layers import SparseLinear
-from neuro.synapses import SparseSynapses
 
 __all__ = ["sparse_layers", "rewire", "synapse_keys", "empty_positions", "set_density"]
 
@@ -59,28 +58,11 @@ def rewire(layer: SparseLinear, keep: np.ndarray, grow: np.ndarray | None = None
         Holds ``layer.weight``: the new Parameter replaces it there, and its state is
         remapped (kept synapses keep theirs, new ones 0).
     """
-    keys = synapse_keys(layer)
     keep = np.asarray(keep, dtype=bool)
-    if keep.shape != keys.shape:
-        raise ValueError(f"keep must have shape {keys.shape} (one flag per synapse), got {keep.shape}")
-    grow = np.zeros(0, dtype=np.int64) if grow is None else np.asarray(grow, dtype=np.int64)
-    total = layer.in_features * layer.out_features
-    if grow.size and (grow.min() < 0 or grow.max() >= total):
-        raise ValueError(f"grow positions must be in [0, {total}), got [{grow.min()}, {grow.max()}]")
-    if np.unique(grow).size != grow.size or np.isin(grow, keys[keep]).any():
-        raise ValueError("grow positions must be distinct and not hold a kept synapse")
-    w_old = layer.weight.detach().numpy()
-    gw = np.broadcast_to(np.asarray(grow_weights, dtype=w_old.dtype), grow.shape)
-    new_keys = np.concatenate([keys[keep], grow])
-    source = np.concatenate([np.flatnonzero(keep), np.full(grow.size, -1)])  # -1: new synapse
-    order = np.argsort(new_keys, kind="stable")  # CSR order: by pre, then post
-    new_keys, source = new_keys[order], source[order]
-    weights = np.concatenate([w_old[keep], gw])[order]
-    rows = new_keys // layer.out_features
-    indptr = np.zeros(layer.in_features + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=layer.in_features), out=indptr[1:])
-    syn = SparseSynapses(indptr, (new_keys % layer.out_features).astype(np.int32), weights, 0,
-                         layer.out_features)
+    if keep.shape != (layer.weight.numel(),):
+        raise ValueError(f"keep must have shape {(layer.weight.numel(),)} (one flag per synapse), "
+                         f"got {keep.shape}")
+    syn, source = layer.to_synapses().rewired(keep, grow, grow_weights)
     old_param = layer.weight
     layer.set_synapses(syn)
     if optimizer is not None:
