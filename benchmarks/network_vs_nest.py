@@ -117,15 +117,13 @@ def main() -> None:
     if a.child:
         print(json.dumps(child(a.child[0], a.child[1], int(a.child[2]), a.scale, a.duration, a.dt)))
         return
-    from experiments.brunel import clock_engine_runs_drives
-
     runs, ratios = [], []
     thread_counts = [int(t) for t in a.threads.split(",")]
     load_start = os.getloadavg()
     for name in a.networks.split(","):
         net = name.removesuffix("_ai")
         scale = a.scale if net == "microcircuit" else a.brunel_scale
-        sims = ("ours", "nest") if net == "microcircuit" or clock_engine_runs_drives() else ("nest",)
+        sims = ("ours", "nest")
         for threads in thread_counts:
             rows = {}
             for sim in sims:
