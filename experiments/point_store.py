@@ -12,6 +12,7 @@ points, and the seed), so points of another configuration are never reused.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -20,8 +21,9 @@ from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
 from typing import Any
 
-from experiments.common import write_json_atomic
+from experiments.common import _json_default, write_json_atomic
 from neuro.atomic import _pid_alive
+from neuro.integrity import FormatError
 
 __all__ = ["PointStore", "point_key"]
 
@@ -59,11 +61,20 @@ class PointStore:
         path = self._file(key, ".json")
         if (self.fresh and key not in self._done_here) or not path.exists():
             return None
-        return json.loads(path.read_text())
+        try:
+            stored = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise FormatError(f"{path}: point file is not valid JSON: {e}") from None
+        if not (isinstance(stored, dict) and set(stored) == {"sha256", "result"}):
+            raise FormatError(f"{path}: point file must hold exactly 'sha256' and 'result'")
+        if _digest(stored["result"]) != stored["sha256"]:
+            raise FormatError(f"{path}: point result does not match its SHA-256 (damaged or edited)")
+        return stored["result"]
 
     def put(self, key: str, result: dict[str, Any]) -> None:
-        """Store ``result`` (JSON-serialisable) for ``key`` atomically."""
-        write_json_atomic(self._file(key, ".json"), result)
+        """Store ``result`` (JSON-serialisable) for ``key`` atomically, with its SHA-256."""
+        plain = json.loads(json.dumps(result, default=_json_default))  # as it will read back
+        write_json_atomic(self._file(key, ".json"), {"sha256": _digest(plain), "result": plain})
         self._done_here.add(key)
 
     def claim(self, key: str) -> bool:
@@ -126,6 +137,11 @@ class PointStore:
             if pending:
                 time.sleep(poll_s)
         return results
+
+
+def _digest(result: Any) -> str:
+    """SHA-256 of a JSON value in canonical form (sorted keys)."""
+    return hashlib.sha256(json.dumps(result, sort_keys=True).encode()).hexdigest()
 
 
 def point_key(*parts: Hashable) -> str:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import pickle
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,7 @@ from experiments.point_store import PointStore, point_key
 from neuro import SpikeArraySource
 from neuro.atomic import atomic_path
 from neuro.checkpoint import check_resume_mode, config_hash
+from neuro.integrity import FormatError
 from neuro.layers import SpikingMLP
 
 __all__ = ["Config", "run", "SMOKE", "QUICK", "METHODS", "loihi_energy_per_inference"]
@@ -387,7 +389,11 @@ def run(cfg: Config, ctx) -> dict:
     dense = tr.model(1.0, False)
     if not dense_path.exists():  # stored points of a run whose weights were lost: retrain
         compute(point_key("dense", 1.0, False))
-    dense.load_state_dict(torch.load(dense_path, weights_only=True))
+    try:  # tensors only (weights_only), and the trained net's exact layout
+        dense.load_state_dict(torch.load(dense_path, weights_only=True))
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
+        raise FormatError(f"{dense_path}: not the dense weights of this sweep: "
+                          f"{type(e).__name__}: {e}") from None
 
     # layer-wise sensitivity: magnitude-prune one layer of the trained dense net, no retraining
     names = [f"layer {i} ({a}-{b})" for i, (a, b) in enumerate(zip(tr.sizes[:-1], tr.sizes[1:]))]

@@ -62,3 +62,21 @@ def test_compute_all_without_waiting_skips_points_held_elsewhere(tmp_path):
         holder.kill()
         holder.wait()
     assert got == {"free": {"k": "free"}}
+
+
+def test_damaged_or_edited_point_raises_format_error(tmp_path):
+    from neuro.integrity import FormatError
+
+    store = PointStore(tmp_path, "r")
+    store.put("a", {"acc": 0.93, "curve": [0.5, 0.9]})
+    assert PointStore(tmp_path, "r").get("a") == {"acc": 0.93, "curve": [0.5, 0.9]}
+    f = tmp_path / "r-a.json"
+    f.write_text(f.read_text().replace("0.93", "0.99"))  # edited result, stale digest
+    with pytest.raises(FormatError, match="SHA-256"):
+        store.get("a")
+    f.write_text('{"acc": 0.9')  # truncated
+    with pytest.raises(FormatError, match="not valid JSON"):
+        store.get("a")
+    f.write_text('{"acc": 0.9}')  # an old-format or foreign file
+    with pytest.raises(FormatError, match="sha256"):
+        store.get("a")
