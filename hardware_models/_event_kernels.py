@@ -24,7 +24,7 @@ from neuro.engines.kernels import accepts_delta, apply_drives, crossings, step_k
 from neuro.engines.loop import register_stages
 from neuro.engines.plasticity import PlasticPlan
 
-from hardware_models.fixed_point_stdp import fixed_plastic_events
+from hardware_models.fixed_point_stdp import FixedLearn, fixed_plastic_events
 
 __all__ = ["Chip", "FixedPoint", "LoihiFixedStages", "LoihiStages", "Segments", "loihi_inputs",
            "loihi_inputs_fixed", "update_fixed"]
@@ -410,11 +410,10 @@ def loihi_inputs_fixed(n, j, spiking, n_spk, model, st, bk, io):
     loihi_inputs(n, j, spiking, n_spk, model, st, bk, io)
     fp = bk.fixed_point
     if fp.fx.shape[0] > 0:
-        pl, rt = fp.learn, model.routing
+        learn = FixedLearn(fp.learn, fp.fx, model.routing, st.weights, st.pre_trace[:, 0],
+                           st.pre_last, st.post_trace[:, 0], st.post_last, io.seed)
         fixed_plastic_events(n, spiking, n_spk, io.ext_ids, io.ext_ptr[j], io.ext_ptr[j + 1],
-                             pl.ints, fp.fx, pl.csc_ptr, pl.csc_syn, pl.csc_pre, rt.p_syn0,
-                             rt.p_iptr0, rt.indptr, rt.indices, st.weights, st.pre_trace[:, 0],
-                             st.pre_last, st.post_trace[:, 0], st.post_last, io.seed)
+                             learn)
     return 0
 
 

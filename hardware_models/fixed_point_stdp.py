@@ -63,24 +63,26 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numba
 import numpy as np
 
+from neuro.engines.kernels import step_kernel
 from neuro.engines.plasticity import (
     I_CSC_OFF,
     I_POST_OFF,
     I_PRE_OFF,
     I_PROJ,
-    I_SRC_HI,
-    I_SRC_LO,
-    I_TGT_HI,
-    I_TGT_LO,
+    PlasticPlan,
+    register_rule,
+    walk_events,
 )
 
 __all__ = [
     "ACC_FRAC_BITS",
     "ROUNDINGS",
+    "FixedLearn",
     "FixedSTDPPlan",
     "build_fixed_stdp",
     "check_fixed_rules",
@@ -238,7 +240,7 @@ def _rand_bits(seed, step, slot, stream, bits):
     return np.int64(z >> np.uint64(64 - bits))
 
 
-@numba.njit(cache=True, nogil=True)
+@step_kernel
 def _trace_at(tr, last, k, n, dec, stoch, seed, stream):
     """Trace slot ``k`` decayed step by step to step ``n`` (stored: lazy equals eager).
     ``tr`` may be a float array (the float rule's trace storage): values stay integers."""
@@ -267,7 +269,7 @@ def _scaled(m, e, trace):
     return v << e if e >= 0 else v >> (-e)
 
 
-@numba.njit(cache=True, nogil=True)
+@step_kernel
 def _update(w, s, term, fx, q, seed, n, stream):
     """Add ``term`` (accumulator units) to synapse ``s``'s mantissa, round, clip."""
     sh = fx[q, F_SHIFT]
@@ -295,76 +297,87 @@ def _jump(x, fx, q):
     return x if x < fx[q, F_TMAX] else fx[q, F_TMAX]
 
 
-@numba.njit(cache=True, nogil=True)
-def _pre_event(q, i, n, ints, fx, p_syn0, p_iptr0, indptr, indices, w, x_tr, x_last, y_tr,
-               y_last, seed):
+class FixedLearn(NamedTuple):
+    """What the fixed-point rule's event functions read and write (a numba record).
+
+    Attributes
+    ----------
+    pl : PlasticPlan
+        The float plan's plastic projections (id table, CSC arrays).
+    fx : ndarray of int64 (n_plastic, 13)
+        :attr:`FixedSTDPPlan.table`.
+    rt : Routing
+        The plan's routing record (CSR rows of every projection).
+    w : ndarray of int64
+        Effective integer weights, flat synapse order.
+    x_tr, y_tr : ndarray
+        Pre / post traces per slot (int64, or the float rule's trace column holding
+        integer values); ``x_last``, ``y_last`` the step of their last update.
+    seed : int
+        Seed of the counter-based random numbers.
+    """
+
+    pl: PlasticPlan
+    fx: np.ndarray
+    rt: object
+    w: np.ndarray
+    x_tr: np.ndarray
+    x_last: np.ndarray
+    y_tr: np.ndarray
+    y_last: np.ndarray
+    seed: int
+
+
+@step_kernel
+def _pre_event(q, i, n, c):
+    fx, ints, rt, seed = c.fx, c.pl.ints, c.rt, c.seed
     k = ints[q, I_PRE_OFF] + i
     stoch = fx[q, F_STOCH] != 0
-    x = _trace_at(x_tr, x_last, k, n, fx[q, F_XDEC], stoch, seed, S_XDEC)
+    x = _trace_at(c.x_tr, c.x_last, k, n, fx[q, F_XDEC], stoch, seed, S_XDEC)
     mm = fx[q, F_MM]
     if mm != 0:
         p = ints[q, I_PROJ]
-        base = p_syn0[p]
-        lo = base + indptr[p_iptr0[p] + i]
-        hi = base + indptr[p_iptr0[p] + i + 1]
+        base = rt.p_syn0[p]
+        lo = base + rt.indptr[rt.p_iptr0[p] + i]
+        hi = base + rt.indptr[rt.p_iptr0[p] + i + 1]
         post0 = ints[q, I_POST_OFF]
         for s in range(lo, hi):
-            y = _trace_at(y_tr, y_last, post0 + indices[s], n, fx[q, F_YDEC], stoch, seed, S_YDEC)
+            y = _trace_at(c.y_tr, c.y_last, post0 + rt.indices[s], n, fx[q, F_YDEC], stoch,
+                          seed, S_YDEC)
             if y > 0:
-                _update(w, s, -_scaled(mm, fx[q, F_EM], y), fx, q, seed, n, S_DEP)
-    x_tr[k] = _jump(x, fx, q)
+                _update(c.w, s, -_scaled(mm, fx[q, F_EM], y), fx, q, seed, n, S_DEP)
+    c.x_tr[k] = _jump(x, fx, q)
 
 
-@numba.njit(cache=True, nogil=True)
-def _post_event(q, j, n, ints, fx, csc_ptr, csc_syn, csc_pre, w, x_tr, x_last, y_tr, y_last,
-                seed):
-    kk = ints[q, I_POST_OFF] + j
+@step_kernel
+def _post_event(q, j, n, c):
+    fx, pl, seed = c.fx, c.pl, c.seed
+    kk = pl.ints[q, I_POST_OFF] + j
     stoch = fx[q, F_STOCH] != 0
-    y = _trace_at(y_tr, y_last, kk, n, fx[q, F_YDEC], stoch, seed, S_YDEC)
+    y = _trace_at(c.y_tr, c.y_last, kk, n, fx[q, F_YDEC], stoch, seed, S_YDEC)
     mp = fx[q, F_MP]
     if mp != 0:
-        c0 = ints[q, I_CSC_OFF] + j
-        pre0 = ints[q, I_PRE_OFF]
-        for c in range(csc_ptr[c0], csc_ptr[c0 + 1]):
-            x = _trace_at(x_tr, x_last, pre0 + csc_pre[c], n, fx[q, F_XDEC], stoch, seed, S_XDEC)
+        c0 = pl.ints[q, I_CSC_OFF] + j
+        pre0 = pl.ints[q, I_PRE_OFF]
+        for e in range(pl.csc_ptr[c0], pl.csc_ptr[c0 + 1]):
+            x = _trace_at(c.x_tr, c.x_last, pre0 + pl.csc_pre[e], n, fx[q, F_XDEC], stoch,
+                          seed, S_XDEC)
             if x > 0:
-                _update(w, csc_syn[c], _scaled(mp, fx[q, F_EP], x), fx, q, seed, n, S_POT)
-    y_tr[kk] = _jump(y, fx, q)
+                _update(c.w, pl.csc_syn[e], _scaled(mp, fx[q, F_EP], x), fx, q, seed, n, S_POT)
+    c.y_tr[kk] = _jump(y, fx, q)
 
 
-@numba.njit(cache=True, nogil=True)
-def fixed_plastic_events(n, spiking, n_spk, ext_ids, e0, e1, ints, fx, csc_ptr, csc_syn,
-                         csc_pre, p_syn0, p_iptr0, indptr, indices, w, x_tr, x_last, y_tr,
-                         y_last, seed):
-    """Fixed-point STDP of step ``n`` on the effective integer weights ``w`` (flat order):
-    every presynaptic event (neurons ``spiking[:n_spk]``, then source channels
-    ``ext_ids[e0:e1]``), then every postsynaptic event. ``ints`` and the CSC arrays are the
-    float plan's (:class:`neuro.engines.plasticity.PlasticPlan`), ``fx`` is
-    :attr:`FixedSTDPPlan.table`; traces are integers per slot (int64 arrays, or the float
-    rule's trace column holding integer values), ``*_last`` their last step."""
-    n_pl = ints.shape[0]
-    for q in range(n_pl):
-        lo = ints[q, I_SRC_LO]
-        hi = ints[q, I_SRC_HI]
-        for r in range(n_spk):
-            g = spiking[r]
-            if lo <= g < hi:
-                _pre_event(q, g - lo, n, ints, fx, p_syn0, p_iptr0, indptr, indices, w, x_tr,
-                           x_last, y_tr, y_last, seed)
-        for e in range(e0, e1):
-            g = ext_ids[e]
-            if lo <= g < hi:
-                _pre_event(q, g - lo, n, ints, fx, p_syn0, p_iptr0, indptr, indices, w, x_tr,
-                           x_last, y_tr, y_last, seed)
-    for q in range(n_pl):
-        lo = ints[q, I_TGT_LO]
-        hi = ints[q, I_TGT_HI]
-        for r in range(n_spk):
-            g = spiking[r]
-            if lo <= g < hi:
-                _post_event(q, g - lo, n, ints, fx, csc_ptr, csc_syn, csc_pre, w, x_tr, x_last,
-                            y_tr, y_last, seed)
-    return 0
+register_rule(FixedLearn, _pre_event, _post_event)
+
+
+@step_kernel
+def fixed_plastic_events(n, spiking, n_spk, ext_ids, e0, e1, learn):
+    """Fixed-point STDP of step ``n`` on the effective integer weights ``learn.w``: the
+    float rule's event walk (:func:`neuro.engines.plasticity.walk_events`: presynaptic
+    events of neurons ``spiking[:n_spk]`` and source channels ``ext_ids[e0:e1]``, then
+    postsynaptic events) with this module's integer updates (``learn`` a
+    :class:`FixedLearn`)."""
+    return walk_events(n, spiking, n_spk, ext_ids, e0, e1, learn.pl.ints, learn)
 
 
 # ---------------------------------------------------------------------- plain reference

@@ -15,6 +15,7 @@ from hardware_models.fixed_point_stdp import (
     F_TMAX,
     F_XDEC,
     F_YDEC,
+    FixedLearn,
     _rand_bits,
     build_fixed_stdp,
     fixed_plastic_events,
@@ -66,9 +67,8 @@ def _run_stage(q, fx, pre, post, seed):
     for n, (a, b) in enumerate(zip(pre, post)):
         spiking = np.asarray(b, np.int64)
         ext = np.asarray(a, np.int64) + src0
-        fixed_plastic_events(n, spiking, spiking.size, ext, 0, ext.size, pl.ints, fx, pl.csc_ptr,
-                             pl.csc_syn, pl.csc_pre, rt.p_syn0, rt.p_iptr0, rt.indptr,
-                             rt.indices, w, x, xl, y, yl, seed)
+        fixed_plastic_events(n, spiking, spiking.size, ext, 0, ext.size,
+                             FixedLearn(pl, fx, rt, w, x, xl, y, yl, seed))
     return w, x, y
 
 

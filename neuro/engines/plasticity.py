@@ -22,10 +22,13 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
+from numba.core import types
+from numba.extending import overload
 
 from neuro.engines.kernels import step_kernel
 
-__all__ = ["PlasticPlan", "build_plastic_plan", "plastic_events", "deliver_reward"]
+__all__ = ["PlasticPlan", "build_plastic_plan", "plastic_events", "deliver_reward",
+           "register_rule", "walk_events"]
 
 # rows of PlasticPlan.par
 P_APLUS, P_AMINUS, P_A3PLUS, P_A3MINUS, P_WMIN, P_WMAX, P_MUP, P_MUM, P_NEAREST, P_REWARD = range(10)
@@ -196,10 +199,20 @@ def _depress(q, n, lo, hi, amp, pl, indices, st):
     return 0
 
 
+class FloatLearn(NamedTuple):
+    """What the float rule's event functions read and write (a numba record): the plan's
+    :class:`PlasticPlan`, its routing record and the state record."""
+
+    pl: PlasticPlan
+    rt: object
+    st: object
+
+
 @step_kernel
-def _on_pre(q, i, n, pl, rt, st):
+def _on_pre(q, i, n, c):
     """Presynaptic spike of local neuron ``i`` of plastic projection ``q`` in step ``n``
-    (``pl`` the plan's :class:`PlasticPlan`, ``rt`` its routing record, ``st`` the state)."""
+    (``c`` a :class:`FloatLearn`)."""
+    pl, rt, st = c.pl, c.rt, c.st
     k = pl.ints[q, I_PRE_OFF] + i
     dk = n - st.pre_last[k]
     x1 = st.pre_trace[k, 0] * _decay(pl.decay, pl.tau_steps, q, T_X1, dk)
@@ -258,8 +271,10 @@ def _potentiate(q, n, c_lo, c_hi, amp, pl, st):
 
 
 @step_kernel
-def _on_post(q, j, n, pl, st):
-    """Postsynaptic spike of local neuron ``j`` of plastic projection ``q`` in step ``n``."""
+def _on_post(q, j, n, c):
+    """Postsynaptic spike of local neuron ``j`` of plastic projection ``q`` in step ``n``
+    (``c`` a :class:`FloatLearn`)."""
+    pl, st = c.pl, c.st
     kk = pl.ints[q, I_POST_OFF] + j
     dk = n - st.post_last[kk]
     y1 = st.post_trace[kk, 0] * _decay(pl.decay, pl.tau_steps, q, T_Y1, dk)
@@ -279,14 +294,47 @@ def _on_post(q, j, n, pl, st):
     st.post_last[kk] = n
 
 
-@step_kernel
-def plastic_events(n, spiking, n_spk, ext_ids, e0, e1, pl, rt, st):
-    """STDP updates of step ``n``: every presynaptic event (neurons ``spiking[:n_spk]``,
-    then source channels ``ext_ids[e0:e1]``), then every postsynaptic event.
+def on_pre(q, i, n, ctx):
+    """Learning at a presynaptic spike of local neuron ``i`` of plastic projection ``q`` in
+    step ``n``, for the rule whose context record is ``ctx`` (compiled code only; see
+    :func:`register_rule`)."""
+    raise NotImplementedError("a learning rule runs inside compiled code only")
 
-    ``pl`` is the plan's :class:`PlasticPlan`, ``rt`` its routing record and ``st`` the
-    state record (weights, traces, eligibility, learning rates)."""
-    ints = pl.ints
+
+def on_post(q, j, n, ctx):
+    """Learning at a postsynaptic spike of local neuron ``j`` (see :func:`on_pre`)."""
+    raise NotImplementedError("a learning rule runs inside compiled code only")
+
+
+def register_rule(record: type, pre_impl, post_impl) -> None:
+    """Make ``pre_impl`` / ``post_impl`` (numba functions ``(q, i, n, ctx)``) the event
+    functions :func:`walk_events` calls when its context is a ``record`` (a NamedTuple
+    class): the float rule here, Loihi's fixed-point rule in
+    :mod:`hardware_models.fixed_point_stdp`. One event walk, bound per rule, as the step
+    loop's stages are bound per backend (:func:`neuro.engines.loop.register_stages`)."""
+
+    def _is(ctx):
+        return isinstance(ctx, types.BaseNamedTuple) and ctx.instance_class is record
+
+    @overload(on_pre, inline="always")
+    def _pre(q, i, n, ctx):
+        if _is(ctx):
+            return lambda q, i, n, ctx: pre_impl(q, i, n, ctx)
+        return None
+
+    @overload(on_post, inline="always")
+    def _post(q, j, n, ctx):
+        if _is(ctx):
+            return lambda q, j, n, ctx: post_impl(q, j, n, ctx)
+        return None
+
+
+@step_kernel
+def walk_events(n, spiking, n_spk, ext_ids, e0, e1, ints, ctx):
+    """The learning events of step ``n`` in the clock engine's order: every presynaptic
+    event (neurons ``spiking[:n_spk]``, then source channels ``ext_ids[e0:e1]``), then every
+    postsynaptic event, each passed to the rule bound to ``ctx``'s record class. ``ints`` is
+    the :class:`PlasticPlan`'s id table (source/target ranges per plastic projection)."""
     n_pl = ints.shape[0]
     for q in range(n_pl):
         lo = ints[q, I_SRC_LO]
@@ -294,19 +342,31 @@ def plastic_events(n, spiking, n_spk, ext_ids, e0, e1, pl, rt, st):
         for r in range(n_spk):
             g = spiking[r]
             if lo <= g < hi:
-                _on_pre(q, g - lo, n, pl, rt, st)
+                on_pre(q, g - lo, n, ctx)
         for e in range(e0, e1):
             g = ext_ids[e]
             if lo <= g < hi:
-                _on_pre(q, g - lo, n, pl, rt, st)
+                on_pre(q, g - lo, n, ctx)
     for q in range(n_pl):
         lo = ints[q, I_TGT_LO]
         hi = ints[q, I_TGT_HI]
         for r in range(n_spk):
             g = spiking[r]
             if lo <= g < hi:
-                _on_post(q, g - lo, n, pl, st)
+                on_post(q, g - lo, n, ctx)
     return 0
+
+
+register_rule(FloatLearn, _on_pre, _on_post)
+
+
+@step_kernel
+def plastic_events(n, spiking, n_spk, ext_ids, e0, e1, pl, rt, st):
+    """STDP updates of step ``n`` (:func:`walk_events` with the float rule).
+
+    ``pl`` is the plan's :class:`PlasticPlan`, ``rt`` its routing record and ``st`` the
+    state record (weights, traces, eligibility, learning rates)."""
+    return walk_events(n, spiking, n_spk, ext_ids, e0, e1, pl.ints, FloatLearn(pl, rt, st))
 
 
 @numba.njit(cache=True, nogil=True)
