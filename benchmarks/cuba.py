@@ -1,7 +1,8 @@
 """CUBA on our clock engine vs Brian2's own CUBA example (cpp_standalone), and vs our engine
 at the baseline commit (before the engine-core rebuild), in one run.
 
-Backends: ``ours`` (this tree), ``ours_old`` (the same worker importing the baseline commit,
+Backends: ``ours`` (this tree, float64), ``ours_f32`` (this tree, states and weights in
+float32: ``ClockSimulator(..., dtype=numpy.float32)``, on request), ``ours_old`` (the same worker importing the baseline commit,
 checked out in a temporary worktree by ``benchmarks/_baseline.py``), ``brian2_example``
 (Brian2's ``examples/CUBA.py``: one NeuronGroup, two Synapses with constant ``on_pre``
 increments, cpp_standalone, its own random connectivity), and, on request, the network our
@@ -37,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _baseline import ROOT, baseline_tree, run_worker  # noqa: E402
 
-BACKENDS = ("ours", "ours_old", "brian2_example", "brian2_cython", "brian2_standalone")
+BACKENDS = ("ours", "ours_f32", "ours_old", "brian2_example", "brian2_cython", "brian2_standalone")
 DEFAULT_BACKENDS = ("ours", "ours_old", "brian2_example")
 
 
@@ -79,15 +80,18 @@ def worker(backend: str, duration: float, seed: int) -> dict:
     t_import = time.perf_counter()
     from experiments.cuba import cuba_network
 
-    if backend == "ours":
+    if backend in ("ours", "ours_f32"):
+        import numpy as np
+
         from neuro.engines import ClockSimulator
 
+        dtype = np.float32 if backend == "ours_f32" else np.float64
         t0 = time.perf_counter()
-        net = cuba_network(seed)
+        net = cuba_network(seed, dtype=dtype)
         # load the compiled kernels (numba's on-disk cache) outside the simulation phase,
         # as Brian2 cython's one-step warm-up run does; it counts in the total
         ClockSimulator(cuba_network(seed, n_neurons=100), 1e-4, seed=seed).run(1e-4)
-        sim = ClockSimulator(net, 1e-4, seed=seed)
+        sim = ClockSimulator(net, 1e-4, seed=seed, dtype=dtype)
         c0 = time.process_time()
         rec = sim.run(duration)
         cpu = time.process_time() - c0
@@ -182,6 +186,9 @@ def main() -> None:
                 if b in med:
                     print(f"ratio sim ours / {b:<18}: {ours['sim_s'] / med[b]['sim_s']:.2f}x"
                           + (f" (goal {goal})" if goal else ""))
+            if "ours_f32" in med and "brian2_example" in med:  # float32: not the headline
+                print(f"ratio sim ours_f32 (float32) / brian2_example: "
+                      f"{med['ours_f32']['sim_s'] / med['brian2_example']['sim_s']:.2f}x")
     results["load_average_end"] = os.getloadavg()
     print(f"load average: start {results['load_average_start']}, end {results['load_average_end']}")
     if args.json:

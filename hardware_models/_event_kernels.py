@@ -41,7 +41,8 @@ class Chip(NamedTuple):
     n_comp : ndarray of int64 (n_neurons,)
         Compartments of each neuron (``max(1, n_channels)``).
     run_ptr, run_core, run_comp : ndarray of int64
-        Runs of consecutive neurons on one core: bounds, core, compartments.
+        Runs of consecutive neurons on one core with one compartment count: bounds, core,
+        compartments (the per-step count of active compartments is then a count of marks).
     plastic_fanout : ndarray of int64 (n_neurons + n_sources, n_cores) or (0, 1)
         Plastic synapses of each presynaptic id on each core (empty without plasticity).
     plastic_fanin : ndarray of int64 (n_neurons,)
@@ -119,8 +120,11 @@ class LoihiStages(NamedTuple):
         through ``segments.syn_orig``; otherwise they are stored in routed order.
     inreg : ndarray (n_u, n_neurons)
         Fixed mode: input registers, added to ``u`` by the next update.
-    hits, received : ndarray of int64 (n_neurons,)
-        Scratch: drive inputs of the step, and neurons that received input or spiked.
+    hits : ndarray of int64 (n_neurons,)
+        Scratch: drive inputs of the step.
+    received : ndarray of uint8 (n_neurons,)
+        Scratch: neurons that received input or spiked (bytes: the mark is written per
+        synaptic op and summed over every neuron each step).
     msg_seg, msg_sorted, q_ptr : ndarray of int64
         Scratch of the per-core message queues.
     counters : ndarray of int64 (n_steps, n_cores, 10)
@@ -282,11 +286,11 @@ def _count_drive_inputs(hits, core_of, received, ctr):
 
 
 @step_kernel
-def _active(received, n_comp):
-    """Compartments of the slice that received input or spiked; clears the marks."""
+def _active(received):
+    """Neurons of the slice that received input or spiked; clears the marks."""
     act = 0
     for i in range(received.shape[0]):
-        act += received[i] * n_comp[i]
+        act += received[i]
         received[i] = 0
     return act
 
@@ -323,7 +327,7 @@ def _deliver_and_count(n, spiking, n_spk, st, bk, ctr, ref_n):
     ch = bk.chip
     for r in range(ch.run_core.shape[0]):  # runs of consecutive neurons on one core
         lo, hi = ch.run_ptr[r], ch.run_ptr[r + 1]
-        act = _active(received[lo:hi], ch.n_comp[lo:hi])
+        act = ch.n_comp[lo] * _active(received[lo:hi])
         ctr[ch.run_core[r], 1] += act
         ctr[ch.run_core[r], 2] += ch.run_comp[r] - act
     return 0

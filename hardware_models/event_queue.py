@@ -303,9 +303,10 @@ class EventQueueSimulator:
         plan, m, n = self.plan, self.mapping, self.plan.n_neurons
         n_comp = np.concatenate([np.full(p.size, max(1, p.params.n_channels), np.int64)
                                  for p in self.network.populations])
-        # runs of consecutive neurons on the same core (counting active compartments per run)
+        # runs of consecutive neurons on the same core with the same compartment count
+        # (counting active compartments per run)
         co = m.core_of
-        starts = np.flatnonzero(np.r_[True, co[1:] != co[:-1]])
+        starts = np.flatnonzero(np.r_[True, (co[1:] != co[:-1]) | (n_comp[1:] != n_comp[:-1])])
         fan, fanin = self._plastic_tables(segments)
         chip = Chip(co.astype(np.int64), m.core_xy[:, 0].astype(np.int64),
                     m.core_xy[:, 1].astype(np.int64), m.tile_of_core.astype(np.int64), n_comp,
@@ -330,7 +331,7 @@ class EventQueueSimulator:
         record = LoihiFixedStages if self.mode == "fixed" else LoihiStages
         return record(chip, segments, fp, self.mode == "fixed", self._learns, inreg,
                            np.zeros(n if self.network.drives else 0, np.int64),
-                           np.zeros(n, np.int64), np.empty(n_seg, np.int64),
+                           np.zeros(n, np.uint8), np.empty(n_seg, np.int64),
                            np.empty(n_seg, np.int64), np.empty(m.n_cores + 1, np.int64),
                            np.zeros((0, m.n_cores, len(COUNTERS)), np.int64))
 

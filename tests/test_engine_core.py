@@ -124,3 +124,35 @@ def test_bad_options_are_rejected():
     too_many = Network([Population("p", 2)], drives=[PoissonInput("p", 10**6, 1e4, 0.1)])
     with pytest.raises(ValueError, match="n_inputs \\* rate_hz \\* dt"):
         ClockSimulator(too_many, DT)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_threshold_scan_equals_update_then_scan(dtype):
+    """lif_update's block-wise scan finds exactly the crossings a separate scan after the
+    update finds (refractory neurons above threshold excluded), in neuron order, and leaves
+    the same state; sizes around the block length."""
+    from neuro.engines.kernels import SCAN_BLOCK, crossings, lif_update
+
+    rng = np.random.default_rng(3)
+    for m in (1, SCAN_BLOCK - 1, SCAN_BLOCK, 3 * SCAN_BLOCK + 17):
+        v = rng.uniform(-1.0, 1.3, m).astype(dtype)
+        s0 = rng.normal(0, 0.2, m).astype(dtype)
+        s1 = rng.normal(0, 0.2, m).astype(dtype)
+        drive = rng.normal(0, 0.1, m).astype(dtype)
+        last = rng.integers(90, 101, m).astype(np.int64)  # step 100, 5 refractory steps
+        a = (v.copy(), s0.copy(), s1.copy())
+        b = (v.copy(), s0.copy(), s1.copy())
+        consts = (dtype(0.9), dtype(0.2), dtype(0.05), dtype(-0.03), dtype(0.8), dtype(0.9), 5,
+                  dtype(1.0))
+        cand_f = np.full(m, -1, np.int64)
+        n_f = lif_update(100, *a, last, drive, *consts, True, 7, cand_f)
+        assert lif_update(100, *b, last, drive, *consts, False, 7, np.empty(0, np.int64)) == 0
+        cand_s = np.full(m, -1, np.int64)
+        n_s = crossings(100, b[0], last, b[0], False, dtype(1.0), 5, 7, cand_s)
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+        assert n_f == n_s
+        assert n_f > 0 or m == 1  # the case has crossings to find
+        np.testing.assert_array_equal(cand_f[:n_f], cand_s[:n_s])
+        expect = 7 + np.flatnonzero((b[0] > 1.0) & (100 - last >= 5))
+        np.testing.assert_array_equal(cand_s[:n_s], expect)

@@ -201,8 +201,9 @@ def inputs_parallel(n, j, spiking, n_spk, model, st, bk, io):
 @step_kernel
 def update_stage(n, part, bounds, nr, st, sc):
     """Stage 1 for the neurons of partition ``part`` (``[bounds[part], bounds[part + 1])``),
-    population by population (shared constants): integrate, then scan for threshold
-    crossings at once, while the population's data are in cache (the candidates go to
+    population by population (shared constants): integrate and scan for threshold
+    crossings in one pass (:func:`lif_update`; a population whose threshold or ``v``
+    changes after that update is scanned after it, :func:`crossings`) (the candidates go to
     ``sc.cand`` from ``bounds[part]`` on, their count to ``sc.n_cand[part]``).
     Element-wise, so any partitioning gives the same result.
 
@@ -248,9 +249,15 @@ def update_stage(n, part, bounds, nr, st, sc):
                     sk = syn[k]
                     for i in range(lo, hi):
                         extra[i] += sk[i] * c_k
-            lif_update(n, v[lo:hi], s0[lo:hi], s1[lo:hi], last[lo:hi], drive[lo:hi],
-                       mem_decay[pop], v_inf[pop], syn_to_mem[pop, 0], syn_to_mem[pop, 1],
-                       syn_decay[pop, 0], syn_decay[pop, 1], rs)
+            # the scan is fused into the update where nothing changes v or the threshold
+            # after it (two channels, fixed threshold); elsewhere crossings() runs below
+            fused = n_ch == 2 and not adapt[pop]
+            n_c += lif_update(n, v[lo:hi], s0[lo:hi], s1[lo:hi], last[lo:hi], drive[lo:hi],
+                              mem_decay[pop], v_inf[pop], syn_to_mem[pop, 0],
+                              syn_to_mem[pop, 1], syn_decay[pop, 0], syn_decay[pop, 1], rs,
+                              v_threshold[pop], fused, lo, cand[t_lo + n_c:])
+            if fused:
+                continue
             if n_ch > 2:
                 for k in range(2, n_ch):
                     d_k = syn_decay[pop, k]

@@ -7,6 +7,9 @@ import numpy as np
 
 from neuro.engines.rng import poisson_count, uniform
 
+#: Neurons per block of the update's fused threshold scan (:func:`lif_update`).
+SCAN_BLOCK = 128
+
 __all__ = ["accepts_delta", "apply_drives", "crossings", "kwta_winners", "lif_update",
            "step_kernel"]
 
@@ -89,14 +92,12 @@ def kwta_winners(v, theta, adaptive, cand, n_c, k, hold, reset_value, spiking, n
     return n_spk
 
 
-@numba.njit(cache=True, nogil=True)
-def lif_update(n, v, s0, s1, last, drive, a, vi, c0, c1, d0, d1, rs):
-    """Exact one-step update of one population's neurons (two channels), on slices.
-
-    A function of its own, looping from 0 over slices, so that LLVM vectorises it: over
-    ``range(lo, hi)`` numba must keep negative-index wraparound checks, and inside the large
-    step kernel too many arrays might alias; either blocks vectorisation and costs 2-3x.
-    """
+@numba.njit(cache=True, nogil=True, inline="always")
+def _lif_block(n, v, s0, s1, last, drive, a, vi, c0, c1, d0, d1, rs, th):
+    """The exact update of :func:`lif_update` on one block; returns how many of its neurons
+    cross ``th`` (``v > th`` and not refractory): an integer sum, so the loop stays
+    vectorised."""
+    over = 0
     for i in range(v.shape[0]):
         target = vi + drive[i]
         x0 = s0[i]
@@ -104,7 +105,42 @@ def lif_update(n, v, s0, s1, last, drive, a, vi, c0, c1, d0, d1, rs):
         x = target + (v[i] - target) * a + x0 * c0 + x1 * c1
         s0[i] = x0 * d0
         s1[i] = x1 * d1
-        v[i] = x if (n - last[i]) >= rs else v[i]
+        ok = (n - last[i]) >= rs
+        y = x if ok else v[i]
+        v[i] = y
+        over += (y > th) & ok
+    return over
+
+
+@numba.njit(cache=True, nogil=True)
+def lif_update(n, v, s0, s1, last, drive, a, vi, c0, c1, d0, d1, rs, th, scan, offset, cand):
+    """Exact one-step update of one population's neurons (two channels), on slices, fused
+    with the threshold scan: if ``scan``, writes ``offset + i`` of the neurons that cross
+    ``th`` into ``cand`` (in neuron order) and returns how many (else returns 0).
+
+    Block by block (:data:`SCAN_BLOCK`): the update of a block counts its crossings, and
+    only a block with some is scanned, while it is in cache; a step has a few spikes among
+    thousands of neurons, so the scan costs almost nothing and ``v`` and ``last`` are read
+    once. A function of its own, looping from 0 over slices, so that LLVM vectorises it:
+    over ``range(lo, hi)`` numba must keep negative-index wraparound checks, and inside the
+    large step kernel too many arrays might alias; either blocks vectorisation and costs
+    2-3x.
+    """
+    n_c = 0
+    for b0 in range(0, v.shape[0], SCAN_BLOCK):
+        b1 = b0 + SCAN_BLOCK
+        vb = v[b0:b1]
+        lb = last[b0:b1]
+        over = _lif_block(n, vb, s0[b0:b1], s1[b0:b1], lb, drive[b0:b1], a, vi, c0, c1, d0,
+                          d1, rs, th)
+        i = 0
+        while scan and over > 0:
+            if vb[i] > th and (n - lb[i]) >= rs:
+                cand[n_c] = offset + b0 + i
+                n_c += 1
+                over -= 1
+            i += 1
+    return n_c
 
 
 @numba.njit(cache=True, nogil=True)

@@ -130,7 +130,11 @@ def threshold_stage(kw, v, theta, bounds, cand, n_cand, spiking):
         end = start
         while end < total and cand[end] < hi:
             end += 1
-        if end > start:
+        if end > start and kwta_k[pop] < 0:  # no k-WTA: every candidate spikes
+            for r in range(start, end):
+                spiking[n_spk] = cand[r]
+                n_spk += 1
+        elif end > start:
             n_spk = kwta_winners(v, theta, adapt[pop], cand[start:], end - start, kwta_k[pop],
                                  kwta_hold[pop], v_reset[pop], spiking, n_spk)
         start = end
