@@ -36,7 +36,7 @@ from numba import njit, prange
 
 from neuro.lif_kernels import surrogate_derivative
 
-__all__ = ["LANES", "N_PARTS", "count_active_inputs", "fused_forward", "fused_backward"]
+__all__ = ["LANES", "N_PARTS", "count_active_inputs", "spike_bits", "fused_forward", "fused_backward"]
 
 #: Fixed number of batch parts of the backward pass (parallel units, one gradient buffer each).
 N_PARTS = 4
@@ -58,11 +58,43 @@ def count_active_inputs(x):  # pragma: no cover - compiled
     return np.count_nonzero(active)
 
 
+@njit(cache=True, nogil=True)
+def spike_bits(x):  # pragma: no cover - compiled
+    """Spike trains of ``x`` [T, B, I] as bits, ``[B, I]`` uint32 (bit ``t``: a spike at step ``t``).
+
+    Empty ``(0, 0)`` when ``x`` is not a spike train (a value other than 0 and 1) or has more
+    than 32 steps; the kernels then read ``x`` itself.
+    """
+    T, B, I = x.shape
+    bits = np.zeros((B, I), np.uint32)
+    if T > 32:
+        return bits[:0]
+    other = False
+    for t in range(T):
+        for b in range(B):
+            for i in range(I):
+                v = x[t, b, i]
+                bits[b, i] |= np.uint32(v != 0) << np.uint32(t)
+                other |= (v != 0) & (v != 1)
+    return bits[:0] if other else bits
+
+
 @njit(cache=True, nogil=True, inline="always")
-def _trains(x, b, trains, active):  # pragma: no cover - compiled
-    """Spike trains ``trains[i, t] = x[t, b, i]`` of sample ``b``; returns how many inputs
-    are non-zero at some step, listed in ``active`` in ascending order."""
+def _trains(x, bits, b, trains, active):  # pragma: no cover - compiled
+    """Trains ``trains[i, t] = x[t, b, i]`` of the inputs of sample ``b`` that are non-zero at
+    some step; returns how many, listed in ``active`` in ascending order."""
     T, _, I = x.shape
+    n = 0
+    if bits.shape[0]:  # spikes: only the active inputs' rows, from their bits
+        for i in range(I):  # branch-free compaction
+            active[n] = i
+            n += bits[b, i] != 0
+        for a in range(n):
+            i = active[a]
+            v = bits[b, i]
+            for t in range(T):
+                trains[i, t] = (v >> np.uint32(t)) & np.uint32(1)
+        return n
     any_ = np.zeros(I, np.bool_)
     for i0 in range(0, I, _BLOCK):  # transpose by blocks that stay in L1
         i1 = min(i0 + _BLOCK, I)
@@ -71,8 +103,7 @@ def _trains(x, b, trains, active):  # pragma: no cover - compiled
                 v = x[t, b, i]
                 trains[i, t] = v
                 any_[i] |= v != 0
-    n = 0
-    for i in range(I):  # branch-free compaction
+    for i in range(I):
         active[n] = i
         n += any_[i]
     return n
@@ -88,13 +119,13 @@ def _dot(a, i, b, j):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _sample_forward(x, b, indptr, cols, w, bias, use_bias, consts, reset_value, trains, active,
+def _sample_forward(x, bits, b, indptr, cols, w, bias, use_bias, consts, reset_value, trains, active,
                     cur, spikes, mems):  # pragma: no cover - compiled
     """Current trains of sample ``b`` over the synapses of its active inputs, then LIF."""
     T, O = spikes.shape[0], spikes.shape[2]
     lanes = trains.shape[1]
     thr, beta, one, zero = consts[0], consts[1], consts[3], consts[5]
-    n_active = _trains(x, b, trains, active)
+    n_active = _trains(x, bits, b, trains, active)
     cur[:] = zero
     for a in range(n_active):
         i = active[a]
@@ -120,7 +151,7 @@ def _sample_forward(x, b, indptr, cols, w, bias, use_bias, consts, reset_value, 
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _forward(x, indptr, cols, w, bias, use_bias, consts, reset_value, lanes, spikes, mems):  # pragma: no cover - compiled
+def _forward(x, bits, indptr, cols, w, bias, use_bias, consts, reset_value, lanes, spikes, mems):  # pragma: no cover - compiled
     B, O = spikes.shape[1:]
     I = indptr.size - 1
     n_parts = min(N_PARTS, B)
@@ -129,12 +160,12 @@ def _forward(x, indptr, cols, w, bias, use_bias, consts, reset_value, lanes, spi
         active = np.empty(I, np.int64)
         cur = np.empty((O, lanes), w.dtype)
         for b in range(part * B // n_parts, (part + 1) * B // n_parts):
-            _sample_forward(x, b, indptr, cols, w, bias, use_bias, consts, reset_value, trains,
+            _sample_forward(x, bits, b, indptr, cols, w, bias, use_bias, consts, reset_value, trains,
                             active, cur, spikes, mems)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _backward(x, indptr, cols, w, mems, spikes, g_spk, g_mem, use_gspk, use_gmem, consts, kind,
+def _backward(x, bits, indptr, cols, w, mems, spikes, g_spk, g_mem, use_gspk, use_gmem, consts, kind,
               reset_value, need_gx, use_bias, lanes, gx, gw_parts, gb_parts):  # pragma: no cover - compiled
     T, B, O = mems.shape
     I = indptr.size - 1
@@ -146,7 +177,7 @@ def _backward(x, indptr, cols, w, mems, spikes, g_spk, g_mem, use_gspk, use_gmem
         trains = np.zeros((I, lanes), mems.dtype)
         active = np.empty(I, np.int64)
         delta = np.zeros((O, lanes), mems.dtype)  # the padding steps stay 0
-        g = np.empty(lanes, mems.dtype)
+        g = np.empty((_BLOCK, lanes), mems.dtype)
         for b in range(part * B // n_parts, (part + 1) * B // n_parts):
             for k0 in range(0, O, _BLOCK):  # neurons by blocks whose trains stay in L1
                 for t in range(T - 1, -1, -1):
@@ -160,27 +191,30 @@ def _backward(x, indptr, cols, w, mems, spikes, g_spk, g_mem, use_gspk, use_gmem
                         delta[k, t] = v
                         if use_bias:
                             gb[k] += v
-            n_active = _trains(x, b, trains, active)
+            n_active = _trains(x, bits, b, trains, active)
             for a in range(n_active):
                 i = active[a]
                 for s in range(indptr[i], indptr[i + 1]):
                     gw[s] += _dot(trains, i, delta, cols[s])
             if need_gx:
-                for i in range(I):
+                for i0 in range(0, I, _BLOCK):  # by blocks of inputs: whole cache lines of gx
+                    i1 = min(i0 + _BLOCK, I)
                     g[:] = zero
-                    for s in range(indptr[i], indptr[i + 1]):
-                        c, ws = cols[s], w[s]
-                        for t in range(lanes):
-                            g[t] += ws * delta[c, t]
+                    for i in range(i0, i1):
+                        for s in range(indptr[i], indptr[i + 1]):
+                            c, ws = cols[s], w[s]
+                            for t in range(lanes):
+                                g[i - i0, t] += ws * delta[c, t]
                     for t in range(T):
-                        gx[t, b, i] = g[t]
+                        for i in range(i0, i1):
+                            gx[t, b, i] = g[i - i0, t]
 
 
 def _lanes(n_steps: int) -> int:
     return -(-n_steps // LANES) * LANES
 
 
-def fused_forward(x: np.ndarray, indptr: np.ndarray, cols: np.ndarray, w: np.ndarray,
+def fused_forward(x: np.ndarray, bits: np.ndarray, indptr: np.ndarray, cols: np.ndarray, w: np.ndarray,
                   bias: np.ndarray | None, consts: np.ndarray, reset_value: bool,
                   n_out: int) -> tuple[np.ndarray, np.ndarray]:
     """Spikes and membranes [T, B, O] of the layer (see the module docstring).
@@ -189,6 +223,8 @@ def fused_forward(x: np.ndarray, indptr: np.ndarray, cols: np.ndarray, w: np.nda
     ----------
     x : ndarray [T, B, I]
         The input (C-contiguous, ``w``'s dtype).
+    bits : ndarray
+        :func:`spike_bits` of ``x``.
     indptr, cols, w : ndarray
         CSR of ``W`` over the ``I`` inputs (``I + 1``, ``nnz``, ``nnz``).
     bias : ndarray [O] or None
@@ -203,12 +239,12 @@ def fused_forward(x: np.ndarray, indptr: np.ndarray, cols: np.ndarray, w: np.nda
     spikes = np.empty((T, B, n_out), w.dtype)
     mems = np.empty((T, B, n_out), w.dtype)
     use_bias = bias is not None
-    _forward(x, indptr, cols, w, bias if use_bias else np.empty(0, w.dtype), use_bias, consts,
+    _forward(x, bits, indptr, cols, w, bias if use_bias else np.empty(0, w.dtype), use_bias, consts,
              reset_value, _lanes(T), spikes, mems)
     return spikes, mems
 
 
-def fused_backward(x: np.ndarray, indptr: np.ndarray, cols: np.ndarray, w: np.ndarray,
+def fused_backward(x: np.ndarray, bits: np.ndarray, indptr: np.ndarray, cols: np.ndarray, w: np.ndarray,
                    mems: np.ndarray, spikes: np.ndarray, g_spk: np.ndarray | None,
                    g_mem: np.ndarray | None, consts: np.ndarray, kind: int, reset_value: bool,
                    need_gx: bool, need_gb: bool
@@ -226,7 +262,7 @@ def fused_backward(x: np.ndarray, indptr: np.ndarray, cols: np.ndarray, w: np.nd
     gx = np.empty(x.shape, dtype) if need_gx else empty
     gw_parts = np.zeros((n_parts, w.size), dtype)
     gb_parts = np.zeros((n_parts, O if need_gb else 0), dtype)
-    _backward(x, indptr, cols, w, mems, spikes, empty if g_spk is None else g_spk,
+    _backward(x, bits, indptr, cols, w, mems, spikes, empty if g_spk is None else g_spk,
               empty if g_mem is None else g_mem, g_spk is not None, g_mem is not None, consts, kind,
               reset_value, need_gx, need_gb, _lanes(T), gx, gw_parts, gb_parts)
     gw = gw_parts[0]

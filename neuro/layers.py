@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from neuro.event_kernels import event_forward, event_weight_grad, synapse_input_grad
-from neuro.fused_kernels import LANES as _LANES, count_active_inputs, fused_backward, fused_forward
+from neuro.fused_kernels import LANES as _LANES, count_active_inputs, fused_backward, fused_forward, spike_bits
 from neuro.kwta import kwta_mask_torch
 from neuro.lif_kernels import SURROGATE_CODES, lif_backward, lif_consts
 from neuro.surrogate import fast_sigmoid
@@ -287,11 +287,12 @@ class _FusedSparseLIF(torch.autograd.Function):
         w = weight.detach().numpy()
         xn = x.detach().contiguous().numpy()
         consts = lif_consts(threshold, beta, spike_fn.scale, w.dtype)
-        spikes, mems = fused_forward(xn, *csr[:2], w, None if bias is None else bias.detach().numpy(),
+        bits = spike_bits(xn)
+        spikes, mems = fused_forward(xn, bits, *csr[:2], w, None if bias is None else bias.detach().numpy(),
                                      consts, reset == "value", csr[2])
         spikes, mems = torch.from_numpy(spikes), torch.from_numpy(mems)
         ctx.save_for_backward(weight, spikes, mems)
-        ctx.x, ctx.csr, ctx.consts = xn, csr, consts  # the input as read (a contiguous copy if it was not)
+        ctx.x, ctx.bits, ctx.csr, ctx.consts = xn, bits, csr, consts  # the input as read
         ctx.kind, ctx.reset_value = SURROGATE_CODES[spike_fn.kind], reset == "value"
         return spikes, mems
 
@@ -302,7 +303,7 @@ class _FusedSparseLIF(torch.autograd.Function):
         if g_spk is None and g_mem is None:
             return None, None, None, None, None, None, None, None
         grads = [None if g is None else g.detach().contiguous().numpy() for g in (g_spk, g_mem)]
-        gx, gw, gb = fused_backward(ctx.x, *ctx.csr[:2], weight.detach().numpy(), mems.numpy(),
+        gx, gw, gb = fused_backward(ctx.x, ctx.bits, *ctx.csr[:2], weight.detach().numpy(), mems.numpy(),
                                     spikes.numpy(), *grads, ctx.consts, ctx.kind, ctx.reset_value,
                                     need_gx, need_gb)
         return (None if gx is None else torch.from_numpy(gx), torch.from_numpy(gw),
