@@ -340,9 +340,11 @@ _KERNELS = ("auto", "dense", "event", "sparse")
 _NS_PER_MAC = 0.017
 _NS_PER_EVENT = 2.0
 _NS_PER_SCAN = 0.6
-# ... and of the fused kernels (sparse_lif): one input entry read (and transposed) per pass,
-# one vector operation over 16 steps at a synapse
-_NS_PER_ENTRY = 1.5
+# ... a dense product's pass over its [M, in] operand (what bounds a skinny GEMM such as the
+# 1000 -> 10 readout), and for the fused kernels (sparse_lif): a pass over one input entry
+# (its spike bits) and one vector operation over 16 steps at a synapse
+_NS_PER_DENSE_ENTRY = 0.5
+_NS_PER_ENTRY = 0.4
 _NS_PER_VECTOR = 3.0
 
 
@@ -536,7 +538,7 @@ class SparseLinear(nn.Module):
         training = torch.is_grad_enabled() and (self.weight.requires_grad or x.requires_grad)
         grad_w = training and self.weight.requires_grad
         grad_x = training and x.requires_grad
-        dense_ns = _NS_PER_MAC * T * B * I * O * (1 + grad_w + grad_x)
+        dense_ns = (_NS_PER_MAC * O + _NS_PER_DENSE_ENTRY) * T * B * I * (1 + grad_w + grad_x)
         vectors = -(-T // _LANES)  # vector operations per synapse and input train
         pairs = count_active_inputs(x.detach().contiguous().numpy())
         fused_ns = (_NS_PER_ENTRY * T * B * I * (1 + training)
