@@ -368,7 +368,9 @@ class SparseLinear(nn.Module):
         ``"sparse"`` uses ``torch.sparse.mm``. ``"auto"`` picks ``"event"`` or ``"dense"`` at
         every call from the estimated time of each (the number of non-zero inputs, the
         number of synapses and the measured cost per operation), and never ``"dense"`` when
-        the dense matrix would exceed ``max_dense_bytes``.
+        the dense matrix would exceed ``max_dense_bytes``. Followed by a :class:`LIF` layer
+        (:class:`SpikingMLP`, :func:`sparse_lif`), the event choice runs the projection and
+        the LIF layer fused (:mod:`neuro.fused_kernels`, chosen by :meth:`choose_fused`).
     max_dense_bytes : int
         Largest dense weight matrix (bytes, and as much again for its gradient) the dense
         kernel may allocate; ``kernel="dense"`` beyond it is an error at construction.
@@ -598,6 +600,8 @@ class SpikingOutput(NamedTuple):
 
 class SpikingMLP(nn.Module):
     """Feed-forward stack ``SparseLinear -> LIF`` per layer (snntorch tutorial-5 style).
+
+    A layer whose projection chooses the event kernel runs fused (:func:`sparse_lif`).
 
     Parameters
     ----------
