@@ -42,6 +42,8 @@ __all__ = ["LANES", "N_PARTS", "count_active_inputs", "spike_bits", "fused_forwa
 N_PARTS = 4
 #: Steps are padded to a multiple of this (the vector width, AVX-512 float32 lanes).
 LANES = 16
+#: Outputs per chunk of the synapse loops: 256 trains of 32 float32 steps (32 KiB) stay in L1.
+OUT_CHUNK = 256
 #: Neurons per block of the (step <-> neuron) transposes, so that a block's trains stay in L1.
 _BLOCK = 16
 
@@ -109,6 +111,23 @@ def _trains(x, bits, b, trains, active):  # pragma: no cover - compiled
     return n
 
 
+@njit(cache=True, nogil=True)
+def _chunks(indptr, cols, n_out):  # pragma: no cover - compiled
+    """``[I, n + 1]``: row ``i``'s synapses onto outputs ``[c * OUT_CHUNK, (c + 1) * OUT_CHUNK)``
+    are ``chunks[i, c]:chunks[i, c + 1]`` (the columns of a row are sorted)."""
+    I = indptr.size - 1
+    n = -(-n_out // OUT_CHUNK)
+    out = np.empty((I, n + 1), np.int64)
+    for i in range(I):
+        s = indptr[i]
+        for c in range(n):
+            out[i, c] = s
+            while s < indptr[i + 1] and cols[s] < (c + 1) * OUT_CHUNK:
+                s += 1
+        out[i, n] = indptr[i + 1]
+    return out
+
+
 @njit(cache=True, nogil=True, fastmath={"reassoc"})
 def _dot(a, i, b, j):  # pragma: no cover - compiled
     """``a[i] . b[j]``, summed in any order (a vectorised reduction; strict order is scalar)."""
@@ -119,20 +138,21 @@ def _dot(a, i, b, j):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _sample_forward(x, bits, b, indptr, cols, w, bias, use_bias, consts, reset_value, trains, active,
-                    cur, spikes, mems):  # pragma: no cover - compiled
+def _sample_forward(x, bits, b, chunks, cols, w, bias, use_bias, consts, reset_value, trains,
+                    active, cur, spikes, mems):  # pragma: no cover - compiled
     """Current trains of sample ``b`` over the synapses of its active inputs, then LIF."""
     T, O = spikes.shape[0], spikes.shape[2]
     lanes = trains.shape[1]
     thr, beta, one, zero = consts[0], consts[1], consts[3], consts[5]
     n_active = _trains(x, bits, b, trains, active)
     cur[:] = zero
-    for a in range(n_active):
-        i = active[a]
-        for s in range(indptr[i], indptr[i + 1]):
-            c, ws = cols[s], w[s]
-            for t in range(lanes):
-                cur[c, t] += ws * trains[i, t]
+    for ch in range(chunks.shape[1] - 1):  # the chunk's current trains stay in L1
+        for a in range(n_active):
+            i = active[a]
+            for s in range(chunks[i, ch], chunks[i, ch + 1]):
+                c, ws = cols[s], w[s]
+                for t in range(lanes):
+                    cur[c, t] += ws * trains[i, t]
     m = np.zeros(O, w.dtype)
     prev = np.zeros(O, w.dtype)  # a zero initial membrane is below the threshold (> 0)
     for k0 in range(0, O, _BLOCK):  # neurons by blocks whose current trains stay in L1
@@ -151,22 +171,24 @@ def _sample_forward(x, bits, b, indptr, cols, w, bias, use_bias, consts, reset_v
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _forward(x, bits, indptr, cols, w, bias, use_bias, consts, reset_value, lanes, spikes, mems):  # pragma: no cover - compiled
+def _forward(x, bits, chunks, cols, w, bias, use_bias, consts, reset_value, lanes, spikes,
+             mems):  # pragma: no cover - compiled
     B, O = spikes.shape[1:]
-    I = indptr.size - 1
+    I = chunks.shape[0]
     n_parts = min(N_PARTS, B)
     for part in prange(n_parts):
         trains = np.zeros((I, lanes), w.dtype)  # the padding steps stay 0
         active = np.empty(I, np.int64)
         cur = np.empty((O, lanes), w.dtype)
         for b in range(part * B // n_parts, (part + 1) * B // n_parts):
-            _sample_forward(x, bits, b, indptr, cols, w, bias, use_bias, consts, reset_value, trains,
+            _sample_forward(x, bits, b, chunks, cols, w, bias, use_bias, consts, reset_value, trains,
                             active, cur, spikes, mems)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _backward(x, bits, indptr, cols, w, mems, spikes, g_spk, g_mem, use_gspk, use_gmem, consts, kind,
-              reset_value, need_gx, use_bias, lanes, gx, gw_parts, gb_parts):  # pragma: no cover - compiled
+def _backward(x, bits, indptr, chunks, cols, w, mems, spikes, g_spk, g_mem, use_gspk, use_gmem,
+              consts, kind, reset_value, need_gx, use_bias, lanes, gx, gw_parts,
+              gb_parts):  # pragma: no cover - compiled
     T, B, O = mems.shape
     I = indptr.size - 1
     thr, beta, one, zero = consts[0], consts[1], consts[3], consts[5]
@@ -192,10 +214,11 @@ def _backward(x, bits, indptr, cols, w, mems, spikes, g_spk, g_mem, use_gspk, us
                         if use_bias:
                             gb[k] += v
             n_active = _trains(x, bits, b, trains, active)
-            for a in range(n_active):
-                i = active[a]
-                for s in range(indptr[i], indptr[i + 1]):
-                    gw[s] += _dot(trains, i, delta, cols[s])
+            for ch in range(chunks.shape[1] - 1):  # the chunk's gradient trains stay in L1
+                for a in range(n_active):
+                    i = active[a]
+                    for s in range(chunks[i, ch], chunks[i, ch + 1]):
+                        gw[s] += _dot(trains, i, delta, cols[s])
             if need_gx:
                 for i0 in range(0, I, _BLOCK):  # by blocks of inputs: whole cache lines of gx
                     i1 = min(i0 + _BLOCK, I)
@@ -239,13 +262,14 @@ def fused_forward(x: np.ndarray, bits: np.ndarray, indptr: np.ndarray, cols: np.
     spikes = np.empty((T, B, n_out), w.dtype)
     mems = np.empty((T, B, n_out), w.dtype)
     use_bias = bias is not None
-    _forward(x, bits, indptr, cols, w, bias if use_bias else np.empty(0, w.dtype), use_bias, consts,
-             reset_value, _lanes(T), spikes, mems)
+    _forward(x, bits, _chunks(indptr, cols, n_out), cols, w,
+             bias if use_bias else np.empty(0, w.dtype), use_bias, consts, reset_value, _lanes(T),
+             spikes, mems)
     return spikes, mems
 
 
-def fused_backward(x: np.ndarray, bits: np.ndarray, indptr: np.ndarray, cols: np.ndarray, w: np.ndarray,
-                   mems: np.ndarray, spikes: np.ndarray, g_spk: np.ndarray | None,
+def fused_backward(x: np.ndarray, bits: np.ndarray, indptr: np.ndarray, cols: np.ndarray,
+                   w: np.ndarray, mems: np.ndarray, spikes: np.ndarray, g_spk: np.ndarray | None,
                    g_mem: np.ndarray | None, consts: np.ndarray, kind: int, reset_value: bool,
                    need_gx: bool, need_gb: bool
                    ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
@@ -262,9 +286,10 @@ def fused_backward(x: np.ndarray, bits: np.ndarray, indptr: np.ndarray, cols: np
     gx = np.empty(x.shape, dtype) if need_gx else empty
     gw_parts = np.zeros((n_parts, w.size), dtype)
     gb_parts = np.zeros((n_parts, O if need_gb else 0), dtype)
-    _backward(x, bits, indptr, cols, w, mems, spikes, empty if g_spk is None else g_spk,
-              empty if g_mem is None else g_mem, g_spk is not None, g_mem is not None, consts, kind,
-              reset_value, need_gx, need_gb, _lanes(T), gx, gw_parts, gb_parts)
+    _backward(x, bits, indptr, _chunks(indptr, cols, O), cols, w, mems, spikes,
+              empty if g_spk is None else g_spk, empty if g_mem is None else g_mem,
+              g_spk is not None, g_mem is not None, consts, kind, reset_value, need_gx, need_gb,
+              _lanes(T), gx, gw_parts, gb_parts)
     gw = gw_parts[0]
     for part in range(1, n_parts):  # fixed order: the same sums for any number of threads
         gw += gw_parts[part]
