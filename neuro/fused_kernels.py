@@ -44,6 +44,8 @@ N_PARTS = 4
 LANES = 16
 #: Outputs per chunk of the synapse loops: 256 trains of 32 float32 steps (32 KiB) stay in L1.
 OUT_CHUNK = 256
+#: ... unless a row would have fewer synapses than this per chunk (the loop overhead wins).
+MIN_CHUNK_FAN_OUT = 16
 #: Neurons per block of the (step <-> neuron) transposes, so that a block's trains stay in L1.
 _BLOCK = 16
 
@@ -112,20 +114,31 @@ def _trains(x, bits, b, trains, active):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _chunks(indptr, cols, n_out):  # pragma: no cover - compiled
-    """``[I, n + 1]``: row ``i``'s synapses onto outputs ``[c * OUT_CHUNK, (c + 1) * OUT_CHUNK)``
-    are ``chunks[i, c]:chunks[i, c + 1]`` (the columns of a row are sorted)."""
+def _chunk_rows(indptr, cols, width, n):  # pragma: no cover - compiled
     I = indptr.size - 1
-    n = -(-n_out // OUT_CHUNK)
     out = np.empty((I, n + 1), np.int64)
     for i in range(I):
         s = indptr[i]
         for c in range(n):
             out[i, c] = s
-            while s < indptr[i + 1] and cols[s] < (c + 1) * OUT_CHUNK:
+            while s < indptr[i + 1] and cols[s] < (c + 1) * width:
                 s += 1
         out[i, n] = indptr[i + 1]
     return out
+
+
+def _chunks(indptr: np.ndarray, cols: np.ndarray, n_out: int) -> np.ndarray:
+    """``[I, n + 1]``: row ``i``'s synapses onto chunk ``c`` of the outputs are
+    ``chunks[i, c]:chunks[i, c + 1]`` (the columns of a row are sorted).
+
+    Chunks of at most :data:`OUT_CHUNK` outputs keep the trains a synapse loop updates in L1,
+    but each costs a loop per active input: no more chunks than leave
+    :data:`MIN_CHUNK_FAN_OUT` synapses per row and chunk on average.
+    """
+    I = indptr.size - 1
+    fan_out = (indptr[-1] - indptr[0]) / max(I, 1)
+    n = max(1, min(-(-n_out // OUT_CHUNK), int(fan_out // MIN_CHUNK_FAN_OUT)))
+    return _chunk_rows(indptr, cols, -(-n_out // n), n)
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc"})

@@ -106,3 +106,27 @@ def test_auto_fuses_when_cheaper_and_never_with_kwta():
     assert sparse_lif(spikes[0], sparse, LIF(0.9)) is None  # static input [B, N]
     spk, mem = sparse_lif(spikes, sparse, LIF(0.9))
     assert spk.shape == mem.shape == (25, 32, 1000)
+
+
+def test_wide_layer_in_output_chunks_equals_dense_path():
+    """600 outputs at fan-out ~120: the synapse loops run in 3 chunks of outputs."""
+    from neuro.fused_kernels import _chunks
+
+    rng = np.random.default_rng(5)
+    x = torch.from_numpy((rng.random((9, 4, 50)) < 0.2).astype(np.float32))
+    g = torch.from_numpy(rng.normal(size=(9, 4, 600)).astype(np.float32))
+    res = []
+    for kernel in ("event", "dense"):
+        fc = SparseLinear.random(50, 600, 0.2, seed=1, kernel=kernel)
+        with torch.no_grad():
+            fc.weight.mul_(4)
+        if kernel == "event":
+            assert _chunks(fc._indptr, fc._event_cols, 600).shape[1] - 1 == 3
+        xin = x.clone().requires_grad_(True)
+        lif = LIF(0.9)
+        out = sparse_lif(xin, fc, lif) if kernel == "event" else lif(fc(xin))[:2]
+        ((out[0] + 0.1 * out[1]) * g).sum().backward()
+        res.append((out[0], fc.weight.grad, xin.grad))
+    assert res[0][0].sum() > 0 and torch.equal(res[0][0], res[1][0])
+    torch.testing.assert_close(res[0][1], res[1][1], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(res[0][2], res[1][2], rtol=1e-4, atol=1e-5)
