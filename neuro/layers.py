@@ -310,11 +310,20 @@ class _FusedSparseLIF(torch.autograd.Function):
                 None if gb is None else torch.from_numpy(gb), None, None, None, None, None)
 
 
+def _has_hooks(module: nn.Module) -> bool:
+    """Whether calling ``module`` would run forward (pre-)hooks, its own or global ones."""
+    from torch.nn.modules import module as mod
+
+    return bool(module._forward_hooks or module._forward_pre_hooks
+                or mod._global_forward_hooks or mod._global_forward_pre_hooks)
+
+
 def sparse_lif(x: torch.Tensor, fc: SparseLinear, lif: LIF) -> tuple[torch.Tensor, torch.Tensor] | None:
     """``lif(fc(x))`` (zero initial membrane) in one compiled pass when it applies, else ``None``.
 
     Applies when ``fc`` chooses the event kernel for ``x`` [T, B, in] (see
-    :meth:`SparseLinear.choose_fused`), on CPU, and ``lif`` has no k-WTA and a surrogate of
+    :meth:`SparseLinear.choose_fused`) and has no forward hooks (a hook must see ``fc``
+    called, e.g. RigL's dense gradients in :mod:`learning.sparsity`), on CPU, and ``lif`` has no k-WTA and a surrogate of
     :data:`neuro.lif_kernels.SURROGATE_CODES` (:mod:`neuro.fused_kernels`). The spikes and
     membranes equal those of the unfused event path to the last bit, the gradients to
     float rounding.
@@ -323,7 +332,7 @@ def sparse_lif(x: torch.Tensor, fc: SparseLinear, lif: LIF) -> tuple[torch.Tenso
     -------
     (spikes, mems) : Tensor [T, B, out] each, or None
     """
-    if (x.dim() != 3 or x.device.type != "cpu" or lif.kwta_k is not None
+    if (x.dim() != 3 or x.device.type != "cpu" or lif.kwta_k is not None or _has_hooks(fc)
             or getattr(lif.spike_fn, "kind", None) not in SURROGATE_CODES or x.dtype != fc.weight.dtype
             or not fc.choose_fused(x)):
         return None

@@ -130,3 +130,23 @@ def test_wide_layer_in_output_chunks_equals_dense_path():
     assert res[0][0].sum() > 0 and torch.equal(res[0][0], res[1][0])
     torch.testing.assert_close(res[0][1], res[1][1], rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(res[0][2], res[1][2], rtol=1e-4, atol=1e-5)
+
+
+def test_projection_with_forward_hook_runs_unfused():
+    """Hooks (e.g. RigL's dense gradients) must see the projection called."""
+    spikes = (torch.rand(5, 4, 30, generator=torch.Generator().manual_seed(1)) < 0.3).float()
+    fc = SparseLinear.random(30, 20, 0.3, seed=0, kernel="event")
+    assert sparse_lif(spikes, fc, LIF(0.9)) is not None
+    seen = []
+    handle = fc.register_forward_hook(lambda m, i, o: seen.append(o.shape))
+    try:
+        assert sparse_lif(spikes, fc, LIF(0.9)) is None
+        SpikingMLP((30, 20, 3), n_steps=5, density=0.3)(spikes)  # other layers still fuse
+    finally:
+        handle.remove()
+    assert seen == []
+    net = SpikingMLP((30, 20, 3), n_steps=5, density=0.3)
+    handle = net.fcs[0].register_forward_hook(lambda m, i, o: seen.append(o.shape))
+    net(spikes)
+    handle.remove()
+    assert seen == [(5, 4, 20)]
