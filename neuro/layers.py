@@ -291,20 +291,20 @@ class _FusedSparseLIF(torch.autograd.Function):
         spikes, mems = fused_forward(xn, bits, *csr[:2], w, None if bias is None else bias.detach().numpy(),
                                      consts, reset == "value", csr[2])
         spikes, mems = torch.from_numpy(spikes), torch.from_numpy(mems)
-        ctx.save_for_backward(weight, spikes, mems)
-        ctx.x, ctx.bits, ctx.csr, ctx.consts = xn, bits, csr, consts  # the input as read
+        ctx.save_for_backward(x, weight, spikes, mems)  # autograd checks they stay unmodified
+        ctx.bits, ctx.csr, ctx.consts = bits, csr, consts
         ctx.kind, ctx.reset_value = SURROGATE_CODES[spike_fn.kind], reset == "value"
         return spikes, mems
 
     @staticmethod
     def backward(ctx, g_spk, g_mem):  # type: ignore[override]
-        weight, spikes, mems = ctx.saved_tensors
+        x, weight, spikes, mems = ctx.saved_tensors
         need_gx, _, need_gb = ctx.needs_input_grad[:3]
         if g_spk is None and g_mem is None:
             return None, None, None, None, None, None, None, None
         grads = [None if g is None else g.detach().contiguous().numpy() for g in (g_spk, g_mem)]
-        gx, gw, gb = fused_backward(ctx.x, ctx.bits, *ctx.csr[:2], weight.detach().numpy(), mems.numpy(),
-                                    spikes.numpy(), *grads, ctx.consts, ctx.kind, ctx.reset_value,
+        gx, gw, gb = fused_backward(x.detach().contiguous().numpy(), ctx.bits, *ctx.csr[:2],
+                                    weight.detach().numpy(), mems.numpy(), spikes.numpy(), *grads, ctx.consts, ctx.kind, ctx.reset_value,
                                     need_gx, need_gb)
         return (None if gx is None else torch.from_numpy(gx), torch.from_numpy(gw),
                 None if gb is None else torch.from_numpy(gb), None, None, None, None, None)

@@ -150,3 +150,13 @@ def test_projection_with_forward_hook_runs_unfused():
     net(spikes)
     handle.remove()
     assert seen == [(5, 4, 20)]
+
+
+def test_input_modified_before_backward_is_an_error():
+    x = (torch.rand(5, 2, 30, generator=torch.Generator().manual_seed(2)) < 0.3).float().requires_grad_(True)
+    xin = x * 1.0
+    spk, mem = sparse_lif(xin, SparseLinear.random(30, 20, 0.3, seed=0, kernel="event"), LIF(0.9))
+    with torch.no_grad():
+        xin.zero_()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        mem.sum().backward()
