@@ -6,19 +6,24 @@ cross-entropy, Adam 1e-3, batch 128; data: the first 8,000 MNIST test images tra
 last 2,000 test. For every weight density, one model per kernel starts from the same
 weights and pattern; the models are trained in lockstep (batch ``b`` of every model, then
 batch ``b + 1``) so that machine load hits them equally, and every step is timed in CPU
-time of this process (``time.process_time``; torch and numba run one thread), which does not
+time of this process (``time.process_time``, all its threads), which does not
 count the time other processes of a shared machine take. Gradients of the kernels agree to
 float32 rounding, so the models stay (nearly) the same and their test accuracies are
 compared at the end.
 
-Kernels (:class:`neuro.layers.SparseLinear`)
---------------------------------------------
-``dense``   weights scattered into a dense matrix, one GEMM forward and two backward.
-``event``   numba loops over the existing synapses of the inputs that spiked (forward and
-            weight gradient) and over the synapses for the input gradient.
-``auto``    per call, whichever the cost model estimates faster.
+Kernels (:class:`neuro.layers.SparseLinear`, ``kernel=``)
+--------------------------------------------------------
+``dense``   dense-masked, what a user would write: the weights scattered into a dense matrix,
+            torch GEMMs forward and backward, then the LIF layer (:class:`neuro.layers.LIF`,
+            its time loop in one autograd node and its backward in one numba pass).
+``event``   ours: every projection and its LIF layer fused (:func:`neuro.layers.sparse_lif`,
+            :mod:`neuro.fused_kernels`): one numba call runs all steps forward, one runs
+            back-propagation through time, touching only the synapses of inputs that spiked.
+``auto``    per layer and call, whichever the cost model estimates faster (the default).
 ``sparse``  ``torch.sparse.mm`` (COO), timed on the first ``--sparse-batches`` batches only
             (it is the slowest) and extrapolated to the epoch.
+
+torch and numba run ``--threads`` threads each (the same for every kernel).
 
 Run::
 
@@ -33,12 +38,13 @@ import math
 import os
 import time
 
+import numba
 import numpy as np
 import torch
 
 from encoders import load_mnist
 from learning.training import _batch_seed, count_ce_loss, evaluate, rate_input
-from neuro.layers import SpikingMLP
+from neuro.layers import SpikingMLP, sparse_lif
 
 KERNELS = ("dense", "event", "auto", "sparse")
 
@@ -86,21 +92,23 @@ def bench_density(density: float, data, args) -> dict[str, dict[str, float]]:
 
 
 def layer_times(density: float, data, args, repeats: int = 5) -> dict[str, float]:
-    """Forward + weight gradient of the 784 -> 1000 projection alone, on one rate-coded batch.
+    """First layer alone (784 -> 1000 projection and LIF), forward + backward, one rate-coded batch.
 
-    Separates the kernels from the LIF dynamics (whose cost does not depend on the
-    density); median of ``repeats`` interleaved runs, milliseconds.
+    Separates the layer whose cost follows the density from the readout, loss and optimizer;
+    median of ``repeats`` interleaved runs, milliseconds.
     """
     x = torch.as_tensor(data.x_train[: args.batch_size], dtype=torch.float32)
-    spikes = rate_input(args.n_steps)(x, args.seed).reshape(-1, 784)
-    layers = {k: _model(density, k, args.n_steps, args.seed).fcs[0] for k in ("dense", "event")}
-    g = torch.randn(spikes.shape[0], 1000)
-    times: dict[str, list[float]] = {k: [] for k in layers}
+    spikes = rate_input(args.n_steps)(x, args.seed)
+    nets = {k: _model(density, k, args.n_steps, args.seed) for k in ("dense", "event")}
+    g = torch.randn(args.n_steps, args.batch_size, 1000, generator=torch.Generator().manual_seed(0))
+    times: dict[str, list[float]] = {k: [] for k in nets}
     for _ in range(repeats + 1):  # the first round compiles and warms up
-        for k, layer in layers.items():
+        for k, net in nets.items():
             t0 = time.process_time()
-            layer.weight.grad = None
-            (layer(spikes) * g).sum().backward()
+            net.fcs[0].weight.grad = None
+            fused = sparse_lif(spikes, net.fcs[0], net.lifs[0])
+            out = fused[0] if fused is not None else net.lifs[0](net.fcs[0](spikes))[0]
+            (out * g).sum().backward()
             times[k].append(time.process_time() - t0)
     out = {k: 1e3 * float(np.median(v[1:])) for k, v in times.items()}
     out["input_activity"] = float(spikes.mean())
@@ -119,8 +127,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    numba.set_num_threads(args.threads)
     data = load_mnist(n_train=args.n_train)
-    print(f"torch {torch.__version__}, {args.threads} thread(s), {os.cpu_count()} cores, "
+    print(f"torch {torch.__version__}, numba {numba.__version__}, {args.threads} thread(s) each, "
+          f"{os.cpu_count()} cores, "
           f"load average before {os.getloadavg()}")
     print(f"MNIST 784-1000-10, T={args.n_steps}, batch {args.batch_size}, rate-coded input, "
           f"{args.n_train} training images, {args.epochs} epoch(s)")
@@ -132,12 +142,12 @@ def main() -> None:
             note = f"  (extrapolated from {r['batches_timed']} batches)" if k == "sparse" else ""
             print(f"{d:8.3f} {k:>7} {r['epoch_s']:9.2f} {res['dense']['epoch_s'] / r['epoch_s']:10.2f} "
                   f"{r['accuracy']:9.4f}{note}", flush=True)
-    print("first projection alone (784 -> 1000, forward + weight gradient, one batch of "
+    print("first layer alone (784 -> 1000 projection + LIF, forward + backward, one batch of "
           f"{args.batch_size} x {args.n_steps} steps, median of 5):")
     for d in args.densities:
         r = layer_times(d, data, args)
-        print(f"{d:8.3f}  dense {r['dense']:7.1f} ms  event {r['event']:7.1f} ms  "
-              f"dense/event {r['dense'] / r['event']:5.2f}  (input activity {r['input_activity']:.3f})",
+        print(f"{d:8.3f}  dense {r['dense']:7.1f} ms  fused {r['event']:7.1f} ms  "
+              f"dense/fused {r['dense'] / r['event']:5.2f}  (input activity {r['input_activity']:.3f})",
               flush=True)
     print(f"load average after {os.getloadavg()}")
 

@@ -31,12 +31,13 @@ import torch
 from torch import nn
 
 from neuro.event_kernels import event_forward, event_weight_grad, synapse_input_grad
+from neuro.fused_kernels import LANES as _LANES, count_active_inputs, fused_backward, fused_forward, spike_bits
 from neuro.kwta import kwta_mask_torch
-from neuro.lif_kernels import SURROGATE_CODES, lif_backward
+from neuro.lif_kernels import SURROGATE_CODES, lif_backward, lif_consts
 from neuro.surrogate import fast_sigmoid
 from neuro.synapses import SparseSynapses
 
-__all__ = ["LIF", "SparseLinear", "SpikingMLP", "SpikingOutput", "spike_count_readout", "max_membrane_readout", "lif_sequence"]
+__all__ = ["LIF", "SparseLinear", "SpikingMLP", "sparse_lif", "SpikingOutput", "spike_count_readout", "max_membrane_readout", "lif_sequence"]
 
 _RESETS = ("subtract", "value")  # the words of LIFParams.reset_mode
 _LOSERS = ("hold", "reset")
@@ -277,6 +278,68 @@ class _EventLinear(torch.autograd.Function):
         return gx, gw, None, None, None
 
 
+class _FusedSparseLIF(torch.autograd.Function):
+    """``SparseLinear`` then ``LIF``, all steps in one compiled call each way; see :func:`sparse_lif`."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, csr, beta, threshold, spike_fn, reset):  # type: ignore[override]
+        ctx.set_materialize_grads(False)  # a None gradient is skipped, not read as zeros
+        w = weight.detach().numpy()
+        xn = x.detach().contiguous().numpy()
+        consts = lif_consts(threshold, beta, spike_fn.scale, w.dtype)
+        bits = spike_bits(xn)
+        spikes, mems = fused_forward(xn, bits, *csr[:2], w, None if bias is None else bias.detach().numpy(),
+                                     consts, reset == "value", csr[2])
+        spikes, mems = torch.from_numpy(spikes), torch.from_numpy(mems)
+        ctx.save_for_backward(x, weight, spikes, mems)  # autograd checks they stay unmodified
+        ctx.bits, ctx.csr, ctx.consts = bits, csr, consts
+        ctx.kind, ctx.reset_value = SURROGATE_CODES[spike_fn.kind], reset == "value"
+        return spikes, mems
+
+    @staticmethod
+    def backward(ctx, g_spk, g_mem):  # type: ignore[override]
+        x, weight, spikes, mems = ctx.saved_tensors
+        need_gx, _, need_gb = ctx.needs_input_grad[:3]
+        if g_spk is None and g_mem is None:
+            return None, None, None, None, None, None, None, None
+        grads = [None if g is None else g.detach().contiguous().numpy() for g in (g_spk, g_mem)]
+        gx, gw, gb = fused_backward(x.detach().contiguous().numpy(), ctx.bits, *ctx.csr[:2],
+                                    weight.detach().numpy(), mems.numpy(), spikes.numpy(), *grads, ctx.consts, ctx.kind, ctx.reset_value,
+                                    need_gx, need_gb)
+        return (None if gx is None else torch.from_numpy(gx), torch.from_numpy(gw),
+                None if gb is None else torch.from_numpy(gb), None, None, None, None, None)
+
+
+def _has_hooks(module: nn.Module) -> bool:
+    """Whether calling ``module`` would run forward (pre-)hooks, its own or global ones."""
+    from torch.nn.modules import module as mod
+
+    return bool(module._forward_hooks or module._forward_pre_hooks
+                or mod._global_forward_hooks or mod._global_forward_pre_hooks)
+
+
+def sparse_lif(x: torch.Tensor, fc: SparseLinear, lif: LIF) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """``lif(fc(x))`` (zero initial membrane) in one compiled pass when it applies, else ``None``.
+
+    Applies when ``fc`` chooses the event kernel for ``x`` [T, B, in] (see
+    :meth:`SparseLinear.choose_fused`) and has no forward hooks (a hook must see ``fc``
+    called, e.g. RigL's dense gradients in :mod:`learning.sparsity`), on CPU, and ``lif`` has no k-WTA and a surrogate of
+    :data:`neuro.lif_kernels.SURROGATE_CODES` (:mod:`neuro.fused_kernels`). The spikes and
+    membranes equal those of the unfused event path to the last bit, the gradients to
+    float rounding.
+
+    Returns
+    -------
+    (spikes, mems) : Tensor [T, B, out] each, or None
+    """
+    if (x.dim() != 3 or x.device.type != "cpu" or lif.kwta_k is not None or _has_hooks(fc)
+            or getattr(lif.spike_fn, "kind", None) not in SURROGATE_CODES or x.dtype != fc.weight.dtype
+            or not fc.choose_fused(x)):
+        return None
+    return _FusedSparseLIF.apply(x, fc.weight, fc.bias, (fc._indptr, fc._event_cols, fc.out_features),
+                                 lif.beta, lif.threshold, lif.spike_fn, lif.reset)
+
+
 _KERNELS = ("auto", "dense", "event", "sparse")
 
 # Cost model of the automatic kernel choice, per elementary operation, measured on this
@@ -286,6 +349,12 @@ _KERNELS = ("auto", "dense", "event", "sparse")
 _NS_PER_MAC = 0.017
 _NS_PER_EVENT = 2.0
 _NS_PER_SCAN = 0.6
+# ... a dense product's pass over its [M, in] operand (what bounds a skinny GEMM such as the
+# 1000 -> 10 readout), and for the fused kernels (sparse_lif): a pass over one input entry
+# (its spike bits) and one vector operation over 16 steps at a synapse
+_NS_PER_DENSE_ENTRY = 0.5
+_NS_PER_ENTRY = 0.4
+_NS_PER_VECTOR = 3.0
 
 
 class SparseLinear(nn.Module):
@@ -308,7 +377,9 @@ class SparseLinear(nn.Module):
         ``"sparse"`` uses ``torch.sparse.mm``. ``"auto"`` picks ``"event"`` or ``"dense"`` at
         every call from the estimated time of each (the number of non-zero inputs, the
         number of synapses and the measured cost per operation), and never ``"dense"`` when
-        the dense matrix would exceed ``max_dense_bytes``.
+        the dense matrix would exceed ``max_dense_bytes``. Followed by a :class:`LIF` layer
+        (:class:`SpikingMLP`, :func:`sparse_lif`), the event choice runs the projection and
+        the LIF layer fused (:mod:`neuro.fused_kernels`, chosen by :meth:`choose_fused`).
     max_dense_bytes : int
         Largest dense weight matrix (bytes, and as much again for its gradient) the dense
         kernel may allocate; ``kernel="dense"`` beyond it is an error at construction.
@@ -460,6 +531,31 @@ class SparseLinear(nn.Module):
                     + _NS_PER_SCAN * M * I * (1 + grad_w))
         return "event" if event_ns < dense_ns else "dense"
 
+    def choose_fused(self, x: torch.Tensor) -> bool:
+        """Whether :func:`sparse_lif` runs this projection and its LIF layer fused on ``x`` [T, B, in].
+
+        ``kernel="event"``: always; ``"dense"``, ``"sparse"``: never; ``"auto"``: when the
+        estimated time of the fused kernels (:mod:`neuro.fused_kernels`: a pass over the
+        input, then vector operations over the steps for each synapse of each input that
+        spiked in a sample) is below that of the dense matrix products, or the dense matrix
+        would exceed ``max_dense_bytes``.
+        """
+        if self.kernel != "auto":
+            return self.kernel == "event"
+        if self.dense_bytes() > self.max_dense_bytes:
+            return True
+        T, B, I = x.shape
+        O, nnz = self.out_features, self.weight.numel()
+        training = torch.is_grad_enabled() and (self.weight.requires_grad or x.requires_grad)
+        grad_w = training and self.weight.requires_grad
+        grad_x = training and x.requires_grad
+        dense_ns = (_NS_PER_MAC * O + _NS_PER_DENSE_ENTRY) * T * B * I * (1 + grad_w + grad_x)
+        vectors = -(-T // _LANES)  # vector operations per synapse and input train
+        pairs = count_active_inputs(x.detach().contiguous().numpy())
+        fused_ns = (_NS_PER_ENTRY * T * B * I * (1 + training)
+                    + _NS_PER_VECTOR * vectors * (pairs * nnz / I * (1 + grad_w) + grad_x * B * nnz))
+        return fused_ns < dense_ns
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x @ W (+ bias)`` over the last dimension; any leading shape (e.g. ``[T, B]``)."""
         if x.shape[-1] != self.in_features:
@@ -513,6 +609,8 @@ class SpikingOutput(NamedTuple):
 
 class SpikingMLP(nn.Module):
     """Feed-forward stack ``SparseLinear -> LIF`` per layer (snntorch tutorial-5 style).
+
+    A layer whose projection chooses the event kernel runs fused (:func:`sparse_lif`).
 
     Parameters
     ----------
@@ -576,18 +674,19 @@ class SpikingMLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> SpikingOutput:
         """``x``: spikes/currents ``[T, B, N]``, or a static input ``[B, N]`` repeated ``n_steps`` times."""
-        hidden: list[torch.Tensor] = []
-        if x.dim() == 2:
-            cur = self.fcs[0](x)  # one projection, presented at every step
-            cur = cur.unsqueeze(0).expand(self.n_steps, *cur.shape)
-        elif x.dim() == 3:
-            cur = self.fcs[0](x)
-        else:
+        if x.dim() not in (2, 3):
             raise ValueError(f"x must be [B, N] (static) or [T, B, N], got shape {tuple(x.shape)}")
-        spikes, mems = None, None
-        for i, lif in enumerate(self.lifs):
+        hidden: list[torch.Tensor] = []
+        spikes, mems = x, None
+        for i, (fc, lif) in enumerate(zip(self.fcs, self.lifs)):
             if i:
                 hidden.append(spikes)
-                cur = self.fcs[i](spikes)
+            fused = sparse_lif(spikes, fc, lif)  # spikes through the synapses that exist only
+            if fused is not None:
+                spikes, mems = fused
+                continue
+            cur = fc(spikes)
+            if cur.dim() == 2:  # static input: one projection, presented at every step
+                cur = cur.unsqueeze(0).expand(self.n_steps, *cur.shape)
             spikes, mems, _ = lif(cur)
         return SpikingOutput(spikes, mems, hidden)

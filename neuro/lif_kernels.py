@@ -21,28 +21,37 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["SURROGATE_CODES", "lif_backward"]
+__all__ = ["SURROGATE_CODES", "lif_backward", "lif_consts", "surrogate_derivative"]
 
 #: :attr:`neuro.surrogate.SurrogateSpike.kind` -> the code the compiled loop switches on.
 SURROGATE_CODES = {"fast_sigmoid": 0, "arctan": 1, "triangle": 2}
 
 
+@njit(cache=True, nogil=True, inline="always")
+def surrogate_derivative(x, kind, consts):  # pragma: no cover - compiled
+    """``S'(x)`` of the surrogate ``kind`` (:data:`SURROGATE_CODES`); ``consts`` from :func:`lif_consts`."""
+    scale, one, half_pi_scale, zero = consts[2], consts[3], consts[4], consts[5]
+    if kind == 0:
+        d = scale * abs(x) + one
+        return one / (d * d)
+    if kind == 1:
+        u = half_pi_scale * x
+        return scale / (one + one) / (one + u * u)
+    return max(one - abs(x) / scale, zero)
+
+
+def lif_consts(threshold: float, beta: float, scale: float, dtype) -> np.ndarray:
+    """The constants the compiled loops read, in the layer's dtype (no float64 promotion)."""
+    return np.array([threshold, beta, scale, 1.0, math.pi / 2 * scale, 0.0], dtype=dtype)
+
+
 @njit(cache=True, nogil=True)
 def _backward(mems, g_spk, g_mem, mask, keep, consts, kind, use_mask, use_keep, gx):  # pragma: no cover - compiled
     T, K = mems.shape
-    thr, beta, scale = consts[0], consts[1], consts[2]
-    one, half_pi_scale, zero = consts[3], consts[4], consts[5]
+    thr, beta = consts[0], consts[1]
     for t in range(T - 1, -1, -1):
         for k in range(K):
-            x = mems[t, k] - thr
-            if kind == 0:
-                d = scale * abs(x) + one
-                d = one / (d * d)
-            elif kind == 1:
-                u = half_pi_scale * x
-                d = scale / (one + one) / (one + u * u)
-            else:
-                d = max(one - abs(x) / scale, zero)
+            d = surrogate_derivative(mems[t, k] - thr, kind, consts)
             if use_mask:
                 d = d * mask[t, k]
             v = g_mem[t, k] + g_spk[t, k] * d
@@ -77,7 +86,7 @@ def lif_backward(mems: np.ndarray, g_spk: np.ndarray, g_mem: np.ndarray, thresho
     if kind not in SURROGATE_CODES:
         raise ValueError(f"kind must be one of {tuple(SURROGATE_CODES)}, got {kind!r}")
     dtype = mems.dtype
-    consts = np.array([threshold, beta, scale, 1.0, math.pi / 2 * scale, 0.0], dtype=dtype)
+    consts = lif_consts(threshold, beta, scale, dtype)
     empty = np.empty((0, 0), dtype=dtype)
     gx = np.empty_like(mems)
     _backward(mems, g_spk, g_mem, empty if winners is None else winners, empty if keep is None else keep,
