@@ -8,15 +8,16 @@ Three groups of declared tests (:mod:`neuro.bio.catalogue`), each against cited 
   gratings (circular variance against Ringach et al. 2002), lifetime sparseness and the
   fraction of active units per patch; the L0 code at several thresholds for the sparseness
   figure;
-- network_activity: the CUBA network (rates, log-rate symmetry, ISI CV, Fano factor,
-  pairwise correlations);
-- plasticity: the pair-STDP window on the clock engine and the window of the stdp-digits
-  network's rule vs Bi & Poo (1998); the triplet and the pair rule vs the Sjostrom et al. (2001)
-  frequency dependence.
+- network_activity: CUBA, COBA, Brunel AI and the microcircuit (rates, log-rate symmetry, ISI CV,
+  Fano factor, pairwise correlations; the microcircuit's low L2/3E rate), :mod:`experiments.bio_network`;
+- plasticity: the pair and triplet rules vs the Bi & Poo (1998) data points, the window of the
+  stdp-digits network's rule vs Bi & Poo's time constants, both rules vs the Sjostrom et al. (2001)
+  frequency dependence, :mod:`experiments.bio_plasticity`.
 
 Writes ``scorecard.json`` (one row per test), ``results.h5``, figures (PNG + SVG) and
 ``report.html``. Quick by default (a few minutes on 2 cores); ``--set full=true`` runs the
-full-size dictionaries and a longer network simulation.
+full-size dictionaries, longer network simulations and the full-size Brunel network and
+microcircuit (77,169 neurons: several GB and a long run).
 """
 
 from __future__ import annotations
@@ -26,20 +27,23 @@ from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
-from scipy.stats import skew
 
-from experiments import olshausen_field, stdp_digits
+from experiments import olshausen_field
+from experiments.bio_network import NETWORKS, NetworkConfig, network_activity
+from experiments.bio_plasticity import plasticity
 from experiments.common import write_json_atomic
-from experiments.cuba import cuba_network, merged_spikes
-from experiments.stdp_window import TRIPLET_VISUAL_CORTEX, pairing_protocol
 from learning.dictionary import infer, relative_reconstruction_error
-from learning.stdp import STDPRule, fit_window
-from neuro.analysis import fano_factor, firing_rates, isi_cv, lifetime_sparseness
+from neuro.analysis import lifetime_sparseness
 from neuro.analysis.gabor import fit_gabors
 from neuro.analysis.gratings import orientation_tuning
-from neuro.bio.catalogue import CV_FILE, network_tests, plasticity_tests, receptive_field_tests
+from neuro.bio.catalogue import (
+    CV_FILE,
+    microcircuit_layer_test,
+    network_tests,
+    plasticity_tests,
+    receptive_field_tests,
+)
 from neuro.bio.scorecard import read_table
-from neuro.engines import ClockSimulator
 from neuro.plotting.fields import receptive_field_grid
 
 __all__ = ["Config", "FULL", "QUICK", "SMOKE", "run"]
@@ -47,7 +51,6 @@ __all__ = ["Config", "FULL", "QUICK", "SMOKE", "run"]
 #: Gabor fits count as band-pass Gabors with R^2 above this and a spectral peak at or above
 #: olshausen_field.MIN_PEAK_FREQ.
 R2_MIN = 0.8
-COUNT_BIN_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,10 @@ class Config:
     sparsity_levels: tuple[float, ...] = (0.5, 1.0, 2.0)
     cuba_neurons: int = 4000
     cuba_duration_s: float = 2.0
+    brunel_scale: float = 0.25
+    brunel_duration_s: float = 1.2
+    microcircuit_scale: float = 0.05
+    microcircuit_duration_s: float = 1.2
     n_pairs: int = 60
 
     def __post_init__(self) -> None:
@@ -75,16 +82,22 @@ class Config:
                              f"{self.n_atoms}, {self.n_updates}, {self.n_test_patches}")
         if not self.sparsity_levels or any(not t > 0 for t in self.sparsity_levels):
             raise ValueError(f"sparsity_levels must be non-empty and > 0, got {self.sparsity_levels}")
-        if not self.cuba_duration_s >= 4 * COUNT_BIN_S:
-            raise ValueError(f"cuba_duration_s must be >= {4 * COUNT_BIN_S} s, got {self.cuba_duration_s}")
         if self.n_pairs < 1:
             raise ValueError(f"n_pairs must be >= 1, got {self.n_pairs}")
+        self.network()  # validates the network sizes
+
+    def network(self) -> NetworkConfig:
+        """Sizes and durations of the networks of the network-activity group."""
+        return NetworkConfig(self.cuba_neurons, self.cuba_duration_s, self.brunel_scale, self.brunel_duration_s,
+                             self.microcircuit_scale, self.microcircuit_duration_s)
 
 
 FULL = {"patch_size": 12, "n_atoms": 144, "n_train_patches": 100_000, "n_test_patches": 2000,
-        "n_updates": 1000, "cuba_duration_s": 10.0}
+        "n_updates": 1000, "cuba_duration_s": 10.0, "brunel_scale": 1.0, "brunel_duration_s": 3.0,
+        "microcircuit_scale": 1.0, "microcircuit_duration_s": 3.0}
 SMOKE = {"n_atoms": 16, "n_updates": 20, "n_train_patches": 2000, "n_test_patches": 100,
-         "sparsity_levels": (1.0,), "cuba_neurons": 1000, "cuba_duration_s": 0.4, "n_pairs": 10}
+         "sparsity_levels": (1.0,), "n_pairs": 10, "cuba_neurons": 1000, "cuba_duration_s": 0.6,
+         "brunel_scale": 0.05, "brunel_duration_s": 0.6, "microcircuit_scale": 0.01, "microcircuit_duration_s": 0.6}
 QUICK: dict = {}
 
 
@@ -221,100 +234,6 @@ def _sparseness_levels(cfg: Config, ctx, values: dict, known: dict[float, dict])
         "shaded: the V1 reference bands of reference_ranges.csv."))
 
 
-# ---------------------------------------------------------------------- network activity
-def network_activity(cfg: Config, ctx) -> dict:
-    """CUBA statistics keyed by test name, and the rate / CV figure."""
-    p = 0.02 * 4000 / cfg.cuba_neurons  # keep the in-degree of the 4,000-neuron network
-    sim = ClockSimulator(cuba_network(ctx.seed, cfg.cuba_neurons, min(p, 1.0)), 1e-4, seed=ctx.seed)
-    rec = sim.run(cfg.cuba_duration_s)
-    spikes = merged_spikes(rec.spikes)
-    rates = firing_rates(spikes)
-    cv = isi_cv(spikes)
-    ff = fano_factor(spikes, COUNT_BIN_S)
-    n_bins = int(cfg.cuba_duration_s / COUNT_BIN_S)
-    act = np.flatnonzero(rates > 0)
-    rng = np.random.default_rng(ctx.seed)
-    pick = rng.choice(act, size=min(200, act.size), replace=False)
-    sel = np.isin(spikes.indices, pick)
-    b = np.minimum((spikes.times_s[sel] / COUNT_BIN_S).astype(np.int64), n_bins - 1)
-    row = np.searchsorted(np.sort(pick), spikes.indices[sel])
-    counts = np.zeros((pick.size, n_bins))
-    np.add.at(counts, (row, b), 1.0)
-    counts = counts[counts.std(axis=1) > 0]
-    c = np.corrcoef(counts)
-    corr = float(c[np.triu_indices_from(c, 1)].mean())
-    log_r = np.log10(rates[act])
-    values = {
-        "cuba_mean_rate_hz": float(rates.mean()),
-        "cuba_log_rate_skewness": float(skew(log_r)),
-        "cuba_isi_cv": float(np.nanmedian(cv)),
-        "cuba_fano_factor": float(np.nanmedian(ff)),
-        "cuba_pairwise_correlation": corr,
-    }
-    ctx.save_arrays("cuba", {"rates_hz": rates, "isi_cv": cv, "fano": ff})
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
-    axes[0].hist(log_r, bins=30, color="C0")
-    axes[0].set(xlabel="log10 rate (Hz)", ylabel="neurons", title=f"CUBA rates ({act.size} active neurons)")
-    axes[1].hist(cv[np.isfinite(cv)], bins=30, color="C1")
-    axes[1].axvline(1.0, color="k", lw=0.8, ls="--", label="Poisson (CV = 1)")
-    axes[1].set(xlabel="ISI CV", ylabel="neurons", title="Irregularity")
-    axes[1].legend(fontsize=7)
-    fig.tight_layout()
-    ctx.save_figure(fig, "cuba_activity", caption=(
-                    f"CUBA network ({cfg.cuba_neurons} neurons, {cfg.cuba_duration_s:g} s): "
-                            "distribution of log10 firing rates of active neurons and of ISI CVs "
-                            "(neurons with at least 3 spikes)."))
-    return values
-
-
-# ---------------------------------------------------------------------- plasticity
-def plasticity(cfg: Config, ctx) -> dict:
-    """Pair-window fit and the Sjostrom frequency protocol for the triplet and pair rules."""
-    pair = STDPRule(tau_plus_s=16.8e-3, tau_minus_s=33.7e-3, a_plus=0.01, a_minus=0.0105,
-                    w_min=-100.0, w_max=100.0)
-    ms = np.concatenate([np.arange(-100.0, 0.0, 5.0), np.arange(5.0, 100.1, 5.0)])
-    values = {}
-    windows = {}
-    digits = stdp_digits.Config()
-    digits_rule = STDPRule(tau_plus_s=digits.tau_pre_s, tau_minus_s=digits.tau_post_s, a_plus=digits.a_plus,
-                           a_minus=digits.a_minus, w_min=-100.0, w_max=100.0)  # wide bounds: no clipping
-    for prefix, rule in (("stdp", pair), ("stdp_digits", digits_rule)):
-        dw, true_dt = pairing_protocol(ms * 1e-3, rule, cfg.n_pairs, 1.0, 1e-4)
-        windows[f"{prefix}_dw_per_pair"] = dw / cfg.n_pairs
-        fit = fit_window(true_dt, dw / cfg.n_pairs)
-        values[f"{prefix}_tau_plus_ms"] = fit["tau_plus_s"] * 1e3
-        values[f"{prefix}_tau_minus_ms"] = fit["tau_minus_s"] * 1e3
-    rows = read_table("sjostrom2001_pfister2006.csv")
-    f = np.array([float(r["frequency_hz"]) for r in rows])
-    intervals = np.concatenate([np.full(f.size, 10e-3), np.full(f.size, -10e-3)])
-    periods = np.concatenate([1.0 / f, 1.0 / f])
-    model = {}
-    for name, rule in (("triplet", TRIPLET_VISUAL_CORTEX), ("pair", pair)):
-        # 60 pairings as in the experiment, whatever n_pairs the window uses
-        d, _ = pairing_protocol(intervals, rule, 60, periods, 1e-4)
-        model[name] = d
-        values[f"{name}_sjostrom_pre_post"] = d[: f.size]
-        values[f"{name}_sjostrom_post_pre"] = d[f.size:]
-    ctx.save_arrays("plasticity", {"interval_s": true_dt, **windows, "frequency_hz": f,
-                                   "triplet_dw": model["triplet"], "pair_dw": model["pair"]})
-    fig, ax = plt.subplots(figsize=(5, 3.6))
-    for col, sem, dt, c in (("dw_pre_post", "sem_pre_post", "+10 ms", "C3"), ("dw_post_pre", "sem_post_pre", "-10 ms", "C0")):
-        ax.errorbar(f, [float(r[col]) for r in rows], [float(r[sem]) for r in rows], fmt="o", color=c,
-                    capsize=3, label=f"Sjostrom 2001, {dt}")
-        i = slice(0, f.size) if dt.startswith("+") else slice(f.size, None)
-        ax.plot(f, model["triplet"][i], "-", color=c, label=f"triplet rule, {dt}")
-        ax.plot(f, model["pair"][i], ":", color=c, label=f"pair rule, {dt}")
-    ax.axhline(0, color="k", lw=0.6)
-    ax.set(xlabel="pairing frequency (Hz)", ylabel="relative weight change after 60 pairings",
-           title="Frequency dependence of STDP")
-    ax.legend(fontsize=6, ncol=2)
-    ctx.save_figure(fig, "sjostrom_frequency", caption=(
-                    "Weight change after 60 pre/post pairings at +10 ms and -10 ms against pairing "
-                            "frequency: Sjostrom et al. (2001) data (mean +- SEM, as in Pfister & Gerstner "
-                            "2006) and the triplet and pair rules simulated on the clock engine."))
-    return values
-
-
 # ---------------------------------------------------------------------- the run
 def run(cfg: Config, ctx) -> dict:
     """Compute every statistic, judge the tests, write scorecard.json and the figures (the runner
@@ -322,9 +241,13 @@ def run(cfg: Config, ctx) -> dict:
     if cfg.full:
         cfg = dataclasses.replace(cfg, **FULL, full=False)
     values = {}
-    for part in (receptive_fields, network_activity, plasticity):
-        values.update(part(cfg, ctx))
-    tests = [*receptive_field_tests("l0"), *receptive_field_tests("l1"), *network_tests("cuba"), *plasticity_tests()]
+    values.update(receptive_fields(cfg, ctx))
+    values.update(network_activity(cfg.network(), ctx))
+    values.update(plasticity(cfg.n_pairs, ctx))
+    sizes = cfg.network().sizes()
+    tests = [*receptive_field_tests("l0"), *receptive_field_tests("l1"),
+             *(t for net, label in NETWORKS.items() for t in network_tests(net, f"{label} ({sizes[net]})")),
+             microcircuit_layer_test(), *plasticity_tests()]
     scorecard = [t.judge(values[t.name]).as_dict() for t in tests]
     write_json_atomic(ctx.out_dir / "scorecard.json", scorecard)
     n_pass = sum(r["passed"] for r in scorecard)
