@@ -262,5 +262,8 @@ def run(cfg: Config, ctx) -> dict:
         "l1_median_nx": values["l1_median_nx"],
         "l0_reconstruction_error": values["l0_reconstruction_error"],
         "l1_reconstruction_error": values["l1_reconstruction_error"],
+        **{f"{net}_{k}": values[f"{net}_{k}"] for net in NETWORKS for k in ("mean_rate_hz", "isi_cv")},
+        "microcircuit_l23e_rate_ratio": values["microcircuit_l23e_rate_ratio"],
+        **{f"{r['name']}_r2": 1.0 - r["distance"] for r in scorecard if r["name"].endswith("_bi_poo_window")},
     }
     return summary
