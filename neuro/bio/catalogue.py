@@ -3,8 +3,9 @@
 Each function returns :class:`~neuro.bio.scorecard.BioTest` objects; the test name is the
 key of the model statistic the bio-suite computes for it. Receptive-field tests are
 declared once per code (e.g. ``l0`` and ``l1``) so codes are compared side by side; network
-tests once per network, so networks added later (Brunel, the microcircuit) only need a
-prefix.
+tests once per network (CUBA, COBA, Brunel, the microcircuit: a prefix each, so a network added
+later needs only its prefix); the pair and triplet rules against the Bi & Poo (1998) data points
+come from :mod:`neuro.bio.plasticity`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from neuro.bio.scorecard import (
     read_table,
 )
 
-__all__ = ["CV_FILE", "microcircuit_layer_test", "network_tests", "orientation_cv_test", "plasticity_tests", "range_test", "receptive_field_tests"]
+__all__ = ["CV_FILE", "microcircuit_layer_test", "network_tests", "orientation_cv_test", "plasticity_tests",
+           "range_test", "receptive_field_tests"]
 
 RANGES_FILE = "reference_ranges.csv"
 NETWORK_RANGES_FILE = "network_ranges.csv"
