@@ -93,7 +93,7 @@ def network_tests(net: str, label: str | None = None) -> list[BioTest]:
         range_test("log_rate_skewness", f"{net}_log_rate_skewness", g,
                    f"{label}: skewness of log10 rates of active neurons (0 for log-normal)"),
         range_test("isi_cv", f"{net}_isi_cv", g, f"{label}: median ISI coefficient of variation"),
-        range_test("fano_factor", f"{net}_fano_factor", g, f"{label}: median Fano factor of 100 ms counts"),
+        range_test("fano_factor", f"{net}_fano_factor", g, f"{label}: mean Fano factor of 100 ms counts (unbiased variance)"),
         range_test("pairwise_correlation", f"{net}_pairwise_correlation", g,
                    f"{label}: mean pairwise Pearson correlation of 100 ms counts"),
     ]
