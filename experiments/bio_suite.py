@@ -139,7 +139,7 @@ def receptive_fields(cfg: Config, ctx) -> dict:
     nxny = {}
     cvs = {}
     sfs = {}
-    l0_stats: dict = {}
+    code_stats: dict = {}
     for code, inference, lam in (("l0", "lca_hard", cfg.l0_threshold), ("l1", "fista", cfg.l1_lam)):
         D, Xt, A = _learn(cfg, inference, lam, ctx.seed, ctx)
         shape, nxny[code] = shape_statistics(D, cfg.patch_size)
@@ -150,8 +150,7 @@ def receptive_fields(cfg: Config, ctx) -> dict:
         values[f"{code}_orientation_circular_variance"] = cvs[code]
         sfs[code] = spatial_frequency_tuning(D, (cfg.patch_size, cfg.patch_size))
         values.update(_sf_statistics(code, nxny[code], sfs[code]))
-        if code == "l0":
-            l0_stats = stats
+        code_stats[code] = stats
         ctx.save_arrays(f"rf_{code}", {"D": D, "nxny": nxny[code], "circular_variance": cvs[code],
                                         "preferred_freq": tuning["preferred_freq"],
                                         "sf_bandwidth_octaves": sfs[code]["bandwidth_octaves"],
@@ -167,7 +166,7 @@ def receptive_fields(cfg: Config, ctx) -> dict:
     _ringach_figure(nxny, ctx)
     _orientation_figure(cvs, ctx)
     _sf_figure(sfs, ctx)
-    _sparseness_levels(cfg, ctx, values, {cfg.l0_threshold: l0_stats})
+    _sparseness_levels(cfg, ctx, values, {cfg.l0_threshold: code_stats["l0"]}, code_stats["l1"])
     return values
 
 
@@ -195,20 +194,22 @@ def _ringach_figure(nxny: dict[str, np.ndarray], ctx) -> None:
                         ha="center", va="center", fontsize=7, color="0.25", zorder=1)
     for (code, pts), mk, c in zip(nxny.items(), ("o", "^"), ("C0", "C3")):
         d, p = ref.distance_and_p(pts)
+        off = int(np.sum(ref.labels(pts) == counts.size))
         ax.scatter(np.clip(pts[:, 0], 0.05, 3), np.clip(pts[:, 1], 0.05, 3), s=16, marker=mk, color=c,
-                   alpha=0.8, zorder=2, label=f"{code.upper()} code: {len(pts)} fits, TV distance {d:.2f}, p = {p:.3g}")
+                   alpha=0.8, zorder=2,
+                   label=f"{code.upper()} code: {len(pts)} fits ({off} off the grid), TV distance {d:.2f}, p = {p:.2g}")
     ax.set(xscale="log", yscale="log", xlim=(0.05, 3), ylim=(0.05, 3),
            xlabel="nx = sigma_x f (cycles, across the bars)", ylabel="ny = sigma_y f (cycles, along the bars)",
            title="Gabor shape (nx, ny) vs macaque V1 simple cells")
     fig.colorbar(mesh, ax=ax, shrink=0.8, label=f"macaque cells per bin (n = {ref.n_reference})")
-    ax.legend(fontsize=6.5, loc="upper left")
+    ax.legend(fontsize=6.5, loc="lower right")  # the corner macaque cells and fits leave empty
     fig.tight_layout()
     ctx.save_figure(fig, "ringach_nxny", caption=(
         "Shape of the band-pass Gabor fits of the L0 and L1 codes (points; values outside [0.05, 3] drawn at "
         "the border) over the joint (nx, ny) histogram of macaque V1 simple cells of Ringach (2002) (grey "
         f"bins with cell counts; binned transcription of Dapello et al. 2020, neuro/bio/data/{NXNY_FILE}). "
         "Distance: total variation between the bin frequencies (points off the grid count as an extra bin); "
-        "p: permutation test of the pooled bin labels (2000 shuffles). Points near the origin are odd-symmetric "
+        "p: permutation test of the pooled bin labels (2000 shuffles; the smallest p it can give is 1/2001). Points near the origin are odd-symmetric "
         "two-lobe fields, whose carrier frequency the fit does not determine."))
 
 
@@ -244,8 +245,8 @@ def _sf_figure(sfs: dict[str, dict], ctx) -> None:
     axes[2].set(xlabel="preferred SF, octaves from the median", ylabel="fraction of cells / fields",
                 title="Preferred SF spread")
     for ax in axes:
-        ax.set_ylim(0, None)
-        ax.legend(fontsize=6.5)
+        ax.set_ylim(0, 1.45 * ax.get_ylim()[1])  # headroom: the legend sits above the bars
+        ax.legend(fontsize=6.5, loc="upper left")
     fig.suptitle("Spatial-frequency tuning with gratings vs macaque V1", fontsize=10)
     fig.tight_layout()
     ctx.save_figure(fig, "sf_tuning", caption=(
@@ -279,7 +280,9 @@ def _orientation_figure(cvs: dict[str, np.ndarray], ctx) -> None:
         f"{CV_FILE})."))
 
 
-def _sparseness_levels(cfg: Config, ctx, values: dict, known: dict[float, dict]) -> None:
+def _sparseness_levels(cfg: Config, ctx, values: dict, known: dict[float, dict], l1: dict) -> None:
+    """L0 codes learned at each of ``cfg.sparsity_levels`` (``known``: already learned ones) and the
+    L1 code against the V1 sparseness bands, in one figure; filled markers lie inside the band."""
     ref = {r["key"]: r for r in read_table("reference_ranges.csv")}
     rows = []
     for thr in cfg.sparsity_levels:
@@ -292,20 +295,45 @@ def _sparseness_levels(cfg: Config, ctx, values: dict, known: dict[float, dict])
     ctx.save_arrays("sparseness_levels", {"threshold": thr, "lifetime_sparseness": ls, "fraction_active": fa})
     values["sparseness_levels"] = {"threshold": thr.tolist(), "lifetime_sparseness": ls.tolist(),
                                    "fraction_active": fa.tolist()}
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.3))
+    band = {k: (float(ref[k]["low"]), float(ref[k]["high"])) for k in ("lifetime_sparseness", "fraction_active")}
+    cite = {k: ref[k]["citation"].split(")")[0] + ")" for k in band}
+
+    def inside(key: str, v: np.ndarray) -> np.ndarray:
+        return (v >= band[key][0]) & (v <= band[key][1])
+
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     for ax, y, key, lbl in ((axes[0], ls, "lifetime_sparseness", "median lifetime sparseness"),
                             (axes[1], fa, "fraction_active", "fraction of units active per patch")):
-        ax.axhspan(float(ref[key]["low"]), float(ref[key]["high"]), color="0.88",
-                   label="V1 range, " + ref[key]["citation"].split(")")[0] + ")")
-        ax.plot(thr, y, "o-", label="L0 code")
-        ax.set(xlabel="hard threshold (whitened units)", ylabel=lbl)
-        ax.legend(fontsize=7)
-    fig.suptitle(f"Sparseness of L0 codes learned at {thr.size} thresholds vs V1", fontsize=10)
+        ax.axhspan(*band[key], color="0.88", label=f"V1 range, {cite[key]}")
+        ax.plot(thr, y, "-", color="C0", zorder=1)
+        ok = inside(key, y)
+        ax.scatter(thr[ok], y[ok], s=40, color="C0", zorder=2, label="L0 code, inside the V1 range")
+        ax.scatter(thr[~ok], y[~ok], s=40, facecolors="white", edgecolors="C0", zorder=2, label="L0 code, outside")
+        ax.axhline(l1[key], color="C3", ls="--", lw=1, label=f"L1 code (lam={cfg.l1_lam:g}): {l1[key]:.3g}")
+        ax.set(xscale="log", xlabel=f"hard threshold (whitened units; scorecard: {cfg.l0_threshold:g})", ylabel=lbl)
+        ax.set_xticks(thr, [f"{t:g}" for t in thr])
+        ax.minorticks_off()
+        ax.legend(fontsize=6.5, loc="best")
+    ax = axes[2]
+    ax.add_patch(plt.Rectangle((band["fraction_active"][0], band["lifetime_sparseness"][0]),
+                               np.diff(band["fraction_active"])[0], np.diff(band["lifetime_sparseness"])[0],
+                               color="0.88", label="V1 ranges (both)"))
+    ax.plot(fa, ls, "o-", color="C0", label="L0 code at each threshold")
+    for t, x, y in zip(thr, fa, ls):
+        ax.annotate(f"{t:g}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    ax.plot(l1["fraction_active"], l1["lifetime_sparseness"], "^", color="C3", label="L1 code")
+    ax.set(xlabel="fraction of units active per patch", ylabel="median lifetime sparseness",
+           xlim=(0, max(0.3, 1.1 * max(fa.max(), l1["fraction_active"]))), ylim=(0.3, 1.0),
+           title="Both statistics together")
+    ax.legend(fontsize=6.5, loc="lower right")
+    fig.suptitle(f"Sparseness of codes learned at {thr.size} sparsity levels vs V1", fontsize=10)
     fig.tight_layout()
     ctx.save_figure(fig, "sparseness_levels", caption=(
         "Median lifetime sparseness (Vinje & Gallant 2000 definition, over test patches) and mean fraction of "
-        f"units active per patch of L0 codes learned at thresholds {', '.join(f'{t:g}' for t in thr)}; "
-        "shaded: the V1 reference bands of reference_ranges.csv."))
+        f"units active per patch of L0 codes learned at hard thresholds {', '.join(f'{t:g}' for t in thr)} "
+        f"(filled: inside the V1 band, open: outside; the scorecard judges threshold {cfg.l0_threshold:g}) and of "
+        f"the L1 code (dashed, lam = {cfg.l1_lam:g}); shaded: the V1 reference bands of reference_ranges.csv. "
+        "Right: the two statistics together; a code matching V1 on both lies in the shaded box."))
 
 
 # ---------------------------------------------------------------------- network activity
