@@ -129,3 +129,16 @@ def test_centred_log2_and_histogram_median():
     assert centred_log2(np.array([1.0, 2.0, 4.0, np.nan, 0.0])) == pytest.approx([-1.0, 0.0, 1.0])
     # two equal log-spaced bins [1, 2), [2, 4): the median is their shared edge
     assert histogram_median(np.array([1.0, 2.0, 4.0]), np.array([5.0, 5.0])) == pytest.approx(2.0)
+
+
+def test_bio_suite_computes_a_value_for_every_declared_test():
+    from experiments.bio_suite import _sf_statistics
+
+    fields = np.stack([gabor_image((12, 12), 5.5, 5.5, t, 0.2, 2.0, 3.0, 0.0).ravel() for t in (0.0, 1.0, 2.0)],
+                      axis=1)
+    sf = spatial_frequency_tuning(fields, (12, 12))
+    values = _sf_statistics("l0", np.array([[0.4, 0.6], [0.3, 0.5]]), sf)
+    assert set(values) == {t.name for t in receptive_field_distribution_tests("l0")}
+    # three rotated copies of one Gabor: one preferred frequency up to the grid step (0.06 octave)
+    assert values["l0_preferred_sf_spread"] == pytest.approx(np.zeros(3), abs=0.1)
+    assert 0.5 < values["l0_sf_bandwidth_octaves"] < 3.0
