@@ -173,9 +173,11 @@ def receptive_fields(cfg: Config, ctx) -> dict:
 def _sf_statistics(code: str, nxny: np.ndarray, sf: dict) -> dict:
     """Model values of the shape and spatial-frequency tests of ``code`` (keyed by test name)."""
     octaves = sf["bandwidth_octaves"]
+    ratio = sf["bandwidth_ratio_percent"]
     return {
         f"{code}_ringach_nxny": nxny,
-        f"{code}_sf_bandwidth_ratio": sf["bandwidth_ratio_percent"],
+        # unresolved bandwidths (NaN) are left out: the scorecard row stays strict JSON
+        f"{code}_sf_bandwidth_ratio": ratio[np.isfinite(ratio)],
         f"{code}_sf_bandwidth_octaves": float(np.nanmedian(octaves)) if np.isfinite(octaves).any() else float("nan"),
         f"{code}_preferred_sf_spread": centred_log2(sf["preferred_freq"]),
     }
