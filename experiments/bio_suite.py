@@ -37,6 +37,7 @@ from learning.stdp import STDPRule, fit_window
 from neuro.analysis import fano_factor, firing_rates, isi_cv, lifetime_sparseness
 from neuro.analysis.gabor import fit_gabors
 from neuro.analysis.gratings import orientation_tuning, spatial_frequency_tuning
+from neuro.bio.binned2d import permutation_tv
 from neuro.bio.catalogue import CV_FILE, network_tests, plasticity_tests, receptive_field_tests
 from neuro.bio.receptive_fields import (
     NXNY_FILE,
@@ -256,7 +257,7 @@ def _sf_figure(sfs: dict[str, dict], ctx) -> None:
         "orientation (F1 amplitude of the linear field, 97 frequencies from 0.01 to 0.5 cycles/pixel). Left: "
         "100 f_low/f_high at 1/sqrt(2) of the peak against Schiller, Finlay & Volman (1976) simple cells; middle: "
         "full bandwidth at half amplitude against the 0.8-1.8 octave range quoted for De Valois, Albrecht & "
-        "Thorell (1982); right: preferred SF in octaves from each population's median against De Valois et al. "
+        "Thorell (1982) (values above 4 octaves drawn in the last bin); right: preferred SF in octaves from each population's median against De Valois et al. "
         "(absolute frequencies are not comparable: patches have no visual angle). Fields whose response does not "
         "fall to the criterion inside the sampled range (e.g. above the Nyquist frequency) are left out (n says "
         "how many remain)."))
@@ -454,6 +455,11 @@ def _summarise_nxny_rows(scorecard: list[dict], values: dict) -> dict:
         out.update({f"{code}_ringach_tv_distance": d, f"{code}_ringach_p": p,
                     f"{code}_ringach_n_off_grid": int(len(pts) - len(on)),
                     f"{code}_ringach_on_grid_tv_distance": d_on, f"{code}_ringach_on_grid_p": p_on})
+    # the claim under test: is the hard-threshold (L0) code's shape distribution different from L1's?
+    a, b = (ref.labels(np.asarray(values[f"{c}_ringach_nxny"]).reshape(-1, 2)) for c in ("l0", "l1"))
+    if a.size and b.size:
+        d, p = permutation_tv(a, b, np.asarray(ref.counts).size + 1, ref.n_permutations, ref.seed)
+        out.update({"ringach_l0_vs_l1_tv_distance": d, "ringach_l0_vs_l1_p": p})
     return out
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from neuro.analysis.gabor import gabor_image
 from neuro.analysis.gratings import spatial_frequency_tuning
-from neuro.bio.binned2d import BinnedPermutation2D
+from neuro.bio.binned2d import BinnedPermutation2D, permutation_tv
 from neuro.bio.receptive_fields import (
     centred_log2,
     histogram_median,
@@ -81,6 +81,22 @@ def test_binned_permutation_distance_labels_and_p_value():
     # the verdict is reproducible (seeded shuffles)
     pts = np.random.default_rng(3).uniform(0, 2, (15, 2))
     assert c.distance_and_p(pts) == c.distance_and_p(pts)
+
+
+def test_two_sample_permutation_tv():
+    a = np.array([0, 0, 1, 1, 2])
+    # one sample against itself: distance 0, every shuffle is at least as far
+    assert permutation_tv(a, a.copy(), 3, 199) == (0.0, 1.0)
+    # disjoint bins: distance 1; symmetric in the two samples
+    b = np.full(30, 2)
+    c = np.zeros(30, dtype=int)
+    d, p = permutation_tv(b, c, 3, 199)
+    assert d == 1.0 and p == pytest.approx(1 / 200)
+    assert permutation_tv(c, b, 3, 199)[0] == 1.0
+    with pytest.raises(ValueError, match="labels"):
+        permutation_tv(a, np.array([3]), 3)
+    with pytest.raises(ValueError, match="non-empty"):
+        permutation_tv(a, np.array([], dtype=int), 3)
 
 
 @pytest.mark.parametrize("kwargs, match", [

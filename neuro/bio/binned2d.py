@@ -18,7 +18,41 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BinnedPermutation2D"]
+__all__ = ["BinnedPermutation2D", "permutation_tv"]
+
+
+def permutation_tv(a: np.ndarray, b: np.ndarray, n_bins: int, n_permutations: int = 2000,
+                   seed: int = 0) -> tuple[float, float]:
+    """Two samples of bin labels: total-variation distance of their bin frequencies and its
+    permutation p-value, ``(1 + #{shuffles with a distance >= the observed one}) / (1 + n_permutations)``.
+
+    Parameters
+    ----------
+    a, b : ndarray of int
+        Bin labels in ``[0, n_bins)``; both non-empty.
+    n_bins : int
+    n_permutations : int
+        Shuffles of the pooled labels between groups of the two sizes.
+    seed : int
+    """
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    if a.size == 0 or b.size == 0:
+        raise ValueError(f"both samples must be non-empty, got sizes {a.size} and {b.size}")
+    if min(a.min(), b.min()) < 0 or max(a.max(), b.max()) >= n_bins:
+        raise ValueError(f"labels must be in [0, {n_bins})")
+    pooled = np.concatenate([a, b])
+
+    def tv(lab: np.ndarray) -> np.ndarray:
+        # lab: (k, n + m) label arrays -> TV distance between each row's two groups
+        x = np.stack([np.bincount(r[:a.size], minlength=n_bins) for r in lab]) / a.size
+        y = np.stack([np.bincount(r[a.size:], minlength=n_bins) for r in lab]) / b.size
+        return 0.5 * np.abs(x - y).sum(axis=1)
+
+    observed = float(tv(pooled[None])[0])
+    rng = np.random.default_rng(seed)
+    shuffled = np.stack([rng.permutation(pooled) for _ in range(n_permutations)])
+    exceed = int(np.sum(tv(shuffled) >= observed - 1e-12))
+    return observed, (exceed + 1) / (n_permutations + 1)
 
 
 @dataclass(frozen=True)
@@ -91,23 +125,8 @@ class BinnedPermutation2D:
         p = p[np.all(np.isfinite(p), axis=1)]
         if p.shape[0] == 0:
             return math.inf, 0.0
-        ref = self._reference_labels()
-        model = self.labels(p)
         n_bins = (len(self.x_edges) - 1) * (len(self.y_edges) - 1) + 1
-        pooled = np.concatenate([ref, model])
-        n = ref.size
-
-        def tv(lab: np.ndarray) -> np.ndarray:
-            # lab: (k, n + m) label arrays -> TV distance of each row's two groups
-            a = np.stack([np.bincount(r[:n], minlength=n_bins) for r in lab]) / n
-            b = np.stack([np.bincount(r[n:], minlength=n_bins) for r in lab]) / (lab.shape[1] - n)
-            return 0.5 * np.abs(a - b).sum(axis=1)
-
-        observed = float(tv(pooled[None])[0])
-        rng = np.random.default_rng(self.seed)
-        shuffled = np.stack([rng.permutation(pooled) for _ in range(self.n_permutations)])
-        exceed = int(np.sum(tv(shuffled) >= observed - 1e-12))
-        return observed, (exceed + 1) / (self.n_permutations + 1)
+        return permutation_tv(self._reference_labels(), self.labels(p), n_bins, self.n_permutations, self.seed)
 
     def compare(self, value: float | np.ndarray) -> tuple[bool, float]:
         """``(p >= alpha, distance)`` for points ``value`` of shape ``(m, 2)``."""
