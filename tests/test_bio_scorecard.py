@@ -7,12 +7,29 @@ import math
 import numpy as np
 import pytest
 
+from experiments.bio_network import NETWORKS
 from experiments.bio_suite import code_statistics, shape_statistics
 from neuro.analysis.gabor import gabor_image
-from neuro.bio.catalogue import network_tests, plasticity_tests, range_test, receptive_field_tests
-from neuro.bio.scorecard import GROUPS, BinnedKS, BioTest, InRange, ReducedChiSquare, Reference, RelativeTo
+from neuro.bio.catalogue import (
+    microcircuit_layer_test,
+    network_tests,
+    plasticity_tests,
+    range_test,
+    receptive_field_tests,
+)
+from neuro.bio.plasticity import ExplainedVariance
+from neuro.bio.scorecard import (
+    GROUPS,
+    BinnedKS,
+    BioTest,
+    InRange,
+    ReducedChiSquare,
+    Reference,
+    RelativeTo,
+)
 
-ALL_TESTS = [*receptive_field_tests("l0"), *receptive_field_tests("l1"), *network_tests("cuba"), *plasticity_tests()]
+ALL_TESTS = [*receptive_field_tests("l0"), *receptive_field_tests("l1"),
+             *(t for net in NETWORKS for t in network_tests(net)), microcircuit_layer_test(), *plasticity_tests()]
 
 
 def _pass_and_fail(test: BioTest):
@@ -27,6 +44,9 @@ def _pass_and_fail(test: BioTest):
         e = np.asarray(c.edges)
         good = np.concatenate([np.linspace(a, b, int(n) + 2)[1:-1] for a, b, n in zip(e, e[1:], c.counts)])
         return good, np.full(100, 0.5 * (e[0] + e[1]))
+    if isinstance(c, ExplainedVariance):
+        # the data themselves (R^2 = 1) vs the data mirrored (R^2 < 0)
+        return np.asarray(c.y), -np.asarray(c.y)
     y, s = np.asarray(c.y), np.asarray(c.sem)
     return y + 0.5 * s, y + 3.0 * s
 

@@ -37,7 +37,7 @@ def _report(tmp_path: Path, broken: bool = False) -> Path:
     fig, ax = plt.subplots(figsize=(3, 2))
     ax.plot([0, 1], [0, 1])
     entry = save_figure(fig, tmp_path, "line", "A straight line, for the test.")
-    test = plasticity_tests()[0]
+    test = next(t for t in plasticity_tests() if t.name == "stdp_digits_tau_plus_ms")  # a scalar statistic
     card = [test.judge(16.9).as_dict(), test.judge(30.0).as_dict()]
     page = render_run_page(tmp_path, "browser test", {"n_tests": 2, "rate_hz": 1.23456}, card, [entry])
     if broken:
@@ -93,7 +93,7 @@ def _demo(tmp_path: Path, monkeypatch) -> Path:
         entry = save_figure(fig, run, "curve", f"Caption of the {name} run's figure.")
         (run / FIGURES_FILE).write_text(json.dumps([entry.__dict__]))
         results[name] = {"experiment": name, "mean_rate_hz": 3.14159, "orientation_histogram": [0.25, 0.75]}
-    test = plasticity_tests()[0]
+    test = next(t for t in plasticity_tests() if t.name == "stdp_digits_tau_plus_ms")  # a scalar statistic
     (tmp_path / "second" / "scorecard.json").write_text(json.dumps([test.judge(16.9).as_dict()]))
     demo._write_index(tmp_path, results, {"broken": "Traceback: boom"})
     return tmp_path / "index.html"

@@ -3,19 +3,31 @@
 Each function returns :class:`~neuro.bio.scorecard.BioTest` objects; the test name is the
 key of the model statistic the bio-suite computes for it. Receptive-field tests are
 declared once per code (e.g. ``l0`` and ``l1``) so codes are compared side by side; network
-tests once per network, so networks added later (Brunel, the microcircuit) only need a
-prefix.
+tests once per network (CUBA, COBA, Brunel, the microcircuit: a prefix each, so a network added
+later needs only its prefix); the pair and triplet rules against the Bi & Poo (1998) data points
+come from :mod:`neuro.bio.plasticity`.
 """
 
 from __future__ import annotations
 
 import itertools
 
-from neuro.bio.scorecard import BinnedKS, BioTest, InRange, ReducedChiSquare, Reference, RelativeTo, read_table
+from neuro.bio.plasticity import BI_POO_PAIRINGS, BI_POO_PERIOD_S, bi_poo_window_test
+from neuro.bio.scorecard import (
+    BinnedKS,
+    BioTest,
+    InRange,
+    ReducedChiSquare,
+    Reference,
+    RelativeTo,
+    read_table,
+)
 
-__all__ = ["CV_FILE", "network_tests", "orientation_cv_test", "plasticity_tests", "range_test", "receptive_field_tests"]
+__all__ = ["CV_FILE", "microcircuit_layer_test", "network_tests", "orientation_cv_test", "plasticity_tests",
+           "range_test", "receptive_field_tests"]
 
 RANGES_FILE = "reference_ranges.csv"
+NETWORK_RANGES_FILE = "network_ranges.csv"
 SJOSTROM_FILE = "sjostrom2001_pfister2006.csv"
 BI_POO_FILE = "bi_poo_1998_window.csv"
 CV_FILE = "ringach2002_circular_variance.csv"
@@ -38,14 +50,15 @@ def _median_bin(edges: tuple[float, ...], counts: tuple[float, ...]) -> str:
     return f"{edges[i]:.2f}-{edges[i + 1]:.2f}"
 
 
-def range_test(key: str, name: str, group: str, statistic: str) -> BioTest:
-    """A test whose reference is the row ``key`` of ``reference_ranges.csv``."""
-    rows = {r["key"]: r for r in read_table(RANGES_FILE)}
+def range_test(key: str, name: str, group: str, statistic: str, file: str = RANGES_FILE) -> BioTest:
+    """A test whose reference is the row ``key`` of ``file`` (a ranges table: key, low, high,
+    unit, citation, note)."""
+    rows = {r["key"]: r for r in read_table(file)}
     if key not in rows:
-        raise ValueError(f"key {key!r} not in {RANGES_FILE}; valid: {', '.join(sorted(rows))}")
+        raise ValueError(f"key {key!r} not in {file}; valid: {', '.join(sorted(rows))}")
     r = rows[key]
     unit = r["unit"]
-    return BioTest(name, group, statistic, unit, Reference(r["citation"], RANGES_FILE, r["note"]),
+    return BioTest(name, group, statistic, unit, Reference(r["citation"], file, r["note"]),
                    InRange(float(r["low"]), float(r["high"]), unit))
 
 
@@ -70,34 +83,46 @@ def receptive_field_tests(code: str) -> list[BioTest]:
     ]
 
 
-def network_tests(net: str) -> list[BioTest]:
-    """Tests of the spiking activity of network ``net`` (e.g. ``"cuba"``)."""
+def network_tests(net: str, label: str | None = None) -> list[BioTest]:
+    """Tests of the spiking activity of network ``net`` (e.g. ``"cuba"``), named ``label`` in
+    the statistics (default: ``net`` in capitals)."""
     g = "network_activity"
-    label = net.upper()
+    label = label or net.upper()
     return [
         range_test("mean_rate_hz", f"{net}_mean_rate_hz", g, f"{label}: population-mean firing rate"),
         range_test("log_rate_skewness", f"{net}_log_rate_skewness", g,
                    f"{label}: skewness of log10 rates of active neurons (0 for log-normal)"),
         range_test("isi_cv", f"{net}_isi_cv", g, f"{label}: median ISI coefficient of variation"),
-        range_test("fano_factor", f"{net}_fano_factor", g, f"{label}: median Fano factor of 100 ms counts"),
+        range_test("fano_factor", f"{net}_fano_factor", g, f"{label}: mean Fano factor of 100 ms counts (unbiased variance)"),
         range_test("pairwise_correlation", f"{net}_pairwise_correlation", g,
                    f"{label}: mean pairwise Pearson correlation of 100 ms counts"),
     ]
 
 
+def microcircuit_layer_test() -> BioTest:
+    """The microcircuit's L2/3 excitatory rate relative to the other layers' excitatory rates."""
+    return range_test("l23e_rate_ratio", "microcircuit_l23e_rate_ratio", "network_activity",
+                      "microcircuit: L2/3E rate over the mean of the L4E, L5E and L6E rates", NETWORK_RANGES_FILE)
+
+
 def plasticity_tests() -> list[BioTest]:
-    """Pair-STDP window vs Bi & Poo (1998); triplet and pair rule vs Sjostrom et al. (2001)."""
+    """Pair and triplet rules vs the Bi & Poo (1998) data points; the stdp-digits rule's window
+    vs Bi & Poo's fitted time constants; triplet and pair rule vs Sjostrom et al. (2001)."""
     g = "plasticity"
+    tests = [bi_poo_window_test(f"{rule}_bi_poo_window", f"{label}: relative weight change after "
+                                f"{BI_POO_PAIRINGS} pairings at {1 / BI_POO_PERIOD_S:g} Hz at the data's intervals")
+             for rule, label in (("pair", "pair rule (Bi & Poo time constants, Song et al. 2000 amplitudes)"),
+                                 ("triplet", "triplet rule (Pfister & Gerstner 2006 visual-cortex fit)"))]
     bp = {r["parameter"]: r for r in read_table(BI_POO_FILE)}
     bp_cite = "Bi & Poo (1998) J Neurosci 18:10464; fit of Bi & Poo (2001) Annu Rev Neurosci 24:139"
-    # the pair rule configured with Bi & Poo's constants (checks the engine reproduces the window),
-    # and the rule the STDP digits network learns with (a model choice judged against the data)
-    tests = [
-        BioTest(f"{prefix}_{p}_ms", g, f"{label}: fitted {p.replace('_', ' ')} of the pairing window",
-                "ms", Reference(bp_cite, BI_POO_FILE, f"{p.replace('_', ' ')} = {float(bp[p]['value']):g} ms"),
+    # the rule the STDP digits network learns with (a model choice judged against the data); its
+    # amplitudes are learning rates, so only its time constants are compared
+    tests += [
+        BioTest(f"stdp_digits_{p}_ms", g,
+                f"the stdp-digits network's rule (its default parameters): fitted {p.replace('_', ' ')} of the "
+                "pairing window", "ms",
+                Reference(bp_cite, BI_POO_FILE, f"{p.replace('_', ' ')} = {float(bp[p]['value']):g} ms"),
                 RelativeTo(float(bp[p]["value"]), float(bp[p]["rtol"]), "ms"))
-        for prefix, label in (("stdp", "pair STDP (Bi & Poo constants) on the clock engine"),
-                              ("stdp_digits", "the stdp-digits network's rule (its default parameters)"))
         for p in ("tau_plus", "tau_minus")
     ]
     rows = read_table(SJOSTROM_FILE)
