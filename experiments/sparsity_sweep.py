@@ -102,7 +102,7 @@ class Config:
     imp_rounds: int = 2
     rewind_steps: int = 20
     synflow_iterations: int = 50
-    energy_samples: int = 20
+    energy_samples: int = 10
     sensitivity_densities: tuple[float, ...] = (0.5, 0.2, 0.1, 0.05, 0.02, 0.01)
     # budget: methods outside ``full_methods`` (empty: all methods) run only at those of
     # ``densities`` in ``reduced_densities``; k-WTA variants at those in ``kwta_densities``
