@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -323,16 +324,19 @@ def _figures(ctx, acc, energy, dense_acc, dense_energy, sens, sens_d, layer_name
     fig = Figure(figsize=(12, 4.2))
     FigureCanvasAgg(fig)
     ax1, ax2, ax3 = fig.subplots(1, 3)
+    # twelve methods: tab20 keeps every method's colour distinct (the default cycle has ten)
+    colour = {m: colormaps["tab20"](i % 20) for i, m in enumerate(acc)}
     for m, by_d in acc.items():
         ds = sorted(by_d)
-        ax1.semilogx([100 * d for d in ds], [100 * by_d[d] for d in ds], "o-", ms=3, label=m)
+        ax1.semilogx([100 * d for d in ds], [100 * by_d[d] for d in ds], "o-", ms=3, label=m,
+                     color=colour[m])
     ax1.axhline(100 * dense_acc, color="k", ls="--", label="dense")
     ax1.set(xlabel="weight density (%)", ylabel="test accuracy (%)", title="accuracy vs density")
     ax1.legend(fontsize=6, ncol=2)
     pts = []
     for m, by_d in acc.items():
         es = [energy[m][d] for d in by_d]
-        ax2.semilogx(es, [100 * a for a in by_d.values()], "o", ms=4, label=m)
+        ax2.semilogx(es, [100 * a for a in by_d.values()], "o", ms=4, label=m, color=colour[m])
         pts += list(zip(es, by_d.values()))
     ax2.semilogx([dense_energy], [100 * dense_acc], "k*", ms=10, label="dense")
     front = _pareto(pts + [(dense_energy, dense_acc)])
