@@ -79,8 +79,8 @@ DT = 1e-3
 
 @dataclass(frozen=True)
 class Config:
-    """Sweep parameters (defaults: the full MNIST sweep; epochs, T and layout chosen on the
-    validation hold-out, ``validation_epochs``)."""
+    """Sweep parameters (defaults: the full MNIST sweep; epochs and layout chosen on the
+    validation hold-out, ``validation_epochs``; ``lr_schedule="cosine"`` was not validated)."""
 
     dataset: str = "mnist"
     hidden: int = 1000
