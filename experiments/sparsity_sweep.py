@@ -7,6 +7,8 @@ Every method ends at the same number of synapses ``density * (all possible)`` an
 for the same number of epochs:
 
 ``fixed_random``  random pattern at the target density, fixed (the toolkit's old sparsity);
+                  it and the dynamic methods split the synapses over layers by ``layout``
+                  (``uniform``, or ``erk``: Erdos-Renyi-Kernel as in RigL, small layers denser);
 ``magnitude``     dense for ``prune_epoch`` epochs, one-shot global magnitude pruning, fine-tune;
 ``gmp``           gradual magnitude pruning (Zhu & Gupta 2017), per layer, every
                   ``update_every`` steps during the first ``gmp_end`` fraction of training;
@@ -36,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -45,8 +48,10 @@ from hardware_models import EnergyReport, EventQueueSimulator, LoihiCounters, pl
 from learning import evaluate, rate_input, to_network
 from learning.sparsity import (
     DSTConfig,
+    LAYOUTS,
     DynamicSparsity,
     WeightSnapshot,
+    apply_layout,
     gmp_density,
     magnitude_prune,
     permute_patterns,
@@ -55,7 +60,7 @@ from learning.sparsity import (
     snip_scores,
     synflow_prune,
 )
-from learning.sparsity.loop import train_with_hook
+from learning.sparsity.loop import cosine_lr, train_with_hook
 from learning.training import count_ce_loss
 from experiments.point_store import PointStore, point_key
 from neuro import SpikeArraySource
@@ -74,28 +79,31 @@ DT = 1e-3
 
 @dataclass(frozen=True)
 class Config:
-    """Sweep parameters (defaults: the full MNIST sweep)."""
+    """Sweep parameters (defaults: the full MNIST sweep; epochs and layout chosen on the
+    validation hold-out, ``validation_epochs``; ``lr_schedule="cosine"`` was not validated)."""
 
     dataset: str = "mnist"
     hidden: int = 1000
     n_train: int = 8000
-    n_steps: int = 25
-    epochs: int = 6
+    n_steps: int = 10
+    epochs: int = 15
     batch_size: int = 128
     lr: float = 1e-3  # mnist-surrogate's validated rate (2e-3 left a dense net at 30%)
+    lr_schedule: str = "constant"  # or "cosine": decayed to 0 over each training run
     densities: tuple[float, ...] = (0.5, 0.2, 0.1, 0.05, 0.02, 0.01)
     methods: tuple[str, ...] = METHODS
     kwta_methods: tuple[str, ...] = ("fixed_random", "rigl")
     kwta_fraction: float = 0.075
-    update_every: int = 50
+    update_every: int = 25
     drop_fraction: float = 0.3
+    layout: str = "erk"
     dst_end: float = 0.75
-    prune_epoch: int = 2
+    prune_epoch: int = 5
     gmp_end: float = 0.6
     imp_rounds: int = 2
     rewind_steps: int = 20
     synflow_iterations: int = 50
-    energy_samples: int = 20
+    energy_samples: int = 10
     sensitivity_densities: tuple[float, ...] = (0.5, 0.2, 0.1, 0.05, 0.02, 0.01)
     # budget: methods outside ``full_methods`` (empty: all methods) run only at those of
     # ``densities`` in ``reduced_densities``; k-WTA variants at those in ``kwta_densities``
@@ -103,9 +111,11 @@ class Config:
     full_methods: tuple[str, ...] = ()
     reduced_densities: tuple[float, ...] = (0.1,)
     kwta_densities: tuple[float, ...] = ()
-    # > 0: first train a dense net on n_train - validation_size images for this many epochs
-    # and report its validation accuracy after every epoch (how the epochs were chosen)
+    # > 0: first train a dense net and RigL at ``validation_density`` on n_train -
+    # validation_size images for this many epochs (RigL's schedule stretched over them) and
+    # report their validation accuracy after every epoch (how the settings were chosen)
     validation_epochs: int = 0
+    validation_density: float = 0.1
     validation_size: int = 1000
     threads: int = 1
     resume: str = "auto"
@@ -130,6 +140,12 @@ class Config:
             raise ValueError(f"validation_size must be in [1, n_train - 1 = {self.n_train - 1}], "
                              f"got {self.validation_size}")
         check_resume_mode(self.resume)
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, got {self.layout!r}")
+        if not 0 < self.validation_density < 1:
+            raise ValueError(f"validation_density must be in (0, 1), got {self.validation_density}")
         bad = [m for m in (*self.methods, *self.kwta_methods, *self.full_methods) if m not in METHODS]
         if bad:
             raise ValueError(f"unknown methods {bad}; valid: {METHODS}")
@@ -167,12 +183,18 @@ class _Trainer:
         return SpikingMLP(self.sizes, n_steps=self.cfg.n_steps, density=density, kwta_k=k,
                           seed=self.seed)
 
-    def fit(self, model, epochs: int, hook=None, optimizer=None, seed_offset: int = 0) -> dict:
+    def fit(self, model, epochs: int, hook=None, optimizer=None, seed_offset: int = 0,
+            done_epochs: int = 0, schedule_epochs: int | None = None) -> dict:
+        """Train ``epochs`` more epochs of a run of ``schedule_epochs`` (default ``cfg.epochs``)
+        of which ``done_epochs`` are done: the step count and learning-rate schedule go on."""
         c = self.cfg
+        spe = self.steps_per_epoch
+        lr_at = (cosine_lr(c.lr, (schedule_epochs or c.epochs) * spe)
+                 if c.lr_schedule == "cosine" else None)
         return train_with_hook(model, self.data.x_train, self.data.y_train, epochs=epochs,
                                batch_size=c.batch_size, lr=c.lr, seed=self.seed + seed_offset,
                                encode=self.encode, loss_fn=count_ce_loss, hook=hook,
-                               optimizer=optimizer)
+                               optimizer=optimizer, lr_at=lr_at, first_step=done_epochs * spe)
 
     def first_batch_loss(self, model):
         x = torch.as_tensor(self.data.x_train[: self.cfg.batch_size], dtype=torch.float32)
@@ -180,18 +202,26 @@ class _Trainer:
         xb = self.encode(x, self.seed)
         return lambda: count_ce_loss(model(xb), y)
 
+    def sparse_from_scratch(self, method: str, density: float, kwta: bool, epochs: int):
+        """``fixed_random`` or a dynamic method: model, optimizer and step hook for ``epochs``."""
+        c = self.cfg
+        model = self.model(1.0, kwta)
+        apply_layout(model.fcs, density, c.layout, seed=self.seed)
+        opt = torch.optim.Adam(model.parameters(), lr=c.lr)
+        hook = None
+        if method in _DST:
+            dst = DynamicSparsity(model.fcs, opt, DSTConfig(
+                method, update_every=c.update_every, drop_fraction=c.drop_fraction,
+                end_step=max(1, int(c.dst_end * epochs * self.steps_per_epoch)), deepr_lr=c.lr,
+                seed=self.seed))
+            hook = lambda step, closure, _opt: dst.step(step, closure)  # noqa: E731
+        return model, opt, hook
+
     def train_point(self, method: str, density: float, kwta: bool) -> SpikingMLP:
         c = self.cfg
         total_steps = c.epochs * self.steps_per_epoch
         if method in ("fixed_random", *_DST):
-            model = self.model(density, kwta)
-            hook = None
-            opt = torch.optim.Adam(model.parameters(), lr=c.lr)
-            if method in _DST:
-                dst = DynamicSparsity(model.fcs, opt, DSTConfig(
-                    method, update_every=c.update_every, drop_fraction=c.drop_fraction,
-                    end_step=max(1, int(c.dst_end * total_steps)), deepr_lr=c.lr, seed=self.seed))
-                hook = lambda step, closure, _opt: dst.step(step, closure)  # noqa: E731
+            model, opt, hook = self.sparse_from_scratch(method, density, kwta, c.epochs)
             self.fit(model, c.epochs, hook, opt)
             return model
         model = self.model(1.0, kwta)
@@ -207,7 +237,7 @@ class _Trainer:
         elif method == "magnitude":
             self.fit(model, c.prune_epoch)
             magnitude_prune(model.fcs, density, scope="global")
-            self.fit(model, c.epochs - c.prune_epoch, seed_offset=1)
+            self.fit(model, c.epochs - c.prune_epoch, seed_offset=1, done_epochs=c.prune_epoch)
         elif method == "gmp":
             opt = torch.optim.Adam(model.parameters(), lr=c.lr)
             end = max(c.update_every + 1, int(c.gmp_end * total_steps))
@@ -226,12 +256,15 @@ class _Trainer:
                     snap["w"] = WeightSnapshot(model.fcs)
             per_round = max(1, c.epochs // c.imp_rounds)
             for r in range(1, c.imp_rounds + 1):
-                self.fit(model, per_round, remember if r == 1 else None, seed_offset=r)
+                # every round restarts from the rewound weights, with its own schedule
+                self.fit(model, per_round, remember if r == 1 else None, seed_offset=r,
+                         schedule_epochs=per_round)
                 magnitude_prune(model.fcs, density ** (r / c.imp_rounds), scope="global")
                 if "w" not in snap:  # rewind_steps = 0 or beyond round 1: rewind to init
                     snap["w"] = WeightSnapshot(self.model(1.0, kwta).fcs)
                 rewind(model.fcs, snap["w"])
-            self.fit(model, max(1, c.epochs - per_round * c.imp_rounds), seed_offset=99)
+            last = max(1, c.epochs - per_round * c.imp_rounds)
+            self.fit(model, last, seed_offset=99, schedule_epochs=last)
         return model
 
 
@@ -291,16 +324,19 @@ def _figures(ctx, acc, energy, dense_acc, dense_energy, sens, sens_d, layer_name
     fig = Figure(figsize=(12, 4.2))
     FigureCanvasAgg(fig)
     ax1, ax2, ax3 = fig.subplots(1, 3)
+    # twelve methods: tab20 keeps every method's colour distinct (the default cycle has ten)
+    colour = {m: colormaps["tab20"](i % 20) for i, m in enumerate(acc)}
     for m, by_d in acc.items():
         ds = sorted(by_d)
-        ax1.semilogx([100 * d for d in ds], [100 * by_d[d] for d in ds], "o-", ms=3, label=m)
+        ax1.semilogx([100 * d for d in ds], [100 * by_d[d] for d in ds], "o-", ms=3, label=m,
+                     color=colour[m])
     ax1.axhline(100 * dense_acc, color="k", ls="--", label="dense")
     ax1.set(xlabel="weight density (%)", ylabel="test accuracy (%)", title="accuracy vs density")
     ax1.legend(fontsize=6, ncol=2)
     pts = []
     for m, by_d in acc.items():
         es = [energy[m][d] for d in by_d]
-        ax2.semilogx(es, [100 * a for a in by_d.values()], "o", ms=4, label=m)
+        ax2.semilogx(es, [100 * a for a in by_d.values()], "o", ms=4, label=m, color=colour[m])
         pts += list(zip(es, by_d.values()))
     ax2.semilogx([dense_energy], [100 * dense_acc], "k*", ms=10, label="dense")
     front = _pareto(pts + [(dense_energy, dense_acc)])
@@ -326,18 +362,25 @@ _GRID_FIELDS = ("methods", "densities", "kwta_methods", "sensitivity_densities",
                 "reduced_densities", "kwta_densities", "threads", "resume")
 
 
-def _validation_curve(cfg: Config, data: Split, seed: int) -> list[float]:
-    """Validation accuracy after every epoch of a dense net trained on the rest of the training set."""
+def _validation_curves(cfg: Config, data: Split, seed: int) -> dict[str, list[float]]:
+    """Validation accuracy after every epoch of dense and of RigL, trained on the rest of the
+    training set (RigL's update schedule spans all ``validation_epochs``)."""
     n = len(data.y_train) - cfg.validation_size
     fit_data = Split(data.x_train[:n], data.y_train[:n], data.x_train[n:], data.y_train[n:])
     tr = _Trainer(cfg, fit_data, seed)
-    model = tr.model(1.0, False)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    curve = []
-    for epoch in range(cfg.validation_epochs):  # one epoch per call, a new shuffle each
-        tr.fit(model, 1, optimizer=opt, seed_offset=epoch)
-        curve.append(evaluate(model, fit_data.x_test, fit_data.y_test, encode=tr.encode, seed=seed)["accuracy"])
-    return curve
+    dense = tr.model(1.0, False)
+    runs = {"accuracy": (dense, torch.optim.Adam(dense.parameters(), lr=cfg.lr), None),
+            "rigl_accuracy": tr.sparse_from_scratch("rigl", cfg.validation_density, False,
+                                                    cfg.validation_epochs)}
+    curves = {}
+    for name, (model, opt, hook) in runs.items():
+        curves[name] = []
+        for epoch in range(cfg.validation_epochs):  # one epoch per call, a new shuffle each
+            tr.fit(model, 1, hook, optimizer=opt, seed_offset=epoch, done_epochs=epoch,
+                   schedule_epochs=cfg.validation_epochs)
+            curves[name].append(evaluate(model, fit_data.x_test, fit_data.y_test, encode=tr.encode,
+                                         seed=seed)["accuracy"])
+    return curves
 
 
 def run(cfg: Config, ctx) -> dict:
@@ -367,7 +410,7 @@ def run(cfg: Config, ctx) -> dict:
 
     def compute(key: str) -> dict:
         if key == "validation":
-            return {"accuracy": _validation_curve(cfg, data, ctx.seed)}
+            return _validation_curves(cfg, data, ctx.seed)
         m, d, kw = keys[key]
         if m == "dense":
             model = tr.model(1.0, kw)
@@ -448,6 +491,7 @@ def run(cfg: Config, ctx) -> dict:
         summary["dense_kwta_activation_sparsity"] = dense_kw_r["activation_sparsity"]
     if cfg.validation_epochs:
         summary["dense_validation_accuracy_per_epoch"] = done["validation"]["accuracy"]
+        summary["rigl_validation_accuracy_per_epoch"] = done["validation"]["rigl_accuracy"]
     if ("rigl", 0.1, False) in points:
         summary["rigl_10pct_gap_points"] = 100 * (dense_r["accuracy"] - acc["rigl"][0.1])
     return summary

@@ -11,7 +11,9 @@ from learning.sparsity import (
     DynamicSparsity,
     WeightSnapshot,
     dense_gradients,
+    apply_layout,
     gmp_density,
+    layer_counts,
     magnitude_prune,
     permute_patterns,
     rewind,
@@ -245,3 +247,75 @@ def test_dst_config_validation():
     syn = SparseSynapses.fixed_probability(5, 5, 0.5, seed=0)
     with pytest.raises(ValueError, match="keep"):
         rewire(SparseLinear(syn), np.ones(3, bool))
+
+
+def test_erk_counts_sum_to_target_and_follow_erdos_renyi_ratio():
+    shapes = [(784, 1000), (300, 200), (200, 10)]
+    total = sum(a * b for a, b in shapes)
+    for density in (0.5, 0.1, 0.02, 0.01):
+        counts = layer_counts(shapes, density, "erk")
+        assert sum(counts) == round(density * total)
+        dens = [n / (a * b) for n, (a, b) in zip(counts, shapes)]
+        assert all(0 < d <= 1 for d in dens)
+        # unsaturated layers: density proportional to (n_in + n_out) / (n_in n_out)
+        er = [(a + b) / (a * b) for a, b in shapes]
+        free = [j for j, d in enumerate(dens) if d < 1]
+        eps = [dens[j] / er[j] for j in free]
+        np.testing.assert_allclose(eps, eps[0], rtol=2e-3)
+        # a saturated layer is one whose Erdos-Renyi score is the largest
+        assert all(er[j] >= max(er[k] for k in free) for j, d in enumerate(dens) if d == 1)
+    # 784-1000-10 at 10%: eps * 1010/10000 > 1, so the readout is dense and the rest goes in
+    assert layer_counts([(784, 1000), (1000, 10)], 0.1) == [79400 - 10000, 10000]
+    assert layer_counts([(784, 1000), (1000, 10)], 0.1, "uniform") == [78400, 1000]
+    with pytest.raises(ValueError, match="layout"):
+        layer_counts(shapes, 0.1, "random")
+    with pytest.raises(ValueError, match="density"):
+        layer_counts(shapes, 0.0)
+
+
+def test_apply_layout_sets_patterns_and_rigl_leaves_dense_layer_alone():
+    net, closure = _model_and_closure(density=1.0, seed=4)
+    dens = apply_layout(net.fcs, 0.5, "erk", seed=1)
+    counts = layer_counts([(30, 20), (20, 5)], 0.5)
+    assert [fc.weight.numel() for fc in net.fcs] == counts and dens[1] == 1.0
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    dst = DynamicSparsity(net.fcs, opt, DSTConfig("rigl", update_every=1, drop_fraction=0.3, end_step=10))
+    w_readout = net.fcs[1].weight.detach().clone()
+    keys0 = synapse_keys(net.fcs[0])
+    assert dst.step(1, closure)
+    torch.testing.assert_close(net.fcs[1].weight.detach(), w_readout)  # dense layer untouched
+    assert not np.array_equal(synapse_keys(net.fcs[0]), keys0)
+    assert [fc.weight.numel() for fc in net.fcs] == counts
+
+
+def test_dst_no_update_at_or_after_end_step():
+    cfg = DSTConfig("rigl", update_every=5, drop_fraction=0.3, end_step=40)
+    fired = [t for t in range(1, 200) if cfg.fraction_at(t) > 0]
+    assert fired == list(range(5, 40, 5))
+    net, closure = _model_and_closure(seed=5)
+    dst = DynamicSparsity(net.fcs, torch.optim.Adam(net.parameters()), cfg)
+    keys = [synapse_keys(fc) for fc in net.fcs]
+    assert not any(dst.step(t, closure) for t in range(40, 60))
+    assert all(np.array_equal(k, synapse_keys(fc)) for k, fc in zip(keys, net.fcs))
+
+
+def test_cosine_lr_and_first_step_continue_one_schedule():
+    from learning.sparsity.loop import cosine_lr, train_with_hook
+
+    lr_at = cosine_lr(0.01, 8)
+    assert lr_at(1) == pytest.approx(0.01) and lr_at(5) == pytest.approx(0.005)
+    assert lr_at(9) == pytest.approx(0.0, abs=1e-15)
+    net = SpikingMLP((6, 4, 3), n_steps=3, seed=0)
+    rng = np.random.default_rng(0)
+    x, y = rng.random((8, 6)).astype(np.float32), rng.integers(0, 3, 8)
+    opt = torch.optim.Adam(net.parameters(), lr=0.01)
+    seen = []
+    hook = lambda step, _closure, o: seen.append((step, o.param_groups[0]["lr"]))  # noqa: E731
+    for epoch in range(2):  # 2 batches per epoch: steps 1-2, then 3-4
+        out = train_with_hook(net, x, y, epochs=1, batch_size=4, lr=0.01, hook=hook, optimizer=opt,
+                              lr_at=lr_at, first_step=2 * epoch)
+        assert out["steps"] == 2
+    assert [s for s, _ in seen] == [1, 2, 3, 4]
+    np.testing.assert_allclose([lr for _, lr in seen], [lr_at(s) for s in (1, 2, 3, 4)])
+    with pytest.raises(ValueError, match="first_step"):
+        train_with_hook(net, x, y, epochs=1, batch_size=4, lr=0.01, first_step=-1)

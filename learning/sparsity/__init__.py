@@ -4,9 +4,11 @@
 * :mod:`~learning.sparsity.pruning`: magnitude (global, per layer), gradual magnitude
   pruning, iterative magnitude pruning with rewinding, the random-permutation control;
 * :mod:`~learning.sparsity.foresight`: SNIP and SynFlow at initialisation;
-* :mod:`~learning.sparsity.dst`: dynamic sparse training (SET, DSR, SNFS, RigL, Deep R).
+* :mod:`~learning.sparsity.dst`: dynamic sparse training (SET, DSR, SNFS, RigL, Deep R);
+* :mod:`~learning.sparsity.allocation`: per-layer synapse budgets (uniform, Erdos-Renyi-Kernel).
 """
 
+from learning.sparsity.allocation import LAYOUTS, apply_layout, layer_counts
 from learning.sparsity.dst import METHODS, DSTConfig, DynamicSparsity, dense_gradients
 from learning.sparsity.foresight import snip_scores, synflow_prune, synflow_scores
 from learning.sparsity.pruning import (
@@ -23,10 +25,13 @@ __all__ = [
     "METHODS",
     "DSTConfig",
     "DynamicSparsity",
+    "LAYOUTS",
     "WeightSnapshot",
+    "apply_layout",
     "dense_gradients",
     "empty_positions",
     "gmp_density",
+    "layer_counts",
     "magnitude_prune",
     "permute_patterns",
     "prune_by_scores",

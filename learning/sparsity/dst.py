@@ -9,6 +9,8 @@ ones, so that the total synapse count never changes:
 ``rigl``   (Evci et al. 2020) per layer: drop smallest ``|w|``, grow where the dense gradient
            ``|dL/dW|`` is largest (new weights 0); drop fraction decays as
            ``alpha/2 (1 + cos(pi t / end_step))``.
+           ``set`` and ``rigl`` leave a dense layer (e.g. the small readout that an ERK
+           layout, :mod:`~learning.sparsity.allocation`, makes dense) alone, as RigL's code.
 ``snfs``   (Dettmers & Zettlemoyer 2019) drop smallest ``|w|`` in every layer; the freed
            synapses are redistributed over layers in proportion to the mean momentum
            magnitude (the optimizer's first moment) of each layer's synapses and grown where
@@ -191,8 +193,13 @@ class DynamicSparsity:
         rewire(layer, keep, grow, w, optimizer=self.optimizer)
 
     # ------------------------------------------------------------------ methods
+    def _growable(self) -> list[SparseLinear]:
+        """Layers with empty positions: a full layer could only regrow what it dropped."""
+        return [layer for layer in self.layers
+                if layer.weight.numel() < layer.in_features * layer.out_features]
+
     def _set(self, frac: float, _closure) -> None:
-        for layer in self.layers:
+        for layer in self._growable():
             n = int(round(frac * layer.weight.numel()))
             keep = self._drop_smallest(layer, n)
             grow = self._random_empty(layer, keep, n)
@@ -201,7 +208,10 @@ class DynamicSparsity:
 
     def _rigl(self, frac: float, closure) -> None:
         grads = dense_gradients(self.layers, closure)
+        growable = self._growable()
         for layer, g in zip(self.layers, grads):
+            if layer not in growable:
+                continue
             n = int(round(frac * layer.weight.numel()))
             keep = self._drop_smallest(layer, n)
             self._apply(layer, keep, self._grow_by_gradient(layer, keep, n, g), 0.0)
