@@ -120,6 +120,11 @@ class Config:
     lr_final_fraction: float = 0.1
     min_spikes: int = 5
     max_boosts: int = 3
+    # set every membrane potential to rest after each image's rest period: with strong
+    # current-based inhibition the losers' potentials stay far below rest for seconds, which
+    # would hand the next image to the previous winner (Diehl & Cook's conductance-based
+    # inhibition is bounded by its reversal potential and relaxes during the 150 ms rest)
+    reset_between: bool = False
     checkpoint_every: int = 500
     kmeans: bool = True
     # > 0: hold out this fraction of the training images (stratified, random_state 0) and
@@ -284,6 +289,8 @@ class Trainer:
             if cfg.rest_s > 0:
                 sim.set_source_rates("inp", 0.0)
                 sim.run(cfg.rest_s)
+            if cfg.reset_between:  # every population rests at 0 (see diehl_cook_network)
+                sim.state.v[:] = 0.0
             if learn:
                 normalize_columns(self.w, self.idx, self.n, self.total, cfg.weight_norm)
             if counts.sum() >= cfg.min_spikes:
