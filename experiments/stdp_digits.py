@@ -114,6 +114,9 @@ class Config:
     w_max: float = 1.0
     tau_pre_s: float = 20e-3
     tau_post_s: float = 20e-3
+    # digits defaults; on the MNIST split (60 wins per neuron per epoch at 100 neurons) a tenth
+    # (0.005 / 0.0001) averages each prototype over its images instead of copying the last
+    # one: validation 83.05% vs 74.6% at 100 neurons (README)
     a_plus: float = 0.05
     a_minus: float = 0.001
     lr_schedule: str = "linear"
