@@ -114,12 +114,20 @@ class Config:
     w_max: float = 1.0
     tau_pre_s: float = 20e-3
     tau_post_s: float = 20e-3
+    # digits defaults; on the MNIST split (60 wins per neuron per epoch at 100 neurons) a tenth
+    # (0.005 / 0.0001) averages each prototype over its images instead of copying the last
+    # one: validation 83.05% vs 74.6% at 100 neurons (README)
     a_plus: float = 0.05
     a_minus: float = 0.001
     lr_schedule: str = "linear"
     lr_final_fraction: float = 0.1
     min_spikes: int = 5
     max_boosts: int = 3
+    # set every membrane potential to rest after each image's rest period: with strong
+    # current-based inhibition the losers' potentials stay far below rest for seconds, which
+    # would hand the next image to the previous winner (Diehl & Cook's conductance-based
+    # inhibition is bounded by its reversal potential and relaxes during the 150 ms rest)
+    reset_between: bool = False
     checkpoint_every: int = 500
     kmeans: bool = True
     # > 0: hold out this fraction of the training images (stratified, random_state 0) and
@@ -284,6 +292,8 @@ class Trainer:
             if cfg.rest_s > 0:
                 sim.set_source_rates("inp", 0.0)
                 sim.run(cfg.rest_s)
+            if cfg.reset_between:  # every population rests at 0 (see diehl_cook_network)
+                sim.state.v[:] = 0.0
             if learn:
                 normalize_columns(self.w, self.idx, self.n, self.total, cfg.weight_norm)
             if counts.sum() >= cfg.min_spikes:

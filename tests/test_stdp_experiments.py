@@ -147,3 +147,25 @@ def test_structural_training_resumes_exactly_across_a_rewiring(tmp_path):
         Config(input_density=0.0)
     with pytest.raises(ValueError, match="growth"):
         Config(growth="hebb")
+
+
+def test_reset_between_images_returns_membranes_to_rest_deterministically():
+    """With strong inhibition the losers end an image far below rest; ``reset_between``
+    starts every image from rest, and the training stays a function of the seed."""
+    x = load_digits_split().x_train[:4]
+    cfg = replace(Config(), n_neurons=10, present_s=0.05, rest_s=0.02, w_inhibition=1000.0)
+    net = diehl_cook_network(64, cfg, seed=0)
+
+    def train(c):
+        t = Trainer(net, c, seed=0)
+        t.learning(True)
+        counts = [t.present(img, learn=True) for img in x]
+        return t, np.array(counts)
+
+    plain, _ = train(cfg)
+    assert plain.sim.state.v.min() < -1.0  # inhibition outlasts the 20 ms rest
+    a, ca = train(replace(cfg, reset_between=True))
+    b, cb = train(replace(cfg, reset_between=True))
+    assert np.all(a.sim.state.v == 0.0)
+    assert np.array_equal(ca, cb) and np.array_equal(a.sim.state.weights, b.sim.state.weights)
+    assert ca.sum() > 0
