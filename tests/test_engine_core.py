@@ -142,7 +142,7 @@ def test_fused_threshold_scan_equals_update_then_scan(dtype):
         last = rng.integers(90, 101, m).astype(np.int64)  # step 100, 5 refractory steps
         a = (v.copy(), s0.copy(), s1.copy())
         b = (v.copy(), s0.copy(), s1.copy())
-        consts = (dtype(0.9), dtype(0.2), dtype(0.05), dtype(-0.03), dtype(0.8), dtype(0.9), 5,
+        consts = ((dtype(0.9), dtype(0.2), dtype(0.05), dtype(-0.03), dtype(0.8), dtype(0.9)), 5,
                   dtype(1.0))
         cand_f = np.full(m, -1, np.int64)
         n_f = lif_update(100, *a, last, drive, *consts, True, 7, cand_f)

@@ -252,10 +252,10 @@ def update_stage(n, part, bounds, nr, st, sc):
             # the scan is fused into the update where nothing changes v or the threshold
             # after it (two channels, fixed threshold); elsewhere crossings() runs below
             fused = n_ch == 2 and not adapt[pop]
-            n_c += lif_update(n, v[lo:hi], s0[lo:hi], s1[lo:hi], last[lo:hi], drive[lo:hi],
-                              mem_decay[pop], v_inf[pop], syn_to_mem[pop, 0],
-                              syn_to_mem[pop, 1], syn_decay[pop, 0], syn_decay[pop, 1], rs,
-                              v_threshold[pop], fused, lo, cand[t_lo + n_c:])
+            coef = (mem_decay[pop], v_inf[pop], syn_to_mem[pop, 0], syn_to_mem[pop, 1],
+                    syn_decay[pop, 0], syn_decay[pop, 1])
+            n_c += lif_update(n, v[lo:hi], s0[lo:hi], s1[lo:hi], last[lo:hi], drive[lo:hi], coef,
+                              rs, v_threshold[pop], fused, lo, cand[t_lo + n_c:])
             if fused:
                 continue
             if n_ch > 2:

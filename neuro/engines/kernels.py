@@ -93,10 +93,11 @@ def kwta_winners(v, theta, adaptive, cand, n_c, k, hold, reset_value, spiking, n
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _lif_block(n, v, s0, s1, last, drive, a, vi, c0, c1, d0, d1, rs, th):
+def _lif_block(n, v, s0, s1, last, drive, coef, rs, th):
     """The exact update of :func:`lif_update` on one block; returns how many of its neurons
     cross ``th`` (``v > th`` and not refractory): an integer sum, so the loop stays
     vectorised."""
+    a, vi, c0, c1, d0, d1 = coef
     over = 0
     for i in range(v.shape[0]):
         target = vi + drive[i]
@@ -113,10 +114,14 @@ def _lif_block(n, v, s0, s1, last, drive, a, vi, c0, c1, d0, d1, rs, th):
 
 
 @numba.njit(cache=True, nogil=True)
-def lif_update(n, v, s0, s1, last, drive, a, vi, c0, c1, d0, d1, rs, th, scan, offset, cand):
+def lif_update(n, v, s0, s1, last, drive, coef, rs, th, scan, offset, cand):
     """Exact one-step update of one population's neurons (two channels), on slices, fused
     with the threshold scan: if ``scan``, writes ``offset + i`` of the neurons that cross
     ``th`` into ``cand`` (in neuron order) and returns how many (else returns 0).
+
+    ``coef`` holds the population's step constants ``(a, v_inf, c0, c1, d0, d1)``: membrane
+    decay, resting target, synapse-to-membrane factors and decays of the two channels;
+    ``rs`` is the refractory period in steps.
 
     Block by block (:data:`SCAN_BLOCK`): the update of a block counts its crossings, and
     only a block with some is scanned, while it is in cache; a step has a few spikes among
@@ -131,8 +136,7 @@ def lif_update(n, v, s0, s1, last, drive, a, vi, c0, c1, d0, d1, rs, th, scan, o
         b1 = b0 + SCAN_BLOCK
         vb = v[b0:b1]
         lb = last[b0:b1]
-        over = _lif_block(n, vb, s0[b0:b1], s1[b0:b1], lb, drive[b0:b1], a, vi, c0, c1, d0,
-                          d1, rs, th)
+        over = _lif_block(n, vb, s0[b0:b1], s1[b0:b1], lb, drive[b0:b1], coef, rs, th)
         i = 0
         while scan and over > 0:
             if vb[i] > th and (n - lb[i]) >= rs:
