@@ -13,6 +13,7 @@ import math
 import numpy as np
 from scipy.stats import skew
 
+from neuro.analysis.compare import pairwise_correlations
 from neuro.analysis.spikes import fano_factor, firing_rates, isi_cv
 from neuro.record import SpikeTrains
 
@@ -23,8 +24,9 @@ def pairwise_count_correlation(spikes: SpikeTrains, bin_s: float, t_start_s: flo
                                n_neurons: int, seed: int) -> float:
     """Mean Pearson correlation of spike counts in ``bin_s`` windows over pairs of neurons.
 
-    ``n_neurons`` active neurons are drawn at random (all pairs of ``n`` neurons cost
-    ``n^2``); neurons whose count never varies have no correlation and are left out.
+    The mean of :func:`neuro.analysis.compare.pairwise_correlations`: ``n_neurons`` active
+    neurons drawn at random (all pairs of ``n`` neurons cost ``n^2``); neurons whose count
+    never varies have no correlation and are left out.
 
     Parameters
     ----------
@@ -48,22 +50,11 @@ def pairwise_count_correlation(spikes: SpikeTrains, bin_s: float, t_start_s: flo
     n_bins = int(math.floor((t_stop_s - t_start_s) / bin_s + 1e-9))
     if n_bins < 4:
         raise ValueError(f"bin_s={bin_s} s leaves {n_bins} windows in [{t_start_s}, {t_stop_s}) s; need >= 4")
-    if n_neurons < 2:
-        raise ValueError(f"n_neurons must be >= 2, got {n_neurons}")
-    t_end = t_start_s + n_bins * bin_s
-    keep = (spikes.times_s >= t_start_s) & (spikes.times_s < t_end)
-    times, idx = spikes.times_s[keep], spikes.indices[keep].astype(np.int64)
-    active = np.flatnonzero(np.bincount(idx, minlength=spikes.size))
-    pick = np.sort(np.random.default_rng(seed).choice(active, size=min(n_neurons, active.size), replace=False))
-    sel = np.isin(idx, pick)
-    row = np.searchsorted(pick, idx[sel])
-    b = np.minimum(((times[sel] - t_start_s) / bin_s).astype(np.int64), n_bins - 1)
-    counts = np.bincount(row * n_bins + b, minlength=pick.size * n_bins).reshape(pick.size, n_bins)
-    counts = counts[counts.std(axis=1) > 0].astype(np.float64)
-    if counts.shape[0] < 2:
-        return math.nan
-    c = np.corrcoef(counts)
-    return float(c[np.triu_indices_from(c, 1)].mean())
+    # neurons whose count never varies give nan rows: left out by the nan-mean
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = pairwise_correlations(spikes, bin_s, n_neurons, t_start_s, t_stop_s, seed)
+    c = c[np.isfinite(c)]
+    return float(c.mean()) if c.size else math.nan
 
 
 def _mean_fano(spikes: SpikeTrains, bin_s: float, t_start_s: float, t_stop_s: float) -> float:
