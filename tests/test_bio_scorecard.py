@@ -136,3 +136,26 @@ def test_code_statistics_on_a_known_code():
     assert s["reconstruction_error"] == pytest.approx(0.0, abs=1e-12)
     # each unit answers 2 of 8 patches equally: (1 - 1/4) / (1 - 1/8)
     assert s["lifetime_sparseness"] == pytest.approx(0.75 / 0.875)
+
+
+def test_reference_tables_that_are_damaged_raise_format_error(tmp_path, monkeypatch):
+    from neuro.bio import scorecard
+    from neuro.integrity import FormatError
+
+    monkeypatch.setattr(scorecard, "DATA_DIR", tmp_path)
+    (tmp_path / "ok.csv").write_text("# source: test\na,b\n1,2\n3,4\n")
+    assert scorecard.read_table("ok.csv") == [{"a": "1", "b": "2"}, {"a": "3", "b": "4"}]
+    for name, text in [("short.csv", "a,b\n1,2\n3\n"), ("long.csv", "a,b\n1,2,5\n"),
+                       ("empty.csv", "# only a comment\n"), ("header.csv", "a,b\n")]:
+        (tmp_path / name).write_text(text)
+        with pytest.raises(FormatError, match=name):
+            scorecard.read_table(name)
+
+
+def test_every_shipped_reference_table_reads():
+    from neuro.bio import scorecard
+
+    names = sorted(p.name for p in scorecard.DATA_DIR.glob("*.csv"))
+    assert names
+    for name in names:
+        assert scorecard.read_table(name)

@@ -20,6 +20,8 @@ from typing import Protocol
 
 import numpy as np
 
+from neuro.integrity import FormatError
+
 __all__ = [
     "DATA_DIR",
     "GROUPS",
@@ -40,12 +42,23 @@ GROUPS = ("receptive_fields", "network_activity", "plasticity")
 
 
 def read_table(name: str) -> list[dict[str, str]]:
-    """Rows of ``DATA_DIR/name`` (CSV with ``#`` comment lines) as dicts of strings."""
+    """Rows of ``DATA_DIR/name`` (CSV with ``#`` comment lines) as dicts of strings;
+    :class:`~neuro.integrity.FormatError` if the file has no rows or a row does not have
+    its header's fields."""
     path = DATA_DIR / name
     if not path.is_file():
         raise FileNotFoundError(f"reference data file {name!r} not found in {DATA_DIR}")
     with path.open(newline="") as f:
-        return list(csv.DictReader(line for line in f if not line.startswith("#")))
+        reader = csv.DictReader(line for line in f if not line.startswith("#"))
+        rows = list(reader)
+    if not reader.fieldnames or not rows:
+        raise FormatError(f"reference data file {name!r} has no header or no data rows")
+    for k, row in enumerate(rows, 1):
+        # DictReader files surplus fields under the key None and fills missing ones with None
+        if None in row or any(v is None for v in row.values()):
+            raise FormatError(f"reference data file {name!r}: data row {k} does not have the "
+                              f"{len(reader.fieldnames)} fields of its header")
+    return rows
 
 
 @dataclass(frozen=True)
