@@ -14,6 +14,7 @@ Usage::
 
     PYTHONPATH=$PWD python benchmarks/engine_ab.py                  # all cases
     PYTHONPATH=$PWD python benchmarks/engine_ab.py --cases cuba --chunk 0.1 --chunks 40
+    PYTHONPATH=$PWD python benchmarks/engine_ab.py --cases cuba --baseline main
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _baseline import ROOT, baseline_tree  # noqa: E402
+from _baseline import BASELINE, ROOT, baseline_tree  # noqa: E402
 
 CASES = ("cuba", "eq_cuba", "eq_fanout")
 
@@ -101,13 +102,15 @@ def main() -> None:
     ap.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
     ap.add_argument("--chunk", type=float, default=0.05, help="simulated seconds per chunk")
     ap.add_argument("--chunks", type=int, default=30, help="chunks per tree")
+    ap.add_argument("--baseline", default=BASELINE,
+                    help=f"commit to compare against (default {BASELINE}, before the rebuild)")
     ap.add_argument("--worker", choices=CASES)
     args = ap.parse_args()
     if args.worker:
         worker(args.worker)
         return
     print(f"load average at start: {os.getloadavg()}")
-    with baseline_tree() as old:
+    with baseline_tree(args.baseline) as old:
         for case in args.cases:
             r = compare(case, args.chunk, args.chunks, old)
             for label in ("new", "old"):

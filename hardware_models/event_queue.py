@@ -48,7 +48,7 @@ from hardware_models.fixed_point_stdp import N_F, build_fixed_stdp, check_fixed_
 from hardware_models.loihi import LoihiSpec
 from hardware_models.mapping import Mapping, place
 from neuro.engines import InputDrive, assemble_recording, check_supported
-from neuro.engines.loop import Inputs, Recorder, run_steps
+from neuro.engines.loop import Inputs, Recorder, run_steps, scratch
 from neuro.engines.plan import DriveTable, Neurons, Plan, build_plan
 from neuro.engines.recording import state_columns
 from neuro.engines.state import initial_state
@@ -412,6 +412,7 @@ class EventQueueSimulator:
         rec = Recorder(cols.ids, cols.channels, cols.every,
                        np.zeros((cols.n_samples, cols.ids.size), st.v.dtype),
                        np.empty(cap, np.int64), np.empty(cap, np.int64))
+        sc = scratch(plan.n_neurons, plan.model.bounds.size - 1, st.v.dtype)
         steps_out, ids_out, src_steps, src_ids = [], [], [], []
         src_mon = set(self.network.spike_monitored()) - {p.name for p in self.network.populations}
         n_samples = 0
@@ -431,7 +432,7 @@ class EventQueueSimulator:
             while k < n1:  # the loop stops early when its spike buffer could overflow
                 io = Inputs(ext_ptr[k - n:], ext_ids, ev_ptr[k - n:], ev_ids, ev_vals, self.seed)
                 bk = self._bk._replace(counters=ctr[k - n:])
-                k_next, n_out, n_samples = run_steps(k, n1, plan.model, st, bk, io, rec, 0,
+                k_next, n_out, n_samples = run_steps(k, n1, plan.model, st, bk, io, rec, sc,
                                                      n_samples)
                 steps_out.append(rec.spike_step[:n_out].copy())
                 ids_out.append(rec.spike_id[:n_out].copy())

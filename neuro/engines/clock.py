@@ -38,7 +38,7 @@ from neuro.coba import coba_update
 from neuro.engines.capabilities import check_supported
 from neuro.engines.drive import InputDrive
 from neuro.engines.kernels import accepts_delta, apply_drives, crossings, lif_update, step_kernel
-from neuro.engines.loop import Inputs, Recorder, register_stages, run_steps
+from neuro.engines.loop import Inputs, Recorder, register_stages, run_steps, scratch
 from neuro.engines.plan import build_plan
 from neuro.engines.plasticity import P_REWARD
 from neuro.engines.plasticity import deliver_reward as _deliver_reward
@@ -459,6 +459,7 @@ class ClockSimulator:
         rec = Recorder(cols.ids, cols.channels, cols.every,
                        np.zeros((cols.n_samples, cols.ids.size), dtype=plan.dtype),
                        np.empty(cap, np.int64), np.empty(cap, np.int64))
+        sc = scratch(plan.n_neurons, plan.model.bounds.size - 1, plan.dtype)
         src_mon = {m.target for m in self.network.monitors if isinstance(m, SpikeMonitor)} - {
             p.name for p in self.network.populations
         }
@@ -483,7 +484,7 @@ class ClockSimulator:
             while m < n1:  # the loop stops early when its spike buffer could overflow
                 io = Inputs(ext_ptr[m - n:], ext_ids, ev_ptr[m - n:], ev_ids, ev_vals,
                             self.drive.seed)
-                m_next, n_out, n_samples = run_steps(m, n1, plan.model, st, bk, io, rec, 0,
+                m_next, n_out, n_samples = run_steps(m, n1, plan.model, st, bk, io, rec, sc,
                                                      n_samples)
                 steps_out.append(rec.spike_step[:n_out].copy())
                 ids_out.append(rec.spike_id[:n_out].copy())

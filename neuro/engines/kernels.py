@@ -11,7 +11,7 @@ from neuro.engines.rng import poisson_count, uniform
 SCAN_BLOCK = 128
 
 __all__ = ["accepts_delta", "apply_drives", "crossings", "kwta_winners", "lif_update",
-           "step_kernel"]
+           "stable_argsort", "step_kernel"]
 
 
 def step_kernel(fn):
@@ -64,24 +64,69 @@ def apply_drives(n, seed, drives, v, syn, last, ref_n, hits, t_lo, t_hi):
 
 
 @numba.njit(cache=True, nogil=True)
-def kwta_winners(v, theta, adaptive, cand, n_c, k, hold, reset_value, spiking, n_spk):
+def stable_argsort(key, n, order, tmp):
+    """Write into ``order[:n]`` the indices ``0 .. n - 1`` sorted by ``key`` (ascending),
+    equal keys in index order: the order ``numpy.argsort(key[:n], kind="mergesort")``
+    gives, without allocating (a bottom-up merge sort through ``tmp``, as long as
+    ``order``), so that the step loop can run without reference counting."""
+    for i in range(n):
+        order[i] = i
+    src, dst = order, tmp
+    width = 1
+    passes = 0
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            a, b, o = lo, mid, lo
+            while a < mid and b < hi:
+                if key[src[b]] < key[src[a]]:  # strict: ties keep the left (lower) index
+                    dst[o] = src[b]
+                    b += 1
+                else:
+                    dst[o] = src[a]
+                    a += 1
+                o += 1
+            while a < mid:
+                dst[o] = src[a]
+                a += 1
+                o += 1
+            while b < hi:
+                dst[o] = src[b]
+                b += 1
+                o += 1
+        src, dst = dst, src
+        width *= 2
+        passes += 1
+    if passes % 2 == 1:  # the sorted run ended in tmp
+        for i in range(n):
+            order[i] = tmp[i]
+    return 0
+
+
+@numba.njit(cache=True, nogil=True)
+def kwta_winners(v, theta, adaptive, cand, n_c, k, hold, reset_value, spiking, n_spk, work):
     """k-winners-take-all among the ``n_c`` threshold-crossing neurons in ``cand``.
 
     Appends the spiking neurons to ``spiking`` (from position ``n_spk``) and returns the new
     count. With ``k < 0`` (no k-WTA) or ``n_c <= k`` every candidate spikes. Otherwise the
     ``k`` with the largest ``v`` win (with adaptive thresholds: the largest margin
-    ``v - theta``); a stable sort puts lower indices first among equals. Losers keep their
-    potential (``hold``) or are set to ``reset_value``.
+    ``v - theta``), in that order; a stable sort puts lower indices first among equals.
+    Losers keep their potential (``hold``) or are set to ``reset_value``. ``work`` is a
+    tuple of three arrays of at least ``n_c`` elements ``(key float64, order int64, tmp
+    int64)``: nothing is allocated.
     """
     if k < 0 or n_c <= k:
         for r in range(n_c):
             spiking[n_spk] = cand[r]
             n_spk += 1
         return n_spk
-    key = -v[cand[:n_c]].astype(np.float64)
-    if adaptive:
-        key += theta[cand[:n_c]]
-    order = np.argsort(key, kind="mergesort")
+    key, order, tmp = work
+    for r in range(n_c):
+        key[r] = -np.float64(v[cand[r]])
+        if adaptive:
+            key[r] += theta[cand[r]]
+    stable_argsort(key, n_c, order, tmp)
     for r in range(n_c):
         i = cand[order[r]]
         if r < k:

@@ -34,7 +34,7 @@ from neuro.engines.kernels import kwta_winners, step_kernel
 from neuro.engines.plasticity import plastic_events
 
 __all__ = ["Inputs", "Recorder", "Scratch", "inputs", "register_stages", "reset_stage",
-           "run_steps", "threshold_stage", "update"]
+           "run_steps", "scratch", "threshold_stage", "update"]
 
 
 class Inputs(NamedTuple):
@@ -94,27 +94,46 @@ class Scratch(NamedTuple):
         over threshold and not refractory, in neuron order) from ``cand[bounds[p]]`` on.
     n_cand : ndarray of int64 (n_partitions,)
         How many candidates each partition wrote.
+    spiking : ndarray of int64 (n_neurons,)
+        The step's spiking neurons (after k-WTA).
+    key, order, tmp : ndarray (n_neurons,) of float64, int64, int64
+        Work arrays of the k-WTA sort (:func:`neuro.engines.kernels.kwta_winners`).
     """
 
     extra: np.ndarray
     cand: np.ndarray
     n_cand: np.ndarray
+    spiking: np.ndarray
+    key: np.ndarray
+    order: np.ndarray
+    tmp: np.ndarray
+
+
+def scratch(n_neurons: int, n_partitions: int, dtype: type) -> Scratch:
+    """The work arrays of :func:`run_steps` for a network of ``n_neurons`` neurons in
+    ``n_partitions`` partitions whose state has ``dtype``. Allocated by the caller, so that
+    the loop allocates nothing and runs without reference counting
+    (:func:`neuro.engines.kernels.step_kernel`)."""
+    return Scratch(np.zeros(n_neurons, dtype=dtype), np.empty(n_neurons, np.int64),
+                   np.zeros(n_partitions, np.int64), np.empty(n_neurons, np.int64),
+                   np.empty(n_neurons, np.float64), np.empty(n_neurons, np.int64),
+                   np.empty(n_neurons, np.int64))
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def threshold_stage(kw, v, theta, bounds, cand, n_cand, spiking):
+def threshold_stage(kw, v, theta, bounds, sc):
     """Stage 2: the spikes of the step, population by population in neuron order, into
-    ``spiking``; returns how many.
+    ``sc.spiking``; returns how many.
 
     The update stage has already scanned each population right after updating it (while
     its data are in cache) and left the candidates of partition ``p`` in ``cand`` from
     ``bounds[p]`` on (``n_cand[p]`` of them); this stage joins them (partitions are
     contiguous, so the joined list is in neuron order) and applies k-WTA per population.
     ``kw`` is a tuple of the :class:`neuro.engines.plan.Neurons` arrays ``(pop_offsets,
-    adapt, kwta_k, kwta_hold, v_reset)``, taken out of the record once per call of the loop
-    (this stage allocates, so it counts references; see
-    :func:`neuro.engines.kernels.step_kernel`)."""
+    adapt, kwta_k, kwta_hold, v_reset)``, taken out of the record once per call of the loop."""
     pop_offsets, adapt, kwta_k, kwta_hold, v_reset = kw
+    cand, n_cand, spiking = sc.cand, sc.n_cand, sc.spiking
+    work = (sc.key, sc.order, sc.tmp)
     total = 0
     for p in range(bounds.shape[0] - 1):
         lo = bounds[p]
@@ -136,7 +155,7 @@ def threshold_stage(kw, v, theta, bounds, cand, n_cand, spiking):
                 n_spk += 1
         elif end > start:
             n_spk = kwta_winners(v, theta, adapt[pop], cand[start:], end - start, kwta_k[pop],
-                                 kwta_hold[pop], v_reset[pop], spiking, n_spk)
+                                 kwta_hold[pop], v_reset[pop], spiking, n_spk, work)
         start = end
     return n_spk
 
@@ -205,15 +224,19 @@ def register_stages(record: type, update_impl, inputs_impl) -> None:
         return None
 
 
-@numba.njit(cache=True, nogil=True)
-def run_steps(n0, n1, model, st, bk, io, rec, n_out, n_samples):
+@step_kernel
+def run_steps(n0, n1, model, st, bk, io, rec, sc, n_samples):
     """Run steps ``[n0, n1)`` with the stages of the backend record ``bk`` (see the module
-    docstring); ``io`` holds the inputs of the steps from ``n0`` on.
+    docstring); ``io`` holds the inputs of the steps from ``n0`` on, ``sc`` the work arrays
+    (:func:`scratch`), ``n_samples`` the samples already in ``rec.samples``.
 
+    Allocates nothing, so it is compiled without reference counting
+    (:func:`neuro.engines.kernels.step_kernel`): with it, passing the records to the stages
+    and taking arrays out of them cost about a fifth of a CUBA step in atomic counts.
     Stops early, before a step whose spikes could overflow ``rec.spike_step``. Returns
     ``(next step, spikes written, samples written)``.
     """
-    # record fields are taken out once, before the loop (see threshold_stage)
+    # record fields are taken out once, before the loop
     nr, bounds, plastic, routing = model.neurons, model.bounds, model.plastic, model.routing
     v, syn, drive, last, theta = st.v, st.syn, st.drive, st.last_spike, st.theta
     kw = (nr.pop_offsets, nr.adapt, nr.kwta_k, nr.kwta_hold, nr.v_reset)
@@ -221,10 +244,8 @@ def run_steps(n0, n1, model, st, bk, io, rec, n_out, n_samples):
     rec_ids, rec_chan, samples, every = rec.ids, rec.chan, rec.samples, rec.every
     spike_step, spike_id = rec.spike_step, rec.spike_id
     n_neur = v.shape[0]
-    sc = Scratch(np.zeros(n_neur, dtype=v.dtype), np.empty(n_neur, dtype=np.int64),
-                 np.zeros(bounds.shape[0] - 1, dtype=np.int64))
-    cand, n_cand = sc.cand, sc.n_cand
-    spiking = np.empty(n_neur, dtype=np.int64)
+    spiking = sc.spiking
+    n_out = 0
     learns = plastic.ints.shape[0] > 0
     cap = spike_step.shape[0]
     n_cols = rec_ids.shape[0]
@@ -240,7 +261,7 @@ def run_steps(n0, n1, model, st, bk, io, rec, n_out, n_samples):
                 samples[n_samples, c] = v[i] if rec_chan[c] < 0 else syn[rec_chan[c], i]
             n_samples += 1
         update(n, model, st, bk, sc)
-        n_spk = threshold_stage(kw, v, theta, bounds, cand, n_cand, spiking)
+        n_spk = threshold_stage(kw, v, theta, bounds, sc)
         for r in range(n_spk):
             i = spiking[r]
             last[i] = n
