@@ -189,6 +189,20 @@ def test_kwta_at_most_k_winners_largest_v_lowest_index():
     assert s.n_spikes > 100 and counts.max() <= k
 
 
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 7, 64, 301])
+def test_kwta_sort_is_numpys_stable_argsort(n):
+    """The loop's allocation-free sort gives numpy's stable (mergesort) order, ties
+    included (keys drawn from a few values)."""
+    from neuro.engines.kernels import stable_argsort
+
+    rng = np.random.default_rng(n)
+    key = rng.integers(0, 5, n).astype(np.float64) * rng.choice([1.0, -0.5])
+    order, tmp = np.full(n + 3, -1, np.int64), np.empty(n + 3, np.int64)
+    stable_argsort(key, n, order, tmp)
+    np.testing.assert_array_equal(order[:n], np.argsort(key, kind="mergesort"))
+    assert (order[n:] == -1).all()  # nothing written past n
+
+
 def test_seed_determinism_and_resume_equivalence():
     net = Network(
         [Population("a", 80, LIFParams(tau_mem_s=10e-3, v_threshold=1.0, t_ref_s=2e-3, tau_syn_s=(5e-3,)))],
