@@ -223,6 +223,7 @@ def update_stage(n, part, bounds, nr, st, sc):
     mem_decay, v_inf, adapt, theta_decay, v_threshold = (nr.mem_decay, nr.v_inf, nr.adapt,
                                                          nr.theta_decay, nr.v_threshold)
     coba, e_rev, g_mean, dt_over_tau = nr.coba, nr.e_rev, nr.g_mean, nr.dt_over_tau
+    injected = nr.injected
     t_lo = bounds[part]
     t_hi = bounds[part + 1]
     n_ch = syn.shape[0]
@@ -254,7 +255,9 @@ def update_stage(n, part, bounds, nr, st, sc):
             fused = n_ch == 2 and not adapt[pop]
             coef = (mem_decay[pop], v_inf[pop], syn_to_mem[pop, 0], syn_to_mem[pop, 1],
                     syn_decay[pop, 0], syn_decay[pop, 1])
-            n_c += lif_update(n, v[lo:hi], s0[lo:hi], s1[lo:hi], last[lo:hi], drive[lo:hi], coef,
+            # an empty drive: nothing injected, the update does not read it
+            dr = drive[lo:hi] if injected[pop] else drive[lo:lo]
+            n_c += lif_update(n, v[lo:hi], s0[lo:hi], s1[lo:hi], last[lo:hi], dr, coef,
                               rs, v_threshold[pop], fused, lo, cand[t_lo + n_c:])
             if fused:
                 continue

@@ -143,9 +143,10 @@ def _lif_block(n, v, s0, s1, last, drive, coef, rs, th):
     cross ``th`` (``v > th`` and not refractory): an integer sum, so the loop stays
     vectorised."""
     a, vi, c0, c1, d0, d1 = coef
+    injected = drive.shape[0] > 0  # loop-invariant: LLVM compiles a loop for each case
     over = 0
     for i in range(v.shape[0]):
-        target = vi + drive[i]
+        target = vi + drive[i] if injected else vi
         x0 = s0[i]
         x1 = s1[i]
         x = target + (v[i] - target) * a + x0 * c0 + x1 * c1
@@ -166,7 +167,8 @@ def lif_update(n, v, s0, s1, last, drive, coef, rs, th, scan, offset, cand):
 
     ``coef`` holds the population's step constants ``(a, v_inf, c0, c1, d0, d1)``: membrane
     decay, resting target, synapse-to-membrane factors and decays of the two channels;
-    ``rs`` is the refractory period in steps.
+    ``rs`` is the refractory period in steps. ``drive`` is the injected current, or empty
+    if the population has none (then it is not read: less memory traffic).
 
     Block by block (:data:`SCAN_BLOCK`): the update of a block counts its crossings, and
     only a block with some is scanned, while it is in cache; a step has a few spikes among

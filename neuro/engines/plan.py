@@ -70,6 +70,9 @@ class Neurons(NamedTuple):
         channels; zero elsewhere.
     dt_over_tau : ndarray
         ``dt / tau_mem``.
+    injected : ndarray of bool
+        A current injection targets the population (only then does its update read the
+        state's ``drive``: a tenth of the update's memory traffic otherwise).
     """
 
     pop_offsets: np.ndarray
@@ -91,6 +94,7 @@ class Neurons(NamedTuple):
     e_rev: np.ndarray
     g_mean: np.ndarray
     dt_over_tau: np.ndarray
+    injected: np.ndarray
 
 
 class Routing(NamedTuple):
@@ -312,6 +316,8 @@ def _neurons(network: Network, dt_s: float, dtype: type, offsets: np.ndarray) ->
         e_rev=e_rev.astype(dtype),
         g_mean=g_mean.astype(dtype),
         dt_over_tau=per_pop([dt_s / p.params.tau_mem_s for p in pops]),
+        injected=np.array([p.name in {c.target for c in network.currents} for p in pops],
+                          dtype=np.bool_),
     )
 
 
