@@ -65,7 +65,7 @@ class ClockParallel(ClockSerial):
     __slots__ = ()
 
 
-@numba.njit(cache=True, nogil=True, _nrt=False, inline="always")
+@step_kernel
 def _propagate(n, part, t_lo, t_hi, spikes, rt, st, ref_n):
     """Scatter the synapses of the step's ``spikes`` (neurons, then source channels) onto
     the targets in ``[t_lo, t_hi)``, the targets of partition ``part``.
@@ -141,7 +141,7 @@ class StepSpikes(NamedTuple):
     s1: int
 
 
-@numba.njit(cache=True, nogil=True, _nrt=False, inline="always")
+@step_kernel
 def _inputs(n, part, spikes, bounds, nr, rt, drives, seed, st, hits):
     """Stage 3 for the targets of partition ``part``: propagate the step's ``spikes``, add
     the external drives, deliver ring-buffer slot ``n`` (in this order, so each target sums
