@@ -37,7 +37,8 @@ from tqdm.auto import tqdm
 from neuro.coba import coba_update
 from neuro.engines.capabilities import check_supported
 from neuro.engines.drive import InputDrive
-from neuro.engines.kernels import accepts_delta, apply_drives, crossings, lif_update, step_kernel
+from neuro.engines.kernels import (accepts_delta, apply_drives, crossings, lif_update, prefetch,
+                                   step_kernel)
 from neuro.engines.loop import Inputs, Recorder, register_stages, run_steps, scratch
 from neuro.engines.plan import build_plan
 from neuro.engines.plasticity import P_REWARD
@@ -85,7 +86,19 @@ def _propagate(n, part, t_lo, t_hi, spikes, rt, st, ref_n):
     n_slots = buf.shape[0]
     whole = t_lo == 0 and t_hi == v.shape[0]
     n_spk = spikes.n_neurons
-    for r in range(n_spk + spikes.s1 - spikes.s0):
+    n_pre = n_spk + spikes.s1 - spikes.s0
+    for r in range(n_pre):  # first start loading every row (see prefetch)
+        g = spikes.neurons[r] if r < n_spk else spikes.sources[spikes.s0 + r - n_spk]
+        grp = group_of_pre[g]
+        for q in range(gp_ptr[grp], gp_ptr[grp + 1]):
+            p = gp_list[q]
+            lo = p_syn0[p] + indptr[p_iptr0[p] + g - p_src_off[p]]
+            hi = p_syn0[p] + indptr[p_iptr0[p] + g - p_src_off[p] + 1]
+            for s in range(lo, hi, 16):  # 64-byte lines: 16 int32 indices, 8 float64 weights
+                prefetch(indices, s)
+                prefetch(weights, s)
+                prefetch(weights, min(s + 8, hi - 1))
+    for r in range(n_pre):
         g = spikes.neurons[r] if r < n_spk else spikes.sources[spikes.s0 + r - n_spk]
         grp = group_of_pre[g]
         for q in range(gp_ptr[grp], gp_ptr[grp + 1]):

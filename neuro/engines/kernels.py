@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from neuro.engines.rng import poisson_count, uniform
 
@@ -21,6 +25,31 @@ def step_kernel(fn):
     here at a fifth of the CUBA step time; these kernels only borrow arrays their caller
     holds, so the counts are not needed."""
     return numba.njit(cache=True, nogil=True, _nrt=False)(fn)
+
+
+@intrinsic
+def prefetch(typingctx, arr, idx):
+    """Ask the CPU to start loading the cache line of ``arr[idx]`` (LLVM's ``prefetch``
+    intrinsic: a hint, no fault if out of range, no effect on results). Loading the
+    synapse rows of all the step's spikes at once overlaps their cache misses, which
+    otherwise come one row after another."""
+    sig = types.void(arr, idx)
+
+    def codegen(context, builder, sig, args):
+        aryty = sig.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]],
+                                       wraparound=False, boundscheck=False)
+        i8p = builder.bitcast(ptr, ir.IntType(8).as_pointer())
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p.type, i32, i32, i32]),
+            "llvm.prefetch.p0")
+        # read, keep in all cache levels, data cache
+        builder.call(fn, [i8p, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
