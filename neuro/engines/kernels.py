@@ -176,14 +176,17 @@ def _lif_block(n, v, s0, s1, last, drive, coef, rs, th):
     over = 0
     for i in range(v.shape[0]):
         target = vi + drive[i] if injected else vi
+        # every load before any store: the stores could alias the arrays still to be read,
+        # which would make LLVM load v twice and store it under a mask
+        vv = v[i]
         x0 = s0[i]
         x1 = s1[i]
-        x = target + (v[i] - target) * a + x0 * c0 + x1 * c1
+        ok = (n - last[i]) >= rs
+        x = target + (vv - target) * a + x0 * c0 + x1 * c1
+        y = x if ok else vv
+        v[i] = y
         s0[i] = x0 * d0
         s1[i] = x1 * d1
-        ok = (n - last[i]) >= rs
-        y = x if ok else v[i]
-        v[i] = y
         over += (y > th) & ok
     return over
 
