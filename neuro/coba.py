@@ -102,15 +102,17 @@ def coba_step(v: np.ndarray, g: np.ndarray, params: LIFParams,
 
 
 @numba.njit(cache=True, nogil=True)
-def coba_update(n, v, g0, g1, last, drive, vi, e0, e1, m0, m1, d0, d1, k, rs):
+def coba_update(n, v, g0, g1, last, drive, coef, rs):
     """One COBA step of one population's neurons (two channels), on slices, in place.
 
-    ``vi``: ``v_rest + bias`` (``drive`` adds current injection); ``e*``: reversal
+    ``coef`` holds the population's step constants ``(vi, e0, e1, m0, m1, d0, d1, k)``:
+    ``vi = v_rest + bias`` (``drive`` adds current injection); ``e*``: reversal
     potentials; ``m*``, ``d*``: :class:`CobaFactors` ``g_mean`` and ``g_decay``; ``k``:
-    ``dt / tau_m``; ``rs``: refractory steps (a refractory neuron keeps ``v``, its
+    ``dt / tau_m``. ``rs``: refractory steps (a refractory neuron keeps ``v``, its
     conductances decay). A one-channel population passes ``m1 = 0``. Loops from 0 over
     slices for the same reason as :func:`neuro.engines.kernels.lif_update`.
     """
+    vi, e0, e1, m0, m1, d0, d1, k = coef
     for i in range(v.shape[0]):
         ge = g0[i] * m0
         gi = g1[i] * m1

@@ -71,8 +71,8 @@ def test_kernel_equals_reference_step_and_holds_refractory_neurons():
     last[::5] = 10  # refractory at step 12 with rs = 50: v kept, g still decays
     f = coba_factors(MEM, dt)
     v_k, g_k = v.copy(), g.copy()
-    coba_update(12, v_k, g_k[0], g_k[1], last, drive, MEM.v_inf, *MEM.e_rev, *f.g_mean,
-                *f.g_decay, f.dt_over_tau, 50)
+    coef = (MEM.v_inf, *MEM.e_rev, *f.g_mean, *f.g_decay, f.dt_over_tau)
+    coba_update(12, v_k, g_k[0], g_k[1], last, drive, coef, 50)
     v_ref, g_ref = coba_step(v, g, MEM, dt)
     free = last < 0
     np.testing.assert_allclose(v_k[free], v_ref[free], rtol=1e-13)

@@ -250,10 +250,10 @@ def update_stage(n, part, bounds, nr, st, sc):
             continue
         rs = ref_steps[pop]
         if coba[pop]:  # conductance channels (at most two, padded): neuro.coba
+            coba_coef = (v_inf[pop], e_rev[pop, 0], e_rev[pop, 1], g_mean[pop, 0],
+                         g_mean[pop, 1], syn_decay[pop, 0], syn_decay[pop, 1], dt_over_tau[pop])
             coba_update(n, v[lo:hi], s0[lo:hi], s1[lo:hi], last[lo:hi], drive[lo:hi],
-                        v_inf[pop], e_rev[pop, 0], e_rev[pop, 1], g_mean[pop, 0],
-                        g_mean[pop, 1], syn_decay[pop, 0], syn_decay[pop, 1],
-                        dt_over_tau[pop], rs)
+                        coba_coef, rs)
         else:
             if n_ch > 2:
                 for i in range(lo, hi):
