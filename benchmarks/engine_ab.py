@@ -8,7 +8,10 @@ quantiles is stable where fresh-process wall times on a shared machine are not. 
 
 - ``cuba``: the clock engine on the 4,000-neuron CUBA network (dt 0.1 ms, seed 0);
 - ``eq_cuba``, ``eq_fanout``: the Loihi event-queue backend (float mode) on CUBA and on the
-  fan-out network of ``benchmarks/event_queue_throughput.py`` (dt 1 ms), seed 1.
+  fan-out network of ``benchmarks/event_queue_throughput.py`` (dt 1 ms), seed 1;
+- ``brunel``: the clock engine on one thread on the Brunel network of
+  ``benchmarks/threads.py`` (12,500 neurons in 16 partitions, delays, PoissonInput): the
+  partitioned path, per thread (its speed-up on more threads is ``threads.py``'s).
 
 Usage::
 
@@ -31,13 +34,22 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _baseline import BASELINE, ROOT, baseline_tree  # noqa: E402
 
-CASES = ("cuba", "eq_cuba", "eq_fanout")
+CASES = ("cuba", "eq_cuba", "eq_fanout", "brunel")
 
 
 def _simulator(case: str):
     """The warmed-up simulator of ``case``, built with the packages this process imports."""
     from experiments.cuba import cuba_network
 
+    if case == "brunel":
+        from threads import brunel_network
+
+        from neuro.engines import ClockSimulator
+
+        ClockSimulator(cuba_network(0, n_neurons=100), 1e-4, seed=0).run(1e-4)  # load kernels
+        sim = ClockSimulator(brunel_network(0), 1e-4, seed=0, threads=1)
+        sim.run(1e-3)  # the partitioned specialisation
+        return sim
     if case == "cuba":
         from neuro.engines import ClockSimulator
 
@@ -99,7 +111,7 @@ def compare(case: str, chunk: float, chunks: int, old: Path) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
+    ap.add_argument("--cases", nargs="+", choices=CASES, default=["cuba", "eq_cuba", "eq_fanout"])
     ap.add_argument("--chunk", type=float, default=0.05, help="simulated seconds per chunk")
     ap.add_argument("--chunks", type=int, default=30, help="chunks per tree")
     ap.add_argument("--baseline", default=BASELINE,

@@ -204,6 +204,7 @@ def _process(n, st, bk, ctr, ref_n):
     buf, queued, q_ids, q_len = st.buffer, st.queued, st.queue_ids, st.queue_len
     inreg, received, fixed, indirect = bk.inreg, bk.received, bk.fixed, bk.indirect
     n_slots = buf.shape[0]
+    n_mod = n % n_slots  # delays are < n_slots
     start = 0
     for c in range(ctr.shape[0]):
         stop = bk.q_ptr[c]
@@ -246,7 +247,9 @@ def _process(n, st, bk, ctr, ref_n):
                     else:
                         syn[ch - 1, t] += wt
                 else:
-                    slot = (n + d) % n_slots
+                    slot = n_mod + d  # (n + d) % n_slots without a division per synapse
+                    if slot >= n_slots:
+                        slot -= n_slots
                     if not queued[slot, t]:  # first input of this target in that slot
                         queued[slot, t] = True
                         q_ids[slot, q_len[slot, 0]] = t

@@ -84,10 +84,13 @@ def _propagate(n, part, t_lo, t_hi, spikes, rt, st, ref_n):
     p_syn0, indptr, p_iptr0, p_tgt_off = rt.p_syn0, rt.indptr, rt.p_iptr0, rt.p_tgt_off
     indices, p_chan, delays = rt.indices, rt.p_chan, rt.delays
     n_slots = buf.shape[0]
+    n_mod = n % n_slots  # delays are < n_slots
     whole = t_lo == 0 and t_hi == v.shape[0]
     n_spk = spikes.n_neurons
     n_pre = n_spk + spikes.s1 - spikes.s0
-    for r in range(n_pre):  # first start loading every row (see prefetch)
+    # first start loading every row (see prefetch), in an unpartitioned network: a partition
+    # reads only its part of each row (long rows, which the hardware prefetcher follows)
+    for r in range(n_pre if whole else 0):
         g = spikes.neurons[r] if r < n_spk else spikes.sources[spikes.s0 + r - n_spk]
         grp = group_of_pre[g]
         for q in range(gp_ptr[grp], gp_ptr[grp + 1]):
@@ -134,7 +137,9 @@ def _propagate(n, part, t_lo, t_hi, spikes, rt, st, ref_n):
                     else:
                         syn[ch - 1, t] += weights[s]
                 else:
-                    slot = (n + d) % n_slots
+                    slot = n_mod + d  # (n + d) % n_slots without a division per synapse
+                    if slot >= n_slots:
+                        slot -= n_slots
                     if not queued[slot, t]:
                         queued[slot, t] = True
                         q_ids[slot, t_lo + q_len[slot, part]] = t
