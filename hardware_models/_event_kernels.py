@@ -252,8 +252,8 @@ def _process(n, st, bk, ctr, ref_n):
                         slot -= n_slots
                     if not queued[slot, t]:  # first input of this target in that slot
                         queued[slot, t] = True
-                        q_ids[slot, q_len[slot, 0]] = t
-                        q_len[slot, 0] += 1
+                        q_ids[slot, q_len[slot, 0, 0]] = t
+                        q_len[slot, 0, 0] += 1
                     buf[slot, t, syn_ch[s]] += wt
         start = stop
     return 0
@@ -311,7 +311,7 @@ def _deliver_and_count(n, spiking, n_spk, st, bk, ctr, ref_n):
     for r in range(n_spk):
         received[spiking[r]] = 1
     if n_slots > 1:
-        for q in range(q_len[slot, 0]):
+        for q in range(q_len[slot, 0, 0]):
             i = q_ids[slot, q]
             received[i] = 1
             queued[slot, i] = False
@@ -326,7 +326,7 @@ def _deliver_and_count(n, spiking, n_spk, st, bk, ctr, ref_n):
                 for k in range(buf.shape[2] - 1):
                     target[k, i] += buf[slot, i, 1 + k]
                     buf[slot, i, 1 + k] = 0
-        q_len[slot, 0] = 0
+        q_len[slot, 0, 0] = 0
     ch = bk.chip
     for r in range(ch.run_core.shape[0]):  # runs of consecutive neurons on one core
         lo, hi = ch.run_ptr[r], ch.run_ptr[r + 1]

@@ -142,8 +142,8 @@ def _propagate(n, part, t_lo, t_hi, spikes, rt, st, ref_n):
                         slot -= n_slots
                     if not queued[slot, t]:
                         queued[slot, t] = True
-                        q_ids[slot, t_lo + q_len[slot, part]] = t
-                        q_len[slot, part] += 1
+                        q_ids[slot, t_lo + q_len[slot, part, 0]] = t
+                        q_len[slot, part, 0] += 1
                     buf[slot, t, ch] += weights[s]
     return 0
 
@@ -174,7 +174,7 @@ def _inputs(n, part, spikes, bounds, nr, rt, drives, seed, st, hits):
     buf, queued, q_ids, q_len = st.buffer, st.queued, st.queue_ids, st.queue_len
     if buf.shape[0] > 1:
         slot = n % buf.shape[0]
-        for q in range(q_len[slot, part]):
+        for q in range(q_len[slot, part, 0]):
             i = q_ids[slot, t_lo + q]
             queued[slot, i] = False
             x = buf[slot, i, 0]
@@ -184,7 +184,7 @@ def _inputs(n, part, spikes, bounds, nr, rt, drives, seed, st, hits):
             for k in range(buf.shape[2] - 1):
                 syn[k, i] += buf[slot, i, 1 + k]
                 buf[slot, i, 1 + k] = 0.0
-        q_len[slot, part] = 0
+        q_len[slot, part, 0] = 0
     return 0
 
 

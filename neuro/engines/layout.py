@@ -18,7 +18,8 @@ import numpy as np
 # this when it starts (on the first parallel region), so set it on import unless the user has.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-__all__ = ["MIN_SYN_ROWS", "NEVER", "N_PARTITIONS", "PARALLEL_MIN_NEURONS", "partitions"]
+__all__ = ["COUNTER_STRIDE", "MIN_SYN_ROWS", "NEVER", "N_PARTITIONS", "PARALLEL_MIN_NEURONS",
+           "partitions"]
 
 #: Networks smaller than this run as one partition (a parallel region per step costs more
 #: than it saves on a few thousand neurons).
@@ -26,6 +27,11 @@ PARALLEL_MIN_NEURONS = 10_000
 
 #: Partitions of a large network: several per core for load balance on up to 16 cores.
 N_PARTITIONS = 16
+
+#: int64 elements between per-partition counters that threads update concurrently (one
+#: 64-byte cache line): counters of two partitions never share a line, so two threads do
+#: not pass a line back and forth on every increment (false sharing).
+COUNTER_STRIDE = 8
 
 #: Rows of the synaptic-current state (and columns of the per-population channel factors):
 #: at least two, padding rows with zero coupling, so that one fused two-channel update loop

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from neuro.engines.layout import MIN_SYN_ROWS, NEVER
+from neuro.engines.layout import COUNTER_STRIDE, MIN_SYN_ROWS, NEVER
 from neuro.engines.plan import Plan
 
 __all__ = ["State", "initial_state"]
@@ -36,7 +36,8 @@ class State(NamedTuple):
         Delay ring buffer of inputs not yet delivered.
     queued, queue_ids, queue_len : ndarray
         Per slot: which targets hold input (flags), their ids (partition ``p``'s from
-        ``bounds[p]`` on), and how many per partition (``queue_len[slot, p]``).
+        ``bounds[p]`` on), and how many per partition (``queue_len[slot, p, 0]``; the last
+        axis pads each counter to its own cache line, :data:`layout.COUNTER_STRIDE`).
     drive : ndarray (n_neurons,)
         Current injection currently applied (added to ``v_inf``).
     weights : ndarray
@@ -109,7 +110,7 @@ def initial_state(plan: Plan, *, v: np.ndarray | None = None, weights: np.ndarra
         buffer=np.zeros((slots, n, chans), dtype=v.dtype),
         queued=np.zeros((slots, n), dtype=np.bool_),
         queue_ids=np.zeros((slots, n), dtype=np.int64),
-        queue_len=np.zeros((slots, plan.model.bounds.size - 1), dtype=np.int64),
+        queue_len=np.zeros((slots, plan.model.bounds.size - 1, COUNTER_STRIDE), dtype=np.int64),
         drive=np.zeros(n, dtype=plan.dtype),
         weights=weights.copy(),
         theta=plan.theta_init.copy(),
