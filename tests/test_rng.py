@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from neuro import LIFParams, Network, Population, PoissonInput
-from neuro.engines.rng import poisson_count, stream_id, uniform, uniform_array
+from neuro.engines.rng import (poisson_cdf, poisson_count, poisson_from_cdf, stream_id, uniform,
+                               uniform_array)
 
 
 def test_uniform_is_a_pure_function_of_its_coordinates():
@@ -34,6 +35,26 @@ def test_poisson_count_mean_and_variance(lam):
     se = np.sqrt(lam / k.size)
     assert abs(k.mean() - lam) < 5 * se
     assert abs(k.var() - lam) < 0.05 * lam + 5 * se
+
+
+@pytest.mark.parametrize("lam", [1e-6, 0.05, 1.0, 2.0, 3.5, 12.0, 19.0])
+def test_poisson_cdf_table_gives_poisson_counts(lam):
+    """Searching the drive's CDF table gives exactly poisson_count's count for every u,
+    including u next to the table's values (ties) and u close to 1."""
+    table = np.zeros(64)
+    n, tail = poisson_cdf(lam, table)
+    assert 0 < n <= 64 and n <= tail and (np.diff(table[:n]) >= 0).all()
+    u = np.concatenate([uniform_array(3, 1, 0, 20_000), table[:n], np.nextafter(table[:n], 0),
+                        np.nextafter(table[:n], 1), [0.0, 1 - 2**-53]])
+    u = u[u < 1.0]  # uniform() is below 1
+    got = np.array([poisson_from_cdf(x, table, n, tail) for x in u])
+    np.testing.assert_array_equal(got, [poisson_count(lam, x) for x in u])
+
+
+def test_poisson_cdf_table_too_short_or_underflowing():
+    assert poisson_cdf(40.0, np.zeros(64)) == (-1, -1)  # more terms: draw without a table
+    assert poisson_cdf(800.0, np.zeros(64)) == (0, 0)  # exp(-lam) underflows: always 0 ...
+    assert poisson_count(800.0, 0.5) == 0  # ... as poisson_count
 
 
 def test_stream_id_validates():

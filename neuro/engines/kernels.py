@@ -9,7 +9,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from neuro.engines.rng import poisson_count, uniform
+from neuro.engines.rng import poisson_count, poisson_from_cdf, uniform
 
 #: Neurons per block of the update's fused threshold scan (:func:`lif_update`).
 SCAN_BLOCK = 128
@@ -63,7 +63,8 @@ def accepts_delta(n, i, last, ref_n):
 def apply_drives(n, seed, drives, v, syn, last, ref_n, hits, t_lo, t_hi):
     """External Poisson drives (``neuro.inputs.PoissonInput``) of step ``n``, as input that
     arrives in that step: each target neuron ``i`` of drive ``d`` gets ``weight * k`` with
-    ``k = poisson_count(lam, uniform(seed, stream, n, i - lo))``.
+    ``k = poisson_count(lam, uniform(seed, stream, n, i - lo))`` (searched in the drive's CDF
+    table where it has one: the same ``k``, about twice as fast).
 
     ``drives`` is a :class:`neuro.engines.plan.DriveTable`. Channel 0 adds to ``v`` unless the
     neuron is refractory (the delta-input rule of the clock engine), channel ``c >= 1`` adds
@@ -78,8 +79,12 @@ def apply_drives(n, seed, drives, v, syn, last, ref_n, hits, t_lo, t_hi):
         w = drives.weight[d]
         ch = drives.channel[d]
         stream = drives.stream[d]
+        cdf = drives.cdf[d]
+        n_cdf = drives.n_cdf[d]
+        tail = drives.cdf_tail[d]
         for i in range(max(lo, t_lo), min(drives.hi[d], t_hi)):
-            k = poisson_count(lam, uniform(seed, stream, n, i - lo))
+            u = uniform(seed, stream, n, i - lo)
+            k = poisson_from_cdf(u, cdf, n_cdf, tail) if n_cdf >= 0 else poisson_count(lam, u)
             if k == 0:
                 continue
             if count:

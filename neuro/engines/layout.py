@@ -18,7 +18,7 @@ import numpy as np
 # this when it starts (on the first parallel region), so set it on import unless the user has.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-__all__ = ["COUNTER_STRIDE", "MIN_SYN_ROWS", "NEVER", "N_PARTITIONS", "PARALLEL_MIN_NEURONS",
+__all__ = ["CDF_TERMS", "COUNTER_STRIDE", "MIN_SYN_ROWS", "NEVER", "N_PARTITIONS", "PARALLEL_MIN_NEURONS",
            "partitions"]
 
 #: Networks smaller than this run as one partition (a parallel region per step costs more
@@ -27,6 +27,10 @@ PARALLEL_MIN_NEURONS = 10_000
 
 #: Partitions of a large network: several per core for load balance on up to 16 cores.
 N_PARTITIONS = 16
+
+#: Terms of an external drive's Poisson CDF table (:class:`neuro.engines.plan.DriveTable`):
+#: enough for means up to about 20 inputs per step; larger means draw without a table.
+CDF_TERMS = 64
 
 #: int64 elements between per-partition counters that threads update concurrently (one
 #: 64-byte cache line): counters of two partitions never share a line, so two threads do

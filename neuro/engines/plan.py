@@ -27,9 +27,9 @@ import numpy as np
 
 from neuro.coba import coba_factors
 from neuro.connectivity import concatenate_views
-from neuro.engines.layout import MIN_SYN_ROWS, partitions
+from neuro.engines.layout import CDF_TERMS, MIN_SYN_ROWS, partitions
 from neuro.engines.plasticity import PlasticPlan, build_plastic_plan
-from neuro.engines.rng import stream_id
+from neuro.engines.rng import poisson_cdf, stream_id
 from neuro.lif import step_factors
 from neuro.network import Network
 
@@ -146,6 +146,12 @@ class DriveTable(NamedTuple):
         Input channel as for projections: 0 delta (into ``v``), ``1 + k`` into ``I_k``.
     stream : ndarray of int64
         Random stream of the drive, ``stream_id(1, d)``.
+    cdf : ndarray of float64 (n_drives, CDF_TERMS)
+        The drive's Poisson CDF table (:func:`neuro.engines.rng.poisson_cdf`) ...
+    n_cdf, cdf_tail : ndarray of int64
+        ... its length and tail count; ``n_cdf`` is -1 where ``lam`` needs more than
+        ``CDF_TERMS`` terms (those drives draw with :func:`neuro.engines.rng.poisson_count`;
+        the counts are the same).
     """
 
     lo: np.ndarray
@@ -154,6 +160,9 @@ class DriveTable(NamedTuple):
     weight: np.ndarray
     channel: np.ndarray
     stream: np.ndarray
+    cdf: np.ndarray
+    n_cdf: np.ndarray
+    cdf_tail: np.ndarray
 
 
 class Model(NamedTuple):
@@ -193,7 +202,11 @@ def drive_table(network: Network, dt_s: float) -> DriveTable:
                      0 if delta else 1 + drv.receptor, stream_id(1, d)))
     cols = list(zip(*rows)) if rows else [()] * 6
     types = (np.int64, np.int64, np.float64, np.float64, np.int64, np.int64)
-    return DriveTable(*(np.array(c, dtype=t) for c, t in zip(cols, types)))
+    lo, hi, lam, weight, channel, stream = (np.array(c, dtype=t) for c, t in zip(cols, types))
+    cdf = np.zeros((lam.size, CDF_TERMS))
+    found = np.array([poisson_cdf(x, row) for x, row in zip(lam, cdf)], np.int64).reshape(-1, 2)
+    n_cdf, tail = found[:, 0].copy(), found[:, 1].copy()
+    return DriveTable(lo, hi, lam, weight, channel, stream, cdf, n_cdf, tail)
 
 
 @dataclass(frozen=True, eq=False)

@@ -21,7 +21,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["uniform", "poisson_count", "uniform_array", "stream_id"]
+__all__ = ["uniform", "poisson_count", "poisson_cdf", "poisson_from_cdf", "uniform_array",
+           "stream_id"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -76,6 +77,46 @@ def poisson_count(lam, u):
         p *= lam / k
         cdf += p
     return k
+
+
+@numba.njit(cache=True, nogil=True)
+def poisson_cdf(lam, out):
+    """The table that :func:`poisson_from_cdf` searches instead of :func:`poisson_count`
+    computing it for every draw: ``out[j]`` = the CDF value ``poisson_count`` reaches after
+    ``j`` terms, by the same floating-point operations in the same order.
+
+    Returns ``(n, tail)``: the table holds ``n`` values; ``poisson_count`` returns ``tail``
+    for every ``u`` at or above the last one (it stops there whatever ``u`` in ``[0, 1)``:
+    its CDF reaches 1, or its term underflows to 0 after the CDF has stopped growing in
+    floating point). ``(-1, -1)`` if ``out`` is too short (then use ``poisson_count``).
+    """
+    p = np.exp(-lam)
+    cdf = p
+    n = -1
+    j = 0
+    while p > 0.0 and cdf < 1.0:  # poisson_count's loop goes on for some u
+        if n < 0:
+            if j == out.shape[0]:
+                return -1, -1
+            out[j] = cdf
+        j += 1
+        p *= lam / j
+        grown = cdf + p
+        if n < 0 and grown == cdf:  # the CDF has stopped growing: only the tail is left
+            n = j
+        cdf = grown
+    return (j if n < 0 else n), j
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def poisson_from_cdf(u, cdf, n, tail):
+    """:func:`poisson_count` of ``u`` from the table ``cdf[:n]`` (and ``tail``) of
+    :func:`poisson_cdf`: the same count (the CDF never decreases, so the count is the number
+    of table values ``<= u``), with no exponential or division per draw."""
+    k = 0
+    while k < n and u >= cdf[k]:
+        k += 1
+    return tail if k == n else k
 
 
 @numba.njit(cache=True, nogil=True)
