@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from neuro.fused_kernels import spike_bits
+from neuro.fused_kernels import chunks, spike_bits
 from neuro.layers import LIF, SparseLinear, SpikingMLP, sparse_lif
 from neuro.surrogate import arctan, fast_sigmoid, triangle
 
@@ -110,8 +110,6 @@ def test_auto_fuses_when_cheaper_and_never_with_kwta():
 
 def test_wide_layer_in_output_chunks_equals_dense_path():
     """600 outputs at fan-out ~120: the synapse loops run in 3 chunks of outputs."""
-    from neuro.fused_kernels import _chunks
-
     rng = np.random.default_rng(5)
     x = torch.from_numpy((rng.random((9, 4, 50)) < 0.2).astype(np.float32))
     g = torch.from_numpy(rng.normal(size=(9, 4, 600)).astype(np.float32))
@@ -121,7 +119,7 @@ def test_wide_layer_in_output_chunks_equals_dense_path():
         with torch.no_grad():
             fc.weight.mul_(4)
         if kernel == "event":
-            assert _chunks(fc._indptr, fc._event_cols, 600).shape[1] - 1 == 3
+            assert chunks(fc._indptr, fc._event_cols, 600).shape[1] - 1 == 3
         xin = x.clone().requires_grad_(True)
         lif = LIF(0.9)
         out = sparse_lif(xin, fc, lif) if kernel == "event" else lif(fc(xin))[:2]
