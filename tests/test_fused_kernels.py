@@ -158,3 +158,21 @@ def test_input_modified_before_backward_is_an_error():
         xin.zero_()
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         mem.sum().backward()
+
+
+def test_fused_layer_hands_its_spikes_as_bits_to_the_next():
+    """The bits the fused forward returns are spike_bits of its spikes; the next layer reading
+    them gives the same result as reading the spikes."""
+    from neuro.layers import _sparse_lif
+
+    x = (torch.rand(20, 5, 40, generator=torch.Generator().manual_seed(4)) < 0.3).float()
+    fc1, fc2 = (SparseLinear.random(a, b, 0.3, seed=s, kernel="event") for a, b, s in ((40, 30, 0), (30, 7, 1)))
+    with torch.no_grad():
+        fc1.weight.mul_(3)
+        fc2.weight.mul_(3)
+    spk, _, bits = _sparse_lif(x, fc1, LIF(0.9), None)
+    assert spk.sum() > 0 and np.array_equal(bits, spike_bits(spk.detach().numpy()))
+    with_bits = _sparse_lif(spk, fc2, LIF(0.9), bits)
+    without = _sparse_lif(spk, fc2, LIF(0.9), None)
+    assert with_bits[0].sum() > 0
+    assert torch.equal(with_bits[0], without[0]) and torch.equal(with_bits[1], without[1])
