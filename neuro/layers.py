@@ -375,10 +375,14 @@ _NS_PER_EVENT = 2.0
 _NS_PER_SCAN = 0.6
 # ... a dense product's pass over its [M, in] operand (what bounds a skinny GEMM such as the
 # 1000 -> 10 readout), and for the fused kernels (sparse_lif): a pass over one input entry
-# (its spike bits) and one vector operation over 16 steps at a synapse
+# (its spike bits), what they add per output neuron and step to the LIF steps both paths run
+# (the transposes between trains and steps, the output bits), and one vector operation over
+# 16 steps at a synapse. Recalibrated on the kernels of benchmarks/sparse_training.py (1 thread,
+# the 784 -> 1000 layer at densities 1e-5, 2% and 10%, CPU time)
 _NS_PER_DENSE_ENTRY = 0.5
-_NS_PER_ENTRY = 0.4
-_NS_PER_VECTOR = 3.0
+_NS_PER_ENTRY = 0.2
+_NS_PER_OUT_ENTRY = 1.2
+_NS_PER_VECTOR = 2.4
 
 
 class SparseLinear(nn.Module):
@@ -561,8 +565,9 @@ class SparseLinear(nn.Module):
 
         ``kernel="event"``: always; ``"dense"``, ``"sparse"``: never; ``"auto"``: when the
         estimated time of the fused kernels (:mod:`neuro.fused_kernels`: a pass over the
-        input, then vector operations over the steps for each synapse of each input that
-        spiked in a sample) is below that of the dense matrix products, or the dense matrix
+        input, the transposes per output neuron and step, then vector operations over the
+        steps for each synapse of each input that spiked in a sample; ``bits``, the input's
+        :func:`neuro.fused_kernels.spike_bits` if known, saves a pass) is below that of the dense matrix products, or the dense matrix
         would exceed ``max_dense_bytes``.
         """
         if self.kernel != "auto":
@@ -578,7 +583,7 @@ class SparseLinear(nn.Module):
         vectors = -(-T // _fused.LANES)  # vector operations per synapse and input train
         pairs = (np.count_nonzero(bits) if bits is not None and bits.size
                  else _fused.count_active_inputs(x.detach().contiguous().numpy()))
-        fused_ns = (_NS_PER_ENTRY * T * B * I * (1 + training)
+        fused_ns = ((_NS_PER_ENTRY * I + _NS_PER_OUT_ENTRY * O) * T * B * (1 + training)
                     + _NS_PER_VECTOR * vectors * (pairs * nnz / I * (1 + grad_w) + grad_x * B * nnz))
         return fused_ns < dense_ns
 
