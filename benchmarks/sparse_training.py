@@ -7,15 +7,18 @@ last 2,000 test. For every weight density, one model per kernel starts from the 
 weights and pattern; the models are trained in lockstep (batch ``b`` of every model, then
 batch ``b + 1``) so that machine load hits them equally, and every step is timed in CPU
 time of this process (``time.process_time``, all its threads), which does not
-count the time other processes of a shared machine take. Gradients of the kernels agree to
+count the time other processes of a shared machine take; the first batch (numba compilation,
+warm-up) is not timed, the epoch time is the mean per timed batch times the batches. Gradients of the kernels agree to
 float32 rounding, so the models stay (nearly) the same and their test accuracies are
 compared at the end.
 
 Kernels (:class:`neuro.layers.SparseLinear`, ``kernel=``)
 --------------------------------------------------------
 ``dense``   dense-masked, what a user would write: the weights scattered into a dense matrix,
-            torch GEMMs forward and backward, then the LIF layer (:class:`neuro.layers.LIF`,
-            its time loop in one autograd node and its backward in one numba pass).
+            torch GEMMs forward and backward, then the LIF layer (:class:`neuro.layers.LIF`:
+            its forward and backward run the compiled, vectorised steps of
+            :mod:`neuro.lif_kernels`, the same step code the fused kernels run, so the ratio
+            comes from the synapses and the spikes, not from a better LIF loop).
 ``event``   ours: every projection and its LIF layer fused (:func:`neuro.layers.sparse_lif`,
             :mod:`neuro.fused_kernels`): one numba call runs all steps forward, one runs
             back-propagation through time, touching only the synapses of inputs that spiked.
@@ -80,8 +83,9 @@ def bench_density(density: float, data, args) -> dict[str, dict[str, float]]:
                 opts[k].zero_grad(set_to_none=True)
                 loss.backward()
                 opts[k].step()
-                seconds[k] += time.process_time() - t0
-                timed_batches[k] += 1
+                if epoch or b:  # the first batch compiles (numba) and warms up: not timed
+                    seconds[k] += time.process_time() - t0
+                    timed_batches[k] += 1
     out = {}
     for k, model in models.items():
         per_epoch = seconds[k] / timed_batches[k] * n_batches

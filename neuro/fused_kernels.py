@@ -11,11 +11,15 @@ to the current train of the postsynaptic neuron. A spike train of a rate-coded i
 many spikes, so one vector operation serves many spike events, and a silent input (most of
 them, in sparse activity) costs nothing. Then:
 
-* :func:`fused_forward` runs the LIF recursion over the steps (membrane update, threshold,
-  reset) and returns spikes and membranes.
+* :func:`fused_forward` transposes the sample's current trains to steps x neurons and runs
+  the LIF steps with the neurons as vector lanes (:func:`neuro.lif_kernels.lif_step`, the
+  step the dense path's :class:`neuro.layers.LIF` runs too), by blocks of neurons that stay
+  in L1; it returns spikes and membranes, and the spikes as bits for the next fused layer
+  (no second pass over them).
 * :func:`fused_backward` runs back-propagation through time per sample: the membrane
-  gradient ``delta_t = g^mem_t + g^spk_t S'(m_t - theta) + k_{t+1} delta_{t+1}`` (as
-  :func:`neuro.lif_kernels.lif_backward`), then the weight gradient at the existing synapses
+  gradient ``delta_t = g^mem_t + g^spk_t S'(m_t - theta) + k_{t+1} delta_{t+1}`` step by
+  step over the neurons (:func:`neuro.lif_kernels.lif_grad_step`, as the dense path), then
+  transposed back to trains, then the weight gradient at the existing synapses
   of the inputs that spiked, ``dL/dw[s] = sum_t x[t, b, pre(s)] delta_t[b, post(s)]`` (a dot
   product of two trains), and when asked the input gradient
   ``dL/dx[t, b, i] = sum_s w[s] delta_t[b, post(s)]`` over all synapses of ``i`` (the
@@ -31,12 +35,15 @@ path's to the last bit.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 
-from neuro.lif_kernels import surrogate_derivative
+from neuro.lif_kernels import lif_grad_step, lif_step
 
-__all__ = ["LANES", "N_PARTS", "count_active_inputs", "spike_bits", "fused_forward", "fused_backward"]
+__all__ = ["LANES", "N_PARTS", "Neurons", "Synapses", "chunks", "count_active_inputs", "spike_bits",
+           "fused_forward", "fused_backward"]
 
 #: Fixed number of batch parts of the backward pass (parallel units, one gradient buffer each).
 N_PARTS = 4
@@ -48,6 +55,9 @@ OUT_CHUNK = 256
 MIN_CHUNK_FAN_OUT = 16
 #: Neurons per block of the (step <-> neuron) transposes, so that a block's trains stay in L1.
 _BLOCK = 16
+#: Neurons per block of the LIF steps of a sample: their current, membrane and spike rows over
+#: all steps stay in L1.
+LIF_BLOCK = 128
 
 
 @njit(cache=True, nogil=True)
@@ -84,15 +94,16 @@ def spike_bits(x):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _trains(x, bits, b, trains, active):  # pragma: no cover - compiled
+def _trains(x, bits, b, indptr, trains, active):  # pragma: no cover - compiled
     """Trains ``trains[i, t] = x[t, b, i]`` of the inputs of sample ``b`` that are non-zero at
-    some step; returns how many, listed in ``active`` in ascending order."""
+    some step and have synapses (rows of ``indptr``); returns how many, listed in ``active``
+    in ascending order."""
     T, _, I = x.shape
     n = 0
     if bits.shape[0]:  # spikes: only the active inputs' rows, from their bits
         for i in range(I):  # branch-free compaction
             active[n] = i
-            n += bits[b, i] != 0
+            n += (bits[b, i] != 0) & (indptr[i + 1] > indptr[i])
         for a in range(n):
             i = active[a]
             v = bits[b, i]
@@ -109,7 +120,7 @@ def _trains(x, bits, b, trains, active):  # pragma: no cover - compiled
                 any_[i] |= v != 0
     for i in range(I):
         active[n] = i
-        n += any_[i]
+        n += any_[i] & (indptr[i + 1] > indptr[i])
     return n
 
 
@@ -127,7 +138,7 @@ def _chunk_rows(indptr, cols, width, n):  # pragma: no cover - compiled
     return out
 
 
-def _chunks(indptr: np.ndarray, cols: np.ndarray, n_out: int) -> np.ndarray:
+def chunks(indptr: np.ndarray, cols: np.ndarray, n_out: int) -> np.ndarray:
     """``[I, n + 1]``: row ``i``'s synapses onto chunk ``c`` of the outputs are
     ``chunks[i, c]:chunks[i, c + 1]`` (the columns of a row are sorted).
 
@@ -150,15 +161,53 @@ def _dot(a, i, b, j):  # pragma: no cover - compiled
     return acc
 
 
+class Synapses(NamedTuple):
+    """The CSR of ``W`` as the kernels read it: rows ``indptr`` [I + 1], output chunks
+    (:func:`chunks`) [I, n + 1], columns ``cols`` and weights ``w`` [nnz]."""
+
+    indptr: np.ndarray
+    chunks: np.ndarray
+    cols: np.ndarray
+    w: np.ndarray
+
+
+class Neurons(NamedTuple):
+    """The LIF constants the kernels read: :func:`neuro.lif_kernels.lif_consts`, the surrogate
+    code (:data:`neuro.lif_kernels.SURROGATE_CODES`), reset to 0 (``True``) or by subtraction."""
+
+    consts: np.ndarray
+    kind: int
+    reset_value: bool
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _at(a, t, b, k0, k1):  # pragma: no cover - compiled
+    """``a[t, b, k0:k1]``, or ``None`` for ``a`` None (resolved at compile time)."""
+    if a is None:
+        return None
+    return a[t, b, k0:k1]
+
+
 @njit(cache=True, nogil=True)
-def _sample_forward(x, bits, b, chunks, cols, w, bias, use_bias, consts, reset_value, trains,
-                    active, cur, spikes, mems):  # pragma: no cover - compiled
-    """Current trains of sample ``b`` over the synapses of its active inputs, then LIF."""
+def _transpose(src, dst, n_rows, n_cols):  # pragma: no cover - compiled
+    """``dst[c, r] = src[r, c]`` for ``r < n_rows``, ``c < n_cols``, by blocks of columns whose
+    rows stay in L1 (steps <-> neurons between the synapse loops and the LIF steps)."""
+    for c0 in range(0, n_cols, _BLOCK):
+        c1 = min(c0 + _BLOCK, n_cols)
+        for r in range(n_rows):
+            for c in range(c0, c1):
+                dst[c, r] = src[r, c]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _sample_forward(x, bits, b, syn, bias, lif, work, spikes, mems, out_bits):  # pragma: no cover - compiled
+    """Current trains of sample ``b`` over the synapses of its active inputs, then the LIF steps."""
+    trains, active, cur, cur_t, zeros = work
     T, O = spikes.shape[0], spikes.shape[2]
     lanes = trains.shape[1]
-    thr, beta, one, zero = consts[0], consts[1], consts[3], consts[5]
-    n_active = _trains(x, bits, b, trains, active)
-    cur[:] = zero
+    chunks, cols, w = syn.chunks, syn.cols, syn.w
+    n_active = _trains(x, bits, b, syn.indptr, trains, active)
+    cur[:] = 0
     for ch in range(chunks.shape[1] - 1):  # the chunk's current trains stay in L1
         for a in range(n_active):
             i = active[a]
@@ -166,76 +215,86 @@ def _sample_forward(x, bits, b, chunks, cols, w, bias, use_bias, consts, reset_v
                 c, ws = cols[s], w[s]
                 for t in range(lanes):
                     cur[c, t] += ws * trains[i, t]
-    m = np.zeros(O, w.dtype)
-    prev = np.zeros(O, w.dtype)  # a zero initial membrane is below the threshold (> 0)
-    for k0 in range(0, O, _BLOCK):  # neurons by blocks whose current trains stay in L1
+    _transpose(cur, cur_t, O, T)
+    if bias is not None:  # after the sum, as the unfused path adds it: equal to the last bit
         for t in range(T):
-            for k in range(k0, min(k0 + _BLOCK, O)):
-                c = cur[k, t] + bias[k] if use_bias else cur[k, t]
-                # the operation order of neuro.layers.lif_sequence: equal to the last bit
-                if reset_value:
-                    mt = (one - prev[k]) * m[k] * beta + c
-                else:
-                    mt = m[k] * beta + c - thr * prev[k]
-                m[k] = mt
-                mems[t, b, k] = mt
-                prev[k] = one if mt > thr else zero
-                spikes[t, b, k] = prev[k]
+            for k in range(O):
+                cur_t[t, k] += bias[k]
+    # the time loop of neuro.lif_kernels.lif_forward from a zero membrane, on this sample's
+    # rows, by blocks of neurons whose rows over all steps stay in L1
+    consts, reset_value = lif.consts, lif.reset_value
+    for k0 in range(0, O, LIF_BLOCK):
+        k1 = min(k0 + LIF_BLOCK, O)
+        lif_step(cur_t[0, k0:k1], zeros[k0:k1], zeros[k0:k1], mems[0, b, k0:k1], spikes[0, b, k0:k1],
+                 consts, reset_value)
+        for t in range(1, T):
+            lif_step(cur_t[t, k0:k1], mems[t - 1, b, k0:k1], spikes[t - 1, b, k0:k1], mems[t, b, k0:k1],
+                     spikes[t, b, k0:k1], consts, reset_value)
+    if out_bits.shape[0]:  # the next layer's input as bits, while the spikes are in cache
+        ob = out_bits[b]
+        for t in range(T):
+            st = spikes[t, b]
+            for k in range(O):
+                ob[k] |= np.uint32(st[k]) << np.uint32(t)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _forward(x, bits, chunks, cols, w, bias, use_bias, consts, reset_value, lanes, spikes,
-             mems):  # pragma: no cover - compiled
-    B, O = spikes.shape[1:]
-    I = chunks.shape[0]
+def _forward(x, bits, syn, bias, lif, spikes, mems, out_bits):  # pragma: no cover - compiled
+    T, B, O = spikes.shape
+    I = syn.chunks.shape[0]
+    lanes = -(-T // LANES) * LANES
     n_parts = min(N_PARTS, B)
     for part in prange(n_parts):
-        trains = np.zeros((I, lanes), w.dtype)  # the padding steps stay 0
-        active = np.empty(I, np.int64)
-        cur = np.empty((O, lanes), w.dtype)
+        work = (np.zeros((I, lanes), syn.w.dtype),  # trains; the padding steps stay 0
+                np.empty(I, np.int64), np.empty((O, lanes), syn.w.dtype), np.empty((T, O), syn.w.dtype),
+                np.zeros(O, syn.w.dtype))
         for b in range(part * B // n_parts, (part + 1) * B // n_parts):
-            _sample_forward(x, bits, b, chunks, cols, w, bias, use_bias, consts, reset_value, trains,
-                            active, cur, spikes, mems)
+            _sample_forward(x, bits, b, syn, bias, lif, work, spikes, mems, out_bits)
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _backward(x, bits, indptr, chunks, cols, w, mems, spikes, g_spk, g_mem, use_gspk, use_gmem,
-              consts, kind, reset_value, need_gx, use_bias, lanes, gx, gw_parts,
-              gb_parts):  # pragma: no cover - compiled
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def _backward(x, bits, syn, lif, mems, resets, g_spk, g_mem, gx, gw_parts, gb_parts):  # pragma: no cover - compiled
+    """``resets``: the spikes under reset to 0 (``r_{t+1} = s_t``), ``None`` under subtraction;
+    ``gx`` (input gradient) and ``gb_parts`` (bias) ``None`` when not asked for."""
     T, B, O = mems.shape
+    indptr, chunks, cols, w = syn
     I = indptr.size - 1
-    thr, beta, one, zero = consts[0], consts[1], consts[3], consts[5]
+    consts, kind = lif.consts, lif.kind
+    lanes = -(-T // LANES) * LANES
     n_parts = gw_parts.shape[0]
     for part in prange(n_parts):
         gw = gw_parts[part]
-        gb = gb_parts[part]
         trains = np.zeros((I, lanes), mems.dtype)
         active = np.empty(I, np.int64)
         delta = np.zeros((O, lanes), mems.dtype)  # the padding steps stay 0
+        delta_t = np.empty((T, O), mems.dtype)
         g = np.empty((_BLOCK, lanes), mems.dtype)
         for b in range(part * B // n_parts, (part + 1) * B // n_parts):
-            for k0 in range(0, O, _BLOCK):  # neurons by blocks whose trains stay in L1
-                for t in range(T - 1, -1, -1):
-                    for k in range(k0, min(k0 + _BLOCK, O)):
-                        v = g_mem[t, b, k] if use_gmem else zero
-                        if use_gspk:
-                            v += g_spk[t, b, k] * surrogate_derivative(mems[t, b, k] - thr, kind, consts)
-                        if t < T - 1:
-                            # dm_{t+1}/dm_t: beta, or beta (1 - r_{t+1}) with r_{t+1} = s_t
-                            v += (beta * (one - spikes[t, b, k]) if reset_value else beta) * delta[k, t + 1]
-                        delta[k, t] = v
-                        if use_bias:
-                            gb[k] += v
-            n_active = _trains(x, bits, b, trains, active)
+            # the time loop of neuro.lif_kernels.lif_backward on this sample's rows
+            for k0 in range(0, O, LIF_BLOCK):
+                k1 = min(k0 + LIF_BLOCK, O)
+                t = T - 1
+                lif_grad_step(mems[t, b, k0:k1], _at(g_spk, t, b, k0, k1), _at(g_mem, t, b, k0, k1), None,
+                              None, None, consts, kind, delta_t[t, k0:k1])
+                for t in range(T - 2, -1, -1):
+                    lif_grad_step(mems[t, b, k0:k1], _at(g_spk, t, b, k0, k1), _at(g_mem, t, b, k0, k1), None,
+                                  _at(resets, t, b, k0, k1), delta_t[t + 1, k0:k1], consts, kind, delta_t[t, k0:k1])
+            if gb_parts is not None:
+                gb = gb_parts[part]
+                for t in range(T):
+                    for k in range(O):
+                        gb[k] += delta_t[t, k]
+            _transpose(delta_t, delta, T, O)
+            n_active = _trains(x, bits, b, syn.indptr, trains, active)
             for ch in range(chunks.shape[1] - 1):  # the chunk's gradient trains stay in L1
                 for a in range(n_active):
                     i = active[a]
                     for s in range(chunks[i, ch], chunks[i, ch + 1]):
                         gw[s] += _dot(trains, i, delta, cols[s])
-            if need_gx:
+            if gx is not None:
                 for i0 in range(0, I, _BLOCK):  # by blocks of inputs: whole cache lines of gx
                     i1 = min(i0 + _BLOCK, I)
-                    g[:] = zero
+                    g[:] = 0
                     for i in range(i0, i1):
                         for s in range(indptr[i], indptr[i + 1]):
                             c, ws = cols[s], w[s]
@@ -246,65 +305,53 @@ def _backward(x, bits, indptr, chunks, cols, w, mems, spikes, g_spk, g_mem, use_
                             gx[t, b, i] = g[i - i0, t]
 
 
-def _lanes(n_steps: int) -> int:
-    return -(-n_steps // LANES) * LANES
-
-
-def fused_forward(x: np.ndarray, bits: np.ndarray, indptr: np.ndarray, cols: np.ndarray, w: np.ndarray,
-                  bias: np.ndarray | None, consts: np.ndarray, reset_value: bool,
-                  n_out: int) -> tuple[np.ndarray, np.ndarray]:
-    """Spikes and membranes [T, B, O] of the layer (see the module docstring).
+def fused_forward(x: np.ndarray, bits: np.ndarray, syn: Synapses, bias: np.ndarray | None,
+                  lif: Neurons, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Spikes and membranes [T, B, O] of the layer (see the module docstring), and the spikes
+    as :func:`spike_bits` (what the next fused layer reads; empty beyond 32 steps).
 
     Parameters
     ----------
     x : ndarray [T, B, I]
-        The input (C-contiguous, ``w``'s dtype).
+        The input (C-contiguous, the weights' dtype).
     bits : ndarray
         :func:`spike_bits` of ``x``.
-    indptr, cols, w : ndarray
-        CSR of ``W`` over the ``I`` inputs (``I + 1``, ``nnz``, ``nnz``).
+    syn : Synapses
+        The CSR of ``W`` over the ``I`` inputs (:func:`synapses`).
     bias : ndarray [O] or None
-    consts : ndarray
-        :func:`neuro.lif_kernels.lif_consts` (threshold, beta, surrogate scale) in ``w``'s dtype.
-    reset_value : bool
-        Reset to 0 (``True``) or by subtraction of the threshold.
+    lif : Neurons
+        LIF constants in the weights' dtype.
     n_out : int
         ``O``.
     """
     T, B, _ = x.shape
-    spikes = np.empty((T, B, n_out), w.dtype)
-    mems = np.empty((T, B, n_out), w.dtype)
-    use_bias = bias is not None
-    _forward(x, bits, _chunks(indptr, cols, n_out), cols, w,
-             bias if use_bias else np.empty(0, w.dtype), use_bias, consts, reset_value, _lanes(T),
-             spikes, mems)
-    return spikes, mems
+    dtype = syn.w.dtype
+    spikes = np.empty((T, B, n_out), dtype)
+    mems = np.empty((T, B, n_out), dtype)
+    out_bits = np.zeros((B if T <= 32 else 0, n_out), np.uint32)
+    _forward(x, bits, syn, bias, lif, spikes, mems, out_bits)
+    return spikes, mems, out_bits
 
 
-def fused_backward(x: np.ndarray, bits: np.ndarray, indptr: np.ndarray, cols: np.ndarray,
-                   w: np.ndarray, mems: np.ndarray, spikes: np.ndarray, g_spk: np.ndarray | None,
-                   g_mem: np.ndarray | None, consts: np.ndarray, kind: int, reset_value: bool,
-                   need_gx: bool, need_gb: bool
-                   ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+def fused_backward(x: np.ndarray, bits: np.ndarray, syn: Synapses, lif: Neurons, mems: np.ndarray,
+                   spikes: np.ndarray, g_spk: np.ndarray | None, g_mem: np.ndarray | None,
+                   need_gx: bool, need_gb: bool) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
     """Gradients w.r.t. the input [T, B, I] (or ``None``), the synapses [nnz] and the bias [O].
 
     ``g_spk``, ``g_mem`` [T, B, O] are the gradients w.r.t. the returned spikes and
-    membranes (``None``: zero); ``kind`` is a :data:`neuro.lif_kernels.SURROGATE_CODES` value;
-    the other arguments are those of :func:`fused_forward` and its results.
+    membranes (``None``: zero); the other arguments are those of :func:`fused_forward` and
+    its results.
     """
     T, B, O = mems.shape
     dtype = mems.dtype
     n_parts = min(N_PARTS, B)
-    empty = np.empty((0, 0, 0), dtype)
-    gx = np.empty(x.shape, dtype) if need_gx else empty
-    gw_parts = np.zeros((n_parts, w.size), dtype)
-    gb_parts = np.zeros((n_parts, O if need_gb else 0), dtype)
-    _backward(x, bits, indptr, _chunks(indptr, cols, O), cols, w, mems, spikes,
-              empty if g_spk is None else g_spk, empty if g_mem is None else g_mem,
-              g_spk is not None, g_mem is not None, consts, kind, reset_value, need_gx, need_gb,
-              _lanes(T), gx, gw_parts, gb_parts)
+    gx = np.empty(x.shape, dtype) if need_gx else None
+    gw_parts = np.zeros((n_parts, syn.w.size), dtype)
+    gb_parts = np.zeros((n_parts, O), dtype) if need_gb else None
+    _backward(x, bits, syn, lif, mems, spikes if lif.reset_value else None, g_spk, g_mem, gx,
+              gw_parts, gb_parts)
     gw = gw_parts[0]
     for part in range(1, n_parts):  # fixed order: the same sums for any number of threads
         gw += gw_parts[part]
     gb = gb_parts.sum(0) if need_gb else None
-    return (gx if need_gx else None), gw, gb
+    return gx, gw, gb

@@ -31,9 +31,9 @@ import torch
 from torch import nn
 
 from neuro.event_kernels import event_forward, event_weight_grad, synapse_input_grad
-from neuro.fused_kernels import LANES as _LANES, count_active_inputs, fused_backward, fused_forward, spike_bits
+from neuro import fused_kernels as _fused
 from neuro.kwta import kwta_mask_torch
-from neuro.lif_kernels import SURROGATE_CODES, lif_backward, lif_consts
+from neuro.lif_kernels import SURROGATE_CODES, lif_backward, lif_consts, lif_forward
 from neuro.surrogate import fast_sigmoid
 from neuro.synapses import SparseSynapses
 
@@ -49,6 +49,22 @@ class _LIFSequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, mem0, beta, threshold, spike_fn, reset, kwta_k, kwta_groups, losers):  # type: ignore[override]
         T = x.shape[0]
+        ctx.set_materialize_grads(False)  # an unused output (e.g. hidden membranes) costs no pass
+        ctx.beta, ctx.threshold, ctx.spike_fn, ctx.reset = beta, threshold, spike_fn, reset
+        ctx.kwta = kwta_k is not None
+        ctx.mem0_shape = mem0.shape
+        if x.device.type == "cpu" and kwta_k is None and x.dtype in (torch.float32, torch.float64):
+            # one compiled pass per step, the same operations (equal to the last bit)
+            xf = x.detach().contiguous().reshape(T, -1).numpy()
+            spikes, mems = np.empty_like(xf), np.empty_like(xf)
+            lif_forward(xf, mem0.detach().contiguous().reshape(-1).numpy(),
+                        lif_consts(threshold, beta, 1.0, xf.dtype), reset == "value", spikes, mems)
+            spikes, mems = torch.from_numpy(spikes).view_as(x), torch.from_numpy(mems).view_as(x)
+            resets = None
+            if reset == "value":  # r_t = s_{t-1}, r_0 from the initial membrane
+                resets = torch.cat([(mem0 > threshold).to(x.dtype).unsqueeze(0), spikes[:-1]])
+            ctx.save_for_backward(mems, spikes, resets)
+            return spikes, mems
         spikes = torch.empty_like(x)
         mems = torch.empty_like(x)
         m = mem0
@@ -75,9 +91,6 @@ class _LIFSequence(torch.autograd.Function):
                 spikes[t].copy_(crossed)
                 prev = spikes[t]
         ctx.save_for_backward(mems, spikes, resets)
-        ctx.beta, ctx.threshold, ctx.spike_fn, ctx.reset = beta, threshold, spike_fn, reset
-        ctx.kwta = kwta_k is not None
-        ctx.mem0_shape = mem0.shape
         return spikes, mems
 
     @staticmethod
@@ -85,14 +98,16 @@ class _LIFSequence(torch.autograd.Function):
         mems, spikes, resets = ctx.saved_tensors
         beta, thr = ctx.beta, ctx.threshold
         kind = getattr(ctx.spike_fn, "kind", None)
+        if g_spk is None and g_mem is None:
+            return None, None, None, None, None, None, None, None, None
         if mems.device.type == "cpu" and kind in SURROGATE_CODES:  # one compiled pass
-            keep = None if ctx.reset == "subtract" else (1 - resets) * beta
             flat = [None if a is None else a.detach().reshape(mems.shape[0], -1).contiguous().numpy()
-                    for a in (mems, g_spk, g_mem, spikes if ctx.kwta else None, keep)]
+                    for a in (mems, g_spk, g_mem, spikes if ctx.kwta else None, resets)]
             gx = torch.from_numpy(lif_backward(flat[0], flat[1], flat[2], thr, beta, kind,
                                                ctx.spike_fn.scale, flat[3], flat[4])).view_as(mems)
-            g0 = gx[0] * (beta if keep is None else keep[0])
+            g0 = gx[0] * (beta if resets is None else (1 - resets[0]) * beta)
             return gx, g0.expand(ctx.mem0_shape), None, None, None, None, None, None, None
+        g_spk, g_mem = (torch.zeros_like(mems) if g is None else g for g in (g_spk, g_mem))
         # everything that does not depend on the recursion is computed for all T at once
         sg = ctx.spike_fn.derivative(mems - thr)
         if ctx.kwta:
@@ -282,32 +297,34 @@ class _FusedSparseLIF(torch.autograd.Function):
     """``SparseLinear`` then ``LIF``, all steps in one compiled call each way; see :func:`sparse_lif`."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, csr, beta, threshold, spike_fn, reset):  # type: ignore[override]
+    def forward(ctx, x, weight, bias, fc, lif, bits):  # type: ignore[override]
         ctx.set_materialize_grads(False)  # a None gradient is skipped, not read as zeros
-        w = weight.detach().numpy()
         xn = x.detach().contiguous().numpy()
-        consts = lif_consts(threshold, beta, spike_fn.scale, w.dtype)
-        bits = spike_bits(xn)
-        spikes, mems = fused_forward(xn, bits, *csr[:2], w, None if bias is None else bias.detach().numpy(),
-                                     consts, reset == "value", csr[2])
+        w = weight.detach().numpy()
+        syn = _fused.Synapses(fc._indptr, fc._chunks, fc._event_cols, w)
+        neurons = _fused.Neurons(lif_consts(lif.threshold, lif.beta, lif.spike_fn.scale, w.dtype),
+                                 SURROGATE_CODES[lif.spike_fn.kind], lif.reset == "value")
+        bits = _fused.spike_bits(xn) if bits is None else bits
+        spikes, mems, out_bits = _fused.fused_forward(
+            xn, bits, syn, None if bias is None else bias.detach().numpy(), neurons, fc.out_features)
         spikes, mems = torch.from_numpy(spikes), torch.from_numpy(mems)
+        out_bits = torch.from_numpy(out_bits.view(np.int32))  # torch has no uint32 arithmetic
+        ctx.mark_non_differentiable(out_bits)
         ctx.save_for_backward(x, weight, spikes, mems)  # autograd checks they stay unmodified
-        ctx.bits, ctx.csr, ctx.consts = bits, csr, consts
-        ctx.kind, ctx.reset_value = SURROGATE_CODES[spike_fn.kind], reset == "value"
-        return spikes, mems
+        ctx.bits, ctx.syn, ctx.neurons = bits, syn, neurons
+        return spikes, mems, out_bits
 
     @staticmethod
-    def backward(ctx, g_spk, g_mem):  # type: ignore[override]
+    def backward(ctx, g_spk, g_mem, _):  # type: ignore[override]
         x, weight, spikes, mems = ctx.saved_tensors
         need_gx, _, need_gb = ctx.needs_input_grad[:3]
         if g_spk is None and g_mem is None:
-            return None, None, None, None, None, None, None, None
+            return None, None, None, None, None, None
         grads = [None if g is None else g.detach().contiguous().numpy() for g in (g_spk, g_mem)]
-        gx, gw, gb = fused_backward(x.detach().contiguous().numpy(), ctx.bits, *ctx.csr[:2],
-                                    weight.detach().numpy(), mems.numpy(), spikes.numpy(), *grads, ctx.consts, ctx.kind, ctx.reset_value,
-                                    need_gx, need_gb)
+        gx, gw, gb = _fused.fused_backward(x.detach().contiguous().numpy(), ctx.bits, ctx.syn, ctx.neurons,
+                                           mems.numpy(), spikes.numpy(), *grads, need_gx, need_gb)
         return (None if gx is None else torch.from_numpy(gx), torch.from_numpy(gw),
-                None if gb is None else torch.from_numpy(gb), None, None, None, None, None)
+                None if gb is None else torch.from_numpy(gb), None, None, None)
 
 
 def _has_hooks(module: nn.Module) -> bool:
@@ -332,12 +349,19 @@ def sparse_lif(x: torch.Tensor, fc: SparseLinear, lif: LIF) -> tuple[torch.Tenso
     -------
     (spikes, mems) : Tensor [T, B, out] each, or None
     """
+    out = _sparse_lif(x, fc, lif, None)
+    return None if out is None else out[:2]
+
+
+def _sparse_lif(x: torch.Tensor, fc: SparseLinear, lif: LIF, bits: np.ndarray | None):
+    """:func:`sparse_lif` with the input's spike bits if known (:func:`neuro.fused_kernels.spike_bits`,
+    e.g. from the layer before) and the output's spike bits returned as a third item."""
     if (x.dim() != 3 or x.device.type != "cpu" or lif.kwta_k is not None or _has_hooks(fc)
             or getattr(lif.spike_fn, "kind", None) not in SURROGATE_CODES or x.dtype != fc.weight.dtype
-            or not fc.choose_fused(x)):
+            or not fc.choose_fused(x, bits)):
         return None
-    return _FusedSparseLIF.apply(x, fc.weight, fc.bias, (fc._indptr, fc._event_cols, fc.out_features),
-                                 lif.beta, lif.threshold, lif.spike_fn, lif.reset)
+    spikes, mems, out_bits = _FusedSparseLIF.apply(x, fc.weight, fc.bias, fc, lif, bits)
+    return spikes, mems, out_bits.numpy().view(np.uint32)
 
 
 _KERNELS = ("auto", "dense", "event", "sparse")
@@ -351,10 +375,14 @@ _NS_PER_EVENT = 2.0
 _NS_PER_SCAN = 0.6
 # ... a dense product's pass over its [M, in] operand (what bounds a skinny GEMM such as the
 # 1000 -> 10 readout), and for the fused kernels (sparse_lif): a pass over one input entry
-# (its spike bits) and one vector operation over 16 steps at a synapse
+# (its spike bits), what they add per output neuron and step to the LIF steps both paths run
+# (the transposes between trains and steps, the output bits), and one vector operation over
+# 16 steps at a synapse. Recalibrated on the kernels of benchmarks/sparse_training.py (1 thread,
+# the 784 -> 1000 layer at densities 1e-5, 2% and 10%, CPU time)
 _NS_PER_DENSE_ENTRY = 0.5
-_NS_PER_ENTRY = 0.4
-_NS_PER_VECTOR = 3.0
+_NS_PER_ENTRY = 0.2
+_NS_PER_OUT_ENTRY = 1.2
+_NS_PER_VECTOR = 2.4
 
 
 class SparseLinear(nn.Module):
@@ -447,6 +475,7 @@ class SparseLinear(nn.Module):
         # synapse and no negative-index check (uint16 measured 1.6x faster than int64 at 10%)
         self._event_cols = synapses.indices.astype(
             np.uint16 if self.out_features <= np.iinfo(np.uint16).max + 1 else np.uint32)
+        self._chunks = _fused.chunks(self._indptr, self._event_cols, self.out_features)
         # a complete pattern in CSR order is the row-major dense matrix: no scatter needed
         self._full = synapses.n_synapses == self.in_features * self.out_features and np.array_equal(
             synapses.indices, np.tile(np.arange(self.out_features, dtype=np.int32), self.in_features))
@@ -531,13 +560,14 @@ class SparseLinear(nn.Module):
                     + _NS_PER_SCAN * M * I * (1 + grad_w))
         return "event" if event_ns < dense_ns else "dense"
 
-    def choose_fused(self, x: torch.Tensor) -> bool:
+    def choose_fused(self, x: torch.Tensor, bits: np.ndarray | None = None) -> bool:
         """Whether :func:`sparse_lif` runs this projection and its LIF layer fused on ``x`` [T, B, in].
 
         ``kernel="event"``: always; ``"dense"``, ``"sparse"``: never; ``"auto"``: when the
         estimated time of the fused kernels (:mod:`neuro.fused_kernels`: a pass over the
-        input, then vector operations over the steps for each synapse of each input that
-        spiked in a sample) is below that of the dense matrix products, or the dense matrix
+        input, the transposes per output neuron and step, then vector operations over the
+        steps for each synapse of each input that spiked in a sample; ``bits``, the input's
+        :func:`neuro.fused_kernels.spike_bits` if known, saves a pass) is below that of the dense matrix products, or the dense matrix
         would exceed ``max_dense_bytes``.
         """
         if self.kernel != "auto":
@@ -550,9 +580,10 @@ class SparseLinear(nn.Module):
         grad_w = training and self.weight.requires_grad
         grad_x = training and x.requires_grad
         dense_ns = (_NS_PER_MAC * O + _NS_PER_DENSE_ENTRY) * T * B * I * (1 + grad_w + grad_x)
-        vectors = -(-T // _LANES)  # vector operations per synapse and input train
-        pairs = count_active_inputs(x.detach().contiguous().numpy())
-        fused_ns = (_NS_PER_ENTRY * T * B * I * (1 + training)
+        vectors = -(-T // _fused.LANES)  # vector operations per synapse and input train
+        pairs = (np.count_nonzero(bits) if bits is not None and bits.size
+                 else _fused.count_active_inputs(x.detach().contiguous().numpy()))
+        fused_ns = ((_NS_PER_ENTRY * I + _NS_PER_OUT_ENTRY * O) * T * B * (1 + training)
                     + _NS_PER_VECTOR * vectors * (pairs * nnz / I * (1 + grad_w) + grad_x * B * nnz))
         return fused_ns < dense_ns
 
@@ -677,14 +708,17 @@ class SpikingMLP(nn.Module):
         if x.dim() not in (2, 3):
             raise ValueError(f"x must be [B, N] (static) or [T, B, N], got shape {tuple(x.shape)}")
         hidden: list[torch.Tensor] = []
-        spikes, mems = x, None
+        spikes, mems, bits = x, None, None
         for i, (fc, lif) in enumerate(zip(self.fcs, self.lifs)):
             if i:
                 hidden.append(spikes)
-            fused = sparse_lif(spikes, fc, lif)  # spikes through the synapses that exist only
+            # spikes through the synapses that exist only; a fused layer hands its spikes to
+            # the next as bits too (no second pass over them)
+            fused = _sparse_lif(spikes, fc, lif, bits)
             if fused is not None:
-                spikes, mems = fused
+                spikes, mems, bits = fused
                 continue
+            bits = None
             cur = fc(spikes)
             if cur.dim() == 2:  # static input: one projection, presented at every step
                 cur = cur.unsqueeze(0).expand(self.n_steps, *cur.shape)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from neuro.fused_kernels import spike_bits
+from neuro.fused_kernels import chunks, spike_bits
 from neuro.layers import LIF, SparseLinear, SpikingMLP, sparse_lif
 from neuro.surrogate import arctan, fast_sigmoid, triangle
 
@@ -110,8 +110,6 @@ def test_auto_fuses_when_cheaper_and_never_with_kwta():
 
 def test_wide_layer_in_output_chunks_equals_dense_path():
     """600 outputs at fan-out ~120: the synapse loops run in 3 chunks of outputs."""
-    from neuro.fused_kernels import _chunks
-
     rng = np.random.default_rng(5)
     x = torch.from_numpy((rng.random((9, 4, 50)) < 0.2).astype(np.float32))
     g = torch.from_numpy(rng.normal(size=(9, 4, 600)).astype(np.float32))
@@ -121,7 +119,7 @@ def test_wide_layer_in_output_chunks_equals_dense_path():
         with torch.no_grad():
             fc.weight.mul_(4)
         if kernel == "event":
-            assert _chunks(fc._indptr, fc._event_cols, 600).shape[1] - 1 == 3
+            assert chunks(fc._indptr, fc._event_cols, 600).shape[1] - 1 == 3
         xin = x.clone().requires_grad_(True)
         lif = LIF(0.9)
         out = sparse_lif(xin, fc, lif) if kernel == "event" else lif(fc(xin))[:2]
@@ -160,3 +158,21 @@ def test_input_modified_before_backward_is_an_error():
         xin.zero_()
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         mem.sum().backward()
+
+
+def test_fused_layer_hands_its_spikes_as_bits_to_the_next():
+    """The bits the fused forward returns are spike_bits of its spikes; the next layer reading
+    them gives the same result as reading the spikes."""
+    from neuro.layers import _sparse_lif
+
+    x = (torch.rand(20, 5, 40, generator=torch.Generator().manual_seed(4)) < 0.3).float()
+    fc1, fc2 = (SparseLinear.random(a, b, 0.3, seed=s, kernel="event") for a, b, s in ((40, 30, 0), (30, 7, 1)))
+    with torch.no_grad():
+        fc1.weight.mul_(3)
+        fc2.weight.mul_(3)
+    spk, _, bits = _sparse_lif(x, fc1, LIF(0.9), None)
+    assert spk.sum() > 0 and np.array_equal(bits, spike_bits(spk.detach().numpy()))
+    with_bits = _sparse_lif(spk, fc2, LIF(0.9), bits)
+    without = _sparse_lif(spk, fc2, LIF(0.9), None)
+    assert with_bits[0].sum() > 0
+    assert torch.equal(with_bits[0], without[0]) and torch.equal(with_bits[1], without[1])

@@ -265,3 +265,17 @@ def test_lif_compiled_backward_equals_the_torch_backward(monkeypatch, kind, rese
     assert s1.sum() > 50 and torch.equal(s1, s2)
     torch.testing.assert_close(gx1, gx2, rtol=1e-5, atol=1e-6 * gx2.abs().max().item())
     torch.testing.assert_close(g01, g02, rtol=1e-5, atol=1e-6 * g02.abs().max().item())
+
+
+@pytest.mark.parametrize("reset", ["subtract", "value"])
+def test_lif_compiled_forward_equals_the_torch_loop_from_a_state(reset):
+    """The compiled steps (CPU, no k-WTA) against the torch loop (the k-WTA path with k = all
+    neurons, which never suppresses a spike), from a non-zero initial membrane."""
+    from neuro.layers import lif_sequence
+
+    g = torch.Generator().manual_seed(8)
+    x = torch.rand(15, 3, 20, generator=g) * 0.5
+    mem0 = torch.rand(3, 20, generator=g) * 1.5  # some start above the threshold
+    s1, m1 = lif_sequence(x, mem0, 0.9, 1.0, fast_sigmoid(25.0), reset)
+    s2, m2 = lif_sequence(x, mem0, 0.9, 1.0, fast_sigmoid(25.0), reset, kwta_k=20)
+    assert s1.sum() > 20 and torch.equal(s1, s2) and torch.equal(m1, m2)
