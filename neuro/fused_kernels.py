@@ -317,7 +317,7 @@ def fused_forward(x: np.ndarray, bits: np.ndarray, syn: Synapses, bias: np.ndarr
     bits : ndarray
         :func:`spike_bits` of ``x``.
     syn : Synapses
-        The CSR of ``W`` over the ``I`` inputs (:func:`synapses`).
+        The CSR of ``W`` over the ``I`` inputs (:class:`Synapses`).
     bias : ndarray [O] or None
     lif : Neurons
         LIF constants in the weights' dtype.
