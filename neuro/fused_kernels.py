@@ -42,8 +42,8 @@ from numba import njit, prange
 
 from neuro.lif_kernels import lif_grad_step, lif_step
 
-__all__ = ["LANES", "N_PARTS", "Neurons", "Synapses", "chunks", "count_active_inputs", "spike_bits",
-           "fused_forward", "fused_backward"]
+__all__ = ["COMPACT_BELOW", "LANES", "N_PARTS", "Neurons", "Synapses", "chunks", "count_active_inputs",
+           "fused_backward", "fused_forward", "live_neurons", "restrict", "spike_bits"]
 
 #: Fixed number of batch parts of the backward pass (parallel units, one gradient buffer each).
 N_PARTS = 4
@@ -55,9 +55,11 @@ OUT_CHUNK = 256
 MIN_CHUNK_FAN_OUT = 16
 #: Neurons per block of the (step <-> neuron) transposes, so that a block's trains stay in L1.
 _BLOCK = 16
-#: Neurons per block of the LIF steps of a sample: their current, membrane and spike rows over
-#: all steps stay in L1.
-LIF_BLOCK = 128
+#: Neurons per block of the LIF steps of a sample. A step writes the block's membranes and
+#: spikes at ``[t, b, k0:k1]``, rows ``B * O`` apart: a segment of 4 KiB (a page) is one the
+#: hardware prefetcher follows, while with 128 neurons (512 B) every line written was a
+#: cache miss of its own (forward pass 1.2-2x slower, interleaved A/B on this machine).
+LIF_BLOCK = 1024
 
 
 @njit(cache=True, nogil=True)
@@ -94,10 +96,10 @@ def spike_bits(x):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _trains(x, bits, b, indptr, trains, active):  # pragma: no cover - compiled
+def _trains(x, bits, b, indptr, trains, active, any_):  # pragma: no cover - compiled
     """Trains ``trains[i, t] = x[t, b, i]`` of the inputs of sample ``b`` that are non-zero at
     some step and have synapses (rows of ``indptr``); returns how many, listed in ``active``
-    in ascending order."""
+    in ascending order. ``any_``: work array [I] (bool)."""
     T, _, I = x.shape
     n = 0
     if bits.shape[0]:  # spikes: only the active inputs' rows, from their bits
@@ -110,7 +112,7 @@ def _trains(x, bits, b, indptr, trains, active):  # pragma: no cover - compiled
             for t in range(T):
                 trains[i, t] = (v >> np.uint32(t)) & np.uint32(1)
         return n
-    any_ = np.zeros(I, np.bool_)
+    any_[:] = False
     for i0 in range(0, I, _BLOCK):  # transpose by blocks that stay in L1
         i1 = min(i0 + _BLOCK, I)
         for t in range(T):
@@ -199,14 +201,20 @@ def _transpose(src, dst, n_rows, n_cols):  # pragma: no cover - compiled
                 dst[c, r] = src[r, c]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+# Per-sample kernels allocate nothing and only borrow arrays, so they run without reference
+# counting: numba otherwise counts a reference (an atomic operation, which waits for the
+# pending stores) for every slice passed to a step, and that was a third of the forward pass.
+_sample_kernel = njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
+
+
+@_sample_kernel
 def _sample_forward(x, bits, b, syn, bias, lif, work, spikes, mems, out_bits):  # pragma: no cover - compiled
     """Current trains of sample ``b`` over the synapses of its active inputs, then the LIF steps."""
-    trains, active, cur, cur_t, zeros = work
+    trains, active, cur, cur_t, zeros, any_ = work
     T, O = spikes.shape[0], spikes.shape[2]
     lanes = trains.shape[1]
     chunks, cols, w = syn.chunks, syn.cols, syn.w
-    n_active = _trains(x, bits, b, syn.indptr, trains, active)
+    n_active = _trains(x, bits, b, syn.indptr, trains, active, any_)
     cur[:] = 0
     for ch in range(chunks.shape[1] - 1):  # the chunk's current trains stay in L1
         for a in range(n_active):
@@ -223,13 +231,14 @@ def _sample_forward(x, bits, b, syn, bias, lif, work, spikes, mems, out_bits):  
     # the time loop of neuro.lif_kernels.lif_forward from a zero membrane, on this sample's
     # rows, by blocks of neurons whose rows over all steps stay in L1
     consts, reset_value = lif.consts, lif.reset_value
+    n_mems = mems.shape[0]
     for k0 in range(0, O, LIF_BLOCK):
         k1 = min(k0 + LIF_BLOCK, O)
         lif_step(cur_t[0, k0:k1], zeros[k0:k1], zeros[k0:k1], mems[0, b, k0:k1], spikes[0, b, k0:k1],
                  consts, reset_value)
-        for t in range(1, T):
-            lif_step(cur_t[t, k0:k1], mems[t - 1, b, k0:k1], spikes[t - 1, b, k0:k1], mems[t, b, k0:k1],
-                     spikes[t, b, k0:k1], consts, reset_value)
+        for t in range(1, T):  # (membranes not kept: rows t % 2 of a ring)
+            lif_step(cur_t[t, k0:k1], mems[(t - 1) % n_mems, b, k0:k1], spikes[t - 1, b, k0:k1],
+                     mems[t % n_mems, b, k0:k1], spikes[t, b, k0:k1], consts, reset_value)
     if out_bits.shape[0]:  # the next layer's input as bits, while the spikes are in cache
         ob = out_bits[b]
         for t in range(T):
@@ -247,15 +256,27 @@ def _forward(x, bits, syn, bias, lif, spikes, mems, out_bits):  # pragma: no cov
     for part in prange(n_parts):
         work = (np.zeros((I, lanes), syn.w.dtype),  # trains; the padding steps stay 0
                 np.empty(I, np.int64), np.empty((O, lanes), syn.w.dtype), np.empty((T, O), syn.w.dtype),
-                np.zeros(O, syn.w.dtype))
+                np.zeros(O, syn.w.dtype), np.empty(I, np.bool_))
         for b in range(part * B // n_parts, (part + 1) * B // n_parts):
             _sample_forward(x, bits, b, syn, bias, lif, work, spikes, mems, out_bits)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _map(index, s):  # pragma: no cover - compiled
+    """``index[s]``, or ``s`` for ``index`` None (resolved at compile time)."""
+    if index is None:
+        return s
+    return index[s]
+
+
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def _backward(x, bits, syn, lif, mems, resets, g_spk, g_mem, gx, gw_parts, gb_parts):  # pragma: no cover - compiled
+def _backward(x, bits, syn, index, lif, mems, resets, g_spk, g_mem, gx, gx_pos, gw_parts, gb_parts):  # pragma: no cover - compiled
     """``resets``: the spikes under reset to 0 (``r_{t+1} = s_t``), ``None`` under subtraction;
-    ``gx`` (input gradient) and ``gb_parts`` (bias) ``None`` when not asked for."""
+    ``gx`` (input gradient) and ``gb_parts`` (bias) ``None`` when not asked for.
+    ``syn`` may be the CSR restricted to the live neurons (:func:`restrict`): its columns are
+    then positions in the compacted arrays, and ``index`` maps its entries to the synapses
+    of ``gw_parts`` (``None``: the layer's own CSR). ``gx_pos``: the column of ``gx`` of each
+    input that has synapses (``None``: the input's own)."""
     T, B, O = mems.shape
     indptr, chunks, cols, w = syn
     I = indptr.size - 1
@@ -266,9 +287,10 @@ def _backward(x, bits, syn, lif, mems, resets, g_spk, g_mem, gx, gw_parts, gb_pa
         gw = gw_parts[part]
         trains = np.zeros((I, lanes), mems.dtype)
         active = np.empty(I, np.int64)
+        any_ = np.empty(I, np.bool_)
         delta = np.zeros((O, lanes), mems.dtype)  # the padding steps stay 0
         delta_t = np.empty((T, O), mems.dtype)
-        g = np.empty((_BLOCK, lanes), mems.dtype)
+        g = np.empty(lanes, mems.dtype)
         for b in range(part * B // n_parts, (part + 1) * B // n_parts):
             # the time loop of neuro.lif_kernels.lif_backward on this sample's rows
             for k0 in range(0, O, LIF_BLOCK):
@@ -285,28 +307,32 @@ def _backward(x, bits, syn, lif, mems, resets, g_spk, g_mem, gx, gw_parts, gb_pa
                     for k in range(O):
                         gb[k] += delta_t[t, k]
             _transpose(delta_t, delta, T, O)
-            n_active = _trains(x, bits, b, syn.indptr, trains, active)
+            n_active = _trains(x, bits, b, syn.indptr, trains, active, any_)
             for ch in range(chunks.shape[1] - 1):  # the chunk's gradient trains stay in L1
                 for a in range(n_active):
                     i = active[a]
                     for s in range(chunks[i, ch], chunks[i, ch + 1]):
-                        gw[s] += _dot(trains, i, delta, cols[s])
+                        gw[_map(index, s)] += _dot(trains, i, delta, cols[s])
             if gx is not None:
-                for i0 in range(0, I, _BLOCK):  # by blocks of inputs: whole cache lines of gx
-                    i1 = min(i0 + _BLOCK, I)
+                if gx_pos is None:  # (restricted rows all have synapses: all written below)
+                    for t in range(T):  # zeroed here (not np.zeros): the sample's rows then stay in L2
+                        gx[t, b, :] = 0
+                for i in range(I):  # an input without (live) synapses keeps its zero gradient
+                    if indptr[i + 1] == indptr[i]:
+                        continue
                     g[:] = 0
-                    for i in range(i0, i1):
-                        for s in range(indptr[i], indptr[i + 1]):
-                            c, ws = cols[s], w[s]
-                            for t in range(lanes):
-                                g[i - i0, t] += ws * delta[c, t]
-                    for t in range(T):
-                        for i in range(i0, i1):
-                            gx[t, b, i] = g[i - i0, t]
+                    for s in range(indptr[i], indptr[i + 1]):
+                        c, ws = cols[s], w[s]
+                        for t in range(lanes):
+                            g[t] += ws * delta[c, t]
+                    col = _map(gx_pos, i)
+                    for t in range(T):  # the sample's rows of gx stay in L2 while it runs
+                        gx[t, b, col] = g[t]
 
 
 def fused_forward(x: np.ndarray, bits: np.ndarray, syn: Synapses, bias: np.ndarray | None,
-                  lif: Neurons, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  lif: Neurons, n_out: int, keep_mems: bool = True
+                  ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """Spikes and membranes [T, B, O] of the layer (see the module docstring), and the spikes
     as :func:`spike_bits` (what the next fused layer reads; empty beyond 32 steps).
 
@@ -323,35 +349,160 @@ def fused_forward(x: np.ndarray, bits: np.ndarray, syn: Synapses, bias: np.ndarr
         LIF constants in the weights' dtype.
     n_out : int
         ``O``.
+    keep_mems : bool
+        Return the membranes; ``False``: ``None`` (not written, half the forward pass's
+        memory traffic; :func:`fused_backward` recomputes those it needs).
     """
     T, B, _ = x.shape
     dtype = syn.w.dtype
     spikes = np.empty((T, B, n_out), dtype)
-    mems = np.empty((T, B, n_out), dtype)
+    mems = np.empty((T if keep_mems else min(T, 2), B, n_out), dtype)
     out_bits = np.zeros((B if T <= 32 else 0, n_out), np.uint32)
     _forward(x, bits, syn, bias, lif, spikes, mems, out_bits)
-    return spikes, mems, out_bits
+    return spikes, (mems if keep_mems else None), out_bits
 
 
-def fused_backward(x: np.ndarray, bits: np.ndarray, syn: Synapses, lif: Neurons, mems: np.ndarray,
+#: The backward pass runs on the live neurons only (:func:`live_neurons`) when at most this
+#: fraction of them is live: below it, gathering their arrays costs less than the steps saved.
+COMPACT_BELOW = 0.75
+
+
+@njit(cache=True, nogil=True)
+def _or_nonzero(g, live):  # pragma: no cover - compiled
+    """``live[k] |= g[t, b, k] != 0`` over all ``t``, ``b`` (``g`` None: nothing)."""
+    if g is None:
+        return
+    T, B, O = g.shape
+    for t in range(T):
+        for b in range(B):
+            row = g[t, b]
+            for k in range(O):
+                live[k] |= row[k] != 0
+
+
+def live_neurons(g_spk: np.ndarray | None, g_mem: np.ndarray | None, n_out: int) -> np.ndarray:
+    """Ascending indices of the neurons whose spikes or membranes have a non-zero gradient at
+    some step and sample.
+
+    The membrane gradient of any other neuron is zero at every step (it only flows back in
+    time from these gradients), so its synapses' gradients and its input's are zero too, and
+    the backward pass can skip it. Typical: the hidden neurons without a synapse to a sparse
+    readout (at 2% density, 82% of a 1000 -> 10 readout's inputs).
+    """
+    live = np.zeros(n_out, np.uint8)
+    _or_nonzero(g_spk, live)
+    _or_nonzero(g_mem, live)
+    return np.flatnonzero(live)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _gather(a, live):  # pragma: no cover - compiled
+    """``a[:, :, live]``, C-contiguous."""
+    T, B, _ = a.shape
+    out = np.empty((T, B, live.size), a.dtype)
+    for t in prange(T):
+        for b in range(B):
+            for j in range(live.size):
+                out[t, b, j] = a[t, b, live[j]]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _restrict(indptr, cols, w, position):  # pragma: no cover - compiled
+    I = indptr.size - 1
+    keep = np.zeros(cols.size, np.bool_)
+    for s in range(cols.size):
+        keep[s] = position[cols[s]] >= 0
+    index = np.flatnonzero(keep)
+    ptr = np.empty(I + 1, indptr.dtype)
+    n = 0
+    for i in range(I):
+        ptr[i] = n
+        for s in range(indptr[i], indptr[i + 1]):
+            n += keep[s]
+    ptr[I] = n
+    new_cols = np.empty(index.size, cols.dtype)
+    for e in range(index.size):
+        new_cols[e] = position[cols[index[e]]]
+    return ptr, new_cols, w[index], index
+
+
+def restrict(syn: Synapses, live: np.ndarray, n_out: int) -> tuple[Synapses, np.ndarray]:
+    """The synapses onto the ``live`` neurons, columns renumbered to positions in ``live``
+    (still ascending in every row), and the index of each in ``syn``'s CSR."""
+    position = np.full(n_out, -1, np.int64)
+    position[live] = np.arange(live.size)
+    indptr, cols, w, index = _restrict(syn.indptr, syn.cols, syn.w, position)
+    return Synapses(indptr, chunks(indptr, cols, live.size), cols, w), index
+
+
+def fused_backward(x: np.ndarray, bits: np.ndarray, syn: Synapses, lif: Neurons, mems: np.ndarray | None,
                    spikes: np.ndarray, g_spk: np.ndarray | None, g_mem: np.ndarray | None,
-                   need_gx: bool, need_gb: bool) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+                   need_gx: bool, need_gb: bool, live: np.ndarray | None = None,
+                   gx_rows: bool = False, bias: np.ndarray | None = None
+                   ) -> tuple[np.ndarray | tuple | None, np.ndarray, np.ndarray | None]:
     """Gradients w.r.t. the input [T, B, I] (or ``None``), the synapses [nnz] and the bias [O].
 
     ``g_spk``, ``g_mem`` [T, B, O] are the gradients w.r.t. the returned spikes and
     membranes (``None``: zero); the other arguments are those of :func:`fused_forward` and
-    its results.
+    its results. When few neurons have a non-zero gradient (:func:`live_neurons`,
+    :data:`COMPACT_BELOW`), the pass runs on their gathered arrays and the synapses onto them
+    only (:func:`restrict`): the same operations on the same values, so the same results.
+
+    Parameters
+    ----------
+    live : ndarray, optional
+        Ascending neuron indices: ``g_spk`` and ``g_mem`` are given for these neurons only
+        ([T, B, len(live)]), every other neuron's are zero.
+    gx_rows : bool
+        Return the input gradient of the inputs with a synapse onto a live neuron only, as
+        ``(gx [T, B, n], inputs [n])`` (every other input's is zero): what the layer below
+        takes as ``g_spk`` and ``live`` (:class:`neuro.layers.SpikingMLP` chains its fused
+        layers so, and the full input gradient is never written).
+    bias : ndarray [O], optional
+        The forward pass's bias, when ``mems`` is ``None`` (not kept, ``keep_mems=False``):
+        the membranes of the live neurons are then computed again, by the forward pass over
+        the synapses onto them (the same sums in the same order: the same membranes).
     """
-    T, B, O = mems.shape
-    dtype = mems.dtype
+    T, B, O = spikes.shape
+    dtype = spikes.dtype
     n_parts = min(N_PARTS, B)
-    gx = np.empty(x.shape, dtype) if need_gx else None
+    resets = spikes if lif.reset_value else None
     gw_parts = np.zeros((n_parts, syn.w.size), dtype)
-    gb_parts = np.zeros((n_parts, O), dtype) if need_gb else None
-    _backward(x, bits, syn, lif, mems, spikes if lif.reset_value else None, g_spk, g_mem, gx,
-              gw_parts, gb_parts)
+    if live is None:
+        live = live_neurons(g_spk, g_mem, O)
+        if live.size <= COMPACT_BELOW * O:
+            g_spk, g_mem = (None if a is None else _gather(a, live) for a in (g_spk, g_mem))
+        else:
+            live = None
+    index = None
+    if live is not None:
+        syn, index = restrict(syn, live, O)
+        resets = None if resets is None else _gather(resets, live)
+        if mems is not None:
+            mems = _gather(mems, live)
+        else:
+            bias = None if bias is None else np.ascontiguousarray(bias[live])
+            mems = fused_forward(x, bits, syn, bias, lif, live.size)[1]
+    elif mems is None:
+        mems = fused_forward(x, bits, syn, bias, lif, O)[1]
+    gx = gx_pos = rows = None
+    if need_gx and gx_rows:
+        rows = np.flatnonzero(np.diff(syn.indptr))
+        gx_pos = np.full(syn.indptr.size - 1, -1, np.int64)
+        gx_pos[rows] = np.arange(rows.size)
+        gx = np.empty((T, B, rows.size), dtype)
+    elif need_gx:
+        gx = np.empty(x.shape, dtype)
+    gb_parts = np.zeros((n_parts, mems.shape[2]), dtype) if need_gb else None
+    _backward(x, bits, syn, index, lif, mems, resets, g_spk, g_mem, gx, gx_pos, gw_parts, gb_parts)
     gw = gw_parts[0]
     for part in range(1, n_parts):  # fixed order: the same sums for any number of threads
         gw += gw_parts[part]
-    gb = gb_parts.sum(0) if need_gb else None
-    return gx, gw, gb
+    gb = None
+    if need_gb:
+        gb = gb_parts.sum(0)
+        if live is not None:
+            gb = np.zeros(O, dtype)
+            gb[live] = gb_parts.sum(0)
+    return ((gx, rows) if rows is not None else gx), gw, gb

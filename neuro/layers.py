@@ -293,46 +293,133 @@ class _EventLinear(torch.autograd.Function):
         return gx, gw, None, None, None
 
 
-class _FusedSparseLIF(torch.autograd.Function):
-    """``SparseLinear`` then ``LIF``, all steps in one compiled call each way; see :func:`sparse_lif`."""
-
-    @staticmethod
-    def forward(ctx, x, weight, bias, fc, lif, bits):  # type: ignore[override]
-        ctx.set_materialize_grads(False)  # a None gradient is skipped, not read as zeros
-        xn = x.detach().contiguous().numpy()
-        w = weight.detach().numpy()
-        syn = _fused.Synapses(fc._indptr, fc._chunks, fc._event_cols, w)
-        neurons = _fused.Neurons(lif_consts(lif.threshold, lif.beta, lif.spike_fn.scale, w.dtype),
-                                 SURROGATE_CODES[lif.spike_fn.kind], lif.reset == "value")
-        bits = _fused.spike_bits(xn) if bits is None else bits
-        spikes, mems, out_bits = _fused.fused_forward(
-            xn, bits, syn, None if bias is None else bias.detach().numpy(), neurons, fc.out_features)
-        spikes, mems = torch.from_numpy(spikes), torch.from_numpy(mems)
-        out_bits = torch.from_numpy(out_bits.view(np.int32))  # torch has no uint32 arithmetic
-        ctx.mark_non_differentiable(out_bits)
-        ctx.save_for_backward(x, weight, spikes, mems)  # autograd checks they stay unmodified
-        ctx.bits, ctx.syn, ctx.neurons = bits, syn, neurons
-        return spikes, mems, out_bits
-
-    @staticmethod
-    def backward(ctx, g_spk, g_mem, _):  # type: ignore[override]
-        x, weight, spikes, mems = ctx.saved_tensors
-        need_gx, _, need_gb = ctx.needs_input_grad[:3]
-        if g_spk is None and g_mem is None:
-            return None, None, None, None, None, None
-        grads = [None if g is None else g.detach().contiguous().numpy() for g in (g_spk, g_mem)]
-        gx, gw, gb = _fused.fused_backward(x.detach().contiguous().numpy(), ctx.bits, ctx.syn, ctx.neurons,
-                                           mems.numpy(), spikes.numpy(), *grads, need_gx, need_gb)
-        return (None if gx is None else torch.from_numpy(gx), torch.from_numpy(gw),
-                None if gb is None else torch.from_numpy(gb), None, None, None)
-
-
 def _has_hooks(module: nn.Module) -> bool:
     """Whether calling ``module`` would run forward (pre-)hooks, its own or global ones."""
     from torch.nn.modules import module as mod
 
     return bool(module._forward_hooks or module._forward_pre_hooks
                 or mod._global_forward_hooks or mod._global_forward_pre_hooks)
+
+
+def _fusable(x: torch.Tensor, fc: SparseLinear, lif: LIF, bits: np.ndarray | None,
+             needs_grad: tuple[bool, bool] | None = None) -> bool:
+    """Whether ``lif(fc(x))`` runs fused (see :func:`sparse_lif`)."""
+    return (x.dim() == 3 and x.device.type == "cpu" and lif.kwta_k is None and not _has_hooks(fc)
+            and getattr(lif.spike_fn, "kind", None) in SURROGATE_CODES and x.dtype == fc.weight.dtype
+            and fc.choose_fused(x, bits, needs_grad))
+
+
+class _Layer(NamedTuple):
+    """What the backward pass of one fused layer keeps (numpy, no copies)."""
+
+    x: np.ndarray
+    bits: np.ndarray
+    syn: _fused.Synapses
+    neurons: _fused.Neurons
+    spikes: np.ndarray
+    mems: np.ndarray | None
+    bias: np.ndarray | None
+
+
+class _FusedLayers(torch.autograd.Function):
+    """A run of ``SparseLinear -> LIF`` layers, each fused (one compiled call per layer and
+    direction, :mod:`neuro.fused_kernels`); see :func:`sparse_lif` and :class:`SpikingMLP`.
+
+    The run starts at ``fcs[0]`` and takes the next layer while it is fusable on the spikes of
+    the one before (at most ``max_layers``). Between the layers of a run the spikes pass as
+    bits, and the gradient w.r.t. a hidden layer's spikes passes only for the neurons with
+    synapses onto the live neurons of the layer above (``gx_rows`` of
+    :func:`neuro.fused_kernels.fused_backward`), so the backward pass of the layer below
+    skips every other neuron: with a sparse readout, most of them.
+
+    Outputs: the last layer's membranes, its spikes as bits (not differentiable), then the
+    spikes of every layer of the run. A loss on a hidden layer's spikes back-propagates (its
+    gradient is added to the one from above); the spikes of a layer are not, in the autograd
+    graph, the input of the next (the run is one node).
+    """
+
+    @staticmethod
+    def forward(ctx, x, run, bits, *params):  # type: ignore[override]
+        fcs, lifs, needs_grad, max_layers = run
+        ctx.set_materialize_grads(False)  # a None gradient is skipped, not read as zeros
+        xn = x.detach().contiguous().numpy()
+        bits = _fused.spike_bits(xn) if bits is None else bits
+        layers: list[_Layer] = []
+        for fc, lif in zip(fcs, lifs):
+            if layers and (len(layers) == max_layers or not _fusable(
+                    torch.from_numpy(xn), fc, lif, bits, (needs_grad[0], any(needs_grad)))):
+                break
+            w = fc.weight.detach().numpy()
+            syn = _fused.Synapses(fc._indptr, fc._chunks, fc._event_cols, w)
+            neurons = _fused.Neurons(lif_consts(lif.threshold, lif.beta, lif.spike_fn.scale, w.dtype),
+                                     SURROGATE_CODES[lif.spike_fn.kind], lif.reset == "value")
+            bias = None if fc.bias is None else fc.bias.detach().numpy()
+            # a hidden layer's membranes are not an output: the backward pass recomputes
+            # those of its live neurons (fewer, with a sparse layer above) instead
+            last = len(layers) + 1 == min(max_layers, len(fcs))
+            spikes, mems, out_bits = _fused.fused_forward(xn, bits, syn, bias, neurons, fc.out_features,
+                                                          keep_mems=last)
+            layers.append(_Layer(xn, bits, syn, neurons, spikes, mems, bias))
+            xn, bits = spikes, out_bits
+        if layers[-1].mems is None:  # the run ended before the next layer: its membranes are an output
+            top = layers[-1]
+            layers[-1] = top._replace(mems=_fused.fused_forward(top.x, top.bits, top.syn, top.bias, top.neurons,
+                                                                top.spikes.shape[2])[1])
+        ctx.layers, ctx.has_bias = layers, [fc.bias is not None for fc in fcs[:len(layers)]]
+        ctx.n_params = len(params)
+        spikes = [torch.from_numpy(layer.spikes) for layer in layers]
+        mems = torch.from_numpy(layers[-1].mems)
+        out_bits = torch.from_numpy(bits.view(np.int32))  # torch has no uint32 arithmetic
+        ctx.mark_non_differentiable(out_bits)
+        # autograd checks that these stay unmodified (the kernels read their numpy views)
+        ctx.save_for_backward(x, mems, *spikes, *params[:2 * len(layers)])
+        return (mems, out_bits, *spikes)
+
+    @staticmethod
+    def backward(ctx, g_mem, _, *g_spikes):  # type: ignore[override]
+        ctx.saved_tensors  # raises if one was modified in place
+        layers = ctx.layers
+        need_x = ctx.needs_input_grad[0]
+        grads: list[torch.Tensor | None] = [None] * ctx.n_params
+        above = None  # (gradient, neurons) from the layer above, for its inputs with synapses
+        gx_input = None
+        for k in range(len(layers) - 1, -1, -1):
+            layer = layers[k]
+            g = None if g_spikes[k] is None else g_spikes[k].detach().contiguous().numpy()
+            gm = None if k < len(layers) - 1 or g_mem is None else g_mem.detach().contiguous().numpy()
+            live = None
+            if above is not None and g is None:
+                g, live = above
+            elif above is not None:  # a loss on these spikes too: add, the kernel finds the live neurons
+                g = g.copy()
+                g[:, :, above[1]] += above[0]
+            if g is None and gm is None:  # nothing reaches this layer or the ones below from above
+                above = None
+                continue
+            need_w, need_b = ctx.needs_input_grad[3 + 2 * k: 5 + 2 * k]
+            gx, gw, gb = _fused.fused_backward(layer.x, layer.bits, layer.syn, layer.neurons, layer.mems,
+                                               layer.spikes, g, gm, k > 0 or need_x,
+                                               need_b and ctx.has_bias[k], live, gx_rows=k > 0,
+                                               bias=layer.bias)
+            grads[2 * k] = torch.from_numpy(gw) if need_w else None
+            grads[2 * k + 1] = None if gb is None else torch.from_numpy(gb)
+            if k > 0:
+                above = gx
+            elif need_x:
+                gx_input = torch.from_numpy(gx)
+        return (gx_input, None, None, *grads)
+
+
+def _fused_layers(x: torch.Tensor, fcs, lifs, bits: np.ndarray | None, max_layers: int):
+    """The spikes of each layer of the fused run at ``fcs[0]`` (see :class:`_FusedLayers`),
+    the last one's membranes and spike bits; ``None`` when ``fcs[0]`` is not fusable on ``x``."""
+    if not _fusable(x, fcs[0], lifs[0], bits):
+        return None
+    training = torch.is_grad_enabled()
+    needs_grad = (training and any(fc.weight.requires_grad for fc in fcs), training and x.requires_grad)
+    params = [p for fc in fcs for p in (fc.weight, fc.bias)]
+    mems, out_bits, *spikes = _FusedLayers.apply(x, (list(fcs), list(lifs), needs_grad, max_layers), bits, *params)
+    return spikes, mems, out_bits.numpy().view(np.uint32)
 
 
 def sparse_lif(x: torch.Tensor, fc: SparseLinear, lif: LIF) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -349,19 +436,8 @@ def sparse_lif(x: torch.Tensor, fc: SparseLinear, lif: LIF) -> tuple[torch.Tenso
     -------
     (spikes, mems) : Tensor [T, B, out] each, or None
     """
-    out = _sparse_lif(x, fc, lif, None)
-    return None if out is None else out[:2]
-
-
-def _sparse_lif(x: torch.Tensor, fc: SparseLinear, lif: LIF, bits: np.ndarray | None):
-    """:func:`sparse_lif` with the input's spike bits if known (:func:`neuro.fused_kernels.spike_bits`,
-    e.g. from the layer before) and the output's spike bits returned as a third item."""
-    if (x.dim() != 3 or x.device.type != "cpu" or lif.kwta_k is not None or _has_hooks(fc)
-            or getattr(lif.spike_fn, "kind", None) not in SURROGATE_CODES or x.dtype != fc.weight.dtype
-            or not fc.choose_fused(x, bits)):
-        return None
-    spikes, mems, out_bits = _FusedSparseLIF.apply(x, fc.weight, fc.bias, fc, lif, bits)
-    return spikes, mems, out_bits.numpy().view(np.uint32)
+    out = _fused_layers(x, [fc], [lif], None, 1)
+    return None if out is None else (out[0][0], out[1])
 
 
 _KERNELS = ("auto", "dense", "event", "sparse")
@@ -560,7 +636,8 @@ class SparseLinear(nn.Module):
                     + _NS_PER_SCAN * M * I * (1 + grad_w))
         return "event" if event_ns < dense_ns else "dense"
 
-    def choose_fused(self, x: torch.Tensor, bits: np.ndarray | None = None) -> bool:
+    def choose_fused(self, x: torch.Tensor, bits: np.ndarray | None = None,
+                     needs_grad: tuple[bool, bool] | None = None) -> bool:
         """Whether :func:`sparse_lif` runs this projection and its LIF layer fused on ``x`` [T, B, in].
 
         ``kernel="event"``: always; ``"dense"``, ``"sparse"``: never; ``"auto"``: when the
@@ -568,7 +645,8 @@ class SparseLinear(nn.Module):
         input, the transposes per output neuron and step, then vector operations over the
         steps for each synapse of each input that spiked in a sample; ``bits``, the input's
         :func:`neuro.fused_kernels.spike_bits` if known, saves a pass) is below that of the dense matrix products, or the dense matrix
-        would exceed ``max_dense_bytes``.
+        would exceed ``max_dense_bytes``. ``needs_grad``: whether the weights' and the input's
+        gradients will be computed (default: from grad mode and ``requires_grad``).
         """
         if self.kernel != "auto":
             return self.kernel == "event"
@@ -576,9 +654,11 @@ class SparseLinear(nn.Module):
             return True
         T, B, I = x.shape
         O, nnz = self.out_features, self.weight.numel()
-        training = torch.is_grad_enabled() and (self.weight.requires_grad or x.requires_grad)
-        grad_w = training and self.weight.requires_grad
-        grad_x = training and x.requires_grad
+        if needs_grad is None:
+            grad_mode = torch.is_grad_enabled()
+            needs_grad = (grad_mode and self.weight.requires_grad, grad_mode and x.requires_grad)
+        grad_w, grad_x = needs_grad
+        training = grad_w or grad_x
         dense_ns = (_NS_PER_MAC * O + _NS_PER_DENSE_ENTRY) * T * B * I * (1 + grad_w + grad_x)
         vectors = -(-T // _fused.LANES)  # vector operations per synapse and input train
         pairs = (np.count_nonzero(bits) if bits is not None and bits.size
@@ -707,20 +787,25 @@ class SpikingMLP(nn.Module):
         """``x``: spikes/currents ``[T, B, N]``, or a static input ``[B, N]`` repeated ``n_steps`` times."""
         if x.dim() not in (2, 3):
             raise ValueError(f"x must be [B, N] (static) or [T, B, N], got shape {tuple(x.shape)}")
-        hidden: list[torch.Tensor] = []
+        outs: list[torch.Tensor] = []  # every layer's spikes
         spikes, mems, bits = x, None, None
-        for i, (fc, lif) in enumerate(zip(self.fcs, self.lifs)):
-            if i:
-                hidden.append(spikes)
-            # spikes through the synapses that exist only; a fused layer hands its spikes to
-            # the next as bits too (no second pass over them)
-            fused = _sparse_lif(spikes, fc, lif, bits)
+        i = 0
+        while i < len(self.fcs):
+            # spikes through the synapses that exist only; a run of fused layers passes its
+            # spikes on as bits and its gradients for the live neurons only (_FusedLayers)
+            fused = _fused_layers(spikes, self.fcs[i:], self.lifs[i:], bits, len(self.fcs))
             if fused is not None:
-                spikes, mems, bits = fused
+                layer_spikes, mems, bits = fused
+                outs += layer_spikes
+                spikes = layer_spikes[-1]
+                i += len(layer_spikes)
                 continue
             bits = None
-            cur = fc(spikes)
+            cur = self.fcs[i](spikes)
             if cur.dim() == 2:  # static input: one projection, presented at every step
                 cur = cur.unsqueeze(0).expand(self.n_steps, *cur.shape)
-            spikes, mems, _ = lif(cur)
+            spikes, mems, _ = self.lifs[i](cur)
+            outs.append(spikes)
+            i += 1
+        hidden = outs[:-1]
         return SpikingOutput(spikes, mems, hidden)

@@ -163,16 +163,51 @@ def test_input_modified_before_backward_is_an_error():
 def test_fused_layer_hands_its_spikes_as_bits_to_the_next():
     """The bits the fused forward returns are spike_bits of its spikes; the next layer reading
     them gives the same result as reading the spikes."""
-    from neuro.layers import _sparse_lif
+    from neuro.layers import _fused_layers
 
     x = (torch.rand(20, 5, 40, generator=torch.Generator().manual_seed(4)) < 0.3).float()
     fc1, fc2 = (SparseLinear.random(a, b, 0.3, seed=s, kernel="event") for a, b, s in ((40, 30, 0), (30, 7, 1)))
     with torch.no_grad():
         fc1.weight.mul_(3)
         fc2.weight.mul_(3)
-    spk, _, bits = _sparse_lif(x, fc1, LIF(0.9), None)
+    (spk,), _, bits = _fused_layers(x, [fc1], [LIF(0.9)], None, 1)
     assert spk.sum() > 0 and np.array_equal(bits, spike_bits(spk.detach().numpy()))
-    with_bits = _sparse_lif(spk, fc2, LIF(0.9), bits)
-    without = _sparse_lif(spk, fc2, LIF(0.9), None)
-    assert with_bits[0].sum() > 0
-    assert torch.equal(with_bits[0], without[0]) and torch.equal(with_bits[1], without[1])
+    with_bits = _fused_layers(spk, [fc2], [LIF(0.9)], bits, 1)
+    without = _fused_layers(spk, [fc2], [LIF(0.9)], None, 1)
+    assert with_bits[0][0].sum() > 0
+    assert torch.equal(with_bits[0][0], without[0][0]) and torch.equal(with_bits[1], without[1])
+    # the two layers as one run: the same spikes
+    (h, out), mems, _ = _fused_layers(x, [fc1, fc2], [LIF(0.9), LIF(0.9)], None, 2)
+    assert torch.equal(h, spk) and torch.equal(out, without[0][0]) and torch.equal(mems, without[1])
+
+
+@pytest.mark.parametrize("reset,bias,mem_loss", [("subtract", False, False), ("value", True, True)])
+def test_fused_run_skips_neurons_without_a_path_to_the_loss(reset, bias, mem_loss):
+    """A 60-50-40-6 run whose sparse upper layers leave hidden neurons without synapses: the
+    backward pass runs on the live neurons only (restricted synapses, compact gradients
+    between the layers), and every gradient equals the dense path's to float32 rounding."""
+    rng = np.random.default_rng(7)
+    x = torch.from_numpy((rng.random((15, 8, 60)) < 0.2).astype(np.float32))
+    grads, outs = {}, {}
+    for kernel in ("event", "dense"):
+        net = SpikingMLP((60, 50, 40, 6), n_steps=15, density=0.06, seed=5, reset=reset, bias=bias)
+        with torch.no_grad():
+            for fc in net.fcs:
+                fc.kernel = kernel
+                fc.weight.mul_(6)
+        if kernel == "event":  # some hidden neurons of both layers have no synapse upwards
+            for fc in net.fcs[1:]:
+                assert (np.diff(fc._indptr) == 0).any() and (np.diff(fc._indptr) > 0).any()
+        xin = x.clone().requires_grad_(True)
+        out = net(xin)
+        g = torch.Generator().manual_seed(1)
+        loss = (out.spikes.sum(0) * torch.randn(out.spikes.shape[1:], generator=g)).sum()
+        if mem_loss:
+            loss = loss + 0.1 * (out.mems * torch.randn(out.mems.shape, generator=g)).sum()
+        loss.backward()
+        outs[kernel] = torch.cat([*out.hidden, out.spikes], 2)
+        grads[kernel] = [xin.grad] + [p.grad for p in net.parameters()]
+    assert outs["event"].sum() > 0 and torch.equal(outs["event"], outs["dense"])
+    assert all(g.abs().sum() > 0 for g in grads["event"])
+    for a, b in zip(grads["event"], grads["dense"]):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
