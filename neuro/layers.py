@@ -309,6 +309,14 @@ def _fusable(x: torch.Tensor, fc: SparseLinear, lif: LIF, bits: np.ndarray | Non
             and fc.choose_fused(x, bits, needs_grad))
 
 
+#: A hidden layer of a fused run keeps its membranes for the backward pass unless at most this
+#: fraction of its neurons has synapses onto the next layer: then recomputing the membranes
+#: of those (:func:`neuro.fused_kernels.fused_backward`) costs less than writing and
+#: gathering all. Measured (benchmarks/sparse_training.py, 784-1000-10): 2% density, 17.5%
+#: of the hidden neurons with a readout synapse, recomputing faster; 10%, 65%, slower.
+_RECOMPUTE_BELOW = 0.4
+
+
 class _Layer(NamedTuple):
     """What the backward pass of one fused layer keeps (numpy, no copies)."""
 
@@ -354,11 +362,13 @@ class _FusedLayers(torch.autograd.Function):
             neurons = _fused.Neurons(lif_consts(lif.threshold, lif.beta, lif.spike_fn.scale, w.dtype),
                                      SURROGATE_CODES[lif.spike_fn.kind], lif.reset == "value")
             bias = None if fc.bias is None else fc.bias.detach().numpy()
-            # a hidden layer's membranes are not an output: the backward pass recomputes
-            # those of its live neurons (fewer, with a sparse layer above) instead
-            last = len(layers) + 1 == min(max_layers, len(fcs))
+            # a hidden layer's membranes are not an output: when few of its neurons have
+            # synapses onto the next layer, the backward pass recomputes theirs instead
+            k = len(layers)
+            keep = k + 1 == min(max_layers, len(fcs)) or (
+                np.count_nonzero(np.diff(fcs[k + 1]._indptr)) > _RECOMPUTE_BELOW * fc.out_features)
             spikes, mems, out_bits = _fused.fused_forward(xn, bits, syn, bias, neurons, fc.out_features,
-                                                          keep_mems=last)
+                                                          keep_mems=keep)
             layers.append(_Layer(xn, bits, syn, neurons, spikes, mems, bias))
             xn, bits = spikes, out_bits
         if layers[-1].mems is None:  # the run ended before the next layer: its membranes are an output
