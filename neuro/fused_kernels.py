@@ -25,6 +25,13 @@ them, in sparse activity) costs nothing. Then:
   ``dL/dx[t, b, i] = sum_s w[s] delta_t[b, post(s)]`` over all synapses of ``i`` (the
   surrogate gradient reaches silent inputs too).
 
+The backward pass skips the neurons whose membrane gradient is zero at every step (no
+gradient reaches their spikes or membranes: :func:`live_neurons`, or ``live`` given by the
+layer above, e.g. the hidden neurons without a synapse onto a sparse readout): it runs on their
+gathered (or recomputed) membranes and on the synapses onto them (:func:`restrict`), and can
+return the input gradient for the inputs with such synapses only (``gx_rows``), which is what
+the layer below then takes. The same operations on the same values: the same results.
+
 Work is ``active inputs * fan-out * T / lanes`` per sample instead of ``T * I * O``. Samples
 run in parallel (``numba.prange``); the weight gradient is summed in :data:`N_PARTS` fixed
 parts of the batch, each into its own buffer, added in a fixed order, so that no result
@@ -38,7 +45,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from neuro.lif_kernels import lif_grad_step, lif_step
 
@@ -53,7 +63,7 @@ LANES = 16
 OUT_CHUNK = 256
 #: ... unless a row would have fewer synapses than this per chunk (the loop overhead wins).
 MIN_CHUNK_FAN_OUT = 16
-#: Neurons per block of the (step <-> neuron) transposes, so that a block's trains stay in L1.
+#: Inputs per block of the transpose of an analog input to trains, so that a block stays in L1.
 _BLOCK = 16
 #: Neurons per block of the LIF steps of a sample. A step writes the block's membranes and
 #: spikes at ``[t, b, k0:k1]``, rows ``B * O`` apart: a segment of 4 KiB (a page) is one the
@@ -190,20 +200,77 @@ def _at(a, t, b, k0, k1):  # pragma: no cover - compiled
     return a[t, b, k0:k1]
 
 
+#: Rows and columns of a tile of :func:`_transpose_tile` (AVX-512 float32 vector width).
+_TILE = 16
+
+
+@intrinsic
+def _transpose_tile(typingctx, src, r0, c0, dst):
+    """``dst[c0 + j, r0 + i] = src[r0 + i, c0 + j]`` for ``i, j < 16`` (2-D C-contiguous arrays
+    of one dtype; no bounds check). Sixteen row loads, four rounds of sixteen two-vector
+    shuffles (a perfect shuffle each: four of them transpose 16 x 16), sixteen row stores:
+    LLVM's ``shufflevector``, which numba's loops do not produce (a scalar transpose moves one
+    element per instruction: 3x slower, measured)."""
+    if not (isinstance(src, types.Array) and isinstance(dst, types.Array) and src.ndim == dst.ndim == 2
+            and src.dtype == dst.dtype):
+        return None
+    sig = types.void(src, r0, c0, dst)
+
+    def codegen(context, builder, sig, args):
+        src_ty, _, _, dst_ty = sig.args
+        s = context.make_array(src_ty)(context, builder, args[0])
+        d = context.make_array(dst_ty)(context, builder, args[3])
+        r0v = context.cast(builder, args[1], sig.args[1], types.intp)
+        c0v = context.cast(builder, args[2], sig.args[2], types.intp)
+        intp = context.get_value_type(types.intp)
+        elt = context.get_value_type(src_ty.dtype)
+        vec_ptr = ir.VectorType(elt, _TILE).as_pointer()
+        align = context.get_abi_alignment(elt)
+
+        def row_ptr(ary, row, col, n_cols):
+            off = builder.add(builder.mul(row, n_cols), col)
+            return builder.bitcast(builder.gep(ary.data, [off]), vec_ptr)
+
+        s_cols = cgutils.unpack_tuple(builder, s.shape, 2)[1]
+        d_cols = cgutils.unpack_tuple(builder, d.shape, 2)[1]
+        rows = [builder.load(row_ptr(s, builder.add(r0v, ir.Constant(intp, i)), c0v, s_cols), align=align)
+                for i in range(_TILE)]
+        mask = ir.VectorType(ir.IntType(32), _TILE)
+        lo = ir.Constant(mask, [v for k in range(_TILE // 2) for v in (k, k + _TILE)])
+        hi = ir.Constant(mask, [v for k in range(_TILE // 2, _TILE) for v in (k, k + _TILE)])
+        for _ in range(4):  # out[2k] = (a0 b0 a1 b1 ...), out[2k + 1] = (a8 b8 ...) of rows k, k + 8
+            rows = [builder.shuffle_vector(rows[k], rows[k + _TILE // 2], m)
+                    for k in range(_TILE // 2) for m in (lo, hi)]
+        for j in range(_TILE):
+            builder.store(rows[j], row_ptr(d, builder.add(c0v, ir.Constant(intp, j)), r0v, d_cols), align=align)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 @njit(cache=True, nogil=True)
 def _transpose(src, dst, n_rows, n_cols):  # pragma: no cover - compiled
-    """``dst[c, r] = src[r, c]`` for ``r < n_rows``, ``c < n_cols``, by blocks of columns whose
-    rows stay in L1 (steps <-> neurons between the synapse loops and the LIF steps)."""
-    for c0 in range(0, n_cols, _BLOCK):
-        c1 = min(c0 + _BLOCK, n_cols)
-        for r in range(n_rows):
-            for c in range(c0, c1):
-                dst[c, r] = src[r, c]
+    """``dst[c, r] = src[r, c]`` for ``r < n_rows``, ``c < n_cols`` (``src`` and ``dst`` at least
+    that large): 16 x 16 tiles in registers (:func:`_transpose_tile`), the rest element-wise.
+    Between the synapse loops (neurons x steps) and the LIF steps (steps x neurons)."""
+    r_end = n_rows - n_rows % _TILE
+    c_end = n_cols - n_cols % _TILE
+    for r0 in range(0, r_end, _TILE):
+        for c0 in range(0, c_end, _TILE):
+            _transpose_tile(src, r0, c0, dst)
+    for r in range(r_end, n_rows):
+        for c in range(n_cols):
+            dst[c, r] = src[r, c]
+    for c in range(c_end, n_cols):
+        for r in range(r_end):
+            dst[c, r] = src[r, c]
 
 
 # Per-sample kernels allocate nothing and only borrow arrays, so they run without reference
 # counting: numba otherwise counts a reference (an atomic operation, which waits for the
-# pending stores) for every slice passed to a step, and that was a third of the forward pass.
+# pending stores) for every slice passed to a step. perf put 38% of the forward pass's samples
+# on those atomics with 512-byte LIF rows; an interleaved A/B of this change alone was within
+# noise (the stores they waited for cost the time; see LIF_BLOCK).
 _sample_kernel = njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 
 
@@ -223,13 +290,13 @@ def _sample_forward(x, bits, b, syn, bias, lif, work, spikes, mems, out_bits):  
                 c, ws = cols[s], w[s]
                 for t in range(lanes):
                     cur[c, t] += ws * trains[i, t]
-    _transpose(cur, cur_t, O, T)
+    _transpose(cur, cur_t, O, lanes)  # the padding steps too: whole tiles
     if bias is not None:  # after the sum, as the unfused path adds it: equal to the last bit
         for t in range(T):
             for k in range(O):
                 cur_t[t, k] += bias[k]
     # the time loop of neuro.lif_kernels.lif_forward from a zero membrane, on this sample's
-    # rows, by blocks of neurons whose rows over all steps stay in L1
+    # rows (blocks of LIF_BLOCK neurons)
     consts, reset_value = lif.consts, lif.reset_value
     n_mems = mems.shape[0]
     for k0 in range(0, O, LIF_BLOCK):
@@ -255,7 +322,7 @@ def _forward(x, bits, syn, bias, lif, spikes, mems, out_bits):  # pragma: no cov
     n_parts = min(N_PARTS, B)
     for part in prange(n_parts):
         work = (np.zeros((I, lanes), syn.w.dtype),  # trains; the padding steps stay 0
-                np.empty(I, np.int64), np.empty((O, lanes), syn.w.dtype), np.empty((T, O), syn.w.dtype),
+                np.empty(I, np.int64), np.empty((O, lanes), syn.w.dtype), np.empty((lanes, O), syn.w.dtype),
                 np.zeros(O, syn.w.dtype), np.empty(I, np.bool_))
         for b in range(part * B // n_parts, (part + 1) * B // n_parts):
             _sample_forward(x, bits, b, syn, bias, lif, work, spikes, mems, out_bits)
@@ -288,8 +355,8 @@ def _backward(x, bits, syn, index, lif, mems, resets, g_spk, g_mem, gx, gx_pos, 
         trains = np.zeros((I, lanes), mems.dtype)
         active = np.empty(I, np.int64)
         any_ = np.empty(I, np.bool_)
-        delta = np.zeros((O, lanes), mems.dtype)  # the padding steps stay 0
-        delta_t = np.empty((T, O), mems.dtype)
+        delta = np.empty((O, lanes), mems.dtype)
+        delta_t = np.zeros((lanes, O), mems.dtype)  # the padding steps stay 0 (never written)
         g = np.empty(lanes, mems.dtype)
         for b in range(part * B // n_parts, (part + 1) * B // n_parts):
             # the time loop of neuro.lif_kernels.lif_backward on this sample's rows
@@ -306,7 +373,7 @@ def _backward(x, bits, syn, index, lif, mems, resets, g_spk, g_mem, gx, gx_pos, 
                 for t in range(T):
                     for k in range(O):
                         gb[k] += delta_t[t, k]
-            _transpose(delta_t, delta, T, O)
+            _transpose(delta_t, delta, lanes, O)
             n_active = _trains(x, bits, b, syn.indptr, trains, active, any_)
             for ch in range(chunks.shape[1] - 1):  # the chunk's gradient trains stay in L1
                 for a in range(n_active):

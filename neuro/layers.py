@@ -731,7 +731,9 @@ class SpikingOutput(NamedTuple):
 class SpikingMLP(nn.Module):
     """Feed-forward stack ``SparseLinear -> LIF`` per layer (snntorch tutorial-5 style).
 
-    A layer whose projection chooses the event kernel runs fused (:func:`sparse_lif`).
+    A layer whose projection chooses the event kernel runs fused (:func:`sparse_lif`), and
+    consecutive fused layers run as one autograd node (``_FusedLayers``: spikes passed as
+    bits, gradients for the neurons with a path to the loss only).
 
     Parameters
     ----------

@@ -181,11 +181,15 @@ def test_fused_layer_hands_its_spikes_as_bits_to_the_next():
     assert torch.equal(h, spk) and torch.equal(out, without[0][0]) and torch.equal(mems, without[1])
 
 
-@pytest.mark.parametrize("reset,bias,mem_loss", [("subtract", False, False), ("value", True, True)])
-def test_fused_run_skips_neurons_without_a_path_to_the_loss(reset, bias, mem_loss):
+@pytest.mark.parametrize("reset,bias,mem_loss,top", [("subtract", False, False, "event"),
+                                                     ("value", True, True, "event"),
+                                                     ("subtract", True, False, "dense")])
+def test_fused_run_skips_neurons_without_a_path_to_the_loss(reset, bias, mem_loss, top):
     """A 60-50-40-6 run whose sparse upper layers leave hidden neurons without synapses: the
     backward pass runs on the live neurons only (restricted synapses, compact gradients
-    between the layers), and every gradient equals the dense path's to float32 rounding."""
+    between the layers; the 40 neurons' membranes recomputed, few reach the readout), and
+    every gradient equals the dense path's to float32 rounding. ``top="dense"``: the readout
+    does not run fused, so the run ends at the 40 neurons, whose membranes it then returns."""
     rng = np.random.default_rng(7)
     x = torch.from_numpy((rng.random((15, 8, 60)) < 0.2).astype(np.float32))
     grads, outs = {}, {}
@@ -195,7 +199,8 @@ def test_fused_run_skips_neurons_without_a_path_to_the_loss(reset, bias, mem_los
             for fc in net.fcs:
                 fc.kernel = kernel
                 fc.weight.mul_(6)
-        if kernel == "event":  # some hidden neurons of both layers have no synapse upwards
+        if kernel == "event":
+            net.fcs[-1].kernel = top  # some hidden neurons of both layers have no synapse upwards
             for fc in net.fcs[1:]:
                 assert (np.diff(fc._indptr) == 0).any() and (np.diff(fc._indptr) > 0).any()
         xin = x.clone().requires_grad_(True)
