@@ -45,12 +45,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, prange, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba import njit, prange
 
 from neuro.lif_kernels import lif_grad_step, lif_step
+from neuro.simd import WIDTH, axpy_row, dot_row, transpose_tile
 
 __all__ = ["COMPACT_BELOW", "LANES", "N_PARTS", "Neurons", "Synapses", "chunks", "count_active_inputs",
            "fused_backward", "fused_forward", "live_neurons", "restrict", "spike_bits"]
@@ -58,7 +56,7 @@ __all__ = ["COMPACT_BELOW", "LANES", "N_PARTS", "Neurons", "Synapses", "chunks",
 #: Fixed number of batch parts of the backward pass (parallel units, one gradient buffer each).
 N_PARTS = 4
 #: Steps are padded to a multiple of this (the vector width, AVX-512 float32 lanes).
-LANES = 16
+LANES = WIDTH
 #: Outputs per chunk of the synapse loops: 256 trains of 32 float32 steps (32 KiB) stay in L1.
 OUT_CHUNK = 256
 #: ... unless a row would have fewer synapses than this per chunk (the loop overhead wins).
@@ -164,15 +162,6 @@ def chunks(indptr: np.ndarray, cols: np.ndarray, n_out: int) -> np.ndarray:
     return _chunk_rows(indptr, cols, -(-n_out // n), n)
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc"})
-def _dot(a, i, b, j):  # pragma: no cover - compiled
-    """``a[i] . b[j]``, summed in any order (a vectorised reduction; strict order is scalar)."""
-    acc = a.dtype.type(0)
-    for t in range(a.shape[1]):
-        acc += a[i, t] * b[j, t]
-    return acc
-
-
 class Synapses(NamedTuple):
     """The CSR of ``W`` as the kernels read it: rows ``indptr`` [I + 1], output chunks
     (:func:`chunks`) [I, n + 1], columns ``cols`` and weights ``w`` [nnz]."""
@@ -200,64 +189,17 @@ def _at(a, t, b, k0, k1):  # pragma: no cover - compiled
     return a[t, b, k0:k1]
 
 
-#: Rows and columns of a tile of :func:`_transpose_tile` (AVX-512 float32 vector width).
-_TILE = 16
-
-
-@intrinsic
-def _transpose_tile(typingctx, src, r0, c0, dst):
-    """``dst[c0 + j, r0 + i] = src[r0 + i, c0 + j]`` for ``i, j < 16`` (2-D C-contiguous arrays
-    of one dtype; no bounds check). Sixteen row loads, four rounds of sixteen two-vector
-    shuffles (a perfect shuffle each: four of them transpose 16 x 16), sixteen row stores:
-    LLVM's ``shufflevector``, which numba's loops do not produce (a scalar transpose moves one
-    element per instruction: 3x slower, measured)."""
-    if not (isinstance(src, types.Array) and isinstance(dst, types.Array) and src.ndim == dst.ndim == 2
-            and src.dtype == dst.dtype):
-        return None
-    sig = types.void(src, r0, c0, dst)
-
-    def codegen(context, builder, sig, args):
-        src_ty, _, _, dst_ty = sig.args
-        s = context.make_array(src_ty)(context, builder, args[0])
-        d = context.make_array(dst_ty)(context, builder, args[3])
-        r0v = context.cast(builder, args[1], sig.args[1], types.intp)
-        c0v = context.cast(builder, args[2], sig.args[2], types.intp)
-        intp = context.get_value_type(types.intp)
-        elt = context.get_value_type(src_ty.dtype)
-        vec_ptr = ir.VectorType(elt, _TILE).as_pointer()
-        align = context.get_abi_alignment(elt)
-
-        def row_ptr(ary, row, col, n_cols):
-            off = builder.add(builder.mul(row, n_cols), col)
-            return builder.bitcast(builder.gep(ary.data, [off]), vec_ptr)
-
-        s_cols = cgutils.unpack_tuple(builder, s.shape, 2)[1]
-        d_cols = cgutils.unpack_tuple(builder, d.shape, 2)[1]
-        rows = [builder.load(row_ptr(s, builder.add(r0v, ir.Constant(intp, i)), c0v, s_cols), align=align)
-                for i in range(_TILE)]
-        mask = ir.VectorType(ir.IntType(32), _TILE)
-        lo = ir.Constant(mask, [v for k in range(_TILE // 2) for v in (k, k + _TILE)])
-        hi = ir.Constant(mask, [v for k in range(_TILE // 2, _TILE) for v in (k, k + _TILE)])
-        for _ in range(4):  # out[2k] = (a0 b0 a1 b1 ...), out[2k + 1] = (a8 b8 ...) of rows k, k + 8
-            rows = [builder.shuffle_vector(rows[k], rows[k + _TILE // 2], m)
-                    for k in range(_TILE // 2) for m in (lo, hi)]
-        for j in range(_TILE):
-            builder.store(rows[j], row_ptr(d, builder.add(c0v, ir.Constant(intp, j)), r0v, d_cols), align=align)
-        return context.get_dummy_value()
-
-    return sig, codegen
-
-
 @njit(cache=True, nogil=True)
 def _transpose(src, dst, n_rows, n_cols):  # pragma: no cover - compiled
     """``dst[c, r] = src[r, c]`` for ``r < n_rows``, ``c < n_cols`` (``src`` and ``dst`` at least
-    that large): 16 x 16 tiles in registers (:func:`_transpose_tile`), the rest element-wise.
+    that large): 16 x 16 tiles in registers (:func:`neuro.simd.transpose_tile`), the rest
+    element-wise.
     Between the synapse loops (neurons x steps) and the LIF steps (steps x neurons)."""
-    r_end = n_rows - n_rows % _TILE
-    c_end = n_cols - n_cols % _TILE
-    for r0 in range(0, r_end, _TILE):
-        for c0 in range(0, c_end, _TILE):
-            _transpose_tile(src, r0, c0, dst)
+    r_end = n_rows - n_rows % WIDTH
+    c_end = n_cols - n_cols % WIDTH
+    for r0 in range(0, r_end, WIDTH):
+        for c0 in range(0, c_end, WIDTH):
+            transpose_tile(src, r0, c0, dst)
     for r in range(r_end, n_rows):
         for c in range(n_cols):
             dst[c, r] = src[r, c]
@@ -287,9 +229,7 @@ def _sample_forward(x, bits, b, syn, bias, lif, work, spikes, mems, out_bits):  
         for a in range(n_active):
             i = active[a]
             for s in range(chunks[i, ch], chunks[i, ch + 1]):
-                c, ws = cols[s], w[s]
-                for t in range(lanes):
-                    cur[c, t] += ws * trains[i, t]
+                axpy_row(cur, cols[s], w[s], trains, i)
     _transpose(cur, cur_t, O, lanes)  # the padding steps too: whole tiles
     if bias is not None:  # after the sum, as the unfused path adds it: equal to the last bit
         for t in range(T):
@@ -357,7 +297,7 @@ def _backward(x, bits, syn, index, lif, mems, resets, g_spk, g_mem, gx, gx_pos, 
         any_ = np.empty(I, np.bool_)
         delta = np.empty((O, lanes), mems.dtype)
         delta_t = np.zeros((lanes, O), mems.dtype)  # the padding steps stay 0 (never written)
-        g = np.empty(lanes, mems.dtype)
+        g = np.empty((1, lanes), mems.dtype)
         for b in range(part * B // n_parts, (part + 1) * B // n_parts):
             # the time loop of neuro.lif_kernels.lif_backward on this sample's rows
             for k0 in range(0, O, LIF_BLOCK):
@@ -379,7 +319,7 @@ def _backward(x, bits, syn, index, lif, mems, resets, g_spk, g_mem, gx, gx_pos, 
                 for a in range(n_active):
                     i = active[a]
                     for s in range(chunks[i, ch], chunks[i, ch + 1]):
-                        gw[_map(index, s)] += _dot(trains, i, delta, cols[s])
+                        gw[_map(index, s)] += dot_row(trains, i, delta, cols[s])
             if gx is not None:
                 if gx_pos is None:  # (restricted rows all have synapses: all written below)
                     for t in range(T):  # zeroed here (not np.zeros): the sample's rows then stay in L2
@@ -389,12 +329,10 @@ def _backward(x, bits, syn, index, lif, mems, resets, g_spk, g_mem, gx, gx_pos, 
                         continue
                     g[:] = 0
                     for s in range(indptr[i], indptr[i + 1]):
-                        c, ws = cols[s], w[s]
-                        for t in range(lanes):
-                            g[t] += ws * delta[c, t]
+                        axpy_row(g, 0, w[s], delta, cols[s])
                     col = _map(gx_pos, i)
                     for t in range(T):  # the sample's rows of gx stay in L2 while it runs
-                        gx[t, b, col] = g[t]
+                        gx[t, b, col] = g[0, t]
 
 
 def fused_forward(x: np.ndarray, bits: np.ndarray, syn: Synapses, bias: np.ndarray | None,
