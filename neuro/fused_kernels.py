@@ -507,7 +507,8 @@ def fused_backward(x: np.ndarray, bits: np.ndarray, syn: Synapses, lif: Neurons,
     gb = None
     if need_gb:
         gb = gb_parts.sum(0)
-        if live is not None:
-            gb = np.zeros(O, dtype)
-            gb[live] = gb_parts.sum(0)
+        if live is not None:  # the other neurons' bias gradients are zero
+            full = np.zeros(O, dtype)
+            full[live] = gb
+            gb = full
     return ((gx, rows) if rows is not None else gx), gw, gb
