@@ -13,8 +13,8 @@ them, in sparse activity) costs nothing. Then:
 
 * :func:`fused_forward` transposes the sample's current trains to steps x neurons and runs
   the LIF steps with the neurons as vector lanes (:func:`neuro.lif_kernels.lif_step`, the
-  step the dense path's :class:`neuro.layers.LIF` runs too), by blocks of neurons that stay
-  in L1; it returns spikes and membranes, and the spikes as bits for the next fused layer
+  step the dense path's :class:`neuro.layers.LIF` runs too), by rows of up to
+  :data:`LIF_BLOCK` neurons; it returns spikes and membranes, and the spikes as bits for the next fused layer
   (no second pass over them).
 * :func:`fused_backward` runs back-propagation through time per sample: the membrane
   gradient ``delta_t = g^mem_t + g^spk_t S'(m_t - theta) + k_{t+1} delta_{t+1}`` step by
@@ -432,12 +432,17 @@ def _restrict(indptr, cols, w, position):  # pragma: no cover - compiled
     return ptr, new_cols, w[index], index
 
 
+def _positions(members: np.ndarray, n: int) -> np.ndarray:
+    """``[n]``: the position of each of ``0 .. n-1`` in the ascending ``members``, -1 if absent."""
+    position = np.full(n, -1, np.int64)
+    position[members] = np.arange(members.size)
+    return position
+
+
 def restrict(syn: Synapses, live: np.ndarray, n_out: int) -> tuple[Synapses, np.ndarray]:
     """The synapses onto the ``live`` neurons, columns renumbered to positions in ``live``
     (still ascending in every row), and the index of each in ``syn``'s CSR."""
-    position = np.full(n_out, -1, np.int64)
-    position[live] = np.arange(live.size)
-    indptr, cols, w, index = _restrict(syn.indptr, syn.cols, syn.w, position)
+    indptr, cols, w, index = _restrict(syn.indptr, syn.cols, syn.w, _positions(live, n_out))
     return Synapses(indptr, chunks(indptr, cols, live.size), cols, w), index
 
 
@@ -494,8 +499,7 @@ def fused_backward(x: np.ndarray, bits: np.ndarray, syn: Synapses, lif: Neurons,
     gx = gx_pos = rows = None
     if need_gx and gx_rows:
         rows = np.flatnonzero(np.diff(syn.indptr))
-        gx_pos = np.full(syn.indptr.size - 1, -1, np.int64)
-        gx_pos[rows] = np.arange(rows.size)
+        gx_pos = _positions(rows, syn.indptr.size - 1)
         gx = np.empty((T, B, rows.size), dtype)
     elif need_gx:
         gx = np.empty(x.shape, dtype)

@@ -18,6 +18,8 @@ last bit; ``dot_row`` sums in its own fixed order.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
@@ -61,6 +63,15 @@ def _intp(context, builder, value, ty):
     return context.cast(builder, value, ty, types.intp)
 
 
+@contextmanager
+def _row_chunks(context, builder, rows: _Rows):
+    """Loop over the ``WIDTH``-element chunks of a row of ``rows``; yields the chunk's column."""
+    intp = context.get_value_type(types.intp)
+    width = ir.Constant(intp, WIDTH)
+    with cgutils.for_range(builder, builder.udiv(rows.n_cols, width)) as loop:
+        yield builder.mul(loop.index, width)
+
+
 @intrinsic
 def transpose_tile(typingctx, src, r0, c0, dst):
     """``dst[c0 + j, r0 + i] = src[r0 + i, c0 + j]`` for ``i, j < 16``: sixteen row loads, four
@@ -100,15 +111,11 @@ def axpy_row(typingctx, dst, i, a, src, j):
         d = _Rows(context, builder, sig.args[0], args[0])
         s = _Rows(context, builder, sig.args[3], args[3])
         iv, jv = (_intp(context, builder, args[k], sig.args[k]) for k in (1, 4))
-        intp = context.get_value_type(types.intp)
-        av = builder.shuffle_vector(  # a in every element
-builder.insert_element(ir.Constant(d.vec, ir.Undefined), args[2], ir.Constant(ir.IntType(32), 0)),
-            ir.Constant(d.vec, ir.Undefined), ir.Constant(ir.VectorType(ir.IntType(32), WIDTH), [0] * WIDTH))
-        n = builder.udiv(d.n_cols, ir.Constant(intp, WIDTH))
-        with cgutils.for_range(builder, n) as loop:
-            col = builder.mul(loop.index, ir.Constant(intp, WIDTH))
-            out = builder.fadd(d.load(iv, col), builder.fmul(av, s.load(jv, col)))
-            d.store(out, iv, col)
+        undef = ir.Constant(d.vec, ir.Undefined)
+        first = builder.insert_element(undef, args[2], ir.Constant(ir.IntType(32), 0))
+        av = builder.shuffle_vector(first, undef, ir.Constant(ir.VectorType(ir.IntType(32), WIDTH), [0] * WIDTH))
+        with _row_chunks(context, builder, d) as col:
+            d.store(builder.fadd(d.load(iv, col), builder.fmul(av, s.load(jv, col))), iv, col)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -126,11 +133,8 @@ def dot_row(typingctx, a, i, b, j):
         x = _Rows(context, builder, sig.args[0], args[0])
         y = _Rows(context, builder, sig.args[2], args[2])
         iv, jv = (_intp(context, builder, args[k], sig.args[k]) for k in (1, 3))
-        intp = context.get_value_type(types.intp)
         acc = cgutils.alloca_once_value(builder, ir.Constant(x.vec, [0.0] * WIDTH))
-        n = builder.udiv(x.n_cols, ir.Constant(intp, WIDTH))
-        with cgutils.for_range(builder, n) as loop:
-            col = builder.mul(loop.index, ir.Constant(intp, WIDTH))
+        with _row_chunks(context, builder, x) as col:
             builder.store(builder.fadd(builder.load(acc), builder.fmul(x.load(iv, col), y.load(jv, col))), acc)
         v, width = builder.load(acc), WIDTH
         while width > 1:  # halves added: 16 -> 8 -> 4 -> 2 -> 1
