@@ -47,8 +47,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from neuro.lif_kernels import lif_grad_step, lif_step
-from neuro.simd import WIDTH, axpy_row, dot_row, transpose_tile
+from neuro.lif_kernels import lif_grad_step
+from neuro.simd import WIDTH, axpy_row, dot_row, lif_tile, transpose_tile
 
 __all__ = ["COMPACT_BELOW", "LANES", "N_PARTS", "Neurons", "Synapses", "chunks", "count_active_inputs",
            "fused_backward", "fused_forward", "live_neurons", "restrict", "spike_bits"]
@@ -218,52 +218,39 @@ _sample_kernel = njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 
 @_sample_kernel
 def _sample_forward(x, bits, b, syn, bias, lif, work, spikes, mems, out_bits):  # pragma: no cover - compiled
-    """Current trains of sample ``b`` over the synapses of its active inputs, then the LIF steps."""
-    trains, active, cur, cur_t, zeros, any_ = work
-    T, O = spikes.shape[0], spikes.shape[2]
-    lanes = trains.shape[1]
+    """Current trains of sample ``b`` over the synapses of its active inputs, then the LIF steps
+    of every block of 16 neurons in registers (:func:`neuro.simd.lif_tile`), which leave the
+    current trains zeroed for the next sample."""
+    trains, active, cur, any_ = work
+    T = x.shape[0]
+    B, O = x.shape[1], spikes.shape[1]
     chunks, cols, w = syn.chunks, syn.cols, syn.w
     n_active = _trains(x, bits, b, syn.indptr, trains, active, any_)
-    cur[:] = 0
     for ch in range(chunks.shape[1] - 1):  # the chunk's current trains stay in L1
         for a in range(n_active):
             i = active[a]
             for s in range(chunks[i, ch], chunks[i, ch + 1]):
                 axpy_row(cur, cols[s], w[s], trains, i)
-    _transpose(cur, cur_t, O, lanes)  # the padding steps too: whole tiles
-    if bias is not None:  # after the sum, as the unfused path adds it: equal to the last bit
-        for t in range(T):
-            for k in range(O):
-                cur_t[t, k] += bias[k]
-    # the time loop of neuro.lif_kernels.lif_forward from a zero membrane, on this sample's
-    # rows (blocks of LIF_BLOCK neurons)
-    consts, reset_value = lif.consts, lif.reset_value
-    n_mems = mems.shape[0]
-    for k0 in range(0, O, LIF_BLOCK):
-        k1 = min(k0 + LIF_BLOCK, O)
-        lif_step(cur_t[0, k0:k1], zeros[k0:k1], zeros[k0:k1], mems[0, b, k0:k1], spikes[0, b, k0:k1],
-                 consts, reset_value)
-        for t in range(1, T):  # (membranes not kept: rows t % 2 of a ring)
-            lif_step(cur_t[t, k0:k1], mems[(t - 1) % n_mems, b, k0:k1], spikes[t - 1, b, k0:k1],
-                     mems[t % n_mems, b, k0:k1], spikes[t, b, k0:k1], consts, reset_value)
-    if out_bits.shape[0]:  # the next layer's input as bits, while the spikes are in cache
-        ob = out_bits[b]
-        for t in range(T):
-            st = spikes[t, b]
-            for k in range(O):
-                ob[k] |= np.uint32(st[k]) << np.uint32(t)
+    thr, beta, reset_value = lif.consts[0], lif.consts[1], lif.reset_value
+    for k0 in range(0, O, WIDTH):
+        if out_bits.shape[0]:  # the next layer's input as bits, from the registers
+            lif_tile(cur, k0, T, bias, thr, beta, reset_value, spikes, b, B, mems, out_bits)
+        else:
+            lif_tile(cur, k0, T, bias, thr, beta, reset_value, spikes, b, B, mems, None)
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def _forward(x, bits, syn, bias, lif, spikes, mems, out_bits):  # pragma: no cover - compiled
-    T, B, O = spikes.shape
+    """``spikes`` [T * B, O] and ``mems`` [n * B, O] (``None``: not written): rows ``t * B + b``."""
+    _, B, _ = x.shape
+    O = spikes.shape[1]
     I = syn.chunks.shape[0]
-    lanes = -(-T // LANES) * LANES
+    lanes = -(-x.shape[0] // LANES) * LANES
     n_parts = min(N_PARTS, B)
     for part in prange(n_parts):
-        work = (np.zeros((I, lanes), syn.w.dtype),  # trains; the padding steps stay 0
-                np.empty(I, np.int64), np.empty((O, lanes), syn.w.dtype), np.empty((lanes, O), syn.w.dtype),
-                np.zeros(O, syn.w.dtype), np.empty(I, np.bool_))
+        # trains: the padding steps stay 0; cur: rows for whole blocks of 16, zero between samples
+        work = (np.zeros((I, lanes), syn.w.dtype), np.empty(I, np.int64),
+                np.zeros((-(-O // WIDTH) * WIDTH, lanes), syn.w.dtype), np.empty(I, np.bool_))
         for b in range(part * B // n_parts, (part + 1) * B // n_parts):
             _sample_forward(x, bits, b, syn, bias, lif, work, spikes, mems, out_bits)
 
@@ -362,8 +349,10 @@ def fused_forward(x: np.ndarray, bits: np.ndarray, syn: Synapses, bias: np.ndarr
     dtype = syn.w.dtype
     spikes = np.empty((T, B, n_out), dtype)
     mems = np.empty((T if keep_mems else min(T, 2), B, n_out), dtype)
-    out_bits = np.zeros((B if T <= 32 else 0, n_out), np.uint32)
-    _forward(x, bits, syn, bias, lif, spikes, mems, out_bits)
+    out_bits = np.empty((B if T <= 32 else 0, n_out), np.uint32)
+    if bias is not None:  # whole blocks of 16 neurons (lif_tile reads the padding, stores nothing of it)
+        bias = np.concatenate([bias, np.zeros(-n_out % LANES, dtype)])
+    _forward(x, bits, syn, bias, lif, spikes.reshape(T * B, n_out), mems.reshape(-1, n_out), out_bits)
     return spikes, (mems if keep_mems else None), out_bits
 
 
