@@ -11,26 +11,28 @@ to the current train of the postsynaptic neuron. A spike train of a rate-coded i
 many spikes, so one vector operation serves many spike events, and a silent input (most of
 them, in sparse activity) costs nothing. Then:
 
-* :func:`fused_forward` transposes the sample's current trains to steps x neurons and runs
-  the LIF steps with the neurons as vector lanes (:func:`neuro.lif_kernels.lif_step`, the
-  step the dense path's :class:`neuro.layers.LIF` runs too), by rows of up to
-  :data:`LIF_BLOCK` neurons; it returns spikes and membranes, and the spikes as bits for the next fused layer
-  (no second pass over them).
+* :func:`fused_forward` runs the LIF steps by blocks of 16 neurons in registers
+  (:func:`neuro.simd.lif_tile`: a 16 x 16 tile of the current trains transposed to steps x
+  neurons, then the operations of :func:`neuro.lif_kernels.lif_step`, the step the dense
+  path's :class:`neuro.layers.LIF` runs, in its order); it returns spikes and membranes, and
+  the spikes as bits for the next fused layer (from the registers, no second pass).
 * :func:`fused_backward` runs back-propagation through time per sample: the membrane
   gradient ``delta_t = g^mem_t + g^spk_t S'(m_t - theta) + k_{t+1} delta_{t+1}`` step by
-  step over the neurons (:func:`neuro.lif_kernels.lif_grad_step`, as the dense path), then
-  transposed back to trains, then the weight gradient at the existing synapses
-  of the inputs that spiked, ``dL/dw[s] = sum_t x[t, b, pre(s)] delta_t[b, post(s)]`` (a dot
-  product of two trains), and when asked the input gradient
-  ``dL/dx[t, b, i] = sum_s w[s] delta_t[b, post(s)]`` over all synapses of ``i`` (the
-  surrogate gradient reaches silent inputs too).
+  step, by blocks of 16 neurons in registers (:func:`neuro.simd.lif_grad_tile`, the operations
+  of :func:`neuro.lif_kernels.lif_grad_step`), stored as trains; then the weight gradient at
+  the existing synapses of the inputs that spiked,
+  ``dL/dw[s] = sum_t x[t, b, pre(s)] delta_t[b, post(s)]`` (a dot product of two trains),
+  and when asked the input gradient ``dL/dx[t, b, i] = sum_s w[s] delta_t[b, post(s)]`` over
+  all synapses of ``i`` (the surrogate gradient reaches silent inputs too).
 
 The backward pass skips the neurons whose membrane gradient is zero at every step (no
 gradient reaches their spikes or membranes: :func:`live_neurons`, or ``live`` given by the
 layer above, e.g. the hidden neurons without a synapse onto a sparse readout): it runs on their
-gathered (or recomputed) membranes and on the synapses onto them (:func:`restrict`), and can
-return the input gradient for the inputs with such synapses only (``gx_rows``), which is what
-the layer below then takes. The same operations on the same values: the same results.
+membranes and on the synapses onto them (:func:`restrict`), and can return the input gradient
+for the inputs with such synapses only (``gx_rows``), which is what the layer below then takes.
+The forward pass of a hidden layer stores the membranes of the neurons with synapses onto the
+next layer only (``keep_mems``; at 2% density 175 of 1000), the others are gathered or
+computed again. The same operations on the same values: the same results.
 
 Work is ``active inputs * fan-out * T / lanes`` per sample instead of ``T * I * O``. Samples
 run in parallel (``numba.prange``); the weight gradient is summed in :data:`N_PARTS` fixed
@@ -47,8 +49,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from neuro.lif_kernels import lif_grad_step
-from neuro.simd import WIDTH, axpy_row, dot_row, lif_tile, transpose_tile
+from neuro.simd import WIDTH, axpy_row, dot_row, lif_grad_tile, lif_tile, scatter_row
 
 __all__ = ["COMPACT_BELOW", "LANES", "N_PARTS", "Neurons", "Synapses", "chunks", "count_active_inputs",
            "fused_backward", "fused_forward", "live_neurons", "restrict", "spike_bits"]
@@ -63,11 +64,6 @@ OUT_CHUNK = 256
 MIN_CHUNK_FAN_OUT = 16
 #: Inputs per block of the transpose of an analog input to trains, so that a block stays in L1.
 _BLOCK = 16
-#: Neurons per block of the LIF steps of a sample. A step writes the block's membranes and
-#: spikes at ``[t, b, k0:k1]``, rows ``B * O`` apart: a segment of 4 KiB (a page) is one the
-#: hardware prefetcher follows, while with 128 neurons (512 B) every line written was a
-#: cache miss of its own (forward pass 1.2-2x slower, interleaved A/B on this machine).
-LIF_BLOCK = 1024
 
 
 @njit(cache=True, nogil=True)
@@ -181,43 +177,14 @@ class Neurons(NamedTuple):
     reset_value: bool
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _at(a, t, b, k0, k1):  # pragma: no cover - compiled
-    """``a[t, b, k0:k1]``, or ``None`` for ``a`` None (resolved at compile time)."""
-    if a is None:
-        return None
-    return a[t, b, k0:k1]
-
-
-@njit(cache=True, nogil=True)
-def _transpose(src, dst, n_rows, n_cols):  # pragma: no cover - compiled
-    """``dst[c, r] = src[r, c]`` for ``r < n_rows``, ``c < n_cols`` (``src`` and ``dst`` at least
-    that large): 16 x 16 tiles in registers (:func:`neuro.simd.transpose_tile`), the rest
-    element-wise.
-    Between the synapse loops (neurons x steps) and the LIF steps (steps x neurons)."""
-    r_end = n_rows - n_rows % WIDTH
-    c_end = n_cols - n_cols % WIDTH
-    for r0 in range(0, r_end, WIDTH):
-        for c0 in range(0, c_end, WIDTH):
-            transpose_tile(src, r0, c0, dst)
-    for r in range(r_end, n_rows):
-        for c in range(n_cols):
-            dst[c, r] = src[r, c]
-    for c in range(c_end, n_cols):
-        for r in range(r_end):
-            dst[c, r] = src[r, c]
-
-
 # Per-sample kernels allocate nothing and only borrow arrays, so they run without reference
 # counting: numba otherwise counts a reference (an atomic operation, which waits for the
-# pending stores) for every slice passed to a step. perf put 38% of the forward pass's samples
-# on those atomics with 512-byte LIF rows; an interleaved A/B of this change alone was within
-# noise (the stores they waited for cost the time; see LIF_BLOCK).
+# pending stores) for every array they pass on.
 _sample_kernel = njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 
 
 @_sample_kernel
-def _sample_forward(x, bits, b, syn, bias, lif, work, spikes, mems, out_bits):  # pragma: no cover - compiled
+def _sample_forward(x, bits, b, syn, bias, lif, work, spikes, mems, keep, out_bits):  # pragma: no cover - compiled
     """Current trains of sample ``b`` over the synapses of its active inputs, then the LIF steps
     of every block of 16 neurons in registers (:func:`neuro.simd.lif_tile`), which leave the
     current trains zeroed for the next sample."""
@@ -229,19 +196,22 @@ def _sample_forward(x, bits, b, syn, bias, lif, work, spikes, mems, out_bits):  
     for ch in range(chunks.shape[1] - 1):  # the chunk's current trains stay in L1
         for a in range(n_active):
             i = active[a]
-            for s in range(chunks[i, ch], chunks[i, ch + 1]):
-                axpy_row(cur, cols[s], w[s], trains, i)
+            scatter_row(cur, cols, w, chunks[i, ch], chunks[i, ch + 1], trains, i)
     thr, beta, reset_value = lif.consts[0], lif.consts[1], lif.reset_value
+    keep_mask, keep_pos = keep
     for k0 in range(0, O, WIDTH):
+        pos = keep_pos[k0 // WIDTH]
         if out_bits.shape[0]:  # the next layer's input as bits, from the registers
-            lif_tile(cur, k0, T, bias, thr, beta, reset_value, spikes, b, B, mems, out_bits)
+            lif_tile(cur, k0, T, bias, thr, beta, reset_value, spikes, b, B, mems, keep_mask, pos, out_bits)
         else:
-            lif_tile(cur, k0, T, bias, thr, beta, reset_value, spikes, b, B, mems, None)
+            lif_tile(cur, k0, T, bias, thr, beta, reset_value, spikes, b, B, mems, keep_mask, pos, None)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _forward(x, bits, syn, bias, lif, spikes, mems, out_bits):  # pragma: no cover - compiled
-    """``spikes`` [T * B, O] and ``mems`` [n * B, O] (``None``: not written): rows ``t * B + b``."""
+def _forward(x, bits, syn, bias, lif, spikes, mems, keep, out_bits):  # pragma: no cover - compiled
+    """``spikes`` [T * B, O] and ``mems`` [T * B, n_kept] (``None``: not written): rows
+    ``t * B + b``; ``keep``: the kept neurons as a mask [O + padding] (uint8) and the number
+    kept before each block of 16."""
     _, B, _ = x.shape
     O = spikes.shape[1]
     I = syn.chunks.shape[0]
@@ -252,7 +222,7 @@ def _forward(x, bits, syn, bias, lif, spikes, mems, out_bits):  # pragma: no cov
         work = (np.zeros((I, lanes), syn.w.dtype), np.empty(I, np.int64),
                 np.zeros((-(-O // WIDTH) * WIDTH, lanes), syn.w.dtype), np.empty(I, np.bool_))
         for b in range(part * B // n_parts, (part + 1) * B // n_parts):
-            _sample_forward(x, bits, b, syn, bias, lif, work, spikes, mems, out_bits)
+            _sample_forward(x, bits, b, syn, bias, lif, work, spikes, mems, keep, out_bits)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -265,13 +235,15 @@ def _map(index, s):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def _backward(x, bits, syn, index, lif, mems, resets, g_spk, g_mem, gx, gx_pos, gw_parts, gb_parts):  # pragma: no cover - compiled
-    """``resets``: the spikes under reset to 0 (``r_{t+1} = s_t``), ``None`` under subtraction;
+    """``mems``, ``resets``, ``g_spk``, ``g_mem``: ``[T * B, O]`` (rows ``t * B + b``);
+    ``resets``: the spikes under reset to 0 (``r_{t+1} = s_t``), ``None`` under subtraction;
     ``gx`` (input gradient) and ``gb_parts`` (bias) ``None`` when not asked for.
     ``syn`` may be the CSR restricted to the live neurons (:func:`restrict`): its columns are
     then positions in the compacted arrays, and ``index`` maps its entries to the synapses
     of ``gw_parts`` (``None``: the layer's own CSR). ``gx_pos``: the column of ``gx`` of each
     input that has synapses (``None``: the input's own)."""
-    T, B, O = mems.shape
+    T, B, _ = x.shape
+    O = mems.shape[1]
     indptr, chunks, cols, w = syn
     I = indptr.size - 1
     consts, kind = lif.consts, lif.kind
@@ -282,25 +254,16 @@ def _backward(x, bits, syn, index, lif, mems, resets, g_spk, g_mem, gx, gx_pos, 
         trains = np.zeros((I, lanes), mems.dtype)
         active = np.empty(I, np.int64)
         any_ = np.empty(I, np.bool_)
-        delta = np.empty((O, lanes), mems.dtype)
-        delta_t = np.zeros((lanes, O), mems.dtype)  # the padding steps stay 0 (never written)
+        delta = np.empty((-(-O // WIDTH) * WIDTH, lanes), mems.dtype)
         g = np.empty((1, lanes), mems.dtype)
         for b in range(part * B // n_parts, (part + 1) * B // n_parts):
-            # the time loop of neuro.lif_kernels.lif_backward on this sample's rows
-            for k0 in range(0, O, LIF_BLOCK):
-                k1 = min(k0 + LIF_BLOCK, O)
-                t = T - 1
-                lif_grad_step(mems[t, b, k0:k1], _at(g_spk, t, b, k0, k1), _at(g_mem, t, b, k0, k1), None,
-                              None, None, consts, kind, delta_t[t, k0:k1])
-                for t in range(T - 2, -1, -1):
-                    lif_grad_step(mems[t, b, k0:k1], _at(g_spk, t, b, k0, k1), _at(g_mem, t, b, k0, k1), None,
-                                  _at(resets, t, b, k0, k1), delta_t[t + 1, k0:k1], consts, kind, delta_t[t, k0:k1])
+            for k0 in range(0, O, WIDTH):  # the time loop of neuro.lif_kernels.lif_backward, in registers
+                lif_grad_tile(mems, g_spk, g_mem, resets, k0, T, b, B, consts, kind, delta)
             if gb_parts is not None:
                 gb = gb_parts[part]
-                for t in range(T):
-                    for k in range(O):
-                        gb[k] += delta_t[t, k]
-            _transpose(delta_t, delta, lanes, O)
+                for k in range(O):
+                    for t in range(T):
+                        gb[k] += delta[k, t]
             n_active = _trains(x, bits, b, syn.indptr, trains, active, any_)
             for ch in range(chunks.shape[1] - 1):  # the chunk's gradient trains stay in L1
                 for a in range(n_active):
@@ -323,10 +286,11 @@ def _backward(x, bits, syn, index, lif, mems, resets, g_spk, g_mem, gx, gx_pos, 
 
 
 def fused_forward(x: np.ndarray, bits: np.ndarray, syn: Synapses, bias: np.ndarray | None,
-                  lif: Neurons, n_out: int, keep_mems: bool = True
+                  lif: Neurons, n_out: int, keep_mems: bool | np.ndarray = True
                   ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    """Spikes and membranes [T, B, O] of the layer (see the module docstring), and the spikes
-    as :func:`spike_bits` (what the next fused layer reads; empty beyond 32 steps).
+    """Spikes [T, B, O] and membranes [T, B, O or len(keep_mems)] of the layer (see the module
+    docstring), and the spikes as :func:`spike_bits` (what the next fused layer reads; empty
+    beyond 32 steps).
 
     Parameters
     ----------
@@ -341,19 +305,28 @@ def fused_forward(x: np.ndarray, bits: np.ndarray, syn: Synapses, bias: np.ndarr
         LIF constants in the weights' dtype.
     n_out : int
         ``O``.
-    keep_mems : bool
+    keep_mems : bool or ndarray
         Return the membranes; ``False``: ``None`` (not written, half the forward pass's
-        memory traffic; :func:`fused_backward` recomputes those it needs).
+        memory traffic); ascending neuron indices: the membranes of those neurons only
+        (``mems_of`` of :func:`fused_backward`, e.g. the neurons with synapses onto the next
+        layer, the only ones a gradient can reach through it).
     """
     T, B, _ = x.shape
     dtype = syn.w.dtype
     spikes = np.empty((T, B, n_out), dtype)
-    mems = np.empty((T if keep_mems else min(T, 2), B, n_out), dtype)
     out_bits = np.empty((B if T <= 32 else 0, n_out), np.uint32)
-    if bias is not None:  # whole blocks of 16 neurons (lif_tile reads the padding, stores nothing of it)
-        bias = np.concatenate([bias, np.zeros(-n_out % LANES, dtype)])
-    _forward(x, bits, syn, bias, lif, spikes.reshape(T * B, n_out), mems.reshape(-1, n_out), out_bits)
-    return spikes, (mems if keep_mems else None), out_bits
+    pad = -n_out % LANES  # whole blocks of 16 neurons: lif_tile reads the padding, stores nothing of it
+    if bias is not None:
+        bias = np.concatenate([bias, np.zeros(pad, dtype)])
+    mask = np.zeros(n_out + pad, np.uint8)
+    mask[keep_mems if isinstance(keep_mems, np.ndarray) else slice(None)] = 1
+    mask[n_out:] = 0
+    n_kept = int(mask.sum()) if keep_mems is not False else 0
+    block_pos = np.concatenate([[0], np.cumsum(mask.reshape(-1, LANES).sum(1))])
+    mems = np.empty((T, B, n_kept), dtype)
+    _forward(x, bits, syn, bias, lif, spikes.reshape(T * B, n_out),
+             mems.reshape(T * B, n_kept) if keep_mems is not False else None, (mask, block_pos), out_bits)
+    return spikes, (mems if keep_mems is not False else None), out_bits
 
 
 #: The backward pass runs on the live neurons only (:func:`live_neurons`) when at most this
@@ -428,6 +401,19 @@ def _positions(members: np.ndarray, n: int) -> np.ndarray:
     return position
 
 
+def _membranes_of(mems: np.ndarray, mems_of: np.ndarray | None, live: np.ndarray | None,
+                  n_out: int) -> np.ndarray | None:
+    """The membranes of the ``live`` neurons (``None``: all) from ``mems``, which holds those of
+    ``mems_of`` (``None``: all); ``None`` if some live neuron's were not kept."""
+    if mems_of is None:
+        return mems if live is None else _gather(mems, live)
+    want = np.arange(n_out) if live is None else live
+    if np.array_equal(mems_of, want):
+        return mems
+    pos = _positions(mems_of, n_out)[want]
+    return None if (pos < 0).any() else _gather(mems, pos)
+
+
 def restrict(syn: Synapses, live: np.ndarray, n_out: int) -> tuple[Synapses, np.ndarray]:
     """The synapses onto the ``live`` neurons, columns renumbered to positions in ``live``
     (still ascending in every row), and the index of each in ``syn``'s CSR."""
@@ -438,7 +424,7 @@ def restrict(syn: Synapses, live: np.ndarray, n_out: int) -> tuple[Synapses, np.
 def fused_backward(x: np.ndarray, bits: np.ndarray, syn: Synapses, lif: Neurons, mems: np.ndarray | None,
                    spikes: np.ndarray, g_spk: np.ndarray | None, g_mem: np.ndarray | None,
                    need_gx: bool, need_gb: bool, live: np.ndarray | None = None,
-                   gx_rows: bool = False, bias: np.ndarray | None = None
+                   gx_rows: bool = False, bias: np.ndarray | None = None, mems_of: np.ndarray | None = None
                    ) -> tuple[np.ndarray | tuple | None, np.ndarray, np.ndarray | None]:
     """Gradients w.r.t. the input [T, B, I] (or ``None``), the synapses [nnz] and the bias [O].
 
@@ -462,6 +448,9 @@ def fused_backward(x: np.ndarray, bits: np.ndarray, syn: Synapses, lif: Neurons,
         The forward pass's bias, when ``mems`` is ``None`` (not kept, ``keep_mems=False``):
         the membranes of the live neurons are then computed again, by the forward pass over
         the synapses onto them (the same sums in the same order: the same membranes).
+    mems_of : ndarray, optional
+        ``mems`` holds the membranes of these neurons only (``keep_mems`` of
+        :func:`fused_forward`); those of live neurons outside it are computed again.
     """
     T, B, O = spikes.shape
     dtype = spikes.dtype
@@ -478,13 +467,12 @@ def fused_backward(x: np.ndarray, bits: np.ndarray, syn: Synapses, lif: Neurons,
     if live is not None:
         syn, index = restrict(syn, live, O)
         resets = None if resets is None else _gather(resets, live)
-        if mems is not None:
-            mems = _gather(mems, live)
-        else:
-            bias = None if bias is None else np.ascontiguousarray(bias[live])
-            mems = fused_forward(x, bits, syn, bias, lif, live.size)[1]
-    elif mems is None:
-        mems = fused_forward(x, bits, syn, bias, lif, O)[1]
+    if mems is not None:
+        mems = _membranes_of(mems, mems_of, live, O)
+    if mems is None:  # not kept: computed again, for the live neurons only
+        if live is not None and bias is not None:
+            bias = np.ascontiguousarray(bias[live])
+        mems = fused_forward(x, bits, syn, bias, lif, O if live is None else live.size)[1]
     gx = gx_pos = rows = None
     if need_gx and gx_rows:
         rows = np.flatnonzero(np.diff(syn.indptr))
@@ -493,7 +481,8 @@ def fused_backward(x: np.ndarray, bits: np.ndarray, syn: Synapses, lif: Neurons,
     elif need_gx:
         gx = np.empty(x.shape, dtype)
     gb_parts = np.zeros((n_parts, mems.shape[2]), dtype) if need_gb else None
-    _backward(x, bits, syn, index, lif, mems, resets, g_spk, g_mem, gx, gx_pos, gw_parts, gb_parts)
+    rows2d = [None if a is None else a.reshape(T * B, -1) for a in (mems, resets, g_spk, g_mem)]
+    _backward(x, bits, syn, index, lif, *rows2d, gx, gx_pos, gw_parts, gb_parts)
     gw = gw_parts[0]
     for part in range(1, n_parts):  # fixed order: the same sums for any number of threads
         gw += gw_parts[part]

@@ -309,14 +309,6 @@ def _fusable(x: torch.Tensor, fc: SparseLinear, lif: LIF, bits: np.ndarray | Non
             and fc.choose_fused(x, bits, needs_grad))
 
 
-#: A hidden layer of a fused run keeps its membranes for the backward pass unless at most this
-#: fraction of its neurons has synapses onto the next layer: then recomputing the membranes
-#: of those (:func:`neuro.fused_kernels.fused_backward`) costs less than writing and
-#: gathering all. Measured (benchmarks/sparse_training.py, 784-1000-10): 2% density, 17.5%
-#: of the hidden neurons with a readout synapse, recomputing faster; 10%, 65%, slower.
-_RECOMPUTE_BELOW = 0.4
-
-
 class _Layer(NamedTuple):
     """What the backward pass of one fused layer keeps (numpy, no copies)."""
 
@@ -325,7 +317,8 @@ class _Layer(NamedTuple):
     syn: _fused.Synapses
     neurons: _fused.Neurons
     spikes: np.ndarray
-    mems: np.ndarray | None
+    mems: np.ndarray
+    mems_of: np.ndarray | None  # mems holds these neurons' membranes only (None: all)
     bias: np.ndarray | None
 
 
@@ -362,19 +355,18 @@ class _FusedLayers(torch.autograd.Function):
             neurons = _fused.Neurons(lif_consts(lif.threshold, lif.beta, lif.spike_fn.scale, w.dtype),
                                      SURROGATE_CODES[lif.spike_fn.kind], lif.reset == "value")
             bias = None if fc.bias is None else fc.bias.detach().numpy()
-            # a hidden layer's membranes are not an output: when few of its neurons have
-            # synapses onto the next layer, the backward pass recomputes theirs instead
+            # a hidden layer's membranes are not an output: it keeps those of the neurons with
+            # synapses onto the next layer only (no gradient reaches the others through it)
             k = len(layers)
-            keep = k + 1 == min(max_layers, len(fcs)) or (
-                np.count_nonzero(np.diff(fcs[k + 1]._indptr)) > _RECOMPUTE_BELOW * fc.out_features)
+            keep = None if k + 1 == min(max_layers, len(fcs)) else np.flatnonzero(np.diff(fcs[k + 1]._indptr))
             spikes, mems, out_bits = _fused.fused_forward(xn, bits, syn, bias, neurons, fc.out_features,
-                                                          keep_mems=keep)
-            layers.append(_Layer(xn, bits, syn, neurons, spikes, mems, bias))
+                                                          keep_mems=True if keep is None else keep)
+            layers.append(_Layer(xn, bits, syn, neurons, spikes, mems, keep, bias))
             xn, bits = spikes, out_bits
-        if layers[-1].mems is None:  # the run ended before the next layer: its membranes are an output
+        if layers[-1].mems_of is not None:  # the run ended before the next layer: its membranes are an output
             top = layers[-1]
             layers[-1] = top._replace(mems=_fused.fused_forward(top.x, top.bits, top.syn, top.bias, top.neurons,
-                                                                top.spikes.shape[2])[1])
+                                                                top.spikes.shape[2])[1], mems_of=None)
         ctx.layers, ctx.has_bias = layers, [fc.bias is not None for fc in fcs[:len(layers)]]
         ctx.n_params = len(params)
         spikes = [torch.from_numpy(layer.spikes) for layer in layers]
@@ -410,7 +402,7 @@ class _FusedLayers(torch.autograd.Function):
             gx, gw, gb = _fused.fused_backward(layer.x, layer.bits, layer.syn, layer.neurons, layer.mems,
                                                layer.spikes, g, gm, k > 0 or need_x,
                                                need_b and ctx.has_bias[k], live, gx_rows=k > 0,
-                                               bias=layer.bias)
+                                               bias=layer.bias, mems_of=layer.mems_of)
             grads[2 * k] = torch.from_numpy(gw) if need_w else None
             grads[2 * k + 1] = None if gb is None else torch.from_numpy(gb)
             if k > 0:

@@ -3,15 +3,20 @@
 For the fused sparse layers (:mod:`neuro.fused_kernels`), whose inner loops work on rows of 16
 to 64 values (a spike train over the steps, a row of neurons):
 
-* :func:`transpose_tile`: a 16 x 16 tile transposed in registers (``shufflevector``); numba's
-  transpose loop moves one element per instruction (3x slower, measured).
 * :func:`axpy_row`: ``dst[i, :] += a * src[j, :]`` as vector operations. In a numba loop LLVM
   cannot know that the two rows do not overlap: it checks at run time before every row (the
   rows are short, so the checks cost as much as the work) or gives up vectorising.
 * :func:`dot_row`: ``a[i, :] . b[j, :]`` with one vector accumulator and one horizontal sum.
+* :func:`lif_tile`, :func:`lif_grad_tile`: the LIF steps, forward and back in time, of 16
+  neurons in registers, from and to trains (neurons x steps): 16 x 16 tiles transposed in
+  registers (four perfect shuffles, ``shufflevector``), the membranes, spikes, spike bits and
+  gradients carried from step to step in registers. With the steps of
+  :mod:`neuro.lif_kernels` over rows of neurons, a sample's currents went through a transposed
+  copy in L2 and every step loaded and stored its rows (forward pass 15-27% slower, measured).
 
-Arrays are 2-D, C-contiguous, of one float dtype, and rows a multiple of :data:`WIDTH` long
-(:func:`axpy_row`, :func:`dot_row`); nothing is bounds-checked. ``axpy_row`` multiplies then
+Arrays are 2-D, C-contiguous, of one float dtype (spike bits: uint32), and rows a multiple of
+:data:`WIDTH` long (:func:`axpy_row`, :func:`dot_row`, the trains of the tiles); nothing is
+bounds-checked. ``axpy_row`` multiplies then
 adds, as ``dst[i, t] += a * src[j, t]`` does (no fused multiply-add): the same results to the
 last bit; ``dot_row`` sums in its own fixed order.
 """
@@ -25,9 +30,9 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["WIDTH", "axpy_row", "dot_row", "lif_tile", "transpose_tile"]
+__all__ = ["WIDTH", "axpy_row", "dot_row", "lif_grad_tile", "lif_tile", "scatter_row"]
 
-#: Elements per vector (AVX-512 float32); also the tile size of :func:`transpose_tile`.
+#: Elements per vector (AVX-512 float32); also the tile size of :func:`lif_tile` and :func:`lif_grad_tile`.
 WIDTH = 16
 
 
@@ -90,28 +95,6 @@ def _transposed(builder, rows):
 
 
 @intrinsic
-def transpose_tile(typingctx, src, r0, c0, dst):
-    """``dst[c0 + j, r0 + i] = src[r0 + i, c0 + j]`` for ``i, j < 16``: sixteen row loads, four
-    rounds of sixteen two-vector shuffles (four perfect shuffles transpose 16 x 16), sixteen
-    row stores."""
-    if not _matrices(src, dst):
-        return None
-    sig = types.void(src, r0, c0, dst)
-
-    def codegen(context, builder, sig, args):
-        s = _Rows(context, builder, sig.args[0], args[0])
-        d = _Rows(context, builder, sig.args[3], args[3])
-        r0v, c0v = (_intp(context, builder, args[k], sig.args[k]) for k in (1, 2))
-        intp = context.get_value_type(types.intp)
-        rows = _transposed(builder, [s.load(builder.add(r0v, ir.Constant(intp, i)), c0v) for i in range(WIDTH)])
-        for j in range(WIDTH):
-            d.store(rows[j], builder.add(c0v, ir.Constant(intp, j)), r0v)
-        return context.get_dummy_value()
-
-    return sig, codegen
-
-
-@intrinsic
 def axpy_row(typingctx, dst, i, a, src, j):
     """``dst[i, :] += a * src[j, :]`` (rows of ``dst``'s length, a multiple of 16)."""
     if not _matrices(dst, src):
@@ -125,6 +108,35 @@ def axpy_row(typingctx, dst, i, a, src, j):
         av = _splat(builder, d.vec, args[2])
         with _row_chunks(context, builder, d) as col:
             d.store(builder.fadd(d.load(iv, col), builder.fmul(av, s.load(jv, col))), iv, col)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def scatter_row(typingctx, dst, cols, w, s0, s1, src, i):
+    """``dst[cols[s], :] += w[s] * src[i, :]`` for ``s = s0 .. s1 - 1`` (the synapses of input
+    ``i`` in a CSR row): each chunk of 16 of ``src``'s row loaded once, then one multiply and
+    one add per synapse (as :func:`axpy_row`, so the same results to the last bit)."""
+    if not (_matrices(dst, src) and isinstance(cols, types.Array) and isinstance(cols.dtype, types.Integer)
+            and isinstance(w, types.Array) and w.dtype == dst.dtype):
+        return None
+    sig = types.void(dst, cols, w, s0, s1, src, i)
+
+    def codegen(context, builder, sig, args):
+        tys = sig.args
+        d = _Rows(context, builder, tys[0], args[0])
+        s = _Rows(context, builder, tys[5], args[5])
+        cols_ary = context.make_array(tys[1])(context, builder, args[1])
+        w_ary = context.make_array(tys[2])(context, builder, args[2])
+        first, last, iv = (_intp(context, builder, args[k], tys[k]) for k in (3, 4, 6))
+        with _row_chunks(context, builder, d) as col:
+            v = s.load(iv, col)
+            with cgutils.for_range(builder, builder.sub(last, first)) as loop:
+                syn = builder.add(first, loop.index)
+                k = context.cast(builder, builder.load(builder.gep(cols_ary.data, [syn])), tys[1].dtype, types.intp)
+                a = _splat(builder, d.vec, builder.load(builder.gep(w_ary.data, [syn])))
+                d.store(builder.fadd(d.load(k, col), builder.fmul(a, v)), k, col)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -171,26 +183,29 @@ def _store_lanes(context, builder, rows: _Rows, value, row, col, n_valid):
 
 
 @intrinsic
-def lif_tile(typingctx, cur, k0, n_steps, bias, thr, beta, reset_value, spikes, b, n_b, mems, bits):
+def lif_tile(typingctx, cur, k0, n_steps, bias, thr, beta, reset_value, spikes, b, n_b, mems, keep, pos, bits):
     """The LIF steps of the 16 neurons ``k0 .. k0 + 15`` of one sample, in registers.
 
     ``cur`` [>= k0 + 16, lanes]: their input current trains (neurons x steps, the layout of the
     synapse loops), read by 16 x 16 tiles, transposed in registers and left zeroed (the next
     sample's synapse loops add into it). Then :func:`neuro.lif_kernels.lif_step`'s operations
     in its order, step by step from a zero membrane, the membranes and spikes carried in
-    registers: ``spikes[t * n_b + b, k]`` (``[T * B, O]``), ``mems[(t % n_mems) * n_b + b, k]``
-    (``[n_mems * B, O]``, a ring when ``n_mems < T``; ``None``: not written), ``bits[b, k]``
+    registers: ``spikes[t * n_b + b, k]`` (``[T * B, O]``); the membranes of the block's neurons
+    with ``keep[k] != 0`` (uint8, length >= k0 + 16), one after the other from
+    ``mems[t * n_b + b, pos]`` (``[T * B, n_kept]``, ``pos``: the neurons kept before ``k0``;
+    one compress-store per step; ``None``: not written); ``bits[b, k]``
     (uint32, bit ``t`` = a spike at step ``t``, ``T <= 32``; ``None``: not written). ``bias``
     (length >= k0 + 16, ``None``: none) is added to the current first, as the unfused path
     does. Neurons ``>= spikes.shape[1]`` (the last block's padding) are computed, not stored.
     """
     if not (_matrices(cur, spikes) and isinstance(reset_value, types.Boolean)
             and (isinstance(bias, types.NoneType) or (isinstance(bias, types.Array) and bias.dtype == cur.dtype))
-            and (isinstance(mems, types.NoneType) or _matrices(cur, mems))
+            and (isinstance(mems, types.NoneType) or (_matrices(cur, mems) and isinstance(keep, types.Array)
+                                                      and keep.dtype == types.uint8))
             and (isinstance(bits, types.NoneType) or (isinstance(bits, types.Array) and bits.ndim == 2
                                                       and bits.dtype == types.uint32))):
         return None
-    sig = types.void(cur, k0, n_steps, bias, thr, beta, reset_value, spikes, b, n_b, mems, bits)
+    sig = types.void(cur, k0, n_steps, bias, thr, beta, reset_value, spikes, b, n_b, mems, keep, pos, bits)
 
     def codegen(context, builder, sig, args):
         tys = sig.args
@@ -199,7 +214,7 @@ def lif_tile(typingctx, cur, k0, n_steps, bias, thr, beta, reset_value, spikes, 
         c = _Rows(context, builder, tys[0], args[0])
         spk_rows = _Rows(context, builder, tys[7], args[7])
         mem_rows = None if isinstance(tys[10], types.NoneType) else _Rows(context, builder, tys[10], args[10])
-        bit_rows = None if isinstance(tys[11], types.NoneType) else _Rows(context, builder, tys[11], args[11])
+        bit_rows = None if isinstance(tys[13], types.NoneType) else _Rows(context, builder, tys[13], args[13])
         k0v, n, bv, nb = (_intp(context, builder, args[k], tys[k]) for k in (1, 2, 8, 9))
         dtype = tys[0].dtype
         vec, elt = c.vec, c.vec.element
@@ -211,14 +226,20 @@ def lif_tile(typingctx, cur, k0, n_steps, bias, thr, beta, reset_value, spikes, 
             ptr = builder.bitcast(builder.gep(bias_ary.data, [k0v]), vec.as_pointer())
             bias_v = builder.load(ptr, align=c.align)
         n_valid = builder.sub(spk_rows.n_cols, k0v)
-        n_mems = None
-        if mem_rows is not None:
-            n_mems = builder.udiv(cgutils.unpack_tuple(builder, mem_rows.ary.shape, 2)[0], nb)
+        if mem_rows is not None:  # llvm.masked.compressstore: the kept lanes, one after the other
+            keep_ary = context.make_array(tys[11])(context, builder, args[11])
+            mask_bytes = ir.VectorType(ir.IntType(8), WIDTH)
+            keep_v = builder.load(builder.bitcast(builder.gep(keep_ary.data, [k0v]), mask_bytes.as_pointer()), align=1)
+            kept = builder.icmp_unsigned("!=", keep_v, ir.Constant(mask_bytes, [0] * WIDTH))
+            pos = _intp(context, builder, args[12], tys[12])
+            suffix = f"v{WIDTH}f{'32' if isinstance(elt, ir.FloatType) else '64'}"
+            compress = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(ir.VoidType(), [vec, elt.as_pointer(), kept.type]),
+                f"llvm.masked.compressstore.{suffix}")
         bits_vec = ir.VectorType(i32, WIDTH)
         m = cgutils.alloca_once_value(builder, zero)
         s = cgutils.alloca_once_value(builder, zero)
         acc = cgutils.alloca_once_value(builder, ir.Constant(bits_vec, [0] * WIDTH))
-        mem_t = cgutils.alloca_once_value(builder, ir.Constant(intp, 0))
         width = ir.Constant(intp, WIDTH)
 
         def steps(reset_to_value: bool):
@@ -245,13 +266,10 @@ def lif_tile(typingctx, cur, k0, n_steps, bias, thr, beta, reset_value, spikes, 
                         builder.store(mt, m)
                         builder.store(st, s)
                         _store_lanes(context, builder, spk_rows, st, builder.add(builder.mul(t, nb), bv), k0v, n_valid)
-                        if mem_rows is not None:  # row t % n_mems, kept by a counter (no division)
-                            ring = builder.load(mem_t)
-                            row = builder.add(builder.mul(ring, nb), bv)
-                            _store_lanes(context, builder, mem_rows, mt, row, k0v, n_valid)
-                            ring = builder.add(ring, ir.Constant(intp, 1))
-                            builder.store(builder.select(builder.icmp_signed("==", ring, n_mems),
-                                                         ir.Constant(intp, 0), ring), mem_t)
+                        if mem_rows is not None:
+                            row = builder.add(builder.mul(t, nb), bv)
+                            ptr = builder.gep(mem_rows.ary.data, [builder.add(builder.mul(row, mem_rows.n_cols), pos)])
+                            builder.call(compress, [mt, ptr, kept])
                         if bit_rows is not None:
                             shift = _splat(builder, bits_vec, builder.trunc(t, i32))
                             bit = builder.shl(builder.zext(fired, bits_vec), shift)
@@ -264,6 +282,111 @@ def lif_tile(typingctx, cur, k0, n_steps, bias, thr, beta, reset_value, spikes, 
                 steps(False)
         if bit_rows is not None:
             _store_lanes(context, builder, bit_rows, builder.load(acc), bv, k0v, n_valid)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+def _load_lanes(context, builder, rows: _Rows, row, col, n_valid):
+    """``rows[row, col:col + WIDTH]``; only the first ``n_valid`` lanes read when fewer than
+    ``WIDTH`` (the others zero)."""
+    intp = context.get_value_type(types.intp)
+    out = cgutils.alloca_once_value(builder, ir.Constant(rows.vec, [0] * WIDTH))
+    full = builder.icmp_signed(">=", n_valid, ir.Constant(intp, WIDTH))
+    with builder.if_else(full, likely=True) as (whole, part):
+        with whole:
+            builder.store(rows.load(row, col), out)
+        with part:
+            base = builder.bitcast(rows.ptr(row, col), rows.vec.element.as_pointer())
+            with cgutils.for_range(builder, n_valid) as lane:
+                value = builder.load(builder.gep(base, [lane.index]))
+                builder.store(builder.insert_element(builder.load(out), value, lane.index), out)
+    return builder.load(out)
+
+
+@intrinsic
+def lif_grad_tile(typingctx, mems, g_spk, g_mem, resets, k0, n_steps, b, n_b, consts, kind, delta):
+    """The membrane gradient of the 16 neurons ``k0 .. k0 + 15`` of one sample, back in time
+    in registers, stored as trains ``delta[k, t]`` (neurons x steps, padding steps zero).
+
+    :func:`neuro.lif_kernels.lif_grad_step`'s operations in its order (without k-WTA):
+    ``delta_t = g_mem + g_spk S'(m_t - thr) + k_{t+1} delta_{t+1}``. ``mems``, ``g_spk``,
+    ``g_mem``, ``resets`` are ``[T * B, O]`` with rows ``t * n_b + b`` (``None``: zero; for
+    ``resets``: reset by subtraction); ``consts`` from :func:`neuro.lif_kernels.lif_consts`,
+    ``kind`` a surrogate code (:data:`neuro.lif_kernels.SURROGATE_CODES`). ``delta`` has at
+    least ``k0 + 16`` rows; the rows of neurons ``>= mems.shape[1]`` get zeros.
+    """
+    optional = (g_spk, g_mem, resets)
+    if not (_matrices(mems, delta) and all(isinstance(a, types.NoneType) or _matrices(mems, a) for a in optional)
+            and isinstance(kind, types.Integer)):
+        return None
+    sig = types.void(mems, g_spk, g_mem, resets, k0, n_steps, b, n_b, consts, kind, delta)
+
+    def codegen(context, builder, sig, args):
+        tys = sig.args
+        intp = context.get_value_type(types.intp)
+        m_rows = _Rows(context, builder, tys[0], args[0])
+        spk_g, mem_g, rst = (None if isinstance(tys[k], types.NoneType) else _Rows(context, builder, tys[k], args[k])
+                             for k in (1, 2, 3))
+        out = _Rows(context, builder, tys[10], args[10])
+        k0v, n, bv, nb = (_intp(context, builder, args[k], tys[k]) for k in (4, 5, 6, 7))
+        vec = m_rows.vec
+        consts_ary = context.make_array(tys[8])(context, builder, args[8])
+        thr, beta, scale, one, half_pi_scale, zero = (
+            _splat(builder, vec, builder.load(builder.gep(consts_ary.data, [ir.Constant(intp, i)]))) for i in range(6))
+        suffix = f"v{WIDTH}f{'32' if isinstance(vec.element, ir.FloatType) else '64'}"
+        fabs = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vec, [vec]), f"llvm.fabs.{suffix}")
+        n_valid = builder.sub(m_rows.n_cols, k0v)
+        width = ir.Constant(intp, WIDTH)
+        n_tiles = builder.udiv(builder.add(n, ir.Constant(intp, WIDTH - 1)), width)
+        nxt = cgutils.alloca_once_value(builder, ir.Constant(vec, [0.0] * WIDTH))
+        slots = [cgutils.alloca_once(builder, vec) for _ in range(WIDTH)]
+
+        def derivative(x, code):  # neuro.lif_kernels.surrogate_derivative
+            if code == 0:
+                d = builder.fadd(builder.fmul(scale, builder.call(fabs, [x])), one)
+                return builder.fdiv(one, builder.fmul(d, d))
+            if code == 1:
+                u = builder.fmul(half_pi_scale, x)
+                return builder.fdiv(builder.fdiv(scale, builder.fadd(one, one)), builder.fadd(one, builder.fmul(u, u)))
+            v = builder.fsub(one, builder.fdiv(builder.call(fabs, [x]), scale))
+            return builder.select(builder.fcmp_ordered(">", v, zero), v, zero)
+
+        def steps(code):
+            with cgutils.for_range(builder, n_tiles) as loop:  # tiles from the last
+                c0 = builder.mul(builder.sub(builder.sub(n_tiles, loop.index), ir.Constant(intp, 1)), width)
+                for j in range(WIDTH - 1, -1, -1):
+                    builder.store(zero, slots[j])  # padding steps
+                    t = builder.add(c0, ir.Constant(intp, j))
+                    with builder.if_then(builder.icmp_signed("<", t, n), likely=True):
+                        row = builder.add(builder.mul(t, nb), bv)
+                        v = zero
+                        if spk_g is not None:
+                            d = derivative(builder.fsub(_load_lanes(context, builder, m_rows, row, k0v, n_valid), thr), code)
+                            v = builder.fmul(_load_lanes(context, builder, spk_g, row, k0v, n_valid), d)
+                        if mem_g is not None:
+                            v = builder.fadd(_load_lanes(context, builder, mem_g, row, k0v, n_valid), v)
+                        if rst is not None:  # (one - r) * beta * delta_{t+1}
+                            k = builder.fmul(builder.fsub(one, _load_lanes(context, builder, rst, row, k0v, n_valid)), beta)
+                        else:
+                            k = beta
+                        v = builder.fadd(v, builder.fmul(k, builder.load(nxt)))  # zero at the last step
+                        builder.store(v, nxt)
+                        builder.store(v, slots[j])
+                rows = _transposed(builder, [builder.load(slot) for slot in slots])
+                for i in range(WIDTH):
+                    out.store(rows[i], builder.add(k0v, ir.Constant(intp, i)), c0)
+
+        code = _intp(context, builder, args[9], tys[9])
+        with builder.if_else(builder.icmp_signed("==", code, ir.Constant(intp, 0))) as (fast_sigmoid, other):
+            with fast_sigmoid:
+                steps(0)
+            with other:
+                with builder.if_else(builder.icmp_signed("==", code, ir.Constant(intp, 1))) as (arctan, triangle):
+                    with arctan:
+                        steps(1)
+                    with triangle:
+                        steps(2)
         return context.get_dummy_value()
 
     return sig, codegen
