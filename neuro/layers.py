@@ -455,8 +455,10 @@ _NS_PER_SCAN = 0.6
 # 1000 -> 10 readout), and for the fused kernels (sparse_lif): a pass over one input entry
 # (its spike bits), what they add per output neuron and step to the LIF steps both paths run
 # (the transposes between trains and steps, the output bits), and one vector operation over
-# 16 steps at a synapse. Recalibrated on the kernels of benchmarks/sparse_training.py (1 thread,
-# the 784 -> 1000 layer at densities 1e-5, 2% and 10%, CPU time)
+# 16 steps at a synapse. Calibrated on the kernels of benchmarks/sparse_training.py (1 thread,
+# the 784 -> 1000 layer at densities 1e-5, 2% and 10%, CPU time) before the LIF steps ran in
+# registers (neuro.simd.lif_tile): the fused kernels are now faster than this estimates, so
+# the choice errs towards the dense kernel.
 _NS_PER_DENSE_ENTRY = 0.5
 _NS_PER_ENTRY = 0.2
 _NS_PER_OUT_ENTRY = 1.2
@@ -644,7 +646,7 @@ class SparseLinear(nn.Module):
 
         ``kernel="event"``: always; ``"dense"``, ``"sparse"``: never; ``"auto"``: when the
         estimated time of the fused kernels (:mod:`neuro.fused_kernels`: a pass over the
-        input, the transposes per output neuron and step, then vector operations over the
+        input, the LIF tiles per output neuron and step, then vector operations over the
         steps for each synapse of each input that spiked in a sample; ``bits``, the input's
         :func:`neuro.fused_kernels.spike_bits` if known, saves a pass) is below that of the dense matrix products, or the dense matrix
         would exceed ``max_dense_bytes``. ``needs_grad``: whether the weights' and the input's
