@@ -130,6 +130,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    if args.sparse_batches < 2:  # the first batch of every kernel is not timed
+        ap.error(f"--sparse-batches must be >= 2 (the first batch compiles and is not timed), got {args.sparse_batches}")
     torch.set_num_threads(args.threads)
     numba.set_num_threads(args.threads)
     data = load_mnist(n_train=args.n_train)

@@ -301,12 +301,16 @@ def _has_hooks(module: nn.Module) -> bool:
                 or mod._global_forward_hooks or mod._global_forward_pre_hooks)
 
 
+def _can_fuse(x: torch.Tensor, fc: SparseLinear, lif: LIF) -> bool:
+    """Whether the fused kernels can run ``lif(fc(x))`` (whether they do: :func:`_fusable`)."""
+    return (x.dim() == 3 and x.device.type == "cpu" and lif.kwta_k is None and not _has_hooks(fc)
+            and getattr(lif.spike_fn, "kind", None) in SURROGATE_CODES and x.dtype == fc.weight.dtype)
+
+
 def _fusable(x: torch.Tensor, fc: SparseLinear, lif: LIF, bits: np.ndarray | None,
              needs_grad: tuple[bool, bool] | None = None) -> bool:
     """Whether ``lif(fc(x))`` runs fused (see :func:`sparse_lif`)."""
-    return (x.dim() == 3 and x.device.type == "cpu" and lif.kwta_k is None and not _has_hooks(fc)
-            and getattr(lif.spike_fn, "kind", None) in SURROGATE_CODES and x.dtype == fc.weight.dtype
-            and fc.choose_fused(x, bits, needs_grad))
+    return _can_fuse(x, fc, lif) and fc.choose_fused(x, bits, needs_grad)
 
 
 class _Layer(NamedTuple):
@@ -415,7 +419,13 @@ class _FusedLayers(torch.autograd.Function):
 def _fused_layers(x: torch.Tensor, fcs, lifs, bits: np.ndarray | None, max_layers: int):
     """The spikes of each layer of the fused run at ``fcs[0]`` (see :class:`_FusedLayers`),
     the last one's membranes and spike bits; ``None`` when ``fcs[0]`` is not fusable on ``x``."""
-    if not _fusable(x, fcs[0], lifs[0], bits):
+    if not _can_fuse(x, fcs[0], lifs[0]):
+        return None
+    if bits is None and fcs[0].kernel == "auto":
+        # the cost model counts the active inputs: from the spike bits the kernels read anyway
+        # (one pass over the input instead of two)
+        bits = _fused.spike_bits(x.detach().contiguous().numpy())
+    if not fcs[0].choose_fused(x, bits):
         return None
     training = torch.is_grad_enabled()
     needs_grad = (training and any(fc.weight.requires_grad for fc in fcs), training and x.requires_grad)

@@ -187,7 +187,8 @@ def test_fused_layer_hands_its_spikes_as_bits_to_the_next():
 def test_fused_run_skips_neurons_without_a_path_to_the_loss(reset, bias, mem_loss, top):
     """A 60-50-40-6 run whose sparse upper layers leave hidden neurons without synapses: the
     backward pass runs on the live neurons only (restricted synapses, compact gradients
-    between the layers; the 40 neurons' membranes recomputed, few reach the readout), and
+    between the layers; the hidden layers keep the membranes of the neurons with synapses
+    upwards only), and
     every gradient equals the dense path's to float32 rounding. ``top="dense"``: the readout
     does not run fused, so the run ends at the 40 neurons, whose membranes it then returns."""
     rng = np.random.default_rng(7)
