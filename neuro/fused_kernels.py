@@ -318,15 +318,14 @@ def fused_forward(x: np.ndarray, bits: np.ndarray, syn: Synapses, bias: np.ndarr
     pad = -n_out % LANES  # whole blocks of 16 neurons: lif_tile reads the padding, stores nothing of it
     if bias is not None:
         bias = np.concatenate([bias, np.zeros(pad, dtype)])
+    kept = keep_mems if isinstance(keep_mems, np.ndarray) else np.arange(n_out if keep_mems else 0)
     mask = np.zeros(n_out + pad, np.uint8)
-    mask[keep_mems if isinstance(keep_mems, np.ndarray) else slice(None)] = 1
-    mask[n_out:] = 0
-    n_kept = int(mask.sum()) if keep_mems is not False else 0
-    block_pos = np.concatenate([[0], np.cumsum(mask.reshape(-1, LANES).sum(1))])
-    mems = np.empty((T, B, n_kept), dtype)
+    mask[kept] = 1
+    block_pos = np.concatenate([[0], np.cumsum(mask.reshape(-1, LANES).sum(1))])  # kept before each block
+    mems = None if keep_mems is False else np.empty((T, B, kept.size), dtype)
     _forward(x, bits, syn, bias, lif, spikes.reshape(T * B, n_out),
-             mems.reshape(T * B, n_kept) if keep_mems is not False else None, (mask, block_pos), out_bits)
-    return spikes, (mems if keep_mems is not False else None), out_bits
+             None if mems is None else mems.reshape(T * B, kept.size), (mask, block_pos), out_bits)
+    return spikes, mems, out_bits
 
 
 #: The backward pass runs on the live neurons only (:func:`live_neurons`) when at most this

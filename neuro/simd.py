@@ -83,6 +83,12 @@ def _splat(builder, vec, value):
     return builder.shuffle_vector(first, undef, ir.Constant(ir.VectorType(ir.IntType(32), WIDTH), [0] * WIDTH))
 
 
+def _vector_fn(builder, name: str, vec, ret, arg_types):
+    """The LLVM intrinsic ``llvm.<name>.v16f32`` (or ``v16f64``, by ``vec``'s element type)."""
+    suffix = f"v{WIDTH}f{'32' if isinstance(vec.element, ir.FloatType) else '64'}"
+    return cgutils.get_or_insert_function(builder.module, ir.FunctionType(ret, arg_types), f"llvm.{name}.{suffix}")
+
+
 def _transposed(builder, rows):
     """The 16 x 16 tile of ``rows`` (16 vectors) transposed: four perfect shuffles."""
     mask = ir.VectorType(ir.IntType(32), WIDTH)
@@ -232,10 +238,7 @@ def lif_tile(typingctx, cur, k0, n_steps, bias, thr, beta, reset_value, spikes, 
             keep_v = builder.load(builder.bitcast(builder.gep(keep_ary.data, [k0v]), mask_bytes.as_pointer()), align=1)
             kept = builder.icmp_unsigned("!=", keep_v, ir.Constant(mask_bytes, [0] * WIDTH))
             pos = _intp(context, builder, args[12], tys[12])
-            suffix = f"v{WIDTH}f{'32' if isinstance(elt, ir.FloatType) else '64'}"
-            compress = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(ir.VoidType(), [vec, elt.as_pointer(), kept.type]),
-                f"llvm.masked.compressstore.{suffix}")
+            compress = _vector_fn(builder, "masked.compressstore", vec, ir.VoidType(), [vec, elt.as_pointer(), kept.type])
         bits_vec = ir.VectorType(i32, WIDTH)
         m = cgutils.alloca_once_value(builder, zero)
         s = cgutils.alloca_once_value(builder, zero)
@@ -334,8 +337,7 @@ def lif_grad_tile(typingctx, mems, g_spk, g_mem, resets, k0, n_steps, b, n_b, co
         consts_ary = context.make_array(tys[8])(context, builder, args[8])
         thr, beta, scale, one, half_pi_scale, zero = (
             _splat(builder, vec, builder.load(builder.gep(consts_ary.data, [ir.Constant(intp, i)]))) for i in range(6))
-        suffix = f"v{WIDTH}f{'32' if isinstance(vec.element, ir.FloatType) else '64'}"
-        fabs = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vec, [vec]), f"llvm.fabs.{suffix}")
+        fabs = _vector_fn(builder, "fabs", vec, vec, [vec])
         n_valid = builder.sub(m_rows.n_cols, k0v)
         width = ir.Constant(intp, WIDTH)
         n_tiles = builder.udiv(builder.add(n, ir.Constant(intp, WIDTH - 1)), width)
