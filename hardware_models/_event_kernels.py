@@ -16,15 +16,14 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
+from hardware_models.fixed_point_stdp import FixedLearn, fixed_plastic_events
 from neuro.engines.clock import update_serial
 from neuro.engines.kernels import accepts_delta, apply_drives, crossings, step_kernel
 from neuro.engines.loop import register_stages
 from neuro.engines.plasticity import PlasticPlan
-
-from hardware_models.fixed_point_stdp import FixedLearn, fixed_plastic_events
+from neuro.jit import njit
 
 __all__ = ["Chip", "FixedPoint", "LoihiFixedStages", "LoihiStages", "Segments", "loihi_inputs",
            "loihi_inputs_fixed", "update_fixed"]
@@ -408,7 +407,7 @@ def update_fixed(n, model, st, bk, sc):
 
 
 register_stages(LoihiStages, update_serial, loihi_inputs)  # float: the clock engine's update
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def loihi_inputs_fixed(n, j, spiking, n_spk, model, st, bk, io):
     """Stage 3 in fixed-point mode: :func:`loihi_inputs`, then Loihi-precision STDP
     (:func:`hardware_models.fixed_point_stdp.fixed_plastic_events`) at the point of the step

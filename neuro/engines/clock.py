@@ -37,18 +37,25 @@ from tqdm.auto import tqdm
 from neuro.coba import coba_update
 from neuro.engines.capabilities import check_supported
 from neuro.engines.drive import InputDrive
-from neuro.engines.kernels import (accepts_delta, apply_drives, crossings, lif_update, prefetch,
-                                   step_kernel)
+from neuro.engines.kernels import (
+    accepts_delta,
+    apply_drives,
+    crossings,
+    lif_update,
+    prefetch,
+    step_kernel,
+)
 from neuro.engines.loop import Inputs, Recorder, register_stages, run_steps, scratch
 from neuro.engines.plan import build_plan
 from neuro.engines.plasticity import P_REWARD
 from neuro.engines.plasticity import deliver_reward as _deliver_reward
 from neuro.engines.recording import assemble_recording, state_columns
 from neuro.engines.state import initial_state
+from neuro.jit import njit
 from neuro.network import Network
-from neuro.validation import check_duration
 from neuro.record import Recording, SpikeMonitor
 from neuro.synapses import SparseSynapses
+from neuro.validation import check_duration
 
 __all__ = ["ClockSimulator", "update_stage", "update_serial", "update_parallel"]
 
@@ -188,7 +195,7 @@ def _inputs(n, part, spikes, bounds, nr, rt, drives, seed, st, hits):
     return 0
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@njit(nogil=True, parallel=True)
 def _inputs_partitions(n, spikes, bounds, nr, rt, drives, seed, st, hits):
     """:func:`_inputs` of every partition, partitions spread over the threads (records are
     passed one by one: a parallel loop cannot take a record nested in another)."""
@@ -308,7 +315,7 @@ def update_serial(n, model, st, bk, sc):
     return 0
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@njit(nogil=True, parallel=True)
 def _update_partitions(n, bounds, nr, st, sc):
     """:func:`update_stage` of every partition, partitions spread over the threads."""
     for part in numba.prange(bounds.shape[0] - 1):

@@ -26,7 +26,6 @@ import heapq
 import math
 import time
 
-import numba
 import numpy as np
 
 from neuro.engines.capabilities import check_supported
@@ -34,17 +33,18 @@ from neuro.engines.drive import time_to_step
 from neuro.engines.plan import build_plan
 from neuro.engines.rng import stream_id, uniform
 from neuro.inputs import PoissonSource, SpikeArraySource
+from neuro.jit import njit
 from neuro.network import Network
-from neuro.validation import check_duration
 from neuro.record import RateMonitor, Recording, SpikeMonitor, SpikeTrains, run_meta
 from neuro.synapses import SparseSynapses
+from neuro.validation import check_duration
 
 __all__ = ["ExactSimulator", "simulate_exact"]
 
 _ARRIVAL, _CROSSING = 0, 1
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _emit(g, t, heap, seq, routes):
     """Queue the arrivals caused by a spike of presynaptic global id ``g`` at time ``t``.
 
@@ -65,7 +65,7 @@ def _emit(g, t, heap, seq, routes):
     return seq
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _run_exact(t_end, v, neurons, routes, inputs, max_spikes):
     """Events before ``t_end``. ``neurons``: per-neuron (v_inf, tau, v_threshold, v_reset,
     reset_amount, t_ref); ``routes``: see :func:`_emit`; ``inputs``: time-sorted source spikes
@@ -157,7 +157,7 @@ def _run_exact(t_end, v, neurons, routes, inputs, max_spikes):
     return out_t, out_i, n_out, n_events, True
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _poisson_times(seed, stream, rate, t_end, gid0, count_only, out_t, out_i):
     """Continuous-time Poisson spikes before ``t_end`` of channels with rates ``rate``:
     exponential gaps ``-ln(1 - u_k) / r`` with ``u_k = uniform(seed, stream, k, j)``, so the
