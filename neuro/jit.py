@@ -35,10 +35,32 @@ import numba
 from numba.core import config as _numba_config
 from numba.core import event as _numba_event
 
-__all__ = ["KEEP", "PACKAGES", "CompileTime", "cache_dir", "check_keyed", "compile_time", "njit",
+__all__ = ["KEEP", "NUMBA_RANGE", "PACKAGES", "CompileTime", "cache_dir", "check_keyed", "compile_time", "njit",
            "source_key"]
 
 log = logging.getLogger(__name__)
+
+#: numba releases the kernels are tested with, ``[low, high)``: the lowest in CI's lowest-
+#: version job, the highest in the default one. Kept equal to ``pyproject.toml`` by a test.
+#: The kernels use numba's private ``_nrt=False`` option (no reference counting in the step
+#: loop) and LLVM IR intrinsics, so an untested release is refused rather than trusted.
+NUMBA_RANGE = ((0, 60), (0, 69))
+
+
+def _check_numba(version: str = numba.__version__) -> None:
+    """Raise ImportError unless numba ``version`` lies in :data:`NUMBA_RANGE`."""
+    parts = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
+    low, high = NUMBA_RANGE
+    if not low <= parts < high:
+        fmt = ".".join
+        raise ImportError(
+            f"sparse-neuro needs numba >= {fmt(map(str, low))} and < {fmt(map(str, high))} "
+            f"(the releases its kernels are tested with); numba {version} is installed. "
+            f"Install a supported one: pip install 'numba>={fmt(map(str, low))},"
+            f"<{fmt(map(str, high))}'")
+
+
+_check_numba()
 
 #: Top-level packages whose modules hold kernels or code that kernels inline.
 PACKAGES = ("neuro", "hardware_models", "learning")
