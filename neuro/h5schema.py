@@ -53,6 +53,11 @@ def check_members(g: h5py.Group, attrs: Iterable[str], optional: Iterable[str] =
                               f"(missing: {sorted(want - got)}, unknown: {sorted(got - want)})")
 
 
+def _show(v: Any) -> Any:
+    """A value as the user wrote it (2.9, not np.float64(2.9))."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
 def _scalar(g: h5py.Group, name: str) -> tuple[Any, np.ndarray]:
     v = g.attrs[name]
     return v, np.asarray(v) if not isinstance(v, (str, bytes, h5py.Empty)) else np.asarray(None)
@@ -63,7 +68,7 @@ def attr_int(g: h5py.Group, name: str, lo: int | None = None) -> int:
     v, a = _scalar(g, name)
     if a.shape != () or a.dtype.kind not in "iu" or (lo is not None and int(a) < lo):
         rng = "an integer" if lo is None else f"an integer >= {lo}"
-        raise FormatError(f"{g.name} attribute {name}: expected {rng}, got {v!r}")
+        raise FormatError(f"{g.name} attribute {name}: expected {rng}, got {_show(v)!r}")
     return int(a)
 
 
@@ -71,7 +76,7 @@ def attr_float(g: h5py.Group, name: str) -> float:
     """Attribute ``name``: a real number (integer or float dtype; not a string or bool)."""
     v, a = _scalar(g, name)
     if a.shape != () or a.dtype.kind not in "iuf":
-        raise FormatError(f"{g.name} attribute {name}: expected a number, got {v!r}")
+        raise FormatError(f"{g.name} attribute {name}: expected a number, got {_show(v)!r}")
     return float(a)
 
 
@@ -81,7 +86,7 @@ def attr_floats(g: h5py.Group, name: str) -> tuple[float, ...]:
     a = np.asarray(v) if not isinstance(v, (str, bytes, h5py.Empty)) else np.asarray(None)
     if a.ndim != 1 or a.dtype.kind not in "iuf":
         raise FormatError(f"{g.name} attribute {name}: expected a 1-D array of numbers, "
-                          f"got {v!r}")
+                          f"got {_show(v)!r}")
     return tuple(float(x) for x in a)
 
 
@@ -94,7 +99,7 @@ def attr_str(g: h5py.Group, name: str) -> str:
         except UnicodeDecodeError:
             pass
     if not isinstance(v, str):
-        raise FormatError(f"{g.name} attribute {name}: expected a string, got {v!r}")
+        raise FormatError(f"{g.name} attribute {name}: expected a string, got {_show(v)!r}")
     return v
 
 
@@ -151,7 +156,7 @@ def read_fields(cls: type, g: h5py.Group, skip: Iterable[str] = (),
         kind = _kind(f)
         if kind == "param":
             raise FormatError(f"{g.name} attribute {f.name}: a parameter object must be "
-                              f"stored as {js!r} (JSON), got {v!r}")
+                              f"stored as {js!r} (JSON), got {_show(v)!r}")
         read = {"int": attr_int, "float": attr_float, "str": attr_str, "floats": attr_floats}
         out[f.name] = read[kind](g, f.name)
     return out, used

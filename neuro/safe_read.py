@@ -325,8 +325,10 @@ def load_npz(path: str | os.PathLike, what: str = ".npz file",
     what : str
         Used in messages.
     max_bytes : int, optional
-        Cap of the arrays' total size; default: stored members may declare the file size,
-        compressed ones :data:`MAX_RATIO` times their compressed size.
+        Cap of the arrays' total size. Default: the file size, i.e. the file must hold its
+        arrays uncompressed (as ``np.savez`` writes them); a caller expecting compressed
+        members (``np.savez_compressed``) passes the size it expects. A compressed member
+        may in any case declare at most :data:`MAX_RATIO` times its compressed size.
 
     Raises
     ------
@@ -341,8 +343,7 @@ def load_npz(path: str | os.PathLike, what: str = ".npz file",
             raise _fail(path, what, f"is not a zip archive: {e}") from None
         with zf:
             members = zf.infolist()
-            stored = sum(m.compress_size for m in members)
-            cap = max_bytes if max_bytes is not None else size + MAX_RATIO * stored
+            cap = size if max_bytes is None else max_bytes
             declared = 0
             for m in members:
                 limit = (size if m.compress_type == zipfile.ZIP_STORED
@@ -350,7 +351,8 @@ def load_npz(path: str | os.PathLike, what: str = ".npz file",
                 declared += m.file_size
                 if m.file_size > limit or declared > cap:
                     raise _fail(path, what, f"member {m.filename!r} declares {m.file_size} "
-                                            f"bytes from {m.compress_size} stored; refused")
+                                            f"bytes from {m.compress_size} stored ({declared} "
+                                            f"in all, at most {cap} allowed); refused")
             out = {}
             for m in members:
                 name = m.filename[:-4] if m.filename.endswith(".npy") else m.filename
