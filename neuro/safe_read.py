@@ -16,6 +16,8 @@ place:
   are refused, and a dataset or attribute may not declare more bytes than its file can hold
   (uncompressed data: the file size; compressed data: :data:`MAX_RATIO` times its stored
   bytes).
+* the total declared by a file must fit in the available memory
+  (:func:`available_memory`), else the error names both sizes;
 * :func:`load_npz` / :func:`load_npy` check the sizes declared in zip members and ``.npy``
   headers the same way (a zip bomb is refused from its directory, not by running out of
   memory).
@@ -38,8 +40,8 @@ import numpy as np
 
 from neuro.integrity import FormatError
 
-__all__ = ["MAX_RATIO", "open_regular", "read_bytes", "read_json", "open_h5", "check_h5",
-           "load_npz", "load_npy"]
+__all__ = ["MAX_RATIO", "open_regular", "open_binary", "read_bytes", "read_json", "open_h5",
+           "check_h5", "load_npz", "load_npy", "available_memory"]
 
 #: Largest believable ratio of declared (uncompressed) to stored bytes of compressed data:
 #: deflate cannot exceed about 1032:1, so a larger claim is a bomb or a lie.
@@ -218,7 +220,8 @@ def check_h5(f: h5py.File, where: str, file_size: int) -> None:
                                   "(hard links); refused")
             total += _check_object(obj, full, where, file_size)
             if isinstance(obj, h5py.Dataset):
-                stored, compressed = _check_dataset(obj, full, where, file_size)
+                nbytes, stored, compressed = _check_dataset(obj, full, where, file_size)
+                total += nbytes
                 budget[1] += stored if compressed else 0
             elif isinstance(obj, h5py.Group):
                 stack.append((full, obj))
@@ -229,6 +232,28 @@ def check_h5(f: h5py.File, where: str, file_size: int) -> None:
     if total > budget[0] + MAX_RATIO * budget[1]:
         raise FormatError(f"{where}: datasets and attributes declare {total} bytes in all, "
                           f"more than a {file_size}-byte file can hold")
+    _check_memory(total, where)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux ``MemAvailable``), or None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _check_memory(nbytes: int, where: str) -> None:
+    """Refuse a read that cannot fit in the available memory, before allocating it."""
+    avail = available_memory()
+    if avail is not None and nbytes > avail:
+        raise FormatError(f"{where}: reading it needs about {nbytes / 2**30:.2f} GiB "
+                          f"({nbytes} bytes), more than the {avail / 2**30:.2f} GiB of memory "
+                          "available; free memory or read it on a larger machine")
 
 
 def _declared(shape: tuple[int, ...] | None, tid: Any) -> int:
@@ -263,8 +288,10 @@ def _check_object(obj: h5py.HLObject, full: str, where: str, file_size: int) -> 
     return total
 
 
-def _check_dataset(d: h5py.Dataset, full: str, where: str, file_size: int) -> tuple[int, bool]:
-    """Refuse virtual, external or oversized datasets; (stored bytes, compressed?)."""
+def _check_dataset(d: h5py.Dataset, full: str, where: str,
+                   file_size: int) -> tuple[int, int, bool]:
+    """Refuse virtual, external or oversized datasets; (declared bytes, stored bytes,
+    compressed?)."""
     dcpl = d.id.get_create_plist()
     if dcpl.get_layout() == h5py.h5d.VIRTUAL:
         raise FormatError(f"{where}: {full} is a virtual dataset (data from other files); refused")
@@ -286,7 +313,7 @@ def _check_dataset(d: h5py.Dataset, full: str, where: str, file_size: int) -> tu
                else f"the file ({file_size} bytes)")
         raise FormatError(f"{where}: {full} declares {nbytes} bytes ({d.shape} {d.dtype}), "
                           f"more than {how} can hold")
-    return stored, compressed
+    return nbytes, stored, compressed
 
 
 # --------------------------------------------------------------------------- numpy files
@@ -353,6 +380,7 @@ def load_npz(path: str | os.PathLike, what: str = ".npz file",
                     raise _fail(path, what, f"member {m.filename!r} declares {m.file_size} "
                                             f"bytes from {m.compress_size} stored ({declared} "
                                             f"in all, at most {cap} allowed); refused")
+            _check_memory(declared, str(path))
             out = {}
             for m in members:
                 name = m.filename[:-4] if m.filename.endswith(".npy") else m.filename

@@ -68,12 +68,11 @@ def _write_results(p: Path) -> None:
 
 
 def _write_nir(p: Path) -> None:
-    import nir
-
+    from neuro.interop import write_nir
     from neuro.layers import SpikingMLP
 
     with pytest.warns(UserWarning):
-        nir.write(p, to_nir(SpikingMLP((8, 8), n_steps=2, beta=0.9, seed=0)))
+        write_nir(p, to_nir(SpikingMLP((8, 8), n_steps=2, beta=0.9, seed=0)))
 
 
 def _read_stack(p: Path) -> object:
@@ -263,6 +262,19 @@ def test_a_file_declaring_2_gib_is_refused_fast_in_little_memory(tmp_path):
     res = json.loads(proc.stdout.strip().splitlines()[-1])
     assert "declares 2147483648 bytes" in res["outcome"], res
     assert res["s"] < 1.0 and res["grew_kib"] < 100 * 1024, res
+
+
+def test_a_file_larger_than_available_memory_is_refused_naming_both(tmp_path, monkeypatch):
+    import neuro.safe_read as safe_read
+
+    src = tmp_path / "net.h5"
+    _write_network(src)
+    monkeypatch.setattr(safe_read, "available_memory", lambda: 10)  # bytes
+    with pytest.raises(FormatError, match=r"net\.h5: reading it needs .* bytes\), more than "
+                                          r"the 0\.00 GiB of memory available"):
+        load_network(src)
+    monkeypatch.setattr(safe_read, "available_memory", lambda: None)  # unknown: no check
+    load_network(src)
 
 
 def test_zip_bomb_npz_is_refused_from_its_directory(tmp_path):
