@@ -343,6 +343,10 @@ def test_a_sweep_rerun_with_another_configuration_is_refused(tmp_path, monkeypat
     with (tmp_path / "sweep.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert stored["seeds"] == [0, 1] and sorted(r["seed"] for r in rows) == ["0", "1"]
+    orphan = tmp_path / "orphan"
+    (orphan / "points" / "n_pairs=4__seed=0").mkdir(parents=True)  # points, no sweep.json
+    with pytest.raises(UsageError, match="configuration is unknown"):
+        sweep.run_sweep("stdp-window", orphan, grid, [0], smoke=True)
 
 
 # ----------------------------------------------------------------------------- schema
@@ -416,6 +420,17 @@ def test_none_is_stored_explicitly_and_round_trips(tmp_path):
     with h5py.File(tmp_path / "n.h5") as f:
         assert isinstance(f["populations/a"].attrs["kwta_k"], h5py.Empty)
     assert load_network(tmp_path / "n.h5").populations[0].kwta_k is None
+    # schema 2 wrote no attribute for None: read as None there, an error in schema 3
+    for version, outcome in ((2, None), (3, "'kwta_k' is missing")):
+        def drop(f: h5py.File, version: int = version) -> None:
+            del f["populations/a"].attrs["kwta_k"]
+            f.attrs["schema_version"] = version
+        path = _edited(tmp_path / "n.h5", tmp_path / f"v{version}.h5", drop)
+        if outcome is None:
+            assert load_network(path).populations[0].kwta_k is None
+        else:
+            with pytest.raises(FormatError, match=outcome):
+                load_network(path)
 
 
 # ----------------------------------------------------------------------------- temp files
