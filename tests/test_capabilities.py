@@ -8,15 +8,17 @@ import pytest
 
 from neuro import LIFParams, Network, Population, Projection, SparseSynapses
 from neuro.engines import (
-    BACKENDS,
     ExactSimulator,
     Feature,
     UnsupportedFeatureError,
+    backends,
     capability_matrix,
     check_supported,
+    get_backend,
     make_simulator,
 )
-from neuro.engines.capabilities import SUPPORT, feature_uses, supporting_backends
+from neuro.engines.capabilities import feature_uses, supporting_backends
+from neuro.features import SIMULATOR_FEATURES
 from neuro.inputs import CurrentInjection, PoissonInput, PoissonSource, SpikeArraySource
 from neuro.plasticity import STDPRule, ThresholdAdaptation
 from neuro.record import SpikeMonitor, StateMonitor
@@ -39,6 +41,8 @@ def _with(feature: Feature) -> Network:
         pop["kwta_k"] = 1
     elif feature is Feature.ADAPTATION:
         pop["adaptation"] = ThresholdAdaptation(theta_plus=0.1, tau_theta_s=0.1)
+    elif feature is Feature.SUBTRACT_RESET:
+        pop["params"] = LIFParams(reset_mode="subtract")
     elif feature is Feature.STDP:
         proj["plasticity"] = STDPRule()
     elif feature is Feature.REWARD_STDP:
@@ -59,7 +63,11 @@ def _with(feature: Feature) -> Network:
     return Network([Population("a", 2, **pop)], [Projection("x", "a", syn, **proj)], [_SRC], **net)
 
 
-@pytest.mark.parametrize("feature", list(Feature))
+#: Features a network uses (the others are asked of a simulator by a call).
+_NETWORK_FEATURES = [f for f in Feature if f not in SIMULATOR_FEATURES]
+
+
+@pytest.mark.parametrize("feature", _NETWORK_FEATURES)
 def test_each_feature_is_reported(feature):
     used = _with(feature).features()
     assert feature in used
@@ -71,7 +79,8 @@ def test_each_feature_is_reported(feature):
     assert used - extra <= {feature}
 
 
-_PAIRS = [(b, f) for b in BACKENDS for f in Feature if f not in SUPPORT[b]]
+_PAIRS = [(b, f) for b in backends() for f in _NETWORK_FEATURES
+          if not get_backend(b).supports(f)]
 
 
 @pytest.mark.parametrize(("backend", "feature"), _PAIRS, ids=[f"{b}-{f.name}" for b, f in _PAIRS])
@@ -95,6 +104,12 @@ def test_every_unsupported_pair_raises_before_running(backend, feature):
 
         with pytest.raises(UnsupportedFeatureError):
             Brian2Simulator(net, DT)
+    elif backend == "nest":
+        from neuro.nest_bridge import NestSimulator, to_nest
+
+        for build in (NestSimulator, to_nest):
+            with pytest.raises(UnsupportedFeatureError):
+                build(net, DT)
 
 
 def test_error_names_every_missing_feature_and_where():
@@ -110,8 +125,8 @@ def test_error_names_every_missing_feature_and_where():
     assert set(err.value.missing) == {Feature.EXP_CHANNELS, Feature.KWTA, Feature.STDP}
     assert "population 'a'" in msg and "projection x->b" in msg
     assert "backends that support all of them: clock, loihi-float" in msg
-    with pytest.raises(ValueError, match="backend must be one of"):
-        check_supported(net, "nest")
+    with pytest.raises(ValueError, match="backend must be one of .*'nest'"):
+        check_supported(net, "neuron")
 
 
 def test_projection_accepts_only_known_rules():
