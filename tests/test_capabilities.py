@@ -19,48 +19,15 @@ from neuro.engines import (
 )
 from neuro.engines.capabilities import feature_uses, supporting_backends
 from neuro.features import SIMULATOR_FEATURES
-from neuro.inputs import CurrentInjection, PoissonInput, PoissonSource, SpikeArraySource
-from neuro.plasticity import STDPRule, ThresholdAdaptation
-from neuro.record import SpikeMonitor, StateMonitor
+from neuro.inputs import SpikeArraySource
+from neuro.plasticity import STDPRule
+from neuro.record import SpikeMonitor
+
+from conftest import feature_network
 
 DT = 1e-3
 _SRC = SpikeArraySource("x", 2, [0.001], [0])
-
-
-def _with(feature: Feature) -> Network:
-    """A minimal network whose only feature besides a spike-array source is ``feature``."""
-    pop: dict = {}
-    syn = SparseSynapses.from_dense(np.full((2, 2), 0.5))
-    proj: dict = {}
-    net: dict = {}
-    if feature is Feature.EXP_CHANNELS:
-        pop["params"] = LIFParams(tau_syn_s=(5e-3,))
-    elif feature is Feature.CONDUCTANCE:
-        pop["params"] = LIFParams(tau_syn_s=(5e-3,), e_rev=(2.0,))
-    elif feature is Feature.KWTA:
-        pop["kwta_k"] = 1
-    elif feature is Feature.ADAPTATION:
-        pop["adaptation"] = ThresholdAdaptation(theta_plus=0.1, tau_theta_s=0.1)
-    elif feature is Feature.SUBTRACT_RESET:
-        pop["params"] = LIFParams(reset_mode="subtract")
-    elif feature is Feature.STDP:
-        proj["plasticity"] = STDPRule()
-    elif feature is Feature.REWARD_STDP:
-        proj["plasticity"] = STDPRule(tau_eligibility_s=0.2)
-    elif feature is Feature.DELAYS:
-        syn = SparseSynapses.from_dense(np.full((2, 2), 0.5), delay=2)
-    elif feature is Feature.PLASTIC_DELAYS:
-        syn = SparseSynapses.from_dense(np.full((2, 2), 0.5), delay=2)
-        proj["plasticity"] = STDPRule()
-    elif feature is Feature.CURRENT_INJECTION:
-        net["currents"] = [CurrentInjection("a", 0.5)]
-    elif feature is Feature.STATE_MONITORS:
-        net["monitors"] = [StateMonitor("a", "v", [0])]
-    elif feature is Feature.POISSON_INPUT:
-        net["drives"] = [PoissonInput("a", 10, 5.0, 0.1)]
-    elif feature is Feature.POISSON_SOURCES:
-        return Network([Population("a", 2)], [Projection("p", "a", syn)], [PoissonSource("p", 2, 5.0)])
-    return Network([Population("a", 2, **pop)], [Projection("x", "a", syn, **proj)], [_SRC], **net)
+_with = feature_network
 
 
 #: Features a network uses (the others are asked of a simulator by a call).

@@ -42,6 +42,7 @@ from neuro.engines.loop import register_stages
 from neuro.engines.plan import build_plan
 from neuro.engines.plasticity import P_REWARD
 from neuro.engines.plasticity import deliver_reward as _deliver_reward
+from neuro.engines.ring import ring_deliver, ring_push, ring_slot
 from neuro.engines.registry import register_backend
 from neuro.engines.state import initial_state
 from neuro.features import Feature
@@ -136,14 +137,8 @@ def _propagate(n, part, t_lo, t_hi, spikes, rt, st, ref_n):
                     else:
                         syn[ch - 1, t] += weights[s]
                 else:
-                    slot = n_mod + d  # (n + d) % n_slots without a division per synapse
-                    if slot >= n_slots:
-                        slot -= n_slots
-                    if not queued[slot, t]:
-                        queued[slot, t] = True
-                        q_ids[slot, t_lo + q_len[slot, part, 0]] = t
-                        q_len[slot, part, 0] += 1
-                    buf[slot, t, ch] += weights[s]
+                    ring_push(buf, queued, q_ids, q_len, ring_slot(n_mod, d, n_slots), t, ch,
+                              weights[s], part, t_lo)
     return 0
 
 
@@ -167,23 +162,9 @@ def _inputs(n, part, spikes, bounds, nr, rt, drives, seed, st, hits):
     t_hi = bounds[part + 1]
     ref_n = nr.ref_n
     _propagate(n, part, t_lo, t_hi, spikes, rt, st, ref_n)
-    v, syn, last = st.v, st.syn, st.last_spike
     if drives.lo.shape[0] > 0:
-        apply_drives(n, seed, drives, v, syn, last, ref_n, hits, t_lo, t_hi)
-    buf, queued, q_ids, q_len = st.buffer, st.queued, st.queue_ids, st.queue_len
-    if buf.shape[0] > 1:
-        slot = n % buf.shape[0]
-        for q in range(q_len[slot, part, 0]):
-            i = q_ids[slot, t_lo + q]
-            queued[slot, i] = False
-            x = buf[slot, i, 0]
-            if accepts_delta(n, i, last, ref_n):
-                v[i] += x
-            buf[slot, i, 0] = 0.0
-            for k in range(buf.shape[2] - 1):
-                syn[k, i] += buf[slot, i, 1 + k]
-                buf[slot, i, 1 + k] = 0.0
-        q_len[slot, part, 0] = 0
+        apply_drives(n, seed, drives, st.v, st.syn, st.last_spike, ref_n, hits, t_lo, t_hi)
+    ring_deliver(n, part, t_lo, st, st.syn, ref_n, True, hits[:0])
     return 0
 
 
