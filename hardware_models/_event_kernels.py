@@ -19,13 +19,12 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from hardware_models.fixed_point_stdp import FixedLearn, fixed_plastic_events
 from neuro.engines.clock import update_serial
 from neuro.engines.kernels import accepts_delta, apply_drives, crossings, step_kernel
 from neuro.engines.loop import register_stages
 from neuro.engines.plasticity import PlasticPlan
 from neuro.engines.ring import ring_deliver, ring_push, ring_slot
-
-from hardware_models.fixed_point_stdp import FixedLearn, fixed_plastic_events
 
 __all__ = ["Chip", "FixedPoint", "LoihiFixedStages", "LoihiStages", "Segments", "loihi_inputs",
            "loihi_inputs_fixed", "update_fixed"]

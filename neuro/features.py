@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["Feature", "SIMULATOR_FEATURES", "feature_uses", "network_features"]
 
 
-class Feature(str, enum.Enum):
+class Feature(enum.StrEnum):
     """A feature a backend may or may not run (value: its human-readable name).
 
     Most are used by a network (:func:`feature_uses`); those in :data:`SIMULATOR_FEATURES`

@@ -75,7 +75,7 @@ from neuro.engines.capabilities import UnsupportedFeatureError, check_supported
 from neuro.engines.drive import time_to_step
 from neuro.engines.registry import register_backend
 from neuro.features import Feature
-from neuro.inputs import PoissonSource, SpikeArraySource
+from neuro.inputs import SpikeArraySource
 from neuro.lif import step_factors
 from neuro.network import Network, Population
 from neuro.record import RateMonitor, Recording, SpikeTrains, run_meta

@@ -10,16 +10,21 @@ import inspect
 
 import numpy as np
 import pytest
+from conftest import feature_network
 
 from neuro import LIFParams, Network, Population, Projection, SparseSynapses
-from neuro.engines import Simulator, UnsupportedFeatureError, backends, get_backend, make_simulator
-from neuro.engines import registry
+from neuro.engines import (
+    Simulator,
+    UnsupportedFeatureError,
+    backends,
+    get_backend,
+    make_simulator,
+    registry,
+)
 from neuro.features import SIMULATOR_FEATURES, Feature
 from neuro.inputs import PoissonSource, SpikeArraySource
 from neuro.plasticity import STDPRule
 from neuro.record import RateMonitor, SpikeMonitor, StateMonitor
-
-from conftest import feature_network
 
 DT = 1e-4
 N = 20

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import feature_network
 
 from neuro import LIFParams, Network, Population, Projection, SparseSynapses
 from neuro.engines import (
@@ -22,8 +23,6 @@ from neuro.features import SIMULATOR_FEATURES
 from neuro.inputs import SpikeArraySource
 from neuro.plasticity import STDPRule
 from neuro.record import SpikeMonitor
-
-from conftest import feature_network
 
 DT = 1e-3
 _SRC = SpikeArraySource("x", 2, [0.001], [0])

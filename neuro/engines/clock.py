@@ -35,15 +35,21 @@ import numpy as np
 from neuro.coba import coba_update
 from neuro.engines.capabilities import check_supported
 from neuro.engines.drive import InputDrive
-from neuro.engines.kernels import (accepts_delta, apply_drives, crossings, lif_update, prefetch,
-                                   step_kernel)
 from neuro.engines.driver import n_run_steps, run_blocks
+from neuro.engines.kernels import (
+    accepts_delta,
+    apply_drives,
+    crossings,
+    lif_update,
+    prefetch,
+    step_kernel,
+)
 from neuro.engines.loop import register_stages
 from neuro.engines.plan import build_plan
 from neuro.engines.plasticity import P_REWARD
 from neuro.engines.plasticity import deliver_reward as _deliver_reward
-from neuro.engines.ring import ring_deliver, ring_push, ring_slot
 from neuro.engines.registry import register_backend
+from neuro.engines.ring import ring_deliver, ring_push, ring_slot
 from neuro.engines.state import initial_state
 from neuro.features import Feature
 from neuro.network import Network

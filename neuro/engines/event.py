@@ -37,9 +37,9 @@ from neuro.engines.rng import stream_id, uniform
 from neuro.features import Feature
 from neuro.inputs import PoissonSource, SpikeArraySource
 from neuro.network import Network
-from neuro.validation import check_duration
 from neuro.record import RateMonitor, Recording, SpikeMonitor, SpikeTrains, run_meta
 from neuro.synapses import SparseSynapses
+from neuro.validation import check_duration
 
 __all__ = ["ExactSimulator", "simulate_exact"]
 
