@@ -480,11 +480,12 @@ class NestSimulator:
         ------
         UnsupportedFeatureError
         """
-        raise UnsupportedFeatureError("nest", {Feature.CHECKPOINTS: ["state_dict()"]})
+        raise UnsupportedFeatureError("nest", {Feature.CHECKPOINTS: ["a call of state_dict()"]})
 
     def load_state_dict(self, d: dict[str, object]) -> None:
         """Refused, as :meth:`state_dict`."""
-        raise UnsupportedFeatureError("nest", {Feature.CHECKPOINTS: ["load_state_dict()"]})
+        raise UnsupportedFeatureError("nest",
+                                      {Feature.CHECKPOINTS: ["a call of load_state_dict()"]})
 
     def synapses(self) -> list[SparseSynapses]:
         """Each projection's synapses (static in NEST: the network's)."""
