@@ -30,6 +30,7 @@ events plus one pass over the neurons per step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -402,7 +403,7 @@ class EventQueueSimulator:
         n_steps = n_run_steps(duration_s, self.plan)
         n_cores = self.mapping.n_cores
 
-        def records(n0: int, n1: int):
+        def records(n0: int, n1: int) -> Callable[[int], LoihiStages]:
             # one counter block per chunk, kept for counters(); each call of the loop
             # writes from its own first step on
             ctr = np.zeros((n1 - n0, n_cores, len(COUNTERS)), np.int64)
