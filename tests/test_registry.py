@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import feature_network
 
 from neuro.engines import (
     Feature,
@@ -19,8 +20,6 @@ from neuro.engines import (
     registry,
 )
 from neuro.engines.clock import ClockSimulator
-
-from conftest import feature_network
 
 ROOT = Path(__file__).resolve().parents[1]
 
