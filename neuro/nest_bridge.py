@@ -56,7 +56,9 @@ name before any work (:class:`~neuro.engines.capabilities.UnsupportedFeatureErro
 Several processes (MPI). NEST distributes the neurons over its MPI processes; the bridge
 builds the whole network on every rank (NEST keeps the local nodes), and each rank's
 recording holds the spikes of the neurons that rank hosts (``meta["nest_rank"]``,
-``meta["nest_processes"]``): gather them to get every spike.
+``meta["nest_processes"]``; rates are those spikes over the whole population, so the ranks'
+rates add up): gather them to get every spike. Not run here (the ``reference`` extra's NEST
+wheel is built without MPI).
 """
 
 from __future__ import annotations
