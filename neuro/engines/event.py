@@ -31,7 +31,9 @@ import numpy as np
 from neuro.engines.capabilities import check_supported
 from neuro.engines.drive import time_to_step
 from neuro.engines.plan import build_plan
+from neuro.engines.registry import register_backend
 from neuro.engines.rng import stream_id, uniform
+from neuro.features import Feature
 from neuro.inputs import PoissonSource, SpikeArraySource
 from neuro.jit import njit
 from neuro.network import Network
@@ -266,8 +268,9 @@ class ExactSimulator:
         """Simulated time so far, in seconds."""
         return self._step * self.dt_s
 
-    def reset(self) -> None:
-        """Back to ``t = 0`` (same seed, so the same spikes again)."""
+    def reset(self, *, keep_weights: bool = False) -> None:
+        """Back to ``t = 0`` (same seed, so the same spikes again). The weights never change
+        on this engine (no plasticity), so ``keep_weights`` changes nothing."""
         self._step = 0
 
     def state_dict(self) -> dict[str, object]:
@@ -363,3 +366,10 @@ def simulate_exact(
     ``delay_unit_s`` is the duration of one delay step and the bin of the recorded rates.
     """
     return ExactSimulator(network, delay_unit_s, seed=seed, max_spikes=max_spikes).run(duration_s)
+
+
+register_backend(
+    "exact", ExactSimulator,
+    {Feature.DELAYS, Feature.POISSON_SOURCES, Feature.SPIKE_ARRAY_SOURCES, Feature.POISSON_INPUT,
+     Feature.SUBTRACT_RESET, Feature.CHECKPOINTS},
+    "the exact engine runs delta synapses with a constant drive between events")
