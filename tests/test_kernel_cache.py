@@ -138,3 +138,23 @@ def test_checkpoint_code_version_follows_the_sources():
     from neuro.jit import source_key
 
     assert code_version().endswith("+src." + source_key()[:12])
+
+
+def test_every_kernel_is_compiled_through_the_keyed_cache():
+    """No module of the keyed packages calls numba's jit directly (its cache would not be
+    keyed to the sources it inlines)."""
+    import re
+
+    from neuro.jit import PACKAGES
+
+    direct = re.compile(r"numba\.n?jit\(|from numba import [^\n]*\bn?jit\b")
+    found = []
+    for pkg in PACKAGES:
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            if path.name == "jit.py" and path.parent.name == "neuro":
+                continue
+            for k, line in enumerate(path.read_text().splitlines(), 1):
+                code = line.split("#")[0]
+                if direct.search(code) and "``" not in code:
+                    found.append(f"{path.relative_to(ROOT)}:{k}: {line.strip()}")
+    assert not found, "compile through neuro.jit.njit instead:\n" + "\n".join(found)

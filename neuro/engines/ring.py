@@ -13,14 +13,13 @@ stage pays no call per synapse.
 
 from __future__ import annotations
 
-import numba
-
 from neuro.engines.kernels import accepts_delta
+from neuro.jit import njit
 
 __all__ = ["ring_deliver", "ring_push", "ring_slot"]
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")
 def ring_slot(n_mod, d, n_slots):
     """Slot of input sent in step ``n`` with delay ``d`` (``1 <= d < n_slots``), given
     ``n_mod = n % n_slots``: ``(n + d) % n_slots`` without a division per synapse."""
@@ -30,7 +29,7 @@ def ring_slot(n_mod, d, n_slots):
     return slot
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")
 def ring_push(buf, queued, q_ids, q_len, slot, t, ch, w, part, t_lo):
     """Add ``w`` to channel ``ch`` of target ``t`` in ``slot``, queueing ``t`` there for
     partition ``part`` (whose targets start at ``t_lo``) on its first input."""
@@ -41,7 +40,7 @@ def ring_push(buf, queued, q_ids, q_len, slot, t, ch, w, part, t_lo):
     buf[slot, t, ch] += w
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")
 def ring_deliver(n, part, t_lo, st, target, ref_n, delta, received):
     """Deliver the slot of step ``n`` to the targets partition ``part`` queued in it, and
     empty it.
