@@ -52,6 +52,8 @@ from neuro.engines.loop import Inputs, Recorder, run_steps, scratch
 from neuro.engines.plan import DriveTable, Neurons, Plan, build_plan
 from neuro.engines.recording import state_columns
 from neuro.engines.state import initial_state
+from neuro.engines.state_check import (check_in_range, check_keys, checked_state, commit_state,
+                                       state_array)
 from neuro.network import Network
 from neuro.record import Recording
 from neuro.validation import check_duration
@@ -381,15 +383,37 @@ class EventQueueSimulator:
 
     def load_state_dict(self, d: dict[str, object]) -> None:
         """Restore a :meth:`state_dict` of a simulator of the same network, dt and mode."""
-        arrays = {k: x for k, x in self.state._asdict().items() if isinstance(x, np.ndarray)}
-        for key, cur in [*arrays.items(), ("inreg", self._bk.inreg)]:
-            val = np.asarray(d[key])
-            if val.shape != cur.shape:
-                raise ValueError(f"state {key!r}: shape {val.shape}, expected {cur.shape}")
-            cur[...] = val
-        self.state = self.state._replace(step=int(d["step"]))
-        self._counters = [np.array(c) for c in d["counters"]]
-        self.drive.load_state_dict(d["inputs"])
+        d = check_keys(d, {*self.state._fields, "inreg", "inputs", "counters"}, "state dict")
+        # integer traces in fixed mode (7 bits on Loihi), unbounded float traces otherwise
+        tmax = 2.0**self.spec.trace_bits - 1 if self.mode == "fixed" else np.inf
+        step, arrays = checked_state(d, self.state, self.plan.model.bounds, max_trace=tmax)
+        inreg = state_array("inreg", d["inreg"], self._bk.inreg)
+        counters = self._checked_counters(d["counters"], step)
+        self.drive.load_state_dict(d["inputs"], step=step)  # checked before it changes
+        self.state = commit_state(self.state, step, arrays)
+        self._bk.inreg[...] = inreg
+        self._counters = counters
+
+    def _checked_counters(self, counters: object, step: int) -> list[np.ndarray]:
+        """Copies of the counter blocks of a state dict: int64 arrays ``(k, n_cores,
+        len(COUNTERS))`` of counts >= 0, ``step`` steps in all (one row per step run)."""
+        if not isinstance(counters, (list, tuple)):
+            raise ValueError(f"state 'counters' must be a list of arrays, got "
+                             f"{type(counters).__name__}")
+        out = []
+        for j, c in enumerate(counters):
+            a = np.asarray(c)
+            if a.dtype.kind not in "iu" or a.ndim != 3 or a.shape[1:] != (self.mapping.n_cores,
+                                                                             len(COUNTERS)):
+                raise ValueError(f"state 'counters'[{j}] must be an integer array of shape "
+                                 f"(k, {self.mapping.n_cores}, {len(COUNTERS)}), got "
+                                 f"{a.dtype} {a.shape}")
+            check_in_range(f"counters[{j}]", a, 0, np.iinfo(np.int64).max)
+            out.append(a.astype(np.int64))
+        if sum(a.shape[0] for a in out) != step:
+            raise ValueError(f"state 'counters' cover {sum(a.shape[0] for a in out)} steps; "
+                             f"they must cover every step run, step = {step}")
+        return out
 
     # -------------------------------------------------------------- running
     def run(self, duration_s: float, *, progress: bool = False) -> Recording:

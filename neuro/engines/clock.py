@@ -45,6 +45,7 @@ from neuro.engines.plasticity import P_REWARD
 from neuro.engines.plasticity import deliver_reward as _deliver_reward
 from neuro.engines.recording import assemble_recording, state_columns
 from neuro.engines.state import initial_state
+from neuro.engines.state_check import check_keys, checked_state, commit_state
 from neuro.network import Network
 from neuro.validation import check_duration
 from neuro.record import Recording, SpikeMonitor
@@ -450,15 +451,16 @@ class ClockSimulator:
         return d
 
     def load_state_dict(self, d: dict[str, object]) -> None:
-        """Restore a :meth:`state_dict` (same network and dt)."""
-        for name, cur in self.state._asdict().items():
-            if isinstance(cur, np.ndarray):
-                val = np.asarray(d[name])
-                if val.shape != cur.shape:
-                    raise ValueError(f"state {name!r}: shape {val.shape}, expected {cur.shape}")
-                cur[...] = val
-        self.state = self.state._replace(step=int(d["step"]))
-        self.drive.load_state_dict(d["inputs"])
+        """Restore a :meth:`state_dict` (same network and dt).
+
+        Every value is checked before any is used (:mod:`neuro.engines.state_check`: the
+        compiled stages have no bounds checks); a ValueError names the key, the value and
+        the valid range, and the simulator keeps its state.
+        """
+        d = check_keys(d, {*self.state._fields, "inputs"}, "state dict")
+        step, arrays = checked_state(d, self.state, self.plan.model.bounds)
+        self.drive.load_state_dict(d["inputs"], step=step)  # checked before it changes
+        self.state = commit_state(self.state, step, arrays)
 
     def synapses(self) -> list[SparseSynapses]:
         """Each projection's synapses with the current weights."""
