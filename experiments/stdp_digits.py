@@ -219,7 +219,8 @@ def diehl_cook_network(n_inputs: int, cfg: Config, seed: int = 0) -> Network:
         w_in = w_in.with_weights(rng.uniform(0.0, cfg.w_init_max, w_in.n_synapses))
     else:
         w_in = SparseSynapses.from_dense(rng.uniform(0.0, cfg.w_init_max, (n_inputs, n)))
-    normalize_columns(w_in.weights, w_in.indices, n, weight_total(cfg, n_inputs), cfg.weight_norm)
+    w_in = w_in.with_weights(normalize_columns(w_in.weights.copy(), w_in.indices, n,
+                                               weight_total(cfg, n_inputs), cfg.weight_norm))
     kw = {"kwta_k": cfg.kwta_k} if cfg.inhibition == "kwta" else {}
     pops = [Population("exc", n, exc_params, adaptation=adapt, **kw)]
     projs = [Projection("inp", "exc", w_in, plasticity=rule)]

@@ -18,7 +18,7 @@ from neuro.validation import real
 if TYPE_CHECKING:  # torch is only needed for the conversion, never at import time
     import torch
 
-__all__ = ["SparseSynapses", "delay_steps"]
+__all__ = ["SparseSynapses", "delay_steps", "read_only"]
 
 _WEIGHT_DTYPES = (np.float32, np.float64)
 _DELAY_DTYPES = (np.uint8, np.uint16)
@@ -31,6 +31,32 @@ def _int_array(name: str, values: object) -> np.ndarray:
     if a.dtype.kind not in "iu":
         raise ValueError(f"{name} must be an integer array, got dtype {a.dtype}")
     return a
+
+
+def read_only(a: np.ndarray, *, fresh: bool = False) -> np.ndarray:
+    """``a`` as an array nobody can write through any more (validated data reach compiled
+    kernels without bounds checks, so they must stay as validated).
+
+    A copy, made read-only, unless no writable array shares the memory: ``a`` is read-only
+    and so is the array that owns its memory (e.g. a block of a sealed
+    :class:`neuro.connectivity.SynapseArena`); then a read-only view. The caller's own
+    arrays are never frozen. ``fresh=True``: ``a`` is a new array no one else holds (made
+    by the caller from the input); it is frozen itself, without a copy.
+    """
+    if fresh and a.base is None:
+        a.flags.writeable = False
+        return a
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if root.base is None and not root.flags.writeable and not a.flags.writeable:
+        return a
+    if root.base is None and not root.flags.writeable:
+        out = a.view()
+    else:
+        out = a.copy()
+    out.flags.writeable = False
+    return out
 
 
 def _delay_array(delays: int | np.ndarray, n_syn: int) -> np.ndarray:
@@ -175,10 +201,11 @@ class SparseSynapses:
             d = _delay_array(d, n_syn)
         if d.shape != (n_syn,):
             raise ValueError(f"delays must be a scalar or have shape ({n_syn},), got {d.shape}")
-        object.__setattr__(self, "indptr", indptr)
-        object.__setattr__(self, "indices", indices)
-        object.__setattr__(self, "weights", w)
-        object.__setattr__(self, "delays", d)
+        # read-only (copies where the caller could still write): the engines index with them
+        object.__setattr__(self, "indptr", read_only(indptr))
+        object.__setattr__(self, "indices", read_only(indices))
+        object.__setattr__(self, "weights", read_only(w))
+        object.__setattr__(self, "delays", read_only(d))
         object.__setattr__(self, "n_post", int(self.n_post))
 
     # ----------------------------------------------------------------- properties
