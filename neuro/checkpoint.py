@@ -4,6 +4,14 @@ A trainer stores :func:`run_identity` in every checkpoint and calls :func:`check
 before resuming, so a run never continues from a checkpoint of another configuration, seed
 or code version. Checkpoints themselves hold only arrays and plain data (HDF5/NPZ without
 pickles, or ``torch.save`` read back with ``weights_only=True``).
+
+Integrity: every checkpoint, whatever its container, carries a manifest (each entry's path,
+dtype and shape) and a SHA-256 over the entries, as the HDF5 files do
+(:mod:`neuro.integrity`, whose byte encoding is reused): :func:`seal` adds them to a nested
+payload (``torch.save`` checkpoints), :func:`seal_arrays` to a flat dict of arrays (NPZ);
+:func:`verify` / :func:`verify_arrays` raise :class:`neuro.integrity.FormatError` naming the
+file and the entry that is missing, unexpected, retyped or changed. Values are checked
+after that by each reader (a re-signed file must still hold values in range).
 """
 
 from __future__ import annotations
@@ -11,10 +19,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import sys
+from collections.abc import Iterator, Mapping
 from importlib import metadata
 from typing import Any
 
-__all__ = ["RESUME_MODES", "check_resume_mode", "CheckpointMismatch", "code_version", "config_hash", "run_identity", "check_identity"]
+import numpy as np
+
+from neuro.integrity import FormatError, _attr_bytes
+
+__all__ = ["RESUME_MODES", "check_resume_mode", "CheckpointMismatch", "code_version", "config_hash",
+           "run_identity", "check_identity", "INTEGRITY_KEY", "seal", "verify", "seal_arrays",
+           "verify_arrays"]
 
 
 #: ``"auto"``: resume this run's checkpoint, refuse another run's; ``"fresh"``: start over.
@@ -70,3 +86,126 @@ def check_identity(stored: dict[str, Any], expected: dict[str, str], where: str)
                 f"{expected[key]!r}: another configuration, seed or code version); refusing to "
                 "resume. Use another output directory, or start fresh (--set resume=fresh)."
             )
+
+
+#: Key of the manifest and checksum in a sealed payload (in NPZ: ``__manifest__``, ``__checksum__``).
+INTEGRITY_KEY = "integrity"
+_NPZ_MANIFEST, _NPZ_CHECKSUM = "__manifest__", "__checksum__"
+
+
+def _leaves(obj: Any, path: str = "") -> Iterator[tuple[str, np.ndarray]]:
+    """Every leaf of a nested payload as ``(path, array)``: dicts by key (``/name``, ``/#3``
+    for an int key), lists and tuples by index (their length is a leaf too), tensors and
+    arrays as arrays, scalars and strings as ``"type:repr"`` text."""
+    torch = sys.modules.get("torch")
+    if isinstance(obj, Mapping):
+        for k in sorted(obj, key=lambda k: (not isinstance(k, str), str(k))):
+            yield from _leaves(obj[k], f"{path}/{k}" if isinstance(k, str) else f"{path}/#{k!r}")
+    elif isinstance(obj, (list, tuple)):
+        yield path, np.asarray(f"{type(obj).__name__}[{len(obj)}]")
+        for i, x in enumerate(obj):
+            yield from _leaves(x, f"{path}[{i}]")
+    elif torch is not None and isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu()
+        if t.dtype == torch.bfloat16:  # numpy has no bfloat16: hash its bits
+            t = t.view(torch.int16)
+        yield path, t.numpy()
+    elif isinstance(obj, np.ndarray):
+        yield path, obj
+    elif obj is None or isinstance(obj, (bool, int, float, str, np.generic)):
+        yield path, np.asarray(f"{type(obj).__name__}:{obj!r}")
+    else:
+        raise TypeError(f"checkpoint entry {path or '/'} of type {type(obj).__name__} cannot be "
+                        "stored (arrays, tensors, numbers, strings, lists and dicts only)")
+
+
+def _manifest_and_digest(leaves: Iterator[tuple[str, np.ndarray]]) -> tuple[dict, str]:
+    """The manifest ``{path: "dtype shape"}`` and the SHA-256 of paths, dtypes, shapes and
+    bytes (:func:`neuro.integrity._attr_bytes`, the HDF5 files' encoding)."""
+    h = hashlib.sha256()
+    manifest: dict[str, str] = {}
+    for path, a in leaves:
+        manifest[path] = f"{a.dtype.str if a.dtype.kind not in 'OSU' else 'str'} {list(a.shape)}"
+        h.update(path.encode() + b"\0" + _attr_bytes(a) + b"\0")
+    return manifest, h.hexdigest()
+
+
+def _compare(want: object, have: dict, where: str) -> None:
+    """Raise FormatError naming the first entry missing, unexpected or retyped."""
+    if not isinstance(want, dict):
+        raise FormatError(f"{where}: the manifest is not a mapping")
+    for name in sorted(set(want) | set(have)):
+        if name not in have:
+            raise FormatError(f"{where}: entry {name} is missing")
+        if name not in want:
+            raise FormatError(f"{where}: unexpected entry {name}")
+        if want[name] != have[name]:
+            raise FormatError(f"{where}: entry {name} has dtype/shape {have[name]}, expected "
+                              f"{want[name]}")
+
+
+def seal(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """``payload`` plus its manifest and checksum under :data:`INTEGRITY_KEY`."""
+    if INTEGRITY_KEY in payload:
+        raise ValueError(f"payload must not have a key {INTEGRITY_KEY!r} (reserved)")
+    manifest, digest = _manifest_and_digest(_leaves(payload))
+    return {**payload, INTEGRITY_KEY: {"manifest": json.dumps(manifest), "checksum": digest}}
+
+
+def verify(payload: object, where: str) -> dict[str, Any]:
+    """The payload of a :func:`seal` ed checkpoint, without its integrity entry.
+
+    Raises
+    ------
+    FormatError
+        Not a mapping, no or a malformed integrity entry, an entry missing, unexpected or of
+        another dtype or shape than the manifest says, or a checksum mismatch (``where``,
+        the file, is named).
+    """
+    if not isinstance(payload, Mapping):
+        raise FormatError(f"{where}: a checkpoint must be a mapping, got {type(payload).__name__}")
+    seal_ = payload.get(INTEGRITY_KEY)
+    if not (isinstance(seal_, Mapping) and set(seal_) == {"manifest", "checksum"}
+            and all(isinstance(v, str) for v in seal_.values())):
+        raise FormatError(f"{where}: no manifest and checksum ({INTEGRITY_KEY!r} entry); the "
+                          "file was not written by this version, or was edited")
+    body = {k: v for k, v in payload.items() if k != INTEGRITY_KEY}
+    return _verified(body, _leaves(body), seal_["manifest"], seal_["checksum"], where)
+
+
+def _verified(body: dict, leaves: Iterator[tuple[str, np.ndarray]], manifest: str, digest: str,
+              where: str) -> dict:
+    try:
+        have, have_digest = _manifest_and_digest(leaves)
+    except TypeError as e:
+        raise FormatError(f"{where}: {e}") from None
+    try:
+        want = json.loads(manifest)
+    except ValueError:
+        raise FormatError(f"{where}: the manifest is not valid JSON") from None
+    _compare(want, have, where)
+    if have_digest != digest:
+        raise FormatError(f"{where}: checksum mismatch (the file is corrupt or was edited)")
+    return body
+
+
+def seal_arrays(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A flat dict of arrays (an NPZ's entries) plus its manifest and checksum entries."""
+    arrays = {k: np.asarray(v) for k, v in arrays.items()}
+    if {_NPZ_MANIFEST, _NPZ_CHECKSUM} & set(arrays):
+        raise ValueError(f"array names {_NPZ_MANIFEST!r} and {_NPZ_CHECKSUM!r} are reserved")
+    manifest, digest = _manifest_and_digest(iter(sorted(arrays.items())))
+    return {**arrays, _NPZ_MANIFEST: np.asarray(json.dumps(manifest)),
+            _NPZ_CHECKSUM: np.asarray(digest)}
+
+
+def verify_arrays(arrays: Mapping[str, np.ndarray], where: str) -> dict[str, np.ndarray]:
+    """The arrays of a :func:`seal_arrays` ed dict without the integrity entries (see
+    :func:`verify` for the errors)."""
+    m, c = arrays.get(_NPZ_MANIFEST), arrays.get(_NPZ_CHECKSUM)
+    if not all(isinstance(x, np.ndarray) and x.shape == () and x.dtype.kind == "U" for x in (m, c)):
+        raise FormatError(f"{where}: no manifest and checksum entries ({_NPZ_MANIFEST}, "
+                          f"{_NPZ_CHECKSUM}); the file was not written by this version, or was "
+                          "edited")
+    body = {k: v for k, v in arrays.items() if k not in (_NPZ_MANIFEST, _NPZ_CHECKSUM)}
+    return _verified(body, iter(sorted(body.items())), str(m), str(c), where)
