@@ -32,19 +32,20 @@ DT = 1e-3
 
 
 # ---------------------------------------------------------------------- networks
-def stdp_network(rich: bool = True, n: int = 12) -> Network:
+def stdp_network(reward: bool = True, adapt: bool = True, n: int = 12) -> Network:
     """Plastic input synapses, delayed recurrent synapses (ring-buffer queues), a Poisson
-    and a spike-array source; ``rich`` adds a current channel's adaptation and a
-    reward-modulated rule (clock and Loihi float), else pair STDP only (Loihi fixed)."""
+    and a spike-array source; a reward-modulated rule (clock only) or pair STDP, and
+    threshold adaptation (not in Loihi's fixed point)."""
     rng = np.random.default_rng(0)
-    rule = STDPRule(tau_eligibility_s=0.05) if rich else STDPRule(pairing="nearest")
+    rule = STDPRule(tau_eligibility_s=0.05) if reward else STDPRule(pairing="nearest")
     w_in = SparseSynapses.fixed_probability(6, n, 0.6, 0.45, seed=rng, dtype=np.float64)
     w_rec = SparseSynapses.fixed_probability(n, n, 0.3, 0.3, delay=2, seed=rng,
                                              allow_self=False, dtype=np.float64)
     w_x = SparseSynapses.fixed_probability(3, n, 0.5, 0.6, delay=1, seed=rng, dtype=np.float64)
-    adapt = ThresholdAdaptation(theta_plus=0.05, tau_theta_s=0.1) if rich else None
     pop = Population("a", n, LIFParams(tau_mem_s=10e-3, bias=0.5, t_ref_s=2e-3),
-                     v_init=rng.uniform(0.0, 0.9, n), adaptation=adapt)
+                     v_init=rng.uniform(0.0, 0.9, n),
+                     adaptation=ThresholdAdaptation(theta_plus=0.05, tau_theta_s=0.1)
+                     if adapt else None)
     return Network([pop],
                    [Projection("inp", "a", w_in, plasticity=rule), Projection("a", "a", w_rec),
                     Projection("x", "a", w_x)],
@@ -72,17 +73,18 @@ def make_simulator(backend: str):
         from hardware_models.event_queue import EventQueueSimulator
 
         mode = backend.split("-")[1]
-        sim = EventQueueSimulator(stdp_network(rich=mode == "float"), DT, mode=mode, seed=0)
+        sim = EventQueueSimulator(stdp_network(reward=False, adapt=mode == "float"), DT,
+                                  mode=mode, seed=0)
     sim.run(20 * DT)
     return sim
 
 
 def copy_state(d: object) -> object:
-    """A deep copy of a state dict (arrays, lists and dicts)."""
+    """A deep copy of a state dict (arrays, lists, tuples and dicts)."""
     if isinstance(d, dict):
         return {k: copy_state(v) for k, v in d.items()}
-    if isinstance(d, list):
-        return [copy_state(v) for v in d]
+    if isinstance(d, (list, tuple)):
+        return type(d)(copy_state(v) for v in d)
     return d.copy() if isinstance(d, np.ndarray) else d
 
 
@@ -371,6 +373,9 @@ def _apply(d: dict, edit: tuple) -> str:
     """Apply one damage to ``d`` in place; returns the dotted key it touched."""
     op, which, where, i_val, f_val = edit
     paths = _paths(d)
+    if not paths:  # everything dropped already
+        d["step"] = i_val
+        return "step"
     box, key, name = paths[which % len(paths)]
     val = box[key]
     if op in ("set", "fill") and isinstance(val, np.ndarray) and val.size:
