@@ -74,7 +74,20 @@ def _variable(obj_name: str, var: str, value: object, ref: object, obj: Mapping)
 def _constant(where: str, var: str, a: np.ndarray, ref: np.ndarray) -> None:
     """Integer arrays that do not change during a run must be the live model's."""
     if a.dtype.kind in "iu" and var not in _DYNAMIC_INTS and not np.array_equal(a, ref):
+        if var in ("rand_buffer", "randn_buffer"):  # Brian2 stores a raw pointer there
+            raise _fail(where, f"is the address of Brian2's Cython random-number buffer, "
+                               f"{int(ref[0])} in this process, got {int(a[0])}: a snapshot "
+                               "restores only the buffer it was taken with")
         raise _fail(where, "differs from this network's (a constant of its structure)")
+
+
+def _buffer_size() -> int:
+    """Numbers in Brian2's Cython random-number buffers (their index runs below it)."""
+    try:
+        from brian2.codegen.generators.cython_generator import _BUFFER_SIZE
+    except ImportError:  # its value in Brian2 2.x
+        return 20000
+    return int(_BUFFER_SIZE)
 
 
 def _spike_queue(where: str, value: object, ref: tuple, obj: Mapping) -> None:
@@ -114,8 +127,7 @@ def _ranges(name: str, obj: Mapping) -> None:
                 check_in_range(f"{name}.i", get("i"), 0, get("count").size - 1)
     for var in ("rand_buffer_index", "randn_buffer_index"):
         if isinstance(obj.get(var), np.ndarray):
-            buf = obj.get(var.replace("_index", ""))
-            check_in_range(f"{name}.{var}", obj[var], 0, np.size(buf))
+            check_in_range(f"{name}.{var}", obj[var], 0, _buffer_size() - 1)
     if "_lastindex" in obj and get("spike_time") is not None:
         check_in_range(f"{name}._lastindex", get("_lastindex"), 0, get("spike_time").size)
 
@@ -149,7 +161,7 @@ def check_brian2_state(state: object, live: Mapping, wall_s: object) -> float:
         if "timestep" in obj:
             steps.add(int(obj["timestep"][0][0]))
     if len(steps) > 1:
-        raise ValueError(f"brian2 state: the clocks are at different steps {sorted(steps)}; "
+        raise ValueError(f"brian2 state: the clocks' timestep values differ {sorted(steps)}; "
                          "they advance together")
     return float(wall_s)
 

@@ -69,6 +69,10 @@ def make_simulator(backend: str):
         sim = ClockSimulator(stdp_network(), DT, seed=0)
     elif backend == "exact":
         sim = ExactSimulator(exact_network(), DT, seed=0)
+    elif backend == "brian2":
+        from neuro.brian2_bridge import Brian2Simulator
+
+        sim = Brian2Simulator(stdp_network(reward=False, adapt=False), DT, seed=0)
     else:
         from hardware_models.event_queue import EventQueueSimulator
 
@@ -378,8 +382,15 @@ def _apply(d: dict, edit: tuple) -> str:
         return "step"
     box, key, name = paths[which % len(paths)]
     val = box[key]
-    if op in ("set", "fill") and isinstance(val, np.ndarray) and val.size:
-        a = val.copy()
+    # Brian2 stores (values, size) pairs: damage the values, keep the pair
+    pair = isinstance(val, tuple) and len(val) == 2 and isinstance(val[0], np.ndarray)
+    arr = val[0] if pair else val
+
+    def put(a: object) -> None:
+        box[key] = (a, val[1]) if pair else a
+
+    if op in ("set", "fill") and isinstance(arr, np.ndarray) and arr.size and arr.dtype.kind in "biuf":
+        a = arr.copy()
         x = (bool(i_val & 1) if a.dtype.kind == "b" else
              min(max(i_val, np.iinfo(a.dtype).min), np.iinfo(a.dtype).max)
              if a.dtype.kind in "iu" else f_val)
@@ -387,12 +398,12 @@ def _apply(d: dict, edit: tuple) -> str:
             a[...] = x
         else:
             a.flat[where % a.size] = x
-        box[key] = a
-    elif op == "dtype" and isinstance(val, np.ndarray):
+        put(a)
+    elif op == "dtype" and isinstance(arr, np.ndarray):
         kinds = [np.float32, np.int32, np.bool_, object, "U3"]
-        box[key] = val.astype(kinds[where % len(kinds)])
-    elif op == "shape" and isinstance(val, np.ndarray):
-        box[key] = val.ravel()[: max(val.size - 1, 0)] if where % 2 else np.append(val.ravel(), 0)
+        put(arr.astype(kinds[where % len(kinds)]))
+    elif op == "shape" and isinstance(arr, np.ndarray):
+        put(arr.ravel()[: max(arr.size - 1, 0)] if where % 2 else np.append(arr.ravel(), 0))
     elif op == "drop":
         del box[key]
     elif op == "add":
@@ -410,7 +421,7 @@ def _names_the_damage(name: str, message: str) -> bool:
     container (a key added or dropped), or a key it must agree with (a queue's other
     arrays, a trace's time stamp; a changed step puts every time stamp out of range)."""
     key = name.split(".")[-1]
-    related = {key, "state dict", "drive state"}
+    related = {key, "state dict", "drive state", "brian2_state"}
     if key in _QUEUE:
         related |= set(_QUEUE)
     if key.endswith("_trace") or key.endswith("_last") or key == "eligibility":
@@ -423,7 +434,8 @@ def _names_the_damage(name: str, message: str) -> bool:
 def _child_state(n_examples: int) -> None:
     from hypothesis import HealthCheck, given, settings
 
-    sims = {b: make_simulator(b) for b in ("clock", "exact", "loihi-float", "loihi-fixed")}
+    sims = {b: make_simulator(b) for b in ("clock", "exact", "loihi-float", "loihi-fixed",
+                                             "brian2")}
     good = {b: s.state_dict() for b, s in sims.items()}
     count = 0
 
