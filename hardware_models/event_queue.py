@@ -52,8 +52,8 @@ from neuro.engines.loop import Inputs, Recorder, run_steps, scratch
 from neuro.engines.plan import DriveTable, Neurons, Plan, build_plan
 from neuro.engines.recording import state_columns
 from neuro.engines.state import initial_state
-from neuro.engines.state_check import (check_in_range, check_keys, checked_state, commit_state,
-                                       state_array)
+from neuro.engines.state_check import (check_in_range, check_keys, check_record, checked_state,
+                                       commit_state, state_array, state_layout)
 from neuro.network import Network
 from neuro.record import Recording
 from neuro.validation import check_duration
@@ -253,6 +253,7 @@ class EventQueueSimulator:
         self._counters: list[np.ndarray] = []
         self.state = initial_state(plan, weights=self._w0, learns=self._learns)
         self.reset()
+        self._layout = state_layout(self.state)  # what run() requires of a replaced state
 
     # -------------------------------------------------------------- setup helpers
     def _fixed_neurons(self, plan: Plan) -> Neurons:
@@ -425,6 +426,7 @@ class EventQueueSimulator:
         if not duration_s > 0:
             raise ValueError(f"duration_s must be > 0, got {duration_s}")
         plan, st, m = self.plan, self.state, self.mapping
+        check_record(st, self._layout, plan.model.bounds)  # the record is public: recheck
         check_duration(duration_s, plan.dt_s, plan.n_neurons)  # refuse out-of-reach runs
         n_steps = int(round(duration_s / plan.dt_s))
         if n_steps < 1:

@@ -22,8 +22,8 @@ from neuro.engines.state_check import MAX_STEP, check_in_range
 __all__ = ["check_brian2_state"]
 
 # integer variables that change during a run (their range is checked instead of equality)
-_DYNAMIC_INTS = {"_spikespace", "timestep", "count", "N", "i", "_lastindex", "rand_buffer_index",
-                 "randn_buffer_index", "numpy_state"}
+_DYNAMIC_INTS = {"_spikespace", "timestep", "count", "N", "i", "_lastindex", "_timebins",
+                 "rand_buffer_index", "randn_buffer_index", "numpy_state"}
 
 
 def _fail(where: str, what: str) -> ValueError:
@@ -67,6 +67,17 @@ def _variable(obj_name: str, var: str, value: object, ref: object, obj: Mapping)
     if var == "_spikequeue":
         _spike_queue(where, value, ref, obj)
         return
+    if isinstance(ref, (bool, np.bool_)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise _fail(where, f"must be True or False, got {value!r}")
+        return
+    if ref is None or isinstance(ref, (numbers.Real, np.generic)):  # None until a first run
+        ok = value is None or (isinstance(value, (numbers.Real, np.generic))
+                               and not isinstance(value, (bool, np.bool_))
+                               and bool(np.isfinite(value)))
+        if not ok:
+            raise _fail(where, f"must be None or a finite number, got {value!r}")
+        return
     if type(value) is not type(ref):
         raise _fail(where, f"must be a {type(ref).__name__}, got {type(value).__name__}")
 
@@ -91,12 +102,14 @@ def _buffer_size() -> int:
 
 
 def _spike_queue(where: str, value: object, ref: tuple, obj: Mapping) -> None:
-    """``(offset, slots)``: the offset within the slots, each slot a list of synapse ids."""
-    n_slots = len(ref[1])
+    """``(offset, slots)``: the offset within the slots (at least one: Brian2 takes positions
+    modulo their number), each slot a list of synapse ids. A queue not run yet has one slot,
+    so the number is not the live model's."""
     if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], list)
-            and len(value[1]) == n_slots):
-        raise _fail(where, f"must be (offset, {n_slots} lists of synapse ids)")
-    if not isinstance(value[0], numbers.Integral) or not 0 <= value[0] < max(n_slots, 1):
+            and len(value[1]) >= 1 and all(isinstance(s, list) for s in value[1])):
+        raise _fail(where, "must be (offset, a list of >= 1 lists of synapse ids)")
+    n_slots = len(value[1])
+    if not isinstance(value[0], numbers.Integral) or not 0 <= value[0] < n_slots:
         raise _fail(where, f"offset {value[0]!r} is outside the valid range [0, {n_slots})")
     n_syn = obj["__n_synapses__"]
     for slot in value[1]:

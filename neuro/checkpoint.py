@@ -88,7 +88,7 @@ def check_identity(stored: dict[str, Any], expected: dict[str, str], where: str)
             )
 
 
-#: Key of the manifest and checksum in a sealed payload (in NPZ: ``__manifest__``, ``__checksum__``).
+#: Key of the manifest and checksum in a sealed payload (NPZ: ``__manifest__``, ``__checksum__``).
 INTEGRITY_KEY = "integrity"
 _NPZ_MANIFEST, _NPZ_CHECKSUM = "__manifest__", "__checksum__"
 

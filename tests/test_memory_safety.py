@@ -168,6 +168,21 @@ def test_trace_times_in_the_future_are_refused_for_every_backend():
         sim.load_state_dict(d)
 
 
+@pytest.mark.parametrize("backend", ["clock", "loihi-fixed"])
+def test_a_state_record_changed_behind_load_state_dict_is_refused_by_run(backend):
+    """No kernel relies on a check a caller could skip: the record is public."""
+    sim = make_simulator(backend)
+    good = sim.state
+    for field, bad in [("pre_last", good.pre_last + 10**18), ("v", good.v[:3].copy()),
+                       ("queue_len", good.queue_len + 10**6), ("step", -5),
+                       ("last_spike", np.asfortranarray(good.last_spike.astype(np.int32)))]:
+        sim.state = good._replace(**{field: bad})
+        with pytest.raises(ValueError, match=field):
+            sim.run(DT)
+    sim.state = good
+    sim.run(DT)
+
+
 def test_exact_engine_step_is_checked():
     sim = make_simulator("exact")
     for bad in (-1, 2**62, 1.5, "3"):
@@ -389,7 +404,8 @@ def _apply(d: dict, edit: tuple) -> str:
     def put(a: object) -> None:
         box[key] = (a, val[1]) if pair else a
 
-    if op in ("set", "fill") and isinstance(arr, np.ndarray) and arr.size and arr.dtype.kind in "biuf":
+    numeric = isinstance(arr, np.ndarray) and arr.size and arr.dtype.kind in "biuf"
+    if op in ("set", "fill") and numeric:
         a = arr.copy()
         x = (bool(i_val & 1) if a.dtype.kind == "b" else
              min(max(i_val, np.iinfo(a.dtype).min), np.iinfo(a.dtype).max)

@@ -45,7 +45,8 @@ from neuro.engines.plasticity import P_REWARD
 from neuro.engines.plasticity import deliver_reward as _deliver_reward
 from neuro.engines.recording import assemble_recording, state_columns
 from neuro.engines.state import initial_state
-from neuro.engines.state_check import check_keys, checked_state, commit_state
+from neuro.engines.state_check import (check_keys, check_record, checked_state, commit_state,
+                                       state_layout)
 from neuro.network import Network
 from neuro.validation import check_duration
 from neuro.record import Recording, SpikeMonitor
@@ -371,6 +372,7 @@ class ClockSimulator:
         self.plan = build_plan(network, dt_s, dtype)
         self.drive = InputDrive(network, self.plan.dt_s, seed)
         self.state = initial_state(self.plan)
+        self._layout = state_layout(self.state)  # what run() requires of a replaced state
 
     @property
     def dt_s(self) -> float:
@@ -472,6 +474,7 @@ class ClockSimulator:
         if not (duration_s > 0):
             raise ValueError(f"duration_s must be > 0, got {duration_s}")
         plan, st = self.plan, self.state
+        check_record(st, self._layout, plan.model.bounds)  # the record is public: recheck
         check_duration(duration_s, plan.dt_s, plan.n_neurons)  # refuse out-of-reach runs
         n_steps = int(round(duration_s / plan.dt_s))
         if n_steps < 1:

@@ -300,12 +300,13 @@ class InputDrive:
         inv = new["inv_log_q"]
         bad = ~((inv <= 0) | (inv == np.inf))
         if np.any(bad):
-            raise ValueError(f"state 'inputs.inv_log_q' = {inv[bad][0].item()!r} is outside the valid "
-                             "range [-inf, 0] or +inf (1 / ln(1 - rate dt) of a rate in "
-                             "[0, 1/dt])")
+            raise ValueError(f"state 'inputs.inv_log_q' = {inv[bad][0].item()!r} is outside "
+                             "the valid range [-inf, 0] or +inf (1 / ln(1 - rate dt) of a rate "
+                             "in [0, 1/dt])")
         check_in_range("inputs.next", new["next"], n, np.iinfo(np.int64).max)
         check_in_range("inputs.count", new["count"], 0, np.iinfo(np.int64).max)
-        self._inv[...], self._next[...], self._count[...] = new["inv_log_q"], new["next"], new["count"]
+        self._inv[...], self._next[...] = new["inv_log_q"], new["next"]
+        self._count[...] = new["count"]
         self._step = n
 
     def set_rates(self, source: str, rate_hz: np.ndarray | float) -> None:

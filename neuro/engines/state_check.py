@@ -28,7 +28,7 @@ from neuro.engines.layout import NEVER
 from neuro.engines.state import State
 
 __all__ = ["MAX_STEP", "check_keys", "check_step", "state_array", "check_in_range",
-           "checked_state", "commit_state"]
+           "checked_state", "commit_state", "state_layout", "check_record"]
 
 #: Largest step a state may hold: times ``step * dt`` stay exact in float64, and neither
 #: ``step - NEVER`` nor the input drive's "never" (``2**62``) can overflow int64 in a run.
@@ -103,8 +103,8 @@ def check_in_range(name: str, a: np.ndarray, lo: float, hi: float) -> None:
     out = (a < lo) | (a > hi)
     if np.any(out):
         bad = int(np.flatnonzero(np.ravel(out))[0])
-        raise ValueError(f"state {name!r}: value {np.ravel(a)[bad].item()!r} at flat index {bad} is "
-                         f"outside the valid range [{lo}, {hi}]")
+        raise ValueError(f"state {name!r}: value {np.ravel(a)[bad].item()!r} at flat index "
+                         f"{bad} is outside the valid range [{lo}, {hi}]")
 
 
 def _check_queues(arr: dict[str, np.ndarray], bounds: np.ndarray) -> None:
@@ -162,6 +162,14 @@ def checked_state(d: Mapping, current: State, bounds: np.ndarray, *,
         for k in ("pre_trace", "post_trace"):
             if np.any(arr[k] != np.round(arr[k])):
                 raise ValueError(f"state {k!r} must hold whole numbers (fixed-point traces)")
+    _check_stamps(arr, step)
+    _check_queues(arr, bounds)
+    return step, arr
+
+
+def _check_stamps(arr: Mapping[str, np.ndarray], step: int) -> None:
+    """Time stamps in ``[NEVER, step]`` (a stage indexes its decay tables by ``step -
+    stamp``); a non-zero trace has a stamp >= 0 (else its lazy decay would run from NEVER)."""
     for k, trace in _STAMPS.items():
         check_in_range(k, arr[k], NEVER, step)
         if trace is not None:
@@ -169,8 +177,39 @@ def checked_state(d: Mapping, current: State, bounds: np.ndarray, *,
             if np.any((tr != 0) & (arr[k] < 0)):
                 raise ValueError(f"state {trace!r} is non-zero for a slot whose {k!r} is "
                                  f"negative (never updated); a trace is stamped when it is set")
+
+
+def state_layout(st: State) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Shape and dtype of each array of a state (taken when a simulator is built)."""
+    return {k: (x.shape, x.dtype) for k, x in st._asdict().items() if isinstance(x, np.ndarray)}
+
+
+def check_record(st: State, layout: Mapping[str, tuple[tuple[int, ...], np.dtype]],
+                 bounds: np.ndarray) -> None:
+    """Check a simulator's state record before a run: the record is public, so a caller may
+    have replaced its arrays or written into them after :meth:`load_state_dict` checked
+    them. Each array must have its ``layout`` shape and dtype and be C-contiguous and
+    writable; the step, time stamps and queues are checked as in :func:`checked_state`
+    (what the stages index with; floats are not scanned: NaN is no memory hazard).
+
+    Raises
+    ------
+    ValueError
+        Naming the field, the value and the valid range.
+    """
+    if not isinstance(st, State):
+        raise ValueError(f"state must be a neuro.engines.State, got {type(st).__name__}")
+    step = check_step("step", st.step)
+    for k, (shape, dtype) in layout.items():
+        a = getattr(st, k)
+        if not (isinstance(a, np.ndarray) and a.shape == shape and a.dtype == dtype
+                and a.flags.c_contiguous and a.flags.writeable):
+            raise ValueError(f"state {k!r} must be a writable C-contiguous {dtype} array of "
+                             f"shape {shape}, got {getattr(a, 'dtype', type(a).__name__)} "
+                             f"{getattr(a, 'shape', '')}")
+    arr = {k: getattr(st, k) for k in layout}
+    _check_stamps(arr, step)
     _check_queues(arr, bounds)
-    return step, arr
 
 
 def commit_state(current: State, step: int, arrays: Mapping[str, np.ndarray]) -> State:
