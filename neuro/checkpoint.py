@@ -1,5 +1,9 @@
 """Checkpoint identity: which run (configuration, seed, code) a checkpoint belongs to.
 
+:func:`write_state_dict` / :func:`read_state_dict` store a simulator's state dict (nested
+dicts and lists of numbers and arrays) as a sealed NPZ; ``load_state_dict`` then checks
+its values (:mod:`neuro.engines.state_check`).
+
 A trainer stores :func:`run_identity` in every checkpoint and calls :func:`check_identity`
 before resuming, so a run never continues from a checkpoint of another configuration, seed
 or code version. Checkpoints themselves hold only arrays and plain data (HDF5/NPZ without
@@ -22,6 +26,7 @@ import json
 import sys
 from collections.abc import Iterator, Mapping
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,7 +35,7 @@ from neuro.integrity import FormatError, _attr_bytes
 
 __all__ = ["RESUME_MODES", "check_resume_mode", "CheckpointMismatch", "code_version", "config_hash",
            "run_identity", "check_identity", "INTEGRITY_KEY", "seal", "verify", "seal_arrays",
-           "verify_arrays"]
+           "verify_arrays", "write_state_dict", "read_state_dict"]
 
 
 #: ``"auto"``: resume this run's checkpoint, refuse another run's; ``"fresh"``: start over.
@@ -209,3 +214,78 @@ def verify_arrays(arrays: Mapping[str, np.ndarray], where: str) -> dict[str, np.
                           "edited")
     body = {k: v for k, v in arrays.items() if k not in (_NPZ_MANIFEST, _NPZ_CHECKSUM)}
     return _verified(body, iter(sorted(body.items())), str(m), str(c), where)
+
+
+_TREE = "__tree__"
+
+
+def write_state_dict(path: str | Path, d: Mapping[str, Any]) -> None:
+    """Write a state dict (``state_dict()`` of a clocked or exact simulator: nested dicts
+    with string keys, lists, numbers and numeric arrays) to ``path`` atomically, as an NPZ
+    sealed with a manifest and SHA-256 (no pickles)."""
+    from neuro.atomic import atomic_open
+
+    arrays: dict[str, np.ndarray] = {}
+
+    def encode(x: Any, name: str) -> Any:
+        if isinstance(x, Mapping):
+            if not all(isinstance(k, str) for k in x):
+                raise ValueError(f"state dict keys must be strings (at {name or '/'})")
+            return {"dict": {k: encode(v, f"{name}.{k}" if name else k) for k, v in x.items()}}
+        if isinstance(x, (list, tuple)):
+            return {"list": [encode(v, f"{name}[{i}]") for i, v in enumerate(x)]}
+        a = np.asarray(x)
+        if a.dtype.kind not in "biuf":
+            raise ValueError(f"state dict entry {name} must be numeric, got dtype {a.dtype}")
+        arrays[name] = a
+        return {"array": name, "scalar": not isinstance(x, np.ndarray)}
+
+    tree = encode(d, "")
+    with atomic_open(path, "wb") as fh:
+        np.savez(fh, **seal_arrays({**arrays, _TREE: np.asarray(json.dumps(tree))}))
+
+
+def read_state_dict(path: str | Path) -> dict[str, Any]:
+    """A state dict written by :func:`write_state_dict`, its manifest and checksum verified
+    (values are checked by the simulator's ``load_state_dict``).
+
+    Raises
+    ------
+    FormatError
+        Not such a file, or edited (naming the file and the entry).
+    """
+    where = str(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            raw = {k: z[k] for k in z.files}
+    except (FileNotFoundError, PermissionError):
+        raise
+    except Exception as e:  # zip, header or pickle errors: one kind for the caller
+        raise FormatError(f"{where}: not a state dict file: {type(e).__name__}: {e}") from None
+    arrays = verify_arrays(raw, where)
+    try:
+        tree = json.loads(str(arrays.pop(_TREE)))
+    except (KeyError, ValueError):
+        raise FormatError(f"{where}: no valid {_TREE} entry") from None
+    used: set[str] = set()
+
+    def decode(node: Any) -> Any:
+        if not isinstance(node, dict) or len(node) not in (1, 2):
+            raise FormatError(f"{where}: malformed {_TREE} node {node!r}"[:300])
+        if "dict" in node and isinstance(node["dict"], dict):
+            return {k: decode(v) for k, v in node["dict"].items()}
+        if "list" in node and isinstance(node["list"], list):
+            return [decode(v) for v in node["list"]]
+        name = node.get("array")
+        if not isinstance(name, str) or name not in arrays or name in used:
+            raise FormatError(f"{where}: {_TREE} names a missing or repeated array {name!r}")
+        used.add(name)
+        a = arrays[name]
+        return a.item() if node.get("scalar") is True and a.ndim == 0 else a
+
+    d = decode(tree)
+    if used != set(arrays):
+        raise FormatError(f"{where}: arrays not in the state dict: {sorted(set(arrays) - used)}")
+    if not isinstance(d, dict):
+        raise FormatError(f"{where}: a state dict file must hold a dict")
+    return d

@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from neuro import LIFParams, Network, Population, Projection, SparseSynapses
-from neuro.checkpoint import seal, seal_arrays, verify_arrays
+from neuro.checkpoint import (read_state_dict, seal, seal_arrays, verify_arrays,
+                              write_state_dict)
 from neuro.engines import ClockSimulator, ExactSimulator
 from neuro.engines.layout import NEVER
 from neuro.engines.state_check import MAX_STEP
@@ -255,7 +256,7 @@ def edit_npz(path: Path, reseal: bool, **changes: object) -> None:
 
 def verify_arrays_unchecked(d: dict) -> dict:
     """The entries of an NPZ checkpoint without its integrity entries."""
-    return {k: v for k, v in d.items() if not k.startswith("__")}
+    return {k: v for k, v in d.items() if k not in ("__manifest__", "__checksum__")}
 
 
 @pytest.mark.parametrize("key, value, words", [
@@ -302,6 +303,28 @@ def test_unsealed_and_renamed_checkpoint_entries_are_named(tmp_path):
         tr.load(path)
     with pytest.raises(FormatError, match="missing|unexpected"):
         verify_arrays({**seal_arrays({"a": np.ones(2)}), "b": np.ones(1)}, "f")
+
+
+@pytest.mark.parametrize("backend", ["clock", "exact", "loihi-fixed"])
+def test_state_dict_files_are_sealed_and_their_values_checked(tmp_path, backend):
+    sim = make_simulator(backend)
+    path = tmp_path / "state.npz"
+    write_state_dict(path, sim.state_dict())
+    sim.run(3 * DT)
+    sim.load_state_dict(read_state_dict(path))
+    assert sim.t_s == pytest.approx(20 * DT)  # back where it was written
+    with np.load(path) as z:
+        d = {k: z[k] for k in z.files}
+    d["step"] = np.asarray(2**62)
+    np.savez(path, **d)  # edited, not re-sealed
+    with pytest.raises(FormatError, match="state.npz: checksum mismatch"):
+        read_state_dict(path)
+    np.savez(path, **seal_arrays(verify_arrays_unchecked(d)))  # re-sealed: values refused
+    with pytest.raises(ValueError, match="'step' = 4611686018427387904 is outside"):
+        sim.load_state_dict(read_state_dict(path))
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(FormatError, match="state.npz: not a state dict file"):
+        read_state_dict(path)
 
 
 def _torch_run(tmp_path: Path, **kw):
@@ -486,6 +509,8 @@ def _child_checkpoint(n_examples: int, tmp: Path) -> None:
     save_stdp(tr, npz)
     with np.load(npz) as z:
         good_npz = verify_arrays({k: z[k] for k in z.files}, "good")
+    clock = make_simulator("clock")
+    good_clock = clock.state_dict()
     _torch_run(tmp, stop_after_batches=1)
     good_pt = torch.load(tmp / "t.pt", weights_only=True)
     good_pt.pop("integrity")
@@ -536,6 +561,25 @@ def _child_checkpoint(n_examples: int, tmp: Path) -> None:
             tr.load(npz, n_images=8)
         except FormatError as e:
             assert "ckpt.npz" in str(e), e
+        # a simulator state dict file (neuro.checkpoint): damaged and re-sealed, then raw
+        d = copy_state(good_clock)
+        for e in edits:
+            _apply(d, e)
+        print("state file", edits, flush=True)
+        for flip in (False, True):
+            try:
+                write_state_dict(tmp / "s.npz", d if not flip else good_clock)
+            except ValueError:
+                continue  # not numeric: not storable
+            if flip:
+                raw = bytearray((tmp / "s.npz").read_bytes())
+                raw[edits[0][2] % len(raw)] ^= 1 + edits[0][1] % 255
+                (tmp / "s.npz").write_bytes(bytes(raw))
+            try:
+                clock.load_state_dict(read_state_dict(tmp / "s.npz"))
+            except ValueError as e:  # FormatError naming the file, or a value named
+                assert "s.npz" in str(e) or "state" in str(e), e
+            clock.run(2 * DT)
         # torch checkpoint: damaged and re-sealed
         s = numpy_tree(copy_state(numpy_tree(good_pt)))
         for e in edits:
