@@ -215,6 +215,24 @@ def test_validated_arrays_are_read_only_and_the_callers_are_not():
     assert mon.indices[0] == 0 and v0.flags.writeable
 
 
+def test_sparse_layer_kernels_read_only_what_was_validated():
+    import torch
+
+    from neuro.layers import SparseLinear
+
+    x = torch.ones(4, 5, dtype=torch.float32)
+    for kernel in ("event", "sparse"):
+        layer = SparseLinear(SparseSynapses.fixed_probability(5, 3, 0.6, 0.5, seed=0),
+                             kernel=kernel)
+        want = layer(x)
+        layer.cols[0] = 10**6  # public buffers: a changed one never reaches a kernel
+        layer.rows[0] = -10**6
+        torch.testing.assert_close(layer(x), want)
+        layer.weight = torch.nn.Parameter(torch.ones(10**4))
+        with pytest.raises(ValueError, match="weight must have shape"):
+            layer(x)
+
+
 def test_arena_synapses_are_read_only_views():
     from neuro.connectivity import SynapseArena, fixed_total_number
 
