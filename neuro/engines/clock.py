@@ -425,6 +425,7 @@ class ClockSimulator:
         (eligibility ``e`` decayed to the current step), then clip to the bounds."""
         if not np.isfinite(reward):
             raise ValueError(f"reward must be finite, got {reward!r}")
+        check_record(self.state, self._layout, self.plan.model.bounds)  # the kernel indexes it
         pl, st = self.plan.plastic, self.state
         for q in self._plastic_index(projection):
             if pl.par[q, P_REWARD] > 0:
