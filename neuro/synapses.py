@@ -59,6 +59,15 @@ def read_only(a: np.ndarray, *, fresh: bool = False) -> np.ndarray:
     return out
 
 
+def _owned(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """New arrays a builder made (nobody else holds them) marked read-only, so that the
+    constructor keeps them instead of copying (:func:`read_only`): half the peak memory."""
+    for a in arrays:
+        if a.base is None:
+            a.flags.writeable = False
+    return arrays
+
+
 def _delay_array(delays: int | np.ndarray, n_syn: int) -> np.ndarray:
     """Broadcast a delay (steps) to one per synapse in the smallest unsigned dtype.
 
@@ -364,7 +373,7 @@ class SparseSynapses:
         data = w[rows, cols]
         if data.dtype not in _WEIGHT_DTYPES:
             data = data.astype(np.float32)
-        return cls(indptr, cols, data, _delay_array(d, rows.size), w.shape[1], dt_s)
+        return cls(*_owned(indptr, cols, data), _delay_array(d, rows.size), w.shape[1], dt_s)
 
     @classmethod
     def fixed_probability(
@@ -415,7 +424,8 @@ class SparseSynapses:
         data = (np.full(rows.size, w, dtype=dtype) if w.ndim == 0 else w[rows, cols].astype(dtype))
         indptr = np.zeros(n_pre + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=n_pre), out=indptr[1:])
-        return cls(indptr, cols.astype(np.int32), data, _delay_array(delay, rows.size), n_post, dt_s)
+        return cls(*_owned(indptr, cols.astype(np.int32), data), _delay_array(delay, rows.size),
+                   n_post, dt_s)
 
     @classmethod
     def fixed_indegree(
@@ -460,7 +470,8 @@ class SparseSynapses:
         indptr = np.zeros(n_pre + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=n_pre), out=indptr[1:])
         data = np.full(rows.size, weight, dtype=dtype)
-        return cls(indptr, cols[order], data, _delay_array(delay, rows.size), n_post, dt_s)
+        return cls(*_owned(indptr, cols[order], data), _delay_array(delay, rows.size), n_post,
+                   dt_s)
 
     # ----------------------------------------------------------------- conversions
     def to_scipy(self) -> sp.csr_array:
