@@ -257,6 +257,7 @@ def stdp_trainer():
 
 
 def save_stdp(tr, path: Path, epoch: int = 1, pos: int = 3) -> None:
+    """A stdp-digits checkpoint of ``tr`` at (epoch, pos) over 8 training images."""
     tr.save(path, epoch, pos, np.arange(8), 1.5, np.random.default_rng(1), {})
 
 
@@ -346,6 +347,7 @@ def test_state_dict_files_are_sealed_and_their_values_checked(tmp_path, backend)
 
 
 def _torch_run(tmp_path: Path, **kw):
+    """A tiny BPTT run (2 batches, a checkpoint after each) resuming from ``t.pt``."""
     import torch
 
     from learning.training import TrainConfig, train
@@ -489,6 +491,7 @@ def _names_the_damage(name: str, message: str) -> bool:
 
 
 def _child_state(n_examples: int) -> None:
+    """Damaged state dicts into every backend's ``load_state_dict``, then a short run."""
     from hypothesis import HealthCheck, given, settings
 
     sims = {b: make_simulator(b) for b in ("clock", "exact", "loihi-float", "loihi-fixed",
@@ -519,6 +522,8 @@ def _child_state(n_examples: int) -> None:
 
 
 def _child_checkpoint(n_examples: int, tmp: Path) -> None:
+    """Damaged (re-sealed) and byte-flipped checkpoints into their readers: stdp-digits NPZ,
+    simulator state dict files, torch training checkpoints."""
     import torch
     from hypothesis import HealthCheck, given, settings
 
