@@ -31,7 +31,7 @@ events plus one pass over the neurons per step.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -231,8 +231,8 @@ class EventQueueSimulator:
         plan = build_plan(network, dt_s, np.float64)
         # the cores process their queues one after the other: one partition
         plan = replace(plan, model=plan.model._replace(bounds=np.array([0, plan.n_neurons])))
-        self.q = (quantized if quantized is not None else quantize(network, dt_s, self.spec)
-                  ) if mode == "fixed" else None
+        self.q = (self._checked_quantized(quantized, network, dt_s) if quantized is not None
+                  else quantize(network, dt_s, self.spec)) if mode == "fixed" else None
         self._learns = plan.plastic.n_plastic > 0
         self._learn_plan = plan.plastic
         if mode == "fixed":
@@ -256,6 +256,33 @@ class EventQueueSimulator:
         self._layout = state_layout(self.state)  # what run() requires of a replaced state
 
     # -------------------------------------------------------------- setup helpers
+    def _checked_quantized(self, q: object, network: Network, dt_s: float) -> QuantizedNetwork:
+        """A caller's quantisation, checked against this network's own
+        (:func:`hardware_models.fixed_point.quantize`): the fixed-point stages index with its
+        channels and read its arrays by neuron and synapse, without bounds checks."""
+        if not isinstance(q, QuantizedNetwork):
+            raise TypeError(f"quantized must be a QuantizedNetwork, got {type(q).__name__}")
+        ref = quantize(network, dt_s, self.spec)
+        for f in fields(QuantizedNetwork):
+            a, r = getattr(q, f.name), getattr(ref, f.name)
+            if f.name == "plan":
+                if not (isinstance(a, Plan) and np.array_equal(a.group_offsets, r.group_offsets)):
+                    raise ValueError("quantized.plan must be a plan of this network")
+                continue
+            if not (isinstance(a, np.ndarray) and a.shape == r.shape and a.dtype == r.dtype):
+                raise ValueError(f"quantized.{f.name} must be a {r.dtype} array of shape "
+                                 f"{r.shape} (this network's), got "
+                                 f"{getattr(a, 'dtype', type(a).__name__)} "
+                                 f"{getattr(a, 'shape', '')}")
+            if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+                raise ValueError(f"quantized.{f.name} must be finite")
+        unity = 2**self.spec.decay_bits
+        for name, a, lo, hi in (("u_channel", q.u_channel, 0, ref.du.shape[1] - 1),
+                                ("weight_exp", q.weight_exp, -ACT_SHIFT, 7),
+                                ("du", q.du, 0, unity), ("dv", q.dv, 0, unity)):
+            check_in_range(name, a, lo, hi, what="quantized")
+        return q
+
     def _fixed_neurons(self, plan: Plan) -> Neurons:
         """The plan's neuron record in the fixed-point model's integer units (threshold,
         reset and k-WTA on integer ``v``; no adaptive thresholds)."""

@@ -184,6 +184,23 @@ def test_a_state_record_changed_behind_load_state_dict_is_refused_by_run(backend
     sim.run(DT)
 
 
+def test_a_callers_quantisation_is_checked_against_the_network():
+    from dataclasses import replace
+
+    from hardware_models.event_queue import EventQueueSimulator
+    from hardware_models.fixed_point import quantize
+
+    net = stdp_network(reward=False, adapt=False)
+    q = quantize(net, DT)
+    for bad, match in [(replace(q, u_channel=q.u_channel + 7), "quantized 'u_channel'"),
+                       (replace(q, du=q.du[:3]), "quantized.du must be a int64 array"),
+                       (replace(q, weights=q.weights.astype(float)), "quantized.weights"),
+                       (replace(q, dv=q.dv - 10**6), "quantized 'dv'")]:
+        with pytest.raises(ValueError, match=match):
+            EventQueueSimulator(net, DT, mode="fixed", quantized=bad)
+    EventQueueSimulator(net, DT, mode="fixed", quantized=q).run(2 * DT)
+
+
 def test_exact_engine_step_is_checked():
     sim = make_simulator("exact")
     for bad in (-1, 2**62, 1.5, "3"):

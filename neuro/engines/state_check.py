@@ -98,12 +98,14 @@ def state_array(name: str, value: object, like: np.ndarray, *, allow_inf: bool =
     return out
 
 
-def check_in_range(name: str, a: np.ndarray, lo: float, hi: float) -> None:
-    """Raise ValueError naming the first element of ``a`` outside ``[lo, hi]``."""
+def check_in_range(name: str, a: np.ndarray, lo: float, hi: float, what: str = "state"
+                   ) -> None:
+    """Raise ValueError naming the first element of ``a`` outside ``[lo, hi]`` (``what``
+    ``name`` in the message)."""
     out = (a < lo) | (a > hi)
     if np.any(out):
         bad = int(np.flatnonzero(np.ravel(out))[0])
-        raise ValueError(f"state {name!r}: value {np.ravel(a)[bad].item()!r} at flat index "
+        raise ValueError(f"{what} {name!r}: value {np.ravel(a)[bad].item()!r} at flat index "
                          f"{bad} is outside the valid range [{lo}, {hi}]")
 
 
