@@ -222,8 +222,7 @@ class EventQueueSimulator:
         self.network, self.mode = network, mode
         self.spec = spec or (mapping.spec if mapping is not None else LoihiSpec())
         self.mapping = mapping if mapping is not None else place(network, self.spec)
-        if self.mapping.core_of.size != network.n_neurons:
-            raise ValueError("mapping does not belong to this network (neuron counts differ)")
+        _check_mapping(self.mapping, network)
         if mode == "fixed" and not 1 <= self.spec.decay_bits <= 16:
             raise ValueError(f"LoihiSpec.decay_bits must be in [1, 16] in fixed mode, "
                              f"got {self.spec.decay_bits}")
@@ -553,6 +552,29 @@ class EventQueueSimulator:
         for k, name in enumerate(m.population_names):
             out[name] = np.rint(share[k] @ tot).astype(np.int64)
         return out
+
+
+def _check_mapping(m: object, network: Network) -> None:
+    """A placement the stages can index with (they copy its arrays once, here): every
+    neuron on a core in ``[0, n_cores)``, one mesh position and tile per core, the network's
+    populations (a caller may pass any :class:`Mapping`)."""
+    if not isinstance(m, Mapping):
+        raise TypeError(f"mapping must be a hardware_models.mapping.Mapping, got "
+                        f"{type(m).__name__}")
+    offsets = np.concatenate([[0], np.cumsum([p.size for p in network.populations])])
+    core_of, xy, tile = (np.asarray(a) for a in (m.core_of, m.core_xy, m.tile_of_core))
+    if core_of.shape != (network.n_neurons,) or core_of.dtype.kind not in "iu":
+        raise ValueError(f"mapping does not belong to this network: core_of must be integers of "
+                         f"shape ({network.n_neurons},), got {core_of.dtype} {core_of.shape}")
+    if xy.ndim != 2 or xy.shape[1] != 2 or xy.dtype.kind not in "iu" or tile.shape != (
+            xy.shape[0],) or tile.dtype.kind not in "iu":
+        raise ValueError(f"mapping core_xy must be integers of shape (n_cores, 2) and "
+                         f"tile_of_core of shape (n_cores,), got {xy.shape} and {tile.shape}")
+    check_in_range("core_of", core_of, 0, xy.shape[0] - 1, what="mapping")
+    if not np.array_equal(np.asarray(m.population_offsets), offsets):
+        raise ValueError(f"mapping does not belong to this network: population_offsets "
+                         f"{np.asarray(m.population_offsets).tolist()}, expected "
+                         f"{offsets.tolist()}")
 
 
 def _check_rules(network: Network, mode: str) -> None:

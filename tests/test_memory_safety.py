@@ -201,6 +201,21 @@ def test_a_callers_quantisation_is_checked_against_the_network():
     EventQueueSimulator(net, DT, mode="fixed", quantized=q).run(2 * DT)
 
 
+def test_a_callers_placement_is_checked():
+    from dataclasses import replace
+
+    from hardware_models.event_queue import EventQueueSimulator
+    from hardware_models.mapping import place
+
+    net = stdp_network(reward=False, adapt=False)
+    m = place(net)
+    for bad, match in [(replace(m, core_of=m.core_of + 10**6), "mapping 'core_of'"),
+                       (replace(m, core_of=m.core_of[:3]), "core_of must be integers"),
+                       (replace(m, core_xy=m.core_xy[:, :1]), "core_xy")]:
+        with pytest.raises(ValueError, match=match):
+            EventQueueSimulator(net, DT, mapping=bad)
+
+
 def test_exact_engine_step_is_checked():
     sim = make_simulator("exact")
     for bad in (-1, 2**62, 1.5, "3"):
