@@ -26,6 +26,9 @@ _DYNAMIC_INTS = {"_spikespace", "timestep", "count", "N", "i", "_lastindex", "_t
                  "rand_buffer_index", "randn_buffer_index", "numpy_state"}
 
 
+_WHAT = "brian2 state"  # how errors name a snapshot entry
+
+
 def _fail(where: str, what: str) -> ValueError:
     return ValueError(f"brian2 state {where}: {what}")
 
@@ -126,23 +129,24 @@ def _ranges(name: str, obj: Mapping) -> None:
 
     sp = get("_spikespace")
     if sp is not None:
-        check_in_range(f"{name}._spikespace", sp, -1, sp.size - 1)
+        check_in_range(f"{name}._spikespace", sp, -1, sp.size - 1, what=_WHAT)
     step = get("timestep")
     if step is not None:
-        check_in_range(f"{name}.timestep", step, 0, MAX_STEP)
+        check_in_range(f"{name}.timestep", step, 0, MAX_STEP, what=_WHAT)
     if _is_monitor(obj):
         n_t = get("t").shape[0]
         if get("N") is not None and not np.all(get("N") == n_t):
             raise _fail(f"{name}.N", f"{get('N')} must be the number of records {n_t}")
         if get("count") is not None:
-            check_in_range(f"{name}.count", get("count"), 0, n_t)
+            check_in_range(f"{name}.count", get("count"), 0, n_t, what=_WHAT)
             if get("i") is not None:
-                check_in_range(f"{name}.i", get("i"), 0, get("count").size - 1)
+                check_in_range(f"{name}.i", get("i"), 0, get("count").size - 1, what=_WHAT)
     for var in ("rand_buffer_index", "randn_buffer_index"):
         if isinstance(obj.get(var), np.ndarray):
-            check_in_range(f"{name}.{var}", obj[var], 0, _buffer_size() - 1)
-    if "_lastindex" in obj and get("spike_time") is not None:
-        check_in_range(f"{name}._lastindex", get("_lastindex"), 0, get("spike_time").size)
+            check_in_range(f"{name}.{var}", obj[var], 0, _buffer_size() - 1, what=_WHAT)
+    last, times = get("_lastindex"), get("spike_time")
+    if last is not None and times is not None:
+        check_in_range(f"{name}._lastindex", last, 0, times.size, what=_WHAT)
 
 
 def check_brian2_state(state: object, live: Mapping, wall_s: object) -> float:
