@@ -61,11 +61,11 @@ from learning.sparsity import (
     synflow_prune,
 )
 from learning.sparsity.loop import cosine_lr, train_with_hook
-from learning.training import count_ce_loss
+from learning.training import check_finite_tensors, count_ce_loss
 from experiments.point_store import PointStore, point_key
 from neuro import SpikeArraySource
 from neuro.atomic import atomic_path
-from neuro.checkpoint import check_resume_mode, config_hash
+from neuro.checkpoint import check_resume_mode, config_hash, seal, verify
 from neuro.integrity import FormatError
 from neuro.layers import SpikingMLP
 from neuro.safe_read import open_binary
@@ -418,7 +418,7 @@ def run(cfg: Config, ctx) -> dict:
             tr.fit(model, cfg.epochs)
             if not kw:  # the sensitivity map prunes this network
                 with atomic_path(dense_path) as tmp:
-                    torch.save(model.state_dict(), tmp)
+                    torch.save(seal({"model": model.state_dict()}), tmp)  # manifest, SHA-256
         else:
             model = tr.train_point(m, d, kw)
         return measure(model)
@@ -433,10 +433,13 @@ def run(cfg: Config, ctx) -> dict:
     dense = tr.model(1.0, False)
     if not dense_path.exists():  # stored points of a run whose weights were lost: retrain
         compute(point_key("dense", 1.0, False))
-    try:  # tensors only (weights_only), and the trained net's exact layout
+    try:  # tensors only (weights_only), sealed, finite, and the trained net's exact layout
         with open_binary(dense_path, "dense weights") as fh:  # no symlink, FIFO or device
-            dense.load_state_dict(torch.load(fh, weights_only=True))
-    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
+            payload = torch.load(fh, weights_only=True)
+        weights = verify(payload, str(dense_path))["model"]
+        check_finite_tensors(dense_path, "model", weights)
+        dense.load_state_dict(weights)
+    except (OSError, RuntimeError, EOFError, KeyError, pickle.UnpicklingError) as e:
         raise FormatError(f"{dense_path}: not the dense weights of this sweep: "
                           f"{type(e).__name__}: {e}") from None
 

@@ -56,7 +56,8 @@ from learning.stdp import STDPRule, learning_rate_schedule
 from learning.structural import StructuralPlasticity, prune_and_grow, rebuild_simulator
 from neuro import LIFParams, Network, Population, Projection, SparseSynapses, SpikeMonitor
 from neuro.atomic import atomic_open
-from neuro.checkpoint import check_identity, check_resume_mode, run_identity
+from neuro.checkpoint import (check_identity, check_resume_mode, run_identity, seal_arrays,
+                              verify_arrays)
 from neuro.engines import ClockSimulator
 from neuro.integrity import FormatError
 from neuro.validation import check_finite_data
@@ -220,7 +221,8 @@ def diehl_cook_network(n_inputs: int, cfg: Config, seed: int = 0) -> Network:
         w_in = w_in.with_weights(rng.uniform(0.0, cfg.w_init_max, w_in.n_synapses))
     else:
         w_in = SparseSynapses.from_dense(rng.uniform(0.0, cfg.w_init_max, (n_inputs, n)))
-    normalize_columns(w_in.weights, w_in.indices, n, weight_total(cfg, n_inputs), cfg.weight_norm)
+    w_in = w_in.with_weights(normalize_columns(w_in.weights.copy(), w_in.indices, n,
+                                               weight_total(cfg, n_inputs), cfg.weight_norm))
     kw = {"kwta_k": cfg.kwta_k} if cfg.inhibition == "kwta" else {}
     pops = [Population("exc", n, exc_params, adaptation=adapt, **kw)]
     projs = [Projection("inp", "exc", w_in, plasticity=rule)]
@@ -333,40 +335,83 @@ class Trainer:
                           "coactivity": self.coactivity})
         if shuffle_rng is not None:
             extra["shuffle_state"] = json.dumps(shuffle_rng.bit_generator.state)
+        arrays = {**{k: np.asarray(v) for k, v in d.items()},
+                  **{k: np.asarray(v) for k, v in extra.items()}}
         with atomic_open(path, "wb") as fh:
-            np.savez(fh, **{k: np.asarray(v) for k, v in d.items()}, **extra)
+            np.savez(fh, **seal_arrays(arrays))  # manifest and SHA-256, verified by load
 
     def load(self, path, identity: dict | None = None,
-             shuffle_rng: np.random.Generator | None = None) -> tuple[int, int, np.ndarray, float]:
+             shuffle_rng: np.random.Generator | None = None,
+             n_images: int | None = None) -> tuple[int, int, np.ndarray, float]:
         """Restore a checkpoint; returns ``(epoch, pos, order, elapsed_s)``.
 
         ``identity`` (:func:`neuro.checkpoint.run_identity`) must match the stored one, else
         :class:`neuro.checkpoint.CheckpointMismatch`; ``shuffle_rng`` gets its stored state.
-        A file that is not such a checkpoint raises :class:`neuro.io.FormatError`.
+        ``n_images``: the training images of the run (``order`` must be a permutation of
+        them). A file that is not such a checkpoint, fails its manifest or checksum, or holds
+        a value out of range (checked before any is used) raises
+        :class:`neuro.io.FormatError` naming the file and the value.
         """
         try:
             d = load_npz(path, "stdp-digits checkpoint")  # regular file, no zip bomb
+            d = verify_arrays(d, str(path))
             meta = {k: str(d.pop(k)) for k in _CKPT_TEXT if k in d}
-            position = (int(d.pop("epoch")), int(d.pop("pos")), d.pop("order"), float(d.pop("elapsed")))
-        except (FileNotFoundError, PermissionError):
+            raw = (d.pop("epoch"), d.pop("pos"), d.pop("order"), d.pop("elapsed"))
+        except (FileNotFoundError, PermissionError, FormatError):
             raise
         except Exception as e:
             raise FormatError(f"{path}: not a stdp-digits checkpoint: {type(e).__name__}: {e}") from None
         if identity is not None:
             check_identity(meta, identity, str(path))
-        d["step"] = int(d["step"])
+        position = _checked_position(path, *raw, self.cfg.epochs, n_images)
+        try:
+            return self._restore(d, meta, shuffle_rng, position)
+        except (ValueError, TypeError, KeyError) as e:  # a value out of range, named
+            raise FormatError(f"{path}: {e}") from None
+
+    def _restore(self, d: dict, meta: dict, shuffle_rng: np.random.Generator | None,
+                 position: tuple[int, int, np.ndarray, float]
+                 ) -> tuple[int, int, np.ndarray, float]:
+        """Load the checked entries of a checkpoint (simulator state checked by
+        ``load_state_dict``) and return ``position``."""
         d["inputs"] = {k[len("inputs."):]: d.pop(k) for k in list(d) if k.startswith("inputs.")}
         if "pattern.indptr" in d:
             syn = self.sim.network.projections[0].synapses
             stored = SparseSynapses(d.pop("pattern.indptr"), d.pop("pattern.indices"), syn.weights,
                                     syn.delays, syn.n_post, syn.dt_s)
+            co = np.asarray(d.pop("coactivity"))
+            if co.shape != self.coactivity.shape or co.dtype.kind != "f" or not (
+                    np.all(np.isfinite(co)) and np.all(co >= 0)):
+                raise ValueError(f"coactivity must be finite, >= 0, of shape "
+                                 f"{self.coactivity.shape}, got {co.dtype} {co.shape}")
             self.sim = rebuild_simulator(self.sim, 0, stored, np.full(stored.n_synapses, -1))
             self._bind()
-            self.coactivity[:] = d.pop("coactivity")
+            self.coactivity[:] = co
         self.sim.load_state_dict(d)
         if shuffle_rng is not None:
             shuffle_rng.bit_generator.state = json.loads(meta["shuffle_state"])
         return position
+
+
+def _checked_position(path, epoch: np.ndarray, pos: np.ndarray, order: np.ndarray,
+                      elapsed: np.ndarray, epochs: int, n_images: int | None
+                      ) -> tuple[int, int, np.ndarray, float]:
+    """The training position of a checkpoint, checked: ``epoch`` in ``[0, epochs]``, ``pos``
+    in ``[0, n_images]`` (0 after the last epoch), ``order`` a permutation of the images,
+    ``elapsed`` finite and >= 0 (else a FormatError naming the file and the value)."""
+    n = int(order.size) if n_images is None else int(n_images)
+    for name, v, hi in (("epoch", epoch, epochs), ("pos", pos, n)):
+        if v.shape != () or v.dtype.kind not in "iu" or not 0 <= int(v) <= hi:
+            raise FormatError(f"{path}: {name} must be an integer in [0, {hi}], got {v!r}")
+    if int(epoch) == epochs and int(pos) != 0:
+        raise FormatError(f"{path}: pos must be 0 after the last epoch, got {int(pos)}")
+    if order.dtype.kind not in "iu" or not np.array_equal(np.sort(order), np.arange(n)):
+        raise FormatError(f"{path}: order must be a permutation of the {n} training images")
+    if elapsed.shape != () or elapsed.dtype.kind != "f" or not (
+            np.isfinite(elapsed) and elapsed >= 0):
+        raise FormatError(f"{path}: elapsed must be a finite number of seconds >= 0, "
+                          f"got {elapsed!r}")
+    return int(epoch), int(pos), order.astype(np.int64), float(elapsed)
 
 
 # checkpoint entries stored as JSON or plain text rather than simulator arrays
@@ -429,7 +474,8 @@ def run(cfg: Config, ctx) -> dict:
     epoch, pos, order, elapsed = 0, 0, rng.permutation(len(xtr)), 0.0
     resumed = ckpt.exists() and cfg.resume == "auto"
     if resumed:
-        epoch, pos, order, elapsed = tr.load(ckpt, identity=identity, shuffle_rng=rng)
+        epoch, pos, order, elapsed = tr.load(ckpt, identity=identity, shuffle_rng=rng,
+                                             n_images=len(xtr))
     tr.learning(True)
     total = cfg.epochs * len(xtr)
     bar = ctx.progress(total=total, desc="STDP training")

@@ -31,7 +31,7 @@ events plus one pass over the neurons per step.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from functools import partial
 
 import numpy as np
@@ -52,6 +52,8 @@ from neuro.engines.driver import n_run_steps, run_blocks
 from neuro.engines.plan import DriveTable, Neurons, Plan, build_plan
 from neuro.engines.registry import register_backend
 from neuro.engines.state import initial_state
+from neuro.engines.state_check import (check_in_range, check_keys, check_record, checked_state,
+                                       commit_state, state_array, state_layout)
 from neuro.features import Feature
 from neuro.network import Network
 from neuro.record import Recording
@@ -220,8 +222,7 @@ class EventQueueSimulator:
         self.network, self.mode = network, mode
         self.spec = spec or (mapping.spec if mapping is not None else LoihiSpec())
         self.mapping = mapping if mapping is not None else place(network, self.spec)
-        if self.mapping.core_of.size != network.n_neurons:
-            raise ValueError("mapping does not belong to this network (neuron counts differ)")
+        _check_mapping(self.mapping, network)
         if mode == "fixed" and not 1 <= self.spec.decay_bits <= 16:
             raise ValueError(f"LoihiSpec.decay_bits must be in [1, 16] in fixed mode, "
                              f"got {self.spec.decay_bits}")
@@ -230,8 +231,8 @@ class EventQueueSimulator:
         plan = build_plan(network, dt_s, np.float64)
         # the cores process their queues one after the other: one partition
         plan = replace(plan, model=plan.model._replace(bounds=np.array([0, plan.n_neurons])))
-        self.q = (quantized if quantized is not None else quantize(network, dt_s, self.spec)
-                  ) if mode == "fixed" else None
+        self.q = (self._checked_quantized(quantized, network, dt_s) if quantized is not None
+                  else quantize(network, dt_s, self.spec)) if mode == "fixed" else None
         self._learns = plan.plastic.n_plastic > 0
         self._learn_plan = plan.plastic
         if mode == "fixed":
@@ -252,8 +253,36 @@ class EventQueueSimulator:
         self._counters: list[np.ndarray] = []
         self.state = initial_state(plan, weights=self._w0, learns=self._learns)
         self.reset()
+        self._layout = state_layout(self.state)  # what run() requires of a replaced state
 
     # -------------------------------------------------------------- setup helpers
+    def _checked_quantized(self, q: object, network: Network, dt_s: float) -> QuantizedNetwork:
+        """A caller's quantisation, checked against this network's own
+        (:func:`hardware_models.fixed_point.quantize`): the fixed-point stages index with its
+        channels and read its arrays by neuron and synapse, without bounds checks."""
+        if not isinstance(q, QuantizedNetwork):
+            raise TypeError(f"quantized must be a QuantizedNetwork, got {type(q).__name__}")
+        ref = quantize(network, dt_s, self.spec)
+        for f in fields(QuantizedNetwork):
+            a, r = getattr(q, f.name), getattr(ref, f.name)
+            if f.name == "plan":
+                if not (isinstance(a, Plan) and np.array_equal(a.group_offsets, r.group_offsets)):
+                    raise ValueError("quantized.plan must be a plan of this network")
+                continue
+            if not (isinstance(a, np.ndarray) and a.shape == r.shape and a.dtype == r.dtype):
+                raise ValueError(f"quantized.{f.name} must be a {r.dtype} array of shape "
+                                 f"{r.shape} (this network's), got "
+                                 f"{getattr(a, 'dtype', type(a).__name__)} "
+                                 f"{getattr(a, 'shape', '')}")
+            if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+                raise ValueError(f"quantized.{f.name} must be finite")
+        unity = 2**self.spec.decay_bits
+        for name, a, lo, hi in (("u_channel", q.u_channel, 0, ref.du.shape[1] - 1),
+                                ("weight_exp", q.weight_exp, -ACT_SHIFT, 7),
+                                ("du", q.du, 0, unity), ("dv", q.dv, 0, unity)):
+            check_in_range(name, a, lo, hi, what="quantized")
+        return q
+
     def _fixed_neurons(self, plan: Plan) -> Neurons:
         """The plan's neuron record in the fixed-point model's integer units (threshold,
         reset and k-WTA on integer ``v``; no adaptive thresholds)."""
@@ -301,7 +330,7 @@ class EventQueueSimulator:
     def _stages(self, segments: Segments) -> LoihiStages:
         """The record the model's stages read: placement, routes, fixed-point constants,
         scratch (``counters`` is replaced per call)."""
-        plan, m, n = self.plan, self.mapping, self.plan.n_neurons
+        m, n = self.mapping, self.plan.n_neurons
         n_comp = np.concatenate([np.full(p.size, max(1, p.params.n_channels), np.int64)
                                  for p in self.network.populations])
         # runs of consecutive neurons on the same core with the same compartment count
@@ -383,15 +412,37 @@ class EventQueueSimulator:
 
     def load_state_dict(self, d: dict[str, object]) -> None:
         """Restore a :meth:`state_dict` of a simulator of the same network, dt and mode."""
-        arrays = {k: x for k, x in self.state._asdict().items() if isinstance(x, np.ndarray)}
-        for key, cur in [*arrays.items(), ("inreg", self._bk.inreg)]:
-            val = np.asarray(d[key])
-            if val.shape != cur.shape:
-                raise ValueError(f"state {key!r}: shape {val.shape}, expected {cur.shape}")
-            cur[...] = val
-        self.state = self.state._replace(step=int(d["step"]))
-        self._counters = [np.array(c) for c in d["counters"]]
-        self.drive.load_state_dict(d["inputs"])
+        d = check_keys(d, {*self.state._fields, "inreg", "inputs", "counters"}, "state dict")
+        # integer traces in fixed mode (7 bits on Loihi), unbounded float traces otherwise
+        tmax = 2.0**self.spec.trace_bits - 1 if self.mode == "fixed" else np.inf
+        step, arrays = checked_state(d, self.state, self.plan.model.bounds, max_trace=tmax)
+        inreg = state_array("inreg", d["inreg"], self._bk.inreg)
+        counters = self._checked_counters(d["counters"], step)
+        self.drive.load_state_dict(d["inputs"], step=step)  # checked before it changes
+        self.state = commit_state(self.state, step, arrays)
+        self._bk.inreg[...] = inreg
+        self._counters = counters
+
+    def _checked_counters(self, counters: object, step: int) -> list[np.ndarray]:
+        """Copies of the counter blocks of a state dict: int64 arrays ``(k, n_cores,
+        len(COUNTERS))`` of counts >= 0, ``step`` steps in all (one row per step run)."""
+        if not isinstance(counters, (list, tuple)):
+            raise ValueError(f"state 'counters' must be a list of arrays, got "
+                             f"{type(counters).__name__}")
+        out = []
+        for j, c in enumerate(counters):
+            a = np.asarray(c)
+            if a.dtype.kind not in "iu" or a.ndim != 3 or a.shape[1:] != (self.mapping.n_cores,
+                                                                             len(COUNTERS)):
+                raise ValueError(f"state 'counters'[{j}] must be an integer array of shape "
+                                 f"(k, {self.mapping.n_cores}, {len(COUNTERS)}), got "
+                                 f"{a.dtype} {a.shape}")
+            check_in_range(f"counters[{j}]", a, 0, np.iinfo(np.int64).max)
+            out.append(a.astype(np.int64))
+        if sum(a.shape[0] for a in out) != step:
+            raise ValueError(f"state 'counters' cover {sum(a.shape[0] for a in out)} steps; "
+                             f"they must cover every step run, step = {step}")
+        return out
 
     # -------------------------------------------------------------- running
     def run(self, duration_s: float, *, progress: bool = False) -> Recording:
@@ -400,6 +451,7 @@ class EventQueueSimulator:
         Counters of every step run so far are available from :meth:`counters`
         (``n_steps x n_cores x 10`` int64: mind the memory of very long runs).
         """
+        check_record(self.state, self._layout, self.plan.model.bounds)  # public: recheck
         n_steps = n_run_steps(duration_s, self.plan)
         n_cores = self.mapping.n_cores
 
@@ -466,6 +518,29 @@ class EventQueueSimulator:
         for k, name in enumerate(m.population_names):
             out[name] = np.rint(share[k] @ tot).astype(np.int64)
         return out
+
+
+def _check_mapping(m: object, network: Network) -> None:
+    """A placement the stages can index with (they copy its arrays once, here): every
+    neuron on a core in ``[0, n_cores)``, one mesh position and tile per core, the network's
+    populations (a caller may pass any :class:`Mapping`)."""
+    if not isinstance(m, Mapping):
+        raise TypeError(f"mapping must be a hardware_models.mapping.Mapping, got "
+                        f"{type(m).__name__}")
+    offsets = np.concatenate([[0], np.cumsum([p.size for p in network.populations])])
+    core_of, xy, tile = (np.asarray(a) for a in (m.core_of, m.core_xy, m.tile_of_core))
+    if core_of.shape != (network.n_neurons,) or core_of.dtype.kind not in "iu":
+        raise ValueError(f"mapping does not belong to this network: core_of must be integers of "
+                         f"shape ({network.n_neurons},), got {core_of.dtype} {core_of.shape}")
+    if xy.ndim != 2 or xy.shape[1] != 2 or xy.dtype.kind not in "iu" or tile.shape != (
+            xy.shape[0],) or tile.dtype.kind not in "iu":
+        raise ValueError(f"mapping core_xy must be integers of shape (n_cores, 2) and "
+                         f"tile_of_core of shape (n_cores,), got {xy.shape} and {tile.shape}")
+    check_in_range("core_of", core_of, 0, xy.shape[0] - 1, what="mapping")
+    if not np.array_equal(np.asarray(m.population_offsets), offsets):
+        raise ValueError(f"mapping does not belong to this network: population_offsets "
+                         f"{np.asarray(m.population_offsets).tolist()}, expected "
+                         f"{offsets.tolist()}")
 
 
 def run_event_queue(network: Network, duration_s: float, dt_s: float, *,

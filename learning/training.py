@@ -6,6 +6,8 @@ random state, so a run interrupted after any checkpoint and resumed from it perf
 the same updates as an uninterrupted run and ends with the same weights. Checkpoints hold
 tensors and plain data only and are read with ``weights_only=True`` (no code runs); they carry
 the run identity (:mod:`neuro.checkpoint`) and resuming another run's checkpoint is refused.
+They are sealed with a manifest and SHA-256 (:func:`neuro.checkpoint.seal`), and their values
+are checked before use (:func:`check_checkpoint`): an edited file is a FormatError.
 
 The default loss is snntorch tutorial 5's: cross-entropy of the output membrane at every
 step, summed over steps; predictions are the argmax of output spike counts.
@@ -26,7 +28,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from neuro.atomic import atomic_path
-from neuro.checkpoint import CheckpointMismatch, check_identity, run_identity
+from neuro.checkpoint import CheckpointMismatch, check_identity, run_identity, seal, verify
 from neuro.integrity import FormatError
 from neuro.safe_read import open_binary
 from neuro.validation import check_finite_data
@@ -43,6 +45,8 @@ __all__ = [
     "count_ce_loss",
     "resolve_device",
     "load_checkpoint",
+    "check_checkpoint",
+    "check_finite_tensors",
 ]
 
 Encoder = Callable[[torch.Tensor, int], torch.Tensor]
@@ -171,15 +175,103 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     except Exception as e:
         raise FormatError(f"{path}: not a safe training checkpoint: {type(e).__name__}: "
                           f"{str(e).splitlines()[0] if str(e) else ''}") from None
+    state = verify(state, str(path))  # manifest and SHA-256: an edited file stops here
     keys = {"model", "optimizer", "epoch", "batch", "history", "config", "torch_rng"}
     if not isinstance(state, dict) or not keys <= set(state):
         raise FormatError(f"{path}: not a training checkpoint (expected keys {sorted(keys)})")
     return state
 
 
+def _int_in(path: object, name: str, value: object, lo: int, hi: int) -> int:
+    """``value`` if it is an int in ``[lo, hi]``, else a FormatError naming the entry."""
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise FormatError(f"{path}: {name} must be an integer in [{lo}, {hi}], got {value!r}")
+    return value
+
+
+def check_finite_tensors(path: object, name: str, obj: object) -> None:
+    """Raise a FormatError (naming the file ``path``) for the first tensor of ``obj``
+    (nested dicts and lists, e.g. a state dict) with NaN or inf."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            check_finite_tensors(path, f"{name}.{k}", v)
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            check_finite_tensors(path, f"{name}[{i}]", v)
+    elif isinstance(obj, torch.Tensor) and obj.is_floating_point() and not bool(
+            torch.isfinite(obj).all()):
+        raise FormatError(f"{path}: {name} must be finite (found NaN or inf)")
+
+
+def check_checkpoint(state: dict[str, Any], config: TrainConfig, n_batches: int,
+                     path: object, model: nn.Module) -> None:
+    """Check the values of a training checkpoint before they are used (after its checksum:
+    a re-signed file must still hold a resumable state).
+
+    ``epoch`` in ``[0, config.epochs]`` and ``batch`` in ``[0, n_batches)`` (0 once every
+    epoch is done); one history entry (a number) per finished epoch; model and optimizer
+    tensors finite; the optimizer's settings those of this run's Adam (learning rate
+    ``config.lr``), its per-parameter state of the shapes of ``model`` 's parameters and its
+    step counts >= 0; torch's random state a uint8 tensor of the size torch uses.
+
+    Raises
+    ------
+    FormatError
+        Naming the file, the entry, its value and the valid range.
+    """
+    epoch = _int_in(path, "epoch", state["epoch"], 0, config.epochs)
+    _int_in(path, "batch", state["batch"], 0, 0 if epoch == config.epochs else n_batches - 1)
+    hist = state["history"]
+    names = {f.name for f in TrainResult.__dataclass_fields__.values()} - {"resumed_from"}
+    if not isinstance(hist, dict) or set(hist) != names:
+        raise FormatError(f"{path}: history must be a dict with keys {sorted(names)}")
+    for k in names:
+        n_k = epoch if k != "test_accuracy" else len(hist[k]) if isinstance(hist[k], list) else -1
+        if not (isinstance(hist[k], list) and len(hist[k]) == n_k and n_k <= epoch and all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) for x in hist[k])):
+            raise FormatError(f"{path}: history {k!r} must list one number per finished epoch "
+                              f"({epoch}), got {hist[k]!r}")
+    check_finite_tensors(path, "model", state["model"])
+    opt = state["optimizer"]
+    check_finite_tensors(path, "optimizer", opt)
+    _check_adam_state(path, opt, model, config)
+    rng, want = state["torch_rng"], torch.get_rng_state()
+    if not (isinstance(rng, torch.Tensor) and rng.dtype == want.dtype and rng.shape == want.shape):
+        raise FormatError(f"{path}: torch_rng must be a {want.dtype} tensor of shape "
+                          f"{tuple(want.shape)} (torch.get_rng_state())")
+
+
+def _check_adam_state(path: object, opt: object, model: nn.Module, config: TrainConfig) -> None:
+    """The optimizer state of a checkpoint against this run's Adam: the same settings
+    (``lr = config.lr``), one group over every parameter, per-parameter tensors of the
+    parameter's shape (Adam would fail, or broadcast, on others), step counts >= 0."""
+    params = list(model.parameters())
+    fresh = torch.optim.Adam(params, lr=config.lr).state_dict()["param_groups"]
+    groups = opt.get("param_groups") if isinstance(opt, dict) else None
+    if not isinstance(groups, list) or len(groups) != len(fresh) or any(
+            not isinstance(g, dict) or g != f for g, f in zip(groups, fresh)):
+        raise FormatError(f"{path}: optimizer param_groups must be this run's Adam settings "
+                          f"(lr = {config.lr}, one group over the {len(params)} parameters), "
+                          f"got {groups!r}"[:500])
+    state = opt.get("state")
+    if not isinstance(state, dict) or not set(state) <= set(range(len(params))):
+        raise FormatError(f"{path}: optimizer state must map parameter indices "
+                          f"0..{len(params) - 1} to their state")
+    for k, st in state.items():
+        if not isinstance(st, dict):
+            raise FormatError(f"{path}: optimizer state {k} must be a dict, got {st!r}")
+        for name, t in st.items():
+            shape = () if name == "step" else tuple(params[k].shape)
+            if not isinstance(t, torch.Tensor) or tuple(t.shape) != shape:
+                raise FormatError(f"{path}: optimizer state {k}.{name} must be a tensor of shape "
+                                  f"{shape}, got {type(t).__name__} {getattr(t, 'shape', '')}")
+        if "step" in st and not float(st["step"]) >= 0:
+            raise FormatError(f"{path}: optimizer state {k} step must be >= 0, got {st['step']!r}")
+
+
 def _save_atomic(obj: dict, path: Path) -> None:
     with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+        torch.save(seal(obj), tmp)  # manifest and SHA-256, verified by load_checkpoint
 
 
 def train(
@@ -240,12 +332,18 @@ def train(
             raise CheckpointMismatch(f"checkpoint {ckpt} was written with another TrainConfig: "
                                      f"{state.get('config')}; refusing to resume (resume=False starts fresh)")
         check_identity(state, identity, str(ckpt))
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
+        check_checkpoint(state, config, math.ceil(x_all.shape[0] / config.batch_size), ckpt,
+                         model)
+        try:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            torch.set_rng_state(state["torch_rng"])
+        except (RuntimeError, ValueError, KeyError, TypeError) as e:  # shapes, missing keys
+            raise FormatError(f"{ckpt}: the model or optimizer state does not fit this model: "
+                              f"{type(e).__name__}: {str(e).splitlines()[0]}") from None
         start_epoch, start_batch = state["epoch"], state["batch"]
         result = TrainResult(**state["history"])
         result.resumed_from = (start_epoch, start_batch)
-        torch.set_rng_state(state["torch_rng"])
 
     def save(epoch: int, batch: int) -> None:
         if ckpt is None:

@@ -74,9 +74,11 @@ from typing import Any
 
 import numpy as np
 
+from neuro.brian2_state import check_brian2_state
 from neuro.coba import coba_factors
 from neuro.engines.capabilities import check_supported
 from neuro.engines.registry import register_backend
+from neuro.engines.state_check import check_keys
 from neuro.features import Feature
 from neuro.inputs import PoissonInput, PoissonSource, SpikeArraySource
 from neuro.lif import step_factors
@@ -336,9 +338,16 @@ class Brian2Simulator:
     def load_state_dict(self, d: dict[str, object]) -> None:
         """Restore a :meth:`state_dict` of a simulator of the same network, dt and target.
 
+        The snapshot is checked against this model's own first
+        (:func:`neuro.brian2_state.check_brian2_state`: Brian2's Cython code indexes with
+        it unchecked); a ValueError names the object and variable.
+
         Brian2's random state is process-wide: it is restored here, so run this simulator
         before another Brian2 model draws random numbers.
         """
+        d = check_keys(d, {"brian2_state", "wall_s"}, "state dict")
+        wall = check_brian2_state(d["brian2_state"], self.state_dict()["brian2_state"],
+                                  d["wall_s"])
         actual = {stable: name for name, stable in self._stable_names().items()}
         state = {actual.get(k, k): v for k, v in d["brian2_state"].items()}  # type: ignore[union-attr]
         with tempfile.TemporaryDirectory() as tmp, _brian2_prefs(self.target):
@@ -346,7 +355,7 @@ class Brian2Simulator:
             with open(path, "wb") as f:
                 pickle.dump({"snapshot": state}, f)
             self.model.b2_network.restore("snapshot", filename=str(path), restore_random_state=True)
-        self.model.wall_s = float(d["wall_s"])  # type: ignore[arg-type]
+        self.model.wall_s = wall
 
     def synapses(self) -> list[SparseSynapses]:
         """Each projection's synapses with Brian2's current weights (they change under STDP)."""

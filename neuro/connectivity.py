@@ -196,7 +196,16 @@ class SynapseArena:
             raise ValueError(f"arena full: {n} synapses requested, {self.indices.size - self.used} free")
         sl = slice(self.used, self.used + n)
         self.used += n
+        for a in (self.indices, self.weights, self.delays):
+            a.flags.writeable = True  # until :meth:`seal`: the block is being filled
         return self.indices[sl], self.weights[sl], self.delays[sl]
+
+    def seal(self) -> None:
+        """Make the arena's arrays read-only (after a block is filled): a
+        :class:`SparseSynapses` built on a sealed block is a read-only view of it rather than
+        a copy (:func:`neuro.synapses.read_only`)."""
+        for a in (self.indices, self.weights, self.delays):
+            a.flags.writeable = False
 
 
 def concatenate_views(arrays: Sequence[np.ndarray], dtype: type) -> np.ndarray:
@@ -292,6 +301,8 @@ def fixed_total_number(
         d[:] = delay
     _sorted_uniform_columns(indptr, n_post, rng, indices)
     w[:] = weight
+    if arena is not None:
+        arena.seal()  # the synapses below are then views of the arena, not copies
     return SparseSynapses(indptr, indices, w, d, n_post)
 
 

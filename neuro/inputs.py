@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neuro.synapses import read_only
+
 __all__ = ["PoissonSource", "SpikeArraySource", "CurrentInjection", "PoissonInput", "Source"]
 
 
@@ -48,7 +50,7 @@ class PoissonSource:
         r = np.broadcast_to(np.asarray(self.rate_hz, dtype=np.float64), (self.size,)).copy()
         if not np.all(np.isfinite(r)) or np.any(r < 0):
             raise ValueError(f"rate_hz must be finite and >= 0 Hz (source {self.name!r})")
-        object.__setattr__(self, "rate_hz", r)
+        object.__setattr__(self, "rate_hz", read_only(r, fresh=True))
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,8 +77,9 @@ class SpikeArraySource:
         if i.size and (np.any(i < 0) or np.any(i >= self.size)):
             raise ValueError(f"indices must be in [0, {self.size}) (source {self.name!r})")
         order = np.lexsort((i, t))
-        object.__setattr__(self, "times_s", t[order])
-        object.__setattr__(self, "indices", i[order].astype(np.int32))
+        # new arrays, read-only: engines index with them after this validation
+        object.__setattr__(self, "times_s", read_only(t[order], fresh=True))
+        object.__setattr__(self, "indices", read_only(i[order].astype(np.int32), fresh=True))
 
 
 Source = PoissonSource | SpikeArraySource
@@ -109,7 +112,7 @@ class CurrentInjection:
             raise ValueError(
                 f"need 0 <= start_s < stop_s, got start_s={self.start_s}, stop_s={self.stop_s}"
             )
-        object.__setattr__(self, "amplitude", a)
+        object.__setattr__(self, "amplitude", read_only(a))
 
 
 @dataclass(frozen=True, eq=False)

@@ -64,6 +64,7 @@ class Population:
         v0 = np.broadcast_to(np.asarray(v0, dtype=np.float64), (self.size,)).copy()
         if not np.all(np.isfinite(v0)):
             raise ValueError(f"population {self.name!r}: v_init must be finite")
+        v0.flags.writeable = False  # validated: engines read it, nobody may change it
         object.__setattr__(self, "v_init", v0)
         if self.kwta_k is not None and not (0 <= int(self.kwta_k) <= self.size):
             raise ValueError(

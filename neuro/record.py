@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from neuro.synapses import read_only
+
 if TYPE_CHECKING:
     from neuro.network import Population
 
@@ -57,7 +59,8 @@ class StateMonitor:
 
     def __post_init__(self) -> None:
         idx = np.atleast_1d(np.asarray(self.indices, dtype=np.int64))
-        object.__setattr__(self, "indices", idx)
+        # read-only (a copy of the caller's array): engines index the state with it
+        object.__setattr__(self, "indices", read_only(idx))
         if int(self.every_steps) < 1:
             raise ValueError(f"every_steps must be >= 1, got {self.every_steps}")
 

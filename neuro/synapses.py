@@ -18,7 +18,7 @@ from neuro.validation import real
 if TYPE_CHECKING:  # torch is only needed for the conversion, never at import time
     import torch
 
-__all__ = ["SparseSynapses", "delay_steps"]
+__all__ = ["SparseSynapses", "delay_steps", "read_only"]
 
 _WEIGHT_DTYPES = (np.float32, np.float64)
 _DELAY_DTYPES = (np.uint8, np.uint16)
@@ -31,6 +31,41 @@ def _int_array(name: str, values: object) -> np.ndarray:
     if a.dtype.kind not in "iu":
         raise ValueError(f"{name} must be an integer array, got dtype {a.dtype}")
     return a
+
+
+def read_only(a: np.ndarray, *, fresh: bool = False) -> np.ndarray:
+    """``a`` as an array nobody can write through any more (validated data reach compiled
+    kernels without bounds checks, so they must stay as validated).
+
+    A copy, made read-only, unless no writable array shares the memory: ``a`` is read-only
+    and so is the array that owns its memory (e.g. a block of a sealed
+    :class:`neuro.connectivity.SynapseArena`); then a read-only view. The caller's own
+    arrays are never frozen. ``fresh=True``: ``a`` is a new array no one else holds (made
+    by the caller from the input); it is frozen itself, without a copy.
+    """
+    if fresh and a.base is None:
+        a.flags.writeable = False
+        return a
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if root.base is None and not root.flags.writeable and not a.flags.writeable:
+        return a
+    if root.base is None and not root.flags.writeable:
+        out = a.view()
+    else:
+        out = a.copy()
+    out.flags.writeable = False
+    return out
+
+
+def _owned(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """New arrays a builder made (nobody else holds them) marked read-only, so that the
+    constructor keeps them instead of copying (:func:`read_only`): half the peak memory."""
+    for a in arrays:
+        if a.base is None:
+            a.flags.writeable = False
+    return arrays
 
 
 def _delay_array(delays: int | np.ndarray, n_syn: int) -> np.ndarray:
@@ -175,10 +210,11 @@ class SparseSynapses:
             d = _delay_array(d, n_syn)
         if d.shape != (n_syn,):
             raise ValueError(f"delays must be a scalar or have shape ({n_syn},), got {d.shape}")
-        object.__setattr__(self, "indptr", indptr)
-        object.__setattr__(self, "indices", indices)
-        object.__setattr__(self, "weights", w)
-        object.__setattr__(self, "delays", d)
+        # read-only (copies where the caller could still write): the engines index with them
+        object.__setattr__(self, "indptr", read_only(indptr))
+        object.__setattr__(self, "indices", read_only(indices))
+        object.__setattr__(self, "weights", read_only(w))
+        object.__setattr__(self, "delays", read_only(d))
         object.__setattr__(self, "n_post", int(self.n_post))
 
     # ----------------------------------------------------------------- properties
@@ -337,7 +373,7 @@ class SparseSynapses:
         data = w[rows, cols]
         if data.dtype not in _WEIGHT_DTYPES:
             data = data.astype(np.float32)
-        return cls(indptr, cols, data, _delay_array(d, rows.size), w.shape[1], dt_s)
+        return cls(*_owned(indptr, cols, data), _delay_array(d, rows.size), w.shape[1], dt_s)
 
     @classmethod
     def fixed_probability(
@@ -388,7 +424,8 @@ class SparseSynapses:
         data = (np.full(rows.size, w, dtype=dtype) if w.ndim == 0 else w[rows, cols].astype(dtype))
         indptr = np.zeros(n_pre + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=n_pre), out=indptr[1:])
-        return cls(indptr, cols.astype(np.int32), data, _delay_array(delay, rows.size), n_post, dt_s)
+        return cls(*_owned(indptr, cols.astype(np.int32), data), _delay_array(delay, rows.size),
+                   n_post, dt_s)
 
     @classmethod
     def fixed_indegree(
@@ -433,7 +470,8 @@ class SparseSynapses:
         indptr = np.zeros(n_pre + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=n_pre), out=indptr[1:])
         data = np.full(rows.size, weight, dtype=dtype)
-        return cls(indptr, cols[order], data, _delay_array(delay, rows.size), n_post, dt_s)
+        return cls(*_owned(indptr, cols[order], data), _delay_array(delay, rows.size), n_post,
+                   dt_s)
 
     # ----------------------------------------------------------------- conversions
     def to_scipy(self) -> sp.csr_array:

@@ -51,6 +51,8 @@ from neuro.engines.plasticity import deliver_reward as _deliver_reward
 from neuro.engines.registry import register_backend
 from neuro.engines.ring import ring_deliver, ring_push, ring_slot
 from neuro.engines.state import initial_state
+from neuro.engines.state_check import (check_keys, check_record, checked_state, commit_state,
+                                       state_layout)
 from neuro.features import Feature
 from neuro.jit import njit
 from neuro.network import Network
@@ -357,6 +359,7 @@ class ClockSimulator:
         self.plan = build_plan(network, dt_s, dtype)
         self.drive = InputDrive(network, self.plan.dt_s, seed)
         self.state = initial_state(self.plan)
+        self._layout = state_layout(self.state)  # what run() requires of a replaced state
 
     @property
     def dt_s(self) -> float:
@@ -411,6 +414,7 @@ class ClockSimulator:
         (eligibility ``e`` decayed to the current step), then clip to the bounds."""
         if not np.isfinite(reward):
             raise ValueError(f"reward must be finite, got {reward!r}")
+        check_record(self.state, self._layout, self.plan.model.bounds)  # the kernel indexes it
         pl, st = self.plan.plastic, self.state
         for q in self._plastic_index(projection):
             if pl.par[q, P_REWARD] > 0:
@@ -439,15 +443,16 @@ class ClockSimulator:
         return d
 
     def load_state_dict(self, d: dict[str, object]) -> None:
-        """Restore a :meth:`state_dict` (same network and dt)."""
-        for name, cur in self.state._asdict().items():
-            if isinstance(cur, np.ndarray):
-                val = np.asarray(d[name])
-                if val.shape != cur.shape:
-                    raise ValueError(f"state {name!r}: shape {val.shape}, expected {cur.shape}")
-                cur[...] = val
-        self.state = self.state._replace(step=int(d["step"]))
-        self.drive.load_state_dict(d["inputs"])
+        """Restore a :meth:`state_dict` (same network and dt).
+
+        Every value is checked before any is used (:mod:`neuro.engines.state_check`: the
+        compiled stages have no bounds checks); a ValueError names the key, the value and
+        the valid range, and the simulator keeps its state.
+        """
+        d = check_keys(d, {*self.state._fields, "inputs"}, "state dict")
+        step, arrays = checked_state(d, self.state, self.plan.model.bounds)
+        self.drive.load_state_dict(d["inputs"], step=step)  # checked before it changes
+        self.state = commit_state(self.state, step, arrays)
 
     def synapses(self) -> list[SparseSynapses]:
         """Each projection's synapses with the current weights."""
@@ -457,6 +462,7 @@ class ClockSimulator:
     def run(self, duration_s: float, *, progress: bool = False) -> Recording:
         """Advance by ``duration_s`` and return what the monitors recorded in that interval."""
         plan = self.plan
+        check_record(self.state, self._layout, plan.model.bounds)  # public: recheck
         n_steps = n_run_steps(duration_s, plan)
         parallel = self.threads > 1 and plan.model.bounds.size > 2
         if parallel:

@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from neuro.engines.rng import stream_id, uniform
+from neuro.engines.state_check import check_in_range, check_keys, check_step, state_array
 from neuro.inputs import PoissonSource, SpikeArraySource
 from neuro.jit import njit
 from neuro.network import Network
@@ -281,14 +282,32 @@ class InputDrive:
         return {"step": self._step, "inv_log_q": self._inv.copy(), "next": self._next.copy(),
                 "count": self._count.copy()}
 
-    def load_state_dict(self, d: dict[str, object]) -> None:
-        """Restore a :meth:`state_dict` of a drive of the same network and dt."""
-        for key, arr in (("inv_log_q", self._inv), ("next", self._next), ("count", self._count)):
-            val = np.asarray(d[key])
-            if val.shape != arr.shape:
-                raise ValueError(f"drive state {key!r}: shape {val.shape}, expected {arr.shape}")
-            arr[...] = val
-        self._step = int(d["step"])
+    def load_state_dict(self, d: dict[str, object], step: int | None = None) -> None:
+        """Restore a :meth:`state_dict` of a drive of the same network and dt.
+
+        Every value is checked before any is used (the compiled emitter indexes by
+        ``next - step``): ``step`` in ``[0, MAX_STEP]`` (and equal to ``step`` if given: the
+        simulator's), ``inv_log_q`` of a rate in ``[0, 1/dt]`` (``<= 0``, or ``+inf`` for
+        rate 0), ``next >= step``, ``count >= 0``. A ValueError names the key; the drive
+        keeps its state.
+        """
+        d = check_keys(d, {"step", "inv_log_q", "next", "count"}, "input drive state")
+        n = check_step("inputs.step", d["step"])
+        if step is not None and n != step:
+            raise ValueError(f"state 'inputs.step' = {n} must equal the simulator's step {step}")
+        new = {k: state_array(f"inputs.{k}", d[k], arr, allow_inf=True) for k, arr in
+               (("inv_log_q", self._inv), ("next", self._next), ("count", self._count))}
+        inv = new["inv_log_q"]
+        bad = ~((inv <= 0) | (inv == np.inf))
+        if np.any(bad):
+            raise ValueError(f"state 'inputs.inv_log_q' = {inv[bad][0].item()!r} is outside "
+                             "the valid range [-inf, 0] or +inf (1 / ln(1 - rate dt) of a rate "
+                             "in [0, 1/dt])")
+        check_in_range("inputs.next", new["next"], n, np.iinfo(np.int64).max)
+        check_in_range("inputs.count", new["count"], 0, np.iinfo(np.int64).max)
+        self._inv[...], self._next[...] = new["inv_log_q"], new["next"]
+        self._count[...] = new["count"]
+        self._step = n
 
     def set_rates(self, source: str, rate_hz: np.ndarray | float) -> None:
         """Change the rates (Hz, >= 0, scalar or one per channel) of a Poisson source from

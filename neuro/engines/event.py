@@ -33,6 +33,7 @@ from neuro.engines.drive import time_to_step
 from neuro.engines.plan import build_plan
 from neuro.engines.registry import register_backend
 from neuro.engines.rng import stream_id, uniform
+from neuro.engines.state_check import check_keys, check_step
 from neuro.features import Feature
 from neuro.inputs import PoissonSource, SpikeArraySource
 from neuro.jit import njit
@@ -278,8 +279,10 @@ class ExactSimulator:
         return {"step": self._step}
 
     def load_state_dict(self, d: dict[str, object]) -> None:
-        """Restore a :meth:`state_dict`."""
-        self._step = int(d["step"])
+        """Restore a :meth:`state_dict`: ``step`` an integer in ``[0, MAX_STEP]``
+        (:mod:`neuro.engines.state_check`), else a ValueError and the state is kept."""
+        d = check_keys(d, {"step"}, "state dict")
+        self._step = check_step("step", d["step"])
 
     def synapses(self) -> list[SparseSynapses]:
         """Each projection's synapses (the exact engine does not learn)."""
@@ -300,7 +303,8 @@ class ExactSimulator:
         """
         if not (isinstance(duration_s, (int, float)) and math.isfinite(duration_s) and duration_s > 0):
             raise ValueError(f"duration_s must be a finite number > 0, got {duration_s!r}")
-        check_duration(duration_s, self.dt_s, self.network.n_neurons)  # refuse out-of-reach runs
+        # every call simulates from t = 0: the cost is that of the whole run up to its end
+        check_duration(self._step * self.dt_s + duration_s, self.dt_s, self.network.n_neurons)
         n_steps = int(round(duration_s / self.dt_s))
         if n_steps < 1:
             raise ValueError(f"duration_s={duration_s} is shorter than one step dt={self.dt_s}")

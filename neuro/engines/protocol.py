@@ -66,7 +66,11 @@ class Simulator(Protocol):
         ...
 
     def load_state_dict(self, d: dict[str, object]) -> None:
-        """Restore a :meth:`state_dict` of a simulator of the same network and dt."""
+        """Restore a :meth:`state_dict` of a simulator of the same network and dt.
+
+        Every value is checked before any is used (a ValueError names the key, the value
+        and the valid range, and the state is kept): no state dict may crash the process.
+        """
         ...
 
     def synapses(self) -> list[SparseSynapses]:
