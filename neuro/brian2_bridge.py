@@ -89,6 +89,7 @@ from neuro.record import (
     run_meta,
 )
 from neuro.synapses import SparseSynapses
+from neuro.validation import check_duration
 
 __all__ = ["Brian2Model", "Brian2Simulator", "to_brian2", "run_brian2", "TARGETS"]
 
@@ -214,7 +215,7 @@ class Brian2Model:
         Parameters
         ----------
         duration_s : float
-            > 0; a whole number of steps is simulated (``round(duration / dt)``).
+            > 0, a whole number of steps (:func:`neuro.validation.check_duration`).
         report : str, optional
             Brian2's progress report (``"text"``, ``"stdout"``), or None.
 
@@ -227,11 +228,8 @@ class Brian2Model:
         """
         import brian2 as b2
 
-        if not (isinstance(duration_s, (int, float)) and math.isfinite(duration_s) and duration_s > 0):
-            raise ValueError(f"duration_s must be a finite number > 0, got {duration_s!r}")
-        n_steps = int(round(duration_s / self.dt_s))
-        if n_steps < 1:
-            raise ValueError(f"duration_s={duration_s} is shorter than one step dt={self.dt_s}")
+        # whole steps only, and refuse out-of-reach runs (one helper for every backend)
+        n_steps = check_duration(duration_s, self.dt_s, self.network.n_neurons)
         start_step = self._step()
         with _brian2_prefs(self.target):
             if start_step == 0:

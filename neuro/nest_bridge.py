@@ -63,6 +63,7 @@ from neuro.inputs import PoissonSource
 from neuro.lif import step_factors
 from neuro.network import Network, Population
 from neuro.record import Recording, SpikeMonitor, SpikeTrains
+from neuro.validation import check_duration
 
 __all__ = ["NestModel", "to_nest", "run_nest", "release_nest", "nest_available", "MV_PER_UNIT"]
 
@@ -249,9 +250,8 @@ class NestModel:
         nest = _import_nest()
         if _KERNEL["model"] is not self:
             raise RuntimeError("the NEST kernel was reset by another to_nest(): rebuild this model")
-        n_steps = int(round(duration_s / self.dt_s))
-        if n_steps < 1:
-            raise ValueError(f"duration_s must be >= one step ({self.dt_s} s), got {duration_s}")
+        # whole steps only, as every backend (one helper for all)
+        n_steps = check_duration(duration_s, self.dt_s, self.network.n_neurons)
         t0 = time.perf_counter()
         nest.Simulate(n_steps * self.dt_s * 1e3)
         wall = time.perf_counter() - t0

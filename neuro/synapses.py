@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
-from neuro.validation import real
+from neuro.validation import check_memory, integer, real
 
 if TYPE_CHECKING:  # torch is only needed for the conversion, never at import time
     import torch
@@ -374,8 +374,11 @@ class SparseSynapses:
         delay, dt_s = _delays_from(delay, delay_s, dt_s)
         _check_count("n_pre", n_pre)
         _check_count("n_post", n_post)
+        p = real("p", p)
         if not (0.0 <= p <= 1.0):
             raise ValueError(f"p must be in [0, 1], got {p}")
+        _check_synapse_memory(f"fixed_probability(n_pre={n_pre}, n_post={n_post}, p={p:g})",
+                              n_pre, n_pre * n_post * p, "lower p or the population sizes")
         rng = np.random.default_rng(seed)
         total = n_pre * n_post
         flat = _bernoulli_positions(total, p, rng)
@@ -410,8 +413,9 @@ class SparseSynapses:
         _check_count("n_pre", n_pre)
         _check_count("n_post", n_post)
         limit = n_pre - (0 if allow_self else 1)
-        if not (0 <= k <= limit):
-            raise ValueError(f"k must be in [0, {limit}] for n_pre={n_pre}, got {k}")
+        integer("k", k, 0, limit)
+        _check_synapse_memory(f"fixed_indegree(n_pre={n_pre}, n_post={n_post}, k={k})",
+                              n_pre, n_post * k, "lower k or the population sizes")
         rng = np.random.default_rng(seed)
         pre = rng.integers(0, n_pre, size=(n_post, k))
         post_ids = np.arange(n_post)[:, None]
@@ -484,8 +488,35 @@ class SparseSynapses:
 
 
 def _check_count(name: str, value: int) -> None:
-    if int(value) != value or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    integer(name, value, 0)
+
+
+#: Peak bytes per synapse of the random builders (measured: result ~9 B plus int64
+#: positions, rows, columns and their casts ~40 B), rounded up so that the check errs on
+#: the side of refusing rather than swapping.
+BUILD_BYTES_PER_SYNAPSE = 56
+
+
+def _check_synapse_memory(what: str, n_pre: int, n_synapses: float, reduce: str,
+                          bytes_per_synapse: int = BUILD_BYTES_PER_SYNAPSE) -> None:
+    """Refuse a builder call whose expected synapse count would not fit in memory, before it
+    draws anything (see :func:`neuro.validation.check_memory`).
+
+    Parameters
+    ----------
+    what : str
+        The call, for the message.
+    n_pre : int
+        Presynaptic neurons (the row pointers, 8 bytes each, and per-row temporaries).
+    n_synapses : float
+        Expected number of synapses.
+    reduce : str
+        How to reduce the size, for the message.
+    bytes_per_synapse : int
+        Peak bytes per synapse of the builder.
+    """
+    check_memory(f"{what}, about {n_synapses:.3g} synapses",
+                 float(n_synapses) * bytes_per_synapse + 24.0 * n_pre, reduce)
 
 
 def _bernoulli_positions(total: int, p: float, rng: np.random.Generator) -> np.ndarray:

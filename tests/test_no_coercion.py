@@ -91,7 +91,7 @@ def test_huge_duration_is_refused_with_an_estimate():
         check_duration(1e9, 1e-4, 100)
     with pytest.raises(ValueError, match="duration_s must be a finite number"):
         check_duration(float("nan"), 1e-4, 100)
-    assert check_duration(1e9, 1e-4, 100, max_neuron_steps=None) == 10**13
+    assert check_duration(1e9, 1e-4, 100, max_neuron_steps=None, max_steps=None) == 10**13
 
 
 def test_numpy_scalars_are_accepted_by_parameter_dataclasses():

@@ -295,12 +295,8 @@ class ExactSimulator:
             Exact spike times; rates per ``dt_s`` bin; ``meta["n_events"]`` (queue events
             processed from ``t = 0``).
         """
-        if not (isinstance(duration_s, (int, float)) and math.isfinite(duration_s) and duration_s > 0):
-            raise ValueError(f"duration_s must be a finite number > 0, got {duration_s!r}")
-        check_duration(duration_s, self.dt_s, self.network.n_neurons)  # refuse out-of-reach runs
-        n_steps = int(round(duration_s / self.dt_s))
-        if n_steps < 1:
-            raise ValueError(f"duration_s={duration_s} is shorter than one step dt={self.dt_s}")
+        # whole steps only, and refuse out-of-reach runs (one helper for every backend)
+        n_steps = check_duration(duration_s, self.dt_s, self.network.n_neurons)
         n0, n1 = self._step, self._step + n_steps
         t0, t1 = n0 * self.dt_s, n1 * self.dt_s
         plan, net = self._plan, self.network
