@@ -16,6 +16,7 @@ from neuro.lif import LIFParams
 from neuro.plasticity import STDPRule, ThresholdAdaptation
 from neuro.record import Monitor, RateMonitor, SpikeMonitor, StateMonitor
 from neuro.synapses import SparseSynapses
+from neuro.validation import broadcast, integer, real_array
 
 __all__ = ["Population", "Projection", "Network"]
 
@@ -60,14 +61,13 @@ class Population:
         if not isinstance(self.params, LIFParams):
             raise TypeError(f"population {self.name!r}: params must be LIFParams, got {type(self.params).__name__}")
         v0 = self.params.v_rest if self.v_init is None else self.v_init
-        v0 = np.broadcast_to(np.asarray(v0, dtype=np.float64), (self.size,)).copy()
+        v0 = broadcast(f"population {self.name!r}: v_init", real_array("v_init", v0), self.size)
         if not np.all(np.isfinite(v0)):
             raise ValueError(f"population {self.name!r}: v_init must be finite")
         object.__setattr__(self, "v_init", v0)
-        if self.kwta_k is not None and not (0 <= int(self.kwta_k) <= self.size):
-            raise ValueError(
-                f"population {self.name!r}: kwta_k must be in [0, {self.size}], got {self.kwta_k}"
-            )
+        if self.kwta_k is not None:  # 2.9 is not 2 winners, '3' is not 3
+            object.__setattr__(self, "kwta_k", integer(f"population {self.name!r}: kwta_k",
+                                                       self.kwta_k, 0, self.size))
         if self.kwta_losers not in ("reset", "hold"):
             raise ValueError(
                 f"population {self.name!r}: kwta_losers must be 'reset' or 'hold', "
@@ -104,6 +104,9 @@ class Projection:
     plasticity: STDPRule | None = None
 
     def __post_init__(self) -> None:
+        # 0.7 is not channel 0 (and 0.0 would pass the network's `receptor in range(n)`)
+        object.__setattr__(self, "receptor", integer(f"projection {self.source}->{self.target}: "
+                                                     "receptor", self.receptor, 0))
         if not isinstance(self.synapses, SparseSynapses):
             raise TypeError(
                 f"projection {self.source}->{self.target}: synapses must be SparseSynapses, "

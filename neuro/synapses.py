@@ -33,6 +33,31 @@ def _int_array(name: str, values: object) -> np.ndarray:
     return a
 
 
+def _weight_array(values: object) -> np.ndarray:
+    """``values`` as weights in a dtype the engines support, without changing any value.
+
+    float32 and float64 are kept; float16 and integers become float32 only when every value
+    is exactly a float32 (int64 weights above 2**24 would be rounded: an error, not a silent
+    change). Booleans, strings, objects and complex numbers are refused.
+
+    Raises
+    ------
+    ValueError
+        A dtype that is not real numbers, or integers that float32 cannot hold exactly (the
+        message names the dtype and what to pass instead).
+    """
+    w = np.asarray(values)
+    if w.dtype in _WEIGHT_DTYPES:
+        return w
+    if w.dtype.kind not in "iuf":
+        raise ValueError(f"weights must be real numbers (float32 or float64), got dtype {w.dtype}")
+    w32 = w.astype(np.float32)
+    if w.dtype.kind in "iu" and not np.array_equal(w32.astype(w.dtype), w):
+        raise ValueError(f"weights of dtype {w.dtype} cannot be held exactly in float32 (values "
+                         "beyond 2**24); pass them as float64 (weights.astype(numpy.float64))")
+    return w32
+
+
 def _delay_array(delays: int | np.ndarray, n_syn: int) -> np.ndarray:
     """Broadcast a delay (steps) to one per synapse in the smallest unsigned dtype.
 
@@ -147,10 +172,7 @@ class SparseSynapses:
                 raise ValueError(f"dt_s must be > 0 s or None, got {self.dt_s}")
         indptr = np.ascontiguousarray(indptr_in, dtype=np.int64)
         indices = np.ascontiguousarray(indices_in, dtype=np.int32)
-        w = np.asarray(self.weights)
-        if w.dtype not in _WEIGHT_DTYPES:
-            w = w.astype(np.float32)
-        w = np.ascontiguousarray(w)
+        w = np.ascontiguousarray(_weight_array(self.weights))
         if indptr.ndim != 1 or indptr.size < 1:
             raise ValueError("indptr must be a 1-D array of length n_pre + 1 >= 1")
         if indptr[0] != 0 or np.any(np.diff(indptr) < 0):
@@ -309,7 +331,7 @@ class SparseSynapses:
         csr = sp.csr_array(matrix)
         csr.sum_duplicates()
         csr.sort_indices()
-        w = csr.data if csr.data.dtype in _WEIGHT_DTYPES else csr.data.astype(np.float32)
+        w = _weight_array(csr.data)
         return cls(csr.indptr, csr.indices, w, _delay_array(delay, csr.nnz), csr.shape[1], dt_s)
 
     @classmethod
@@ -334,9 +356,7 @@ class SparseSynapses:
             d = d[rows, cols]
         indptr = np.zeros(w.shape[0] + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=w.shape[0]), out=indptr[1:])
-        data = w[rows, cols]
-        if data.dtype not in _WEIGHT_DTYPES:
-            data = data.astype(np.float32)
+        data = _weight_array(w[rows, cols])
         return cls(indptr, cols, data, _delay_array(d, rows.size), w.shape[1], dt_s)
 
     @classmethod
@@ -377,6 +397,7 @@ class SparseSynapses:
         p = real("p", p)
         if not (0.0 <= p <= 1.0):
             raise ValueError(f"p must be in [0, 1], got {p}")
+        _check_weight_values(weight)
         _check_synapse_memory(f"fixed_probability(n_pre={n_pre}, n_post={n_post}, p={p:g})",
                               n_pre, n_pre * n_post * p, "lower p or the population sizes")
         rng = np.random.default_rng(seed)
@@ -414,6 +435,7 @@ class SparseSynapses:
         _check_count("n_post", n_post)
         limit = n_pre - (0 if allow_self else 1)
         integer("k", k, 0, limit)
+        _check_weight_values(weight)
         _check_synapse_memory(f"fixed_indegree(n_pre={n_pre}, n_post={n_post}, k={k})",
                               n_pre, n_post * k, "lower k or the population sizes")
         rng = np.random.default_rng(seed)
@@ -489,6 +511,18 @@ class SparseSynapses:
 
 def _check_count(name: str, value: int) -> None:
     integer(name, value, 0)
+
+
+def _check_weight_values(weight: object) -> None:
+    """Refuse a builder's ``weight`` that is not real numbers (``"0.5"`` would be read as 0.5
+    by ``numpy.full``) or not finite, before anything is drawn."""
+    w = np.asarray(weight)
+    if w.dtype.kind not in "iuf":
+        raise ValueError(f"weight must be a real number or an array of them, got {weight!r} "
+                         f"(dtype {w.dtype})")
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"weight must be finite, got {weight!r}" if w.ndim == 0 else
+                         "weight must be finite (found NaN or inf)")
 
 
 #: Peak bytes per synapse of the random builders (measured: result ~9 B plus int64

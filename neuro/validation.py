@@ -15,7 +15,9 @@ import os
 import numpy as np
 
 __all__ = ["real", "integer", "check_finite_data", "check_duration", "MAX_NEURON_STEPS",
-           "MAX_STEPS", "STEP_RTOL", "available_memory", "check_memory"]
+           "MAX_STEPS", "STEP_RTOL", "available_memory", "check_memory", "real_array",
+           "broadcast",
+           "index_array"]
 
 #: Default limit of :func:`check_duration`: neuron-steps (steps x neurons) of one run. About
 #: an hour at 3e8 neuron-steps/s, the clock engine's order of magnitude on one core.
@@ -214,3 +216,62 @@ def check_memory(what: str, n_bytes: float, reduce: str) -> None:
             f"{what} needs about {n_bytes / 2**30:.3g} GiB, more than the {avail / 2**30:.3g} GiB "
             f"of memory available; {reduce}"
         )
+
+
+def real_array(name: str, value: object) -> np.ndarray:
+    """``value`` as a float64 array if it holds real numbers (strings and booleans refused).
+
+    ``np.asarray(x, dtype=float)`` would read ``"10"`` as 10.0 and ``True`` as 1.0: the dtype
+    the caller gave is checked first.
+
+    Raises
+    ------
+    ValueError
+        A dtype other than integer or float (strings, booleans, objects, complex).
+    """
+    a = np.asarray(value)
+    if a.size and a.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be real numbers, got {value!r} (dtype {a.dtype})")
+    return a.astype(np.float64)
+
+
+def index_array(name: str, value: object, size: int) -> np.ndarray:
+    """``value`` as an int64 array of indices in ``[0, size)``; floats only when whole.
+
+    Raises
+    ------
+    ValueError
+        Strings, booleans, fractional or non-finite values (``0.5`` is not index 0), or an
+        index out of range (the message gives the first offending value).
+    """
+    a = np.asarray(value)
+    if a.size == 0:
+        return np.zeros(a.shape, dtype=np.int64)
+    if a.dtype.kind == "f":
+        bad = ~np.isfinite(a) | (a != np.round(a))
+        if bad.any():
+            raise ValueError(f"{name} must be integers in [0, {size}), got "
+                             f"{a.ravel()[np.flatnonzero(bad.ravel())[0]].item()!r}")
+    elif a.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be integers in [0, {size}), got dtype {a.dtype}")
+    out_of = (a < 0) | (a >= size)
+    if out_of.any():
+        raise ValueError(f"{name} must be in [0, {size}), got "
+                         f"{a.ravel()[np.flatnonzero(out_of.ravel())[0]].item()!r}")
+    return a.astype(np.int64)
+
+
+def broadcast(name: str, a: np.ndarray, size: int) -> np.ndarray:
+    """A scalar or a ``(size,)`` array as a new ``(size,)`` array, or an error naming ``name``
+    (numpy's own says only that "operands could not be broadcast").
+
+    Raises
+    ------
+    ValueError
+        ``a`` is neither a scalar nor of shape ``(size,)`` (or broadcastable to it).
+    """
+    try:
+        return np.broadcast_to(a, (size,)).copy()
+    except ValueError:
+        raise ValueError(f"{name} must be a scalar or have shape ({size},) (one per neuron), "
+                         f"got shape {np.shape(a)}") from None
