@@ -62,11 +62,14 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import pickle
 import re
+import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,10 +100,41 @@ __all__ = ["Brian2Model", "Brian2Simulator", "to_brian2", "run_brian2", "TARGETS
 TARGETS = ("numpy", "cython")
 
 
+def _import_brian2() -> Any:
+    """``import brian2``, leaving the process's warning and logging set-up as it was.
+
+    On import Brian2 adds ``warnings`` filters, routes every Python warning into its own
+    logger (``logging.captureWarnings``, with a stderr handler on ``py.warnings``) and replaces
+    ``sys.excepthook``: the warnings of unrelated code would then be printed through Brian2's
+    log, or hidden, from the moment any network is converted. Its own ``brian2`` logger is
+    left as it sets it up.
+    """
+    if "brian2" in sys.modules:
+        return sys.modules["brian2"]
+    py_warnings = logging.getLogger("py.warnings")
+    saved = (list(warnings.filters), warnings.showwarning, sys.excepthook,
+             list(py_warnings.handlers), py_warnings.level, py_warnings.propagate,
+             list(logging.root.handlers), logging.root.level,
+             getattr(logging, "_warnings_showwarning", None))
+    try:
+        import brian2
+    finally:
+        warnings.filters[:] = saved[0]
+        getattr(warnings, "_filters_mutated", lambda: None)()  # drop cached "once" decisions
+        warnings.showwarning, sys.excepthook = saved[1], saved[2]
+        py_warnings.handlers[:] = saved[3]
+        py_warnings.setLevel(saved[4])
+        py_warnings.propagate = saved[5]
+        logging.root.handlers[:] = saved[6]
+        logging.root.setLevel(saved[7])
+        logging._warnings_showwarning = saved[8]  # type: ignore[attr-defined]
+    return brian2
+
+
 @contextlib.contextmanager
 def _brian2_prefs(target: str) -> Iterator[Any]:
     """Set the code generation target and float64 for the duration of the block."""
-    import brian2 as b2
+    b2 = _import_brian2()
 
     old_target = b2.prefs.codegen.target
     old_dtype = b2.prefs.core.default_float_dtype
@@ -226,7 +260,7 @@ class Brian2Model:
             sampled at the start of a step; ``meta`` holds ``engine="brian2"``, the target,
             ``t_start_s`` and the wall time of this ``run`` (including code generation).
         """
-        import brian2 as b2
+        b2 = _import_brian2()
 
         # whole steps only, and refuse out-of-reach runs (one helper for every backend)
         n_steps = check_duration(duration_s, self.dt_s, self.network.n_neurons)

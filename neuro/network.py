@@ -56,7 +56,8 @@ class Population:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
             raise ValueError(f"population name must be an identifier string, got {self.name!r}")
-        if not isinstance(self.size, (int, np.integer)) or self.size < 1:
+        if isinstance(self.size, bool) or not isinstance(self.size, (int, np.integer)) \
+                or self.size < 1:  # True is an int to Python, not a size
             raise ValueError(f"population {self.name!r}: size must be an integer >= 1, got {self.size!r}")
         if not isinstance(self.params, LIFParams):
             raise TypeError(f"population {self.name!r}: params must be LIFParams, got {type(self.params).__name__}")

@@ -343,7 +343,7 @@ class SparseSynapses:
         array of the same shape (read at the non-zeros).
         """
         delay, dt_s = _delays_from(delay, delay_s, dt_s)
-        w = np.asarray(weights)
+        w = _weight_array(weights)  # dtype first: isfinite cannot read strings
         if w.ndim != 2:
             raise ValueError(f"weights must be 2-D (n_pre, n_post), got shape {w.shape}")
         if not np.all(np.isfinite(w)):

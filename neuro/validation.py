@@ -16,8 +16,7 @@ import numpy as np
 
 __all__ = ["real", "integer", "check_finite_data", "check_duration", "MAX_NEURON_STEPS",
            "MAX_STEPS", "STEP_RTOL", "available_memory", "check_memory", "real_array",
-           "broadcast",
-           "index_array"]
+           "broadcast", "check_field_types", "index_array"]
 
 #: Default limit of :func:`check_duration`: neuron-steps (steps x neurons) of one run. About
 #: an hour at 3e8 neuron-steps/s, the clock engine's order of magnitude on one core.
@@ -73,7 +72,8 @@ def integer(name: str, value: object, low: int | None = None,
     """
     rng = f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer in {rng}, got {value!r} "
+        where = "" if low is None and high is None else f" in {rng}"
+        raise ValueError(f"{name} must be an integer{where}, got {value!r} "
                          f"({type(value).__name__})")
     v = int(value)
     if (low is not None and v < low) or (high is not None and v > high):
@@ -235,8 +235,9 @@ def real_array(name: str, value: object) -> np.ndarray:
     return a.astype(np.float64)
 
 
-def index_array(name: str, value: object, size: int) -> np.ndarray:
-    """``value`` as an int64 array of indices in ``[0, size)``; floats only when whole.
+def index_array(name: str, value: object, size: int | None) -> np.ndarray:
+    """``value`` as an int64 array of indices in ``[0, size)`` (``size`` None: no upper
+    bound); floats only when whole.
 
     Raises
     ------
@@ -245,18 +246,19 @@ def index_array(name: str, value: object, size: int) -> np.ndarray:
         index out of range (the message gives the first offending value).
     """
     a = np.asarray(value)
+    rng = f"in [0, {size})" if size is not None else ">= 0"
     if a.size == 0:
         return np.zeros(a.shape, dtype=np.int64)
     if a.dtype.kind == "f":
         bad = ~np.isfinite(a) | (a != np.round(a))
         if bad.any():
-            raise ValueError(f"{name} must be integers in [0, {size}), got "
+            raise ValueError(f"{name} must be integers {rng}, got "
                              f"{a.ravel()[np.flatnonzero(bad.ravel())[0]].item()!r}")
     elif a.dtype.kind not in "iu":
-        raise ValueError(f"{name} must be integers in [0, {size}), got dtype {a.dtype}")
-    out_of = (a < 0) | (a >= size)
+        raise ValueError(f"{name} must be integers {rng}, got dtype {a.dtype}")
+    out_of = (a < 0) | (a >= size) if size is not None else a < 0
     if out_of.any():
-        raise ValueError(f"{name} must be in [0, {size}), got "
+        raise ValueError(f"{name} must be integers {rng}, got "
                          f"{a.ravel()[np.flatnonzero(out_of.ravel())[0]].item()!r}")
     return a.astype(np.int64)
 
@@ -275,3 +277,32 @@ def broadcast(name: str, a: np.ndarray, size: int) -> np.ndarray:
     except ValueError:
         raise ValueError(f"{name} must be a scalar or have shape ({size},) (one per neuron), "
                          f"got shape {np.shape(a)}") from None
+
+
+def check_field_types(obj: object) -> None:
+    """Check the fields of a dataclass instance annotated ``int``, ``float``, ``bool`` or
+    ``str`` hold a value of that kind, before any range check compares them.
+
+    ``kwta_k = 2.9`` would pass ``1 <= kwta_k <= n`` and run with 2 winners; ``"3"`` would be
+    stored as a string. ints are accepted for ``float`` fields; numpy scalars are accepted.
+    Other annotations (unions, tuples, classes) are left to the caller's own checks.
+
+    Raises
+    ------
+    ValueError
+        A field of the wrong kind (the message names it, its value and the expected kind).
+    """
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(type(obj))
+    for f in dataclasses.fields(obj):  # type: ignore[arg-type]
+        tp, v = hints.get(f.name), getattr(obj, f.name)
+        if tp is int:
+            integer(f.name, v)
+        elif tp is float:
+            real(f.name, v, allow_inf=True)  # finiteness is a range question: the caller's
+        elif tp is bool and not isinstance(v, (bool, np.bool_)):
+            raise ValueError(f"{f.name} must be True or False, got {v!r} ({type(v).__name__})")
+        elif tp is str and not isinstance(v, str):
+            raise ValueError(f"{f.name} must be a string, got {v!r} ({type(v).__name__})")

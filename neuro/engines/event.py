@@ -287,7 +287,7 @@ class ExactSimulator:
         return None
 
     def run(self, duration_s: float, *, progress: bool = False) -> Recording:
-        """Advance by ``duration_s`` (rounded to whole ``dt_s``) and return that interval.
+        """Advance by ``duration_s`` (a whole number of ``dt_s``) and return that interval.
 
         Returns
         -------
