@@ -117,7 +117,11 @@ def _import_brian2() -> Any:
              list(logging.root.handlers), logging.root.level,
              getattr(logging, "_warnings_showwarning", None))
     try:
-        import brian2
+        with warnings.catch_warnings():  # restores the filters and showwarning on exit
+            # Brian2's modules call deprecated pyparsing functions as they are imported:
+            # dozens of warnings nobody but Brian2 can act on
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import brian2
     finally:
         warnings.filters[:] = saved[0]
         getattr(warnings, "_filters_mutated", lambda: None)()  # drop cached "once" decisions
@@ -133,7 +137,9 @@ def _import_brian2() -> Any:
 
 @contextlib.contextmanager
 def _brian2_prefs(target: str) -> Iterator[Any]:
-    """Set the code generation target and float64 for the duration of the block."""
+    """Set the code generation target and float64 for the duration of the block, and hide
+    the deprecation warnings Brian2's own code raises (its equation parser calls deprecated
+    pyparsing functions: dozens per network, nothing a user of this bridge can act on)."""
     b2 = _import_brian2()
 
     old_target = b2.prefs.codegen.target
@@ -141,7 +147,10 @@ def _brian2_prefs(target: str) -> Iterator[Any]:
     b2.prefs.codegen.target = target
     b2.prefs.core.default_float_dtype = np.float64
     try:
-        yield b2
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=DeprecationWarning,
+                                    module=r"(brian2|pyparsing)(\.|$)")
+            yield b2
     finally:
         b2.prefs.codegen.target = old_target
         b2.prefs.core.default_float_dtype = old_dtype

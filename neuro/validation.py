@@ -147,10 +147,11 @@ def check_duration(duration_s: float, dt_s: float, n_neurons: int,
     whole = round(steps)
     if whole < 1 or abs(steps - whole) > STEP_RTOL * max(steps, 1.0):
         lo, hi = max(math.floor(steps), 1), max(math.ceil(steps), 1)
-        near = f"{lo * dt:.12g} s" + (f" or {hi * dt:.12g} s" if hi != lo else "")
+        near = (f"{lo * dt:.12g} s ({lo} step{'s' * (lo > 1)})" if hi == lo else
+                f"{lo * dt:.12g} s or {hi * dt:.12g} s ({lo} or {hi} steps)")
         raise ValueError(
             f"duration_s={d!r} s is {steps:.9g} steps of dt_s={dt:g} s, not a whole number of "
-            f"steps (>= 1); use {near} ({lo}{'' if hi == lo else f' or {hi}'} steps)"
+            f"steps (>= 1); use {near}"
         )
     return int(whole)
 
@@ -258,7 +259,7 @@ def index_array(name: str, value: object, size: int | None) -> np.ndarray:
         raise ValueError(f"{name} must be integers {rng}, got dtype {a.dtype}")
     out_of = (a < 0) | (a >= size) if size is not None else a < 0
     if out_of.any():
-        raise ValueError(f"{name} must be integers {rng}, got "
+        raise ValueError(f"{name} must be {rng.removeprefix('in ')}, got "
                          f"{a.ravel()[np.flatnonzero(out_of.ravel())[0]].item()!r}")
     return a.astype(np.int64)
 
