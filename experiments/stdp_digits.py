@@ -169,6 +169,11 @@ class Config:
             raise ValueError(f"present_s must be > 0 s, got {self.present_s}")
         if self.rest_s < 0:
             raise ValueError(f"rest_s must be >= 0 s, got {self.rest_s}")
+        for name in ("present_s", "rest_s", "test_present_s"):  # run() takes whole steps only
+            v = getattr(self, name)
+            if v > 0 and abs(v / self.dt_s - round(v / self.dt_s)) > 1e-9 * max(v / self.dt_s, 1):
+                raise ValueError(f"{name} must be a whole number of steps of dt_s={self.dt_s:g} s, "
+                                 f"got {v!r} s ({v / self.dt_s:.9g} steps)")
         if self.w_init_max < 0:
             raise ValueError(f"w_init_max must be a finite number >= 0, got {self.w_init_max}")
         if not 0 < self.max_rate_hz * (1 + self.max_boosts) * self.dt_s <= 1:

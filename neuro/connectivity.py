@@ -284,7 +284,7 @@ def fixed_total_number(
     for name, v in (("weight", weight), ("delay", delay)):
         if np.ndim(v) and np.shape(v) != (n_syn,):
             raise ValueError(f"{name} must be a scalar or have shape ({n_syn},), got {np.shape(v)}")
-    _check_weight_values(weight)
+    _check_weight_values(weight, (n_syn,))
     if arena is None:  # in an arena the synapses are already allocated: temporaries only
         _check_synapse_memory(f"fixed_total_number(n_pre={n_pre}, n_post={n_post}, "
                               f"n_synapses={n_syn})", n_pre, n_syn,
@@ -324,7 +324,10 @@ def fixed_indegree(
         if np.ndim(weight) or np.ndim(delay):
             raise ValueError("per-synapse weight/delay arrays need multapses=True")
         return SparseSynapses.fixed_indegree(n_pre, n_post, k, weight, int(delay), seed=seed, dtype=dtype)
-    _check_weight_values(weight)
+    _check_weight_values(weight, (n_post * k,))
+    if np.ndim(delay) and np.shape(delay) != (n_post * k,):  # numpy's broadcast error otherwise
+        raise ValueError(f"delay must be a scalar or have shape ({n_post * k},) (n_post * k), "
+                         f"got {np.shape(delay)}")
     # measured peak ~48 B per synapse: int64 pre and post, their sort order, the CSR copy
     _check_synapse_memory(f"fixed_indegree(n_pre={n_pre}, n_post={n_post}, k={k})", n_pre,
                           n_post * k, "lower k or n_post", 64)

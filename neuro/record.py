@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from neuro.validation import index_array
+from neuro.validation import index_array, integer
 
 if TYPE_CHECKING:
     from neuro.network import Population
@@ -61,8 +61,8 @@ class StateMonitor:
         idx = np.atleast_1d(index_array(f"StateMonitor on {self.target!r}: indices",
                                         self.indices, None))  # 0.5 is not neuron 0
         object.__setattr__(self, "indices", idx)
-        if int(self.every_steps) < 1:
-            raise ValueError(f"every_steps must be >= 1, got {self.every_steps}")
+        object.__setattr__(self, "every_steps", integer(  # 2.5 is not a sampling period
+            f"StateMonitor on {self.target!r}: every_steps", self.every_steps, 1))
 
     def channel(self) -> int:
         """-1 for ``v``, else the synaptic channel number of ``I<k>``."""

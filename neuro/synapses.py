@@ -397,7 +397,7 @@ class SparseSynapses:
         p = real("p", p)
         if not (0.0 <= p <= 1.0):
             raise ValueError(f"p must be in [0, 1], got {p}")
-        _check_weight_values(weight)
+        _check_weight_values(weight, (n_pre, n_post))
         _check_synapse_memory(f"fixed_probability(n_pre={n_pre}, n_post={n_post}, p={p:g})",
                               n_pre, n_pre * n_post * p, "lower p or the population sizes")
         rng = np.random.default_rng(seed)
@@ -513,10 +513,14 @@ def _check_count(name: str, value: int) -> None:
     integer(name, value, 0)
 
 
-def _check_weight_values(weight: object) -> None:
+def _check_weight_values(weight: object, shape: tuple[int, ...] | None = None) -> None:
     """Refuse a builder's ``weight`` that is not real numbers (``"0.5"`` would be read as 0.5
-    by ``numpy.full``) or not finite, before anything is drawn."""
+    by ``numpy.full``), not finite, or neither a scalar nor of ``shape`` (None: scalars
+    only), before anything is drawn."""
     w = np.asarray(weight)
+    if w.ndim and w.shape != shape:
+        raise ValueError("weight must be a scalar" + (f" or have shape {shape}" if shape else "")
+                         + f", got shape {w.shape}")
     if w.dtype.kind not in "iuf":
         raise ValueError(f"weight must be a real number or an array of them, got {weight!r} "
                          f"(dtype {w.dtype})")

@@ -259,7 +259,7 @@ def index_array(name: str, value: object, size: int | None) -> np.ndarray:
         raise ValueError(f"{name} must be integers {rng}, got dtype {a.dtype}")
     out_of = (a < 0) | (a >= size) if size is not None else a < 0
     if out_of.any():
-        raise ValueError(f"{name} must be {rng.removeprefix('in ')}, got "
+        raise ValueError(f"{name} must be {rng}, got "
                          f"{a.ravel()[np.flatnonzero(out_of.ravel())[0]].item()!r}")
     return a.astype(np.int64)
 

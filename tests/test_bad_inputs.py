@@ -152,6 +152,14 @@ CASES = [
      ["k", "1.5", "[0, 3]"]),
     ("builder-n_pre-float", lambda: SparseSynapses.fixed_probability(3.5, 3, 0.5), ValueError,
      ["n_pre", "3.5"]),
+    ("every_steps-float", lambda: StateMonitor("a", "v", [0], every_steps=2.5), ValueError,
+     ["every_steps", "2.5", "[1, inf]"]),
+    ("builder-weight-shape", lambda: SparseSynapses.fixed_probability(3, 4, 0.5, np.ones(3)),
+     ValueError, ["weight", "(3,)", "(3, 4)"]),
+    ("multapses-weight-shape", lambda: __import__("neuro.connectivity").connectivity
+     .fixed_indegree(3, 4, 2, np.ones(7)), ValueError, ["weight", "(7,)", "(8,)"]),
+    ("multapses-delay-shape", lambda: __import__("neuro.connectivity").connectivity
+     .fixed_indegree(3, 4, 2, 1.0, np.ones(7, dtype=int)), ValueError, ["delay", "(7,)", "(8,)"]),
     ("duration-fractional-steps", _fractional_run, ValueError,
      ["duration_s=0.00015", "1.5 steps", "0.0001 s or 0.0002 s"]),
     ("duration-steps-limit", lambda: __import__("neuro.validation").validation.check_duration(
@@ -172,6 +180,8 @@ CASES = [
      ["w_init_max", "nan", "finite"]),
     ("stdp-rest_s-inf", lambda: _stdp_config(rest_s=math.inf), ValueError,
      ["rest_s", "inf", "finite"]),
+    ("stdp-present_s-fraction", lambda: _stdp_config(present_s=0.33333), ValueError,
+     ["present_s", "0.33333", "whole number of steps of dt_s=0.0005 s"]),
     ("stdp-kwta_k-float", lambda: _stdp_config(kwta_k=2.9), ValueError, ["kwta_k", "2.9"]),
     ("surrogate-hidden-float", lambda: _surrogate_config(hidden=64.5), ValueError,
      ["hidden", "64.5"]),
