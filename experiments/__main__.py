@@ -22,8 +22,8 @@ if __name__ == "__main__" and (not sys.stderr.isatty() or {"-q", "--quiet"} & se
 from experiments.common import (  # noqa: E402
     MAX_SEED,
     UsageError,
-    check_seed,
     check_out_dir,
+    check_seed,
     describe,
     format_summary,
     load,

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from neuro.synapses import SparseSynapses, _check_synapse_memory, _check_weight_values
-from neuro.validation import check_memory
+from neuro.validation import check_memory, make_rng
 
 __all__ = ["fixed_total_number", "fixed_indegree", "normal_delays_steps", "normal_weights",
            "SynapseArena", "concatenate_views", "CHUNK"]
@@ -118,7 +118,7 @@ def normal_delays_steps(
     low = dt_s if min_s is None else float(min_s)
     if not (math.isfinite(low) and low >= 0):
         raise ValueError(f"min_s must be finite and >= 0 s, got {min_s}")
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     top = np.iinfo(np.uint16).max
 
     def draw(m: int) -> np.ndarray:
@@ -157,7 +157,7 @@ def normal_weights(n: int, mean: float, sd: float, *, seed: Seed = None,
         raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
     check_memory(f"normal_weights(n={n})", float(n) * np.dtype(dtype).itemsize, "lower n")
     s = math.copysign(1.0, mean)
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     return _chunked(n, dtype, lambda m: s * _trunc_normal(abs(mean), sd, m, 0.0, rng, "redraw"))
 
 
@@ -289,7 +289,7 @@ def fixed_total_number(
         _check_synapse_memory(f"fixed_total_number(n_pre={n_pre}, n_post={n_post}, "
                               f"n_synapses={n_syn})", n_pre, n_syn,
                               "lower n_synapses (e.g. scale the network down)", 24)
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     indptr = np.zeros(n_pre + 1, dtype=np.int64)
     np.cumsum(rng.multinomial(n_syn, np.full(n_pre, 1.0 / n_pre)), out=indptr[1:])
     if arena is None:
@@ -331,7 +331,7 @@ def fixed_indegree(
     # measured peak ~48 B per synapse: int64 pre and post, their sort order, the CSR copy
     _check_synapse_memory(f"fixed_indegree(n_pre={n_pre}, n_post={n_post}, k={k})", n_pre,
                           n_post * k, "lower k or n_post", 64)
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     pre = rng.integers(0, n_pre, n_post * k)
     post = np.repeat(np.arange(n_post), k)
     return _from_pairs(pre, post, n_pre, n_post, weight, delay, dtype)

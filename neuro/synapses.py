@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
-from neuro.validation import check_memory, integer, real
+from neuro.validation import check_memory, integer, make_rng, real
 
 if TYPE_CHECKING:  # torch is only needed for the conversion, never at import time
     import torch
@@ -400,7 +400,7 @@ class SparseSynapses:
         _check_weight_values(weight, (n_pre, n_post))
         _check_synapse_memory(f"fixed_probability(n_pre={n_pre}, n_post={n_post}, p={p:g})",
                               n_pre, n_pre * n_post * p, "lower p or the population sizes")
-        rng = np.random.default_rng(seed)
+        rng = make_rng(seed)
         total = n_pre * n_post
         flat = _bernoulli_positions(total, p, rng)
         rows = flat // n_post
@@ -438,7 +438,7 @@ class SparseSynapses:
         _check_weight_values(weight)
         _check_synapse_memory(f"fixed_indegree(n_pre={n_pre}, n_post={n_post}, k={k})",
                               n_pre, n_post * k, "lower k or the population sizes")
-        rng = np.random.default_rng(seed)
+        rng = make_rng(seed)
         pre = rng.integers(0, n_pre, size=(n_post, k))
         post_ids = np.arange(n_post)[:, None]
         # Redraw duplicates (and self-connections) until every row is k distinct partners;

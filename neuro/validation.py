@@ -16,7 +16,7 @@ import numpy as np
 
 __all__ = ["real", "integer", "check_finite_data", "check_duration", "MAX_NEURON_STEPS",
            "MAX_STEPS", "STEP_RTOL", "available_memory", "check_memory", "real_array",
-           "broadcast", "check_field_types", "index_array"]
+           "broadcast", "check_field_types", "index_array", "make_rng"]
 
 #: Default limit of :func:`check_duration`: neuron-steps (steps x neurons) of one run. About
 #: an hour at 3e8 neuron-steps/s, the clock engine's order of magnitude on one core.
@@ -307,3 +307,25 @@ def check_field_types(obj: object) -> None:
             raise ValueError(f"{f.name} must be True or False, got {v!r} ({type(v).__name__})")
         elif tp is str and not isinstance(v, str):
             raise ValueError(f"{f.name} must be a string, got {v!r} ({type(v).__name__})")
+
+
+def make_rng(seed: int | np.random.Generator | None, name: str = "seed") -> np.random.Generator:
+    """``numpy.random.default_rng(seed)`` with the seed checked first (numpy's own error for
+    -1, ``expected non-negative integer``, names no parameter).
+
+    Parameters
+    ----------
+    seed : int, Generator or None
+        An int >= 0 (numpy integers included), a Generator (used as is) or None (fresh
+        entropy).
+    name : str
+        Parameter name, for the message.
+
+    Raises
+    ------
+    ValueError
+        Any other seed (the message names ``name``, the value and the valid range).
+    """
+    if seed is None or isinstance(seed, np.random.Generator):
+        return np.random.default_rng(seed)
+    return np.random.default_rng(integer(name, seed, 0))

@@ -150,6 +150,8 @@ CASES = [
      ["p", "'0.5'"]),
     ("builder-k-float", lambda: SparseSynapses.fixed_indegree(3, 3, 1.5), ValueError,
      ["k", "1.5", "[0, 3]"]),
+    ("builder-seed-negative", lambda: SparseSynapses.fixed_probability(3, 3, 0.5, seed=-1),
+     ValueError, ["seed", "-1", "[0, inf]"]),
     ("builder-n_pre-float", lambda: SparseSynapses.fixed_probability(3.5, 3, 0.5), ValueError,
      ["n_pre", "3.5"]),
     ("every_steps-float", lambda: StateMonitor("a", "v", [0], every_steps=2.5), ValueError,
