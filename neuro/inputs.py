@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neuro.validation import broadcast, index_array, integer, real_array
+from neuro.validation import broadcast, index_array, integer, real, real_array
 
 __all__ = ["PoissonSource", "SpikeArraySource", "CurrentInjection", "PoissonInput", "Source"]
 
@@ -109,6 +109,8 @@ class CurrentInjection:
         a = real_array(f"current into {self.target!r}: amplitude", self.amplitude)
         if not np.all(np.isfinite(a)):
             raise ValueError(f"amplitude must be finite (current into {self.target!r})")
+        object.__setattr__(self, "start_s", real("start_s", self.start_s))  # "0.1" is no time
+        object.__setattr__(self, "stop_s", real("stop_s", self.stop_s, allow_inf=True))
         if not (self.start_s >= 0 and self.stop_s > self.start_s):
             raise ValueError(
                 f"need 0 <= start_s < stop_s, got start_s={self.start_s}, stop_s={self.stop_s}"

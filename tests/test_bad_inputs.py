@@ -134,6 +134,8 @@ CASES = [
      ["v_init", "(2,)", "(3,)"]),
     ("amplitude-string", lambda: CurrentInjection("a", "0.5"), ValueError,
      ["amplitude", "'0.5'"]),
+    ("current-start-string", lambda: CurrentInjection("a", 0.5, "0.1"), ValueError,
+     ["start_s", "'0.1'", "real number"]),
     ("amplitude-shape", _current_amplitude_shape, ValueError, ["amplitude", "(2,)", "(3,)"]),
     ("set_rates-shape", _set_rates_shape, ValueError, ["rate_hz", "(3,)", "(2,)"]),
     ("set_rates-string", _set_rates_string, ValueError, ["rate_hz", "'10'"]),
