@@ -247,11 +247,11 @@ class NestModel:
             call's window, on our step grid: NEST's stamp ``(n + 1) dt`` is our step ``n``);
             ``meta`` holds ``engine="nest"``, ``threads``, ``sim_wall_s`` and ``build_wall_s``.
         """
+        # whole steps only, as every backend (one helper for all), before touching NEST
+        n_steps = check_duration(duration_s, self.dt_s, self.network.n_neurons)
         nest = _import_nest()
         if _KERNEL["model"] is not self:
             raise RuntimeError("the NEST kernel was reset by another to_nest(): rebuild this model")
-        # whole steps only, as every backend (one helper for all)
-        n_steps = check_duration(duration_s, self.dt_s, self.network.n_neurons)
         t0 = time.perf_counter()
         nest.Simulate(n_steps * self.dt_s * 1e3)
         wall = time.perf_counter() - t0

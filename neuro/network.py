@@ -62,7 +62,8 @@ class Population:
         if not isinstance(self.params, LIFParams):
             raise TypeError(f"population {self.name!r}: params must be LIFParams, got {type(self.params).__name__}")
         v0 = self.params.v_rest if self.v_init is None else self.v_init
-        v0 = broadcast(f"population {self.name!r}: v_init", real_array("v_init", v0), self.size)
+        what = f"population {self.name!r}: v_init"
+        v0 = broadcast(what, real_array(what, v0), self.size)
         if not np.all(np.isfinite(v0)):
             raise ValueError(f"population {self.name!r}: v_init must be finite")
         object.__setattr__(self, "v_init", v0)

@@ -189,3 +189,14 @@ def test_integer_and_string_parameters_are_not_coerced():
     assert src.indices.tolist() == [1, 2]
     with pytest.raises(ValueError, match="indices must be integers in \\[0, 3\\), got 0.5"):
         SpikeArraySource("s", 3, [0.1], [0.5])
+
+
+def test_nest_bridge_refuses_a_fractional_duration_before_touching_nest():
+    """Checked before NEST is imported, so this holds (and is tested) without NEST too."""
+    from neuro import LIFParams, Network, Population
+    from neuro.nest_bridge import NestModel
+
+    model = NestModel(Network([Population("a", 2, LIFParams())]), 1e-4, 1, {}, {}, {}, 0.0)
+    with pytest.raises(ValueError, match=r"1.5 steps.*0.0001 s or 0.0002 s"):
+        model.run(1.5e-4)
+    assert model.t_s == 0.0
