@@ -16,7 +16,7 @@ from neuro.lif import LIFParams
 from neuro.plasticity import STDPRule, ThresholdAdaptation
 from neuro.record import Monitor, RateMonitor, SpikeMonitor, StateMonitor
 from neuro.synapses import SparseSynapses
-from neuro.validation import broadcast, integer, real_array
+from neuro.validation import broadcast, check_memory, integer, real_array
 
 __all__ = ["Population", "Projection", "Network"]
 
@@ -61,6 +61,8 @@ class Population:
             raise ValueError(f"population {self.name!r}: size must be an integer >= 1, got {self.size!r}")
         if not isinstance(self.params, LIFParams):
             raise TypeError(f"population {self.name!r}: params must be LIFParams, got {type(self.params).__name__}")
+        check_memory(f"Population({self.name!r}, size={self.size})", 8.0 * self.size,
+                     "lower size")  # v_init, float64: before numpy tries to allocate it
         v0 = self.params.v_rest if self.v_init is None else self.v_init
         what = f"population {self.name!r}: v_init"
         v0 = broadcast(what, real_array(what, v0), self.size)

@@ -88,6 +88,14 @@ def test_available_memory_is_positive_and_below_the_total():
         check_memory("a big call", 2.0 * total, "use less")
 
 
+def test_population_beyond_memory_is_refused():
+    from neuro import Population
+
+    with pytest.raises(MemoryError, match=r"Population\('a', size=10000000000000\) needs about "
+                                          r".* GiB.*; lower size"):
+        Population("a", 10**13)
+
+
 def test_small_builders_are_not_refused():
     from neuro.synapses import SparseSynapses
 
