@@ -8,6 +8,8 @@ import math
 import numpy as np
 import pytest
 
+from experiments.common import UsageError
+from learning.training import TrainConfig
 from neuro import (
     CurrentInjection,
     LIFParams,
@@ -19,9 +21,11 @@ from neuro import (
     SpikeArraySource,
     SpikeMonitor,
     StateMonitor,
+    connectivity,
 )
 from neuro.inputs import PoissonInput
 from neuro.record import Recording
+from neuro.validation import check_duration
 
 
 def _syn(n_pre: int = 3, n_post: int = 3) -> SparseSynapses:
@@ -35,7 +39,7 @@ def _clock(network: Network, dt_s: float = 1e-4):
 
 
 def _train_labels(labels):
-    from learning.training import TrainConfig, train
+    from learning.training import train
     from neuro.layers import SpikingMLP
 
     x = np.random.default_rng(0).uniform(size=(len(labels), 4))
@@ -160,16 +164,17 @@ CASES = [
      ["every_steps", "2.5", "[1, inf]"]),
     ("builder-weight-shape", lambda: SparseSynapses.fixed_probability(3, 4, 0.5, np.ones(3)),
      ValueError, ["weight", "(3,)", "(3, 4)"]),
-    ("multapses-weight-shape", lambda: __import__("neuro.connectivity").connectivity
-     .fixed_indegree(3, 4, 2, np.ones(7)), ValueError, ["weight", "(7,)", "(8,)"]),
-    ("multapses-delay-shape", lambda: __import__("neuro.connectivity").connectivity
-     .fixed_indegree(3, 4, 2, 1.0, np.ones(7, dtype=int)), ValueError, ["delay", "(7,)", "(8,)"]),
+    ("multapses-weight-shape", lambda: connectivity.fixed_indegree(3, 4, 2, np.ones(7)),
+     ValueError, ["weight", "(7,)", "(8,)"]),
+    ("multapses-delay-shape",
+     lambda: connectivity.fixed_indegree(3, 4, 2, 1.0, np.ones(7, dtype=int)), ValueError,
+     ["delay", "(7,)", "(8,)"]),
     ("duration-fractional-steps", _fractional_run, ValueError,
      ["duration_s=0.00015", "1.5 steps", "0.0001 s or 0.0002 s"]),
-    ("duration-steps-limit", lambda: __import__("neuro.validation").validation.check_duration(
-        1e8, 1e-4, 1), ValueError, ["duration_s=1e+08", "1e+12 steps", "1e+09"]),
-    ("duration-tiny-dt", lambda: __import__("neuro.validation").validation.check_duration(
-        0.01, 1e-12, 10), ValueError, ["dt_s=1e-12", "1e+10 steps", "1e+09"]),
+    ("duration-steps-limit", lambda: check_duration(1e8, 1e-4, 1), ValueError,
+     ["duration_s=1e+08", "1e+12 steps", "1e+09"]),
+    ("duration-tiny-dt", lambda: check_duration(0.01, 1e-12, 10), ValueError,
+     ["dt_s=1e-12", "1e+10 steps", "1e+09"]),
     ("labels-beyond-outputs", lambda: _train_labels([0, 1, 20, 3]), ValueError,
      ["y_train", "20", "[0, 10)"]),
     ("labels-fraction", lambda: _train_labels([0, 1, 2.5, 3]), ValueError,
@@ -178,8 +183,7 @@ CASES = [
      ["y_train", "-1", ">= 0"]),
     ("eval-labels-beyond-outputs", lambda: _evaluate_labels([0, 11]), ValueError,
      ["y labels", "11", "[0, 10)"]),
-    ("train-epochs-float", lambda: __import__("learning.training").training.TrainConfig(
-        epochs=2.5), ValueError, ["epochs", "2.5"]),
+    ("train-epochs-float", lambda: TrainConfig(epochs=2.5), ValueError, ["epochs", "2.5"]),
     ("stdp-w_init_max-nan", lambda: _stdp_config(w_init_max=math.nan), ValueError,
      ["w_init_max", "nan", "finite"]),
     ("stdp-rest_s-inf", lambda: _stdp_config(rest_s=math.inf), ValueError,
@@ -189,10 +193,9 @@ CASES = [
     ("stdp-kwta_k-float", lambda: _stdp_config(kwta_k=2.9), ValueError, ["kwta_k", "2.9"]),
     ("surrogate-hidden-float", lambda: _surrogate_config(hidden=64.5), ValueError,
      ["hidden", "64.5"]),
-    ("set-w_init_max-nan", lambda: _set("w_init_max", "nan"),
-     __import__("experiments.common").common.UsageError, ["w_init_max", "'nan'", "finite"]),
-    ("set-rest_s-inf", lambda: _set("rest_s", "inf"),
-     __import__("experiments.common").common.UsageError, ["rest_s", "'inf'", "finite"]),
+    ("set-w_init_max-nan", lambda: _set("w_init_max", "nan"), UsageError,
+     ["w_init_max", "'nan'", "finite"]),
+    ("set-rest_s-inf", lambda: _set("rest_s", "inf"), UsageError, ["rest_s", "'inf'", "finite"]),
     ("state-not-recorded", _state_of_unrecorded_variable, KeyError,
      ["'v'", "not recorded", "exc.v"]),
     ("spikes-not-recorded", _spikes_of_unmonitored_population, KeyError,
