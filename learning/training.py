@@ -103,6 +103,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_field_types(self)  # epochs=2.5 or seed="1" would pass the checks below
+        if self.seed < 0:  # numpy would say only "expected non-negative integer", later
+            raise ValueError(f"seed must be an integer >= 0, got {self.seed}")
         for name in ("epochs", "batch_size"):
             v = getattr(self, name)
             if int(v) != v or v < 1:

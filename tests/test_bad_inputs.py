@@ -183,6 +183,7 @@ CASES = [
      ["y_train", "-1", ">= 0"]),
     ("eval-labels-beyond-outputs", lambda: _evaluate_labels([0, 11]), ValueError,
      ["y labels", "11", "[0, 10)"]),
+    ("train-seed-negative", lambda: TrainConfig(seed=-1), ValueError, ["seed", "-1", ">= 0"]),
     ("train-epochs-float", lambda: TrainConfig(epochs=2.5), ValueError, ["epochs", "2.5"]),
     ("stdp-w_init_max-nan", lambda: _stdp_config(w_init_max=math.nan), ValueError,
      ["w_init_max", "nan", "finite"]),
