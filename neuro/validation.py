@@ -3,7 +3,8 @@
 Values are checked in the form the caller gave them, before any cast, so that nothing is
 silently coerced: numpy scalars are accepted wherever Python numbers are, booleans are not
 numbers, NaN/inf are refused unless allowed, and a run whose size is out of reach is refused
-with an estimate before any work.
+with an estimate before any work, as is a call that would need more memory than is available
+(:func:`check_memory`, the one place that asks how much is).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import os
 import numpy as np
 
 __all__ = ["real", "integer", "check_finite_data", "check_duration", "MAX_NEURON_STEPS",
-           "MAX_STEPS", "STEP_RTOL", "available_memory", "check_memory", "real_array",
-           "broadcast", "check_field_types", "index_array", "make_rng"]
+           "MAX_STEPS", "STEP_RTOL", "available_memory", "check_memory", "TooLargeError",
+           "real_array", "broadcast", "check_field_types", "index_array", "make_rng"]
 
 #: Default limit of :func:`check_duration`: neuron-steps (steps x neurons) of one run. About
 #: an hour at 3e8 neuron-steps/s, the clock engine's order of magnitude on one core.
@@ -156,6 +157,14 @@ def check_duration(duration_s: float, dt_s: float, n_neurons: int,
     return int(whole)
 
 
+class TooLargeError(ValueError, MemoryError):
+    """A call refused before allocating because it would need more memory than is available.
+
+    A ValueError (a size is a bad input, as the conventions say) and a MemoryError (code
+    that catches running out of memory catches this too).
+    """
+
+
 def available_memory() -> int:
     """Bytes of memory a new allocation can take now without swapping.
 
@@ -208,12 +217,12 @@ def check_memory(what: str, n_bytes: float, reduce: str) -> None:
 
     Raises
     ------
-    MemoryError
+    TooLargeError
         ``n_bytes`` above :func:`available_memory` (the message gives both and ``reduce``).
     """
     avail = available_memory()
     if n_bytes > avail:
-        raise MemoryError(
+        raise TooLargeError(
             f"{what} needs about {n_bytes / 2**30:.3g} GiB, more than the {avail / 2**30:.3g} GiB "
             f"of memory available; {reduce}"
         )

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from neuro.validation import MAX_STEPS, available_memory, check_duration, check_memory
+from neuro.validation import (
+    MAX_STEPS,
+    TooLargeError,
+    available_memory,
+    check_duration,
+    check_memory,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,7 +44,7 @@ t0 = time.perf_counter()
 try:
     calls[sys.argv[1]]()
     out = {"error": None}
-except MemoryError as e:
+except v.TooLargeError as e:  # a ValueError and a MemoryError, not numpy's MemoryError
     out = {"error": str(e)}
 out["seconds"] = time.perf_counter() - t0
 out["mb"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
@@ -83,15 +89,16 @@ def test_available_memory_is_positive_and_below_the_total():
         total = int(next(line for line in f if line.startswith("MemTotal:")).split()[1]) * 1024
     assert 0 < available_memory() <= total
     check_memory("a small call", 1024, "nothing to reduce")
-    with pytest.raises(MemoryError, match=r"a big call needs about .* GiB, more than .*; "
-                                          r"use less"):
+    with pytest.raises(TooLargeError, match=r"a big call needs about .* GiB, more than .*; "
+                                            r"use less") as info:
         check_memory("a big call", 2.0 * total, "use less")
+    assert isinstance(info.value, ValueError) and isinstance(info.value, MemoryError)
 
 
 def test_population_beyond_memory_is_refused():
     from neuro import Population
 
-    with pytest.raises(MemoryError, match=r"Population\('a', size=10000000000000\) needs about "
+    with pytest.raises(TooLargeError, match=r"Population\('a', size=10000000000000\) needs about "
                                           r".* GiB.*; lower size"):
         Population("a", 10**13)
 
