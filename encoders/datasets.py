@@ -9,13 +9,17 @@ here; experiments use its first 8,000 images for training and the last 2,000 for
 from __future__ import annotations
 
 import gzip
+import math
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from neuro.io import FormatError  # one error type for every malformed file
+from neuro.safe_read import MAX_RATIO, open_binary
 
 __all__ = ["FormatError", "Split", "load_digits_split", "load_mnist", "read_idx", "default_data_dir"]
 
@@ -68,41 +72,61 @@ _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f
 def read_idx(path: str | Path) -> np.ndarray:
     """Read an IDX file (``.gz`` or raw) into an array of the shape its header declares.
 
+    The file is opened with :func:`neuro.safe_read.open_binary` (a regular file, not a
+    symlink or FIFO); the declared size is checked before the data is read (for a gzipped
+    file: at most :data:`neuro.safe_read.MAX_RATIO` times its compressed size), and a gzip
+    stream is decompressed only up to that size.
+
     Raises
     ------
     FormatError
-        Wrong magic number, unknown type code, or a file shorter/longer than its header says.
+        Wrong magic number, unknown type code, a declared size the file cannot hold, or a
+        file shorter/longer than its header says.
     """
     path = Path(path)
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise FileNotFoundError(f"IDX file not found: {path}")
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
+    with open_binary(path, "IDX file") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        gz = fh.read(2) == b"\x1f\x8b"
+        fh.seek(0)
+        stream = gzip.GzipFile(fileobj=fh, mode="rb") if gz else fh
         try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise FormatError(f"{path}: corrupt or truncated gzip stream ({exc})") from exc
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+            return _read_idx_stream(path, stream, MAX_RATIO * size if gz else size)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise FormatError(f"{path}: corrupt or truncated gzip stream ({exc})") from None
+
+
+def _read_idx_stream(path: Path, stream: BinaryIO, max_bytes: int) -> np.ndarray:
+    """Header, size check against ``max_bytes``, then exactly the declared data bytes."""
+    head = stream.read(4)
+    if len(head) < 4 or head[0] != 0 or head[1] != 0:
         raise FormatError(
-            f"{path}: bad magic number {raw[:4].hex() if raw else '(empty)'}; an IDX file starts "
+            f"{path}: bad magic number {head.hex() if head else '(empty)'}; an IDX file starts "
             "with two zero bytes, a type code and the number of dimensions"
         )
-    code, ndim = raw[2], raw[3]
+    code, ndim = head[2], head[3]
     if code not in _IDX_TYPES:
-        raise FormatError(f"{path}: unknown IDX type code 0x{code:02x}; valid: {sorted(hex(c) for c in _IDX_TYPES)}")
-    header = 4 + 4 * ndim
-    if ndim == 0 or len(raw) < header:
-        raise FormatError(f"{path}: truncated header (ndim={ndim}, {len(raw)} bytes)")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+        raise FormatError(f"{path}: unknown IDX type code 0x{code:02x}; "
+                          f"valid: {sorted(hex(c) for c in _IDX_TYPES)}")
+    dims = stream.read(4 * ndim)
+    if ndim == 0 or len(dims) < 4 * ndim:
+        raise FormatError(f"{path}: truncated header (ndim={ndim}, {4 + len(dims)} bytes)")
+    shape = tuple(int.from_bytes(dims[4 * i: 4 * i + 4], "big") for i in range(ndim))
     dtype = np.dtype(_IDX_TYPES[code])
-    need = int(np.prod(shape)) * dtype.itemsize
-    have = len(raw) - header
-    if have != need:
+    need = math.prod(shape) * dtype.itemsize
+    if need > max_bytes:
+        raise FormatError(f"{path}: header declares shape {shape} ({need} data bytes), more "
+                          f"than the file can hold ({max_bytes} bytes at most): truncated or "
+                          "damaged")
+    raw = stream.read(need + 1)
+    if len(raw) != need:
         raise FormatError(
-            f"{path}: header declares shape {shape} ({need} data bytes) but the file has {have} "
-            f"({'truncated' if have < need else 'trailing data'})"
+            f"{path}: header declares shape {shape} ({need} data bytes) but the file has "
+            f"{'only ' + str(len(raw)) if len(raw) < need else 'more'} "
+            f"({'truncated' if len(raw) < need else 'trailing data'})"
         )
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+    return np.frombuffer(raw, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
 def _find(directory: Path, stem: str) -> Path:

@@ -23,10 +23,13 @@ Examples
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from neuro.safe_read import load_npy, open_binary, open_h5, open_regular
 
 __all__ = [
     "DEFAULT_IMAGES",
@@ -87,18 +90,19 @@ def to_grey(image: np.ndarray, name: str = "image") -> np.ndarray:
 def _load_stack(path: Path, key: str | None, image_axis: int | None) -> list[np.ndarray]:
     suffix = path.suffix.lower()
     if suffix == ".npy":
-        arr = np.load(path, allow_pickle=False)
+        arr = load_npy(path, "image stack")
         axis = 0 if image_axis is None else image_axis
     elif suffix == ".mat":
         import scipy.io
 
-        data = {k: v for k, v in scipy.io.loadmat(path).items() if not k.startswith("__")}
+        with open_binary(path, "MATLAB file") as fh:
+            data = {k: v for k, v in scipy.io.loadmat(fh).items() if not k.startswith("__")}
         arr = _pick(data, key, path)
         axis = -1 if image_axis is None else image_axis  # MATLAB stacks images last
     else:
         import h5py
 
-        with h5py.File(path, "r") as f:
+        with open_h5(path, "image stack") as f:
             data = {k: f[k] for k in f if isinstance(f[k], h5py.Dataset)}
             arr = np.asarray(_pick(data, key, path)[()])
         axis = 0 if image_axis is None else image_axis
@@ -169,6 +173,7 @@ def load_images(
             else:
                 import skimage.io
 
+                os.close(open_regular(f, "image file"))  # no symlink, FIFO or device
                 raw.append((f.name, skimage.io.imread(f)))
     else:
         items = list(source)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 import time
 import traceback
@@ -12,6 +11,7 @@ from pathlib import Path
 from experiments.common import UsageError, load, run_experiment, write_json_atomic
 from experiments.registry import DEMO
 from experiments.report import figure_entries, render_demo_page
+from neuro.safe_read import read_json
 
 __all__ = ["run_demo"]
 
@@ -76,6 +76,6 @@ def _write_index(out: Path, results: dict[str, dict], failures: dict[str, str]) 
             "figures": [dataclasses.replace(f, png=f"{name}/{f.png}", svg=f"{name}/{f.svg}")
                         for f in figure_entries(run_dir)],
             "report": f"{name}/report.html" if (run_dir / "report.html").is_file() else None,
-            "scorecard": json.loads(card.read_text()) if card.is_file() else [],
+            "scorecard": read_json(card, "scorecard") if card.is_file() else [],
         })
     render_demo_page(out, sections)

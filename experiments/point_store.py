@@ -24,8 +24,12 @@ from typing import Any
 from experiments.common import _json_default, write_json_atomic
 from neuro.atomic import _pid_alive
 from neuro.integrity import FormatError
+from neuro.safe_read import read_bytes, read_json
 
 __all__ = ["PointStore", "point_key"]
+
+#: A point file holds a few figures of one grid point; anything larger is not one.
+_POINT_MAX_BYTES = 16 << 20
 
 
 class PointStore:
@@ -59,12 +63,10 @@ class PointStore:
     def get(self, key: str) -> dict[str, Any] | None:
         """The stored result of ``key`` (None if missing, or ignored because ``fresh``)."""
         path = self._file(key, ".json")
-        if (self.fresh and key not in self._done_here) or not path.exists():
+        # lexists: a symlink (even a dangling one) is refused by read_json, not skipped
+        if (self.fresh and key not in self._done_here) or not os.path.lexists(path):
             return None
-        try:
-            stored = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise FormatError(f"{path}: point file is not valid JSON: {e}") from None
+        stored = read_json(path, "point file", max_bytes=_POINT_MAX_BYTES)
         if not (isinstance(stored, dict) and set(stored) == {"sha256", "result"}):
             raise FormatError(f"{path}: point file must hold exactly 'sha256' and 'result'")
         if _digest(stored["result"]) != stored["sha256"]:
@@ -85,7 +87,7 @@ class PointStore:
                 fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             except FileExistsError:
                 try:
-                    pid = int(lock.read_text() or "0")
+                    pid = int(read_bytes(lock, 64, "lock file") or b"0")
                 except (FileNotFoundError, ValueError):
                     pid = 0  # being written or just released: look again once
                 if pid and (pid == os.getpid() or _pid_alive(pid)):

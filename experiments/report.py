@@ -20,6 +20,7 @@ import jinja2
 import matplotlib.pyplot as plt
 
 from neuro.atomic import atomic_path, write_text
+from neuro.safe_read import read_json
 
 __all__ = [
     "FigureEntry",
@@ -148,7 +149,7 @@ def render_run_page(out_dir: Path, title: str, summary: dict, scorecard: list[di
 def figure_entries(run_dir: Path) -> list[FigureEntry]:
     """The captioned figures of a finished run (``figures.json``; empty if the run wrote none)."""
     path = Path(run_dir) / FIGURES_FILE
-    return [FigureEntry(**f) for f in json.loads(path.read_text())] if path.is_file() else []
+    return [FigureEntry(**f) for f in read_json(path, "figure list")] if path.is_file() else []
 
 
 def render_experiment_page(ctx, cfg, summary: dict) -> Path:
@@ -159,7 +160,7 @@ def render_experiment_page(ctx, cfg, summary: dict) -> Path:
     """
     write_text(Path(ctx.out_dir) / FIGURES_FILE, json.dumps([dataclasses.asdict(f) for f in ctx.figures], indent=1))
     card_path = Path(ctx.out_dir) / "scorecard.json"
-    scorecard = json.loads(card_path.read_text()) if card_path.is_file() else None
+    scorecard = read_json(card_path, "scorecard") if card_path.is_file() else None
     facts = ("experiment", "seed", "smoke")
     title = f"{ctx.name} (seed {ctx.seed}{', smoke size' if ctx.smoke else ''})"
     if scorecard:

@@ -68,6 +68,7 @@ from neuro.atomic import atomic_path
 from neuro.checkpoint import check_resume_mode, config_hash
 from neuro.integrity import FormatError
 from neuro.layers import SpikingMLP
+from neuro.safe_read import open_binary
 
 __all__ = ["Config", "run", "SMOKE", "QUICK", "METHODS", "loihi_energy_per_inference"]
 
@@ -433,7 +434,8 @@ def run(cfg: Config, ctx) -> dict:
     if not dense_path.exists():  # stored points of a run whose weights were lost: retrain
         compute(point_key("dense", 1.0, False))
     try:  # tensors only (weights_only), and the trained net's exact layout
-        dense.load_state_dict(torch.load(dense_path, weights_only=True))
+        with open_binary(dense_path, "dense weights") as fh:  # no symlink, FIFO or device
+            dense.load_state_dict(torch.load(fh, weights_only=True))
     except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
         raise FormatError(f"{dense_path}: not the dense weights of this sweep: "
                           f"{type(e).__name__}: {e}") from None

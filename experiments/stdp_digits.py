@@ -64,6 +64,7 @@ from neuro.inputs import PoissonSource
 from neuro.plotting import raster
 from neuro.plotting.fields import receptive_field_grid
 from neuro.plotting.stdp import assignment_histogram
+from neuro.safe_read import load_npz
 
 __all__ = ["Config", "run", "SMOKE", "QUICK", "diehl_cook_network", "Trainer", "kmeans_baseline"]
 
@@ -357,8 +358,7 @@ class Trainer:
         A file that is not such a checkpoint raises :class:`neuro.io.FormatError`.
         """
         try:
-            with np.load(path, allow_pickle=False) as z:
-                d = {k: z[k] for k in z.files}
+            d = load_npz(path, "stdp-digits checkpoint")  # regular file, no zip bomb
             meta = {k: str(d.pop(k)) for k in _CKPT_TEXT if k in d}
             position = (int(d.pop("epoch")), int(d.pop("pos")), d.pop("order"), float(d.pop("elapsed")))
         except (FileNotFoundError, PermissionError):

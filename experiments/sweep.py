@@ -8,6 +8,10 @@ runner) is the proof that the point finished. So
   command skips every finished point;
 * a failing point writes ``error.txt`` and is reported; it is retried only with
   ``--retry-failed``;
+* a sweep directory belongs to one configuration: ``sweep.json`` records the experiment,
+  ``--smoke``, the ``--set`` overrides and the code version, and running again into the same
+  ``--out`` with any of them different is refused before anything runs or is written (the
+  grid and the seeds may grow: each point's directory name says its grid values and seed);
 * a worker that dies mid-point has its task rescheduled by the Dask scheduler on another
   worker (``distributed.scheduler.allowed-failures``).
 
@@ -25,9 +29,9 @@ import argparse
 import csv
 import io
 import itertools
-import json
 import logging
 import math
+import os
 import re
 import traceback
 from dataclasses import dataclass
@@ -46,6 +50,9 @@ from experiments.common import (
     write_json_atomic,
 )
 from neuro.atomic import atomic_path, write_text
+from neuro.checkpoint import code_version
+from neuro.integrity import FormatError
+from neuro.safe_read import read_bytes, read_json
 
 __all__ = ["SweepPoint", "add_arguments", "parse_grid", "parse_seeds", "plan_points", "run_sweep",
            "run_sweep_command", "collect_table"]
@@ -189,9 +196,14 @@ def run_sweep(
     for p in points:  # every point's configuration is checked before anything runs
         make_config(module, smoke=smoke, overrides={**overrides, **dict(p.values)})
     out = Path(out_dir)
+    identity = {"experiment": name, "smoke": smoke, "overrides": overrides,
+                "code_version": code_version()}
+    stored = check_sweep_identity(out, identity)
     (out / "points").mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out / "sweep.json", {"experiment": name, "grid": grid, "seeds": seeds,
-                                           "smoke": smoke, "overrides": overrides})
+    if stored is None or (stored.get("grid"), stored.get("seeds")) != (grid, seeds):
+        for old in ("sweep.csv", "sweep.h5", "sweep.png"):  # tables of the previous grid
+            (out / old).unlink(missing_ok=True)
+        write_json_atomic(out / "sweep.json", {**identity, "grid": grid, "seeds": seeds})
     todo, skipped, failed_before = [], [], []
     for p in points:
         d = out / "points" / p.id
@@ -204,8 +216,7 @@ def run_sweep(
     log.info("sweep %s: %d points, %d finished before, %d failed before%s, %d to run",
              name, len(points), len(skipped), len(failed_before),
              "" if retry_failed else " (not retried)", len(todo))
-    failed = {p.id: (out / "points" / p.id / "error.txt").read_text().strip().splitlines()[-1]
-              for p in failed_before}
+    failed = {p.id: _last_line(out / "points" / p.id / "error.txt") for p in failed_before}
     if todo:
         failed.update(_run_points(name, out, todo, smoke, overrides, scheduler, workers))
     table = collect_table(out, points)
@@ -216,6 +227,62 @@ def run_sweep(
         log.warning("point %s failed: %s", pid, err)
     return {"experiment": name, "points": len(points), "ran": len(todo), "skipped": len(skipped),
             "finished": len(table), "failed": len(failed), "failed_points": sorted(failed), **files}
+
+
+_MISSING = object()
+
+#: What a sweep directory's configuration is (``sweep.json``); grid and seeds may change.
+IDENTITY_KEYS = ("experiment", "smoke", "overrides", "code_version")
+
+
+def check_sweep_identity(out: Path, identity: dict[str, Any]) -> dict[str, Any] | None:
+    """Refuse a sweep directory holding points of another configuration.
+
+    Parameters
+    ----------
+    out : Path
+        The sweep directory (may not exist yet).
+    identity : dict
+        This run's values of :data:`IDENTITY_KEYS`.
+
+    Returns
+    -------
+    dict or None
+        The stored ``sweep.json`` (None for a new directory).
+
+    Raises
+    ------
+    UsageError
+        ``sweep.json`` records another configuration, or there are points but no
+        ``sweep.json`` (their configuration is unknown).
+    FormatError
+        ``sweep.json`` is not a JSON object (names the file).
+    """
+    path = out / "sweep.json"
+    if not os.path.lexists(path):
+        points = out / "points"
+        if points.is_dir() and any(points.iterdir()):
+            raise UsageError(f"{out}: has points but no sweep.json, so their configuration is "
+                             "unknown; use another --out (or delete the directory)")
+        return None
+    stored = read_json(path, "sweep file")
+    if not isinstance(stored, dict):
+        raise FormatError(f"{path}: sweep file must hold a JSON object, got "
+                          f"{type(stored).__name__}")
+    diff = [f"{k}: {stored.get(k, '(not recorded)')!r} there, {identity[k]!r} now"
+            for k in IDENTITY_KEYS if stored.get(k, _MISSING) != identity[k]]
+    if diff:
+        raise UsageError(f"{out} holds a sweep of another configuration ({'; '.join(diff)}); "
+                         "its points would be reused as if they were this one's. Use another "
+                         "--out, or the same --set/--smoke as before.")
+    return stored
+
+
+def _last_line(path: Path) -> str:
+    """Last line of a point's ``error.txt`` (read capped: it is a traceback)."""
+    text = read_bytes(path, 1 << 20, "point error file").decode("utf-8", errors="replace")
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else "(empty error.txt)"
 
 
 def _run_points(name, out, todo, smoke, overrides, scheduler, workers) -> dict[str, str]:
@@ -258,7 +325,9 @@ def collect_table(out: Path | str, points: list[SweepPoint]) -> list[dict[str, A
         f = Path(out) / "points" / p.id / "summary.json"
         if not f.is_file():
             continue
-        summary = json.loads(f.read_text())
+        summary = read_json(f, "point summary")
+        if not isinstance(summary, dict):
+            raise FormatError(f"{f}: point summary must be a JSON object")
         row: dict[str, Any] = {"point": p.id, **dict(p.values), "seed": p.seed}
         for k, v in summary.items():
             if k not in row and isinstance(v, (int, float, str, bool)) and k not in _META:

@@ -16,15 +16,15 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
+from hardware_models.fixed_point_stdp import FixedLearn, fixed_plastic_events
 from neuro.engines.clock import update_serial
 from neuro.engines.kernels import accepts_delta, apply_drives, crossings, step_kernel
 from neuro.engines.loop import register_stages
 from neuro.engines.plasticity import PlasticPlan
-
-from hardware_models.fixed_point_stdp import FixedLearn, fixed_plastic_events
+from neuro.engines.ring import ring_deliver, ring_push, ring_slot
+from neuro.jit import njit
 
 __all__ = ["Chip", "FixedPoint", "LoihiFixedStages", "LoihiStages", "Segments", "loihi_inputs",
            "loihi_inputs_fixed", "update_fixed"]
@@ -246,15 +246,9 @@ def _process(n, st, bk, ctr, ref_n):
                             v[t] += wt
                     else:
                         syn[ch - 1, t] += wt
-                else:
-                    slot = n_mod + d  # (n + d) % n_slots without a division per synapse
-                    if slot >= n_slots:
-                        slot -= n_slots
-                    if not queued[slot, t]:  # first input of this target in that slot
-                        queued[slot, t] = True
-                        q_ids[slot, q_len[slot, 0, 0]] = t
-                        q_len[slot, 0, 0] += 1
-                    buf[slot, t, syn_ch[s]] += wt
+                else:  # one partition: the queue of partition 0, from target 0 on
+                    ring_push(buf, queued, q_ids, q_len, ring_slot(n_mod, d, n_slots), t,
+                              syn_ch[s], wt, 0, 0)
         start = stop
     return 0
 
@@ -303,30 +297,12 @@ def _deliver_and_count(n, spiking, n_spk, st, bk, ctr, ref_n):
     """Deliver slot ``n`` (float: into ``v`` / ``I``; fixed: into the input registers) for
     the targets queued in it, then count active/inactive compartment updates (one pass over
     the neurons, like the update itself)."""
-    v, last, buf, received = st.v, st.last_spike, st.buffer, bk.received
-    queued, q_ids, q_len = st.queued, st.queue_ids, st.queue_len
-    target = bk.inreg if bk.fixed else st.syn
-    n_slots = buf.shape[0]
-    slot = n % n_slots
+    received = bk.received
     for r in range(n_spk):
         received[spiking[r]] = 1
-    if n_slots > 1:
-        for q in range(q_len[slot, 0, 0]):
-            i = q_ids[slot, q]
-            received[i] = 1
-            queued[slot, i] = False
-            if bk.fixed:  # buffer channels are the input registers
-                for k in range(buf.shape[2]):
-                    target[k, i] += buf[slot, i, k]
-                    buf[slot, i, k] = 0
-            else:  # channel 0 into v (unless refractory), 1 + k into I_k
-                if accepts_delta(n, i, last, ref_n):
-                    v[i] += buf[slot, i, 0]
-                buf[slot, i, 0] = 0
-                for k in range(buf.shape[2] - 1):
-                    target[k, i] += buf[slot, i, 1 + k]
-                    buf[slot, i, 1 + k] = 0
-        q_len[slot, 0, 0] = 0
+    # fixed: the buffer channels are the input registers; float: channel 0 into v (unless
+    # refractory), 1 + k into I_k
+    ring_deliver(n, 0, 0, st, bk.inreg if bk.fixed else st.syn, ref_n, not bk.fixed, received)
     ch = bk.chip
     for r in range(ch.run_core.shape[0]):  # runs of consecutive neurons on one core
         lo, hi = ch.run_ptr[r], ch.run_ptr[r + 1]
@@ -408,7 +384,7 @@ def update_fixed(n, model, st, bk, sc):
 
 
 register_stages(LoihiStages, update_serial, loihi_inputs)  # float: the clock engine's update
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def loihi_inputs_fixed(n, j, spiking, n_spk, model, st, bk, io):
     """Stage 3 in fixed-point mode: :func:`loihi_inputs`, then Loihi-precision STDP
     (:func:`hardware_models.fixed_point_stdp.fixed_plastic_events`) at the point of the step

@@ -30,11 +30,11 @@ events plus one pass over the neurons per step.
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from hardware_models._event_kernels import (
     Chip,
@@ -47,14 +47,14 @@ from hardware_models.fixed_point import ACT_SHIFT, QuantizedNetwork, quantize, q
 from hardware_models.fixed_point_stdp import N_F, build_fixed_stdp, check_fixed_rules
 from hardware_models.loihi import LoihiSpec
 from hardware_models.mapping import Mapping, place
-from neuro.engines import InputDrive, assemble_recording, check_supported
-from neuro.engines.loop import Inputs, Recorder, run_steps, scratch
+from neuro.engines import InputDrive, check_supported
+from neuro.engines.driver import n_run_steps, run_blocks
 from neuro.engines.plan import DriveTable, Neurons, Plan, build_plan
-from neuro.engines.recording import state_columns
+from neuro.engines.registry import register_backend
 from neuro.engines.state import initial_state
+from neuro.features import Feature
 from neuro.network import Network
 from neuro.record import Recording
-from neuro.validation import check_duration
 
 __all__ = ["COUNTERS", "LoihiCounters", "EventQueueSimulator", "run_event_queue"]
 
@@ -213,7 +213,7 @@ class EventQueueSimulator:
                  chunk_steps: int = 2000):
         if mode not in ("float", "fixed"):
             raise ValueError(f"mode must be 'float' or 'fixed', got {mode!r}")
-        check_supported(network, f"loihi-{mode}")
+        check_supported(network, f"loihi-{mode}")  # what it runs: registered below
         if isinstance(chunk_steps, bool) or int(chunk_steps) != chunk_steps or chunk_steps < 1:
             raise ValueError(f"chunk_steps must be an integer >= 1, got {chunk_steps!r}")
         self.chunk_steps = int(chunk_steps)
@@ -225,7 +225,8 @@ class EventQueueSimulator:
         if mode == "fixed" and not 1 <= self.spec.decay_bits <= 16:
             raise ValueError(f"LoihiSpec.decay_bits must be in [1, 16] in fixed mode, "
                              f"got {self.spec.decay_bits}")
-        _check_rules(network, mode)
+        if mode == "fixed":
+            check_fixed_rules(network)  # rule parameters beyond the declared features
         plan = build_plan(network, dt_s, np.float64)
         # the cores process their queues one after the other: one partition
         plan = replace(plan, model=plan.model._replace(bounds=np.array([0, plan.n_neurons])))
@@ -340,11 +341,12 @@ class EventQueueSimulator:
         """The external drives as this model runs them (integer weights in fixed mode)."""
         return self.plan.model.drives
 
-    def reset(self, sources: list | None = None, seed: int | None = None,
-              keep_weights: bool = True) -> None:
-        """Back to the initial state; optionally drive by other sources (same names/sizes).
+    def reset(self, sources: list | None = None, seed: int | None = None, *,
+              keep_weights: bool = False) -> None:
+        """Back to the network's initial state, weights included; optionally drive by other
+        sources (same names/sizes) or another seed.
 
-        Learned weights (STDP) are kept unless ``keep_weights`` is False; traces restart.
+        Learned weights (STDP) are kept only if ``keep_weights``; traces restart.
         """
         plan = self.plan
         weights = self.state.weights if keep_weights else self._w0
@@ -398,53 +400,21 @@ class EventQueueSimulator:
         Counters of every step run so far are available from :meth:`counters`
         (``n_steps x n_cores x 10`` int64: mind the memory of very long runs).
         """
-        plan, st, m = self.plan, self.state, self.mapping
-        # whole steps only, and refuse out-of-reach runs (one helper for every backend)
-        n_steps = check_duration(duration_s, plan.dt_s, plan.n_neurons)
-        n_start, n_end = st.step, st.step + n_steps
-        fixed = self.mode == "fixed"
-        cols = state_columns(self.network, plan, n_start, n_end)
-        cap = max(4 * plan.n_neurons, 1 << 16)
-        rec = Recorder(cols.ids, cols.channels, cols.every,
-                       np.zeros((cols.n_samples, cols.ids.size), st.v.dtype),
-                       np.empty(cap, np.int64), np.empty(cap, np.int64))
-        sc = scratch(plan.n_neurons, plan.model.bounds.size - 1, st.v.dtype)
-        steps_out, ids_out, src_steps, src_ids = [], [], [], []
-        src_mon = set(self.network.spike_monitored()) - {p.name for p in self.network.populations}
-        n_samples = 0
-        t0 = time.perf_counter()
-        bar = tqdm(total=n_steps, desc="loihi event queue", unit="step", disable=not progress)
-        n = n_start
-        while n < n_end:
-            # the drive may return fewer steps than asked (bounded memory): run those
-            ext_ptr, ext_ids = self.drive.spikes(n, min(n + self.chunk_steps, n_end))
-            n1 = n + ext_ptr.size - 1
-            ev_ptr, ev_ids, ev_vals = self.drive.current_events(n, n1)
-            if src_mon:
-                src_steps.append(np.repeat(np.arange(n, n1), np.diff(ext_ptr)))
-                src_ids.append(ext_ids)
-            ctr = np.zeros((n1 - n, m.n_cores, len(COUNTERS)), np.int64)
-            k = n
-            while k < n1:  # the loop stops early when its spike buffer could overflow
-                io = Inputs(ext_ptr[k - n:], ext_ids, ev_ptr[k - n:], ev_ids, ev_vals, self.seed)
-                bk = self._bk._replace(counters=ctr[k - n:])
-                k_next, n_out, n_samples = run_steps(k, n1, plan.model, st, bk, io, rec, sc,
-                                                     n_samples)
-                steps_out.append(rec.spike_step[:n_out].copy())
-                ids_out.append(rec.spike_id[:n_out].copy())
-                k = k_next
+        n_steps = n_run_steps(duration_s, self.plan)
+        n_cores = self.mapping.n_cores
+
+        def records(n0: int, n1: int) -> Callable[[int], LoihiStages]:
+            # one counter block per chunk, kept for counters(); each call of the loop
+            # writes from its own first step on
+            ctr = np.zeros((n1 - n0, n_cores, len(COUNTERS)), np.int64)
             self._counters.append(ctr)
-            bar.update(n1 - n)
-            n = n1
-        bar.close()
-        self.state = st._replace(step=n_end)
-        wall = time.perf_counter() - t0
-        states = rec.samples[:n_samples]
-        if fixed:
-            states = self._float_states(states, cols.ids, cols.channels)
-        return assemble_recording(
-            self.network, plan, n_start, n_end, steps_out, ids_out, src_steps, src_ids,
-            states, cols.monitors, cols.every, wall, engine=f"loihi-{self.mode}")
+            return lambda k: self._bk._replace(counters=ctr[k - n0:])
+
+        rec, self.state = run_blocks(
+            self.network, self.plan, self.state, self.drive, n_steps,
+            chunk_steps=self.chunk_steps, records=records, engine=f"loihi-{self.mode}",
+            progress=progress, float_states=self._float_states if self.mode == "fixed" else None)
+        return rec
 
     def _float_states(self, states: np.ndarray, ids: np.ndarray, chans: np.ndarray) -> np.ndarray:
         """Fixed-point samples in the network's float units (every backend records floats):
@@ -498,25 +468,6 @@ class EventQueueSimulator:
         return out
 
 
-def _check_rules(network: Network, mode: str) -> None:
-    """Plasticity and adaptation the backend can run (the clock engine's, see Notes)."""
-    from neuro.plasticity import STDPRule
-
-    for pr in network.projections:
-        if pr.plasticity is not None and not isinstance(pr.plasticity, STDPRule):
-            raise TypeError(f"projection {pr.name}: plasticity must be a neuro.plasticity.STDPRule, "
-                            f"got {type(pr.plasticity).__name__}")
-        if pr.plasticity is not None and pr.synapses.max_delay > 0:
-            raise ValueError(f"projection {pr.name}: plastic projections must have zero delays "
-                             f"(got max delay {pr.synapses.max_delay} steps)")
-    if mode == "fixed":
-        check_fixed_rules(network)
-        adapted = [p.name for p in network.populations if p.adaptation is not None]
-        if adapted:
-            raise ValueError(f"adaptive thresholds (populations {adapted}) are not modelled in "
-                             "mode='fixed'; use mode='float'")
-
-
 def run_event_queue(network: Network, duration_s: float, dt_s: float, *,
                     mapping: Mapping | None = None, spec: LoihiSpec | None = None,
                     mode: str = "float", seed: int = 0) -> tuple[Recording, LoihiCounters, Mapping]:
@@ -529,3 +480,20 @@ def run_event_queue(network: Network, duration_s: float, dt_s: float, *,
     sim = EventQueueSimulator(network, dt_s, mapping=mapping, spec=spec, mode=mode, seed=seed)
     rec = sim.run(duration_s)
     return rec, sim.counters(), sim.mapping
+
+
+#: What the Loihi model runs: the clock engine's features but conductance synapses (its
+#: neurons are current-based) and reward-modulated STDP (no reward input); in fixed-point
+#: mode STDP is the pair rule with additive updates (hardware_models.fixed_point_stdp) and
+#: thresholds do not adapt. Plastic synapses with delays are run by no backend.
+LOIHI_FLOAT_FEATURES: frozenset[Feature] = frozenset(Feature) - {
+    Feature.PLASTIC_DELAYS, Feature.CONDUCTANCE, Feature.REWARD_STDP}
+LOIHI_FIXED_FEATURES: frozenset[Feature] = LOIHI_FLOAT_FEATURES - {Feature.ADAPTATION}
+
+register_backend("loihi-float", partial(EventQueueSimulator, mode="float"),
+                 LOIHI_FLOAT_FEATURES,
+                 "the Loihi model has current-based neurons and no reward input")
+register_backend("loihi-fixed", partial(EventQueueSimulator, mode="fixed"),
+                 LOIHI_FIXED_FEATURES,
+                 "fixed-point mode has current-based neurons, learns by pair additive STDP "
+                 "only and has no adaptation")

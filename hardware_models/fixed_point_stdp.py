@@ -65,7 +65,6 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
 from neuro.engines.kernels import step_kernel
@@ -78,6 +77,7 @@ from neuro.engines.plasticity import (
     register_rule,
     walk_events,
 )
+from neuro.jit import njit
 
 __all__ = [
     "ACC_FRAC_BITS",
@@ -229,7 +229,7 @@ def build_fixed_stdp(network, plastic, weight_gain: np.ndarray, weight_exp: np.n
 
 
 # ---------------------------------------------------------------------- compiled stage
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")
 def _rand_bits(seed, step, slot, stream, bits):
     """Top ``bits`` bits of SplitMix64's finaliser of (seed, step, slot, stream)."""
     z = (np.uint64(seed) * _U_SEED + np.uint64(step) * _U_STEP + np.uint64(slot) * _U_SLOT
@@ -263,7 +263,7 @@ def _trace_at(tr, last, k, n, dec, stoch, seed, stream):
     return x
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")
 def _scaled(m, e, trace):
     v = m * trace
     return v << e if e >= 0 else v >> (-e)
@@ -289,7 +289,7 @@ def _update(w, s, term, fx, q, seed, n, stream):
     w[s] = m << sh
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")
 def _jump(x, fx, q):
     if fx[q, F_NEAREST]:
         return fx[q, F_IMPULSE]

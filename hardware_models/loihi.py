@@ -68,6 +68,7 @@ from dataclasses import replace as _dc_replace
 from pathlib import Path
 
 from neuro.atomic import write_text
+from neuro.safe_read import read_json
 
 __all__ = ["LoihiSpec", "preset", "PRESETS", "load_spec"]
 
@@ -393,8 +394,7 @@ def load_spec(path: str | Path) -> LoihiSpec:
     Fields not given keep the ``davies2018`` defaults; a ``"base"`` key names another
     preset to start from. Unknown keys are an error.
     """
-    with open(path) as fh:
-        data = json.load(fh)
+    data = read_json(path, "Loihi spec file")  # regular file, capped, errors name the file
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a JSON object of LoihiSpec fields")
     base = preset(data.pop("base", "davies2018"))

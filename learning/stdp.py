@@ -9,7 +9,8 @@ the same quantities without the engine, for tests, fits and plots:
 - :func:`trace_value`: a trace after an arbitrary spike train, in closed form;
 - :func:`reference_weight`: event-by-event evaluation of a rule on one synapse (pair,
   triplet, nearest / all-to-all, weight dependence, bounds) in plain Python;
-- :func:`fit_window`: least-squares fit of exponential windows to measured changes;
+- :func:`fit_window`: least-squares fit of exponential windows to measured changes
+  (defined in :mod:`neuro.analysis.stdp`, which ``neuro.bio`` uses; re-exported here);
 - :func:`learning_rate_schedule`: constant / linear / exponential / inverse decay.
 """
 
@@ -18,8 +19,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.optimize import curve_fit
 
+from neuro.analysis.stdp import fit_window
 from neuro.plasticity import PAIRINGS, STDPRule
 
 __all__ = [
@@ -125,29 +126,6 @@ def reference_weight(pre_times_s: np.ndarray, post_times_s: np.ndarray, rule: ST
             y1, y2 = (1.0, 1.0) if nearest else (y1 + 1.0, y2 + 1.0)
             t_post = t
     return w
-
-
-def _exp_decay(x: np.ndarray, a: float, tau: float) -> np.ndarray:
-    return a * np.exp(-x / tau)
-
-
-def fit_window(dt_s: np.ndarray, dw: np.ndarray) -> dict[str, float]:
-    """Fit ``A+ exp(-dt/tau+)`` to the ``dt > 0`` changes and ``-A- exp(dt/tau-)`` to the
-    ``dt < 0`` ones (nonlinear least squares).
-
-    Returns
-    -------
-    dict
-        ``a_plus``, ``tau_plus_s``, ``a_minus``, ``tau_minus_s`` (amplitudes as magnitudes).
-    """
-    dt = np.asarray(dt_s, dtype=np.float64)
-    dw = np.asarray(dw, dtype=np.float64)
-    pos, neg = dt > 0, dt < 0
-    if pos.sum() < 3 or neg.sum() < 3:
-        raise ValueError("fit_window needs at least 3 positive and 3 negative intervals")
-    (ap, tp), _ = curve_fit(_exp_decay, dt[pos], dw[pos], p0=(dw[pos].max(), 0.02), maxfev=10000)
-    (am, tm), _ = curve_fit(_exp_decay, -dt[neg], -dw[neg], p0=(-dw[neg].min(), 0.02), maxfev=10000)
-    return {"a_plus": float(ap), "tau_plus_s": float(tp), "a_minus": float(am), "tau_minus_s": float(tm)}
 
 
 def learning_rate_schedule(eta0: float, progress: float, kind: str = "constant",

@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 from neuro.atomic import atomic_path
 from neuro.checkpoint import CheckpointMismatch, check_identity, run_identity
 from neuro.integrity import FormatError
+from neuro.safe_read import open_binary
 from neuro.validation import check_field_types, check_finite_data
 
 __all__ = [
@@ -166,7 +167,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         The file is not such a checkpoint (e.g. a pickle that would import or call code).
     """
     try:
-        state = torch.load(path, weights_only=True, map_location="cpu")
+        with open_binary(path, "training checkpoint") as fh:  # no symlink, FIFO or device
+            state = torch.load(fh, weights_only=True, map_location="cpu")
     except (FileNotFoundError, PermissionError):
         raise
     except Exception as e:

@@ -10,8 +10,8 @@ Clean failure:
 * an exception (including ``KeyboardInterrupt`` from SIGINT) removes the temporary file;
 * SIGTERM, while a write is in progress in the main thread, removes every active temporary
   file and then terminates the process as SIGTERM would have;
-* SIGKILL cannot be caught: the next write to the same path sweeps temporary files of that
-  path left by processes that no longer exist;
+* SIGKILL cannot be caught: the next write into the same directory sweeps temporary files
+  there left by processes that no longer exist;
 * an ``OSError`` while writing (full disk, read-only directory) becomes :class:`WriteError`
   with a one-line message naming the path; nothing is left behind.
 """
@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 import signal
 import threading
@@ -60,22 +61,31 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+#: ``.<name>.<pid>.<8 hex digits>.neuro-tmp``: the only names :func:`_sweep` may remove.
+_TMP_NAME = re.compile(r"\..+\.(\d+)\.[0-9a-f]{8}" + re.escape(TMP_SUFFIX))
+
+
 def _sweep(dest: Path) -> None:
-    """Remove temporary files of ``dest`` whose writing process is gone."""
-    prefix = f".{dest.name}."
-    for tmp in temp_files_of(dest):
-        middle = tmp.name[len(prefix): -len(TMP_SUFFIX)]
-        pid_text = middle.split(".", 1)[0]
-        if not pid_text.isdigit():
+    """Remove temporary files in the directory of ``dest`` whose writing process is gone.
+
+    Any writer sweeps its whole directory (not only its own destination), so a file killed
+    mid-write (SIGKILL) does not wait for the next write to the same path. Only names of the
+    toolkit's own pattern are touched, and only when the pid in the name is not a live
+    process: a concurrent writer (alive by definition) keeps its file. (A writer on another
+    machine or in another pid namespace sharing the directory cannot be told apart.)
+    """
+    for tmp in dest.parent.glob(f".*{TMP_SUFFIX}"):
+        m = _TMP_NAME.fullmatch(tmp.name)
+        if m is None:
             continue
-        pid = int(pid_text)
+        pid = int(m.group(1))
         if pid == os.getpid():
             with _lock:
                 if tmp in _active:
                     continue
         elif _pid_alive(pid):
             continue
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError, PermissionError):
             tmp.unlink()
 
 

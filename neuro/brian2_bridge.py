@@ -79,6 +79,8 @@ import numpy as np
 
 from neuro.coba import coba_factors
 from neuro.engines.capabilities import check_supported
+from neuro.engines.registry import register_backend
+from neuro.features import Feature
 from neuro.inputs import PoissonInput, PoissonSource, SpikeArraySource
 from neuro.lif import step_factors
 from neuro.network import Network, Population, Projection
@@ -343,9 +345,11 @@ class Brian2Simulator:
         Brian2's text report."""
         return self.model.run(duration_s, report="text" if progress else None)
 
-    def reset(self) -> None:
-        """A fresh model at ``t = 0`` with the same seed."""
-        self.model = to_brian2(self.network, self.dt_s, target=self.target, seed=self.seed)
+    def reset(self, *, keep_weights: bool = False) -> None:
+        """A fresh model of the network at ``t = 0`` with the same seed; with
+        ``keep_weights``, with the current (learned) weights."""
+        net = self.network.with_synapses(self.synapses()) if keep_weights else self.network
+        self.model = to_brian2(net, self.dt_s, target=self.target, seed=self.seed)
 
     def _stable_names(self) -> dict[str, str]:
         """Brian2 object name -> the same name in every model of this network. Brian2 numbers
@@ -618,3 +622,8 @@ def run_brian2(
     returned recordings directly.
     """
     return to_brian2(network, dt_s, target=target, seed=seed).run(duration_s)
+
+
+register_backend("brian2", Brian2Simulator,
+                 frozenset(Feature) - {Feature.KWTA, Feature.REWARD_STDP, Feature.PLASTIC_DELAYS},
+                 "the Brian2 bridge has no k-WTA and no reward input")

@@ -32,11 +32,16 @@ class CheckpointMismatch(ValueError):
 
 
 def code_version() -> str:
-    """The installed sparse-neuro version (``"unknown"`` when not installed)."""
+    """The installed sparse-neuro version and the hash of its sources
+    (``"<version>+src.<hash>"``, :func:`neuro.jit.source_key`): an edited tree is another code
+    version even when the package version did not change."""
+    from neuro.jit import source_key
+
     try:
-        return metadata.version("sparse-neuro")
+        version = metadata.version("sparse-neuro")
     except metadata.PackageNotFoundError:
-        return "unknown"
+        version = "unknown"
+    return f"{version}+src.{source_key()[:12]}"
 
 
 def config_hash(config: Any, **extra: Any) -> str:

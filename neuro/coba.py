@@ -27,9 +27,9 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
+from neuro.jit import njit
 from neuro.lif import LIFParams
 
 __all__ = ["CobaFactors", "coba_factors", "coba_step", "coba_update"]
@@ -101,7 +101,7 @@ def coba_step(v: np.ndarray, g: np.ndarray, params: LIFParams,
     return v_new, g * f.g_decay[:, None]
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def coba_update(n, v, g0, g1, last, drive, coef, rs):
     """One COBA step of one population's neurons (two channels), on slices, in place.
 

@@ -18,12 +18,13 @@ and the machine this was measured on is shared.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from neuro.jit import njit
 
 __all__ = ["event_forward", "event_weight_grad", "synapse_input_grad"]
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _forward(x, indptr, indices, w, y):  # pragma: no cover - compiled
     M, I = x.shape
     for m in range(M):
@@ -36,7 +37,7 @@ def _forward(x, indptr, indices, w, y):  # pragma: no cover - compiled
                     out[indices[s]] += v * w[s]
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _weight_grad(x, g, indptr, indices, gw):  # pragma: no cover - compiled
     M, I = x.shape
     for m in range(M):
@@ -49,7 +50,7 @@ def _weight_grad(x, g, indptr, indices, gw):  # pragma: no cover - compiled
                     gw[s] += v * gm[indices[s]]
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _input_grad(g, indptr, indices, w, gx):  # pragma: no cover - compiled
     M = g.shape[0]
     I = indptr.size - 1

@@ -47,8 +47,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from neuro.jit import njit
 from neuro.simd import WIDTH, axpy_row, dot_row, lif_grad_tile, lif_tile, scatter_row
 
 __all__ = ["COMPACT_BELOW", "LANES", "N_PARTS", "Neurons", "Synapses", "chunks", "count_active_inputs",
@@ -66,7 +67,7 @@ MIN_CHUNK_FAN_OUT = 16
 _BLOCK = 16
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def count_active_inputs(x):  # pragma: no cover - compiled
     """Number of (sample, input) pairs of ``x`` [T, B, I] that are non-zero at some step."""
     T, B, I = x.shape
@@ -78,7 +79,7 @@ def count_active_inputs(x):  # pragma: no cover - compiled
     return np.count_nonzero(active)
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def spike_bits(x):  # pragma: no cover - compiled
     """Spike trains of ``x`` [T, B, I] as bits, ``[B, I]`` uint32 (bit ``t``: a spike at step ``t``).
 
@@ -99,7 +100,7 @@ def spike_bits(x):  # pragma: no cover - compiled
     return bits[:0] if other else bits
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")
 def _trains(x, bits, b, indptr, trains, active, any_):  # pragma: no cover - compiled
     """Trains ``trains[i, t] = x[t, b, i]`` of the inputs of sample ``b`` that are non-zero at
     some step and have synapses (rows of ``indptr``); returns how many, listed in ``active``
@@ -130,7 +131,7 @@ def _trains(x, bits, b, indptr, trains, active, any_):  # pragma: no cover - com
     return n
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _chunk_rows(indptr, cols, width, n):  # pragma: no cover - compiled
     I = indptr.size - 1
     out = np.empty((I, n + 1), np.int64)
@@ -180,7 +181,7 @@ class Neurons(NamedTuple):
 # Per-sample kernels allocate nothing and only borrow arrays, so they run without reference
 # counting: numba otherwise counts a reference (an atomic operation, which waits for the
 # pending stores) for every array they pass on.
-_sample_kernel = njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
+_sample_kernel = njit(nogil=True, error_model="numpy", _nrt=False)
 
 
 @_sample_kernel
@@ -207,7 +208,7 @@ def _sample_forward(x, bits, b, syn, bias, lif, work, spikes, mems, keep, out_bi
             lif_tile(cur, k0, T, bias, thr, beta, reset_value, spikes, b, B, mems, keep_mask, pos, None)
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(nogil=True, parallel=True)
 def _forward(x, bits, syn, bias, lif, spikes, mems, keep, out_bits):  # pragma: no cover - compiled
     """``spikes`` [T * B, O] and ``mems`` [T * B, n_kept] (``None``: not written): rows
     ``t * B + b``; ``keep``: the kept neurons as a mask [O + padding] (uint8) and the number
@@ -225,7 +226,7 @@ def _forward(x, bits, syn, bias, lif, spikes, mems, keep, out_bits):  # pragma: 
             _sample_forward(x, bits, b, syn, bias, lif, work, spikes, mems, keep, out_bits)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")
 def _map(index, s):  # pragma: no cover - compiled
     """``index[s]``, or ``s`` for ``index`` None (resolved at compile time)."""
     if index is None:
@@ -233,7 +234,7 @@ def _map(index, s):  # pragma: no cover - compiled
     return index[s]
 
 
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+@njit(nogil=True, parallel=True, error_model="numpy")
 def _backward(x, bits, syn, index, lif, mems, resets, g_spk, g_mem, gx, gx_pos, gw_parts, gb_parts):  # pragma: no cover - compiled
     """``mems``, ``resets``, ``g_spk``, ``g_mem``: ``[T * B, O]`` (rows ``t * B + b``);
     ``resets``: the spikes under reset to 0 (``r_{t+1} = s_t``), ``None`` under subtraction;
@@ -333,7 +334,7 @@ def fused_forward(x: np.ndarray, bits: np.ndarray, syn: Synapses, bias: np.ndarr
 COMPACT_BELOW = 0.75
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _or_nonzero(g, live):  # pragma: no cover - compiled
     """``live[k] |= g[t, b, k] != 0`` over all ``t``, ``b`` (``g`` None: nothing)."""
     if g is None:
@@ -361,7 +362,7 @@ def live_neurons(g_spk: np.ndarray | None, g_mem: np.ndarray | None, n_out: int)
     return np.flatnonzero(live)
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(nogil=True, parallel=True)
 def _gather(a, live):  # pragma: no cover - compiled
     """``a[:, :, live]``, C-contiguous."""
     T, B, _ = a.shape
@@ -373,7 +374,7 @@ def _gather(a, live):  # pragma: no cover - compiled
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _restrict(indptr, cols, w, position):  # pragma: no cover - compiled
     I = indptr.size - 1
     keep = np.zeros(cols.size, np.bool_)

@@ -5,14 +5,20 @@ or ``"neuro-results"``), ``schema_version`` (an integer, :data:`SCHEMA_VERSION`)
 networks and recordings, a ``manifest`` (every group, dataset and attribute the file must
 contain) and a ``checksum`` (SHA-256 of every dataset and attribute, see
 :mod:`neuro.integrity`). Writers use :func:`neuro.atomic.atomic_path`, so a crash never leaves a
-half-written file. Readers refuse non-regular files (a FIFO does not block), verify the
-manifest and the checksum, validate every value, and raise only :class:`FormatError` (or
-``FileNotFoundError`` / ``PermissionError`` for the path itself) on bad input. Parameter
-objects (plasticity rules, adaptation) are rebuilt from an explicit registry of this
-toolkit's classes (:data:`neuro.integrity.PARAMETER_CLASSES`); no file can import or run
-code. Files of schema 1 (no checksum) are refused with a message naming the version.
+half-written file. Readers open through :func:`neuro.safe_read.open_h5`: regular files only
+(a symlink or FIFO is refused, never waited on), no soft or external links, no virtual or
+external storage, no dataset declaring more bytes than the file holds, all checked before
+any data is read. They then verify the manifest and the checksum, require every attribute
+of the schema (a missing or unknown attribute is a :class:`FormatError` naming it), check the
+type of every value (an integer field does not accept 2.9 or ``'3'``), and raise only
+:class:`FormatError` (or ``FileNotFoundError`` / ``PermissionError`` for the path itself) on
+bad input. Parameter objects (plasticity rules, adaptation) are rebuilt from an explicit
+registry of this toolkit's classes (:data:`neuro.integrity.PARAMETER_CLASSES`); no file can
+import or run code. Files of schema 1 (no checksum) are refused with a message naming the
+version. Schema 3 stores every optional field, ``None`` as an empty attribute
+(``h5py.Empty``); in schema 2 files an absent optional field meant ``None``.
 
-Layout of a network file (schema 2)::
+Layout of a network file (schema 3)::
 
     /populations/<name>      attrs: size, kwta_k?, kwta_losers, LIFParams fields,
                              adaptation.json? (registry name + fields); v_init
@@ -41,7 +47,6 @@ import json
 import math
 import os
 import shutil
-import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -50,8 +55,10 @@ import h5py
 import numpy as np
 
 from neuro.atomic import atomic_path
-from neuro.integrity import FormatError, param_from_json, param_to_json, stamp_integrity, verify_integrity
+from neuro.h5schema import JSON_SUFFIX as _JSON_SUFFIX
+from neuro.h5schema import attr_float, attr_int, attr_str, check_members, read_fields
 from neuro.inputs import CurrentInjection, PoissonSource, SpikeArraySource
+from neuro.integrity import FormatError, param_from_json, param_to_json, stamp_integrity, verify_integrity
 from neuro.lif import LIFParams
 from neuro.network import Network, Population, Projection
 from neuro.record import (
@@ -62,6 +69,7 @@ from neuro.record import (
     StateMonitor,
     StateTrace,
 )
+from neuro.safe_read import open_binary, open_h5
 from neuro.synapses import SparseSynapses
 
 __all__ = [
@@ -76,9 +84,10 @@ __all__ = [
     "load_recording",
 ]
 
-#: Schema version written by this module; files with another version are refused
-#: (schema 1 had no checksum or manifest).
-SCHEMA_VERSION = 2
+#: Schema version written by this module; newer files are refused, and so are files of
+#: schema 1 (no checksum or manifest). Schema 2 omitted optional fields that were None.
+SCHEMA_VERSION = 3
+_OLDEST_READ = 2
 
 _NETWORK = "neuro-network"
 _RECORDING = "neuro-recording"
@@ -92,7 +101,8 @@ def _atomic_path(path: str | os.PathLike, copy_existing: bool = False) -> Iterat
     dest = Path(path)
     with atomic_path(dest) as tmp:
         if copy_existing and dest.exists():
-            shutil.copyfile(dest, tmp)
+            with open_binary(dest, "results file") as src, open(tmp, "wb") as out:
+                shutil.copyfileobj(src, out)
         yield tmp
 
 
@@ -133,65 +143,51 @@ def atomic_h5(path: str | os.PathLike, kind: str = _RESULTS) -> Iterator[h5py.Fi
             stamp_integrity(f)
 
 
-def _open_checked(path: str | os.PathLike, kind: str, mode: str = "r") -> h5py.File:
-    """Open ``path`` and verify format and schema version, else raise FormatError."""
-    p = Path(path)
-    # stat before opening: opening a FIFO would block until a writer appears
-    mode_bits = os.stat(p).st_mode
-    if not stat.S_ISREG(mode_bits):
-        raise FormatError(f"{p}: not a regular file")
-    try:
-        f = h5py.File(p, mode)
-    except (OSError, ValueError) as e:
-        raise FormatError(f"{p}: not a readable HDF5 file (truncated or corrupt?): {e}") from e
-    try:
-        fmt = f.attrs.get("format")
-        if isinstance(fmt, bytes):
-            fmt = fmt.decode()
-        if fmt is None:
-            raise FormatError(
-                f"{p}: not a neuro file (HDF5 without a 'format' attribute; expected {kind!r})"
-            )
-        if fmt != kind:
-            raise FormatError(f"{p}: is a {fmt!r} file, expected {kind!r}")
-        ver = f.attrs.get("schema_version")
-        if ver is None or int(ver) != ver:
-            raise FormatError(f"{p}: missing or invalid 'schema_version' attribute ({ver!r})")
-        if int(ver) > SCHEMA_VERSION:
-            raise FormatError(
-                f"{p}: schema version {int(ver)} is newer than this version of neuro supports "
-                f"({SCHEMA_VERSION}); upgrade neuro to read it"
-            )
-        if int(ver) < SCHEMA_VERSION:
-            raise FormatError(
-                f"{p}: schema version {int(ver)} has no checksum or manifest and is no longer "
-                f"read (this version reads schema {SCHEMA_VERSION}); re-create the file"
-            )
-    except BaseException:
-        f.close()
-        raise
-    return f
+def _check_kind(f: h5py.File, p: Path, kind: str) -> int:
+    """Verify the ``format`` and ``schema_version`` attributes; the schema version."""
+    fmt = f.attrs.get("format")
+    if isinstance(fmt, bytes):
+        fmt = fmt.decode()
+    if fmt is None:
+        raise FormatError(
+            f"{p}: not a neuro file (HDF5 without a 'format' attribute; expected {kind!r})"
+        )
+    if fmt != kind:
+        raise FormatError(f"{p}: is a {fmt!r} file, expected {kind!r}")
+    ver = f.attrs.get("schema_version")
+    a = np.asarray(ver)
+    if ver is None or a.shape != () or a.dtype.kind not in "iu":
+        raise FormatError(f"{p}: missing or invalid 'schema_version' attribute ({ver!r}; "
+                          "expected an integer)")
+    if int(a) > SCHEMA_VERSION:
+        raise FormatError(
+            f"{p}: schema version {int(a)} is newer than this version of neuro supports "
+            f"({SCHEMA_VERSION}); upgrade neuro to read it"
+        )
+    if int(a) < _OLDEST_READ:
+        raise FormatError(
+            f"{p}: schema version {int(a)} has no checksum or manifest and is no longer "
+            f"read (this version reads schema {_OLDEST_READ} to {SCHEMA_VERSION}); "
+            "re-create the file"
+        )
+    return int(a)
 
 
 @contextlib.contextmanager
 def _reading(path: str | os.PathLike, kind: str) -> Iterator[h5py.File]:
-    """Open for reading and verify manifest and checksum; any missing, damaged or invalid
-    content (whatever exception h5py or a constructor raises) becomes a FormatError."""
+    """Open safely (:func:`neuro.safe_read.open_h5`), verify kind, manifest and checksum; any
+    missing, damaged or invalid content (whatever exception h5py or a constructor raises)
+    becomes a FormatError."""
+    p = Path(path)
     try:
-        f = _open_checked(path, kind)
+        with open_h5(p, f"{kind} file") as f:
+            _check_kind(f, p, kind)
+            verify_integrity(f, str(p))
+            yield f
     except (FormatError, FileNotFoundError, PermissionError, IsADirectoryError):
         raise
     except Exception as e:
-        raise FormatError(f"{Path(path)}: unreadable {kind} file: {e}") from None
-    try:
-        verify_integrity(f, str(path))
-        yield f
-    except FormatError:
-        raise
-    except Exception as e:
-        raise FormatError(f"{Path(path)}: damaged or invalid {kind} file: {type(e).__name__}: {e}") from None
-    finally:
-        f.close()
+        raise FormatError(f"{p}: damaged or invalid {kind} file: {type(e).__name__}: {e}") from None
 
 
 # --------------------------------------------------------------------------- generic arrays
@@ -280,16 +276,22 @@ def read_arrays(path: str | os.PathLike, group: str = "/") -> dict[str, np.ndarr
 
 # --------------------------------------------------------------------------- networks
 def _write_dataclass_attrs(g: h5py.Group, obj: Any, skip: tuple[str, ...] = ()) -> None:
+    """Every field as an attribute: ``None`` as an empty attribute (so that a deleted
+    attribute is an error, not ``None``), parameter objects as ``<field>.json``."""
     for fld in dataclasses.fields(obj):
         if fld.name in skip:
             continue
         v = getattr(obj, fld.name)
         if v is None:
-            continue
-        if dataclasses.is_dataclass(v):  # e.g. Population.adaptation: class path + fields
+            g.attrs[fld.name] = _NONE
+        elif dataclasses.is_dataclass(v):  # e.g. Population.adaptation: registry name + fields
             g.attrs[fld.name + _JSON_SUFFIX] = param_to_json(v)
         else:
             g.attrs[fld.name] = np.asarray(v, dtype=np.float64) if isinstance(v, tuple) else v
+
+
+#: How ``None`` is stored (schema 3): an attribute without data.
+_NONE = h5py.Empty("f8")
 
 
 def _py(v: Any) -> Any:
@@ -302,22 +304,21 @@ def _py(v: Any) -> Any:
     return v
 
 
-def _read_dataclass(cls: type, g: h5py.Group, skip: tuple[str, ...] = ()) -> dict[str, Any]:
-    names = {f.name for f in dataclasses.fields(cls)} - set(skip)
-    out = {k: _py(v) for k, v in g.attrs.items() if k in names}
-    for k, v in g.attrs.items():
-        base = k[: -len(_JSON_SUFFIX)]
-        if k.endswith(_JSON_SUFFIX) and base in names:
-            out[base] = param_from_json(_py(v), f"{g.name}.{k}")
-    return out
-
-
-_JSON_SUFFIX = ".json"
-
-
 def _ordered(g: h5py.Group) -> list[str]:
-    order = g.attrs.get("order")
-    return [_py(x) for x in order] if order is not None else sorted(g.keys(), key=_natural)
+    """Member names in stored order; the ``order`` attribute (if any) must list every member."""
+    check_members(g, (), ("order",))
+    if "order" not in g.attrs:
+        return sorted(g.keys(), key=_natural)
+    order = g.attrs["order"]
+    a = np.asarray(order)
+    names = [_py(x) for x in a] if a.ndim == 1 else None
+    if names is None or not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+        raise FormatError(f"{g.name} attribute order: expected a list of distinct names, "
+                          f"got {order!r}")
+    if set(names) != set(g.keys()):
+        raise FormatError(f"{g.name}: attribute order lists {sorted(names)}, but the members "
+                          f"are {sorted(g.keys())}")
+    return names
 
 
 def _natural(k: str) -> tuple[int, str]:
@@ -367,10 +368,10 @@ def save_network(path: str | os.PathLike, net: Network) -> None:
             g = prj.create_group(str(k))
             g.attrs.update(source=pr.source, target=pr.target, receptor=int(pr.receptor))
             g.attrs["n_post"] = int(pr.synapses.n_post)
-            if pr.synapses.dt_s is not None:
-                g.attrs["dt_s"] = float(pr.synapses.dt_s)
-            if pr.plasticity is not None:
-                g.attrs["plasticity"] = param_to_json(pr.plasticity)
+            dt = pr.synapses.dt_s
+            g.attrs["dt_s"] = _NONE if dt is None else float(dt)
+            plast = pr.plasticity
+            g.attrs["plasticity"] = _NONE if plast is None else param_to_json(plast)
             for name in ("indptr", "indices", "weights", "delays"):
                 g.create_dataset(name, data=getattr(pr.synapses, name))
         cur = f.create_group("currents")
@@ -389,44 +390,74 @@ def save_network(path: str | os.PathLike, net: Network) -> None:
                 g.attrs["kind"] = "spike" if isinstance(m, SpikeMonitor) else "rate"
 
 
-def _load_population(name: str, g: h5py.Group) -> Population:
-    params = LIFParams(**_read_dataclass(LIFParams, g))
-    extra = _read_dataclass(Population, g, skip=("name", "size", "params", "v_init"))
-    return Population(name, int(g.attrs["size"]), params, v_init=g["v_init"][()], **extra)
+def _load_population(name: str, g: h5py.Group, legacy: bool) -> Population:
+    params, used = read_fields(LIFParams, g)
+    extra, used_p = read_fields(Population, g, skip=("name", "size", "params", "v_init"),
+                                absent_is_none=legacy)
+    check_members(g, {"size"} | used | used_p, members={"v_init"})
+    return Population(name, attr_int(g, "size"), LIFParams(**params),
+                      v_init=_array(g, "v_init", "f"), **extra)
 
 
 def _load_source(name: str, g: h5py.Group) -> PoissonSource | SpikeArraySource:
-    kind = _py(g.attrs["kind"])
-    size = int(g.attrs["size"])
+    kind = attr_str(g, "kind")
+    size = attr_int(g, "size")
     if kind == "poisson":
-        return PoissonSource(name, size, g["rate_hz"][()])
+        check_members(g, ("kind", "size"), members={"rate_hz"})
+        return PoissonSource(name, size, _array(g, "rate_hz", "iuf", ndim=None))
     if kind == "spike_array":
-        return SpikeArraySource(name, size, g["times_s"][()], g["indices"][()])
-    raise ValueError(f"source {name!r} has unknown kind {kind!r} (expected 'poisson' or 'spike_array')")
+        check_members(g, ("kind", "size"), members={"times_s", "indices"})
+        return SpikeArraySource(name, size, _array(g, "times_s", "f"), _array(g, "indices", "iu"))
+    raise FormatError(f"{g.name}: source {name!r} has unknown kind {kind!r} (expected "
+                      "'poisson' or 'spike_array')")
 
 
-def _load_projection(g: h5py.Group) -> Projection:
+def _optional(g: h5py.Group, name: str, legacy: bool) -> Any:
+    """Attribute ``name`` or None (an empty attribute; absent in a schema 2 file)."""
+    if name not in g.attrs:
+        if legacy:
+            return None
+        raise FormatError(f"{g.name}: attribute {name!r} is missing")
+    v = g.attrs[name]
+    return None if isinstance(v, h5py.Empty) else v
+
+
+def _load_projection(g: h5py.Group, legacy: bool) -> Projection:
+    check_members(g, ("source", "target", "receptor", "n_post")
+                  + (() if legacy else ("dt_s", "plasticity")), ("dt_s", "plasticity"),
+                  members={"indptr", "indices", "weights", "delays"})
+    dt = None if _optional(g, "dt_s", legacy) is None else attr_float(g, "dt_s")
+    plast = None if _optional(g, "plasticity", legacy) is None else attr_str(g, "plasticity")
     syn = SparseSynapses(
-        g["indptr"][()], g["indices"][()], _array(g, "weights", "f"), g["delays"][()],
-        int(g.attrs["n_post"]), None if "dt_s" not in g.attrs else float(g.attrs["dt_s"]),
+        _array(g, "indptr", "iu"), _array(g, "indices", "iu"), _array(g, "weights", "f"),
+        _array(g, "delays", "iu"), attr_int(g, "n_post", lo=0), dt,
     )
-    plast = g.attrs.get("plasticity")
     return Projection(
-        _py(g.attrs["source"]), _py(g.attrs["target"]), syn, receptor=int(g.attrs["receptor"]),
-        plasticity=None if plast is None else param_from_json(_py(plast), f"{g.name}.plasticity"),
+        attr_str(g, "source"), attr_str(g, "target"), syn, receptor=attr_int(g, "receptor"),
+        plasticity=None if plast is None else param_from_json(plast, f"{g.name}.plasticity"),
     )
+
+
+def _load_current(g: h5py.Group) -> CurrentInjection:
+    check_members(g, ("target", "start_s", "stop_s"), members={"amplitude"})
+    return CurrentInjection(attr_str(g, "target"), _array(g, "amplitude", "iuf", ndim=None),
+                            attr_float(g, "start_s"), attr_float(g, "stop_s"))
 
 
 def _load_monitor(g: h5py.Group) -> SpikeMonitor | StateMonitor | RateMonitor:
-    kind, target = _py(g.attrs["kind"]), _py(g.attrs["target"])
-    if kind == "spike":
-        return SpikeMonitor(target)
-    if kind == "rate":
-        return RateMonitor(target)
+    kind, target = attr_str(g, "kind"), attr_str(g, "target")
+    if kind in ("spike", "rate"):
+        check_members(g, ("kind", "target"), members=set())
+        return SpikeMonitor(target) if kind == "spike" else RateMonitor(target)
     if kind == "state":
-        return StateMonitor(target, _py(g.attrs["variable"]), g["indices"][()],
-                            int(g.attrs["every_steps"]))
-    raise ValueError(f"monitor of unknown kind {kind!r} (expected 'spike', 'state' or 'rate')")
+        check_members(g, ("kind", "target", "variable", "every_steps"), members={"indices"})
+        return StateMonitor(target, attr_str(g, "variable"), _array(g, "indices", "iu"),
+                            attr_int(g, "every_steps"))
+    raise FormatError(f"{g.name}: monitor of unknown kind {kind!r} (expected 'spike', "
+                      "'state' or 'rate')")
+
+
+_ROOT_ATTRS = ("format", "schema_version", "manifest", "checksum")
 
 
 def load_network(path: str | os.PathLike) -> Network:
@@ -435,18 +466,20 @@ def load_network(path: str | os.PathLike) -> Network:
     Raises
     ------
     FormatError
-        Truncated/corrupt file, foreign file, wrong kind, newer schema, or missing data
+        Truncated/corrupt file, foreign file, wrong kind, newer schema, links or external
+        storage, a missing or unknown attribute or member, or a value of the wrong type
         (the message names the file and the problem).
     """
     with _reading(path, _NETWORK) as f:
-        pops = [_load_population(n, f["populations"][n]) for n in _ordered(f["populations"])]
+        legacy = int(f.attrs["schema_version"]) < 3
+        check_members(f, _ROOT_ATTRS,
+                      members={"populations", "sources", "projections", "currents", "monitors"})
+        pops = [_load_population(n, f["populations"][n], legacy)
+                for n in _ordered(f["populations"])]
         srcs = [_load_source(n, f["sources"][n]) for n in _ordered(f["sources"])]
-        projs = [_load_projection(f["projections"][k]) for k in _ordered(f["projections"])]
-        curs = [
-            CurrentInjection(_py(g.attrs["target"]), g["amplitude"][()],
-                             float(g.attrs["start_s"]), float(g.attrs["stop_s"]))
-            for g in (f["currents"][k] for k in _ordered(f["currents"]))
-        ]
+        projs = [_load_projection(f["projections"][k], legacy)
+                 for k in _ordered(f["projections"])]
+        curs = [_load_current(f["currents"][k]) for k in _ordered(f["currents"])]
         mons = [_load_monitor(f["monitors"][k]) for k in _ordered(f["monitors"])]
         return Network(pops, projs, srcs, curs, mons)
 
@@ -498,10 +531,12 @@ def save_recording(path: str | os.PathLike, rec: Recording) -> None:
             rg.create_dataset(name, data=np.asarray(r))
 
 
-def _array(g: h5py.Group, name: str, kinds: str, ndim: int = 1) -> np.ndarray:
-    """Dataset ``name`` of ``g``, required to have a dtype kind in ``kinds`` and ``ndim`` dims."""
+def _array(g: h5py.Group, name: str, kinds: str, ndim: int | None = 1) -> np.ndarray:
+    """Dataset ``name`` of ``g``, required to have a dtype kind in ``kinds`` and ``ndim`` dims
+    (any number of dims if ``ndim`` is None): weights stay float, indices integer."""
     d = g[name]
-    if not isinstance(d, h5py.Dataset) or d.dtype.kind not in kinds or d.ndim != ndim:
+    ok = isinstance(d, h5py.Dataset) and d.dtype.kind in kinds
+    if not ok or (ndim is not None and d.ndim != ndim):
         raise FormatError(f"{g.name}/{name}: expected a {ndim}-D array of kind {kinds!r}, "
                           f"got {getattr(d, 'dtype', type(d))} {getattr(d, 'shape', '')}")
     return d[()]
@@ -538,12 +573,14 @@ def load_recording(path: str | os.PathLike) -> Recording:
         Any bad content (message names the file and the problem).
     """
     with _reading(path, _RECORDING) as f:
+        check_members(f, (*_ROOT_ATTRS, "dt_s", "duration_s", "meta"),
+                      members={"spikes", "states", "rates"})
         dt_attr = np.asarray(f.attrs["dt_s"])
         dt = float(dt_attr) if dt_attr.shape == () and dt_attr.dtype.kind == "f" else -1.0
         if not (math.isnan(dt) or (dt > 0 and math.isfinite(dt))):  # nan: exact engine
             raise FormatError(f"{path}: dt_s must be > 0 (or nan), got {f.attrs['dt_s']!r}")
         dur = _scalar(f, "duration_s")
-        meta = json.loads(_py(f.attrs["meta"]))
+        meta = json.loads(attr_str(f, "meta"))
         if not isinstance(meta, dict):
             raise FormatError(f"{path}: meta must be a JSON object")
         t0_rec = meta.get("t_start_s", 0.0)
@@ -552,6 +589,7 @@ def load_recording(path: str | os.PathLike) -> Recording:
         spikes = {}
         for n in _ordered(f["spikes"]):
             g = f["spikes"][n]
+            check_members(g, ("size", "duration_s", "t_start_s"), members={"times_s", "indices"})
             size = _scalar(g, "size", integer=True)
             d = _scalar(g, "duration_s")
             t0 = _scalar(g, "t_start_s")
@@ -561,6 +599,7 @@ def load_recording(path: str | os.PathLike) -> Recording:
         states = {}
         for k in _ordered(f["states"]):
             g = f["states"][k]
+            check_members(g, (), members={"times_s", "indices", "values"})
             t, i = _array(g, "times_s", "f"), _array(g, "indices", "iu")
             v = _array(g, "values", "iuf", ndim=2)
             if v.shape != (t.size, i.size):

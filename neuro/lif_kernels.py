@@ -23,7 +23,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from neuro.jit import njit
 
 __all__ = ["SURROGATE_CODES", "lif_backward", "lif_consts", "lif_forward", "lif_grad_step", "lif_step",
            "surrogate_derivative"]
@@ -34,7 +35,7 @@ SURROGATE_CODES = {"fast_sigmoid": 0, "arctan": 1, "triangle": 2}
 
 # error_model="numpy": a float division raises no ZeroDivisionError (none can be zero here),
 # so the loops that inline the surrogate derivative stay branch-free and vectorise (4x faster)
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+@njit(nogil=True, inline="always", error_model="numpy")
 def surrogate_derivative(x, kind, consts):  # pragma: no cover - compiled
     """``S'(x)`` of the surrogate ``kind`` (:data:`SURROGATE_CODES`); ``consts`` from :func:`lif_consts`."""
     scale, one, half_pi_scale, zero = consts[2], consts[3], consts[4], consts[5]
@@ -52,7 +53,7 @@ def lif_consts(threshold: float, beta: float, scale: float, dtype) -> np.ndarray
     return np.array([threshold, beta, scale, 1.0, math.pi / 2 * scale, 0.0], dtype=dtype)
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def lif_step(cur, m_prev, s_prev, mem, spk, consts, reset_value):  # pragma: no cover - compiled
     """One step of ``K`` LIF neurons on 1-D slices: membranes ``mem`` and spikes ``spk`` from the
     previous step's ``m_prev``, ``s_prev`` (the reset) and the input ``cur``.
@@ -71,7 +72,7 @@ def lif_step(cur, m_prev, s_prev, mem, spk, consts, reset_value):  # pragma: no 
         spk[k] = one if mt > thr else zero
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def lif_forward(cur, mem0, consts, reset_value, spikes, mems):  # pragma: no cover - compiled
     """:func:`lif_step` over the rows of ``cur`` [T, K] from the membrane ``mem0`` [K]."""
     s0 = (mem0 > consts[0]).astype(mem0.dtype)  # snntorch: reset from the initial membrane
@@ -80,7 +81,7 @@ def lif_forward(cur, mem0, consts, reset_value, spikes, mems):  # pragma: no cov
         lif_step(cur[t], mems[t - 1], spikes[t - 1], mems[t], spikes[t], consts, reset_value)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def lif_grad_step(mem, g_spk, g_mem, win, reset, nxt, consts, kind, out):  # pragma: no cover - compiled
     """One step of the membrane gradient on 1-D slices (the module formula):
     ``out = g_mem + g_spk S'(mem - thr) win + k nxt`` with ``k = beta (1 - reset)``, or ``beta``.
@@ -111,7 +112,7 @@ def lif_grad_step(mem, g_spk, g_mem, win, reset, nxt, consts, kind, out):  # pra
 _COLUMNS = 2048
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")
 def _row(a, t, k0, k1):  # pragma: no cover - compiled
     """``a[t, k0:k1]``, or ``None`` for ``a`` None (resolved at compile time)."""
     if a is None:
@@ -119,7 +120,7 @@ def _row(a, t, k0, k1):  # pragma: no cover - compiled
     return a[t, k0:k1]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def _backward(mems, g_spk, g_mem, win, resets, consts, kind, gx):  # pragma: no cover - compiled
     T, K = mems.shape
     for k0 in range(0, K, _COLUMNS):

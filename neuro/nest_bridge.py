@@ -36,15 +36,29 @@ continuous potentials. The refractory
 period is passed as ``(ref_steps - 1) * dt`` (see :func:`_neuron_params`), so both release
 the membrane in the same step.
 
-Inputs. :class:`~neuro.inputs.PoissonSource` channels are ``parrot_neuron``s each fed by its
+Inputs. A :class:`~neuro.inputs.SpikeArraySource` channel is a ``spike_generator`` whose
+spike of our step ``n`` is stamped ``(n + 1) dt``, as a neuron's spike of step ``n`` is, and
+which sends it to every target (NEST refuses a spike at time 0, so there is none to shift).
+:class:`~neuro.inputs.PoissonSource` channels are ``parrot_neuron``s each fed by its
 own ``poisson_generator`` (a generator alone would send independent trains to every target;
 the parrot repeats one train to all its targets, as our source does). :class:`~neuro.inputs.PoissonInput` is one
 ``poisson_generator`` at ``n_inputs * rate_hz`` connected to every target neuron: NEST draws
 an independent train per target, which is exactly the drive's definition (a Poisson count
 per neuron and step). Random streams differ from ours: agreement is statistical.
 
-Not supported (clear error): ``reset_mode="subtract"``, k-WTA, threshold adaptation,
-plasticity, ``SpikeArraySource``, state and rate monitors.
+Recording. Spike and rate monitors (rates from the recorded spikes of each step); times are
+absolute, as on every backend. :class:`NestSimulator` is the backend of the
+:class:`~neuro.engines.protocol.Simulator` protocol (``simulate(net, ..., backend="nest",
+threads=4)``); what it does not run (``reset_mode="subtract"``, k-WTA, threshold adaptation,
+plasticity, state monitors, checkpoints: NEST cannot save its kernel's state) is refused by
+name before any work (:class:`~neuro.engines.capabilities.UnsupportedFeatureError`).
+
+Several processes (MPI). NEST distributes the neurons over its MPI processes; the bridge
+builds the whole network on every rank (NEST keeps the local nodes), and each rank's
+recording holds the spikes of the neurons that rank hosts (``meta["nest_rank"]``,
+``meta["nest_processes"]``; rates are those spikes over the whole population, so the ranks'
+rates add up): gather them to get every spike. Not run here (the ``reference`` extra's NEST
+wheel is built without MPI).
 """
 
 from __future__ import annotations
@@ -59,13 +73,19 @@ from typing import Any
 
 import numpy as np
 
-from neuro.inputs import PoissonSource
+from neuro.engines.capabilities import UnsupportedFeatureError, check_supported
+from neuro.engines.drive import time_to_step
+from neuro.engines.registry import register_backend
+from neuro.features import Feature
+from neuro.inputs import SpikeArraySource
 from neuro.lif import step_factors
 from neuro.network import Network, Population
-from neuro.record import Recording, SpikeMonitor, SpikeTrains
+from neuro.record import RateMonitor, Recording, SpikeTrains, run_meta
+from neuro.synapses import SparseSynapses
 from neuro.validation import check_duration
 
-__all__ = ["NestModel", "to_nest", "run_nest", "release_nest", "nest_available", "MV_PER_UNIT"]
+__all__ = ["NestModel", "NestSimulator", "to_nest", "run_nest", "release_nest", "nest_available",
+           "MV_PER_UNIT"]
 
 #: Our potentials (volts) are NEST's millivolts divided by this.
 MV_PER_UNIT = 1e3
@@ -178,11 +198,10 @@ def _nest_delay_steps(delays: np.ndarray, model: str) -> np.ndarray:
 
 
 def _check_supported(network: Network) -> None:
+    """The declared features (registered below), then what the NEST models add: a
+    conductance population's channels are selected by the weight's sign."""
+    check_supported(network, "nest")
     for pop in network.populations:
-        if pop.params.reset_mode != "value":
-            raise ValueError(f"population {pop.name!r}: NEST resets to a value; reset_mode must be 'value'")
-        if pop.kwta_k is not None or pop.adaptation is not None:
-            raise ValueError(f"population {pop.name!r}: k-WTA and threshold adaptation have no NEST mapping")
         if pop.params.conductance_based:  # iaf_cond_exp routes channels by weight sign
             feeds = [(pr.name, pr.synapses.weights) for pr in network.projections
                      if pr.target == pop.name]
@@ -192,15 +211,21 @@ def _check_supported(network: Network) -> None:
                 if w.size and float(np.min(w)) < 0:
                     raise ValueError(f"{where}: conductance weights must be >= 0 "
                                      f"(iaf_cond_exp), got min {float(np.min(w))}")
-    for pr in network.projections:
-        if pr.plasticity is not None:
-            raise ValueError(f"projection {pr.name}: plasticity is not exported to NEST; pass plasticity=None")
-    for s in network.sources:
-        if not isinstance(s, PoissonSource):
-            raise ValueError(f"source {s.name!r}: only PoissonSource is exported to NEST, got {type(s).__name__}")
-    for m in network.monitors:
-        if not isinstance(m, SpikeMonitor):
-            raise ValueError(f"{type(m).__name__} on {m.target!r}: only SpikeMonitor is exported to NEST")
+
+
+def _spike_generators(nest: Any, src: SpikeArraySource, dt_s: float) -> Any:
+    """One ``spike_generator`` per channel of ``src``: the spike of our step ``n`` stamped
+    ``(n + 1) dt`` (a neuron's spike of step ``n`` is), sent as it is to every target."""
+    step = time_to_step(src.times_s, dt_s)
+    gens = nest.Create("spike_generator", src.size)
+    for k in range(src.size):
+        mine = np.unique(step[src.indices == k])
+        if mine.size != np.count_nonzero(src.indices == k):
+            raise ValueError(f"SpikeArraySource {src.name!r}: channel {k} spikes more than "
+                             f"once in one step of {dt_s} s")
+        # on NEST's grid: whole steps of the resolution, in ms
+        gens[k].set(spike_times=np.round((mine + 1) * dt_s * 1e3, 9).tolist())
+    return gens
 
 
 @dataclass(eq=False)
@@ -220,11 +245,13 @@ class NestModel:
     nodes : dict of str to NodeCollection
         Neurons per population, parrots per source.
     recorders : dict of str to NodeCollection
-        ``spike_recorder`` per spike-monitored population/source.
+        ``spike_recorder`` per spike- or rate-monitored population/source.
     models : dict of str to str
         NEST neuron model per population.
     build_wall_s : float
         Wall time of :func:`to_nest` (node creation and connection).
+    rate_monitored : frozenset of str
+        Populations with a rate monitor.
     """
 
     network: Network
@@ -234,6 +261,7 @@ class NestModel:
     recorders: dict[str, Any]
     models: dict[str, str]
     build_wall_s: float
+    rate_monitored: frozenset[str] = frozenset()
     wall_s: float = 0.0
     t_s: float = 0.0
 
@@ -243,9 +271,11 @@ class NestModel:
         Returns
         -------
         Recording
-            ``spikes`` per monitored population (times in seconds from the start of this
-            call's window, on our step grid: NEST's stamp ``(n + 1) dt`` is our step ``n``);
-            ``meta`` holds ``engine="nest"``, ``threads``, ``sim_wall_s`` and ``build_wall_s``.
+            ``spikes`` per spike-monitored population or source and ``rates`` per
+            rate-monitored population, on our step grid (NEST's stamp ``(n + 1) dt`` is our
+            step ``n``), absolute times; ``meta`` holds :data:`neuro.record.META_KEYS`,
+            ``threads``, ``sim_wall_s``, ``build_wall_s``, ``nest_models``, ``nest_rank``
+            and ``nest_processes`` (under MPI a rank records the neurons it hosts).
         """
         # whole steps only, as every backend (one helper for all), before touching NEST
         n_steps = check_duration(duration_s, self.dt_s, self.network.n_neurons)
@@ -257,24 +287,29 @@ class NestModel:
         wall = time.perf_counter() - t0
         self.wall_s += wall
         start_step = int(round(self.t_s / self.dt_s))
-        spikes = {}
+        t_start = start_step * self.dt_s
+        spike_mon = set(self.network.spike_monitored())
+        spikes, rates = {}, {}
         for name, rec in self.recorders.items():
             ev = rec.get("events")
             first = self.nodes[name].tolist()[0]
             # stamp (n + 1) dt in ms -> our step n
             step = np.rint(np.asarray(ev["times"]) / (self.dt_s * 1e3)).astype(np.int64) - 1
             keep = step >= start_step
-            spikes[name] = SpikeTrains(
-                (step[keep] - start_step) * self.dt_s,
-                np.asarray(ev["senders"])[keep] - first,
-                self.network.size(name),
-                n_steps * self.dt_s,
-            )
+            size = self.network.size(name)
+            if name in spike_mon:
+                spikes[name] = SpikeTrains(step[keep] * self.dt_s,
+                                           np.asarray(ev["senders"])[keep] - first, size,
+                                           n_steps * self.dt_s, t_start_s=t_start)
+            if name in self.rate_monitored:
+                rates[name] = (np.bincount(step[keep] - start_step, minlength=n_steps)
+                               / (size * self.dt_s))
             rec.set(n_events=0)
         self.t_s += n_steps * self.dt_s
-        meta = {"engine": "nest", "threads": self.threads, "sim_wall_s": wall,
-                "build_wall_s": self.build_wall_s, "nest_models": dict(self.models)}
-        return Recording(spikes, {}, {}, self.dt_s, n_steps * self.dt_s, meta)
+        meta = run_meta("nest", wall, t_start, n_steps, threads=self.threads, sim_wall_s=wall,
+                        build_wall_s=self.build_wall_s, nest_models=dict(self.models),
+                        nest_rank=int(nest.Rank()), nest_processes=int(nest.NumProcesses()))
+        return Recording(spikes, {}, rates, self.dt_s, n_steps * self.dt_s, meta)
 
 
 _KERNEL: dict[str, Any] = {"model": None}
@@ -319,6 +354,9 @@ def to_nest(network: Network, dt_s: float, *, seed: int = 0, threads: int = 1) -
         nc.set(V_m=(pop.v_init * MV_PER_UNIT).tolist())
         nodes[pop.name], models[pop.name] = nc, model
     for src in network.sources:
+        if isinstance(src, SpikeArraySource):
+            nodes[src.name] = _spike_generators(nest, src, dt_s)
+            continue
         parrots = nest.Create("parrot_neuron", src.size)
         gens = nest.Create("poisson_generator", src.size)
         gens.set(rate=src.rate_hz.tolist())
@@ -361,12 +399,13 @@ def to_nest(network: Network, dt_s: float, *, seed: int = 0, threads: int = 1) -
         gens.set(amplitude=amp.tolist())
         nest.Connect(gens, tgt, "one_to_one", syn_spec={"delay": dt_s * 1e3})
     recorders = {}
-    for name in dict.fromkeys(network.spike_monitored()):
+    rated = frozenset(m.target for m in network.monitors if isinstance(m, RateMonitor))
+    for name in dict.fromkeys([*network.spike_monitored(), *sorted(rated)]):
         rec = nest.Create("spike_recorder")
         nest.Connect(nodes[name], rec)
         recorders[name] = rec
     model = NestModel(network, float(dt_s), int(threads), nodes, recorders, models,
-                      time.perf_counter() - t0)
+                      time.perf_counter() - t0, rated)
     _KERNEL["model"] = model
     return model
 
@@ -383,3 +422,89 @@ def release_nest() -> None:
     if _KERNEL["model"] is not None:
         _import_nest().ResetKernel()
         _KERNEL["model"] = None
+
+
+class NestSimulator:
+    """A network run by NEST behind the :class:`~neuro.engines.protocol.Simulator` protocol.
+
+    NEST keeps one kernel per process: building another NEST simulator (or
+    :func:`to_nest`) resets it, after which this one must be :meth:`reset` to run again.
+
+    Parameters
+    ----------
+    network : Network
+        Checked against the declared features first (see the module docstring).
+    dt_s : float
+        NEST's resolution, > 0.
+    seed : int
+        NEST's random seed (Poisson sources and drives), in [0, 2**31 - 2).
+    threads : int
+        NEST's ``local_num_threads`` per process, >= 1. Spikes depend on it (NEST draws a
+        random stream per thread), as on no other backend.
+
+    Examples
+    --------
+    >>> sim = NestSimulator(net, 1e-4, seed=1, threads=2)     # doctest: +SKIP
+    >>> rec = sim.run(0.5)                                    # doctest: +SKIP
+    """
+
+    def __init__(self, network: Network, dt_s: float, *, seed: int = 0, threads: int = 1):
+        self.model = to_nest(network, dt_s, seed=seed, threads=threads)
+        self.network, self.seed, self.threads = network, int(seed), int(threads)
+
+    @property
+    def dt_s(self) -> float:
+        """The time step (NEST's resolution), in seconds."""
+        return self.model.dt_s
+
+    @property
+    def t_s(self) -> float:
+        """Simulated time so far, in seconds."""
+        return self.model.t_s
+
+    def run(self, duration_s: float, *, progress: bool = False) -> Recording:
+        """Advance by ``duration_s`` (see :meth:`NestModel.run`); ``progress`` turns on
+        NEST's own progress print."""
+        if not duration_s > 0:
+            raise ValueError(f"duration_s must be > 0, got {duration_s}")
+        _import_nest().SetKernelStatus({"print_time": bool(progress)})
+        return self.model.run(duration_s)
+
+    def reset(self, *, keep_weights: bool = False) -> None:
+        """The network rebuilt in a fresh kernel at ``t = 0`` with the same seed. Weights are
+        static in NEST (no plasticity is exported), so ``keep_weights`` changes nothing."""
+        self.model = to_nest(self.network, self.dt_s, seed=self.seed, threads=self.threads)
+
+    def state_dict(self) -> dict[str, object]:
+        """Refused: NEST cannot save its kernel's state (spikes in flight, random streams).
+
+        Raises
+        ------
+        UnsupportedFeatureError
+        """
+        raise UnsupportedFeatureError("nest", {Feature.CHECKPOINTS: ["a call of state_dict()"]})
+
+    def load_state_dict(self, d: dict[str, object]) -> None:
+        """Refused, as :meth:`state_dict`."""
+        raise UnsupportedFeatureError("nest",
+                                      {Feature.CHECKPOINTS: ["a call of load_state_dict()"]})
+
+    def synapses(self) -> list[SparseSynapses]:
+        """Each projection's synapses (static in NEST: the network's)."""
+        return [pr.synapses for pr in self.network.projections]
+
+    def counters(self) -> None:
+        """No hardware counters on this backend."""
+        return None
+
+
+#: What the bridge exports (module docstring); plastic, adaptive, k-WTA and subtract-reset
+#: neurons have no NEST model here, state monitors are not exported, and NEST cannot save
+#: its kernel's state.
+NEST_FEATURES: frozenset[Feature] = frozenset({
+    Feature.EXP_CHANNELS, Feature.CONDUCTANCE, Feature.DELAYS, Feature.CURRENT_INJECTION,
+    Feature.POISSON_INPUT, Feature.POISSON_SOURCES, Feature.SPIKE_ARRAY_SOURCES})
+
+register_backend("nest", NestSimulator, NEST_FEATURES,
+                 "the NEST bridge runs static synapses, no k-WTA, adaptation or subtract "
+                 "reset, and cannot checkpoint")

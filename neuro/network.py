@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from neuro.features import Feature, network_features
 from neuro.inputs import CurrentInjection, PoissonInput, PoissonSource, Source, SpikeArraySource
 from neuro.lif import LIFParams
 from neuro.plasticity import STDPRule, ThresholdAdaptation
@@ -274,11 +275,9 @@ class Network:
         """Same network driven by other sources (same names and sizes expected)."""
         return replace(self, sources=tuple(sources))
 
-    def features(self) -> frozenset:
-        """The features this network uses (:class:`neuro.engines.capabilities.Feature`),
-        which decide the backends that can run it."""
-        from neuro.engines.capabilities import network_features  # neuro.engines imports this module
-
+    def features(self) -> frozenset[Feature]:
+        """The features this network uses (:class:`neuro.features.Feature`), which decide
+        the backends that can run it."""
         return network_features(self)
 
     def spike_monitored(self) -> list[str]:

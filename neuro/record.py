@@ -170,7 +170,7 @@ class StateTrace:
 
 
 #: Keys every backend puts in ``Recording.meta``: the backend name (as in
-#: :data:`neuro.engines.capabilities.BACKENDS`), the wall time of the run in seconds, the
+#: :func:`neuro.engines.registry.backends`), the wall time of the run in seconds, the
 #: simulated time the recording starts at and its number of steps (rate bins). Backends may
 #: add their own keys (``n_events``, ``brian2_target``, ...).
 META_KEYS = ("engine", "wall_s", "t_start_s", "n_steps")

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from neuro import LIFParams, Network, Population, Projection, SparseSynapses
-from neuro.inputs import PoissonSource, SpikeArraySource
+from neuro.features import Feature
+from neuro.inputs import CurrentInjection, PoissonInput, PoissonSource, SpikeArraySource
+from neuro.plasticity import STDPRule, ThresholdAdaptation
 from neuro.record import RateMonitor, SpikeMonitor, StateMonitor
 
 
@@ -55,6 +57,44 @@ def tiny_network(seed: int = 0, n: int = 20, state_monitor: bool = True) -> Netw
          SpikeArraySource("x", 4, [0.0012, 0.0305, 0.061, 0.0833], [0, 1, 2, 3])],
         monitors=mons,
     )
+
+
+def feature_network(feature: Feature) -> Network:
+    """A minimal network whose only feature besides a spike-array source is ``feature``."""
+    pop: dict = {}
+    syn = SparseSynapses.from_dense(np.full((2, 2), 0.5))
+    proj: dict = {}
+    net: dict = {}
+    if feature is Feature.EXP_CHANNELS:
+        pop["params"] = LIFParams(tau_syn_s=(5e-3,))
+    elif feature is Feature.CONDUCTANCE:
+        pop["params"] = LIFParams(tau_syn_s=(5e-3,), e_rev=(2.0,))
+    elif feature is Feature.KWTA:
+        pop["kwta_k"] = 1
+    elif feature is Feature.ADAPTATION:
+        pop["adaptation"] = ThresholdAdaptation(theta_plus=0.1, tau_theta_s=0.1)
+    elif feature is Feature.SUBTRACT_RESET:
+        pop["params"] = LIFParams(reset_mode="subtract")
+    elif feature is Feature.STDP:
+        proj["plasticity"] = STDPRule()
+    elif feature is Feature.REWARD_STDP:
+        proj["plasticity"] = STDPRule(tau_eligibility_s=0.2)
+    elif feature is Feature.DELAYS:
+        syn = SparseSynapses.from_dense(np.full((2, 2), 0.5), delay=2)
+    elif feature is Feature.PLASTIC_DELAYS:
+        syn = SparseSynapses.from_dense(np.full((2, 2), 0.5), delay=2)
+        proj["plasticity"] = STDPRule()
+    elif feature is Feature.CURRENT_INJECTION:
+        net["currents"] = [CurrentInjection("a", 0.5)]
+    elif feature is Feature.STATE_MONITORS:
+        net["monitors"] = [StateMonitor("a", "v", [0])]
+    elif feature is Feature.POISSON_INPUT:
+        net["drives"] = [PoissonInput("a", 10, 5.0, 0.1)]
+    elif feature is Feature.POISSON_SOURCES:
+        return Network([Population("a", 2)], [Projection("p", "a", syn)],
+                       [PoissonSource("p", 2, 5.0)])
+    return Network([Population("a", 2, **pop)], [Projection("x", "a", syn, **proj)],
+                   [SpikeArraySource("x", 2, [0.001], [0])], **net)
 
 
 def drive_as_sources(params: LIFParams, n: int, n_inputs: int, rate_hz: float, weight: float) -> Network:

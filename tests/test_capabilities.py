@@ -5,61 +5,35 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import feature_network
 
 from neuro import LIFParams, Network, Population, Projection, SparseSynapses
 from neuro.engines import (
-    BACKENDS,
     ExactSimulator,
     Feature,
     UnsupportedFeatureError,
+    backends,
     capability_matrix,
     check_supported,
+    get_backend,
     make_simulator,
 )
-from neuro.engines.capabilities import SUPPORT, feature_uses, supporting_backends
-from neuro.inputs import CurrentInjection, PoissonInput, PoissonSource, SpikeArraySource
-from neuro.plasticity import STDPRule, ThresholdAdaptation
-from neuro.record import SpikeMonitor, StateMonitor
+from neuro.engines.capabilities import feature_uses, supporting_backends
+from neuro.features import SIMULATOR_FEATURES
+from neuro.inputs import SpikeArraySource
+from neuro.plasticity import STDPRule
+from neuro.record import SpikeMonitor
 
 DT = 1e-3
 _SRC = SpikeArraySource("x", 2, [0.001], [0])
+_with = feature_network
 
 
-def _with(feature: Feature) -> Network:
-    """A minimal network whose only feature besides a spike-array source is ``feature``."""
-    pop: dict = {}
-    syn = SparseSynapses.from_dense(np.full((2, 2), 0.5))
-    proj: dict = {}
-    net: dict = {}
-    if feature is Feature.EXP_CHANNELS:
-        pop["params"] = LIFParams(tau_syn_s=(5e-3,))
-    elif feature is Feature.CONDUCTANCE:
-        pop["params"] = LIFParams(tau_syn_s=(5e-3,), e_rev=(2.0,))
-    elif feature is Feature.KWTA:
-        pop["kwta_k"] = 1
-    elif feature is Feature.ADAPTATION:
-        pop["adaptation"] = ThresholdAdaptation(theta_plus=0.1, tau_theta_s=0.1)
-    elif feature is Feature.STDP:
-        proj["plasticity"] = STDPRule()
-    elif feature is Feature.REWARD_STDP:
-        proj["plasticity"] = STDPRule(tau_eligibility_s=0.2)
-    elif feature is Feature.DELAYS:
-        syn = SparseSynapses.from_dense(np.full((2, 2), 0.5), delay=2)
-    elif feature is Feature.PLASTIC_DELAYS:
-        syn = SparseSynapses.from_dense(np.full((2, 2), 0.5), delay=2)
-        proj["plasticity"] = STDPRule()
-    elif feature is Feature.CURRENT_INJECTION:
-        net["currents"] = [CurrentInjection("a", 0.5)]
-    elif feature is Feature.STATE_MONITORS:
-        net["monitors"] = [StateMonitor("a", "v", [0])]
-    elif feature is Feature.POISSON_INPUT:
-        net["drives"] = [PoissonInput("a", 10, 5.0, 0.1)]
-    elif feature is Feature.POISSON_SOURCES:
-        return Network([Population("a", 2)], [Projection("p", "a", syn)], [PoissonSource("p", 2, 5.0)])
-    return Network([Population("a", 2, **pop)], [Projection("x", "a", syn, **proj)], [_SRC], **net)
+#: Features a network uses (the others are asked of a simulator by a call).
+_NETWORK_FEATURES = [f for f in Feature if f not in SIMULATOR_FEATURES]
 
 
-@pytest.mark.parametrize("feature", list(Feature))
+@pytest.mark.parametrize("feature", _NETWORK_FEATURES)
 def test_each_feature_is_reported(feature):
     used = _with(feature).features()
     assert feature in used
@@ -71,7 +45,8 @@ def test_each_feature_is_reported(feature):
     assert used - extra <= {feature}
 
 
-_PAIRS = [(b, f) for b in BACKENDS for f in Feature if f not in SUPPORT[b]]
+_PAIRS = [(b, f) for b in backends() for f in _NETWORK_FEATURES
+          if not get_backend(b).supports(f)]
 
 
 @pytest.mark.parametrize(("backend", "feature"), _PAIRS, ids=[f"{b}-{f.name}" for b, f in _PAIRS])
@@ -95,6 +70,12 @@ def test_every_unsupported_pair_raises_before_running(backend, feature):
 
         with pytest.raises(UnsupportedFeatureError):
             Brian2Simulator(net, DT)
+    elif backend == "nest":
+        from neuro.nest_bridge import NestSimulator, to_nest
+
+        for build in (NestSimulator, to_nest):
+            with pytest.raises(UnsupportedFeatureError):
+                build(net, DT)
 
 
 def test_error_names_every_missing_feature_and_where():
@@ -110,8 +91,8 @@ def test_error_names_every_missing_feature_and_where():
     assert set(err.value.missing) == {Feature.EXP_CHANNELS, Feature.KWTA, Feature.STDP}
     assert "population 'a'" in msg and "projection x->b" in msg
     assert "backends that support all of them: clock, loihi-float" in msg
-    with pytest.raises(ValueError, match="backend must be one of"):
-        check_supported(net, "nest")
+    with pytest.raises(ValueError, match="backend must be one of .*'nest'"):
+        check_supported(net, "neuron")
 
 
 def test_projection_accepts_only_known_rules():

@@ -40,3 +40,21 @@ def test_python_version_matches():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert "3.11" in project["requires-python"]
     assert re.search(r"-\s+python=3\.11", (ROOT / "environment.yml").read_text())
+
+
+def test_numba_range_of_the_kernels_matches_pyproject():
+    """``neuro.jit`` refuses an untested numba at import: its range is the declared one."""
+    from neuro.jit import NUMBA_RANGE, _check_numba
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    spec = dict(_split(r) for r in project["dependencies"])["numba"]
+    (lo_major, lo_minor), (hi_major, hi_minor) = NUMBA_RANGE
+    assert spec == f">={lo_major}.{lo_minor},<{hi_major}.{hi_minor}"
+    _check_numba(f"{lo_major}.{lo_minor}.0")
+    for bad in (f"{lo_major}.{lo_minor - 1}.9", f"{hi_major}.{hi_minor}.0"):
+        try:
+            _check_numba(bad)
+        except ImportError as err:
+            assert bad in str(err) and spec.split(",")[0] in str(err)
+        else:
+            raise AssertionError(f"numba {bad} accepted")

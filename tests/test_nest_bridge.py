@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 from neuro import LIFParams, Network, Population, Projection, SparseSynapses, SpikeMonitor
-from neuro.engines import ClockSimulator
-from neuro.inputs import CurrentInjection, PoissonInput
-from neuro.nest_bridge import nest_available, run_nest, to_nest
+from neuro.engines import ClockSimulator, UnsupportedFeatureError, simulate
+from neuro.inputs import CurrentInjection, PoissonInput, SpikeArraySource
+from neuro.nest_bridge import NestSimulator, nest_available, run_nest, to_nest
+from neuro.record import RateMonitor
 
 pytestmark = pytest.mark.skipif(not nest_available(), reason="NEST not installed (extra 'reference')")
 
@@ -61,7 +62,9 @@ def test_current_injection_and_continuation():
     ours = ClockSimulator(net, DT).run(0.3)
     model = to_nest(net, DT)
     first, second = model.run(0.1), model.run(0.2)
-    got = np.concatenate([_steps(first, "p"), _steps(second, "p") + 1000])
+    assert second.spikes["p"].t_start_s == pytest.approx(0.1)  # absolute times
+    assert second.meta["t_start_s"] == pytest.approx(0.1) and second.meta["n_steps"] == 2000
+    got = np.concatenate([_steps(first, "p"), _steps(second, "p")])
     np.testing.assert_array_equal(got, _steps(ours, "p"))
     assert got.size == ours.spikes["p"].n_spikes >= 10
 
@@ -81,7 +84,44 @@ def test_poisson_input_rate_matches_free_membrane():
 
 def test_rejects_unsupported():
     net = Network([Population("p", 2, LIFParams(reset_mode="subtract"))], monitors=[SpikeMonitor("p")])
-    with pytest.raises(ValueError, match="reset_mode"):
+    with pytest.raises(UnsupportedFeatureError, match="reset by subtraction"):
         to_nest(net, DT)
     with pytest.raises(ValueError, match="threads"):
         to_nest(Network([Population("p", 2)]), DT, threads=0)
+
+
+@pytest.mark.parametrize("tau_syn_s", [(), (5e-3,)])
+def test_spike_array_sources_give_the_clock_engines_spikes(tau_syn_s):
+    # a spike in step 0, delays 0 and 2 (delta targets: NEST delay + 1; exponential: a
+    # delay 0 becomes NEST's minimum, one step later than ours, so only delay >= 1 there)
+    p = LIFParams(tau_mem_s=10e-3, v_rest=-70e-3, v_reset=-70e-3, v_threshold=-55e-3,
+                  t_ref_s=2e-3, tau_syn_s=tau_syn_s)
+    t = np.array([0.0, 0.0012, 0.0013, 0.0014, 0.0100, 0.0101, 0.0102, 0.0103, 0.02])
+    i = np.array([0, 1, 0, 1, 0, 1, 0, 1, 1])
+    w = 9e-3 if not tau_syn_s else 60e-3
+    delays = [0, 2] if not tau_syn_s else [1, 2]
+    net = Network([Population("t", 2, p)],
+                  [Projection("x", "t", SparseSynapses.from_dense(np.full((2, 2), w), delay=d))
+                   for d in delays],
+                  [SpikeArraySource("x", 2, t, i)],
+                  monitors=[SpikeMonitor("t"), SpikeMonitor("x"), RateMonitor("t")])
+    ours = ClockSimulator(net, DT).run(0.03)
+    nest = NestSimulator(net, DT).run(0.03)
+    assert ours.spikes["t"].n_spikes >= 2
+    for name in ("t", "x"):
+        np.testing.assert_array_equal(_steps(nest, name), _steps(ours, name))
+        np.testing.assert_array_equal(nest.spikes[name].indices, ours.spikes[name].indices)
+    np.testing.assert_allclose(nest.rates["t"], ours.rates["t"])
+
+
+def test_simulate_on_nest_with_threads():
+    net = Network([Population("p", 50, LIFParams(tau_mem_s=20e-3, v_threshold=20e-3,
+                                                   t_ref_s=2e-3))],
+                  drives=[PoissonInput("p", 1000, 20.0, 0.1e-3)], monitors=[SpikeMonitor("p")])
+    one = simulate(net, 0.1, DT, backend="nest", seed=4, threads=2)
+    assert one.meta["engine"] == "nest" and one.meta["threads"] == 2
+    assert one.meta["nest_processes"] == 1 and one.meta["nest_rank"] == 0
+    again = simulate(net, 0.1, DT, backend="nest", seed=4, threads=2)
+    assert one.spikes["p"].n_spikes > 50
+    np.testing.assert_array_equal(one.spikes["p"].times_s, again.spikes["p"].times_s)
+    np.testing.assert_array_equal(one.spikes["p"].indices, again.spikes["p"].indices)

@@ -1,50 +1,40 @@
 """One Recording meaning on every backend: rates, states, start times, meta keys, run splits.
 
-The same checks run against every backend (clock, Loihi float and fixed, exact, Brian2 with the
-numpy target) on a tiny network they all run.
+The same checks run against every registered backend (clock, Loihi float and fixed, exact,
+Brian2 with the numpy target, NEST) on a tiny network they all run; a backend that lacks a
+protocol method fails here (tests/test_backend_conformance.py checks the protocol itself).
 """
 
 import math
+import re
 
 import numpy as np
 import pytest
 
 from neuro import LIFParams, Network, Population, Projection, SparseSynapses
 from neuro.analysis import firing_rates, mean_rate
-from neuro.engines import BACKENDS, make_simulator, time_to_step
+from neuro.engines import (
+    UnsupportedFeatureError,
+    backends,
+    get_backend,
+    make_simulator,
+    time_to_step,
+)
+from neuro.features import Feature
 from neuro.inputs import PoissonSource
 from neuro.record import META_KEYS, SpikeMonitor, SpikeTrains
 
 DT = 1e-4
 N = 20
+BACKENDS = backends()
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated.*:DeprecationWarning")  # Brian2
 
 
-def _simulator_class(backend: str) -> type:
-    if backend == "clock":
-        from neuro.engines import ClockSimulator as cls
-    elif backend == "exact":
-        from neuro.engines import ExactSimulator as cls
-    elif backend == "brian2":
-        from neuro.brian2_bridge import Brian2Simulator as cls
-    else:
-        from hardware_models.event_queue import EventQueueSimulator as cls
-    return cls
-
-
-_PROTOCOL = ("t_s", "run", "reset", "state_dict", "load_state_dict", "synapses", "counters")
-
-
-def _backends() -> list:
-    """Every backend; one whose class does not implement the Simulator protocol yet (the
-    engine-core branch converts the clock and Loihi classes) is expected to fail, until it does."""
-    out = []
-    for b in BACKENDS:
-        missing = [m for m in _PROTOCOL if not hasattr(_simulator_class(b), m)]
-        marks = [pytest.mark.xfail(reason=f"{b} lacks {missing}", strict=True)] if missing else []
-        out.append(pytest.param(b, marks=marks))
-    return out
+def _samples_states(backend: str) -> bool:
+    """Whether ``backend`` runs state monitors (the exact engine has no clock to sample on,
+    the NEST bridge exports none)."""
+    return get_backend(backend).supports(Feature.STATE_MONITORS)
 
 
 def _bins(st: SpikeTrains, t0: float, n_steps: int) -> np.ndarray:
@@ -53,9 +43,9 @@ def _bins(st: SpikeTrains, t0: float, n_steps: int) -> np.ndarray:
     return np.bincount(time_to_step(st.times_s, DT) - round(t0 / DT), minlength=n_steps)
 
 
-@pytest.mark.parametrize("backend", _backends())
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_recordings_mean_the_same_on_every_backend(backend, make_tiny_network):
-    net = make_tiny_network(state_monitor=backend != "exact")
+    net = make_tiny_network(state_monitor=_samples_states(backend))
     sim = make_simulator(net, DT, backend, seed=1)
     pieces = [(sim.run(0.04), 0.0, 0.04), (sim.run(0.06), 0.04, 0.06)]
     assert sim.t_s == pytest.approx(0.1)
@@ -84,7 +74,7 @@ def test_recordings_mean_the_same_on_every_backend(backend, make_tiny_network):
         centres, binned = st.rate_hz(0.01)
         assert centres[0] == pytest.approx(t0 + 0.005)
         assert binned.sum() * 0.01 * N == pytest.approx(st.n_spikes)
-        if backend != "exact":  # no clock to sample on
+        if _samples_states(backend):
             tr = rec.states["a.v"]
             assert tr.values.dtype == np.float64 and tr.values.shape == (math.ceil(n_steps / 2), 3)
             np.testing.assert_allclose(tr.times_s, t0 + 2 * DT * np.arange(tr.times_s.size), atol=1e-12)
@@ -106,26 +96,34 @@ def test_split_runs_give_the_spikes_of_one_run(backend, make_tiny_network):
     np.testing.assert_allclose(np.concatenate([p.rates["a"] for p in parts]), whole.rates["a"])
 
 
-@pytest.mark.parametrize("backend", _backends())
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_reset_and_state_dict_resume(backend, make_tiny_network):
     net = make_tiny_network(state_monitor=False)
     sim = make_simulator(net, DT, backend, seed=3)
     first = sim.run(0.03)
-    saved = sim.state_dict()
+    checkpoints = get_backend(backend).supports(Feature.CHECKPOINTS)
+    if checkpoints:
+        saved = sim.state_dict()
+    else:  # refused by name (NEST cannot save its kernel's state)
+        with pytest.raises(UnsupportedFeatureError, match=re.escape(Feature.CHECKPOINTS.value)):
+            sim.state_dict()
     later = sim.run(0.03)
     sim.reset()
     assert sim.t_s == 0.0
     again = sim.run(0.03)
     np.testing.assert_array_equal(again.spikes["a"].indices, first.spikes["a"].indices)
     np.testing.assert_allclose(again.spikes["a"].times_s, first.spikes["a"].times_s, atol=1e-12)
+    assert sim.counters() is None or backend.startswith("loihi")
+    assert ([s.n_synapses for s in sim.synapses()]
+            == [pr.synapses.n_synapses for pr in net.projections])
+    if not checkpoints:
+        return
     other = make_simulator(net, DT, backend, seed=3)
     other.load_state_dict(saved)
     resumed = other.run(0.03)
     assert resumed.t_start_s == pytest.approx(0.03)
     np.testing.assert_array_equal(resumed.spikes["a"].indices, later.spikes["a"].indices)
     np.testing.assert_allclose(resumed.spikes["a"].times_s, later.spikes["a"].times_s, atol=1e-12)
-    assert sim.counters() is None or backend.startswith("loihi")
-    assert [s.n_synapses for s in sim.synapses()] == [pr.synapses.n_synapses for pr in net.projections]
 
 
 def test_loihi_float_equals_clock_past_a_chunk_with_several_sources():

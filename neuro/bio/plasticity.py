@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from learning.stdp import fit_window
+from neuro.analysis.stdp import fit_window
 from neuro.bio.scorecard import BioTest, Reference, read_table
 
 __all__ = ["BI_POO_CITATION", "BI_POO_PAIRINGS", "BI_POO_PERIOD_S", "BI_POO_POINTS_FILE", "ExplainedVariance",

@@ -27,27 +27,34 @@ run partition by partition on one thread or on all).
 
 from __future__ import annotations
 
-import time
 from typing import NamedTuple
 
 import numba
 import numpy as np
-from tqdm.auto import tqdm
 
 from neuro.coba import coba_update
 from neuro.engines.capabilities import check_supported
 from neuro.engines.drive import InputDrive
-from neuro.engines.kernels import (accepts_delta, apply_drives, crossings, lif_update, prefetch,
-                                   step_kernel)
-from neuro.engines.loop import Inputs, Recorder, register_stages, run_steps, scratch
+from neuro.engines.driver import n_run_steps, run_blocks
+from neuro.engines.kernels import (
+    accepts_delta,
+    apply_drives,
+    crossings,
+    lif_update,
+    prefetch,
+    step_kernel,
+)
+from neuro.engines.loop import register_stages
 from neuro.engines.plan import build_plan
 from neuro.engines.plasticity import P_REWARD
 from neuro.engines.plasticity import deliver_reward as _deliver_reward
-from neuro.engines.recording import assemble_recording, state_columns
+from neuro.engines.registry import register_backend
+from neuro.engines.ring import ring_deliver, ring_push, ring_slot
 from neuro.engines.state import initial_state
+from neuro.features import Feature
+from neuro.jit import njit
 from neuro.network import Network
-from neuro.validation import check_duration
-from neuro.record import Recording, SpikeMonitor
+from neuro.record import Recording
 from neuro.synapses import SparseSynapses
 
 __all__ = ["ClockSimulator", "update_stage", "update_serial", "update_parallel"]
@@ -137,14 +144,8 @@ def _propagate(n, part, t_lo, t_hi, spikes, rt, st, ref_n):
                     else:
                         syn[ch - 1, t] += weights[s]
                 else:
-                    slot = n_mod + d  # (n + d) % n_slots without a division per synapse
-                    if slot >= n_slots:
-                        slot -= n_slots
-                    if not queued[slot, t]:
-                        queued[slot, t] = True
-                        q_ids[slot, t_lo + q_len[slot, part, 0]] = t
-                        q_len[slot, part, 0] += 1
-                    buf[slot, t, ch] += weights[s]
+                    ring_push(buf, queued, q_ids, q_len, ring_slot(n_mod, d, n_slots), t, ch,
+                              weights[s], part, t_lo)
     return 0
 
 
@@ -168,27 +169,13 @@ def _inputs(n, part, spikes, bounds, nr, rt, drives, seed, st, hits):
     t_hi = bounds[part + 1]
     ref_n = nr.ref_n
     _propagate(n, part, t_lo, t_hi, spikes, rt, st, ref_n)
-    v, syn, last = st.v, st.syn, st.last_spike
     if drives.lo.shape[0] > 0:
-        apply_drives(n, seed, drives, v, syn, last, ref_n, hits, t_lo, t_hi)
-    buf, queued, q_ids, q_len = st.buffer, st.queued, st.queue_ids, st.queue_len
-    if buf.shape[0] > 1:
-        slot = n % buf.shape[0]
-        for q in range(q_len[slot, part, 0]):
-            i = q_ids[slot, t_lo + q]
-            queued[slot, i] = False
-            x = buf[slot, i, 0]
-            if accepts_delta(n, i, last, ref_n):
-                v[i] += x
-            buf[slot, i, 0] = 0.0
-            for k in range(buf.shape[2] - 1):
-                syn[k, i] += buf[slot, i, 1 + k]
-                buf[slot, i, 1 + k] = 0.0
-        q_len[slot, part, 0] = 0
+        apply_drives(n, seed, drives, st.v, st.syn, st.last_spike, ref_n, hits, t_lo, t_hi)
+    ring_deliver(n, part, t_lo, st, st.syn, ref_n, True, hits[:0])
     return 0
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@njit(nogil=True, parallel=True)
 def _inputs_partitions(n, spikes, bounds, nr, rt, drives, seed, st, hits):
     """:func:`_inputs` of every partition, partitions spread over the threads (records are
     passed one by one: a parallel loop cannot take a record nested in another)."""
@@ -308,7 +295,7 @@ def update_serial(n, model, st, bk, sc):
     return 0
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@njit(nogil=True, parallel=True)
 def _update_partitions(n, bounds, nr, st, sc):
     """:func:`update_stage` of every partition, partitions spread over the threads."""
     for part in numba.prange(bounds.shape[0] - 1):
@@ -381,9 +368,11 @@ class ClockSimulator:
         """Simulated time so far, in seconds."""
         return self.state.step * self.plan.dt_s
 
-    def reset(self) -> None:
-        """Back to ``t = 0`` with the same seed and the initial weights."""
-        self.state = initial_state(self.plan)
+    def reset(self, *, keep_weights: bool = False) -> None:
+        """Back to the network's initial state at ``t = 0`` with the same seed; learned
+        weights are kept only if ``keep_weights``."""
+        self.state = initial_state(self.plan,
+                                   weights=self.state.weights if keep_weights else None)
         self.drive.reset()
 
     def counters(self) -> None:
@@ -467,51 +456,22 @@ class ClockSimulator:
 
     def run(self, duration_s: float, *, progress: bool = False) -> Recording:
         """Advance by ``duration_s`` and return what the monitors recorded in that interval."""
-        plan, st = self.plan, self.state
-        # whole steps only, and refuse out-of-reach runs (one helper for every backend)
-        n_steps = check_duration(duration_s, plan.dt_s, plan.n_neurons)
-        n_start, n_end = st.step, st.step + n_steps
-        cols = state_columns(self.network, plan, n_start, n_end)
-        cap = max(4 * plan.n_neurons, 1 << 16)
-        rec = Recorder(cols.ids, cols.channels, cols.every,
-                       np.zeros((cols.n_samples, cols.ids.size), dtype=plan.dtype),
-                       np.empty(cap, np.int64), np.empty(cap, np.int64))
-        sc = scratch(plan.n_neurons, plan.model.bounds.size - 1, plan.dtype)
-        src_mon = {m.target for m in self.network.monitors if isinstance(m, SpikeMonitor)} - {
-            p.name for p in self.network.populations
-        }
+        plan = self.plan
+        n_steps = n_run_steps(duration_s, plan)
         parallel = self.threads > 1 and plan.model.bounds.size > 2
         if parallel:
             numba.set_num_threads(self.threads)
         bk = (ClockParallel if parallel else ClockSerial)(np.zeros(0, np.int64))
-        steps_out, ids_out, src_steps, src_ids = [], [], [], []
-        n_samples = 0
-        t0 = time.perf_counter()
-        bar = tqdm(total=n_steps, desc="clock engine", unit="step", disable=not progress)
-        n = n_start
-        while n < n_end:
-            # the drive may return fewer steps than asked (bounded memory): run those
-            ext_ptr, ext_ids = self.drive.spikes(n, min(n + self.chunk_steps, n_end))
-            n1 = n + ext_ptr.size - 1
-            ev_ptr, ev_ids, ev_vals = self.drive.current_events(n, n1)
-            if src_mon:
-                src_steps.append(np.repeat(np.arange(n, n1), np.diff(ext_ptr)))
-                src_ids.append(ext_ids)
-            m = n
-            while m < n1:  # the loop stops early when its spike buffer could overflow
-                io = Inputs(ext_ptr[m - n:], ext_ids, ev_ptr[m - n:], ev_ids, ev_vals,
-                            self.drive.seed)
-                m_next, n_out, n_samples = run_steps(m, n1, plan.model, st, bk, io, rec, sc,
-                                                     n_samples)
-                steps_out.append(rec.spike_step[:n_out].copy())
-                ids_out.append(rec.spike_id[:n_out].copy())
-                bar.update(m_next - m)
-                m = m_next
-            n = n1
-        bar.close()
-        self.state = st._replace(step=n_end)
-        wall = time.perf_counter() - t0
-        return assemble_recording(
-            self.network, plan, n_start, n_end, steps_out, ids_out, src_steps, src_ids,
-            rec.samples[:n_samples], cols.monitors, cols.every, wall, engine="clock",
-        )
+        rec, self.state = run_blocks(self.network, plan, self.state, self.drive, n_steps,
+                                     chunk_steps=self.chunk_steps,
+                                     records=lambda n0, n1: lambda k: bk,  # one record
+                                     engine="clock", progress=progress)
+        return rec
+
+
+#: Everything but plastic synapses with delays, which no backend runs (the STDP kernel pairs
+#: a presynaptic spike with the postsynaptic state of the same step).
+CLOCK_FEATURES: frozenset[Feature] = frozenset(Feature) - {Feature.PLASTIC_DELAYS}
+
+register_backend("clock", ClockSimulator, CLOCK_FEATURES,
+                 "the clock engine runs every supported feature")

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
 from neuro.engines.rng import stream_id, uniform
 from neuro.inputs import PoissonSource, SpikeArraySource
+from neuro.jit import njit
 from neuro.network import Network
 from neuro.validation import broadcast, real_array
 
@@ -73,7 +73,7 @@ class _Buckets(NamedTuple):
     size: np.ndarray
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")
 def _gap(seed, stream, k, j, inv_log_q):
     """Geometric gap (>= 1 steps) to the next spike of a channel, from its ``1 / ln(1 - p)``
     (``log``, not ``log1p``, of ``1 - u``: several times faster, and ``u`` has 53 bits only)."""
@@ -83,7 +83,7 @@ def _gap(seed, stream, k, j, inv_log_q):
     return np.int64(1) + np.int64(x) if x < 1e18 else _NEVER
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _redraw(seed, n, chans, ch, dr):
     """Memoryless restart at step ``n``: each channel in ``chans`` gets a fresh next spike
     (``ch`` a :class:`_Channels`, ``dr`` the :class:`_Draws`)."""
@@ -95,7 +95,7 @@ def _redraw(seed, n, chans, ch, dr):
         count[c] += 1
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _emit(seed, n0, n1, ch, dr, bu, out):
     """Write the spike ids of steps ``n0, n0 + 1, ...`` into ``out`` while they fit.
 

@@ -26,25 +26,27 @@ import heapq
 import math
 import time
 
-import numba
 import numpy as np
 
 from neuro.engines.capabilities import check_supported
 from neuro.engines.drive import time_to_step
 from neuro.engines.plan import build_plan
+from neuro.engines.registry import register_backend
 from neuro.engines.rng import stream_id, uniform
+from neuro.features import Feature
 from neuro.inputs import PoissonSource, SpikeArraySource
+from neuro.jit import njit
 from neuro.network import Network
-from neuro.validation import check_duration
 from neuro.record import RateMonitor, Recording, SpikeMonitor, SpikeTrains, run_meta
 from neuro.synapses import SparseSynapses
+from neuro.validation import check_duration
 
 __all__ = ["ExactSimulator", "simulate_exact"]
 
 _ARRIVAL, _CROSSING = 0, 1
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _emit(g, t, heap, seq, routes):
     """Queue the arrivals caused by a spike of presynaptic global id ``g`` at time ``t``.
 
@@ -65,7 +67,7 @@ def _emit(g, t, heap, seq, routes):
     return seq
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _run_exact(t_end, v, neurons, routes, inputs, max_spikes):
     """Events before ``t_end``. ``neurons``: per-neuron (v_inf, tau, v_threshold, v_reset,
     reset_amount, t_ref); ``routes``: see :func:`_emit`; ``inputs``: time-sorted source spikes
@@ -157,7 +159,7 @@ def _run_exact(t_end, v, neurons, routes, inputs, max_spikes):
     return out_t, out_i, n_out, n_events, True
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _poisson_times(seed, stream, rate, t_end, gid0, count_only, out_t, out_i):
     """Continuous-time Poisson spikes before ``t_end`` of channels with rates ``rate``:
     exponential gaps ``-ln(1 - u_k) / r`` with ``u_k = uniform(seed, stream, k, j)``, so the
@@ -266,8 +268,9 @@ class ExactSimulator:
         """Simulated time so far, in seconds."""
         return self._step * self.dt_s
 
-    def reset(self) -> None:
-        """Back to ``t = 0`` (same seed, so the same spikes again)."""
+    def reset(self, *, keep_weights: bool = False) -> None:
+        """Back to ``t = 0`` (same seed, so the same spikes again). The weights never change
+        on this engine (no plasticity), so ``keep_weights`` changes nothing."""
         self._step = 0
 
     def state_dict(self) -> dict[str, object]:
@@ -359,3 +362,10 @@ def simulate_exact(
     ``delay_unit_s`` is the duration of one delay step and the bin of the recorded rates.
     """
     return ExactSimulator(network, delay_unit_s, seed=seed, max_spikes=max_spikes).run(duration_s)
+
+
+register_backend(
+    "exact", ExactSimulator,
+    {Feature.DELAYS, Feature.POISSON_SOURCES, Feature.SPIKE_ARRAY_SOURCES, Feature.POISSON_INPUT,
+     Feature.SUBTRACT_RESET, Feature.CHECKPOINTS},
+    "the exact engine runs delta synapses with a constant drive between events")

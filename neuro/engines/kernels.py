@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 from llvmlite import ir
 from numba import types
@@ -10,6 +9,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from neuro.engines.rng import poisson_count, poisson_from_cdf, uniform
+from neuro.jit import njit
 
 #: Neurons per block of the update's fused threshold scan (:func:`lif_update`).
 SCAN_BLOCK = 128
@@ -24,7 +24,7 @@ def step_kernel(fn):
     every array taken out of a record, some hundred per step across the stages, measured
     here at a fifth of the CUBA step time; these kernels only borrow arrays their caller
     holds, so the counts are not needed."""
-    return numba.njit(cache=True, nogil=True, _nrt=False)(fn)
+    return njit(nogil=True, _nrt=False)(fn)
 
 
 @intrinsic
@@ -52,14 +52,14 @@ def prefetch(typingctx, arr, idx):
     return sig, codegen
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")
 def accepts_delta(n, i, last, ref_n):
     """Delta input reaches neuron ``i`` in step ``n`` unless it is refractory (a neuron that
     spiked in this step is; one with no refractory period never is)."""
     return ref_n[i] == 0 or (n - last[i]) >= ref_n[i]
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def apply_drives(n, seed, drives, v, syn, last, ref_n, hits, t_lo, t_hi):
     """External Poisson drives (``neuro.inputs.PoissonInput``) of step ``n``, as input that
     arrives in that step: each target neuron ``i`` of drive ``d`` gets ``weight * k`` with
@@ -97,7 +97,7 @@ def apply_drives(n, seed, drives, v, syn, last, ref_n, hits, t_lo, t_hi):
     return 0
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def stable_argsort(key, n, order, tmp):
     """Write into ``order[:n]`` the indices ``0 .. n - 1`` sorted by ``key`` (ascending),
     equal keys in index order: the order ``numpy.argsort(key[:n], kind="mergesort")``
@@ -138,7 +138,7 @@ def stable_argsort(key, n, order, tmp):
     return 0
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def kwta_winners(v, theta, adaptive, cand, n_c, k, hold, reset_value, spiking, n_spk, work):
     """k-winners-take-all among the ``n_c`` threshold-crossing neurons in ``cand``.
 
@@ -171,7 +171,7 @@ def kwta_winners(v, theta, adaptive, cand, n_c, k, hold, reset_value, spiking, n
     return n_spk
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")
 def _lif_block(n, v, s0, s1, last, drive, coef, rs, th):
     """The exact update of :func:`lif_update` on one block; returns how many of its neurons
     cross ``th`` (``v > th`` and not refractory): an integer sum, so the loop stays
@@ -196,7 +196,7 @@ def _lif_block(n, v, s0, s1, last, drive, coef, rs, th):
     return over
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def lif_update(n, v, s0, s1, last, drive, coef, rs, th, scan, offset, cand):
     """Exact one-step update of one population's neurons (two channels), on slices, fused
     with the threshold scan: if ``scan``, writes ``offset + i`` of the neurons that cross
@@ -231,7 +231,7 @@ def lif_update(n, v, s0, s1, last, drive, coef, rs, th, scan, offset, cand):
     return n_c
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def crossings(n, v, last, theta, adaptive, th, rs, offset, cand):
     """Threshold scan of one population's slice: write ``offset + i`` of the non-refractory
     neurons with ``v > th (+ theta)`` into ``cand`` (in neuron order); return how many.

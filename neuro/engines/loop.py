@@ -24,14 +24,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numba
 import numpy as np
-
 from numba.core import types
 from numba.extending import overload
 
 from neuro.engines.kernels import kwta_winners, step_kernel
 from neuro.engines.plasticity import plastic_events
+from neuro.jit import check_keyed, njit
 
 __all__ = ["Inputs", "Recorder", "Scratch", "inputs", "register_stages", "reset_stage",
            "run_steps", "scratch", "threshold_stage", "update"]
@@ -120,7 +119,7 @@ def scratch(n_neurons: int, n_partitions: int, dtype: type) -> Scratch:
                    np.empty(n_neurons, np.int64))
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")
 def threshold_stage(kw, v, theta, bounds, sc):
     """Stage 2: the spikes of the step, population by population in neuron order, into
     ``sc.spiking``; returns how many.
@@ -160,7 +159,7 @@ def threshold_stage(kw, v, theta, bounds, sc):
     return n_spk
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")
 def _pop_of(i, pop_offsets):
     """Population of neuron ``i`` (few populations: a linear scan is fastest)."""
     p = 0
@@ -206,6 +205,8 @@ def register_stages(record: type, update_impl, inputs_impl) -> None:
     """Make ``update_impl`` and ``inputs_impl`` (numba functions with the signatures of
     :func:`update` and :func:`inputs`) the stages of backends whose ``bk`` is a
     ``record`` (a NamedTuple class; a subclass is a record class of its own)."""
+
+    check_keyed(update_impl, inputs_impl)
 
     def _is(bk):
         return isinstance(bk, types.BaseNamedTuple) and bk.instance_class is record

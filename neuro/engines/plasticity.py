@@ -20,12 +20,12 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import numba
 import numpy as np
 from numba.core import types
 from numba.extending import overload
 
 from neuro.engines.kernels import step_kernel
+from neuro.jit import check_keyed, njit
 
 __all__ = ["PlasticPlan", "build_plastic_plan", "plastic_events", "deliver_reward",
            "register_rule", "walk_events"]
@@ -150,7 +150,7 @@ def build_plastic_plan(network, dt_s: float, group_offsets: np.ndarray, names: l
     )
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")
 def _decay(decay, tau_steps, q, which, k):
     """``exp(-k dt / tau)`` of trace ``which`` of plastic projection ``q``; 0 beyond
     ``e^-50`` (2e-22: a trace that small changes no float64 weight, and skipping it saves
@@ -313,6 +313,8 @@ def register_rule(record: type, pre_impl, post_impl) -> None:
     :mod:`hardware_models.fixed_point_stdp`. One event walk, bound per rule, as the step
     loop's stages are bound per backend (:func:`neuro.engines.loop.register_stages`)."""
 
+    check_keyed(pre_impl, post_impl)
+
     def _is(ctx):
         return isinstance(ctx, types.BaseNamedTuple) and ctx.instance_class is record
 
@@ -369,7 +371,7 @@ def plastic_events(n, spiking, n_spk, ext_ids, e0, e1, pl, rt, st):
     return walk_events(n, spiking, n_spk, ext_ids, e0, e1, pl.ints, FloatLearn(pl, rt, st))
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def deliver_reward(n, q, reward, s_lo, s_hi, pl, st):
     """Apply ``w += reward * e(n)`` to synapses ``[s_lo, s_hi)`` of reward-modulated
     projection ``q`` (eligibility decayed to step ``n``), then clip to the bounds."""

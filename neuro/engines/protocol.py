@@ -8,9 +8,11 @@ loihi-float    :class:`hardware_models.event_queue.EventQueueSimulator`    ``map
 loihi-fixed    the same, ``mode="fixed"``                                  ``mapping``, ``spec``
 exact          :class:`neuro.engines.event.ExactSimulator`                 ``max_spikes``
 brian2         :class:`neuro.brian2_bridge.Brian2Simulator`                ``target``
+nest           :class:`neuro.nest_bridge.NestSimulator`                    ``threads``
 =============  ==========================================================  ==================
 
-Every backend checks the network's features first
+The backends are found in the registry (:mod:`neuro.engines.registry`), where each module
+registers its own. Every backend checks the network's features first
 (:func:`neuro.engines.capabilities.check_supported`) and returns a
 :class:`neuro.record.Recording` with one meaning.
 """
@@ -19,7 +21,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-from neuro.engines.capabilities import BACKENDS, check_supported
+from neuro.engines.capabilities import check_supported
+from neuro.engines.registry import get_backend
 from neuro.network import Network
 from neuro.record import Recording
 from neuro.synapses import SparseSynapses
@@ -57,8 +60,9 @@ class Simulator(Protocol):
         """
         ...
 
-    def reset(self) -> None:
-        """Back to ``t = 0`` with the same seed (a new run gives the same spikes)."""
+    def reset(self, *, keep_weights: bool = False) -> None:
+        """Back to the network's initial state at ``t = 0`` with the same seed (a new run
+        gives the same spikes), weights included unless ``keep_weights``."""
         ...
 
     def state_dict(self) -> dict[str, object]:
@@ -88,7 +92,7 @@ def make_simulator(network: Network, dt_s: float, backend: str = "clock", *, see
     dt_s : float
         Time step in seconds.
     backend : str
-        One of :data:`neuro.engines.capabilities.BACKENDS`.
+        A registered backend (:func:`neuro.engines.registry.backends`).
     seed : int
         Seed of the random inputs.
     **options
@@ -100,24 +104,7 @@ def make_simulator(network: Network, dt_s: float, backend: str = "clock", *, see
         Before anything is built, if the backend cannot run a feature of the network.
     """
     check_supported(network, backend)  # validates the backend name too
-    if backend == "clock":
-        from neuro.engines.clock import ClockSimulator
-
-        return ClockSimulator(network, dt_s, seed=seed, **options)
-    if backend == "exact":
-        from neuro.engines.event import ExactSimulator
-
-        return ExactSimulator(network, dt_s, seed=seed, **options)
-    if backend == "brian2":
-        from neuro.brian2_bridge import Brian2Simulator
-
-        return Brian2Simulator(network, dt_s, seed=seed, **options)
-    # neuro never imports hardware_models at module import time
-    from hardware_models.event_queue import EventQueueSimulator
-
-    assert backend in BACKENDS
-    mode = backend.removeprefix("loihi-")
-    return EventQueueSimulator(network, dt_s, mode=mode, seed=seed, **options)
+    return get_backend(backend).factory(network, dt_s, seed=seed, **options)
 
 
 def simulate(network: Network, duration_s: float, dt_s: float, backend: str = "clock", *,
@@ -133,7 +120,8 @@ def simulate(network: Network, duration_s: float, dt_s: float, backend: str = "c
     dt_s : float
         Time step in seconds.
     backend : str
-        ``"clock"`` (default), ``"loihi-float"``, ``"loihi-fixed"``, ``"exact"`` or ``"brian2"``.
+        ``"clock"`` (default), ``"loihi-float"``, ``"loihi-fixed"``, ``"exact"``,
+        ``"brian2"``, ``"nest"`` or another registered backend.
     seed : int
         Seed of the random inputs.
     progress : bool
@@ -149,6 +137,7 @@ def simulate(network: Network, duration_s: float, dt_s: float, backend: str = "c
     --------
     >>> rec = simulate(net, 0.5, 1e-4)                       # doctest: +SKIP
     >>> rec = simulate(net, 0.5, 1e-4, backend="brian2")     # doctest: +SKIP
+    >>> rec = simulate(net, 0.5, 1e-4, backend="nest", threads=2)   # doctest: +SKIP
     """
     sim = make_simulator(network, dt_s, backend, seed=seed, **options)
     return sim.run(duration_s, progress=progress)

@@ -18,8 +18,9 @@ another one draws.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from neuro.jit import njit
 
 __all__ = ["uniform", "poisson_count", "poisson_cdf", "poisson_from_cdf", "uniform_array",
            "stream_id"]
@@ -34,7 +35,7 @@ _S11 = np.uint64(11)
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")
 def _mix(x):
     """SplitMix64 finaliser of ``x + golden`` (uint64 arithmetic wraps modulo 2**64)."""
     z = x + _GOLDEN
@@ -43,7 +44,7 @@ def _mix(x):
     return z ^ (z >> _S31)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")
 def uniform(seed, stream, step, index):
     """A uniform number in ``[0, 1)`` (53 random bits) for the given coordinates.
 
@@ -63,7 +64,7 @@ def uniform(seed, stream, step, index):
     return float(h >> _S11) * _INV53
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")
 def poisson_count(lam, u):
     """Inverse-CDF Poisson sample with mean ``lam`` (``lam`` <= ~700) from one uniform ``u``.
 
@@ -79,7 +80,7 @@ def poisson_count(lam, u):
     return k
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def poisson_cdf(lam, out):
     """The table that :func:`poisson_from_cdf` searches instead of :func:`poisson_count`
     computing it for every draw: ``out[j]`` = the CDF value ``poisson_count`` reaches after
@@ -108,7 +109,7 @@ def poisson_cdf(lam, out):
     return (j if n < 0 else n), j
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")
 def poisson_from_cdf(u, cdf, n, tail):
     """:func:`poisson_count` of ``u`` from the table ``cdf[:n]`` (and ``tail``) of
     :func:`poisson_cdf`: the same count (the CDF never decreases, so the count is the number
@@ -119,7 +120,7 @@ def poisson_from_cdf(u, cdf, n, tail):
     return tail if k == n else k
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def uniform_array(seed, stream, step, n):
     """``uniform(seed, stream, step, i)`` for ``i`` in ``range(n)`` (tests and vector use)."""
     out = np.empty(n, dtype=np.float64)

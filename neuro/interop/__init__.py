@@ -7,6 +7,9 @@ to_nir(model_or_network) / from_nir(graph)
     :mod:`neuro.interop.nir_graph` for how the time step is handled) and engine networks
     (:class:`neuro.network.Network`, continuous time: :mod:`neuro.interop.nir_network`) to
     and from ``nir.NIRGraph``.
+read_nir(path) / write_nir(path, graph)
+    NIR files, read without following links or external storage (``from_nir`` also takes
+    a path); see :mod:`neuro.interop.nir_file`.
 to_neo(recording) / from_neo(block)
     A :class:`neuro.record.Recording` to and from a :class:`neo.Block` of
     :class:`neo.SpikeTrain` (see :mod:`neuro.interop.neo_convert`).
@@ -16,6 +19,7 @@ imported only when these functions are called.
 """
 
 from neuro.interop.neo_convert import from_neo, to_neo
+from neuro.interop.nir_file import read_nir, write_nir
 from neuro.interop.nir_graph import from_nir, to_nir
 
-__all__ = ["to_nir", "from_nir", "to_neo", "from_neo"]
+__all__ = ["to_nir", "from_nir", "read_nir", "write_nir", "to_neo", "from_neo"]

@@ -42,6 +42,7 @@ Engine networks (:class:`neuro.network.Network`) are exported in continuous time
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from typing import Any
 
@@ -170,8 +171,10 @@ def from_nir(graph: Any, *, dt_s: float | None = None, n_steps: int | None = Non
 
     Parameters
     ----------
-    graph : nir.NIRGraph
-        E.g. from :func:`to_nir`, ``snntorch.export_nir.export_to_nir`` or ``nir.read``.
+    graph : nir.NIRGraph or path
+        E.g. from :func:`to_nir` or ``snntorch.export_nir.export_to_nir``; a path is read
+        with :func:`neuro.interop.nir_file.read_nir` (safer than ``nir.read``: no links,
+        no external storage, sizes checked).
     dt_s : float, optional
         Time step; default the graph's ``neuro.dt_s``, else snntorch's 1e-4 s.
     n_steps : int, optional
@@ -193,8 +196,11 @@ def from_nir(graph: Any, *, dt_s: float | None = None, n_steps: int | None = Non
     """
     import nir
 
+    from neuro.interop.nir_file import read_nir
     from neuro.interop.nir_network import network_from_nir
 
+    if isinstance(graph, (str, os.PathLike)):
+        graph = read_nir(graph)
     if as_network or (as_network is None and graph.metadata.get("neuro.kind") == "network"):
         return network_from_nir(graph, dt_s)
     dt = float(graph.metadata.get("neuro.dt_s", DEFAULT_DT_S)) if dt_s is None else float(dt_s)

@@ -1,0 +1,160 @@
+"""Compiled code never runs stale: a cached kernel is recompiled when any module it inlines
+or calls changes (``neuro.jit``).
+
+Each case copies the library to a temporary directory, runs a probe in a fresh process (which
+fills a private kernel cache), edits a function in ANOTHER module than the cached kernel that
+inlines it, and runs the probe again in a fresh process: it must see the new behaviour. With
+numba's own cache (keyed by the timestamp of the kernel's file only), the second run would
+load the old compiled code and print the old number.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("neuro", "hardware_models", "learning", "encoders", "experiments")
+
+PROBE = r"""
+import sys
+import numpy as np
+import neuro
+assert neuro.__file__.startswith(sys.argv[2]), neuro.__file__
+case = sys.argv[1]
+if case in ("stage", "rule"):
+    from neuro import (LIFParams, Network, PoissonSource, Population, Projection,
+                       SparseSynapses, SpikeMonitor)
+    from neuro.engines import make_simulator
+    from neuro.plasticity import STDPRule
+    syn = SparseSynapses.fixed_probability(50, 20, 0.5, 0.3, seed=0)
+    rule = STDPRule(a_plus=0.02, a_minus=0.03) if case == "rule" else None
+    net = Network([Population("exc", 20, LIFParams(tau_mem_s=0.02, t_ref_s=2e-3))],
+                  [Projection("inp", "exc", syn, plasticity=rule)],
+                  [PoissonSource("inp", 50, 40.0)], monitors=[SpikeMonitor("exc")])
+    sim = make_simulator(net, 1e-4, seed=0)
+    rec = sim.run(0.2)
+    w = sum(float(np.sum(s.weights)) for s in sim.synapses())
+    print(len(rec.spikes["exc"].indices), repr(w))
+else:
+    import torch
+    from neuro.layers import SpikingMLP
+    torch.manual_seed(0)
+    net = SpikingMLP((40, 30, 5), n_steps=16, density=0.2, seed=3)
+    for fc in net.fcs:
+        fc.kernel = "event"
+        with torch.no_grad():
+            fc.weight.mul_(3)
+    x = (torch.rand(16, 4, 40, generator=torch.Generator().manual_seed(1)) < 0.3).float()
+    out = net(x)
+    print(int(out.hidden[0].sum()), repr(float(out.mems.sum())))
+"""
+
+#: case -> (file, old text, new text): each edit changes what the probe prints.
+EDITS = {
+    # a stage of the one step loop (inlined into neuro/engines/loop.py's run_steps)
+    "stage": ("neuro/engines/kernels.py", "if vb[i] > th and", "if vb[i] > 0.5 * th and"),
+    # a learning rule (inlined into the loop through register_rule)
+    "rule": ("neuro/engines/plasticity.py",
+             "amp = st.learning_rate[q] * (pl.par[q, P_AMINUS]",
+             "amp = 0.0 * st.learning_rate[q] * (pl.par[q, P_AMINUS]"),
+    # the LLVM IR of a fused training kernel's LIF tile (inlined into neuro/fused_kernels.py)
+    "fused": ("neuro/simd.py", 'fired = builder.fcmp_ordered(">", mt, thr_v)',
+              'fired = builder.fcmp_ordered(">", builder.fadd(mt, mt), thr_v)'),
+}
+
+
+def _probe(case: str, lib: Path, cache: Path) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_CACHE")}
+    # NUMBA_OPT=0: half the compile time, the same semantics (this cache is the test's own)
+    env.update(PYTHONPATH=str(lib), SPARSE_NEURO_CACHE_DIR=str(cache), NUMBA_NUM_THREADS="1",
+               NUMBA_OPT="0")
+    out = subprocess.run([sys.executable, "-c", PROBE, case, str(lib)], env=env, cwd=lib,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout.strip()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(EDITS))
+def test_edit_in_another_module_recompiles(case, tmp_path):
+    lib = tmp_path / "lib"
+    for pkg in PACKAGES:
+        shutil.copytree(ROOT / pkg, lib / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    cache = tmp_path / "cache"
+    before = _probe(case, lib, cache)
+    assert _probe(case, lib, cache) == before  # the warm cache gives the same result
+    path, old, new = EDITS[case]
+    src = (lib / path).read_text()
+    assert src.count(old) == 1, f"{path} no longer holds {old!r}: update the edit"
+    (lib / path).write_text(src.replace(old, new))
+    after = _probe(case, lib, cache)
+    assert after != before, f"{case}: the edit of {path} was not compiled (stale kernel cache)"
+    # the edited source is a new cache directory of its own, the old one is kept
+    assert len([p for p in cache.iterdir() if p.is_dir()]) == 2
+
+
+def test_kernels_are_cached_in_the_keyed_directory(tmp_path):
+    """A library kernel's cache files land in the directory of the current source key."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_CACHE")}
+    env.update(SPARSE_NEURO_CACHE_DIR=str(tmp_path))
+    code = ("from neuro.engines.rng import uniform_array; import numpy as np; "
+            "uniform_array(1, 2, 3, 4); "
+            "from neuro.jit import cache_dir; print(cache_dir())")
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    where = Path(out.stdout.strip())
+    assert where.parent == tmp_path
+    assert any(where.rglob("*.nbi")), "no cache index written in the keyed directory"
+
+
+def _outside_stage(n, model, st, bk, sc):  # pragma: no cover - never compiled
+    return 0
+
+
+def test_stages_from_outside_the_keyed_packages_are_refused():
+    from typing import NamedTuple
+
+    from neuro.engines.loop import register_stages
+    from neuro.engines.plasticity import register_rule
+
+    class Record(NamedTuple):
+        x: int
+
+    with pytest.raises(ValueError, match="test_kernel_cache"):
+        register_stages(Record, _outside_stage, _outside_stage)
+    with pytest.raises(ValueError, match="kernel cache is keyed"):
+        register_rule(Record, _outside_stage, _outside_stage)
+
+
+def test_checkpoint_code_version_follows_the_sources():
+    from neuro.checkpoint import code_version
+    from neuro.jit import source_key
+
+    assert code_version().endswith("+src." + source_key()[:12])
+
+
+def test_every_kernel_is_compiled_through_the_keyed_cache():
+    """No module of the keyed packages calls numba's jit directly (its cache would not be
+    keyed to the sources it inlines)."""
+    import re
+
+    from neuro.jit import PACKAGES
+
+    direct = re.compile(r"numba\.n?jit\(|from numba import [^\n]*\bn?jit\b")
+    found = []
+    for pkg in PACKAGES:
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            if path.name == "jit.py" and path.parent.name == "neuro":
+                continue
+            for k, line in enumerate(path.read_text().splitlines(), 1):
+                code = line.split("#")[0]
+                if direct.search(code) and "``" not in code:
+                    found.append(f"{path.relative_to(ROOT)}:{k}: {line.strip()}")
+    assert not found, "compile through neuro.jit.njit instead:\n" + "\n".join(found)
