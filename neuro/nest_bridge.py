@@ -465,8 +465,8 @@ class NestSimulator:
     def run(self, duration_s: float, *, progress: bool = False) -> Recording:
         """Advance by ``duration_s`` (see :meth:`NestModel.run`); ``progress`` turns on
         NEST's own progress print."""
-        if not duration_s > 0:
-            raise ValueError(f"duration_s must be > 0, got {duration_s}")
+        # whole steps only, before touching NEST (NestModel.run checks again: it is public too)
+        check_duration(duration_s, self.dt_s, self.network.n_neurons)
         _import_nest().SetKernelStatus({"print_time": bool(progress)})
         return self.model.run(duration_s)
 
