@@ -16,8 +16,9 @@ import os
 import numpy as np
 
 __all__ = ["real", "integer", "check_finite_data", "check_duration", "MAX_NEURON_STEPS",
-           "MAX_STEPS", "STEP_RTOL", "available_memory", "check_memory", "TooLargeError",
-           "real_array", "broadcast", "check_field_types", "index_array", "make_rng"]
+           "MAX_STEPS", "STEP_RTOL", "UNKNOWN_MEMORY", "available_memory", "check_memory",
+           "TooLargeError", "real_array", "broadcast", "check_field_types", "index_array",
+           "make_rng"]
 
 #: Default limit of :func:`check_duration`: neuron-steps (steps x neurons) of one run. About
 #: an hour at 3e8 neuron-steps/s, the clock engine's order of magnitude on one core.
@@ -28,6 +29,9 @@ MAX_NEURON_STEPS = 10**12
 #: a quarter of an hour even for one neuron; beyond it a mistyped ``dt_s`` or duration is
 #: more likely than an intended run.
 MAX_STEPS = 10**9
+
+#: What :func:`available_memory` returns when the system does not say (no limit enforced).
+UNKNOWN_MEMORY = 2**62
 
 #: Relative tolerance of :func:`check_duration` on ``duration_s / dt_s`` being a whole number:
 #: far above float rounding (``0.35 / 1e-4`` is 3499.9999999999995), far below half a step.
@@ -176,7 +180,7 @@ def available_memory() -> int:
     Returns
     -------
     int
-        Bytes, >= 0.
+        Bytes, >= 0; :data:`UNKNOWN_MEMORY` if the system does not say.
     """
     avail = None
     try:
@@ -191,7 +195,7 @@ def available_memory() -> int:
         try:
             avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
         except (OSError, ValueError, AttributeError):  # no sysconf (Windows): no limit known
-            return 2**62
+            return UNKNOWN_MEMORY
     for limit, usage in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
                          ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
                           "/sys/fs/cgroup/memory/memory.usage_in_bytes")):

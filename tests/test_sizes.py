@@ -95,6 +95,16 @@ def test_available_memory_is_positive_and_below_the_total():
     assert isinstance(info.value, ValueError) and isinstance(info.value, MemoryError)
 
 
+def test_readers_and_builders_ask_one_helper(monkeypatch):
+    import neuro.validation as v
+    from neuro import safe_read
+
+    monkeypatch.setattr(v, "available_memory", lambda: 12345)
+    assert safe_read.available_memory() == 12345
+    monkeypatch.setattr(v, "available_memory", lambda: v.UNKNOWN_MEMORY)
+    assert safe_read.available_memory() is None  # unknown: the readers check nothing
+
+
 def test_population_beyond_memory_is_refused():
     from neuro import Population
 
