@@ -20,8 +20,10 @@ if __name__ == "__main__" and (not sys.stderr.isatty() or {"-q", "--quiet"} & se
     os.environ["TQDM_DISABLE"] = "1"
 
 from experiments.common import (  # noqa: E402
+    MAX_SEED,
     UsageError,
     check_out_dir,
+    check_seed,
     describe,
     format_summary,
     load,
@@ -47,6 +49,16 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help="debug messages on stderr")
 
 
+def _seed(text: str) -> int:
+    """``--seed`` as an int in ``[0, MAX_SEED]``; argparse reports the message as a usage
+    error (numpy's own, ``expected non-negative integer``, names no parameter)."""
+    try:
+        return check_seed(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, {MAX_SEED}], "
+                                         f"got {text!r}") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m experiments", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -54,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="list the experiments")
     run = sub.add_parser("run", help="run one experiment (or 'demo', the tour)", add_help=False)
     run.add_argument("name")
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--seed", type=_seed, default=0, help=f"random seed in [0, {MAX_SEED}]")
     run.add_argument("-h", "--help", action="store_true")
     _common(run)
     from experiments.sweep import add_arguments

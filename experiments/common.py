@@ -36,6 +36,7 @@ from tqdm.auto import tqdm  # noqa: E402
 
 from experiments.registry import EXPERIMENTS  # noqa: E402
 from neuro.atomic import atomic_open  # noqa: E402
+from neuro.validation import integer  # noqa: E402
 
 __all__ = [
     "RunContext",
@@ -172,6 +173,18 @@ def _parse(value: str, tp: Any, key: str) -> Any:
     raise UsageError(f"--set {key}: unsupported parameter type {tp}")
 
 
+def _check_finite_set(cfg_cls: type, key: str, raw: str, value: Any) -> None:
+    """Refuse ``--set key=nan`` (or inf) for a parameter whose default is finite: NaN passes
+    most range checks (every comparison is False) and fails later under another name."""
+    if not isinstance(value, float) or np.isfinite(value):
+        return
+    field = {f.name: f for f in dataclasses.fields(cfg_cls)}[key]
+    default = field.default
+    if isinstance(default, (int, float)) and not isinstance(default, bool) \
+            and np.isfinite(default):
+        raise UsageError(f"--set {key}={raw!r}: must be a finite number (default {default!r})")
+
+
 def make_config(module: types.ModuleType, smoke: bool = False, quick: bool = False,
                 overrides: dict[str, str] | None = None) -> Any:
     """The module's Config with SMOKE/QUICK and ``key=value`` string overrides applied."""
@@ -187,6 +200,7 @@ def make_config(module: types.ModuleType, smoke: bool = False, quick: bool = Fal
             valid = ", ".join(f.name for f in dataclasses.fields(cfg_cls))
             raise UsageError(f"unknown parameter {key!r}; valid keys: {valid}")
         values[key] = _parse(raw, hints[key], key)
+        _check_finite_set(cfg_cls, key, raw, values[key])
     try:
         return cfg_cls(**values)
     except ValueError as e:  # a --set value out of its valid range
@@ -205,9 +219,20 @@ def describe(module: types.ModuleType) -> str:
     return "\n".join(lines)
 
 
+#: Largest seed an experiment accepts (numpy's SeedSequence takes more, torch's manual_seed
+#: and some legacy generators take 32 bits: one range for all).
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(seed: int) -> int:
+    """``seed`` as an int in ``[0, MAX_SEED]``, or a ValueError naming ``seed`` and the range."""
+    return integer("seed", seed, 0, MAX_SEED)
+
+
 def run_experiment(name: str, out_dir: Path | str, *, seed: int = 0, smoke: bool = False,
                    quick: bool = False, overrides: dict[str, str] | None = None) -> dict:
     """Run experiment ``name`` into ``out_dir``; return its summary (also in summary.json)."""
+    seed = check_seed(seed)
     module = load(name)
     cfg = make_config(module, smoke=smoke, quick=quick, overrides=overrides)
     out = Path(out_dir)

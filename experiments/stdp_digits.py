@@ -60,7 +60,7 @@ from neuro.checkpoint import (check_identity, check_resume_mode, run_identity, s
                               verify_arrays)
 from neuro.engines import ClockSimulator
 from neuro.integrity import FormatError
-from neuro.validation import check_finite_data
+from neuro.validation import check_field_types, check_finite_data, real
 from neuro.inputs import PoissonSource
 from neuro.plotting import raster
 from neuro.plotting.fields import receptive_field_grid
@@ -150,6 +150,7 @@ class Config:
     resume: str = "auto"
 
     def __post_init__(self) -> None:
+        check_field_types(self)  # kwta_k=2.9 would pass the range checks below
         check_resume_mode(self.resume)
         if self.dataset not in ("digits", "mnist"):
             raise ValueError(f"dataset must be 'digits' or 'mnist', got {self.dataset!r}")
@@ -163,8 +164,20 @@ class Config:
             raise ValueError("n_train, n_test and n_assign must be >= 0 (0: all)")
         if not 0 < self.dt_s <= 1e-3:
             raise ValueError(f"dt_s must be in (0, 1e-3] s, got {self.dt_s}")
-        if not self.present_s > 0 or self.rest_s < 0:
-            raise ValueError("present_s must be > 0 and rest_s >= 0")
+        # finite first: rest_s=inf would pass ">= 0" and fail in run() as "duration_s"
+        for name in ("present_s", "rest_s", "test_present_s", "w_init_max", "w_max"):
+            real(name, getattr(self, name))
+        if not self.present_s > 0:
+            raise ValueError(f"present_s must be > 0 s, got {self.present_s}")
+        if self.rest_s < 0:
+            raise ValueError(f"rest_s must be >= 0 s, got {self.rest_s}")
+        for name in ("present_s", "rest_s", "test_present_s"):  # run() takes whole steps only
+            v = getattr(self, name)
+            if v > 0 and abs(v / self.dt_s - round(v / self.dt_s)) > 1e-9 * max(v / self.dt_s, 1):
+                raise ValueError(f"{name} must be a whole number of steps of dt_s={self.dt_s:g} s, "
+                                 f"got {v!r} s ({v / self.dt_s:.9g} steps)")
+        if self.w_init_max < 0:
+            raise ValueError(f"w_init_max must be a finite number >= 0, got {self.w_init_max}")
         if not 0 < self.max_rate_hz * (1 + self.max_boosts) * self.dt_s <= 1:
             raise ValueError(
                 f"max_rate_hz * (1 + max_boosts) * dt_s must be in (0, 1], got "

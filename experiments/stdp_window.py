@@ -17,6 +17,7 @@ frequency both potentiate.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,7 +113,8 @@ def pairing_protocol(intervals_s: np.ndarray, rule: STDPRule, n_pairs: int, peri
         monitors=[SpikeMonitor("post")],
     )
     sim = ClockSimulator(net, dt_s)
-    duration = float(pre_t.max() + abs(d).max() + 0.3)
+    # whole steps (run() refuses a fraction of a step): the last spike plus 0.3 s, rounded up
+    duration = math.ceil((pre_t.max() + abs(d).max() + 0.3) / dt_s - 1e-6) * dt_s
     rec = sim.run(duration)
     sp = rec.spikes["post"]
     counts = sp.counts()

@@ -40,6 +40,7 @@ from neuro.checkpoint import check_resume_mode, config_hash
 from neuro.layers import SpikingMLP
 from neuro.plotting import raster
 from neuro.record import SpikeTrains
+from neuro.validation import check_field_types
 
 __all__ = ["SurrogateConfig", "run_surrogate"]
 
@@ -101,6 +102,7 @@ class SurrogateConfig:
     resume: str = "auto"
 
     def __post_init__(self) -> None:
+        check_field_types(self)  # hidden=2.9 would pass the checks below
         resolve_device(self.device)  # ValueError naming the available devices
         check_resume_mode(self.resume)
         for name in ("hidden", "n_steps", "epochs", "batch_size", "threads"):

@@ -31,7 +31,7 @@ from neuro.atomic import atomic_path
 from neuro.checkpoint import CheckpointMismatch, check_identity, run_identity, seal, verify
 from neuro.integrity import FormatError
 from neuro.safe_read import open_binary
-from neuro.validation import check_finite_data
+from neuro.validation import check_field_types, check_finite_data
 
 __all__ = [
     "TrainConfig",
@@ -107,6 +107,9 @@ class TrainConfig:
     checkpoint_every: int = 0
 
     def __post_init__(self) -> None:
+        check_field_types(self)  # epochs=2.5 or seed="1" would pass the checks below
+        if self.seed < 0:  # numpy would say only "expected non-negative integer", later
+            raise ValueError(f"seed must be an integer >= 0, got {self.seed}")
         for name in ("epochs", "batch_size"):
             v = getattr(self, name)
             if int(v) != v or v < 1:
@@ -269,6 +272,59 @@ def _check_adam_state(path: object, opt: object, model: nn.Module, config: Train
             raise FormatError(f"{path}: optimizer state {k} step must be >= 0, got {st['step']!r}")
 
 
+def _labels(name: str, y: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Class labels as int64, refusing what a cast would change (2.5 is not class 2) and
+    negative labels.
+
+    Raises
+    ------
+    ValueError
+        Labels that are not whole numbers >= 0 (the message gives the first bad one).
+    """
+    a = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+    if a.dtype.kind == "f":
+        bad = ~np.isfinite(a) | (a != np.round(a))
+    elif a.dtype.kind in "iu":
+        bad = np.zeros(a.shape, dtype=bool)
+    else:
+        raise ValueError(f"{name} must be integer class labels >= 0, got dtype {a.dtype}")
+    bad |= a < 0
+    if bad.any():
+        raise ValueError(f"{name} must be integer class labels >= 0, got "
+                         f"{a.ravel()[np.flatnonzero(bad.ravel())[0]].item()!r}")
+    return a.astype(np.int64)
+
+
+def _check_classes(name: str, y: torch.Tensor, out: Any) -> None:
+    """Raise ValueError if a label is not one of the model's outputs (torch would say only
+    ``Target 20 is out of bounds``, or count it as a wrong prediction)."""
+    n_classes = out.spikes.shape[-1]
+    if y.numel() and int(y.max()) >= n_classes:
+        raise ValueError(f"{name} labels must be in [0, {n_classes}) (the model has {n_classes} "
+                         f"outputs), got {int(y.max())}")
+
+
+def _partial_sums(state: dict[str, Any], path: Path) -> tuple[float, float, float]:
+    """The checkpoint's ``(loss_sum, correct, seen)`` of the batches of its epoch run so far.
+
+    Checkpoints written before these sums were saved resume with zeros (the resumed epoch's
+    loss then covers only the batches after the resume, as it did).
+
+    Raises
+    ------
+    FormatError
+        The sums are not three finite numbers >= 0.
+    """
+    sums = state.get("epoch_sums", [0.0, 0.0, 0.0])
+    try:
+        out = tuple(float(v) for v in sums)
+    except (TypeError, ValueError):
+        out = ()
+    if len(out) != 3 or not all(math.isfinite(v) and v >= 0 for v in out):
+        raise FormatError(f"{path}: epoch_sums must be 3 finite numbers >= 0, got {sums!r}")
+    return out  # type: ignore[return-value]
+
+
 def _save_atomic(obj: dict, path: Path) -> None:
     with atomic_path(path) as tmp:
         torch.save(seal(obj), tmp)  # manifest and SHA-256, verified by load_checkpoint
@@ -317,13 +373,14 @@ def train(
     dtype, device = next(model.parameters()).dtype, next(model.parameters()).device
     # the data follow the model: move the model (model.to(device)) to train on a GPU
     x_all = torch.as_tensor(np.asarray(x_train), dtype=dtype, device=device)
-    y_all = torch.as_tensor(np.asarray(y_train), dtype=torch.int64, device=device)
+    y_all = torch.as_tensor(_labels("y_train", y_train), device=device)
     check_finite_data("x_train", np.asarray(x_train))
     if x_all.shape[0] != y_all.shape[0]:
         raise ValueError(f"x_train and y_train lengths differ: {x_all.shape[0]} vs {y_all.shape[0]}")
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     result = TrainResult()
     start_epoch, start_batch = 0, 0
+    resumed_sums = (0.0, 0.0, 0.0)
     ckpt = Path(checkpoint_path) if checkpoint_path is not None else None
     identity = run_identity(config, n_train=int(x_all.shape[0]), run_key=run_key)
     if ckpt is not None and resume and ckpt.is_file():
@@ -344,15 +401,17 @@ def train(
         start_epoch, start_batch = state["epoch"], state["batch"]
         result = TrainResult(**state["history"])
         result.resumed_from = (start_epoch, start_batch)
+        resumed_sums = _partial_sums(state, ckpt)
 
-    def save(epoch: int, batch: int) -> None:
+    def save(epoch: int, batch: int, sums: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> None:
         if ckpt is None:
             return
         hist = asdict(result)
         hist.pop("resumed_from")
         _save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
                       "batch": batch, "history": hist, "config": asdict(config),
-                      "torch_rng": torch.get_rng_state(), **identity}, ckpt)
+                      "torch_rng": torch.get_rng_state(), "epoch_sums": list(sums), **identity},
+                     ckpt)
 
     n = x_all.shape[0]
     n_batches = math.ceil(n / config.batch_size)
@@ -364,11 +423,14 @@ def train(
         first = start_batch if epoch == start_epoch else 0
         bar = tqdm(range(first, n_batches), desc=f"epoch {epoch + 1}/{config.epochs}",
                    disable=not progress, leave=False, mininterval=1.0)
-        loss_sum = correct = seen = 0.0
+        # a resumed epoch continues the sums of its first batches (saved with the checkpoint),
+        # so that its loss and accuracy are those of an uninterrupted run, to the last bit
+        loss_sum, correct, seen = resumed_sums if epoch == start_epoch else (0.0, 0.0, 0.0)
         for b in bar:
             idx = perm[b * config.batch_size:(b + 1) * config.batch_size]
             xb = encode(x_all[idx], _batch_seed(config.seed, epoch, b))
             out = model(xb)
+            _check_classes("y_train", y_all, out)  # before the loss: torch's error is unclear
             loss = loss_fn(out, y_all[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -379,11 +441,10 @@ def train(
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
             done_here += 1
             if config.checkpoint_every and (b + 1) % config.checkpoint_every == 0 and b + 1 < n_batches:
-                save(epoch, b + 1)
+                save(epoch, b + 1, (loss_sum, correct, seen))
             if stop_after_batches is not None and done_here >= stop_after_batches:
                 return result
         result.epoch_seconds.append(time.perf_counter() - t0)
-        # the loss/accuracy of a resumed epoch only cover the batches run after the resume
         result.loss.append(loss_sum / max(seen, 1))
         result.train_accuracy.append(correct / max(seen, 1))
         if eval_data is not None:
@@ -414,11 +475,12 @@ def evaluate(
     model.eval()
     dtype, device = next(model.parameters()).dtype, next(model.parameters()).device
     x_all = torch.as_tensor(np.asarray(x), dtype=dtype, device=device)
-    y_all = torch.as_tensor(np.asarray(y), dtype=torch.int64, device=device)
+    y_all = torch.as_tensor(_labels("y", y), device=device)
     preds, counts, totals = [], None, None
     for b, start in enumerate(range(0, x_all.shape[0], batch_size)):
         xb = encode(x_all[start:start + batch_size], _batch_seed(seed, 2**31, b))  # eval stream, apart from training epochs
         out = model(xb)
+        _check_classes("y", y_all, out)
         layers = [*out.hidden, out.spikes]
         c = [float(s.sum()) for s in layers]
         tot = [float(s.numel()) for s in layers]

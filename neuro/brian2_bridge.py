@@ -62,11 +62,14 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import pickle
 import re
+import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +96,7 @@ from neuro.record import (
     run_meta,
 )
 from neuro.synapses import SparseSynapses
+from neuro.validation import check_duration
 
 __all__ = ["Brian2Model", "Brian2Simulator", "to_brian2", "run_brian2", "TARGETS"]
 
@@ -100,17 +104,57 @@ __all__ = ["Brian2Model", "Brian2Simulator", "to_brian2", "run_brian2", "TARGETS
 TARGETS = ("numpy", "cython")
 
 
+def _import_brian2() -> Any:
+    """``import brian2``, leaving the process's warning and logging set-up as it was.
+
+    On import Brian2 adds ``warnings`` filters, routes every Python warning into its own
+    logger (``logging.captureWarnings``, with a stderr handler on ``py.warnings``) and replaces
+    ``sys.excepthook``: the warnings of unrelated code would then be printed through Brian2's
+    log, or hidden, from the moment any network is converted. Its own ``brian2`` logger is
+    left as it sets it up.
+    """
+    if "brian2" in sys.modules:
+        return sys.modules["brian2"]
+    py_warnings = logging.getLogger("py.warnings")
+    saved = (list(warnings.filters), warnings.showwarning, sys.excepthook,
+             list(py_warnings.handlers), py_warnings.level, py_warnings.propagate,
+             list(logging.root.handlers), logging.root.level,
+             getattr(logging, "_warnings_showwarning", None))
+    try:
+        with warnings.catch_warnings():  # restores the filters and showwarning on exit
+            # Brian2's modules call deprecated pyparsing functions as they are imported:
+            # dozens of warnings nobody but Brian2 can act on
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import brian2
+    finally:
+        warnings.filters[:] = saved[0]
+        getattr(warnings, "_filters_mutated", lambda: None)()  # drop cached "once" decisions
+        warnings.showwarning, sys.excepthook = saved[1], saved[2]
+        py_warnings.handlers[:] = saved[3]
+        py_warnings.setLevel(saved[4])
+        py_warnings.propagate = saved[5]
+        logging.root.handlers[:] = saved[6]
+        logging.root.setLevel(saved[7])
+        logging._warnings_showwarning = saved[8]  # type: ignore[attr-defined]
+    return brian2
+
+
 @contextlib.contextmanager
 def _brian2_prefs(target: str) -> Iterator[Any]:
-    """Set the code generation target and float64 for the duration of the block."""
-    import brian2 as b2
+    """Set the code generation target and float64 for the duration of the block, and hide
+    the deprecation warnings Brian2's own code raises (its equation parser calls deprecated
+    pyparsing functions: dozens per network, nothing a user of this bridge can act on)."""
+    b2 = _import_brian2()
 
     old_target = b2.prefs.codegen.target
     old_dtype = b2.prefs.core.default_float_dtype
     b2.prefs.codegen.target = target
     b2.prefs.core.default_float_dtype = np.float64
     try:
-        yield b2
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=DeprecationWarning,
+                                    module=r"(brian2|pyparsing)(\.|$)")
+            yield b2
     finally:
         b2.prefs.codegen.target = old_target
         b2.prefs.core.default_float_dtype = old_dtype
@@ -218,7 +262,7 @@ class Brian2Model:
         Parameters
         ----------
         duration_s : float
-            > 0; a whole number of steps is simulated (``round(duration / dt)``).
+            > 0, a whole number of steps (:func:`neuro.validation.check_duration`).
         report : str, optional
             Brian2's progress report (``"text"``, ``"stdout"``), or None.
 
@@ -229,13 +273,10 @@ class Brian2Model:
             sampled at the start of a step; ``meta`` holds ``engine="brian2"``, the target,
             ``t_start_s`` and the wall time of this ``run`` (including code generation).
         """
-        import brian2 as b2
+        b2 = _import_brian2()
 
-        if not (isinstance(duration_s, (int, float)) and math.isfinite(duration_s) and duration_s > 0):
-            raise ValueError(f"duration_s must be a finite number > 0, got {duration_s!r}")
-        n_steps = int(round(duration_s / self.dt_s))
-        if n_steps < 1:
-            raise ValueError(f"duration_s={duration_s} is shorter than one step dt={self.dt_s}")
+        # whole steps only, and refuse out-of-reach runs (one helper for every backend)
+        n_steps = check_duration(duration_s, self.dt_s, self.network.n_neurons)
         start_step = self._step()
         with _brian2_prefs(self.target):
             if start_step == 0:

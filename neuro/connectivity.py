@@ -25,7 +25,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from neuro.synapses import SparseSynapses
+from neuro.synapses import SparseSynapses, _check_synapse_memory, _check_weight_values
+from neuro.validation import check_memory, make_rng
 
 __all__ = ["fixed_total_number", "fixed_indegree", "normal_delays_steps", "normal_weights",
            "SynapseArena", "concatenate_views", "CHUNK"]
@@ -110,13 +111,14 @@ def normal_delays_steps(
         Invalid parameters, or a drawn delay above 65535 steps.
     """
     n = _count("n", n)
+    check_memory(f"normal_delays_steps(n={n})", 3.0 * n, "lower n")  # uint16 + uint8 copy
     for name, v, ok in (("mean_s", mean_s, mean_s > 0), ("sd_s", sd_s, sd_s >= 0), ("dt_s", dt_s, dt_s > 0)):
         if not (math.isfinite(v) and ok):
             raise ValueError(f"{name} must be finite and {'>= 0' if name == 'sd_s' else '> 0'} s, got {v}")
     low = dt_s if min_s is None else float(min_s)
     if not (math.isfinite(low) and low >= 0):
         raise ValueError(f"min_s must be finite and >= 0 s, got {min_s}")
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     top = np.iinfo(np.uint16).max
 
     def draw(m: int) -> np.ndarray:
@@ -153,8 +155,9 @@ def normal_weights(n: int, mean: float, sd: float, *, seed: Seed = None,
         raise ValueError(f"sd must be finite and >= 0, got {sd}")
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
+    check_memory(f"normal_weights(n={n})", float(n) * np.dtype(dtype).itemsize, "lower n")
     s = math.copysign(1.0, mean)
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     return _chunked(n, dtype, lambda m: s * _trunc_normal(abs(mean), sd, m, 0.0, rng, "redraw"))
 
 
@@ -184,6 +187,9 @@ class SynapseArena:
             raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
         if delay_dtype not in (np.uint8, np.uint16):
             raise ValueError(f"delay_dtype must be numpy.uint8 or numpy.uint16, got {delay_dtype!r}")
+        check_memory(f"SynapseArena(n_synapses={n})",
+                     float(n) * (4 + np.dtype(dtype).itemsize + np.dtype(delay_dtype).itemsize),
+                     "lower n_synapses")
         self.indices = np.empty(n, dtype=np.int32)
         self.weights = np.empty(n, dtype=dtype)
         self.delays = np.empty(n, dtype=delay_dtype)
@@ -287,7 +293,12 @@ def fixed_total_number(
     for name, v in (("weight", weight), ("delay", delay)):
         if np.ndim(v) and np.shape(v) != (n_syn,):
             raise ValueError(f"{name} must be a scalar or have shape ({n_syn},), got {np.shape(v)}")
-    rng = np.random.default_rng(seed)
+    _check_weight_values(weight, (n_syn,))
+    if arena is None:  # in an arena the synapses are already allocated: temporaries only
+        _check_synapse_memory(f"fixed_total_number(n_pre={n_pre}, n_post={n_post}, "
+                              f"n_synapses={n_syn})", n_pre, n_syn,
+                              "lower n_synapses (e.g. scale the network down)", 24)
+    rng = make_rng(seed)
     indptr = np.zeros(n_pre + 1, dtype=np.int64)
     np.cumsum(rng.multinomial(n_syn, np.full(n_pre, 1.0 / n_pre)), out=indptr[1:])
     if arena is None:
@@ -324,7 +335,14 @@ def fixed_indegree(
         if np.ndim(weight) or np.ndim(delay):
             raise ValueError("per-synapse weight/delay arrays need multapses=True")
         return SparseSynapses.fixed_indegree(n_pre, n_post, k, weight, int(delay), seed=seed, dtype=dtype)
-    rng = np.random.default_rng(seed)
+    _check_weight_values(weight, (n_post * k,))
+    if np.ndim(delay) and np.shape(delay) != (n_post * k,):  # numpy's broadcast error otherwise
+        raise ValueError(f"delay must be a scalar or have shape ({n_post * k},) (n_post * k), "
+                         f"got {np.shape(delay)}")
+    # measured peak ~48 B per synapse: int64 pre and post, their sort order, the CSR copy
+    _check_synapse_memory(f"fixed_indegree(n_pre={n_pre}, n_post={n_post}, k={k})", n_pre,
+                          n_post * k, "lower k or n_post", 64)
+    rng = make_rng(seed)
     pre = rng.integers(0, n_pre, n_post * k)
     post = np.repeat(np.arange(n_post), k)
     return _from_pairs(pre, post, n_pre, n_post, weight, delay, dtype)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neuro.synapses import read_only
+from neuro.validation import broadcast, index_array, integer, real, real_array
 
 __all__ = ["PoissonSource", "SpikeArraySource", "CurrentInjection", "PoissonInput", "Source"]
 
@@ -47,7 +48,8 @@ class PoissonSource:
     def __post_init__(self) -> None:
         _check_name(self.name)
         _check_size(self.size)
-        r = np.broadcast_to(np.asarray(self.rate_hz, dtype=np.float64), (self.size,)).copy()
+        what = f"source {self.name!r}: rate_hz"
+        r = broadcast(what, real_array(what, self.rate_hz), self.size)
         if not np.all(np.isfinite(r)) or np.any(r < 0):
             raise ValueError(f"rate_hz must be finite and >= 0 Hz (source {self.name!r})")
         object.__setattr__(self, "rate_hz", read_only(r, fresh=True))
@@ -68,8 +70,9 @@ class SpikeArraySource:
     def __post_init__(self) -> None:
         _check_name(self.name)
         _check_size(self.size)
-        t = np.asarray(self.times_s, dtype=np.float64).ravel()
+        t = real_array(f"source {self.name!r}: times_s", self.times_s).ravel()
         i = np.asarray(self.indices).ravel()
+        index_array(f"source {self.name!r}: indices", i, self.size)  # 0.5 is not index 0
         if t.shape != i.shape:
             raise ValueError(f"times_s and indices must have the same length, got {t.size} and {i.size}")
         if not np.all(np.isfinite(t)) or np.any(t < 0):
@@ -105,9 +108,11 @@ class CurrentInjection:
     stop_s: float = math.inf
 
     def __post_init__(self) -> None:
-        a = np.asarray(self.amplitude, dtype=np.float64)
+        a = real_array(f"current into {self.target!r}: amplitude", self.amplitude)
         if not np.all(np.isfinite(a)):
             raise ValueError(f"amplitude must be finite (current into {self.target!r})")
+        object.__setattr__(self, "start_s", real("start_s", self.start_s))  # "0.1" is no time
+        object.__setattr__(self, "stop_s", real("stop_s", self.stop_s, allow_inf=True))
         if not (self.start_s >= 0 and self.stop_s > self.start_s):
             raise ValueError(
                 f"need 0 <= start_s < stop_s, got start_s={self.start_s}, stop_s={self.stop_s}"
@@ -161,7 +166,7 @@ class PoissonInput:
         if self.rate_hz < 0:
             raise ValueError(f"PoissonInput rate_hz must be >= 0 Hz, got {self.rate_hz}")
         object.__setattr__(self, "n_inputs", int(self.n_inputs))
-        object.__setattr__(self, "receptor", int(self.receptor))
+        object.__setattr__(self, "receptor", integer("PoissonInput receptor", self.receptor, 0))
 
     def mean_per_step(self, dt_s: float) -> float:
         """Expected number of input spikes per neuron and step."""

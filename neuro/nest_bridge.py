@@ -82,6 +82,7 @@ from neuro.lif import step_factors
 from neuro.network import Network, Population
 from neuro.record import RateMonitor, Recording, SpikeTrains, run_meta
 from neuro.synapses import SparseSynapses
+from neuro.validation import check_duration
 
 __all__ = ["NestModel", "NestSimulator", "to_nest", "run_nest", "release_nest", "nest_available",
            "MV_PER_UNIT"]
@@ -276,12 +277,11 @@ class NestModel:
             ``threads``, ``sim_wall_s``, ``build_wall_s``, ``nest_models``, ``nest_rank``
             and ``nest_processes`` (under MPI a rank records the neurons it hosts).
         """
+        # whole steps only, as every backend (one helper for all), before touching NEST
+        n_steps = check_duration(duration_s, self.dt_s, self.network.n_neurons)
         nest = _import_nest()
         if _KERNEL["model"] is not self:
             raise RuntimeError("the NEST kernel was reset by another to_nest(): rebuild this model")
-        n_steps = int(round(duration_s / self.dt_s))
-        if n_steps < 1:
-            raise ValueError(f"duration_s must be >= one step ({self.dt_s} s), got {duration_s}")
         t0 = time.perf_counter()
         nest.Simulate(n_steps * self.dt_s * 1e3)
         wall = time.perf_counter() - t0
@@ -465,8 +465,8 @@ class NestSimulator:
     def run(self, duration_s: float, *, progress: bool = False) -> Recording:
         """Advance by ``duration_s`` (see :meth:`NestModel.run`); ``progress`` turns on
         NEST's own progress print."""
-        if not duration_s > 0:
-            raise ValueError(f"duration_s must be > 0, got {duration_s}")
+        # whole steps only, before touching NEST (NestModel.run checks again: it is public too)
+        check_duration(duration_s, self.dt_s, self.network.n_neurons)
         _import_nest().SetKernelStatus({"print_time": bool(progress)})
         return self.model.run(duration_s)
 

@@ -17,6 +17,7 @@ from neuro.lif import LIFParams
 from neuro.plasticity import STDPRule, ThresholdAdaptation
 from neuro.record import Monitor, RateMonitor, SpikeMonitor, StateMonitor
 from neuro.synapses import SparseSynapses
+from neuro.validation import broadcast, check_memory, integer, real_array
 
 __all__ = ["Population", "Projection", "Network"]
 
@@ -56,20 +57,23 @@ class Population:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
             raise ValueError(f"population name must be an identifier string, got {self.name!r}")
-        if not isinstance(self.size, (int, np.integer)) or self.size < 1:
+        if isinstance(self.size, bool) or not isinstance(self.size, (int, np.integer)) \
+                or self.size < 1:  # True is an int to Python, not a size
             raise ValueError(f"population {self.name!r}: size must be an integer >= 1, got {self.size!r}")
         if not isinstance(self.params, LIFParams):
             raise TypeError(f"population {self.name!r}: params must be LIFParams, got {type(self.params).__name__}")
+        check_memory(f"Population({self.name!r}, size={self.size})", 8.0 * self.size,
+                     "lower size")  # v_init, float64: before numpy tries to allocate it
         v0 = self.params.v_rest if self.v_init is None else self.v_init
-        v0 = np.broadcast_to(np.asarray(v0, dtype=np.float64), (self.size,)).copy()
+        what = f"population {self.name!r}: v_init"
+        v0 = broadcast(what, real_array(what, v0), self.size)
         if not np.all(np.isfinite(v0)):
             raise ValueError(f"population {self.name!r}: v_init must be finite")
         v0.flags.writeable = False  # validated: engines read it, nobody may change it
         object.__setattr__(self, "v_init", v0)
-        if self.kwta_k is not None and not (0 <= int(self.kwta_k) <= self.size):
-            raise ValueError(
-                f"population {self.name!r}: kwta_k must be in [0, {self.size}], got {self.kwta_k}"
-            )
+        if self.kwta_k is not None:  # 2.9 is not 2 winners, '3' is not 3
+            object.__setattr__(self, "kwta_k", integer(f"population {self.name!r}: kwta_k",
+                                                       self.kwta_k, 0, self.size))
         if self.kwta_losers not in ("reset", "hold"):
             raise ValueError(
                 f"population {self.name!r}: kwta_losers must be 'reset' or 'hold', "
@@ -106,6 +110,9 @@ class Projection:
     plasticity: STDPRule | None = None
 
     def __post_init__(self) -> None:
+        # 0.7 is not channel 0 (and 0.0 would pass the network's `receptor in range(n)`)
+        object.__setattr__(self, "receptor", integer(f"projection {self.source}->{self.target}: "
+                                                     "receptor", self.receptor, 0))
         if not isinstance(self.synapses, SparseSynapses):
             raise TypeError(
                 f"projection {self.source}->{self.target}: synapses must be SparseSynapses, "

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from neuro.synapses import read_only
+from neuro.validation import index_array, integer
 
 if TYPE_CHECKING:
     from neuro.network import Population
@@ -58,11 +59,12 @@ class StateMonitor:
     every_steps: int = 1
 
     def __post_init__(self) -> None:
-        idx = np.atleast_1d(np.asarray(self.indices, dtype=np.int64))
+        idx = np.atleast_1d(index_array(f"StateMonitor on {self.target!r}: indices",
+                                        self.indices, None))  # 0.5 is not neuron 0
         # read-only (a copy of the caller's array): engines index the state with it
         object.__setattr__(self, "indices", read_only(idx))
-        if int(self.every_steps) < 1:
-            raise ValueError(f"every_steps must be >= 1, got {self.every_steps}")
+        object.__setattr__(self, "every_steps", integer(  # 2.5 is not a sampling period
+            f"StateMonitor on {self.target!r}: every_steps", self.every_steps, 1))
 
     def channel(self) -> int:
         """-1 for ``v``, else the synaptic channel number of ``I<k>``."""
@@ -182,6 +184,22 @@ def run_meta(engine: str, wall_s: float, t_start_s: float, n_steps: int, **extra
             "n_steps": int(n_steps), **extra}
 
 
+class _Recorded(dict):
+    """A dict of a :class:`Recording` whose missing key is a KeyError that says what was
+    recorded (a bare ``KeyError: 'v'`` does not say that the key is ``"exc.v"``)."""
+
+    def __init__(self, items: dict, *, what: str, hint: str) -> None:
+        super().__init__(items)
+        self._what, self._hint = what, hint
+
+    def __missing__(self, key: object) -> None:
+        raise KeyError(f"{key!r} was not recorded: Recording.{self._what} has "
+                       f"{sorted(self) if self else 'nothing'} ({self._hint})")
+
+    def __reduce__(self) -> tuple:  # pickles (and copies) as the plain dict it holds
+        return (dict, (dict(self),))
+
+
 @dataclass(frozen=True, eq=False)
 class Recording:
     """Everything a run recorded, with one meaning on every backend.
@@ -208,6 +226,12 @@ class Recording:
     dt_s: float
     duration_s: float
     meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, hint in (("spikes", "add a SpikeMonitor(target)"),
+                           ("states", "keys are 'population.variable'; add a StateMonitor"),
+                           ("rates", "add a RateMonitor(target)")):
+            object.__setattr__(self, name, _Recorded(getattr(self, name), what=name, hint=hint))
 
     @property
     def t_start_s(self) -> float:

@@ -38,6 +38,7 @@ from typing import Any, BinaryIO
 import h5py
 import numpy as np
 
+from neuro import validation
 from neuro.integrity import FormatError
 
 __all__ = ["MAX_RATIO", "open_regular", "open_binary", "read_bytes", "read_json", "open_h5",
@@ -236,15 +237,11 @@ def check_h5(f: h5py.File, where: str, file_size: int) -> None:
 
 
 def available_memory() -> int | None:
-    """Bytes of memory available to a new allocation (Linux ``MemAvailable``), or None."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+    """Bytes of memory available to a new allocation, or None if unknown: what
+    :func:`neuro.validation.available_memory` says (the one helper every size check asks,
+    readers and builders alike)."""
+    avail = validation.available_memory()
+    return None if avail >= validation.UNKNOWN_MEMORY else avail
 
 
 def _check_memory(nbytes: int, where: str) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
-from neuro.validation import real
+from neuro.validation import check_memory, integer, make_rng, real
 
 if TYPE_CHECKING:  # torch is only needed for the conversion, never at import time
     import torch
@@ -66,6 +66,31 @@ def _owned(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
         if a.base is None:
             a.flags.writeable = False
     return arrays
+
+
+def _weight_array(values: object) -> np.ndarray:
+    """``values`` as weights in a dtype the engines support, without changing any value.
+
+    float32 and float64 are kept; float16 and integers become float32 only when every value
+    is exactly a float32 (int64 weights above 2**24 would be rounded: an error, not a silent
+    change). Booleans, strings, objects and complex numbers are refused.
+
+    Raises
+    ------
+    ValueError
+        A dtype that is not real numbers, or integers that float32 cannot hold exactly (the
+        message names the dtype and what to pass instead).
+    """
+    w = np.asarray(values)
+    if w.dtype in _WEIGHT_DTYPES:
+        return w
+    if w.dtype.kind not in "iuf":
+        raise ValueError(f"weights must be real numbers (float32 or float64), got dtype {w.dtype}")
+    w32 = w.astype(np.float32)
+    if w.dtype.kind in "iu" and not np.array_equal(w32.astype(w.dtype), w):
+        raise ValueError(f"weights of dtype {w.dtype} cannot be held exactly in float32 (values "
+                         "beyond 2**24); pass them as float64 (weights.astype(numpy.float64))")
+    return w32
 
 
 def _delay_array(delays: int | np.ndarray, n_syn: int) -> np.ndarray:
@@ -182,10 +207,7 @@ class SparseSynapses:
                 raise ValueError(f"dt_s must be > 0 s or None, got {self.dt_s}")
         indptr = np.ascontiguousarray(indptr_in, dtype=np.int64)
         indices = np.ascontiguousarray(indices_in, dtype=np.int32)
-        w = np.asarray(self.weights)
-        if w.dtype not in _WEIGHT_DTYPES:
-            w = w.astype(np.float32)
-        w = np.ascontiguousarray(w)
+        w = np.ascontiguousarray(_weight_array(self.weights))
         if indptr.ndim != 1 or indptr.size < 1:
             raise ValueError("indptr must be a 1-D array of length n_pre + 1 >= 1")
         if indptr[0] != 0 or np.any(np.diff(indptr) < 0):
@@ -345,7 +367,7 @@ class SparseSynapses:
         csr = sp.csr_array(matrix)
         csr.sum_duplicates()
         csr.sort_indices()
-        w = csr.data if csr.data.dtype in _WEIGHT_DTYPES else csr.data.astype(np.float32)
+        w = _weight_array(csr.data)
         return cls(csr.indptr, csr.indices, w, _delay_array(delay, csr.nnz), csr.shape[1], dt_s)
 
     @classmethod
@@ -357,7 +379,7 @@ class SparseSynapses:
         array of the same shape (read at the non-zeros).
         """
         delay, dt_s = _delays_from(delay, delay_s, dt_s)
-        w = np.asarray(weights)
+        w = _weight_array(weights)  # dtype first: isfinite cannot read strings
         if w.ndim != 2:
             raise ValueError(f"weights must be 2-D (n_pre, n_post), got shape {w.shape}")
         if not np.all(np.isfinite(w)):
@@ -370,9 +392,7 @@ class SparseSynapses:
             d = d[rows, cols]
         indptr = np.zeros(w.shape[0] + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=w.shape[0]), out=indptr[1:])
-        data = w[rows, cols]
-        if data.dtype not in _WEIGHT_DTYPES:
-            data = data.astype(np.float32)
+        data = _weight_array(w[rows, cols])
         return cls(*_owned(indptr, cols, data), _delay_array(d, rows.size), w.shape[1], dt_s)
 
     @classmethod
@@ -410,9 +430,13 @@ class SparseSynapses:
         delay, dt_s = _delays_from(delay, delay_s, dt_s)
         _check_count("n_pre", n_pre)
         _check_count("n_post", n_post)
+        p = real("p", p)
         if not (0.0 <= p <= 1.0):
             raise ValueError(f"p must be in [0, 1], got {p}")
-        rng = np.random.default_rng(seed)
+        _check_weight_values(weight, (n_pre, n_post))
+        _check_synapse_memory(f"fixed_probability(n_pre={n_pre}, n_post={n_post}, p={p:g})",
+                              n_pre, n_pre * n_post * p, "lower p or the population sizes")
+        rng = make_rng(seed)
         total = n_pre * n_post
         flat = _bernoulli_positions(total, p, rng)
         rows = flat // n_post
@@ -447,9 +471,11 @@ class SparseSynapses:
         _check_count("n_pre", n_pre)
         _check_count("n_post", n_post)
         limit = n_pre - (0 if allow_self else 1)
-        if not (0 <= k <= limit):
-            raise ValueError(f"k must be in [0, {limit}] for n_pre={n_pre}, got {k}")
-        rng = np.random.default_rng(seed)
+        integer("k", k, 0, limit)
+        _check_weight_values(weight)
+        _check_synapse_memory(f"fixed_indegree(n_pre={n_pre}, n_post={n_post}, k={k})",
+                              n_pre, n_post * k, "lower k or the population sizes")
+        rng = make_rng(seed)
         pre = rng.integers(0, n_pre, size=(n_post, k))
         post_ids = np.arange(n_post)[:, None]
         # Redraw duplicates (and self-connections) until every row is k distinct partners;
@@ -522,8 +548,51 @@ class SparseSynapses:
 
 
 def _check_count(name: str, value: int) -> None:
-    if int(value) != value or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    integer(name, value, 0)
+
+
+def _check_weight_values(weight: object, shape: tuple[int, ...] | None = None) -> None:
+    """Refuse a builder's ``weight`` that is not real numbers (``"0.5"`` would be read as 0.5
+    by ``numpy.full``), not finite, or neither a scalar nor of ``shape`` (None: scalars
+    only), before anything is drawn."""
+    w = np.asarray(weight)
+    if w.ndim and w.shape != shape:
+        raise ValueError("weight must be a scalar" + (f" or have shape {shape}" if shape else "")
+                         + f", got shape {w.shape}")
+    if w.dtype.kind not in "iuf":
+        raise ValueError(f"weight must be a real number or an array of them, got {weight!r} "
+                         f"(dtype {w.dtype})")
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"weight must be finite, got {weight!r}" if w.ndim == 0 else
+                         "weight must be finite (found NaN or inf)")
+
+
+#: Peak bytes per synapse of the random builders (measured: result ~9 B plus int64
+#: positions, rows, columns and their casts ~40 B), rounded up so that the check errs on
+#: the side of refusing rather than swapping.
+BUILD_BYTES_PER_SYNAPSE = 56
+
+
+def _check_synapse_memory(what: str, n_pre: int, n_synapses: float, reduce: str,
+                          bytes_per_synapse: int = BUILD_BYTES_PER_SYNAPSE) -> None:
+    """Refuse a builder call whose expected synapse count would not fit in memory, before it
+    draws anything (see :func:`neuro.validation.check_memory`).
+
+    Parameters
+    ----------
+    what : str
+        The call, for the message.
+    n_pre : int
+        Presynaptic neurons (the row pointers, 8 bytes each, and per-row temporaries).
+    n_synapses : float
+        Expected number of synapses.
+    reduce : str
+        How to reduce the size, for the message.
+    bytes_per_synapse : int
+        Peak bytes per synapse of the builder.
+    """
+    check_memory(f"{what}, about {n_synapses:.3g} synapses",
+                 float(n_synapses) * bytes_per_synapse + 24.0 * n_pre, reduce)
 
 
 def _bernoulli_positions(total: int, p: float, rng: np.random.Generator) -> np.ndarray:

@@ -351,3 +351,38 @@ def test_state_dict_resumes_in_another_live_model():
     r_b = b.run(0.02)
     assert r_a.spikes["p"].n_spikes > 10 and b.t_s == pytest.approx(0.04)
     _assert_same_spikes(r_a, r_b, "p")
+
+
+_IMPORT_SCRIPT = """
+import logging, sys, warnings
+filters, show, hook = list(warnings.filters), warnings.showwarning, sys.excepthook
+handlers = list(logging.getLogger("py.warnings").handlers)
+from neuro import LIFParams, Network, Population
+from neuro.brian2_bridge import to_brian2
+filters = list(warnings.filters)  # what importing neuro itself set (numpy, scipy)
+to_brian2(Network([Population("a", 2, LIFParams())]), 1e-4)  # imports brian2
+assert "brian2" in sys.modules
+assert warnings.filters == filters, [f for f in warnings.filters if f not in filters]
+assert warnings.showwarning is show and sys.excepthook is hook
+assert logging.getLogger("py.warnings").handlers == handlers
+print("IMPORTED", file=sys.stderr, flush=True)
+warnings.warn("a warning of the user's code")
+"""
+
+
+def test_importing_brian2_leaves_warnings_and_logging_alone():
+    """Brian2 adds warning filters, routes warnings into its logger and replaces the
+    excepthook on import; its modules' own deprecation warnings flooded stderr."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    res = subprocess.run([sys.executable, "-W", "default", "-c", _IMPORT_SCRIPT],
+                         capture_output=True, text=True, timeout=300,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert res.returncode == 0, res.stderr
+    before, after = res.stderr.split("IMPORTED")
+    assert "Warning" not in before, before[:2000]  # no flood while importing
+    # the user's warning is shown by Python's own showwarning, not as a Brian2 log record
+    assert "<string>:14: UserWarning: a warning of the user's code" in after, after
+    assert "py.warnings" not in after and "brian2" not in after, after

@@ -3,6 +3,8 @@ kernel choice, which belongs to the sparse layers)."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -91,7 +93,7 @@ def test_huge_duration_is_refused_with_an_estimate():
         check_duration(1e9, 1e-4, 100)
     with pytest.raises(ValueError, match="duration_s must be a finite number"):
         check_duration(float("nan"), 1e-4, 100)
-    assert check_duration(1e9, 1e-4, 100, max_neuron_steps=None) == 10**13
+    assert check_duration(1e9, 1e-4, 100, max_neuron_steps=None, max_steps=None) == 10**13
 
 
 def test_numpy_scalars_are_accepted_by_parameter_dataclasses():
@@ -122,3 +124,79 @@ def test_engines_refuse_out_of_reach_runs_and_delays_of_another_dt():
         sim = make_simulator(net, 1e-4, backend=backend)
         with pytest.raises(ValueError, match="neuron-steps"):
             sim.run(1e9)
+
+
+def test_duration_must_be_a_whole_number_of_steps():
+    assert check_duration(0.35, 1e-4, 1) == 3500  # 0.35 / 1e-4 = 3499.9999999999995
+    assert check_duration(0.1 + 0.2, 1e-4, 1) == 3000
+    assert check_duration(3e-4 * (1 + 1e-12), 1e-4, 1) == 3
+    for bad, near in ((1.5e-4, "0.0001 s or 0.0002 s (1 or 2 steps)"),
+                      (0.35 + 1e-7, "0.35 s or 0.3501 s (3500 or 3501 steps)"),
+                      (5e-5, "0.0001 s (1 step)")):
+        with pytest.raises(ValueError, match=f"not a whole number of steps.*use {re.escape(near)}"):
+            check_duration(bad, 1e-4, 1)
+    for bad in (0.0, -1e-4):
+        with pytest.raises(ValueError, match="duration_s must be > 0 s"):
+            check_duration(bad, 1e-4, 1)
+
+
+@pytest.mark.parametrize("backend", ["clock", "exact", "loihi-float", "loihi-fixed", "brian2"])
+def test_every_backend_refuses_a_fractional_duration_and_loses_no_step(backend):
+    """run(1.5e-4) twice at dt 1e-4 did 2 steps while run(3e-4) did 3: now an error, and
+    whole-step runs split as 1 + 2 steps end where one run of 3 steps does."""
+    from neuro import LIFParams, Network, Population
+    from neuro.engines.protocol import make_simulator
+
+    net = Network([Population("a", 2, LIFParams())])
+    sim = make_simulator(net, 1e-4, backend=backend)
+    with pytest.raises(ValueError, match=r"duration_s=0.00015 s is 1.5 steps.*not a whole "
+                                         r"number of steps.*0.0001 s or 0.0002 s"):
+        sim.run(1.5e-4)
+    assert sim.t_s == 0.0  # refused before any work
+    assert sim.run(1e-4).meta["n_steps"] == 1
+    assert sim.run(2e-4).meta["n_steps"] == 2
+    assert sim.t_s == pytest.approx(3e-4, rel=1e-12)
+
+
+def test_integer_weights_keep_their_values():
+    exact = SparseSynapses.from_dense(np.array([[0, 3], [2**24, 0]], dtype=np.int64))
+    assert exact.weights.dtype == np.float32 and exact.weights.tolist() == [3.0, 2**24]
+    w64 = np.array([0.1], dtype=np.float64)
+    assert SparseSynapses(np.array([0, 1]), np.array([0]), w64, 0, 1).weights.dtype == np.float64
+    with pytest.raises(ValueError, match="weights of dtype int64 cannot be held exactly"):
+        SparseSynapses.from_dense(np.array([[2**24 + 1]], dtype=np.int64))
+    with pytest.raises(ValueError, match="weights must be real numbers.*bool"):
+        SparseSynapses.from_dense(np.eye(2, dtype=bool))
+
+
+def test_integer_and_string_parameters_are_not_coerced():
+    from neuro import LIFParams, Population, Projection
+    from neuro.inputs import PoissonSource, SpikeArraySource
+
+    assert Population("a", 3, kwta_k=np.int64(2)).kwta_k == 2
+    for bad in (2.9, 2.0, "3", True):
+        with pytest.raises(ValueError, match="kwta_k must be an integer in \\[0, 3\\]"):
+            Population("a", 3, LIFParams(), kwta_k=bad)
+    syn = SparseSynapses.from_dense(np.ones((3, 3)))
+    for bad in (0.7, 0.0, "0"):
+        with pytest.raises(ValueError, match="receptor must be an integer"):
+            Projection("a", "a", syn, receptor=bad)
+    with pytest.raises(ValueError, match="rate_hz must be real numbers, got '10'"):
+        PoissonSource("s", 2, "10")
+    with pytest.raises(ValueError, match="rate_hz must be real numbers"):
+        PoissonSource("s", 2, np.array([True, False]))
+    src = SpikeArraySource("s", 3, [0.1, 0.2], np.array([1.0, 2.0]))  # whole floats: exact
+    assert src.indices.tolist() == [1, 2]
+    with pytest.raises(ValueError, match="indices must be integers in \\[0, 3\\), got 0.5"):
+        SpikeArraySource("s", 3, [0.1], [0.5])
+
+
+def test_nest_bridge_refuses_a_fractional_duration_before_touching_nest():
+    """Checked before NEST is imported, so this holds (and is tested) without NEST too."""
+    from neuro import LIFParams, Network, Population
+    from neuro.nest_bridge import NestModel
+
+    model = NestModel(Network([Population("a", 2, LIFParams())]), 1e-4, 1, {}, {}, {}, 0.0)
+    with pytest.raises(ValueError, match=r"1.5 steps.*0.0001 s or 0.0002 s"):
+        model.run(1.5e-4)
+    assert model.t_s == 0.0

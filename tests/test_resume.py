@@ -80,6 +80,11 @@ def test_digits_surrogate_resume_is_exact_and_refuses_other_runs(tmp_path, monke
     assert a.keys() == b.keys() and a
     for k in a:
         np.testing.assert_array_equal(a[k], b[k])
+    # the saved history too: the resumed epoch's loss covers its batches before the kill
+    ha = read_arrays(tmp_path / "ref" / "results.h5", "main/history")
+    hb = read_arrays(tmp_path / "run" / "results.h5", "main/history")
+    for k in ("loss", "test_accuracy"):  # not epoch_seconds: wall time
+        np.testing.assert_array_equal(ha[k], hb[k])
     with pytest.raises(CheckpointMismatch):
         run_experiment("digits-surrogate", tmp_path / "run", smoke=True, seed=3, overrides=_SURR)
     with pytest.raises(CheckpointMismatch):

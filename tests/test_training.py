@@ -120,3 +120,35 @@ def test_killed_process_resumes_to_identical_weights(digits, tmp_path):
     train(ref, digits.x_train, digits.y_train, cfg, progress=False)
     for a, b in zip(ref.state_dict().values(), resumed.state_dict().values()):
         assert torch.equal(a, b)
+
+
+class _Killed(Exception):
+    """Stands for the process being killed in the middle of an epoch."""
+
+
+@pytest.mark.parametrize("kill_at", [5, 12])  # in the first epoch; in the second
+def test_loss_history_after_a_mid_epoch_resume_is_exact(digits, tmp_path, kill_at):
+    """The resumed epoch's loss and accuracy cover all its batches, as an uninterrupted
+    run's do (they used to cover only the batches after the resume)."""
+    cfg = TrainConfig(epochs=2, batch_size=100, lr=3e-3, seed=4, checkpoint_every=3)
+    x, y = digits.x_train[:700], digits.y_train[:700]
+    ev = (digits.x_test[:100], digits.y_test[:100])
+    ref = train(_model(1), x, y, cfg, eval_data=ev, loss_fn=count_ce_loss, progress=False)
+    calls = {"n": 0}
+
+    def dying_loss(out, target):  # a callback of every batch: raising kills the run there
+        calls["n"] += 1
+        if calls["n"] > kill_at:
+            raise _Killed
+        return count_ce_loss(out, target)
+
+    ck = tmp_path / "ck.pt"
+    with pytest.raises(_Killed):
+        train(_model(1), x, y, cfg, eval_data=ev, loss_fn=dying_loss, checkpoint_path=ck,
+              progress=False)
+    res = train(_model(99), x, y, cfg, eval_data=ev, loss_fn=count_ce_loss, checkpoint_path=ck,
+                progress=False)
+    assert res.resumed_from == ((0, 3) if kill_at == 5 else (1, 3))  # mid-epoch checkpoints
+    assert res.loss == ref.loss and len(res.loss) == 2
+    assert res.train_accuracy == ref.train_accuracy
+    assert res.test_accuracy == ref.test_accuracy

@@ -26,6 +26,7 @@ from neuro.engines.state_check import check_in_range, check_keys, check_step, st
 from neuro.inputs import PoissonSource, SpikeArraySource
 from neuro.jit import njit
 from neuro.network import Network
+from neuro.validation import broadcast, real_array
 
 __all__ = ["time_to_step", "InputDrive"]
 
@@ -219,7 +220,8 @@ class InputDrive:
     # ------------------------------------------------------------------ setup
     def _probabilities(self, name: str, rate_hz: np.ndarray | float) -> np.ndarray:
         n = self._slices[name].stop - self._slices[name].start
-        p = np.broadcast_to(np.asarray(rate_hz, dtype=np.float64), (n,)) * self.dt_s
+        what = f"PoissonSource {name!r}: rate_hz"
+        p = broadcast(what, real_array(what, rate_hz), n) * self.dt_s
         if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > 1.0):
             raise ValueError(
                 f"PoissonSource {name!r}: rate_hz * dt must be in [0, 1] (rates finite, "
@@ -253,7 +255,7 @@ class InputDrive:
         for c in network.currents:
             r = network.id_range(c.target)
             gids = np.arange(r.start, r.stop, dtype=np.int64)
-            amp = np.broadcast_to(c.amplitude, gids.shape)
+            amp = broadcast(f"current into {c.target!r}: amplitude", c.amplitude, gids.size)
             steps.append(np.full(gids.size, time_to_step(c.start_s, dt)))
             ids.append(gids)
             vals.append(amp)

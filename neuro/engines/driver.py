@@ -36,14 +36,10 @@ BlockRecords = Callable[[int, int], Callable[[int], NamedTuple]]
 
 
 def n_run_steps(duration_s: float, plan: Plan) -> int:
-    """Whole steps in ``duration_s`` (> 0, at least one step, within reach of the state)."""
-    if not (duration_s > 0):
-        raise ValueError(f"duration_s must be > 0, got {duration_s}")
-    check_duration(duration_s, plan.dt_s, plan.n_neurons)  # refuse out-of-reach runs
-    n_steps = int(round(duration_s / plan.dt_s))
-    if n_steps < 1:
-        raise ValueError(f"duration_s={duration_s} is shorter than one step dt={plan.dt_s}")
-    return n_steps
+    """Steps in ``duration_s``: a whole number >= 1 within reach (the one helper every
+    backend's ``run`` uses, :func:`neuro.validation.check_duration`; a fraction of a step is
+    an error naming the nearest valid durations, not rounded)."""
+    return check_duration(duration_s, plan.dt_s, plan.n_neurons)
 
 
 def run_blocks(network: Network, plan: Plan, st: State, drive: InputDrive, n_steps: int, *,

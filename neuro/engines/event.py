@@ -293,7 +293,7 @@ class ExactSimulator:
         return None
 
     def run(self, duration_s: float, *, progress: bool = False) -> Recording:
-        """Advance by ``duration_s`` (rounded to whole ``dt_s``) and return that interval.
+        """Advance by ``duration_s`` (a whole number of ``dt_s``) and return that interval.
 
         Returns
         -------
@@ -301,13 +301,10 @@ class ExactSimulator:
             Exact spike times; rates per ``dt_s`` bin; ``meta["n_events"]`` (queue events
             processed from ``t = 0``).
         """
-        if not (isinstance(duration_s, (int, float)) and math.isfinite(duration_s) and duration_s > 0):
-            raise ValueError(f"duration_s must be a finite number > 0, got {duration_s!r}")
+        # whole steps only, and refuse out-of-reach runs (one helper for every backend)
+        n_steps = check_duration(duration_s, self.dt_s, self.network.n_neurons)
         # every call simulates from t = 0: the cost is that of the whole run up to its end
-        check_duration(self._step * self.dt_s + duration_s, self.dt_s, self.network.n_neurons)
-        n_steps = int(round(duration_s / self.dt_s))
-        if n_steps < 1:
-            raise ValueError(f"duration_s={duration_s} is shorter than one step dt={self.dt_s}")
+        check_duration((self._step + n_steps) * self.dt_s, self.dt_s, self.network.n_neurons)
         n0, n1 = self._step, self._step + n_steps
         t0, t1 = n0 * self.dt_s, n1 * self.dt_s
         plan, net = self._plan, self.network

@@ -53,7 +53,11 @@ class Simulator(Protocol):
         ...
 
     def run(self, duration_s: float, *, progress: bool = False) -> Recording:
-        """Advance by ``duration_s`` and return what the monitors recorded in that interval."""
+        """Advance by ``duration_s`` and return what the monitors recorded in that interval.
+
+        ``duration_s`` must be a whole number of steps on every backend (ValueError naming
+        the nearest valid durations otherwise: :func:`neuro.validation.check_duration`).
+        """
         ...
 
     def reset(self, *, keep_weights: bool = False) -> None:
@@ -115,7 +119,8 @@ def simulate(network: Network, duration_s: float, dt_s: float, backend: str = "c
     ----------
     network : Network
     duration_s : float
-        Simulated time in seconds (rounded to whole steps).
+        Simulated time in seconds, a whole number of steps
+        (:func:`neuro.validation.check_duration`).
     dt_s : float
         Time step in seconds.
     backend : str

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from neuro.plotting.axes import plain_axis
-from neuro.record import SpikeTrains
+from neuro.record import Recording, SpikeTrains
 
 __all__ = ["raster"]
 
@@ -24,7 +24,7 @@ _COLORS = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange", "tab:
 
 
 def raster(
-    spikes: SpikeTrains | Mapping[str, SpikeTrains],
+    spikes: Recording | SpikeTrains | Mapping[str, SpikeTrains],
     bin_s: float = 5e-3,
     t_start_s: float | None = None,
     t_stop_s: float | None = None,
@@ -41,8 +41,9 @@ def raster(
 
     Parameters
     ----------
-    spikes : SpikeTrains or mapping of name to SpikeTrains
-        E.g. ``recording.spikes`` or ``recording.spikes["exc"]``.
+    spikes : Recording, SpikeTrains or mapping of name to SpikeTrains
+        E.g. ``recording`` (its spike monitors), ``recording.spikes`` or
+        ``recording.spikes["exc"]``.
     bin_s : float
         Width of the population-rate bins in seconds, > 0.
     t_start_s, t_stop_s : float
@@ -71,6 +72,11 @@ def raster(
     >>> len(fig.axes)
     2
     """
+    if isinstance(spikes, Recording):  # raster(rec) as well as raster(rec.spikes)
+        spikes = spikes.spikes
+    if not isinstance(spikes, (SpikeTrains, Mapping)):
+        raise TypeError(f"spikes must be a Recording, SpikeTrains or a mapping of name to "
+                        f"SpikeTrains, got {type(spikes).__name__}")
     groups = {"": spikes} if isinstance(spikes, SpikeTrains) else dict(spikes)
     if not groups:
         raise ValueError("spikes must contain at least one population")
