@@ -56,6 +56,7 @@ def _simulator(case: str):
         ClockSimulator(cuba_network(0, n_neurons=100), 1e-4, seed=0).run(1e-4)  # load kernels
         return ClockSimulator(cuba_network(0), 1e-4, seed=0)
     from event_queue_throughput import fanout_network
+
     from hardware_models import EventQueueSimulator
 
     dt = 1e-4 if case == "eq_cuba" else 1e-3

@@ -115,10 +115,10 @@ def run(cfg: Config, ctx) -> dict:
     for name in cfg.benchmarks:
         net = benchmark_network(name, ctx.seed, cfg.n_neurons, cfg.p_connect, cfg.start)
         recs, walls = {}, {}
-        for sim, fn in (("ours", lambda: _run_ours(name, net, cfg, ctx.seed)),
-                        ("nest", lambda: run_nest(net, cfg.duration_s, cfg.dt_s, seed=ctx.seed,
+        for sim, fn in (("ours", lambda net=net, name=name: _run_ours(name, net, cfg, ctx.seed)),
+                        ("nest", lambda net=net: run_nest(net, cfg.duration_s, cfg.dt_s, seed=ctx.seed,
                                                   threads=cfg.nest_threads)),
-                        ("brian2", lambda: run_brian2(net, cfg.duration_s, cfg.dt_s,
+                        ("brian2", lambda net=net: run_brian2(net, cfg.duration_s, cfg.dt_s,
                                                       target=cfg.brian2_target, seed=ctx.seed))):
             t0 = time.perf_counter()
             recs[sim] = fn()

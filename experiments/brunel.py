@@ -189,9 +189,9 @@ def run(cfg: Config, ctx) -> dict:
         summary[f"{name}_build_net_wall_s"] = time.perf_counter() - t0
         runs = {}
         if "ours" in cfg.simulators:
-            runs["ours"] = lambda: ClockSimulator(net, cfg.dt_s, seed=ctx.seed).run(cfg.duration_s)
+            runs["ours"] = lambda net=net: ClockSimulator(net, cfg.dt_s, seed=ctx.seed).run(cfg.duration_s)
         if "nest" in cfg.simulators:
-            runs["nest"] = lambda: run_nest(net, cfg.duration_s, cfg.dt_s, seed=ctx.seed, threads=cfg.nest_threads)
+            runs["nest"] = lambda net=net: run_nest(net, cfg.duration_s, cfg.dt_s, seed=ctx.seed, threads=cfg.nest_threads)
         recs = {}
         for sim, fn in runs.items():
             t0 = time.perf_counter()

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from experiments.loihi_calibration import scaled_kws_network
 from hardware_models import (
     DENSE_PRESETS,
     EnergyReport,
@@ -50,7 +51,6 @@ from neuro import (
     SpikeArraySource,
     SpikeMonitor,
 )
-from experiments.loihi_calibration import scaled_kws_network
 from neuro.atomic import write_text
 from neuro.plotting import core_heatmap, energy_breakdown
 

@@ -44,11 +44,12 @@ from matplotlib.figure import Figure
 
 from encoders import Split, load_digits_split, load_mnist
 from encoders.codes import rate_code
+from experiments.point_store import PointStore, point_key
 from hardware_models import EnergyReport, EventQueueSimulator, LoihiCounters, place, preset
 from learning import evaluate, rate_input, to_network
 from learning.sparsity import (
-    DSTConfig,
     LAYOUTS,
+    DSTConfig,
     DynamicSparsity,
     WeightSnapshot,
     apply_layout,
@@ -62,7 +63,6 @@ from learning.sparsity import (
 )
 from learning.sparsity.loop import cosine_lr, train_with_hook
 from learning.training import check_finite_tensors, count_ce_loss
-from experiments.point_store import PointStore, point_key
 from neuro import SpikeArraySource
 from neuro.atomic import atomic_path
 from neuro.checkpoint import check_resume_mode, config_hash, seal, verify

@@ -56,16 +56,21 @@ from learning.stdp import STDPRule, learning_rate_schedule
 from learning.structural import StructuralPlasticity, prune_and_grow, rebuild_simulator
 from neuro import LIFParams, Network, Population, Projection, SparseSynapses, SpikeMonitor
 from neuro.atomic import atomic_open
-from neuro.checkpoint import (check_identity, check_resume_mode, run_identity, seal_arrays,
-                              verify_arrays)
+from neuro.checkpoint import (
+    check_identity,
+    check_resume_mode,
+    run_identity,
+    seal_arrays,
+    verify_arrays,
+)
 from neuro.engines import ClockSimulator
-from neuro.integrity import FormatError
-from neuro.validation import check_field_types, check_finite_data, real
 from neuro.inputs import PoissonSource
+from neuro.integrity import FormatError
 from neuro.plotting import raster
 from neuro.plotting.fields import receptive_field_grid
 from neuro.plotting.stdp import assignment_histogram
 from neuro.safe_read import load_npz
+from neuro.validation import check_field_types, check_finite_data, real
 
 __all__ = ["Config", "run", "SMOKE", "QUICK", "diehl_cook_network", "Trainer", "kmeans_baseline"]
 

@@ -52,8 +52,15 @@ from neuro.engines.driver import n_run_steps, run_blocks
 from neuro.engines.plan import DriveTable, Neurons, Plan, build_plan
 from neuro.engines.registry import register_backend
 from neuro.engines.state import initial_state
-from neuro.engines.state_check import (check_in_range, check_keys, check_record, checked_state,
-                                       commit_state, state_array, state_layout)
+from neuro.engines.state_check import (
+    check_in_range,
+    check_keys,
+    check_record,
+    checked_state,
+    commit_state,
+    state_array,
+    state_layout,
+)
 from neuro.features import Feature
 from neuro.network import Network
 from neuro.record import Recording

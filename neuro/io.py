@@ -58,7 +58,13 @@ from neuro.atomic import atomic_path
 from neuro.h5schema import JSON_SUFFIX as _JSON_SUFFIX
 from neuro.h5schema import attr_float, attr_int, attr_str, check_members, read_fields
 from neuro.inputs import CurrentInjection, PoissonSource, SpikeArraySource
-from neuro.integrity import FormatError, param_from_json, param_to_json, stamp_integrity, verify_integrity
+from neuro.integrity import (
+    FormatError,
+    param_from_json,
+    param_to_json,
+    stamp_integrity,
+    verify_integrity,
+)
 from neuro.lif import LIFParams
 from neuro.network import Network, Population, Projection
 from neuro.record import (

@@ -30,8 +30,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from neuro.event_kernels import event_forward, event_weight_grad, synapse_input_grad
 from neuro import fused_kernels as _fused
+from neuro.event_kernels import event_forward, event_weight_grad, synapse_input_grad
 from neuro.kwta import kwta_mask_torch
 from neuro.lif_kernels import SURROGATE_CODES, lif_backward, lif_consts, lif_forward
 from neuro.surrogate import fast_sigmoid
@@ -383,7 +383,7 @@ class _FusedLayers(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g_mem, _, *g_spikes):  # type: ignore[override]
-        ctx.saved_tensors  # raises if one was modified in place
+        _ = ctx.saved_tensors  # raises if one was modified in place
         layers = ctx.layers
         need_x = ctx.needs_input_grad[0]
         grads: list[torch.Tensor | None] = [None] * ctx.n_params

@@ -91,7 +91,13 @@ def test_microcircuit_psp_weight_gives_the_psp_in_the_clock_engine():
 
 
 def test_microcircuit_synapse_numbers_and_signs():
-    from experiments.microcircuit import CONN_PROBS, FULL_SIZES, POPULATIONS, microcircuit_network, synapse_counts
+    from experiments.microcircuit import (
+        CONN_PROBS,
+        FULL_SIZES,
+        POPULATIONS,
+        microcircuit_network,
+        synapse_counts,
+    )
 
     full = synapse_counts(1.0)
     # K draws with multapses connect a given pair with probability 1 - (1 - 1/(N N'))^K = p;

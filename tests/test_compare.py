@@ -5,7 +5,11 @@ import pytest
 from scipy.stats import norm
 
 from neuro.analysis import isi_cv
-from neuro.analysis.compare import compare_populations, distribution_agreement, pairwise_correlations
+from neuro.analysis.compare import (
+    compare_populations,
+    distribution_agreement,
+    pairwise_correlations,
+)
 from neuro.record import SpikeTrains
 
 

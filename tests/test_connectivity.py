@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from neuro.connectivity import fixed_indegree, fixed_total_number, normal_delays_steps, normal_weights
+from neuro.connectivity import (
+    fixed_indegree,
+    fixed_total_number,
+    normal_delays_steps,
+    normal_weights,
+)
 
 
 def test_fixed_total_number_counts_marginals_and_multapses():

@@ -13,11 +13,11 @@ import nir  # noqa: E402
 
 from encoders import load_digits_split  # noqa: E402
 from learning.training import TrainConfig, count_ce_loss, train  # noqa: E402
+from neuro.engines import simulate  # noqa: E402
+from neuro.inputs import SpikeArraySource  # noqa: E402
 from neuro.interop import from_nir, to_nir  # noqa: E402
 from neuro.interop.nir_graph import fold_input_scale  # noqa: E402
 from neuro.layers import SpikingMLP  # noqa: E402
-from neuro.engines import simulate  # noqa: E402
-from neuro.inputs import SpikeArraySource  # noqa: E402
 from neuro.lif import LIFParams  # noqa: E402
 from neuro.network import Network, Population, Projection  # noqa: E402
 from neuro.record import SpikeMonitor  # noqa: E402

@@ -251,7 +251,15 @@ def test_population_adaptation_round_trip(tmp_path):
 
 def test_recording_of_a_continued_run_keeps_its_start_time(tmp_path):
     """A recording from t > 0 (absolute times, t_start_s set) loads with the same interval."""
-    from neuro import LIFParams, Network, Population, PoissonSource, Projection, SparseSynapses, SpikeMonitor
+    from neuro import (
+        LIFParams,
+        Network,
+        PoissonSource,
+        Population,
+        Projection,
+        SparseSynapses,
+        SpikeMonitor,
+    )
     from neuro.engines import ClockSimulator
     from neuro.io import load_recording, save_recording
 

@@ -7,7 +7,6 @@ import torch
 from neuro.kwta import KWTA, kwta_mask_torch, kwta_select
 from neuro.layers import LIF
 
-
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 

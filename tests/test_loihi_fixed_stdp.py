@@ -141,7 +141,7 @@ def test_fixed_weights_agree_with_float_rule_within_the_quantisation_bound():
                       for i, j in zip(pre_of, syn.indices)])
     tmax = int(fx[0, F_TMAX])
     bound = np.full(syn.n_synapses, 1.0)
-    for k, (mc, dcol, c) in enumerate([(F_MP, F_XDEC, plan.coefficient[0, 0]),
+    for k, (_mc, _dcol, c) in enumerate([(F_MP, F_XDEC, plan.coefficient[0, 0]),
                                        (F_MM, F_YDEC, plan.coefficient[0, 1])]):
         d = math.exp(-DT / (rule.tau_plus_s if k == 0 else rule.tau_minus_s))
         err_tr = (0.5 + tmax * 2.0**-13) / (1 - d)

@@ -18,8 +18,7 @@ import numpy as np
 import pytest
 
 from neuro import LIFParams, Network, Population, Projection, SparseSynapses
-from neuro.checkpoint import (read_state_dict, seal, seal_arrays, verify_arrays,
-                              write_state_dict)
+from neuro.checkpoint import read_state_dict, seal, seal_arrays, verify_arrays, write_state_dict
 from neuro.engines import ClockSimulator, ExactSimulator
 from neuro.engines.layout import NEVER
 from neuro.engines.state_check import MAX_STEP

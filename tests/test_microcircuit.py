@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 from experiments.microcircuit import (
-    FULL_SIZES, POPULATIONS, PeakRSS, layer_ordering, microcircuit_network, synapse_counts,
+    FULL_SIZES,
+    POPULATIONS,
+    PeakRSS,
+    layer_ordering,
+    microcircuit_network,
+    synapse_counts,
 )
 from neuro.nest_bridge import nest_available
 
@@ -59,11 +64,10 @@ def test_peak_rss_sees_a_block_allocation():
 @pytest.mark.slow
 def test_nest_own_rules_build_the_same_statistics():
     import nest
+    from scipy import stats
 
     from experiments.microcircuit import DELAY_E_S, PSP_MEAN_V, nest_microcircuit, psp_to_weight
     from neuro.nest_bridge import release_nest
-
-    from scipy import stats
 
     scale = 0.002
     mean_ms = DELAY_E_S * 1e3  # normal(mean, mean / 2) redrawn below one step (0.1 ms)

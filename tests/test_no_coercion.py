@@ -64,8 +64,8 @@ def test_nan_training_data_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="x_train contains 1 NaN or inf"):
         train(model, x, np.zeros(8, dtype=int), TrainConfig(batch_size=4), progress=False)
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
-    from experiments.common import run_experiment
     import experiments.stdp_digits as stdp
+    from experiments.common import run_experiment
 
     real = stdp.load_digits_split
 

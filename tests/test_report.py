@@ -13,7 +13,14 @@ import pytest  # noqa: E402
 
 from experiments.captions import caption_for  # noqa: E402
 from experiments.common import RunContext  # noqa: E402
-from experiments.report import FIGURES_FILE, default_caption, figure_entries, fmt, save_figure, unit_of  # noqa: E402
+from experiments.report import (  # noqa: E402
+    FIGURES_FILE,
+    default_caption,
+    figure_entries,
+    fmt,
+    save_figure,
+    unit_of,
+)
 
 #: Stand-in experiment Config (the runner passes a frozen dataclass).
 _Cfg = dataclasses.make_dataclass("_Cfg", [("duration_s", float, 1.0)], frozen=True)

@@ -3,9 +3,15 @@
 import numpy as np
 import pytest
 
-from neuro import LIFParams, Network, Population, PoissonInput
-from neuro.engines.rng import (poisson_cdf, poisson_count, poisson_from_cdf, stream_id, uniform,
-                               uniform_array)
+from neuro import LIFParams, Network, PoissonInput, Population
+from neuro.engines.rng import (
+    poisson_cdf,
+    poisson_count,
+    poisson_from_cdf,
+    stream_id,
+    uniform,
+    uniform_array,
+)
 
 
 def test_uniform_is_a_pure_function_of_its_coordinates():

@@ -19,7 +19,13 @@ from learning.sparsity.pruning import (
     prune_by_scores,
     rewind,
 )
-from learning.sparsity.rewire import empty_positions, rewire, set_density, sparse_layers, synapse_keys
+from learning.sparsity.rewire import (
+    empty_positions,
+    rewire,
+    set_density,
+    sparse_layers,
+    synapse_keys,
+)
 
 __all__ = [
     "METHODS",

@@ -8,8 +8,8 @@ from neuro.bio.scorecard import (
     GROUPS,
     BioTest,
     InRange,
-    Reference,
     ReducedChiSquare,
+    Reference,
     RelativeTo,
     Result,
 )

@@ -51,8 +51,13 @@ from neuro.engines.plasticity import deliver_reward as _deliver_reward
 from neuro.engines.registry import register_backend
 from neuro.engines.ring import ring_deliver, ring_push, ring_slot
 from neuro.engines.state import initial_state
-from neuro.engines.state_check import (check_keys, check_record, checked_state, commit_state,
-                                       state_layout)
+from neuro.engines.state_check import (
+    check_keys,
+    check_record,
+    checked_state,
+    commit_state,
+    state_layout,
+)
 from neuro.features import Feature
 from neuro.jit import njit
 from neuro.network import Network

@@ -77,7 +77,7 @@ def from_neo(block: Any) -> Recording:
     seg = block.segments[0]
     ann = block.annotations
     groups: dict[str, dict[str, Any]] = {}
-    for k, st in enumerate(seg.spiketrains):
+    for _k, st in enumerate(seg.spiketrains):
         a = st.annotations
         name = a.get("population", "spikes")
         g = groups.setdefault(name, {"t": [], "i": [], "n": 0, "size": a.get("population_size"),

@@ -7,8 +7,7 @@ axes with ``2x10^-1`` labels on minor ticks that overlap; both are what a review
 from __future__ import annotations
 
 from matplotlib.axes import Axes
-from matplotlib.ticker import (FuncFormatter, LogLocator, MaxNLocator, NullFormatter,
-                               ScalarFormatter)
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter, ScalarFormatter
 
 __all__ = ["plain_axis", "plain_log_axis"]
 
