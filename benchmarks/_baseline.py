@@ -26,21 +26,28 @@ BASELINE = "dbe4968"
 def baseline_tree(commit: str = BASELINE) -> Iterator[Path]:
     """A temporary worktree of ``commit`` (removed on exit)."""
     path = Path(tempfile.mkdtemp(prefix="baseline-")) / "tree"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), commit],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), commit],
+        check=True,
+        capture_output=True,
+    )
     try:
         yield path
     finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)],
-                       check=False, capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)],
+            check=False,
+            capture_output=True,
+        )
 
 
 def run_worker(script: Path, tree: Path, args: list[str]) -> dict:
     """Run ``script --worker ...`` in a fresh interpreter that imports the packages of
     ``tree``; return the JSON of its last output line."""
     env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONWARNINGS": "ignore"}
-    out = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True,
-                         cwd=tree, env=env)
+    out = subprocess.run(
+        [sys.executable, str(script), *args], capture_output=True, text=True, cwd=tree, env=env
+    )
     if out.returncode != 0:
         raise RuntimeError(f"worker {args} in {tree} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])

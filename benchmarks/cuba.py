@@ -58,10 +58,19 @@ def brian2_example(duration: float, seed: int, build_dir: Path) -> dict:
     dge/dt = -ge/taue : volt
     dgi/dt = -gi/taui : volt
     """
-    ns = {"taum": taum, "taue": taue, "taui": taui, "Vt": vt, "Vr": vr, "El": el,
-          "we": (60 * 0.27 / 10) * mV, "wi": (-20 * 4.5 / 10) * mV}
-    P = b2.NeuronGroup(4000, eqs, threshold="v>Vt", reset="v = Vr", refractory=5 * ms,
-                       method="exact", namespace=ns)
+    ns = {
+        "taum": taum,
+        "taue": taue,
+        "taui": taui,
+        "Vt": vt,
+        "Vr": vr,
+        "El": el,
+        "we": (60 * 0.27 / 10) * mV,
+        "wi": (-20 * 4.5 / 10) * mV,
+    }
+    P = b2.NeuronGroup(
+        4000, eqs, threshold="v>Vt", reset="v = Vr", refractory=5 * ms, method="exact", namespace=ns
+    )
     P.v = "Vr + rand() * (Vt - Vr)"
     Ce = b2.Synapses(P, P, on_pre="ge += we", namespace=ns)
     Ci = b2.Synapses(P, P, on_pre="gi += wi", namespace=ns)
@@ -71,8 +80,12 @@ def brian2_example(duration: float, seed: int, build_dir: Path) -> dict:
     net = b2.Network(P, Ce, Ci, mon)
     net.run(duration * second, namespace={})
     b2.device.build(directory=str(build_dir), compile=True, run=True, clean=False)
-    return {"sim_s": float(b2.device._last_run_time), "total_s": time.perf_counter() - t0,
-            "n_spikes": int(mon.num_spikes), "import_s": 0.0}
+    return {
+        "sim_s": float(b2.device._last_run_time),
+        "total_s": time.perf_counter() - t0,
+        "n_spikes": int(mon.num_spikes),
+        "import_s": 0.0,
+    }
 
 
 def worker(backend: str, duration: float, seed: int) -> dict:
@@ -98,11 +111,17 @@ def worker(backend: str, duration: float, seed: int) -> dict:
         total = time.perf_counter() - t0
         n_spikes = sum(s.n_spikes for s in rec.spikes.values())
         wall = rec.meta.get("wall_s", rec.meta.get("sim_wall_s"))  # the baseline's name
-        return {"sim_s": wall, "total_s": total, "n_spikes": n_spikes,
-                "import_s": t0 - t_import, "sim_cpu_s": cpu}
+        return {
+            "sim_s": wall,
+            "total_s": total,
+            "n_spikes": n_spikes,
+            "import_s": t0 - t_import,
+            "sim_cpu_s": cpu,
+        }
     if backend == "brian2_example":
-        return brian2_example(duration, seed, Path(tempfile.gettempdir())
-                              / f"cuba_example_{int(duration * 1000)}ms")
+        return brian2_example(
+            duration, seed, Path(tempfile.gettempdir()) / f"cuba_example_{int(duration * 1000)}ms"
+        )
     import brian2 as b2
 
     from neuro.brian2_bridge import to_brian2
@@ -115,8 +134,12 @@ def worker(backend: str, duration: float, seed: int) -> dict:
         rec = model.run(duration)
         total = time.perf_counter() - t0
         n_spikes = sum(s.n_spikes for s in rec.spikes.values())
-        return {"sim_s": time.perf_counter() - t1, "total_s": total, "n_spikes": n_spikes,
-                "import_s": t0 - t_import}
+        return {
+            "sim_s": time.perf_counter() - t1,
+            "total_s": total,
+            "n_spikes": n_spikes,
+            "import_s": t0 - t_import,
+        }
     if backend == "brian2_standalone":
         build_dir = Path(tempfile.gettempdir()) / f"cuba_standalone_{int(duration * 1000)}ms"
         b2.set_device("cpp_standalone", directory=str(build_dir), build_on_run=False)
@@ -127,8 +150,12 @@ def worker(backend: str, duration: float, seed: int) -> dict:
         b2.device.build(directory=str(build_dir), compile=True, run=True, clean=False)
         total = time.perf_counter() - t0
         n_spikes = sum(len(m.t_[:]) for m in model.spike_monitors.values())
-        return {"sim_s": float(b2.device._last_run_time), "total_s": total, "n_spikes": n_spikes,
-                "import_s": t0 - t_import}
+        return {
+            "sim_s": float(b2.device._last_run_time),
+            "total_s": total,
+            "n_spikes": n_spikes,
+            "import_s": t0 - t_import,
+        }
     raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
 
 
@@ -137,12 +164,17 @@ def measure(backend: str, duration: float, seed: int, old: Path) -> dict:
     ``old``)."""
     tree = old if backend == "ours_old" else ROOT
     name = "ours" if backend == "ours_old" else backend
-    return run_worker(Path(__file__).resolve(), tree,
-                      ["--worker", name, "--duration", str(duration), "--seed", str(seed)])
+    return run_worker(
+        Path(__file__).resolve(),
+        tree,
+        ["--worker", name, "--duration", str(duration), "--seed", str(seed)],
+    )
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--durations", type=float, nargs="+", default=[1.0, 10.0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
@@ -166,13 +198,20 @@ def main() -> None:
             for _ in range(args.repeats):
                 for b in backends:  # interleaved, so load on the machine affects all alike
                     runs[b].append(measure(b, d, args.seed, old))
-            med = {b: {k: statistics.median(r[k] for r in runs[b])
-                       for k in ("sim_s", "total_s", "n_spikes")} for b in backends}
+            med = {
+                b: {
+                    k: statistics.median(r[k] for r in runs[b])
+                    for k in ("sim_s", "total_s", "n_spikes")
+                }
+                for b in backends
+            }
             results[d] = med
             print(f"\nCUBA, {d:g} s simulated (median of {args.repeats}, fresh process each)")
             print(f"{'backend':<20}{'sim (s)':>10}{'total (s)':>11}{'spikes':>9}")
             for b in backends:
-                print(f"{b:<20}{med[b]['sim_s']:>10.3f}{med[b]['total_s']:>11.3f}{med[b]['n_spikes']:>9.0f}")
+                print(
+                    f"{b:<20}{med[b]['sim_s']:>10.3f}{med[b]['total_s']:>11.3f}{med[b]['n_spikes']:>9.0f}"
+                )
             ours = med["ours"]
             cpu = statistics.median(r["sim_cpu_s"] for r in runs["ours"])
             print(f"ours: simulation CPU time {cpu:.3f} s (wall {ours['sim_s']:.3f} s)")
@@ -181,14 +220,22 @@ def main() -> None:
                 med["ours_old"]["sim_cpu_s"] = cpu_old
                 print(f"ratio sim CPU ours / ours_old      : {cpu / cpu_old:.2f}x")
             med["ours"]["sim_cpu_s"] = cpu
-            for b, goal in (("ours_old", "<= 1.0"), ("brian2_example", "<= 0.5"),
-                            ("brian2_standalone", ""), ("brian2_cython", "")):
+            for b, goal in (
+                ("ours_old", "<= 1.0"),
+                ("brian2_example", "<= 0.5"),
+                ("brian2_standalone", ""),
+                ("brian2_cython", ""),
+            ):
                 if b in med:
-                    print(f"ratio sim ours / {b:<18}: {ours['sim_s'] / med[b]['sim_s']:.2f}x"
-                          + (f" (goal {goal})" if goal else ""))
+                    print(
+                        f"ratio sim ours / {b:<18}: {ours['sim_s'] / med[b]['sim_s']:.2f}x"
+                        + (f" (goal {goal})" if goal else "")
+                    )
             if "ours_f32" in med and "brian2_example" in med:  # float32: not the headline
-                print(f"ratio sim ours_f32 (float32) / brian2_example: "
-                      f"{med['ours_f32']['sim_s'] / med['brian2_example']['sim_s']:.2f}x")
+                print(
+                    f"ratio sim ours_f32 (float32) / brian2_example: "
+                    f"{med['ours_f32']['sim_s'] / med['brian2_example']['sim_s']:.2f}x"
+                )
     results["load_average_end"] = os.getloadavg()
     print(f"load average: start {results['load_average_start']}, end {results['load_average_end']}")
     if args.json:

@@ -60,8 +60,9 @@ def _simulator(case: str):
     from hardware_models import EventQueueSimulator
 
     dt = 1e-4 if case == "eq_cuba" else 1e-3
-    sim = EventQueueSimulator(cuba_network(0) if case == "eq_cuba" else fanout_network(), dt,
-                              seed=1)
+    sim = EventQueueSimulator(
+        cuba_network(0) if case == "eq_cuba" else fanout_network(), dt, seed=1
+    )
     sim.run(5 * dt)  # compile / load the kernels
     return sim
 
@@ -83,8 +84,13 @@ def compare(case: str, chunk: float, chunks: int, old: Path) -> dict:
     for label, tree in (("new", ROOT), ("old", old)):
         env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONWARNINGS": "ignore"}
         procs[label] = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--worker", case], cwd=tree, env=env,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            [sys.executable, str(Path(__file__).resolve()), "--worker", case],
+            cwd=tree,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
     for p in procs.values():
         line = p.stdout.readline()
         while line and line.strip() != "ready":
@@ -94,7 +100,7 @@ def compare(case: str, chunk: float, chunks: int, old: Path) -> dict:
     cpu: dict[str, list[float]] = {k: [] for k in procs}
     order = list(procs)
     for i in range(chunks):
-        for label in (order if i % 2 == 0 else order[::-1]):
+        for label in order if i % 2 == 0 else order[::-1]:
             p = procs[label]
             p.stdin.write(f"{chunk}\n")
             p.stdin.flush()
@@ -111,12 +117,17 @@ def compare(case: str, chunk: float, chunks: int, old: Path) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--cases", nargs="+", choices=CASES, default=["cuba", "eq_cuba", "eq_fanout"])
     ap.add_argument("--chunk", type=float, default=0.05, help="simulated seconds per chunk")
     ap.add_argument("--chunks", type=int, default=30, help="chunks per tree")
-    ap.add_argument("--baseline", default=BASELINE,
-                    help=f"commit to compare against (default {BASELINE}, before the rebuild)")
+    ap.add_argument(
+        "--baseline",
+        default=BASELINE,
+        help=f"commit to compare against (default {BASELINE}, before the rebuild)",
+    )
     ap.add_argument("--worker", choices=CASES)
     args = ap.parse_args()
     if args.worker:
@@ -128,10 +139,14 @@ def main() -> None:
             r = compare(case, args.chunk, args.chunks, old)
             for label in ("new", "old"):
                 q = r[label]
-                print(f"{case:<10} {label}: CPU per chunk min {q['min'] * 1e3:.2f} ms, "
-                      f"q25 {q['q25'] * 1e3:.2f} ms, median {q['median'] * 1e3:.2f} ms")
-            print(f"{case:<10} new / old CPU: min {r['ratio']['min']:.3f}x, "
-                  f"q25 {r['ratio']['q25']:.3f}x, median {r['ratio']['median']:.3f}x")
+                print(
+                    f"{case:<10} {label}: CPU per chunk min {q['min'] * 1e3:.2f} ms, "
+                    f"q25 {q['q25'] * 1e3:.2f} ms, median {q['median'] * 1e3:.2f} ms"
+                )
+            print(
+                f"{case:<10} new / old CPU: min {r['ratio']['min']:.3f}x, "
+                f"q25 {r['ratio']['q25']:.3f}x, median {r['ratio']['median']:.3f}x"
+            )
     print(f"load average at end: {os.getloadavg()}")
 
 

@@ -39,13 +39,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _baseline import ROOT, baseline_tree, run_worker  # noqa: E402
 
 
-def fanout_network(n_src: int = 1000, n_post: int = 4000, p: float = 0.25,
-                   rate_hz: float = 200.0, seed: int = 0) -> Network:
+def fanout_network(
+    n_src: int = 1000, n_post: int = 4000, p: float = 0.25, rate_hz: float = 200.0, seed: int = 0
+) -> Network:
     """Poisson inputs with a large fan-out into weakly driven LIF neurons."""
     syn = SparseSynapses.fixed_probability(n_src, n_post, p, 0.002, seed=seed)
-    return Network([Population("post", n_post, LIFParams(tau_mem_s=20e-3))],
-                   [Projection("inp", "post", syn)],
-                   sources=[PoissonSource("inp", n_src, rate_hz)])
+    return Network(
+        [Population("post", n_post, LIFParams(tau_mem_s=20e-3))],
+        [Projection("inp", "post", syn)],
+        sources=[PoissonSource("inp", n_src, rate_hz)],
+    )
 
 
 def _time(make, duration_s: float) -> tuple[float, object]:
@@ -75,9 +78,13 @@ def bench(name: str, net: Network, dt_s: float, steps: int, repeats: int) -> dic
         events = sim.counters().total("syn_ops")
     mc, me = statistics.median(t_clock), statistics.median(t_eq)
     return {
-        "network": name, "steps": steps, "synaptic_events": int(events),
-        "clock_s": mc, "event_queue_s": me,
-        "event_queue_events_per_s": events / me, "clock_events_per_s": events / mc,
+        "network": name,
+        "steps": steps,
+        "synaptic_events": int(events),
+        "clock_s": mc,
+        "event_queue_s": me,
+        "event_queue_events_per_s": events / me,
+        "clock_events_per_s": events / mc,
         "overhead_event_queue_over_clock": me / mc,
     }
 
@@ -107,8 +114,16 @@ def main() -> None:
     rows = []
     with baseline_tree() as old:
         for net, steps in (("fanout", args.steps), ("cuba", args.cuba_steps)):
-            cmd = ["--worker", net, "--steps", str(steps), "--cuba-steps", str(steps),
-                   "--repeats", str(args.repeats)]
+            cmd = [
+                "--worker",
+                net,
+                "--steps",
+                str(steps),
+                "--cuba-steps",
+                str(steps),
+                "--repeats",
+                str(args.repeats),
+            ]
             runs: dict[str, list[dict]] = {"new": [], "old": []}
             for _ in range(args.rounds):
                 for label, tree in (("new", ROOT), ("old", old)):
@@ -119,15 +134,21 @@ def main() -> None:
                     r[k] = min(x[k] for x in runs[label])
                 r["code"] = label
                 rows.append(r)
-    print(f"{'network':<8} {'code':<5} {'events':>12} {'clock s':>8} {'evq s':>8} "
-          f"{'evq Mev/s':>10} {'clock Mev/s':>11}")
+    print(
+        f"{'network':<8} {'code':<5} {'events':>12} {'clock s':>8} {'evq s':>8} "
+        f"{'evq Mev/s':>10} {'clock Mev/s':>11}"
+    )
     for r in rows:
-        print(f"{r['network']:<8} {r['code']:<5} {r['synaptic_events']:>12,d} {r['clock_s']:>8.3f} "
-              f"{r['event_queue_s']:>8.3f} {r['synaptic_events'] / r['event_queue_s'] / 1e6:>10.1f} "
-              f"{r['synaptic_events'] / r['clock_s'] / 1e6:>11.1f}")
+        print(
+            f"{r['network']:<8} {r['code']:<5} {r['synaptic_events']:>12,d} {r['clock_s']:>8.3f} "
+            f"{r['event_queue_s']:>8.3f} {r['synaptic_events'] / r['event_queue_s'] / 1e6:>10.1f} "
+            f"{r['synaptic_events'] / r['clock_s'] / 1e6:>11.1f}"
+        )
     for new, old in zip(rows[::2], rows[1::2]):
-        print(f"{new['network']}: new/old wall time clock {new['clock_s'] / old['clock_s']:.2f}x, "
-              f"event queue {new['event_queue_s'] / old['event_queue_s']:.2f}x")
+        print(
+            f"{new['network']}: new/old wall time clock {new['clock_s'] / old['clock_s']:.2f}x, "
+            f"event queue {new['event_queue_s'] / old['event_queue_s']:.2f}x"
+        )
     print(json.dumps(rows, indent=1))
 
 

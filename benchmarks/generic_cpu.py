@@ -67,8 +67,10 @@ def worker(work: str, duration: float, steps: int) -> dict:
         sim = ClockSimulator(cuba_network(0), 1e-4, seed=0)
         c0 = time.process_time()
         rec = sim.run(duration)
-        return {"cpu_s": time.process_time() - c0,
-                "n_spikes": int(sum(s.n_spikes for s in rec.spikes.values()))}
+        return {
+            "cpu_s": time.process_time() - c0,
+            "n_spikes": int(sum(s.n_spikes for s in rec.spikes.values())),
+        }
     import torch
 
     from learning.training import count_ce_loss
@@ -92,8 +94,11 @@ def worker(work: str, duration: float, steps: int) -> dict:
         opt.step()
         if b:  # the first step compiles
             total += time.process_time() - c0
-    return {"cpu_s": total / steps, "loss": float(loss), "n_weights": int(np.sum(
-        [fc.weight.numel() for fc in net.fcs]))}
+    return {
+        "cpu_s": total / steps,
+        "loss": float(loss),
+        "n_weights": int(np.sum([fc.weight.numel() for fc in net.fcs])),
+    }
 
 
 def measure(target: str, work: str, duration: float, steps: int) -> dict:
@@ -101,9 +106,22 @@ def measure(target: str, work: str, duration: float, steps: int) -> dict:
     env.update(PYTHONPATH=str(ROOT), NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1")
     if target == "generic":
         env["NUMBA_CPU_NAME"] = "generic"
-    out = subprocess.run([sys.executable, __file__, "--worker", work, "--duration", str(duration),
-                          "--steps", str(steps)], env=env, cwd=ROOT, capture_output=True,
-                         text=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--worker",
+            work,
+            "--duration",
+            str(duration),
+            "--steps",
+            str(steps),
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"{target} {work} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -140,8 +158,12 @@ def main() -> None:
     for work in works:
         med = {t: statistics.median(x["cpu_s"] for x in runs[work][t]) for t in TARGETS}
         ratio = med["generic"] / med["native"]
-        figures[work] = {"native_cpu_s": med["native"], "generic_cpu_s": med["generic"],
-                         "generic_over_native": ratio, "runs": runs[work]}
+        figures[work] = {
+            "native_cpu_s": med["native"],
+            "generic_cpu_s": med["generic"],
+            "generic_over_native": ratio,
+            "runs": runs[work],
+        }
         print(f"{work:<12}{med['native']:>12.3f}{med['generic']:>13.3f}{ratio:>15.2f}x")
     import llvmlite
     import numba
@@ -151,14 +173,22 @@ def main() -> None:
     record = {
         "benchmark": "generic_cpu",
         "figures": figures,
-        "units": {"cuba": f"CPU s per {args.duration:g} s simulated",
-                  "train_*": "CPU s per training step (batch 128, T = 25)"},
+        "units": {
+            "cuba": f"CPU s per {args.duration:g} s simulated",
+            "train_*": "CPU s per training step (batch 128, T = 25)",
+        },
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "versions": {"python": platform.python_version(), "numba": numba.__version__,
-                     "llvmlite": llvmlite.__version__, "numpy": numpy.__version__,
-                     "torch": torch.__version__},
-        "cpu": _cpu_model(), "cores": os.cpu_count(), "threads": 1,
+        "versions": {
+            "python": platform.python_version(),
+            "numba": numba.__version__,
+            "llvmlite": llvmlite.__version__,
+            "numpy": numpy.__version__,
+            "torch": torch.__version__,
+        },
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "threads": 1,
         "load_average": {"start": load_start, "end": os.getloadavg()},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

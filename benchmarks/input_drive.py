@@ -62,7 +62,9 @@ def main() -> None:
     _ours(net, a.dt, 10, 10)  # load the compiled kernels
     w_o, n_o, m_o = _timed(_ours, net, a.dt, a.steps, a.block)
     w_d, n_d, m_d = _timed(_dense, a.sources, a.rate * a.dt, a.steps, a.block)
-    print(f"{a.sources} sources x {a.rate:g} Hz, dt {a.dt:g} s, {a.steps} steps in blocks of {a.block}")
+    print(
+        f"{a.sources} sources x {a.rate:g} Hz, dt {a.dt:g} s, {a.steps} steps in blocks of {a.block}"
+    )
     print(f"  counter-RNG gaps : {w_o:8.3f} s  {n_o:>10} spikes  peak {m_o:8.1f} MB")
     print(f"  dense draws      : {w_d:8.3f} s  {n_d:>10} spikes  peak {m_d:8.1f} MB")
     print(f"  dense / ours     : {w_d / w_o:8.1f}x time, {m_d / max(m_o, 1e-9):.1f}x memory")

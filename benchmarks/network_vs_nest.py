@@ -90,11 +90,21 @@ def child(name: str, sim: str, threads: int, scale: float, duration_s: float, dt
     rec = model.run(duration_s)
     sim_s = time.perf_counter() - t0
     n_spikes = sum(s.n_spikes for s in rec.spikes.values())
-    return {"network": name, "simulator": sim, "threads": threads, "scale": scale,
-            "n_neurons": n_neurons, "n_synapses": n_synapses, "duration_s": duration_s,
-            "build_s": build, "warmup_s": warmup, "sim_s": sim_s, "rtf": sim_s / duration_s,
-            "rate_hz": n_spikes / (sum(s.size for s in rec.spikes.values()) * duration_s),
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "network": name,
+        "simulator": sim,
+        "threads": threads,
+        "scale": scale,
+        "n_neurons": n_neurons,
+        "n_synapses": n_synapses,
+        "duration_s": duration_s,
+        "build_s": build,
+        "warmup_s": warmup,
+        "sim_s": sim_s,
+        "rtf": sim_s / duration_s,
+        "rate_hz": n_spikes / (sum(s.size for s in rec.spikes.values()) * duration_s),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def _nest():
@@ -104,15 +114,21 @@ def _nest():
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--networks", default="microcircuit,brunel_ai")
     ap.add_argument("--scale", type=float, default=0.1, help="microcircuit scale (1: full)")
-    ap.add_argument("--brunel-scale", type=float, default=1.0, help="Brunel scale (1: 12,500 neurons)")
+    ap.add_argument(
+        "--brunel-scale", type=float, default=1.0, help="Brunel scale (1: 12,500 neurons)"
+    )
     ap.add_argument("--duration", type=float, default=1.0)
     ap.add_argument("--dt", type=float, default=1e-4)
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "network_vs_nest.json"))
-    ap.add_argument("--child", nargs=3, metavar=("NETWORK", "SIM", "THREADS"), help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--child", nargs=3, metavar=("NETWORK", "SIM", "THREADS"), help=argparse.SUPPRESS
+    )
     a = ap.parse_args()
     if a.child:
         print(json.dumps(child(a.child[0], a.child[1], int(a.child[2]), a.scale, a.duration, a.dt)))
@@ -129,38 +145,81 @@ def main() -> None:
             for sim in sims:
                 env = {**os.environ, "PYTHONPATH": str(ROOT)}
                 load = os.getloadavg()[0]
-                out = subprocess.run([sys.executable, __file__, "--child", net, sim, str(threads),
-                                      "--scale", str(scale), "--duration", str(a.duration), "--dt", str(a.dt)],
-                                     capture_output=True, text=True, env=env)
+                out = subprocess.run(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--child",
+                        net,
+                        sim,
+                        str(threads),
+                        "--scale",
+                        str(scale),
+                        "--duration",
+                        str(a.duration),
+                        "--dt",
+                        str(a.dt),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                )
                 if out.returncode != 0:  # e.g. out of memory: record it, go on with the others
-                    row = {"network": net, "simulator": sim, "threads": threads, "scale": scale,
-                           "error": f"exit {out.returncode}: {out.stderr.strip()[-500:]}"}
+                    row = {
+                        "network": net,
+                        "simulator": sim,
+                        "threads": threads,
+                        "scale": scale,
+                        "error": f"exit {out.returncode}: {out.stderr.strip()[-500:]}",
+                    }
                     runs.append(row)
                     print(f"{name:13s} {sim:5s} {threads}t  FAILED {row['error']}", flush=True)
                     continue
-                row = {**json.loads(out.stdout.strip().splitlines()[-1]), "load_1min_at_start": load}
+                row = {
+                    **json.loads(out.stdout.strip().splitlines()[-1]),
+                    "load_1min_at_start": load,
+                }
                 runs.append(row)
                 rows[sim] = row
-                print(f"{name:13s} {sim:5s} {threads}t  build {row['build_s']:7.2f} s  warm-up {row['warmup_s']:6.2f} s"
-                      f"  sim {row['sim_s']:8.2f} s  RTF {row['rtf']:7.2f}  peak {row['peak_rss_mb']:7.0f} MB"
-                      f"  {row['rate_hz']:.2f} Hz  (load {load:.1f})", flush=True)
+                print(
+                    f"{name:13s} {sim:5s} {threads}t  build {row['build_s']:7.2f} s  warm-up {row['warmup_s']:6.2f} s"
+                    f"  sim {row['sim_s']:8.2f} s  RTF {row['rtf']:7.2f}  peak {row['peak_rss_mb']:7.0f} MB"
+                    f"  {row['rate_hz']:.2f} Hz  (load {load:.1f})",
+                    flush=True,
+                )
             if len(rows) == 2:  # ours vs NEST at this thread count: > 1 means ours is better
                 o, n = rows["ours"], rows["nest"]
-                ratios.append({"network": net, "threads": threads, "speedup_sim": n["sim_s"] / o["sim_s"],
-                               "speedup_build": n["build_s"] / o["build_s"],
-                               "memory_ratio_nest_over_ours": n["peak_rss_mb"] / o["peak_rss_mb"]})
-                print(f"{name:13s} {threads}t  ours vs NEST: sim {ratios[-1]['speedup_sim']:.2f}x faster,"
-                      f" build {ratios[-1]['speedup_build']:.2f}x, NEST/ours memory "
-                      f"{ratios[-1]['memory_ratio_nest_over_ours']:.2f}", flush=True)
-            _write(a.out, runs, ratios, load_start)  # after every pair: a long run keeps what it measured
+                ratios.append(
+                    {
+                        "network": net,
+                        "threads": threads,
+                        "speedup_sim": n["sim_s"] / o["sim_s"],
+                        "speedup_build": n["build_s"] / o["build_s"],
+                        "memory_ratio_nest_over_ours": n["peak_rss_mb"] / o["peak_rss_mb"],
+                    }
+                )
+                print(
+                    f"{name:13s} {threads}t  ours vs NEST: sim {ratios[-1]['speedup_sim']:.2f}x faster,"
+                    f" build {ratios[-1]['speedup_build']:.2f}x, NEST/ours memory "
+                    f"{ratios[-1]['memory_ratio_nest_over_ours']:.2f}",
+                    flush=True,
+                )
+            _write(
+                a.out, runs, ratios, load_start
+            )  # after every pair: a long run keeps what it measured
     load = _write(a.out, runs, ratios, load_start)
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; written {a.out}")
 
 
 def _write(path: str, runs: list, ratios: list, load_start: tuple) -> tuple:
     load = os.getloadavg()
-    result = {"runs": runs, "ratios": ratios, "load_average_start": load_start, "load_average_end": load,
-              "command": " ".join(sys.argv)}
+    result = {
+        "runs": runs,
+        "ratios": ratios,
+        "load_average_start": load_start,
+        "load_average_end": load,
+        "command": " ".join(sys.argv),
+    }
     write_text(Path(path), json.dumps(result, indent=1))
     return load
 

@@ -59,7 +59,9 @@ def sklearn_codes(V: np.ndarray, X: np.ndarray, target_nz: float) -> tuple[np.nd
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--updates", type=int, default=1000)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--atoms", type=int, default=144)
@@ -68,8 +70,12 @@ def main() -> None:
     ap.add_argument("--alpha", type=float, default=1.0, help="sklearn training L1 weight")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--n-test", type=int, default=2000)
-    ap.add_argument("--fit-algorithm", default="lars", choices=("lars", "cd"),
-                    help="sklearn's inner lasso solver during fitting (its default: lars)")
+    ap.add_argument(
+        "--fit-algorithm",
+        default="lars",
+        choices=("lars", "cd"),
+        help="sklearn's inner lasso solver during fitting (its default: lars)",
+    )
     args = ap.parse_args()
     from sklearn.decomposition import MiniBatchDictionaryLearning
 
@@ -78,8 +84,13 @@ def main() -> None:
     imgs = whiten_images(load_images())
     X = sample_patches(imgs, args.patch, n_train, seed=0)
     Xt = sample_patches(imgs, args.patch, args.n_test, seed=1)
-    cfg = DictionaryConfig(n_atoms=args.atoms, lam=args.lam, n_updates=args.updates,
-                           batch_size=args.batch, inference="lca_hard")
+    cfg = DictionaryConfig(
+        n_atoms=args.atoms,
+        lam=args.lam,
+        n_updates=args.updates,
+        batch_size=args.batch,
+        inference="lca_hard",
+    )
     rows = []
     for r in range(args.repeats):
         t0 = time.perf_counter()
@@ -89,8 +100,14 @@ def main() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             sk = MiniBatchDictionaryLearning(
-                n_components=args.atoms, alpha=args.alpha, batch_size=args.batch, max_iter=epochs,
-                fit_algorithm=args.fit_algorithm, tol=0.0, max_no_improvement=None, random_state=r,
+                n_components=args.atoms,
+                alpha=args.alpha,
+                batch_size=args.batch,
+                max_iter=epochs,
+                fit_algorithm=args.fit_algorithm,
+                tol=0.0,
+                max_no_improvement=None,
+                random_state=r,
             ).fit(X)
         t_sk = time.perf_counter() - t0
         D = ours.dictionary.astype(np.float64)
@@ -101,25 +118,35 @@ def main() -> None:
         g_ours = gabor_population_stats(fit_gabors(D, (args.patch, args.patch)))
         g_sk = gabor_population_stats(fit_gabors(V.T, (args.patch, args.patch)))
         row = {
-            "t_ours": t_ours, "t_sklearn": t_sk, "ratio": t_sk / t_ours,
-            "nz_ours": nz, "nz_sklearn": np.count_nonzero(A_sk) / A_sk.size,
+            "t_ours": t_ours,
+            "t_sklearn": t_sk,
+            "ratio": t_sk / t_ours,
+            "nz_ours": nz,
+            "nz_sklearn": np.count_nonzero(A_sk) / A_sk.size,
             "err_ours": relative_reconstruction_error(D, Xt, A),
             "err_sklearn": relative_reconstruction_error(V.T, Xt, A_sk),
-            "gabor_ours": g_ours["frac_gabor"], "gabor_sklearn": g_sk["frac_gabor"],
+            "gabor_ours": g_ours["frac_gabor"],
+            "gabor_sklearn": g_sk["frac_gabor"],
             "alpha_eval": alpha_eval,
         }
         rows.append(row)
         print(f"pair {r}: " + ", ".join(f"{k}={v:.4g}" for k, v in row.items()), flush=True)
     med = {k: float(np.median([row[k] for row in rows])) for k in rows[0]}
-    print(f"\n{args.atoms} atoms, {args.patch}x{args.patch} patches, {args.updates} steps of {args.batch}, "
-          f"{args.repeats} interleaved pairs (medians):")
+    print(
+        f"\n{args.atoms} atoms, {args.patch}x{args.patch} patches, {args.updates} steps of {args.batch}, "
+        f"{args.repeats} interleaved pairs (medians):"
+    )
     print("| method | wall s | non-zero | rel. recon. error | Gabor R^2>0.8 |")
     print("|---|---|---|---|---|")
-    print(f"| ours (hard LCA, lam={args.lam}) | {med['t_ours']:.1f} | {med['nz_ours']:.3f} | "
-          f"{med['err_ours']:.3f} | {med['gabor_ours']:.3f} |")
-    print(f"| sklearn MiniBatchDictionaryLearning ({args.fit_algorithm}, alpha={args.alpha}, lasso_lars codes) | "
-          f"{med['t_sklearn']:.1f} | {med['nz_sklearn']:.3f} | {med['err_sklearn']:.3f} | "
-          f"{med['gabor_sklearn']:.3f} |")
+    print(
+        f"| ours (hard LCA, lam={args.lam}) | {med['t_ours']:.1f} | {med['nz_ours']:.3f} | "
+        f"{med['err_ours']:.3f} | {med['gabor_ours']:.3f} |"
+    )
+    print(
+        f"| sklearn MiniBatchDictionaryLearning ({args.fit_algorithm}, alpha={args.alpha}, lasso_lars codes) | "
+        f"{med['t_sklearn']:.1f} | {med['nz_sklearn']:.3f} | {med['err_sklearn']:.3f} | "
+        f"{med['gabor_sklearn']:.3f} |"
+    )
     print(f"wall-time ratio sklearn/ours (median over pairs): {med['ratio']:.2f}x")
 
 

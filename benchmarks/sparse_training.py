@@ -73,7 +73,7 @@ def bench_density(density: float, data, args) -> dict[str, dict[str, float]]:
     for epoch in range(args.epochs):
         perm = torch.from_numpy(np.random.default_rng([args.seed, epoch]).permutation(n))
         for b in range(n_batches):
-            idx = perm[b * args.batch_size:(b + 1) * args.batch_size]
+            idx = perm[b * args.batch_size : (b + 1) * args.batch_size]
             xb = encode(x_all[idx], _batch_seed(args.seed, epoch, b))
             for k, model in models.items():
                 if k == "sparse" and (epoch > 0 or b >= args.sparse_batches):
@@ -89,8 +89,11 @@ def bench_density(density: float, data, args) -> dict[str, dict[str, float]]:
     out = {}
     for k, model in models.items():
         per_epoch = seconds[k] / timed_batches[k] * n_batches
-        acc = (evaluate(model, data.x_test, data.y_test, encode=encode, seed=args.seed)["accuracy"]
-               if k != "sparse" else float("nan"))  # trained on a few batches only
+        acc = (
+            evaluate(model, data.x_test, data.y_test, encode=encode, seed=args.seed)["accuracy"]
+            if k != "sparse"
+            else float("nan")
+        )  # trained on a few batches only
         out[k] = {"epoch_s": per_epoch, "accuracy": acc, "batches_timed": timed_batches[k]}
     return out
 
@@ -131,30 +134,43 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     if args.sparse_batches < 2:  # the first batch of every kernel is not timed
-        ap.error(f"--sparse-batches must be >= 2 (the first batch compiles and is not timed), got {args.sparse_batches}")
+        ap.error(
+            f"--sparse-batches must be >= 2 (the first batch compiles and is not timed), got {args.sparse_batches}"
+        )
     torch.set_num_threads(args.threads)
     numba.set_num_threads(args.threads)
     data = load_mnist(n_train=args.n_train)
-    print(f"torch {torch.__version__}, numba {numba.__version__}, {args.threads} thread(s) each, "
-          f"{os.cpu_count()} cores, "
-          f"load average before {os.getloadavg()}")
-    print(f"MNIST 784-1000-10, T={args.n_steps}, batch {args.batch_size}, rate-coded input, "
-          f"{args.n_train} training images, {args.epochs} epoch(s)")
+    print(
+        f"torch {torch.__version__}, numba {numba.__version__}, {args.threads} thread(s) each, "
+        f"{os.cpu_count()} cores, "
+        f"load average before {os.getloadavg()}"
+    )
+    print(
+        f"MNIST 784-1000-10, T={args.n_steps}, batch {args.batch_size}, rate-coded input, "
+        f"{args.n_train} training images, {args.epochs} epoch(s)"
+    )
     print("times: CPU seconds of this process (time.process_time)")
     print(f"{'density':>8} {'kernel':>7} {'s/epoch':>9} {'dense/this':>10} {'test acc':>9}")
     for d in args.densities:
         res = bench_density(d, data, args)
         for k, r in res.items():
             note = f"  (extrapolated from {r['batches_timed']} batches)" if k == "sparse" else ""
-            print(f"{d:8.3f} {k:>7} {r['epoch_s']:9.2f} {res['dense']['epoch_s'] / r['epoch_s']:10.2f} "
-                  f"{r['accuracy']:9.4f}{note}", flush=True)
-    print("first layer alone (784 -> 1000 projection + LIF, forward + backward, one batch of "
-          f"{args.batch_size} x {args.n_steps} steps, median of 5):")
+            print(
+                f"{d:8.3f} {k:>7} {r['epoch_s']:9.2f} {res['dense']['epoch_s'] / r['epoch_s']:10.2f} "
+                f"{r['accuracy']:9.4f}{note}",
+                flush=True,
+            )
+    print(
+        "first layer alone (784 -> 1000 projection + LIF, forward + backward, one batch of "
+        f"{args.batch_size} x {args.n_steps} steps, median of 5):"
+    )
     for d in args.densities:
         r = layer_times(d, data, args)
-        print(f"{d:8.3f}  dense {r['dense']:7.1f} ms  fused {r['event']:7.1f} ms  "
-              f"dense/fused {r['dense'] / r['event']:5.2f}  (input activity {r['input_activity']:.3f})",
-              flush=True)
+        print(
+            f"{d:8.3f}  dense {r['dense']:7.1f} ms  fused {r['event']:7.1f} ms  "
+            f"dense/fused {r['dense'] / r['event']:5.2f}  (input activity {r['input_activity']:.3f})",
+            flush=True,
+        )
     print(f"load average after {os.getloadavg()}")
 
 

@@ -84,9 +84,12 @@ def main() -> None:
     x = data.x_train[: args.n_images]
     cfg = replace(Config(), n_neurons=args.n_neurons, dataset=args.dataset)
     net = diehl_cook_network(x.shape[1], cfg, seed=args.seed)
-    print(f"Diehl & Cook network: {x.shape[1]} inputs, {cfg.n_neurons} exc + {cfg.n_neurons} inh, "
-          f"{net.n_synapses} synapses, dt {cfg.dt_s * 1e3:g} ms, {cfg.present_s * 1e3:g}+"
-          f"{cfg.rest_s * 1e3:g} ms per image, {len(x)} images", flush=True)
+    print(
+        f"Diehl & Cook network: {x.shape[1]} inputs, {cfg.n_neurons} exc + {cfg.n_neurons} inh, "
+        f"{net.n_synapses} synapses, dt {cfg.dt_s * 1e3:g} ms, {cfg.present_s * 1e3:g}+"
+        f"{cfg.rest_s * 1e3:g} ms per image, {len(x)} images",
+        flush=True,
+    )
 
     t = time.perf_counter()
     ours = Trainer(net, cfg, seed=args.seed)
@@ -112,17 +115,29 @@ def main() -> None:
             spikes_b2 += theirs.present(img)
         t_b2 += time.perf_counter() - t
         done = start + len(imgs) - 1
-        print(f"  {done:4d} images: ours {t_ours / done * 1e3:8.2f} ms/image, "
-              f"Brian2 {t_b2 / done * 1e3:8.2f} ms/image", flush=True)
+        print(
+            f"  {done:4d} images: ours {t_ours / done * 1e3:8.2f} ms/image, "
+            f"Brian2 {t_b2 / done * 1e3:8.2f} ms/image",
+            flush=True,
+        )
     n = len(x) - 1
     res = {
-        "dataset": args.dataset, "n_neurons": cfg.n_neurons, "n_inputs": int(x.shape[1]),
-        "n_synapses": int(net.n_synapses), "n_images_timed": n, "dt_ms": cfg.dt_s * 1e3,
-        "present_ms": cfg.present_s * 1e3, "rest_ms": cfg.rest_s * 1e3,
-        "ours_ms_per_image": t_ours / n * 1e3, "brian2_ms_per_image": t_b2 / n * 1e3,
-        "speedup": t_b2 / t_ours, "ours_setup_s": ours_setup, "brian2_setup_s": b2_setup,
+        "dataset": args.dataset,
+        "n_neurons": cfg.n_neurons,
+        "n_inputs": int(x.shape[1]),
+        "n_synapses": int(net.n_synapses),
+        "n_images_timed": n,
+        "dt_ms": cfg.dt_s * 1e3,
+        "present_ms": cfg.present_s * 1e3,
+        "rest_ms": cfg.rest_s * 1e3,
+        "ours_ms_per_image": t_ours / n * 1e3,
+        "brian2_ms_per_image": t_b2 / n * 1e3,
+        "speedup": t_b2 / t_ours,
+        "ours_setup_s": ours_setup,
+        "brian2_setup_s": b2_setup,
         "brian2_target": args.target,
-        "exc_spikes_per_image_ours": spikes_ours / n, "exc_spikes_per_image_brian2": spikes_b2 / n,
+        "exc_spikes_per_image_ours": spikes_ours / n,
+        "exc_spikes_per_image_brian2": spikes_b2 / n,
     }
     print(json.dumps(res, indent=2))
     if args.json:

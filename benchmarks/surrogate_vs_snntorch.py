@@ -79,10 +79,10 @@ def _our_pred(out):
 def _accuracy(model, x, y, pred_fn, repeat_t: int | None = None) -> float:
     correct = 0
     for s in range(0, len(x), 500):
-        xb = x[s:s + 500]
+        xb = x[s : s + 500]
         if repeat_t:
             xb = xb.expand(repeat_t, *xb.shape)
-        correct += int((pred_fn(model(xb)) == y[s:s + 500]).sum())
+        correct += int((pred_fn(model(xb)) == y[s : s + 500]).sum())
     return correct / len(x)
 
 
@@ -99,8 +99,8 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     data = load_mnist(n_train=8000)
-    xtr = torch.from_numpy(data.x_train[:args.n_train])
-    ytr = torch.from_numpy(data.y_train[:args.n_train])
+    xtr = torch.from_numpy(data.x_train[: args.n_train])
+    ytr = torch.from_numpy(data.y_train[: args.n_train])
     xte, yte = torch.from_numpy(data.x_test), torch.from_numpy(data.y_test)
 
     torch.manual_seed(args.seed)
@@ -108,7 +108,9 @@ def main(argv: list[str] | None = None) -> dict:
     models = {"snntorch": ref, "ours": from_snntorch(ref, n_steps=args.n_steps)}
     if not args.no_repeat:
         models["ours-repeat"] = from_snntorch(ref, n_steps=args.n_steps)
-    opts = {k: torch.optim.Adam(m.parameters(), lr=5e-4, betas=(0.9, 0.999)) for k, m in models.items()}
+    opts = {
+        k: torch.optim.Adam(m.parameters(), lr=5e-4, betas=(0.9, 0.999)) for k, m in models.items()
+    }
     loss_fns = {"snntorch": _snn_loss, "ours": membrane_ce_loss, "ours-repeat": membrane_ce_loss}
     seconds = {k: 0.0 for k in models}
     step_ratio = []
@@ -116,7 +118,7 @@ def main(argv: list[str] | None = None) -> dict:
     for epoch in range(args.epochs):
         perm = torch.from_numpy(np.random.default_rng([args.seed, epoch]).permutation(len(xtr)))
         for s in range(0, len(xtr), args.batch_size):
-            idx = perm[s:s + args.batch_size]
+            idx = perm[s : s + args.batch_size]
             xb, yb = xtr[idx], ytr[idx]
             step = {}
             for name, model in models.items():  # interleaved: same load for all
@@ -138,8 +140,10 @@ def main(argv: list[str] | None = None) -> dict:
     if "ours-repeat" in models:
         acc["ours-repeat"] = _accuracy(models["ours-repeat"], xte, yte, _our_pred, args.n_steps)
     sps = {k: n_samples / v for k, v in seconds.items()}
-    print(f"MNIST 784-{args.hidden}-10, T={args.n_steps}, batch {args.batch_size}, "
-          f"{args.epochs} epoch(s) of {len(xtr)} images, {args.threads} thread(s), shared machine")
+    print(
+        f"MNIST 784-{args.hidden}-10, T={args.n_steps}, batch {args.batch_size}, "
+        f"{args.epochs} epoch(s) of {len(xtr)} images, {args.threads} thread(s), shared machine"
+    )
     print(f"{'model':<12} {'samples/s':>10} {'train s':>8} {'test acc':>9}")
     for k in models:
         print(f"{k:<12} {sps[k]:>10.0f} {seconds[k]:>8.2f} {100 * acc[k]:>8.2f}%")
@@ -152,11 +156,18 @@ def main(argv: list[str] | None = None) -> dict:
     }
     if "ours-repeat" in models:
         result["speed_ratio_repeat_vs_snntorch"] = sps["ours-repeat"] / sps["snntorch"]
-    print(f"speed ratio ours/snntorch: {result['speed_ratio_ours_vs_snntorch']:.2f}x "
-          f"(median per-step {result['median_step_ratio']:.2f}x)"
-          + (f"; ours-repeat/snntorch: {result['speed_ratio_repeat_vs_snntorch']:.2f}x"
-             if "ours-repeat" in models else ""))
-    print(f"accuracy difference ours - snntorch: {result['accuracy_difference_points']:+.2f} points")
+    print(
+        f"speed ratio ours/snntorch: {result['speed_ratio_ours_vs_snntorch']:.2f}x "
+        f"(median per-step {result['median_step_ratio']:.2f}x)"
+        + (
+            f"; ours-repeat/snntorch: {result['speed_ratio_repeat_vs_snntorch']:.2f}x"
+            if "ours-repeat" in models
+            else ""
+        )
+    )
+    print(
+        f"accuracy difference ours - snntorch: {result['accuracy_difference_points']:+.2f} points"
+    )
     return result
 
 

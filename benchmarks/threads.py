@@ -39,15 +39,20 @@ def brunel_network(seed: int = 0, n_exc: int = 10_000, g: float = 5.0, eta: floa
     exc = SparseSynapses.fixed_probability(n_exc, n, 0.1, j, delay, seed=rng, dtype=np.float64)
     inh = SparseSynapses.fixed_probability(n_inh, n, 0.1, -g * j, delay, seed=rng, dtype=np.float64)
     # the excitatory and inhibitory rows as one presynaptic population's projection
-    syn = SparseSynapses(np.concatenate([exc.indptr, exc.indptr[-1] + inh.indptr[1:]]),
-                         np.concatenate([exc.indices, inh.indices]),
-                         np.concatenate([exc.weights, inh.weights]),
-                         np.concatenate([exc.delays, inh.delays]), n)
+    syn = SparseSynapses(
+        np.concatenate([exc.indptr, exc.indptr[-1] + inh.indptr[1:]]),
+        np.concatenate([exc.indices, inh.indices]),
+        np.concatenate([exc.weights, inh.weights]),
+        np.concatenate([exc.delays, inh.delays]),
+        n,
+    )
     nu_thr = theta / (j * c_e * tau)
-    return Network([Population("brunel", n, params, v_init=rng.uniform(0, theta, n))],
-                   [Projection("brunel", "brunel", syn)],
-                   drives=[PoissonInput("brunel", c_e, eta * nu_thr, j)],
-                   monitors=[SpikeMonitor("brunel")])
+    return Network(
+        [Population("brunel", n, params, v_init=rng.uniform(0, theta, n))],
+        [Projection("brunel", "brunel", syn)],
+        drives=[PoissonInput("brunel", c_e, eta * nu_thr, j)],
+        monitors=[SpikeMonitor("brunel")],
+    )
 
 
 def main() -> None:

@@ -42,7 +42,13 @@ def _out(spikes: np.ndarray, like: Any, dtype: Any) -> Any:
     if _is_torch(like):
         import torch
 
-        tdtype = dtype if isinstance(dtype, torch.dtype) else like.dtype if like.is_floating_point() else torch.float32
+        tdtype = (
+            dtype
+            if isinstance(dtype, torch.dtype)
+            else like.dtype
+            if like.is_floating_point()
+            else torch.float32
+        )
         return torch.from_numpy(spikes).to(device=like.device, dtype=tdtype)
     return spikes.astype(np.float32 if dtype is None else dtype)
 
@@ -61,7 +67,9 @@ def _check_unit(arr: np.ndarray, name: str) -> None:
         )
 
 
-def rate_code(x: Any, n_steps: int, *, gain: float = 1.0, seed: int | None = 0, dtype: Any = None) -> Any:
+def rate_code(
+    x: Any, n_steps: int, *, gain: float = 1.0, seed: int | None = 0, dtype: Any = None
+) -> Any:
     """Bernoulli rate code: in each step, input ``i`` spikes with probability ``gain * x_i``.
 
     .. math:: P(s_{t,i} = 1) = g\\, x_i, \\quad \\mathbb{E}[\\sum_t s_{t,i}] = T g x_i
@@ -90,7 +98,13 @@ def rate_code(x: Any, n_steps: int, *, gain: float = 1.0, seed: int | None = 0, 
 
 
 def poisson_code(
-    x: Any, n_steps: int, dt_s: float, max_rate_hz: float, *, seed: int | None = 0, dtype: Any = None
+    x: Any,
+    n_steps: int,
+    dt_s: float,
+    max_rate_hz: float,
+    *,
+    seed: int | None = 0,
+    dtype: Any = None,
 ) -> Any:
     """Poisson rate code on a clock: rate ``x * max_rate_hz``, spike probability ``rate * dt``.
 
@@ -154,7 +168,12 @@ def latency_code(
 
 
 def first_spike_steps(
-    x: np.ndarray, n_steps: int, *, mode: str = "linear", threshold: float = 0.01, tau_steps: float = 5.0
+    x: np.ndarray,
+    n_steps: int,
+    *,
+    mode: str = "linear",
+    threshold: float = 0.01,
+    tau_steps: float = 5.0,
 ) -> np.ndarray:
     """Spike step of each input under :func:`latency_code` (``-1``: no spike)."""
     x = np.asarray(x, dtype=np.float64)
@@ -252,7 +271,9 @@ def population_code(
         raise ValueError(f"sigma must be > 0, got {sigma}")
     arr = _as_numpy(x, "x")
     if arr.size and (arr.min() < low or arr.max() > high):
-        raise ValueError(f"x must lie in [low, high] = [{low}, {high}], got [{arr.min():.4g}, {arr.max():.4g}]")
+        raise ValueError(
+            f"x must lie in [low, high] = [{low}, {high}], got [{arr.min():.4g}, {arr.max():.4g}]"
+        )
     p = max_prob * np.exp(-((arr[..., None] - centres) ** 2) / (2 * width**2))
     rng = np.random.default_rng(seed)
     spikes = rng.random((n_steps, *p.shape)) < p

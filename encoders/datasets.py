@@ -21,7 +21,14 @@ import numpy as np
 from neuro.io import FormatError  # one error type for every malformed file
 from neuro.safe_read import MAX_RATIO, open_binary
 
-__all__ = ["FormatError", "Split", "load_digits_split", "load_mnist", "read_idx", "default_data_dir"]
+__all__ = [
+    "FormatError",
+    "Split",
+    "load_digits_split",
+    "load_mnist",
+    "read_idx",
+    "default_data_dir",
+]
 
 
 @dataclass(frozen=True)
@@ -107,18 +114,22 @@ def _read_idx_stream(path: Path, stream: BinaryIO, max_bytes: int) -> np.ndarray
         )
     code, ndim = head[2], head[3]
     if code not in _IDX_TYPES:
-        raise FormatError(f"{path}: unknown IDX type code 0x{code:02x}; "
-                          f"valid: {sorted(hex(c) for c in _IDX_TYPES)}")
+        raise FormatError(
+            f"{path}: unknown IDX type code 0x{code:02x}; "
+            f"valid: {sorted(hex(c) for c in _IDX_TYPES)}"
+        )
     dims = stream.read(4 * ndim)
     if ndim == 0 or len(dims) < 4 * ndim:
         raise FormatError(f"{path}: truncated header (ndim={ndim}, {4 + len(dims)} bytes)")
-    shape = tuple(int.from_bytes(dims[4 * i: 4 * i + 4], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(dims[4 * i : 4 * i + 4], "big") for i in range(ndim))
     dtype = np.dtype(_IDX_TYPES[code])
     need = math.prod(shape) * dtype.itemsize
     if need > max_bytes:
-        raise FormatError(f"{path}: header declares shape {shape} ({need} data bytes), more "
-                          f"than the file can hold ({max_bytes} bytes at most): truncated or "
-                          "damaged")
+        raise FormatError(
+            f"{path}: header declares shape {shape} ({need} data bytes), more "
+            f"than the file can hold ({max_bytes} bytes at most): truncated or "
+            "damaged"
+        )
     raw = stream.read(need + 1)
     if len(raw) != need:
         raise FormatError(
@@ -160,7 +171,9 @@ def load_mnist(
         raise ValueError(f"split must be 't10k' or 'train', got {split!r}")
     d = Path(directory) if directory is not None else default_data_dir() / "mnist"
     if not d.is_dir():
-        raise FileNotFoundError(f"MNIST directory not found: {d} (set NEURO_DATA_DIR or pass directory=)")
+        raise FileNotFoundError(
+            f"MNIST directory not found: {d} (set NEURO_DATA_DIR or pass directory=)"
+        )
     images = read_idx(_find(d, f"{split}-images-idx3-ubyte"))
     labels = read_idx(_find(d, f"{split}-labels-idx1-ubyte"))
     if images.ndim != 3:

@@ -83,7 +83,9 @@ def to_grey(image: np.ndarray, name: str = "image") -> np.ndarray:
             f"{name}: expected a 2-D grey image or an (H, W, 3|4) colour image, got shape {a.shape}"
         )
     if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name}: pixels must be finite; found {int(np.sum(~np.isfinite(a)))} NaN/inf")
+        raise ValueError(
+            f"{name}: pixels must be finite; found {int(np.sum(~np.isfinite(a)))} NaN/inf"
+        )
     return a
 
 
@@ -161,15 +163,21 @@ def load_images(
         if not path.exists():
             raise ValueError(f"source: path {str(path)!r} does not exist")
         if path.is_dir():
-            files = sorted(p for p in path.iterdir() if p.suffix.lower() in _FILE_SUFFIXES + _STACK_SUFFIXES)
+            files = sorted(
+                p for p in path.iterdir() if p.suffix.lower() in _FILE_SUFFIXES + _STACK_SUFFIXES
+            )
             if not files:
-                raise ValueError(f"source: directory {str(path)!r} holds no image files {_FILE_SUFFIXES}")
+                raise ValueError(
+                    f"source: directory {str(path)!r} holds no image files {_FILE_SUFFIXES}"
+                )
         else:
             files = [path]
         raw: list[tuple[str, np.ndarray]] = []
         for f in files:
             if f.suffix.lower() in _STACK_SUFFIXES:
-                raw += [(f"{f.name}[{i}]", a) for i, a in enumerate(_load_stack(f, key, image_axis))]
+                raw += [
+                    (f"{f.name}[{i}]", a) for i, a in enumerate(_load_stack(f, key, image_axis))
+                ]
             else:
                 import skimage.io
 
@@ -186,14 +194,18 @@ def load_images(
 
                 loader = getattr(skimage.data, item, None)
                 if loader is None or not callable(loader):
-                    raise ValueError(f"source: {item!r} is not a skimage.data image; e.g. {DEFAULT_IMAGES}")
+                    raise ValueError(
+                        f"source: {item!r} is not a skimage.data image; e.g. {DEFAULT_IMAGES}"
+                    )
                 raw.append((item, loader()))
             else:
                 raw.append((f"image {i}", np.asarray(item)))
     return [to_grey(a, name) for name, a in raw]
 
 
-def whitening_filter(shape: tuple[int, int], f0_cycles_per_pixel: float = 200.0 / 512.0) -> np.ndarray:
+def whitening_filter(
+    shape: tuple[int, int], f0_cycles_per_pixel: float = 200.0 / 512.0
+) -> np.ndarray:
     """Olshausen-Field filter ``R(f) = f exp(-(f/f0)^4)`` on the FFT grid of ``shape``.
 
     Frequencies are in cycles per pixel (Nyquist = 0.5); the paper's ``f0 = 200``

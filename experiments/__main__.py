@@ -42,8 +42,14 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=None, help="output directory (default results/NAME)")
     p.add_argument("--smoke", action="store_true", help="tiny run of a few seconds")
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a parameter (repeatable); see `run NAME --help`")
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a parameter (repeatable); see `run NAME --help`",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
     p.add_argument("-v", "--verbose", action="store_true", help="debug messages on stderr")
@@ -55,13 +61,17 @@ def _seed(text: str) -> int:
     try:
         return check_seed(int(text))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer in [0, {MAX_SEED}], "
-                                         f"got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"must be an integer in [0, {MAX_SEED}], got {text!r}"
+        ) from None
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m experiments", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="list the experiments")
     run = sub.add_parser("run", help="run one experiment (or 'demo', the tour)", add_help=False)
@@ -79,7 +89,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _check_name(name: str) -> None:
     if name != "demo" and name not in EXPERIMENTS:
-        raise UsageError(f"unknown experiment {name!r}; valid: demo, {', '.join(sorted(EXPERIMENTS))}")
+        raise UsageError(
+            f"unknown experiment {name!r}; valid: demo, {', '.join(sorted(EXPERIMENTS))}"
+        )
 
 
 def _list() -> int:
@@ -94,8 +106,10 @@ def _run(args: argparse.Namespace) -> dict:
     _check_name(args.name)
     if args.help:
         if args.name == "demo":
-            print("python -m experiments run demo --out DIR [--smoke] [--seed N] [--set KEY=VALUE]\n"
-                  "--set applies to every demo experiment that has the parameter")
+            print(
+                "python -m experiments run demo --out DIR [--smoke] [--seed N] [--set KEY=VALUE]\n"
+                "--set applies to every demo experiment that has the parameter"
+            )
         else:
             print(describe(load(args.name)))
         return {}

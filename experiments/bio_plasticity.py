@@ -24,8 +24,9 @@ __all__ = ["PAIR_RULE", "plasticity"]
 
 DT_S = 1e-4
 #: Pair rule: Bi & Poo (2001) time constants, Song, Miller & Abbott (2000) amplitudes (A- = 1.05 A+).
-PAIR_RULE = STDPRule(tau_plus_s=16.8e-3, tau_minus_s=33.7e-3, a_plus=0.01, a_minus=0.0105,
-                     w_min=-100.0, w_max=100.0)  # wide bounds: the protocol measures the rule, not clipping
+PAIR_RULE = STDPRule(
+    tau_plus_s=16.8e-3, tau_minus_s=33.7e-3, a_plus=0.01, a_minus=0.0105, w_min=-100.0, w_max=100.0
+)  # wide bounds: the protocol measures the rule, not clipping
 
 
 def plasticity(n_pairs: int, ctx) -> dict:
@@ -47,8 +48,14 @@ def plasticity(n_pairs: int, ctx) -> dict:
         bi_poo[name] = dw
         values[f"{name}_bi_poo_window"] = dw
     digits = stdp_digits.Config()
-    digits_rule = STDPRule(tau_plus_s=digits.tau_pre_s, tau_minus_s=digits.tau_post_s, a_plus=digits.a_plus,
-                           a_minus=digits.a_minus, w_min=-100.0, w_max=100.0)  # wide bounds: no clipping
+    digits_rule = STDPRule(
+        tau_plus_s=digits.tau_pre_s,
+        tau_minus_s=digits.tau_post_s,
+        a_plus=digits.a_plus,
+        a_minus=digits.a_minus,
+        w_min=-100.0,
+        w_max=100.0,
+    )  # wide bounds: no clipping
     ms = np.concatenate([np.arange(-100.0, 0.0, 5.0), np.arange(5.0, 100.1, 5.0)])
     dw, sweep_dt = pairing_protocol(ms * 1e-3, digits_rule, n_pairs, 1.0, DT_S)
     fit = fit_window(sweep_dt, dw / n_pairs)
@@ -64,11 +71,21 @@ def plasticity(n_pairs: int, ctx) -> dict:
         d, _ = pairing_protocol(intervals, rule, 60, periods, DT_S)
         sjostrom[name] = d
         values[f"{name}_sjostrom_pre_post"] = d[: f.size]
-        values[f"{name}_sjostrom_post_pre"] = d[f.size:]
-    ctx.save_arrays("plasticity", {"bi_poo_dt_s": dt_data, "bi_poo_dw": dw_data, "pair_bi_poo_dw": bi_poo["pair"],
-                                   "triplet_bi_poo_dw": bi_poo["triplet"], "digits_interval_s": sweep_dt,
-                                   "digits_dw_per_pair": dw / n_pairs, "frequency_hz": f,
-                                   "triplet_sjostrom_dw": sjostrom["triplet"], "pair_sjostrom_dw": sjostrom["pair"]})
+        values[f"{name}_sjostrom_post_pre"] = d[f.size :]
+    ctx.save_arrays(
+        "plasticity",
+        {
+            "bi_poo_dt_s": dt_data,
+            "bi_poo_dw": dw_data,
+            "pair_bi_poo_dw": bi_poo["pair"],
+            "triplet_bi_poo_dw": bi_poo["triplet"],
+            "digits_interval_s": sweep_dt,
+            "digits_dw_per_pair": dw / n_pairs,
+            "frequency_hz": f,
+            "triplet_sjostrom_dw": sjostrom["triplet"],
+            "pair_sjostrom_dw": sjostrom["pair"],
+        },
+    )
     _bi_poo_figure(dt_data, dw_data, rules, ctx)
     _sjostrom_figure(f, rows, sjostrom, ctx)
     return values
@@ -78,36 +95,63 @@ def _bi_poo_figure(dt: np.ndarray, dw: np.ndarray, rules: dict[str, STDPRule], c
     # the rules' curves on a fine grid of timings, same protocol
     grid = np.concatenate([np.arange(-100.0, 0.0, 2.5), np.arange(2.5, 100.1, 2.5)]) * 1e-3
     fig, ax = plt.subplots(figsize=(5, 3.6))
-    ax.scatter(1e3 * dt, 100 * dw, s=14, color="k", label=f"Bi & Poo 1998 ({dt.size} cell pairs)", zorder=3)
+    ax.scatter(
+        1e3 * dt, 100 * dw, s=14, color="k", label=f"Bi & Poo 1998 ({dt.size} cell pairs)", zorder=3
+    )
     for (name, rule), style in zip(rules.items(), ("-", "--")):
         d, true_dt = pairing_protocol(grid, rule, BI_POO_PAIRINGS, BI_POO_PERIOD_S, DT_S)
         ax.plot(1e3 * true_dt, 100 * d, style, label=f"{name} rule")
     ax.axhline(0, color="k", lw=0.6)
     ax.axvline(0, color="k", lw=0.6)
-    ax.set(xlabel="spike timing t_post - t_pre (ms)", ylabel="change of synaptic strength (%)",
-           title="STDP window vs Bi & Poo (1998)")
+    ax.set(
+        xlabel="spike timing t_post - t_pre (ms)",
+        ylabel="change of synaptic strength (%)",
+        title="STDP window vs Bi & Poo (1998)",
+    )
     ax.legend(fontsize=7)
-    ctx.save_figure(fig, "bi_poo_window", caption=(
-        f"Relative change of synaptic strength after {BI_POO_PAIRINGS} pre/post pairings at "
-        f"{1 / BI_POO_PERIOD_S:g} Hz against the spike timing: the 45 cell pairs of Bi & Poo (1998) Fig. 7 "
-        "(digitised by D. Spicher) and the pair and triplet rules simulated on the clock engine with the "
-        "same protocol."))
+    ctx.save_figure(
+        fig,
+        "bi_poo_window",
+        caption=(
+            f"Relative change of synaptic strength after {BI_POO_PAIRINGS} pre/post pairings at "
+            f"{1 / BI_POO_PERIOD_S:g} Hz against the spike timing: the 45 cell pairs of Bi & Poo (1998) Fig. 7 "
+            "(digitised by D. Spicher) and the pair and triplet rules simulated on the clock engine with the "
+            "same protocol."
+        ),
+    )
 
 
 def _sjostrom_figure(f: np.ndarray, rows: list[dict], model: dict[str, np.ndarray], ctx) -> None:
     fig, ax = plt.subplots(figsize=(5, 3.6))
-    for col, sem, dt, c in (("dw_pre_post", "sem_pre_post", "+10 ms", "C3"),
-                            ("dw_post_pre", "sem_post_pre", "-10 ms", "C0")):
-        ax.errorbar(f, [float(r[col]) for r in rows], [float(r[sem]) for r in rows], fmt="o", color=c,
-                    capsize=3, label=f"Sjostrom 2001, {dt}")
+    for col, sem, dt, c in (
+        ("dw_pre_post", "sem_pre_post", "+10 ms", "C3"),
+        ("dw_post_pre", "sem_post_pre", "-10 ms", "C0"),
+    ):
+        ax.errorbar(
+            f,
+            [float(r[col]) for r in rows],
+            [float(r[sem]) for r in rows],
+            fmt="o",
+            color=c,
+            capsize=3,
+            label=f"Sjostrom 2001, {dt}",
+        )
         i = slice(0, f.size) if dt.startswith("+") else slice(f.size, None)
         ax.plot(f, model["triplet"][i], "-", color=c, label=f"triplet rule, {dt}")
         ax.plot(f, model["pair"][i], ":", color=c, label=f"pair rule, {dt}")
     ax.axhline(0, color="k", lw=0.6)
-    ax.set(xlabel="pairing frequency (Hz)", ylabel="relative weight change after 60 pairings",
-           title="Frequency dependence of STDP")
+    ax.set(
+        xlabel="pairing frequency (Hz)",
+        ylabel="relative weight change after 60 pairings",
+        title="Frequency dependence of STDP",
+    )
     ax.legend(fontsize=6, ncol=2)
-    ctx.save_figure(fig, "sjostrom_frequency", caption=(
-        "Weight change after 60 pre/post pairings at +10 ms and -10 ms against pairing frequency: "
-        "Sjostrom et al. (2001) data (mean +- SEM, as in Pfister & Gerstner 2006) and the triplet and pair "
-        "rules simulated on the clock engine."))
+    ctx.save_figure(
+        fig,
+        "sjostrom_frequency",
+        caption=(
+            "Weight change after 60 pre/post pairings at +10 ms and -10 ms against pairing frequency: "
+            "Sjostrom et al. (2001) data (mean +- SEM, as in Pfister & Gerstner 2006) and the triplet and pair "
+            "rules simulated on the clock engine."
+        ),
+    )

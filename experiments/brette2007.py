@@ -51,8 +51,9 @@ G_EXC, G_INH = 0.6, 6.7  # 6 nS and 67 nS over the 10 nS leak
 KICK_V, KICK_S = 20e-3, 0.05  # start of the COBA network: random currents for 50 ms
 
 
-def benchmark_network(name: str, seed: int, n_neurons: int, p_connect: float,
-                      start: int = 0) -> Network:
+def benchmark_network(
+    name: str, seed: int, n_neurons: int, p_connect: float, start: int = 0
+) -> Network:
     """The network of benchmark ``name`` (one of :data:`BENCHMARKS`); ``start`` (>= 0) draws
     another random starting current of the COBA network, the synapses staying the same."""
     net = cuba_network(seed, n_neurons, p_connect, dtype=np.float64)
@@ -60,19 +61,31 @@ def benchmark_network(name: str, seed: int, n_neurons: int, p_connect: float,
         return net
     if name not in BENCHMARKS:
         raise ValueError(f"benchmark must be one of {BENCHMARKS}, got {name!r}")
-    params, (w_exc, w_inh), currents = replace(CUBA_PARAMS, tau_syn_s=()), (JUMP_EXC_V, JUMP_INH_V), ()
+    params, (w_exc, w_inh), currents = (
+        replace(CUBA_PARAMS, tau_syn_s=()),
+        (JUMP_EXC_V, JUMP_INH_V),
+        (),
+    )
     if name == "coba":
         params, (w_exc, w_inh) = COBA_PARAMS, (G_EXC, G_INH)
         if int(start) != start or start < 0:
             raise ValueError(f"start must be an integer >= 0, got {start!r}")
         rng = np.random.default_rng([seed, 1, start])  # the synapses' stream stays as in cuba
-        currents = tuple(CurrentInjection(p.name, KICK_V * rng.random(p.size), 0.0, KICK_S)
-                         for p in net.populations)
+        currents = tuple(
+            CurrentInjection(p.name, KICK_V * rng.random(p.size), 0.0, KICK_S)
+            for p in net.populations
+        )
     pops = [replace(p, params=params) for p in net.populations]
-    projs = [replace(pr, receptor=pr.receptor if params.n_channels else 0,
-                     synapses=pr.synapses.with_weights(
-                         np.full(pr.synapses.n_synapses, w_exc if pr.source == "exc" else w_inh)))
-             for pr in net.projections]
+    projs = [
+        replace(
+            pr,
+            receptor=pr.receptor if params.n_channels else 0,
+            synapses=pr.synapses.with_weights(
+                np.full(pr.synapses.n_synapses, w_exc if pr.source == "exc" else w_inh)
+            ),
+        )
+        for pr in net.projections
+    ]
     return replace(net, populations=tuple(pops), projections=tuple(projs), currents=currents)
 
 
@@ -89,14 +102,20 @@ class Config(cuba.Config):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not self.duration_s >= 4 * self.fano_bin_s:
-            raise ValueError(f"duration_s must be >= 4 fano_bin_s = {4 * self.fano_bin_s} s, got {self.duration_s}")
+            raise ValueError(
+                f"duration_s must be >= 4 fano_bin_s = {4 * self.fano_bin_s} s, got {self.duration_s}"
+            )
         bad = [b for b in self.benchmarks if b not in BENCHMARKS]
         if bad or not self.benchmarks:
-            raise ValueError(f"benchmarks must be a non-empty subset of {BENCHMARKS}, got {self.benchmarks}")
+            raise ValueError(
+                f"benchmarks must be a non-empty subset of {BENCHMARKS}, got {self.benchmarks}"
+            )
         if isinstance(self.start, bool) or int(self.start) != self.start or self.start < 0:
             raise ValueError(f"start must be an integer >= 0, got {self.start!r}")
         if self.brian2_target not in ("numpy", "cython"):
-            raise ValueError(f"brian2_target must be 'numpy' or 'cython', got {self.brian2_target!r}")
+            raise ValueError(
+                f"brian2_target must be 'numpy' or 'cython', got {self.brian2_target!r}"
+            )
 
 
 SMOKE = {"duration_s": 0.2, "n_neurons": 1000, "p_connect": 0.08}
@@ -115,11 +134,21 @@ def run(cfg: Config, ctx) -> dict:
     for name in cfg.benchmarks:
         net = benchmark_network(name, ctx.seed, cfg.n_neurons, cfg.p_connect, cfg.start)
         recs, walls = {}, {}
-        for sim, fn in (("ours", lambda net=net, name=name: _run_ours(name, net, cfg, ctx.seed)),
-                        ("nest", lambda net=net: run_nest(net, cfg.duration_s, cfg.dt_s, seed=ctx.seed,
-                                                  threads=cfg.nest_threads)),
-                        ("brian2", lambda net=net: run_brian2(net, cfg.duration_s, cfg.dt_s,
-                                                      target=cfg.brian2_target, seed=ctx.seed))):
+        for sim, fn in (
+            ("ours", lambda net=net, name=name: _run_ours(name, net, cfg, ctx.seed)),
+            (
+                "nest",
+                lambda net=net: run_nest(
+                    net, cfg.duration_s, cfg.dt_s, seed=ctx.seed, threads=cfg.nest_threads
+                ),
+            ),
+            (
+                "brian2",
+                lambda net=net: run_brian2(
+                    net, cfg.duration_s, cfg.dt_s, target=cfg.brian2_target, seed=ctx.seed
+                ),
+            ),
+        ):
             t0 = time.perf_counter()
             recs[sim] = fn()
             walls[sim] = time.perf_counter() - t0
@@ -132,12 +161,18 @@ def run(cfg: Config, ctx) -> dict:
             summary[f"{key}_isi_cv"] = float(np.nanmedian(cv))
             summary[f"{key}_fano"] = float(np.nanmean(fano_factor(spikes, cfg.fano_bin_s)))
             summary[f"{key}_wall_s"] = walls[sim]
-            ctx.save_arrays(f"{name}/{sim}", {"times_s": spikes.times_s, "indices": spikes.indices},
-                            {"n_neurons": spikes.size, "duration_s": cfg.duration_s})
+            ctx.save_arrays(
+                f"{name}/{sim}",
+                {"times_s": spikes.times_s, "indices": spikes.indices},
+                {"n_neurons": spikes.size, "duration_s": cfg.duration_s},
+            )
             keep = spikes.indices < 400
             ax.plot(spikes.times_s[keep], spikes.indices[keep], ",k")
-            ax.set(title=f"{name}: {sim}, {summary[f'{key}_rate_hz']:.2f} Hz, "
-                         f"CV {summary[f'{key}_isi_cv']:.2f}", xlabel="time (s)")
+            ax.set(
+                title=f"{name}: {sim}, {summary[f'{key}_rate_hz']:.2f} Hz, "
+                f"CV {summary[f'{key}_isi_cv']:.2f}",
+                xlabel="time (s)",
+            )
         axes[0].set_ylabel("neuron")
         ctx.save_figure(fig, f"raster_{name}")
         for sim in ("nest", "brian2"):

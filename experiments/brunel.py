@@ -43,13 +43,17 @@ __all__ = ["Config", "run", "brunel_network", "classify", "REGIMES", "SMOKE", "Q
 
 #: Fig. 8 of Brunel 2000: regime -> (g, nu_ext / nu_thr).
 REGIMES: dict[str, tuple[float, float]] = {
-    "sr": (3.0, 2.0), "si_fast": (6.0, 4.0), "ai": (5.0, 2.0), "si_slow": (4.5, 0.9),
+    "sr": (3.0, 2.0),
+    "si_fast": (6.0, 4.0),
+    "ai": (5.0, 2.0),
+    "si_slow": (4.5, 0.9),
 }
 THETA_V, V_RESET_V, TAU_M_S, T_REF_S, J_V, DELAY_S = 20e-3, 10e-3, 20e-3, 2e-3, 0.1e-3, 1.5e-3
 
 
-def brunel_network(g: float, nu_ratio: float, *, scale: float = 1.0, dt_s: float = 1e-4,
-                   seed: int = 0) -> Network:
+def brunel_network(
+    g: float, nu_ratio: float, *, scale: float = 1.0, dt_s: float = 1e-4, seed: int = 0
+) -> Network:
     """The Brunel network at ``scale`` (sizes and in-degrees times ``scale``, J / scale).
 
     Parameters
@@ -73,24 +77,38 @@ def brunel_network(g: float, nu_ratio: float, *, scale: float = 1.0, dt_s: float
     j = J_V / scale
     nu_thr = THETA_V / (j * c_e * TAU_M_S)
     rng = np.random.default_rng(seed)
-    p = LIFParams(tau_mem_s=TAU_M_S, v_rest=0.0, v_reset=V_RESET_V, v_threshold=THETA_V, t_ref_s=T_REF_S)
+    p = LIFParams(
+        tau_mem_s=TAU_M_S, v_rest=0.0, v_reset=V_RESET_V, v_threshold=THETA_V, t_ref_s=T_REF_S
+    )
     v0 = rng.uniform(0.0, THETA_V, n_e + n_i)
     delay = round(DELAY_S / dt_s)
-    projs = [Projection(src, tgt, fixed_indegree(n_src, n_tgt, k, w, delay, seed=rng))
-             for src, n_src, k, w in (("E", n_e, c_e, j), ("I", n_i, c_i, -g * j))
-             for tgt, n_tgt in (("E", n_e), ("I", n_i))]
+    projs = [
+        Projection(src, tgt, fixed_indegree(n_src, n_tgt, k, w, delay, seed=rng))
+        for src, n_src, k, w in (("E", n_e, c_e, j), ("I", n_i, c_i, -g * j))
+        for tgt, n_tgt in (("E", n_e), ("I", n_i))
+    ]
     drives = [PoissonInput(t, c_e, nu_ratio * nu_thr, j) for t in ("E", "I")]
-    return Network([Population("E", n_e, p, v0[:n_e]), Population("I", n_i, p, v0[n_e:])],
-                   projs, drives=drives, monitors=[SpikeMonitor("E")])
+    return Network(
+        [Population("E", n_e, p, v0[:n_e]), Population("I", n_i, p, v0[n_e:])],
+        projs,
+        drives=drives,
+        monitors=[SpikeMonitor("E")],
+    )
 
 
-def population_statistics(spikes: SpikeTrains, t_skip_s: float, n_analyzed: int) -> dict[str, float]:
+def population_statistics(
+    spikes: SpikeTrains, t_skip_s: float, n_analyzed: int
+) -> dict[str, float]:
     """Rate, ISI CV, Fano factor, spectrum peak and synchrony of the first ``n_analyzed`` neurons."""
     n = min(n_analyzed, spikes.size)
     keep = (spikes.indices < n) & (spikes.times_s >= t_skip_s)
-    sub = SpikeTrains(spikes.times_s[keep] - t_skip_s, spikes.indices[keep], n, spikes.duration_s - t_skip_s)
+    sub = SpikeTrains(
+        spikes.times_s[keep] - t_skip_s, spikes.indices[keep], n, spikes.duration_s - t_skip_s
+    )
     bin_s = 1e-3
-    counts = np.bincount((sub.times_s / bin_s).astype(np.int64), minlength=int(sub.duration_s / bin_s))
+    counts = np.bincount(
+        (sub.times_s / bin_s).astype(np.int64), minlength=int(sub.duration_s / bin_s)
+    )
     counts = counts[: int(sub.duration_s / bin_s)].astype(np.float64)
     f, pxx = signal.welch(counts - counts.mean(), fs=1 / bin_s, nperseg=min(256, counts.size))
     band = f >= 5.0  # below 5 Hz: the slow drift of a finite run, not an oscillation
@@ -138,13 +156,19 @@ class Config:
 
     def __post_init__(self) -> None:
         if self.regime not in ("all", *REGIMES):
-            raise ValueError(f"regime must be 'all' or one of {sorted(REGIMES)}, got {self.regime!r}")
+            raise ValueError(
+                f"regime must be 'all' or one of {sorted(REGIMES)}, got {self.regime!r}"
+            )
         if (self.g is None) != (self.nu_ratio is None):
             raise ValueError("set both g and nu_ratio (a point of the phase diagram), or neither")
         if not self.simulators or set(self.simulators) - {"ours", "nest"}:
-            raise ValueError(f"simulators must be a non-empty subset of ('ours', 'nest'), got {self.simulators}")
+            raise ValueError(
+                f"simulators must be a non-empty subset of ('ours', 'nest'), got {self.simulators}"
+            )
         if not self.duration_s > self.t_skip_s + 0.1:
-            raise ValueError(f"duration_s must exceed t_skip_s + 0.1 s = {self.t_skip_s + 0.1}, got {self.duration_s}")
+            raise ValueError(
+                f"duration_s must exceed t_skip_s + 0.1 s = {self.t_skip_s + 0.1}, got {self.duration_s}"
+            )
 
     def points(self) -> dict[str, tuple[float, float]]:
         """Regime name -> (g, nu_ratio) of the points to run."""
@@ -161,8 +185,15 @@ def _plot(ctx, name: str, recs: dict, cfg: Config) -> None:
     """Raster of the first 50 excitatory neurons and the population rate (all neurons, 1 ms
     bins, as the synchrony index) over the last 200 ms, one column per simulator, shared
     axes so that ours and NEST's read on one scale."""
-    fig, axes = plt.subplots(2, len(recs), figsize=(5.5 * len(recs), 5), squeeze=False,
-                             sharex=True, sharey="row", gridspec_kw={"height_ratios": [2, 1]})
+    fig, axes = plt.subplots(
+        2,
+        len(recs),
+        figsize=(5.5 * len(recs), 5),
+        squeeze=False,
+        sharex=True,
+        sharey="row",
+        gridspec_kw={"height_ratios": [2, 1]},
+    )
     t0, t1 = cfg.duration_s - 0.2, cfg.duration_s  # last 200 ms, as Fig. 8
     bin_s = 1e-3
     edges = np.arange(int(round((t1 - t0) / bin_s)) + 1) * bin_s + t0
@@ -189,9 +220,13 @@ def run(cfg: Config, ctx) -> dict:
         summary[f"{name}_build_net_wall_s"] = time.perf_counter() - t0
         runs = {}
         if "ours" in cfg.simulators:
-            runs["ours"] = lambda net=net: ClockSimulator(net, cfg.dt_s, seed=ctx.seed).run(cfg.duration_s)
+            runs["ours"] = lambda net=net: ClockSimulator(net, cfg.dt_s, seed=ctx.seed).run(
+                cfg.duration_s
+            )
         if "nest" in cfg.simulators:
-            runs["nest"] = lambda net=net: run_nest(net, cfg.duration_s, cfg.dt_s, seed=ctx.seed, threads=cfg.nest_threads)
+            runs["nest"] = lambda net=net: run_nest(
+                net, cfg.duration_s, cfg.dt_s, seed=ctx.seed, threads=cfg.nest_threads
+            )
         recs = {}
         for sim, fn in runs.items():
             t0 = time.perf_counter()
@@ -203,7 +238,10 @@ def run(cfg: Config, ctx) -> dict:
             for stat, value in stats.items():
                 summary[f"{key}_{stat}"] = value
             summary[f"{key}_class"] = classify(stats)
-            ctx.save_arrays(f"{name}/{sim}", {"times_s": rec.spikes["E"].times_s, "indices": rec.spikes["E"].indices},
-                            {"g": g, "nu_ratio": nu, "duration_s": cfg.duration_s})
+            ctx.save_arrays(
+                f"{name}/{sim}",
+                {"times_s": rec.spikes["E"].times_s, "indices": rec.spikes["E"].indices},
+                {"g": g, "nu_ratio": nu, "duration_s": cfg.duration_s},
+            )
         _plot(ctx, name, recs, cfg)
     return summary

@@ -99,8 +99,13 @@ class RunContext:
     smoke: bool = False
     figures: list = dataclasses.field(default_factory=list)
 
-    def save_figure(self, fig: matplotlib.figure.Figure, name: str, dpi: int | None = None,
-                    caption: str | None = None) -> Path:
+    def save_figure(
+        self,
+        fig: matplotlib.figure.Figure,
+        name: str,
+        dpi: int | None = None,
+        caption: str | None = None,
+    ) -> Path:
         """Save ``fig`` as ``out_dir/name.png`` (print resolution unless ``dpi``) and
         ``name.svg`` atomically, close it, and list it with its caption for the run's report.
 
@@ -116,7 +121,9 @@ class RunContext:
             plt.close(fig)
         return self.out_dir / f"{name}.png"
 
-    def save_arrays(self, group: str, arrays: dict[str, np.ndarray], attrs: dict | None = None) -> Path:
+    def save_arrays(
+        self, group: str, arrays: dict[str, np.ndarray], attrs: dict | None = None
+    ) -> Path:
         """Store arrays under ``group`` in ``out_dir/results.h5`` (atomic rewrite)."""
         from neuro.io import write_arrays
 
@@ -130,10 +137,18 @@ class RunContext:
         as ``progress=`` to engines and training loops."""
         return _SHOW_PROGRESS if _SHOW_PROGRESS is not None else sys.stderr.isatty()
 
-    def progress(self, iterable: Iterable | None = None, total: int | None = None, desc: str = "") -> tqdm:
+    def progress(
+        self, iterable: Iterable | None = None, total: int | None = None, desc: str = ""
+    ) -> tqdm:
         """A tqdm progress bar labelled with the experiment name (off unless :attr:`show_progress`)."""
-        return tqdm(iterable, total=total, desc=f"{self.name}: {desc}" if desc else self.name,
-                    leave=False, mininterval=1.0, disable=not self.show_progress)
+        return tqdm(
+            iterable,
+            total=total,
+            desc=f"{self.name}: {desc}" if desc else self.name,
+            leave=False,
+            mininterval=1.0,
+            disable=not self.show_progress,
+        )
 
     def checkpoint_path(self, name: str) -> Path:
         """Path for a checkpoint file (the directory is created)."""
@@ -169,7 +184,9 @@ def _parse(value: str, tp: Any, key: str) -> Any:
                 return None
             return _parse(value, args[0], key)
     except ValueError:
-        raise UsageError(f"--set {key}={value!r}: cannot read it as {getattr(tp, '__name__', tp)}") from None
+        raise UsageError(
+            f"--set {key}={value!r}: cannot read it as {getattr(tp, '__name__', tp)}"
+        ) from None
     raise UsageError(f"--set {key}: unsupported parameter type {tp}")
 
 
@@ -180,13 +197,16 @@ def _check_finite_set(cfg_cls: type, key: str, raw: str, value: Any) -> None:
         return
     field = {f.name: f for f in dataclasses.fields(cfg_cls)}[key]
     default = field.default
-    if isinstance(default, (int, float)) and not isinstance(default, bool) \
-            and np.isfinite(default):
+    if isinstance(default, (int, float)) and not isinstance(default, bool) and np.isfinite(default):
         raise UsageError(f"--set {key}={raw!r}: must be a finite number (default {default!r})")
 
 
-def make_config(module: types.ModuleType, smoke: bool = False, quick: bool = False,
-                overrides: dict[str, str] | None = None) -> Any:
+def make_config(
+    module: types.ModuleType,
+    smoke: bool = False,
+    quick: bool = False,
+    overrides: dict[str, str] | None = None,
+) -> Any:
     """The module's Config with SMOKE/QUICK and ``key=value`` string overrides applied."""
     cfg_cls = module.Config
     hints = typing.get_type_hints(cfg_cls)
@@ -229,8 +249,15 @@ def check_seed(seed: int) -> int:
     return integer("seed", seed, 0, MAX_SEED)
 
 
-def run_experiment(name: str, out_dir: Path | str, *, seed: int = 0, smoke: bool = False,
-                   quick: bool = False, overrides: dict[str, str] | None = None) -> dict:
+def run_experiment(
+    name: str,
+    out_dir: Path | str,
+    *,
+    seed: int = 0,
+    smoke: bool = False,
+    quick: bool = False,
+    overrides: dict[str, str] | None = None,
+) -> dict:
     """Run experiment ``name`` into ``out_dir``; return its summary (also in summary.json)."""
     seed = check_seed(seed)
     module = load(name)
@@ -238,8 +265,10 @@ def run_experiment(name: str, out_dir: Path | str, *, seed: int = 0, smoke: bool
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ctx = RunContext(name=name, out_dir=out, seed=int(seed), smoke=smoke)
-    write_json_atomic(out / "config.json", {"experiment": name, "seed": seed, "smoke": smoke,
-                                            **dataclasses.asdict(cfg)})
+    write_json_atomic(
+        out / "config.json",
+        {"experiment": name, "seed": seed, "smoke": smoke, **dataclasses.asdict(cfg)},
+    )
     t0 = time.perf_counter()
     summary = dict(module.run(cfg, ctx))
     summary.setdefault("total_wall_s", time.perf_counter() - t0)
@@ -248,7 +277,9 @@ def run_experiment(name: str, out_dir: Path | str, *, seed: int = 0, smoke: bool
     from experiments.report import render_experiment_page
 
     render_experiment_page(ctx, cfg, full)
-    log.info("%s finished in %.1f s; summary in %s", name, summary["total_wall_s"], out / "summary.json")
+    log.info(
+        "%s finished in %.1f s; summary in %s", name, summary["total_wall_s"], out / "summary.json"
+    )
     return full
 
 
@@ -291,8 +322,9 @@ def setup_output(quiet: bool = False, verbose: bool = False) -> None:
         raise UsageError("--quiet and --verbose exclude each other")
     _SHOW_PROGRESS = not quiet and sys.stderr.isatty()
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s",
-                        force=True)
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s", force=True
+    )
     for noisy in ("matplotlib", "numba", "distributed", "asyncio", "fsspec", "PIL", "h5py"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     if quiet or not sys.stderr.isatty():

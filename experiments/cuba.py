@@ -21,7 +21,11 @@ from neuro.record import SpikeTrains
 __all__ = ["Config", "cuba_network", "run", "SMOKE", "QUICK"]
 
 CUBA_PARAMS = LIFParams(
-    tau_mem_s=20e-3, v_rest=-49e-3, v_reset=-60e-3, v_threshold=-50e-3, t_ref_s=5e-3,
+    tau_mem_s=20e-3,
+    v_rest=-49e-3,
+    v_reset=-60e-3,
+    v_threshold=-50e-3,
+    t_ref_s=5e-3,
     tau_syn_s=(5e-3, 10e-3),
 )
 W_EXC_V = 1.62e-3  # (60 * 0.27 / 10) mV, as in Brian2's CUBA example
@@ -48,12 +52,16 @@ def cuba_network(
     projs = []
     for src, n_src, w, receptor in (("exc", n_exc, W_EXC_V, 0), ("inh", n_inh, W_INH_V, 1)):
         for tgt, n_tgt in (("exc", n_exc), ("inh", n_inh)):
-            syn = SparseSynapses.fixed_probability(n_src, n_tgt, p_connect, w, seed=rng, dtype=dtype)
+            syn = SparseSynapses.fixed_probability(
+                n_src, n_tgt, p_connect, w, seed=rng, dtype=dtype
+            )
             projs.append(Projection(src, tgt, syn, receptor=receptor))
     return Network(pops, projs, monitors=[SpikeMonitor("exc"), SpikeMonitor("inh")])
 
 
-def merged_spikes(rec_spikes: dict[str, SpikeTrains], names: tuple[str, ...] = ("exc", "inh")) -> SpikeTrains:
+def merged_spikes(
+    rec_spikes: dict[str, SpikeTrains], names: tuple[str, ...] = ("exc", "inh")
+) -> SpikeTrains:
     """One SpikeTrains over the concatenated populations (``exc`` ids first)."""
     times, ids, off = [], [], 0
     for n in names:
@@ -61,7 +69,9 @@ def merged_spikes(rec_spikes: dict[str, SpikeTrains], names: tuple[str, ...] = (
         times.append(s.times_s)
         ids.append(s.indices.astype(np.int64) + off)
         off += s.size
-    return SpikeTrains(np.concatenate(times), np.concatenate(ids), off, rec_spikes[names[0]].duration_s)
+    return SpikeTrains(
+        np.concatenate(times), np.concatenate(ids), off, rec_spikes[names[0]].duration_s
+    )
 
 
 @dataclass(frozen=True)
@@ -97,8 +107,11 @@ def run(cfg: Config, ctx) -> dict:
     spikes = merged_spikes(rec.spikes)
     cv = isi_cv(spikes)
     mean_rate = spikes.n_spikes / (spikes.size * cfg.duration_s)
-    ctx.save_arrays("spikes", {"times_s": spikes.times_s, "indices": spikes.indices},
-                    {"n_neurons": spikes.size, "duration_s": cfg.duration_s})
+    ctx.save_arrays(
+        "spikes",
+        {"times_s": spikes.times_s, "indices": spikes.indices},
+        {"n_neurons": spikes.size, "duration_s": cfg.duration_s},
+    )
     fig = raster(rec.spikes, max_neurons=400, title=f"CUBA, {cfg.n_neurons} neurons")
     ctx.save_figure(fig, "raster")
     return {

@@ -23,12 +23,19 @@ def demo_overrides(overrides: dict[str, str]) -> dict[str, dict[str, str]]:
     unknown = sorted(k for k in overrides if not any(k in f for f in fields.values()))
     if unknown:
         valid = sorted(set().union(*fields.values()))
-        raise UsageError(f"unknown parameter(s) {unknown} for the demo; valid keys: {', '.join(valid)}")
+        raise UsageError(
+            f"unknown parameter(s) {unknown} for the demo; valid keys: {', '.join(valid)}"
+        )
     return {name: {k: v for k, v in overrides.items() if k in f} for name, f in fields.items()}
 
 
-def run_demo(out_dir: Path | str, *, seed: int = 0, smoke: bool = False,
-             overrides: dict[str, str] | None = None) -> dict:
+def run_demo(
+    out_dir: Path | str,
+    *,
+    seed: int = 0,
+    smoke: bool = False,
+    overrides: dict[str, str] | None = None,
+) -> dict:
     """Run each experiment of ``registry.DEMO`` at its QUICK size into ``out_dir/NAME``.
 
     ``overrides`` (``--set``) apply to every experiment that has the parameter (see
@@ -48,8 +55,9 @@ def run_demo(out_dir: Path | str, *, seed: int = 0, smoke: bool = False,
         print(f"== demo {i}/{len(DEMO)}: {name}", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
         try:
-            results[name] = run_experiment(name, out / name, seed=seed, smoke=smoke, quick=True,
-                                           overrides=per_experiment[name])
+            results[name] = run_experiment(
+                name, out / name, seed=seed, smoke=smoke, quick=True, overrides=per_experiment[name]
+            )
         except Exception:  # keep touring; report at the end
             failures[name] = traceback.format_exc()
             print(failures[name], file=sys.stderr)
@@ -69,13 +77,21 @@ def _write_index(out: Path, results: dict[str, dict], failures: dict[str, str]) 
     for name in DEMO:
         run_dir = out / name
         card = run_dir / "scorecard.json"
-        sections.append({
-            "name": name,
-            "failure": failures.get(name),
-            "summary": {k: v for k, v in results.get(name, {}).items() if k not in ("experiment", "seed", "smoke")},
-            "figures": [dataclasses.replace(f, png=f"{name}/{f.png}", svg=f"{name}/{f.svg}")
-                        for f in figure_entries(run_dir)],
-            "report": f"{name}/report.html" if (run_dir / "report.html").is_file() else None,
-            "scorecard": read_json(card, "scorecard") if card.is_file() else [],
-        })
+        sections.append(
+            {
+                "name": name,
+                "failure": failures.get(name),
+                "summary": {
+                    k: v
+                    for k, v in results.get(name, {}).items()
+                    if k not in ("experiment", "seed", "smoke")
+                },
+                "figures": [
+                    dataclasses.replace(f, png=f"{name}/{f.png}", svg=f"{name}/{f.svg}")
+                    for f in figure_entries(run_dir)
+                ],
+                "report": f"{name}/report.html" if (run_dir / "report.html").is_file() else None,
+                "scorecard": read_json(card, "scorecard") if card.is_file() else [],
+            }
+        )
     render_demo_page(out, sections)

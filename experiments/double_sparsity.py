@@ -51,17 +51,25 @@ class Config:
         for name in ("weight_densities", "activation_densities"):
             vals = getattr(self, name)
             if not vals or any(not 0 < v <= 1 for v in vals):
-                raise ValueError(f"{name} must be a non-empty tuple of values in (0, 1], got {vals}")
+                raise ValueError(
+                    f"{name} must be a non-empty tuple of values in (0, 1], got {vals}"
+                )
         if not 0 <= self.noise_p <= 1:
             raise ValueError(f"noise_p must be in [0, 1], got {self.noise_p}")
 
 
-SMOKE = {"n": 200, "n_steps": 10, "weight_densities": (0.2, 1.0), "activation_densities": (0.2, 0.8)}
+SMOKE = {
+    "n": 200,
+    "n_steps": 10,
+    "weight_densities": (0.2, 1.0),
+    "activation_densities": (0.2, 0.8),
+}
 QUICK = {"n": 500, "n_steps": 30}
 
 
-def sparsity_network(n: int, weight_density: float, activation_density: float, noise_p: float,
-                     seed: int) -> Network:
+def sparsity_network(
+    n: int, weight_density: float, activation_density: float, noise_p: float, seed: int
+) -> Network:
     """Noise -> ``pre`` (biased, k-WTA, k = round(a n)) -> ``post`` (connection probability w)."""
     p = LIFParams(tau_mem_s=10e-3, v_threshold=1.0)
     # bias 10 with tau 1 ms: from reset (0) v reaches 6.3 > threshold in one step
@@ -70,11 +78,18 @@ def sparsity_network(n: int, weight_density: float, activation_density: float, n
     rng = np.random.default_rng(seed)
     w_in = SparseSynapses.from_dense(np.eye(n)).with_weights(rng.uniform(0, 0.5, n))
     return Network(
-        [Population("pre", n, p_pre, v_init=rng.uniform(0, 1, n), kwta_k=k),
-         Population("post", n, p)],
-        [Projection("inp", "pre", w_in),
-         Projection("pre", "post", SparseSynapses.fixed_probability(
-             n, n, weight_density, 0.01, seed=rng))],
+        [
+            Population("pre", n, p_pre, v_init=rng.uniform(0, 1, n), kwta_k=k),
+            Population("post", n, p),
+        ],
+        [
+            Projection("inp", "pre", w_in),
+            Projection(
+                "pre",
+                "post",
+                SparseSynapses.fixed_probability(n, n, weight_density, 0.01, seed=rng),
+            ),
+        ],
         sources=[PoissonSource("inp", n, noise_p / DT)],
     )
 
@@ -98,7 +113,9 @@ def run(cfg: Config, ctx) -> dict:
         sim = EventQueueSimulator(net, DT, mapping=m, seed=ctx.seed)
         rec = sim.run(cfg.n_steps * DT)
         c = sim.counters()
-        n_pre_spikes = int(c.per_step[:, m.population_cores("pre"), COUNTERS.index("spikes_out")].sum())
+        n_pre_spikes = int(
+            c.per_step[:, m.population_cores("pre"), COUNTERS.index("spikes_out")].sum()
+        )
         act[i, j] = n_pre_spikes / (cfg.n * cfg.n_steps)
         wdens[i, j] = net.projections[1].synapses.density
         ops[i, j] = c.per_population["post"][j_syn]
@@ -108,12 +125,21 @@ def run(cfg: Config, ctx) -> dict:
         e_total[i, j] = EnergyReport.from_counters(c, m, net, 1, spec).total_pj
         del rec
     frac = ops / dense_ops
-    ctx.save_arrays("double_sparsity", {
-        "weight_density": np.asarray(W), "activation_density_target": np.asarray(A),
-        "activation_density": act, "weight_density_measured": wdens, "syn_ops": ops,
-        "ops_fraction": frac, "syn_op_energy_pj": e_loihi, "dense_mac_energy_pj": e_dense,
-        "loihi_total_energy_pj": e_total,
-    }, {"n": cfg.n, "n_steps": cfg.n_steps, "dense_ops": dense_ops})
+    ctx.save_arrays(
+        "double_sparsity",
+        {
+            "weight_density": np.asarray(W),
+            "activation_density_target": np.asarray(A),
+            "activation_density": act,
+            "weight_density_measured": wdens,
+            "syn_ops": ops,
+            "ops_fraction": frac,
+            "syn_op_energy_pj": e_loihi,
+            "dense_mac_energy_pj": e_dense,
+            "loihi_total_energy_pj": e_total,
+        },
+        {"n": cfg.n, "n_steps": cfg.n_steps, "dense_ops": dense_ops},
+    )
 
     fig = Figure(figsize=(12, 4.2))
     FigureCanvasAgg(fig)
@@ -138,8 +164,13 @@ def run(cfg: Config, ctx) -> dict:
     fig.colorbar(im, ax=ax2, label="log10 ops fraction")
     for i, w in enumerate(W):
         ax3.loglog(act[i], e_loihi[i] / cfg.n_steps * 1e-6, "o-", label=f"Loihi syn ops, w={w:.0%}")
-        ax3.loglog(act[i], e_total[i] / cfg.n_steps * 1e-6, "x:", color=ax3.lines[-1].get_color(),
-                   label=f"Loihi total, w={w:.0%}")
+        ax3.loglog(
+            act[i],
+            e_total[i] / cfg.n_steps * 1e-6,
+            "x:",
+            color=ax3.lines[-1].get_color(),
+            label=f"Loihi total, w={w:.0%}",
+        )
     ax3.axhline(e_dense[0, 0] / cfg.n_steps * 1e-6, color="k", ls="--", label="dense MACs")
     ax3.set_xlabel("activation density (measured)")
     ax3.set_ylabel("energy per step (uJ)")
@@ -160,12 +191,16 @@ def run(cfg: Config, ctx) -> dict:
     }
     if 0.2 in W and 0.2 in A:
         i, j = W.index(0.2), A.index(0.2)
-        out.update({
-            "ops_fraction_at_20_20": float(frac[i, j]),
-            "reduction_factor_at_20_20": float(1 / frac[i, j]),
-            "activation_density_at_20_20": float(act[i, j]),
-            "weight_density_at_20_20": float(wdens[i, j]),
-            "claim_4_percent_holds": bool(abs(frac[i, j] / 0.04 - 1) < 0.1),
-            "energy_ratio_dense_mac_over_loihi_ops_at_20_20": float(e_dense[i, j] / e_loihi[i, j]),
-        })
+        out.update(
+            {
+                "ops_fraction_at_20_20": float(frac[i, j]),
+                "reduction_factor_at_20_20": float(1 / frac[i, j]),
+                "activation_density_at_20_20": float(act[i, j]),
+                "weight_density_at_20_20": float(wdens[i, j]),
+                "claim_4_percent_holds": bool(abs(frac[i, j] / 0.04 - 1) < 0.1),
+                "energy_ratio_dense_mac_over_loihi_ops_at_20_20": float(
+                    e_dense[i, j] / e_loihi[i, j]
+                ),
+            }
+        )
     return out

@@ -56,11 +56,15 @@ def sweep_network(n: int, n_in: int, rate_hz: float, seed: int) -> Network:
     rng = np.random.default_rng(seed)
     p = LIFParams(tau_mem_s=20e-3, v_threshold=1.0, v_reset=0.0, t_ref_s=2e-3)
     w_in = SparseSynapses.fixed_probability(n_in, n, 0.1, 0.25, delay=1, seed=rng, dtype=np.float64)
-    w_rec = SparseSynapses.fixed_probability(n, n, 0.02, 0.02, delay=10, seed=rng,
-                                             allow_self=False, dtype=np.float64)
-    return Network([Population("lif", n, p)],
-                   [Projection("inp", "lif", w_in), Projection("lif", "lif", w_rec)],
-                   [PoissonSource("inp", n_in, rate_hz)], monitors=[SpikeMonitor("lif")])
+    w_rec = SparseSynapses.fixed_probability(
+        n, n, 0.02, 0.02, delay=10, seed=rng, allow_self=False, dtype=np.float64
+    )
+    return Network(
+        [Population("lif", n, p)],
+        [Projection("inp", "lif", w_in), Projection("lif", "lif", w_rec)],
+        [PoissonSource("inp", n_in, rate_hz)],
+        monitors=[SpikeMonitor("lif")],
+    )
 
 
 def run(cfg: Config, ctx) -> dict:
@@ -73,20 +77,37 @@ def run(cfg: Config, ctx) -> dict:
         net = sweep_network(cfg.n_neurons, cfg.n_inputs, r, ctx.seed)
         clock = ClockSimulator(net, cfg.dt_s, seed=ctx.seed).run(cfg.duration_s)
         exact = simulate_exact(net, cfg.duration_s, delay_unit_s=cfg.dt_s, seed=ctx.seed)
-        rows.append((r, clock.spikes["lif"].n_spikes / (cfg.n_neurons * cfg.duration_s),
-                     exact.spikes["lif"].n_spikes / (cfg.n_neurons * cfg.duration_s),
-                     clock.meta["wall_s"], exact.meta["wall_s"], exact.meta["n_events"]))
+        rows.append(
+            (
+                r,
+                clock.spikes["lif"].n_spikes / (cfg.n_neurons * cfg.duration_s),
+                exact.spikes["lif"].n_spikes / (cfg.n_neurons * cfg.duration_s),
+                clock.meta["wall_s"],
+                exact.meta["wall_s"],
+                exact.meta["n_events"],
+            )
+        )
     a = np.array(rows)
-    ctx.save_arrays("sweep", {"input_rate_hz": a[:, 0], "clock_rate_hz": a[:, 1],
-                              "exact_rate_hz": a[:, 2], "clock_wall_s": a[:, 3],
-                              "exact_wall_s": a[:, 4], "exact_events": a[:, 5]})
+    ctx.save_arrays(
+        "sweep",
+        {
+            "input_rate_hz": a[:, 0],
+            "clock_rate_hz": a[:, 1],
+            "exact_rate_hz": a[:, 2],
+            "clock_wall_s": a[:, 3],
+            "exact_wall_s": a[:, 4],
+            "exact_events": a[:, 5],
+        },
+    )
     fig, ax = plt.subplots(figsize=(6, 4))
     # a silent network (rate 0) has no place on a log axis: drawn points are the rates > 0
     on_c, on_e = a[:, 1] > 0, a[:, 2] > 0
     ax.loglog(a[on_c, 1], a[on_c, 3], "o-", label=f"clock engine (dt = {cfg.dt_s * 1e3:g} ms)")
     ax.loglog(a[on_e, 2], a[on_e, 4], "s-", label="exact event-driven engine")
     silent = int(np.sum(~on_c) + np.sum(~on_e))
-    ax.set_xlabel("mean firing rate (Hz)" + (f"; {silent} silent run(s) not drawn" if silent else ""))
+    ax.set_xlabel(
+        "mean firing rate (Hz)" + (f"; {silent} silent run(s) not drawn" if silent else "")
+    )
     ax.set_ylabel(f"wall time per {cfg.duration_s:g} s simulated (s)")
     plain_log_axis(ax, "x")
     plain_log_axis(ax, "y")

@@ -72,14 +72,26 @@ from neuro import (
     SpikeMonitor,
 )
 
-__all__ = ["Config", "run", "SMOKE", "QUICK", "WORKLOADS", "Workload", "PUBLISHED_PER_EVENT", "PUBLISHED_SOURCE",
-           "scaled_kws_network",
-           "fit_host_terms", "microcircuit_counts"]
+__all__ = [
+    "Config",
+    "run",
+    "SMOKE",
+    "QUICK",
+    "WORKLOADS",
+    "Workload",
+    "PUBLISHED_PER_EVENT",
+    "PUBLISHED_SOURCE",
+    "scaled_kws_network",
+    "fit_host_terms",
+    "microcircuit_counts",
+]
 
 DT = 1e-3
 STEPS_PER_INFERENCE = 10
-SOURCE = ("Blouw et al. 2019, arXiv:1812.01739, Table 1 and logs in github abr/power_benchmarks "
-          "(logs/running, logs/idle; per-inference figures computed with their analysis.py)")
+SOURCE = (
+    "Blouw et al. 2019, arXiv:1812.01739, Table 1 and logs in github abr/power_benchmarks "
+    "(logs/running, logs/idle; per-inference figures computed with their analysis.py)"
+)
 
 
 @dataclass(frozen=True)
@@ -150,16 +162,19 @@ PUBLISHED_PER_EVENT = (
     ("Golosio et al. 2023", "GeNN, RTX 4090", 0.272, 0.074),
     ("Kauth et al. 2023", "neuroAIx, 35 NetFPGA SUME", 0.05, 0.048),
 )
-PUBLISHED_SOURCE = ("Senk et al. 2026, Neuromorph. Comput. Eng. 6:012001 (compilation; github "
-                    "INM-6/microcircuit-PD14-model docs/benchmarking/figures/performance_summary.md)")
+PUBLISHED_SOURCE = (
+    "Senk et al. 2026, Neuromorph. Comput. Eng. 6:012001 (compilation; github "
+    "INM-6/microcircuit-PD14-model docs/benchmarking/figures/performance_summary.md)"
+)
 
 SMOKE = {"n_inferences": 1, "max_copies": 1}
 QUICK = {"n_inferences": 2, "max_copies": 4}
 
 
 # ---------------------------------------------------------------------- networks
-def scaled_kws_network(seed: int, n_copies: int, n_layers: int, n_in: int = 390,
-                       width: int = 256, n_out: int = 29) -> Network:
+def scaled_kws_network(
+    seed: int, n_copies: int, n_layers: int, n_in: int = 390, width: int = 256, n_out: int = 29
+) -> Network:
     """Blouw et al.'s scaled keyword-spotter topology (``n_copies = 0``: the keyword spotter).
 
     ``inp`` (source) -> ``l0`` -> ``n_copies`` branches of ``n_layers`` layers -> ``l1`` ->
@@ -186,9 +201,12 @@ def scaled_kws_network(seed: int, n_copies: int, n_layers: int, n_in: int = 390,
         n_s = n_in if s == "inp" else sizes[s]
         w = rng.normal(0.0, 1.0, (n_s, sizes[t])) / np.sqrt(fan_in[t]) * 2.0
         projs.append(Projection(s, t, SparseSynapses.from_dense(w)))
-    return Network([Population(n, k, p) for n, k in sizes.items()], projs,
-                   sources=[SpikeArraySource("inp", n_in, np.zeros(0), np.zeros(0, int))],
-                   monitors=[SpikeMonitor(n) for n in sizes])
+    return Network(
+        [Population(n, k, p) for n, k in sizes.items()],
+        projs,
+        sources=[SpikeArraySource("inp", n_in, np.zeros(0), np.zeros(0, int))],
+        monitors=[SpikeMonitor(n) for n in sizes],
+    )
 
 
 def _placement(net: Network, spec, input_cores: int):
@@ -218,8 +236,11 @@ def _run(w: Workload, cfg: Config, seed: int, spec) -> tuple[LoihiCounters, obje
         sim.run(STEPS_PER_INFERENCE * DT)
         c = sim.counters()
         per_step.append(c.per_step)
-        per_pop = c.per_population if per_pop is None else {
-            k: per_pop[k] + v for k, v in c.per_population.items()}
+        per_pop = (
+            c.per_population
+            if per_pop is None
+            else {k: per_pop[k] + v for k, v in c.per_population.items()}
+        )
     ctr = LoihiCounters(np.concatenate(per_step), per_pop, DT, c.population_names)
     return ctr, mapping, net
 
@@ -248,8 +269,11 @@ def fit_host_terms(chip: dict, measured: dict) -> dict[str, float]:
     times = np.array([measured[n].measured_time_us for n in names])
     extra = np.array([measured[n].measured_energy_uj - chip[n]["energy_uj"] for n in names])
     p_host_mw = float(times @ extra / (times @ times)) * 1e3  # uJ / us = W
-    return {"t_host_step_ns": float(t_step_us) * 1e3, "t_input_msg_ns": float(t_msg_us) * 1e3,
-            "p_host_mw": p_host_mw}
+    return {
+        "t_host_step_ns": float(t_step_us) * 1e3,
+        "t_input_msg_ns": float(t_msg_us) * 1e3,
+        "p_host_mw": p_host_mw,
+    }
 
 
 # ---------------------------------------------------------------------- microcircuit
@@ -300,10 +324,12 @@ def run(cfg: Config, ctx) -> dict:
         ctr, mapping, net = _run(w, cfg, ctx.seed, spec)
         rep = EnergyReport.from_counters(ctr, mapping, net, cfg.n_inferences, chip_spec)
         n = rep.n_inferences
-        chip[w.name] = {"time_us": rep.latency_per_inference_us,
-                        "steps": rep.times.total_ns.size / n,
-                        "input_msgs": rep.counts["input_spikes"] / n,
-                        "energy_uj": rep.total_pj / n * 1e-6}
+        chip[w.name] = {
+            "time_us": rep.latency_per_inference_us,
+            "steps": rep.times.total_ns.size / n,
+            "input_msgs": rep.counts["input_spikes"] / n,
+            "energy_uj": rep.total_pj / n * 1e-6,
+        }
         runs[w.name] = (ctr, mapping, net)
     by_name = {w.name: w for w in workloads}
     fitted = fit_host_terms({k: v for k, v in chip.items() if by_name[k].role == "fit"}, by_name)
@@ -312,46 +338,72 @@ def run(cfg: Config, ctx) -> dict:
         ctr, mapping, net = runs[w.name]
         rep = EnergyReport.from_counters(ctr, mapping, net, cfg.n_inferences, spec)
         energy_uj, time_us = rep.dynamic_energy_per_inference_uj, rep.latency_per_inference_us
-        rows.append({
-            "name": w.name, "source": SOURCE, "role": w.role,
-            "measured_energy_uj": w.measured_energy_uj, "model_energy_uj": energy_uj,
-            "measured_time_us": w.measured_time_us, "model_time_us": time_us,
-            "energy_ratio": energy_uj / w.measured_energy_uj,
-            "time_ratio": time_us / w.measured_time_us,
-            "measured_total_energy_uj": w.measured_total_energy_uj,
-            "model_total_energy_uj": rep.energy_per_inference_uj,
-            "model_core_energy_uj": chip[w.name]["energy_uj"],
-            "model_chip_time_us": chip[w.name]["time_us"],
-            "cores": mapping.n_cores, "neurons": net.n_neurons,
-            "synapses": int(sum(p.synapses.n_synapses for p in net.projections)),
-            "spikes_per_neuron_step": rep.counts["spikes_out"] / (net.n_neurons * rep.times.total_ns.size),
-        })
+        rows.append(
+            {
+                "name": w.name,
+                "source": SOURCE,
+                "role": w.role,
+                "measured_energy_uj": w.measured_energy_uj,
+                "model_energy_uj": energy_uj,
+                "measured_time_us": w.measured_time_us,
+                "model_time_us": time_us,
+                "energy_ratio": energy_uj / w.measured_energy_uj,
+                "time_ratio": time_us / w.measured_time_us,
+                "measured_total_energy_uj": w.measured_total_energy_uj,
+                "model_total_energy_uj": rep.energy_per_inference_uj,
+                "model_core_energy_uj": chip[w.name]["energy_uj"],
+                "model_chip_time_us": chip[w.name]["time_us"],
+                "cores": mapping.n_cores,
+                "neurons": net.n_neurons,
+                "synapses": int(sum(p.synapses.n_synapses for p in net.projections)),
+                "spikes_per_neuron_step": rep.counts["spikes_out"]
+                / (net.n_neurons * rep.times.total_ns.size),
+            }
+        )
     within = [0.5 <= r["energy_ratio"] <= 2 and 0.5 <= r["time_ratio"] <= 2 for r in rows]
-    ctx.save_arrays("calibration", {
-        "names": np.array([r["name"] for r in rows], dtype="S"),
-        "measured_energy_uj": np.array([r["measured_energy_uj"] for r in rows]),
-        "model_energy_uj": np.array([r["model_energy_uj"] for r in rows]),
-        "measured_time_us": np.array([r["measured_time_us"] for r in rows]),
-        "model_time_us": np.array([r["model_time_us"] for r in rows]),
-    })
+    ctx.save_arrays(
+        "calibration",
+        {
+            "names": np.array([r["name"] for r in rows], dtype="S"),
+            "measured_energy_uj": np.array([r["measured_energy_uj"] for r in rows]),
+            "model_energy_uj": np.array([r["model_energy_uj"] for r in rows]),
+            "measured_time_us": np.array([r["measured_time_us"] for r in rows]),
+            "model_time_us": np.array([r["model_time_us"] for r in rows]),
+        },
+    )
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
     for ax, key, unit, label in ((axes[0], "energy", "uj", "uJ"), (axes[1], "time", "us", "us")):
         for role, mk in (("fit", "s"), ("held-out", "o")):
             sel = [r for r in rows if r["role"] == role]
-            ax.scatter([r[f"measured_{key}_{unit}"] for r in sel], [r[f"model_{key}_{unit}"] for r in sel],
-                       marker=mk, label=role, zorder=3)
+            ax.scatter(
+                [r[f"measured_{key}_{unit}"] for r in sel],
+                [r[f"model_{key}_{unit}"] for r in sel],
+                marker=mk,
+                label=role,
+                zorder=3,
+            )
             for r in sel[:: max(1, len(sel) - 1)]:  # first and last of each group
-                ax.annotate(r["name"], (r[f"measured_{key}_{unit}"], r[f"model_{key}_{unit}"]), fontsize=6)
+                ax.annotate(
+                    r["name"], (r[f"measured_{key}_{unit}"], r[f"model_{key}_{unit}"]), fontsize=6
+                )
         lo = min(min(r[f"measured_{key}_{unit}"], r[f"model_{key}_{unit}"]) for r in rows) / 2.5
         hi = max(max(r[f"measured_{key}_{unit}"], r[f"model_{key}_{unit}"]) for r in rows) * 2.5
         xs = np.array([lo, hi])
         ax.plot(xs, xs, "k-", lw=0.8)
         ax.fill_between(xs, xs / 2, xs * 2, color="0.9", label="within 2x", zorder=0)
-        ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi),
-               xlabel=f"measured on Loihi ({label})", ylabel=f"model ({label})",
-               title=f"{key} per inference")
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlim=(lo, hi),
+            ylim=(lo, hi),
+            xlabel=f"measured on Loihi ({label})",
+            ylabel=f"model ({label})",
+            title=f"{key} per inference",
+        )
         ax.legend(fontsize=7)
-    fig.suptitle("Loihi model (preset loihi_measured) vs Blouw et al. 2019 measurements", fontsize=9)
+    fig.suptitle(
+        "Loihi model (preset loihi_measured) vs Blouw et al. 2019 measurements", fontsize=9
+    )
     ctx.save_figure(fig, "measured_vs_model")
 
     # ---- microcircuit on a multi-chip system
@@ -361,38 +413,62 @@ def run(cfg: Config, ctx) -> dict:
         infeasible = None
     except MappingError as e:  # Loihi's input-axon limit: see the module docstring
         infeasible = str(e)
-        system = system.replace(name=system.name + "_8k_axons",
-                                max_input_axons=2 * system.max_input_axons,
-                                max_output_axons=2 * system.max_output_axons)
+        system = system.replace(
+            name=system.name + "_8k_axons",
+            max_input_axons=2 * system.max_input_axons,
+            max_output_axons=2 * system.max_output_axons,
+        )
     mc = place_counts(microcircuit_counts(), system)
     step = mc.step(cfg.microcircuit_dt_s)
     # the host terms were fitted on NxSDK spike injection, which the microcircuit (driven
     # on-chip) may not need: report the chip alone too
-    chip_step = mc.step(cfg.microcircuit_dt_s, system.replace(
-        p_host_mw=0.0, t_host_step_ns=0.0, t_input_msg_ns=0.0))
+    chip_step = mc.step(
+        cfg.microcircuit_dt_s, system.replace(p_host_mw=0.0, t_host_step_ns=0.0, t_input_msg_ns=0.0)
+    )
     (ctx.out_dir / "microcircuit_mapping.txt").write_text(mc.report() + "\n")
     real_time = step["step_ns"] <= cfg.microcircuit_dt_s * 1e9
-    _platform_figure(ctx, system.name, [
-        ("model, host terms", step["step_ns"] * 1e-9 / cfg.microcircuit_dt_s,
-         step["energy_per_syn_event_uj"]),
-        ("model, chip only", chip_step["step_ns"] * 1e-9 / cfg.microcircuit_dt_s,
-         chip_step["energy_per_syn_event_uj"])])
+    _platform_figure(
+        ctx,
+        system.name,
+        [
+            (
+                "model, host terms",
+                step["step_ns"] * 1e-9 / cfg.microcircuit_dt_s,
+                step["energy_per_syn_event_uj"],
+            ),
+            (
+                "model, chip only",
+                chip_step["step_ns"] * 1e-9 / cfg.microcircuit_dt_s,
+                chip_step["energy_per_syn_event_uj"],
+            ),
+        ],
+    )
     return {
         "calibration": rows,
         "workloads_within_2x": int(sum(within)),
         "workloads_total": len(rows),
-        "held_out_within_2x": int(sum(ok for ok, r in zip(within, rows) if r["role"] == "held-out")),
+        "held_out_within_2x": int(
+            sum(ok for ok, r in zip(within, rows) if r["role"] == "held-out")
+        ),
         "host_terms_fitted": fitted,
         "host_terms_preset": {k: getattr(spec, k) for k in fitted},
         "steps_per_inference": STEPS_PER_INFERENCE,
         "microcircuit": {
-            "fits_published_limits": infeasible is None, "limit_error": infeasible,
-            "system": system.name, "neurons": mc.counts.n_neurons, "synapses": mc.counts.n_synapses,
-            "cores": mc.n_cores, "chips": mc.n_chips, "boards": mc.n_boards,
-            "neurons_per_core": mc.per_core, "binding_limit": mc.binding,
-            "dt_s": cfg.microcircuit_dt_s, "step_time_us": step["step_ns"] * 1e-3,
+            "fits_published_limits": infeasible is None,
+            "limit_error": infeasible,
+            "system": system.name,
+            "neurons": mc.counts.n_neurons,
+            "synapses": mc.counts.n_synapses,
+            "cores": mc.n_cores,
+            "chips": mc.n_chips,
+            "boards": mc.n_boards,
+            "neurons_per_core": mc.per_core,
+            "binding_limit": mc.binding,
+            "dt_s": cfg.microcircuit_dt_s,
+            "step_time_us": step["step_ns"] * 1e-3,
             "real_time_factor": step["step_ns"] * 1e-9 / cfg.microcircuit_dt_s,
-            "real_time": bool(real_time), "step_bound_by": step["bound_by"],
+            "real_time": bool(real_time),
+            "step_bound_by": step["bound_by"],
             "synaptic_events_per_step": step["syn_ops"],
             "inter_chip_messages_per_step": step["inter_chip_messages"],
             "busiest_link_messages_per_step": step["link_max_msgs"],
@@ -403,9 +479,15 @@ def run(cfg: Config, ctx) -> dict:
             "chip_only_energy_per_synaptic_event_uj": chip_step["energy_per_syn_event_uj"],
             "chip_only_real_time_factor": chip_step["step_ns"] * 1e-9 / cfg.microcircuit_dt_s,
             "published_source": PUBLISHED_SOURCE,
-            "published_per_event": [{"study": st, "platform": pl, "real_time_factor": q,
-                                     "energy_per_synaptic_event_uj": e}
-                                    for st, pl, q, e in PUBLISHED_PER_EVENT],
+            "published_per_event": [
+                {
+                    "study": st,
+                    "platform": pl,
+                    "real_time_factor": q,
+                    "energy_per_synaptic_event_uj": e,
+                }
+                for st, pl, q, e in PUBLISHED_PER_EVENT
+            ],
         },
     }
 
@@ -426,9 +508,13 @@ def _platform_figure(ctx, system: str, model: list) -> None:
     for (label, q, e), mk in zip(model, ("*", "P")):
         ax.scatter(e, q, marker=mk, s=140, color="C3", zorder=4, label=f"Loihi {label} ({system})")
     ax.axhline(1.0, color="k", lw=0.6, ls=":")
-    ax.set(xscale="log", yscale="log", xlabel="energy per synaptic event (uJ)",
-           ylabel="real-time factor (wall-clock / model time)",
-           title="Potjans-Diesmann microcircuit, full scale: published platforms vs the model")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="energy per synaptic event (uJ)",
+        ylabel="real-time factor (wall-clock / model time)",
+        title="Potjans-Diesmann microcircuit, full scale: published platforms vs the model",
+    )
     ax.legend(fontsize=7, loc="upper left")
     ax.grid(which="both", alpha=0.2)
     fig.tight_layout(rect=(0, 0.03, 1, 1))

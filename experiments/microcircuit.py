@@ -50,28 +50,46 @@ from neuro.inputs import CurrentInjection, PoissonInput
 from neuro.nest_bridge import MV_PER_UNIT, NestModel, release_nest, to_nest
 from neuro.record import Recording, SpikeTrains
 
-__all__ = ["Config", "run", "microcircuit_network", "synapse_counts", "layer_ordering", "PeakRSS",
-           "POPULATIONS", "PUBLISHED_E_ORDER", "SMOKE", "QUICK"]
+__all__ = [
+    "Config",
+    "run",
+    "microcircuit_network",
+    "synapse_counts",
+    "layer_ordering",
+    "PeakRSS",
+    "POPULATIONS",
+    "PUBLISHED_E_ORDER",
+    "SMOKE",
+    "QUICK",
+]
 
 POPULATIONS = ("L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I")
 FULL_SIZES = (20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948)
 #: Connection probabilities, rows = target, columns = source (POPULATIONS order).
-CONN_PROBS = np.array([
-    [0.1009, 0.1689, 0.0437, 0.0818, 0.0323, 0.0, 0.0076, 0.0],
-    [0.1346, 0.1371, 0.0316, 0.0515, 0.0755, 0.0, 0.0042, 0.0],
-    [0.0077, 0.0059, 0.0497, 0.135, 0.0067, 0.0003, 0.0453, 0.0],
-    [0.0691, 0.0029, 0.0794, 0.1597, 0.0033, 0.0, 0.1057, 0.0],
-    [0.1004, 0.0622, 0.0505, 0.0057, 0.0831, 0.3726, 0.0204, 0.0],
-    [0.0548, 0.0269, 0.0257, 0.0022, 0.06, 0.3158, 0.0086, 0.0],
-    [0.0156, 0.0066, 0.0211, 0.0166, 0.0572, 0.0197, 0.0396, 0.2252],
-    [0.0364, 0.001, 0.0034, 0.0005, 0.0277, 0.008, 0.0658, 0.1443],
-])
+CONN_PROBS = np.array(
+    [
+        [0.1009, 0.1689, 0.0437, 0.0818, 0.0323, 0.0, 0.0076, 0.0],
+        [0.1346, 0.1371, 0.0316, 0.0515, 0.0755, 0.0, 0.0042, 0.0],
+        [0.0077, 0.0059, 0.0497, 0.135, 0.0067, 0.0003, 0.0453, 0.0],
+        [0.0691, 0.0029, 0.0794, 0.1597, 0.0033, 0.0, 0.1057, 0.0],
+        [0.1004, 0.0622, 0.0505, 0.0057, 0.0831, 0.3726, 0.0204, 0.0],
+        [0.0548, 0.0269, 0.0257, 0.0022, 0.06, 0.3158, 0.0086, 0.0],
+        [0.0156, 0.0066, 0.0211, 0.0166, 0.0572, 0.0197, 0.0396, 0.2252],
+        [0.0364, 0.001, 0.0034, 0.0005, 0.0277, 0.008, 0.0658, 0.1443],
+    ]
+)
 K_EXT = (1600, 1500, 2100, 1900, 2000, 1900, 2900, 2100)
 BG_RATE_HZ = 8.0
 PSP_MEAN_V, PSP_REL_SD, G_INH = 0.15e-3, 0.1, -4.0
 DELAY_E_S, DELAY_I_S, DELAY_REL_SD = 1.5e-3, 0.75e-3, 0.5
-NEURON = LIFParams(tau_mem_s=10e-3, v_rest=-65e-3, v_reset=-65e-3, v_threshold=-50e-3,
-                   t_ref_s=2e-3, tau_syn_s=(0.5e-3, 0.5e-3))
+NEURON = LIFParams(
+    tau_mem_s=10e-3,
+    v_rest=-65e-3,
+    v_reset=-65e-3,
+    v_threshold=-50e-3,
+    t_ref_s=2e-3,
+    tau_syn_s=(0.5e-3, 0.5e-3),
+)
 V0_MEAN_V, V0_SD_V = -58e-3, 10e-3
 
 #: NEST's ``*_hpc`` synapses address at most this many nodes per thread.
@@ -99,8 +117,14 @@ def synapse_counts(scale: float) -> np.ndarray:
     return np.round(k * scale).astype(np.int64)
 
 
-def microcircuit_network(scale: float = 0.1, background: str = "dc", dt_s: float = 1e-4,
-                         seed: int = 0, *, connect: bool = True) -> Network:
+def microcircuit_network(
+    scale: float = 0.1,
+    background: str = "dc",
+    dt_s: float = 1e-4,
+    seed: int = 0,
+    *,
+    connect: bool = True,
+) -> Network:
     """The microcircuit at ``scale`` with DC or Poisson background.
 
     The synapses (int32 targets, float32 weights, uint8 delays: 9 bytes each) are built
@@ -127,8 +151,10 @@ def microcircuit_network(scale: float = 0.1, background: str = "dc", dt_s: float
     rng = np.random.default_rng(seed)
     sizes = [max(round(n * scale), 1) for n in FULL_SIZES]
     w_e = psp_to_weight(PSP_MEAN_V)
-    pops = [Population(name, n, NEURON, rng.normal(V0_MEAN_V, V0_SD_V, n))
-            for name, n in zip(POPULATIONS, sizes)]
+    pops = [
+        Population(name, n, NEURON, rng.normal(V0_MEAN_V, V0_SD_V, n))
+        for name, n in zip(POPULATIONS, sizes)
+    ]
     counts = synapse_counts(scale) if connect else np.zeros((len(POPULATIONS),) * 2, dtype=np.int64)
     arena = SynapseArena(int(counts.sum()), np.float32, np.uint8)
     projs = []
@@ -152,12 +178,23 @@ def microcircuit_network(scale: float = 0.1, background: str = "dc", dt_s: float
             currents.append(CurrentInjection(name, k * BG_RATE_HZ * w_e * NEURON.tau_syn_s[0]))
         else:
             drives.append(PoissonInput(name, k, BG_RATE_HZ, w_e))
-    return Network(pops, projs, currents=currents, drives=drives,
-                   monitors=[SpikeMonitor(p) for p in POPULATIONS])
+    return Network(
+        pops,
+        projs,
+        currents=currents,
+        drives=drives,
+        monitors=[SpikeMonitor(p) for p in POPULATIONS],
+    )
 
 
-def nest_microcircuit(scale: float, background: str, dt_s: float, seed: int, threads: int,
-                      synapse_model: str | None = None) -> NestModel:
+def nest_microcircuit(
+    scale: float,
+    background: str,
+    dt_s: float,
+    seed: int,
+    threads: int,
+    synapse_model: str | None = None,
+) -> NestModel:
     """The microcircuit in NEST, connected by NEST's own rules (as NEST's example does).
 
     Same neurons, initial potentials and background as :func:`microcircuit_network` (through
@@ -173,14 +210,20 @@ def nest_microcircuit(scale: float, background: str, dt_s: float, seed: int, thr
     ``build_wall_s`` covers everything from the description to a ready kernel.
     """
     t0 = time.perf_counter()
-    model = to_nest(microcircuit_network(scale, background, dt_s, seed, connect=False), dt_s,
-                    seed=seed, threads=threads)
+    model = to_nest(
+        microcircuit_network(scale, background, dt_s, seed, connect=False),
+        dt_s,
+        seed=seed,
+        threads=threads,
+    )
     import nest  # loaded by to_nest
 
     counts = synapse_counts(scale)
     if synapse_model is None:
         per_thread = math.ceil(int(nest.GetKernelStatus("network_size")) / threads)
-        synapse_model = "static_synapse_hpc" if per_thread < HPC_MAX_NODES_PER_THREAD else "static_synapse"
+        synapse_model = (
+            "static_synapse_hpc" if per_thread < HPC_MAX_NODES_PER_THREAD else "static_synapse"
+        )
     w_e = psp_to_weight(PSP_MEAN_V) * MV_PER_UNIT
     for s, src in enumerate(POPULATIONS):
         inh = src.endswith("I")
@@ -195,13 +238,26 @@ def nest_microcircuit(scale: float, background: str, dt_s: float, seed: int, thr
             mean = w_e * (G_INH if inh else (2.0 if (src, tgt) == ("L4E", "L23E") else 1.0))
             d_mean = (DELAY_I_S if inh else DELAY_E_S) * 1e3
             bounds = {"min": -np.inf, "max": 0.0} if inh else {"min": 0.0, "max": np.inf}
-            syn = {"synapse_model": src_model,
-                   "weight": nest.math.redraw(nest.random.normal(mean, abs(mean) * PSP_REL_SD), **bounds),
-                   "delay": nest.math.redraw(nest.random.normal(d_mean, d_mean * DELAY_REL_SD),
-                                             min=dt_s * 1e3, max=np.inf)}
-            nest.Connect(model.nodes[src], model.nodes[tgt],
-                         {"rule": "fixed_total_number", "N": int(counts[t, s]),
-                          "allow_autapses": True, "allow_multapses": True}, syn)
+            syn = {
+                "synapse_model": src_model,
+                "weight": nest.math.redraw(
+                    nest.random.normal(mean, abs(mean) * PSP_REL_SD), **bounds
+                ),
+                "delay": nest.math.redraw(
+                    nest.random.normal(d_mean, d_mean * DELAY_REL_SD), min=dt_s * 1e3, max=np.inf
+                ),
+            }
+            nest.Connect(
+                model.nodes[src],
+                model.nodes[tgt],
+                {
+                    "rule": "fixed_total_number",
+                    "N": int(counts[t, s]),
+                    "allow_autapses": True,
+                    "allow_multapses": True,
+                },
+                syn,
+            )
     model.build_wall_s = time.perf_counter() - t0
     return model
 
@@ -232,14 +288,18 @@ class Config:
 
     def __post_init__(self) -> None:
         if not self.duration_s > self.t_skip_s >= 0:
-            raise ValueError(f"need duration_s > t_skip_s >= 0, got {self.duration_s}, {self.t_skip_s}")
+            raise ValueError(
+                f"need duration_s > t_skip_s >= 0, got {self.duration_s}, {self.t_skip_s}"
+            )
         if self.precision not in ("float32", "float64"):
             raise ValueError(f"precision must be 'float32' or 'float64', got {self.precision!r}")
         for name in ("threads", "nest_threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.nest_synapses not in ("auto", "same", "own"):
-            raise ValueError(f"nest_synapses must be 'auto', 'same' or 'own', got {self.nest_synapses!r}")
+            raise ValueError(
+                f"nest_synapses must be 'auto', 'same' or 'own', got {self.nest_synapses!r}"
+            )
         if not (self.run_ours or self.run_nest):
             raise ValueError("run_ours and run_nest are both False: nothing to run")
 
@@ -260,9 +320,12 @@ def layer_ordering(rates: dict[str, float]) -> dict[str, bool]:
     """Whether ``rates`` (population -> Hz) have the published ordering (see
     :data:`PUBLISHED_E_ORDER`): ``excitatory_order`` and ``inhibitory_above_excitatory``."""
     e = [rates[p] for p in PUBLISHED_E_ORDER]
-    return {"excitatory_order": bool(all(a < b for a, b in zip(e, e[1:]))),
-            "inhibitory_above_excitatory": bool(all(rates[f"{layer}I"] > rates[f"{layer}E"]
-                                                    for layer in ("L23", "L4", "L5", "L6")))}
+    return {
+        "excitatory_order": bool(all(a < b for a, b in zip(e, e[1:]))),
+        "inhibitory_above_excitatory": bool(
+            all(rates[f"{layer}I"] > rates[f"{layer}E"] for layer in ("L23", "L4", "L5", "L6"))
+        ),
+    }
 
 
 class PeakRSS:
@@ -296,27 +359,38 @@ def _synchrony(spikes: SpikeTrains, t0: float, t1: float, bin_s: float = 3e-3) -
     """Variance over mean of the population spike count in ``bin_s`` bins (as Potjans &
     Diesmann 2014 Fig. 6: about 1 for independent Poisson neurons)."""
     keep = (spikes.times_s >= t0) & (spikes.times_s < t1)
-    counts = np.bincount(((spikes.times_s[keep] - t0) / bin_s).astype(np.int64),
-                         minlength=int((t1 - t0) / bin_s))
+    counts = np.bincount(
+        ((spikes.times_s[keep] - t0) / bin_s).astype(np.int64), minlength=int((t1 - t0) / bin_s)
+    )
     return float(counts.var() / counts.mean()) if counts.mean() > 0 else float("nan")
 
 
 def _run_ours(net: Network, cfg: Config, seed: int) -> tuple[Recording, dict]:
     dtype = np.float32 if cfg.precision == "float32" else np.float64
-    ClockSimulator(microcircuit_network(0.002, cfg.background, cfg.dt_s, seed), cfg.dt_s,
-                   dtype=dtype, threads=cfg.threads).run(2e-3)  # compile outside the timings
+    ClockSimulator(
+        microcircuit_network(0.002, cfg.background, cfg.dt_s, seed),
+        cfg.dt_s,
+        dtype=dtype,
+        threads=cfg.threads,
+    ).run(2e-3)  # compile outside the timings
     with PeakRSS() as mem:
         t0 = time.perf_counter()
         sim = ClockSimulator(net, cfg.dt_s, seed=seed, dtype=dtype, threads=cfg.threads)
         build = time.perf_counter() - t0
         rec = sim.run(cfg.duration_s)
         del sim  # its state (1.2 GB at full scale) is gone before NEST builds
-    return rec, {"build_wall_s": build, "sim_wall_s": rec.meta["wall_s"], "peak_rss_mb": mem.peak_mb}
+    return rec, {
+        "build_wall_s": build,
+        "sim_wall_s": rec.meta["wall_s"],
+        "peak_rss_mb": mem.peak_mb,
+    }
 
 
 def _nest_gets_our_synapses(cfg: Config) -> bool:
     n_syn = int(synapse_counts(cfg.scale).sum())
-    return cfg.nest_synapses == "same" or (cfg.nest_synapses == "auto" and n_syn <= SAME_SYNAPSES_MAX)
+    return cfg.nest_synapses == "same" or (
+        cfg.nest_synapses == "auto" and n_syn <= SAME_SYNAPSES_MAX
+    )
 
 
 def _run_nest(net: Network | None, cfg: Config, seed: int) -> tuple[Recording, dict]:
@@ -328,9 +402,14 @@ def _run_nest(net: Network | None, cfg: Config, seed: int) -> tuple[Recording, d
             model = nest_microcircuit(cfg.scale, cfg.background, cfg.dt_s, seed, cfg.nest_threads)
         rec = model.run(cfg.duration_s)
         release_nest()
-    return rec, {"nest_build_wall_s": model.build_wall_s, "nest_sim_wall_s": rec.meta["sim_wall_s"],
-                 "nest_peak_rss_mb": mem.peak_mb,
-                 "nest_synapses": "same as ours" if net is not None else "NEST's own rules (same statistics)"}
+    return rec, {
+        "nest_build_wall_s": model.build_wall_s,
+        "nest_sim_wall_s": rec.meta["sim_wall_s"],
+        "nest_peak_rss_mb": mem.peak_mb,
+        "nest_synapses": "same as ours"
+        if net is not None
+        else "NEST's own rules (same statistics)",
+    }
 
 
 def run(cfg: Config, ctx) -> dict:
@@ -343,9 +422,14 @@ def run(cfg: Config, ctx) -> dict:
             t0 = time.perf_counter()
             net = microcircuit_network(cfg.scale, cfg.background, cfg.dt_s, ctx.seed)
             build = time.perf_counter() - t0
-        summary.update({"n_neurons": net.n_neurons, "network_build_wall_s": build,
-                        "network_peak_rss_mb": mem.peak_mb,
-                        "synapse_mb": sum(pr.synapses.nbytes for pr in net.projections) / 2**20})
+        summary.update(
+            {
+                "n_neurons": net.n_neurons,
+                "network_build_wall_s": build,
+                "network_peak_rss_mb": mem.peak_mb,
+                "synapse_mb": sum(pr.synapses.nbytes for pr in net.projections) / 2**20,
+            }
+        )
     recs: dict[str, Recording] = {}
     if cfg.run_ours:
         recs["ours"], facts = _run_ours(net, cfg, ctx.seed)
@@ -364,18 +448,28 @@ def run(cfg: Config, ctx) -> dict:
             rates[name] = mean_rate(sp, t0, t1)
             cvs[name] = float(np.nanmedian(isi_cv(sp, t_start_s=t0, t_stop_s=t1)))
             sync[name] = _synchrony(sp, t0, t1)
-            ctx.save_arrays(f"{sim}/{name}", {"times_s": sp.times_s, "indices": sp.indices}, {"size": sp.size})
-        summary[f"{prefix}rate_hz"], summary[f"{prefix}isi_cv"], summary[f"{prefix}synchrony"] = rates, cvs, sync
+            ctx.save_arrays(
+                f"{sim}/{name}", {"times_s": sp.times_s, "indices": sp.indices}, {"size": sp.size}
+            )
+        summary[f"{prefix}rate_hz"], summary[f"{prefix}isi_cv"], summary[f"{prefix}synchrony"] = (
+            rates,
+            cvs,
+            sync,
+        )
         summary[f"{prefix}layer_ordering"] = layer_ordering(rates)
     if len(recs) == 2:
         if same:  # one network, integrated exactly by both: the spikes themselves can agree
-            summary["identical_spikes"] = all(_same_spikes(recs["ours"].spikes[p], recs["nest"].spikes[p])
-                                              for p in POPULATIONS)
-        agree = compare_populations(recs["nest"].spikes, recs["ours"].spikes, t_start_s=t0, t_stop_s=t1,
-                                    seed=ctx.seed)
+            summary["identical_spikes"] = all(
+                _same_spikes(recs["ours"].spikes[p], recs["nest"].spikes[p]) for p in POPULATIONS
+            )
+        agree = compare_populations(
+            recs["nest"].spikes, recs["ours"].spikes, t_start_s=t0, t_stop_s=t1, seed=ctx.seed
+        )
         summary["rel_rate_diff_vs_nest"] = {p: agree[p]["rate_hz"].rel_diff for p in POPULATIONS}
         summary["max_rel_rate_diff_vs_nest"] = max(summary["rel_rate_diff_vs_nest"].values())
-        summary["ks_distance_vs_nest"] = {p: {k: a.ks_distance for k, a in agree[p].items()} for p in POPULATIONS}
+        summary["ks_distance_vs_nest"] = {
+            p: {k: a.ks_distance for k, a in agree[p].items()} for p in POPULATIONS
+        }
     _plot(ctx, recs, cfg)
     return summary
 
@@ -384,7 +478,9 @@ def _same_spikes(a: SpikeTrains, b: SpikeTrains) -> bool:
     """Whether two recordings hold the same (step, neuron) spikes, in any order."""
     if a.n_spikes != b.n_spikes:
         return False
-    ka, kb = (np.sort(np.rint(x.times_s / 1e-7).astype(np.int64) * x.size + x.indices) for x in (a, b))
+    ka, kb = (
+        np.sort(np.rint(x.times_s / 1e-7).astype(np.int64) * x.size + x.indices) for x in (a, b)
+    )
     return bool(np.array_equal(ka, kb))
 
 
@@ -398,23 +494,42 @@ def _plot(ctx, recs: dict[str, Recording], cfg: Config, fraction: float = 0.05) 
             sp = rec.spikes[name]
             n_show = max(1, int(sp.size * fraction))
             sel = (sp.indices < n_show) & (sp.times_s >= cfg.duration_s - 0.1)
-            ax.plot(sp.times_s[sel], -(sp.indices[sel] + off), ".", ms=1,
-                    color="C3" if name.endswith("I") else "C0")
+            ax.plot(
+                sp.times_s[sel],
+                -(sp.indices[sel] + off),
+                ".",
+                ms=1,
+                color="C3" if name.endswith("I") else "C0",
+            )
             ticks.append(-(off + n_show / 2))
             off += n_show
-        ax.set(title=f"{sim}: {fraction:.0%} of each population shown", xlabel="time (s)",
-               yticks=ticks, yticklabels=POPULATIONS, xlim=(cfg.duration_s - 0.1, cfg.duration_s))
+        ax.set(
+            title=f"{sim}: {fraction:.0%} of each population shown",
+            xlabel="time (s)",
+            yticks=ticks,
+            yticklabels=POPULATIONS,
+            xlim=(cfg.duration_s - 0.1, cfg.duration_s),
+        )
     ctx.save_figure(fig, "microcircuit_raster")
     fig, ax = plt.subplots(figsize=(9, 4))
     width = 0.8 / len(recs)
     for j, (sim, rec) in enumerate(recs.items()):
         data = [firing_rates(rec.spikes[p], cfg.t_skip_s, cfg.duration_s) for p in POPULATIONS]
-        bp = ax.boxplot(data, positions=np.arange(len(POPULATIONS)) + (j - (len(recs) - 1) / 2) * width,
-                        widths=width * 0.9, showfliers=False, patch_artist=True)
+        bp = ax.boxplot(
+            data,
+            positions=np.arange(len(POPULATIONS)) + (j - (len(recs) - 1) / 2) * width,
+            widths=width * 0.9,
+            showfliers=False,
+            patch_artist=True,
+        )
         for box in bp["boxes"]:
             box.set(facecolor=f"C{j}", alpha=0.5)
         ax.plot([], [], color=f"C{j}", lw=6, alpha=0.5, label=sim)
-    ax.set(xticks=np.arange(len(POPULATIONS)), xticklabels=POPULATIONS, ylabel="rate (Hz)",
-           title=f"single-neuron rates after {cfg.t_skip_s:g} s (scale {cfg.scale:g}, {cfg.background} background)")
+    ax.set(
+        xticks=np.arange(len(POPULATIONS)),
+        xticklabels=POPULATIONS,
+        ylabel="rate (Hz)",
+        title=f"single-neuron rates after {cfg.t_skip_s:g} s (scale {cfg.scale:g}, {cfg.background} background)",
+    )
     ax.legend()
     ctx.save_figure(fig, "microcircuit_rates")

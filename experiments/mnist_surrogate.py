@@ -42,8 +42,19 @@ class Config(SurrogateConfig):
             raise ValueError(f"n_train must be in [1, 9999], got {self.n_train}")
 
 
-SMOKE: dict[str, Any] = {"hidden": 64, "n_steps": 5, "epochs": 1, "engine_samples": 3, "n_train": 1000}
-QUICK: dict[str, Any] = {"epochs": 3, "sparse_density": 0.0, "kwta_fraction": 0.0, "spike_input": False}
+SMOKE: dict[str, Any] = {
+    "hidden": 64,
+    "n_steps": 5,
+    "epochs": 1,
+    "engine_samples": 3,
+    "n_train": 1000,
+}
+QUICK: dict[str, Any] = {
+    "epochs": 3,
+    "sparse_density": 0.0,
+    "kwta_fraction": 0.0,
+    "spike_input": False,
+}
 
 
 def run(cfg: Config, ctx: Any) -> dict:

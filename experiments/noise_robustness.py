@@ -75,8 +75,15 @@ class Config:
         check_resume_mode(self.resume)
 
 
-SMOKE: dict[str, Any] = {"hidden": 40, "n_train": 600, "n_test": 200, "n_steps": 6, "epochs": 1, "seeds": 2,
-                         "noise_levels": (0.0, 0.5)}
+SMOKE: dict[str, Any] = {
+    "hidden": 40,
+    "n_train": 600,
+    "n_test": 200,
+    "n_steps": 6,
+    "epochs": 1,
+    "seeds": 2,
+    "noise_levels": (0.0, 0.5),
+}
 QUICK: dict[str, Any] = {"epochs": 2, "noise_levels": (0.0, 0.2, 0.4, 0.6)}
 
 
@@ -97,8 +104,9 @@ def replace_with_noise(x: np.ndarray, fraction: float, seed: int) -> np.ndarray:
 def _network(cfg: Config, name: str, n_in: int, n_out: int, seed: int) -> SpikingMLP:
     density = 1.0 if name == "dense" else cfg.weight_density
     k = max(1, round(cfg.kwta_fraction * cfg.hidden)) if name == "sparse_kwta" else None
-    return SpikingMLP((n_in, cfg.hidden, n_out), n_steps=cfg.n_steps, density=density, kwta_k=k,
-                      seed=seed)
+    return SpikingMLP(
+        (n_in, cfg.hidden, n_out), n_steps=cfg.n_steps, density=density, kwta_k=k, seed=seed
+    )
 
 
 def _identity(cfg: Config, name: str, seed: int) -> str:
@@ -120,14 +128,24 @@ def run(cfg: Config, ctx) -> dict:
     levels = list(cfg.noise_levels)
     acc = np.zeros((len(NETWORKS), cfg.seeds, len(levels)))
     act = np.zeros((len(NETWORKS), cfg.seeds))
-    jobs = {point_key(NETWORKS[i], s): (i, s) for s in range(cfg.seeds) for i in range(len(NETWORKS))}
+    jobs = {
+        point_key(NETWORKS[i], s): (i, s) for s in range(cfg.seeds) for i in range(len(NETWORKS))
+    }
 
     def compute(key: str) -> dict:
         i, s = jobs[key]
         seed = ctx.seed + 1000 * s
         model = _network(cfg, NETWORKS[i], data.n_features, data.n_classes, seed)
-        train_with_hook(model, data.x_train, data.y_train, epochs=cfg.epochs,
-                        batch_size=cfg.batch_size, lr=cfg.lr, seed=seed, encode=encode)
+        train_with_hook(
+            model,
+            data.x_train,
+            data.y_train,
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            lr=cfg.lr,
+            seed=seed,
+            encode=encode,
+        )
         out = {"accuracy": [], "activation_sparsity": float("nan")}
         for j, f in enumerate(levels):
             noisy = replace_with_noise(x_test, f, seed + 7 + j)
@@ -140,28 +158,49 @@ def run(cfg: Config, ctx) -> dict:
     # finished (network, seed) points are kept: a killed run resumes, parallel runs share
     # them, and a run that changes one network's parameters reuses the other networks
     bar = ctx.progress(total=len(jobs), desc="networks x seeds")
-    stores = [PointStore(ctx.checkpoint_path("points"), _identity(cfg, name, ctx.seed),
-                         fresh=cfg.resume == "fresh") for name in NETWORKS]
+    stores = [
+        PointStore(
+            ctx.checkpoint_path("points"),
+            _identity(cfg, name, ctx.seed),
+            fresh=cfg.resume == "fresh",
+        )
+        for name in NETWORKS
+    ]
     done: dict[str, dict] = {}
     for wait in (False, True):  # first what no other process holds, then await the rest
         for i, store in enumerate(stores):
             mine = [k for k, (n, _s) in jobs.items() if n == i and k not in done]
-            done.update(store.compute_all(mine, compute, on_done=lambda _k: bar.update(1), wait=wait))
+            done.update(
+                store.compute_all(mine, compute, on_done=lambda _k: bar.update(1), wait=wait)
+            )
     for key, r in done.items():
         i, s = jobs[key]
         acc[i, s], act[i, s] = r["accuracy"], r["activation_sparsity"]
     mean, std = acc.mean(1), acc.std(1, ddof=1) if cfg.seeds > 1 else np.zeros_like(acc[:, 0])
-    ctx.save_arrays("noise", {"accuracy": acc, "noise_levels": np.asarray(levels),
-                              "hidden_activation_sparsity": act}, {"networks": ",".join(NETWORKS)})
+    ctx.save_arrays(
+        "noise",
+        {"accuracy": acc, "noise_levels": np.asarray(levels), "hidden_activation_sparsity": act},
+        {"networks": ",".join(NETWORKS)},
+    )
 
     fig = Figure(figsize=(6, 4.2))
     FigureCanvasAgg(fig)
     ax = fig.subplots()
     for i, name in enumerate(NETWORKS):
-        ax.errorbar(100 * np.asarray(levels), 100 * mean[i], yerr=100 * std[i], marker="o", ms=4,
-                    capsize=3, label=f"{name} (clean {100 * mean[i, 0]:.1f}%)")
-    ax.set(xlabel="input pixels replaced by noise (%)", ylabel="test accuracy (%)",
-           title=f"MNIST split, {cfg.seeds} seeds (mean +- std)")
+        ax.errorbar(
+            100 * np.asarray(levels),
+            100 * mean[i],
+            yerr=100 * std[i],
+            marker="o",
+            ms=4,
+            capsize=3,
+            label=f"{name} (clean {100 * mean[i, 0]:.1f}%)",
+        )
+    ax.set(
+        xlabel="input pixels replaced by noise (%)",
+        ylabel="test accuracy (%)",
+        title=f"MNIST split, {cfg.seeds} seeds (mean +- std)",
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     ctx.save_figure(fig, "noise_robustness")
@@ -174,8 +213,9 @@ def run(cfg: Config, ctx) -> dict:
         "accuracy_per_seed": {n: acc[i].tolist() for i, n in enumerate(NETWORKS)},
         "clean_accuracy": {n: float(mean[i, 0]) for i, n in enumerate(NETWORKS)},
         "noise_score": {n: float(score[i].mean()) for i, n in enumerate(NETWORKS)},
-        "noise_score_std": {n: float(score[i].std(ddof=1)) if cfg.seeds > 1 else 0.0
-                            for i, n in enumerate(NETWORKS)},
+        "noise_score_std": {
+            n: float(score[i].std(ddof=1)) if cfg.seeds > 1 else 0.0 for i, n in enumerate(NETWORKS)
+        },
         "hidden_activation_sparsity": {n: float(act[i].mean()) for i, n in enumerate(NETWORKS)},
         "seeds": cfg.seeds,
         "weight_density": cfg.weight_density,

@@ -80,14 +80,26 @@ class Config:
     def dictionary_config(self) -> DictionaryConfig:
         """The learning parameters as a :class:`DictionaryConfig`."""
         return DictionaryConfig(
-            n_atoms=self.n_atoms, lam=self.lam, n_updates=self.n_updates,
-            batch_size=self.batch_size, lr=self.lr, inference=self.inference,
-            max_iter=self.max_iter, update=self.update,
+            n_atoms=self.n_atoms,
+            lam=self.lam,
+            n_updates=self.n_updates,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            inference=self.inference,
+            max_iter=self.max_iter,
+            update=self.update,
         )
 
 
-SMOKE = {"images": "camera,grass,brick", "n_updates": 30, "n_train_patches": 5000, "n_test_patches": 200, "n_atoms": 16,
-         "patch_size": 6, "batch_size": 100}
+SMOKE = {
+    "images": "camera,grass,brick",
+    "n_updates": 30,
+    "n_train_patches": 5000,
+    "n_test_patches": 200,
+    "n_atoms": 16,
+    "patch_size": 6,
+    "batch_size": 100,
+}
 QUICK = {"n_updates": 600}
 
 
@@ -109,11 +121,18 @@ def train_dictionary(cfg: Config, seed: int, progress=None):
 
 def run(cfg: Config, ctx) -> dict:
     """Learn the dictionary, fit Gabors, write figures and arrays, return the summary."""
-    res, _, Xt = train_dictionary(cfg, ctx.seed, progress=lambda it: ctx.progress(it, desc="learning"))
+    res, _, Xt = train_dictionary(
+        cfg, ctx.seed, progress=lambda it: ctx.progress(it, desc="learning")
+    )
     D = res.dictionary.astype(np.float64)
     dcfg = cfg.dictionary_config()
-    A = infer(D, Xt, DictionaryConfig(**{**dcfg.__dict__, "max_iter": 4 * cfg.max_iter,
-                                        "tol": 1e-4, "dtype": "float64"}))
+    A = infer(
+        D,
+        Xt,
+        DictionaryConfig(
+            **{**dcfg.__dict__, "max_iter": 4 * cfg.max_iter, "tol": 1e-4, "dtype": "float64"}
+        ),
+    )
     t0 = time.perf_counter()
     shape = (cfg.patch_size, cfg.patch_size)
     fits = fit_gabors(D, shape)
@@ -121,29 +140,63 @@ def run(cfg: Config, ctx) -> dict:
     stats = gabor_population_stats(fits, r2_min=cfg.r2_min)
     bandpass = [g for g in fits if is_bandpass(g, cfg.r2_min)]
     n_bp = len(bandpass)
-    ctx.save_arrays("dictionary", {"D": D, "objective": res.objective, "frac_nonzero": res.frac_nonzero},
-                    {"patch_size": cfg.patch_size, "lam": cfg.lam, "inference": cfg.inference})
-    ctx.save_arrays("gabor", {k: np.array([g.as_dict()[k] for g in fits]) for k in
-                              ("x0", "y0", "theta", "freq", "peak_freq", "sigma_x", "sigma_y", "phase",
-                               "amplitude", "r2")})
+    ctx.save_arrays(
+        "dictionary",
+        {"D": D, "objective": res.objective, "frac_nonzero": res.frac_nonzero},
+        {"patch_size": cfg.patch_size, "lam": cfg.lam, "inference": cfg.inference},
+    )
+    ctx.save_arrays(
+        "gabor",
+        {
+            k: np.array([g.as_dict()[k] for g in fits])
+            for k in (
+                "x0",
+                "y0",
+                "theta",
+                "freq",
+                "peak_freq",
+                "sigma_x",
+                "sigma_y",
+                "phase",
+                "amplitude",
+                "r2",
+            )
+        },
+    )
     order = np.argsort([-g.r2 for g in fits], kind="stable")
     what = f"band-pass Gabor fits (R^2 > {cfg.r2_min:g}, peak SF >= {MIN_PEAK_FREQ:g} cyc/px)"
-    ctx.save_figure(receptive_field_grid(D, shape, title=(
-        f"{cfg.n_atoms} bases, {cfg.patch_size}x{cfg.patch_size} px: {n_bp} ({100 * n_bp / len(fits):.0f}%) "
-        f"are {what}")), "receptive_fields")
-    ctx.save_figure(receptive_field_grid(D[:, order], shape, title=f"all {cfg.n_atoms} bases sorted by Gabor R^2"),
-                    "receptive_fields_sorted")
-    ctx.save_figure(gabor_tiling(bandpass, shape, cfg.r2_min, title=f"Gabor tiling of the {n_bp} {what}"),
-                    "gabor_tiling")
+    ctx.save_figure(
+        receptive_field_grid(
+            D,
+            shape,
+            title=(
+                f"{cfg.n_atoms} bases, {cfg.patch_size}x{cfg.patch_size} px: {n_bp} ({100 * n_bp / len(fits):.0f}%) "
+                f"are {what}"
+            ),
+        ),
+        "receptive_fields",
+    )
+    ctx.save_figure(
+        receptive_field_grid(
+            D[:, order], shape, title=f"all {cfg.n_atoms} bases sorted by Gabor R^2"
+        ),
+        "receptive_fields_sorted",
+    )
+    ctx.save_figure(
+        gabor_tiling(bandpass, shape, cfg.r2_min, title=f"Gabor tiling of the {n_bp} {what}"),
+        "gabor_tiling",
+    )
     return {
-        "frac_gabor_r2_gt_0_8": stats["frac_gabor"] if cfg.r2_min == 0.8 else float(
-            np.mean([g.r2 > 0.8 for g in fits])),
+        "frac_gabor_r2_gt_0_8": stats["frac_gabor"]
+        if cfg.r2_min == 0.8
+        else float(np.mean([g.r2 > 0.8 for g in fits])),
         "median_gabor_r2": stats["median_r2"],
         # well-fit Gabors whose spectrum peaks at >= MIN_PEAK_FREQ: band-pass, not blobs or ramps
         "frac_gabor_bandpass": n_bp / len(fits),
         # the same with the carrier frequency instead of the peak (lower: odd fields drift to f -> 0)
-        "frac_gabor_carrier_freq_ge_0_05": float(np.mean([g.r2 > cfg.r2_min and g.freq >= MIN_PEAK_FREQ
-                                                          for g in fits])),
+        "frac_gabor_carrier_freq_ge_0_05": float(
+            np.mean([g.r2 > cfg.r2_min and g.freq >= MIN_PEAK_FREQ for g in fits])
+        ),
         "frac_nonzero_coefficients": float(np.count_nonzero(A) / A.size),
         "relative_reconstruction_error": relative_reconstruction_error(D, Xt, A),
         "orientation_histogram": stats["orientation_histogram"],

@@ -70,7 +70,9 @@ class PointStore:
         if not (isinstance(stored, dict) and set(stored) == {"sha256", "result"}):
             raise FormatError(f"{path}: point file must hold exactly 'sha256' and 'result'")
         if _digest(stored["result"]) != stored["sha256"]:
-            raise FormatError(f"{path}: point result does not match its SHA-256 (damaged or edited)")
+            raise FormatError(
+                f"{path}: point result does not match its SHA-256 (damaged or edited)"
+            )
         return stored["result"]
 
     def put(self, key: str, result: dict[str, Any]) -> None:
@@ -105,9 +107,14 @@ class PointStore:
         with contextlib.suppress(FileNotFoundError):
             self._file(key, ".lock").unlink()
 
-    def compute_all(self, keys: Iterable[str], compute: Callable[[str], dict[str, Any]],
-                    poll_s: float = 5.0, on_done: Callable[[str], None] | None = None,
-                    wait: bool = True) -> dict[str, dict[str, Any]]:
+    def compute_all(
+        self,
+        keys: Iterable[str],
+        compute: Callable[[str], dict[str, Any]],
+        poll_s: float = 5.0,
+        on_done: Callable[[str], None] | None = None,
+        wait: bool = True,
+    ) -> dict[str, dict[str, Any]]:
         """Results for every key: stored ones, computed ones, and those other processes finish.
 
         ``compute(key)`` runs for every missing key this process can claim; keys held by
@@ -149,4 +156,3 @@ def _digest(result: Any) -> str:
 def point_key(*parts: Hashable) -> str:
     """A file-name-safe key from parts, e.g. ``point_key("rigl", 0.1, True)``."""
     return "_".join(f"{p:g}" if isinstance(p, float) else str(p) for p in parts)
-

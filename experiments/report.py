@@ -41,9 +41,26 @@ FIGURES_FILE = "figures.json"
 #: Lists longer than this are summarised (count and range) instead of printed in full.
 MAX_LIST = 10
 #: Unit tokens of summary keys (``mean_rate_hz``, ``train_seconds``, ``energy_uj_by_preset``).
-_UNITS = {"s": "s", "seconds": "s", "ms": "ms", "us": "µs", "ns": "ns", "hz": "Hz", "mj": "mJ",
-          "uj": "µJ", "nj": "nJ", "pj": "pJ", "mv": "mV", "deg": "degrees", "pct": "%",
-          "percent": "%", "px": "pixels", "mb": "MB", "gb": "GB", "bytes": "bytes"}
+_UNITS = {
+    "s": "s",
+    "seconds": "s",
+    "ms": "ms",
+    "us": "µs",
+    "ns": "ns",
+    "hz": "Hz",
+    "mj": "mJ",
+    "uj": "µJ",
+    "nj": "nJ",
+    "pj": "pJ",
+    "mv": "mV",
+    "deg": "degrees",
+    "pct": "%",
+    "percent": "%",
+    "px": "pixels",
+    "mb": "MB",
+    "gb": "GB",
+    "bytes": "bytes",
+}
 
 
 @dataclass(frozen=True)
@@ -55,7 +72,9 @@ class FigureEntry:
     caption: str
 
 
-def save_figure(fig: plt.Figure, out_dir: Path, name: str, caption: str, dpi: int | None = None) -> FigureEntry:
+def save_figure(
+    fig: plt.Figure, out_dir: Path, name: str, caption: str, dpi: int | None = None
+) -> FigureEntry:
     """Save ``fig`` as ``name.png`` (``dpi``, default :data:`PRINT_DPI`) and ``name.svg`` in
     ``out_dir`` atomically; close it."""
     if not caption.strip():
@@ -112,12 +131,16 @@ def fmt(v: Any) -> str:
             return "n/a"
         return f"{v:,.4g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.2e}"
     if isinstance(v, (list, tuple)):
-        if len(v) > MAX_LIST and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
+        if len(v) > MAX_LIST and all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) for x in v
+        ):
             finite = sorted(x for x in v if not math.isnan(x))
             if not finite:
                 return f"{len(v)} values, all n/a"
             med = float(statistics.median(finite))
-            return f"{len(v)} values, median {fmt(med)} (range {fmt(finite[0])} to {fmt(finite[-1])})"
+            return (
+                f"{len(v)} values, median {fmt(med)} (range {fmt(finite[0])} to {fmt(finite[-1])})"
+            )
         return ", ".join(fmt(x) for x in v)
     if isinstance(v, dict):
         return "; ".join(f"{k}: {fmt(x)}" for k, x in v.items())
@@ -125,8 +148,9 @@ def fmt(v: Any) -> str:
 
 
 def _env() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                             undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
+    )
     env.filters["fmt"] = fmt
     env.filters["unit"] = unit_of
     return env
@@ -137,12 +161,27 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def render_run_page(out_dir: Path, title: str, summary: dict, scorecard: list[dict] | None,
-                    figures: list[FigureEntry], config: dict | None = None) -> Path:
+def render_run_page(
+    out_dir: Path,
+    title: str,
+    summary: dict,
+    scorecard: list[dict] | None,
+    figures: list[FigureEntry],
+    config: dict | None = None,
+) -> Path:
     """Write ``out_dir/report.html``: summary table, scorecard (if any), captioned figures,
     and the run's parameters (if given)."""
-    html = _env().get_template("run.html.j2").render(title=title, summary=summary, config=config or {},
-                                                      scorecard=scorecard or [], figures=figures)
+    html = (
+        _env()
+        .get_template("run.html.j2")
+        .render(
+            title=title,
+            summary=summary,
+            config=config or {},
+            scorecard=scorecard or [],
+            figures=figures,
+        )
+    )
     return _write(Path(out_dir) / "report.html", html)
 
 
@@ -158,15 +197,24 @@ def render_experiment_page(ctx, cfg, summary: dict) -> Path:
     Shows ``scorecard.json`` when the run wrote one (bio-suite); lists the figures with their
     captions in ``figures.json`` for pages that gather several runs (the demo tour).
     """
-    write_text(Path(ctx.out_dir) / FIGURES_FILE, json.dumps([dataclasses.asdict(f) for f in ctx.figures], indent=1))
+    write_text(
+        Path(ctx.out_dir) / FIGURES_FILE,
+        json.dumps([dataclasses.asdict(f) for f in ctx.figures], indent=1),
+    )
     card_path = Path(ctx.out_dir) / "scorecard.json"
     scorecard = read_json(card_path, "scorecard") if card_path.is_file() else None
     facts = ("experiment", "seed", "smoke")
     title = f"{ctx.name} (seed {ctx.seed}{', smoke size' if ctx.smoke else ''})"
     if scorecard:
         title += f": {sum(r['passed'] for r in scorecard)} of {len(scorecard)} tests pass"
-    return render_run_page(ctx.out_dir, title, {k: v for k, v in summary.items() if k not in facts},
-                           scorecard, ctx.figures, dataclasses.asdict(cfg))
+    return render_run_page(
+        ctx.out_dir,
+        title,
+        {k: v for k, v in summary.items() if k not in facts},
+        scorecard,
+        ctx.figures,
+        dataclasses.asdict(cfg),
+    )
 
 
 def render_demo_page(out_dir: Path, sections: list[dict]) -> Path:

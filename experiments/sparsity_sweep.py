@@ -72,8 +72,20 @@ from neuro.safe_read import open_binary
 
 __all__ = ["Config", "run", "SMOKE", "QUICK", "METHODS", "loihi_energy_per_inference"]
 
-METHODS = ("fixed_random", "magnitude", "gmp", "imp", "snip", "synflow", "permutation",
-           "set", "dsr", "snfs", "rigl", "deepr")
+METHODS = (
+    "fixed_random",
+    "magnitude",
+    "gmp",
+    "imp",
+    "snip",
+    "synflow",
+    "permutation",
+    "set",
+    "dsr",
+    "snfs",
+    "rigl",
+    "deepr",
+)
 _DST = ("set", "dsr", "snfs", "rigl", "deepr")
 DT = 1e-3
 
@@ -124,8 +136,17 @@ class Config:
     def __post_init__(self) -> None:
         if self.dataset not in ("mnist", "digits"):
             raise ValueError(f"dataset must be 'mnist' or 'digits', got {self.dataset!r}")
-        for name in ("hidden", "n_steps", "epochs", "batch_size", "update_every", "prune_epoch",
-                     "imp_rounds", "synflow_iterations", "threads"):
+        for name in (
+            "hidden",
+            "n_steps",
+            "epochs",
+            "batch_size",
+            "update_every",
+            "prune_epoch",
+            "imp_rounds",
+            "synflow_iterations",
+            "threads",
+        ):
             v = getattr(self, name)
             if int(v) != v or v < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
@@ -134,39 +155,68 @@ class Config:
         for name in ("densities", "sensitivity_densities", "reduced_densities"):
             vals = getattr(self, name)
             if not vals or any(not 0 < d < 1 for d in vals):
-                raise ValueError(f"{name} must be a non-empty tuple of values in (0, 1), got {vals}")
+                raise ValueError(
+                    f"{name} must be a non-empty tuple of values in (0, 1), got {vals}"
+                )
         if self.validation_epochs < 0 or int(self.validation_epochs) != self.validation_epochs:
-            raise ValueError(f"validation_epochs must be an integer >= 0, got {self.validation_epochs!r}")
+            raise ValueError(
+                f"validation_epochs must be an integer >= 0, got {self.validation_epochs!r}"
+            )
         if self.validation_epochs and not 0 < self.validation_size < self.n_train:
-            raise ValueError(f"validation_size must be in [1, n_train - 1 = {self.n_train - 1}], "
-                             f"got {self.validation_size}")
+            raise ValueError(
+                f"validation_size must be in [1, n_train - 1 = {self.n_train - 1}], "
+                f"got {self.validation_size}"
+            )
         check_resume_mode(self.resume)
         if self.lr_schedule not in ("constant", "cosine"):
-            raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
+            raise ValueError(
+                f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}"
+            )
         if self.layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {LAYOUTS}, got {self.layout!r}")
         if not 0 < self.validation_density < 1:
             raise ValueError(f"validation_density must be in (0, 1), got {self.validation_density}")
-        bad = [m for m in (*self.methods, *self.kwta_methods, *self.full_methods) if m not in METHODS]
+        bad = [
+            m for m in (*self.methods, *self.kwta_methods, *self.full_methods) if m not in METHODS
+        ]
         if bad:
             raise ValueError(f"unknown methods {bad}; valid: {METHODS}")
         for name in ("kwta_fraction", "dst_end", "gmp_end", "drop_fraction"):
             if not 0 < getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in (0, 1), got {getattr(self, name)}")
         if self.prune_epoch >= self.epochs:
-            raise ValueError(f"prune_epoch must be < epochs ({self.epochs}), got {self.prune_epoch}")
+            raise ValueError(
+                f"prune_epoch must be < epochs ({self.epochs}), got {self.prune_epoch}"
+            )
         if self.imp_rounds > self.epochs:
             raise ValueError(f"imp_rounds must be <= epochs ({self.epochs}), got {self.imp_rounds}")
         if self.rewind_steps < 0 or self.energy_samples < 0:
             raise ValueError("rewind_steps and energy_samples must be >= 0")
 
 
-SMOKE: dict[str, Any] = {"dataset": "digits", "hidden": 32, "n_steps": 6, "epochs": 2, "prune_epoch": 1,
-                         "densities": (0.2,), "update_every": 5, "synflow_iterations": 5,
-                         "energy_samples": 2, "sensitivity_densities": (0.5, 0.1), "rewind_steps": 2}
-QUICK: dict[str, Any] = {"epochs": 3, "prune_epoch": 1, "densities": (0.1,),
-                         "methods": ("fixed_random", "snip", "set", "rigl"), "kwta_methods": (),
-                         "update_every": 25, "energy_samples": 5, "sensitivity_densities": (0.1, 0.01)}
+SMOKE: dict[str, Any] = {
+    "dataset": "digits",
+    "hidden": 32,
+    "n_steps": 6,
+    "epochs": 2,
+    "prune_epoch": 1,
+    "densities": (0.2,),
+    "update_every": 5,
+    "synflow_iterations": 5,
+    "energy_samples": 2,
+    "sensitivity_densities": (0.5, 0.1),
+    "rewind_steps": 2,
+}
+QUICK: dict[str, Any] = {
+    "epochs": 3,
+    "prune_epoch": 1,
+    "densities": (0.1,),
+    "methods": ("fixed_random", "snip", "set", "rigl"),
+    "kwta_methods": (),
+    "update_every": 25,
+    "energy_samples": 5,
+    "sensitivity_densities": (0.1, 0.01),
+}
 
 
 # ---------------------------------------------------------------------- training one point
@@ -181,21 +231,44 @@ class _Trainer:
 
     def model(self, density: float, kwta: bool) -> SpikingMLP:
         k = max(1, round(self.cfg.kwta_fraction * self.cfg.hidden)) if kwta else None
-        return SpikingMLP(self.sizes, n_steps=self.cfg.n_steps, density=density, kwta_k=k,
-                          seed=self.seed)
+        return SpikingMLP(
+            self.sizes, n_steps=self.cfg.n_steps, density=density, kwta_k=k, seed=self.seed
+        )
 
-    def fit(self, model, epochs: int, hook=None, optimizer=None, seed_offset: int = 0,
-            done_epochs: int = 0, schedule_epochs: int | None = None) -> dict:
+    def fit(
+        self,
+        model,
+        epochs: int,
+        hook=None,
+        optimizer=None,
+        seed_offset: int = 0,
+        done_epochs: int = 0,
+        schedule_epochs: int | None = None,
+    ) -> dict:
         """Train ``epochs`` more epochs of a run of ``schedule_epochs`` (default ``cfg.epochs``)
         of which ``done_epochs`` are done: the step count and learning-rate schedule go on."""
         c = self.cfg
         spe = self.steps_per_epoch
-        lr_at = (cosine_lr(c.lr, (schedule_epochs or c.epochs) * spe)
-                 if c.lr_schedule == "cosine" else None)
-        return train_with_hook(model, self.data.x_train, self.data.y_train, epochs=epochs,
-                               batch_size=c.batch_size, lr=c.lr, seed=self.seed + seed_offset,
-                               encode=self.encode, loss_fn=count_ce_loss, hook=hook,
-                               optimizer=optimizer, lr_at=lr_at, first_step=done_epochs * spe)
+        lr_at = (
+            cosine_lr(c.lr, (schedule_epochs or c.epochs) * spe)
+            if c.lr_schedule == "cosine"
+            else None
+        )
+        return train_with_hook(
+            model,
+            self.data.x_train,
+            self.data.y_train,
+            epochs=epochs,
+            batch_size=c.batch_size,
+            lr=c.lr,
+            seed=self.seed + seed_offset,
+            encode=self.encode,
+            loss_fn=count_ce_loss,
+            hook=hook,
+            optimizer=optimizer,
+            lr_at=lr_at,
+            first_step=done_epochs * spe,
+        )
 
     def first_batch_loss(self, model):
         x = torch.as_tensor(self.data.x_train[: self.cfg.batch_size], dtype=torch.float32)
@@ -211,10 +284,18 @@ class _Trainer:
         opt = torch.optim.Adam(model.parameters(), lr=c.lr)
         hook = None
         if method in _DST:
-            dst = DynamicSparsity(model.fcs, opt, DSTConfig(
-                method, update_every=c.update_every, drop_fraction=c.drop_fraction,
-                end_step=max(1, int(c.dst_end * epochs * self.steps_per_epoch)), deepr_lr=c.lr,
-                seed=self.seed))
+            dst = DynamicSparsity(
+                model.fcs,
+                opt,
+                DSTConfig(
+                    method,
+                    update_every=c.update_every,
+                    drop_fraction=c.drop_fraction,
+                    end_step=max(1, int(c.dst_end * epochs * self.steps_per_epoch)),
+                    deepr_lr=c.lr,
+                    seed=self.seed,
+                ),
+            )
             hook = lambda step, closure, _opt: dst.step(step, closure)  # noqa: E731
         return model, opt, hook
 
@@ -248,6 +329,7 @@ class _Trainer:
                     target = gmp_density(step, density, 0, end)
                     if target < model.fcs[0].density or step == end:
                         magnitude_prune(model.fcs, target, scope="layer", optimizer=opt)
+
             self.fit(model, c.epochs, hook, opt)
         elif method == "imp":
             snap = {}
@@ -255,11 +337,17 @@ class _Trainer:
             def remember(step, _closure, _opt):
                 if step == c.rewind_steps:
                     snap["w"] = WeightSnapshot(model.fcs)
+
             per_round = max(1, c.epochs // c.imp_rounds)
             for r in range(1, c.imp_rounds + 1):
                 # every round restarts from the rewound weights, with its own schedule
-                self.fit(model, per_round, remember if r == 1 else None, seed_offset=r,
-                         schedule_epochs=per_round)
+                self.fit(
+                    model,
+                    per_round,
+                    remember if r == 1 else None,
+                    seed_offset=r,
+                    schedule_epochs=per_round,
+                )
                 magnitude_prune(model.fcs, density ** (r / c.imp_rounds), scope="global")
                 if "w" not in snap:  # rewind_steps = 0 or beyond round 1: rewind to init
                     snap["w"] = WeightSnapshot(self.model(1.0, kwta).fcs)
@@ -270,7 +358,9 @@ class _Trainer:
 
 
 # ---------------------------------------------------------------------- energy
-def loihi_energy_per_inference(model: SpikingMLP, x: np.ndarray, n_steps: int, seed: int) -> dict[str, float]:
+def loihi_energy_per_inference(
+    model: SpikingMLP, x: np.ndarray, n_steps: int, seed: int
+) -> dict[str, float]:
     """Energy and synaptic ops per inference of ``model`` on the Loihi model (rate-coded ``x``).
 
     The model is converted with :func:`learning.to_network` (float64), placed on cores with
@@ -289,11 +379,20 @@ def loihi_energy_per_inference(model: SpikingMLP, x: np.ndarray, n_steps: int, s
         sim.run((n_steps + 2) * DT)
         c = sim.counters()
         per_step.append(c.per_step)
-        per_pop = c.per_population if per_pop is None else {k: per_pop[k] + v for k, v in c.per_population.items()}
-    ctr = LoihiCounters(np.concatenate(per_step), per_pop, DT, tuple(p.name for p in net.populations))
+        per_pop = (
+            c.per_population
+            if per_pop is None
+            else {k: per_pop[k] + v for k, v in c.per_population.items()}
+        )
+    ctr = LoihiCounters(
+        np.concatenate(per_step), per_pop, DT, tuple(p.name for p in net.populations)
+    )
     rep = EnergyReport.from_counters(ctr, mapping, net, x.shape[0], spec)
-    return {"energy_uj": rep.energy_per_inference_uj, "syn_ops": ctr.total("syn_ops") / x.shape[0],
-            "dense_energy_uj": rep.dense_energy_per_inference_uj}
+    return {
+        "energy_uj": rep.energy_per_inference_uj,
+        "syn_ops": ctr.total("syn_ops") / x.shape[0],
+        "dense_energy_uj": rep.dense_energy_per_inference_uj,
+    }
 
 
 # ---------------------------------------------------------------------- figures
@@ -315,8 +414,12 @@ def _grid(cfg: Config) -> list[tuple[str, float, bool]]:
     a run stopped early (and resumed with a narrower grid) has them.
     """
     full = cfg.full_methods or cfg.methods
-    grid = [(m, d, False) for d in cfg.densities for m in cfg.methods
-            if m in full or d in cfg.reduced_densities]
+    grid = [
+        (m, d, False)
+        for d in cfg.densities
+        for m in cfg.methods
+        if m in full or d in cfg.reduced_densities
+    ]
     kw_d = cfg.kwta_densities or cfg.densities
     return grid + [(m, d, True) for d in cfg.densities for m in cfg.kwta_methods if d in kw_d]
 
@@ -329,8 +432,9 @@ def _figures(ctx, acc, energy, dense_acc, dense_energy, sens, sens_d, layer_name
     colour = {m: colormaps["tab20"](i % 20) for i, m in enumerate(acc)}
     for m, by_d in acc.items():
         ds = sorted(by_d)
-        ax1.semilogx([100 * d for d in ds], [100 * by_d[d] for d in ds], "o-", ms=3, label=m,
-                     color=colour[m])
+        ax1.semilogx(
+            [100 * d for d in ds], [100 * by_d[d] for d in ds], "o-", ms=3, label=m, color=colour[m]
+        )
     ax1.axhline(100 * dense_acc, color="k", ls="--", label="dense")
     ax1.set(xlabel="weight density (%)", ylabel="test accuracy (%)", title="accuracy vs density")
     ax1.legend(fontsize=6, ncol=2)
@@ -342,25 +446,41 @@ def _figures(ctx, acc, energy, dense_acc, dense_energy, sens, sens_d, layer_name
     ax2.semilogx([dense_energy], [100 * dense_acc], "k*", ms=10, label="dense")
     front = _pareto(pts + [(dense_energy, dense_acc)])
     ax2.plot([e for e, _ in front], [100 * a for _, a in front], "k-", lw=1, label="Pareto front")
-    ax2.set(xlabel="energy per inference, Loihi model (uJ)", ylabel="test accuracy (%)",
-            title="accuracy vs energy")
+    ax2.set(
+        xlabel="energy per inference, Loihi model (uJ)",
+        ylabel="test accuracy (%)",
+        title="accuracy vs energy",
+    )
     ax2.legend(fontsize=6, ncol=2)
     im = ax3.imshow(100 * sens, aspect="auto", cmap="viridis")
     ax3.set_xticks(range(len(sens_d)), [f"{100 * d:g}%" for d in sens_d])
     ax3.set_yticks(range(len(layer_names)), layer_names)
     for i in range(sens.shape[0]):
         for j in range(sens.shape[1]):
-            ax3.text(j, i, f"{100 * sens[i, j]:.0f}", ha="center", va="center", color="w", fontsize=8)
-    ax3.set(xlabel="density of the pruned layer (others dense)",
-            title="layer-wise sensitivity (accuracy %)")
+            ax3.text(
+                j, i, f"{100 * sens[i, j]:.0f}", ha="center", va="center", color="w", fontsize=8
+            )
+    ax3.set(
+        xlabel="density of the pruned layer (others dense)",
+        title="layer-wise sensitivity (accuracy %)",
+    )
     fig.colorbar(im, ax=ax3)
     fig.tight_layout()
     ctx.save_figure(fig, "sparsity_sweep")
 
 
 # ---------------------------------------------------------------------- run
-_GRID_FIELDS = ("methods", "densities", "kwta_methods", "sensitivity_densities", "full_methods",
-                "reduced_densities", "kwta_densities", "threads", "resume")
+_GRID_FIELDS = (
+    "methods",
+    "densities",
+    "kwta_methods",
+    "sensitivity_densities",
+    "full_methods",
+    "reduced_densities",
+    "kwta_densities",
+    "threads",
+    "resume",
+)
 
 
 def _validation_curves(cfg: Config, data: Split, seed: int) -> dict[str, list[float]]:
@@ -370,17 +490,30 @@ def _validation_curves(cfg: Config, data: Split, seed: int) -> dict[str, list[fl
     fit_data = Split(data.x_train[:n], data.y_train[:n], data.x_train[n:], data.y_train[n:])
     tr = _Trainer(cfg, fit_data, seed)
     dense = tr.model(1.0, False)
-    runs = {"accuracy": (dense, torch.optim.Adam(dense.parameters(), lr=cfg.lr), None),
-            "rigl_accuracy": tr.sparse_from_scratch("rigl", cfg.validation_density, False,
-                                                    cfg.validation_epochs)}
+    runs = {
+        "accuracy": (dense, torch.optim.Adam(dense.parameters(), lr=cfg.lr), None),
+        "rigl_accuracy": tr.sparse_from_scratch(
+            "rigl", cfg.validation_density, False, cfg.validation_epochs
+        ),
+    }
     curves = {}
     for name, (model, opt, hook) in runs.items():
         curves[name] = []
         for epoch in range(cfg.validation_epochs):  # one epoch per call, a new shuffle each
-            tr.fit(model, 1, hook, optimizer=opt, seed_offset=epoch, done_epochs=epoch,
-                   schedule_epochs=cfg.validation_epochs)
-            curves[name].append(evaluate(model, fit_data.x_test, fit_data.y_test, encode=tr.encode,
-                                         seed=seed)["accuracy"])
+            tr.fit(
+                model,
+                1,
+                hook,
+                optimizer=opt,
+                seed_offset=epoch,
+                done_epochs=epoch,
+                schedule_epochs=cfg.validation_epochs,
+            )
+            curves[name].append(
+                evaluate(model, fit_data.x_test, fit_data.y_test, encode=tr.encode, seed=seed)[
+                    "accuracy"
+                ]
+            )
     return curves
 
 
@@ -398,8 +531,11 @@ def run(cfg: Config, ctx) -> dict:
     tr = _Trainer(cfg, data, ctx.seed)
     x_e = data.x_test[: cfg.energy_samples]
     point_fields = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in _GRID_FIELDS}
-    store = PointStore(ctx.checkpoint_path("points"), config_hash(point_fields, seed=ctx.seed),
-                       fresh=cfg.resume == "fresh")
+    store = PointStore(
+        ctx.checkpoint_path("points"),
+        config_hash(point_fields, seed=ctx.seed),
+        fresh=cfg.resume == "fresh",
+    )
     dense_path = ctx.checkpoint_path(f"{store.identity}-dense.pt")
 
     def measure(model) -> dict[str, float]:
@@ -423,8 +559,14 @@ def run(cfg: Config, ctx) -> dict:
             model = tr.train_point(m, d, kw)
         return measure(model)
 
-    keys = {point_key(m, d, kw): (m, d, kw) for m, d, kw in
-            [("dense", 1.0, False), *_grid(cfg), *([("dense", 1.0, True)] if cfg.kwta_methods else [])]}
+    keys = {
+        point_key(m, d, kw): (m, d, kw)
+        for m, d, kw in [
+            ("dense", 1.0, False),
+            *_grid(cfg),
+            *([("dense", 1.0, True)] if cfg.kwta_methods else []),
+        ]
+    }
     todo = [*keys, *(["validation"] if cfg.validation_epochs else [])]
     bar = ctx.progress(total=len(todo), desc="sweep")
     done = store.compute_all(todo, compute, on_done=lambda _k: bar.update(1))
@@ -440,8 +582,9 @@ def run(cfg: Config, ctx) -> dict:
         check_finite_tensors(dense_path, "model", weights)
         dense.load_state_dict(weights)
     except (OSError, RuntimeError, EOFError, KeyError, pickle.UnpicklingError) as e:
-        raise FormatError(f"{dense_path}: not the dense weights of this sweep: "
-                          f"{type(e).__name__}: {e}") from None
+        raise FormatError(
+            f"{dense_path}: not the dense weights of this sweep: {type(e).__name__}: {e}"
+        ) from None
 
     # layer-wise sensitivity: magnitude-prune one layer of the trained dense net, no retraining
     names = [f"layer {i} ({a}-{b})" for i, (a, b) in enumerate(zip(tr.sizes[:-1], tr.sizes[1:]))]
@@ -452,22 +595,51 @@ def run(cfg: Config, ctx) -> dict:
             net = tr.model(1.0, False)
             net.load_state_dict(state)
             magnitude_prune([net.fcs[i]], d, scope="layer")
-            sens[i, j] = evaluate(net, data.x_test, data.y_test, encode=tr.encode, seed=ctx.seed)["accuracy"]
+            sens[i, j] = evaluate(net, data.x_test, data.y_test, encode=tr.encode, seed=ctx.seed)[
+                "accuracy"
+            ]
 
     def table(key: str, kwta: bool) -> dict[str, dict[float, float]]:
         methods = cfg.kwta_methods if kwta else cfg.methods
-        return {m: {d: points[(m, d, kwta)].get(key, float("nan")) for d in cfg.densities
-                    if (m, d, kwta) in points} for m in methods}
+        return {
+            m: {
+                d: points[(m, d, kwta)].get(key, float("nan"))
+                for d in cfg.densities
+                if (m, d, kwta) in points
+            }
+            for m in methods
+        }
 
     acc, energy = table("accuracy", False), table("energy_uj", False)
-    _figures(ctx, acc, energy, dense_r["accuracy"], dense_r.get("energy_uj", np.nan), sens,
-             cfg.sensitivity_densities, names)
-    arr = {k: np.array([[points.get((m, d, False), {}).get(k, np.nan) for d in cfg.densities]
-                        for m in cfg.methods])
-           for k in ("accuracy", "activation_sparsity", "energy_uj", "syn_ops")}
-    ctx.save_arrays("sweep", {**arr, "densities": np.asarray(cfg.densities), "sensitivity": sens,
-                              "sensitivity_densities": np.asarray(cfg.sensitivity_densities)},
-                    {"methods": ",".join(cfg.methods)})
+    _figures(
+        ctx,
+        acc,
+        energy,
+        dense_r["accuracy"],
+        dense_r.get("energy_uj", np.nan),
+        sens,
+        cfg.sensitivity_densities,
+        names,
+    )
+    arr = {
+        k: np.array(
+            [
+                [points.get((m, d, False), {}).get(k, np.nan) for d in cfg.densities]
+                for m in cfg.methods
+            ]
+        )
+        for k in ("accuracy", "activation_sparsity", "energy_uj", "syn_ops")
+    }
+    ctx.save_arrays(
+        "sweep",
+        {
+            **arr,
+            "densities": np.asarray(cfg.densities),
+            "sensitivity": sens,
+            "sensitivity_densities": np.asarray(cfg.sensitivity_densities),
+        },
+        {"methods": ",".join(cfg.methods)},
+    )
 
     def keyed(t: dict) -> dict[str, dict[str, float]]:
         return {m: {f"{d:g}": v for d, v in by_d.items()} for m, by_d in t.items()}
@@ -483,8 +655,10 @@ def run(cfg: Config, ctx) -> dict:
         "dense_syn_ops_per_inference": dense_r.get("syn_ops"),
         "activation_sparsity": keyed(table("activation_sparsity", False)),
         "dense_activation_sparsity": dense_r["activation_sparsity"],
-        "sensitivity": {n: {f"{d:g}": float(v) for d, v in zip(cfg.sensitivity_densities, row)}
-                        for n, row in zip(names, sens)},
+        "sensitivity": {
+            n: {f"{d:g}": float(v) for d, v in zip(cfg.sensitivity_densities, row)}
+            for n, row in zip(names, sens)
+        },
         "energy_samples": cfg.energy_samples,
     }
     if cfg.kwta_methods:

@@ -67,8 +67,12 @@ class Config:
         self.base_config()
         self.spiking_params()
         if self.learn_updates:
-            dataclasses.replace(self.spiking_params(), spike_height=self.learn_spike_height,
-                                settle_s=self.learn_settle_s, measure_s=self.learn_measure_s)
+            dataclasses.replace(
+                self.spiking_params(),
+                spike_height=self.learn_spike_height,
+                settle_s=self.learn_settle_s,
+                measure_s=self.learn_measure_s,
+            )
             if not self.learn_lam > 0:
                 raise ValueError(f"learn_lam must be > 0, got {self.learn_lam}")
         # Least-squares fields need several patches per pixel: measured with 144 atoms,
@@ -85,20 +89,38 @@ class Config:
 
     def base_config(self) -> olshausen_field.Config:
         """The olshausen-field configuration of the non-spiking dictionary."""
-        return olshausen_field.Config(patch_size=self.patch_size, n_atoms=self.n_atoms,
-                                      n_updates=self.n_updates, lam=self.dict_lam,
-                                      n_test_patches=self.n_code_patches)
+        return olshausen_field.Config(
+            patch_size=self.patch_size,
+            n_atoms=self.n_atoms,
+            n_updates=self.n_updates,
+            lam=self.dict_lam,
+            n_test_patches=self.n_code_patches,
+        )
 
     def spiking_params(self) -> SpikingLCAParams:
         """The spiking-network parameters."""
-        return SpikingLCAParams(tau_s=self.tau_s, spike_height=self.spike_height, dt_s=self.dt_s,
-                                settle_s=self.settle_s, measure_s=self.measure_s,
-                                prune_tol=self.prune_tol, batch_size=self.batch_size)
+        return SpikingLCAParams(
+            tau_s=self.tau_s,
+            spike_height=self.spike_height,
+            dt_s=self.dt_s,
+            settle_s=self.settle_s,
+            measure_s=self.measure_s,
+            prune_tol=self.prune_tol,
+            batch_size=self.batch_size,
+        )
 
 
-SMOKE = {"patch_size": 6, "n_atoms": 16, "n_updates": 40, "n_code_patches": 64,
-         "batch_size": 32, "settle_s": 0.05, "measure_s": 0.1, "learn_updates": 3,
-         "learn_batch_size": 16}
+SMOKE = {
+    "patch_size": 6,
+    "n_atoms": 16,
+    "n_updates": 40,
+    "n_code_patches": 64,
+    "batch_size": 32,
+    "settle_s": 0.05,
+    "measure_s": 0.1,
+    "learn_updates": 3,
+    "learn_batch_size": 16,
+}
 QUICK = {"n_updates": 600, "learn_updates": 0}
 
 
@@ -106,18 +128,22 @@ def run(cfg: Config, ctx) -> dict:
     """Learn the dictionary, code held-out patches with both LCAs, fit the spiking RFs."""
     base = cfg.base_config()
     if ctx.smoke:
-        base = dataclasses.replace(base, n_train_patches=5000, batch_size=100,
-                                   images=olshausen_field.SMOKE["images"])
+        base = dataclasses.replace(
+            base, n_train_patches=5000, batch_size=100, images=olshausen_field.SMOKE["images"]
+        )
     if cfg.dictionary_h5:
         from neuro.io import read_arrays
 
         D = np.asarray(read_arrays(cfg.dictionary_h5, "dictionary")["D"], dtype=np.float64)
         if D.shape[0] != cfg.patch_size**2:
-            raise ValueError(f"dictionary_h5: atoms have {D.shape[0]} pixels, patch_size={cfg.patch_size} "
-                             f"needs {cfg.patch_size**2}")
+            raise ValueError(
+                f"dictionary_h5: atoms have {D.shape[0]} pixels, patch_size={cfg.patch_size} "
+                f"needs {cfg.patch_size**2}"
+            )
         base = dataclasses.replace(base, n_atoms=D.shape[1], n_updates=1, batch_size=1)
-    res, X_train, Xt = olshausen_field.train_dictionary(base, ctx.seed,
-                                                        progress=lambda it: ctx.progress(it, desc="dictionary"))
+    res, X_train, Xt = olshausen_field.train_dictionary(
+        base, ctx.seed, progress=lambda it: ctx.progress(it, desc="dictionary")
+    )
     train_s = res.train_seconds
     if not cfg.dictionary_h5:
         D = res.dictionary.astype(np.float64)
@@ -125,7 +151,9 @@ def run(cfg: Config, ctx) -> dict:
         train_s = None  # dictionary loaded from dictionary_h5
     sp = cfg.spiking_params()
     t0 = time.perf_counter()
-    A_spk = spiking_lca_codes(D, Xt, cfg.lam, sp, progress=lambda it: ctx.progress(it, desc="spiking LCA"))
+    A_spk = spiking_lca_codes(
+        D, Xt, cfg.lam, sp, progress=lambda it: ctx.progress(it, desc="spiking LCA")
+    )
     spk_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     A_ref = lca(D, Xt, cfg.lam, threshold="soft", max_iter=3000, tol=1e-7).codes
@@ -136,16 +164,27 @@ def run(cfg: Config, ctx) -> dict:
     shape = (cfg.patch_size, cfg.patch_size)
     fits = fit_gabors(fields, shape)
     stats = gabor_population_stats(fits)
-    ctx.save_arrays("spiking_lca", {"D": D, "codes_spiking": A_spk, "codes_lca": A_ref, "fields": fields})
-    ctx.save_figure(receptive_field_grid(fields, shape, title=(
-        f"spiking LCA receptive fields: {100 * stats['frac_gabor']:.0f}% Gabor R^2>0.8")),
-        "receptive_fields_spiking")
-    ctx.save_figure(gabor_tiling(fits, shape, title="spiking LCA fields: Gabor tiling"), "gabor_tiling_spiking")
+    ctx.save_arrays(
+        "spiking_lca", {"D": D, "codes_spiking": A_spk, "codes_lca": A_ref, "fields": fields}
+    )
+    ctx.save_figure(
+        receptive_field_grid(
+            fields,
+            shape,
+            title=(f"spiking LCA receptive fields: {100 * stats['frac_gabor']:.0f}% Gabor R^2>0.8"),
+        ),
+        "receptive_fields_spiking",
+    )
+    ctx.save_figure(
+        gabor_tiling(fits, shape, title="spiking LCA fields: Gabor tiling"), "gabor_tiling_spiking"
+    )
     summary = {
         "frac_gabor_r2_gt_0_8": stats["frac_gabor"],
         "median_gabor_r2": stats["median_r2"],
         "code_correlation_vs_lca": corr,
-        "code_relative_difference_vs_lca": float(np.linalg.norm(A_spk - A_ref) / np.linalg.norm(A_ref)),
+        "code_relative_difference_vs_lca": float(
+            np.linalg.norm(A_spk - A_ref) / np.linalg.norm(A_ref)
+        ),
         "frac_nonzero_coefficients": float(np.count_nonzero(A_spk) / A_spk.size),
         "frac_nonzero_coefficients_lca": float(np.count_nonzero(A_ref) / A_ref.size),
         "relative_reconstruction_error": relative_reconstruction_error(D, Xt, A_spk),
@@ -158,27 +197,51 @@ def run(cfg: Config, ctx) -> dict:
         "n_lateral_synapses_per_patch": int(lateral_synapses(D, sp).n_synapses),
     }
     if cfg.learn_updates > 0:
-        lsp = dataclasses.replace(sp, spike_height=cfg.learn_spike_height, settle_s=cfg.learn_settle_s,
-                                  measure_s=cfg.learn_measure_s, batch_size=cfg.learn_batch_size)
-        lcfg = DictionaryConfig(n_atoms=D.shape[1], lam=cfg.learn_lam, n_updates=cfg.learn_updates,
-                                batch_size=cfg.learn_batch_size, lr=cfg.learn_lr,
-                                max_atom_step=cfg.learn_max_atom_step,
-                                lr_decay_updates=max(cfg.learn_updates / 2, 1.0), inference="lca_soft",
-                                dtype="float64")
-        lres = learn_dictionary(X_train, lcfg, seed=ctx.seed + 1,
-                                progress=lambda it: ctx.progress(it, desc="spiking learning"),
-                                infer_fn=lambda Dc, Xb: spiking_lca_codes(Dc, Xb, cfg.learn_lam, lsp))
+        lsp = dataclasses.replace(
+            sp,
+            spike_height=cfg.learn_spike_height,
+            settle_s=cfg.learn_settle_s,
+            measure_s=cfg.learn_measure_s,
+            batch_size=cfg.learn_batch_size,
+        )
+        lcfg = DictionaryConfig(
+            n_atoms=D.shape[1],
+            lam=cfg.learn_lam,
+            n_updates=cfg.learn_updates,
+            batch_size=cfg.learn_batch_size,
+            lr=cfg.learn_lr,
+            max_atom_step=cfg.learn_max_atom_step,
+            lr_decay_updates=max(cfg.learn_updates / 2, 1.0),
+            inference="lca_soft",
+            dtype="float64",
+        )
+        lres = learn_dictionary(
+            X_train,
+            lcfg,
+            seed=ctx.seed + 1,
+            progress=lambda it: ctx.progress(it, desc="spiking learning"),
+            infer_fn=lambda Dc, Xb: spiking_lca_codes(Dc, Xb, cfg.learn_lam, lsp),
+        )
         lfits = fit_gabors(lres.dictionary, shape)
         lstats = gabor_population_stats(lfits)
         ctx.save_arrays("spiking_learned", {"D": lres.dictionary, "objective": lres.objective})
-        ctx.save_figure(receptive_field_grid(lres.dictionary, shape, title=(
-            f"learned with spiking LCA: {100 * lstats['frac_gabor']:.0f}% Gabor R^2>0.8")),
-            "receptive_fields_spiking_learned")
-        summary.update({
-            "learned_frac_gabor_r2_gt_0_8": lstats["frac_gabor"],
-            "learned_median_gabor_r2": lstats["median_r2"],
-            "learned_orientation_histogram": lstats["orientation_histogram"],
-            "learned_train_seconds": lres.train_seconds,
-            "learned_frac_nonzero_coefficients": float(lres.frac_nonzero[-10:].mean()),
-        })
+        ctx.save_figure(
+            receptive_field_grid(
+                lres.dictionary,
+                shape,
+                title=(
+                    f"learned with spiking LCA: {100 * lstats['frac_gabor']:.0f}% Gabor R^2>0.8"
+                ),
+            ),
+            "receptive_fields_spiking_learned",
+        )
+        summary.update(
+            {
+                "learned_frac_gabor_r2_gt_0_8": lstats["frac_gabor"],
+                "learned_median_gabor_r2": lstats["median_r2"],
+                "learned_orientation_histogram": lstats["orientation_histogram"],
+                "learned_train_seconds": lres.train_seconds,
+                "learned_frac_nonzero_coefficients": float(lres.frac_nonzero[-10:].mean()),
+            }
+        )
     return summary

@@ -179,8 +179,10 @@ class Config:
         for name in ("present_s", "rest_s", "test_present_s"):  # run() takes whole steps only
             v = getattr(self, name)
             if v > 0 and abs(v / self.dt_s - round(v / self.dt_s)) > 1e-9 * max(v / self.dt_s, 1):
-                raise ValueError(f"{name} must be a whole number of steps of dt_s={self.dt_s:g} s, "
-                                 f"got {v!r} s ({v / self.dt_s:.9g} steps)")
+                raise ValueError(
+                    f"{name} must be a whole number of steps of dt_s={self.dt_s:g} s, "
+                    f"got {v!r} s ({v / self.dt_s:.9g} steps)"
+                )
         if self.w_init_max < 0:
             raise ValueError(f"w_init_max must be a finite number >= 0, got {self.w_init_max}")
         if not 0 < self.max_rate_hz * (1 + self.max_boosts) * self.dt_s <= 1:
@@ -189,17 +191,27 @@ class Config:
                 f"{self.max_rate_hz * (1 + self.max_boosts) * self.dt_s:g}"
             )
         if not 1 <= self.kwta_k <= self.n_neurons:
-            raise ValueError(f"kwta_k must be in [1, n_neurons={self.n_neurons}], got {self.kwta_k}")
+            raise ValueError(
+                f"kwta_k must be in [1, n_neurons={self.n_neurons}], got {self.kwta_k}"
+            )
         if not self.w_inhibition >= 0:
-            raise ValueError(f"w_inhibition must be >= 0 (0: 4000 / n_neurons), got {self.w_inhibition}")
+            raise ValueError(
+                f"w_inhibition must be >= 0 (0: 4000 / n_neurons), got {self.w_inhibition}"
+            )
         if self.checkpoint_every < 1:
             raise ValueError(f"checkpoint_every must be >= 1, got {self.checkpoint_every}")
         if self.weight_norm not in NORM_ORDERS:
-            raise ValueError(f"weight_norm must be 1 (column sum) or 2 (Euclidean), got {self.weight_norm}")
+            raise ValueError(
+                f"weight_norm must be 1 (column sum) or 2 (Euclidean), got {self.weight_norm}"
+            )
         if not self.weight_total >= 0:
-            raise ValueError(f"weight_total must be >= 0 (0: default for weight_norm), got {self.weight_total}")
+            raise ValueError(
+                f"weight_total must be >= 0 (0: default for weight_norm), got {self.weight_total}"
+            )
         if not self.test_present_s >= 0:
-            raise ValueError(f"test_present_s must be >= 0 s (0: present_s), got {self.test_present_s}")
+            raise ValueError(
+                f"test_present_s must be >= 0 s (0: present_s), got {self.test_present_s}"
+            )
         if self.test_theta not in TEST_THETAS:
             raise ValueError(f"test_theta must be one of {TEST_THETAS}, got {self.test_theta!r}")
         if not 0.0 < self.input_density <= 1.0:
@@ -208,8 +220,10 @@ class Config:
             raise ValueError(f"rewire_every must be >= 1 (images), got {self.rewire_every}")
         StructuralPlasticity(fraction=self.rewire_fraction, growth=self.growth)  # validates both
         if not 0.0 <= self.validation_fraction < 1.0:
-            raise ValueError(f"validation_fraction must be in [0, 1) (0: evaluate on the test split), "
-                             f"got {self.validation_fraction}")
+            raise ValueError(
+                f"validation_fraction must be in [0, 1) (0: evaluate on the test split), "
+                f"got {self.validation_fraction}"
+            )
 
     @property
     def readout_present_s(self) -> float:
@@ -217,8 +231,16 @@ class Config:
         return self.test_present_s or self.present_s
 
 
-SMOKE = {"n_neurons": 20, "epochs": 1, "n_train": 60, "n_test": 40, "present_s": 0.1,
-         "test_present_s": 0.1, "rest_s": 0.05, "checkpoint_every": 25}
+SMOKE = {
+    "n_neurons": 20,
+    "epochs": 1,
+    "n_train": 60,
+    "n_test": 40,
+    "present_s": 0.1,
+    "test_present_s": 0.1,
+    "rest_s": 0.05,
+    "checkpoint_every": 25,
+}
 # three epochs over the 1,347 training images (validation: 1 epoch 22%, 2 epochs 88%,
 # 3 epochs 92%: the linearly decaying learning rate needs time for theta to spread the winners)
 QUICK = {"n_neurons": 100, "epochs": 3}
@@ -228,29 +250,43 @@ def diehl_cook_network(n_inputs: int, cfg: Config, seed: int = 0) -> Network:
     """The excitatory layer with plastic input synapses and lateral inhibition."""
     rng = np.random.default_rng(seed)
     n = cfg.n_neurons
-    exc_params = LIFParams(tau_mem_s=cfg.tau_mem_s, v_rest=0.0, v_reset=0.0, v_threshold=1.0,
-                           t_ref_s=cfg.t_ref_s)
+    exc_params = LIFParams(
+        tau_mem_s=cfg.tau_mem_s, v_rest=0.0, v_reset=0.0, v_threshold=1.0, t_ref_s=cfg.t_ref_s
+    )
     adapt = ThresholdAdaptation(theta_plus=cfg.theta_plus, tau_theta_s=cfg.tau_theta_s)
-    rule = STDPRule(tau_plus_s=cfg.tau_pre_s, tau_minus_s=cfg.tau_post_s, a_plus=cfg.a_plus,
-                    a_minus=cfg.a_minus, w_min=0.0, w_max=cfg.w_max)
+    rule = STDPRule(
+        tau_plus_s=cfg.tau_pre_s,
+        tau_minus_s=cfg.tau_post_s,
+        a_plus=cfg.a_plus,
+        a_minus=cfg.a_minus,
+        w_min=0.0,
+        w_max=cfg.w_max,
+    )
     if cfg.input_density < 1.0:
         k = max(1, int(round(cfg.input_density * n_inputs)))
         w_in = SparseSynapses.fixed_indegree(n_inputs, n, k, seed=rng, dtype=np.float64)
         w_in = w_in.with_weights(rng.uniform(0.0, cfg.w_init_max, w_in.n_synapses))
     else:
         w_in = SparseSynapses.from_dense(rng.uniform(0.0, cfg.w_init_max, (n_inputs, n)))
-    w_in = w_in.with_weights(normalize_columns(w_in.weights.copy(), w_in.indices, n,
-                                               weight_total(cfg, n_inputs), cfg.weight_norm))
+    w_in = w_in.with_weights(
+        normalize_columns(
+            w_in.weights.copy(), w_in.indices, n, weight_total(cfg, n_inputs), cfg.weight_norm
+        )
+    )
     kw = {"kwta_k": cfg.kwta_k} if cfg.inhibition == "kwta" else {}
     pops = [Population("exc", n, exc_params, adaptation=adapt, **kw)]
     projs = [Projection("inp", "exc", w_in, plasticity=rule)]
     if cfg.inhibition == "population":
         pops.append(Population("inh", n, LIFParams(tau_mem_s=10e-3, v_threshold=1.0, t_ref_s=2e-3)))
         projs.append(Projection("exc", "inh", SparseSynapses.from_dense(np.eye(n) * 2.0)))
-        projs.append(Projection("inh", "exc", SparseSynapses.from_dense(
-            -_w_inhibition(cfg) * (1.0 - np.eye(n)))))
-    return Network(pops, projs, [PoissonSource("inp", n_inputs, rate_hz=0.0)],
-                   monitors=[SpikeMonitor("exc")])
+        projs.append(
+            Projection(
+                "inh", "exc", SparseSynapses.from_dense(-_w_inhibition(cfg) * (1.0 - np.eye(n)))
+            )
+        )
+    return Network(
+        pops, projs, [PoissonSource("inp", n_inputs, rate_hz=0.0)], monitors=[SpikeMonitor("exc")]
+    )
 
 
 def _w_inhibition(cfg: Config) -> float:
@@ -299,8 +335,9 @@ class Trainer:
         self.sim.set_learning_rate(rate if on else 0.0)
         self.sim.set_adaptation(on)
 
-    def present(self, x: np.ndarray, learn: bool, keep_spikes: bool = False,
-                present_s: float | None = None):
+    def present(
+        self, x: np.ndarray, learn: bool, keep_spikes: bool = False, present_s: float | None = None
+    ):
         """Show one image (with intensity boosts) for ``present_s`` (default: the configured
         one); returns the spike counts (and the last presentation's exc spikes if
         ``keep_spikes``)."""
@@ -339,28 +376,53 @@ class Trainer:
         return out
 
     # -------------------------------------------------------------- checkpoints
-    def save(self, path, epoch: int, pos: int, order: np.ndarray, elapsed: float,
-             shuffle_rng: np.random.Generator | None = None, identity: dict | None = None) -> None:
+    def save(
+        self,
+        path,
+        epoch: int,
+        pos: int,
+        order: np.ndarray,
+        elapsed: float,
+        shuffle_rng: np.random.Generator | None = None,
+        identity: dict | None = None,
+    ) -> None:
         """Atomically write the simulator state, the training position, the state of the
         generator that shuffles later epochs and the run identity (NPZ, no pickles)."""
         d = self.sim.state_dict()
         inputs = {f"inputs.{k}": np.asarray(v) for k, v in d.pop("inputs").items()}
-        extra = {**inputs, "epoch": epoch, "pos": pos,
-                 "order": order, "elapsed": elapsed, **(identity or {})}
+        extra = {
+            **inputs,
+            "epoch": epoch,
+            "pos": pos,
+            "order": order,
+            "elapsed": elapsed,
+            **(identity or {}),
+        }
         if self.coactivity is not None:  # the input pattern changes: store it
             syn = self.sim.network.projections[0].synapses
-            extra.update({"pattern.indptr": syn.indptr, "pattern.indices": syn.indices,
-                          "coactivity": self.coactivity})
+            extra.update(
+                {
+                    "pattern.indptr": syn.indptr,
+                    "pattern.indices": syn.indices,
+                    "coactivity": self.coactivity,
+                }
+            )
         if shuffle_rng is not None:
             extra["shuffle_state"] = json.dumps(shuffle_rng.bit_generator.state)
-        arrays = {**{k: np.asarray(v) for k, v in d.items()},
-                  **{k: np.asarray(v) for k, v in extra.items()}}
+        arrays = {
+            **{k: np.asarray(v) for k, v in d.items()},
+            **{k: np.asarray(v) for k, v in extra.items()},
+        }
         with atomic_open(path, "wb") as fh:
             np.savez(fh, **seal_arrays(arrays))  # manifest and SHA-256, verified by load
 
-    def load(self, path, identity: dict | None = None,
-             shuffle_rng: np.random.Generator | None = None,
-             n_images: int | None = None) -> tuple[int, int, np.ndarray, float]:
+    def load(
+        self,
+        path,
+        identity: dict | None = None,
+        shuffle_rng: np.random.Generator | None = None,
+        n_images: int | None = None,
+    ) -> tuple[int, int, np.ndarray, float]:
         """Restore a checkpoint; returns ``(epoch, pos, order, elapsed_s)``.
 
         ``identity`` (:func:`neuro.checkpoint.run_identity`) must match the stored one, else
@@ -378,7 +440,9 @@ class Trainer:
         except (FileNotFoundError, PermissionError, FormatError):
             raise
         except Exception as e:
-            raise FormatError(f"{path}: not a stdp-digits checkpoint: {type(e).__name__}: {e}") from None
+            raise FormatError(
+                f"{path}: not a stdp-digits checkpoint: {type(e).__name__}: {e}"
+            ) from None
         if identity is not None:
             check_identity(meta, identity, str(path))
         position = _checked_position(path, *raw, self.cfg.epochs, n_images)
@@ -387,21 +451,36 @@ class Trainer:
         except (ValueError, TypeError, KeyError) as e:  # a value out of range, named
             raise FormatError(f"{path}: {e}") from None
 
-    def _restore(self, d: dict, meta: dict, shuffle_rng: np.random.Generator | None,
-                 position: tuple[int, int, np.ndarray, float]
-                 ) -> tuple[int, int, np.ndarray, float]:
+    def _restore(
+        self,
+        d: dict,
+        meta: dict,
+        shuffle_rng: np.random.Generator | None,
+        position: tuple[int, int, np.ndarray, float],
+    ) -> tuple[int, int, np.ndarray, float]:
         """Load the checked entries of a checkpoint (simulator state checked by
         ``load_state_dict``) and return ``position``."""
-        d["inputs"] = {k[len("inputs."):]: d.pop(k) for k in list(d) if k.startswith("inputs.")}
+        d["inputs"] = {k[len("inputs.") :]: d.pop(k) for k in list(d) if k.startswith("inputs.")}
         if "pattern.indptr" in d:
             syn = self.sim.network.projections[0].synapses
-            stored = SparseSynapses(d.pop("pattern.indptr"), d.pop("pattern.indices"), syn.weights,
-                                    syn.delays, syn.n_post, syn.dt_s)
+            stored = SparseSynapses(
+                d.pop("pattern.indptr"),
+                d.pop("pattern.indices"),
+                syn.weights,
+                syn.delays,
+                syn.n_post,
+                syn.dt_s,
+            )
             co = np.asarray(d.pop("coactivity"))
-            if co.shape != self.coactivity.shape or co.dtype.kind != "f" or not (
-                    np.all(np.isfinite(co)) and np.all(co >= 0)):
-                raise ValueError(f"coactivity must be finite, >= 0, of shape "
-                                 f"{self.coactivity.shape}, got {co.dtype} {co.shape}")
+            if (
+                co.shape != self.coactivity.shape
+                or co.dtype.kind != "f"
+                or not (np.all(np.isfinite(co)) and np.all(co >= 0))
+            ):
+                raise ValueError(
+                    f"coactivity must be finite, >= 0, of shape "
+                    f"{self.coactivity.shape}, got {co.dtype} {co.shape}"
+                )
             self.sim = rebuild_simulator(self.sim, 0, stored, np.full(stored.n_synapses, -1))
             self._bind()
             self.coactivity[:] = co
@@ -411,9 +490,15 @@ class Trainer:
         return position
 
 
-def _checked_position(path, epoch: np.ndarray, pos: np.ndarray, order: np.ndarray,
-                      elapsed: np.ndarray, epochs: int, n_images: int | None
-                      ) -> tuple[int, int, np.ndarray, float]:
+def _checked_position(
+    path,
+    epoch: np.ndarray,
+    pos: np.ndarray,
+    order: np.ndarray,
+    elapsed: np.ndarray,
+    epochs: int,
+    n_images: int | None,
+) -> tuple[int, int, np.ndarray, float]:
     """The training position of a checkpoint, checked: ``epoch`` in ``[0, epochs]``, ``pos``
     in ``[0, n_images]`` (0 after the last epoch), ``order`` a permutation of the images,
     ``elapsed`` finite and >= 0 (else a FormatError naming the file and the value)."""
@@ -425,10 +510,14 @@ def _checked_position(path, epoch: np.ndarray, pos: np.ndarray, order: np.ndarra
         raise FormatError(f"{path}: pos must be 0 after the last epoch, got {int(pos)}")
     if order.dtype.kind not in "iu" or not np.array_equal(np.sort(order), np.arange(n)):
         raise FormatError(f"{path}: order must be a permutation of the {n} training images")
-    if elapsed.shape != () or elapsed.dtype.kind != "f" or not (
-            np.isfinite(elapsed) and elapsed >= 0):
-        raise FormatError(f"{path}: elapsed must be a finite number of seconds >= 0, "
-                          f"got {elapsed!r}")
+    if (
+        elapsed.shape != ()
+        or elapsed.dtype.kind != "f"
+        or not (np.isfinite(elapsed) and elapsed >= 0)
+    ):
+        raise FormatError(
+            f"{path}: elapsed must be a finite number of seconds >= 0, got {elapsed!r}"
+        )
     return int(epoch), int(pos), order.astype(np.int64), float(elapsed)
 
 
@@ -438,8 +527,12 @@ _CKPT_TEXT = ("shuffle_state", "config_hash", "code_version")
 
 def assign_labels(resp: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
     """Each neuron's class: the one with the highest mean response (silent neurons: -1)."""
-    mean = np.stack([resp[labels == c].mean(axis=0) if np.any(labels == c) else np.zeros(resp.shape[1])
-                     for c in range(n_classes)])
+    mean = np.stack(
+        [
+            resp[labels == c].mean(axis=0) if np.any(labels == c) else np.zeros(resp.shape[1])
+            for c in range(n_classes)
+        ]
+    )
     a = mean.argmax(axis=0)
     a[mean.max(axis=0) == 0] = -1
     return a
@@ -476,8 +569,9 @@ def run(cfg: Config, ctx) -> dict:
     if cfg.validation_fraction > 0:
         from sklearn.model_selection import train_test_split
 
-        xtr, xte, ytr, yte = train_test_split(xtr, ytr, test_size=cfg.validation_fraction,
-                                              random_state=0, stratify=ytr)
+        xtr, xte, ytr, yte = train_test_split(
+            xtr, ytr, test_size=cfg.validation_fraction, random_state=0, stratify=ytr
+        )
     if cfg.n_test:
         xte, yte = xte[: cfg.n_test], yte[: cfg.n_test]
     eval_split = "validation" if cfg.validation_fraction > 0 else "test"
@@ -492,8 +586,9 @@ def run(cfg: Config, ctx) -> dict:
     epoch, pos, order, elapsed = 0, 0, rng.permutation(len(xtr)), 0.0
     resumed = ckpt.exists() and cfg.resume == "auto"
     if resumed:
-        epoch, pos, order, elapsed = tr.load(ckpt, identity=identity, shuffle_rng=rng,
-                                             n_images=len(xtr))
+        epoch, pos, order, elapsed = tr.load(
+            ckpt, identity=identity, shuffle_rng=rng, n_images=len(xtr)
+        )
     tr.learning(True)
     total = cfg.epochs * len(xtr)
     bar = ctx.progress(total=total, desc="STDP training")
@@ -530,16 +625,28 @@ def run(cfg: Config, ctx) -> dict:
     train_acc = float(np.mean(classify(resp_tr, assignments, n_classes) == ytr[:n_assign]))
 
     w = tr.sim.synapses()[0].to_dense()  # (n_inputs, n_neurons)
-    ctx.save_figure(receptive_field_grid(w.T.reshape(-1, side, side)[: min(cfg.n_neurons, 400)],
-                                         title=f"STDP receptive fields ({cfg.dataset})"), "receptive_fields")
+    ctx.save_figure(
+        receptive_field_grid(
+            w.T.reshape(-1, side, side)[: min(cfg.n_neurons, 400)],
+            title=f"STDP receptive fields ({cfg.dataset})",
+        ),
+        "receptive_fields",
+    )
     ctx.save_figure(assignment_histogram(assignments[assignments >= 0], n_classes), "assignments")
     test_present_s = cfg.readout_present_s
     _, spk = tr.present(xte[0], learn=False, keep_spikes=True, present_s=test_present_s)
     t_start = tr.last_start_s
-    ctx.save_figure(raster(spk, t_start_s=t_start, t_stop_s=t_start + test_present_s, marker_size=8.0,
-                           title=f"exc layer, one presentation (label {yte[0]})"), "raster")
-    ctx.save_arrays("weights", {"w_in": w, "theta": theta_learned,
-                                "assignments": assignments})
+    ctx.save_figure(
+        raster(
+            spk,
+            t_start_s=t_start,
+            t_stop_s=t_start + test_present_s,
+            marker_size=8.0,
+            title=f"exc layer, one presentation (label {yte[0]})",
+        ),
+        "raster",
+    )
+    ctx.save_arrays("weights", {"w_in": w, "theta": theta_learned, "assignments": assignments})
     ctx.save_arrays("responses", {"test_counts": resp_te, "test_pred": pred, "test_label": yte})
 
     summary = {
@@ -568,5 +675,7 @@ def run(cfg: Config, ctx) -> dict:
         "structural": cfg.structural,
     }
     if cfg.kmeans:
-        summary[f"kmeans_{eval_split}_accuracy"] = kmeans_baseline(xtr, ytr, xte, yte, cfg.n_neurons, ctx.seed)
+        summary[f"kmeans_{eval_split}_accuracy"] = kmeans_baseline(
+            xtr, ytr, xte, yte, cfg.n_neurons, ctx.seed
+        )
     return summary

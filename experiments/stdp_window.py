@@ -35,9 +35,18 @@ W0 = 1.0
 POST = LIFParams(tau_mem_s=10e-3, v_threshold=10.0)
 DRIVE_W = 50.0
 #: Pfister & Gerstner (2006) triplet rule, all-to-all, fit to the visual-cortex data (no bounds).
-TRIPLET_VISUAL_CORTEX = STDPRule(tau_plus_s=16.8e-3, tau_minus_s=33.7e-3, tau_x_s=101e-3, tau_y_s=125e-3,
-                                 a_plus=5e-10, a_minus=7e-3, a3_plus=6.2e-3, a3_minus=2.3e-4,
-                                 w_min=-100.0, w_max=100.0)
+TRIPLET_VISUAL_CORTEX = STDPRule(
+    tau_plus_s=16.8e-3,
+    tau_minus_s=33.7e-3,
+    tau_x_s=101e-3,
+    tau_y_s=125e-3,
+    a_plus=5e-10,
+    a_minus=7e-3,
+    a3_plus=6.2e-3,
+    a3_minus=2.3e-4,
+    w_min=-100.0,
+    w_max=100.0,
+)
 
 
 @dataclass(frozen=True)
@@ -63,7 +72,9 @@ class Config:
         if self.n_pairs < 1:
             raise ValueError(f"n_pairs must be >= 1, got {self.n_pairs}")
         if not 0 < self.pair_rate_hz <= 5.0:
-            raise ValueError(f"pair_rate_hz must be in (0, 5] Hz (pairs must not overlap), got {self.pair_rate_hz}")
+            raise ValueError(
+                f"pair_rate_hz must be in (0, 5] Hz (pairs must not overlap), got {self.pair_rate_hz}"
+            )
         if not 0 < self.max_interval_ms <= 150:
             raise ValueError(f"max_interval_ms must be in (0, 150], got {self.max_interval_ms}")
         if not 0 < self.interval_step_ms <= self.max_interval_ms / 3:
@@ -79,8 +90,14 @@ SMOKE = {"n_pairs": 10, "interval_step_ms": 20.0, "frequencies_hz": (0.5, 50.0),
 QUICK: dict = {}
 
 
-def pairing_protocol(intervals_s: np.ndarray, rule: STDPRule, n_pairs: int, period_s: np.ndarray | float,
-                     dt_s: float, t0_s: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+def pairing_protocol(
+    intervals_s: np.ndarray,
+    rule: STDPRule,
+    n_pairs: int,
+    period_s: np.ndarray | float,
+    dt_s: float,
+    t0_s: float = 0.2,
+) -> tuple[np.ndarray, np.ndarray]:
     """Run ``n_pairs`` pre/post pairs per interval, one synapse per interval.
 
     Parameters
@@ -107,9 +124,14 @@ def pairing_protocol(intervals_s: np.ndarray, rule: STDPRule, n_pairs: int, peri
     ids = np.repeat(np.arange(n), n_pairs)
     net = Network(
         [Population("post", n, POST)],
-        [Projection("pre", "post", SparseSynapses.from_dense(np.eye(n) * W0), plasticity=rule),
-         Projection("drv", "post", SparseSynapses.from_dense(np.eye(n) * DRIVE_W))],
-        [SpikeArraySource("pre", n, pre_t.ravel(), ids), SpikeArraySource("drv", n, post_t.ravel(), ids)],
+        [
+            Projection("pre", "post", SparseSynapses.from_dense(np.eye(n) * W0), plasticity=rule),
+            Projection("drv", "post", SparseSynapses.from_dense(np.eye(n) * DRIVE_W)),
+        ],
+        [
+            SpikeArraySource("pre", n, pre_t.ravel(), ids),
+            SpikeArraySource("drv", n, post_t.ravel(), ids),
+        ],
         monitors=[SpikeMonitor("post")],
     )
     sim = ClockSimulator(net, dt_s)
@@ -119,7 +141,9 @@ def pairing_protocol(intervals_s: np.ndarray, rule: STDPRule, n_pairs: int, peri
     sp = rec.spikes["post"]
     counts = sp.counts()
     if not np.all(counts == n_pairs):
-        raise RuntimeError(f"post neurons fired {counts.min()}..{counts.max()} times, expected {n_pairs}")
+        raise RuntimeError(
+            f"post neurons fired {counts.min()}..{counts.max()} times, expected {n_pairs}"
+        )
     post_times = np.stack([np.sort(sp.times_s[sp.indices == i]) for i in range(n)])
     true = (post_times - np.round(pre_t / dt_s) * dt_s).mean(axis=1)
     return sim.synapses()[0].weights - W0, true
@@ -127,17 +151,27 @@ def pairing_protocol(intervals_s: np.ndarray, rule: STDPRule, n_pairs: int, peri
 
 def run(cfg: Config, ctx) -> dict:
     """Window fit (and triplet frequency dependence); returns the summary."""
-    rule = STDPRule(tau_plus_s=cfg.tau_plus_s, tau_minus_s=cfg.tau_minus_s, a_plus=cfg.a_plus,
-                    a_minus=cfg.a_minus, w_min=-100.0, w_max=100.0)
+    rule = STDPRule(
+        tau_plus_s=cfg.tau_plus_s,
+        tau_minus_s=cfg.tau_minus_s,
+        a_plus=cfg.a_plus,
+        a_minus=cfg.a_minus,
+        w_min=-100.0,
+        w_max=100.0,
+    )
     step = cfg.interval_step_ms
     ms = np.arange(-cfg.max_interval_ms, cfg.max_interval_ms + step / 2, step)
     ms = ms[np.abs(ms) > 1e-9]  # dt = 0 is a definition, not a measurement
     dw, true_dt = pairing_protocol(ms * 1e-3, rule, cfg.n_pairs, 1.0 / cfg.pair_rate_hz, cfg.dt_s)
     per_pair = dw / cfg.n_pairs
     fit = fit_window(true_dt, per_pair)
-    ctx.save_figure(stdp_window(true_dt, per_pair, fit, title="Pair STDP, pairing protocol"), "stdp_window")
-    ctx.save_arrays("window", {"interval_s": true_dt, "dw_per_pair": per_pair,
-                               "closed_form": pair_window(true_dt, rule)})
+    ctx.save_figure(
+        stdp_window(true_dt, per_pair, fit, title="Pair STDP, pairing protocol"), "stdp_window"
+    )
+    ctx.save_arrays(
+        "window",
+        {"interval_s": true_dt, "dw_per_pair": per_pair, "closed_form": pair_window(true_dt, rule)},
+    )
     summary = {
         "tau_plus_ms_fit": fit["tau_plus_s"] * 1e3,
         "tau_minus_ms_fit": fit["tau_minus_s"] * 1e3,
@@ -157,10 +191,12 @@ def run(cfg: Config, ctx) -> dict:
         intervals = np.concatenate([np.full(f.size, d), np.full(f.size, -d)])
         periods = np.concatenate([1.0 / f, 1.0 / f])
         dw_t, _ = pairing_protocol(intervals, trip, cfg.n_pairs, periods, cfg.dt_s)
-        plus, minus = dw_t[: f.size], dw_t[f.size:]
+        plus, minus = dw_t[: f.size], dw_t[f.size :]
         lbl = f"{cfg.triplet_interval_ms:g} ms"
-        ctx.save_figure(pairing_frequency(f, {f"pre-post +{lbl}": plus, f"post-pre -{lbl}": minus}),
-                        "triplet_frequency")
+        ctx.save_figure(
+            pairing_frequency(f, {f"pre-post +{lbl}": plus, f"post-pre -{lbl}": minus}),
+            "triplet_frequency",
+        )
         ctx.save_arrays("triplet", {"frequency_hz": f, "dw_plus": plus, "dw_minus": minus})
         summary["triplet_frequencies_hz"] = f.tolist()
         summary["triplet_dw_pre_post"] = plus.tolist()

@@ -116,7 +116,9 @@ class SurrogateConfig:
         if not self.threshold > 0:
             raise ValueError(f"threshold must be > 0, got {self.threshold}")
         if self.surrogate not in ("arctan", "fast_sigmoid"):
-            raise ValueError(f"surrogate must be 'arctan' or 'fast_sigmoid', got {self.surrogate!r}")
+            raise ValueError(
+                f"surrogate must be 'arctan' or 'fast_sigmoid', got {self.surrogate!r}"
+            )
         if self.loss not in _LOSSES:
             raise ValueError(f"loss must be one of {sorted(_LOSSES)}, got {self.loss!r}")
         if not (0.0 <= self.sparse_density <= 1.0):
@@ -129,18 +131,35 @@ class SurrogateConfig:
 
 def _model(cfg: SurrogateConfig, sizes: tuple[int, ...], seed: int, **kw: Any) -> SpikingMLP:
     fn = arctan(2.0) if cfg.surrogate == "arctan" else fast_sigmoid(25.0)
-    return SpikingMLP(sizes, n_steps=cfg.n_steps, beta=cfg.beta, threshold=cfg.threshold,
-                      spike_fn=fn, seed=seed, **kw).to(resolve_device(cfg.device))
+    return SpikingMLP(
+        sizes,
+        n_steps=cfg.n_steps,
+        beta=cfg.beta,
+        threshold=cfg.threshold,
+        spike_fn=fn,
+        seed=seed,
+        **kw,
+    ).to(resolve_device(cfg.device))
 
 
 def _variant(cfg, ctx, data: Split, sizes, name: str, encode, **kw) -> dict[str, Any]:
     model = _model(cfg, sizes, ctx.seed, **kw)
-    tc = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=ctx.seed,
-                     checkpoint_every=20)
-    res = train(model, data.x_train, data.y_train, tc, encode=encode, loss_fn=_LOSSES[cfg.loss],
-                eval_data=(data.x_test, data.y_test),
-                checkpoint_path=ctx.checkpoint_path(f"{name}.pt"), resume=cfg.resume == "auto",
-                run_key=config_hash(replace(cfg, resume="auto"), variant=name), progress=ctx.show_progress)
+    tc = TrainConfig(
+        epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=ctx.seed, checkpoint_every=20
+    )
+    res = train(
+        model,
+        data.x_train,
+        data.y_train,
+        tc,
+        encode=encode,
+        loss_fn=_LOSSES[cfg.loss],
+        eval_data=(data.x_test, data.y_test),
+        checkpoint_path=ctx.checkpoint_path(f"{name}.pt"),
+        resume=cfg.resume == "auto",
+        run_key=config_hash(replace(cfg, resume="auto"), variant=name),
+        progress=ctx.show_progress,
+    )
     ev = evaluate(model, data.x_test, data.y_test, encode=encode, seed=ctx.seed)
     return {"model": model, "history": res, "eval": ev}
 
@@ -167,7 +186,9 @@ def _engine_check(cfg, ctx, model: SpikingMLP, data: Split) -> dict[str, Any]:
         "engine_samples": n,
         "engine_identical_fraction": identical / max(n, 1),
         "engine_accuracy": float((eng_pred == data.y_test[:n]).mean()) if n else float("nan"),
-        "engine_torch_accuracy": float((torch_pred == data.y_test[:n]).mean()) if n else float("nan"),
+        "engine_torch_accuracy": float((torch_pred == data.y_test[:n]).mean())
+        if n
+        else float("nan"),
         "engine_predictions_equal": bool(np.array_equal(eng_pred, torch_pred)),
         "engine_seconds": time.perf_counter() - t0,
     }
@@ -188,7 +209,9 @@ def _curve_figure(results: dict[str, dict]) -> Figure:
     return fig
 
 
-def _raster_figure(model: SpikingMLP, x: np.ndarray, label: int, encode, dt_s: float = 1e-3) -> Figure:
+def _raster_figure(
+    model: SpikingMLP, x: np.ndarray, label: int, encode, dt_s: float = 1e-3
+) -> Figure:
     p = next(model.parameters())
     with torch.no_grad():
         out = model(encode(torch.as_tensor(x[None], dtype=p.dtype, device=p.device), 0))
@@ -196,8 +219,9 @@ def _raster_figure(model: SpikingMLP, x: np.ndarray, label: int, encode, dt_s: f
     for name, s in (("hidden", out.hidden[0][:, 0]), ("output", out.spikes[:, 0])):
         t, i = np.nonzero(s.cpu().numpy())
         groups[name] = SpikeTrains(t * dt_s, i, s.shape[1], s.shape[0] * dt_s)
-    return raster(groups, bin_s=5 * dt_s, marker_size=6.0,
-                  title=f"test sample, label {label} (1 step = 1 ms)")
+    return raster(
+        groups, bin_s=5 * dt_s, marker_size=6.0, title=f"test sample, label {label} (1 step = 1 ms)"
+    )
 
 
 def run_surrogate(cfg: SurrogateConfig, ctx: Any, data: Split, tag: str) -> dict[str, Any]:
@@ -208,7 +232,9 @@ def run_surrogate(cfg: SurrogateConfig, ctx: Any, data: Split, tag: str) -> dict
     results: dict[str, dict] = {}
     results["main"] = _variant(cfg, ctx, data, sizes, "main", direct)
     if cfg.sparse_density > 0:
-        results["sparse"] = _variant(cfg, ctx, data, sizes, "sparse", direct, density=cfg.sparse_density)
+        results["sparse"] = _variant(
+            cfg, ctx, data, sizes, "sparse", direct, density=cfg.sparse_density
+        )
     k = max(1, round(cfg.kwta_fraction * cfg.hidden)) if cfg.kwta_fraction > 0 else 0
     if k:
         results["kwta"] = _variant(cfg, ctx, data, sizes, "kwta", direct, kwta_k=k)
@@ -243,13 +269,22 @@ def run_surrogate(cfg: SurrogateConfig, ctx: Any, data: Split, tag: str) -> dict
 
     for name, r in results.items():
         h = r["history"]
-        ctx.save_arrays(f"{name}/history", {
-            "loss": np.array(h.loss), "test_accuracy": np.array(h.test_accuracy),
-            "epoch_seconds": np.array(h.epoch_seconds)})
-        ctx.save_arrays(f"{name}/weights", {
-            f"layer{i}": fc.to_synapses().to_dense() for i, fc in enumerate(r["model"].fcs)})
+        ctx.save_arrays(
+            f"{name}/history",
+            {
+                "loss": np.array(h.loss),
+                "test_accuracy": np.array(h.test_accuracy),
+                "epoch_seconds": np.array(h.epoch_seconds),
+            },
+        )
+        ctx.save_arrays(
+            f"{name}/weights",
+            {f"layer{i}": fc.to_synapses().to_dense() for i, fc in enumerate(r["model"].fcs)},
+        )
         ctx.save_arrays(f"{name}/predictions", {"test": r["eval"]["predictions"]})
     ctx.save_figure(_curve_figure(results), "learning_curve")
-    ctx.save_figure(_raster_figure(results["main"]["model"], data.x_test[0], int(data.y_test[0]), direct),
-                    "raster")
+    ctx.save_figure(
+        _raster_figure(results["main"]["model"], data.x_test[0], int(data.y_test[0]), direct),
+        "raster",
+    )
     return summary

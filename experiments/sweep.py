@@ -54,8 +54,16 @@ from neuro.checkpoint import code_version
 from neuro.integrity import FormatError
 from neuro.safe_read import read_bytes, read_json
 
-__all__ = ["SweepPoint", "add_arguments", "parse_grid", "parse_seeds", "plan_points", "run_sweep",
-           "run_sweep_command", "collect_table"]
+__all__ = [
+    "SweepPoint",
+    "add_arguments",
+    "parse_grid",
+    "parse_seeds",
+    "plan_points",
+    "run_sweep",
+    "run_sweep_command",
+    "collect_table",
+]
 
 log = logging.getLogger("experiments.sweep")
 
@@ -77,12 +85,23 @@ class SweepPoint:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The sweep sub-command's own arguments (the runner's --out/--smoke/--set are added too)."""
     p.add_argument("name", help="experiment to sweep")
-    p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
-                   help="a swept parameter and its values (repeatable: the grid is the product)")
+    p.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2,...",
+        help="a swept parameter and its values (repeatable: the grid is the product)",
+    )
     p.add_argument("--seeds", default="0", help="seeds: '0-4', '0,3,7' or '2' (default 0)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="address of a running Dask scheduler (default: a LocalCluster here)")
-    p.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes (default 2)")
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="address of a running Dask scheduler (default: a LocalCluster here)",
+    )
+    p.add_argument(
+        "--workers", type=int, default=2, help="LocalCluster worker processes (default 2)"
+    )
     p.add_argument("--retry-failed", action="store_true", help="run failed points again")
 
 
@@ -145,8 +164,13 @@ def _client(scheduler: str | None, workers: int):
         return Client(scheduler, timeout="20s"), None
     if workers < 1:
         raise UsageError(f"--workers must be >= 1, got {workers}")
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           host="127.0.0.1", dashboard_address=None)
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    )
     return Client(cluster), cluster
 
 
@@ -196,8 +220,12 @@ def run_sweep(
     for p in points:  # every point's configuration is checked before anything runs
         make_config(module, smoke=smoke, overrides={**overrides, **dict(p.values)})
     out = Path(out_dir)
-    identity = {"experiment": name, "smoke": smoke, "overrides": overrides,
-                "code_version": code_version()}
+    identity = {
+        "experiment": name,
+        "smoke": smoke,
+        "overrides": overrides,
+        "code_version": code_version(),
+    }
     stored = check_sweep_identity(out, identity)
     (out / "points").mkdir(parents=True, exist_ok=True)
     if stored is None or (stored.get("grid"), stored.get("seeds")) != (grid, seeds):
@@ -213,9 +241,15 @@ def run_sweep(
             failed_before.append(p)
         else:
             todo.append(p)
-    log.info("sweep %s: %d points, %d finished before, %d failed before%s, %d to run",
-             name, len(points), len(skipped), len(failed_before),
-             "" if retry_failed else " (not retried)", len(todo))
+    log.info(
+        "sweep %s: %d points, %d finished before, %d failed before%s, %d to run",
+        name,
+        len(points),
+        len(skipped),
+        len(failed_before),
+        "" if retry_failed else " (not retried)",
+        len(todo),
+    )
     failed = {p.id: _last_line(out / "points" / p.id / "error.txt") for p in failed_before}
     if todo:
         failed.update(_run_points(name, out, todo, smoke, overrides, scheduler, workers))
@@ -225,8 +259,16 @@ def run_sweep(
         files["figure"] = str(write_figure(out, table, list(grid), name))
     for pid, err in failed.items():
         log.warning("point %s failed: %s", pid, err)
-    return {"experiment": name, "points": len(points), "ran": len(todo), "skipped": len(skipped),
-            "finished": len(table), "failed": len(failed), "failed_points": sorted(failed), **files}
+    return {
+        "experiment": name,
+        "points": len(points),
+        "ran": len(todo),
+        "skipped": len(skipped),
+        "finished": len(table),
+        "failed": len(failed),
+        "failed_points": sorted(failed),
+        **files,
+    }
 
 
 _MISSING = object()
@@ -262,19 +304,27 @@ def check_sweep_identity(out: Path, identity: dict[str, Any]) -> dict[str, Any] 
     if not os.path.lexists(path):
         points = out / "points"
         if points.is_dir() and any(points.iterdir()):
-            raise UsageError(f"{out}: has points but no sweep.json, so their configuration is "
-                             "unknown; use another --out (or delete the directory)")
+            raise UsageError(
+                f"{out}: has points but no sweep.json, so their configuration is "
+                "unknown; use another --out (or delete the directory)"
+            )
         return None
     stored = read_json(path, "sweep file")
     if not isinstance(stored, dict):
-        raise FormatError(f"{path}: sweep file must hold a JSON object, got "
-                          f"{type(stored).__name__}")
-    diff = [f"{k}: {stored.get(k, '(not recorded)')!r} there, {identity[k]!r} now"
-            for k in IDENTITY_KEYS if stored.get(k, _MISSING) != identity[k]]
+        raise FormatError(
+            f"{path}: sweep file must hold a JSON object, got {type(stored).__name__}"
+        )
+    diff = [
+        f"{k}: {stored.get(k, '(not recorded)')!r} there, {identity[k]!r} now"
+        for k in IDENTITY_KEYS
+        if stored.get(k, _MISSING) != identity[k]
+    ]
     if diff:
-        raise UsageError(f"{out} holds a sweep of another configuration ({'; '.join(diff)}); "
-                         "its points would be reused as if they were this one's. Use another "
-                         "--out, or the same --set/--smoke as before.")
+        raise UsageError(
+            f"{out} holds a sweep of another configuration ({'; '.join(diff)}); "
+            "its points would be reused as if they were this one's. Use another "
+            "--out, or the same --set/--smoke as before."
+        )
     return stored
 
 
@@ -293,9 +343,19 @@ def _run_points(name, out, todo, smoke, overrides, scheduler, workers) -> dict[s
     client, cluster = _client(scheduler, workers)
     failed: dict[str, str] = {}
     try:
-        futures = {client.submit(_run_point, name, str(out / "points" / p.id), p.seed, smoke,
-                                 {**overrides, **dict(p.values)}, key=f"{name}-{p.id}", pure=False): p
-                   for p in todo}
+        futures = {
+            client.submit(
+                _run_point,
+                name,
+                str(out / "points" / p.id),
+                p.seed,
+                smoke,
+                {**overrides, **dict(p.values)},
+                key=f"{name}-{p.id}",
+                pure=False,
+            ): p
+            for p in todo
+        }
         bar = RunContext(name, out, 0).progress(total=len(futures), desc="sweep points")
         for fut in as_completed(futures):
             p = futures[fut]
@@ -352,7 +412,9 @@ def write_table(out: Path, rows: list[dict[str, Any]]) -> dict[str, str]:
             if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
                 h[c] = np.array(vals, dtype=np.float64)
             else:
-                h[c] = np.array(["" if v is None else str(v) for v in vals], dtype=h5py.string_dtype())
+                h[c] = np.array(
+                    ["" if v is None else str(v) for v in vals], dtype=h5py.string_dtype()
+                )
     return {"table_csv": str(out / "sweep.csv"), "table_h5": str(out / "sweep.h5")}
 
 
@@ -369,10 +431,14 @@ def write_figure(out: Path, rows: list[dict[str, Any]], swept: list[str], name: 
 
     from experiments.common import RunContext
 
-    keys = [k for k in dict.fromkeys(k for r in rows for k in r)
-            if k not in _META and k not in swept
-            and all(isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool) for r in rows)
-            and len({r[k] for r in rows}) > 1]  # constants (n_test, ...) say nothing
+    keys = [
+        k
+        for k in dict.fromkeys(k for r in rows for k in r)
+        if k not in _META
+        and k not in swept
+        and all(isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool) for r in rows)
+        and len({r[k] for r in rows}) > 1
+    ]  # constants (n_test, ...) say nothing
     x_key = swept[0] if swept else "seed"
     others = swept[1:]
     x_labels = list(dict.fromkeys(str(r[x_key]) for r in rows))
@@ -401,10 +467,12 @@ def write_figure(out: Path, rows: list[dict[str, Any]], swept: list[str], name: 
             ax.set_xticks(range(len(x_labels)), x_labels)
         if len(groups) > 1:
             ax.legend(fontsize=6)
-    for ax in axes[len(keys):]:
+    for ax in axes[len(keys) :]:
         ax.set_visible(False)
     n_seeds = len({r["seed"] for r in rows})
-    fig.suptitle(f"{name}: mean +- std over {n_seeds} seed(s), grey dots = single seeds", fontsize=9)
+    fig.suptitle(
+        f"{name}: mean +- std over {n_seeds} seed(s), grey dots = single seeds", fontsize=9
+    )
     fig.tight_layout()
     return RunContext(name, out, 0).save_figure(fig, "sweep")
 
@@ -412,6 +480,14 @@ def write_figure(out: Path, rows: list[dict[str, Any]], swept: list[str], name: 
 def run_sweep_command(args: argparse.Namespace) -> dict[str, Any]:
     """The ``sweep`` sub-command: parse its arguments and call :func:`run_sweep`."""
     out = check_out_dir(args.out or f"results/sweep-{args.name}")
-    return run_sweep(args.name, out, parse_grid(args.grid), parse_seeds(args.seeds), smoke=args.smoke,
-                     overrides=parse_sets(args.sets), scheduler=args.scheduler, workers=args.workers,
-                     retry_failed=args.retry_failed)
+    return run_sweep(
+        args.name,
+        out,
+        parse_grid(args.grid),
+        parse_seeds(args.seeds),
+        smoke=args.smoke,
+        overrides=parse_sets(args.sets),
+        scheduler=args.scheduler,
+        workers=args.workers,
+        retry_failed=args.retry_failed,
+    )

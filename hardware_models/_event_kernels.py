@@ -26,8 +26,16 @@ from neuro.engines.plasticity import PlasticPlan
 from neuro.engines.ring import ring_deliver, ring_push, ring_slot
 from neuro.jit import njit
 
-__all__ = ["Chip", "FixedPoint", "LoihiFixedStages", "LoihiStages", "Segments", "loihi_inputs",
-           "loihi_inputs_fixed", "update_fixed"]
+__all__ = [
+    "Chip",
+    "FixedPoint",
+    "LoihiFixedStages",
+    "LoihiStages",
+    "Segments",
+    "loihi_inputs",
+    "loihi_inputs_fixed",
+    "update_fixed",
+]
 
 
 class Chip(NamedTuple):
@@ -198,8 +206,13 @@ def _process(n, st, bk, ctr, ref_n):
     engine, in the same order per target; fixed: into the input registers), delayed ones go
     to the ring buffer."""
     sg_ = bk.segments
-    seg_syn_ptr, seg_fast, syn_tgt, syn_ch, syn_d = (sg_.seg_syn_ptr, sg_.seg_fast, sg_.syn_tgt,
-                                                     sg_.syn_ch, sg_.syn_d)
+    seg_syn_ptr, seg_fast, syn_tgt, syn_ch, syn_d = (
+        sg_.seg_syn_ptr,
+        sg_.seg_fast,
+        sg_.syn_tgt,
+        sg_.syn_ch,
+        sg_.syn_d,
+    )
     v, syn, last, syn_w = st.v, st.syn, st.last_spike, st.weights
     buf, queued, q_ids, q_len = st.buffer, st.queued, st.queue_ids, st.queue_len
     inreg, received, fixed, indirect = bk.inreg, bk.received, bk.fixed, bk.indirect
@@ -247,8 +260,18 @@ def _process(n, st, bk, ctr, ref_n):
                     else:
                         syn[ch - 1, t] += wt
                 else:  # one partition: the queue of partition 0, from target 0 on
-                    ring_push(buf, queued, q_ids, q_len, ring_slot(n_mod, d, n_slots), t,
-                              syn_ch[s], wt, 0, 0)
+                    ring_push(
+                        buf,
+                        queued,
+                        q_ids,
+                        q_len,
+                        ring_slot(n_mod, d, n_slots),
+                        t,
+                        syn_ch[s],
+                        wt,
+                        0,
+                        0,
+                    )
         start = stop
     return 0
 
@@ -325,8 +348,18 @@ def loihi_inputs(n, j, spiking, n_spk, model, st, bk, io):
     _send(n_spk, spiking, io.ext_ids, e0, e1, bk, ctr)
     _process(n, st, bk, ctr, ref_n)
     if model.drives.lo.shape[0] > 0:
-        apply_drives(n, io.seed, model.drives, st.v, bk.inreg if bk.fixed else st.syn,
-                     st.last_spike, ref_n, bk.hits, 0, st.v.shape[0])
+        apply_drives(
+            n,
+            io.seed,
+            model.drives,
+            st.v,
+            bk.inreg if bk.fixed else st.syn,
+            st.last_spike,
+            ref_n,
+            bk.hits,
+            0,
+            st.v.shape[0],
+        )
         _count_drive_inputs(bk.hits, bk.chip.core_of, bk.received, ctr)
     if bk.chip.plastic_fanout.shape[0] > 0:
         _plastic_counts(spiking, n_spk, io.ext_ids, e0, e1, bk.chip, ctr)
@@ -377,13 +410,24 @@ def update_fixed(n, model, st, bk, sc):
                 elif y < -v_lim:
                     y = -v_lim
                 v[i] = y
-        n_c += crossings(n, v[lo:hi], last[lo:hi], st.theta[lo:hi], False, nr.v_threshold[pop],
-                         rs, lo, sc.cand[n_c:])
+        n_c += crossings(
+            n,
+            v[lo:hi],
+            last[lo:hi],
+            st.theta[lo:hi],
+            False,
+            nr.v_threshold[pop],
+            rs,
+            lo,
+            sc.cand[n_c:],
+        )
     sc.n_cand[0] = n_c
     return 0
 
 
 register_stages(LoihiStages, update_serial, loihi_inputs)  # float: the clock engine's update
+
+
 @njit(nogil=True)
 def loihi_inputs_fixed(n, j, spiking, n_spk, model, st, bk, io):
     """Stage 3 in fixed-point mode: :func:`loihi_inputs`, then Loihi-precision STDP
@@ -393,10 +437,18 @@ def loihi_inputs_fixed(n, j, spiking, n_spk, model, st, bk, io):
     loihi_inputs(n, j, spiking, n_spk, model, st, bk, io)
     fp = bk.fixed_point
     if fp.fx.shape[0] > 0:
-        learn = FixedLearn(fp.learn, fp.fx, model.routing, st.weights, st.pre_trace[:, 0],
-                           st.pre_last, st.post_trace[:, 0], st.post_last, io.seed)
-        fixed_plastic_events(n, spiking, n_spk, io.ext_ids, io.ext_ptr[j], io.ext_ptr[j + 1],
-                             learn)
+        learn = FixedLearn(
+            fp.learn,
+            fp.fx,
+            model.routing,
+            st.weights,
+            st.pre_trace[:, 0],
+            st.pre_last,
+            st.post_trace[:, 0],
+            st.post_last,
+            io.seed,
+        )
+        fixed_plastic_events(n, spiking, n_spk, io.ext_ids, io.ext_ptr[j], io.ext_ptr[j + 1], learn)
     return 0
 
 

@@ -46,8 +46,14 @@ from hardware_models.multichip import grid_diameter
 from hardware_models.timing import StepTimes, step_times
 from neuro.network import Network
 
-__all__ = ["CATEGORIES", "DenseSpec", "DENSE_PRESETS", "EnergyReport", "dense_ops_per_step",
-           "energy_vector"]
+__all__ = [
+    "CATEGORIES",
+    "DenseSpec",
+    "DENSE_PRESETS",
+    "EnergyReport",
+    "dense_ops_per_step",
+    "energy_vector",
+]
 
 #: energy category -> ((counter names), LoihiSpec energy field)
 CATEGORIES = {
@@ -91,7 +97,9 @@ class DenseSpec:
     """
 
     name: str = "horowitz_dram"
-    source: str = "Horowitz ISSCC 2014 (45 nm): 4.6 pJ per 32-bit float MAC, 640 pJ per 32-bit DRAM read"
+    source: str = (
+        "Horowitz ISSCC 2014 (45 nm): 4.6 pJ per 32-bit float MAC, 640 pJ per 32-bit DRAM read"
+    )
     e_mac_pj: float = 4.6
     e_mem_pj: float = 640.0
     mem_reads_per_weight: float = 1.0
@@ -118,7 +126,11 @@ def dense_ops_per_step(network: Network) -> dict[str, int]:
     """MACs and weight reads of one dense step: every possible synapse, every neuron state."""
     macs_syn = sum(network.size(p.source) * network.size(p.target) for p in network.projections)
     state = sum(p.size * (1 + p.params.n_channels) for p in network.populations)
-    return {"weight_macs": int(macs_syn), "weight_reads": int(macs_syn), "state_updates": int(state)}
+    return {
+        "weight_macs": int(macs_syn),
+        "weight_reads": int(macs_syn),
+        "state_updates": int(state),
+    }
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,9 +173,15 @@ class EnergyReport:
     n_chips: int
 
     @classmethod
-    def from_counters(cls, counters: LoihiCounters, mapping: Mapping, network: Network,
-                      n_inferences: int = 1, spec: LoihiSpec | None = None,
-                      dense_spec: DenseSpec | None = None) -> EnergyReport:
+    def from_counters(
+        cls,
+        counters: LoihiCounters,
+        mapping: Mapping,
+        network: Network,
+        n_inferences: int = 1,
+        spec: LoihiSpec | None = None,
+        dense_spec: DenseSpec | None = None,
+    ) -> EnergyReport:
         """Cost the counters of a run of ``network`` placed by ``mapping``.
 
         Parameters
@@ -192,14 +210,20 @@ class EnergyReport:
         ps = counters.per_step  # (T, C, K)
         e_vec = energy_vector(spec)
         tot = ps.sum(axis=(0, 1)).astype(np.float64)
-        by_cat = {cat: float(sum(tot[COUNTERS.index(c)] for c in ctrs) * getattr(spec, ef))
-                  for cat, (ctrs, ef) in CATEGORIES.items()}
+        by_cat = {
+            cat: float(sum(tot[COUNTERS.index(c)] for c in ctrs) * getattr(spec, ef))
+            for cat, (ctrs, ef) in CATEGORIES.items()
+        }
         by_core = ps.sum(axis=0) @ e_vec if ps.size else np.zeros(mapping.n_cores)
         by_pop = {k: float(v @ e_vec) for k, v in counters.per_population.items()}
         n_chips = max(1, -(-mapping.n_cores // spec.max_cores))
         tiles_per_chip = -(-spec.max_cores // spec.cores_per_tile)
-        times = step_times(ps, spec, max(1, min(mapping.n_tiles, tiles_per_chip)),
-                           chip_diameter=grid_diameter(n_chips, spec))
+        times = step_times(
+            ps,
+            spec,
+            max(1, min(mapping.n_tiles, tiles_per_chip)),
+            chip_diameter=grid_diameter(n_chips, spec),
+        )
         ops = dense_ops_per_step(network)
         T = counters.n_steps
         macs = T * (ops["weight_macs"] + dense_spec.macs_per_neuron_channel * ops["state_updates"])
@@ -210,9 +234,20 @@ class EnergyReport:
             "energy_pj": float(macs * dense_spec.e_mac_pj + reads * dense_spec.e_mem_pj),
             "compute_energy_pj": float(macs * dense_spec.e_mac_pj),
         }
-        return cls(spec, dense_spec, {k: int(tot[j]) for j, k in enumerate(COUNTERS)}, by_cat,
-                   np.asarray(by_core, dtype=np.float64), by_pop, times,
-                   int(n_inferences), dense, mapping.core_xy.copy(), mapping.n_tiles, n_chips)
+        return cls(
+            spec,
+            dense_spec,
+            {k: int(tot[j]) for j, k in enumerate(COUNTERS)},
+            by_cat,
+            np.asarray(by_core, dtype=np.float64),
+            by_pop,
+            times,
+            int(n_inferences),
+            dense,
+            mapping.core_xy.copy(),
+            mapping.n_tiles,
+            n_chips,
+        )
 
     # ------------------------------------------------------------------ figures
     @property
@@ -278,17 +313,21 @@ class EnergyReport:
             "chips_used": self.n_chips,
             "latency_per_inference_us": self.latency_per_inference_us,
             "synaptic_ops_per_inference": self.counts["syn_ops"] / n,
-            "neuron_updates_per_inference":
-                (self.counts["neuron_active"] + self.counts["neuron_inactive"]) / n,
-            "spike_messages_per_inference":
-                (self.counts["msgs_tile"] + self.counts["msgs_mesh"]) / n,
+            "neuron_updates_per_inference": (
+                self.counts["neuron_active"] + self.counts["neuron_inactive"]
+            )
+            / n,
+            "spike_messages_per_inference": (self.counts["msgs_tile"] + self.counts["msgs_mesh"])
+            / n,
             "cores_used": int(self.by_core.size),
             "dense_baseline_energy_uj": self.dense_energy_per_inference_uj,
             "dense_compute_only_energy_uj": self.dense["compute_energy_pj"] / n * 1e-6,
             "dense_macs_per_inference": self.dense["macs"] / n,
             "energy_ratio_dense_over_loihi": self.energy_ratio,
-            "energy_ratio_dense_compute_only_over_loihi":
-                self.dense["compute_energy_pj"] / self.total_pj if self.total_pj > 0 else math.inf,
+            "energy_ratio_dense_compute_only_over_loihi": self.dense["compute_energy_pj"]
+            / self.total_pj
+            if self.total_pj > 0
+            else math.inf,
             "energy_by_category_uj": {k: v / n * 1e-6 for k, v in self.by_category.items()},
             "loihi_spec": self.spec.name,
             "dense_spec": self.dense_spec.name,
@@ -301,30 +340,36 @@ class EnergyReport:
         for cat, (ctrs, ef) in CATEGORIES.items():
             e = self.by_category[cat]
             n = sum(self.counts[c] for c in ctrs)
-            lines.append(f"{cat:<16} {n:>14,d} {getattr(self.spec, ef):>8.1f} "
-                         f"{e * 1e-6:>12.4f} {e / tot:>7.1%}")
+            lines.append(
+                f"{cat:<16} {n:>14,d} {getattr(self.spec, ef):>8.1f} "
+                f"{e * 1e-6:>12.4f} {e / tot:>7.1%}"
+            )
         for cat, e in (("static", self.static_pj), ("host", self.host_pj)):
             lines.append(f"{cat:<16} {'':>14} {'':>8} {e * 1e-6:>12.4f} {e / tot:>7.1%}")
-        lines.append(f"{'total':<16} {'':>14} {'':>8} {self.system_pj * 1e-6:>12.4f}  "
-                     f"({self.spec.source})")
+        lines.append(
+            f"{'total':<16} {'':>14} {'':>8} {self.system_pj * 1e-6:>12.4f}  ({self.spec.source})"
+        )
         return "\n".join(lines)
 
     def save(self, save_arrays, group: str = "energy") -> None:
         """Write arrays through ``save_arrays(group, {name: array})`` (e.g. a run context's)."""
         cats = list(self.by_category)
-        save_arrays(group, {
-            "category_names": np.array(cats, dtype="S"),
-            "category_energy_pj": np.array([self.by_category[c] for c in cats]),
-            "core_energy_pj": self.by_core,
-            "core_xy": self.core_xy,
-            "step_time_ns": self.step_time_ns,
-            "step_compute_ns": self.times.compute_ns,
-            "step_barrier_ns": self.times.barrier_ns,
-            "step_host_ns": self.times.host_ns,
-            "static_host_pj": np.array([self.static_pj, self.host_pj]),
-            "population_names": np.array(list(self.by_population), dtype="S"),
-            "population_energy_pj": np.array(list(self.by_population.values())),
-            "counter_names": np.array(list(self.counts), dtype="S"),
-            "counter_totals": np.array(list(self.counts.values()), dtype=np.int64),
-            "spec_json": np.array([str(asdict(self.spec))], dtype="S"),
-        })
+        save_arrays(
+            group,
+            {
+                "category_names": np.array(cats, dtype="S"),
+                "category_energy_pj": np.array([self.by_category[c] for c in cats]),
+                "core_energy_pj": self.by_core,
+                "core_xy": self.core_xy,
+                "step_time_ns": self.step_time_ns,
+                "step_compute_ns": self.times.compute_ns,
+                "step_barrier_ns": self.times.barrier_ns,
+                "step_host_ns": self.times.host_ns,
+                "static_host_pj": np.array([self.static_pj, self.host_pj]),
+                "population_names": np.array(list(self.by_population), dtype="S"),
+                "population_energy_pj": np.array(list(self.by_population.values())),
+                "counter_names": np.array(list(self.counts), dtype="S"),
+                "counter_totals": np.array(list(self.counts.values()), dtype=np.int64),
+                "spec_json": np.array([str(asdict(self.spec))], dtype="S"),
+            },
+        )

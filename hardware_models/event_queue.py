@@ -69,8 +69,16 @@ __all__ = ["COUNTERS", "LoihiCounters", "EventQueueSimulator", "run_event_queue"
 
 #: Per-core, per-step counters (columns of the kernel's counter array).
 COUNTERS = (
-    "syn_ops", "neuron_active", "neuron_inactive", "spikes_out", "msgs_tile", "msgs_mesh",
-    "hops_ew", "hops_ns", "input_spikes", "syn_updates",
+    "syn_ops",
+    "neuron_active",
+    "neuron_inactive",
+    "spikes_out",
+    "msgs_tile",
+    "msgs_mesh",
+    "hops_ew",
+    "hops_ns",
+    "input_spikes",
+    "syn_updates",
 )
 
 
@@ -120,13 +128,15 @@ class LoihiCounters:
         return LoihiCounters(
             np.concatenate([self.per_step, other.per_step]),
             {k: self.per_population[k] + other.per_population[k] for k in self.per_population},
-            self.dt_s, self.population_names,
+            self.dt_s,
+            self.population_names,
         )
 
 
 # ---------------------------------------------------------------------- routing table
-def _segments(plan: Plan, core_of: np.ndarray, n_cores: int, channel_of_proj: np.ndarray
-              ) -> Segments:
+def _segments(
+    plan: Plan, core_of: np.ndarray, n_cores: int, channel_of_proj: np.ndarray
+) -> Segments:
     """The plan's synapses regrouped by (presynaptic id, destination core), clock order
     within a segment."""
     rt = plan.routing
@@ -136,8 +146,8 @@ def _segments(plan: Plan, core_of: np.ndarray, n_cores: int, channel_of_proj: np
     for p in range(plan.n_projections):
         lo = rt.p_iptr0[p]
         g = int(np.searchsorted(plan.group_offsets, rt.p_src_off[p], side="right"))
-        ip = rt.indptr[lo: lo + (plan.group_offsets[g] - rt.p_src_off[p]) + 1]
-        rows[rt.p_syn0[p]: rt.p_syn0[p + 1]] = np.repeat(np.arange(ip.size - 1), np.diff(ip))
+        ip = rt.indptr[lo : lo + (plan.group_offsets[g] - rt.p_src_off[p]) + 1]
+        rows[rt.p_syn0[p] : rt.p_syn0[p + 1]] = np.repeat(np.arange(ip.size - 1), np.diff(ip))
     pre = rt.p_src_off[proj] + rows
     tgt = rt.p_tgt_off[proj] + rt.indices.astype(np.int64)
     core = core_of[tgt].astype(np.int64)
@@ -151,8 +161,9 @@ def _segments(plan: Plan, core_of: np.ndarray, n_cores: int, channel_of_proj: np
     ch = channel_of_proj[proj][order].astype(np.int64)
     d = rt.delays[order].astype(np.int64)
     if n_syn:
-        uniform = ((np.maximum.reduceat(d, starts) == 0)
-                   & (np.minimum.reduceat(ch, starts) == np.maximum.reduceat(ch, starts)))
+        uniform = (np.maximum.reduceat(d, starts) == 0) & (
+            np.minimum.reduceat(ch, starts) == np.maximum.reduceat(ch, starts)
+        )
         seg_fast = np.where(uniform, ch[starts], -1).astype(np.int64)
     else:
         seg_fast = np.zeros(0, np.int64)
@@ -172,8 +183,10 @@ def _per_population(plan: Plan, per_neuron: np.ndarray) -> np.ndarray:
     """The value of each population's first neuron (0 for an empty population) of a
     per-neuron array that is constant within populations."""
     off = plan.neurons.pop_offsets
-    return np.array([per_neuron[lo] if hi > lo else 0 for lo, hi in zip(off[:-1], off[1:])],
-                    dtype=per_neuron.dtype)
+    return np.array(
+        [per_neuron[lo] if hi > lo else 0 for lo, hi in zip(off[:-1], off[1:])],
+        dtype=per_neuron.dtype,
+    )
 
 
 # ---------------------------------------------------------------------- simulator
@@ -216,10 +229,18 @@ class EventQueueSimulator:
     >>> rec = sim.run(0.1); sim.counters().totals()["syn_ops"]   # doctest: +SKIP
     """
 
-    def __init__(self, network: Network, dt_s: float, *, mapping: Mapping | None = None,
-                 spec: LoihiSpec | None = None, mode: str = "float",
-                 quantized: QuantizedNetwork | None = None, seed: int = 0,
-                 chunk_steps: int = 2000):
+    def __init__(
+        self,
+        network: Network,
+        dt_s: float,
+        *,
+        mapping: Mapping | None = None,
+        spec: LoihiSpec | None = None,
+        mode: str = "float",
+        quantized: QuantizedNetwork | None = None,
+        seed: int = 0,
+        chunk_steps: int = 2000,
+    ):
         if mode not in ("float", "fixed"):
             raise ValueError(f"mode must be 'float' or 'fixed', got {mode!r}")
         check_supported(network, f"loihi-{mode}")  # what it runs: registered below
@@ -231,23 +252,36 @@ class EventQueueSimulator:
         self.mapping = mapping if mapping is not None else place(network, self.spec)
         _check_mapping(self.mapping, network)
         if mode == "fixed" and not 1 <= self.spec.decay_bits <= 16:
-            raise ValueError(f"LoihiSpec.decay_bits must be in [1, 16] in fixed mode, "
-                             f"got {self.spec.decay_bits}")
+            raise ValueError(
+                f"LoihiSpec.decay_bits must be in [1, 16] in fixed mode, got {self.spec.decay_bits}"
+            )
         if mode == "fixed":
             check_fixed_rules(network)  # rule parameters beyond the declared features
         plan = build_plan(network, dt_s, np.float64)
         # the cores process their queues one after the other: one partition
         plan = replace(plan, model=plan.model._replace(bounds=np.array([0, plan.n_neurons])))
-        self.q = (self._checked_quantized(quantized, network, dt_s) if quantized is not None
-                  else quantize(network, dt_s, self.spec)) if mode == "fixed" else None
+        self.q = (
+            (
+                self._checked_quantized(quantized, network, dt_s)
+                if quantized is not None
+                else quantize(network, dt_s, self.spec)
+            )
+            if mode == "fixed"
+            else None
+        )
         self._learns = plan.plastic.n_plastic > 0
         self._learn_plan = plan.plastic
         if mode == "fixed":
             # integer neuron constants and drives; the integer weights learn in the fixed
             # stage (hardware_models.fixed_point_stdp), not by the loop's float rule
-            plan = replace(plan, model=plan.model._replace(
-                neurons=self._fixed_neurons(plan), drives=self._fixed_drives(plan),
-                plastic=plan.plastic._replace(ints=plan.plastic.ints[:0])))
+            plan = replace(
+                plan,
+                model=plan.model._replace(
+                    neurons=self._fixed_neurons(plan),
+                    drives=self._fixed_drives(plan),
+                    plastic=plan.plastic._replace(ints=plan.plastic.ints[:0]),
+                ),
+            )
         self.plan = plan
         chan = self.q.u_channel if mode == "fixed" else plan.routing.p_chan
         segments = _segments(plan, self.mapping.core_of, self.mapping.n_cores, chan)
@@ -277,16 +311,21 @@ class EventQueueSimulator:
                     raise ValueError("quantized.plan must be a plan of this network")
                 continue
             if not (isinstance(a, np.ndarray) and a.shape == r.shape and a.dtype == r.dtype):
-                raise ValueError(f"quantized.{f.name} must be a {r.dtype} array of shape "
-                                 f"{r.shape} (this network's), got "
-                                 f"{getattr(a, 'dtype', type(a).__name__)} "
-                                 f"{getattr(a, 'shape', '')}")
+                raise ValueError(
+                    f"quantized.{f.name} must be a {r.dtype} array of shape "
+                    f"{r.shape} (this network's), got "
+                    f"{getattr(a, 'dtype', type(a).__name__)} "
+                    f"{getattr(a, 'shape', '')}"
+                )
             if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
                 raise ValueError(f"quantized.{f.name} must be finite")
         unity = 2**self.spec.decay_bits
-        for name, a, lo, hi in (("u_channel", q.u_channel, 0, ref.du.shape[1] - 1),
-                                ("weight_exp", q.weight_exp, -ACT_SHIFT, 7),
-                                ("du", q.du, 0, unity), ("dv", q.dv, 0, unity)):
+        for name, a, lo, hi in (
+            ("u_channel", q.u_channel, 0, ref.du.shape[1] - 1),
+            ("weight_exp", q.weight_exp, -ACT_SHIFT, 7),
+            ("du", q.du, 0, unity),
+            ("dv", q.dv, 0, unity),
+        ):
             check_in_range(name, a, lo, hi, what="quantized")
         return q
 
@@ -294,10 +333,12 @@ class EventQueueSimulator:
         """The plan's neuron record in the fixed-point model's integer units (threshold,
         reset and k-WTA on integer ``v``; no adaptive thresholds)."""
         q, nr = self.q, plan.neurons
-        return nr._replace(v_threshold=_per_population(plan, q.vth),
-                           v_reset=np.zeros(nr.v_reset.size, np.int64),
-                           reset_amount=_per_population(plan, q.reset_amount),
-                           adapt=np.zeros_like(nr.adapt))
+        return nr._replace(
+            v_threshold=_per_population(plan, q.vth),
+            v_reset=np.zeros(nr.v_reset.size, np.int64),
+            reset_amount=_per_population(plan, q.reset_amount),
+            adapt=np.zeros_like(nr.adapt),
+        )
 
     def _fixed_drives(self, plan: Plan) -> DriveTable:
         """The drive table with integer weights into the input registers (channel ``1 + u``),
@@ -308,8 +349,9 @@ class EventQueueSimulator:
             k = [p.name for p in self.network.populations].index(drv.target)
             ch = int(table.channel[d])
             gain = nr.mem_decay[k] if ch == 0 else nr.syn_to_mem[k, ch - 1]
-            mant, e = quantize_weights(np.array([q.scale[k] * gain * drv.weight]),
-                                       self.spec.weight_bits)
+            mant, e = quantize_weights(
+                np.array([q.scale[k] * gain * drv.weight]), self.spec.weight_bits
+            )
             w_int[d] = int(mant[0]) << (ACT_SHIFT + e)
         return table._replace(weight=w_int, channel=np.maximum(table.channel, 1))
 
@@ -338,47 +380,95 @@ class EventQueueSimulator:
         """The record the model's stages read: placement, routes, fixed-point constants,
         scratch (``counters`` is replaced per call)."""
         m, n = self.mapping, self.plan.n_neurons
-        n_comp = np.concatenate([np.full(p.size, max(1, p.params.n_channels), np.int64)
-                                 for p in self.network.populations])
+        n_comp = np.concatenate(
+            [
+                np.full(p.size, max(1, p.params.n_channels), np.int64)
+                for p in self.network.populations
+            ]
+        )
         # runs of consecutive neurons on the same core with the same compartment count
         # (counting active compartments per run)
         co = m.core_of
         starts = np.flatnonzero(np.r_[True, (co[1:] != co[:-1]) | (n_comp[1:] != n_comp[:-1])])
         fan, fanin = self._plastic_tables(segments)
-        chip = Chip(co.astype(np.int64), m.core_xy[:, 0].astype(np.int64),
-                    m.core_xy[:, 1].astype(np.int64), m.tile_of_core.astype(np.int64), n_comp,
-                    np.r_[starts, co.size].astype(np.int64), co[starts].astype(np.int64),
-                    np.add.reduceat(n_comp, starts).astype(np.int64), fan, fanin)
+        chip = Chip(
+            co.astype(np.int64),
+            m.core_xy[:, 0].astype(np.int64),
+            m.core_xy[:, 1].astype(np.int64),
+            m.tile_of_core.astype(np.int64),
+            n_comp,
+            np.r_[starts, co.size].astype(np.int64),
+            co[starts].astype(np.int64),
+            np.add.reduceat(n_comp, starts).astype(np.int64),
+            fan,
+            fanin,
+        )
         u_wrap = 2 ** (self.spec.membrane_bits - 1)
         if self.mode == "fixed":
             q = self.q
-            fx = (build_fixed_stdp(self.network, self._learn_plan, q.weight_gain, q.weight_exp,
-                                   self.spec.weight_bits, self.spec.trace_bits,
-                                   self.spec.learning_rounding).table
-                  if self._learns else np.zeros((0, N_F), np.int64))
-            fp = FixedPoint(q.du, q.dv, q.bias, q.drive_gain, self.spec.decay_bits, u_wrap,
-                            u_wrap - 1, self._learn_plan, fx)
+            fx = (
+                build_fixed_stdp(
+                    self.network,
+                    self._learn_plan,
+                    q.weight_gain,
+                    q.weight_exp,
+                    self.spec.weight_bits,
+                    self.spec.trace_bits,
+                    self.spec.learning_rounding,
+                ).table
+                if self._learns
+                else np.zeros((0, N_F), np.int64)
+            )
+            fp = FixedPoint(
+                q.du,
+                q.dv,
+                q.bias,
+                q.drive_gain,
+                self.spec.decay_bits,
+                u_wrap,
+                u_wrap - 1,
+                self._learn_plan,
+                fx,
+            )
             inreg = np.zeros((q.du.shape[1], n), np.int64)
         else:
-            fp = FixedPoint(np.zeros((0, 1), np.int64), np.zeros(0, np.int64),
-                            np.zeros(0, np.int64), np.zeros(0), self.spec.decay_bits, u_wrap,
-                            u_wrap - 1, self._learn_plan, np.zeros((0, N_F), np.int64))
+            fp = FixedPoint(
+                np.zeros((0, 1), np.int64),
+                np.zeros(0, np.int64),
+                np.zeros(0, np.int64),
+                np.zeros(0),
+                self.spec.decay_bits,
+                u_wrap,
+                u_wrap - 1,
+                self._learn_plan,
+                np.zeros((0, N_F), np.int64),
+            )
             inreg = np.zeros((1, n))
         n_seg = segments.seg_core.size
         record = LoihiFixedStages if self.mode == "fixed" else LoihiStages
-        return record(chip, segments, fp, self.mode == "fixed", self._learns, inreg,
-                           np.zeros(n if self.network.drives else 0, np.int64),
-                           np.zeros(n, np.uint8), np.empty(n_seg, np.int64),
-                           np.empty(n_seg, np.int64), np.empty(m.n_cores + 1, np.int64),
-                           np.zeros((0, m.n_cores, len(COUNTERS)), np.int64))
+        return record(
+            chip,
+            segments,
+            fp,
+            self.mode == "fixed",
+            self._learns,
+            inreg,
+            np.zeros(n if self.network.drives else 0, np.int64),
+            np.zeros(n, np.uint8),
+            np.empty(n_seg, np.int64),
+            np.empty(n_seg, np.int64),
+            np.empty(m.n_cores + 1, np.int64),
+            np.zeros((0, m.n_cores, len(COUNTERS)), np.int64),
+        )
 
     @property
     def drives(self) -> DriveTable:
         """The external drives as this model runs them (integer weights in fixed mode)."""
         return self.plan.model.drives
 
-    def reset(self, sources: list | None = None, seed: int | None = None, *,
-              keep_weights: bool = False) -> None:
+    def reset(
+        self, sources: list | None = None, seed: int | None = None, *, keep_weights: bool = False
+    ) -> None:
         """Back to the network's initial state, weights included; optionally drive by other
         sources (same names/sizes) or another seed.
 
@@ -388,8 +478,9 @@ class EventQueueSimulator:
         weights = self.state.weights if keep_weights else self._w0
         v0 = self.q.v_init if self.mode == "fixed" else plan.v_init
         n_u = self.q.du.shape[1] if self.mode == "fixed" else None
-        self.state = initial_state(plan, v=v0, weights=weights, syn_rows=n_u,
-                                   buffer_channels=n_u, learns=self._learns)
+        self.state = initial_state(
+            plan, v=v0, weights=weights, syn_rows=n_u, buffer_channels=n_u, learns=self._learns
+        )
         self._bk.inreg[...] = 0
         self._counters = []
         if sources is not None:
@@ -411,10 +502,15 @@ class EventQueueSimulator:
     def state_dict(self) -> dict[str, object]:
         """Everything needed to resume: the state record's fields, the input registers, the
         input drive state and the counters."""
-        d: dict[str, object] = {k: (x.copy() if isinstance(x, np.ndarray) else x)
-                                for k, x in self.state._asdict().items()}
-        d.update(inreg=self._bk.inreg.copy(), inputs=self.drive.state_dict(),
-                 counters=[c.copy() for c in self._counters])
+        d: dict[str, object] = {
+            k: (x.copy() if isinstance(x, np.ndarray) else x)
+            for k, x in self.state._asdict().items()
+        }
+        d.update(
+            inreg=self._bk.inreg.copy(),
+            inputs=self.drive.state_dict(),
+            counters=[c.copy() for c in self._counters],
+        )
         return d
 
     def load_state_dict(self, d: dict[str, object]) -> None:
@@ -434,21 +530,29 @@ class EventQueueSimulator:
         """Copies of the counter blocks of a state dict: int64 arrays ``(k, n_cores,
         len(COUNTERS))`` of counts >= 0, ``step`` steps in all (one row per step run)."""
         if not isinstance(counters, (list, tuple)):
-            raise ValueError(f"state 'counters' must be a list of arrays, got "
-                             f"{type(counters).__name__}")
+            raise ValueError(
+                f"state 'counters' must be a list of arrays, got {type(counters).__name__}"
+            )
         out = []
         for j, c in enumerate(counters):
             a = np.asarray(c)
-            if a.dtype.kind not in "iu" or a.ndim != 3 or a.shape[1:] != (self.mapping.n_cores,
-                                                                             len(COUNTERS)):
-                raise ValueError(f"state 'counters'[{j}] must be an integer array of shape "
-                                 f"(k, {self.mapping.n_cores}, {len(COUNTERS)}), got "
-                                 f"{a.dtype} {a.shape}")
+            if (
+                a.dtype.kind not in "iu"
+                or a.ndim != 3
+                or a.shape[1:] != (self.mapping.n_cores, len(COUNTERS))
+            ):
+                raise ValueError(
+                    f"state 'counters'[{j}] must be an integer array of shape "
+                    f"(k, {self.mapping.n_cores}, {len(COUNTERS)}), got "
+                    f"{a.dtype} {a.shape}"
+                )
             check_in_range(f"counters[{j}]", a, 0, np.iinfo(np.int64).max)
             out.append(a.astype(np.int64))
         if sum(a.shape[0] for a in out) != step:
-            raise ValueError(f"state 'counters' cover {sum(a.shape[0] for a in out)} steps; "
-                             f"they must cover every step run, step = {step}")
+            raise ValueError(
+                f"state 'counters' cover {sum(a.shape[0] for a in out)} steps; "
+                f"they must cover every step run, step = {step}"
+            )
         return out
 
     # -------------------------------------------------------------- running
@@ -467,12 +571,20 @@ class EventQueueSimulator:
             # writes from its own first step on
             ctr = np.zeros((n1 - n0, n_cores, len(COUNTERS)), np.int64)
             self._counters.append(ctr)
-            return lambda k: self._bk._replace(counters=ctr[k - n0:])
+            return lambda k: self._bk._replace(counters=ctr[k - n0 :])
 
         rec, self.state = run_blocks(
-            self.network, self.plan, self.state, self.drive, n_steps,
-            chunk_steps=self.chunk_steps, records=records, engine=f"loihi-{self.mode}",
-            progress=progress, float_states=self._float_states if self.mode == "fixed" else None)
+            self.network,
+            self.plan,
+            self.state,
+            self.drive,
+            n_steps,
+            chunk_steps=self.chunk_steps,
+            records=records,
+            engine=f"loihi-{self.mode}",
+            progress=progress,
+            float_states=self._float_states if self.mode == "fixed" else None,
+        )
         return rec
 
     def _float_states(self, states: np.ndarray, ids: np.ndarray, chans: np.ndarray) -> np.ndarray:
@@ -497,16 +609,25 @@ class EventQueueSimulator:
         else:
             flat_w = np.empty_like(w)
             flat_w[self._bk.segments.syn_orig] = w
-        return [pr.synapses.with_weights(flat_w[self.plan.projection_slice(p)].astype(np.float64))
-                for p, pr in enumerate(self.network.projections)]
+        return [
+            pr.synapses.with_weights(flat_w[self.plan.projection_slice(p)].astype(np.float64))
+            for p, pr in enumerate(self.network.projections)
+        ]
 
     def counters(self) -> LoihiCounters:
         """Counters of all steps since the last :meth:`reset`."""
         f = self.plan
-        per_step = (np.concatenate(self._counters) if self._counters
-                    else np.zeros((0, self.mapping.n_cores, len(COUNTERS)), np.int64))
-        return LoihiCounters(per_step, self._per_population(per_step), f.dt_s,
-                             tuple(p.name for p in self.network.populations))
+        per_step = (
+            np.concatenate(self._counters)
+            if self._counters
+            else np.zeros((0, self.mapping.n_cores, len(COUNTERS)), np.int64)
+        )
+        return LoihiCounters(
+            per_step,
+            self._per_population(per_step),
+            f.dt_s,
+            tuple(p.name for p in self.network.populations),
+        )
 
     def _per_population(self, per_step: np.ndarray) -> dict:
         """Attribute per-core totals to populations by their share of each core.
@@ -520,7 +641,9 @@ class EventQueueSimulator:
         comp = np.zeros((len(m.population_names), m.n_cores))
         for k in range(len(m.population_names)):
             lo, hi = m.population_offsets[k], m.population_offsets[k + 1]
-            comp[k] = np.bincount(m.core_of[lo:hi], weights=self._bk.chip.n_comp[lo:hi], minlength=m.n_cores)
+            comp[k] = np.bincount(
+                m.core_of[lo:hi], weights=self._bk.chip.n_comp[lo:hi], minlength=m.n_cores
+            )
         share = comp / np.maximum(comp.sum(axis=0, keepdims=True), 1)
         for k, name in enumerate(m.population_names):
             out[name] = np.rint(share[k] @ tot).astype(np.int64)
@@ -532,27 +655,46 @@ def _check_mapping(m: object, network: Network) -> None:
     neuron on a core in ``[0, n_cores)``, one mesh position and tile per core, the network's
     populations (a caller may pass any :class:`Mapping`)."""
     if not isinstance(m, Mapping):
-        raise TypeError(f"mapping must be a hardware_models.mapping.Mapping, got "
-                        f"{type(m).__name__}")
+        raise TypeError(
+            f"mapping must be a hardware_models.mapping.Mapping, got {type(m).__name__}"
+        )
     offsets = np.concatenate([[0], np.cumsum([p.size for p in network.populations])])
     core_of, xy, tile = (np.asarray(a) for a in (m.core_of, m.core_xy, m.tile_of_core))
     if core_of.shape != (network.n_neurons,) or core_of.dtype.kind not in "iu":
-        raise ValueError(f"mapping does not belong to this network: core_of must be integers of "
-                         f"shape ({network.n_neurons},), got {core_of.dtype} {core_of.shape}")
-    if xy.ndim != 2 or xy.shape[1] != 2 or xy.dtype.kind not in "iu" or tile.shape != (
-            xy.shape[0],) or tile.dtype.kind not in "iu":
-        raise ValueError(f"mapping core_xy must be integers of shape (n_cores, 2) and "
-                         f"tile_of_core of shape (n_cores,), got {xy.shape} and {tile.shape}")
+        raise ValueError(
+            f"mapping does not belong to this network: core_of must be integers of "
+            f"shape ({network.n_neurons},), got {core_of.dtype} {core_of.shape}"
+        )
+    if (
+        xy.ndim != 2
+        or xy.shape[1] != 2
+        or xy.dtype.kind not in "iu"
+        or tile.shape != (xy.shape[0],)
+        or tile.dtype.kind not in "iu"
+    ):
+        raise ValueError(
+            f"mapping core_xy must be integers of shape (n_cores, 2) and "
+            f"tile_of_core of shape (n_cores,), got {xy.shape} and {tile.shape}"
+        )
     check_in_range("core_of", core_of, 0, xy.shape[0] - 1, what="mapping")
     if not np.array_equal(np.asarray(m.population_offsets), offsets):
-        raise ValueError(f"mapping does not belong to this network: population_offsets "
-                         f"{np.asarray(m.population_offsets).tolist()}, expected "
-                         f"{offsets.tolist()}")
+        raise ValueError(
+            f"mapping does not belong to this network: population_offsets "
+            f"{np.asarray(m.population_offsets).tolist()}, expected "
+            f"{offsets.tolist()}"
+        )
 
 
-def run_event_queue(network: Network, duration_s: float, dt_s: float, *,
-                    mapping: Mapping | None = None, spec: LoihiSpec | None = None,
-                    mode: str = "float", seed: int = 0) -> tuple[Recording, LoihiCounters, Mapping]:
+def run_event_queue(
+    network: Network,
+    duration_s: float,
+    dt_s: float,
+    *,
+    mapping: Mapping | None = None,
+    spec: LoihiSpec | None = None,
+    mode: str = "float",
+    seed: int = 0,
+) -> tuple[Recording, LoihiCounters, Mapping]:
     """Place and run ``network`` on the event-queue backend.
 
     Returns
@@ -569,13 +711,22 @@ def run_event_queue(network: Network, duration_s: float, dt_s: float, *,
 #: mode STDP is the pair rule with additive updates (hardware_models.fixed_point_stdp) and
 #: thresholds do not adapt. Plastic synapses with delays are run by no backend.
 LOIHI_FLOAT_FEATURES: frozenset[Feature] = frozenset(Feature) - {
-    Feature.PLASTIC_DELAYS, Feature.CONDUCTANCE, Feature.REWARD_STDP}
+    Feature.PLASTIC_DELAYS,
+    Feature.CONDUCTANCE,
+    Feature.REWARD_STDP,
+}
 LOIHI_FIXED_FEATURES: frozenset[Feature] = LOIHI_FLOAT_FEATURES - {Feature.ADAPTATION}
 
-register_backend("loihi-float", partial(EventQueueSimulator, mode="float"),
-                 LOIHI_FLOAT_FEATURES,
-                 "the Loihi model has current-based neurons and no reward input")
-register_backend("loihi-fixed", partial(EventQueueSimulator, mode="fixed"),
-                 LOIHI_FIXED_FEATURES,
-                 "fixed-point mode has current-based neurons, learns by pair additive STDP "
-                 "only and has no adaptation")
+register_backend(
+    "loihi-float",
+    partial(EventQueueSimulator, mode="float"),
+    LOIHI_FLOAT_FEATURES,
+    "the Loihi model has current-based neurons and no reward input",
+)
+register_backend(
+    "loihi-fixed",
+    partial(EventQueueSimulator, mode="fixed"),
+    LOIHI_FIXED_FEATURES,
+    "fixed-point mode has current-based neurons, learns by pair additive STDP "
+    "only and has no adaptation",
+)

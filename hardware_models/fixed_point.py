@@ -157,10 +157,12 @@ def quantize(
     """
     spec = spec or LoihiSpec()
     if not 8 <= threshold_bits <= spec.membrane_bits - 2:
-        raise ValueError(f"threshold_bits must be in [8, {spec.membrane_bits - 2}], got {threshold_bits}")
+        raise ValueError(
+            f"threshold_bits must be in [8, {spec.membrane_bits - 2}], got {threshold_bits}"
+        )
     plan = build_plan(network, dt_s, np.float64)
     nr, rt = plan.neurons, plan.routing
-    unity = 2 ** spec.decay_bits
+    unity = 2**spec.decay_bits
     pops = network.populations
     n = plan.n_neurons
     n_u = max(1, plan.n_channels)
@@ -170,16 +172,24 @@ def quantize(
     for k, p in enumerate(pops):
         lo, hi = int(plan.group_offsets[k]), int(plan.group_offsets[k + 1])
         span = p.params.v_threshold - p.params.v_reset
-        scale[k] = 2.0 ** threshold_bits / span
+        scale[k] = 2.0**threshold_bits / span
         if p.params.n_channels:
-            du[lo:hi, : p.params.n_channels] = np.rint(unity * (1 - nr.syn_decay[k, : p.params.n_channels]))
+            du[lo:hi, : p.params.n_channels] = np.rint(
+                unity * (1 - nr.syn_decay[k, : p.params.n_channels])
+            )
     s_neuron = plan.per_neuron(scale)
     mem_decay = plan.per_neuron(nr.mem_decay)
     v_reset = plan.per_neuron(nr.v_reset)
     dv = np.rint(unity * (1 - mem_decay)).astype(np.int64)
-    vth = (np.rint(s_neuron * (plan.per_neuron(nr.v_threshold) - v_reset) / 2**ACT_SHIFT)
-           .astype(np.int64) << ACT_SHIFT)
-    bias = np.rint(s_neuron * (1 - mem_decay) * (plan.per_neuron(nr.v_inf) - v_reset)).astype(np.int64)
+    vth = (
+        np.rint(s_neuron * (plan.per_neuron(nr.v_threshold) - v_reset) / 2**ACT_SHIFT).astype(
+            np.int64
+        )
+        << ACT_SHIFT
+    )
+    bias = np.rint(s_neuron * (1 - mem_decay) * (plan.per_neuron(nr.v_inf) - v_reset)).astype(
+        np.int64
+    )
     v_init = np.clip(np.rint(s_neuron * (plan.v_init - v_reset)), -lim, lim).astype(np.int64)
     reset_amount = np.rint(s_neuron * plan.per_neuron(nr.reset_amount)).astype(np.int64)
 
@@ -197,7 +207,9 @@ def quantize(
         u_ch[p] = 0 if ch == 0 else ch - 1
         w_int = scale[k] * gain * plan.weights[sl]
         rule = pr.plasticity
-        bounds = [] if rule is None else [scale[k] * gain * rule.w_min, scale[k] * gain * rule.w_max]
+        bounds = (
+            [] if rule is None else [scale[k] * gain * rule.w_min, scale[k] * gain * rule.w_max]
+        )
         mant, e = quantize_weights(np.r_[w_int, bounds], spec.weight_bits)
         mant = mant[: w_int.size]
         gain_out[p] = scale[k] * gain / 2.0 ** (ACT_SHIFT + e)
@@ -206,8 +218,23 @@ def quantize(
         weights[sl] = mant << (ACT_SHIFT + e)
         rms = float(np.sqrt(np.mean(w_int**2))) if w_int.size else 0.0
         rel_err[p] = float(np.sqrt(np.mean((weights[sl] - w_int) ** 2))) / rms if rms else 0.0
-    return QuantizedNetwork(plan, du, dv, bias, vth, v_init, reset_amount, scale, weights,
-                            mantissa, exps, u_ch, s_neuron * (1 - mem_decay), rel_err, gain_out)
+    return QuantizedNetwork(
+        plan,
+        du,
+        dv,
+        bias,
+        vth,
+        v_init,
+        reset_amount,
+        scale,
+        weights,
+        mantissa,
+        exps,
+        u_ch,
+        s_neuron * (1 - mem_decay),
+        rel_err,
+        gain_out,
+    )
 
 
 def spike_count_agreement(counts_a: np.ndarray, counts_b: np.ndarray) -> dict[str, float]:

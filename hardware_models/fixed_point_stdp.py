@@ -100,18 +100,39 @@ MAX_SCALE_EXP, MIN_SCALE_EXP = 16, -48  # product-term scale exponents kept
 ROUNDINGS = ("stochastic", "nearest")
 
 # columns of FixedSTDPPlan.table
-(F_IMPULSE, F_XDEC, F_YDEC, F_MP, F_EP, F_MM, F_EM, F_WLO, F_WHI, F_SHIFT, F_NEAREST,
- F_STOCH, F_TMAX) = range(13)
+(
+    F_IMPULSE,
+    F_XDEC,
+    F_YDEC,
+    F_MP,
+    F_EP,
+    F_MM,
+    F_EM,
+    F_WLO,
+    F_WHI,
+    F_SHIFT,
+    F_NEAREST,
+    F_STOCH,
+    F_TMAX,
+) = range(13)
 N_F = 13
 # streams of the counter-based random numbers
 S_XDEC, S_YDEC, S_DEP, S_POT = range(4)
 
 _MASK = (1 << 64) - 1
-_K_SEED, _K_STEP, _K_SLOT, _K_STREAM = (0x9E3779B97F4A7C15, 0xD1B54A32D192ED03,
-                                        0x8CB92BA72F3D8DD7, 0xD6E8FEB86659FD93)
+_K_SEED, _K_STEP, _K_SLOT, _K_STREAM = (
+    0x9E3779B97F4A7C15,
+    0xD1B54A32D192ED03,
+    0x8CB92BA72F3D8DD7,
+    0xD6E8FEB86659FD93,
+)
 _M1, _M2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
-_U_SEED, _U_STEP, _U_SLOT, _U_STREAM = (np.uint64(_K_SEED), np.uint64(_K_STEP),
-                                        np.uint64(_K_SLOT), np.uint64(_K_STREAM))
+_U_SEED, _U_STEP, _U_SLOT, _U_STREAM = (
+    np.uint64(_K_SEED),
+    np.uint64(_K_STEP),
+    np.uint64(_K_SLOT),
+    np.uint64(_K_STREAM),
+)
 _U_M1, _U_M2 = np.uint64(_M1), np.uint64(_M2)
 
 
@@ -134,7 +155,7 @@ class FixedSTDPPlan:
 
     def scale(self, q: int, which: str) -> float:
         """Quantised scale factor ``m 2^e`` of row ``q`` (``"plus"`` or ``"minus"``)."""
-        m, e = ((F_MP, F_EP) if which == "plus" else (F_MM, F_EM))
+        m, e = (F_MP, F_EP) if which == "plus" else (F_MM, F_EM)
         return float(self.table[q, m]) * 2.0 ** int(self.table[q, e])
 
 
@@ -156,8 +177,10 @@ def scale_factor(c: float, mant_bits: int = SCALE_MANT_BITS) -> tuple[int, int]:
         e += 1
         m = int(round(c / 2.0**e))
     if e > MAX_SCALE_EXP:
-        raise ValueError(f"scale factor {c:g} needs exponent {e} > {MAX_SCALE_EXP}: one trace "
-                         "LSB would saturate the 16-bit accumulator (learning rate too large)")
+        raise ValueError(
+            f"scale factor {c:g} needs exponent {e} > {MAX_SCALE_EXP}: one trace "
+            "LSB would saturate the 16-bit accumulator (learning rate too large)"
+        )
     if e < MIN_SCALE_EXP:
         return 0, 0
     return max(m, 1), e
@@ -173,15 +196,25 @@ def check_fixed_rules(network) -> None:
             if getattr(rule, name) != 0.0:
                 raise ValueError(
                     f"projection {pr.name}: STDPRule.{name} = {getattr(rule, name)} is not "
-                    "modelled in mode='fixed' (pair rule, additive: must be 0); use mode='float'")
+                    "modelled in mode='fixed' (pair rule, additive: must be 0); use mode='float'"
+                )
         if rule.reward_modulated:
-            raise ValueError(f"projection {pr.name}: reward-modulated STDP (tau_eligibility_s) "
-                             "is not modelled in mode='fixed'; use mode='float'")
+            raise ValueError(
+                f"projection {pr.name}: reward-modulated STDP (tau_eligibility_s) "
+                "is not modelled in mode='fixed'; use mode='float'"
+            )
 
 
-def build_fixed_stdp(network, plastic, weight_gain: np.ndarray, weight_exp: np.ndarray,
-                     weight_bits: int, trace_bits: int, rounding: str,
-                     impulse: int | None = None) -> FixedSTDPPlan:
+def build_fixed_stdp(
+    network,
+    plastic,
+    weight_gain: np.ndarray,
+    weight_exp: np.ndarray,
+    weight_bits: int,
+    trace_bits: int,
+    rounding: str,
+    impulse: int | None = None,
+) -> FixedSTDPPlan:
     """Integer learning constants of every plastic projection (see module docstring).
 
     Parameters
@@ -222,8 +255,21 @@ def build_fixed_stdp(network, plastic, weight_gain: np.ndarray, weight_exp: np.n
         lo = int(np.clip(round(g * rule.w_min), mlo, mhi))
         hi = int(np.clip(round(g * rule.w_max), mlo, mhi))
         dec = [round((1 << TRACE_DECAY_BITS) * math.exp(-plastic.tau_steps[q, k])) for k in (0, 2)]
-        table[q] = [imp, dec[0], dec[1], mp, ep, mm, em, lo, hi, 6 + int(weight_exp[p]),
-                    int(nearest), int(rounding == "stochastic"), tmax]
+        table[q] = [
+            imp,
+            dec[0],
+            dec[1],
+            mp,
+            ep,
+            mm,
+            em,
+            lo,
+            hi,
+            6 + int(weight_exp[p]),
+            int(nearest),
+            int(rounding == "stochastic"),
+            tmax,
+        ]
         coef[q] = c_plus, c_minus
     return FixedSTDPPlan(table, coef)
 
@@ -232,8 +278,12 @@ def build_fixed_stdp(network, plastic, weight_gain: np.ndarray, weight_exp: np.n
 @njit(nogil=True, inline="always")
 def _rand_bits(seed, step, slot, stream, bits):
     """Top ``bits`` bits of SplitMix64's finaliser of (seed, step, slot, stream)."""
-    z = (np.uint64(seed) * _U_SEED + np.uint64(step) * _U_STEP + np.uint64(slot) * _U_SLOT
-         + np.uint64(stream) * _U_STREAM)
+    z = (
+        np.uint64(seed) * _U_SEED
+        + np.uint64(step) * _U_STEP
+        + np.uint64(slot) * _U_SLOT
+        + np.uint64(stream) * _U_STREAM
+    )
     z = (z ^ (z >> np.uint64(30))) * _U_M1
     z = (z ^ (z >> np.uint64(27))) * _U_M2
     z = z ^ (z >> np.uint64(31))
@@ -342,8 +392,9 @@ def _pre_event(q, i, n, c):
         hi = base + rt.indptr[rt.p_iptr0[p] + i + 1]
         post0 = ints[q, I_POST_OFF]
         for s in range(lo, hi):
-            y = _trace_at(c.y_tr, c.y_last, post0 + rt.indices[s], n, fx[q, F_YDEC], stoch,
-                          seed, S_YDEC)
+            y = _trace_at(
+                c.y_tr, c.y_last, post0 + rt.indices[s], n, fx[q, F_YDEC], stoch, seed, S_YDEC
+            )
             if y > 0:
                 _update(c.w, s, -_scaled(mm, fx[q, F_EM], y), fx, q, seed, n, S_DEP)
     c.x_tr[k] = _jump(x, fx, q)
@@ -360,8 +411,9 @@ def _post_event(q, j, n, c):
         c0 = pl.ints[q, I_CSC_OFF] + j
         pre0 = pl.ints[q, I_PRE_OFF]
         for e in range(pl.csc_ptr[c0], pl.csc_ptr[c0 + 1]):
-            x = _trace_at(c.x_tr, c.x_last, pre0 + pl.csc_pre[e], n, fx[q, F_XDEC], stoch,
-                          seed, S_XDEC)
+            x = _trace_at(
+                c.x_tr, c.x_last, pre0 + pl.csc_pre[e], n, fx[q, F_XDEC], stoch, seed, S_XDEC
+            )
             if x > 0:
                 _update(c.w, pl.csc_syn[e], _scaled(mp, fx[q, F_EP], x), fx, q, seed, n, S_POT)
     c.y_tr[kk] = _jump(y, fx, q)
@@ -390,9 +442,18 @@ def rand_bits_py(seed: int, step: int, slot: int, stream: int, bits: int) -> int
     return z >> (64 - bits)
 
 
-def stdp_reference(pre_spikes: list, post_spikes: list, indptr: list, indices: list,
-                   mantissa: list, row: list, seed: int, syn0: int = 0, pre_off: int = 0,
-                   post_off: int = 0) -> list[int]:
+def stdp_reference(
+    pre_spikes: list,
+    post_spikes: list,
+    indptr: list,
+    indices: list,
+    mantissa: list,
+    row: list,
+    seed: int,
+    syn0: int = 0,
+    pre_off: int = 0,
+    post_off: int = 0,
+) -> list[int]:
     """Plain-Python integer reference of one plastic projection (eager trace decay).
 
     Parameters

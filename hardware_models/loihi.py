@@ -73,21 +73,51 @@ from neuro.safe_read import read_json
 __all__ = ["LoihiSpec", "preset", "PRESETS", "load_spec"]
 
 _ENERGY_FIELDS = (
-    "e_syn_op_pj", "e_syn_update_pj", "e_neuron_active_pj", "e_neuron_inactive_pj",
-    "e_spike_tile_pj", "e_hop_ew_pj", "e_hop_ns_pj", "e_input_spike_pj", "e_spike_out_pj",
-    "e_msg_out_pj", "e_chip_hop_pj",
+    "e_syn_op_pj",
+    "e_syn_update_pj",
+    "e_neuron_active_pj",
+    "e_neuron_inactive_pj",
+    "e_spike_tile_pj",
+    "e_hop_ew_pj",
+    "e_hop_ns_pj",
+    "e_input_spike_pj",
+    "e_spike_out_pj",
+    "e_msg_out_pj",
+    "e_chip_hop_pj",
 )
 _TIME_FIELDS = (
-    "t_syn_op_ns", "t_syn_update_ns", "t_neuron_active_ns", "t_neuron_inactive_ns",
-    "t_spike_tile_ns", "t_hop_ew_ns", "t_hop_ns_ns", "t_spike_out_ns", "t_msg_out_ns",
-    "t_msg_in_ns", "t_barrier_chip_ns", "t_host_step_ns", "t_input_msg_ns",
+    "t_syn_op_ns",
+    "t_syn_update_ns",
+    "t_neuron_active_ns",
+    "t_neuron_inactive_ns",
+    "t_spike_tile_ns",
+    "t_hop_ew_ns",
+    "t_hop_ns_ns",
+    "t_spike_out_ns",
+    "t_msg_out_ns",
+    "t_msg_in_ns",
+    "t_barrier_chip_ns",
+    "t_host_step_ns",
+    "t_input_msg_ns",
 )
 _POWER_FIELDS = ("p_static_mw", "p_host_mw", "link_msgs_per_us")
 _INT_FIELDS = (
-    "max_compartments", "synaptic_memory_bytes", "max_input_axons", "max_output_axons",
-    "cores_per_tile", "max_cores", "mesh_width_tiles", "max_delay_steps", "weight_bits",
-    "synapse_overhead_bits", "decay_bits", "membrane_bits", "chips_per_board", "max_boards",
-    "board_width_chips", "trace_bits",
+    "max_compartments",
+    "synaptic_memory_bytes",
+    "max_input_axons",
+    "max_output_axons",
+    "cores_per_tile",
+    "max_cores",
+    "mesh_width_tiles",
+    "max_delay_steps",
+    "weight_bits",
+    "synapse_overhead_bits",
+    "decay_bits",
+    "membrane_bits",
+    "chips_per_board",
+    "max_boards",
+    "board_width_chips",
+    "trace_bits",
 )
 #: Rounding of learning traces and weight updates (:mod:`hardware_models.fixed_point_stdp`).
 LEARNING_ROUNDINGS = ("stochastic", "nearest")
@@ -224,13 +254,21 @@ class LoihiSpec:
                 raise TypeError(f"LoihiSpec.{f} must be a string, got {getattr(self, f)!r}")
         for f in _ENERGY_FIELDS + _TIME_FIELDS + _POWER_FIELDS:
             v = getattr(self, f)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, (int, float))
+                or not math.isfinite(v)
+                or v < 0
+            ):
                 raise ValueError(f"LoihiSpec.{f} must be a finite number >= 0, got {v!r}")
             object.__setattr__(self, f, float(v))
         for f in _INT_FIELDS:
             v = getattr(self, f)
-            if isinstance(v, bool) or not isinstance(v, int) or v < (0 if f in (
-                    "synapse_overhead_bits", "max_delay_steps") else 1):
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, int)
+                or v < (0 if f in ("synapse_overhead_bits", "max_delay_steps") else 1)
+            ):
                 raise ValueError(f"LoihiSpec.{f} must be a positive integer, got {v!r}")
         if not 1 <= self.weight_bits <= 9:
             raise ValueError(f"LoihiSpec.weight_bits must be in [1, 9], got {self.weight_bits}")
@@ -239,13 +277,19 @@ class LoihiSpec:
         if not 2 <= self.trace_bits <= 16:
             raise ValueError(f"LoihiSpec.trace_bits must be in [2, 16], got {self.trace_bits}")
         if self.learning_rounding not in LEARNING_ROUNDINGS:
-            raise ValueError(f"LoihiSpec.learning_rounding must be one of {LEARNING_ROUNDINGS}, "
-                             f"got {self.learning_rounding!r}")
+            raise ValueError(
+                f"LoihiSpec.learning_rounding must be one of {LEARNING_ROUNDINGS}, "
+                f"got {self.learning_rounding!r}"
+            )
         if not 8 <= self.membrane_bits <= 32:
-            raise ValueError(f"LoihiSpec.membrane_bits must be in [8, 32], got {self.membrane_bits}")
+            raise ValueError(
+                f"LoihiSpec.membrane_bits must be in [8, 32], got {self.membrane_bits}"
+            )
         if self.board_width_chips > self.chips_per_board:
-            raise ValueError(f"LoihiSpec.board_width_chips ({self.board_width_chips}) must be <= "
-                             f"chips_per_board ({self.chips_per_board})")
+            raise ValueError(
+                f"LoihiSpec.board_width_chips ({self.board_width_chips}) must be <= "
+                f"chips_per_board ({self.chips_per_board})"
+            )
         object.__setattr__(self, "barrier_points", _barrier_points(self.barrier_points))
 
     # ------------------------------------------------------------------ derived
@@ -283,8 +327,10 @@ class LoihiSpec:
         """Copy with some fields overridden (validated again)."""
         unknown = set(changes) - {f.name for f in fields(self)}
         if unknown:
-            raise ValueError(f"unknown LoihiSpec fields {sorted(unknown)}; valid: "
-                             f"{[f.name for f in fields(self)]}")
+            raise ValueError(
+                f"unknown LoihiSpec fields {sorted(unknown)}; valid: "
+                f"{[f.name for f in fields(self)]}"
+            )
         return _dc_replace(self, **changes)
 
     def to_dict(self) -> dict:
@@ -301,30 +347,49 @@ def _barrier_points(points: object) -> tuple:
     try:
         pts = tuple((int(t), float(v)) for t, v in points)  # type: ignore[union-attr]
     except (TypeError, ValueError):
-        raise ValueError(f"LoihiSpec.barrier_points must be (tiles, ns) pairs, got {points!r}") from None
+        raise ValueError(
+            f"LoihiSpec.barrier_points must be (tiles, ns) pairs, got {points!r}"
+        ) from None
     tiles = [t for t, _ in pts]
-    if not pts or tiles[0] < 1 or any(b <= a for a, b in zip(tiles, tiles[1:])) or any(
-            not math.isfinite(v) or v < 0 for _, v in pts):
-        raise ValueError("LoihiSpec.barrier_points must be non-empty (tiles >= 1 strictly "
-                         f"increasing, ns finite >= 0), got {points!r}")
+    if (
+        not pts
+        or tiles[0] < 1
+        or any(b <= a for a, b in zip(tiles, tiles[1:]))
+        or any(not math.isfinite(v) or v < 0 for _, v in pts)
+    ):
+        raise ValueError(
+            "LoihiSpec.barrier_points must be non-empty (tiles >= 1 strictly "
+            f"increasing, ns finite >= 0), got {points!r}"
+        )
     return pts
 
 
 _SANA_FE = dict(
-    e_syn_op_pj=35.5, t_syn_op_ns=3.8,
-    e_neuron_inactive_pj=51.2, t_neuron_inactive_ns=6.0,
-    e_neuron_active_pj=51.2 + 21.6, t_neuron_active_ns=6.0 + 3.7,
-    e_spike_out_pj=69.3, t_spike_out_ns=30.0,
-    e_msg_out_pj=111.0, t_msg_out_ns=5.1, t_msg_in_ns=16.0,
-    e_spike_tile_pj=0.0, t_spike_tile_ns=0.0,
-    e_hop_ew_pj=3.0, t_hop_ew_ns=4.1, e_hop_ns_pj=4.2, t_hop_ns_ns=6.5,
+    e_syn_op_pj=35.5,
+    t_syn_op_ns=3.8,
+    e_neuron_inactive_pj=51.2,
+    t_neuron_inactive_ns=6.0,
+    e_neuron_active_pj=51.2 + 21.6,
+    t_neuron_active_ns=6.0 + 3.7,
+    e_spike_out_pj=69.3,
+    t_spike_out_ns=30.0,
+    e_msg_out_pj=111.0,
+    t_msg_out_ns=5.1,
+    t_msg_in_ns=16.0,
+    e_spike_tile_pj=0.0,
+    t_spike_tile_ns=0.0,
+    e_hop_ew_pj=3.0,
+    t_hop_ew_ns=4.1,
+    e_hop_ns_pj=4.2,
+    t_hop_ns_ns=6.5,
     barrier_points=((1, 600.0), (2, 1000.0), (4, 1400.0), (29, 1800.0)),
 )
 _SANA_FE_SOURCE = (
     "SANA-FE calibrated Loihi model (SLAM-Lab/SANA-FE arch/loihi.yaml): 35.5 pJ / 3.8 ns per "
     "dense synaptic op; neuron access 51.2 pJ / 6.0 ns + update 21.6 pJ / 3.7 ns; spike out "
     "69.3 pJ / 30 ns; message out 111 pJ / 5.1 ns; message in 16 ns; hops 3.0 / 4.2 pJ, "
-    "4.1 / 6.5 ns; barrier table 0.6 / 1.0 / 1.4 / 1.8 us for 1 / 2 / 4 / 29 tiles")
+    "4.1 / 6.5 ns; barrier table 0.6 / 1.0 / 1.4 / 1.8 us for 1 / 2 / 4 / 29 tiles"
+)
 #: Fitted once (experiments.loihi_calibration.fit_host_terms, seed 0, 3 inferences, input
 #: spike probability 0.1 per channel and step) on two of Blouw et al. 2019's measured
 #: networks, the keyword spotter and the N = 0 scaled network: host power of one chip
@@ -336,14 +401,17 @@ _MEASURED_SOURCE = (
     _SANA_FE_SOURCE + "; static power 29.5 mW: Loihi chip idle supply power (VDD + VDDM) "
     "measured by Blouw et al. 2019 (abr/power_benchmarks logs/idle/loihi_*.csv, 29.4-29.8 mW; "
     "their Table 1: 0.029 W); host terms fitted on two of their measured networks "
-    "(experiments.loihi_calibration)")
+    "(experiments.loihi_calibration)"
+)
 #: Inter-chip assumptions (no published per-message figures found): a chip-to-chip message
 #: costs like 10 east-west mesh hops (off-chip SerDes), links carry 100 messages/us, and the
 #: barrier adds one mesh barrier's worth per chip hop of the grid's diameter.
 _LINKS = dict(e_chip_hop_pj=30.0, link_msgs_per_us=100.0, t_barrier_chip_ns=465.0)
-_LINKS_SOURCE = ("; inter-chip link figures are ASSUMPTIONS (none published): 30 pJ per chip "
-                 "hop (10 mesh hops), 100 messages/us per link, barrier +465 ns per chip hop "
-                 "of the grid diameter")
+_LINKS_SOURCE = (
+    "; inter-chip link figures are ASSUMPTIONS (none published): 30 pJ per chip "
+    "hop (10 mesh hops), 100 messages/us per link, barrier +465 ns per chip hop "
+    "of the grid diameter"
+)
 
 _LOIHI2_SOURCE = (
     "Loihi 2: 128 neuromorphic cores and up to 1 million neurons per chip (Intel Loihi 2 "
@@ -351,7 +419,8 @@ _LOIHI2_SOURCE = (
     "PUBLISHED for Loihi 2, Loihi 1 values kept (loihi_measured): every per-operation energy "
     "and time, barrier, static and host power, synaptic memory per core (Loihi 2 partitions "
     "its core SRAM flexibly), axon limits, weight and trace precisions; the brief's 'up to "
-    "10x faster' is not applied. Loihi 1 source: " + _MEASURED_SOURCE)
+    "10x faster' is not applied. Loihi 1 source: " + _MEASURED_SOURCE
+)
 
 PRESETS: dict[str, LoihiSpec] = {
     "davies2018": LoihiSpec(),
@@ -367,17 +436,26 @@ PRESETS: dict[str, LoihiSpec] = {
         e_hop_ns_pj=0.0,
     ),
     "loihi_measured": LoihiSpec(name="loihi_measured", source=_MEASURED_SOURCE, **_MEASURED),
-    "loihi2": LoihiSpec(name="loihi2", source=_LOIHI2_SOURCE, max_compartments=8192,
-                        **_MEASURED),
+    "loihi2": LoihiSpec(name="loihi2", source=_LOIHI2_SOURCE, max_compartments=8192, **_MEASURED),
     "nahuku32": LoihiSpec(
         name="nahuku32",
         source=_MEASURED_SOURCE + "; Nahuku board: 32 chips (Davies et al. 2021)" + _LINKS_SOURCE,
-        chips_per_board=32, board_width_chips=8, max_boards=1, **_MEASURED, **_LINKS),
+        chips_per_board=32,
+        board_width_chips=8,
+        max_boards=1,
+        **_MEASURED,
+        **_LINKS,
+    ),
     "pohoiki_springs": LoihiSpec(
         name="pohoiki_springs",
         source=_MEASURED_SOURCE + "; Pohoiki Springs: 768 chips on 24 Nahuku boards of 32 "
         "(Davies et al. 2021)" + _LINKS_SOURCE,
-        chips_per_board=32, board_width_chips=8, max_boards=24, **_MEASURED, **_LINKS),
+        chips_per_board=32,
+        board_width_chips=8,
+        max_boards=24,
+        **_MEASURED,
+        **_LINKS,
+    ),
 }
 
 

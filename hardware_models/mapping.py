@@ -127,8 +127,13 @@ class Mapping:
             f"{'syn_mem_B':>10} {'in_axons':>9} {'out_axons':>9}",
         ]
         for c in range(self.n_cores):
-            pops = [n for k, n in enumerate(self.population_names)
-                    if np.any(self.core_of[self.population_offsets[k]:self.population_offsets[k + 1]] == c)]
+            pops = [
+                n
+                for k, n in enumerate(self.population_names)
+                if np.any(
+                    self.core_of[self.population_offsets[k] : self.population_offsets[k + 1]] == c
+                )
+            ]
             u = {k: int(v[c]) for k, v in self.usage.items()}
             x, y = self.core_xy[c]
             lines.append(
@@ -162,7 +167,9 @@ class Mapping:
     def _describe_core(self, c: int) -> str:
         parts = []
         for k, n in enumerate(self.population_names):
-            ids = np.flatnonzero(self.core_of[self.population_offsets[k]:self.population_offsets[k + 1]] == c)
+            ids = np.flatnonzero(
+                self.core_of[self.population_offsets[k] : self.population_offsets[k + 1]] == c
+            )
             if ids.size:
                 parts.append(f"population {n!r} neurons {ids[0]}-{ids[-1]} ({ids.size})")
         return ", ".join(parts) or "empty"
@@ -191,7 +198,9 @@ def _synapse_table(network: Network, spec: LoihiSpec) -> tuple[np.ndarray, np.nd
         pre.append(start[pr.source] + syn.pre_indices().astype(np.int64))
         post.append(start[pr.target] + syn.indices.astype(np.int64))
         dense = syn.n_synapses == network.size(pr.source) * network.size(pr.target)
-        bits.append(np.full(syn.n_synapses, spec.synapse_bits(syn.max_delay > 0, dense), dtype=np.int64))
+        bits.append(
+            np.full(syn.n_synapses, spec.synapse_bits(syn.max_delay > 0, dense), dtype=np.int64)
+        )
     if not pre:
         z = np.zeros(0, dtype=np.int64)
         return z, z, z
@@ -248,16 +257,24 @@ def _bfs_order(network: Network) -> list[int]:
     return [names.index(n) for n in seen if n in names]
 
 
-def _pack_population(lo: int, hi: int, comp: np.ndarray, mem_bits: np.ndarray,
-                     in_ptr: np.ndarray, in_pre: np.ndarray, spec: LoihiSpec,
-                     name: str, max_per_core: int) -> list[tuple[int, int]]:
+def _pack_population(
+    lo: int,
+    hi: int,
+    comp: np.ndarray,
+    mem_bits: np.ndarray,
+    in_ptr: np.ndarray,
+    in_pre: np.ndarray,
+    spec: LoihiSpec,
+    name: str,
+    max_per_core: int,
+) -> list[tuple[int, int]]:
     """Greedy split of neurons lo..hi-1 into consecutive runs that fit one core each."""
     ccum = np.concatenate([[0], np.cumsum(comp[lo:hi])])
     mcum = np.concatenate([[0], np.cumsum(mem_bits[lo:hi])])
     mem_limit_bits = spec.synaptic_memory_bytes * 8
 
     def n_inputs(a: int, b: int) -> int:
-        return int(np.unique(in_pre[in_ptr[lo + a]:in_ptr[lo + b]]).size)
+        return int(np.unique(in_pre[in_ptr[lo + a] : in_ptr[lo + b]]).size)
 
     runs = []
     a, n = 0, hi - lo
@@ -267,10 +284,12 @@ def _pack_population(lo: int, hi: int, comp: np.ndarray, mem_bits: np.ndarray,
         b = min(b_c, b_m, a + max_per_core, n)
         if b <= a:
             need_c, need_m = int(comp[lo + a]), int(np.ceil(mem_bits[lo + a] / 8))
-            which = (f"compartments {need_c} > max_compartments={spec.max_compartments}"
-                     if need_c > spec.max_compartments else
-                     f"synaptic memory {need_m} B exceeds synaptic_memory_bytes="
-                     f"{spec.synaptic_memory_bytes} by {need_m - spec.synaptic_memory_bytes} B")
+            which = (
+                f"compartments {need_c} > max_compartments={spec.max_compartments}"
+                if need_c > spec.max_compartments
+                else f"synaptic memory {need_m} B exceeds synaptic_memory_bytes="
+                f"{spec.synaptic_memory_bytes} by {need_m - spec.synaptic_memory_bytes} B"
+            )
             raise MappingError(f"population {name!r} neuron {a} alone does not fit a core: {which}")
         if n_inputs(a, b) > spec.max_input_axons:
             ok, bad = a, b  # largest b with <= max inputs, by bisection
@@ -333,7 +352,8 @@ def place(
             if d > spec.max_delay_steps:
                 raise MappingError(
                     f"projection {pr.name}: delay {d} steps exceeds max_delay_steps="
-                    f"{spec.max_delay_steps} by {d - spec.max_delay_steps}")
+                    f"{spec.max_delay_steps} by {d - spec.max_delay_steps}"
+                )
     return m
 
 
@@ -341,15 +361,18 @@ def _user_cores(network: Network, cores: dict) -> np.ndarray:
     missing = [p.name for p in network.populations if p.name not in cores]
     unknown = sorted(set(cores) - {p.name for p in network.populations})
     if missing or unknown:
-        raise ValueError(f"cores must give every population's placement; missing {missing}, "
-                         f"unknown {unknown}")
+        raise ValueError(
+            f"cores must give every population's placement; missing {missing}, unknown {unknown}"
+        )
     out = []
     for p in network.populations:
         c = np.asarray(cores[p.name])
         c = np.broadcast_to(c, (p.size,)) if c.ndim == 0 else c
         if c.shape != (p.size,) or not np.issubdtype(c.dtype, np.integer) or np.any(c < 0):
-            raise ValueError(f"cores[{p.name!r}] must be one int >= 0 or {p.size} ints >= 0, "
-                             f"got shape {c.shape} dtype {c.dtype}")
+            raise ValueError(
+                f"cores[{p.name!r}] must be one int >= 0 or {p.size} ints >= 0, "
+                f"got shape {c.shape} dtype {c.dtype}"
+            )
         out.append(c.astype(np.int32))
     return np.concatenate(out)
 
@@ -370,9 +393,10 @@ def _default_cores(network: Network, spec: LoihiSpec, pop_off: np.ndarray) -> np
         nxt = 0
         for k in _bfs_order(network):
             lo, hi = int(pop_off[k]), int(pop_off[k + 1])
-            for a, b in _pack_population(lo, hi, comp, mem_bits, in_ptr, in_pre, spec,
-                                         pops[k].name, max_per[pops[k].name]):
-                core_of[lo + a: lo + b] = nxt
+            for a, b in _pack_population(
+                lo, hi, comp, mem_bits, in_ptr, in_pre, spec, pops[k].name, max_per[pops[k].name]
+            ):
+                core_of[lo + a : lo + b] = nxt
                 nxt += 1
         usage = _usage(network, spec, core_of, nxt)
         over = usage["output_axons"] > spec.max_output_axons

@@ -34,8 +34,15 @@ import numpy as np
 from hardware_models.loihi import LoihiSpec
 from hardware_models.mapping import MappingError
 
-__all__ = ["PopulationCount", "ProjectionCount", "NetworkCounts", "SystemMapping",
-           "chip_xy", "grid_diameter", "place_counts"]
+__all__ = [
+    "PopulationCount",
+    "ProjectionCount",
+    "NetworkCounts",
+    "SystemMapping",
+    "chip_xy",
+    "grid_diameter",
+    "place_counts",
+]
 
 
 # ---------------------------------------------------------------------- chip grid
@@ -81,8 +88,11 @@ def link_loads(traffic: np.ndarray, spec: LoihiSpec) -> dict[str, np.ndarray]:
     # east-west leg on the source row, then north-south leg on the target column; a
     # difference array per (row or column) turns each leg into two updates
     for name, sel, lo, hi, line, size, n_lines in (
-            ("east", x1 > x0, x0, x1, y0, cols, rows), ("west", x1 < x0, x1, x0, y0, cols, rows),
-            ("south", y1 > y0, y0, y1, x1, rows, cols), ("north", y1 < y0, y1, y0, x1, rows, cols)):
+        ("east", x1 > x0, x0, x1, y0, cols, rows),
+        ("west", x1 < x0, x1, x0, y0, cols, rows),
+        ("south", y1 > y0, y0, y1, x1, rows, cols),
+        ("north", y1 < y0, y1, y0, x1, rows, cols),
+    ):
         d = np.zeros((n_lines, size + 1))
         np.add.at(d, (line[sel], lo[sel]), t[sel])
         np.add.at(d, (line[sel], hi[sel]), -t[sel])
@@ -117,10 +127,13 @@ class PopulationCount:
         if int(self.size) < 1:
             raise ValueError(f"PopulationCount {self.name!r}: size must be >= 1, got {self.size}")
         if not np.isfinite(self.rate_hz) or self.rate_hz < 0:
-            raise ValueError(f"PopulationCount {self.name!r}: rate_hz must be finite >= 0, got {self.rate_hz}")
+            raise ValueError(
+                f"PopulationCount {self.name!r}: rate_hz must be finite >= 0, got {self.rate_hz}"
+            )
         if int(self.compartments) < 1:
-            raise ValueError(f"PopulationCount {self.name!r}: compartments must be >= 1, "
-                             f"got {self.compartments}")
+            raise ValueError(
+                f"PopulationCount {self.name!r}: compartments must be >= 1, got {self.compartments}"
+            )
 
 
 @dataclass(frozen=True)
@@ -143,8 +156,10 @@ class ProjectionCount:
 
     def __post_init__(self) -> None:
         if int(self.n_synapses) < 0:
-            raise ValueError(f"ProjectionCount {self.source}->{self.target}: n_synapses must "
-                             f"be >= 0, got {self.n_synapses}")
+            raise ValueError(
+                f"ProjectionCount {self.source}->{self.target}: n_synapses must "
+                f"be >= 0, got {self.n_synapses}"
+            )
 
 
 @dataclass(frozen=True)
@@ -157,17 +172,23 @@ class NetworkCounts:
     def __post_init__(self) -> None:
         names = [p.name for p in self.populations]
         if len(set(names)) != len(names) or not names:
-            raise ValueError(f"NetworkCounts: population names must be unique and non-empty, got {names}")
+            raise ValueError(
+                f"NetworkCounts: population names must be unique and non-empty, got {names}"
+            )
         size = {p.name: p.size for p in self.populations}
         for pr in self.projections:
             for end in (pr.source, pr.target):
                 if end not in size:
-                    raise ValueError(f"projection {pr.source}->{pr.target}: unknown population "
-                                     f"{end!r}; valid: {names}")
+                    raise ValueError(
+                        f"projection {pr.source}->{pr.target}: unknown population "
+                        f"{end!r}; valid: {names}"
+                    )
             if pr.n_synapses > size[pr.source] * size[pr.target]:
-                raise ValueError(f"projection {pr.source}->{pr.target}: n_synapses {pr.n_synapses} "
-                                 f"exceeds size(source) x size(target) = "
-                                 f"{size[pr.source] * size[pr.target]}")
+                raise ValueError(
+                    f"projection {pr.source}->{pr.target}: n_synapses {pr.n_synapses} "
+                    f"exceeds size(source) x size(target) = "
+                    f"{size[pr.source] * size[pr.target]}"
+                )
 
     @property
     def n_neurons(self) -> int:
@@ -257,11 +278,13 @@ class SystemMapping:
             syn_in[pr.target] += pr.n_synapses * pops[pr.source].rate_hz * dt_s
             hit = self.cores[pr.target] * (1.0 - (1.0 - p) ** self.per_core[pr.target])
             msgs_out[pr.source] += spikes[pr.source] * hit
-            traffic += np.outer(self._chip_share(pr.source) * spikes[pr.source],
-                                self._chip_share(pr.target) * hit)
+            traffic += np.outer(
+                self._chip_share(pr.source) * spikes[pr.source], self._chip_share(pr.target) * hit
+            )
         loads = link_loads(traffic, s)
-        link_max = max((float(v.max()) for k, v in loads.items() if k != "chip_hops" and v.size),
-                       default=0.0)
+        link_max = max(
+            (float(v.max()) for k, v in loads.items() if k != "chip_hops" and v.size), default=0.0
+        )
         # mean Manhattan distance between two tiles of one chip's mesh (on-chip hops)
         w = s.mesh_width_tiles
         h = -(-s.max_cores // s.cores_per_tile) // w or 1
@@ -274,32 +297,53 @@ class SystemMapping:
             # at random, 1 - exp(-events per compartment) of them (Poisson)
             active = comp * (1.0 - np.exp(-(spikes[n] + syn_in[n]) / comp))
             per_core = {
-                "t_syn_op_ns": syn_in[n] / k, "t_neuron_active_ns": active / k,
-                "t_neuron_inactive_ns": (comp - active) / k, "t_spike_out_ns": spikes[n] / k,
-                "t_msg_out_ns": msgs_out[n] / k, "t_msg_in_ns": msgs_out[n] / k,
-                "t_hop_ew_ns": msgs_out[n] * hop_ew / k, "t_hop_ns_ns": msgs_out[n] * hop_ns / k,
+                "t_syn_op_ns": syn_in[n] / k,
+                "t_neuron_active_ns": active / k,
+                "t_neuron_inactive_ns": (comp - active) / k,
+                "t_spike_out_ns": spikes[n] / k,
+                "t_msg_out_ns": msgs_out[n] / k,
+                "t_msg_in_ns": msgs_out[n] / k,
+                "t_hop_ew_ns": msgs_out[n] * hop_ew / k,
+                "t_hop_ns_ns": msgs_out[n] * hop_ns / k,
             }
             busy = max(busy, sum(getattr(s, f) * v for f, v in per_core.items()))
-            dyn += (syn_in[n] * s.e_syn_op_pj + active * s.e_neuron_active_pj
-                    + (comp - active) * s.e_neuron_inactive_pj + spikes[n] * s.e_spike_out_pj
-                    + msgs_out[n] * (s.e_msg_out_pj + hop_ew * s.e_hop_ew_pj + hop_ns * s.e_hop_ns_pj))
+            dyn += (
+                syn_in[n] * s.e_syn_op_pj
+                + active * s.e_neuron_active_pj
+                + (comp - active) * s.e_neuron_inactive_pj
+                + spikes[n] * s.e_spike_out_pj
+                + msgs_out[n] * (s.e_msg_out_pj + hop_ew * s.e_hop_ew_pj + hop_ns * s.e_hop_ns_pj)
+            )
         link_ns = link_max / s.link_msgs_per_us * 1e3 if s.link_msgs_per_us > 0 else 0.0
         tiles = -(-min(self.n_cores, s.max_cores) // s.cores_per_tile)
         barrier = s.barrier_ns(tiles) + grid_diameter(self.n_chips, s) * s.t_barrier_chip_ns
         host = s.t_host_step_ns
         step_ns = max(busy, link_ns) + barrier + host
-        energy = {"dynamic": dyn, "chip_links": loads["chip_hops"] * s.e_chip_hop_pj,
-                  "static": s.p_static_mw * self.n_chips * step_ns,  # mW x ns = pJ
-                  "host": s.p_host_mw * self.n_chips * step_ns}
+        energy = {
+            "dynamic": dyn,
+            "chip_links": loads["chip_hops"] * s.e_chip_hop_pj,
+            "static": s.p_static_mw * self.n_chips * step_ns,  # mW x ns = pJ
+            "host": s.p_host_mw * self.n_chips * step_ns,
+        }
         events = sum(syn_in.values())
         parts = {"compute": busy, "link": link_ns, "barrier": barrier, "host": host}
         return {
-            "syn_ops": events, "spikes": sum(spikes.values()), "messages": sum(msgs_out.values()),
+            "syn_ops": events,
+            "spikes": sum(spikes.values()),
+            "messages": sum(msgs_out.values()),
             "inter_chip_messages": float(traffic.sum() - np.trace(traffic)),
-            "chip_hops": loads["chip_hops"], "link_max_msgs": link_max,
-            "compute_ns": busy, "link_ns": link_ns, "barrier_ns": barrier, "host_ns": host,
-            "step_ns": step_ns, "energy_pj": energy, "bound_by": max(parts, key=parts.get),
-            "energy_per_syn_event_uj": sum(energy.values()) / events * 1e-6 if events else float("inf"),
+            "chip_hops": loads["chip_hops"],
+            "link_max_msgs": link_max,
+            "compute_ns": busy,
+            "link_ns": link_ns,
+            "barrier_ns": barrier,
+            "host_ns": host,
+            "step_ns": step_ns,
+            "energy_pj": energy,
+            "bound_by": max(parts, key=parts.get),
+            "energy_per_syn_event_uj": sum(energy.values()) / events * 1e-6
+            if events
+            else float("inf"),
         }
 
     def check_links(self, dt_s: float, step_budget_ns: float) -> None:
@@ -313,22 +357,28 @@ class SystemMapping:
             raise MappingError(
                 f"inter-chip link traffic {need:.1f} messages per step exceeds the link capacity "
                 f"link_msgs_per_us={self.spec.link_msgs_per_us} x {step_budget_ns:.0f} ns = "
-                f"{cap:.1f} by {need - cap:.1f}")
+                f"{cap:.1f} by {need - cap:.1f}"
+            )
 
     def report(self) -> str:
         """Plain-text table: population, neurons per core, cores, binding limit."""
-        lines = [f"{self.counts.n_neurons:,} neurons, {self.counts.n_synapses:,} synapses on "
-                 f"{self.n_cores:,} cores / {self.n_chips} chips / {self.n_boards} boards "
-                 f"({self.spec.name})",
-                 f"{'population':<12} {'size':>8} {'per core':>9} {'cores':>7} binding limit"]
+        lines = [
+            f"{self.counts.n_neurons:,} neurons, {self.counts.n_synapses:,} synapses on "
+            f"{self.n_cores:,} cores / {self.n_chips} chips / {self.n_boards} boards "
+            f"({self.spec.name})",
+            f"{'population':<12} {'size':>8} {'per core':>9} {'cores':>7} binding limit",
+        ]
         for p in self.counts.populations:
-            lines.append(f"{p.name:<12} {p.size:>8,d} {self.per_core[p.name]:>9d} "
-                         f"{self.cores[p.name]:>7,d} {self.binding[p.name]}")
+            lines.append(
+                f"{p.name:<12} {p.size:>8,d} {self.per_core[p.name]:>9d} "
+                f"{self.cores[p.name]:>7,d} {self.binding[p.name]}"
+            )
         return "\n".join(lines)
 
 
-def _fit(n: int, counts: NetworkCounts, pop: PopulationCount, spec: LoihiSpec,
-         dest_cores: dict) -> dict[str, float]:
+def _fit(
+    n: int, counts: NetworkCounts, pop: PopulationCount, spec: LoihiSpec, dest_cores: dict
+) -> dict[str, float]:
     """Usage of one core holding ``n`` neurons of ``pop`` (expected values)."""
     mem_bits, inputs, outputs = 0.0, 0.0, 0.0
     size = {p.name: p.size for p in counts.populations}
@@ -341,12 +391,20 @@ def _fit(n: int, counts: NetworkCounts, pop: PopulationCount, spec: LoihiSpec,
         if pr.source == pop.name:
             k, m = dest_cores[pr.target]
             outputs += n * k * (1.0 - (1.0 - p) ** m)
-    return {"compartments": n * pop.compartments, "synaptic_memory_bytes": np.ceil(mem_bits / 8),
-            "input_axons": inputs, "output_axons": outputs}
+    return {
+        "compartments": n * pop.compartments,
+        "synaptic_memory_bytes": np.ceil(mem_bits / 8),
+        "input_axons": inputs,
+        "output_axons": outputs,
+    }
 
 
-_LIMIT = {"compartments": "max_compartments", "synaptic_memory_bytes": "synaptic_memory_bytes",
-          "input_axons": "max_input_axons", "output_axons": "max_output_axons"}
+_LIMIT = {
+    "compartments": "max_compartments",
+    "synaptic_memory_bytes": "synaptic_memory_bytes",
+    "input_axons": "max_input_axons",
+    "output_axons": "max_output_axons",
+}
 
 
 def place_counts(counts: NetworkCounts, spec: LoihiSpec, check: bool = True) -> SystemMapping:
@@ -368,30 +426,41 @@ def place_counts(counts: NetworkCounts, spec: LoihiSpec, check: bool = True) -> 
     -------
     SystemMapping
     """
-    per_core = {p.name: min(p.size, spec.max_compartments // p.compartments or 1)
-                for p in counts.populations}
+    per_core = {
+        p.name: min(p.size, spec.max_compartments // p.compartments or 1)
+        for p in counts.populations
+    }
     binding: dict[str, str] = {}
     for _ in range(20):
-        dest = {p.name: (-(-p.size // per_core[p.name]), per_core[p.name]) for p in counts.populations}
+        dest = {
+            p.name: (-(-p.size // per_core[p.name]), per_core[p.name]) for p in counts.populations
+        }
         new = {}
         for p in counts.populations:
             lo, hi = 0, p.size  # largest n in [1, size] that fits, by bisection
             while lo < hi:
                 mid = (lo + hi + 1) // 2
                 u = _fit(mid, counts, p, spec, dest)
-                lo, hi = (mid, hi) if all(u[k] <= getattr(spec, f) for k, f in _LIMIT.items()) else (lo, mid - 1)
+                lo, hi = (
+                    (mid, hi)
+                    if all(u[k] <= getattr(spec, f) for k, f in _LIMIT.items())
+                    else (lo, mid - 1)
+                )
             if lo == 0:
                 u = _fit(1, counts, p, spec, dest)
                 k = max(_LIMIT, key=lambda k: u[k] / getattr(spec, _LIMIT[k]))
                 raise MappingError(
                     f"population {p.name!r}: one neuron alone does not fit a core: {k} = "
                     f"{u[k]:.0f} exceeds {_LIMIT[k]}={getattr(spec, _LIMIT[k])} by "
-                    f"{u[k] - getattr(spec, _LIMIT[k]):.0f}")
+                    f"{u[k] - getattr(spec, _LIMIT[k]):.0f}"
+                )
             new[p.name] = lo
             if lo < p.size:
                 u = _fit(lo + 1, counts, p, spec, dest)
-                binding[p.name] = max((k for k in _LIMIT if u[k] > getattr(spec, _LIMIT[k])),
-                                      key=lambda k: u[k] / getattr(spec, _LIMIT[k]))
+                binding[p.name] = max(
+                    (k for k in _LIMIT if u[k] > getattr(spec, _LIMIT[k])),
+                    key=lambda k: u[k] / getattr(spec, _LIMIT[k]),
+                )
             else:
                 binding[p.name] = "population size"
         if new == per_core:
@@ -408,5 +477,6 @@ def place_counts(counts: NetworkCounts, spec: LoihiSpec, check: bool = True) -> 
             f"the network needs {nxt:,} cores = {n_chips} chips of max_cores={spec.max_cores}, "
             f"but the system has max_chips={spec.max_chips} (chips_per_board="
             f"{spec.chips_per_board} x max_boards={spec.max_boards}): over by "
-            f"{n_chips - spec.max_chips} chips")
+            f"{n_chips - spec.max_chips} chips"
+        )
     return SystemMapping(spec, counts, per_core, cores, binding, first, nxt, n_chips)

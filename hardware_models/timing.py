@@ -77,8 +77,9 @@ def busy_ns(per_step: np.ndarray, spec: LoihiSpec) -> np.ndarray:
     """
     per_step = np.asarray(per_step)
     if per_step.ndim != 3 or per_step.shape[2] != len(COUNTERS):
-        raise ValueError(f"per_step must have shape (n_steps, n_cores, {len(COUNTERS)}), "
-                         f"got {per_step.shape}")
+        raise ValueError(
+            f"per_step must have shape (n_steps, n_cores, {len(COUNTERS)}), got {per_step.shape}"
+        )
     return per_step.astype(np.float64) @ _time_vector(spec)
 
 
@@ -111,11 +112,20 @@ class StepTimes:
         """How many steps each part dominates (``compute``, ``link``, ``barrier``, ``host``)."""
         parts = np.stack([self.compute_ns, self.link_ns, self.barrier_ns, self.host_ns])
         winner = np.argmax(parts, axis=0) if parts.shape[1] else np.zeros(0, int)
-        return {k: int(np.sum(winner == i)) for i, k in enumerate(("compute", "link", "barrier", "host"))}
+        return {
+            k: int(np.sum(winner == i))
+            for i, k in enumerate(("compute", "link", "barrier", "host"))
+        }
 
 
-def step_times(per_step: np.ndarray, spec: LoihiSpec, n_tiles: int, *, chip_diameter: int = 0,
-               link_msgs: np.ndarray | None = None) -> StepTimes:
+def step_times(
+    per_step: np.ndarray,
+    spec: LoihiSpec,
+    n_tiles: int,
+    *,
+    chip_diameter: int = 0,
+    link_msgs: np.ndarray | None = None,
+) -> StepTimes:
     """Duration of every step from its per-core counters.
 
     Parameters
@@ -144,10 +154,14 @@ def step_times(per_step: np.ndarray, spec: LoihiSpec, n_tiles: int, *, chip_diam
     if link_msgs is not None:
         link_msgs = np.asarray(link_msgs, dtype=np.float64)
         if link_msgs.ndim != 2 or link_msgs.shape[0] != n_steps:
-            raise ValueError(f"link_msgs must have shape ({n_steps}, n_links), got {link_msgs.shape}")
+            raise ValueError(
+                f"link_msgs must have shape ({n_steps}, n_links), got {link_msgs.shape}"
+            )
         if spec.link_msgs_per_us > 0 and link_msgs.shape[1]:
             link = link_msgs.max(axis=1) / spec.link_msgs_per_us * 1e3
-    barrier = np.full(n_steps, spec.barrier_ns(int(n_tiles)) + chip_diameter * spec.t_barrier_chip_ns)
+    barrier = np.full(
+        n_steps, spec.barrier_ns(int(n_tiles)) + chip_diameter * spec.t_barrier_chip_ns
+    )
     inputs = np.asarray(per_step)[:, :, COUNTERS.index("input_spikes")].sum(axis=1)
     host = spec.t_host_step_ns + spec.t_input_msg_ns * inputs.astype(np.float64)
     return StepTimes(compute, link, barrier, host)

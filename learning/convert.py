@@ -71,8 +71,14 @@ def engine_lif_params(beta: float, threshold: float, dt_s: float) -> LIFParams:
         v_reset = math.nextafter(v_reset, -math.inf if amt < threshold else math.inf)
     else:
         raise ValueError(f"no v_reset gives v_threshold - v_reset == {threshold!r} exactly")
-    return LIFParams(tau_mem_s=tau, v_rest=0.0, v_reset=v_reset, v_threshold=v_th,
-                     t_ref_s=0.0, reset_mode="subtract")
+    return LIFParams(
+        tau_mem_s=tau,
+        v_rest=0.0,
+        v_reset=v_reset,
+        v_threshold=v_th,
+        t_ref_s=0.0,
+        reset_mode="subtract",
+    )
 
 
 def layer_names(model: SpikingMLP) -> list[str]:
@@ -106,13 +112,18 @@ def to_network(
     prev = input_name
     for name, fc, lif in zip(names, model.fcs, model.lifs):
         if lif.reset != "subtract":
-            raise ValueError(f"layer {name}: reset={lif.reset!r} has no exact engine counterpart; "
-                             "only reset='subtract' converts")
+            raise ValueError(
+                f"layer {name}: reset={lif.reset!r} has no exact engine counterpart; "
+                "only reset='subtract' converts"
+            )
         if lif.kwta_k is not None and (lif.kwta_groups is not None or lif.kwta_losers != "hold"):
-            raise ValueError(f"layer {name}: only whole-layer k-WTA with kwta_losers='hold' converts")
+            raise ValueError(
+                f"layer {name}: only whole-layer k-WTA with kwta_losers='hold' converts"
+            )
         params = engine_lif_params(lif.beta, lif.threshold, dt_s)
-        pops.append(Population(name, fc.out_features, params, kwta_k=lif.kwta_k,
-                               kwta_losers="hold"))
+        pops.append(
+            Population(name, fc.out_features, params, kwta_k=lif.kwta_k, kwta_losers="hold")
+        )
         syn = fc.to_synapses()
         projs.append(Projection(prev, name, syn.astype(np.float64)))
         if fc.bias is not None:
@@ -122,8 +133,13 @@ def to_network(
         prev = name
     n_in = model.fcs[0].in_features
     source = _source(input_name, n_in, input_spikes, dt_s)
-    return Network(populations=pops, projections=projs, sources=[source], currents=currents,
-                   monitors=[SpikeMonitor(n) for n in names])
+    return Network(
+        populations=pops,
+        projections=projs,
+        sources=[source],
+        currents=currents,
+        monitors=[SpikeMonitor(n) for n in names],
+    )
 
 
 def _source(name: str, n_in: int, spikes: np.ndarray | None, dt_s: float) -> SpikeArraySource:
@@ -133,7 +149,9 @@ def _source(name: str, n_in: int, spikes: np.ndarray | None, dt_s: float) -> Spi
     if s.ndim != 2 or s.shape[1] != n_in:
         raise ValueError(f"input_spikes must be [T, {n_in}], got shape {s.shape}")
     if np.any((s != 0) & (s != 1)):
-        raise ValueError("input_spikes must be 0/1 spikes; encode real-valued inputs first (encoders)")
+        raise ValueError(
+            "input_spikes must be 0/1 spikes; encode real-valued inputs first (encoders)"
+        )
     t, i = np.nonzero(s)
     return SpikeArraySource(name, n_in, t * dt_s, i)
 
@@ -171,8 +189,11 @@ def run_on_engine(
 def _snn_surrogate(fn) -> SurrogateSpike:
     """Our surrogate equal to an snntorch ``spike_grad`` closure (fast_sigmoid or atan)."""
     qual = getattr(fn, "__qualname__", "")
-    cells = {n: c.cell_contents for n, c in zip(fn.__code__.co_freevars, fn.__closure__ or ())} \
-        if hasattr(fn, "__code__") else {}
+    cells = (
+        {n: c.cell_contents for n, c in zip(fn.__code__.co_freevars, fn.__closure__ or ())}
+        if hasattr(fn, "__code__")
+        else {}
+    )
     if qual.startswith("fast_sigmoid.") and "slope" in cells:
         return fast_sigmoid(float(cells["slope"]))
     if qual.startswith("atan.") and "alpha" in cells:
@@ -199,23 +220,33 @@ def from_snntorch(model: nn.Module, n_steps: int = 25) -> SpikingMLP:
     import snntorch as snn
 
     layers = [m for m in model.modules() if isinstance(m, (nn.Linear, snn.Leaky))]
-    others = [type(m).__name__ for m in model.modules()
-              if not isinstance(m, (nn.Linear, snn.Leaky, nn.Sequential)) and m is not model
-              and not isinstance(m, (nn.Flatten, nn.Identity))]
+    others = [
+        type(m).__name__
+        for m in model.modules()
+        if not isinstance(m, (nn.Linear, snn.Leaky, nn.Sequential))
+        and m is not model
+        and not isinstance(m, (nn.Flatten, nn.Identity))
+    ]
     if others:
         raise ValueError(f"unsupported layer types for import: {sorted(set(others))}")
     if len(layers) < 2 or len(layers) % 2:
         raise ValueError("expected alternating nn.Linear, snn.Leaky layers")
     fcs, lifs = layers[0::2], layers[1::2]
-    if not all(isinstance(f, nn.Linear) for f in fcs) or not all(isinstance(l, snn.Leaky) for l in lifs):
-        raise ValueError("expected alternating nn.Linear, snn.Leaky layers (in registration order), got "
-                         + ", ".join(type(m).__name__ for m in layers))
+    if not all(isinstance(f, nn.Linear) for f in fcs) or not all(
+        isinstance(l, snn.Leaky) for l in lifs
+    ):
+        raise ValueError(
+            "expected alternating nn.Linear, snn.Leaky layers (in registration order), got "
+            + ", ".join(type(m).__name__ for m in layers)
+        )
     sizes = [fcs[0].in_features] + [f.out_features for f in fcs]
     dtype = fcs[0].weight.dtype
     out = SpikingMLP(sizes, n_steps=n_steps)
     for i, (fc, lk) in enumerate(zip(fcs, lifs)):
         if fc.in_features != sizes[i]:
-            raise ValueError(f"layer {i}: in_features {fc.in_features} != previous width {sizes[i]}")
+            raise ValueError(
+                f"layer {i}: in_features {fc.in_features} != previous width {sizes[i]}"
+            )
         beta = lk.beta.detach().clamp(0, 1)
         thr = lk.threshold.detach() if torch.is_tensor(lk.threshold) else torch.tensor(lk.threshold)
         if beta.numel() != 1 or thr.numel() != 1:
@@ -223,13 +254,20 @@ def from_snntorch(model: nn.Module, n_steps: int = 25) -> SpikingMLP:
         mech = {"subtract": "subtract", "zero": "value"}.get(lk.reset_mechanism)  # our words
         if mech is None:
             raise ValueError(f"layer {i}: reset_mechanism 'none' is not supported")
-        if (lk.inhibition or lk.state_quant or not lk.reset_delay
-                or float(torch.as_tensor(lk.graded_spikes_factor)) != 1.0):
-            raise ValueError(f"layer {i}: inhibition, state_quant, graded spikes and "
-                             "reset_delay=False are not supported")
+        if (
+            lk.inhibition
+            or lk.state_quant
+            or not lk.reset_delay
+            or float(torch.as_tensor(lk.graded_spikes_factor)) != 1.0
+        ):
+            raise ValueError(
+                f"layer {i}: inhibition, state_quant, graded spikes and "
+                "reset_delay=False are not supported"
+            )
         w = fc.weight.detach().cpu().numpy().T
-        syn = SparseSynapses.fixed_probability(fc.in_features, fc.out_features, 1.0, weight=w,
-                                               dtype=w.dtype.type)
+        syn = SparseSynapses.fixed_probability(
+            fc.in_features, fc.out_features, 1.0, weight=w, dtype=w.dtype.type
+        )
         out.fcs[i] = SparseLinear(syn, bias=fc.bias is not None, kernel="dense")
         if fc.bias is not None:
             with torch.no_grad():

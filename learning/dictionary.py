@@ -30,7 +30,13 @@ import numpy as np
 
 from learning.sparse_inference import fista, ista, l1_objective, lca
 
-__all__ = ["DictionaryConfig", "DictionaryResult", "infer", "learn_dictionary", "relative_reconstruction_error"]
+__all__ = [
+    "DictionaryConfig",
+    "DictionaryResult",
+    "infer",
+    "learn_dictionary",
+    "relative_reconstruction_error",
+]
 
 _INFERENCE = ("fista", "ista", "lca_soft", "lca_hard")
 _UPDATES = ("norm", "gain")
@@ -98,7 +104,15 @@ class DictionaryConfig:
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-        for name in ("lam", "lr", "lr_decay_updates", "var_goal", "gain_alpha", "var_eta", "max_atom_step"):
+        for name in (
+            "lam",
+            "lr",
+            "lr_decay_updates",
+            "var_goal",
+            "gain_alpha",
+            "var_eta",
+            "max_atom_step",
+        ):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and not math.isnan(v) and v > 0):
                 raise ValueError(f"{name} must be a number > 0, got {v!r}")
@@ -139,7 +153,9 @@ class DictionaryResult:
     train_cpu_seconds: float = float("nan")
 
 
-def infer(D: np.ndarray, X: np.ndarray, cfg: DictionaryConfig, A0: np.ndarray | None = None) -> np.ndarray:
+def infer(
+    D: np.ndarray, X: np.ndarray, cfg: DictionaryConfig, A0: np.ndarray | None = None
+) -> np.ndarray:
     """Codes of ``X`` under ``D`` with the solver chosen in ``cfg``."""
     if cfg.inference == "fista":
         return fista(D, X, cfg.lam, cfg.max_iter, cfg.tol, A0=A0).codes
@@ -217,7 +233,9 @@ def learn_dictionary(
     c0 = time.process_time()
     with _blas_threads(cfg.blas_threads):
         _learn_loop(loop, X_all, D, gain, a_var, objective, frac_nz, cfg, rng, infer_fn, dtype)
-    return DictionaryResult(D, objective, frac_nz, time.perf_counter() - t0, time.process_time() - c0)
+    return DictionaryResult(
+        D, objective, frac_nz, time.perf_counter() - t0, time.process_time() - c0
+    )
 
 
 def _blas_threads(n: int):

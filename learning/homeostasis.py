@@ -15,7 +15,13 @@ import numpy as np
 
 from neuro.plasticity import ThresholdAdaptation
 
-__all__ = ["ThresholdAdaptation", "theta_value", "normalize_columns", "synaptic_scaling", "NORM_ORDERS"]
+__all__ = [
+    "ThresholdAdaptation",
+    "theta_value",
+    "normalize_columns",
+    "synaptic_scaling",
+    "NORM_ORDERS",
+]
 
 #: Valid ``order`` of :func:`normalize_columns`: 1 (column sum), 2 (Euclidean norm).
 NORM_ORDERS = (1, 2)
@@ -33,19 +39,26 @@ def theta_value(spike_times_s: np.ndarray, t_s: float, adaptation: ThresholdAdap
     tau = adaptation.tau_theta_s
     if math.isinf(tau):
         return float(adaptation.theta_init + adaptation.theta_plus * ts.size)
-    return float(adaptation.theta_init * math.exp(-t_s / tau)
-                 + adaptation.theta_plus * np.exp(-(t_s - ts) / tau).sum())
+    return float(
+        adaptation.theta_init * math.exp(-t_s / tau)
+        + adaptation.theta_plus * np.exp(-(t_s - ts) / tau).sum()
+    )
 
 
 def _check(weights: np.ndarray, indices: np.ndarray, n_post: int) -> None:
     if weights.shape != indices.shape:
-        raise ValueError(f"weights and indices must have the same shape, got {weights.shape} and {indices.shape}")
+        raise ValueError(
+            f"weights and indices must have the same shape, got {weights.shape} and {indices.shape}"
+        )
     if int(n_post) < 1 or (indices.size and indices.max() >= n_post):
-        raise ValueError(f"n_post must be >= 1 and > every index (max index {indices.max() if indices.size else -1}), got {n_post}")
+        raise ValueError(
+            f"n_post must be >= 1 and > every index (max index {indices.max() if indices.size else -1}), got {n_post}"
+        )
 
 
-def normalize_columns(weights: np.ndarray, indices: np.ndarray, n_post: int, total: float,
-                      order: int = 1) -> np.ndarray:
+def normalize_columns(
+    weights: np.ndarray, indices: np.ndarray, n_post: int, total: float, order: int = 1
+) -> np.ndarray:
     """Scale each postsynaptic neuron's incoming weights to norm ``total`` (in place).
 
     .. math:: w_{ij} \\leftarrow w_{ij} \\frac{T}{\\lVert w_{\\cdot j} \\rVert_p}
@@ -70,14 +83,23 @@ def normalize_columns(weights: np.ndarray, indices: np.ndarray, n_post: int, tot
     if order == 1:
         norms = np.bincount(indices, weights=weights, minlength=n_post)
     else:
-        norms = np.sqrt(np.bincount(indices, weights=np.square(weights, dtype=np.float64), minlength=n_post))
+        norms = np.sqrt(
+            np.bincount(indices, weights=np.square(weights, dtype=np.float64), minlength=n_post)
+        )
     factor = np.divide(total, norms, out=np.ones_like(norms), where=norms != 0)
     weights *= factor[indices].astype(weights.dtype)
     return weights
 
 
-def synaptic_scaling(weights: np.ndarray, indices: np.ndarray, n_post: int, rate_hz: np.ndarray,
-                     target_hz: float, gain: float = 0.1, w_max: float | None = None) -> np.ndarray:
+def synaptic_scaling(
+    weights: np.ndarray,
+    indices: np.ndarray,
+    n_post: int,
+    rate_hz: np.ndarray,
+    target_hz: float,
+    gain: float = 0.1,
+    w_max: float | None = None,
+) -> np.ndarray:
     """Multiplicative synaptic scaling toward a target rate (Turrigiano 1998), in place.
 
     .. math:: w_{ij} \\leftarrow w_{ij} \\max(0, 1 + g (r^* - r_j) / r^*)

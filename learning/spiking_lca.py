@@ -102,8 +102,13 @@ def lateral_synapses(D: np.ndarray, params: SpikingLCAParams, copies: int = 1) -
     return SparseSynapses.from_scipy(W)
 
 
-def spiking_lca_network(D: np.ndarray, X: np.ndarray, lam: float, params: SpikingLCAParams,
-                        W: SparseSynapses | None = None) -> Network:
+def spiking_lca_network(
+    D: np.ndarray,
+    X: np.ndarray,
+    lam: float,
+    params: SpikingLCAParams,
+    W: SparseSynapses | None = None,
+) -> Network:
     """The network coding the rows of ``X`` (one population copy per row), population ``lca``.
 
     Neuron ``p * 2 n_atoms + i`` is atom ``i``'s positive channel for patch ``p``, neuron
@@ -115,8 +120,14 @@ def spiking_lca_network(D: np.ndarray, X: np.ndarray, lam: float, params: Spikin
     B = X @ D
     drive = np.concatenate([B, -B], axis=1).ravel()
     delta = params.spike_height
-    lif = LIFParams(tau_mem_s=params.tau_s, v_rest=0.0, v_reset=lam - delta / 2,
-                    v_threshold=lam + delta / 2, reset_mode="subtract", tau_syn_s=())
+    lif = LIFParams(
+        tau_mem_s=params.tau_s,
+        v_rest=0.0,
+        v_reset=lam - delta / 2,
+        v_threshold=lam + delta / 2,
+        reset_mode="subtract",
+        tau_syn_s=(),
+    )
     n = X.shape[0] * 2 * n_atoms
     if W is None:
         W = lateral_synapses(D, params, X.shape[0])
@@ -128,8 +139,13 @@ def spiking_lca_network(D: np.ndarray, X: np.ndarray, lam: float, params: Spikin
     )
 
 
-def spiking_lca_codes(D: np.ndarray, X: np.ndarray, lam: float,
-                params: SpikingLCAParams = SpikingLCAParams(), progress=None) -> np.ndarray:
+def spiking_lca_codes(
+    D: np.ndarray,
+    X: np.ndarray,
+    lam: float,
+    params: SpikingLCAParams = SpikingLCAParams(),
+    progress=None,
+) -> np.ndarray:
     """Signed sparse codes of the rows of ``X`` from spike counts of the spiking LCA.
 
     Parameters
@@ -157,7 +173,9 @@ def spiking_lca_codes(D: np.ndarray, X: np.ndarray, lam: float,
     D = np.asarray(D, dtype=np.float64)
     X = np.atleast_2d(np.asarray(X, dtype=np.float64))
     if D.ndim != 2 or X.ndim != 2 or X.shape[1] != D.shape[0]:
-        raise ValueError(f"need D (n_features, n_atoms) and X (n_samples, n_features); got {D.shape}, {X.shape}")
+        raise ValueError(
+            f"need D (n_features, n_atoms) and X (n_samples, n_features); got {D.shape}, {X.shape}"
+        )
     if not (isinstance(lam, (int, float, np.floating)) and math.isfinite(lam) and lam > 0):
         raise ValueError(f"lam must be a finite number > 0, got {lam!r}")
     if not (np.all(np.isfinite(D)) and np.all(np.isfinite(X))):
@@ -190,12 +208,15 @@ def spiking_lca_codes(D: np.ndarray, X: np.ndarray, lam: float,
         spk = rec.spikes["lca"]
         keep = spk.times_s >= t0 - 1e-12
         counts = np.bincount(spk.indices[keep], minlength=nb * 2 * k).reshape(nb, 2, k)
-        out[s : s + nb] = (counts[:, 0] - counts[:, 1]) * (params.tau_s * params.spike_height / params.measure_s)
+        out[s : s + nb] = (counts[:, 0] - counts[:, 1]) * (
+            params.tau_s * params.spike_height / params.measure_s
+        )
         if counts.max(initial=0) > 0.5 * params.measure_s / params.dt_s:
             warnings.warn(
                 "spiking LCA: a neuron fired in more than half of the steps; its rate saturates and "
                 "the code is unreliable (dictionary too coherent, i.e. large eigenvalues of D^T D, "
                 "or drive too strong): lower spike_height or dt_s",
-                RuntimeWarning, stacklevel=2,
+                RuntimeWarning,
+                stacklevel=2,
             )
     return out

@@ -64,7 +64,9 @@ def pair_window(dt_s: np.ndarray | float, rule: STDPRule) -> np.ndarray:
     )
 
 
-def trace_value(spike_times_s: np.ndarray, t_s: float, tau_s: float, pairing: str = "all_to_all") -> float:
+def trace_value(
+    spike_times_s: np.ndarray, t_s: float, tau_s: float, pairing: str = "all_to_all"
+) -> float:
     """A trace at time ``t_s`` after spikes at ``spike_times_s`` (those ``<= t_s`` count).
 
     .. math:: x(t) = \\sum_{t_k \\le t} e^{-(t - t_k)/\\tau} \\;\\text{(all-to-all)}, \\qquad
@@ -83,8 +85,13 @@ def trace_value(spike_times_s: np.ndarray, t_s: float, tau_s: float, pairing: st
     return float(np.exp(-(t_s - ts) / tau_s).sum())
 
 
-def reference_weight(pre_times_s: np.ndarray, post_times_s: np.ndarray, rule: STDPRule,
-                     w0: float, dt_s: float | None = None) -> float:
+def reference_weight(
+    pre_times_s: np.ndarray,
+    post_times_s: np.ndarray,
+    rule: STDPRule,
+    w0: float,
+    dt_s: float | None = None,
+) -> float:
     """Final weight of one synapse under ``rule`` for given spike trains (plain Python).
 
     Events are processed in time order, presynaptic before postsynaptic at equal times
@@ -128,8 +135,9 @@ def reference_weight(pre_times_s: np.ndarray, post_times_s: np.ndarray, rule: ST
     return w
 
 
-def learning_rate_schedule(eta0: float, progress: float, kind: str = "constant",
-                           final_fraction: float = 0.1) -> float:
+def learning_rate_schedule(
+    eta0: float, progress: float, kind: str = "constant", final_fraction: float = 0.1
+) -> float:
     """Learning rate at ``progress`` in [0, 1] of training.
 
     ``constant``: ``eta0``; ``linear``: from ``eta0`` to ``final_fraction * eta0``;

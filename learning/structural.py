@@ -28,8 +28,7 @@ from neuro.engines import ClockSimulator
 from neuro.network import Network
 from neuro.synapses import SparseSynapses
 
-__all__ = ["GROWTH_RULES", "StructuralPlasticity", "prune_and_grow",
-           "rebuild_simulator"]
+__all__ = ["GROWTH_RULES", "StructuralPlasticity", "prune_and_grow", "rebuild_simulator"]
 
 #: Where :func:`prune_and_grow` creates synapses.
 GROWTH_RULES = ("random", "activity")
@@ -66,12 +65,17 @@ class StructuralPlasticity:
         if not (np.isfinite(self.init_weight) and self.init_weight >= 0):
             raise ValueError(f"init_weight must be a finite number >= 0, got {self.init_weight}")
         if not (np.isfinite(self.activity_floor) and self.activity_floor >= 0):
-            raise ValueError(f"activity_floor must be a finite number >= 0, got {self.activity_floor}")
+            raise ValueError(
+                f"activity_floor must be a finite number >= 0, got {self.activity_floor}"
+            )
 
 
-def prune_and_grow(syn: SparseSynapses, rule: StructuralPlasticity,
-                   rng: np.random.Generator, coactivity: np.ndarray | None = None,
-                   ) -> tuple[SparseSynapses, np.ndarray]:
+def prune_and_grow(
+    syn: SparseSynapses,
+    rule: StructuralPlasticity,
+    rng: np.random.Generator,
+    coactivity: np.ndarray | None = None,
+) -> tuple[SparseSynapses, np.ndarray]:
     """One rewiring step (see the module docstring): per postsynaptic neuron, remove the
     ``round(rule.fraction * fan_in)`` smallest-weight synapses (ties by position) and create
     as many at positions without a kept synapse.
@@ -93,8 +97,10 @@ def prune_and_grow(syn: SparseSynapses, rule: StructuralPlasticity,
     n_pre, n_post = syn.shape
     if rule.growth == "activity":
         if coactivity is None or np.shape(coactivity) != (n_pre, n_post):
-            raise ValueError(f"growth='activity' needs coactivity of shape {(n_pre, n_post)}, "
-                             f"got {None if coactivity is None else np.shape(coactivity)}")
+            raise ValueError(
+                f"growth='activity' needs coactivity of shape {(n_pre, n_post)}, "
+                f"got {None if coactivity is None else np.shape(coactivity)}"
+            )
         if not np.all(np.isfinite(coactivity)) or np.any(np.asarray(coactivity) < 0):
             raise ValueError("coactivity must be finite and >= 0")
     pre = syn.pre_indices()
@@ -104,7 +110,7 @@ def prune_and_grow(syn: SparseSynapses, rule: StructuralPlasticity,
     by_post = np.argsort(syn.indices, kind="stable")
     starts = np.concatenate([[0], np.cumsum(np.bincount(syn.indices, minlength=n_post))])
     for j in range(n_post):
-        mine = by_post[starts[j]:starts[j + 1]]
+        mine = by_post[starts[j] : starts[j + 1]]
         n = int(round(rule.fraction * mine.size))
         if n == 0:
             continue
@@ -124,8 +130,9 @@ def prune_and_grow(syn: SparseSynapses, rule: StructuralPlasticity,
     return syn.rewired(keep, positions, rule.init_weight)
 
 
-def rebuild_simulator(sim: ClockSimulator, projection: int | str, synapses: SparseSynapses,
-                      source: np.ndarray) -> ClockSimulator:
+def rebuild_simulator(
+    sim: ClockSimulator, projection: int | str, synapses: SparseSynapses, source: np.ndarray
+) -> ClockSimulator:
     """A new simulator whose ``projection`` has the pattern ``synapses``, with ``sim``'s state.
 
     Parameters
@@ -149,31 +156,54 @@ def rebuild_simulator(sim: ClockSimulator, projection: int | str, synapses: Spar
         ``t = 0`` with the current weights.
     """
     names = [pr.name for pr in sim.network.projections]
-    p = names.index(projection) if isinstance(projection, str) and projection in names else projection
+    p = (
+        names.index(projection)
+        if isinstance(projection, str) and projection in names
+        else projection
+    )
     if not isinstance(p, (int, np.integer)) or not 0 <= p < len(names):
-        raise ValueError(f"projection must be a projection index in [0, {len(names)}) or one of {names}, "
-                         f"got {projection!r}")
+        raise ValueError(
+            f"projection must be a projection index in [0, {len(names)}) or one of {names}, "
+            f"got {projection!r}"
+        )
     old = sim.network.projections[p].synapses
     if synapses.shape != old.shape:
-        raise ValueError(f"synapses must have the projection's shape {old.shape}, got {synapses.shape}")
+        raise ValueError(
+            f"synapses must have the projection's shape {old.shape}, got {synapses.shape}"
+        )
     source = np.asarray(source, dtype=np.int64)
     if source.shape != (synapses.n_synapses,) or source.max(initial=-1) >= old.n_synapses:
-        raise ValueError(f"source must hold one old index (< {old.n_synapses}) or -1 per new synapse "
-                         f"({synapses.n_synapses}), got shape {source.shape}")
+        raise ValueError(
+            f"source must hold one old index (< {old.n_synapses}) or -1 per new synapse "
+            f"({synapses.n_synapses}), got shape {source.shape}"
+        )
     current = sim.synapses()
     current[p] = synapses
     projs = tuple(replace(pr, synapses=s) for pr, s in zip(sim.network.projections, current))
-    net = Network(sim.network.populations, projs, sim.network.sources, sim.network.currents,
-                  sim.network.monitors, sim.network.drives)
-    new = ClockSimulator(net, sim.dt_s, seed=sim.drive.seed, dtype=sim.plan.dtype,
-                         chunk_steps=sim.chunk_steps, threads=sim.threads)
+    net = Network(
+        sim.network.populations,
+        projs,
+        sim.network.sources,
+        sim.network.currents,
+        sim.network.monitors,
+        sim.network.drives,
+    )
+    new = ClockSimulator(
+        net,
+        sim.dt_s,
+        seed=sim.drive.seed,
+        dtype=sim.plan.dtype,
+        chunk_steps=sim.chunk_steps,
+        threads=sim.threads,
+    )
     state = sim.state_dict()
     fresh = new.state_dict()
     state["weights"] = fresh["weights"]
     if np.size(state["eligibility"]):
         state["eligibility"], state["elig_last"] = (
             _carry(state[k], fresh[k], _starts(sim.network), _starts(net), p, source)
-            for k in ("eligibility", "elig_last"))
+            for k in ("eligibility", "elig_last")
+        )
     new.load_state_dict(state)
     return new
 
@@ -183,14 +213,20 @@ def _starts(net: Network) -> np.ndarray:
     return np.concatenate([[0], np.cumsum([pr.synapses.n_synapses for pr in net.projections])])
 
 
-def _carry(old: np.ndarray, fresh: np.ndarray, old_start: np.ndarray, new_start: np.ndarray,
-           p: int, source: np.ndarray) -> np.ndarray:
+def _carry(
+    old: np.ndarray,
+    fresh: np.ndarray,
+    old_start: np.ndarray,
+    new_start: np.ndarray,
+    p: int,
+    source: np.ndarray,
+) -> np.ndarray:
     """A per-synapse array of the new simulator: unchanged projections copied, projection
     ``p``'s kept synapses from their source, created ones from ``fresh``."""
     out = fresh.copy()
     for q in range(len(old_start) - 1):
-        o = old[old_start[q]:old_start[q + 1]]
-        seg = out[new_start[q]:new_start[q + 1]]
+        o = old[old_start[q] : old_start[q + 1]]
+        seg = out[new_start[q] : new_start[q + 1]]
         if q != p:
             seg[:] = o
         else:

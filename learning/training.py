@@ -117,7 +117,9 @@ class TrainConfig:
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr must be a finite number > 0, got {self.lr}")
         if int(self.checkpoint_every) != self.checkpoint_every or self.checkpoint_every < 0:
-            raise ValueError(f"checkpoint_every must be an integer >= 0, got {self.checkpoint_every}")
+            raise ValueError(
+                f"checkpoint_every must be an integer >= 0, got {self.checkpoint_every}"
+            )
 
 
 @dataclass
@@ -147,14 +149,18 @@ def resolve_device(device: str | torch.device) -> torch.device:
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError):
-        raise ValueError(f"device must be a torch device such as 'cpu' or 'cuda', got {device!r}") from None
+        raise ValueError(
+            f"device must be a torch device such as 'cpu' or 'cuda', got {device!r}"
+        ) from None
     available = ["cpu"]
     if torch.cuda.is_available():
         available += ["cuda"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         available.append("mps")
     if str(dev) not in available:
-        raise ValueError(f"device {str(dev)!r} is not available on this machine; available: {available}")
+        raise ValueError(
+            f"device {str(dev)!r} is not available on this machine; available: {available}"
+        )
     return dev
 
 
@@ -176,8 +182,10 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     except (FileNotFoundError, PermissionError):
         raise
     except Exception as e:
-        raise FormatError(f"{path}: not a safe training checkpoint: {type(e).__name__}: "
-                          f"{str(e).splitlines()[0] if str(e) else ''}") from None
+        raise FormatError(
+            f"{path}: not a safe training checkpoint: {type(e).__name__}: "
+            f"{str(e).splitlines()[0] if str(e) else ''}"
+        ) from None
     state = verify(state, str(path))  # manifest and SHA-256: an edited file stops here
     keys = {"model", "optimizer", "epoch", "batch", "history", "config", "torch_rng"}
     if not isinstance(state, dict) or not keys <= set(state):
@@ -201,13 +209,17 @@ def check_finite_tensors(path: object, name: str, obj: object) -> None:
     elif isinstance(obj, (list, tuple)):
         for i, v in enumerate(obj):
             check_finite_tensors(path, f"{name}[{i}]", v)
-    elif isinstance(obj, torch.Tensor) and obj.is_floating_point() and not bool(
-            torch.isfinite(obj).all()):
+    elif (
+        isinstance(obj, torch.Tensor)
+        and obj.is_floating_point()
+        and not bool(torch.isfinite(obj).all())
+    ):
         raise FormatError(f"{path}: {name} must be finite (found NaN or inf)")
 
 
-def check_checkpoint(state: dict[str, Any], config: TrainConfig, n_batches: int,
-                     path: object, model: nn.Module) -> None:
+def check_checkpoint(
+    state: dict[str, Any], config: TrainConfig, n_batches: int, path: object, model: nn.Module
+) -> None:
     """Check the values of a training checkpoint before they are used (after its checksum:
     a re-signed file must still hold a resumable state).
 
@@ -230,18 +242,26 @@ def check_checkpoint(state: dict[str, Any], config: TrainConfig, n_batches: int,
         raise FormatError(f"{path}: history must be a dict with keys {sorted(names)}")
     for k in names:
         n_k = epoch if k != "test_accuracy" else len(hist[k]) if isinstance(hist[k], list) else -1
-        if not (isinstance(hist[k], list) and len(hist[k]) == n_k and n_k <= epoch and all(
-                isinstance(x, (int, float)) and not isinstance(x, bool) for x in hist[k])):
-            raise FormatError(f"{path}: history {k!r} must list one number per finished epoch "
-                              f"({epoch}), got {hist[k]!r}")
+        if not (
+            isinstance(hist[k], list)
+            and len(hist[k]) == n_k
+            and n_k <= epoch
+            and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in hist[k])
+        ):
+            raise FormatError(
+                f"{path}: history {k!r} must list one number per finished epoch "
+                f"({epoch}), got {hist[k]!r}"
+            )
     check_finite_tensors(path, "model", state["model"])
     opt = state["optimizer"]
     check_finite_tensors(path, "optimizer", opt)
     _check_adam_state(path, opt, model, config)
     rng, want = state["torch_rng"], torch.get_rng_state()
     if not (isinstance(rng, torch.Tensor) and rng.dtype == want.dtype and rng.shape == want.shape):
-        raise FormatError(f"{path}: torch_rng must be a {want.dtype} tensor of shape "
-                          f"{tuple(want.shape)} (torch.get_rng_state())")
+        raise FormatError(
+            f"{path}: torch_rng must be a {want.dtype} tensor of shape "
+            f"{tuple(want.shape)} (torch.get_rng_state())"
+        )
 
 
 def _check_adam_state(path: object, opt: object, model: nn.Module, config: TrainConfig) -> None:
@@ -251,23 +271,32 @@ def _check_adam_state(path: object, opt: object, model: nn.Module, config: Train
     params = list(model.parameters())
     fresh = torch.optim.Adam(params, lr=config.lr).state_dict()["param_groups"]
     groups = opt.get("param_groups") if isinstance(opt, dict) else None
-    if not isinstance(groups, list) or len(groups) != len(fresh) or any(
-            not isinstance(g, dict) or g != f for g, f in zip(groups, fresh)):
-        raise FormatError(f"{path}: optimizer param_groups must be this run's Adam settings "
-                          f"(lr = {config.lr}, one group over the {len(params)} parameters), "
-                          f"got {groups!r}"[:500])
+    if (
+        not isinstance(groups, list)
+        or len(groups) != len(fresh)
+        or any(not isinstance(g, dict) or g != f for g, f in zip(groups, fresh))
+    ):
+        raise FormatError(
+            f"{path}: optimizer param_groups must be this run's Adam settings "
+            f"(lr = {config.lr}, one group over the {len(params)} parameters), "
+            f"got {groups!r}"[:500]
+        )
     state = opt.get("state")
     if not isinstance(state, dict) or not set(state) <= set(range(len(params))):
-        raise FormatError(f"{path}: optimizer state must map parameter indices "
-                          f"0..{len(params) - 1} to their state")
+        raise FormatError(
+            f"{path}: optimizer state must map parameter indices "
+            f"0..{len(params) - 1} to their state"
+        )
     for k, st in state.items():
         if not isinstance(st, dict):
             raise FormatError(f"{path}: optimizer state {k} must be a dict, got {st!r}")
         for name, t in st.items():
             shape = () if name == "step" else tuple(params[k].shape)
             if not isinstance(t, torch.Tensor) or tuple(t.shape) != shape:
-                raise FormatError(f"{path}: optimizer state {k}.{name} must be a tensor of shape "
-                                  f"{shape}, got {type(t).__name__} {getattr(t, 'shape', '')}")
+                raise FormatError(
+                    f"{path}: optimizer state {k}.{name} must be a tensor of shape "
+                    f"{shape}, got {type(t).__name__} {getattr(t, 'shape', '')}"
+                )
         if "step" in st and not float(st["step"]) >= 0:
             raise FormatError(f"{path}: optimizer state {k} step must be >= 0, got {st['step']!r}")
 
@@ -290,8 +319,10 @@ def _labels(name: str, y: np.ndarray | torch.Tensor) -> np.ndarray:
         raise ValueError(f"{name} must be integer class labels >= 0, got dtype {a.dtype}")
     bad |= a < 0
     if bad.any():
-        raise ValueError(f"{name} must be integer class labels >= 0, got "
-                         f"{a.ravel()[np.flatnonzero(bad.ravel())[0]].item()!r}")
+        raise ValueError(
+            f"{name} must be integer class labels >= 0, got "
+            f"{a.ravel()[np.flatnonzero(bad.ravel())[0]].item()!r}"
+        )
     return a.astype(np.int64)
 
 
@@ -300,8 +331,10 @@ def _check_classes(name: str, y: torch.Tensor, out: Any) -> None:
     ``Target 20 is out of bounds``, or count it as a wrong prediction)."""
     n_classes = out.spikes.shape[-1]
     if y.numel() and int(y.max()) >= n_classes:
-        raise ValueError(f"{name} labels must be in [0, {n_classes}) (the model has {n_classes} "
-                         f"outputs), got {int(y.max())}")
+        raise ValueError(
+            f"{name} labels must be in [0, {n_classes}) (the model has {n_classes} "
+            f"outputs), got {int(y.max())}"
+        )
 
 
 def _partial_sums(state: dict[str, Any], path: Path) -> tuple[float, float, float]:
@@ -376,7 +409,9 @@ def train(
     y_all = torch.as_tensor(_labels("y_train", y_train), device=device)
     check_finite_data("x_train", np.asarray(x_train))
     if x_all.shape[0] != y_all.shape[0]:
-        raise ValueError(f"x_train and y_train lengths differ: {x_all.shape[0]} vs {y_all.shape[0]}")
+        raise ValueError(
+            f"x_train and y_train lengths differ: {x_all.shape[0]} vs {y_all.shape[0]}"
+        )
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     result = TrainResult()
     start_epoch, start_batch = 0, 0
@@ -386,18 +421,21 @@ def train(
     if ckpt is not None and resume and ckpt.is_file():
         state = load_checkpoint(ckpt)
         if state.get("config") != asdict(config):
-            raise CheckpointMismatch(f"checkpoint {ckpt} was written with another TrainConfig: "
-                                     f"{state.get('config')}; refusing to resume (resume=False starts fresh)")
+            raise CheckpointMismatch(
+                f"checkpoint {ckpt} was written with another TrainConfig: "
+                f"{state.get('config')}; refusing to resume (resume=False starts fresh)"
+            )
         check_identity(state, identity, str(ckpt))
-        check_checkpoint(state, config, math.ceil(x_all.shape[0] / config.batch_size), ckpt,
-                         model)
+        check_checkpoint(state, config, math.ceil(x_all.shape[0] / config.batch_size), ckpt, model)
         try:
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
             torch.set_rng_state(state["torch_rng"])
         except (RuntimeError, ValueError, KeyError, TypeError) as e:  # shapes, missing keys
-            raise FormatError(f"{ckpt}: the model or optimizer state does not fit this model: "
-                              f"{type(e).__name__}: {str(e).splitlines()[0]}") from None
+            raise FormatError(
+                f"{ckpt}: the model or optimizer state does not fit this model: "
+                f"{type(e).__name__}: {str(e).splitlines()[0]}"
+            ) from None
         start_epoch, start_batch = state["epoch"], state["batch"]
         result = TrainResult(**state["history"])
         result.resumed_from = (start_epoch, start_batch)
@@ -408,10 +446,20 @@ def train(
             return
         hist = asdict(result)
         hist.pop("resumed_from")
-        _save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
-                      "batch": batch, "history": hist, "config": asdict(config),
-                      "torch_rng": torch.get_rng_state(), "epoch_sums": list(sums), **identity},
-                     ckpt)
+        _save_atomic(
+            {
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "epoch": epoch,
+                "batch": batch,
+                "history": hist,
+                "config": asdict(config),
+                "torch_rng": torch.get_rng_state(),
+                "epoch_sums": list(sums),
+                **identity,
+            },
+            ckpt,
+        )
 
     n = x_all.shape[0]
     n_batches = math.ceil(n / config.batch_size)
@@ -421,13 +469,18 @@ def train(
         model.train()
         t0 = time.perf_counter()
         first = start_batch if epoch == start_epoch else 0
-        bar = tqdm(range(first, n_batches), desc=f"epoch {epoch + 1}/{config.epochs}",
-                   disable=not progress, leave=False, mininterval=1.0)
+        bar = tqdm(
+            range(first, n_batches),
+            desc=f"epoch {epoch + 1}/{config.epochs}",
+            disable=not progress,
+            leave=False,
+            mininterval=1.0,
+        )
         # a resumed epoch continues the sums of its first batches (saved with the checkpoint),
         # so that its loss and accuracy are those of an uninterrupted run, to the last bit
         loss_sum, correct, seen = resumed_sums if epoch == start_epoch else (0.0, 0.0, 0.0)
         for b in bar:
-            idx = perm[b * config.batch_size:(b + 1) * config.batch_size]
+            idx = perm[b * config.batch_size : (b + 1) * config.batch_size]
             xb = encode(x_all[idx], _batch_seed(config.seed, epoch, b))
             out = model(xb)
             _check_classes("y_train", y_all, out)  # before the loss: torch's error is unclear
@@ -440,7 +493,11 @@ def train(
             seen += len(idx)
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
             done_here += 1
-            if config.checkpoint_every and (b + 1) % config.checkpoint_every == 0 and b + 1 < n_batches:
+            if (
+                config.checkpoint_every
+                and (b + 1) % config.checkpoint_every == 0
+                and b + 1 < n_batches
+            ):
                 save(epoch, b + 1, (loss_sum, correct, seen))
             if stop_after_batches is not None and done_here >= stop_after_batches:
                 return result
@@ -448,7 +505,9 @@ def train(
         result.loss.append(loss_sum / max(seen, 1))
         result.train_accuracy.append(correct / max(seen, 1))
         if eval_data is not None:
-            result.test_accuracy.append(evaluate(model, *eval_data, encode=encode, seed=config.seed)["accuracy"])
+            result.test_accuracy.append(
+                evaluate(model, *eval_data, encode=encode, seed=config.seed)["accuracy"]
+            )
         save(epoch + 1, 0)
     return result
 
@@ -478,7 +537,9 @@ def evaluate(
     y_all = torch.as_tensor(_labels("y", y), device=device)
     preds, counts, totals = [], None, None
     for b, start in enumerate(range(0, x_all.shape[0], batch_size)):
-        xb = encode(x_all[start:start + batch_size], _batch_seed(seed, 2**31, b))  # eval stream, apart from training epochs
+        xb = encode(
+            x_all[start : start + batch_size], _batch_seed(seed, 2**31, b)
+        )  # eval stream, apart from training epochs
         out = model(xb)
         _check_classes("y", y_all, out)
         layers = [*out.hidden, out.spikes]

@@ -132,9 +132,12 @@ def _sigterm_cleanup() -> Iterator[None]:
 
 
 def _one_line(dest: Path, e: OSError) -> WriteError:
-    reason = {errno.ENOSPC: "disk full", errno.EROFS: "read-only file system",
-              errno.EACCES: "permission denied", errno.EDQUOT: "disk quota exceeded"}.get(
-        e.errno, e.strerror or str(e))
+    reason = {
+        errno.ENOSPC: "disk full",
+        errno.EROFS: "read-only file system",
+        errno.EACCES: "permission denied",
+        errno.EDQUOT: "disk quota exceeded",
+    }.get(e.errno, e.strerror or str(e))
     return WriteError(e.errno, f"cannot write {dest}: {reason}")
 
 

@@ -116,10 +116,17 @@ def _import_brian2() -> Any:
     if "brian2" in sys.modules:
         return sys.modules["brian2"]
     py_warnings = logging.getLogger("py.warnings")
-    saved = (list(warnings.filters), warnings.showwarning, sys.excepthook,
-             list(py_warnings.handlers), py_warnings.level, py_warnings.propagate,
-             list(logging.root.handlers), logging.root.level,
-             getattr(logging, "_warnings_showwarning", None))
+    saved = (
+        list(warnings.filters),
+        warnings.showwarning,
+        sys.excepthook,
+        list(py_warnings.handlers),
+        py_warnings.level,
+        py_warnings.propagate,
+        list(logging.root.handlers),
+        logging.root.level,
+        getattr(logging, "_warnings_showwarning", None),
+    )
     try:
         with warnings.catch_warnings():  # restores the filters and showwarning on exit
             # Brian2's modules call deprecated pyparsing functions as they are imported:
@@ -152,8 +159,9 @@ def _brian2_prefs(target: str) -> Iterator[Any]:
     b2.prefs.core.default_float_dtype = np.float64
     try:
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=DeprecationWarning,
-                                    module=r"(brian2|pyparsing)(\.|$)")
+            warnings.filterwarnings(
+                "ignore", category=DeprecationWarning, module=r"(brian2|pyparsing)(\.|$)"
+            )
             yield b2
     finally:
         b2.prefs.codegen.target = old_target
@@ -190,7 +198,9 @@ def _equations(pop: Population, n_injections: int, refractory: bool, dt_s: float
     p = pop.params
     if p.conductance_based:
         m = coba_factors(p, dt_s).g_mean
-        currents = "".join(f" + I{k} * {float(m[k])!r} * ({e!r} - v)" for k, e in enumerate(p.e_rev))
+        currents = "".join(
+            f" + I{k} * {float(m[k])!r} * ({e!r} - v)" for k, e in enumerate(p.e_rev)
+        )
     else:
         currents = "".join(f" + I{k}" for k in range(p.n_channels))
     manual = _manual_freeze(pop, refractory)
@@ -204,8 +214,11 @@ def _equations(pop: Population, n_injections: int, refractory: bool, dt_s: float
         lines.append("v_frozen : 1")
     ad = getattr(pop, "adaptation", None)
     if ad is not None:  # adaptive threshold (neuro.plasticity.ThresholdAdaptation)
-        lines.append("theta : 1" if math.isinf(ad.tau_theta_s)
-                     else f"dtheta/dt = -theta / ({ad.tau_theta_s!r}*second) : 1")
+        lines.append(
+            "theta : 1"
+            if math.isinf(ad.tau_theta_s)
+            else f"dtheta/dt = -theta / ({ad.tau_theta_s!r}*second) : 1"
+        )
     return "\n".join(lines)
 
 
@@ -303,8 +316,11 @@ class Brian2Model:
             t = np.asarray(mon.t_[:], dtype=np.float64)
             keep = t >= n0 * dt - eps
             spikes[name] = SpikeTrains(
-                t[keep].copy(), np.asarray(mon.i[:])[keep].astype(np.int32),
-                size=self.network.size(name), duration_s=(n1 - n0) * dt, t_start_s=n0 * dt,
+                t[keep].copy(),
+                np.asarray(mon.i[:])[keep].astype(np.int32),
+                size=self.network.size(name),
+                duration_s=(n1 - n0) * dt,
+                t_start_s=n0 * dt,
             )
         states = {}
         for key, (mon, var, idx) in self.state_monitors.items():
@@ -312,8 +328,10 @@ class Brian2Model:
             keep = t >= n0 * dt - eps
             values = np.asarray(getattr(mon, var)[:], dtype=np.float64).T[keep].copy()
             states[key] = StateTrace(t[keep].copy(), idx.copy(), values)
-        rates = {name: np.asarray(mon.rate_[:], dtype=np.float64)[n0:].copy()
-                 for name, mon in self.rate_monitors.items()}
+        rates = {
+            name: np.asarray(mon.rate_[:], dtype=np.float64)[n0:].copy()
+            for name, mon in self.rate_monitors.items()
+        }
         meta = run_meta("brian2", self.wall_s, n0 * dt, n1 - n0, brian2_target=self.target)
         return Recording(spikes, states, rates, dt, (n1 - n0) * dt, meta)
 
@@ -373,8 +391,10 @@ class Brian2Simulator:
             self.model.b2_network.store("snapshot", filename=str(path))
             with open(path, "rb") as f:
                 state = pickle.load(f)["snapshot"]
-        return {"brian2_state": {names.get(k, k): v for k, v in state.items()},
-                "wall_s": self.model.wall_s}
+        return {
+            "brian2_state": {names.get(k, k): v for k, v in state.items()},
+            "wall_s": self.model.wall_s,
+        }
 
     def load_state_dict(self, d: dict[str, object]) -> None:
         """Restore a :meth:`state_dict` of a simulator of the same network, dt and target.
@@ -387,8 +407,7 @@ class Brian2Simulator:
         before another Brian2 model draws random numbers.
         """
         d = check_keys(d, {"brian2_state", "wall_s"}, "state dict")
-        wall = check_brian2_state(d["brian2_state"], self.state_dict()["brian2_state"],
-                                  d["wall_s"])
+        wall = check_brian2_state(d["brian2_state"], self.state_dict()["brian2_state"], d["wall_s"])
         actual = {stable: name for name, stable in self._stable_names().items()}
         state = {actual.get(k, k): v for k, v in d["brian2_state"].items()}  # type: ignore[union-attr]
         with tempfile.TemporaryDirectory() as tmp, _brian2_prefs(self.target):
@@ -423,15 +442,20 @@ def _source_group(b2: Any, src: PoissonSource | SpikeArraySource, dt: Any) -> An
     )
 
 
-def _poisson_input(b2: Any, d: PoissonInput, network: Network, groups: dict[str, Any],
-                   dt_s: float) -> Any:
+def _poisson_input(
+    b2: Any, d: PoissonInput, network: Network, groups: dict[str, Any], dt_s: float
+) -> Any:
     """``brian2.PoissonInput`` for a drive: it adds ``weight * k`` in the synapses slot, like
     an arriving spike; on a delta channel the weight is zero while the target is refractory
     (our engines discard delta input then)."""
     target = network.population(d.target)
     if target.params.n_channels == 0:
         var = "v"
-        weight = f"{d.weight!r} * int(not_refractory)" if _ref_steps(target, dt_s) > 0 else repr(d.weight)
+        weight = (
+            f"{d.weight!r} * int(not_refractory)"
+            if _ref_steps(target, dt_s) > 0
+            else repr(d.weight)
+        )
     else:
         var, weight = f"I{d.receptor}", repr(d.weight)
     # PoissonInput takes no name: Brian2 numbers it (its code is the same for each network)
@@ -460,8 +484,14 @@ def _projection(
         model, stdp_pre, on_post = _stdp_code(pr.plasticity)
         on_pre = on_pre + "\n" + stdp_pre
     s = b2.Synapses(
-        groups[pr.source], groups[pr.target], model=model, on_pre=on_pre, on_post=on_post,
-        dt=dt_s * b2.second, namespace={}, name=f"{pr.source}__to__{pr.target}__{k}",
+        groups[pr.source],
+        groups[pr.target],
+        model=model,
+        on_pre=on_pre,
+        on_post=on_post,
+        dt=dt_s * b2.second,
+        namespace={},
+        name=f"{pr.source}__to__{pr.target}__{k}",
     )
     s.connect(i=syn.pre_indices().astype(np.int32), j=syn.indices.astype(np.int32))
     s.w[:] = syn.weights.astype(np.float64)
@@ -478,27 +508,35 @@ def _stdp_code(rule: Any) -> tuple[str, str, str]:
     ``pre`` pathways before the ``post`` ones in a step, as the engine does.
     """
     r = rule
-    model = "\n".join([
-        "w : 1",
-        f"dx1/dt = -x1 / ({r.tau_plus_s!r}*second) : 1 (event-driven)",
-        f"dx2/dt = -x2 / ({r.tau_x_s!r}*second) : 1 (event-driven)",
-        f"dy1/dt = -y1 / ({r.tau_minus_s!r}*second) : 1 (event-driven)",
-        f"dy2/dt = -y2 / ({r.tau_y_s!r}*second) : 1 (event-driven)",
-    ])
+    model = "\n".join(
+        [
+            "w : 1",
+            f"dx1/dt = -x1 / ({r.tau_plus_s!r}*second) : 1 (event-driven)",
+            f"dx2/dt = -x2 / ({r.tau_x_s!r}*second) : 1 (event-driven)",
+            f"dy1/dt = -y1 / ({r.tau_minus_s!r}*second) : 1 (event-driven)",
+            f"dy2/dt = -y2 / ({r.tau_y_s!r}*second) : 1 (event-driven)",
+        ]
+    )
     eta = r.learning_rate
     f_minus = "" if r.mu_minus == 0 else f" * clip(w - {r.w_min!r}, 0, inf)**{r.mu_minus!r}"
     f_plus = "" if r.mu_plus == 0 else f" * clip({r.w_max!r} - w, 0, inf)**{r.mu_plus!r}"
     jump = "{0} = 1" if r.pairing == "nearest" else "{0} += 1"
-    on_pre = "\n".join([
-        f"w = clip(w - {eta!r} * y1 * ({r.a_minus!r} + {r.a3_minus!r} * x2){f_minus}, "
-        f"{r.w_min!r}, {r.w_max!r})",
-        jump.format("x1"), jump.format("x2"),
-    ])
-    on_post = "\n".join([
-        f"w = clip(w + {eta!r} * x1 * ({r.a_plus!r} + {r.a3_plus!r} * y2){f_plus}, "
-        f"{r.w_min!r}, {r.w_max!r})",
-        jump.format("y1"), jump.format("y2"),
-    ])
+    on_pre = "\n".join(
+        [
+            f"w = clip(w - {eta!r} * y1 * ({r.a_minus!r} + {r.a3_minus!r} * x2){f_minus}, "
+            f"{r.w_min!r}, {r.w_max!r})",
+            jump.format("x1"),
+            jump.format("x2"),
+        ]
+    )
+    on_post = "\n".join(
+        [
+            f"w = clip(w + {eta!r} * x1 * ({r.a_plus!r} + {r.a3_plus!r} * y2){f_plus}, "
+            f"{r.w_min!r}, {r.w_max!r})",
+            jump.format("y1"),
+            jump.format("y2"),
+        ]
+    )
     return model, on_pre, on_post
 
 
@@ -522,9 +560,7 @@ def _current_code(injections: list[Any], dt_s: float) -> str | None:
     return ("I_ext = " + " + ".join(terms)) if terms else None
 
 
-def to_brian2(
-    network: Network, dt_s: float, target: str = "numpy", seed: int = 0
-) -> Brian2Model:
+def to_brian2(network: Network, dt_s: float, target: str = "numpy", seed: int = 0) -> Brian2Model:
     """Build ``network`` in Brian2 (see module docstring for the mapping).
 
     Parameters
@@ -561,8 +597,11 @@ def to_brian2(
         for pop in network.populations:
             p = pop.params
             injections = [c for c in network.currents if c.target == pop.name]
-            reset = (f"v = {p.v_reset!r}" if p.reset_mode == "value"
-                     else f"v -= {p.v_threshold - p.v_reset!r}")
+            reset = (
+                f"v = {p.v_reset!r}"
+                if p.reset_mode == "value"
+                else f"v -= {p.v_threshold - p.v_reset!r}"
+            )
             # A period shorter than one step is no refractoriness at all (as in the clock
             # engine); Brian2 would still mark a spiking neuron refractory for the rest of
             # its step and so discard same-step delta inputs.
@@ -574,47 +613,73 @@ def to_brian2(
                 threshold += " + theta"
                 reset += f"\ntheta += {pop.adaptation.theta_plus!r}"
             g = b2.NeuronGroup(
-                pop.size, _equations(pop, len(injections), has_ref, dt_s),
+                pop.size,
+                _equations(pop, len(injections), has_ref, dt_s),
                 method="exponential_euler" if p.conductance_based else "exact",
-                threshold=threshold, reset=reset,
+                threshold=threshold,
+                reset=reset,
                 refractory=p.t_ref_s * b2.second if has_ref else False,
-                dt=dt, namespace={}, name=pop.name,
+                dt=dt,
+                namespace={},
+                name=pop.name,
             )
             g.v[:] = pop.v_init.astype(np.float64)
             if pop.adaptation is not None:
                 g.theta[:] = pop.adaptation.theta_init
             for j, c in enumerate(injections):
-                setattr(g, f"cur_amp{j}", np.broadcast_to(c.amplitude, (pop.size,)).astype(np.float64))
+                setattr(
+                    g, f"cur_amp{j}", np.broadcast_to(c.amplitude, (pop.size,)).astype(np.float64)
+                )
             if _manual_freeze(pop, has_ref):
-                objects.append(g.run_regularly(
-                    "v = v * int(not_refractory) + v_frozen * (1 - int(not_refractory))",
-                    when="groups", order=1, dt=dt, name=f"{pop.name}__freeze"))
+                objects.append(
+                    g.run_regularly(
+                        "v = v * int(not_refractory) + v_frozen * (1 - int(not_refractory))",
+                        when="groups",
+                        order=1,
+                        dt=dt,
+                        name=f"{pop.name}__freeze",
+                    )
+                )
             code = _current_code(injections, dt_s)
             if code is not None:
-                objects.append(g.run_regularly(code, when="start", dt=dt, name=f"{pop.name}__current"))
+                objects.append(
+                    g.run_regularly(code, when="start", dt=dt, name=f"{pop.name}__current")
+                )
             groups[pop.name] = g
             objects.append(g)
         for src in network.sources:
             groups[src.name] = _source_group(b2, src, dt)
             objects.append(groups[src.name])
-        synapses = [_projection(b2, k, pr, network, groups, dt_s)
-                    for k, pr in enumerate(network.projections)]
+        synapses = [
+            _projection(b2, k, pr, network, groups, dt_s)
+            for k, pr in enumerate(network.projections)
+        ]
         objects += [s for s in synapses if s is not None]
         drives = [_poisson_input(b2, d, network, groups, dt_s) for d in network.drives]
         objects += drives
-        model = Brian2Model(network, float(dt_s), target, None, groups, synapses, seed=int(seed),
-                            drives=drives)
+        model = Brian2Model(
+            network, float(dt_s), target, None, groups, synapses, seed=int(seed), drives=drives
+        )
         for k, m in enumerate(network.monitors):
             if isinstance(m, SpikeMonitor) and m.target not in model.spike_monitors:
-                model.spike_monitors[m.target] = b2.SpikeMonitor(groups[m.target], name=f"{m.target}__spikes")
+                model.spike_monitors[m.target] = b2.SpikeMonitor(
+                    groups[m.target], name=f"{m.target}__spikes"
+                )
             elif isinstance(m, RateMonitor) and m.target not in model.rate_monitors:
                 model.rate_monitors[m.target] = b2.PopulationRateMonitor(
-                    groups[m.target], name=f"{m.target}__rate")
+                    groups[m.target], name=f"{m.target}__rate"
+                )
             elif isinstance(m, StateMonitor):
                 ch = m.channel()
                 var = "v" if ch < 0 else f"I{ch}"
-                mon = b2.StateMonitor(groups[m.target], var, record=m.indices.astype(np.int64),
-                                      dt=m.every_steps * dt, when="start", name=f"{m.target}__{var}__{k}")
+                mon = b2.StateMonitor(
+                    groups[m.target],
+                    var,
+                    record=m.indices.astype(np.int64),
+                    dt=m.every_steps * dt,
+                    when="start",
+                    name=f"{m.target}__{var}__{k}",
+                )
                 model.state_monitors[m.key] = (mon, var, m.indices)
         objects += list(model.spike_monitors.values()) + list(model.rate_monitors.values())
         objects += [mon for mon, _, _ in model.state_monitors.values()]
@@ -633,6 +698,9 @@ def run_brian2(
     return to_brian2(network, dt_s, target=target, seed=seed).run(duration_s)
 
 
-register_backend("brian2", Brian2Simulator,
-                 frozenset(Feature) - {Feature.KWTA, Feature.REWARD_STDP, Feature.PLASTIC_DELAYS},
-                 "the Brian2 bridge has no k-WTA and no reward input")
+register_backend(
+    "brian2",
+    Brian2Simulator,
+    frozenset(Feature) - {Feature.KWTA, Feature.REWARD_STDP, Feature.PLASTIC_DELAYS},
+    "the Brian2 bridge has no k-WTA and no reward input",
+)

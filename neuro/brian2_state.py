@@ -22,8 +22,18 @@ from neuro.engines.state_check import MAX_STEP, check_in_range
 __all__ = ["check_brian2_state"]
 
 # integer variables that change during a run (their range is checked instead of equality)
-_DYNAMIC_INTS = {"_spikespace", "timestep", "count", "N", "i", "_lastindex", "_timebins",
-                 "rand_buffer_index", "randn_buffer_index", "numpy_state"}
+_DYNAMIC_INTS = {
+    "_spikespace",
+    "timestep",
+    "count",
+    "N",
+    "i",
+    "_lastindex",
+    "_timebins",
+    "rand_buffer_index",
+    "randn_buffer_index",
+    "numpy_state",
+}
 
 
 _WHAT = "brian2 state"  # how errors name a snapshot entry
@@ -41,9 +51,12 @@ def _is_monitor(obj: Mapping) -> bool:
 def _array(where: str, value: object, ref: np.ndarray, grows: bool) -> np.ndarray:
     """``value`` checked against the live array ``ref``: type, dtype, shape, no NaN."""
     if not isinstance(value, np.ndarray) or value.dtype != ref.dtype or value.ndim != ref.ndim:
-        raise _fail(where, f"must be an array of {ref.dtype} with {ref.ndim} dimension(s), got "
-                           f"{getattr(value, 'dtype', type(value).__name__)} "
-                           f"{getattr(value, 'shape', '')}")
+        raise _fail(
+            where,
+            f"must be an array of {ref.dtype} with {ref.ndim} dimension(s), got "
+            f"{getattr(value, 'dtype', type(value).__name__)} "
+            f"{getattr(value, 'shape', '')}",
+        )
     if value.shape[grows:] != ref.shape[grows:]:
         raise _fail(where, f"shape {value.shape}, expected {ref.shape}")
     if value.dtype.kind == "f" and np.any(np.isnan(value)):
@@ -60,7 +73,7 @@ def _variable(obj_name: str, var: str, value: object, ref: object, obj: Mapping)
         a = _array(where, value[0], ref[0], _is_monitor(obj))
         size = value[1]
         got = tuple(size) if isinstance(size, tuple) else (size,)
-        if not all(isinstance(s, numbers.Integral) for s in got) or got != a.shape[:len(got)]:
+        if not all(isinstance(s, numbers.Integral) for s in got) or got != a.shape[: len(got)]:
             raise _fail(where, f"size {size!r} disagrees with the values' shape {a.shape}")
         _constant(where, var, a, ref[0])
         return
@@ -75,9 +88,11 @@ def _variable(obj_name: str, var: str, value: object, ref: object, obj: Mapping)
             raise _fail(where, f"must be True or False, got {value!r}")
         return
     if ref is None or isinstance(ref, (numbers.Real, np.generic)):  # None until a first run
-        ok = value is None or (isinstance(value, (numbers.Real, np.generic))
-                               and not isinstance(value, (bool, np.bool_))
-                               and bool(np.isfinite(value)))
+        ok = value is None or (
+            isinstance(value, (numbers.Real, np.generic))
+            and not isinstance(value, (bool, np.bool_))
+            and bool(np.isfinite(value))
+        )
         if not ok:
             raise _fail(where, f"must be None or a finite number, got {value!r}")
         return
@@ -89,9 +104,12 @@ def _constant(where: str, var: str, a: np.ndarray, ref: np.ndarray) -> None:
     """Integer arrays that do not change during a run must be the live model's."""
     if a.dtype.kind in "iu" and var not in _DYNAMIC_INTS and not np.array_equal(a, ref):
         if var in ("rand_buffer", "randn_buffer"):  # Brian2 stores a raw pointer there
-            raise _fail(where, f"is the address of Brian2's Cython random-number buffer, "
-                               f"{int(ref[0])} in this process, got {int(a[0])}: a snapshot "
-                               "restores only the buffer it was taken with")
+            raise _fail(
+                where,
+                f"is the address of Brian2's Cython random-number buffer, "
+                f"{int(ref[0])} in this process, got {int(a[0])}: a snapshot "
+                "restores only the buffer it was taken with",
+            )
         raise _fail(where, "differs from this network's (a constant of its structure)")
 
 
@@ -108,8 +126,13 @@ def _spike_queue(where: str, value: object, ref: tuple, obj: Mapping) -> None:
     """``(offset, slots)``: the offset within the slots (at least one: Brian2 takes positions
     modulo their number), each slot a list of synapse ids. A queue not run yet has one slot,
     so the number is not the live model's."""
-    if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], list)
-            and len(value[1]) >= 1 and all(isinstance(s, list) for s in value[1])):
+    if not (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and isinstance(value[1], list)
+        and len(value[1]) >= 1
+        and all(isinstance(s, list) for s in value[1])
+    ):
         raise _fail(where, "must be (offset, a list of >= 1 lists of synapse ids)")
     n_slots = len(value[1])
     if not isinstance(value[0], numbers.Integral) or not 0 <= value[0] < n_slots:
@@ -123,6 +146,7 @@ def _spike_queue(where: str, value: object, ref: tuple, obj: Mapping) -> None:
 
 def _ranges(name: str, obj: Mapping) -> None:
     """Ranges of the integer variables that change during a run."""
+
     def get(var: str) -> np.ndarray | None:
         v = obj.get(var)
         return v[0] if isinstance(v, tuple) and isinstance(v[0], np.ndarray) else None
@@ -153,15 +177,19 @@ def check_brian2_state(state: object, live: Mapping, wall_s: object) -> float:
     """Raise ValueError unless ``state`` (the ``brian2_state`` of a state dict) fits the live
     model's snapshot ``live`` (see module docstring); returns ``wall_s`` (the wall-clock
     seconds so far) if it is a finite number >= 0."""
-    if isinstance(wall_s, bool) or not isinstance(wall_s, numbers.Real) or not (
-            np.isfinite(wall_s) and wall_s >= 0):
-        raise ValueError(f"state 'wall_s' must be a finite number of seconds >= 0, "
-                         f"got {wall_s!r}")
+    if (
+        isinstance(wall_s, bool)
+        or not isinstance(wall_s, numbers.Real)
+        or not (np.isfinite(wall_s) and wall_s >= 0)
+    ):
+        raise ValueError(f"state 'wall_s' must be a finite number of seconds >= 0, got {wall_s!r}")
     if not isinstance(state, Mapping) or set(state) != set(live):
         extra = sorted(set(state) - set(live), key=str) if isinstance(state, Mapping) else []
         missing = sorted(set(live) - set(state), key=str) if isinstance(state, Mapping) else []
-        raise ValueError(f"brian2_state must hold exactly this model's objects; missing "
-                         f"{missing}, unknown {extra}")
+        raise ValueError(
+            f"brian2_state must hold exactly this model's objects; missing "
+            f"{missing}, unknown {extra}"
+        )
     steps = set()
     for name, ref in live.items():
         obj = state[name]
@@ -178,8 +206,10 @@ def check_brian2_state(state: object, live: Mapping, wall_s: object) -> float:
         if "timestep" in obj:
             steps.add(int(obj["timestep"][0][0]))
     if len(steps) > 1:
-        raise ValueError(f"brian2 state: the clocks' timestep values differ {sorted(steps)}; "
-                         "they advance together")
+        raise ValueError(
+            f"brian2 state: the clocks' timestep values differ {sorted(steps)}; "
+            "they advance together"
+        )
     return float(wall_s)
 
 

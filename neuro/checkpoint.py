@@ -33,9 +33,22 @@ import numpy as np
 
 from neuro.integrity import FormatError, _attr_bytes
 
-__all__ = ["RESUME_MODES", "check_resume_mode", "CheckpointMismatch", "code_version", "config_hash",
-           "run_identity", "check_identity", "INTEGRITY_KEY", "seal", "verify", "seal_arrays",
-           "verify_arrays", "write_state_dict", "read_state_dict"]
+__all__ = [
+    "RESUME_MODES",
+    "check_resume_mode",
+    "CheckpointMismatch",
+    "code_version",
+    "config_hash",
+    "run_identity",
+    "check_identity",
+    "INTEGRITY_KEY",
+    "seal",
+    "verify",
+    "seal_arrays",
+    "verify_arrays",
+    "write_state_dict",
+    "read_state_dict",
+]
 
 
 #: ``"auto"``: resume this run's checkpoint, refuse another run's; ``"fresh"``: start over.
@@ -125,8 +138,10 @@ def _leaves(obj: Any, path: str = "") -> Iterator[tuple[str, np.ndarray]]:
     elif obj is None or isinstance(obj, (bool, int, float, str, np.generic)):
         yield path, np.asarray(f"{type(obj).__name__}:{obj!r}")
     else:
-        raise TypeError(f"checkpoint entry {path or '/'} of type {type(obj).__name__} cannot be "
-                        "stored (arrays, tensors, numbers, strings, lists and dicts only)")
+        raise TypeError(
+            f"checkpoint entry {path or '/'} of type {type(obj).__name__} cannot be "
+            "stored (arrays, tensors, numbers, strings, lists and dicts only)"
+        )
 
 
 def _manifest_and_digest(leaves: Iterator[tuple[str, np.ndarray]]) -> tuple[dict, str]:
@@ -150,8 +165,9 @@ def _compare(want: object, have: dict, where: str) -> None:
         if name not in want:
             raise FormatError(f"{where}: unexpected entry {name}")
         if want[name] != have[name]:
-            raise FormatError(f"{where}: entry {name} has dtype/shape {have[name]}, expected "
-                              f"{want[name]}")
+            raise FormatError(
+                f"{where}: entry {name} has dtype/shape {have[name]}, expected {want[name]}"
+            )
 
 
 def seal(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -175,16 +191,22 @@ def verify(payload: object, where: str) -> dict[str, Any]:
     if not isinstance(payload, Mapping):
         raise FormatError(f"{where}: a checkpoint must be a mapping, got {type(payload).__name__}")
     seal_ = payload.get(INTEGRITY_KEY)
-    if not (isinstance(seal_, Mapping) and set(seal_) == {"manifest", "checksum"}
-            and all(isinstance(v, str) for v in seal_.values())):
-        raise FormatError(f"{where}: no manifest and checksum ({INTEGRITY_KEY!r} entry); the "
-                          "file was not written by this version, or was edited")
+    if not (
+        isinstance(seal_, Mapping)
+        and set(seal_) == {"manifest", "checksum"}
+        and all(isinstance(v, str) for v in seal_.values())
+    ):
+        raise FormatError(
+            f"{where}: no manifest and checksum ({INTEGRITY_KEY!r} entry); the "
+            "file was not written by this version, or was edited"
+        )
     body = {k: v for k, v in payload.items() if k != INTEGRITY_KEY}
     return _verified(body, _leaves(body), seal_["manifest"], seal_["checksum"], where)
 
 
-def _verified(body: dict, leaves: Iterator[tuple[str, np.ndarray]], manifest: str, digest: str,
-              where: str) -> dict:
+def _verified(
+    body: dict, leaves: Iterator[tuple[str, np.ndarray]], manifest: str, digest: str, where: str
+) -> dict:
     try:
         have, have_digest = _manifest_and_digest(leaves)
     except TypeError as e:
@@ -205,8 +227,11 @@ def seal_arrays(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     if {_NPZ_MANIFEST, _NPZ_CHECKSUM} & set(arrays):
         raise ValueError(f"array names {_NPZ_MANIFEST!r} and {_NPZ_CHECKSUM!r} are reserved")
     manifest, digest = _manifest_and_digest(iter(sorted(arrays.items())))
-    return {**arrays, _NPZ_MANIFEST: np.asarray(json.dumps(manifest)),
-            _NPZ_CHECKSUM: np.asarray(digest)}
+    return {
+        **arrays,
+        _NPZ_MANIFEST: np.asarray(json.dumps(manifest)),
+        _NPZ_CHECKSUM: np.asarray(digest),
+    }
 
 
 def verify_arrays(arrays: Mapping[str, np.ndarray], where: str) -> dict[str, np.ndarray]:
@@ -214,9 +239,11 @@ def verify_arrays(arrays: Mapping[str, np.ndarray], where: str) -> dict[str, np.
     :func:`verify` for the errors)."""
     m, c = arrays.get(_NPZ_MANIFEST), arrays.get(_NPZ_CHECKSUM)
     if not all(isinstance(x, np.ndarray) and x.shape == () and x.dtype.kind == "U" for x in (m, c)):
-        raise FormatError(f"{where}: no manifest and checksum entries ({_NPZ_MANIFEST}, "
-                          f"{_NPZ_CHECKSUM}); the file was not written by this version, or was "
-                          "edited")
+        raise FormatError(
+            f"{where}: no manifest and checksum entries ({_NPZ_MANIFEST}, "
+            f"{_NPZ_CHECKSUM}); the file was not written by this version, or was "
+            "edited"
+        )
     body = {k: v for k, v in arrays.items() if k not in (_NPZ_MANIFEST, _NPZ_CHECKSUM)}
     return _verified(body, iter(sorted(body.items())), str(m), str(c), where)
 

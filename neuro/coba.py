@@ -70,8 +70,9 @@ def coba_factors(params: LIFParams, dt_s: float) -> CobaFactors:
     return CobaFactors(tau * (1.0 - decay) / dt_s, decay, dt_s / params.tau_mem_s)
 
 
-def coba_step(v: np.ndarray, g: np.ndarray, params: LIFParams,
-              dt_s: float) -> tuple[np.ndarray, np.ndarray]:
+def coba_step(
+    v: np.ndarray, g: np.ndarray, params: LIFParams, dt_s: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Advance membrane potentials and conductances by one step (no threshold, no reset).
 
     Parameters

@@ -28,8 +28,15 @@ import numpy as np
 from neuro.synapses import SparseSynapses, _check_synapse_memory, _check_weight_values
 from neuro.validation import check_memory, make_rng
 
-__all__ = ["fixed_total_number", "fixed_indegree", "normal_delays_steps", "normal_weights",
-           "SynapseArena", "concatenate_views", "CHUNK"]
+__all__ = [
+    "fixed_total_number",
+    "fixed_indegree",
+    "normal_delays_steps",
+    "normal_weights",
+    "SynapseArena",
+    "concatenate_views",
+    "CHUNK",
+]
 
 Seed = int | np.random.Generator | None
 
@@ -43,8 +50,15 @@ def _count(name: str, value: int, low: int = 0) -> int:
     return int(value)
 
 
-def _from_pairs(pre: np.ndarray, post: np.ndarray, n_pre: int, n_post: int,
-                weights: np.ndarray | float, delays: np.ndarray | int, dtype: type) -> SparseSynapses:
+def _from_pairs(
+    pre: np.ndarray,
+    post: np.ndarray,
+    n_pre: int,
+    n_post: int,
+    weights: np.ndarray | float,
+    delays: np.ndarray | int,
+    dtype: type,
+) -> SparseSynapses:
     """CSR from COO pairs (stable order per presynaptic row)."""
     order = np.argsort(pre, kind="stable")
     indptr = np.zeros(n_pre + 1, dtype=np.int64)
@@ -54,8 +68,9 @@ def _from_pairs(pre: np.ndarray, post: np.ndarray, n_pre: int, n_post: int,
     return SparseSynapses(indptr, post[order].astype(np.int32), np.ascontiguousarray(w), d, n_post)
 
 
-def _trunc_normal(mean: float, sd: float, n: int, low: float, rng: np.random.Generator,
-                  mode: str) -> np.ndarray:
+def _trunc_normal(
+    mean: float, sd: float, n: int, low: float, rng: np.random.Generator, mode: str
+) -> np.ndarray:
     x = rng.normal(mean, sd, n) if sd > 0 else np.full(n, float(mean))
     if mode == "clip":
         return np.maximum(x, low)
@@ -80,8 +95,14 @@ def _chunked(n: int, dtype: type, draw: Callable[[int], np.ndarray]) -> np.ndarr
 
 
 def normal_delays_steps(
-    n: int, mean_s: float, sd_s: float, dt_s: float, *, min_s: float | None = None,
-    mode: str = "redraw", seed: Seed = None,
+    n: int,
+    mean_s: float,
+    sd_s: float,
+    dt_s: float,
+    *,
+    min_s: float | None = None,
+    mode: str = "redraw",
+    seed: Seed = None,
 ) -> np.ndarray:
     """Synaptic delays in steps from a normal distribution in seconds, truncated below.
 
@@ -112,9 +133,15 @@ def normal_delays_steps(
     """
     n = _count("n", n)
     check_memory(f"normal_delays_steps(n={n})", 3.0 * n, "lower n")  # uint16 + uint8 copy
-    for name, v, ok in (("mean_s", mean_s, mean_s > 0), ("sd_s", sd_s, sd_s >= 0), ("dt_s", dt_s, dt_s > 0)):
+    for name, v, ok in (
+        ("mean_s", mean_s, mean_s > 0),
+        ("sd_s", sd_s, sd_s >= 0),
+        ("dt_s", dt_s, dt_s > 0),
+    ):
         if not (math.isfinite(v) and ok):
-            raise ValueError(f"{name} must be finite and {'>= 0' if name == 'sd_s' else '> 0'} s, got {v}")
+            raise ValueError(
+                f"{name} must be finite and {'>= 0' if name == 'sd_s' else '> 0'} s, got {v}"
+            )
     low = dt_s if min_s is None else float(min_s)
     if not (math.isfinite(low) and low >= 0):
         raise ValueError(f"min_s must be finite and >= 0 s, got {min_s}")
@@ -124,16 +151,19 @@ def normal_delays_steps(
     def draw(m: int) -> np.ndarray:
         steps = np.rint(_trunc_normal(mean_s, sd_s, m, low, rng, mode) / dt_s)
         if m and steps.max() > top:
-            raise ValueError(f"a delay of {steps.max():.0f} steps exceeds {top} steps (dt_s={dt_s:g} s); "
-                             "lower mean_s / sd_s or raise dt_s")
+            raise ValueError(
+                f"a delay of {steps.max():.0f} steps exceeds {top} steps (dt_s={dt_s:g} s); "
+                "lower mean_s / sd_s or raise dt_s"
+            )
         return steps
 
     d = _chunked(n, np.uint16, draw)
     return d.astype(np.uint8) if n == 0 or d.max() <= np.iinfo(np.uint8).max else d
 
 
-def normal_weights(n: int, mean: float, sd: float, *, seed: Seed = None,
-                   dtype: type = np.float64) -> np.ndarray:
+def normal_weights(
+    n: int, mean: float, sd: float, *, seed: Seed = None, dtype: type = np.float64
+) -> np.ndarray:
     """Weights from ``N(mean, sd)`` redrawn until they have the sign of ``mean`` (or are 0).
 
     Parameters
@@ -186,10 +216,14 @@ class SynapseArena:
         if dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
         if delay_dtype not in (np.uint8, np.uint16):
-            raise ValueError(f"delay_dtype must be numpy.uint8 or numpy.uint16, got {delay_dtype!r}")
-        check_memory(f"SynapseArena(n_synapses={n})",
-                     float(n) * (4 + np.dtype(dtype).itemsize + np.dtype(delay_dtype).itemsize),
-                     "lower n_synapses")
+            raise ValueError(
+                f"delay_dtype must be numpy.uint8 or numpy.uint16, got {delay_dtype!r}"
+            )
+        check_memory(
+            f"SynapseArena(n_synapses={n})",
+            float(n) * (4 + np.dtype(dtype).itemsize + np.dtype(delay_dtype).itemsize),
+            "lower n_synapses",
+        )
         self.indices = np.empty(n, dtype=np.int32)
         self.weights = np.empty(n, dtype=dtype)
         self.delays = np.empty(n, dtype=delay_dtype)
@@ -199,7 +233,9 @@ class SynapseArena:
         """Views ``(indices, weights, delays)`` of the next ``n`` free synapses."""
         n = _count("n", n)
         if self.used + n > self.indices.size:
-            raise ValueError(f"arena full: {n} synapses requested, {self.indices.size - self.used} free")
+            raise ValueError(
+                f"arena full: {n} synapses requested, {self.indices.size - self.used} free"
+            )
         sl = slice(self.used, self.used + n)
         self.used += n
         for a in (self.indices, self.weights, self.delays):
@@ -225,17 +261,24 @@ def concatenate_views(arrays: Sequence[np.ndarray], dtype: type) -> np.ndarray:
     if not arrays:
         return np.zeros(0, dtype=dtype)
     base = arrays[0].base
-    if (isinstance(base, np.ndarray) and base.ndim == 1 and base.dtype == dtype
-            and all(a.base is base and a.ndim == 1 and a.dtype == dtype and a.flags.c_contiguous
-                    for a in arrays)):
+    if (
+        isinstance(base, np.ndarray)
+        and base.ndim == 1
+        and base.dtype == dtype
+        and all(
+            a.base is base and a.ndim == 1 and a.dtype == dtype and a.flags.c_contiguous
+            for a in arrays
+        )
+    ):
         starts = [(a.ctypes.data - base.ctypes.data) // base.itemsize for a in arrays]
         if all(s + a.size == s_next for s, a, s_next in zip(starts, arrays, starts[1:])):
             return base[starts[0] : starts[-1] + arrays[-1].size]
     return np.concatenate(arrays, dtype=dtype, casting="same_kind")
 
 
-def _sorted_uniform_columns(indptr: np.ndarray, n_post: int, rng: np.random.Generator,
-                            out: np.ndarray) -> None:
+def _sorted_uniform_columns(
+    indptr: np.ndarray, n_post: int, rng: np.random.Generator, out: np.ndarray
+) -> None:
     """Fill ``out`` (int32) with uniform draws from ``[0, n_post)``, ascending within each row
     of ``indptr``, ``CHUNK`` synapses (whole rows) at a time.
 
@@ -256,8 +299,14 @@ def _sorted_uniform_columns(indptr: np.ndarray, n_post: int, rng: np.random.Gene
 
 
 def fixed_total_number(
-    n_pre: int, n_post: int, n_synapses: int, weight: float | np.ndarray = 1.0,
-    delay: int | np.ndarray = 0, *, seed: Seed = None, dtype: type = np.float32,
+    n_pre: int,
+    n_post: int,
+    n_synapses: int,
+    weight: float | np.ndarray = 1.0,
+    delay: int | np.ndarray = 0,
+    *,
+    seed: Seed = None,
+    dtype: type = np.float32,
     arena: SynapseArena | None = None,
 ) -> SparseSynapses:
     """Exactly ``n_synapses`` synapses between uniformly drawn (pre, post) pairs, multapses allowed.
@@ -295,9 +344,13 @@ def fixed_total_number(
             raise ValueError(f"{name} must be a scalar or have shape ({n_syn},), got {np.shape(v)}")
     _check_weight_values(weight, (n_syn,))
     if arena is None:  # in an arena the synapses are already allocated: temporaries only
-        _check_synapse_memory(f"fixed_total_number(n_pre={n_pre}, n_post={n_post}, "
-                              f"n_synapses={n_syn})", n_pre, n_syn,
-                              "lower n_synapses (e.g. scale the network down)", 24)
+        _check_synapse_memory(
+            f"fixed_total_number(n_pre={n_pre}, n_post={n_post}, n_synapses={n_syn})",
+            n_pre,
+            n_syn,
+            "lower n_synapses (e.g. scale the network down)",
+            24,
+        )
     rng = make_rng(seed)
     indptr = np.zeros(n_pre + 1, dtype=np.int64)
     np.cumsum(rng.multinomial(n_syn, np.full(n_pre, 1.0 / n_pre)), out=indptr[1:])
@@ -307,8 +360,10 @@ def fixed_total_number(
         indices, w, d = arena.take(n_syn)
         top = np.iinfo(d.dtype).max
         if n_syn and (np.min(delay) < 0 or np.max(delay) > top):
-            raise ValueError(f"delay must be in [0, {top}] steps (the arena's {d.dtype}), "
-                             f"got [{np.min(delay)}, {np.max(delay)}]")
+            raise ValueError(
+                f"delay must be in [0, {top}] steps (the arena's {d.dtype}), "
+                f"got [{np.min(delay)}, {np.max(delay)}]"
+            )
         d[:] = delay
     _sorted_uniform_columns(indptr, n_post, rng, indices)
     w[:] = weight
@@ -318,8 +373,14 @@ def fixed_total_number(
 
 
 def fixed_indegree(
-    n_pre: int, n_post: int, k: int, weight: float | np.ndarray = 1.0,
-    delay: int | np.ndarray = 0, *, multapses: bool = True, seed: Seed = None,
+    n_pre: int,
+    n_post: int,
+    k: int,
+    weight: float | np.ndarray = 1.0,
+    delay: int | np.ndarray = 0,
+    *,
+    multapses: bool = True,
+    seed: Seed = None,
     dtype: type = np.float32,
 ) -> SparseSynapses:
     """Every postsynaptic neuron receives exactly ``k`` synapses from uniformly drawn neurons.
@@ -334,14 +395,23 @@ def fixed_indegree(
     if not multapses:
         if np.ndim(weight) or np.ndim(delay):
             raise ValueError("per-synapse weight/delay arrays need multapses=True")
-        return SparseSynapses.fixed_indegree(n_pre, n_post, k, weight, int(delay), seed=seed, dtype=dtype)
+        return SparseSynapses.fixed_indegree(
+            n_pre, n_post, k, weight, int(delay), seed=seed, dtype=dtype
+        )
     _check_weight_values(weight, (n_post * k,))
     if np.ndim(delay) and np.shape(delay) != (n_post * k,):  # numpy's broadcast error otherwise
-        raise ValueError(f"delay must be a scalar or have shape ({n_post * k},) (n_post * k), "
-                         f"got {np.shape(delay)}")
+        raise ValueError(
+            f"delay must be a scalar or have shape ({n_post * k},) (n_post * k), "
+            f"got {np.shape(delay)}"
+        )
     # measured peak ~48 B per synapse: int64 pre and post, their sort order, the CSR copy
-    _check_synapse_memory(f"fixed_indegree(n_pre={n_pre}, n_post={n_post}, k={k})", n_pre,
-                          n_post * k, "lower k or n_post", 64)
+    _check_synapse_memory(
+        f"fixed_indegree(n_pre={n_pre}, n_post={n_post}, k={k})",
+        n_pre,
+        n_post * k,
+        "lower k or n_post",
+        64,
+    )
     rng = make_rng(seed)
     pre = rng.integers(0, n_pre, n_post * k)
     post = np.repeat(np.arange(n_post), k)

@@ -63,8 +63,9 @@ def _input_grad(g, indptr, indices, w, gx):  # pragma: no cover - compiled
             gx[m, i] = acc
 
 
-def event_forward(x: np.ndarray, indptr: np.ndarray, indices: np.ndarray, w: np.ndarray,
-                  n_out: int) -> np.ndarray:
+def event_forward(
+    x: np.ndarray, indptr: np.ndarray, indices: np.ndarray, w: np.ndarray, n_out: int
+) -> np.ndarray:
     """``x @ W`` touching only the synapses of non-zero inputs.
 
     Parameters
@@ -83,16 +84,18 @@ def event_forward(x: np.ndarray, indptr: np.ndarray, indices: np.ndarray, w: np.
     return y
 
 
-def event_weight_grad(x: np.ndarray, g: np.ndarray, indptr: np.ndarray,
-                      indices: np.ndarray) -> np.ndarray:
+def event_weight_grad(
+    x: np.ndarray, g: np.ndarray, indptr: np.ndarray, indices: np.ndarray
+) -> np.ndarray:
     """Gradient of the loss w.r.t. each existing synapse, from inputs ``x`` [M, I] and output gradients ``g`` [M, O]."""
     gw = np.zeros(indices.size, dtype=g.dtype)
     _weight_grad(x, g, indptr, indices, gw)
     return gw
 
 
-def synapse_input_grad(g: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
-                       w: np.ndarray) -> np.ndarray:
+def synapse_input_grad(
+    g: np.ndarray, indptr: np.ndarray, indices: np.ndarray, w: np.ndarray
+) -> np.ndarray:
     """``g @ W^T`` [M, I]: gradient w.r.t. every input, over the existing synapses only."""
     gx = np.empty((g.shape[0], indptr.size - 1), dtype=g.dtype)
     _input_grad(g, indptr, indices, w, gx)

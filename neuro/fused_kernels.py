@@ -52,8 +52,20 @@ from numba import prange
 from neuro.jit import njit
 from neuro.simd import WIDTH, axpy_row, dot_row, lif_grad_tile, lif_tile, scatter_row
 
-__all__ = ["COMPACT_BELOW", "LANES", "N_PARTS", "Neurons", "Synapses", "chunks", "count_active_inputs",
-           "fused_backward", "fused_forward", "live_neurons", "restrict", "spike_bits"]
+__all__ = [
+    "COMPACT_BELOW",
+    "LANES",
+    "N_PARTS",
+    "Neurons",
+    "Synapses",
+    "chunks",
+    "count_active_inputs",
+    "fused_backward",
+    "fused_forward",
+    "live_neurons",
+    "restrict",
+    "spike_bits",
+]
 
 #: Fixed number of batch parts of the backward pass (parallel units, one gradient buffer each).
 N_PARTS = 4
@@ -185,7 +197,9 @@ _sample_kernel = njit(nogil=True, error_model="numpy", _nrt=False)
 
 
 @_sample_kernel
-def _sample_forward(x, bits, b, syn, bias, lif, work, spikes, mems, keep, out_bits):  # pragma: no cover - compiled
+def _sample_forward(
+    x, bits, b, syn, bias, lif, work, spikes, mems, keep, out_bits
+):  # pragma: no cover - compiled
     """Current trains of sample ``b`` over the synapses of its active inputs, then the LIF steps
     of every block of 16 neurons in registers (:func:`neuro.simd.lif_tile`), which leave the
     current trains zeroed for the next sample."""
@@ -203,9 +217,26 @@ def _sample_forward(x, bits, b, syn, bias, lif, work, spikes, mems, keep, out_bi
     for k0 in range(0, O, WIDTH):
         pos = keep_pos[k0 // WIDTH]
         if out_bits.shape[0]:  # the next layer's input as bits, from the registers
-            lif_tile(cur, k0, T, bias, thr, beta, reset_value, spikes, b, B, mems, keep_mask, pos, out_bits)
+            lif_tile(
+                cur,
+                k0,
+                T,
+                bias,
+                thr,
+                beta,
+                reset_value,
+                spikes,
+                b,
+                B,
+                mems,
+                keep_mask,
+                pos,
+                out_bits,
+            )
         else:
-            lif_tile(cur, k0, T, bias, thr, beta, reset_value, spikes, b, B, mems, keep_mask, pos, None)
+            lif_tile(
+                cur, k0, T, bias, thr, beta, reset_value, spikes, b, B, mems, keep_mask, pos, None
+            )
 
 
 @njit(nogil=True, parallel=True)
@@ -220,8 +251,12 @@ def _forward(x, bits, syn, bias, lif, spikes, mems, keep, out_bits):  # pragma: 
     n_parts = min(N_PARTS, B)
     for part in prange(n_parts):
         # trains: the padding steps stay 0; cur: rows for whole blocks of 16, zero between samples
-        work = (np.zeros((I, lanes), syn.w.dtype), np.empty(I, np.int64),
-                np.zeros((-(-O // WIDTH) * WIDTH, lanes), syn.w.dtype), np.empty(I, np.bool_))
+        work = (
+            np.zeros((I, lanes), syn.w.dtype),
+            np.empty(I, np.int64),
+            np.zeros((-(-O // WIDTH) * WIDTH, lanes), syn.w.dtype),
+            np.empty(I, np.bool_),
+        )
         for b in range(part * B // n_parts, (part + 1) * B // n_parts):
             _sample_forward(x, bits, b, syn, bias, lif, work, spikes, mems, keep, out_bits)
 
@@ -235,7 +270,9 @@ def _map(index, s):  # pragma: no cover - compiled
 
 
 @njit(nogil=True, parallel=True, error_model="numpy")
-def _backward(x, bits, syn, index, lif, mems, resets, g_spk, g_mem, gx, gx_pos, gw_parts, gb_parts):  # pragma: no cover - compiled
+def _backward(
+    x, bits, syn, index, lif, mems, resets, g_spk, g_mem, gx, gx_pos, gw_parts, gb_parts
+):  # pragma: no cover - compiled
     """``mems``, ``resets``, ``g_spk``, ``g_mem``: ``[T * B, O]`` (rows ``t * B + b``);
     ``resets``: the spikes under reset to 0 (``r_{t+1} = s_t``), ``None`` under subtraction;
     ``gx`` (input gradient) and ``gb_parts`` (bias) ``None`` when not asked for.
@@ -258,7 +295,9 @@ def _backward(x, bits, syn, index, lif, mems, resets, g_spk, g_mem, gx, gx_pos, 
         delta = np.empty((-(-O // WIDTH) * WIDTH, lanes), mems.dtype)
         g = np.empty((1, lanes), mems.dtype)
         for b in range(part * B // n_parts, (part + 1) * B // n_parts):
-            for k0 in range(0, O, WIDTH):  # the time loop of neuro.lif_kernels.lif_backward, in registers
+            for k0 in range(
+                0, O, WIDTH
+            ):  # the time loop of neuro.lif_kernels.lif_backward, in registers
                 lif_grad_tile(mems, g_spk, g_mem, resets, k0, T, b, B, consts, kind, delta)
             if gb_parts is not None:
                 gb = gb_parts[part]
@@ -273,7 +312,9 @@ def _backward(x, bits, syn, index, lif, mems, resets, g_spk, g_mem, gx, gx_pos, 
                         gw[_map(index, s)] += dot_row(trains, i, delta, cols[s])
             if gx is not None:
                 if gx_pos is None:  # (restricted rows all have synapses: all written below)
-                    for t in range(T):  # zeroed here (not np.zeros): the sample's rows then stay in L2
+                    for t in range(
+                        T
+                    ):  # zeroed here (not np.zeros): the sample's rows then stay in L2
                         gx[t, b, :] = 0
                 for i in range(I):  # an input without (live) synapses keeps its zero gradient
                     if indptr[i + 1] == indptr[i]:
@@ -286,9 +327,15 @@ def _backward(x, bits, syn, index, lif, mems, resets, g_spk, g_mem, gx, gx_pos, 
                         gx[t, b, col] = g[0, t]
 
 
-def fused_forward(x: np.ndarray, bits: np.ndarray, syn: Synapses, bias: np.ndarray | None,
-                  lif: Neurons, n_out: int, keep_mems: bool | np.ndarray = True
-                  ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+def fused_forward(
+    x: np.ndarray,
+    bits: np.ndarray,
+    syn: Synapses,
+    bias: np.ndarray | None,
+    lif: Neurons,
+    n_out: int,
+    keep_mems: bool | np.ndarray = True,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """Spikes [T, B, O] and membranes [T, B, O or len(keep_mems)] of the layer (see the module
     docstring), and the spikes as :func:`spike_bits` (what the next fused layer reads; empty
     beyond 32 steps).
@@ -316,16 +363,29 @@ def fused_forward(x: np.ndarray, bits: np.ndarray, syn: Synapses, bias: np.ndarr
     dtype = syn.w.dtype
     spikes = np.empty((T, B, n_out), dtype)
     out_bits = np.empty((B if T <= 32 else 0, n_out), np.uint32)
-    pad = -n_out % LANES  # whole blocks of 16 neurons: lif_tile reads the padding, stores nothing of it
+    pad = (
+        -n_out % LANES
+    )  # whole blocks of 16 neurons: lif_tile reads the padding, stores nothing of it
     if bias is not None:
         bias = np.concatenate([bias, np.zeros(pad, dtype)])
     kept = keep_mems if isinstance(keep_mems, np.ndarray) else np.arange(n_out if keep_mems else 0)
     mask = np.zeros(n_out + pad, np.uint8)
     mask[kept] = 1
-    block_pos = np.concatenate([[0], np.cumsum(mask.reshape(-1, LANES).sum(1))])  # kept before each block
+    block_pos = np.concatenate(
+        [[0], np.cumsum(mask.reshape(-1, LANES).sum(1))]
+    )  # kept before each block
     mems = None if keep_mems is False else np.empty((T, B, kept.size), dtype)
-    _forward(x, bits, syn, bias, lif, spikes.reshape(T * B, n_out),
-             None if mems is None else mems.reshape(T * B, kept.size), (mask, block_pos), out_bits)
+    _forward(
+        x,
+        bits,
+        syn,
+        bias,
+        lif,
+        spikes.reshape(T * B, n_out),
+        None if mems is None else mems.reshape(T * B, kept.size),
+        (mask, block_pos),
+        out_bits,
+    )
     return spikes, mems, out_bits
 
 
@@ -401,8 +461,9 @@ def _positions(members: np.ndarray, n: int) -> np.ndarray:
     return position
 
 
-def _membranes_of(mems: np.ndarray, mems_of: np.ndarray | None, live: np.ndarray | None,
-                  n_out: int) -> np.ndarray | None:
+def _membranes_of(
+    mems: np.ndarray, mems_of: np.ndarray | None, live: np.ndarray | None, n_out: int
+) -> np.ndarray | None:
     """The membranes of the ``live`` neurons (``None``: all) from ``mems``, which holds those of
     ``mems_of`` (``None``: all); ``None`` if some live neuron's were not kept."""
     if mems_of is None:
@@ -421,11 +482,22 @@ def restrict(syn: Synapses, live: np.ndarray, n_out: int) -> tuple[Synapses, np.
     return Synapses(indptr, chunks(indptr, cols, live.size), cols, w), index
 
 
-def fused_backward(x: np.ndarray, bits: np.ndarray, syn: Synapses, lif: Neurons, mems: np.ndarray | None,
-                   spikes: np.ndarray, g_spk: np.ndarray | None, g_mem: np.ndarray | None,
-                   need_gx: bool, need_gb: bool, live: np.ndarray | None = None,
-                   gx_rows: bool = False, bias: np.ndarray | None = None, mems_of: np.ndarray | None = None
-                   ) -> tuple[np.ndarray | tuple | None, np.ndarray, np.ndarray | None]:
+def fused_backward(
+    x: np.ndarray,
+    bits: np.ndarray,
+    syn: Synapses,
+    lif: Neurons,
+    mems: np.ndarray | None,
+    spikes: np.ndarray,
+    g_spk: np.ndarray | None,
+    g_mem: np.ndarray | None,
+    need_gx: bool,
+    need_gb: bool,
+    live: np.ndarray | None = None,
+    gx_rows: bool = False,
+    bias: np.ndarray | None = None,
+    mems_of: np.ndarray | None = None,
+) -> tuple[np.ndarray | tuple | None, np.ndarray, np.ndarray | None]:
     """Gradients w.r.t. the input [T, B, I] (or ``None``), the synapses [nnz] and the bias [O].
 
     ``g_spk``, ``g_mem`` [T, B, O] are the gradients w.r.t. the returned spikes and

@@ -20,15 +20,26 @@ import numpy as np
 
 from neuro.integrity import FormatError, param_from_json
 
-__all__ = ["JSON_SUFFIX", "check_members", "attr_int", "attr_float", "attr_str", "attr_floats",
-           "read_fields"]
+__all__ = [
+    "JSON_SUFFIX",
+    "check_members",
+    "attr_int",
+    "attr_float",
+    "attr_str",
+    "attr_floats",
+    "read_fields",
+]
 
 #: Attribute suffix of parameter objects stored as JSON (``adaptation.json``).
 JSON_SUFFIX = ".json"
 
 
-def check_members(g: h5py.Group, attrs: Iterable[str], optional: Iterable[str] = (),
-                  members: Iterable[str] | None = None) -> None:
+def check_members(
+    g: h5py.Group,
+    attrs: Iterable[str],
+    optional: Iterable[str] = (),
+    members: Iterable[str] | None = None,
+) -> None:
     """Require exactly the attributes ``attrs`` (plus any of ``optional``) and, if given,
     exactly the child names ``members``.
 
@@ -41,16 +52,20 @@ def check_members(g: h5py.Group, attrs: Iterable[str], optional: Iterable[str] =
     have = set(g.attrs)
     missing, unknown = sorted(required - have), sorted(have - allowed)
     if missing:
-        raise FormatError(f"{g.name}: attribute {missing[0]!r} is missing "
-                          f"(required: {sorted(required)})")
+        raise FormatError(
+            f"{g.name}: attribute {missing[0]!r} is missing (required: {sorted(required)})"
+        )
     if unknown:
-        raise FormatError(f"{g.name}: unknown attribute(s) {unknown} (this schema has "
-                          f"{sorted(allowed)})")
+        raise FormatError(
+            f"{g.name}: unknown attribute(s) {unknown} (this schema has {sorted(allowed)})"
+        )
     if members is not None:
         want, got = set(members), set(g.keys())
         if got != want:
-            raise FormatError(f"{g.name}: members {sorted(got)}, expected {sorted(want)} "
-                              f"(missing: {sorted(want - got)}, unknown: {sorted(got - want)})")
+            raise FormatError(
+                f"{g.name}: members {sorted(got)}, expected {sorted(want)} "
+                f"(missing: {sorted(want - got)}, unknown: {sorted(got - want)})"
+            )
 
 
 def _show(v: Any) -> Any:
@@ -85,8 +100,9 @@ def attr_floats(g: h5py.Group, name: str) -> tuple[float, ...]:
     v = g.attrs[name]
     a = np.asarray(v) if not isinstance(v, (str, bytes, h5py.Empty)) else np.asarray(None)
     if a.ndim != 1 or a.dtype.kind not in "iuf":
-        raise FormatError(f"{g.name} attribute {name}: expected a 1-D array of numbers, "
-                          f"got {_show(v)!r}")
+        raise FormatError(
+            f"{g.name} attribute {name}: expected a 1-D array of numbers, got {_show(v)!r}"
+        )
     return tuple(float(x) for x in a)
 
 
@@ -106,15 +122,15 @@ def attr_str(g: h5py.Group, name: str) -> str:
 def _kind(field: dataclasses.Field) -> str:
     """Storage kind of a dataclass field from its annotation (str under PEP 563)."""
     t = str(field.type).replace(" ", "")
-    for prefix, kind in (("tuple", "floats"), ("int", "int"), ("float", "float"),
-                         ("str", "str")):
+    for prefix, kind in (("tuple", "floats"), ("int", "int"), ("float", "float"), ("str", "str")):
         if t.startswith(prefix):
             return kind
     return "param"  # a registered parameter object (stored as JSON), or None
 
 
-def read_fields(cls: type, g: h5py.Group, skip: Iterable[str] = (),
-                absent_is_none: bool = False) -> tuple[dict[str, Any], set[str]]:
+def read_fields(
+    cls: type, g: h5py.Group, skip: Iterable[str] = (), absent_is_none: bool = False
+) -> tuple[dict[str, Any], set[str]]:
     """The fields of dataclass ``cls`` stored as attributes of ``g``, each required and typed.
 
     ``None`` is stored as an empty attribute (``h5py.Empty``), a parameter object as
@@ -149,14 +165,17 @@ def read_fields(cls: type, g: h5py.Group, skip: Iterable[str] = (),
         v = g.attrs[f.name]
         if isinstance(v, h5py.Empty):
             if f.default is not None:
-                raise FormatError(f"{g.name} attribute {f.name}: empty, but {f.name} cannot "
-                                  "be None")
+                raise FormatError(
+                    f"{g.name} attribute {f.name}: empty, but {f.name} cannot be None"
+                )
             out[f.name] = None
             continue
         kind = _kind(f)
         if kind == "param":
-            raise FormatError(f"{g.name} attribute {f.name}: a parameter object must be "
-                              f"stored as {js!r} (JSON), got {_show(v)!r}")
+            raise FormatError(
+                f"{g.name} attribute {f.name}: a parameter object must be "
+                f"stored as {js!r} (JSON), got {_show(v)!r}"
+            )
         read = {"int": attr_int, "float": attr_float, "str": attr_str, "floats": attr_floats}
         out[f.name] = read[kind](g, f.name)
     return out, used

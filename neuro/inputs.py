@@ -74,7 +74,9 @@ class SpikeArraySource:
         i = np.asarray(self.indices).ravel()
         index_array(f"source {self.name!r}: indices", i, self.size)  # 0.5 is not index 0
         if t.shape != i.shape:
-            raise ValueError(f"times_s and indices must have the same length, got {t.size} and {i.size}")
+            raise ValueError(
+                f"times_s and indices must have the same length, got {t.size} and {i.size}"
+            )
         if not np.all(np.isfinite(t)) or np.any(t < 0):
             raise ValueError(f"spike times must be finite and >= 0 s (source {self.name!r})")
         if i.size and (np.any(i < 0) or np.any(i >= self.size)):
@@ -154,11 +156,19 @@ class PoissonInput:
     def __post_init__(self) -> None:
         if not isinstance(self.target, str):
             raise TypeError(f"PoissonInput target must be a population name, got {self.target!r}")
-        if isinstance(self.n_inputs, bool) or not isinstance(self.n_inputs, (int, np.integer)) or self.n_inputs < 1:
-            raise ValueError(f"PoissonInput n_inputs must be an integer >= 1, got {self.n_inputs!r}")
+        if (
+            isinstance(self.n_inputs, bool)
+            or not isinstance(self.n_inputs, (int, np.integer))
+            or self.n_inputs < 1
+        ):
+            raise ValueError(
+                f"PoissonInput n_inputs must be an integer >= 1, got {self.n_inputs!r}"
+            )
         for name in ("rate_hz", "weight"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            if isinstance(value, bool) or not isinstance(
+                value, (int, float, np.integer, np.floating)
+            ):
                 raise TypeError(f"PoissonInput {name} must be a real number, got {value!r}")
             if not math.isfinite(float(value)):
                 raise ValueError(f"PoissonInput {name} must be finite, got {value!r}")

@@ -101,7 +101,9 @@ def param_from_json(text: str, where: str) -> Any:
 def _attr_bytes(v: Any) -> bytes:
     a = np.asarray(v)
     if a.dtype.kind in "OSU":
-        return json.dumps([x.decode() if isinstance(x, bytes) else str(x) for x in a.ravel()]).encode()
+        return json.dumps(
+            [x.decode() if isinstance(x, bytes) else str(x) for x in a.ravel()]
+        ).encode()
     return a.dtype.str.encode() + str(a.shape).encode() + np.ascontiguousarray(a).tobytes()
 
 
@@ -115,7 +117,9 @@ def manifest(f: h5py.File) -> dict[str, Any]:
     """Every group, dataset (dtype, shape) and attribute name of an open file."""
     out: dict[str, Any] = {}
     for name, obj in _items(f):
-        attrs = sorted(k for k in obj.attrs if name != "/" or k not in (CHECKSUM_ATTR, MANIFEST_ATTR))
+        attrs = sorted(
+            k for k in obj.attrs if name != "/" or k not in (CHECKSUM_ATTR, MANIFEST_ATTR)
+        )
         entry: dict[str, Any] = {"attrs": attrs}
         if isinstance(obj, h5py.Dataset):
             entry["dtype"] = obj.dtype.str if obj.dtype.kind != "O" else "str"
@@ -155,7 +159,7 @@ def _hash_dataset(h: Any, d: h5py.Dataset) -> None:
     row = max(1, d.size // d.shape[0]) * d.dtype.itemsize
     step = max(1, _BLOCK_BYTES // row)
     for start in range(0, d.shape[0], step):
-        h.update(np.ascontiguousarray(d[start:start + step]).tobytes())
+        h.update(np.ascontiguousarray(d[start : start + step]).tobytes())
 
 
 def stamp_integrity(f: h5py.File) -> None:
@@ -169,7 +173,9 @@ def verify_integrity(f: h5py.File, where: str) -> None:
     stored = f.attrs.get(MANIFEST_ATTR)
     digest = f.attrs.get(CHECKSUM_ATTR)
     if stored is None or digest is None:
-        raise FormatError(f"{where}: no {MANIFEST_ATTR if stored is None else CHECKSUM_ATTR} attribute")
+        raise FormatError(
+            f"{where}: no {MANIFEST_ATTR if stored is None else CHECKSUM_ATTR} attribute"
+        )
     try:
         want = json.loads(stored.decode() if isinstance(stored, bytes) else str(stored))
     except ValueError:
@@ -188,10 +194,14 @@ def verify_integrity(f: h5py.File, where: str) -> None:
                 w_attrs = w.get("attrs", []) if isinstance(w.get("attrs"), list) else []
                 missing = sorted(set(w_attrs) - set(h_["attrs"]))
                 extra = sorted(set(h_["attrs"]) - set(w_attrs))
-                raise FormatError(f"{where}: {name} attributes differ from the manifest "
-                                  f"(missing: {missing}, not in the manifest: {extra})")
-            raise FormatError(f"{where}: {name} has dtype/shape {h_.get('dtype')} {h_.get('shape')}, "
-                              f"expected {w.get('dtype') if isinstance(w, dict) else w} "
-                              f"{w.get('shape') if isinstance(w, dict) else ''}")
+                raise FormatError(
+                    f"{where}: {name} attributes differ from the manifest "
+                    f"(missing: {missing}, not in the manifest: {extra})"
+                )
+            raise FormatError(
+                f"{where}: {name} has dtype/shape {h_.get('dtype')} {h_.get('shape')}, "
+                f"expected {w.get('dtype') if isinstance(w, dict) else w} "
+                f"{w.get('shape') if isinstance(w, dict) else ''}"
+            )
     if checksum(f) != (digest.decode() if isinstance(digest, bytes) else str(digest)):
         raise FormatError(f"{where}: checksum mismatch (the file is corrupt)")

@@ -163,8 +163,9 @@ def _check_kind(f: h5py.File, p: Path, kind: str) -> int:
     ver = f.attrs.get("schema_version")
     a = np.asarray(ver)
     if ver is None or a.shape != () or a.dtype.kind not in "iu":
-        raise FormatError(f"{p}: missing or invalid 'schema_version' attribute ({ver!r}; "
-                          "expected an integer)")
+        raise FormatError(
+            f"{p}: missing or invalid 'schema_version' attribute ({ver!r}; expected an integer)"
+        )
     if int(a) > SCHEMA_VERSION:
         raise FormatError(
             f"{p}: schema version {int(a)} is newer than this version of neuro supports "
@@ -319,11 +320,14 @@ def _ordered(g: h5py.Group) -> list[str]:
     a = np.asarray(order)
     names = [_py(x) for x in a] if a.ndim == 1 else None
     if names is None or not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
-        raise FormatError(f"{g.name} attribute order: expected a list of distinct names, "
-                          f"got {order!r}")
+        raise FormatError(
+            f"{g.name} attribute order: expected a list of distinct names, got {order!r}"
+        )
     if set(names) != set(g.keys()):
-        raise FormatError(f"{g.name}: attribute order lists {sorted(names)}, but the members "
-                          f"are {sorted(g.keys())}")
+        raise FormatError(
+            f"{g.name}: attribute order lists {sorted(names)}, but the members "
+            f"are {sorted(g.keys())}"
+        )
     return names
 
 
@@ -398,11 +402,13 @@ def save_network(path: str | os.PathLike, net: Network) -> None:
 
 def _load_population(name: str, g: h5py.Group, legacy: bool) -> Population:
     params, used = read_fields(LIFParams, g)
-    extra, used_p = read_fields(Population, g, skip=("name", "size", "params", "v_init"),
-                                absent_is_none=legacy)
+    extra, used_p = read_fields(
+        Population, g, skip=("name", "size", "params", "v_init"), absent_is_none=legacy
+    )
     check_members(g, {"size"} | used | used_p, members={"v_init"})
-    return Population(name, attr_int(g, "size"), LIFParams(**params),
-                      v_init=_array(g, "v_init", "f"), **extra)
+    return Population(
+        name, attr_int(g, "size"), LIFParams(**params), v_init=_array(g, "v_init", "f"), **extra
+    )
 
 
 def _load_source(name: str, g: h5py.Group) -> PoissonSource | SpikeArraySource:
@@ -414,8 +420,9 @@ def _load_source(name: str, g: h5py.Group) -> PoissonSource | SpikeArraySource:
     if kind == "spike_array":
         check_members(g, ("kind", "size"), members={"times_s", "indices"})
         return SpikeArraySource(name, size, _array(g, "times_s", "f"), _array(g, "indices", "iu"))
-    raise FormatError(f"{g.name}: source {name!r} has unknown kind {kind!r} (expected "
-                      "'poisson' or 'spike_array')")
+    raise FormatError(
+        f"{g.name}: source {name!r} has unknown kind {kind!r} (expected 'poisson' or 'spike_array')"
+    )
 
 
 def _optional(g: h5py.Group, name: str, legacy: bool) -> Any:
@@ -429,25 +436,39 @@ def _optional(g: h5py.Group, name: str, legacy: bool) -> Any:
 
 
 def _load_projection(g: h5py.Group, legacy: bool) -> Projection:
-    check_members(g, ("source", "target", "receptor", "n_post")
-                  + (() if legacy else ("dt_s", "plasticity")), ("dt_s", "plasticity"),
-                  members={"indptr", "indices", "weights", "delays"})
+    check_members(
+        g,
+        ("source", "target", "receptor", "n_post") + (() if legacy else ("dt_s", "plasticity")),
+        ("dt_s", "plasticity"),
+        members={"indptr", "indices", "weights", "delays"},
+    )
     dt = None if _optional(g, "dt_s", legacy) is None else attr_float(g, "dt_s")
     plast = None if _optional(g, "plasticity", legacy) is None else attr_str(g, "plasticity")
     syn = SparseSynapses(
-        _array(g, "indptr", "iu"), _array(g, "indices", "iu"), _array(g, "weights", "f"),
-        _array(g, "delays", "iu"), attr_int(g, "n_post", lo=0), dt,
+        _array(g, "indptr", "iu"),
+        _array(g, "indices", "iu"),
+        _array(g, "weights", "f"),
+        _array(g, "delays", "iu"),
+        attr_int(g, "n_post", lo=0),
+        dt,
     )
     return Projection(
-        attr_str(g, "source"), attr_str(g, "target"), syn, receptor=attr_int(g, "receptor"),
+        attr_str(g, "source"),
+        attr_str(g, "target"),
+        syn,
+        receptor=attr_int(g, "receptor"),
         plasticity=None if plast is None else param_from_json(plast, f"{g.name}.plasticity"),
     )
 
 
 def _load_current(g: h5py.Group) -> CurrentInjection:
     check_members(g, ("target", "start_s", "stop_s"), members={"amplitude"})
-    return CurrentInjection(attr_str(g, "target"), _array(g, "amplitude", "iuf", ndim=None),
-                            attr_float(g, "start_s"), attr_float(g, "stop_s"))
+    return CurrentInjection(
+        attr_str(g, "target"),
+        _array(g, "amplitude", "iuf", ndim=None),
+        attr_float(g, "start_s"),
+        attr_float(g, "stop_s"),
+    )
 
 
 def _load_monitor(g: h5py.Group) -> SpikeMonitor | StateMonitor | RateMonitor:
@@ -457,10 +478,12 @@ def _load_monitor(g: h5py.Group) -> SpikeMonitor | StateMonitor | RateMonitor:
         return SpikeMonitor(target) if kind == "spike" else RateMonitor(target)
     if kind == "state":
         check_members(g, ("kind", "target", "variable", "every_steps"), members={"indices"})
-        return StateMonitor(target, attr_str(g, "variable"), _array(g, "indices", "iu"),
-                            attr_int(g, "every_steps"))
-    raise FormatError(f"{g.name}: monitor of unknown kind {kind!r} (expected 'spike', "
-                      "'state' or 'rate')")
+        return StateMonitor(
+            target, attr_str(g, "variable"), _array(g, "indices", "iu"), attr_int(g, "every_steps")
+        )
+    raise FormatError(
+        f"{g.name}: monitor of unknown kind {kind!r} (expected 'spike', 'state' or 'rate')"
+    )
 
 
 _ROOT_ATTRS = ("format", "schema_version", "manifest", "checksum")
@@ -478,13 +501,16 @@ def load_network(path: str | os.PathLike) -> Network:
     """
     with _reading(path, _NETWORK) as f:
         legacy = int(f.attrs["schema_version"]) < 3
-        check_members(f, _ROOT_ATTRS,
-                      members={"populations", "sources", "projections", "currents", "monitors"})
-        pops = [_load_population(n, f["populations"][n], legacy)
-                for n in _ordered(f["populations"])]
+        check_members(
+            f,
+            _ROOT_ATTRS,
+            members={"populations", "sources", "projections", "currents", "monitors"},
+        )
+        pops = [
+            _load_population(n, f["populations"][n], legacy) for n in _ordered(f["populations"])
+        ]
         srcs = [_load_source(n, f["sources"][n]) for n in _ordered(f["sources"])]
-        projs = [_load_projection(f["projections"][k], legacy)
-                 for k in _ordered(f["projections"])]
+        projs = [_load_projection(f["projections"][k], legacy) for k in _ordered(f["projections"])]
         curs = [_load_current(f["currents"][k]) for k in _ordered(f["currents"])]
         mons = [_load_monitor(f["monitors"][k]) for k in _ordered(f["monitors"])]
         return Network(pops, projs, srcs, curs, mons)
@@ -543,8 +569,10 @@ def _array(g: h5py.Group, name: str, kinds: str, ndim: int | None = 1) -> np.nda
     d = g[name]
     ok = isinstance(d, h5py.Dataset) and d.dtype.kind in kinds
     if not ok or (ndim is not None and d.ndim != ndim):
-        raise FormatError(f"{g.name}/{name}: expected a {ndim}-D array of kind {kinds!r}, "
-                          f"got {getattr(d, 'dtype', type(d))} {getattr(d, 'shape', '')}")
+        raise FormatError(
+            f"{g.name}/{name}: expected a {ndim}-D array of kind {kinds!r}, "
+            f"got {getattr(d, 'dtype', type(d))} {getattr(d, 'shape', '')}"
+        )
     return d[()]
 
 
@@ -558,14 +586,28 @@ def _scalar(g: h5py.Group | h5py.File, name: str, integer: bool = False) -> floa
     return int(a) if integer else float(a)
 
 
-def _check_events(where: str, times: np.ndarray, indices: np.ndarray, size: int, end_s: float,
-                  start_s: float = 0.0) -> None:
+def _check_events(
+    where: str,
+    times: np.ndarray,
+    indices: np.ndarray,
+    size: int,
+    end_s: float,
+    start_s: float = 0.0,
+) -> None:
     if times.shape != indices.shape:
-        raise FormatError(f"{where}: times_s and indices differ in shape: {times.shape} vs {indices.shape}")
-    if times.size and not (np.all(np.isfinite(times)) and times.min() >= start_s and times.max() <= end_s):
-        raise FormatError(f"{where}: spike/sample times must be finite and in [{start_s}, {end_s}] s")
+        raise FormatError(
+            f"{where}: times_s and indices differ in shape: {times.shape} vs {indices.shape}"
+        )
+    if times.size and not (
+        np.all(np.isfinite(times)) and times.min() >= start_s and times.max() <= end_s
+    ):
+        raise FormatError(
+            f"{where}: spike/sample times must be finite and in [{start_s}, {end_s}] s"
+        )
     if indices.size and not (indices.min() >= 0 and indices.max() < size):
-        raise FormatError(f"{where}: indices must be in [0, {size}), got [{indices.min()}, {indices.max()}]")
+        raise FormatError(
+            f"{where}: indices must be in [0, {size}), got [{indices.min()}, {indices.max()}]"
+        )
 
 
 def load_recording(path: str | os.PathLike) -> Recording:
@@ -579,8 +621,9 @@ def load_recording(path: str | os.PathLike) -> Recording:
         Any bad content (message names the file and the problem).
     """
     with _reading(path, _RECORDING) as f:
-        check_members(f, (*_ROOT_ATTRS, "dt_s", "duration_s", "meta"),
-                      members={"spikes", "states", "rates"})
+        check_members(
+            f, (*_ROOT_ATTRS, "dt_s", "duration_s", "meta"), members={"spikes", "states", "rates"}
+        )
         dt_attr = np.asarray(f.attrs["dt_s"])
         dt = float(dt_attr) if dt_attr.shape == () and dt_attr.dtype.kind == "f" else -1.0
         if not (math.isnan(dt) or (dt > 0 and math.isfinite(dt))):  # nan: exact engine
@@ -591,7 +634,9 @@ def load_recording(path: str | os.PathLike) -> Recording:
             raise FormatError(f"{path}: meta must be a JSON object")
         t0_rec = meta.get("t_start_s", 0.0)
         if not (isinstance(t0_rec, (int, float)) and math.isfinite(t0_rec) and t0_rec >= 0):
-            raise FormatError(f"{path}: meta t_start_s must be a finite number >= 0, got {t0_rec!r}")
+            raise FormatError(
+                f"{path}: meta t_start_s must be a finite number >= 0, got {t0_rec!r}"
+            )
         spikes = {}
         for n in _ordered(f["spikes"]):
             g = f["spikes"][n]
@@ -610,9 +655,12 @@ def load_recording(path: str | os.PathLike) -> Recording:
             v = _array(g, "values", "iuf", ndim=2)
             if v.shape != (t.size, i.size):
                 raise FormatError(f"{g.name}/values: shape {v.shape}, expected {(t.size, i.size)}")
-            if t.size and not (np.all(np.isfinite(t)) and t.min() >= t0_rec and t.max() <= t0_rec + dur):
-                raise FormatError(f"{g.name}/times_s: times must be finite and in "
-                                  f"[{t0_rec}, {t0_rec + dur}] s")
+            if t.size and not (
+                np.all(np.isfinite(t)) and t.min() >= t0_rec and t.max() <= t0_rec + dur
+            ):
+                raise FormatError(
+                    f"{g.name}/times_s: times must be finite and in [{t0_rec}, {t0_rec + dur}] s"
+                )
             if i.size and i.min() < 0:
                 raise FormatError(f"{g.name}/indices: negative neuron index")
             states[k] = StateTrace(t, i, v)

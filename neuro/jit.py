@@ -35,8 +35,17 @@ import numba
 from numba.core import config as _numba_config
 from numba.core import event as _numba_event
 
-__all__ = ["KEEP", "NUMBA_RANGE", "PACKAGES", "CompileTime", "cache_dir", "check_keyed", "compile_time", "njit",
-           "source_key"]
+__all__ = [
+    "KEEP",
+    "NUMBA_RANGE",
+    "PACKAGES",
+    "CompileTime",
+    "cache_dir",
+    "check_keyed",
+    "compile_time",
+    "njit",
+    "source_key",
+]
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +66,8 @@ def _check_numba(version: str = numba.__version__) -> None:
             f"sparse-neuro needs numba >= {fmt(map(str, low))} and < {fmt(map(str, high))} "
             f"(the releases its kernels are tested with); numba {version} is installed. "
             f"Install a supported one: pip install 'numba>={fmt(map(str, low))},"
-            f"<{fmt(map(str, high))}'")
+            f"<{fmt(map(str, high))}'"
+        )
 
 
 _check_numba()
@@ -123,13 +133,17 @@ def cache_dir() -> Path | None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as err:
-        warnings.warn(f"sparse-neuro: cannot write the kernel cache {path} ({err}); kernels are "
-                      "compiled on every run. Set SPARSE_NEURO_CACHE_DIR to a writable directory.",
-                      RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            f"sparse-neuro: cannot write the kernel cache {path} ({err}); kernels are "
+            "compiled on every run. Set SPARSE_NEURO_CACHE_DIR to a writable directory.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
         return None
     if fresh:
-        log.info("new kernel cache %s: kernels compile on first use (once per source version)",
-                 path)
+        log.info(
+            "new kernel cache %s: kernels compile on first use (once per source version)", path
+        )
         _prune(root, path)
     os.utime(path)  # mark as recently used, so pruning keeps it
     return path
@@ -179,7 +193,8 @@ def check_keyed(*functions: Callable) -> None:
             raise ValueError(
                 f"{getattr(py, '__qualname__', fn)!r} is defined in module {module!r}; stages "
                 f"and rules inlined into the cached step loop must live in one of {PACKAGES} "
-                "(the kernel cache is keyed to those sources only; see neuro.jit)")
+                "(the kernel cache is keyed to those sources only; see neuro.jit)"
+            )
 
 
 class CompileTime:

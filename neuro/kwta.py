@@ -30,7 +30,9 @@ def _group_labels(groups: int | np.ndarray | None, n: int) -> np.ndarray:
     if np.ndim(groups) == 0:
         g = int(groups)
         if g < 1 or n % g:
-            raise ValueError(f"groups must be an integer >= 1 dividing the layer size {n}, got {groups}")
+            raise ValueError(
+                f"groups must be an integer >= 1 dividing the layer size {n}, got {groups}"
+            )
         return np.repeat(np.arange(g), n // g)
     lab = np.asarray(groups)
     if lab.shape != (n,) or not np.issubdtype(lab.dtype, np.integer):
@@ -72,7 +74,9 @@ def kwta_select(
     v = np.asarray(v, dtype=np.float64)
     crossed = np.asarray(crossed, dtype=bool)
     if v.shape != crossed.shape or v.ndim not in (1, 2):
-        raise ValueError(f"v and crossed must have the same shape (N,) or (B, N), got {v.shape} and {crossed.shape}")
+        raise ValueError(
+            f"v and crossed must have the same shape (N,) or (B, N), got {v.shape} and {crossed.shape}"
+        )
     if int(k) != k or k < 0:
         raise ValueError(f"k must be an integer >= 0, got {k!r}")
     rows_v = v.reshape(-1, v.shape[-1])
@@ -133,7 +137,9 @@ class KWTA(nn.Module):
         Number of equal contiguous groups (per-channel competition).
     """
 
-    def __init__(self, k: int, threshold: float = 1.0, spike_fn=None, groups: int | None = None) -> None:
+    def __init__(
+        self, k: int, threshold: float = 1.0, spike_fn=None, groups: int | None = None
+    ) -> None:
         super().__init__()
         if int(k) != k or k < 0:
             raise ValueError(f"k must be an integer >= 0, got {k!r}")
@@ -144,7 +150,9 @@ class KWTA(nn.Module):
 
     def forward(self, v: torch.Tensor) -> torch.Tensor:
         if self.groups is not None and v.shape[-1] % self.groups:
-            raise ValueError(f"last dimension {v.shape[-1]} must be divisible by groups={self.groups}")
+            raise ValueError(
+                f"last dimension {v.shape[-1]} must be divisible by groups={self.groups}"
+            )
         s = self.spike_fn(v - self.threshold)
         win = kwta_mask_torch(v, s > 0, self.k, self.groups)
         return s * win.to(s.dtype)

@@ -37,7 +37,16 @@ from neuro.lif_kernels import SURROGATE_CODES, lif_backward, lif_consts, lif_for
 from neuro.surrogate import fast_sigmoid
 from neuro.synapses import SparseSynapses
 
-__all__ = ["LIF", "SparseLinear", "SpikingMLP", "sparse_lif", "SpikingOutput", "spike_count_readout", "max_membrane_readout", "lif_sequence"]
+__all__ = [
+    "LIF",
+    "SparseLinear",
+    "SpikingMLP",
+    "sparse_lif",
+    "SpikingOutput",
+    "spike_count_readout",
+    "max_membrane_readout",
+    "lif_sequence",
+]
 
 _RESETS = ("subtract", "value")  # the words of LIFParams.reset_mode
 _LOSERS = ("hold", "reset")
@@ -57,8 +66,14 @@ class _LIFSequence(torch.autograd.Function):
             # one compiled pass per step, the same operations (equal to the last bit)
             xf = x.detach().contiguous().reshape(T, -1).numpy()
             spikes, mems = np.empty_like(xf), np.empty_like(xf)
-            lif_forward(xf, mem0.detach().contiguous().reshape(-1).numpy(),
-                        lif_consts(threshold, beta, 1.0, xf.dtype), reset == "value", spikes, mems)
+            lif_forward(
+                xf,
+                mem0.detach().contiguous().reshape(-1).numpy(),
+                lif_consts(threshold, beta, 1.0, xf.dtype),
+                reset == "value",
+                spikes,
+                mems,
+            )
             spikes, mems = torch.from_numpy(spikes).view_as(x), torch.from_numpy(mems).view_as(x)
             resets = None
             if reset == "value":  # r_t = s_{t-1}, r_0 from the initial membrane
@@ -101,10 +116,15 @@ class _LIFSequence(torch.autograd.Function):
         if g_spk is None and g_mem is None:
             return None, None, None, None, None, None, None, None, None
         if mems.device.type == "cpu" and kind in SURROGATE_CODES:  # one compiled pass
-            flat = [None if a is None else a.detach().reshape(mems.shape[0], -1).contiguous().numpy()
-                    for a in (mems, g_spk, g_mem, spikes if ctx.kwta else None, resets)]
-            gx = torch.from_numpy(lif_backward(flat[0], flat[1], flat[2], thr, beta, kind,
-                                               ctx.spike_fn.scale, flat[3], flat[4])).view_as(mems)
+            flat = [
+                None if a is None else a.detach().reshape(mems.shape[0], -1).contiguous().numpy()
+                for a in (mems, g_spk, g_mem, spikes if ctx.kwta else None, resets)
+            ]
+            gx = torch.from_numpy(
+                lif_backward(
+                    flat[0], flat[1], flat[2], thr, beta, kind, ctx.spike_fn.scale, flat[3], flat[4]
+                )
+            ).view_as(mems)
             g0 = gx[0] * (beta if resets is None else (1 - resets[0]) * beta)
             return gx, g0.expand(ctx.mem0_shape), None, None, None, None, None, None, None
         g_spk, g_mem = (torch.zeros_like(mems) if g is None else g for g in (g_spk, g_mem))
@@ -259,8 +279,15 @@ class LIF(nn.Module):
             )
         mem0 = torch.zeros((), dtype=x.dtype, device=x.device) if mem is None else mem
         spikes, mems = lif_sequence(
-            x, mem0, self.beta, self.threshold, self.spike_fn, self.reset,
-            self.kwta_k, self.kwta_groups, self.kwta_losers,
+            x,
+            mem0,
+            self.beta,
+            self.threshold,
+            self.spike_fn,
+            self.reset,
+            self.kwta_k,
+            self.kwta_groups,
+            self.kwta_losers,
         )
         return spikes, mems, mems[-1]
 
@@ -289,7 +316,9 @@ class _EventLinear(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             gx = torch.from_numpy(synapse_input_grad(gn, indptr, indices, weight.detach().numpy()))
         if ctx.needs_input_grad[1]:
-            gw = torch.from_numpy(event_weight_grad(x.detach().contiguous().numpy(), gn, indptr, indices))
+            gw = torch.from_numpy(
+                event_weight_grad(x.detach().contiguous().numpy(), gn, indptr, indices)
+            )
         return gx, gw, None, None, None
 
 
@@ -297,18 +326,33 @@ def _has_hooks(module: nn.Module) -> bool:
     """Whether calling ``module`` would run forward (pre-)hooks, its own or global ones."""
     from torch.nn.modules import module as mod
 
-    return bool(module._forward_hooks or module._forward_pre_hooks
-                or mod._global_forward_hooks or mod._global_forward_pre_hooks)
+    return bool(
+        module._forward_hooks
+        or module._forward_pre_hooks
+        or mod._global_forward_hooks
+        or mod._global_forward_pre_hooks
+    )
 
 
 def _can_fuse(x: torch.Tensor, fc: SparseLinear, lif: LIF) -> bool:
     """Whether the fused kernels can run ``lif(fc(x))`` (whether they do: :func:`_fusable`)."""
-    return (x.dim() == 3 and x.device.type == "cpu" and lif.kwta_k is None and not _has_hooks(fc)
-            and getattr(lif.spike_fn, "kind", None) in SURROGATE_CODES and x.dtype == fc.weight.dtype)
+    return (
+        x.dim() == 3
+        and x.device.type == "cpu"
+        and lif.kwta_k is None
+        and not _has_hooks(fc)
+        and getattr(lif.spike_fn, "kind", None) in SURROGATE_CODES
+        and x.dtype == fc.weight.dtype
+    )
 
 
-def _fusable(x: torch.Tensor, fc: SparseLinear, lif: LIF, bits: np.ndarray | None,
-             needs_grad: tuple[bool, bool] | None = None) -> bool:
+def _fusable(
+    x: torch.Tensor,
+    fc: SparseLinear,
+    lif: LIF,
+    bits: np.ndarray | None,
+    needs_grad: tuple[bool, bool] | None = None,
+) -> bool:
     """Whether ``lif(fc(x))`` runs fused (see :func:`sparse_lif`)."""
     return _can_fuse(x, fc, lif) and fc.choose_fused(x, bits, needs_grad)
 
@@ -351,34 +395,58 @@ class _FusedLayers(torch.autograd.Function):
         bits = _fused.spike_bits(xn) if bits is None else bits
         layers: list[_Layer] = []
         for fc, lif in zip(fcs, lifs):
-            if layers and (len(layers) == max_layers or not _fusable(
-                    torch.from_numpy(xn), fc, lif, bits, (needs_grad[0], any(needs_grad)))):
+            if layers and (
+                len(layers) == max_layers
+                or not _fusable(
+                    torch.from_numpy(xn), fc, lif, bits, (needs_grad[0], any(needs_grad))
+                )
+            ):
                 break
             w = fc.checked_weight().detach().numpy()
             syn = _fused.Synapses(fc._indptr, fc._chunks, fc._event_cols, w)
-            neurons = _fused.Neurons(lif_consts(lif.threshold, lif.beta, lif.spike_fn.scale, w.dtype),
-                                     SURROGATE_CODES[lif.spike_fn.kind], lif.reset == "value")
+            neurons = _fused.Neurons(
+                lif_consts(lif.threshold, lif.beta, lif.spike_fn.scale, w.dtype),
+                SURROGATE_CODES[lif.spike_fn.kind],
+                lif.reset == "value",
+            )
             bias = None if fc.bias is None else fc.bias.detach().numpy()
             # a hidden layer's membranes are not an output: it keeps those of the neurons with
             # synapses onto the next layer only (no gradient reaches the others through it)
             k = len(layers)
-            keep = None if k + 1 == min(max_layers, len(fcs)) else np.flatnonzero(np.diff(fcs[k + 1]._indptr))
-            spikes, mems, out_bits = _fused.fused_forward(xn, bits, syn, bias, neurons, fc.out_features,
-                                                          keep_mems=True if keep is None else keep)
+            keep = (
+                None
+                if k + 1 == min(max_layers, len(fcs))
+                else np.flatnonzero(np.diff(fcs[k + 1]._indptr))
+            )
+            spikes, mems, out_bits = _fused.fused_forward(
+                xn,
+                bits,
+                syn,
+                bias,
+                neurons,
+                fc.out_features,
+                keep_mems=True if keep is None else keep,
+            )
             layers.append(_Layer(xn, bits, syn, neurons, spikes, mems, keep, bias))
             xn, bits = spikes, out_bits
-        if layers[-1].mems_of is not None:  # the run ended before the next layer: its membranes are an output
+        if (
+            layers[-1].mems_of is not None
+        ):  # the run ended before the next layer: its membranes are an output
             top = layers[-1]
-            layers[-1] = top._replace(mems=_fused.fused_forward(top.x, top.bits, top.syn, top.bias, top.neurons,
-                                                                top.spikes.shape[2])[1], mems_of=None)
-        ctx.layers, ctx.has_bias = layers, [fc.bias is not None for fc in fcs[:len(layers)]]
+            layers[-1] = top._replace(
+                mems=_fused.fused_forward(
+                    top.x, top.bits, top.syn, top.bias, top.neurons, top.spikes.shape[2]
+                )[1],
+                mems_of=None,
+            )
+        ctx.layers, ctx.has_bias = layers, [fc.bias is not None for fc in fcs[: len(layers)]]
         ctx.n_params = len(params)
         spikes = [torch.from_numpy(layer.spikes) for layer in layers]
         mems = torch.from_numpy(layers[-1].mems)
         out_bits = torch.from_numpy(bits.view(np.int32))  # torch has no uint32 arithmetic
         ctx.mark_non_differentiable(out_bits)
         # autograd checks that these stay unmodified (the kernels read their numpy views)
-        ctx.save_for_backward(x, mems, *spikes, *params[:2 * len(layers)])
+        ctx.save_for_backward(x, mems, *spikes, *params[: 2 * len(layers)])
         return (mems, out_bits, *spikes)
 
     @staticmethod
@@ -392,21 +460,39 @@ class _FusedLayers(torch.autograd.Function):
         for k in range(len(layers) - 1, -1, -1):
             layer = layers[k]
             g = None if g_spikes[k] is None else g_spikes[k].detach().contiguous().numpy()
-            gm = None if k < len(layers) - 1 or g_mem is None else g_mem.detach().contiguous().numpy()
+            gm = (
+                None
+                if k < len(layers) - 1 or g_mem is None
+                else g_mem.detach().contiguous().numpy()
+            )
             live = None
             if above is not None and g is None:
                 g, live = above
-            elif above is not None:  # a loss on these spikes too: add, the kernel finds the live neurons
+            elif (
+                above is not None
+            ):  # a loss on these spikes too: add, the kernel finds the live neurons
                 g = g.copy()
                 g[:, :, above[1]] += above[0]
             if g is None and gm is None:  # nothing reaches this layer or the ones below from above
                 above = None
                 continue
-            need_w, need_b = ctx.needs_input_grad[3 + 2 * k: 5 + 2 * k]
-            gx, gw, gb = _fused.fused_backward(layer.x, layer.bits, layer.syn, layer.neurons, layer.mems,
-                                               layer.spikes, g, gm, k > 0 or need_x,
-                                               need_b and ctx.has_bias[k], live, gx_rows=k > 0,
-                                               bias=layer.bias, mems_of=layer.mems_of)
+            need_w, need_b = ctx.needs_input_grad[3 + 2 * k : 5 + 2 * k]
+            gx, gw, gb = _fused.fused_backward(
+                layer.x,
+                layer.bits,
+                layer.syn,
+                layer.neurons,
+                layer.mems,
+                layer.spikes,
+                g,
+                gm,
+                k > 0 or need_x,
+                need_b and ctx.has_bias[k],
+                live,
+                gx_rows=k > 0,
+                bias=layer.bias,
+                mems_of=layer.mems_of,
+            )
             grads[2 * k] = torch.from_numpy(gw) if need_w else None
             grads[2 * k + 1] = None if gb is None else torch.from_numpy(gb)
             if k > 0:
@@ -428,13 +514,20 @@ def _fused_layers(x: torch.Tensor, fcs, lifs, bits: np.ndarray | None, max_layer
     if not fcs[0].choose_fused(x, bits):
         return None
     training = torch.is_grad_enabled()
-    needs_grad = (training and any(fc.weight.requires_grad for fc in fcs), training and x.requires_grad)
+    needs_grad = (
+        training and any(fc.weight.requires_grad for fc in fcs),
+        training and x.requires_grad,
+    )
     params = [p for fc in fcs for p in (fc.weight, fc.bias)]
-    mems, out_bits, *spikes = _FusedLayers.apply(x, (list(fcs), list(lifs), needs_grad, max_layers), bits, *params)
+    mems, out_bits, *spikes = _FusedLayers.apply(
+        x, (list(fcs), list(lifs), needs_grad, max_layers), bits, *params
+    )
     return spikes, mems, out_bits.numpy().view(np.uint32)
 
 
-def sparse_lif(x: torch.Tensor, fc: SparseLinear, lif: LIF) -> tuple[torch.Tensor, torch.Tensor] | None:
+def sparse_lif(
+    x: torch.Tensor, fc: SparseLinear, lif: LIF
+) -> tuple[torch.Tensor, torch.Tensor] | None:
     """``lif(fc(x))`` (zero initial membrane) in one compiled pass when it applies, else ``None``.
 
     Applies when ``fc`` chooses the event kernel for ``x`` [T, B, in] (see
@@ -511,8 +604,13 @@ class SparseLinear(nn.Module):
     torch.Size([3, 2, 5])
     """
 
-    def __init__(self, synapses: SparseSynapses, bias: bool = False, kernel: str = "auto",
-                 max_dense_bytes: int = 2**30) -> None:
+    def __init__(
+        self,
+        synapses: SparseSynapses,
+        bias: bool = False,
+        kernel: str = "auto",
+        max_dense_bytes: int = 2**30,
+    ) -> None:
         super().__init__()
         if not isinstance(synapses, SparseSynapses):
             raise TypeError(f"synapses must be SparseSynapses, got {type(synapses).__name__}")
@@ -528,11 +626,14 @@ class SparseLinear(nn.Module):
                 f"kernel='dense' would allocate {need / 2**30:.3g} GiB for the "
                 f"{self.in_features}x{self.out_features} weight matrix and its gradient, more than "
                 f"max_dense_bytes={self.max_dense_bytes} ({self.max_dense_bytes / 2**30:.3g} GiB); "
-                "use kernel='event' or 'auto', or raise max_dense_bytes")
+                "use kernel='event' or 'auto', or raise max_dense_bytes"
+            )
         self.kernel = kernel
         self.weight = nn.Parameter(torch.from_numpy(synapses.weights.copy()))
         self.set_synapses(synapses)
-        self.bias = nn.Parameter(torch.zeros(self.out_features, dtype=self.weight.dtype)) if bias else None
+        self.bias = (
+            nn.Parameter(torch.zeros(self.out_features, dtype=self.weight.dtype)) if bias else None
+        )
 
     def dense_bytes(self, dtype=None) -> int:
         """Bytes the dense kernel allocates: the dense matrix and its gradient."""
@@ -548,11 +649,14 @@ class SparseLinear(nn.Module):
         if not isinstance(synapses, SparseSynapses):
             raise TypeError(f"synapses must be SparseSynapses, got {type(synapses).__name__}")
         if synapses.shape != (self.in_features, self.out_features):
-            raise ValueError(f"synapses shape must be {(self.in_features, self.out_features)}, "
-                             f"got {synapses.shape}")
+            raise ValueError(
+                f"synapses shape must be {(self.in_features, self.out_features)}, "
+                f"got {synapses.shape}"
+            )
         if synapses.max_delay:
-            raise ValueError("SparseLinear needs delay-0 synapses (got max delay "
-                             f"{synapses.max_delay} steps)")
+            raise ValueError(
+                f"SparseLinear needs delay-0 synapses (got max delay {synapses.max_delay} steps)"
+            )
         rows = torch.from_numpy(synapses.pre_indices().astype(np.int64))
         cols = torch.from_numpy(synapses.indices.astype(np.int64))
         if "rows" in self._buffers:
@@ -567,28 +671,44 @@ class SparseLinear(nn.Module):
         # narrowest unsigned column index for the numba loops: less memory traffic per
         # synapse and no negative-index check (uint16 measured 1.6x faster than int64 at 10%)
         self._event_cols = synapses.indices.astype(
-            np.uint16 if self.out_features <= np.iinfo(np.uint16).max + 1 else np.uint32)
+            np.uint16 if self.out_features <= np.iinfo(np.uint16).max + 1 else np.uint32
+        )
         self._chunks = _fused.chunks(self._indptr, self._event_cols, self.out_features)
         # a complete pattern in CSR order is the row-major dense matrix: no scatter needed
         self._full = synapses.n_synapses == self.in_features * self.out_features and np.array_equal(
-            synapses.indices, np.tile(np.arange(self.out_features, dtype=np.int32), self.in_features))
+            synapses.indices,
+            np.tile(np.arange(self.out_features, dtype=np.int32), self.in_features),
+        )
         # a new Parameter, not new .data: autograd caches the shape of a leaf it has seen
-        self.weight = nn.Parameter(torch.from_numpy(synapses.weights.copy()).to(self.weight.dtype),
-                                   requires_grad=self.weight.requires_grad)
+        self.weight = nn.Parameter(
+            torch.from_numpy(synapses.weights.copy()).to(self.weight.dtype),
+            requires_grad=self.weight.requires_grad,
+        )
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # type: ignore[override]
         # a saved pattern may differ from this one (pruned, regrown): adopt it, then load
         rows, cols = state_dict.get(prefix + "rows"), state_dict.get(prefix + "cols")
         w = state_dict.get(prefix + "weight")
-        if rows is not None and cols is not None and w is not None and not (
-                rows.shape == self.rows.shape and torch.equal(rows, self.rows)
-                and torch.equal(cols, self.cols)):
+        if (
+            rows is not None
+            and cols is not None
+            and w is not None
+            and not (
+                rows.shape == self.rows.shape
+                and torch.equal(rows, self.rows)
+                and torch.equal(cols, self.cols)
+            )
+        ):
             r = rows.numpy()
             if r.size and (np.any(np.diff(r) < 0) or r.min() < 0 or r.max() >= self.in_features):
-                raise ValueError(f"{prefix}rows must be sorted presynaptic indices in [0, {self.in_features})")
+                raise ValueError(
+                    f"{prefix}rows must be sorted presynaptic indices in [0, {self.in_features})"
+                )
             indptr = np.zeros(self.in_features + 1, dtype=np.int64)
             np.cumsum(np.bincount(r, minlength=self.in_features), out=indptr[1:])
-            self.set_synapses(SparseSynapses(indptr, cols.numpy(), w.detach().numpy(), 0, self.out_features))
+            self.set_synapses(
+                SparseSynapses(indptr, cols.numpy(), w.detach().numpy(), 0, self.out_features)
+            )
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     @classmethod
@@ -612,7 +732,9 @@ class SparseLinear(nn.Module):
             raise ValueError(f"density must be in (0, 1], got {density}")
         rng = np.random.default_rng(seed)
         bound = 1.0 / math.sqrt(max(in_features * density, 1.0))
-        syn = SparseSynapses.fixed_probability(in_features, out_features, density, seed=rng, dtype=dtype)
+        syn = SparseSynapses.fixed_probability(
+            in_features, out_features, density, seed=rng, dtype=dtype
+        )
         w = rng.uniform(-bound, bound, size=syn.n_synapses).astype(dtype)
         return cls(syn.with_weights(w), bias=bias, kernel=kernel)
 
@@ -629,9 +751,11 @@ class SparseLinear(nn.Module):
             raise MemoryError(
                 f"the dense {self.in_features}x{self.out_features} weight matrix needs "
                 f"{self.dense_bytes() / 2**30:.3g} GiB with its gradient, more than "
-                f"max_dense_bytes={self.max_dense_bytes}")
-        w = torch.zeros(self.in_features, self.out_features, dtype=self.weight.dtype,
-                        device=self.weight.device)
+                f"max_dense_bytes={self.max_dense_bytes}"
+            )
+        w = torch.zeros(
+            self.in_features, self.out_features, dtype=self.weight.dtype, device=self.weight.device
+        )
         return w.index_put((self.rows, self.cols), self.weight)
 
     def choose_kernel(self, flat: torch.Tensor) -> str:
@@ -646,15 +770,23 @@ class SparseLinear(nn.Module):
         grad_x = training and flat.requires_grad
         dense_ns = _NS_PER_MAC * M * I * O * (1 + grad_w + grad_x)
         # numpy counts ~2.5x faster than torch.count_nonzero on CPU (measured, float32)
-        nnz = (np.count_nonzero(flat.detach().numpy()) if flat.device.type == "cpu"
-               else int(torch.count_nonzero(flat)))
+        nnz = (
+            np.count_nonzero(flat.detach().numpy())
+            if flat.device.type == "cpu"
+            else int(torch.count_nonzero(flat))
+        )
         events = int(nnz) * (self.weight.numel() / I)
-        event_ns = (_NS_PER_EVENT * (events * (1 + grad_w) + grad_x * M * self.weight.numel())
-                    + _NS_PER_SCAN * M * I * (1 + grad_w))
+        event_ns = _NS_PER_EVENT * (
+            events * (1 + grad_w) + grad_x * M * self.weight.numel()
+        ) + _NS_PER_SCAN * M * I * (1 + grad_w)
         return "event" if event_ns < dense_ns else "dense"
 
-    def choose_fused(self, x: torch.Tensor, bits: np.ndarray | None = None,
-                     needs_grad: tuple[bool, bool] | None = None) -> bool:
+    def choose_fused(
+        self,
+        x: torch.Tensor,
+        bits: np.ndarray | None = None,
+        needs_grad: tuple[bool, bool] | None = None,
+    ) -> bool:
         """Whether :func:`sparse_lif` runs this projection and its LIF layer fused on ``x`` [T, B, in].
 
         ``kernel="event"``: always; ``"dense"``, ``"sparse"``: never; ``"auto"``: when the
@@ -678,10 +810,14 @@ class SparseLinear(nn.Module):
         training = grad_w or grad_x
         dense_ns = (_NS_PER_MAC * O + _NS_PER_DENSE_ENTRY) * T * B * I * (1 + grad_w + grad_x)
         vectors = -(-T // _fused.LANES)  # vector operations per synapse and input train
-        pairs = (np.count_nonzero(bits) if bits is not None and bits.size
-                 else _fused.count_active_inputs(x.detach().contiguous().numpy()))
-        fused_ns = ((_NS_PER_ENTRY * I + _NS_PER_OUT_ENTRY * O) * T * B * (1 + training)
-                    + _NS_PER_VECTOR * vectors * (pairs * nnz / I * (1 + grad_w) + grad_x * B * nnz))
+        pairs = (
+            np.count_nonzero(bits)
+            if bits is not None and bits.size
+            else _fused.count_active_inputs(x.detach().contiguous().numpy())
+        )
+        fused_ns = (_NS_PER_ENTRY * I + _NS_PER_OUT_ENTRY * O) * T * B * (
+            1 + training
+        ) + _NS_PER_VECTOR * vectors * (pairs * nnz / I * (1 + grad_w) + grad_x * B * nnz)
         return fused_ns < dense_ns
 
     def checked_weight(self) -> torch.Tensor:
@@ -689,8 +825,10 @@ class SparseLinear(nn.Module):
         by synapse, and ``weight`` is a public attribute that may have been replaced."""
         n = self._event_cols.size
         if tuple(self.weight.shape) != (n,):
-            raise ValueError(f"weight must have shape ({n},) (one value per synapse), got "
-                             f"{tuple(self.weight.shape)}; change the pattern with set_synapses")
+            raise ValueError(
+                f"weight must have shape ({n},) (one value per synapse), got "
+                f"{tuple(self.weight.shape)}; change the pattern with set_synapses"
+            )
         return self.weight
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -704,12 +842,18 @@ class SparseLinear(nn.Module):
             y = flat @ self.dense_weight()
         elif kernel == "event":
             if flat.dtype != self.weight.dtype:
-                raise TypeError(f"input dtype {flat.dtype} must match the weights' {self.weight.dtype}")
-            y = _EventLinear.apply(flat, self.weight, self._indptr, self._event_cols, self.out_features)
+                raise TypeError(
+                    f"input dtype {flat.dtype} must match the weights' {self.weight.dtype}"
+                )
+            y = _EventLinear.apply(
+                flat, self.weight, self._indptr, self._event_cols, self.out_features
+            )
         else:
             wt = torch.sparse_coo_tensor(
-                self._coo.to(self.weight.device), self.weight,
-                (self.out_features, self.in_features), is_coalesced=False,
+                self._coo.to(self.weight.device),
+                self.weight,
+                (self.out_features, self.in_features),
+                is_coalesced=False,
                 check_invariants=False,  # indices come from a validated SparseSynapses
             )
             y = torch.sparse.mm(wt, flat.t()).t()
@@ -720,11 +864,15 @@ class SparseLinear(nn.Module):
     def to_synapses(self) -> SparseSynapses:
         """Current weights as :class:`SparseSynapses` (same pattern, delay 0)."""
         w = self.weight.detach().cpu().numpy().copy()
-        return SparseSynapses(self._indptr, self.cols.cpu().numpy().astype(np.int32), w, 0, self.out_features)
+        return SparseSynapses(
+            self._indptr, self.cols.cpu().numpy().astype(np.int32), w, 0, self.out_features
+        )
 
     def extra_repr(self) -> str:
-        return (f"in={self.in_features}, out={self.out_features}, synapses={self.weight.numel()}, "
-                f"density={self.density:.3g}, kernel={self.kernel!r}")
+        return (
+            f"in={self.in_features}, out={self.out_features}, synapses={self.weight.numel()}, "
+            f"density={self.density:.3g}, kernel={self.kernel!r}"
+        )
 
 
 def spike_count_readout(spikes: torch.Tensor) -> torch.Tensor:
@@ -807,8 +955,14 @@ class SpikingMLP(nn.Module):
         )
         n_layers = len(sizes) - 1
         self.lifs = nn.ModuleList(
-            LIF(beta, threshold, spike_fn, reset,
-                kwta_k=kwta_k if i < n_layers - 1 else None, kwta_losers=kwta_losers)
+            LIF(
+                beta,
+                threshold,
+                spike_fn,
+                reset,
+                kwta_k=kwta_k if i < n_layers - 1 else None,
+                kwta_losers=kwta_losers,
+            )
             for i in range(n_layers)
         )
 

@@ -113,11 +113,15 @@ class LIFParams:
         object.__setattr__(self, "tau_syn_s", taus)
         e_rev = tuple(real(f"e_rev[{i}]", e) for i, e in enumerate(self.e_rev))
         if e_rev and len(e_rev) != len(taus):
-            raise ValueError(f"e_rev needs one reversal potential per channel of tau_syn_s "
-                             f"({len(taus)}), got {len(e_rev)}")
+            raise ValueError(
+                f"e_rev needs one reversal potential per channel of tau_syn_s "
+                f"({len(taus)}), got {len(e_rev)}"
+            )
         if len(e_rev) > 2:
-            raise ValueError(f"conductance synapses support 1 or 2 channels (as NEST's "
-                             f"iaf_cond_exp), got {len(e_rev)}")
+            raise ValueError(
+                f"conductance synapses support 1 or 2 channels (as NEST's "
+                f"iaf_cond_exp), got {len(e_rev)}"
+            )
         object.__setattr__(self, "e_rev", e_rev)
 
     @property

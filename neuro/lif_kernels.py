@@ -26,8 +26,15 @@ import numpy as np
 
 from neuro.jit import njit
 
-__all__ = ["SURROGATE_CODES", "lif_backward", "lif_consts", "lif_forward", "lif_grad_step", "lif_step",
-           "surrogate_derivative"]
+__all__ = [
+    "SURROGATE_CODES",
+    "lif_backward",
+    "lif_consts",
+    "lif_forward",
+    "lif_grad_step",
+    "lif_step",
+    "surrogate_derivative",
+]
 
 #: :attr:`neuro.surrogate.SurrogateSpike.kind` -> the code the compiled loop switches on.
 SURROGATE_CODES = {"fast_sigmoid": 0, "arctan": 1, "triangle": 2}
@@ -82,7 +89,9 @@ def lif_forward(cur, mem0, consts, reset_value, spikes, mems):  # pragma: no cov
 
 
 @njit(nogil=True, error_model="numpy")
-def lif_grad_step(mem, g_spk, g_mem, win, reset, nxt, consts, kind, out):  # pragma: no cover - compiled
+def lif_grad_step(
+    mem, g_spk, g_mem, win, reset, nxt, consts, kind, out
+):  # pragma: no cover - compiled
     """One step of the membrane gradient on 1-D slices (the module formula):
     ``out = g_mem + g_spk S'(mem - thr) win + k nxt`` with ``k = beta (1 - reset)``, or ``beta``.
 
@@ -126,17 +135,42 @@ def _backward(mems, g_spk, g_mem, win, resets, consts, kind, gx):  # pragma: no 
     for k0 in range(0, K, _COLUMNS):
         k1 = min(k0 + _COLUMNS, K)
         t = T - 1
-        lif_grad_step(mems[t, k0:k1], _row(g_spk, t, k0, k1), _row(g_mem, t, k0, k1),
-                      _row(win, t, k0, k1), None, None, consts, kind, gx[t, k0:k1])
+        lif_grad_step(
+            mems[t, k0:k1],
+            _row(g_spk, t, k0, k1),
+            _row(g_mem, t, k0, k1),
+            _row(win, t, k0, k1),
+            None,
+            None,
+            consts,
+            kind,
+            gx[t, k0:k1],
+        )
         for t in range(T - 2, -1, -1):
-            lif_grad_step(mems[t, k0:k1], _row(g_spk, t, k0, k1), _row(g_mem, t, k0, k1),
-                          _row(win, t, k0, k1), _row(resets, t + 1, k0, k1), gx[t + 1, k0:k1],
-                          consts, kind, gx[t, k0:k1])
+            lif_grad_step(
+                mems[t, k0:k1],
+                _row(g_spk, t, k0, k1),
+                _row(g_mem, t, k0, k1),
+                _row(win, t, k0, k1),
+                _row(resets, t + 1, k0, k1),
+                gx[t + 1, k0:k1],
+                consts,
+                kind,
+                gx[t, k0:k1],
+            )
 
 
-def lif_backward(mems: np.ndarray, g_spk: np.ndarray | None, g_mem: np.ndarray | None, threshold: float,
-                 beta: float, kind: str, scale: float, winners: np.ndarray | None = None,
-                 resets: np.ndarray | None = None) -> np.ndarray:
+def lif_backward(
+    mems: np.ndarray,
+    g_spk: np.ndarray | None,
+    g_mem: np.ndarray | None,
+    threshold: float,
+    beta: float,
+    kind: str,
+    scale: float,
+    winners: np.ndarray | None = None,
+    resets: np.ndarray | None = None,
+) -> np.ndarray:
     """Gradient w.r.t. the LIF input current of every step (see the module formula).
 
     Parameters

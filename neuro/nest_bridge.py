@@ -84,8 +84,15 @@ from neuro.record import RateMonitor, Recording, SpikeTrains, run_meta
 from neuro.synapses import SparseSynapses
 from neuro.validation import check_duration
 
-__all__ = ["NestModel", "NestSimulator", "to_nest", "run_nest", "release_nest", "nest_available",
-           "MV_PER_UNIT"]
+__all__ = [
+    "NestModel",
+    "NestSimulator",
+    "to_nest",
+    "run_nest",
+    "release_nest",
+    "nest_available",
+    "MV_PER_UNIT",
+]
 
 #: Our potentials (volts) are NEST's millivolts divided by this.
 MV_PER_UNIT = 1e3
@@ -168,8 +175,7 @@ def _neuron_params(model: str, pop: Population, dt_s: float) -> dict[str, Any]:
     if model == "iaf_cond_exp":  # C_m = tau_m above makes g_L = 1 nS: leak units are nS
         e_rev = [e * MV_PER_UNIT for e in p.e_rev]
         del out["tau_m"]  # iaf_cond_exp takes tau_m as C_m / g_L
-        out.update(g_L=1.0, E_ex=e_rev[0], E_in=e_rev[-1], tau_syn_ex=taus[0],
-                   tau_syn_in=taus[-1])
+        out.update(g_L=1.0, E_ex=e_rev[0], E_in=e_rev[-1], tau_syn_ex=taus[0], tau_syn_in=taus[-1])
     elif model == "iaf_psc_exp":
         out["tau_syn_ex"] = taus[0]
         out["tau_syn_in"] = taus[-1]
@@ -203,14 +209,22 @@ def _check_supported(network: Network) -> None:
     check_supported(network, "nest")
     for pop in network.populations:
         if pop.params.conductance_based:  # iaf_cond_exp routes channels by weight sign
-            feeds = [(pr.name, pr.synapses.weights) for pr in network.projections
-                     if pr.target == pop.name]
-            feeds += [(f"PoissonInput into {d.target!r}", np.asarray([d.weight]))
-                      for d in network.drives if d.target == pop.name]
+            feeds = [
+                (pr.name, pr.synapses.weights)
+                for pr in network.projections
+                if pr.target == pop.name
+            ]
+            feeds += [
+                (f"PoissonInput into {d.target!r}", np.asarray([d.weight]))
+                for d in network.drives
+                if d.target == pop.name
+            ]
             for where, w in feeds:
                 if w.size and float(np.min(w)) < 0:
-                    raise ValueError(f"{where}: conductance weights must be >= 0 "
-                                     f"(iaf_cond_exp), got min {float(np.min(w))}")
+                    raise ValueError(
+                        f"{where}: conductance weights must be >= 0 "
+                        f"(iaf_cond_exp), got min {float(np.min(w))}"
+                    )
 
 
 def _spike_generators(nest: Any, src: SpikeArraySource, dt_s: float) -> Any:
@@ -221,8 +235,10 @@ def _spike_generators(nest: Any, src: SpikeArraySource, dt_s: float) -> Any:
     for k in range(src.size):
         mine = np.unique(step[src.indices == k])
         if mine.size != np.count_nonzero(src.indices == k):
-            raise ValueError(f"SpikeArraySource {src.name!r}: channel {k} spikes more than "
-                             f"once in one step of {dt_s} s")
+            raise ValueError(
+                f"SpikeArraySource {src.name!r}: channel {k} spikes more than "
+                f"once in one step of {dt_s} s"
+            )
         # on NEST's grid: whole steps of the resolution, in ms
         gens[k].set(spike_times=np.round((mine + 1) * dt_s * 1e3, 9).tolist())
     return gens
@@ -298,17 +314,31 @@ class NestModel:
             keep = step >= start_step
             size = self.network.size(name)
             if name in spike_mon:
-                spikes[name] = SpikeTrains(step[keep] * self.dt_s,
-                                           np.asarray(ev["senders"])[keep] - first, size,
-                                           n_steps * self.dt_s, t_start_s=t_start)
+                spikes[name] = SpikeTrains(
+                    step[keep] * self.dt_s,
+                    np.asarray(ev["senders"])[keep] - first,
+                    size,
+                    n_steps * self.dt_s,
+                    t_start_s=t_start,
+                )
             if name in self.rate_monitored:
-                rates[name] = (np.bincount(step[keep] - start_step, minlength=n_steps)
-                               / (size * self.dt_s))
+                rates[name] = np.bincount(step[keep] - start_step, minlength=n_steps) / (
+                    size * self.dt_s
+                )
             rec.set(n_events=0)
         self.t_s += n_steps * self.dt_s
-        meta = run_meta("nest", wall, t_start, n_steps, threads=self.threads, sim_wall_s=wall,
-                        build_wall_s=self.build_wall_s, nest_models=dict(self.models),
-                        nest_rank=int(nest.Rank()), nest_processes=int(nest.NumProcesses()))
+        meta = run_meta(
+            "nest",
+            wall,
+            t_start,
+            n_steps,
+            threads=self.threads,
+            sim_wall_s=wall,
+            build_wall_s=self.build_wall_s,
+            nest_models=dict(self.models),
+            nest_rank=int(nest.Rank()),
+            nest_processes=int(nest.NumProcesses()),
+        )
         return Recording(spikes, {}, rates, self.dt_s, n_steps * self.dt_s, meta)
 
 
@@ -344,8 +374,14 @@ def to_nest(network: Network, dt_s: float, *, seed: int = 0, threads: int = 1) -
     nest = _import_nest()
     t0 = time.perf_counter()
     nest.ResetKernel()
-    nest.SetKernelStatus({"resolution": dt_s * 1e3, "local_num_threads": int(threads),
-                          "rng_seed": int(seed) + 1, "print_time": False})
+    nest.SetKernelStatus(
+        {
+            "resolution": dt_s * 1e3,
+            "local_num_threads": int(threads),
+            "rng_seed": int(seed) + 1,
+            "print_time": False,
+        }
+    )
     nodes: dict[str, Any] = {}
     models: dict[str, str] = {}
     for pop in network.populations:
@@ -371,15 +407,20 @@ def to_nest(network: Network, dt_s: float, *, seed: int = 0, threads: int = 1) -
         pre_ids = np.asarray(pre.tolist())[syn.pre_indices()]
         post_ids = np.asarray(post.tolist())[syn.indices]
         steps = _nest_delay_steps(syn.delays, models[pr.target])
-        spec = {"synapse_model": "static_synapse",
-                "weight": _nest_weights(syn.weights, models[pr.target], pr.receptor),
-                "delay": steps * dt_s * 1e3}
+        spec = {
+            "synapse_model": "static_synapse",
+            "weight": _nest_weights(syn.weights, models[pr.target], pr.receptor),
+            "delay": steps * dt_s * 1e3,
+        }
         if models[pr.target] == "iaf_psc_exp_multisynapse":
             spec["receptor_type"] = pr.receptor + 1
         nest.Connect(pre_ids, post_ids, "one_to_one", syn_spec=spec)
     for d in network.drives:
         gen = nest.Create("poisson_generator", params={"rate": d.n_inputs * d.rate_hz})
-        spec = {"weight": float(_nest_weights(d.weight, models[d.target], d.receptor)), "delay": float(_nest_delay_steps(np.zeros(1), models[d.target])[0]) * dt_s * 1e3}
+        spec = {
+            "weight": float(_nest_weights(d.weight, models[d.target], d.receptor)),
+            "delay": float(_nest_delay_steps(np.zeros(1), models[d.target])[0]) * dt_s * 1e3,
+        }
         if models[d.target] == "iaf_psc_exp_multisynapse":
             spec["receptor_type"] = d.receptor + 1
         nest.Connect(gen, nodes[d.target], "all_to_all", syn_spec=spec)
@@ -404,14 +445,23 @@ def to_nest(network: Network, dt_s: float, *, seed: int = 0, threads: int = 1) -
         rec = nest.Create("spike_recorder")
         nest.Connect(nodes[name], rec)
         recorders[name] = rec
-    model = NestModel(network, float(dt_s), int(threads), nodes, recorders, models,
-                      time.perf_counter() - t0, rated)
+    model = NestModel(
+        network,
+        float(dt_s),
+        int(threads),
+        nodes,
+        recorders,
+        models,
+        time.perf_counter() - t0,
+        rated,
+    )
     _KERNEL["model"] = model
     return model
 
 
-def run_nest(network: Network, duration_s: float, dt_s: float, *, seed: int = 0,
-             threads: int = 1) -> Recording:
+def run_nest(
+    network: Network, duration_s: float, dt_s: float, *, seed: int = 0, threads: int = 1
+) -> Recording:
     """Build ``network`` in NEST and simulate it for ``duration_s`` seconds (one call)."""
     return to_nest(network, dt_s, seed=seed, threads=threads).run(duration_s)
 
@@ -486,8 +536,9 @@ class NestSimulator:
 
     def load_state_dict(self, d: dict[str, object]) -> None:
         """Refused, as :meth:`state_dict`."""
-        raise UnsupportedFeatureError("nest",
-                                      {Feature.CHECKPOINTS: ["a call of load_state_dict()"]})
+        raise UnsupportedFeatureError(
+            "nest", {Feature.CHECKPOINTS: ["a call of load_state_dict()"]}
+        )
 
     def synapses(self) -> list[SparseSynapses]:
         """Each projection's synapses (static in NEST: the network's)."""
@@ -501,10 +552,22 @@ class NestSimulator:
 #: What the bridge exports (module docstring); plastic, adaptive, k-WTA and subtract-reset
 #: neurons have no NEST model here, state monitors are not exported, and NEST cannot save
 #: its kernel's state.
-NEST_FEATURES: frozenset[Feature] = frozenset({
-    Feature.EXP_CHANNELS, Feature.CONDUCTANCE, Feature.DELAYS, Feature.CURRENT_INJECTION,
-    Feature.POISSON_INPUT, Feature.POISSON_SOURCES, Feature.SPIKE_ARRAY_SOURCES})
+NEST_FEATURES: frozenset[Feature] = frozenset(
+    {
+        Feature.EXP_CHANNELS,
+        Feature.CONDUCTANCE,
+        Feature.DELAYS,
+        Feature.CURRENT_INJECTION,
+        Feature.POISSON_INPUT,
+        Feature.POISSON_SOURCES,
+        Feature.SPIKE_ARRAY_SOURCES,
+    }
+)
 
-register_backend("nest", NestSimulator, NEST_FEATURES,
-                 "the NEST bridge runs static synapses, no k-WTA, adaptation or subtract "
-                 "reset, and cannot checkpoint")
+register_backend(
+    "nest",
+    NestSimulator,
+    NEST_FEATURES,
+    "the NEST bridge runs static synapses, no k-WTA, adaptation or subtract "
+    "reset, and cannot checkpoint",
+)

@@ -57,13 +57,21 @@ class Population:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
             raise ValueError(f"population name must be an identifier string, got {self.name!r}")
-        if isinstance(self.size, bool) or not isinstance(self.size, (int, np.integer)) \
-                or self.size < 1:  # True is an int to Python, not a size
-            raise ValueError(f"population {self.name!r}: size must be an integer >= 1, got {self.size!r}")
+        if (
+            isinstance(self.size, bool)
+            or not isinstance(self.size, (int, np.integer))
+            or self.size < 1
+        ):  # True is an int to Python, not a size
+            raise ValueError(
+                f"population {self.name!r}: size must be an integer >= 1, got {self.size!r}"
+            )
         if not isinstance(self.params, LIFParams):
-            raise TypeError(f"population {self.name!r}: params must be LIFParams, got {type(self.params).__name__}")
-        check_memory(f"Population({self.name!r}, size={self.size})", 8.0 * self.size,
-                     "lower size")  # v_init, float64: before numpy tries to allocate it
+            raise TypeError(
+                f"population {self.name!r}: params must be LIFParams, got {type(self.params).__name__}"
+            )
+        check_memory(
+            f"Population({self.name!r}, size={self.size})", 8.0 * self.size, "lower size"
+        )  # v_init, float64: before numpy tries to allocate it
         v0 = self.params.v_rest if self.v_init is None else self.v_init
         what = f"population {self.name!r}: v_init"
         v0 = broadcast(what, real_array(what, v0), self.size)
@@ -72,8 +80,11 @@ class Population:
         v0.flags.writeable = False  # validated: engines read it, nobody may change it
         object.__setattr__(self, "v_init", v0)
         if self.kwta_k is not None:  # 2.9 is not 2 winners, '3' is not 3
-            object.__setattr__(self, "kwta_k", integer(f"population {self.name!r}: kwta_k",
-                                                       self.kwta_k, 0, self.size))
+            object.__setattr__(
+                self,
+                "kwta_k",
+                integer(f"population {self.name!r}: kwta_k", self.kwta_k, 0, self.size),
+            )
         if self.kwta_losers not in ("reset", "hold"):
             raise ValueError(
                 f"population {self.name!r}: kwta_losers must be 'reset' or 'hold', "
@@ -111,8 +122,11 @@ class Projection:
 
     def __post_init__(self) -> None:
         # 0.7 is not channel 0 (and 0.0 would pass the network's `receptor in range(n)`)
-        object.__setattr__(self, "receptor", integer(f"projection {self.source}->{self.target}: "
-                                                     "receptor", self.receptor, 0))
+        object.__setattr__(
+            self,
+            "receptor",
+            integer(f"projection {self.source}->{self.target}: receptor", self.receptor, 0),
+        )
         if not isinstance(self.synapses, SparseSynapses):
             raise TypeError(
                 f"projection {self.source}->{self.target}: synapses must be SparseSynapses, "
@@ -167,11 +181,15 @@ class Network:
             raise ValueError(f"population/source names must be unique; repeated: {sorted(dup)}")
         for s in self.sources:
             if not isinstance(s, (PoissonSource, SpikeArraySource)):
-                raise TypeError(f"sources must be PoissonSource or SpikeArraySource, got {type(s).__name__}")
+                raise TypeError(
+                    f"sources must be PoissonSource or SpikeArraySource, got {type(s).__name__}"
+                )
         pops = {p.name: p for p in self.populations}
         for pr in self.projections:
             if pr.source not in names:
-                raise ValueError(f"projection {pr.name}: unknown source {pr.source!r}; known: {names}")
+                raise ValueError(
+                    f"projection {pr.name}: unknown source {pr.source!r}; known: {names}"
+                )
             if pr.target not in pops:
                 raise ValueError(
                     f"projection {pr.name}: target {pr.target!r} must be a population; "
@@ -202,7 +220,9 @@ class Network:
             if not isinstance(d, PoissonInput):
                 raise TypeError(f"drives must be PoissonInput, got {type(d).__name__}")
             if d.target not in pops:
-                raise ValueError(f"PoissonInput target {d.target!r} is not a population; known: {sorted(pops)}")
+                raise ValueError(
+                    f"PoissonInput target {d.target!r} is not a population; known: {sorted(pops)}"
+                )
             n_ch = pops[d.target].params.n_channels
             if d.receptor not in range(max(n_ch, 1)):
                 raise ValueError(
@@ -263,9 +283,12 @@ class Network:
     def with_synapses(self, synapses: list[SparseSynapses] | tuple[SparseSynapses, ...]) -> Network:
         """Same network with each projection's synapses replaced (in order)."""
         if len(synapses) != len(self.projections):
-            raise ValueError(f"expected {len(self.projections)} synapse matrices, got {len(synapses)}")
+            raise ValueError(
+                f"expected {len(self.projections)} synapse matrices, got {len(synapses)}"
+            )
         return replace(
-            self, projections=tuple(replace(p, synapses=s) for p, s in zip(self.projections, synapses))
+            self,
+            projections=tuple(replace(p, synapses=s) for p, s in zip(self.projections, synapses)),
         )
 
     def with_monitors(self, monitors: list[Monitor] | tuple[Monitor, ...]) -> Network:

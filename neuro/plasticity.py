@@ -114,8 +114,15 @@ class STDPRule:
     def __post_init__(self) -> None:
         for name in ("tau_plus_s", "tau_minus_s", "tau_x_s", "tau_y_s"):
             _set(self, name, _pos(name, getattr(self, name)))
-        for name in ("a_plus", "a_minus", "a3_plus", "a3_minus", "mu_plus", "mu_minus",
-                     "learning_rate"):
+        for name in (
+            "a_plus",
+            "a_minus",
+            "a3_plus",
+            "a3_minus",
+            "mu_plus",
+            "mu_minus",
+            "learning_rate",
+        ):
             _set(self, name, _nonneg(name, getattr(self, name)))
         for name in ("w_min", "w_max"):
             _set(self, name, real(name, getattr(self, name)))

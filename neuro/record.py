@@ -59,12 +59,18 @@ class StateMonitor:
     every_steps: int = 1
 
     def __post_init__(self) -> None:
-        idx = np.atleast_1d(index_array(f"StateMonitor on {self.target!r}: indices",
-                                        self.indices, None))  # 0.5 is not neuron 0
+        idx = np.atleast_1d(
+            index_array(f"StateMonitor on {self.target!r}: indices", self.indices, None)
+        )  # 0.5 is not neuron 0
         # read-only (a copy of the caller's array): engines index the state with it
         object.__setattr__(self, "indices", read_only(idx))
-        object.__setattr__(self, "every_steps", integer(  # 2.5 is not a sampling period
-            f"StateMonitor on {self.target!r}: every_steps", self.every_steps, 1))
+        object.__setattr__(
+            self,
+            "every_steps",
+            integer(  # 2.5 is not a sampling period
+                f"StateMonitor on {self.target!r}: every_steps", self.every_steps, 1
+            ),
+        )
 
     def channel(self) -> int:
         """-1 for ``v``, else the synaptic channel number of ``I<k>``."""
@@ -72,7 +78,9 @@ class StateMonitor:
             return -1
         if self.variable.startswith("I") and self.variable[1:].isdigit():
             return int(self.variable[1:])
-        raise ValueError(f"variable must be 'v' or 'I<k>' (k a channel number), got {self.variable!r}")
+        raise ValueError(
+            f"variable must be 'v' or 'I<k>' (k a channel number), got {self.variable!r}"
+        )
 
     def validate(self, pop: Population) -> None:
         """Check indices and variable against the population."""
@@ -120,7 +128,9 @@ class SpikeTrains:
         t = np.asarray(self.times_s, dtype=np.float64)
         i = np.asarray(self.indices, dtype=np.int32)
         if t.shape != i.shape:
-            raise ValueError(f"times_s and indices must match in shape, got {t.shape} and {i.shape}")
+            raise ValueError(
+                f"times_s and indices must match in shape, got {t.shape} and {i.shape}"
+            )
         for name in ("duration_s", "t_start_s"):
             value = float(getattr(self, name))
             if not (np.isfinite(value) and value >= 0):
@@ -180,8 +190,13 @@ META_KEYS = ("engine", "wall_s", "t_start_s", "n_steps")
 
 def run_meta(engine: str, wall_s: float, t_start_s: float, n_steps: int, **extra: object) -> dict:
     """The ``meta`` dict of a recording: :data:`META_KEYS` and backend-specific ``extra``."""
-    return {"engine": engine, "wall_s": float(wall_s), "t_start_s": float(t_start_s),
-            "n_steps": int(n_steps), **extra}
+    return {
+        "engine": engine,
+        "wall_s": float(wall_s),
+        "t_start_s": float(t_start_s),
+        "n_steps": int(n_steps),
+        **extra,
+    }
 
 
 class _Recorded(dict):
@@ -193,8 +208,10 @@ class _Recorded(dict):
         self._what, self._hint = what, hint
 
     def __missing__(self, key: object) -> None:
-        raise KeyError(f"{key!r} was not recorded: Recording.{self._what} has "
-                       f"{sorted(self) if self else 'nothing'} ({self._hint})")
+        raise KeyError(
+            f"{key!r} was not recorded: Recording.{self._what} has "
+            f"{sorted(self) if self else 'nothing'} ({self._hint})"
+        )
 
     def __reduce__(self) -> tuple:  # pickles (and copies) as the plain dict it holds
         return (dict, (dict(self),))
@@ -228,9 +245,11 @@ class Recording:
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name, hint in (("spikes", "add a SpikeMonitor(target)"),
-                           ("states", "keys are 'population.variable'; add a StateMonitor"),
-                           ("rates", "add a RateMonitor(target)")):
+        for name, hint in (
+            ("spikes", "add a SpikeMonitor(target)"),
+            ("states", "keys are 'population.variable'; add a StateMonitor"),
+            ("rates", "add a RateMonitor(target)"),
+        ):
             object.__setattr__(self, name, _Recorded(getattr(self, name), what=name, hint=hint))
 
     @property

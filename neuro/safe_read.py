@@ -41,8 +41,18 @@ import numpy as np
 from neuro import validation
 from neuro.integrity import FormatError
 
-__all__ = ["MAX_RATIO", "open_regular", "open_binary", "read_bytes", "read_json", "open_h5",
-           "check_h5", "load_npz", "load_npy", "available_memory"]
+__all__ = [
+    "MAX_RATIO",
+    "open_regular",
+    "open_binary",
+    "read_bytes",
+    "read_json",
+    "open_h5",
+    "check_h5",
+    "load_npz",
+    "load_npy",
+    "available_memory",
+]
 
 #: Largest believable ratio of declared (uncompressed) to stored bytes of compressed data:
 #: deflate cannot exceed about 1032:1, so a larger claim is a bomb or a lie.
@@ -50,8 +60,15 @@ MAX_RATIO = 1100
 
 #: Filters HDF5 has built in (deflate, shuffle, fletcher32, szip, nbit, scale-offset) and
 #: h5py's lzf. Any other id would make HDF5 search its plugin path for code to load.
-_FILTERS = {1: "deflate", 2: "shuffle", 3: "fletcher32", 4: "szip", 5: "nbit",
-            6: "scaleoffset", 32000: "lzf"}
+_FILTERS = {
+    1: "deflate",
+    2: "shuffle",
+    3: "fletcher32",
+    4: "szip",
+    5: "nbit",
+    6: "scaleoffset",
+    32000: "lzf",
+}
 _NOT_COMPRESSING = {2, 3}
 
 #: Default cap of JSON files (sweep, point, summary files are a few kB).
@@ -84,22 +101,36 @@ def open_regular(path: str | os.PathLike, what: str = "file") -> int:
     FormatError
         A symbolic link, FIFO, device, socket or directory.
     """
-    flags = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-             | getattr(os, "O_CLOEXEC", 0))
+    flags = (
+        os.O_RDONLY
+        | getattr(os, "O_NOFOLLOW", 0)
+        | getattr(os, "O_NONBLOCK", 0)
+        | getattr(os, "O_CLOEXEC", 0)
+    )
     try:
         fd = os.open(path, flags)
     except OSError as e:
         if e.errno == errno.ELOOP:  # O_NOFOLLOW on a symbolic link
-            raise _fail(path, what, "is a symbolic link; readers open regular files only "
-                                    "(give the target's path)") from None
+            raise _fail(
+                path,
+                what,
+                "is a symbolic link; readers open regular files only (give the target's path)",
+            ) from None
         if e.errno == errno.ENXIO:  # e.g. a socket or an unconnected device
             raise _fail(path, what, "is not a regular file") from None
         raise
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
-                    else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "special")
+            kind = (
+                "a directory"
+                if stat.S_ISDIR(mode)
+                else "a FIFO"
+                if stat.S_ISFIFO(mode)
+                else "a device"
+                if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "special"
+            )
             raise _fail(path, what, f"is not a regular file ({kind})")
     except BaseException:
         os.close(fd)
@@ -134,8 +165,9 @@ def read_bytes(path: str | os.PathLike, max_bytes: int, what: str = "file") -> b
     return data
 
 
-def read_json(path: str | os.PathLike, what: str = "JSON file",
-              max_bytes: int = JSON_MAX_BYTES) -> Any:
+def read_json(
+    path: str | os.PathLike, what: str = "JSON file", max_bytes: int = JSON_MAX_BYTES
+) -> Any:
     """Parse a JSON file (UTF-8, at most ``max_bytes``); every failure names the file.
 
     Raises
@@ -173,8 +205,9 @@ def open_h5(path: str | os.PathLike, what: str = "HDF5 file") -> Iterator[h5py.F
         try:
             f = h5py.File(fh, "r")
         except (OSError, ValueError) as e:
-            raise _fail(path, what, f"is not a readable HDF5 file (truncated or corrupt?): "
-                                    f"{e}") from None
+            raise _fail(
+                path, what, f"is not a readable HDF5 file (truncated or corrupt?): {e}"
+            ) from None
         try:
             check_h5(f, str(path), size)
             yield f
@@ -208,17 +241,21 @@ def check_h5(f: h5py.File, where: str, file_size: int) -> None:
             full = gname.rstrip("/") + "/" + name
             link = g.get(name, getlink=True)
             if isinstance(link, h5py.SoftLink):
-                raise FormatError(f"{where}: {full} is a soft link (to {link.path}); "
-                                  "links are refused")
+                raise FormatError(
+                    f"{where}: {full} is a soft link (to {link.path}); links are refused"
+                )
             if isinstance(link, h5py.ExternalLink):
-                raise FormatError(f"{where}: {full} is an external link (to {link.filename}:"
-                                  f"{link.path}); links to other files are refused")
+                raise FormatError(
+                    f"{where}: {full} is an external link (to {link.filename}:"
+                    f"{link.path}); links to other files are refused"
+                )
             if not isinstance(link, h5py.HardLink):
                 raise FormatError(f"{where}: {full} is a link of unknown type; refused")
             obj = g[name]
             if h5py.h5o.get_info(obj.id).rc != 1:
-                raise FormatError(f"{where}: {full} is reachable under several names "
-                                  "(hard links); refused")
+                raise FormatError(
+                    f"{where}: {full} is reachable under several names (hard links); refused"
+                )
             total += _check_object(obj, full, where, file_size)
             if isinstance(obj, h5py.Dataset):
                 nbytes, stored, compressed = _check_dataset(obj, full, where, file_size)
@@ -227,12 +264,15 @@ def check_h5(f: h5py.File, where: str, file_size: int) -> None:
             elif isinstance(obj, h5py.Group):
                 stack.append((full, obj))
             else:
-                raise FormatError(f"{where}: {full} is a {type(obj).__name__}; only groups and "
-                                  "datasets are read")
+                raise FormatError(
+                    f"{where}: {full} is a {type(obj).__name__}; only groups and datasets are read"
+                )
     # many datasets each as large as the file would still add up to a multiple of it
     if total > budget[0] + MAX_RATIO * budget[1]:
-        raise FormatError(f"{where}: datasets and attributes declare {total} bytes in all, "
-                          f"more than a {file_size}-byte file can hold")
+        raise FormatError(
+            f"{where}: datasets and attributes declare {total} bytes in all, "
+            f"more than a {file_size}-byte file can hold"
+        )
     _check_memory(total, where)
 
 
@@ -248,9 +288,11 @@ def _check_memory(nbytes: int, where: str) -> None:
     """Refuse a read that cannot fit in the available memory, before allocating it."""
     avail = available_memory()
     if avail is not None and nbytes > avail:
-        raise FormatError(f"{where}: reading it needs about {nbytes / 2**30:.2f} GiB "
-                          f"({nbytes} bytes), more than the {avail / 2**30:.2f} GiB of memory "
-                          "available; free memory or read it on a larger machine")
+        raise FormatError(
+            f"{where}: reading it needs about {nbytes / 2**30:.2f} GiB "
+            f"({nbytes} bytes), more than the {avail / 2**30:.2f} GiB of memory "
+            "available; free memory or read it on a larger machine"
+        )
 
 
 def _declared(shape: tuple[int, ...] | None, tid: Any) -> int:
@@ -264,8 +306,9 @@ def _check_dtype(dtype: np.dtype, full: str, where: str) -> None:
     if h5py.check_string_dtype(dtype) is not None:
         return
     if dtype.kind not in "biufcS" or dtype.fields is not None or dtype.subdtype is not None:
-        raise FormatError(f"{where}: {full} has dtype {dtype}; only numbers, booleans and "
-                          "strings are read")
+        raise FormatError(
+            f"{where}: {full} has dtype {dtype}; only numbers, booleans and strings are read"
+        )
 
 
 def _check_object(obj: h5py.HLObject, full: str, where: str, file_size: int) -> int:
@@ -279,14 +322,15 @@ def _check_object(obj: h5py.HLObject, full: str, where: str, file_size: int) -> 
         _check_dtype(aid.dtype, what, where)
         nbytes = _declared(aid.shape, aid.get_type())
         if nbytes > file_size:
-            raise FormatError(f"{where}: {what} declares {nbytes} bytes, more than the file "
-                              f"({file_size} bytes) can hold")
+            raise FormatError(
+                f"{where}: {what} declares {nbytes} bytes, more than the file "
+                f"({file_size} bytes) can hold"
+            )
         total += nbytes
     return total
 
 
-def _check_dataset(d: h5py.Dataset, full: str, where: str,
-                   file_size: int) -> tuple[int, int, bool]:
+def _check_dataset(d: h5py.Dataset, full: str, where: str, file_size: int) -> tuple[int, int, bool]:
     """Refuse virtual, external or oversized datasets; (declared bytes, stored bytes,
     compressed?)."""
     dcpl = d.id.get_create_plist()
@@ -299,17 +343,24 @@ def _check_dataset(d: h5py.Dataset, full: str, where: str,
     filters = [dcpl.get_filter(i)[0] for i in range(dcpl.get_nfilters())]
     unknown = [fid for fid in filters if fid not in _FILTERS]
     if unknown:
-        raise FormatError(f"{where}: {full} uses unknown HDF5 filter(s) {unknown}; known: "
-                          f"{sorted(_FILTERS.values())}")
+        raise FormatError(
+            f"{where}: {full} uses unknown HDF5 filter(s) {unknown}; known: "
+            f"{sorted(_FILTERS.values())}"
+        )
     compressed = any(fid not in _NOT_COMPRESSING for fid in filters)
     nbytes = _declared(d.shape, d.id.get_type())
     stored = int(d.id.get_storage_size())
     limit = MAX_RATIO * stored + 4096 if compressed else file_size
     if nbytes > limit:
-        how = (f"{MAX_RATIO} times its {stored} stored bytes" if compressed
-               else f"the file ({file_size} bytes)")
-        raise FormatError(f"{where}: {full} declares {nbytes} bytes ({d.shape} {d.dtype}), "
-                          f"more than {how} can hold")
+        how = (
+            f"{MAX_RATIO} times its {stored} stored bytes"
+            if compressed
+            else f"the file ({file_size} bytes)"
+        )
+        raise FormatError(
+            f"{where}: {full} declares {nbytes} bytes ({d.shape} {d.dtype}), "
+            f"more than {how} can hold"
+        )
     return nbytes, stored, compressed
 
 
@@ -318,8 +369,11 @@ def _npy_header(fh: BinaryIO, where: str) -> tuple[tuple[int, ...], np.dtype, in
     """Shape, dtype and data bytes declared by a ``.npy`` header (no data read)."""
     try:
         version = np.lib.format.read_magic(fh)
-        shape, _fortran, dtype = (np.lib.format.read_array_header_1_0(fh) if version == (1, 0)
-                                  else np.lib.format.read_array_header_2_0(fh))
+        shape, _fortran, dtype = (
+            np.lib.format.read_array_header_1_0(fh)
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0(fh)
+        )
     except (ValueError, OSError, EOFError) as e:
         raise FormatError(f"{where}: not a .npy array: {e}") from None
     if dtype.hasobject:
@@ -333,14 +387,18 @@ def load_npy(path: str | os.PathLike, what: str = ".npy file") -> np.ndarray:
         size = os.fstat(fh.fileno()).st_size
         shape, dtype, nbytes = _npy_header(fh, str(path))
         if nbytes > size - fh.tell():
-            raise _fail(path, what, f"declares {nbytes} bytes ({shape} {dtype}), more than "
-                                    f"its {size} bytes hold")
+            raise _fail(
+                path,
+                what,
+                f"declares {nbytes} bytes ({shape} {dtype}), more than its {size} bytes hold",
+            )
         fh.seek(0)
         return np.load(fh, allow_pickle=False)
 
 
-def load_npz(path: str | os.PathLike, what: str = ".npz file",
-             max_bytes: int | None = None) -> dict[str, np.ndarray]:
+def load_npz(
+    path: str | os.PathLike, what: str = ".npz file", max_bytes: int | None = None
+) -> dict[str, np.ndarray]:
     """Every array of an ``.npz`` file, refusing a zip bomb from its directory.
 
     Parameters
@@ -370,13 +428,20 @@ def load_npz(path: str | os.PathLike, what: str = ".npz file",
             cap = size if max_bytes is None else max_bytes
             declared = 0
             for m in members:
-                limit = (size if m.compress_type == zipfile.ZIP_STORED
-                         else MAX_RATIO * m.compress_size + 4096)
+                limit = (
+                    size
+                    if m.compress_type == zipfile.ZIP_STORED
+                    else MAX_RATIO * m.compress_size + 4096
+                )
                 declared += m.file_size
                 if m.file_size > limit or declared > cap:
-                    raise _fail(path, what, f"member {m.filename!r} declares {m.file_size} "
-                                            f"bytes from {m.compress_size} stored ({declared} "
-                                            f"in all, at most {cap} allowed); refused")
+                    raise _fail(
+                        path,
+                        what,
+                        f"member {m.filename!r} declares {m.file_size} "
+                        f"bytes from {m.compress_size} stored ({declared} "
+                        f"in all, at most {cap} allowed); refused",
+                    )
             _check_memory(declared, str(path))
             out = {}
             for m in members:
@@ -385,8 +450,11 @@ def load_npz(path: str | os.PathLike, what: str = ".npz file",
                     with zf.open(m) as member:
                         _shape, _dt, nbytes = _npy_header(member, f"{path}:{m.filename}")
                         if nbytes > m.file_size:
-                            raise _fail(path, what, f"member {m.filename!r} declares {nbytes} "
-                                                    f"bytes in {m.file_size}")
+                            raise _fail(
+                                path,
+                                what,
+                                f"member {m.filename!r} declares {nbytes} bytes in {m.file_size}",
+                            )
                     with zf.open(m) as member:
                         out[name] = np.lib.format.read_array(member, allow_pickle=False)
                 except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
@@ -394,4 +462,3 @@ def load_npz(path: str | os.PathLike, what: str = ".npz file",
                         raise
                     raise _fail(path, what, f"member {m.filename!r} is damaged: {e}") from None
             return out
-

@@ -37,8 +37,13 @@ WIDTH = 16
 
 
 def _matrices(*arrays) -> bool:
-    return all(isinstance(a, types.Array) and a.ndim == 2 and a.dtype == arrays[0].dtype
-               and isinstance(a.dtype, types.Float) for a in arrays)
+    return all(
+        isinstance(a, types.Array)
+        and a.ndim == 2
+        and a.dtype == arrays[0].dtype
+        and isinstance(a.dtype, types.Float)
+        for a in arrays
+    )
 
 
 class _Rows:
@@ -80,13 +85,17 @@ def _row_chunks(context, builder, rows: _Rows):
 def _splat(builder, vec, value):
     undef = ir.Constant(vec, ir.Undefined)
     first = builder.insert_element(undef, value, ir.Constant(ir.IntType(32), 0))
-    return builder.shuffle_vector(first, undef, ir.Constant(ir.VectorType(ir.IntType(32), WIDTH), [0] * WIDTH))
+    return builder.shuffle_vector(
+        first, undef, ir.Constant(ir.VectorType(ir.IntType(32), WIDTH), [0] * WIDTH)
+    )
 
 
 def _vector_fn(builder, name: str, vec, ret, arg_types):
     """The LLVM intrinsic ``llvm.<name>.v16f32`` (or ``v16f64``, by ``vec``'s element type)."""
     suffix = f"v{WIDTH}f{'32' if isinstance(vec.element, ir.FloatType) else '64'}"
-    return cgutils.get_or_insert_function(builder.module, ir.FunctionType(ret, arg_types), f"llvm.{name}.{suffix}")
+    return cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(ret, arg_types), f"llvm.{name}.{suffix}"
+    )
 
 
 def _transposed(builder, rows):
@@ -96,7 +105,11 @@ def _transposed(builder, rows):
     lo = ir.Constant(mask, [v for k in range(half) for v in (k, k + WIDTH)])
     hi = ir.Constant(mask, [v for k in range(half, WIDTH) for v in (k, k + WIDTH)])
     for _ in range(4):  # out[2k] = (a0 b0 a1 b1 ...), out[2k + 1] = (a8 b8 ...) of rows k, k + 8
-        rows = [builder.shuffle_vector(rows[k], rows[k + half], m) for k in range(half) for m in (lo, hi)]
+        rows = [
+            builder.shuffle_vector(rows[k], rows[k + half], m)
+            for k in range(half)
+            for m in (lo, hi)
+        ]
     return rows
 
 
@@ -124,8 +137,13 @@ def scatter_row(typingctx, dst, cols, w, s0, s1, src, i):
     """``dst[cols[s], :] += w[s] * src[i, :]`` for ``s = s0 .. s1 - 1`` (the synapses of input
     ``i`` in a CSR row): each chunk of 16 of ``src``'s row loaded once, then one multiply and
     one add per synapse (as :func:`axpy_row`, so the same results to the last bit)."""
-    if not (_matrices(dst, src) and isinstance(cols, types.Array) and isinstance(cols.dtype, types.Integer)
-            and isinstance(w, types.Array) and w.dtype == dst.dtype):
+    if not (
+        _matrices(dst, src)
+        and isinstance(cols, types.Array)
+        and isinstance(cols.dtype, types.Integer)
+        and isinstance(w, types.Array)
+        and w.dtype == dst.dtype
+    ):
         return None
     sig = types.void(dst, cols, w, s0, s1, src, i)
 
@@ -140,7 +158,12 @@ def scatter_row(typingctx, dst, cols, w, s0, s1, src, i):
             v = s.load(iv, col)
             with cgutils.for_range(builder, builder.sub(last, first)) as loop:
                 syn = builder.add(first, loop.index)
-                k = context.cast(builder, builder.load(builder.gep(cols_ary.data, [syn])), tys[1].dtype, types.intp)
+                k = context.cast(
+                    builder,
+                    builder.load(builder.gep(cols_ary.data, [syn])),
+                    tys[1].dtype,
+                    types.intp,
+                )
                 a = _splat(builder, d.vec, builder.load(builder.gep(w_ary.data, [syn])))
                 d.store(builder.fadd(d.load(k, col), builder.fmul(a, v)), k, col)
         return context.get_dummy_value()
@@ -162,13 +185,17 @@ def dot_row(typingctx, a, i, b, j):
         iv, jv = (_intp(context, builder, args[k], sig.args[k]) for k in (1, 3))
         acc = cgutils.alloca_once_value(builder, ir.Constant(x.vec, [0.0] * WIDTH))
         with _row_chunks(context, builder, x) as col:
-            builder.store(builder.fadd(builder.load(acc), builder.fmul(x.load(iv, col), y.load(jv, col))), acc)
+            builder.store(
+                builder.fadd(builder.load(acc), builder.fmul(x.load(iv, col), y.load(jv, col))), acc
+            )
         v, width = builder.load(acc), WIDTH
         while width > 1:  # halves added: 16 -> 8 -> 4 -> 2 -> 1
             width //= 2
             mask = ir.VectorType(ir.IntType(32), width)
-            v = builder.fadd(builder.shuffle_vector(v, v, ir.Constant(mask, list(range(width)))),
-                             builder.shuffle_vector(v, v, ir.Constant(mask, list(range(width, 2 * width)))))
+            v = builder.fadd(
+                builder.shuffle_vector(v, v, ir.Constant(mask, list(range(width)))),
+                builder.shuffle_vector(v, v, ir.Constant(mask, list(range(width, 2 * width)))),
+            )
         return builder.extract_element(v, ir.Constant(ir.IntType(32), 0))
 
     return sig, codegen
@@ -185,11 +212,15 @@ def _store_lanes(context, builder, rows: _Rows, value, row, col, n_valid):
         with part:
             base = builder.bitcast(rows.ptr(row, col), rows.vec.element.as_pointer())
             with cgutils.for_range(builder, n_valid) as lane:
-                builder.store(builder.extract_element(value, lane.index), builder.gep(base, [lane.index]))
+                builder.store(
+                    builder.extract_element(value, lane.index), builder.gep(base, [lane.index])
+                )
 
 
 @intrinsic
-def lif_tile(typingctx, cur, k0, n_steps, bias, thr, beta, reset_value, spikes, b, n_b, mems, keep, pos, bits):
+def lif_tile(
+    typingctx, cur, k0, n_steps, bias, thr, beta, reset_value, spikes, b, n_b, mems, keep, pos, bits
+):
     """The LIF steps of the 16 neurons ``k0 .. k0 + 15`` of one sample, in registers.
 
     ``cur`` [>= k0 + 16, lanes]: their input current trains (neurons x steps, the layout of the
@@ -204,14 +235,28 @@ def lif_tile(typingctx, cur, k0, n_steps, bias, thr, beta, reset_value, spikes, 
     (length >= k0 + 16, ``None``: none) is added to the current first, as the unfused path
     does. Neurons ``>= spikes.shape[1]`` (the last block's padding) are computed, not stored.
     """
-    if not (_matrices(cur, spikes) and isinstance(reset_value, types.Boolean)
-            and (isinstance(bias, types.NoneType) or (isinstance(bias, types.Array) and bias.dtype == cur.dtype))
-            and (isinstance(mems, types.NoneType) or (_matrices(cur, mems) and isinstance(keep, types.Array)
-                                                      and keep.dtype == types.uint8))
-            and (isinstance(bits, types.NoneType) or (isinstance(bits, types.Array) and bits.ndim == 2
-                                                      and bits.dtype == types.uint32))):
+    if not (
+        _matrices(cur, spikes)
+        and isinstance(reset_value, types.Boolean)
+        and (
+            isinstance(bias, types.NoneType)
+            or (isinstance(bias, types.Array) and bias.dtype == cur.dtype)
+        )
+        and (
+            isinstance(mems, types.NoneType)
+            or (
+                _matrices(cur, mems) and isinstance(keep, types.Array) and keep.dtype == types.uint8
+            )
+        )
+        and (
+            isinstance(bits, types.NoneType)
+            or (isinstance(bits, types.Array) and bits.ndim == 2 and bits.dtype == types.uint32)
+        )
+    ):
         return None
-    sig = types.void(cur, k0, n_steps, bias, thr, beta, reset_value, spikes, b, n_b, mems, keep, pos, bits)
+    sig = types.void(
+        cur, k0, n_steps, bias, thr, beta, reset_value, spikes, b, n_b, mems, keep, pos, bits
+    )
 
     def codegen(context, builder, sig, args):
         tys = sig.args
@@ -219,12 +264,22 @@ def lif_tile(typingctx, cur, k0, n_steps, bias, thr, beta, reset_value, spikes, 
         i32 = ir.IntType(32)
         c = _Rows(context, builder, tys[0], args[0])
         spk_rows = _Rows(context, builder, tys[7], args[7])
-        mem_rows = None if isinstance(tys[10], types.NoneType) else _Rows(context, builder, tys[10], args[10])
-        bit_rows = None if isinstance(tys[13], types.NoneType) else _Rows(context, builder, tys[13], args[13])
+        mem_rows = (
+            None
+            if isinstance(tys[10], types.NoneType)
+            else _Rows(context, builder, tys[10], args[10])
+        )
+        bit_rows = (
+            None
+            if isinstance(tys[13], types.NoneType)
+            else _Rows(context, builder, tys[13], args[13])
+        )
         k0v, n, bv, nb = (_intp(context, builder, args[k], tys[k]) for k in (1, 2, 8, 9))
         dtype = tys[0].dtype
         vec, elt = c.vec, c.vec.element
-        thr_v, beta_v = (_splat(builder, vec, context.cast(builder, args[k], tys[k], dtype)) for k in (4, 5))
+        thr_v, beta_v = (
+            _splat(builder, vec, context.cast(builder, args[k], tys[k], dtype)) for k in (4, 5)
+        )
         one, zero = ir.Constant(vec, [1.0] * WIDTH), ir.Constant(vec, [0.0] * WIDTH)
         bias_v = None
         if not isinstance(tys[3], types.NoneType):
@@ -235,10 +290,18 @@ def lif_tile(typingctx, cur, k0, n_steps, bias, thr, beta, reset_value, spikes, 
         if mem_rows is not None:  # llvm.masked.compressstore: the kept lanes, one after the other
             keep_ary = context.make_array(tys[11])(context, builder, args[11])
             mask_bytes = ir.VectorType(ir.IntType(8), WIDTH)
-            keep_v = builder.load(builder.bitcast(builder.gep(keep_ary.data, [k0v]), mask_bytes.as_pointer()), align=1)
+            keep_v = builder.load(
+                builder.bitcast(builder.gep(keep_ary.data, [k0v]), mask_bytes.as_pointer()), align=1
+            )
             kept = builder.icmp_unsigned("!=", keep_v, ir.Constant(mask_bytes, [0] * WIDTH))
             pos = _intp(context, builder, args[12], tys[12])
-            compress = _vector_fn(builder, "masked.compressstore", vec, ir.VoidType(), [vec, elt.as_pointer(), kept.type])
+            compress = _vector_fn(
+                builder,
+                "masked.compressstore",
+                vec,
+                ir.VoidType(),
+                [vec, elt.as_pointer(), kept.type],
+            )
         bits_vec = ir.VectorType(i32, WIDTH)
         m = cgutils.alloca_once_value(builder, zero)
         s = cgutils.alloca_once_value(builder, zero)
@@ -261,17 +324,33 @@ def lif_tile(typingctx, cur, k0, n_steps, bias, thr, beta, reset_value, spikes, 
                             cur_t = builder.fadd(cur_t, bias_v)
                         mv, sv = builder.load(m), builder.load(s)
                         if reset_to_value:  # (one - s) * m * beta + cur
-                            mt = builder.fadd(builder.fmul(builder.fmul(builder.fsub(one, sv), mv), beta_v), cur_t)
+                            mt = builder.fadd(
+                                builder.fmul(builder.fmul(builder.fsub(one, sv), mv), beta_v), cur_t
+                            )
                         else:  # m * beta + cur - thr * s
-                            mt = builder.fsub(builder.fadd(builder.fmul(mv, beta_v), cur_t), builder.fmul(thr_v, sv))
+                            mt = builder.fsub(
+                                builder.fadd(builder.fmul(mv, beta_v), cur_t),
+                                builder.fmul(thr_v, sv),
+                            )
                         fired = builder.fcmp_ordered(">", mt, thr_v)
                         st = builder.select(fired, one, zero)
                         builder.store(mt, m)
                         builder.store(st, s)
-                        _store_lanes(context, builder, spk_rows, st, builder.add(builder.mul(t, nb), bv), k0v, n_valid)
+                        _store_lanes(
+                            context,
+                            builder,
+                            spk_rows,
+                            st,
+                            builder.add(builder.mul(t, nb), bv),
+                            k0v,
+                            n_valid,
+                        )
                         if mem_rows is not None:
                             row = builder.add(builder.mul(t, nb), bv)
-                            ptr = builder.gep(mem_rows.ary.data, [builder.add(builder.mul(row, mem_rows.n_cols), pos)])
+                            ptr = builder.gep(
+                                mem_rows.ary.data,
+                                [builder.add(builder.mul(row, mem_rows.n_cols), pos)],
+                            )
                             builder.call(compress, [mt, ptr, kept])
                         if bit_rows is not None:
                             shift = _splat(builder, bits_vec, builder.trunc(t, i32))
@@ -320,8 +399,11 @@ def lif_grad_tile(typingctx, mems, g_spk, g_mem, resets, k0, n_steps, b, n_b, co
     least ``k0 + 16`` rows; the rows of neurons ``>= mems.shape[1]`` get zeros.
     """
     optional = (g_spk, g_mem, resets)
-    if not (_matrices(mems, delta) and all(isinstance(a, types.NoneType) or _matrices(mems, a) for a in optional)
-            and isinstance(kind, types.Integer)):
+    if not (
+        _matrices(mems, delta)
+        and all(isinstance(a, types.NoneType) or _matrices(mems, a) for a in optional)
+        and isinstance(kind, types.Integer)
+    ):
         return None
     sig = types.void(mems, g_spk, g_mem, resets, k0, n_steps, b, n_b, consts, kind, delta)
 
@@ -329,14 +411,18 @@ def lif_grad_tile(typingctx, mems, g_spk, g_mem, resets, k0, n_steps, b, n_b, co
         tys = sig.args
         intp = context.get_value_type(types.intp)
         m_rows = _Rows(context, builder, tys[0], args[0])
-        spk_g, mem_g, rst = (None if isinstance(tys[k], types.NoneType) else _Rows(context, builder, tys[k], args[k])
-                             for k in (1, 2, 3))
+        spk_g, mem_g, rst = (
+            None if isinstance(tys[k], types.NoneType) else _Rows(context, builder, tys[k], args[k])
+            for k in (1, 2, 3)
+        )
         out = _Rows(context, builder, tys[10], args[10])
         k0v, n, bv, nb = (_intp(context, builder, args[k], tys[k]) for k in (4, 5, 6, 7))
         vec = m_rows.vec
         consts_ary = context.make_array(tys[8])(context, builder, args[8])
         thr, beta, scale, one, half_pi_scale, zero = (
-            _splat(builder, vec, builder.load(builder.gep(consts_ary.data, [ir.Constant(intp, i)]))) for i in range(6))
+            _splat(builder, vec, builder.load(builder.gep(consts_ary.data, [ir.Constant(intp, i)])))
+            for i in range(6)
+        )
         fabs = _vector_fn(builder, "fabs", vec, vec, [vec])
         n_valid = builder.sub(m_rows.n_cols, k0v)
         width = ir.Constant(intp, WIDTH)
@@ -350,13 +436,18 @@ def lif_grad_tile(typingctx, mems, g_spk, g_mem, resets, k0, n_steps, b, n_b, co
                 return builder.fdiv(one, builder.fmul(d, d))
             if code == 1:
                 u = builder.fmul(half_pi_scale, x)
-                return builder.fdiv(builder.fdiv(scale, builder.fadd(one, one)), builder.fadd(one, builder.fmul(u, u)))
+                return builder.fdiv(
+                    builder.fdiv(scale, builder.fadd(one, one)),
+                    builder.fadd(one, builder.fmul(u, u)),
+                )
             v = builder.fsub(one, builder.fdiv(builder.call(fabs, [x]), scale))
             return builder.select(builder.fcmp_ordered(">", v, zero), v, zero)
 
         def steps(code):
             with cgutils.for_range(builder, n_tiles) as loop:  # tiles from the last
-                c0 = builder.mul(builder.sub(builder.sub(n_tiles, loop.index), ir.Constant(intp, 1)), width)
+                c0 = builder.mul(
+                    builder.sub(builder.sub(n_tiles, loop.index), ir.Constant(intp, 1)), width
+                )
                 for j in range(WIDTH - 1, -1, -1):
                     builder.store(zero, slots[j])  # padding steps
                     t = builder.add(c0, ir.Constant(intp, j))
@@ -364,15 +455,31 @@ def lif_grad_tile(typingctx, mems, g_spk, g_mem, resets, k0, n_steps, b, n_b, co
                         row = builder.add(builder.mul(t, nb), bv)
                         v = zero
                         if spk_g is not None:
-                            d = derivative(builder.fsub(_load_lanes(context, builder, m_rows, row, k0v, n_valid), thr), code)
-                            v = builder.fmul(_load_lanes(context, builder, spk_g, row, k0v, n_valid), d)
+                            d = derivative(
+                                builder.fsub(
+                                    _load_lanes(context, builder, m_rows, row, k0v, n_valid), thr
+                                ),
+                                code,
+                            )
+                            v = builder.fmul(
+                                _load_lanes(context, builder, spk_g, row, k0v, n_valid), d
+                            )
                         if mem_g is not None:
-                            v = builder.fadd(_load_lanes(context, builder, mem_g, row, k0v, n_valid), v)
+                            v = builder.fadd(
+                                _load_lanes(context, builder, mem_g, row, k0v, n_valid), v
+                            )
                         if rst is not None:  # (one - r) * beta * delta_{t+1}
-                            k = builder.fmul(builder.fsub(one, _load_lanes(context, builder, rst, row, k0v, n_valid)), beta)
+                            k = builder.fmul(
+                                builder.fsub(
+                                    one, _load_lanes(context, builder, rst, row, k0v, n_valid)
+                                ),
+                                beta,
+                            )
                         else:
                             k = beta
-                        v = builder.fadd(v, builder.fmul(k, builder.load(nxt)))  # zero at the last step
+                        v = builder.fadd(
+                            v, builder.fmul(k, builder.load(nxt))
+                        )  # zero at the last step
                         builder.store(v, nxt)
                         builder.store(v, slots[j])
                 rows = _transposed(builder, [builder.load(slot) for slot in slots])
@@ -380,11 +487,17 @@ def lif_grad_tile(typingctx, mems, g_spk, g_mem, resets, k0, n_steps, b, n_b, co
                     out.store(rows[i], builder.add(k0v, ir.Constant(intp, i)), c0)
 
         code = _intp(context, builder, args[9], tys[9])
-        with builder.if_else(builder.icmp_signed("==", code, ir.Constant(intp, 0))) as (fast_sigmoid, other):
+        with builder.if_else(builder.icmp_signed("==", code, ir.Constant(intp, 0))) as (
+            fast_sigmoid,
+            other,
+        ):
             with fast_sigmoid:
                 steps(0)
             with other:
-                with builder.if_else(builder.icmp_signed("==", code, ir.Constant(intp, 1))) as (arctan, triangle):
+                with builder.if_else(builder.icmp_signed("==", code, ir.Constant(intp, 1))) as (
+                    arctan,
+                    triangle,
+                ):
                     with arctan:
                         steps(1)
                     with triangle:

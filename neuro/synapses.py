@@ -88,8 +88,10 @@ def _weight_array(values: object) -> np.ndarray:
         raise ValueError(f"weights must be real numbers (float32 or float64), got dtype {w.dtype}")
     w32 = w.astype(np.float32)
     if w.dtype.kind in "iu" and not np.array_equal(w32.astype(w.dtype), w):
-        raise ValueError(f"weights of dtype {w.dtype} cannot be held exactly in float32 (values "
-                         "beyond 2**24); pass them as float64 (weights.astype(numpy.float64))")
+        raise ValueError(
+            f"weights of dtype {w.dtype} cannot be held exactly in float32 (values "
+            "beyond 2**24); pass them as float64 (weights.astype(numpy.float64))"
+        )
     return w32
 
 
@@ -135,13 +137,16 @@ def delay_steps(delay_s: float | np.ndarray, dt_s: float) -> np.ndarray:
         raise ValueError("delay_s must be finite and >= 0 s")
     steps = np.round(d / dt)
     if np.any((d > 0) & (steps == 0)):
-        raise ValueError(f"delay_s below half a step (dt_s={dt:g} s) would become 0 steps; "
-                         "use 0 or a delay >= dt_s / 2")
+        raise ValueError(
+            f"delay_s below half a step (dt_s={dt:g} s) would become 0 steps; "
+            "use 0 or a delay >= dt_s / 2"
+        )
     return steps.astype(np.int64)
 
 
-def _delays_from(delay: int | np.ndarray, delay_s: float | np.ndarray | None,
-                 dt_s: float | None) -> tuple[int | np.ndarray, float | None]:
+def _delays_from(
+    delay: int | np.ndarray, delay_s: float | np.ndarray | None, dt_s: float | None
+) -> tuple[int | np.ndarray, float | None]:
     """Builders accept steps (``delay``) or seconds (``delay_s`` with ``dt_s``)."""
     if delay_s is None:
         return delay, dt_s
@@ -284,9 +289,13 @@ class SparseSynapses:
         return np.repeat(np.arange(self.n_pre, dtype=np.int32), self.fan_out())
 
     # ----------------------------------------------------------------- derived copies
-    def rewired(self, keep: np.ndarray, grow: np.ndarray | None = None,
-                grow_weights: np.ndarray | float = 0.0,
-                grow_delay: int = 0) -> tuple[SparseSynapses, np.ndarray]:
+    def rewired(
+        self,
+        keep: np.ndarray,
+        grow: np.ndarray | None = None,
+        grow_weights: np.ndarray | float = 0.0,
+        grow_delay: int = 0,
+    ) -> tuple[SparseSynapses, np.ndarray]:
         """Keep the synapses where ``keep`` is True and add synapses at flat positions
         ``grow`` (the one pattern change used by pruning, growth and structural plasticity).
 
@@ -313,12 +322,19 @@ class SparseSynapses:
         keys = self.pre_indices().astype(np.int64) * n_post + self.indices
         keep = np.asarray(keep)
         if keep.dtype != np.bool_ or keep.shape != keys.shape:
-            raise ValueError(f"keep must be a bool array of shape {keys.shape} (one flag per synapse), "
-                             f"got {keep.dtype} {keep.shape}")
-        grow = np.zeros(0, dtype=np.int64) if grow is None else np.asarray(grow, dtype=np.int64).ravel()
+            raise ValueError(
+                f"keep must be a bool array of shape {keys.shape} (one flag per synapse), "
+                f"got {keep.dtype} {keep.shape}"
+            )
+        grow = (
+            np.zeros(0, dtype=np.int64)
+            if grow is None
+            else np.asarray(grow, dtype=np.int64).ravel()
+        )
         if grow.size and (grow.min() < 0 or grow.max() >= n_pre * n_post):
-            raise ValueError(f"grow positions must be in [0, {n_pre * n_post}), "
-                             f"got [{grow.min()}, {grow.max()}]")
+            raise ValueError(
+                f"grow positions must be in [0, {n_pre * n_post}), got [{grow.min()}, {grow.max()}]"
+            )
         if np.unique(grow).size != grow.size or np.isin(grow, keys[keep]).any():
             raise ValueError("grow positions must be distinct and not hold a kept synapse")
         gw = np.broadcast_to(np.asarray(grow_weights, dtype=self.weights.dtype), grow.shape)
@@ -327,26 +343,41 @@ class SparseSynapses:
         order = np.argsort(new_keys, kind="stable")  # CSR order: by pre, then post
         new_keys, source = new_keys[order], source[order]
         weights = np.concatenate([self.weights[keep], gw])[order]
-        delays = np.concatenate([self.delays[keep],
-                                 np.full(grow.size, grow_delay, dtype=self.delays.dtype)])[order]
+        delays = np.concatenate(
+            [self.delays[keep], np.full(grow.size, grow_delay, dtype=self.delays.dtype)]
+        )[order]
         indptr = np.zeros(n_pre + 1, dtype=np.int64)
         np.cumsum(np.bincount(new_keys // n_post, minlength=n_pre), out=indptr[1:])
-        new = SparseSynapses(indptr, (new_keys % n_post).astype(self.indices.dtype), weights, delays,
-                             n_post, self.dt_s)
+        new = SparseSynapses(
+            indptr,
+            (new_keys % n_post).astype(self.indices.dtype),
+            weights,
+            delays,
+            n_post,
+            self.dt_s,
+        )
         return new, source
 
     def with_weights(self, weights: np.ndarray) -> SparseSynapses:
         """Same pattern and delays, new weights (e.g. after learning)."""
-        return SparseSynapses(self.indptr, self.indices, weights, self.delays, self.n_post, self.dt_s)
+        return SparseSynapses(
+            self.indptr, self.indices, weights, self.delays, self.n_post, self.dt_s
+        )
 
     def check_dt(self, dt_s: float) -> None:
         """Raise ValueError if the delays were made for another step than ``dt_s``.
 
         Engines call this before a run; synapses without a recorded step pass.
         """
-        if self.dt_s is not None and self.max_delay > 0 and not np.isclose(self.dt_s, dt_s, rtol=1e-9):
-            raise ValueError(f"synaptic delays were made for dt_s={self.dt_s:g} s, "
-                             f"the run uses dt_s={dt_s:g} s; rebuild them with delay_s and this dt_s")
+        if (
+            self.dt_s is not None
+            and self.max_delay > 0
+            and not np.isclose(self.dt_s, dt_s, rtol=1e-9)
+        ):
+            raise ValueError(
+                f"synaptic delays were made for dt_s={self.dt_s:g} s, "
+                f"the run uses dt_s={dt_s:g} s; rebuild them with delay_s and this dt_s"
+            )
 
     def astype(self, dtype: type) -> SparseSynapses:
         """Copy with weights of another float dtype (float32 or float64)."""
@@ -355,8 +386,12 @@ class SparseSynapses:
     # ----------------------------------------------------------------- builders
     @classmethod
     def from_scipy(
-        cls, matrix: sp.spmatrix | sp.sparray, delay: int | np.ndarray = 0, *,
-        delay_s: float | np.ndarray | None = None, dt_s: float | None = None,
+        cls,
+        matrix: sp.spmatrix | sp.sparray,
+        delay: int | np.ndarray = 0,
+        *,
+        delay_s: float | np.ndarray | None = None,
+        dt_s: float | None = None,
     ) -> SparseSynapses:
         """Build from any scipy sparse matrix of shape ``(n_pre, n_post)``.
 
@@ -371,8 +406,14 @@ class SparseSynapses:
         return cls(csr.indptr, csr.indices, w, _delay_array(delay, csr.nnz), csr.shape[1], dt_s)
 
     @classmethod
-    def from_dense(cls, weights: np.ndarray, delay: int | np.ndarray = 0, *,
-                   delay_s: float | np.ndarray | None = None, dt_s: float | None = None) -> SparseSynapses:
+    def from_dense(
+        cls,
+        weights: np.ndarray,
+        delay: int | np.ndarray = 0,
+        *,
+        delay_s: float | np.ndarray | None = None,
+        dt_s: float | None = None,
+    ) -> SparseSynapses:
         """Build from a dense ``(n_pre, n_post)`` array; zero entries are not synapses.
 
         ``delay`` (steps) or ``delay_s`` (seconds, with ``dt_s``) is a scalar or a dense
@@ -434,8 +475,12 @@ class SparseSynapses:
         if not (0.0 <= p <= 1.0):
             raise ValueError(f"p must be in [0, 1], got {p}")
         _check_weight_values(weight, (n_pre, n_post))
-        _check_synapse_memory(f"fixed_probability(n_pre={n_pre}, n_post={n_post}, p={p:g})",
-                              n_pre, n_pre * n_post * p, "lower p or the population sizes")
+        _check_synapse_memory(
+            f"fixed_probability(n_pre={n_pre}, n_post={n_post}, p={p:g})",
+            n_pre,
+            n_pre * n_post * p,
+            "lower p or the population sizes",
+        )
         rng = make_rng(seed)
         total = n_pre * n_post
         flat = _bernoulli_positions(total, p, rng)
@@ -445,11 +490,15 @@ class SparseSynapses:
             keep = rows != cols
             rows, cols = rows[keep], cols[keep]
         w = np.asarray(weight)
-        data = (np.full(rows.size, w, dtype=dtype) if w.ndim == 0 else w[rows, cols].astype(dtype))
+        data = np.full(rows.size, w, dtype=dtype) if w.ndim == 0 else w[rows, cols].astype(dtype)
         indptr = np.zeros(n_pre + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=n_pre), out=indptr[1:])
-        return cls(*_owned(indptr, cols.astype(np.int32), data), _delay_array(delay, rows.size),
-                   n_post, dt_s)
+        return cls(
+            *_owned(indptr, cols.astype(np.int32), data),
+            _delay_array(delay, rows.size),
+            n_post,
+            dt_s,
+        )
 
     @classmethod
     def fixed_indegree(
@@ -473,8 +522,12 @@ class SparseSynapses:
         limit = n_pre - (0 if allow_self else 1)
         integer("k", k, 0, limit)
         _check_weight_values(weight)
-        _check_synapse_memory(f"fixed_indegree(n_pre={n_pre}, n_post={n_post}, k={k})",
-                              n_pre, n_post * k, "lower k or the population sizes")
+        _check_synapse_memory(
+            f"fixed_indegree(n_pre={n_pre}, n_post={n_post}, k={k})",
+            n_pre,
+            n_post * k,
+            "lower k or the population sizes",
+        )
         rng = make_rng(seed)
         pre = rng.integers(0, n_pre, size=(n_post, k))
         post_ids = np.arange(n_post)[:, None]
@@ -496,8 +549,7 @@ class SparseSynapses:
         indptr = np.zeros(n_pre + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=n_pre), out=indptr[1:])
         data = np.full(rows.size, weight, dtype=dtype)
-        return cls(*_owned(indptr, cols[order], data), _delay_array(delay, rows.size), n_post,
-                   dt_s)
+        return cls(*_owned(indptr, cols[order], data), _delay_array(delay, rows.size), n_post, dt_s)
 
     # ----------------------------------------------------------------- conversions
     def to_scipy(self) -> sp.csr_array:
@@ -535,7 +587,9 @@ class SparseSynapses:
         if layout == "coo":
             idx = np.vstack([self.pre_indices(), self.indices]).astype(np.int64)
             return torch.sparse_coo_tensor(
-                torch.from_numpy(idx), torch.from_numpy(self.weights.copy()), size=self.shape,
+                torch.from_numpy(idx),
+                torch.from_numpy(self.weights.copy()),
+                size=self.shape,
                 check_invariants=False,
             ).coalesce()
         raise ValueError(f"layout must be one of 'csr', 'coo'; got {layout!r}")
@@ -557,14 +611,21 @@ def _check_weight_values(weight: object, shape: tuple[int, ...] | None = None) -
     only), before anything is drawn."""
     w = np.asarray(weight)
     if w.ndim and w.shape != shape:
-        raise ValueError("weight must be a scalar" + (f" or have shape {shape}" if shape else "")
-                         + f", got shape {w.shape}")
+        raise ValueError(
+            "weight must be a scalar"
+            + (f" or have shape {shape}" if shape else "")
+            + f", got shape {w.shape}"
+        )
     if w.dtype.kind not in "iuf":
-        raise ValueError(f"weight must be a real number or an array of them, got {weight!r} "
-                         f"(dtype {w.dtype})")
+        raise ValueError(
+            f"weight must be a real number or an array of them, got {weight!r} (dtype {w.dtype})"
+        )
     if not np.all(np.isfinite(w)):
-        raise ValueError(f"weight must be finite, got {weight!r}" if w.ndim == 0 else
-                         "weight must be finite (found NaN or inf)")
+        raise ValueError(
+            f"weight must be finite, got {weight!r}"
+            if w.ndim == 0
+            else "weight must be finite (found NaN or inf)"
+        )
 
 
 #: Peak bytes per synapse of the random builders (measured: result ~9 B plus int64
@@ -573,8 +634,13 @@ def _check_weight_values(weight: object, shape: tuple[int, ...] | None = None) -
 BUILD_BYTES_PER_SYNAPSE = 56
 
 
-def _check_synapse_memory(what: str, n_pre: int, n_synapses: float, reduce: str,
-                          bytes_per_synapse: int = BUILD_BYTES_PER_SYNAPSE) -> None:
+def _check_synapse_memory(
+    what: str,
+    n_pre: int,
+    n_synapses: float,
+    reduce: str,
+    bytes_per_synapse: int = BUILD_BYTES_PER_SYNAPSE,
+) -> None:
     """Refuse a builder call whose expected synapse count would not fit in memory, before it
     draws anything (see :func:`neuro.validation.check_memory`).
 
@@ -591,8 +657,11 @@ def _check_synapse_memory(what: str, n_pre: int, n_synapses: float, reduce: str,
     bytes_per_synapse : int
         Peak bytes per synapse of the builder.
     """
-    check_memory(f"{what}, about {n_synapses:.3g} synapses",
-                 float(n_synapses) * bytes_per_synapse + 24.0 * n_pre, reduce)
+    check_memory(
+        f"{what}, about {n_synapses:.3g} synapses",
+        float(n_synapses) * bytes_per_synapse + 24.0 * n_pre,
+        reduce,
+    )
 
 
 def _bernoulli_positions(total: int, p: float, rng: np.random.Generator) -> np.ndarray:

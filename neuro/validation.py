@@ -15,10 +15,24 @@ import os
 
 import numpy as np
 
-__all__ = ["real", "integer", "check_finite_data", "check_duration", "MAX_NEURON_STEPS",
-           "MAX_STEPS", "STEP_RTOL", "UNKNOWN_MEMORY", "available_memory", "check_memory",
-           "TooLargeError", "real_array", "broadcast", "check_field_types", "index_array",
-           "make_rng"]
+__all__ = [
+    "real",
+    "integer",
+    "check_finite_data",
+    "check_duration",
+    "MAX_NEURON_STEPS",
+    "MAX_STEPS",
+    "STEP_RTOL",
+    "UNKNOWN_MEMORY",
+    "available_memory",
+    "check_memory",
+    "TooLargeError",
+    "real_array",
+    "broadcast",
+    "check_field_types",
+    "index_array",
+    "make_rng",
+]
 
 #: Default limit of :func:`check_duration`: neuron-steps (steps x neurons) of one run. About
 #: an hour at 3e8 neuron-steps/s, the clock engine's order of magnitude on one core.
@@ -54,8 +68,7 @@ def real(name: str, value: object, *, allow_inf: bool = False) -> float:
     return v
 
 
-def integer(name: str, value: object, low: int | None = None,
-            high: int | None = None) -> int:
+def integer(name: str, value: object, low: int | None = None, high: int | None = None) -> int:
     """``value`` as a Python int if it is an integer (numpy integers included), in range.
 
     Floats are refused even when whole (``3.0``): a float where a count is expected is more
@@ -78,8 +91,9 @@ def integer(name: str, value: object, low: int | None = None,
     rng = f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         where = "" if low is None and high is None else f" in {rng}"
-        raise ValueError(f"{name} must be an integer{where}, got {value!r} "
-                         f"({type(value).__name__})")
+        raise ValueError(
+            f"{name} must be an integer{where}, got {value!r} ({type(value).__name__})"
+        )
     v = int(value)
     if (low is not None and v < low) or (high is not None and v > high):
         raise ValueError(f"{name} must be in {rng}, got {v}")
@@ -94,9 +108,13 @@ def check_finite_data(name: str, x: object) -> None:
         raise ValueError(f"{name} contains {bad} NaN or inf values; clean the data first")
 
 
-def check_duration(duration_s: float, dt_s: float, n_neurons: int,
-                   max_neuron_steps: float | None = MAX_NEURON_STEPS,
-                   max_steps: float | None = MAX_STEPS) -> int:
+def check_duration(
+    duration_s: float,
+    dt_s: float,
+    n_neurons: int,
+    max_neuron_steps: float | None = MAX_NEURON_STEPS,
+    max_steps: float | None = MAX_STEPS,
+) -> int:
     """Number of steps of a run, refused before any work if it is not a whole number of steps
     or out of reach.
 
@@ -134,8 +152,9 @@ def check_duration(duration_s: float, dt_s: float, n_neurons: int,
     if dt <= 0:
         raise ValueError(f"dt_s must be > 0 s, got {dt_s!r}")
     if d <= 0:
-        raise ValueError(f"duration_s must be > 0 s (at least one step, dt_s={dt:g} s), "
-                         f"got {duration_s!r}")
+        raise ValueError(
+            f"duration_s must be > 0 s (at least one step, dt_s={dt:g} s), got {duration_s!r}"
+        )
     n = int(n_neurons)
     steps = d / dt
     if max_neuron_steps is not None and steps * max(n, 1) > max_neuron_steps:
@@ -152,8 +171,11 @@ def check_duration(duration_s: float, dt_s: float, n_neurons: int,
     whole = round(steps)
     if whole < 1 or abs(steps - whole) > STEP_RTOL * max(steps, 1.0):
         lo, hi = max(math.floor(steps), 1), max(math.ceil(steps), 1)
-        near = (f"{lo * dt:.12g} s ({lo} step{'s' * (lo > 1)})" if hi == lo else
-                f"{lo * dt:.12g} s or {hi * dt:.12g} s ({lo} or {hi} steps)")
+        near = (
+            f"{lo * dt:.12g} s ({lo} step{'s' * (lo > 1)})"
+            if hi == lo
+            else f"{lo * dt:.12g} s or {hi * dt:.12g} s ({lo} or {hi} steps)"
+        )
         raise ValueError(
             f"duration_s={d!r} s is {steps:.9g} steps of dt_s={dt:g} s, not a whole number of "
             f"steps (>= 1); use {near}"
@@ -196,9 +218,13 @@ def available_memory() -> int:
             avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
         except (OSError, ValueError, AttributeError):  # no sysconf (Windows): no limit known
             return UNKNOWN_MEMORY
-    for limit, usage in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-                         ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
-                          "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+    for limit, usage in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+        (
+            "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+            "/sys/fs/cgroup/memory/memory.usage_in_bytes",
+        ),
+    ):
         try:
             with open(limit) as f1, open(usage) as f2:
                 avail = min(avail, int(f1.read().strip()) - int(f2.read().strip()))
@@ -266,14 +292,17 @@ def index_array(name: str, value: object, size: int | None) -> np.ndarray:
     if a.dtype.kind == "f":
         bad = ~np.isfinite(a) | (a != np.round(a))
         if bad.any():
-            raise ValueError(f"{name} must be integers {rng}, got "
-                             f"{a.ravel()[np.flatnonzero(bad.ravel())[0]].item()!r}")
+            raise ValueError(
+                f"{name} must be integers {rng}, got "
+                f"{a.ravel()[np.flatnonzero(bad.ravel())[0]].item()!r}"
+            )
     elif a.dtype.kind not in "iu":
         raise ValueError(f"{name} must be integers {rng}, got dtype {a.dtype}")
     out_of = (a < 0) | (a >= size) if size is not None else a < 0
     if out_of.any():
-        raise ValueError(f"{name} must be {rng}, got "
-                         f"{a.ravel()[np.flatnonzero(out_of.ravel())[0]].item()!r}")
+        raise ValueError(
+            f"{name} must be {rng}, got {a.ravel()[np.flatnonzero(out_of.ravel())[0]].item()!r}"
+        )
     return a.astype(np.int64)
 
 
@@ -289,8 +318,10 @@ def broadcast(name: str, a: np.ndarray, size: int) -> np.ndarray:
     try:
         return np.broadcast_to(a, (size,)).copy()
     except ValueError:
-        raise ValueError(f"{name} must be a scalar or have shape ({size},) (one per neuron), "
-                         f"got shape {np.shape(a)}") from None
+        raise ValueError(
+            f"{name} must be a scalar or have shape ({size},) (one per neuron), "
+            f"got shape {np.shape(a)}"
+        ) from None
 
 
 def check_field_types(obj: object) -> None:

@@ -26,12 +26,18 @@ def torch_one_thread() -> Iterator[None]:
     torch.set_num_threads(n)
 
 
-def single_neuron(params: LIFParams, v0: float | None = None, name: str = "p",
-                  monitors: list | None = None, **kw: object) -> Network:
+def single_neuron(
+    params: LIFParams,
+    v0: float | None = None,
+    name: str = "p",
+    monitors: list | None = None,
+    **kw: object,
+) -> Network:
     """One neuron ``name`` with a spike monitor and a ``v`` monitor (unless ``monitors``)."""
     return Network(
         [Population(name, 1, params, v_init=v0)],
-        monitors=monitors if monitors is not None
+        monitors=monitors
+        if monitors is not None
         else [SpikeMonitor(name), StateMonitor(name, "v", np.array([0]))],
         **kw,
     )
@@ -45,16 +51,19 @@ def tiny_network(seed: int = 0, n: int = 20, state_monitor: bool = True) -> Netw
     p = LIFParams(tau_mem_s=10e-3, bias=0.6, t_ref_s=2e-3)
     w_in = SparseSynapses.fixed_probability(30, n, 0.3, 0.35, delay=1, seed=rng, dtype=np.float64)
     w_x = SparseSynapses.fixed_probability(4, n, 0.5, 0.5, seed=rng, dtype=np.float64)
-    w_rec = SparseSynapses.fixed_probability(n, n, 0.1, -0.2, delay=3, seed=rng,
-                                             allow_self=False, dtype=np.float64)
+    w_rec = SparseSynapses.fixed_probability(
+        n, n, 0.1, -0.2, delay=3, seed=rng, allow_self=False, dtype=np.float64
+    )
     mons = [SpikeMonitor("a"), RateMonitor("a"), SpikeMonitor("s")]
     if state_monitor:
         mons.append(StateMonitor("a", "v", np.array([0, 3, 7]), every_steps=2))
     return Network(
         [Population("a", n, p, v_init=rng.uniform(0.0, 0.9, n))],
         [Projection("s", "a", w_in), Projection("x", "a", w_x), Projection("a", "a", w_rec)],
-        [PoissonSource("s", 30, 60.0),
-         SpikeArraySource("x", 4, [0.0012, 0.0305, 0.061, 0.0833], [0, 1, 2, 3])],
+        [
+            PoissonSource("s", 30, 60.0),
+            SpikeArraySource("x", 4, [0.0012, 0.0305, 0.061, 0.0833], [0, 1, 2, 3]),
+        ],
         monitors=mons,
     )
 
@@ -91,20 +100,36 @@ def feature_network(feature: Feature) -> Network:
     elif feature is Feature.POISSON_INPUT:
         net["drives"] = [PoissonInput("a", 10, 5.0, 0.1)]
     elif feature is Feature.POISSON_SOURCES:
-        return Network([Population("a", 2)], [Projection("p", "a", syn)],
-                       [PoissonSource("p", 2, 5.0)])
-    return Network([Population("a", 2, **pop)], [Projection("x", "a", syn, **proj)],
-                   [SpikeArraySource("x", 2, [0.001], [0])], **net)
+        return Network(
+            [Population("a", 2)], [Projection("p", "a", syn)], [PoissonSource("p", 2, 5.0)]
+        )
+    return Network(
+        [Population("a", 2, **pop)],
+        [Projection("x", "a", syn, **proj)],
+        [SpikeArraySource("x", 2, [0.001], [0])],
+        **net,
+    )
 
 
-def drive_as_sources(params: LIFParams, n: int, n_inputs: int, rate_hz: float, weight: float) -> Network:
+def drive_as_sources(
+    params: LIFParams, n: int, n_inputs: int, rate_hz: float, weight: float
+) -> Network:
     """Population ``p`` of ``n`` neurons fed by ``n_inputs`` one-to-one Poisson sources each:
     the trains a ``PoissonInput("p", n_inputs, rate_hz, weight)`` stands for."""
     m = n * n_inputs
-    one_to_one = SparseSynapses(np.arange(m + 1), np.repeat(np.arange(n), n_inputs),
-                                np.full(m, weight), np.zeros(m, np.int64), n)
-    return Network([Population("p", n, params)], [Projection("s", "p", one_to_one)],
-                   [PoissonSource("s", m, rate_hz)], monitors=[SpikeMonitor("p")])
+    one_to_one = SparseSynapses(
+        np.arange(m + 1),
+        np.repeat(np.arange(n), n_inputs),
+        np.full(m, weight),
+        np.zeros(m, np.int64),
+        n,
+    )
+    return Network(
+        [Population("p", n, params)],
+        [Projection("s", "p", one_to_one)],
+        [PoissonSource("s", m, rate_hz)],
+        monitors=[SpikeMonitor("p")],
+    )
 
 
 @pytest.fixture

@@ -41,18 +41,24 @@ def _network(backend: str) -> Network:
     p = LIFParams(tau_mem_s=10e-3, bias=0.6, t_ref_s=2e-3)
     w_in = SparseSynapses.fixed_probability(30, N, 0.3, 0.35, seed=rng, dtype=np.float64)
     w_x = SparseSynapses.fixed_probability(4, N, 0.5, 0.5, delay=2, seed=rng, dtype=np.float64)
-    w_rec = SparseSynapses.fixed_probability(N, N, 0.1, -0.2, delay=3, seed=rng,
-                                             allow_self=False, dtype=np.float64)
+    w_rec = SparseSynapses.fixed_probability(
+        N, N, 0.1, -0.2, delay=3, seed=rng, allow_self=False, dtype=np.float64
+    )
     rule = STDPRule(a_plus=0.02, a_minus=0.021, w_max=0.6) if b.supports(Feature.STDP) else None
     mons = [SpikeMonitor("a"), RateMonitor("a"), SpikeMonitor("s")]
     if b.supports(Feature.STATE_MONITORS):
         mons.append(StateMonitor("a", "v", np.array([0, 5]), every_steps=3))
     return Network(
         [Population("a", N, p, v_init=rng.uniform(0.0, 0.9, N))],
-        [Projection("s", "a", w_in, plasticity=rule), Projection("x", "a", w_x),
-         Projection("a", "a", w_rec)],
-        [PoissonSource("s", 30, 60.0),
-         SpikeArraySource("x", 4, [0.0012, 0.0105, 0.021, 0.0333], [0, 1, 2, 3])],
+        [
+            Projection("s", "a", w_in, plasticity=rule),
+            Projection("x", "a", w_x),
+            Projection("a", "a", w_rec),
+        ],
+        [
+            PoissonSource("s", 30, 60.0),
+            SpikeArraySource("x", 4, [0.0012, 0.0105, 0.021, 0.0333], [0, 1, 2, 3]),
+        ],
         monitors=mons,
     )
 
@@ -131,12 +137,17 @@ def test_state_dict_round_trip(backend):
         np.testing.assert_array_equal(w, x)
 
 
-_REFUSALS = [(b, f) for b in BACKENDS for f in Feature
-             if f not in SIMULATOR_FEATURES and not get_backend(b).supports(f)]
+_REFUSALS = [
+    (b, f)
+    for b in BACKENDS
+    for f in Feature
+    if f not in SIMULATOR_FEATURES and not get_backend(b).supports(f)
+]
 
 
-@pytest.mark.parametrize(("backend", "feature"), _REFUSALS,
-                         ids=[f"{b}-{f.name}" for b, f in _REFUSALS])
+@pytest.mark.parametrize(
+    ("backend", "feature"), _REFUSALS, ids=[f"{b}-{f.name}" for b, f in _REFUSALS]
+)
 def test_unsupported_features_are_refused_before_work_by_name(backend, feature, monkeypatch):
     net = feature_network(feature)
     b = get_backend(backend)

@@ -81,8 +81,9 @@ def _run_experiment_seed(seed, tmp_path):
 
 
 def _state_of_unrecorded_variable():
-    net = Network([Population("exc", 2, LIFParams())],
-                  monitors=[StateMonitor("exc", "v", np.array([0]))])
+    net = Network(
+        [Population("exc", 2, LIFParams())], monitors=[StateMonitor("exc", "v", np.array([0]))]
+    )
     rec = _clock(net).run(1e-3)
     return rec.states["v"]  # the key is "exc.v"
 
@@ -93,20 +94,25 @@ def _spikes_of_unmonitored_population():
 
 
 def _current_amplitude_shape():
-    net = Network([Population("a", 3, LIFParams())],
-                  currents=[CurrentInjection("a", np.ones(2))])
+    net = Network([Population("a", 3, LIFParams())], currents=[CurrentInjection("a", np.ones(2))])
     _clock(net)
 
 
 def _set_rates_shape():
-    net = Network([Population("a", 3, LIFParams())], [Projection("s", "a", _syn(2, 3))],
-                  sources=[PoissonSource("s", 2, 10.0)])
+    net = Network(
+        [Population("a", 3, LIFParams())],
+        [Projection("s", "a", _syn(2, 3))],
+        sources=[PoissonSource("s", 2, 10.0)],
+    )
     _clock(net).drive.set_rates("s", np.ones(3))
 
 
 def _set_rates_string():
-    net = Network([Population("a", 3, LIFParams())], [Projection("s", "a", _syn(2, 3))],
-                  sources=[PoissonSource("s", 2, 10.0)])
+    net = Network(
+        [Population("a", 3, LIFParams())],
+        [Projection("s", "a", _syn(2, 3))],
+        sources=[PoissonSource("s", 2, 10.0)],
+    )
     _clock(net).drive.set_rates("s", "10")
 
 
@@ -116,91 +122,232 @@ def _fractional_run():
 
 CASES = [
     # (id, call, exception, substrings the message must contain)
-    ("kwta_k-float", lambda: Population("a", 3, kwta_k=2.9), ValueError,
-     ["kwta_k", "2.9", "[0, 3]"]),
-    ("kwta_k-string", lambda: Population("a", 3, kwta_k="3"), ValueError,
-     ["kwta_k", "'3'", "[0, 3]"]),
+    (
+        "kwta_k-float",
+        lambda: Population("a", 3, kwta_k=2.9),
+        ValueError,
+        ["kwta_k", "2.9", "[0, 3]"],
+    ),
+    (
+        "kwta_k-string",
+        lambda: Population("a", 3, kwta_k="3"),
+        ValueError,
+        ["kwta_k", "'3'", "[0, 3]"],
+    ),
     ("size-bool", lambda: Population("a", True), ValueError, ["size", "True"]),
-    ("receptor-float", lambda: Projection("a", "a", _syn(), receptor=0.7), ValueError,
-     ["receptor", "0.7"]),
-    ("poisson-input-receptor", lambda: PoissonInput("a", 1, 5.0, 0.1, receptor=0.7),
-     ValueError, ["receptor", "0.7"]),
-    ("spike-index-fraction", lambda: SpikeArraySource("s", 3, [0.1], [0.5]), ValueError,
-     ["indices", "0.5", "[0, 3)"]),
-    ("spike-index-range", lambda: SpikeArraySource("s", 3, [0.1], [3]), ValueError,
-     ["indices", "3", "[0, 3)"]),
-    ("spike-times-string", lambda: SpikeArraySource("s", 3, ["0.1"], [0]), ValueError,
-     ["times_s", "'0.1'"]),
+    (
+        "receptor-float",
+        lambda: Projection("a", "a", _syn(), receptor=0.7),
+        ValueError,
+        ["receptor", "0.7"],
+    ),
+    (
+        "poisson-input-receptor",
+        lambda: PoissonInput("a", 1, 5.0, 0.1, receptor=0.7),
+        ValueError,
+        ["receptor", "0.7"],
+    ),
+    (
+        "spike-index-fraction",
+        lambda: SpikeArraySource("s", 3, [0.1], [0.5]),
+        ValueError,
+        ["indices", "0.5", "[0, 3)"],
+    ),
+    (
+        "spike-index-range",
+        lambda: SpikeArraySource("s", 3, [0.1], [3]),
+        ValueError,
+        ["indices", "3", "[0, 3)"],
+    ),
+    (
+        "spike-times-string",
+        lambda: SpikeArraySource("s", 3, ["0.1"], [0]),
+        ValueError,
+        ["times_s", "'0.1'"],
+    ),
     ("rate-string", lambda: PoissonSource("s", 3, "10"), ValueError, ["rate_hz", "'10'"]),
-    ("rate-shape", lambda: PoissonSource("s", 3, [1.0, 2.0]), ValueError,
-     ["rate_hz", "(2,)", "(3,)"]),
-    ("v_init-shape", lambda: Population("a", 3, v_init=[0.0, 0.1]), ValueError,
-     ["v_init", "(2,)", "(3,)"]),
-    ("amplitude-string", lambda: CurrentInjection("a", "0.5"), ValueError,
-     ["amplitude", "'0.5'"]),
-    ("current-start-string", lambda: CurrentInjection("a", 0.5, "0.1"), ValueError,
-     ["start_s", "'0.1'", "real number"]),
+    (
+        "rate-shape",
+        lambda: PoissonSource("s", 3, [1.0, 2.0]),
+        ValueError,
+        ["rate_hz", "(2,)", "(3,)"],
+    ),
+    (
+        "v_init-shape",
+        lambda: Population("a", 3, v_init=[0.0, 0.1]),
+        ValueError,
+        ["v_init", "(2,)", "(3,)"],
+    ),
+    ("amplitude-string", lambda: CurrentInjection("a", "0.5"), ValueError, ["amplitude", "'0.5'"]),
+    (
+        "current-start-string",
+        lambda: CurrentInjection("a", 0.5, "0.1"),
+        ValueError,
+        ["start_s", "'0.1'", "real number"],
+    ),
     ("amplitude-shape", _current_amplitude_shape, ValueError, ["amplitude", "(2,)", "(3,)"]),
     ("set_rates-shape", _set_rates_shape, ValueError, ["rate_hz", "(3,)", "(2,)"]),
     ("set_rates-string", _set_rates_string, ValueError, ["rate_hz", "'10'"]),
-    ("state-monitor-index", lambda: StateMonitor("a", "v", [0.5]), ValueError,
-     ["indices", "0.5", ">= 0"]),
-    ("weights-int64-beyond-float32",
-     lambda: SparseSynapses(np.array([0, 1]), np.array([0]), np.array([2**40 + 1]), 0, 2),
-     ValueError, ["weights", "int64", "float64"]),
-    ("weights-string", lambda: SparseSynapses.from_dense(np.array([["1"]])), ValueError,
-     ["weights", "<U1"]),
-    ("builder-weight-string", lambda: SparseSynapses.fixed_probability(3, 3, 0.5, "0.5"),
-     ValueError, ["weight", "'0.5'"]),
-    ("builder-p-string", lambda: SparseSynapses.fixed_probability(3, 3, "0.5"), ValueError,
-     ["p", "'0.5'"]),
-    ("builder-k-float", lambda: SparseSynapses.fixed_indegree(3, 3, 1.5), ValueError,
-     ["k", "1.5", "[0, 3]"]),
-    ("builder-seed-negative", lambda: SparseSynapses.fixed_probability(3, 3, 0.5, seed=-1),
-     ValueError, ["seed", "-1", "[0, inf]"]),
-    ("builder-n_pre-float", lambda: SparseSynapses.fixed_probability(3.5, 3, 0.5), ValueError,
-     ["n_pre", "3.5"]),
-    ("every_steps-float", lambda: StateMonitor("a", "v", [0], every_steps=2.5), ValueError,
-     ["every_steps", "2.5", "[1, inf]"]),
-    ("builder-weight-shape", lambda: SparseSynapses.fixed_probability(3, 4, 0.5, np.ones(3)),
-     ValueError, ["weight", "(3,)", "(3, 4)"]),
-    ("multapses-weight-shape", lambda: connectivity.fixed_indegree(3, 4, 2, np.ones(7)),
-     ValueError, ["weight", "(7,)", "(8,)"]),
-    ("multapses-delay-shape",
-     lambda: connectivity.fixed_indegree(3, 4, 2, 1.0, np.ones(7, dtype=int)), ValueError,
-     ["delay", "(7,)", "(8,)"]),
-    ("duration-fractional-steps", _fractional_run, ValueError,
-     ["duration_s=0.00015", "1.5 steps", "0.0001 s or 0.0002 s"]),
-    ("duration-steps-limit", lambda: check_duration(1e8, 1e-4, 1), ValueError,
-     ["duration_s=1e+08", "1e+12 steps", "1e+09"]),
-    ("duration-tiny-dt", lambda: check_duration(0.01, 1e-12, 10), ValueError,
-     ["dt_s=1e-12", "1e+10 steps", "1e+09"]),
-    ("labels-beyond-outputs", lambda: _train_labels([0, 1, 20, 3]), ValueError,
-     ["y_train", "20", "[0, 10)"]),
-    ("labels-fraction", lambda: _train_labels([0, 1, 2.5, 3]), ValueError,
-     ["y_train", "2.5", ">= 0"]),
-    ("labels-negative", lambda: _train_labels([0, -1, 2, 3]), ValueError,
-     ["y_train", "-1", ">= 0"]),
-    ("eval-labels-beyond-outputs", lambda: _evaluate_labels([0, 11]), ValueError,
-     ["y labels", "11", "[0, 10)"]),
+    (
+        "state-monitor-index",
+        lambda: StateMonitor("a", "v", [0.5]),
+        ValueError,
+        ["indices", "0.5", ">= 0"],
+    ),
+    (
+        "weights-int64-beyond-float32",
+        lambda: SparseSynapses(np.array([0, 1]), np.array([0]), np.array([2**40 + 1]), 0, 2),
+        ValueError,
+        ["weights", "int64", "float64"],
+    ),
+    (
+        "weights-string",
+        lambda: SparseSynapses.from_dense(np.array([["1"]])),
+        ValueError,
+        ["weights", "<U1"],
+    ),
+    (
+        "builder-weight-string",
+        lambda: SparseSynapses.fixed_probability(3, 3, 0.5, "0.5"),
+        ValueError,
+        ["weight", "'0.5'"],
+    ),
+    (
+        "builder-p-string",
+        lambda: SparseSynapses.fixed_probability(3, 3, "0.5"),
+        ValueError,
+        ["p", "'0.5'"],
+    ),
+    (
+        "builder-k-float",
+        lambda: SparseSynapses.fixed_indegree(3, 3, 1.5),
+        ValueError,
+        ["k", "1.5", "[0, 3]"],
+    ),
+    (
+        "builder-seed-negative",
+        lambda: SparseSynapses.fixed_probability(3, 3, 0.5, seed=-1),
+        ValueError,
+        ["seed", "-1", "[0, inf]"],
+    ),
+    (
+        "builder-n_pre-float",
+        lambda: SparseSynapses.fixed_probability(3.5, 3, 0.5),
+        ValueError,
+        ["n_pre", "3.5"],
+    ),
+    (
+        "every_steps-float",
+        lambda: StateMonitor("a", "v", [0], every_steps=2.5),
+        ValueError,
+        ["every_steps", "2.5", "[1, inf]"],
+    ),
+    (
+        "builder-weight-shape",
+        lambda: SparseSynapses.fixed_probability(3, 4, 0.5, np.ones(3)),
+        ValueError,
+        ["weight", "(3,)", "(3, 4)"],
+    ),
+    (
+        "multapses-weight-shape",
+        lambda: connectivity.fixed_indegree(3, 4, 2, np.ones(7)),
+        ValueError,
+        ["weight", "(7,)", "(8,)"],
+    ),
+    (
+        "multapses-delay-shape",
+        lambda: connectivity.fixed_indegree(3, 4, 2, 1.0, np.ones(7, dtype=int)),
+        ValueError,
+        ["delay", "(7,)", "(8,)"],
+    ),
+    (
+        "duration-fractional-steps",
+        _fractional_run,
+        ValueError,
+        ["duration_s=0.00015", "1.5 steps", "0.0001 s or 0.0002 s"],
+    ),
+    (
+        "duration-steps-limit",
+        lambda: check_duration(1e8, 1e-4, 1),
+        ValueError,
+        ["duration_s=1e+08", "1e+12 steps", "1e+09"],
+    ),
+    (
+        "duration-tiny-dt",
+        lambda: check_duration(0.01, 1e-12, 10),
+        ValueError,
+        ["dt_s=1e-12", "1e+10 steps", "1e+09"],
+    ),
+    (
+        "labels-beyond-outputs",
+        lambda: _train_labels([0, 1, 20, 3]),
+        ValueError,
+        ["y_train", "20", "[0, 10)"],
+    ),
+    (
+        "labels-fraction",
+        lambda: _train_labels([0, 1, 2.5, 3]),
+        ValueError,
+        ["y_train", "2.5", ">= 0"],
+    ),
+    (
+        "labels-negative",
+        lambda: _train_labels([0, -1, 2, 3]),
+        ValueError,
+        ["y_train", "-1", ">= 0"],
+    ),
+    (
+        "eval-labels-beyond-outputs",
+        lambda: _evaluate_labels([0, 11]),
+        ValueError,
+        ["y labels", "11", "[0, 10)"],
+    ),
     ("train-seed-negative", lambda: TrainConfig(seed=-1), ValueError, ["seed", "-1", ">= 0"]),
     ("train-epochs-float", lambda: TrainConfig(epochs=2.5), ValueError, ["epochs", "2.5"]),
-    ("stdp-w_init_max-nan", lambda: _stdp_config(w_init_max=math.nan), ValueError,
-     ["w_init_max", "nan", "finite"]),
-    ("stdp-rest_s-inf", lambda: _stdp_config(rest_s=math.inf), ValueError,
-     ["rest_s", "inf", "finite"]),
-    ("stdp-present_s-fraction", lambda: _stdp_config(present_s=0.33333), ValueError,
-     ["present_s", "0.33333", "whole number of steps of dt_s=0.0005 s"]),
+    (
+        "stdp-w_init_max-nan",
+        lambda: _stdp_config(w_init_max=math.nan),
+        ValueError,
+        ["w_init_max", "nan", "finite"],
+    ),
+    (
+        "stdp-rest_s-inf",
+        lambda: _stdp_config(rest_s=math.inf),
+        ValueError,
+        ["rest_s", "inf", "finite"],
+    ),
+    (
+        "stdp-present_s-fraction",
+        lambda: _stdp_config(present_s=0.33333),
+        ValueError,
+        ["present_s", "0.33333", "whole number of steps of dt_s=0.0005 s"],
+    ),
     ("stdp-kwta_k-float", lambda: _stdp_config(kwta_k=2.9), ValueError, ["kwta_k", "2.9"]),
-    ("surrogate-hidden-float", lambda: _surrogate_config(hidden=64.5), ValueError,
-     ["hidden", "64.5"]),
-    ("set-w_init_max-nan", lambda: _set("w_init_max", "nan"), UsageError,
-     ["w_init_max", "'nan'", "finite"]),
+    (
+        "surrogate-hidden-float",
+        lambda: _surrogate_config(hidden=64.5),
+        ValueError,
+        ["hidden", "64.5"],
+    ),
+    (
+        "set-w_init_max-nan",
+        lambda: _set("w_init_max", "nan"),
+        UsageError,
+        ["w_init_max", "'nan'", "finite"],
+    ),
     ("set-rest_s-inf", lambda: _set("rest_s", "inf"), UsageError, ["rest_s", "'inf'", "finite"]),
-    ("state-not-recorded", _state_of_unrecorded_variable, KeyError,
-     ["'v'", "not recorded", "exc.v"]),
-    ("spikes-not-recorded", _spikes_of_unmonitored_population, KeyError,
-     ["'exc'", "not recorded", "SpikeMonitor"]),
+    (
+        "state-not-recorded",
+        _state_of_unrecorded_variable,
+        KeyError,
+        ["'v'", "not recorded", "exc.v"],
+    ),
+    (
+        "spikes-not-recorded",
+        _spikes_of_unmonitored_population,
+        KeyError,
+        ["'exc'", "not recorded", "SpikeMonitor"],
+    ),
 ]
 
 

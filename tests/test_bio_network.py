@@ -12,7 +12,9 @@ from neuro.record import SpikeTrains
 T = 20.0
 
 
-def _poisson(rates: np.ndarray, duration: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _poisson(
+    rates: np.ndarray, duration: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     n = rng.poisson(rates * duration)
     ids = np.repeat(np.arange(rates.size), n)
     return rng.uniform(0.0, duration, ids.size), ids
@@ -75,15 +77,25 @@ def test_network_activity_measures_every_network(tmp_path):
     from experiments.bio_network import NETWORKS, network_activity
     from experiments.common import RunContext
 
-    cfg = NetworkConfig(cuba_neurons=500, duration_s=0.6, brunel_scale=0.05, brunel_duration_s=0.6,
-                        microcircuit_scale=0.01, microcircuit_duration_s=0.6)
+    cfg = NetworkConfig(
+        cuba_neurons=500,
+        duration_s=0.6,
+        brunel_scale=0.05,
+        brunel_duration_s=0.6,
+        microcircuit_scale=0.01,
+        microcircuit_duration_s=0.6,
+    )
     values = network_activity(cfg, RunContext("bio-suite", tmp_path, seed=0))
     for net in NETWORKS:
         assert values[f"{net}_mean_rate_hz"] > 0
         assert 0 < values[f"{net}_frac_active"] <= 1
     with h5py.File(tmp_path / "results.h5") as f:
-        rates = dict(zip(f["microcircuit_layer_rates"].attrs["populations"].split(","),
-                         f["microcircuit_layer_rates/rate_hz"][()]))
+        rates = dict(
+            zip(
+                f["microcircuit_layer_rates"].attrs["populations"].split(","),
+                f["microcircuit_layer_rates/rate_hz"][()],
+            )
+        )
         # the saved per-neuron rates average to the reported mean rate
         assert f["network_cuba/rates_hz"][()].mean() == pytest.approx(values["cuba_mean_rate_hz"])
     ratio = rates["L23E"] / np.mean([rates[p] for p in ("L4E", "L5E", "L6E")])

@@ -45,7 +45,9 @@ def test_bi_poo_test_accepts_the_fitted_window_and_rejects_wrong_ones():
     dt, dw = bi_poo_points()
     test = bi_poo_window_test("w", "window")
     fit = fit_window(dt, dw)
-    good = exponential_window(dt, fit["a_plus"], fit["tau_plus_s"], fit["a_minus"], fit["tau_minus_s"])
+    good = exponential_window(
+        dt, fit["a_plus"], fit["tau_plus_s"], fit["a_minus"], fit["tau_minus_s"]
+    )
     assert test.judge(good).passed
     assert not test.judge(-good).passed  # anti-Hebbian window
     # the right shape at a fifth of the amplitude explains too little of the data

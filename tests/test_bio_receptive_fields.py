@@ -23,7 +23,9 @@ TESTS = [*receptive_field_distribution_tests("l0"), *receptive_field_distributio
 
 def _spread(edges, counts, scale=1):
     """``scale`` x ``counts`` values spread evenly inside each bin (the reference itself)."""
-    return np.concatenate([np.linspace(a, b, int(n * scale) + 2)[1:-1] for a, b, n in zip(edges, edges[1:], counts)])
+    return np.concatenate(
+        [np.linspace(a, b, int(n * scale) + 2)[1:-1] for a, b, n in zip(edges, edges[1:], counts)]
+    )
 
 
 def _pass_and_fail(test):
@@ -33,7 +35,9 @@ def _pass_and_fail(test):
         xe, ye = np.asarray(c.x_edges), np.asarray(c.y_edges)
         n = np.asarray(c.counts, dtype=int)
         i, j = np.nonzero(n)
-        good = np.repeat(np.c_[np.sqrt(xe[i] * xe[i + 1]), np.sqrt(ye[j] * ye[j + 1])], n[i, j], axis=0)
+        good = np.repeat(
+            np.c_[np.sqrt(xe[i] * xe[i + 1]), np.sqrt(ye[j] * ye[j + 1])], n[i, j], axis=0
+        )
         # elongated many-lobed fields: all in the empty top-right corner bin
         bad = np.full((60, 2), np.sqrt(xe[-2] * xe[-1]))
         return good, bad
@@ -68,7 +72,12 @@ def test_ringach_reference_is_the_transcribed_histogram():
 def test_binned_permutation_distance_labels_and_p_value():
     c = BinnedPermutation2D((0.0, 1.0, 2.0), (0.0, 1.0), ((30,), (10,)), n_permutations=999)
     # grid edges: the top edge is inside, anything else off the grid goes to the extra bin 2
-    assert c.labels(np.array([[0.5, 0.5], [2.0, 1.0], [2.5, 0.5], [-1.0, 0.5]])).tolist() == [0, 1, 2, 2]
+    assert c.labels(np.array([[0.5, 0.5], [2.0, 1.0], [2.5, 0.5], [-1.0, 0.5]])).tolist() == [
+        0,
+        1,
+        2,
+        2,
+    ]
     # the reference proportions exactly: distance 0, p = 1
     d, p = c.distance_and_p(np.r_[np.tile([[0.5, 0.5]], (3, 1)), [[1.5, 0.5]]])
     assert d == pytest.approx(0.0) and p == pytest.approx(1.0)
@@ -99,13 +108,16 @@ def test_two_sample_permutation_tv():
         permutation_tv(a, np.array([], dtype=int), 3)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"x_edges": (0.0, 0.0, 1.0)}, "x_edges"),
-    ({"counts": ((1.0, 2.0),)}, "shape"),
-    ({"counts": ((1.5,), (1.0,))}, "integers"),
-    ({"alpha": 1.0}, "alpha"),
-    ({"n_permutations": 10}, "n_permutations"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"x_edges": (0.0, 0.0, 1.0)}, "x_edges"),
+        ({"counts": ((1.0, 2.0),)}, "shape"),
+        ({"counts": ((1.5,), (1.0,))}, "integers"),
+        ({"alpha": 1.0}, "alpha"),
+        ({"n_permutations": 10}, "n_permutations"),
+    ],
+)
 def test_binned_permutation_rejects_bad_declarations(kwargs, match):
     args = {"x_edges": (0.0, 1.0, 2.0), "y_edges": (0.0, 1.0), "counts": ((3.0,), (1.0,)), **kwargs}
     with pytest.raises(ValueError, match=match):
@@ -117,15 +129,25 @@ def test_sf_tuning_of_a_gabor_matches_its_fourier_transform():
     # half amplitude at f0 +- sqrt(ln 2 / 2) / (pi sigma_x), 1/sqrt(2) at f0 +- sqrt(ln 2 / 4) / (pi sigma_x).
     n, sig, f0, theta = 48, 4.0, 0.2, math.pi / 6
     g = gabor_image((n, n), 23.5, 23.5, theta, f0, sig, 6.0, 0.3)
-    t = spatial_frequency_tuning(g[None], (n, n), n_orientations=12, freqs=np.geomspace(0.02, 0.5, 400))
+    t = spatial_frequency_tuning(
+        g[None], (n, n), n_orientations=12, freqs=np.geomspace(0.02, 0.5, 400)
+    )
     half = math.sqrt(math.log(2) / 2) / (math.pi * sig)
     root2 = math.sqrt(math.log(2) / 4) / (math.pi * sig)
     assert t["preferred_freq"][0] == pytest.approx(f0, rel=0.01)
-    assert t["bandwidth_octaves"][0] == pytest.approx(math.log2((f0 + half) / (f0 - half)), rel=0.01)
-    assert t["bandwidth_ratio_percent"][0] == pytest.approx(100 * (f0 - root2) / (f0 + root2), rel=0.01)
+    assert t["bandwidth_octaves"][0] == pytest.approx(
+        math.log2((f0 + half) / (f0 - half)), rel=0.01
+    )
+    assert t["bandwidth_ratio_percent"][0] == pytest.approx(
+        100 * (f0 - root2) / (f0 + root2), rel=0.01
+    )
     # a narrower envelope is broader in frequency
-    wide = spatial_frequency_tuning(gabor_image((n, n), 23.5, 23.5, theta, f0, 2.0, 6.0, 0.3)[None], (n, n), 12,
-                                    np.geomspace(0.02, 0.5, 400))
+    wide = spatial_frequency_tuning(
+        gabor_image((n, n), 23.5, 23.5, theta, f0, 2.0, 6.0, 0.3)[None],
+        (n, n),
+        12,
+        np.geomspace(0.02, 0.5, 400),
+    )
     assert wide["bandwidth_octaves"][0] > t["bandwidth_octaves"][0]
 
 
@@ -150,8 +172,10 @@ def test_centred_log2_and_histogram_median():
 def test_bio_suite_computes_a_value_for_every_declared_test():
     from experiments.bio_suite import _sf_statistics
 
-    fields = np.stack([gabor_image((12, 12), 5.5, 5.5, t, 0.2, 2.0, 3.0, 0.0).ravel() for t in (0.0, 1.0, 2.0)],
-                      axis=1)
+    fields = np.stack(
+        [gabor_image((12, 12), 5.5, 5.5, t, 0.2, 2.0, 3.0, 0.0).ravel() for t in (0.0, 1.0, 2.0)],
+        axis=1,
+    )
     sf = spatial_frequency_tuning(fields, (12, 12))
     values = _sf_statistics("l0", np.array([[0.4, 0.6], [0.3, 0.5]]), sf)
     assert set(values) == {t.name for t in receptive_field_distribution_tests("l0")}

@@ -28,8 +28,13 @@ from neuro.bio.scorecard import (
     RelativeTo,
 )
 
-ALL_TESTS = [*receptive_field_tests("l0"), *receptive_field_tests("l1"),
-             *(t for net in NETWORKS for t in network_tests(net)), microcircuit_layer_test(), *plasticity_tests()]
+ALL_TESTS = [
+    *receptive_field_tests("l0"),
+    *receptive_field_tests("l1"),
+    *(t for net in NETWORKS for t in network_tests(net)),
+    microcircuit_layer_test(),
+    *plasticity_tests(),
+]
 
 
 def _pass_and_fail(test: BioTest):
@@ -42,7 +47,9 @@ def _pass_and_fail(test: BioTest):
     if isinstance(c, BinnedKS):
         # the reference histogram itself (counts spread evenly inside each bin) vs all in the first bin
         e = np.asarray(c.edges)
-        good = np.concatenate([np.linspace(a, b, int(n) + 2)[1:-1] for a, b, n in zip(e, e[1:], c.counts)])
+        good = np.concatenate(
+            [np.linspace(a, b, int(n) + 2)[1:-1] for a, b, n in zip(e, e[1:], c.counts)]
+        )
         return good, np.full(100, 0.5 * (e[0] + e[1]))
     if isinstance(c, ExplainedVariance):
         # the data themselves (R^2 = 1) vs the data mirrored (R^2 < 0)
@@ -99,15 +106,23 @@ def test_reduced_chi_square_is_the_mean_squared_z():
         c.compare(np.zeros(3))
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda: InRange(2.0, 1.0), "low <= high"),
-    (lambda: RelativeTo(0.0, 0.1), "target"),
-    (lambda: RelativeTo(1.0, 1.5), "rtol"),
-    (lambda: ReducedChiSquare((1.0,), (0.0,)), "sem"),
-    (lambda: Reference("x", "no_such_file.csv", "s"), "data_file"),
-    (lambda: range_test("no_such_key", "x", "plasticity", "s"), "no_such_key"),
-    (lambda: BioTest("x", "cells", "s", "1", Reference("c", "reference_ranges.csv", "s"), InRange(0, 1)), "group"),
-])
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: InRange(2.0, 1.0), "low <= high"),
+        (lambda: RelativeTo(0.0, 0.1), "target"),
+        (lambda: RelativeTo(1.0, 1.5), "rtol"),
+        (lambda: ReducedChiSquare((1.0,), (0.0,)), "sem"),
+        (lambda: Reference("x", "no_such_file.csv", "s"), "data_file"),
+        (lambda: range_test("no_such_key", "x", "plasticity", "s"), "no_such_key"),
+        (
+            lambda: BioTest(
+                "x", "cells", "s", "1", Reference("c", "reference_ranges.csv", "s"), InRange(0, 1)
+            ),
+            "group",
+        ),
+    ],
+)
 def test_bad_declarations_are_rejected(make, match):
     with pytest.raises(ValueError, match=match):
         make()
@@ -117,8 +132,10 @@ def test_shape_statistics_on_known_gabors():
     # band-pass Gabors with nx = sigma_x f = 0.3 and a low-frequency blob
     n = 12
     yy, xx = np.mgrid[0:n, 0:n].astype(float)
-    fields = [gabor_image((n, n), x0=5.5, y0=5.5, theta=t, freq=0.15, sigma_x=2.0, sigma_y=3.0, phase=0.3)
-              for t in (0.0, 0.8, 1.6)]
+    fields = [
+        gabor_image((n, n), x0=5.5, y0=5.5, theta=t, freq=0.15, sigma_x=2.0, sigma_y=3.0, phase=0.3)
+        for t in (0.0, 0.8, 1.6)
+    ]
     fields.append(np.exp(-((xx - 5.5) ** 2 + (yy - 5.5) ** 2) / 8.0))  # blob: not band-pass
     D = np.stack([f.ravel() / np.linalg.norm(f) for f in fields], axis=1)
     stats, nxny = shape_statistics(D, n)
@@ -145,8 +162,12 @@ def test_reference_tables_that_are_damaged_raise_format_error(tmp_path, monkeypa
     monkeypatch.setattr(scorecard, "DATA_DIR", tmp_path)
     (tmp_path / "ok.csv").write_text("# source: test\na,b\n1,2\n3,4\n")
     assert scorecard.read_table("ok.csv") == [{"a": "1", "b": "2"}, {"a": "3", "b": "4"}]
-    for name, text in [("short.csv", "a,b\n1,2\n3\n"), ("long.csv", "a,b\n1,2,5\n"),
-                       ("empty.csv", "# only a comment\n"), ("header.csv", "a,b\n")]:
+    for name, text in [
+        ("short.csv", "a,b\n1,2\n3\n"),
+        ("long.csv", "a,b\n1,2,5\n"),
+        ("empty.csv", "# only a comment\n"),
+        ("header.csv", "a,b\n"),
+    ]:
         (tmp_path / name).write_text(text)
         with pytest.raises(FormatError, match=name):
             scorecard.read_table(name)

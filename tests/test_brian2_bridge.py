@@ -40,7 +40,9 @@ def test_subthreshold_trajectory_matches_closed_form(make_single_neuron):
     tr = rec.states["p.v"]
     assert tr.values.shape == (500, 1)
     np.testing.assert_allclose(tr.times_s, np.arange(500) * DT, rtol=0, atol=1e-15)
-    np.testing.assert_allclose(tr.values[:, 0], free_trajectory(tr.times_s, 0.3, p), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        tr.values[:, 0], free_trajectory(tr.times_s, 0.3, p), rtol=0, atol=1e-12
+    )
     assert rec.spikes["p"].n_spikes == 0
 
 
@@ -63,7 +65,9 @@ def test_exponential_psp_matches_closed_form(tau_syn):
     p = LIFParams(tau_mem_s=tau_m, tau_syn_s=(tau_syn,), v_threshold=10.0)
     src = SpikeArraySource("inp", 1, [n0 * DT], [0])
     net = Network(
-        [Population("p", 1, p)], [Projection("inp", "p", SparseSynapses.from_dense([[w]]))], [src],
+        [Population("p", 1, p)],
+        [Projection("inp", "p", SparseSynapses.from_dense([[w]]))],
+        [src],
         monitors=[StateMonitor("p", "v", np.array([0]))],
     )
     tr = run_brian2(net, 0.04, DT).states["p.v"]
@@ -76,8 +80,15 @@ def test_exponential_psp_matches_closed_form(tau_syn):
     np.testing.assert_allclose(tr.values[:, 0], expected, rtol=0, atol=1e-12)
 
 
-def _random_net(seed: int, channels: tuple, reset_mode: str, t_ref: float, n: int = 20,
-                n_in: int = 10, duration: float = 0.2) -> Network:
+def _random_net(
+    seed: int,
+    channels: tuple,
+    reset_mode: str,
+    t_ref: float,
+    n: int = 20,
+    n_in: int = 10,
+    duration: float = 0.2,
+) -> Network:
     """Spike-array input, recurrent excitation/inhibition, heterogeneous delays, currents."""
     rng = np.random.default_rng(seed)
     k = rng.poisson(n_in * 40 * duration)
@@ -85,22 +96,38 @@ def _random_net(seed: int, channels: tuple, reset_mode: str, t_ref: float, n: in
     key = np.floor((times + 1e-3 * DT) / DT).astype(np.int64) * n_in + idx
     _, keep = np.unique(key, return_index=True)  # at most one spike per channel and step
     src = SpikeArraySource("inp", n_in, times[keep], idx[keep])
-    p = LIFParams(tau_mem_s=10e-3, t_ref_s=t_ref, bias=0.3, tau_syn_s=channels,
-                  reset_mode=reset_mode)
+    p = LIFParams(
+        tau_mem_s=10e-3, t_ref_s=t_ref, bias=0.3, tau_syn_s=channels, reset_mode=reset_mode
+    )
     pop = Population("exc", n, p, v_init=rng.uniform(0, 1, n))
     scale = 1.0 if not channels else 30.0
     w_in = SparseSynapses.fixed_probability(n_in, n, 0.3, 1.0, seed=seed)
-    w_in = SparseSynapses(w_in.indptr, w_in.indices, rng.uniform(0, 0.6, w_in.n_synapses) * scale,
-                          rng.integers(0, 5, w_in.n_synapses), n)
+    w_in = SparseSynapses(
+        w_in.indptr,
+        w_in.indices,
+        rng.uniform(0, 0.6, w_in.n_synapses) * scale,
+        rng.integers(0, 5, w_in.n_synapses),
+        n,
+    )
     w_rec = SparseSynapses.fixed_probability(n, n, 0.2, 1.0, seed=seed + 1, allow_self=False)
-    w_rec = SparseSynapses(w_rec.indptr, w_rec.indices,
-                           rng.uniform(-0.3, 0.3, w_rec.n_synapses) * scale,
-                           rng.integers(0, 4, w_rec.n_synapses), n)
-    projs = [Projection("inp", "exc", w_in, receptor=0),
-             Projection("exc", "exc", w_rec, receptor=max(len(channels) - 1, 0))]
+    w_rec = SparseSynapses(
+        w_rec.indptr,
+        w_rec.indices,
+        rng.uniform(-0.3, 0.3, w_rec.n_synapses) * scale,
+        rng.integers(0, 4, w_rec.n_synapses),
+        n,
+    )
+    projs = [
+        Projection("inp", "exc", w_in, receptor=0),
+        Projection("exc", "exc", w_rec, receptor=max(len(channels) - 1, 0)),
+    ]
     cur = CurrentInjection("exc", rng.uniform(0, 0.5, n), 0.05, 0.12)
-    mons = [SpikeMonitor("exc"), SpikeMonitor("inp"), RateMonitor("exc"),
-            StateMonitor("exc", "v", np.arange(3), every_steps=3)]
+    mons = [
+        SpikeMonitor("exc"),
+        SpikeMonitor("inp"),
+        RateMonitor("exc"),
+        StateMonitor("exc", "v", np.arange(3), every_steps=3),
+    ]
     return Network([pop], projs, [src], [cur], mons)
 
 
@@ -132,14 +159,19 @@ def test_same_spikes_as_clock_engine(channels, reset_mode, t_ref):
 def test_delta_input_to_refractory_neuron_is_discarded():
     """Delta input in the spike's own step and during the refractory period is lost."""
     tau, ref = 10e-3, 10
-    p = LIFParams(tau_mem_s=tau, t_ref_s=ref * DT, v_threshold=1.0, v_reset=0.0,
-                  reset_mode="subtract")
+    p = LIFParams(
+        tau_mem_s=tau, t_ref_s=ref * DT, v_threshold=1.0, v_reset=0.0, reset_mode="subtract"
+    )
     # input 0 kicks v to 1.5 in step 10 (spike detected in step 11); input 1 hits in step 11
     # (the spike's step), 15 (refractory) and 30 (after the period, which ends at step 21)
     src = SpikeArraySource("inp", 2, np.array([10, 11, 15, 30]) * DT, [0, 1, 1, 1])
     w = SparseSynapses.from_dense(np.array([[1.5], [0.3]]))
-    net = Network([Population("p", 1, p)], [Projection("inp", "p", w)], [src],
-                  monitors=[SpikeMonitor("p"), StateMonitor("p", "v", np.array([0]))])
+    net = Network(
+        [Population("p", 1, p)],
+        [Projection("inp", "p", w)],
+        [src],
+        monitors=[SpikeMonitor("p"), StateMonitor("p", "v", np.array([0]))],
+    )
     b = run_brian2(net, 0.005, DT)
     st = b.spikes["p"]
     assert st.n_spikes == 1 and np.rint(st.times_s[0] / DT) == 11
@@ -155,8 +187,11 @@ def test_delta_input_to_refractory_neuron_is_discarded():
 
 
 def test_poisson_source_rate():
-    net = Network([Population("p", 1)], sources=[PoissonSource("inp", 200, 20.0)],
-                  monitors=[SpikeMonitor("inp")])
+    net = Network(
+        [Population("p", 1)],
+        sources=[PoissonSource("inp", 200, 20.0)],
+        monitors=[SpikeMonitor("inp")],
+    )
     st = run_brian2(net, 1.0, DT, seed=4).spikes["inp"]
     # 4000 expected spikes: sd 63, i.e. 0.32 Hz on the mean rate
     assert abs(st.n_spikes / 200 - 20.0) < 1.5
@@ -192,8 +227,11 @@ def test_two_live_models_of_one_network_are_independent():
 
 
 def test_poisson_pieces_continue_the_random_stream():
-    net = Network([Population("p", 1)], sources=[PoissonSource("inp", 50, 100.0)],
-                  monitors=[SpikeMonitor("inp")])
+    net = Network(
+        [Population("p", 1)],
+        sources=[PoissonSource("inp", 50, 100.0)],
+        monitors=[SpikeMonitor("inp")],
+    )
     model = to_brian2(net, DT, seed=1)
     first, second = model.run(0.05).spikes["inp"], model.run(0.05).spikes["inp"]
     assert first.n_spikes > 100 and second.n_spikes > 100
@@ -261,9 +299,12 @@ def test_three_backends_delta_synapses(reset_mode):
     dense = np.where(rng.random((n_in, n)) < 0.3, 1.5, 0.0)
     dense[dense == 0] = np.where(rng.random(int(np.sum(dense == 0))) < 0.1, 0.2, 0.0)
     p = LIFParams(tau_mem_s=10e-3, t_ref_s=0.0, reset_mode=reset_mode)
-    net = Network([Population("exc", n, p)],
-                  [Projection("inp", "exc", SparseSynapses.from_dense(dense))], [src],
-                  monitors=[SpikeMonitor("exc")])
+    net = Network(
+        [Population("exc", n, p)],
+        [Projection("inp", "exc", SparseSynapses.from_dense(dense))],
+        [src],
+        monitors=[SpikeMonitor("exc")],
+    )
     clock, b2, exact = simulate(net, 0.6, DT), run_brian2(net, 0.6, DT), simulate_exact(net, 0.6)
     assert clock.spikes["exc"].n_spikes > 20
     _assert_same_spikes(clock, b2, "exc")
@@ -280,9 +321,11 @@ def test_poisson_input_drive_matches_shot_noise_theory():
     mean ``mu = N r dt``, sampled after the kick: stationary mean ``w mu / (1 - a)`` and variance
     ``w^2 mu / (1 - a^2)``."""
     tau, n_in, rate, w = 10e-3, 100, 50.0, 0.01
-    net = Network([Population("p", 200, LIFParams(tau_mem_s=tau, v_threshold=100.0))],
-                  monitors=[StateMonitor("p", "v", np.arange(200), every_steps=10)],
-                  drives=[PoissonInput("p", n_in, rate, w)])
+    net = Network(
+        [Population("p", 200, LIFParams(tau_mem_s=tau, v_threshold=100.0))],
+        monitors=[StateMonitor("p", "v", np.arange(200), every_steps=10)],
+        drives=[PoissonInput("p", n_in, rate, w)],
+    )
     tr = run_brian2(net, 0.3, DT, seed=2).states["p.v"]
     v = tr.values[tr.times_s >= 0.05]
     a, mu = np.exp(-DT / tau), n_in * rate * DT
@@ -293,8 +336,11 @@ def test_poisson_input_drive_matches_shot_noise_theory():
 def test_poisson_input_is_discarded_while_refractory():
     """Delta-channel drive has weight 0 while the target is refractory (our engines' rule)."""
     p = LIFParams(tau_mem_s=10e-3, v_threshold=1.0, v_reset=0.0, t_ref_s=3e-3)
-    net = Network([Population("p", 5, p)], monitors=[SpikeMonitor("p"),
-                  StateMonitor("p", "v", np.arange(5))], drives=[PoissonInput("p", 50, 200.0, 0.2)])
+    net = Network(
+        [Population("p", 5, p)],
+        monitors=[SpikeMonitor("p"), StateMonitor("p", "v", np.arange(5))],
+        drives=[PoissonInput("p", 50, 200.0, 0.2)],
+    )
     rec = run_brian2(net, 0.1, DT, seed=1)
     tr, st = rec.states["p.v"], rec.spikes["p"]
     assert st.n_spikes > 20
@@ -307,17 +353,22 @@ def test_poisson_input_is_discarded_while_refractory():
 
 def test_clock_engine_applies_poisson_drives():
     """The drive reaches the membrane (the comparisons with Brian2 below rely on it)."""
-    net = Network([Population("p", 1, LIFParams(v_threshold=1e3))],
-                  monitors=[StateMonitor("p", "v", np.array([0]))],
-                  drives=[PoissonInput("p", 1000, 1000.0, 1.0)])
+    net = Network(
+        [Population("p", 1, LIFParams(v_threshold=1e3))],
+        monitors=[StateMonitor("p", "v", np.array([0]))],
+        drives=[PoissonInput("p", 1000, 1000.0, 1.0)],
+    )
     assert np.any(simulate(net, 10 * DT, DT).states["p.v"].values != 0.0)
 
 
 def test_poisson_input_rates_agree_with_the_clock_engine():
     """Same drive, independent random streams: population rates agree statistically."""
     p = LIFParams(tau_mem_s=10e-3, v_threshold=1.0, v_reset=0.0, t_ref_s=2e-3)
-    net = Network([Population("p", 200, p)], monitors=[SpikeMonitor("p")],
-                  drives=[PoissonInput("p", 100, 80.0, 0.02)])
+    net = Network(
+        [Population("p", 200, p)],
+        monitors=[SpikeMonitor("p")],
+        drives=[PoissonInput("p", 100, 80.0, 0.02)],
+    )
     ours = simulate(net, 0.5, DT, seed=1).spikes["p"].n_spikes
     theirs = run_brian2(net, 0.5, DT, seed=1).spikes["p"].n_spikes
     assert ours > 2000
@@ -328,8 +379,11 @@ def test_poisson_input_matches_equivalent_sources_on_the_clock_engine(make_drive
     """A PoissonInput of N trains per neuron is N one-to-one Poisson sources per neuron: Brian2's
     drive and the clock engine's sources give the same rate (seeds 1-3 agreed within 0.4 %)."""
     p = LIFParams(tau_mem_s=10e-3, v_threshold=1.0, v_reset=0.0, t_ref_s=2e-3)
-    drive = Network([Population("p", 200, p)], monitors=[SpikeMonitor("p")],
-                    drives=[PoissonInput("p", 100, 80.0, 0.02)])
+    drive = Network(
+        [Population("p", 200, p)],
+        monitors=[SpikeMonitor("p")],
+        drives=[PoissonInput("p", 100, 80.0, 0.02)],
+    )
     sources = make_drive_as_sources(p, 200, 100, 80.0, 0.02)
     ours = simulate(sources, 0.5, DT, seed=1).spikes["p"].n_spikes
     theirs = run_brian2(drive, 0.5, DT, seed=1).spikes["p"].n_spikes
@@ -340,8 +394,11 @@ def test_poisson_input_matches_equivalent_sources_on_the_clock_engine(make_drive
 def test_state_dict_resumes_in_another_live_model():
     """Brian2 numbers clocks and PoissonInputs of a second live model; snapshots still fit."""
     p = LIFParams(tau_mem_s=10e-3, v_threshold=1.0, v_reset=0.0, t_ref_s=2e-3)
-    net = Network([Population("p", 20, p)], monitors=[SpikeMonitor("p")],
-                  drives=[PoissonInput("p", 100, 80.0, 0.02), PoissonInput("p", 10, 80.0, 0.01)])
+    net = Network(
+        [Population("p", 20, p)],
+        monitors=[SpikeMonitor("p")],
+        drives=[PoissonInput("p", 100, 80.0, 0.02), PoissonInput("p", 10, 80.0, 0.01)],
+    )
     a = Brian2Simulator(net, DT, seed=1)
     a.run(0.02)
     saved = a.state_dict()
@@ -377,9 +434,13 @@ def test_importing_brian2_leaves_warnings_and_logging_alone():
     import sys
     from pathlib import Path
 
-    res = subprocess.run([sys.executable, "-W", "default", "-c", _IMPORT_SCRIPT],
-                         capture_output=True, text=True, timeout=300,
-                         cwd=Path(__file__).resolve().parents[1])
+    res = subprocess.run(
+        [sys.executable, "-W", "default", "-c", _IMPORT_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert res.returncode == 0, res.stderr
     before, after = res.stderr.split("IMPORTED")
     assert "Warning" not in before, before[:2000]  # no flood while importing

@@ -10,7 +10,9 @@ from experiments.common import run_experiment
 from neuro.nest_bridge import nest_available
 from neuro.record import SpikeTrains
 
-needs_nest = pytest.mark.skipif(not nest_available(), reason="NEST not installed (extra 'reference')")
+needs_nest = pytest.mark.skipif(
+    not nest_available(), reason="NEST not installed (extra 'reference')"
+)
 
 
 def test_brunel_network_indegrees_weights_and_drive():
@@ -82,10 +84,12 @@ def test_microcircuit_psp_weight_gives_the_psp_in_the_clock_engine():
     from neuro.record import StateMonitor
 
     p = LIFParams(**{**NEURON.__dict__, "v_rest": 0.0, "v_reset": -1.0, "v_threshold": 1.0})
-    net = Network([Population("t", 1, p)], [Projection("s", "t", SparseSynapses.from_dense(
-        np.array([[psp_to_weight(PSP_MEAN_V)]])))],
+    net = Network(
+        [Population("t", 1, p)],
+        [Projection("s", "t", SparseSynapses.from_dense(np.array([[psp_to_weight(PSP_MEAN_V)]])))],
         sources=[SpikeArraySource("s", 1, np.array([1e-3]), np.array([0]))],
-        monitors=[StateMonitor("t", "v")])
+        monitors=[StateMonitor("t", "v")],
+    )
     v = ClockSimulator(net, 1e-6).run(5e-3).states["t.v"].values
     assert v.max() == pytest.approx(PSP_MEAN_V, rel=1e-3)
 
@@ -110,7 +114,11 @@ def test_microcircuit_synapse_numbers_and_signs():
     for pr in net.projections:
         t, s = POPULATIONS.index(pr.target), POPULATIONS.index(pr.source)
         assert pr.synapses.n_synapses == synapse_counts(0.002)[t, s]
-        assert np.all(pr.synapses.weights < 0) if pr.source.endswith("I") else np.all(pr.synapses.weights > 0)
+        assert (
+            np.all(pr.synapses.weights < 0)
+            if pr.source.endswith("I")
+            else np.all(pr.synapses.weights > 0)
+        )
         assert pr.synapses.delays.min() >= 1
 
 

@@ -45,8 +45,7 @@ def test_each_feature_is_reported(feature):
     assert used - extra <= {feature}
 
 
-_PAIRS = [(b, f) for b in backends() for f in _NETWORK_FEATURES
-          if not get_backend(b).supports(f)]
+_PAIRS = [(b, f) for b in backends() for f in _NETWORK_FEATURES if not get_backend(b).supports(f)]
 
 
 @pytest.mark.parametrize(("backend", "feature"), _PAIRS, ids=[f"{b}-{f.name}" for b, f in _PAIRS])
@@ -59,7 +58,9 @@ def test_every_unsupported_pair_raises_before_running(backend, feature):
     msg = str(e)
     assert feature.value in msg
     others = supporting_backends([feature])
-    assert (f"supported by: {', '.join(others)}" in msg) if others else ("no backend supports" in msg)
+    assert (
+        (f"supported by: {', '.join(others)}" in msg) if others else ("no backend supports" in msg)
+    )
     for b in others:  # the backends named do accept the feature
         check_supported(_with(feature), b)
     if backend == "exact":  # the backend classes this module owns check in their constructor
@@ -82,7 +83,9 @@ def test_error_names_every_missing_feature_and_where():
     net = Network(
         [Population("a", 3, LIFParams(tau_syn_s=(5e-3,)), kwta_k=1), Population("b", 2)],
         [Projection("x", "b", SparseSynapses.from_dense(np.ones((2, 2))), plasticity=STDPRule())],
-        [_SRC], monitors=[SpikeMonitor("a")])
+        [_SRC],
+        monitors=[SpikeMonitor("a")],
+    )
     uses = feature_uses(net)
     assert uses[Feature.KWTA] == ["population 'a'"] and uses[Feature.STDP] == ["projection x->b"]
     with pytest.raises(UnsupportedFeatureError) as err:
@@ -102,7 +105,10 @@ def test_projection_accepts_only_known_rules():
 
 def test_readme_matrix_is_the_generated_one():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    m = re.search(r"<!-- capability-matrix:begin -->\n(.*?)\n<!-- capability-matrix:end -->", readme, re.S)
+    m = re.search(
+        r"<!-- capability-matrix:begin -->\n(.*?)\n<!-- capability-matrix:end -->", readme, re.S
+    )
     assert m, "README.md lacks the capability-matrix markers"
     assert m.group(1).strip() == capability_matrix(), (
-        "README capability matrix is stale: paste neuro.engines.capability_matrix()")
+        "README capability matrix is stale: paste neuro.engines.capability_matrix()"
+    )

@@ -11,16 +11,26 @@ from neuro.engines import ClockSimulator
 from neuro.lif import LIFParams
 from neuro.record import StateMonitor
 
-MEM = LIFParams(tau_mem_s=20e-3, v_rest=-60e-3, v_reset=-60e-3, v_threshold=-50e-3,
-                tau_syn_s=(5e-3, 10e-3), e_rev=(0.0, -80e-3))
+MEM = LIFParams(
+    tau_mem_s=20e-3,
+    v_rest=-60e-3,
+    v_reset=-60e-3,
+    v_threshold=-50e-3,
+    tau_syn_s=(5e-3, 10e-3),
+    e_rev=(0.0, -80e-3),
+)
 V0, G0, T = np.array([-55e-3]), np.array([[0.8], [1.5]]), 30e-3
 
 
 def reference(t_end: float) -> float:
     def rhs(t, y):
         v, ge, gi = y
-        return [((MEM.v_rest - v) + ge * (0.0 - v) + gi * (-80e-3 - v)) / MEM.tau_mem_s,
-                -ge / 5e-3, -gi / 10e-3]
+        return [
+            ((MEM.v_rest - v) + ge * (0.0 - v) + gi * (-80e-3 - v)) / MEM.tau_mem_s,
+            -ge / 5e-3,
+            -gi / 10e-3,
+        ]
+
     sol = solve_ivp(rhs, (0, t_end), [V0[0], *G0[:, 0]], method="DOP853", rtol=1e-12, atol=1e-15)
     return float(sol.y[0, -1])
 
@@ -45,7 +55,9 @@ def test_conductances_decay_exactly_and_no_input_is_plain_lif():
     _, g = integrate(1e-4)
     np.testing.assert_allclose(g[:, 0], G0[:, 0] * np.exp(-T / np.array([5e-3, 10e-3])), rtol=1e-10)
     v, _ = coba_step(V0, np.zeros((2, 1)), MEM, 1e-3)
-    np.testing.assert_allclose(v, MEM.v_rest + (V0 - MEM.v_rest) * np.exp(-1e-3 / 20e-3), rtol=1e-12)
+    np.testing.assert_allclose(
+        v, MEM.v_rest + (V0 - MEM.v_rest) * np.exp(-1e-3 / 20e-3), rtol=1e-12
+    )
 
 
 def test_validation():
@@ -80,20 +92,39 @@ def test_kernel_equals_reference_step_and_holds_refractory_neurons():
     np.testing.assert_allclose(g_k, g_ref, rtol=1e-13)
 
 
-def _piecewise_reference(arrivals: list[tuple[float, int, float]], t_grid: np.ndarray) -> np.ndarray:
+def _piecewise_reference(
+    arrivals: list[tuple[float, int, float]], t_grid: np.ndarray
+) -> np.ndarray:
     """v(t) of the COBA ODE with conductance jumps ``g[k] += w`` at the arrival times."""
+
     def rhs(t, y):
         v, ge, gi = y
-        return [((MEM.v_rest - v) + ge * (0.0 - v) + gi * (-80e-3 - v)) / MEM.tau_mem_s,
-                -ge / 5e-3, -gi / 10e-3]
+        return [
+            ((MEM.v_rest - v) + ge * (0.0 - v) + gi * (-80e-3 - v)) / MEM.tau_mem_s,
+            -ge / 5e-3,
+            -gi / 10e-3,
+        ]
+
     y = np.array([MEM.v_rest, 0.0, 0.0])
     out = np.empty(t_grid.size)
     edges = [t for t, _, _ in arrivals] + [t_grid[-1] + 1.0]
     t0, done = 0.0, 0
     for j, t1 in enumerate(edges):
-        sel = (t_grid >= t0) & (t_grid <= t1) if j == len(arrivals) else (t_grid >= t0) & (t_grid < t1)
-        sol = solve_ivp(rhs, (t0, t1), y, method="DOP853", rtol=1e-12, atol=1e-15,
-                        t_eval=t_grid[sel], dense_output=True)
+        sel = (
+            (t_grid >= t0) & (t_grid <= t1)
+            if j == len(arrivals)
+            else (t_grid >= t0) & (t_grid < t1)
+        )
+        sol = solve_ivp(
+            rhs,
+            (t0, t1),
+            y,
+            method="DOP853",
+            rtol=1e-12,
+            atol=1e-15,
+            t_eval=t_grid[sel],
+            dense_output=True,
+        )
         out[sel] = sol.y[0]
         done += sel.sum()
         if j == len(arrivals):
@@ -113,9 +144,13 @@ def test_clock_engine_population_matches_fine_ode_with_injected_spikes():
     src = SpikeArraySource("x", 2, times, chans)
     net = Network(
         [Population("a", 1, MEM)],
-        [Projection("x", "a", SparseSynapses.from_dense(np.array([[w[0]], [0.0]])), receptor=0),
-         Projection("x", "a", SparseSynapses.from_dense(np.array([[0.0], [w[1]]])), receptor=1)],
-        [src], monitors=[StateMonitor("a", "v", [0]), SpikeMonitor("a")])
+        [
+            Projection("x", "a", SparseSynapses.from_dense(np.array([[w[0]], [0.0]])), receptor=0),
+            Projection("x", "a", SparseSynapses.from_dense(np.array([[0.0], [w[1]]])), receptor=1),
+        ],
+        [src],
+        monitors=[StateMonitor("a", "v", [0]), SpikeMonitor("a")],
+    )
     rec = ClockSimulator(net, dt).run(0.03)
     assert rec.spikes["a"].n_spikes == 0  # subthreshold: the whole trajectory is compared
     trace = rec.states["a.v"]

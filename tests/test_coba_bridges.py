@@ -11,24 +11,41 @@ from neuro.engines import ClockSimulator
 from neuro.nest_bridge import nest_available, run_nest, to_nest
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated.*:DeprecationWarning")
-needs_nest = pytest.mark.skipif(not nest_available(), reason="NEST not installed (extra 'reference')")
+needs_nest = pytest.mark.skipif(
+    not nest_available(), reason="NEST not installed (extra 'reference')"
+)
 
 DT = 1e-4
-COBA = LIFParams(tau_mem_s=20e-3, v_rest=-60e-3, v_reset=-60e-3, v_threshold=-50e-3, t_ref_s=5e-3,
-                 tau_syn_s=(5e-3, 10e-3), e_rev=(0.0, -80e-3))
-DRIVER = LIFParams(tau_mem_s=10e-3, v_rest=-70e-3, v_reset=-70e-3, v_threshold=-50e-3,
-                   t_ref_s=2e-3, bias=25e-3)
+COBA = LIFParams(
+    tau_mem_s=20e-3,
+    v_rest=-60e-3,
+    v_reset=-60e-3,
+    v_threshold=-50e-3,
+    t_ref_s=5e-3,
+    tau_syn_s=(5e-3, 10e-3),
+    e_rev=(0.0, -80e-3),
+)
+DRIVER = LIFParams(
+    tau_mem_s=10e-3, v_rest=-70e-3, v_reset=-70e-3, v_threshold=-50e-3, t_ref_s=2e-3, bias=25e-3
+)
 
 
 def _driven() -> Network:
     """Two regular drivers (different biases) onto one COBA neuron: excitatory with delay 1,
     inhibitory with delay 17 steps."""
-    drivers = [Population(f"d{k}", 1, LIFParams(**{**DRIVER.__dict__, "bias": 25e-3 + 3e-3 * k}))
-               for k in range(2)]
-    projs = [Projection(f"d{k}", "t", SparseSynapses.from_dense(np.array([[w]]), delay=d), receptor=k)
-             for k, (w, d) in enumerate([(1.5, 1), (0.3, 17)])]
-    return Network([*drivers, Population("t", 1, COBA)], projs,
-                   monitors=[SpikeMonitor("d0"), SpikeMonitor("t")])
+    drivers = [
+        Population(f"d{k}", 1, LIFParams(**{**DRIVER.__dict__, "bias": 25e-3 + 3e-3 * k}))
+        for k in range(2)
+    ]
+    projs = [
+        Projection(f"d{k}", "t", SparseSynapses.from_dense(np.array([[w]]), delay=d), receptor=k)
+        for k, (w, d) in enumerate([(1.5, 1), (0.3, 17)])
+    ]
+    return Network(
+        [*drivers, Population("t", 1, COBA)],
+        projs,
+        monitors=[SpikeMonitor("d0"), SpikeMonitor("t")],
+    )
 
 
 def _steps(rec, name):
@@ -58,8 +75,14 @@ def test_nest_iaf_cond_exp_same_spikes_as_clock_engine():
 @needs_nest
 def test_nest_rejects_negative_conductance_weights():
     net = _driven()
-    bad = Network(net.populations, [net.projections[0], Projection(
-        "d1", "t", SparseSynapses.from_dense(np.array([[-0.3]])), receptor=1)], monitors=net.monitors)
+    bad = Network(
+        net.populations,
+        [
+            net.projections[0],
+            Projection("d1", "t", SparseSynapses.from_dense(np.array([[-0.3]])), receptor=1),
+        ],
+        monitors=net.monitors,
+    )
     with pytest.raises(ValueError, match="conductance weights must be >= 0"):
         to_nest(bad, DT)
 
@@ -69,12 +92,17 @@ def _feedforward(n_target: int = 200) -> Network:
     random synapses with the COBA benchmark's weights: many spikes, no recurrence (no chaos)."""
     rng = np.random.default_rng(0)
     drv = LIFParams(**{**DRIVER.__dict__, "bias": 21e-3})
-    drivers = [Population(name, n, drv, v_init=rng.uniform(-70e-3, -50e-3, n))
-               for name, n in (("de", 400), ("di", 100))]
+    drivers = [
+        Population(name, n, drv, v_init=rng.uniform(-70e-3, -50e-3, n))
+        for name, n in (("de", 400), ("di", 100))
+    ]
     target = Population("t", n_target, COBA, v_init=rng.uniform(-60e-3, -50e-3, n_target))
-    projs = [Projection(src, "t", SparseSynapses.fixed_probability(n, n_target, 0.1, w, seed=rng),
-                        receptor=k)
-             for k, (src, n, w) in enumerate((("de", 400, 0.6), ("di", 100, 6.7)))]
+    projs = [
+        Projection(
+            src, "t", SparseSynapses.fixed_probability(n, n_target, 0.1, w, seed=rng), receptor=k
+        )
+        for k, (src, n, w) in enumerate((("de", 400, 0.6), ("di", 100, 6.7)))
+    ]
     return Network([*drivers, target], projs, monitors=[SpikeMonitor("t")])
 
 

@@ -49,7 +49,9 @@ def test_two_seeds_agree_and_other_rate_does_not():
     same = compare_populations(base, {"e": poisson(400, 10.0, 10.0, 1)})["e"]
     other = compare_populations(base, {"e": poisson(400, 12.0, 10.0, 2)})["e"]
     assert same["rate_hz"].ks_pvalue > 0.01 and same["rate_hz"].rel_diff < 0.03
-    assert other["rate_hz"].ks_pvalue < 1e-6 and other["rate_hz"].rel_diff == pytest.approx(0.2, abs=0.03)
+    assert other["rate_hz"].ks_pvalue < 1e-6 and other["rate_hz"].rel_diff == pytest.approx(
+        0.2, abs=0.03
+    )
     # Poisson: CV near 1 and no correlation, whatever the rate
     assert same["isi_cv"].mean_a == pytest.approx(1.0, abs=0.03)
     assert abs(same["correlation"].mean_a) < 0.01
@@ -70,7 +72,9 @@ def test_statistics_equal_elephant():
     from elephant.statistics import cv, isi
 
     s = poisson(30, 15.0, 4.0, 4)
-    trains = [neo.SpikeTrain(np.sort(s.times_s[s.indices == i]), t_stop=4.0, units="s") for i in range(30)]
+    trains = [
+        neo.SpikeTrain(np.sort(s.times_s[s.indices == i]), t_stop=4.0, units="s") for i in range(30)
+    ]
     ours = isi_cv(s)
     for i, st in enumerate(trains):
         if len(st) >= 3:

@@ -14,8 +14,9 @@ from neuro.connectivity import (
 
 def test_fixed_total_number_counts_marginals_and_multapses():
     n_pre, n_post, n = 50, 40, 20000
-    syn = fixed_total_number(n_pre, n_post, n, weight=np.arange(n, dtype=np.float64), seed=0,
-                             dtype=np.float64)
+    syn = fixed_total_number(
+        n_pre, n_post, n, weight=np.arange(n, dtype=np.float64), seed=0, dtype=np.float64
+    )
     assert syn.n_synapses == n
     pre, post = syn.pre_indices(), syn.indices
     # uniform marginals (chi-square goodness of fit)
@@ -89,20 +90,30 @@ def test_arena_projections_share_memory_with_the_plan():
     for s in range(2):
         for t in range(2):
             if counts[s][t]:
-                w = normal_weights(counts[s][t], 1.0 if s == 0 else -1.0, 0.1, seed=s, dtype=np.float32)
+                w = normal_weights(
+                    counts[s][t], 1.0 if s == 0 else -1.0, 0.1, seed=s, dtype=np.float32
+                )
                 d = normal_delays_steps(counts[s][t], 1e-3, 5e-4, 1e-4, seed=t)
-                syn = fixed_total_number(sizes[s], sizes[t], counts[s][t], w, d, seed=s + t, arena=arena)
+                syn = fixed_total_number(
+                    sizes[s], sizes[t], counts[s][t], w, d, seed=s + t, arena=arena
+                )
                 np.testing.assert_array_equal(syn.weights, w)  # kept as drawn, in the arena
                 projs.append(Projection(f"p{s}", f"p{t}", syn, receptor=s))
     p = LIFParams(tau_syn_s=(5e-3, 5e-3))
     net = Network([Population("p0", 40, p), Population("p1", 30, p)], projs)
     plan = build_plan(net, 1e-4, np.float32)
-    arrays = {"indices": plan.routing.indices, "weights": plan.weights, "delays": plan.routing.delays}
+    arrays = {
+        "indices": plan.routing.indices,
+        "weights": plan.weights,
+        "delays": plan.routing.delays,
+    }
     # the plan's synapse arrays are the arena's (no second copy); the same values as a copy
     for name in ("indices", "weights", "delays"):
         got = arrays[name]
         assert np.shares_memory(got, getattr(arena, name)), name
-        np.testing.assert_array_equal(got, np.concatenate([getattr(pr.synapses, name) for pr in projs]))
+        np.testing.assert_array_equal(
+            got, np.concatenate([getattr(pr.synapses, name) for pr in projs])
+        )
     assert plan.routing.delays.dtype == np.uint8
     # float64 plan: a converted copy; arrays that are not consecutive views: a copy
     assert not np.shares_memory(build_plan(net, 1e-4, np.float64).weights, arena.weights)

@@ -1,6 +1,5 @@
 """Conversion: torch model -> clock-engine Network (same spikes), snntorch -> our layers."""
 
-
 import numpy as np
 import pytest
 import torch
@@ -50,7 +49,9 @@ def _compare(model, spikes):
 
 @pytest.mark.parametrize("kwta", [None, 4])
 def test_random_model_spikes_identical_on_clock_engine(kwta):
-    model = SpikingMLP((30, 40, 20, 6), n_steps=20, beta=0.9, threshold=0.8, kwta_k=kwta, seed=3).double()
+    model = SpikingMLP(
+        (30, 40, 20, 6), n_steps=20, beta=0.9, threshold=0.8, kwta_k=kwta, seed=3
+    ).double()
     with torch.no_grad():
         for fc in model.fcs:
             fc.weight.mul_(2.5)
@@ -62,16 +63,24 @@ def test_trained_digits_model_reproduced_on_engine():
     d = load_digits_split()
     model = SpikingMLP((64, 48, 10), n_steps=15, beta=0.9, seed=0)
     enc = rate_input(15)
-    train(model, d.x_train, d.y_train, TrainConfig(epochs=2, batch_size=64, lr=5e-3),
-          encode=enc, loss_fn=count_ce_loss, progress=False)
+    train(
+        model,
+        d.x_train,
+        d.y_train,
+        TrainConfig(epochs=2, batch_size=64, lr=5e-3),
+        encode=enc,
+        loss_fn=count_ce_loss,
+        progress=False,
+    )
     model = model.double()
     x = rate_code(d.x_test[:40].astype(np.float64), 15, seed=11)
     assert _compare(model, x) > 1000
     with torch.no_grad():
         torch_pred = model(torch.from_numpy(x).double()).spikes.sum(0).argmax(1).numpy()
     net = to_network(model)
-    eng_pred = np.array([run_on_engine(model, x[:, b], network=net)[-1].sum(0).argmax()
-                         for b in range(40)])
+    eng_pred = np.array(
+        [run_on_engine(model, x[:, b], network=net)[-1].sum(0).argmax() for b in range(40)]
+    )
     assert np.array_equal(torch_pred, eng_pred)
     assert (eng_pred == d.y_test[:40]).mean() > 0.7
 
@@ -129,18 +138,24 @@ def test_snntorch_explicit_loop_import_identical(grad):
     (out.mems.sum() + out.spikes.sum()).backward()
     # (weights are stored in CSR order: (pre, post) row-major, i.e. W.T flattened)
     for fc_ours, fc_ref in ((ours.fcs[0], ref.fc1), (ours.fcs[1], ref.fc2)):
-        torch.testing.assert_close(fc_ours.weight.grad, fc_ref.weight.grad.t().reshape(-1),
-                                   rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(
+            fc_ours.weight.grad, fc_ref.weight.grad.t().reshape(-1), rtol=1e-4, atol=1e-5
+        )
         torch.testing.assert_close(fc_ours.bias.grad, fc_ref.bias.grad, rtol=1e-4, atol=1e-5)
 
 
 def test_snntorch_sequential_import_and_unsupported_layers():
-    seq = nn.Sequential(nn.Linear(6, 8), snn.Leaky(beta=0.8, init_hidden=True),
-                        nn.Linear(8, 3), snn.Leaky(beta=0.8, init_hidden=True, output=True))
+    seq = nn.Sequential(
+        nn.Linear(6, 8),
+        snn.Leaky(beta=0.8, init_hidden=True),
+        nn.Linear(8, 3),
+        snn.Leaky(beta=0.8, init_hidden=True, output=True),
+    )
     ours = from_snntorch(seq, n_steps=5)
     assert ours.sizes == (6, 8, 3) and ours.lifs[0].beta == pytest.approx(0.8)
-    np.testing.assert_allclose(ours.fcs[0].dense_weight().detach().numpy(),
-                               seq[0].weight.detach().numpy().T)
+    np.testing.assert_allclose(
+        ours.fcs[0].dense_weight().detach().numpy(), seq[0].weight.detach().numpy().T
+    )
     bad = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3), snn.Leaky(beta=0.8))
     with pytest.raises(ValueError, match="ReLU"):
         from_snntorch(bad)

@@ -10,7 +10,9 @@ from encoders.datasets import FormatError, default_data_dir, load_digits_split, 
 
 
 def _write_idx(path, arr, gz=False, code=0x08):
-    header = struct.pack(">BBBB", 0, 0, code, arr.ndim) + b"".join(struct.pack(">I", d) for d in arr.shape)
+    header = struct.pack(">BBBB", 0, 0, code, arr.ndim) + b"".join(
+        struct.pack(">I", d) for d in arr.shape
+    )
     data = header + arr.astype(">u1" if code == 0x08 else arr.dtype).tobytes()
     path.write_bytes(gzip.compress(data) if gz else data)
 

@@ -46,5 +46,8 @@ def test_train_and_evaluate_on_the_model_device(device):
 
 @pytest.mark.skipif(HAS_CUDA, reason="checks the error on a machine without a GPU")
 def test_cli_device_cuda_without_gpu_is_a_usage_error(tmp_path, capsys):
-    assert main(["run", "digits-surrogate", "--smoke", "--out", str(tmp_path), "--set", "device=cuda"]) == 2
+    assert (
+        main(["run", "digits-surrogate", "--smoke", "--out", str(tmp_path), "--set", "device=cuda"])
+        == 2
+    )
     assert "not available" in capsys.readouterr().err

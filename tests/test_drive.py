@@ -13,9 +13,11 @@ from neuro.inputs import CurrentInjection, PoissonSource, SpikeArraySource
 def _net(n_poisson: int = 40) -> Network:
     return Network(
         [Population("a", 5, LIFParams())],
-        sources=[PoissonSource("s", n_poisson, 100.0),
-                 SpikeArraySource("x", 3, [0.0, 0.0105, 0.02], [2, 0, 1]),
-                 PoissonSource("t", 20, np.linspace(0.0, 500.0, 20))],
+        sources=[
+            PoissonSource("s", n_poisson, 100.0),
+            SpikeArraySource("x", 3, [0.0, 0.0105, 0.02], [2, 0, 1]),
+            PoissonSource("t", 20, np.linspace(0.0, 500.0, 20)),
+        ],
         currents=[CurrentInjection("a", 0.5, 0.01, 0.02)],
     )
 
@@ -34,7 +36,7 @@ def _collect(drive: InputDrive, n_end: int, chunk: int, rates_at: dict | None = 
         m = ptr.size - 1
         assert 1 <= m <= stop - n
         for j in range(m):  # ascending within each step
-            assert np.all(np.diff(i[ptr[j]:ptr[j + 1]]) > 0)
+            assert np.all(np.diff(i[ptr[j] : ptr[j + 1]]) > 0)
         steps.append(np.repeat(np.arange(n, n + m), np.diff(ptr)))
         ids.append(i)
         n += m
@@ -124,8 +126,10 @@ def test_current_events_and_validation():
     with pytest.raises(ValueError, match="rate_hz \\* dt"):
         InputDrive(Network([Population("a", 1)], sources=[PoissonSource("s", 1, 2e4)]), dt)
     with pytest.raises(ValueError, match="more than once"):
-        InputDrive(Network([Population("a", 1)],
-                           sources=[SpikeArraySource("x", 1, [0.0, 1e-4], [0, 0])]), dt)
+        InputDrive(
+            Network([Population("a", 1)], sources=[SpikeArraySource("x", 1, [0.0, 1e-4], [0, 0])]),
+            dt,
+        )
 
 
 def test_one_million_sources_memory_bounded_by_spikes():

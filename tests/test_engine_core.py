@@ -21,23 +21,51 @@ def _driven_network() -> Network:
     srcs = [PoissonSource(f"s{k}", 30, 20.0 + 15 * k) for k in range(3)]
     delta = LIFParams(tau_mem_s=10e-3, t_ref_s=2e-3)
     expo = LIFParams(tau_mem_s=20e-3, t_ref_s=1e-3, tau_syn_s=(5e-3, 10e-3))
-    projs = [Projection(s.name, "a", SparseSynapses.fixed_probability(
-        30, 120, 0.1, 0.25, delay=2, seed=rng, dtype=np.float64)) for s in srcs]
+    projs = [
+        Projection(
+            s.name,
+            "a",
+            SparseSynapses.fixed_probability(
+                30, 120, 0.1, 0.25, delay=2, seed=rng, dtype=np.float64
+            ),
+        )
+        for s in srcs
+    ]
     projs += [
-        Projection("a", "a", SparseSynapses.fixed_probability(
-            120, 120, 0.05, -0.1, delay=3, seed=rng, allow_self=False, dtype=np.float64)),
-        Projection("a", "b", SparseSynapses.fixed_probability(
-            120, 80, 0.1, 0.3, delay=1, seed=rng, dtype=np.float64), receptor=1),
+        Projection(
+            "a",
+            "a",
+            SparseSynapses.fixed_probability(
+                120, 120, 0.05, -0.1, delay=3, seed=rng, allow_self=False, dtype=np.float64
+            ),
+        ),
+        Projection(
+            "a",
+            "b",
+            SparseSynapses.fixed_probability(
+                120, 80, 0.1, 0.3, delay=1, seed=rng, dtype=np.float64
+            ),
+            receptor=1,
+        ),
     ]
     drives = [PoissonInput("a", 50, 10.0, 0.12), PoissonInput("b", 80, 12.0, 0.35, receptor=0)]
-    return Network([Population("a", 120, delta), Population("b", 80, expo)], projs, srcs,
-                   drives=drives, monitors=[SpikeMonitor("a"), SpikeMonitor("b")])
+    return Network(
+        [Population("a", 120, delta), Population("b", 80, expo)],
+        projs,
+        srcs,
+        drives=drives,
+        monitors=[SpikeMonitor("a"), SpikeMonitor("b")],
+    )
 
 
 def _spikes(recs: list) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    return {name: (np.concatenate([np.round(r.spikes[name].times_s / DT) for r in recs]),
-                   np.concatenate([r.spikes[name].indices for r in recs]))
-            for name in ("a", "b")}
+    return {
+        name: (
+            np.concatenate([np.round(r.spikes[name].times_s / DT) for r in recs]),
+            np.concatenate([r.spikes[name].indices for r in recs]),
+        )
+        for name in ("a", "b")
+    }
 
 
 def test_spikes_do_not_depend_on_how_a_run_is_cut(monkeypatch):
@@ -70,8 +98,11 @@ def test_spikes_do_not_depend_on_how_a_run_is_cut(monkeypatch):
 def _free_membrane(receptor_channels: int, backend: str = "clock", **options):
     """Neurons that never spike and barely leak: ``v`` sums the drive's inputs."""
     p = LIFParams(tau_mem_s=1e6, v_threshold=1e3, tau_syn_s=(1e6,) * receptor_channels)
-    net = Network([Population("p", 400, p)], drives=[PoissonInput("p", 40, 25.0, 0.5)],
-                  monitors=[StateMonitor("p", "v", np.arange(400))])
+    net = Network(
+        [Population("p", 400, p)],
+        drives=[PoissonInput("p", 40, 25.0, 0.5)],
+        monitors=[StateMonitor("p", "v", np.arange(400))],
+    )
     return make_simulator(net, 1e-3, backend, seed=9, **options)
 
 
@@ -142,8 +173,11 @@ def test_fused_threshold_scan_equals_update_then_scan(dtype):
         last = rng.integers(90, 101, m).astype(np.int64)  # step 100, 5 refractory steps
         a = (v.copy(), s0.copy(), s1.copy())
         b = (v.copy(), s0.copy(), s1.copy())
-        consts = ((dtype(0.9), dtype(0.2), dtype(0.05), dtype(-0.03), dtype(0.8), dtype(0.9)), 5,
-                  dtype(1.0))
+        consts = (
+            (dtype(0.9), dtype(0.2), dtype(0.05), dtype(-0.03), dtype(0.8), dtype(0.9)),
+            5,
+            dtype(1.0),
+        )
         cand_f = np.full(m, -1, np.int64)
         n_f = lif_update(100, *a, last, drive, *consts, True, 7, cand_f)
         assert lif_update(100, *b, last, drive, *consts, False, 7, np.empty(0, np.int64)) == 0

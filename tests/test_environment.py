@@ -33,7 +33,9 @@ def test_every_pip_dependency_is_in_environment_yml_with_the_same_pin():
         name, spec = _split(req)
         conda_name = CONDA_NAMES.get(name, name)
         assert conda_name in env, f"{name} is in pyproject.toml but not in environment.yml"
-        assert env[conda_name] == spec, f"{name}: pyproject says {spec!r}, environment.yml {env[conda_name]!r}"
+        assert env[conda_name] == spec, (
+            f"{name}: pyproject says {spec!r}, environment.yml {env[conda_name]!r}"
+        )
 
 
 def test_python_version_matches():

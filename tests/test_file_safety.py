@@ -32,10 +32,19 @@ def _net(n_pre: int = 12, n_post: int = 6, p: float = 0.5, seed: int = 0) -> Net
     rng = np.random.default_rng(seed)
     syn = SparseSynapses.fixed_probability(n_pre, n_post, p, 0.1, seed=seed)
     syn = syn.with_weights(rng.uniform(0, 1, syn.n_synapses).astype(syn.weights.dtype))
-    pop = Population("exc", n_post, LIFParams(tau_mem_s=0.02, t_ref_s=2e-3), kwta_k=2,
-                     adaptation=ThresholdAdaptation(theta_plus=0.05, tau_theta_s=1.0))
-    return Network([pop], [Projection("inp", "exc", syn, plasticity=STDPRule(a_plus=0.02))],
-                   [PoissonSource("inp", n_pre, rng.uniform(5, 50, n_pre))], monitors=[SpikeMonitor("exc")])
+    pop = Population(
+        "exc",
+        n_post,
+        LIFParams(tau_mem_s=0.02, t_ref_s=2e-3),
+        kwta_k=2,
+        adaptation=ThresholdAdaptation(theta_plus=0.05, tau_theta_s=1.0),
+    )
+    return Network(
+        [pop],
+        [Projection("inp", "exc", syn, plasticity=STDPRule(a_plus=0.02))],
+        [PoissonSource("inp", n_pre, rng.uniform(5, 50, n_pre))],
+        monitors=[SpikeMonitor("exc")],
+    )
 
 
 def _recording() -> Recording:
@@ -43,7 +52,9 @@ def _recording() -> Recording:
     t = np.sort(rng.uniform(0, 0.1, 40))
     st = SpikeTrains(t, rng.integers(0, 5, 40), 5, 0.1)
     tr = StateTrace(np.arange(5) * 0.01, np.array([0, 3]), rng.normal(size=(5, 2)))
-    return Recording({"exc": st}, {"exc.v": tr}, {"exc": rng.uniform(0, 10, 100)}, 1e-3, 0.1, {"engine": "clock"})
+    return Recording(
+        {"exc": st}, {"exc.v": tr}, {"exc": rng.uniform(0, 10, 100)}, 1e-3, 0.1, {"engine": "clock"}
+    )
 
 
 def _digest(path: Path) -> str:
@@ -54,8 +65,10 @@ def _digest(path: Path) -> str:
 @contextlib.contextmanager
 def _deadline(seconds: int):
     """Fail (rather than hang) if the block takes longer than ``seconds``."""
+
     def boom(signum, frame):
         raise TimeoutError(f"a load took more than {seconds} s")
+
     old = signal.signal(signal.SIGALRM, boom)
     signal.alarm(seconds)
     try:
@@ -78,6 +91,7 @@ def test_class_path_payload_is_refused_and_runs_nothing(tmp_path):
         with h5py.File(bad, "a") as f:
             f[obj].attrs[name] = payload
             from neuro.integrity import stamp_integrity  # a forger can recompute the checksum
+
             stamp_integrity(f)
         with pytest.raises(FormatError, match="unknown parameter class 'neuro.io:os.system'"):
             load_network(bad)
@@ -171,7 +185,9 @@ def _variants(src: Path, work: Path, rng: np.random.Generator):
 
 @pytest.mark.parametrize("kind", ["network", "recording"])
 def test_fuzzed_files_load_identically_or_raise_format_error(tmp_path, kind):
-    save, load = (save_network, load_network) if kind == "network" else (save_recording, load_recording)
+    save, load = (
+        (save_network, load_network) if kind == "network" else (save_recording, load_recording)
+    )
     src = tmp_path / "orig.h5"
     save(src, _net() if kind == "network" else _recording())
     want = _digest(src)
@@ -204,8 +220,10 @@ def test_old_schema_and_non_regular_paths(tmp_path):
         load_recording(tmp_path / "missing.h5")
 
 
-@pytest.mark.parametrize("change", ["negative size", "index beyond size", "negative time", "nan duration",
-                                    "string rates"])
+@pytest.mark.parametrize(
+    "change",
+    ["negative size", "index beyond size", "negative time", "nan duration", "string rates"],
+)
 def test_recording_values_are_validated_even_with_a_valid_checksum(tmp_path, change):
     from neuro.integrity import stamp_integrity
 
@@ -256,8 +274,11 @@ def _kill_trials(tmp_path: Path, n: int, p: float) -> dict[str, int]:
     new = None
     for trial in range(n):
         sig = (signal.SIGKILL, signal.SIGTERM)[trial % 2]
-        proc = subprocess.Popen([sys.executable, "-c", _SAVER, str(path), str(p), str(ROOT)],
-                                stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _SAVER, str(path), str(p), str(ROOT)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert proc.stdout.readline().strip() == "ready"
         time.sleep(float(rng.uniform(0.0, 1.0)))
         proc.send_signal(sig)
@@ -291,7 +312,9 @@ def test_killed_save_many_trials(tmp_path):
 
 # ----------------------------------------------------------------------------- clean failure
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
-def test_full_disk_or_read_only_gives_one_line_error_and_leaves_nothing(tmp_path, monkeypatch, code):
+def test_full_disk_or_read_only_gives_one_line_error_and_leaves_nothing(
+    tmp_path, monkeypatch, code
+):
     import neuro.atomic
 
     def fail(*a, **k):
@@ -308,10 +331,12 @@ def test_full_disk_or_read_only_gives_one_line_error_and_leaves_nothing(tmp_path
 
 
 def test_sigterm_during_write_removes_the_temporary_file(tmp_path):
-    script = (f"import sys, time; sys.path.insert(0, {str(ROOT)!r})\n"
-              "from neuro.atomic import atomic_open\n"
-              f"with atomic_open({str(tmp_path / 'x.txt')!r}) as fh:\n"
-              "    fh.write('partial'); fh.flush(); print('writing', flush=True); time.sleep(30)\n")
+    script = (
+        f"import sys, time; sys.path.insert(0, {str(ROOT)!r})\n"
+        "from neuro.atomic import atomic_open\n"
+        f"with atomic_open({str(tmp_path / 'x.txt')!r}) as fh:\n"
+        "    fh.write('partial'); fh.flush(); print('writing', flush=True); time.sleep(30)\n"
+    )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "writing"
     assert len(temp_files_of(tmp_path / "x.txt")) == 1

@@ -22,8 +22,15 @@ def _inputs(kind: str, T: int, rng) -> torch.Tensor:
 
 def _run(kernel, x, rng_seed, density, spike_fn, reset, bias, fuse=True):
     """Forward + backward of a 60-40-5 MLP; returns outputs and every gradient."""
-    net = SpikingMLP((60, 40, 5), n_steps=x.shape[0], density=density, seed=3, spike_fn=spike_fn,
-                     reset=reset, bias=bias)
+    net = SpikingMLP(
+        (60, 40, 5),
+        n_steps=x.shape[0],
+        density=density,
+        seed=3,
+        spike_fn=spike_fn,
+        reset=reset,
+        bias=bias,
+    )
     with torch.no_grad():
         for fc in net.fcs:
             fc.kernel = kernel
@@ -38,20 +45,25 @@ def _run(kernel, x, rng_seed, density, spike_fn, reset, bias, fuse=True):
         hidden, _, _ = net.lifs[0](net.fcs[0](xin))
         spikes, mems, _ = net.lifs[1](net.fcs[1](hidden))
     g = torch.Generator().manual_seed(rng_seed)
-    loss = ((spikes.sum(0) * torch.randn(spikes.shape[1:], generator=g)).sum()
-            + (mems * torch.randn(mems.shape, generator=g)).sum() * 0.1
-            + (hidden * torch.randn(hidden.shape, generator=g)).sum())
+    loss = (
+        (spikes.sum(0) * torch.randn(spikes.shape[1:], generator=g)).sum()
+        + (mems * torch.randn(mems.shape, generator=g)).sum() * 0.1
+        + (hidden * torch.randn(hidden.shape, generator=g)).sum()
+    )
     loss.backward()
     grads = [xin.grad] + [p.grad for p in net.parameters()]
     return torch.cat([hidden, spikes], 2), mems, grads
 
 
-@pytest.mark.parametrize("kind,T,spike_fn,reset,bias", [
-    ("spikes", 12, fast_sigmoid(25.0), "subtract", False),
-    ("spikes", 40, arctan(2.0), "value", True),      # more than 32 steps: no spike bits
-    ("analog", 12, triangle(1.0), "subtract", True),  # not spikes: values read as they are
-    ("analog", 7, fast_sigmoid(10.0), "value", False),
-])
+@pytest.mark.parametrize(
+    "kind,T,spike_fn,reset,bias",
+    [
+        ("spikes", 12, fast_sigmoid(25.0), "subtract", False),
+        ("spikes", 40, arctan(2.0), "value", True),  # more than 32 steps: no spike bits
+        ("analog", 12, triangle(1.0), "subtract", True),  # not spikes: values read as they are
+        ("analog", 7, fast_sigmoid(10.0), "value", False),
+    ],
+)
 @pytest.mark.parametrize("density", [0.1, 0.5])
 def test_fused_layer_equals_event_and_dense_paths(kind, T, spike_fn, reset, bias, density):
     rng = np.random.default_rng(int(density * 10) + T)
@@ -151,7 +163,11 @@ def test_projection_with_forward_hook_runs_unfused():
 
 
 def test_input_modified_before_backward_is_an_error():
-    x = (torch.rand(5, 2, 30, generator=torch.Generator().manual_seed(2)) < 0.3).float().requires_grad_(True)
+    x = (
+        (torch.rand(5, 2, 30, generator=torch.Generator().manual_seed(2)) < 0.3)
+        .float()
+        .requires_grad_(True)
+    )
     xin = x * 1.0
     spk, mem = sparse_lif(xin, SparseLinear.random(30, 20, 0.3, seed=0, kernel="event"), LIF(0.9))
     with torch.no_grad():
@@ -166,7 +182,10 @@ def test_fused_layer_hands_its_spikes_as_bits_to_the_next():
     from neuro.layers import _fused_layers
 
     x = (torch.rand(20, 5, 40, generator=torch.Generator().manual_seed(4)) < 0.3).float()
-    fc1, fc2 = (SparseLinear.random(a, b, 0.3, seed=s, kernel="event") for a, b, s in ((40, 30, 0), (30, 7, 1)))
+    fc1, fc2 = (
+        SparseLinear.random(a, b, 0.3, seed=s, kernel="event")
+        for a, b, s in ((40, 30, 0), (30, 7, 1))
+    )
     with torch.no_grad():
         fc1.weight.mul_(3)
         fc2.weight.mul_(3)
@@ -181,9 +200,14 @@ def test_fused_layer_hands_its_spikes_as_bits_to_the_next():
     assert torch.equal(h, spk) and torch.equal(out, without[0][0]) and torch.equal(mems, without[1])
 
 
-@pytest.mark.parametrize("reset,bias,mem_loss,top", [("subtract", False, False, "event"),
-                                                     ("value", True, True, "event"),
-                                                     ("subtract", True, False, "dense")])
+@pytest.mark.parametrize(
+    "reset,bias,mem_loss,top",
+    [
+        ("subtract", False, False, "event"),
+        ("value", True, True, "event"),
+        ("subtract", True, False, "dense"),
+    ],
+)
 def test_fused_run_skips_neurons_without_a_path_to_the_loss(reset, bias, mem_loss, top):
     """A 60-50-40-6 run whose sparse upper layers leave hidden neurons without synapses: the
     backward pass runs on the live neurons only (restricted synapses, compact gradients

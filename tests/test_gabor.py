@@ -18,9 +18,15 @@ def test_recovers_parameters_of_noisy_gabors():
     # orientation 5 deg, frequency 10%, envelope widths 20%, R^2 > 0.85.
     rng = np.random.default_rng(0)
     for _ in range(12):
-        p = {"x0": rng.uniform(4, 7), "y0": rng.uniform(4, 7), "theta": rng.uniform(0, math.pi),
-                 "freq": rng.uniform(0.12, 0.3), "sigma_x": rng.uniform(1.5, 2.5),
-                 "sigma_y": rng.uniform(1.5, 3.5), "phase": rng.uniform(-math.pi, math.pi)}
+        p = {
+            "x0": rng.uniform(4, 7),
+            "y0": rng.uniform(4, 7),
+            "theta": rng.uniform(0, math.pi),
+            "freq": rng.uniform(0.12, 0.3),
+            "sigma_x": rng.uniform(1.5, 2.5),
+            "sigma_y": rng.uniform(1.5, 3.5),
+            "phase": rng.uniform(-math.pi, math.pi),
+        }
         img = gabor_image((12, 12), **p) + 0.05 * rng.normal(size=(12, 12))
         g = fit_gabor(img)
         assert g.r2 > 0.85
@@ -33,12 +39,22 @@ def test_recovers_parameters_of_noisy_gabors():
 
 
 def test_noiseless_fit_is_exact_and_reconstructs():
-    p = {"x0": 5.5, "y0": 6.2, "theta": 0.6, "freq": 0.2, "sigma_x": 2.0, "sigma_y": 3.0, "phase": 1.0, "amplitude": 2.0}
+    p = {
+        "x0": 5.5,
+        "y0": 6.2,
+        "theta": 0.6,
+        "freq": 0.2,
+        "sigma_x": 2.0,
+        "sigma_y": 3.0,
+        "phase": 1.0,
+        "amplitude": 2.0,
+    }
     img = gabor_image((12, 12), **p)
     g = fit_gabor(img)
     assert g.r2 > 0.9999
-    rec = gabor_image((12, 12), g.x0, g.y0, g.theta, g.freq, g.sigma_x, g.sigma_y, g.phase,
-                      g.amplitude, g.offset)
+    rec = gabor_image(
+        (12, 12), g.x0, g.y0, g.theta, g.freq, g.sigma_x, g.sigma_y, g.phase, g.amplitude, g.offset
+    )
     np.testing.assert_allclose(rec, img, atol=1e-4)
 
 

@@ -61,8 +61,14 @@ def _probe(cpu: str | None) -> str:
     env["NUMBA_NUM_THREADS"] = "1"
     if cpu:
         env["NUMBA_CPU_NAME"] = cpu
-    out = subprocess.run([sys.executable, "-c", PROBE], env=env, cwd=ROOT, capture_output=True,
-                         text=True, timeout=900)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     return out.stdout.strip().splitlines()[-1]
 

@@ -10,8 +10,13 @@ from neuro.analysis.gratings import circular_variance, grating_responses, orient
 
 
 def test_gabor_prefers_its_own_orientation_and_frequency():
-    fields = [gabor_image((16, 16), 7.5, 7.5, th, f, 3.0, 4.0, 0.4) for th, f in ((0.3, 0.15), (2.0, 0.25))]
-    t = orientation_tuning(np.stack(fields), (16, 16), n_orientations=36, freqs=np.linspace(0.05, 0.5, 46))
+    fields = [
+        gabor_image((16, 16), 7.5, 7.5, th, f, 3.0, 4.0, 0.4)
+        for th, f in ((0.3, 0.15), (2.0, 0.25))
+    ]
+    t = orientation_tuning(
+        np.stack(fields), (16, 16), n_orientations=36, freqs=np.linspace(0.05, 0.5, 46)
+    )
     assert t["preferred_orientation_deg"] == pytest.approx(np.degrees([0.3, 2.0]), abs=5.0)
     assert t["preferred_freq"] == pytest.approx([0.15, 0.25], abs=0.02)
     assert np.all(t["circular_variance"] < 0.5) and np.all(t["osi"] > 0.8)
@@ -20,7 +25,9 @@ def test_gabor_prefers_its_own_orientation_and_frequency():
 def test_isotropic_blob_is_untuned():
     yy, xx = np.mgrid[0:16, 0:16] - 7.5
     r = np.hypot(xx, yy)
-    dog = np.exp(-r**2 / 4) - 0.5 * np.exp(-r**2 / 8)  # centre-surround: no preferred orientation
+    dog = np.exp(-(r**2) / 4) - 0.5 * np.exp(
+        -(r**2) / 8
+    )  # centre-surround: no preferred orientation
     t = orientation_tuning(dog[None], (16, 16), n_orientations=16)
     assert t["circular_variance"][0] > 0.9 and abs(t["osi"][0]) < 0.1
 

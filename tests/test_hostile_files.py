@@ -48,10 +48,19 @@ N = 64  # elements of the replaced dataset
 # ----------------------------------------------------------------------------- sources
 def _net() -> Network:
     syn = SparseSynapses.fixed_probability(8, 4, 0.5, 0.1, seed=0)
-    pop = Population("exc", 4, LIFParams(tau_mem_s=0.02, t_ref_s=2e-3, bias=0.1), kwta_k=2,
-                     adaptation=ThresholdAdaptation(theta_plus=0.05, tau_theta_s=1.0))
-    return Network([pop], [Projection("inp", "exc", syn, plasticity=STDPRule(a_plus=0.02))],
-                   [PoissonSource("inp", 8, 10.0)], monitors=[SpikeMonitor("exc")])
+    pop = Population(
+        "exc",
+        4,
+        LIFParams(tau_mem_s=0.02, t_ref_s=2e-3, bias=0.1),
+        kwta_k=2,
+        adaptation=ThresholdAdaptation(theta_plus=0.05, tau_theta_s=1.0),
+    )
+    return Network(
+        [pop],
+        [Projection("inp", "exc", syn, plasticity=STDPRule(a_plus=0.02))],
+        [PoissonSource("inp", 8, 10.0)],
+        monitors=[SpikeMonitor("exc")],
+    )
 
 
 def _write_network(p: Path) -> None:
@@ -127,18 +136,24 @@ def _replace(f: h5py.File, name: str, how: str, raw: Path, h5: Path) -> None:
     elif how == "oversized":  # 2 GiB declared, never written (reads would be fill values)
         f.create_dataset(name, shape=(1 << 28,), dtype=np.float64)
     elif how == "oversized compressed":
-        f.create_dataset(name, shape=(1 << 28,), dtype=np.float64, chunks=(1 << 16,),
-                         compression="gzip")
+        f.create_dataset(
+            name, shape=(1 << 28,), dtype=np.float64, chunks=(1 << 16,), compression="gzip"
+        )
     else:
         raise AssertionError(how)
 
 
-KINDS = ["soft link", "external link", "virtual dataset", "external storage", "oversized",
-         "oversized compressed"]
+KINDS = [
+    "soft link",
+    "external link",
+    "virtual dataset",
+    "external storage",
+    "oversized",
+    "oversized compressed",
+]
 
 
-def _hostile(src: Path, dest: Path, name: str, how: str, raw: Path, h5: Path,
-             sign: bool) -> Path:
+def _hostile(src: Path, dest: Path, name: str, how: str, raw: Path, h5: Path, sign: bool) -> Path:
     dest.write_bytes(src.read_bytes())
     with h5py.File(dest, "a") as f:
         _replace(f, name, how, raw, h5)
@@ -164,9 +179,14 @@ def test_every_hostile_hdf5_kind_is_refused_and_reads_nothing_outside(tmp_path, 
     src = tmp_path / "good.h5"
     write(src)
     read(src)  # the unmodified file reads
-    want = {"soft link": "soft link", "external link": "external link",
-            "virtual dataset": "virtual dataset", "external storage": "external file",
-            "oversized": "declares", "oversized compressed": "declares"}
+    want = {
+        "soft link": "soft link",
+        "external link": "external link",
+        "virtual dataset": "virtual dataset",
+        "external storage": "external file",
+        "oversized": "declares",
+        "oversized compressed": "declares",
+    }
     for how in KINDS:
         path = _hostile(src, tmp_path / f"{how.replace(' ', '_')}.h5", name, how, raw, h5, sign)
         msg = _refused(read, path)
@@ -198,6 +218,7 @@ def fifo_outcomes(d: Path) -> dict[str, str]:
             out[label] = "read"
         except Exception as e:
             out[label] = type(e).__name__
+
     for reader, (write, read, name, _sign) in READERS.items():
         src = d / f"{reader}.h5"
         write(src)
@@ -224,8 +245,13 @@ def fifo_outcomes(d: Path) -> dict[str, str]:
 
 
 def test_fifo_and_device_targets_never_block_any_reader(tmp_path):
-    proc = subprocess.run([sys.executable, "-c", _FIFO_SCRIPT, str(ROOT), str(tmp_path)],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-c", _FIFO_SCRIPT, str(ROOT), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert len(out) == 4 * len(READERS) + 6
@@ -254,11 +280,17 @@ def test_a_file_declaring_2_gib_is_refused_fast_in_little_memory(tmp_path):
     raw, h5 = _sentinels(tmp_path)
     src = tmp_path / "net.h5"
     _write_network(src)
-    path = _hostile(src, tmp_path / "big.h5", "/projections/0/weights", "oversized", raw, h5,
-                    sign=False)
+    path = _hostile(
+        src, tmp_path / "big.h5", "/projections/0/weights", "oversized", raw, h5, sign=False
+    )
     assert path.stat().st_size < 100_000
-    proc = subprocess.run([sys.executable, "-c", _SIZE_SCRIPT, str(ROOT), str(path)],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-c", _SIZE_SCRIPT, str(ROOT), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     res = json.loads(proc.stdout.strip().splitlines()[-1])
     assert "declares 2147483648 bytes" in res["outcome"], res
     assert res["s"] < 1.0 and res["grew_kib"] < 100 * 1024, res
@@ -270,8 +302,11 @@ def test_a_file_larger_than_available_memory_is_refused_naming_both(tmp_path, mo
     src = tmp_path / "net.h5"
     _write_network(src)
     monkeypatch.setattr(safe_read, "available_memory", lambda: 10)  # bytes
-    with pytest.raises(FormatError, match=r"net\.h5: reading it needs .* bytes\), more than "
-                                          r"the 0\.00 GiB of memory available"):
+    with pytest.raises(
+        FormatError,
+        match=r"net\.h5: reading it needs .* bytes\), more than "
+        r"the 0\.00 GiB of memory available",
+    ):
         load_network(src)
     monkeypatch.setattr(safe_read, "available_memory", lambda: None)  # unknown: no check
     load_network(src)
@@ -300,8 +335,9 @@ def test_zip_bomb_npz_is_refused_from_its_directory(tmp_path):
 
 
 # ----------------------------------------------------------------------------- JSON files
-@pytest.mark.parametrize("content", [b"{not json", b"[" * 100_000 + b"]" * 100_000,
-                                     b"\xff\xfe", b""])
+@pytest.mark.parametrize(
+    "content", [b"{not json", b"[" * 100_000 + b"]" * 100_000, b"\xff\xfe", b""]
+)
 def test_bad_point_and_sweep_files_are_format_errors_naming_the_file(tmp_path, content):
     from experiments.sweep import check_sweep_identity
 
@@ -311,8 +347,9 @@ def test_bad_point_and_sweep_files_are_format_errors_naming_the_file(tmp_path, c
         store.get("a")
     (tmp_path / "sweep.json").write_bytes(content)
     with pytest.raises(FormatError, match=r"sweep\.json: sweep file"):
-        check_sweep_identity(tmp_path, {"experiment": "x", "smoke": True, "overrides": {},
-                                        "code_version": "1"})
+        check_sweep_identity(
+            tmp_path, {"experiment": "x", "smoke": True, "overrides": {}, "code_version": "1"}
+        )
 
 
 # ----------------------------------------------------------------------------- sweeps
@@ -323,8 +360,9 @@ def test_a_sweep_rerun_with_another_configuration_is_refused(tmp_path, monkeypat
 
     def in_process(name, out, todo, smoke, overrides, scheduler, workers):
         for p in todo:  # stands in for Dask
-            sweep._run_point(name, str(out / "points" / p.id), p.seed, smoke,
-                             {**overrides, **dict(p.values)})
+            sweep._run_point(
+                name, str(out / "points" / p.id), p.seed, smoke, {**overrides, **dict(p.values)}
+            )
         return {}
 
     monkeypatch.setattr(sweep, "_run_points", in_process)
@@ -332,8 +370,10 @@ def test_a_sweep_rerun_with_another_configuration_is_refused(tmp_path, monkeypat
     r1 = sweep.run_sweep("stdp-window", tmp_path, grid, [0], smoke=True)
     assert r1["ran"] == 1 and r1["finished"] == 1
     before = {f: (tmp_path / f).read_bytes() for f in ("sweep.json", "sweep.csv")}
-    for kwargs, what in (({"smoke": True, "overrides": {"tau_plus_s": "0.03"}}, "overrides"),
-                         ({"smoke": False}, "smoke")):
+    for kwargs, what in (
+        ({"smoke": True, "overrides": {"tau_plus_s": "0.03"}}, "overrides"),
+        ({"smoke": False}, "smoke"),
+    ):
         with pytest.raises(UsageError, match=f"another configuration.*{what}"):
             sweep.run_sweep("stdp-window", tmp_path, grid, [0], **kwargs)
         assert {f: (tmp_path / f).read_bytes() for f in before} == before  # nothing rewritten
@@ -364,19 +404,23 @@ def _rename(g: str, old: str, new: str | None) -> Callable[[h5py.File], None]:
         del f[g].attrs[old]
         if new is not None:
             f[g].attrs[new] = v
+
     return edit
 
 
 def _set(g: str, name: str, value: object) -> Callable[[h5py.File], None]:
     def edit(f: h5py.File) -> None:
         f[g].attrs[name] = value
+
     return edit
 
 
 POP, PRJ = "/populations/exc", "/projections/0"
 EDITS: list[tuple[str, Callable[[h5py.File], None], str]] = [
-    *[(f"{a} deleted", _rename(POP, a, None), f"attribute '{a}' is missing")
-      for a in ("bias", "tau_mem_s", "t_ref_s", "kwta_k")],
+    *[
+        (f"{a} deleted", _rename(POP, a, None), f"attribute '{a}' is missing")
+        for a in ("bias", "tau_mem_s", "t_ref_s", "kwta_k")
+    ],
     ("adaptation deleted", _rename(POP, "adaptation.json", None), "'adaptation' is missing"),
     ("plasticity deleted", _rename(PRJ, "plasticity", None), "'plasticity' is missing"),
     ("bias renamed", _rename(POP, "bias", "bias_v"), "'bias' is missing"),
@@ -422,9 +466,11 @@ def test_none_is_stored_explicitly_and_round_trips(tmp_path):
     assert load_network(tmp_path / "n.h5").populations[0].kwta_k is None
     # schema 2 wrote no attribute for None: read as None there, an error in schema 3
     for version, outcome in ((2, None), (3, "'kwta_k' is missing")):
+
         def drop(f: h5py.File, version: int = version) -> None:
             del f["populations/a"].attrs["kwta_k"]
             f.attrs["schema_version"] = version
+
         path = _edited(tmp_path / "n.h5", tmp_path / f"v{version}.h5", drop)
         if outcome is None:
             assert load_network(path).populations[0].kwta_k is None
@@ -437,8 +483,9 @@ def test_none_is_stored_explicitly_and_round_trips(tmp_path):
 def test_a_writer_removes_stale_temp_files_of_dead_writers_only(tmp_path):
     from neuro.atomic import write_text
 
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
     stale = tmp_path / f".other.h5.{dead}.0123abcd.neuro-tmp"
     live = tmp_path / f".other.h5.{os.getppid()}.0123abcd.neuro-tmp"  # a live process
     foreign = tmp_path / f".notes.{dead}.txt"  # not the toolkit's pattern
@@ -446,4 +493,3 @@ def test_a_writer_removes_stale_temp_files_of_dead_writers_only(tmp_path):
         p.write_text("x")
     write_text(tmp_path / "unrelated.txt", "hello")  # any writer in the directory
     assert not stale.exists() and live.exists() and foreign.exists()
-

@@ -23,8 +23,11 @@ def recording():
     net = Network(
         populations=[Population("exc", 40, LIFParams(tau_mem_s=10e-3, tau_syn_s=(5e-3,)))],
         sources=[PoissonSource("inp", 60, rate_hz=60.0)],
-        projections=[Projection("inp", "exc", SparseSynapses.fixed_probability(60, 40, 0.3, 0.4, seed=0))],
-        monitors=[SpikeMonitor("exc"), SpikeMonitor("inp"), StateMonitor("exc", "v", np.arange(3))])
+        projections=[
+            Projection("inp", "exc", SparseSynapses.fixed_probability(60, 40, 0.3, 0.4, seed=0))
+        ],
+        monitors=[SpikeMonitor("exc"), SpikeMonitor("inp"), StateMonitor("exc", "v", np.arange(3))],
+    )
     rec = simulate(net, 0.5, 1e-4, seed=2)
     assert rec.spikes["exc"].n_spikes > 100
     return rec
@@ -49,7 +52,9 @@ def test_round_trip_is_exact(recording):
 
 def test_elephant_statistics_equal_ours(recording):
     st = recording.spikes["exc"]
-    trains = [t for t in to_neo(recording).segments[0].spiketrains if t.annotations["population"] == "exc"]
+    trains = [
+        t for t in to_neo(recording).segments[0].spiketrains if t.annotations["population"] == "exc"
+    ]
     rates = np.array([float(mean_firing_rate(t).rescale(pq.Hz)) for t in trains])
     assert np.allclose(rates, firing_rates(st), rtol=1e-12)
     ours_cv = isi_cv(st, min_spikes=3)

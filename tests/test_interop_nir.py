@@ -32,8 +32,14 @@ def digits_model():
     torch.manual_seed(0)
     data = load_digits_split(test_size=0.25, random_state=0)
     model = SpikingMLP((64, 48, 10), n_steps=T, beta=0.9, reset="value", seed=0)
-    train(model, data.x_train, data.y_train, TrainConfig(epochs=2, batch_size=64, lr=2e-3),
-          loss_fn=count_ce_loss, progress=False)
+    train(
+        model,
+        data.x_train,
+        data.y_train,
+        TrainConfig(epochs=2, batch_size=64, lr=2e-3),
+        loss_fn=count_ce_loss,
+        progress=False,
+    )
     x = torch.as_tensor(data.x_test, dtype=torch.float32)
     with torch.no_grad():
         out = model(x)
@@ -69,7 +75,14 @@ def _norse_spikes(graph, x_static: torch.Tensor, dt: float) -> torch.Tensor:
 def test_round_trip_identical_spikes_and_parameters(digits_model):
     model, x, out = digits_model
     g = to_nir(model)
-    assert [type(n).__name__ for n in g.nodes.values()] == ["Input", "Linear", "LIF", "Linear", "LIF", "Output"]
+    assert [type(n).__name__ for n in g.nodes.values()] == [
+        "Input",
+        "Linear",
+        "LIF",
+        "Linear",
+        "LIF",
+        "Output",
+    ]
     back = from_nir(g)
     for a, b in zip(model.lifs, back.lifs):
         assert a.beta == b.beta and a.threshold == b.threshold and b.reset == "value"
@@ -82,8 +95,9 @@ def test_round_trip_identical_spikes_and_parameters(digits_model):
 
 
 def test_round_trip_through_a_file_sparse_bias_kwta_subtract(tmp_path):
-    m = SpikingMLP((12, 20, 4), n_steps=8, beta=0.8, threshold=0.7, density=0.3, kwta_k=3,
-                   bias=True, seed=3).double()
+    m = SpikingMLP(
+        (12, 20, 4), n_steps=8, beta=0.8, threshold=0.7, density=0.3, kwta_k=3, bias=True, seed=3
+    ).double()
     with torch.no_grad():
         for fc in m.fcs:
             fc.bias.uniform_(0.0, 0.3)
@@ -96,7 +110,11 @@ def test_round_trip_through_a_file_sparse_bias_kwta_subtract(tmp_path):
     x = (torch.rand(8, 6, 12, generator=torch.Generator().manual_seed(0)) < 0.5).double() * 1.5
     with torch.no_grad():
         a, b = m(x), back(x)
-    assert a.spikes.sum() > 0 and torch.equal(a.spikes, b.spikes) and torch.equal(a.hidden[0], b.hidden[0])
+    assert (
+        a.spikes.sum() > 0
+        and torch.equal(a.spikes, b.spikes)
+        and torch.equal(a.hidden[0], b.hidden[0])
+    )
 
 
 def test_our_digits_model_in_snntorch_identical_spikes(digits_model):
@@ -125,11 +143,21 @@ def test_snntorch_model_to_nir_to_ours_same_spikes():
 
     def leaky(n: int, beta: float, **kw):
         # per-neuron parameter vectors: snntorch's exporter cannot type a scalar-beta layer
-        return snn.Leaky(beta=torch.full((n,), beta), threshold=torch.ones(n), init_hidden=True,
-                         reset_mechanism="zero", reset_delay=False, **kw)
+        return snn.Leaky(
+            beta=torch.full((n,), beta),
+            threshold=torch.ones(n),
+            init_hidden=True,
+            reset_mechanism="zero",
+            reset_delay=False,
+            **kw,
+        )
 
-    net = torch.nn.Sequential(torch.nn.Linear(20, 30), leaky(30, 0.875), torch.nn.Linear(30, 5),
-                              leaky(5, 0.75, output=True))
+    net = torch.nn.Sequential(
+        torch.nn.Linear(20, 30),
+        leaky(30, 0.875),
+        torch.nn.Linear(30, 5),
+        leaky(5, 0.75, output=True),
+    )
     with torch.no_grad():  # excitatory-leaning weights: both layers fire
         net[0].weight.uniform_(-0.1, 0.3)
         net[2].weight.uniform_(-0.1, 0.4)
@@ -154,17 +182,34 @@ def test_unsupported_graphs_and_objects_are_clear_errors():
     with pytest.raises(ValueError, match="plasticity"):
         from neuro.plasticity import STDPRule
 
-        to_nir(Network(populations=[Population("a", 3)], projections=[
-            Projection("a", "a", SparseSynapses.from_dense(np.ones((3, 3))), plasticity=STDPRule())]))
+        to_nir(
+            Network(
+                populations=[Population("a", 3)],
+                projections=[
+                    Projection(
+                        "a", "a", SparseSynapses.from_dense(np.ones((3, 3))), plasticity=STDPRule()
+                    )
+                ],
+            )
+        )
     with pytest.raises(TypeError, match="SpikingMLP"):
         to_nir(torch.nn.Linear(2, 2))
     n = 4
     cuba = nir.NIRGraph(
-        nodes={"input": nir.Input(np.array([n])), "fc": nir.Linear(np.eye(n)),
-               "lif": nir.CubaLIF(tau_syn=np.ones(n), tau_mem=np.ones(n), r=np.ones(n), v_leak=np.zeros(n),
-                                  v_threshold=np.ones(n)),
-               "output": nir.Output(np.array([n]))},
-        edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")])
+        nodes={
+            "input": nir.Input(np.array([n])),
+            "fc": nir.Linear(np.eye(n)),
+            "lif": nir.CubaLIF(
+                tau_syn=np.ones(n),
+                tau_mem=np.ones(n),
+                r=np.ones(n),
+                v_leak=np.zeros(n),
+                v_threshold=np.ones(n),
+            ),
+            "output": nir.Output(np.array([n])),
+        },
+        edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")],
+    )
     with pytest.raises(ValueError, match="CubaLIF"):
         from_nir(cuba)
 
@@ -176,17 +221,31 @@ def test_network_round_trip_identical_spikes_on_the_clock_engine(tmp_path):
     n_in, dt = 30, 1e-4
     t = np.sort(rng.uniform(0, 0.2, 600))
     src = SpikeArraySource("inp", n_in, t, rng.integers(0, n_in, t.size))
-    delta = Population("delta", 25, LIFParams(tau_mem_s=10e-3, v_threshold=1.0, t_ref_s=2e-3, bias=0.2))
-    cuba = Population("cuba", 15, LIFParams(tau_mem_s=20e-3, tau_syn_s=(5e-3,), v_rest=-0.1, v_reset=-0.2,
-                                            reset_mode="subtract"), kwta_k=3)
+    delta = Population(
+        "delta", 25, LIFParams(tau_mem_s=10e-3, v_threshold=1.0, t_ref_s=2e-3, bias=0.2)
+    )
+    cuba = Population(
+        "cuba",
+        15,
+        LIFParams(
+            tau_mem_s=20e-3, tau_syn_s=(5e-3,), v_rest=-0.1, v_reset=-0.2, reset_mode="subtract"
+        ),
+        kwta_k=3,
+    )
     d_pre = rng.integers(0, 12, n_in)  # a delay per presynaptic neuron: a nir.Delay node
     dense = np.where(rng.random((n_in, 25)) < 0.3, rng.uniform(0.1, 0.6, (n_in, 25)), 0.0)
     syn_in = SparseSynapses.from_dense(dense, np.broadcast_to(d_pre[:, None], dense.shape))
     net = Network(
-        populations=[delta, cuba], sources=[src],
-        projections=[Projection("inp", "delta", syn_in),
-                     Projection("delta", "cuba", SparseSynapses.from_dense(rng.uniform(0.05, 0.4, (25, 15))))],
-        monitors=[SpikeMonitor("delta"), SpikeMonitor("cuba")])
+        populations=[delta, cuba],
+        sources=[src],
+        projections=[
+            Projection("inp", "delta", syn_in),
+            Projection(
+                "delta", "cuba", SparseSynapses.from_dense(rng.uniform(0.05, 0.4, (25, 15)))
+            ),
+        ],
+        monitors=[SpikeMonitor("delta"), SpikeMonitor("cuba")],
+    )
     g = to_nir(net, dt_s=dt)
     kinds = {k: type(v).__name__ for k, v in g.nodes.items()}
     assert kinds["delta"] == "LIF" and kinds["cuba"] == "CubaLIF" and kinds["delay0"] == "Delay"

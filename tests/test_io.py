@@ -35,30 +35,54 @@ from neuro.io import (
 
 def _network() -> Network:
     rng = np.random.default_rng(0)
-    exc = Population("exc", 30, LIFParams(tau_mem_s=20e-3, v_rest=-0.049, v_reset=-0.06,
-                                          v_threshold=-0.05, t_ref_s=5e-3,
-                                          tau_syn_s=(5e-3, 10e-3)),
-                     v_init=rng.uniform(-0.06, -0.05, 30))
-    out = Population("out", 4, LIFParams(reset_mode="subtract", bias=0.5), kwta_k=2,
-                     kwta_losers="hold")
+    exc = Population(
+        "exc",
+        30,
+        LIFParams(
+            tau_mem_s=20e-3,
+            v_rest=-0.049,
+            v_reset=-0.06,
+            v_threshold=-0.05,
+            t_ref_s=5e-3,
+            tau_syn_s=(5e-3, 10e-3),
+        ),
+        v_init=rng.uniform(-0.06, -0.05, 30),
+    )
+    out = Population(
+        "out", 4, LIFParams(reset_mode="subtract", bias=0.5), kwta_k=2, kwta_losers="hold"
+    )
     w_rec = SparseSynapses.fixed_probability(30, 30, 0.2, 1.62e-3, seed=1, allow_self=False)
-    w_rec = SparseSynapses(w_rec.indptr, w_rec.indices, w_rec.weights,
-                           rng.integers(0, 300, w_rec.n_synapses), 30)  # uint16 delays
+    w_rec = SparseSynapses(
+        w_rec.indptr, w_rec.indices, w_rec.weights, rng.integers(0, 300, w_rec.n_synapses), 30
+    )  # uint16 delays
     return Network(
         [exc, out],
         [
-            Projection("inp", "exc", SparseSynapses.fixed_probability(8, 30, 0.5, 2e-3, delay=2, seed=2)),
+            Projection(
+                "inp", "exc", SparseSynapses.fixed_probability(8, 30, 0.5, 2e-3, delay=2, seed=2)
+            ),
             Projection("exc", "exc", w_rec, receptor=1),
-            Projection("exc", "out", SparseSynapses.fixed_probability(30, 4, 0.5, 0.3, seed=3,
-                                                                   dtype=np.float64)),
+            Projection(
+                "exc",
+                "out",
+                SparseSynapses.fixed_probability(30, 4, 0.5, 0.3, seed=3, dtype=np.float64),
+            ),
             Projection("arr", "out", SparseSynapses.from_dense(np.eye(2, 4) * 0.7)),
         ],
-        [PoissonSource("inp", 8, rng.uniform(5, 50, 8)),
-         SpikeArraySource("arr", 2, [0.001, 0.0015, 0.02], [1, 0, 1])],
-        [CurrentInjection("out", np.array([0.1, 0.2, 0.3, 0.4]), 0.01, 0.05),
-         CurrentInjection("exc", 1e-3)],
-        [SpikeMonitor("exc"), SpikeMonitor("arr"), RateMonitor("out"),
-         StateMonitor("exc", "I1", np.array([0, 5]), every_steps=2)],
+        [
+            PoissonSource("inp", 8, rng.uniform(5, 50, 8)),
+            SpikeArraySource("arr", 2, [0.001, 0.0015, 0.02], [1, 0, 1]),
+        ],
+        [
+            CurrentInjection("out", np.array([0.1, 0.2, 0.3, 0.4]), 0.01, 0.05),
+            CurrentInjection("exc", 1e-3),
+        ],
+        [
+            SpikeMonitor("exc"),
+            SpikeMonitor("arr"),
+            RateMonitor("out"),
+            StateMonitor("exc", "I1", np.array([0, 5]), every_steps=2),
+        ],
     )
 
 
@@ -120,8 +144,12 @@ def test_recording_round_trip(tmp_path):
 
 def test_write_arrays_appends_and_replaces(tmp_path):
     path = tmp_path / "results.h5"
-    write_arrays(path, "train/epoch_1", {"loss": np.array([0.5, 0.4]), "names": np.array(["a", "b"])},
-                 attrs={"lr": 1e-3, "layers": [64, 10], "cfg": {"k": 1}})
+    write_arrays(
+        path,
+        "train/epoch_1",
+        {"loss": np.array([0.5, 0.4]), "names": np.array(["a", "b"])},
+        attrs={"lr": 1e-3, "layers": [64, 10], "cfg": {"k": 1}},
+    )
     write_arrays(path, "train/epoch_2", {"loss": np.array([0.3])})
     write_arrays(path, "train/epoch_1", {"loss": np.array([9.0])})
     write_arrays(path, "/", {"top": 3})
@@ -177,7 +205,9 @@ def test_foreign_wrong_kind_and_newer_files(tmp_path):
         load_recording(net_path)
     with h5py.File(net_path, "a") as f:
         f.attrs["schema_version"] = SCHEMA_VERSION + 1
-    with pytest.raises(FormatError, match=rf"net\.h5.*schema version {SCHEMA_VERSION + 1} is newer"):
+    with pytest.raises(
+        FormatError, match=rf"net\.h5.*schema version {SCHEMA_VERSION + 1} is newer"
+    ):
         load_network(net_path)
 
 
@@ -206,8 +236,14 @@ def test_exact_engine_recording_with_nan_dt_and_numpy_meta(tmp_path):
 
     net = Network([Population("a", 2, LIFParams(bias=1.5))], monitors=[SpikeMonitor("a")])
     rec = simulate_exact(net, 0.1)
-    rec = Recording(rec.spikes, rec.states, rec.rates, float("nan"), rec.duration_s,
-                    {**rec.meta, "np_value": np.float32(0.5), "arr": np.arange(3)})
+    rec = Recording(
+        rec.spikes,
+        rec.states,
+        rec.rates,
+        float("nan"),
+        rec.duration_s,
+        {**rec.meta, "np_value": np.float32(0.5), "arr": np.arange(3)},
+    )
     save_recording(tmp_path / "e.h5", rec)
     back = load_recording(tmp_path / "e.h5")
     assert np.isnan(back.dt_s)
@@ -224,8 +260,9 @@ def test_plasticity_rule_round_trip(tmp_path):
     pr = net.projections[2]
     from dataclasses import replace
 
-    net = replace(net, projections=(*net.projections[:2], replace(pr, plasticity=rule),
-                                    net.projections[3]))
+    net = replace(
+        net, projections=(*net.projections[:2], replace(pr, plasticity=rule), net.projections[3])
+    )
     save_network(tmp_path / "p.h5", net)
     back = load_network(tmp_path / "p.h5")
     assert back.projections[2].plasticity == rule
@@ -263,9 +300,12 @@ def test_recording_of_a_continued_run_keeps_its_start_time(tmp_path):
     from neuro.engines import ClockSimulator
     from neuro.io import load_recording, save_recording
 
-    net = Network([Population("e", 20, LIFParams(tau_mem_s=10e-3))],
-                  [Projection("p", "e", SparseSynapses.fixed_probability(30, 20, 0.3, 0.4, seed=0))],
-                  sources=[PoissonSource("p", 30, rate_hz=200.0)], monitors=[SpikeMonitor("e")])
+    net = Network(
+        [Population("e", 20, LIFParams(tau_mem_s=10e-3))],
+        [Projection("p", "e", SparseSynapses.fixed_probability(30, 20, 0.3, 0.4, seed=0))],
+        sources=[PoissonSource("p", 30, rate_hz=200.0)],
+        monitors=[SpikeMonitor("e")],
+    )
     sim = ClockSimulator(net, 1e-4, seed=0)
     sim.run(0.05)
     rec = sim.run(0.05)
@@ -280,8 +320,14 @@ def test_recording_of_a_continued_run_keeps_its_start_time(tmp_path):
 
 
 def test_conductance_population_round_trip(tmp_path):
-    coba = LIFParams(tau_mem_s=20e-3, v_rest=-0.06, v_reset=-0.06, v_threshold=-0.05,
-                     tau_syn_s=(5e-3, 10e-3), e_rev=(0.0, -0.08))
+    coba = LIFParams(
+        tau_mem_s=20e-3,
+        v_rest=-0.06,
+        v_reset=-0.06,
+        v_threshold=-0.05,
+        tau_syn_s=(5e-3, 10e-3),
+        e_rev=(0.0, -0.08),
+    )
     net = Network([Population("a", 5, coba), Population("b", 2)])
     save_network(tmp_path / "c.h5", net)
     back = load_network(tmp_path / "c.h5")

@@ -60,12 +60,17 @@ EDITS = {
     # a stage of the one step loop (inlined into neuro/engines/loop.py's run_steps)
     "stage": ("neuro/engines/kernels.py", "if vb[i] > th and", "if vb[i] > 0.5 * th and"),
     # a learning rule (inlined into the loop through register_rule)
-    "rule": ("neuro/engines/plasticity.py",
-             "amp = st.learning_rate[q] * (pl.par[q, P_AMINUS]",
-             "amp = 0.0 * st.learning_rate[q] * (pl.par[q, P_AMINUS]"),
+    "rule": (
+        "neuro/engines/plasticity.py",
+        "amp = st.learning_rate[q] * (pl.par[q, P_AMINUS]",
+        "amp = 0.0 * st.learning_rate[q] * (pl.par[q, P_AMINUS]",
+    ),
     # the LLVM IR of a fused training kernel's LIF tile (inlined into neuro/fused_kernels.py)
-    "fused": ("neuro/simd.py", 'fired = builder.fcmp_ordered(">", mt, thr_v)',
-              'fired = builder.fcmp_ordered(">", builder.fadd(mt, mt), thr_v)'),
+    "fused": (
+        "neuro/simd.py",
+        'fired = builder.fcmp_ordered(">", mt, thr_v)',
+        'fired = builder.fcmp_ordered(">", builder.fadd(mt, mt), thr_v)',
+    ),
 }
 
 
@@ -73,10 +78,17 @@ def _probe(case: str, lib: Path, cache: Path) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_CACHE")}
     # NUMBA_OPT=1: about half the compile time, the same semantics (this cache is the test's
     # own); at NUMBA_OPT=0 the step loop holds dynamic globals and numba cannot cache it
-    env.update(PYTHONPATH=str(lib), SPARSE_NEURO_CACHE_DIR=str(cache), NUMBA_NUM_THREADS="1",
-               NUMBA_OPT="1")
-    out = subprocess.run([sys.executable, "-c", PROBE, case, str(lib)], env=env, cwd=lib,
-                         capture_output=True, text=True, timeout=600)
+    env.update(
+        PYTHONPATH=str(lib), SPARSE_NEURO_CACHE_DIR=str(cache), NUMBA_NUM_THREADS="1", NUMBA_OPT="1"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, case, str(lib)],
+        env=env,
+        cwd=lib,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     return out.stdout.strip()
 
@@ -107,11 +119,14 @@ def test_kernels_are_cached_in_the_keyed_directory(tmp_path):
     """A library kernel's cache files land in the directory of the current source key."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_CACHE")}
     env.update(SPARSE_NEURO_CACHE_DIR=str(tmp_path))
-    code = ("from neuro.engines.rng import uniform_array; import numpy as np; "
-            "uniform_array(1, 2, 3, 4); "
-            "from neuro.jit import cache_dir; print(cache_dir())")
-    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True,
-                         text=True, timeout=300)
+    code = (
+        "from neuro.engines.rng import uniform_array; import numpy as np; "
+        "uniform_array(1, 2, 3, 4); "
+        "from neuro.jit import cache_dir; print(cache_dir())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     where = Path(out.stdout.strip())
     assert where.parent == tmp_path

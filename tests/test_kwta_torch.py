@@ -10,7 +10,6 @@ from neuro.layers import LIF
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
-
 def test_reference_rule_largest_first_ties_by_lower_index():
     v = np.array([0.5, 2.0, 3.0, 2.0, 2.0, 9.0])
     crossed = np.array([True, True, True, True, True, False])  # 9.0 did not cross

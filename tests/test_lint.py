@@ -21,8 +21,9 @@ def _tool(name: str) -> str:
     return found
 
 
-@pytest.mark.parametrize("args", [["check", "."], ["format", "--check", "."]],
-                         ids=["lint", "format"])
+@pytest.mark.parametrize(
+    "args", [["check", "."], ["format", "--check", "."]], ids=["lint", "format"]
+)
 def test_ruff(args):
     out = subprocess.run([_tool("ruff"), *args], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]

@@ -16,9 +16,11 @@ from experiments.loihi_calibration import (
 
 def test_fit_host_terms_recovers_known_parameters():
     t_step_us, t_msg_us, p_mw = 150.0, 2.5, 80.0
-    chip = {"a": {"time_us": 200.0, "steps": 10, "input_msgs": 800.0, "energy_uj": 5.0},
-            "b": {"time_us": 150.0, "steps": 10, "input_msgs": 3200.0, "energy_uj": 6.0},
-            "c": {"time_us": 180.0, "steps": 20, "input_msgs": 100.0, "energy_uj": 9.0}}
+    chip = {
+        "a": {"time_us": 200.0, "steps": 10, "input_msgs": 800.0, "energy_uj": 5.0},
+        "b": {"time_us": 150.0, "steps": 10, "input_msgs": 3200.0, "energy_uj": 6.0},
+        "c": {"time_us": 180.0, "steps": 20, "input_msgs": 100.0, "energy_uj": 9.0},
+    }
     measured = {}
     for n, c in chip.items():
         time = c["time_us"] + c["steps"] * t_step_us + c["input_msgs"] * t_msg_us
@@ -43,13 +45,20 @@ def test_calibration_smoke(tmp_path):
     rows = s["calibration"]
     assert [r["name"] for r in rows] == [w.name for w in WORKLOADS if w.n_copies <= 1]
     for r in rows:
-        for k in ("name", "source", "measured_energy_uj", "model_energy_uj", "measured_time_us",
-                  "model_time_us"):
+        for k in (
+            "name",
+            "source",
+            "measured_energy_uj",
+            "model_energy_uj",
+            "measured_time_us",
+            "model_time_us",
+        ):
             assert k in r
         assert r["model_energy_uj"] > 0 and r["model_time_us"] > 0
         # the model's total adds the static power over the modelled time
         assert r["model_total_energy_uj"] - r["model_energy_uj"] == pytest.approx(
-            29.5e-3 * r["model_time_us"])
+            29.5e-3 * r["model_time_us"]
+        )
     # the preset's host terms are the fit (same seed and sizes as the full run's fit)
     for k, v in s["host_terms_fitted"].items():
         assert s["host_terms_preset"][k] == pytest.approx(v, rel=0.02)
@@ -59,6 +68,7 @@ def test_calibration_smoke(tmp_path):
     assert (tmp_path / "measured_vs_model.png").is_file()
     assert (tmp_path / "microcircuit_platforms.png").is_file()
     assert [p["energy_per_synaptic_event_uj"] for p in mc["published_per_event"]] == [
-        e for _, _, _, e in PUBLISHED_PER_EVENT]
+        e for _, _, _, e in PUBLISHED_PER_EVENT
+    ]
     with h5py.File(tmp_path / "results.h5") as f:
         assert np.asarray(f["calibration/model_time_us"]).size == len(rows)

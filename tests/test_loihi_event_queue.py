@@ -20,8 +20,14 @@ from neuro.engines import simulate
 def _mixed_network():
     rng = np.random.default_rng(3)
     delta = LIFParams(tau_mem_s=10e-3, v_threshold=1.0, t_ref_s=2e-3)
-    cuba = LIFParams(tau_mem_s=20e-3, v_rest=-49e-3, v_reset=-60e-3, v_threshold=-50e-3,
-                     t_ref_s=5e-3, tau_syn_s=(5e-3, 10e-3))
+    cuba = LIFParams(
+        tau_mem_s=20e-3,
+        v_rest=-49e-3,
+        v_reset=-60e-3,
+        v_threshold=-50e-3,
+        t_ref_s=5e-3,
+        tau_syn_s=(5e-3, 10e-3),
+    )
     pops = [
         Population("a", 60, delta),
         Population("e", 80, cuba, v_init=rng.uniform(-60e-3, -50e-3, 80)),
@@ -29,21 +35,36 @@ def _mixed_network():
     ]
     delays = rng.integers(0, 4, size=(40, 60))
     projs = [
-        Projection("inp", "a", SparseSynapses.from_dense(
-            rng.uniform(0, 0.6, (40, 60)) * (rng.random((40, 60)) < 0.3), delay=delays)),
+        Projection(
+            "inp",
+            "a",
+            SparseSynapses.from_dense(
+                rng.uniform(0, 0.6, (40, 60)) * (rng.random((40, 60)) < 0.3), delay=delays
+            ),
+        ),
         Projection("a", "a", SparseSynapses.fixed_probability(60, 60, 0.1, -0.2, delay=1, seed=1)),
-        Projection("a", "e", SparseSynapses.fixed_probability(60, 80, 0.2, 4e-3, seed=2), receptor=0),
-        Projection("e", "e", SparseSynapses.fixed_probability(80, 80, 0.1, -6e-3, delay=2, seed=3),
-                   receptor=1),
+        Projection(
+            "a", "e", SparseSynapses.fixed_probability(60, 80, 0.2, 4e-3, seed=2), receptor=0
+        ),
+        Projection(
+            "e",
+            "e",
+            SparseSynapses.fixed_probability(80, 80, 0.1, -6e-3, delay=2, seed=3),
+            receptor=1,
+        ),
         Projection("inp", "w", SparseSynapses.fixed_probability(40, 30, 0.5, 0.3, seed=4)),
     ]
-    return Network(pops, projs, sources=[PoissonSource("inp", 40, 80.0)],
-                   monitors=[SpikeMonitor("a"), SpikeMonitor("e"), SpikeMonitor("w"),
-                             SpikeMonitor("inp")])
+    return Network(
+        pops,
+        projs,
+        sources=[PoissonSource("inp", 40, 80.0)],
+        monitors=[SpikeMonitor("a"), SpikeMonitor("e"), SpikeMonitor("w"), SpikeMonitor("inp")],
+    )
 
 
-@pytest.mark.parametrize("spec", [LoihiSpec(), LoihiSpec(max_compartments=16, cores_per_tile=2,
-                                                         mesh_width_tiles=3)])
+@pytest.mark.parametrize(
+    "spec", [LoihiSpec(), LoihiSpec(max_compartments=16, cores_per_tile=2, mesh_width_tiles=3)]
+)
 def test_float_mode_gives_the_clock_engines_spikes(spec):
     net = _mixed_network()
     ref = simulate(net, 0.2, 1e-3, seed=7)
@@ -76,8 +97,10 @@ def test_counters_equal_hand_computed_values():
     p = LIFParams(tau_mem_s=10e-3, v_threshold=1.0)
     net = Network(
         [Population("a", 1, p), Population("b", 4, p)],
-        [Projection("src", "a", SparseSynapses.from_dense(np.array([[2.0]]))),
-         Projection("a", "b", SparseSynapses.from_dense(np.full((1, 4), 0.1)))],
+        [
+            Projection("src", "a", SparseSynapses.from_dense(np.array([[2.0]]))),
+            Projection("a", "b", SparseSynapses.from_dense(np.full((1, 4), 0.1))),
+        ],
         sources=[SpikeArraySource("src", 1, steps * 1e-3, np.zeros(3, int))],
         monitors=[SpikeMonitor("a"), SpikeMonitor("b")],
     )
@@ -103,8 +126,14 @@ def test_counters_equal_hand_computed_values():
     assert a_steps.tolist() == (steps + 1).tolist()
     # energy = counts x constants, time = slowest core + barrier
     rep = EnergyReport.from_counters(c, m, net)
-    e = (t["syn_ops"] * 23.6 + t["neuron_active"] * 81 + t["neuron_inactive"] * 52
-         + t["msgs_tile"] * 1.7 + t["hops_ew"] * 3.0 + t["hops_ns"] * 4.0)
+    e = (
+        t["syn_ops"] * 23.6
+        + t["neuron_active"] * 81
+        + t["neuron_inactive"] * 52
+        + t["msgs_tile"] * 1.7
+        + t["hops_ew"] * 3.0
+        + t["hops_ns"] * 4.0
+    )
     assert rep.total_pj == pytest.approx(e)
     n = int(steps[0] + 1)  # step where a spikes: core 0 sends + 1 active update
     busy0 = 1 * 5.3 * 0 + 8.4 + 2.1 + 2 * 0  # a active (8.4), one in-tile message (2.1)
@@ -121,10 +150,12 @@ def test_stdp_updates_are_counted():
 
     p = LIFParams(tau_mem_s=10e-3, v_threshold=1.0)
     syn = SparseSynapses.from_dense(np.array([[2.0, 2.0, 0.0], [0.0, 2.0, 0.0]]))
-    net = Network([Population("b", 3, p)],
-                  [Projection("src", "b", syn, plasticity=STDPRule(w_max=5.0))],
-                  sources=[SpikeArraySource("src", 2, np.array([0.005, 0.015]), np.array([0, 1]))],
-                  monitors=[SpikeMonitor("b")])
+    net = Network(
+        [Population("b", 3, p)],
+        [Projection("src", "b", syn, plasticity=STDPRule(w_max=5.0))],
+        sources=[SpikeArraySource("src", 2, np.array([0.005, 0.015]), np.array([0, 1]))],
+        monitors=[SpikeMonitor("b")],
+    )
     rec, c, m = run_event_queue(net, 0.03, 1e-3)
     post = rec.spikes["b"].counts()
     # pre spikes touch their plastic fan-out, post spikes their plastic fan-in
@@ -151,20 +182,27 @@ def test_stdp_weights_match_closed_form_and_clock_engine():
     pre_steps, drive_steps = [10, 30], [14, 31]  # post spikes one step after each drive spike
     net = Network(
         [Population("post", 1, p)],
-        [Projection("pre", "post", SparseSynapses.from_dense(np.array([[0.2]])), plasticity=rule),
-         Projection("drive", "post", SparseSynapses.from_dense(np.array([[3.0]])))],
-        sources=[SpikeArraySource("pre", 1, np.array(pre_steps) * dt, np.zeros(2, int)),
-                 SpikeArraySource("drive", 1, np.array(drive_steps) * dt, np.zeros(2, int))],
-        monitors=[SpikeMonitor("post")])
+        [
+            Projection(
+                "pre", "post", SparseSynapses.from_dense(np.array([[0.2]])), plasticity=rule
+            ),
+            Projection("drive", "post", SparseSynapses.from_dense(np.array([[3.0]]))),
+        ],
+        sources=[
+            SpikeArraySource("pre", 1, np.array(pre_steps) * dt, np.zeros(2, int)),
+            SpikeArraySource("drive", 1, np.array(drive_steps) * dt, np.zeros(2, int)),
+        ],
+        monitors=[SpikeMonitor("post")],
+    )
     sim = EventQueueSimulator(net, dt)
     rec = sim.run(0.05)
     post = np.round(rec.spikes["post"].times_s / dt).astype(int).tolist()
     assert post == [15, 32]
     ep, em = np.exp(-dt / rule.tau_plus_s), np.exp(-dt / rule.tau_minus_s)
     w = 0.2  # pre at 10: no post trace yet
-    w += rule.a_plus * ep ** 5  # post at 15, pre trace from 10
-    w -= rule.a_minus * em ** 15  # pre at 30, post trace from 15
-    w += rule.a_plus * (ep ** 20 + 1.0) * ep ** 2  # post at 32, pre trace after 10 and 30
+    w += rule.a_plus * ep**5  # post at 15, pre trace from 10
+    w -= rule.a_minus * em**15  # pre at 30, post trace from 15
+    w += rule.a_plus * (ep**20 + 1.0) * ep**2  # post at 32, pre trace after 10 and 30
     learned = sim.synapses()[0].weights[0]
     assert learned == pytest.approx(w, rel=1e-9)
     clock = ClockSimulator(net, dt)
@@ -185,9 +223,17 @@ def test_learning_network_gives_the_clock_engines_spikes_and_weights():
     w = rng.uniform(0, 0.5, (50, 40)) * (rng.random((50, 40)) < 0.4)
     net = Network(
         [Population("a", 40, p, kwta_k=5, adaptation=ThresholdAdaptation(0.05, 50e-3))],
-        [Projection("inp", "a", SparseSynapses.from_dense(w),
-                    plasticity=STDPRule(w_max=0.6, mu_plus=1.0, a3_plus=0.002))],
-        sources=[PoissonSource("inp", 50, 60.0)], monitors=[SpikeMonitor("a")])
+        [
+            Projection(
+                "inp",
+                "a",
+                SparseSynapses.from_dense(w),
+                plasticity=STDPRule(w_max=0.6, mu_plus=1.0, a3_plus=0.002),
+            )
+        ],
+        sources=[PoissonSource("inp", 50, 60.0)],
+        monitors=[SpikeMonitor("a")],
+    )
     clock = ClockSimulator(net, 1e-3, seed=3)
     ref = clock.run(0.3)
     spec = LoihiSpec(max_compartments=16)  # 3 cores
@@ -202,5 +248,10 @@ def test_learning_network_gives_the_clock_engines_spikes_and_weights():
     with pytest.raises(ValueError, match="adaptive thresholds"):
         EventQueueSimulator(net, 1e-3, mode="fixed")
     with pytest.raises(TypeError, match="STDPRule"):
-        EventQueueSimulator(Network([Population("b", 2)], [Projection(
-            "b", "b", SparseSynapses.from_dense(np.eye(2)), plasticity=object())]), 1e-3)
+        EventQueueSimulator(
+            Network(
+                [Population("b", 2)],
+                [Projection("b", "b", SparseSynapses.from_dense(np.eye(2)), plasticity=object())],
+            ),
+            1e-3,
+        )

@@ -7,9 +7,15 @@ import pytest
 
 from experiments.common import run_experiment
 
-KEYS = ("energy_per_inference_uj", "synaptic_ops_per_inference", "neuron_updates_per_inference",
-        "cores_used", "dense_baseline_energy_uj", "energy_ratio_dense_over_loihi",
-        "latency_per_inference_us")
+KEYS = (
+    "energy_per_inference_uj",
+    "synaptic_ops_per_inference",
+    "neuron_updates_per_inference",
+    "cores_used",
+    "dense_baseline_energy_uj",
+    "energy_ratio_dense_over_loihi",
+    "latency_per_inference_us",
+)
 
 
 def test_double_sparsity_smoke(tmp_path):

@@ -25,20 +25,37 @@ def _network(n_channels: int, t_ref_s: float, seed: int) -> Network:
     rng = np.random.default_rng(seed)
     n_src, n = 30, 25
     taus = (5e-3, 12e-3)[:n_channels]
-    p = LIFParams(tau_mem_s=15e-3, v_rest=0.1, v_reset=0.0, v_threshold=1.0, t_ref_s=t_ref_s,
-                  tau_syn_s=taus)
+    p = LIFParams(
+        tau_mem_s=15e-3, v_rest=0.1, v_reset=0.0, v_threshold=1.0, t_ref_s=t_ref_s, tau_syn_s=taus
+    )
     times = rng.uniform(0, 0.1, 400)
     idx = rng.integers(0, n_src, 400)
     key = np.unique(np.stack([np.round(times / DT), idx], 1), axis=0)  # one spike per step
     src = SpikeArraySource("src", n_src, key[:, 0] * DT, key[:, 1].astype(int))
     w_in = rng.normal(0.25, 0.3, (n_src, n)) * (rng.random((n_src, n)) < 0.4)
-    projs = [Projection("src", "a", SparseSynapses.from_dense(
-        w_in, delay=rng.integers(0, 3, (n_src, n))), receptor=0)]
+    projs = [
+        Projection(
+            "src",
+            "a",
+            SparseSynapses.from_dense(w_in, delay=rng.integers(0, 3, (n_src, n))),
+            receptor=0,
+        )
+    ]
     w_rec = rng.normal(-0.1, 0.2, (n, n)) * (rng.random((n, n)) < 0.2)
-    projs.append(Projection("a", "a", SparseSynapses.from_dense(w_rec, delay=1),
-                            receptor=n_channels - 1 if n_channels else 0))
-    return Network([Population("a", n, p, v_init=rng.uniform(0, 0.9, n))], projs, sources=[src],
-                   monitors=[SpikeMonitor("a"), StateMonitor("a", "v", np.arange(n))])
+    projs.append(
+        Projection(
+            "a",
+            "a",
+            SparseSynapses.from_dense(w_rec, delay=1),
+            receptor=n_channels - 1 if n_channels else 0,
+        )
+    )
+    return Network(
+        [Population("a", n, p, v_init=rng.uniform(0, 0.9, n))],
+        projs,
+        sources=[src],
+        monitors=[SpikeMonitor("a"), StateMonitor("a", "v", np.arange(n))],
+    )
 
 
 def _reference(net: Network, q, n_steps: int, decay_bits: int = 12):
@@ -97,8 +114,9 @@ def _reference(net: Network, q, n_steps: int, decay_bits: int = 12):
     return np.array(vs), spikes
 
 
-@pytest.mark.parametrize("n_channels,t_ref_s,decay_bits",
-                         [(0, 0.0, 12), (1, 3e-3, 12), (2, 2e-3, 12), (2, 2e-3, 9)])
+@pytest.mark.parametrize(
+    "n_channels,t_ref_s,decay_bits", [(0, 0.0, 12), (1, 3e-3, 12), (2, 2e-3, 12), (2, 2e-3, 9)]
+)
 def test_fixed_mode_matches_integer_reference(n_channels, t_ref_s, decay_bits):
     net = _network(n_channels, t_ref_s, seed=n_channels)
     spec = LoihiSpec(decay_bits=decay_bits)
@@ -108,17 +126,24 @@ def test_fixed_mode_matches_integer_reference(n_channels, t_ref_s, decay_bits):
     v_ref, spk_ref = _reference(net, q, 100, decay_bits)
     # recorded in float units like every backend: v_int / scale + v_reset
     np.testing.assert_array_equal(rec.states["a.v"].values, q.to_float_v(v_ref, "a"))
-    got = list(zip(np.round(rec.spikes["a"].times_s / DT).astype(int).tolist(),
-                   rec.spikes["a"].indices.tolist()))
+    got = list(
+        zip(
+            np.round(rec.spikes["a"].times_s / DT).astype(int).tolist(),
+            rec.spikes["a"].indices.tolist(),
+        )
+    )
     assert got == sorted(spk_ref)
     assert len(spk_ref) > 10
 
 
 def test_quantisation_constants():
-    p = LIFParams(tau_mem_s=20e-3, v_rest=-49e-3, v_reset=-60e-3, v_threshold=-50e-3,
-                  tau_syn_s=(5e-3,))
-    net = Network([Population("a", 2, p)],
-                  [Projection("a", "a", SparseSynapses.from_dense(np.array([[0, 1e-3], [0, 0]])))])
+    p = LIFParams(
+        tau_mem_s=20e-3, v_rest=-49e-3, v_reset=-60e-3, v_threshold=-50e-3, tau_syn_s=(5e-3,)
+    )
+    net = Network(
+        [Population("a", 2, p)],
+        [Projection("a", "a", SparseSynapses.from_dense(np.array([[0, 1e-3], [0, 0]])))],
+    )
     q = quantize(net, 1e-3, threshold_bits=17)
     assert q.dv[0] == round(4096 * (1 - np.exp(-1 / 20)))
     assert q.du[0, 0] == round(4096 * (1 - np.exp(-1 / 5)))
@@ -134,10 +159,20 @@ def test_quantisation_constants():
 def test_float_and_fixed_spike_counts_agree_statistically():
     rng = np.random.default_rng(0)
     p = LIFParams(tau_mem_s=20e-3, v_threshold=1.0, t_ref_s=2e-3, tau_syn_s=(5e-3,))
-    net = Network([Population("a", 100, p)],
-                  [Projection("inp", "a", SparseSynapses.from_dense(
-                      rng.uniform(0, 1.0, (50, 100)) * (rng.random((50, 100)) < 0.2)))],
-                  sources=[PoissonSource("inp", 50, 100.0)], monitors=[SpikeMonitor("a")])
+    net = Network(
+        [Population("a", 100, p)],
+        [
+            Projection(
+                "inp",
+                "a",
+                SparseSynapses.from_dense(
+                    rng.uniform(0, 1.0, (50, 100)) * (rng.random((50, 100)) < 0.2)
+                ),
+            )
+        ],
+        sources=[PoissonSource("inp", 50, 100.0)],
+        monitors=[SpikeMonitor("a")],
+    )
     c_float = simulate(net, 0.5, DT, seed=1).spikes["a"].counts()
     c_fixed = EventQueueSimulator(net, DT, mode="fixed", seed=1).run(0.5).spikes["a"].counts()
     agree = spike_count_agreement(c_float, c_fixed)
@@ -150,11 +185,20 @@ def test_fixed_mode_current_injection_and_weight_error():
 
     p = LIFParams(tau_mem_s=20e-3, v_threshold=1.0, tau_syn_s=(5e-3,))
     rng = np.random.default_rng(2)
-    net = Network([Population("a", 20, p)],
-                  [Projection("a", "a", SparseSynapses.from_dense(
-                      rng.normal(0, 0.05, (20, 20)) * (rng.random((20, 20)) < 0.3)))],
-                  currents=[CurrentInjection("a", np.linspace(1.1, 2.0, 20), 0.02, 0.3)],
-                  monitors=[SpikeMonitor("a")])
+    net = Network(
+        [Population("a", 20, p)],
+        [
+            Projection(
+                "a",
+                "a",
+                SparseSynapses.from_dense(
+                    rng.normal(0, 0.05, (20, 20)) * (rng.random((20, 20)) < 0.3)
+                ),
+            )
+        ],
+        currents=[CurrentInjection("a", np.linspace(1.1, 2.0, 20), 0.02, 0.3)],
+        monitors=[SpikeMonitor("a")],
+    )
     c_float = simulate(net, 0.4, DT).spikes["a"].counts()
     q = quantize(net, DT)
     assert q.weight_rel_error[0] < 0.02

@@ -43,9 +43,11 @@ DT = 1e-3
 def _net(rule: STDPRule, n_pre: int = 14, n_post: int = 10, seed: int = 0) -> Network:
     rng = np.random.default_rng(seed)
     w = rng.uniform(0.2, 0.8, (n_pre, n_post)) * (rng.random((n_pre, n_post)) < 0.4)
-    return Network([Population("post", n_post, LIFParams())],
-                   [Projection("pre", "post", SparseSynapses.from_dense(w), plasticity=rule)],
-                   sources=[SpikeArraySource("pre", n_pre, np.array([0.0]), np.array([0]))])
+    return Network(
+        [Population("post", n_post, LIFParams())],
+        [Projection("pre", "post", SparseSynapses.from_dense(w), plasticity=rule)],
+        sources=[SpikeArraySource("pre", n_pre, np.array([0.0]), np.array([0]))],
+    )
 
 
 def _trains(n_steps: int, n_pre: int, n_post: int, rate: float, seed: int):
@@ -67,8 +69,15 @@ def _run_stage(q, fx, pre, post, seed):
     for n, (a, b) in enumerate(zip(pre, post)):
         spiking = np.asarray(b, np.int64)
         ext = np.asarray(a, np.int64) + src0
-        fixed_plastic_events(n, spiking, spiking.size, ext, 0, ext.size,
-                             FixedLearn(pl, fx, rt, w, x, xl, y, yl, seed))
+        fixed_plastic_events(
+            n,
+            spiking,
+            spiking.size,
+            ext,
+            0,
+            ext.size,
+            FixedLearn(pl, fx, rt, w, x, xl, y, yl, seed),
+        )
     return w, x, y
 
 
@@ -87,16 +96,26 @@ def test_compiled_stage_equals_integer_reference(rounding, pairing, weight_bits,
     net = _net(rule)
     spec = LoihiSpec(learning_rounding=rounding, weight_bits=weight_bits, trace_bits=trace_bits)
     q = quantize(net, DT, spec)
-    fx = build_fixed_stdp(net, q.plan.plastic, q.weight_gain, q.weight_exp, weight_bits,
-                          trace_bits, rounding).table
+    fx = build_fixed_stdp(
+        net, q.plan.plastic, q.weight_gain, q.weight_exp, weight_bits, trace_bits, rounding
+    ).table
     # the precisions are honoured: mantissas and bounds in range, traces capped
     assert fx[0, F_TMAX] == 2**trace_bits - 1
-    assert fx[0, 8] <= 2 ** (weight_bits - 1) - 1 and np.abs(q.mantissa).max() <= 2 ** (weight_bits - 1)
+    assert fx[0, 8] <= 2 ** (weight_bits - 1) - 1 and np.abs(q.mantissa).max() <= 2 ** (
+        weight_bits - 1
+    )
     pre, post = _trains(400, 14, 10, 0.08, seed=1)
     w, x, y = _run_stage(q, fx, pre, post, seed=11)
     syn = net.projections[0].synapses
-    ref = stdp_reference(pre, post, syn.indptr.tolist(), syn.indices.tolist(),
-                         q.mantissa.tolist(), fx[0].tolist(), seed=11)
+    ref = stdp_reference(
+        pre,
+        post,
+        syn.indptr.tolist(),
+        syn.indices.tolist(),
+        q.mantissa.tolist(),
+        fx[0].tolist(),
+        seed=11,
+    )
     mant = w >> fx[0, F_SHIFT]
     np.testing.assert_array_equal(mant, ref)
     assert np.any(mant != q.mantissa)  # learning happened
@@ -125,8 +144,15 @@ def test_fixed_weights_agree_with_float_rule_within_the_quantisation_bound():
     trace error (half an LSB of rounding plus the 12-bit decay factor's error per step,
     decaying geometrically; nearest pairing resets it at every spike); the leading 1 covers
     the initial weights' and the bounds' rounding (half an LSB each)."""
-    rule = STDPRule(a_plus=0.03, a_minus=0.035, tau_plus_s=5e-3, tau_minus_s=6e-3,
-                    w_min=0.0, w_max=1.0, pairing="nearest")
+    rule = STDPRule(
+        a_plus=0.03,
+        a_minus=0.035,
+        tau_plus_s=5e-3,
+        tau_minus_s=6e-3,
+        w_min=0.0,
+        w_max=1.0,
+        pairing="nearest",
+    )
     net = _net(rule, seed=3)
     q = quantize(net, DT, LoihiSpec(learning_rounding="nearest"))
     plan = build_fixed_stdp(net, q.plan.plastic, q.weight_gain, q.weight_exp, 8, 7, "nearest")
@@ -137,15 +163,21 @@ def test_fixed_weights_agree_with_float_rule_within_the_quantisation_bound():
     g = q.weight_gain[0]
     syn = net.projections[0].synapses
     pre_of = syn.pre_indices()
-    n_upd = np.array([sum(i in a for a in pre) + sum(j in b for b in post)
-                      for i, j in zip(pre_of, syn.indices)])
+    n_upd = np.array(
+        [sum(i in a for a in pre) + sum(j in b for b in post) for i, j in zip(pre_of, syn.indices)]
+    )
     tmax = int(fx[0, F_TMAX])
     bound = np.full(syn.n_synapses, 1.0)
-    for k, (_mc, _dcol, c) in enumerate([(F_MP, F_XDEC, plan.coefficient[0, 0]),
-                                       (F_MM, F_YDEC, plan.coefficient[0, 1])]):
+    for k, (_mc, _dcol, c) in enumerate(
+        [(F_MP, F_XDEC, plan.coefficient[0, 0]), (F_MM, F_YDEC, plan.coefficient[0, 1])]
+    ):
         d = math.exp(-DT / (rule.tau_plus_s if k == 0 else rule.tau_minus_s))
         err_tr = (0.5 + tmax * 2.0**-13) / (1 - d)
-        per = 0.5 + (abs(plan.scale(0, "plus" if k == 0 else "minus") - c) * tmax + c * err_tr + 1) / 2**ACC_FRAC_BITS
+        per = (
+            0.5
+            + (abs(plan.scale(0, "plus" if k == 0 else "minus") - c) * tmax + c * err_tr + 1)
+            / 2**ACC_FRAC_BITS
+        )
         bound += n_upd * per
     diff = np.abs(g * w_flt - w_fix)
     assert np.all(diff <= bound)
@@ -174,14 +206,17 @@ def test_event_queue_fixed_mode_learns():
     rule = STDPRule(a_plus=0.02, a_minus=0.021, w_min=0.0, w_max=1.0)
     rng = np.random.default_rng(2)
     w = rng.uniform(0.1, 0.6, (40, 20)) * (rng.random((40, 20)) < 0.5)
-    net = Network([Population("a", 20, LIFParams(tau_mem_s=10e-3, tau_syn_s=(5e-3,)))],
-                  [Projection("inp", "a", SparseSynapses.from_dense(w), plasticity=rule,
-                              receptor=0)],
-                  sources=[PoissonSource("inp", 40, 80.0)], monitors=[SpikeMonitor("a")])
+    net = Network(
+        [Population("a", 20, LIFParams(tau_mem_s=10e-3, tau_syn_s=(5e-3,)))],
+        [Projection("inp", "a", SparseSynapses.from_dense(w), plasticity=rule, receptor=0)],
+        sources=[PoissonSource("inp", 40, 80.0)],
+        monitors=[SpikeMonitor("a")],
+    )
     runs = []
     for rounding in ["stochastic", "stochastic", "nearest"]:
-        sim = EventQueueSimulator(net, DT, mode="fixed", seed=1,
-                                  spec=LoihiSpec(learning_rounding=rounding))
+        sim = EventQueueSimulator(
+            net, DT, mode="fixed", seed=1, spec=LoihiSpec(learning_rounding=rounding)
+        )
         w0 = sim.synapses()[0].weights.copy()
         rec = sim.run(0.2)
         runs.append(sim.synapses()[0].weights)
@@ -195,14 +230,16 @@ def test_event_queue_fixed_mode_learns():
     sim.reset(keep_weights=False)
     np.testing.assert_array_equal(sim.synapses()[0].weights, w0)
     # split runs, other chunking and a checkpoint resume give the same learned weights
-    split = EventQueueSimulator(net, DT, mode="fixed", seed=1, chunk_steps=7,
-                                spec=LoihiSpec(learning_rounding="nearest"))
+    split = EventQueueSimulator(
+        net, DT, mode="fixed", seed=1, chunk_steps=7, spec=LoihiSpec(learning_rounding="nearest")
+    )
     split.run(0.08)
     state = split.state_dict()
     split.run(0.12)
     np.testing.assert_array_equal(split.synapses()[0].weights, runs[2])
-    resumed = EventQueueSimulator(net, DT, mode="fixed", seed=1,
-                                  spec=LoihiSpec(learning_rounding="nearest"))
+    resumed = EventQueueSimulator(
+        net, DT, mode="fixed", seed=1, spec=LoihiSpec(learning_rounding="nearest")
+    )
     resumed.load_state_dict(state)
     resumed.run(0.12)
     np.testing.assert_array_equal(resumed.synapses()[0].weights, runs[2])

@@ -18,8 +18,12 @@ def test_snntorch_import_runs_on_the_loihi_model():
     from learning import from_snntorch, to_network
 
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(20, 30, bias=False), snn.Leaky(beta=0.9, init_hidden=True),
-                          nn.Linear(30, 5, bias=False), snn.Leaky(beta=0.8, init_hidden=True))
+    model = nn.Sequential(
+        nn.Linear(20, 30, bias=False),
+        snn.Leaky(beta=0.9, init_hidden=True),
+        nn.Linear(30, 5, bias=False),
+        snn.Leaky(beta=0.8, init_hidden=True),
+    )
     with torch.no_grad():
         model[0].weight.mul_(3.0)
         model[2].weight.mul_(3.0)

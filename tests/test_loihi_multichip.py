@@ -37,7 +37,8 @@ def test_chip_grid_and_link_loads_by_hand():
 def _counts(n_pre, n_post, p=1.0, rate=10.0, delays=False, compartments=1):
     return NetworkCounts(
         (PopulationCount("a", n_pre, rate), PopulationCount("b", n_post, rate, compartments)),
-        (ProjectionCount("a", "b", int(round(p * n_pre * n_post)), delays),))
+        (ProjectionCount("a", "b", int(round(p * n_pre * n_post)), delays),),
+    )
 
 
 def test_expected_axons_of_a_dense_projection_are_exact():
@@ -59,7 +60,9 @@ def test_chip_count_limit_just_under_and_over():
     assert place_counts(bad, spec.replace(max_boards=2)).n_boards == 2
 
 
-@pytest.mark.parametrize("limit", ["compartments", "synaptic_memory_bytes", "input_axons", "output_axons"])
+@pytest.mark.parametrize(
+    "limit", ["compartments", "synaptic_memory_bytes", "input_axons", "output_axons"]
+)
 def test_core_limits_just_under_and_over(limit):
     spec = LoihiSpec()
     if limit == "compartments":
@@ -74,9 +77,14 @@ def test_core_limits_just_under_and_over(limit):
     else:  # one neuron of a reaching 4,096 / 4,097 cores of b (one neuron per core)
         spec = spec.replace(max_compartments=1)
         ok, bad = _counts(1, 4096), _counts(1, 4097)
-    assert place_counts(ok, spec, check=False).per_core["b" if limit != "output_axons" else "a"] == 1
-    with pytest.raises(MappingError, match=rf"one neuron alone does not fit a core: {limit} = .* "
-                                           rf"exceeds .* by 1\b"):
+    assert (
+        place_counts(ok, spec, check=False).per_core["b" if limit != "output_axons" else "a"] == 1
+    )
+    with pytest.raises(
+        MappingError,
+        match=rf"one neuron alone does not fit a core: {limit} = .* "
+        rf"exceeds .* by 1\b",
+    ):
         place_counts(bad, spec, check=False)
 
 
@@ -87,8 +95,11 @@ def test_link_capacity_just_under_and_over():
     assert need == pytest.approx(100 * 1000.0 * 1e-3)  # every spike of a crosses the one link
     budget = need / spec.link_msgs_per_us * 1e3  # ns at which the link is exactly full
     m.check_links(1e-3, budget)
-    with pytest.raises(MappingError, match=r"inter-chip link traffic 100.0 messages per step "
-                                           r"exceeds the link capacity"):
+    with pytest.raises(
+        MappingError,
+        match=r"inter-chip link traffic 100.0 messages per step "
+        r"exceeds the link capacity",
+    ):
         m.check_links(1e-3, budget * 0.99)
 
 
@@ -96,12 +107,17 @@ def test_event_queue_placement_system_core_limit_just_under_and_over():
     spec = LoihiSpec(max_cores=2, chips_per_board=2, board_width_chips=2)  # 4 cores in the system
 
     def net(n):
-        return Network([Population("b", n, LIFParams())],
-                       [Projection("s", "b", SparseSynapses.from_dense(np.ones((1, n))))],
-                       sources=[SpikeArraySource("s", 1, np.zeros(0), np.zeros(0, int))])
+        return Network(
+            [Population("b", n, LIFParams())],
+            [Projection("s", "b", SparseSynapses.from_dense(np.ones((1, n))))],
+            sources=[SpikeArraySource("s", 1, np.zeros(0), np.zeros(0, int))],
+        )
+
     m = place(net(4), spec, cores={"b": np.arange(4)})
     assert m.n_cores == 4
-    with pytest.raises(MappingError, match=r"uses 5 cores .*max_cores=2 \(over by 1\) per chip x 2 chips"):
+    with pytest.raises(
+        MappingError, match=r"uses 5 cores .*max_cores=2 \(over by 1\) per chip x 2 chips"
+    ):
         place(net(5), spec, cores={"b": np.arange(5)})
 
 
@@ -128,5 +144,7 @@ def test_step_work_time_and_energy_by_hand():
     t_a = act_a * 8.4 + (100 - act_a) * 5.3 + hop_ew * 4.1 + hop_ns * 6.5
     t_b = 50 * 3.5 + act_b * 8.4 + (50 - act_b) * 5.3
     assert s["compute_ns"] == pytest.approx(max(t_a, t_b))
-    assert s["barrier_ns"] == pytest.approx(113.0) and s["step_ns"] == pytest.approx(max(t_a, t_b) + 113.0)
+    assert s["barrier_ns"] == pytest.approx(113.0) and s["step_ns"] == pytest.approx(
+        max(t_a, t_b) + 113.0
+    )
     assert s["energy_per_syn_event_uj"] == pytest.approx((e_a + e_b) / 50 * 1e-6)

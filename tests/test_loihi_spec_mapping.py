@@ -12,10 +12,19 @@ from neuro import LIFParams, Network, Population, Projection, SparseSynapses, Sp
 def test_default_preset_is_davies_table2():
     s = preset()
     assert (s.e_syn_op_pj, s.e_syn_update_pj, s.e_neuron_active_pj, s.e_neuron_inactive_pj) == (
-        23.6, 120.0, 81.0, 52.0)
+        23.6,
+        120.0,
+        81.0,
+        52.0,
+    )
     assert (s.e_spike_tile_pj, s.e_hop_ew_pj, s.e_hop_ns_pj) == (1.7, 3.0, 4.0)
-    assert (s.max_compartments, s.synaptic_memory_bytes, s.max_input_axons,
-            s.max_output_axons, s.cores_per_tile) == (1024, 131072, 4096, 4096, 4)
+    assert (
+        s.max_compartments,
+        s.synaptic_memory_bytes,
+        s.max_input_axons,
+        s.max_output_axons,
+        s.cores_per_tile,
+    ) == (1024, 131072, 4096, 4096, 4)
     assert "Davies" in s.source
     assert s.barrier_ns(1) == 113.0 and s.barrier_ns(32) == 465.0
     assert preset("sana_fe").e_syn_op_pj == 35.5 and preset("sana_fe").e_hop_ns_pj == 4.2
@@ -52,8 +61,11 @@ def test_compartment_limit_just_under_and_over():
     net_ok, net_bad = _net(1, 1024), _net(1, 1025)
     m = place(net_ok, cores={"b": 0})
     assert m.usage["compartments"][0] == 1024
-    with pytest.raises(MappingError, match=r"core 0 .*compartments = 1025 exceeds the limit "
-                                           r"max_compartments=1024 by 1"):
+    with pytest.raises(
+        MappingError,
+        match=r"core 0 .*compartments = 1025 exceeds the limit "
+        r"max_compartments=1024 by 1",
+    ):
         place(net_bad, cores={"b": 0})
     assert place(net_bad).n_cores == 2  # default placement splits
     # two current channels -> two compartments per neuron
@@ -71,8 +83,11 @@ def test_synaptic_memory_limit_just_under_and_over():
     m = place(_net(20, 21, mask), spec, cores={"b": 0})
     assert m.usage["synaptic_memory_bytes"][0] == 900
     mask[0, 20] = True  # 401 x 18 bits = 902.25 B -> 903 B
-    with pytest.raises(MappingError, match=r"synaptic_memory_bytes = 903 exceeds the limit "
-                                           r"synaptic_memory_bytes=900 by 3"):
+    with pytest.raises(
+        MappingError,
+        match=r"synaptic_memory_bytes = 903 exceeds the limit "
+        r"synaptic_memory_bytes=900 by 3",
+    ):
         place(_net(20, 21, mask), spec, cores={"b": 0})
     assert place(_net(20, 21, mask), spec).n_cores == 2
 
@@ -80,11 +95,17 @@ def test_synaptic_memory_limit_just_under_and_over():
 def test_input_axon_limit_just_under_and_over():
     m = place(_net(4096, 1), cores={"b": 0})
     assert m.usage["input_axons"][0] == 4096
-    with pytest.raises(MappingError, match=r"input_axons = 4097 exceeds the limit "
-                                           r"max_input_axons=4096 by 1"):
+    with pytest.raises(
+        MappingError,
+        match=r"input_axons = 4097 exceeds the limit "
+        r"max_input_axons=4096 by 1",
+    ):
         place(_net(4097, 1), cores={"b": 0})
-    with pytest.raises(MappingError, match=r"neuron 0 alone .*4097 input axons exceed "
-                                           r"max_input_axons=4096 by 1"):
+    with pytest.raises(
+        MappingError,
+        match=r"neuron 0 alone .*4097 input axons exceed "
+        r"max_input_axons=4096 by 1",
+    ):
         place(_net(4097, 1))
 
 
@@ -93,13 +114,18 @@ def test_output_axon_limit_just_under_and_over():
     params = LIFParams()
 
     def net(n_b):
-        return Network([Population("a", 4, params), Population("b", n_b, params)],
-                       [Projection("a", "b", SparseSynapses.from_dense(np.full((4, n_b), 0.1)))])
+        return Network(
+            [Population("a", 4, params), Population("b", n_b, params)],
+            [Projection("a", "b", SparseSynapses.from_dense(np.full((4, n_b), 0.1)))],
+        )
 
     m = place(net(2), spec, cores={"a": 0, "b": np.array([1, 2])})
     assert m.usage["output_axons"][0] == 8
-    with pytest.raises(MappingError, match=r"core 0 .*output_axons = 12 exceeds the limit "
-                                           r"max_output_axons=8 by 4"):
+    with pytest.raises(
+        MappingError,
+        match=r"core 0 .*output_axons = 12 exceeds the limit "
+        r"max_output_axons=8 by 4",
+    ):
         place(net(3), spec, cores={"a": 0, "b": np.array([1, 2, 3])})
     m = place(net(3), spec)  # default placement shrinks a's cores until it fits
     assert np.all(m.usage["output_axons"] <= 8)
@@ -140,8 +166,9 @@ def test_energy_figures_take_mapping_coordinates():
     bottoms = [p.get_y() for p in fig.axes[0].patches]
     assert max(bottoms) == 3.0  # linear axis: stacked
     # log axis: totals unstacked on the log panel, composition in % on a linear one
-    fig = energy_breakdown({"a": {"syn_ops": 1.0, "neuron_active": 3.0}, "b": {"dense_mac": 500.0}},
-                           log=True)
+    fig = energy_breakdown(
+        {"a": {"syn_ops": 1.0, "neuron_active": 3.0}, "b": {"dense_mac": 500.0}}, log=True
+    )
     ax_t, ax_c = fig.axes
     assert ax_t.get_yscale() == "log" and ax_c.get_yscale() == "linear"
     assert [p.get_height() for p in ax_t.patches] == [4.0, 500.0]
@@ -156,9 +183,11 @@ def test_energy_figures_take_mapping_coordinates():
 
 def test_delay_limit():
     def net(d):
-        return Network([Population("b", 2)],
-                       [Projection("src", "b", SparseSynapses.from_dense(np.ones((1, 2)), delay=d))],
-                       sources=[SpikeArraySource("src", 1, np.zeros(0), np.zeros(0, int))])
+        return Network(
+            [Population("b", 2)],
+            [Projection("src", "b", SparseSynapses.from_dense(np.ones((1, 2)), delay=d))],
+            sources=[SpikeArraySource("src", 1, np.zeros(0), np.zeros(0, int))],
+        )
 
     place(net(62))
     with pytest.raises(MappingError, match="delay 63 steps exceeds max_delay_steps=62 by 1"):
@@ -172,17 +201,27 @@ def test_default_placement_keeps_connected_neurons_close():
     names = ["c", "a", "d", "b"]
     chain = [("a", "b"), ("b", "c"), ("c", "d")]
     projs = [Projection("src", "a", SparseSynapses.fixed_probability(10, 256, 0.1, 0.1, seed=0))]
-    projs += [Projection(x, y, SparseSynapses.fixed_probability(256, 256, 0.05, 0.1, seed=1))
-              for x, y in chain]
-    net = Network([Population(n, 256, params) for n in names], projs,
-                  sources=[SpikeArraySource("src", 10, np.zeros(0), np.zeros(0, int))])
+    projs += [
+        Projection(x, y, SparseSynapses.fixed_probability(256, 256, 0.05, 0.1, seed=1))
+        for x, y in chain
+    ]
+    net = Network(
+        [Population(n, 256, params) for n in names],
+        projs,
+        sources=[SpikeArraySource("src", 10, np.zeros(0), np.zeros(0, int))],
+    )
     m = place(net, spec)
     assert [int(m.population_cores(n).min()) for n in "abcd"] == [0, 4, 8, 12]  # chain order
     rng = np.random.default_rng(0)
     perm = rng.permutation(16)
-    shuffled = place(net, spec, cores={n: perm[m.core_of[m.population_offsets[k]:
-                                                        m.population_offsets[k + 1]]]
-                                       for k, n in enumerate(m.population_names)})
+    shuffled = place(
+        net,
+        spec,
+        cores={
+            n: perm[m.core_of[m.population_offsets[k] : m.population_offsets[k + 1]]]
+            for k, n in enumerate(m.population_names)
+        },
+    )
     assert m.mean_synapse_hops(net) < shuffled.mean_synapse_hops(net)
 
 
@@ -191,5 +230,7 @@ def test_loihi2_preset_holds_8192_compartments_per_core():
     assert place(net, preset("loihi2")).n_cores == 1 + 2
     assert place(net, preset("loihi_measured")).n_cores == 8 + 9
     l2, l1 = preset("loihi2"), preset("loihi_measured")
-    assert "NOT PUBLISHED" in l2.source and l2.replace(max_compartments=1024, name=l1.name,
-                                                        source=l1.source) == l1
+    assert (
+        "NOT PUBLISHED" in l2.source
+        and l2.replace(max_compartments=1024, name=l1.name, source=l1.source) == l1
+    )

@@ -21,8 +21,20 @@ def _counters(rows):
 
 def test_one_core_step_is_its_work_plus_barrier():
     spec = preset("davies2018")
-    ps = _counters([{0: {"syn_ops": 100, "neuron_active": 10, "neuron_inactive": 30,
-                         "msgs_tile": 4, "hops_ew": 2, "hops_ns": 1}}])
+    ps = _counters(
+        [
+            {
+                0: {
+                    "syn_ops": 100,
+                    "neuron_active": 10,
+                    "neuron_inactive": 30,
+                    "msgs_tile": 4,
+                    "hops_ew": 2,
+                    "hops_ns": 1,
+                }
+            }
+        ]
+    )
     t = step_times(ps, spec, n_tiles=1)
     hand = 100 * 3.5 + 10 * 8.4 + 30 * 5.3 + 4 * 2.1 + 2 * 4.1 + 1 * 6.5
     assert t.compute_ns[0] == pytest.approx(hand)
@@ -32,15 +44,22 @@ def test_one_core_step_is_its_work_plus_barrier():
 
 def test_two_cores_slowest_sets_the_pace_and_barrier_grows_with_tiles():
     spec = preset("sana_fe")  # barrier table 0.6 / 1.0 / 1.4 / 1.8 us at 1 / 2 / 4 / 29 tiles
-    ps = _counters([{0: {"syn_ops": 50}, 1: {"syn_ops": 200, "spikes_out": 2}},
-                    {0: {"neuron_inactive": 10}, 1: {}}])
+    ps = _counters(
+        [
+            {0: {"syn_ops": 50}, 1: {"syn_ops": 200, "spikes_out": 2}},
+            {0: {"neuron_inactive": 10}, 1: {}},
+        ]
+    )
     for tiles, barrier in ((1, 600.0), (2, 1000.0), (3, 1200.0)):
         t = step_times(ps, spec, n_tiles=tiles)
         assert t.total_ns[0] == pytest.approx(200 * 3.8 + 2 * 30.0 + barrier)
         assert t.total_ns[1] == pytest.approx(10 * 6.0 + barrier)
-    assert step_times(ps, spec, 1, chip_diameter=3).barrier_ns[0] == 600.0  # no chip term in sana_fe
+    assert (
+        step_times(ps, spec, 1, chip_diameter=3).barrier_ns[0] == 600.0
+    )  # no chip term in sana_fe
     assert step_times(ps, preset("nahuku32"), 1, chip_diameter=3).barrier_ns[0] == pytest.approx(
-        600.0 + 3 * 465.0)
+        600.0 + 3 * 465.0
+    )
 
 
 def test_link_bound_step():
@@ -67,10 +86,11 @@ def test_host_time_per_step_and_per_input_message():
 
 def _net():
     w = np.full((20, 30), 0.6)
-    return Network([Population("b", 30, LIFParams(tau_mem_s=20e-3, v_threshold=1.0))],
-                   [Projection("src", "b", SparseSynapses.from_dense(w))],
-                   sources=[SpikeArraySource("src", 20, np.array([0.0, 0.002, 0.004]),
-                                             np.array([0, 5, 7]))])
+    return Network(
+        [Population("b", 30, LIFParams(tau_mem_s=20e-3, v_threshold=1.0))],
+        [Projection("src", "b", SparseSynapses.from_dense(w))],
+        sources=[SpikeArraySource("src", 20, np.array([0.0, 0.002, 0.004]), np.array([0, 5, 7]))],
+    )
 
 
 @pytest.mark.parametrize("duration", [0.01, 0.03])
@@ -82,9 +102,13 @@ def test_static_energy_is_power_times_elapsed_time(duration):
     elapsed = rep.times.elapsed_s
     assert rep.static_pj == pytest.approx(29.5e-3 * elapsed * 1e12)
     assert rep.host_pj == pytest.approx(77.6e-3 * elapsed * 1e12)
-    assert rep.energy_per_inference_uj == pytest.approx((rep.total_pj + rep.static_pj + rep.host_pj) * 1e-6)
+    assert rep.energy_per_inference_uj == pytest.approx(
+        (rep.total_pj + rep.static_pj + rep.host_pj) * 1e-6
+    )
     # a slower host (longer steps) costs static energy in proportion to the elapsed time
-    slow = EnergyReport.from_counters(ctr, m, net, spec=spec.replace(t_host_step_ns=2 * spec.t_host_step_ns))
+    slow = EnergyReport.from_counters(
+        ctr, m, net, spec=spec.replace(t_host_step_ns=2 * spec.t_host_step_ns)
+    )
     assert slow.static_pj / rep.static_pj == pytest.approx(slow.times.elapsed_s / elapsed)
     assert slow.total_pj == pytest.approx(rep.total_pj)  # dynamic energy unchanged
     # presets without static power report only dynamic energy
@@ -104,7 +128,14 @@ def test_static_energy_counts_every_chip():
 
 def test_barrier_table_interpolation_and_validation():
     spec = LoihiSpec(barrier_points=((1, 100.0), (3, 300.0), (5, 400.0)))
-    assert [spec.barrier_ns(n) for n in (1, 2, 3, 4, 5, 7)] == [100.0, 200.0, 300.0, 350.0, 400.0, 500.0]
+    assert [spec.barrier_ns(n) for n in (1, 2, 3, 4, 5, 7)] == [
+        100.0,
+        200.0,
+        300.0,
+        350.0,
+        400.0,
+        500.0,
+    ]
     assert LoihiSpec(barrier_points=((4, 50.0),)).barrier_ns(1) == 50.0
     for bad in ((), ((2, 1.0), (2, 3.0)), ((0, 1.0),), ((1, -5.0),), "x"):
         with pytest.raises(ValueError, match="barrier_points"):

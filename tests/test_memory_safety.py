@@ -39,28 +39,42 @@ def stdp_network(reward: bool = True, adapt: bool = True, n: int = 12) -> Networ
     rng = np.random.default_rng(0)
     rule = STDPRule(tau_eligibility_s=0.05) if reward else STDPRule(pairing="nearest")
     w_in = SparseSynapses.fixed_probability(6, n, 0.6, 0.45, seed=rng, dtype=np.float64)
-    w_rec = SparseSynapses.fixed_probability(n, n, 0.3, 0.3, delay=2, seed=rng,
-                                             allow_self=False, dtype=np.float64)
+    w_rec = SparseSynapses.fixed_probability(
+        n, n, 0.3, 0.3, delay=2, seed=rng, allow_self=False, dtype=np.float64
+    )
     w_x = SparseSynapses.fixed_probability(3, n, 0.5, 0.6, delay=1, seed=rng, dtype=np.float64)
-    pop = Population("a", n, LIFParams(tau_mem_s=10e-3, bias=0.5, t_ref_s=2e-3),
-                     v_init=rng.uniform(0.0, 0.9, n),
-                     adaptation=ThresholdAdaptation(theta_plus=0.05, tau_theta_s=0.1)
-                     if adapt else None)
-    return Network([pop],
-                   [Projection("inp", "a", w_in, plasticity=rule), Projection("a", "a", w_rec),
-                    Projection("x", "a", w_x)],
-                   [PoissonSource("inp", 6, 300.0),
-                    SpikeArraySource("x", 3, [0.001, 0.004, 0.006], [0, 1, 2])],
-                   monitors=[SpikeMonitor("a"), StateMonitor("a", "v", np.array([0, 5]))])
+    pop = Population(
+        "a",
+        n,
+        LIFParams(tau_mem_s=10e-3, bias=0.5, t_ref_s=2e-3),
+        v_init=rng.uniform(0.0, 0.9, n),
+        adaptation=ThresholdAdaptation(theta_plus=0.05, tau_theta_s=0.1) if adapt else None,
+    )
+    return Network(
+        [pop],
+        [
+            Projection("inp", "a", w_in, plasticity=rule),
+            Projection("a", "a", w_rec),
+            Projection("x", "a", w_x),
+        ],
+        [
+            PoissonSource("inp", 6, 300.0),
+            SpikeArraySource("x", 3, [0.001, 0.004, 0.006], [0, 1, 2]),
+        ],
+        monitors=[SpikeMonitor("a"), StateMonitor("a", "v", np.array([0, 5]))],
+    )
 
 
 def exact_network() -> Network:
     """Delta synapses and sources only: what the exact engine runs."""
     rng = np.random.default_rng(1)
     w = SparseSynapses.fixed_probability(5, 8, 0.5, 0.4, delay=1, seed=rng, dtype=np.float64)
-    return Network([Population("a", 8, LIFParams(tau_mem_s=10e-3, bias=0.5))],
-                   [Projection("s", "a", w)], [PoissonSource("s", 5, 200.0)],
-                   monitors=[SpikeMonitor("a")])
+    return Network(
+        [Population("a", 8, LIFParams(tau_mem_s=10e-3, bias=0.5))],
+        [Projection("s", "a", w)],
+        [PoissonSource("s", 5, 200.0)],
+        monitors=[SpikeMonitor("a")],
+    )
 
 
 def make_simulator(backend: str):
@@ -77,8 +91,9 @@ def make_simulator(backend: str):
         from hardware_models.event_queue import EventQueueSimulator
 
         mode = backend.split("-")[1]
-        sim = EventQueueSimulator(stdp_network(reward=False, adapt=mode == "float"), DT,
-                                  mode=mode, seed=0)
+        sim = EventQueueSimulator(
+            stdp_network(reward=False, adapt=mode == "float"), DT, mode=mode, seed=0
+        )
     sim.run(20 * DT)
     return sim
 
@@ -98,18 +113,21 @@ def clock():
 
 
 # ---------------------------------------------------------------------- the probe's crashes
-@pytest.mark.parametrize("edit, key", [
-    ({"step": 10**12, "inputs.step": 10**12}, "inputs.next"),  # was SIGSEGV
-    ({"step": 10**12}, "inputs.step"),
-    ({"step": 2**62, "inputs.step": 2**62}, "step"),
-    ({"pre_last": 10**18}, "pre_last"),  # was SIGSEGV
-    ({"post_last": 10**18}, "post_last"),  # was SIGSEGV
-    ({"v": np.nan}, "v"),
-    ({"learning_rate": -1.0}, "learning_rate"),
-    ({"queue_len": 10**6}, "queue_len"),
-    ({"last_spike": 10**15}, "last_spike"),
-    ({"inputs.inv_log_q": 0.5}, "inputs.inv_log_q"),
-])
+@pytest.mark.parametrize(
+    "edit, key",
+    [
+        ({"step": 10**12, "inputs.step": 10**12}, "inputs.next"),  # was SIGSEGV
+        ({"step": 10**12}, "inputs.step"),
+        ({"step": 2**62, "inputs.step": 2**62}, "step"),
+        ({"pre_last": 10**18}, "pre_last"),  # was SIGSEGV
+        ({"post_last": 10**18}, "post_last"),  # was SIGSEGV
+        ({"v": np.nan}, "v"),
+        ({"learning_rate": -1.0}, "learning_rate"),
+        ({"queue_len": 10**6}, "queue_len"),
+        ({"last_spike": 10**15}, "last_spike"),
+        ({"inputs.inv_log_q": 0.5}, "inputs.inv_log_q"),
+    ],
+)
 def test_clock_state_out_of_range_is_a_clear_error_and_keeps_the_state(clock, edit, key):
     before = clock.state_dict()
     d = copy_state(before)
@@ -140,8 +158,10 @@ def test_clock_state_keys_dtypes_and_queues(clock):
         (lambda x: x.update(step=3.0), "'step' must be an integer"),
         (lambda x: x.update(step=True), "'step' must be an integer"),
         (lambda x: x.update(queued=~x["queued"]), "'queued'"),
-        (lambda x: x["buffer"].__setitem__((*np.argwhere(~x["queued"])[0], 0), 1.0),
-         "'buffer' holds input for a target that is not queued"),
+        (
+            lambda x: x["buffer"].__setitem__((*np.argwhere(~x["queued"])[0], 0), 1.0),
+            "'buffer' holds input for a target that is not queued",
+        ),
     ]:
         bad = copy_state(d)
         edit(bad)
@@ -173,9 +193,13 @@ def test_a_state_record_changed_behind_load_state_dict_is_refused_by_run(backend
     """No kernel relies on a check a caller could skip: the record is public."""
     sim = make_simulator(backend)
     good = sim.state
-    for field, bad in [("pre_last", good.pre_last + 10**18), ("v", good.v[:3].copy()),
-                       ("queue_len", good.queue_len + 10**6), ("step", -5),
-                       ("last_spike", np.asfortranarray(good.last_spike.astype(np.int32)))]:
+    for field, bad in [
+        ("pre_last", good.pre_last + 10**18),
+        ("v", good.v[:3].copy()),
+        ("queue_len", good.queue_len + 10**6),
+        ("step", -5),
+        ("last_spike", np.asfortranarray(good.last_spike.astype(np.int32))),
+    ]:
         sim.state = good._replace(**{field: bad})
         with pytest.raises(ValueError, match=field):
             sim.run(DT)
@@ -191,10 +215,12 @@ def test_a_callers_quantisation_is_checked_against_the_network():
 
     net = stdp_network(reward=False, adapt=False)
     q = quantize(net, DT)
-    for bad, match in [(replace(q, u_channel=q.u_channel + 7), "quantized 'u_channel'"),
-                       (replace(q, du=q.du[:3]), "quantized.du must be a int64 array"),
-                       (replace(q, weights=q.weights.astype(float)), "quantized.weights"),
-                       (replace(q, dv=q.dv - 10**6), "quantized 'dv'")]:
+    for bad, match in [
+        (replace(q, u_channel=q.u_channel + 7), "quantized 'u_channel'"),
+        (replace(q, du=q.du[:3]), "quantized.du must be a int64 array"),
+        (replace(q, weights=q.weights.astype(float)), "quantized.weights"),
+        (replace(q, dv=q.dv - 10**6), "quantized 'dv'"),
+    ]:
         with pytest.raises(ValueError, match=match):
             EventQueueSimulator(net, DT, mode="fixed", quantized=bad)
     EventQueueSimulator(net, DT, mode="fixed", quantized=q).run(2 * DT)
@@ -208,9 +234,11 @@ def test_a_callers_placement_is_checked():
 
     net = stdp_network(reward=False, adapt=False)
     m = place(net)
-    for bad, match in [(replace(m, core_of=m.core_of + 10**6), "mapping 'core_of'"),
-                       (replace(m, core_of=m.core_of[:3]), "core_of must be integers"),
-                       (replace(m, core_xy=m.core_xy[:, :1]), "core_xy")]:
+    for bad, match in [
+        (replace(m, core_of=m.core_of + 10**6), "mapping 'core_of'"),
+        (replace(m, core_of=m.core_of[:3]), "core_of must be integers"),
+        (replace(m, core_xy=m.core_xy[:, :1]), "core_xy"),
+    ]:
         with pytest.raises(ValueError, match=match):
             EventQueueSimulator(net, DT, mapping=bad)
 
@@ -239,8 +267,14 @@ def test_validated_arrays_are_read_only_and_the_callers_are_not():
     mon = StateMonitor("a", "v", idx)
     src = SpikeArraySource("x", 2, np.array([0.0, 0.001]), np.array([0, 1]))
     cur = CurrentInjection("a", np.ones(3))
-    for arr in (pop.v_init, mon.indices, src.times_s, src.indices, cur.amplitude,
-                PoissonSource("p", 2, np.ones(2)).rate_hz):
+    for arr in (
+        pop.v_init,
+        mon.indices,
+        src.times_s,
+        src.indices,
+        cur.amplitude,
+        PoissonSource("p", 2, np.ones(2)).rate_hz,
+    ):
         assert not arr.flags.writeable
     idx[0] = 5
     assert mon.indices[0] == 0 and v0.flags.writeable
@@ -253,11 +287,12 @@ def test_sparse_layer_kernels_read_only_what_was_validated():
 
     x = torch.ones(4, 5, dtype=torch.float32)
     for kernel in ("event", "sparse"):
-        layer = SparseLinear(SparseSynapses.fixed_probability(5, 3, 0.6, 0.5, seed=0),
-                             kernel=kernel)
+        layer = SparseLinear(
+            SparseSynapses.fixed_probability(5, 3, 0.6, 0.5, seed=0), kernel=kernel
+        )
         want = layer(x)
         layer.cols[0] = 10**6  # public buffers: a changed one never reaches a kernel
-        layer.rows[0] = -10**6
+        layer.rows[0] = -(10**6)
         torch.testing.assert_close(layer(x), want)
         layer.weight = torch.nn.Parameter(torch.ones(10**4))
         with pytest.raises(ValueError, match="weight must have shape"):
@@ -279,8 +314,15 @@ def stdp_trainer():
     """A small stdp-digits trainer that has seen one image, and its identity."""
     import experiments.stdp_digits as sd
 
-    cfg = sd.Config(n_neurons=6, epochs=2, present_s=0.02, rest_s=0.01, max_boosts=0,
-                    checkpoint_every=1, kmeans=False)
+    cfg = sd.Config(
+        n_neurons=6,
+        epochs=2,
+        present_s=0.02,
+        rest_s=0.01,
+        max_boosts=0,
+        checkpoint_every=1,
+        kmeans=False,
+    )
     tr = sd.Trainer(sd.diehl_cook_network(16, cfg), cfg, seed=0)
     tr.learning(True)
     tr.present(np.random.default_rng(0).uniform(0, 1, 16), learn=True)
@@ -309,15 +351,18 @@ def verify_arrays_unchecked(d: dict) -> dict:
     return {k: v for k, v in d.items() if k not in ("__manifest__", "__checksum__")}
 
 
-@pytest.mark.parametrize("key, value, words", [
-    ("pre_last", 10**18, "pre_last"),  # was SIGSEGV on resume
-    ("step", 2**62, "step"),  # was SIGABRT
-    ("v", np.nan, "'v' must be finite"),
-    ("learning_rate", -0.5, "learning_rate"),
-    ("epoch", 10**9, "epoch must be an integer in \\[0, 2\\]"),
-    ("pos", -1, "pos"),
-    ("elapsed", np.inf, "elapsed"),
-])
+@pytest.mark.parametrize(
+    "key, value, words",
+    [
+        ("pre_last", 10**18, "pre_last"),  # was SIGSEGV on resume
+        ("step", 2**62, "step"),  # was SIGABRT
+        ("v", np.nan, "'v' must be finite"),
+        ("learning_rate", -0.5, "learning_rate"),
+        ("epoch", 10**9, "epoch must be an integer in \\[0, 2\\]"),
+        ("pos", -1, "pos"),
+        ("elapsed", np.inf, "elapsed"),
+    ],
+)
 def test_edited_stdp_checkpoint_is_a_format_error(tmp_path, key, value, words):
     tr = stdp_trainer()
     path = tmp_path / "ckpt.npz"
@@ -392,13 +437,20 @@ def _torch_run(tmp_path: Path, **kw):
     return train(model, x, y, cfg, checkpoint_path=tmp_path / "t.pt", progress=False, **kw)
 
 
-@pytest.mark.parametrize("edit, words", [
-    (lambda s: s.update(epoch=10**9), "epoch must be an integer in \\[0, 1\\]"),
-    (lambda s: s["model"].__setitem__(next(iter(s["model"])),
-                                      s["model"][next(iter(s["model"]))] * np.nan), "finite"),
-    (lambda s: s["optimizer"]["param_groups"][0].update(lr=-1.0), "lr"),
-    (lambda s: s.update(batch=5), "batch"),
-])
+@pytest.mark.parametrize(
+    "edit, words",
+    [
+        (lambda s: s.update(epoch=10**9), "epoch must be an integer in \\[0, 1\\]"),
+        (
+            lambda s: s["model"].__setitem__(
+                next(iter(s["model"])), s["model"][next(iter(s["model"]))] * np.nan
+            ),
+            "finite",
+        ),
+        (lambda s: s["optimizer"]["param_groups"][0].update(lr=-1.0), "lr"),
+        (lambda s: s.update(batch=5), "batch"),
+    ],
+)
 def test_edited_torch_checkpoint_is_a_format_error(tmp_path, edit, words):
     import torch
 
@@ -422,8 +474,14 @@ CHILD_BUDGET_S = 300  # the child's own limit (first numba compilation included)
 def run_child(mode: str, n_examples: int) -> None:
     """Run this file as a script in a child process; a signal or a failed example fails."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    r = subprocess.run([sys.executable, __file__, mode, str(n_examples)], cwd=ROOT, env=env,
-                       capture_output=True, text=True, timeout=CHILD_BUDGET_S)
+    r = subprocess.run(
+        [sys.executable, __file__, mode, str(n_examples)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=CHILD_BUDGET_S,
+    )
     tail = (r.stdout + r.stderr)[-3000:]
     assert r.returncode >= 0, f"child killed by signal {-r.returncode}; last output:\n{tail}"
     assert r.returncode == 0, f"child failed ({r.returncode}):\n{tail}"
@@ -443,10 +501,14 @@ def _damage_strategy():
     """Hypothesis strategy: a list of (operation, key selector, value) edits."""
     from hypothesis import strategies as st
 
-    ints = st.one_of(st.integers(-2**63, 2**63 - 1),
-                     st.sampled_from([NEVER, NEVER - 1, -1, 0, 1, 2**40, MAX_STEP, 2**62]))
-    floats = st.one_of(st.floats(allow_nan=True, allow_infinity=True),
-                       st.sampled_from([0.0, -1.0, 1e18, np.inf, np.nan]))
+    ints = st.one_of(
+        st.integers(-(2**63), 2**63 - 1),
+        st.sampled_from([NEVER, NEVER - 1, -1, 0, 1, 2**40, MAX_STEP, 2**62]),
+    )
+    floats = st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.sampled_from([0.0, -1.0, 1e18, np.inf, np.nan]),
+    )
     op = st.sampled_from(["set", "set", "set", "fill", "dtype", "shape", "drop", "add", "scalar"])
     edit = st.tuples(op, st.integers(0, 10**6), st.integers(0, 10**6), ints, floats)
     return st.lists(edit, min_size=1, max_size=3)
@@ -481,9 +543,13 @@ def _apply(d: dict, edit: tuple) -> str:
     numeric = isinstance(arr, np.ndarray) and arr.size and arr.dtype.kind in "biuf"
     if op in ("set", "fill") and numeric:
         a = arr.copy()
-        x = (bool(i_val & 1) if a.dtype.kind == "b" else
-             min(max(i_val, np.iinfo(a.dtype).min), np.iinfo(a.dtype).max)
-             if a.dtype.kind in "iu" else f_val)
+        x = (
+            bool(i_val & 1)
+            if a.dtype.kind == "b"
+            else min(max(i_val, np.iinfo(a.dtype).min), np.iinfo(a.dtype).max)
+            if a.dtype.kind in "iu"
+            else f_val
+        )
         if op == "fill":
             a[...] = x
         else:
@@ -525,13 +591,18 @@ def _child_state(n_examples: int) -> None:
     """Damaged state dicts into every backend's ``load_state_dict``, then a short run."""
     from hypothesis import HealthCheck, given, settings
 
-    sims = {b: make_simulator(b) for b in ("clock", "exact", "loihi-float", "loihi-fixed",
-                                             "brian2")}
+    sims = {
+        b: make_simulator(b) for b in ("clock", "exact", "loihi-float", "loihi-fixed", "brian2")
+    }
     good = {b: s.state_dict() for b, s in sims.items()}
     count = 0
 
-    @settings(max_examples=n_examples, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=n_examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(edits=_damage_strategy())
     def check(edits):
         nonlocal count
@@ -586,8 +657,12 @@ def _child_checkpoint(n_examples: int, tmp: Path) -> None:
             return torch.from_numpy(np.ascontiguousarray(x))
         return x
 
-    @settings(max_examples=n_examples, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=n_examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(edits=_damage_strategy())
     def check(edits):
         nonlocal count

@@ -13,7 +13,9 @@ from experiments.microcircuit import (
 )
 from neuro.nest_bridge import nest_available
 
-needs_nest = pytest.mark.skipif(not nest_available(), reason="NEST not installed (extra 'reference')")
+needs_nest = pytest.mark.skipif(
+    not nest_available(), reason="NEST not installed (extra 'reference')"
+)
 
 
 def test_full_scale_tables():
@@ -31,21 +33,41 @@ def test_build_is_lean_and_shared_with_a_float32_engine():
 
     net = microcircuit_network(scale=0.01, seed=1)
     n_syn = net.n_synapses
-    per_syn = sum(pr.synapses.indices.nbytes + pr.synapses.weights.nbytes + pr.synapses.delays.nbytes
-                  for pr in net.projections) / n_syn
+    per_syn = (
+        sum(
+            pr.synapses.indices.nbytes + pr.synapses.weights.nbytes + pr.synapses.delays.nbytes
+            for pr in net.projections
+        )
+        / n_syn
+    )
     assert per_syn == 9  # int32 target, float32 weight, uint8 delay
     sim = ClockSimulator(net, 1e-4, dtype=np.float32, threads=1)
     first = net.projections[0].synapses
     plan = sim.plan
-    arrays = {"indices": plan.routing.indices, "weights": plan.weights, "delays": plan.routing.delays}
+    arrays = {
+        "indices": plan.routing.indices,
+        "weights": plan.weights,
+        "delays": plan.routing.delays,
+    }
     for name in ("indices", "weights", "delays"):  # the engine runs on the network's arrays
         assert np.shares_memory(arrays[name], getattr(first, name)), name
 
 
 def test_layer_ordering():
-    published = {"L23E": 0.9, "L23I": 2.8, "L4E": 4.4, "L4I": 5.7, "L5E": 7.6, "L5I": 8.7,
-                 "L6E": 1.1, "L6I": 7.8}
-    assert layer_ordering(published) == {"excitatory_order": True, "inhibitory_above_excitatory": True}
+    published = {
+        "L23E": 0.9,
+        "L23I": 2.8,
+        "L4E": 4.4,
+        "L4I": 5.7,
+        "L5E": 7.6,
+        "L5I": 8.7,
+        "L6E": 1.1,
+        "L6I": 7.8,
+    }
+    assert layer_ordering(published) == {
+        "excitatory_order": True,
+        "inhibitory_above_excitatory": True,
+    }
     swapped = {**published, "L23E": 1.2}  # L2/3E above L6E
     assert layer_ordering(swapped)["excitatory_order"] is False
     assert layer_ordering({**published, "L5I": 7.0})["inhibitory_above_excitatory"] is False
@@ -71,7 +93,9 @@ def test_nest_own_rules_build_the_same_statistics():
 
     scale = 0.002
     mean_ms = DELAY_E_S * 1e3  # normal(mean, mean / 2) redrawn below one step (0.1 ms)
-    delay_ms = stats.truncnorm((0.1 - mean_ms) / (mean_ms / 2), np.inf, loc=mean_ms, scale=mean_ms / 2)
+    delay_ms = stats.truncnorm(
+        (0.1 - mean_ms) / (mean_ms / 2), np.inf, loc=mean_ms, scale=mean_ms / 2
+    )
     model = nest_microcircuit(scale, "dc", 1e-4, seed=0, threads=1)
     counts = synapse_counts(scale)
     w_e = psp_to_weight(PSP_MEAN_V) * 1e3
@@ -102,7 +126,9 @@ def test_microcircuit_smoke_summary_keys(tmp_path):
         assert set(s[key]) == set(POPULATIONS) and all(v >= 0 for v in s[key].values())
     assert s["sim_wall_s"] > 0 and s["nest_sim_wall_s"] > 0
     assert s["peak_rss_mb"] > 0 and s["nest_peak_rss_mb"] > 0 and s["build_wall_s"] > 0
-    assert (tmp_path / "microcircuit_raster.png").exists() and (tmp_path / "microcircuit_rates.png").exists()
+    assert (tmp_path / "microcircuit_raster.png").exists() and (
+        tmp_path / "microcircuit_rates.png"
+    ).exists()
 
 
 @needs_nest

@@ -37,7 +37,11 @@ def test_delays_in_seconds_at_the_public_api_and_fractional_steps_refused():
         SparseSynapses.fixed_probability(4, 4, 1.0, delay=1e-3, seed=0)  # seconds meant
     syn = SparseSynapses.fixed_probability(4, 4, 1.0, delay_s=1e-3, dt_s=1e-4, seed=0)
     assert np.all(syn.delays == 10) and syn.dt_s == 1e-4
-    assert SparseSynapses.from_dense(np.eye(3), delay_s=2e-3, dt_s=5e-4).delays.tolist() == [4, 4, 4]
+    assert SparseSynapses.from_dense(np.eye(3), delay_s=2e-3, dt_s=5e-4).delays.tolist() == [
+        4,
+        4,
+        4,
+    ]
     syn.check_dt(1e-4)
     with pytest.raises(ValueError, match="made for dt_s=0.0001"):
         syn.check_dt(1e-3)
@@ -97,8 +101,12 @@ def test_huge_duration_is_refused_with_an_estimate():
 
 
 def test_numpy_scalars_are_accepted_by_parameter_dataclasses():
-    p = LIFParams(tau_mem_s=np.float32(0.02), v_threshold=np.float64(1.0), t_ref_s=np.int64(0),
-                  tau_syn_s=(np.float32(5e-3),))
+    p = LIFParams(
+        tau_mem_s=np.float32(0.02),
+        v_threshold=np.float64(1.0),
+        t_ref_s=np.int64(0),
+        tau_syn_s=(np.float32(5e-3),),
+    )
     assert type(p.tau_mem_s) is float and p.tau_mem_s == pytest.approx(0.02)
     assert type(p.tau_syn_s[0]) is float
     r = STDPRule(a_plus=np.float32(0.01), w_max=np.float16(2.0), tau_eligibility_s=np.float32(0.1))
@@ -130,9 +138,11 @@ def test_duration_must_be_a_whole_number_of_steps():
     assert check_duration(0.35, 1e-4, 1) == 3500  # 0.35 / 1e-4 = 3499.9999999999995
     assert check_duration(0.1 + 0.2, 1e-4, 1) == 3000
     assert check_duration(3e-4 * (1 + 1e-12), 1e-4, 1) == 3
-    for bad, near in ((1.5e-4, "0.0001 s or 0.0002 s (1 or 2 steps)"),
-                      (0.35 + 1e-7, "0.35 s or 0.3501 s (3500 or 3501 steps)"),
-                      (5e-5, "0.0001 s (1 step)")):
+    for bad, near in (
+        (1.5e-4, "0.0001 s or 0.0002 s (1 or 2 steps)"),
+        (0.35 + 1e-7, "0.35 s or 0.3501 s (3500 or 3501 steps)"),
+        (5e-5, "0.0001 s (1 step)"),
+    ):
         with pytest.raises(ValueError, match=f"not a whole number of steps.*use {re.escape(near)}"):
             check_duration(bad, 1e-4, 1)
     for bad in (0.0, -1e-4):
@@ -149,8 +159,11 @@ def test_every_backend_refuses_a_fractional_duration_and_loses_no_step(backend):
 
     net = Network([Population("a", 2, LIFParams())])
     sim = make_simulator(net, 1e-4, backend=backend)
-    with pytest.raises(ValueError, match=r"duration_s=0.00015 s is 1.5 steps.*not a whole "
-                                         r"number of steps.*0.0001 s or 0.0002 s"):
+    with pytest.raises(
+        ValueError,
+        match=r"duration_s=0.00015 s is 1.5 steps.*not a whole "
+        r"number of steps.*0.0001 s or 0.0002 s",
+    ):
         sim.run(1.5e-4)
     assert sim.t_s == 0.0  # refused before any work
     assert sim.run(1e-4).meta["n_steps"] == 1

@@ -68,8 +68,9 @@ def test_raster_bad_arguments():
 def test_raster_time_axis_plain_last_bin_drawn_and_subsampling_said():
     """Reviewer rules: no offset notation on the time axis (a run continued at 1000 s), the
     last rate bin is drawn, and a subsampled raster says what it shows."""
-    exc = SpikeTrains(1000.0 + np.array([0.01, 0.25, 0.29]), [0, 5, 1], size=20, duration_s=0.3,
-                      t_start_s=1000.0)
+    exc = SpikeTrains(
+        1000.0 + np.array([0.01, 0.25, 0.29]), [0, 5, 1], size=20, duration_s=0.3, t_start_s=1000.0
+    )
     fig = raster({"exc": exc}, bin_s=0.1, max_neurons=4, title="t")
     ax_r, ax_p = fig.axes
     fig.canvas.draw()
@@ -96,7 +97,10 @@ def test_plain_log_axis_labels_are_plain_and_distinct(lo, hi):
     ax.loglog([lo, hi], [1, 2])
     plain_log_axis(ax, "x", percent=hi < 1)
     fig.canvas.draw()
-    shown = [t.get_text() for t in ax.get_xticklabels()
-             if t.get_text() and lo <= t.get_position()[0] <= hi]
+    shown = [
+        t.get_text()
+        for t in ax.get_xticklabels()
+        if t.get_text() and lo <= t.get_position()[0] <= hi
+    ]
     assert len(shown) >= 2 and len(set(shown)) == len(shown)  # distinct: no overlaps of equals
     assert not any("e" in s or "times" in s or "^" in s for s in shown)

@@ -23,7 +23,9 @@ def test_analysis_windows_default_to_the_recorded_interval():
     st = SpikeTrains(times, idx, size=4, duration_s=1.0, t_start_s=2.0)
     np.testing.assert_allclose(firing_rates(st), np.bincount(idx, minlength=4) / 1.0)
     assert mean_rate(st) == pytest.approx(100.0)
-    np.testing.assert_allclose(firing_rates(st, 2.0, 2.5), np.bincount(idx[times < 2.5], minlength=4) / 0.5)
+    np.testing.assert_allclose(
+        firing_rates(st, 2.0, 2.5), np.bincount(idx[times < 2.5], minlength=4) / 0.5
+    )
     assert np.all(np.isfinite(isi_cv(st)))
     fano = fano_factor(st, 0.1)
     assert fano.shape == (4,) and np.all(np.isfinite(fano))

@@ -61,7 +61,9 @@ def test_recordings_mean_the_same_on_every_backend(backend, make_tiny_network):
             st = rec.spikes[name]
             assert st.t_start_s == pytest.approx(t0) and st.duration_s == pytest.approx(dur)
             assert st.size == size
-            assert np.all(st.times_s >= t0 - 1e-3 * DT) and np.all(st.times_s < t0 + dur - 1e-3 * DT)
+            assert np.all(st.times_s >= t0 - 1e-3 * DT) and np.all(
+                st.times_s < t0 + dur - 1e-3 * DT
+            )
         st = rec.spikes["a"]
         assert st.n_spikes > 5
         # per-step population rate: spikes of the step / (N dt), on every backend
@@ -77,7 +79,9 @@ def test_recordings_mean_the_same_on_every_backend(backend, make_tiny_network):
         if _samples_states(backend):
             tr = rec.states["a.v"]
             assert tr.values.dtype == np.float64 and tr.values.shape == (math.ceil(n_steps / 2), 3)
-            np.testing.assert_allclose(tr.times_s, t0 + 2 * DT * np.arange(tr.times_s.size), atol=1e-12)
+            np.testing.assert_allclose(
+                tr.times_s, t0 + 2 * DT * np.arange(tr.times_s.size), atol=1e-12
+            )
             assert np.all(np.isfinite(tr.values)) and np.ptp(tr.values) > 0.1
 
 
@@ -114,8 +118,9 @@ def test_reset_and_state_dict_resume(backend, make_tiny_network):
     np.testing.assert_array_equal(again.spikes["a"].indices, first.spikes["a"].indices)
     np.testing.assert_allclose(again.spikes["a"].times_s, first.spikes["a"].times_s, atol=1e-12)
     assert sim.counters() is None or backend.startswith("loihi")
-    assert ([s.n_synapses for s in sim.synapses()]
-            == [pr.synapses.n_synapses for pr in net.projections])
+    assert [s.n_synapses for s in sim.synapses()] == [
+        pr.synapses.n_synapses for pr in net.projections
+    ]
     if not checkpoints:
         return
     other = make_simulator(net, DT, backend, seed=3)
@@ -132,10 +137,20 @@ def test_loihi_float_equals_clock_past_a_chunk_with_several_sources():
     dbe4968 this network gave 6,949 vs 6,894 spikes)."""
     rng = np.random.default_rng(5)
     srcs = [PoissonSource(f"s{k}", 40, 30.0 + 20 * k) for k in range(3)]
-    projs = [Projection(s.name, "a", SparseSynapses.fixed_probability(
-        40, 200, 0.1, 0.3, seed=rng, dtype=np.float64)) for s in srcs]
-    net = Network([Population("a", 200, LIFParams(tau_mem_s=10e-3, bias=0.5, t_ref_s=2e-3))],
-                  projs, srcs, monitors=[SpikeMonitor("a")])
+    projs = [
+        Projection(
+            s.name,
+            "a",
+            SparseSynapses.fixed_probability(40, 200, 0.1, 0.3, seed=rng, dtype=np.float64),
+        )
+        for s in srcs
+    ]
+    net = Network(
+        [Population("a", 200, LIFParams(tau_mem_s=10e-3, bias=0.5, t_ref_s=2e-3))],
+        projs,
+        srcs,
+        monitors=[SpikeMonitor("a")],
+    )
     clock = make_simulator(net, DT, "clock", seed=7).run(0.3)
     loihi = make_simulator(net, DT, "loihi-float", seed=7).run(0.3)
     a, b = clock.spikes["a"], loihi.spikes["a"]

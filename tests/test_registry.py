@@ -41,8 +41,9 @@ assert not [m for m in lazy if m in sys.modules], [m for m in lazy if m in sys.m
 simulate(net, 1e-3, 1e-4, backend="nest")
 assert "neuro.nest_bridge" in sys.modules and "neuro.brian2_bridge" not in sys.modules
 """
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
     assert out.returncode == 0, out.stderr[-3000:]
 
 
@@ -55,8 +56,9 @@ def test_every_shipped_backend_registers_from_its_own_module():
 
 def test_a_registered_backend_joins_the_matrix_and_the_checks(monkeypatch):
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
-    register_backend("toy", ClockSimulator, {Feature.DELAYS, Feature.SPIKE_ARRAY_SOURCES},
-                     "a toy backend")
+    register_backend(
+        "toy", ClockSimulator, {Feature.DELAYS, Feature.SPIKE_ARRAY_SOURCES}, "a toy backend"
+    )
     assert backends()[-1] == "toy"
     assert capability_matrix().splitlines()[0].endswith("| toy |")
     check_supported(feature_network(Feature.DELAYS), "toy")

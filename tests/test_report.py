@@ -26,11 +26,20 @@ from experiments.report import (  # noqa: E402
 _Cfg = dataclasses.make_dataclass("_Cfg", [("duration_s", float, 1.0)], frozen=True)
 
 
-@pytest.mark.parametrize("key, unit", [
-    ("mean_rate_hz", "Hz"), ("tau_plus_ms_fit", "ms"), ("train_seconds", "s"), ("total_wall_s", "s"),
-    ("energy_per_inference_uj_by_preset", "µJ"), ("frac_gabor_bandpass", "fraction"),
-    ("n_tests", "count"), ("f0_cycles_per_pixel", "cycles/pixel"), ("median_nx", "-"),
-])
+@pytest.mark.parametrize(
+    "key, unit",
+    [
+        ("mean_rate_hz", "Hz"),
+        ("tau_plus_ms_fit", "ms"),
+        ("train_seconds", "s"),
+        ("total_wall_s", "s"),
+        ("energy_per_inference_uj_by_preset", "µJ"),
+        ("frac_gabor_bandpass", "fraction"),
+        ("n_tests", "count"),
+        ("f0_cycles_per_pixel", "cycles/pixel"),
+        ("median_nx", "-"),
+    ],
+)
 def test_unit_of_reads_the_unit_token(key, unit):
     assert unit_of(key) == unit
 
@@ -39,13 +48,17 @@ def test_fmt_has_no_raw_lists_and_summarises_long_ones():
     assert fmt([0.25, 0.5]) == "0.25, 0.5"
     assert fmt(list(range(21))) == "21 values, median 10 (range 0 to 20)"
     assert fmt([float("nan")] * 11) == "11 values, all n/a"
-    assert fmt(1234567) == "1,234,567" and fmt(0.000123) == "1.23e-04" and fmt(float("nan")) == "n/a"
+    assert (
+        fmt(1234567) == "1,234,567" and fmt(0.000123) == "1.23e-04" and fmt(float("nan")) == "n/a"
+    )
     assert fmt(True) == "yes" and fmt({"a": 1.0}) == "a: 1"
 
 
 def test_captions_registered_and_prefix_keys_match():
     assert "CUBA" in caption_for("cuba", "raster")
-    assert caption_for("brunel", "brunel_sync_regular") == caption_for("brunel", "brunel_async_irregular")
+    assert caption_for("brunel", "brunel_sync_regular") == caption_for(
+        "brunel", "brunel_async_irregular"
+    )
     assert caption_for("cuba", "no_such_figure") is None
 
 
@@ -82,4 +95,3 @@ def test_run_context_lists_figures_with_captions_in_png_and_svg(tmp_path):
     assert json.loads((tmp_path / FIGURES_FILE).read_text())[1]["png"] == "extra.png"
     page = (tmp_path / "report.html").read_text()
     assert "My own caption." in page and "2.5" in page and "Hz" in page and "duration_s" in page
-

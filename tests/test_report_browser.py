@@ -22,14 +22,29 @@ import pytest  # noqa: E402
 from experiments.report import render_run_page, save_figure  # noqa: E402
 from neuro.bio.catalogue import plasticity_tests  # noqa: E402
 
-CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium binary (apt-get install chromium)")
-ARTIFACTS = Path(os.environ.get("NEURO_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / ".test-artifacts"))
+CHROMIUM = next(
+    (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)),
+    None,
+)
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="no Chromium binary (apt-get install chromium)"
+)
+ARTIFACTS = Path(
+    os.environ.get("NEURO_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / ".test-artifacts")
+)
 
 
 def _chromium(*args: str) -> subprocess.CompletedProcess:
-    cmd = [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
-           "--virtual-time-budget=5000", *args]
+    cmd = [
+        CHROMIUM,
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=5000",
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=90)
 
 
@@ -37,9 +52,13 @@ def _report(tmp_path: Path, broken: bool = False) -> Path:
     fig, ax = plt.subplots(figsize=(3, 2))
     ax.plot([0, 1], [0, 1])
     entry = save_figure(fig, tmp_path, "line", "A straight line, for the test.")
-    test = next(t for t in plasticity_tests() if t.name == "stdp_digits_tau_plus_ms")  # a scalar statistic
+    test = next(
+        t for t in plasticity_tests() if t.name == "stdp_digits_tau_plus_ms"
+    )  # a scalar statistic
     card = [test.judge(16.9).as_dict(), test.judge(30.0).as_dict()]
-    page = render_run_page(tmp_path, "browser test", {"n_tests": 2, "rate_hz": 1.23456}, card, [entry])
+    page = render_run_page(
+        tmp_path, "browser test", {"n_tests": 2, "rate_hz": 1.23456}, card, [entry]
+    )
     if broken:
         (tmp_path / "line.png").unlink()
     return page
@@ -92,8 +111,14 @@ def _demo(tmp_path: Path, monkeypatch) -> Path:
         ax.plot([0, 1], [1, 0])
         entry = save_figure(fig, run, "curve", f"Caption of the {name} run's figure.")
         (run / FIGURES_FILE).write_text(json.dumps([entry.__dict__]))
-        results[name] = {"experiment": name, "mean_rate_hz": 3.14159, "orientation_histogram": [0.25, 0.75]}
-    test = next(t for t in plasticity_tests() if t.name == "stdp_digits_tau_plus_ms")  # a scalar statistic
+        results[name] = {
+            "experiment": name,
+            "mean_rate_hz": 3.14159,
+            "orientation_histogram": [0.25, 0.75],
+        }
+    test = next(
+        t for t in plasticity_tests() if t.name == "stdp_digits_tau_plus_ms"
+    )  # a scalar statistic
     (tmp_path / "second" / "scorecard.json").write_text(json.dumps([test.judge(16.9).as_dict()]))
     demo._write_index(tmp_path, results, {"broken": "Traceback: boom"})
     return tmp_path / "index.html"
@@ -105,7 +130,12 @@ def test_demo_page_renders_every_figure_with_its_caption(tmp_path, monkeypatch):
     assert 'data-images="loaded"' in dom
     assert re.search(r'data-n-images="(\d+)"', dom).group(1) == "2"
     assert "Caption of the first run" in dom and "Caption of the second run" in dom
-    assert "3.142" in dom and "Hz" in dom and "0.25, 0.75" in dom and "[" not in dom.split("<body")[1].split("<script")[0]
+    assert (
+        "3.142" in dom
+        and "Hz" in dom
+        and "0.25, 0.75" in dom
+        and "[" not in dom.split("<body")[1].split("<script")[0]
+    )
     assert "Bi &amp; Poo" in dom and "Traceback: boom" in dom
     assert console == []
     _screenshot(page, "demo_screenshot.png")

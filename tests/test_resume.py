@@ -21,9 +21,20 @@ class _Killed(Exception):
     """Stands for the process being killed."""
 
 
-_STDP = {"n_train": "30", "n_test": "10", "epochs": "2", "checkpoint_every": "10", "kmeans": "false"}
-_SURR = {"epochs": "2", "sparse_density": "0", "kwta_fraction": "0", "spike_input": "false",
-         "engine_samples": "0"}
+_STDP = {
+    "n_train": "30",
+    "n_test": "10",
+    "epochs": "2",
+    "checkpoint_every": "10",
+    "kmeans": "false",
+}
+_SURR = {
+    "epochs": "2",
+    "sparse_density": "0",
+    "kwta_fraction": "0",
+    "spike_input": "false",
+    "engine_samples": "0",
+}
 
 
 def _kill_stdp_after(monkeypatch, n: int) -> None:
@@ -56,9 +67,12 @@ def test_stdp_digits_resume_is_exact_and_refuses_other_runs(tmp_path, monkeypatc
     with pytest.raises(CheckpointMismatch, match="another run"):
         run_experiment("stdp-digits", tmp_path / "run", smoke=True, seed=1, overrides=_STDP)
     with pytest.raises(CheckpointMismatch, match="resume=fresh"):
-        run_experiment("stdp-digits", tmp_path / "run", smoke=True, overrides={**_STDP, "present_s": "0.2"})
-    fresh = run_experiment("stdp-digits", tmp_path / "run", smoke=True, seed=1,
-                           overrides={**_STDP, "resume": "fresh"})
+        run_experiment(
+            "stdp-digits", tmp_path / "run", smoke=True, overrides={**_STDP, "present_s": "0.2"}
+        )
+    fresh = run_experiment(
+        "stdp-digits", tmp_path / "run", smoke=True, seed=1, overrides={**_STDP, "resume": "fresh"}
+    )
     assert not fresh["resumed_from_checkpoint"]
 
 
@@ -88,5 +102,9 @@ def test_digits_surrogate_resume_is_exact_and_refuses_other_runs(tmp_path, monke
     with pytest.raises(CheckpointMismatch):
         run_experiment("digits-surrogate", tmp_path / "run", smoke=True, seed=3, overrides=_SURR)
     with pytest.raises(CheckpointMismatch):
-        run_experiment("digits-surrogate", tmp_path / "run", smoke=True, overrides={**_SURR, "beta": "0.9"})
-    run_experiment("digits-surrogate", tmp_path / "run", smoke=True, overrides={**_SURR, "resume": "fresh"})
+        run_experiment(
+            "digits-surrogate", tmp_path / "run", smoke=True, overrides={**_SURR, "beta": "0.9"}
+        )
+    run_experiment(
+        "digits-surrogate", tmp_path / "run", smoke=True, overrides={**_SURR, "resume": "fresh"}
+    )

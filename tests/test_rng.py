@@ -19,7 +19,11 @@ def test_uniform_is_a_pure_function_of_its_coordinates():
     assert np.array_equal(a, uniform_array(3, 7, 11, 1000))
     assert a[17] == uniform(3, 7, 11, 17)
     # any coordinate changes the numbers
-    for other in (uniform_array(4, 7, 11, 1000), uniform_array(3, 8, 11, 1000), uniform_array(3, 7, 12, 1000)):
+    for other in (
+        uniform_array(4, 7, 11, 1000),
+        uniform_array(3, 8, 11, 1000),
+        uniform_array(3, 7, 12, 1000),
+    ):
         assert np.mean(a == other) < 0.01
 
 
@@ -50,8 +54,15 @@ def test_poisson_cdf_table_gives_poisson_counts(lam):
     table = np.zeros(64)
     n, tail = poisson_cdf(lam, table)
     assert 0 < n <= 64 and n <= tail and (np.diff(table[:n]) >= 0).all()
-    u = np.concatenate([uniform_array(3, 1, 0, 20_000), table[:n], np.nextafter(table[:n], 0),
-                        np.nextafter(table[:n], 1), [0.0, 1 - 2**-53]])
+    u = np.concatenate(
+        [
+            uniform_array(3, 1, 0, 20_000),
+            table[:n],
+            np.nextafter(table[:n], 0),
+            np.nextafter(table[:n], 1),
+            [0.0, 1 - 2**-53],
+        ]
+    )
     u = u[u < 1.0]  # uniform() is below 1
     got = np.array([poisson_from_cdf(x, table, n, tail) for x in u])
     np.testing.assert_array_equal(got, [poisson_count(lam, x) for x in u])

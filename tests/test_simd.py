@@ -24,8 +24,10 @@ def _dot(a, i, b, j):
 def _lif_tiles(cur, n_steps, bias, thr, beta, reset_value, spikes, b, n_b, mems, keep, bits):
     pos = 0
     for k0 in range(0, spikes.shape[1], WIDTH):
-        lif_tile(cur, k0, n_steps, bias, thr, beta, reset_value, spikes, b, n_b, mems, keep, pos, bits)
-        pos += keep[k0:k0 + WIDTH].sum()
+        lif_tile(
+            cur, k0, n_steps, bias, thr, beta, reset_value, spikes, b, n_b, mems, keep, pos, bits
+        )
+        pos += keep[k0 : k0 + WIDTH].sum()
 
 
 @njit(cache=False)
@@ -52,8 +54,11 @@ def test_dot_row(dtype):
     a = rng.normal(size=(3, 2 * WIDTH)).astype(dtype)
     b = rng.normal(size=(6, 2 * WIDTH)).astype(dtype)
     got = _dot(a, 1, b, 5)
-    assert np.isclose(got, np.dot(a[1].astype(np.float64), b[5].astype(np.float64)),
-                      rtol=1e-5 if dtype == np.float32 else 1e-12)
+    assert np.isclose(
+        got,
+        np.dot(a[1].astype(np.float64), b[5].astype(np.float64)),
+        rtol=1e-5 if dtype == np.float32 else 1e-12,
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -79,15 +84,27 @@ def test_lif_tile_equals_the_lif_steps(dtype, reset_value, n_steps, kept):
     mems = np.full((n_steps * n_b, n_kept), -1.0, dtype)
     bits = np.full((n_b, n_out), 7, np.uint32)
     expect_s, expect_m = np.empty((n_steps, n_out), dtype), np.empty((n_steps, n_out), dtype)
-    lif_forward(np.ascontiguousarray((cur[:n_out, :n_steps] + bias[:n_out, None]).T), np.zeros(n_out, dtype),
-                consts, reset_value, expect_s, expect_m)
-    _lif_tiles(cur, n_steps, bias, consts[0], consts[1], reset_value, spikes, b, n_b, mems, keep, bits)
+    lif_forward(
+        np.ascontiguousarray((cur[:n_out, :n_steps] + bias[:n_out, None]).T),
+        np.zeros(n_out, dtype),
+        consts,
+        reset_value,
+        expect_s,
+        expect_m,
+    )
+    _lif_tiles(
+        cur, n_steps, bias, consts[0], consts[1], reset_value, spikes, b, n_b, mems, keep, bits
+    )
     assert 0 < expect_s.sum() < expect_s.size and not cur.any() and 0 < n_kept <= n_out
     assert np.array_equal(spikes.reshape(n_steps, n_b, n_out)[:, b], expect_s)
     assert np.array_equal(mems.reshape(n_steps, n_b, n_kept)[:, b], expect_m[:, keep[:n_out] == 1])
-    assert np.array_equal(bits[b], (expect_s.astype(np.uint64) << np.arange(n_steps, dtype=np.uint64)[:, None]).sum(0))
+    assert np.array_equal(
+        bits[b], (expect_s.astype(np.uint64) << np.arange(n_steps, dtype=np.uint64)[:, None]).sum(0)
+    )
     others = [k for k in range(n_b) if k != b]
-    assert (spikes.reshape(n_steps, n_b, n_out)[:, others] == -1).all() and (bits[others] == 7).all()
+    assert (spikes.reshape(n_steps, n_b, n_out)[:, others] == -1).all() and (
+        bits[others] == 7
+    ).all()
     assert (mems.reshape(n_steps, n_b, n_kept)[:, others] == -1).all()
 
 
@@ -107,9 +124,17 @@ def test_lif_grad_tile_equals_the_lif_backward_steps(kind, inputs, dtype, n_step
     spikes = (rng.random(mems.shape) < 0.3).astype(dtype) if "reset" in inputs else None
     consts = lif_consts(1.0, 0.9, 5.0, dtype)
     delta = np.full((48, lanes), np.nan, dtype)
-    _lif_grad_tiles(rows(mems), *(None if a is None else rows(a) for a in (g_spk, g_mem, spikes)),
-                    n_steps, b, n_b, consts, SURROGATE_CODES[kind], delta)
-    at_b = (lambda a: None if a is None else np.ascontiguousarray(a[:, b]))  # noqa: E731
+    _lif_grad_tiles(
+        rows(mems),
+        *(None if a is None else rows(a) for a in (g_spk, g_mem, spikes)),
+        n_steps,
+        b,
+        n_b,
+        consts,
+        SURROGATE_CODES[kind],
+        delta,
+    )
+    at_b = lambda a: None if a is None else np.ascontiguousarray(a[:, b])  # noqa: E731
     # lif_backward's resets: r_{t+1} = s_t (its row t + 1 at step t)
     resets = None if spikes is None else np.roll(at_b(spikes), 1, axis=0)
     expect = lif_backward(at_b(mems), at_b(g_spk), at_b(g_mem), 1.0, 0.9, kind, 5.0, resets=resets)

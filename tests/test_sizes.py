@@ -53,22 +53,34 @@ print(json.dumps(out))
 
 
 def _refused(call: str, avail: str) -> dict:
-    res = subprocess.run([sys.executable, "-c", _SCRIPT, call, avail], capture_output=True,
-                         text=True, cwd=ROOT, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-c", _SCRIPT, call, avail],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("call, words", [
-    ("fixed_probability", ["fixed_probability(n_pre=100000, n_post=20000, p=0.5)", "1e+09",
-                           "lower p"]),
-    ("fixed_indegree", ["fixed_indegree(n_pre=100000, n_post=1000000, k=1000)", "1e+09",
-                        "lower k"]),
-    ("fixed_total_number", ["n_synapses=1000000000", "lower n_synapses"]),
-    ("multapses", ["k=1000", "lower k"]),
-    ("normal_weights", ["normal_weights(n=1000000000)", "lower n"]),
-    ("arena", ["SynapseArena(n_synapses=1000000000)", "lower n_synapses"]),
-])
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (
+            "fixed_probability",
+            ["fixed_probability(n_pre=100000, n_post=20000, p=0.5)", "1e+09", "lower p"],
+        ),
+        (
+            "fixed_indegree",
+            ["fixed_indegree(n_pre=100000, n_post=1000000, k=1000)", "1e+09", "lower k"],
+        ),
+        ("fixed_total_number", ["n_synapses=1000000000", "lower n_synapses"]),
+        ("multapses", ["k=1000", "lower k"]),
+        ("normal_weights", ["normal_weights(n=1000000000)", "lower n"]),
+        ("arena", ["SynapseArena(n_synapses=1000000000)", "lower n_synapses"]),
+    ],
+)
 def test_builder_of_1e9_synapses_is_refused_fast_without_the_memory(call, words):
     out = _refused(call, "4e9")  # a machine with 4 GB available
     assert out["error"] is not None, f"{call} was not refused"
@@ -89,8 +101,11 @@ def test_available_memory_is_positive_and_below_the_total():
         total = int(next(line for line in f if line.startswith("MemTotal:")).split()[1]) * 1024
     assert 0 < available_memory() <= total
     check_memory("a small call", 1024, "nothing to reduce")
-    with pytest.raises(TooLargeError, match=r"a big call needs about .* GiB, more than .*; "
-                                            r"use less") as info:
+    with pytest.raises(
+        TooLargeError,
+        match=r"a big call needs about .* GiB, more than .*; "
+        r"use less",
+    ) as info:
         check_memory("a big call", 2.0 * total, "use less")
     assert isinstance(info.value, ValueError) and isinstance(info.value, MemoryError)
 
@@ -108,8 +123,11 @@ def test_readers_and_builders_ask_one_helper(monkeypatch):
 def test_population_beyond_memory_is_refused():
     from neuro import Population
 
-    with pytest.raises(TooLargeError, match=r"Population\('a', size=10000000000000\) needs about "
-                                          r".* GiB.*; lower size"):
+    with pytest.raises(
+        TooLargeError,
+        match=r"Population\('a', size=10000000000000\) needs about "
+        r".* GiB.*; lower size",
+    ):
         Population("a", 10**13)
 
 

@@ -38,8 +38,10 @@ def test_recovers_k_sparse_signal():
         idx = rng.choice(128, 5, replace=False)
         a[i, idx] = rng.choice([-1, 1], 5) * rng.uniform(1.0, 2.0, 5)
     X = a @ D.T
-    for res in (fista(D, X, 0.01, max_iter=3000, tol=1e-9),
-                lca(D, X, 0.01, max_iter=20000, tol=1e-9, dt_over_tau=0.1)):
+    for res in (
+        fista(D, X, 0.01, max_iter=3000, tol=1e-9),
+        lca(D, X, 0.01, max_iter=20000, tol=1e-9, dt_over_tau=0.1),
+    ):
         np.testing.assert_array_equal(np.abs(res.codes) > 0.1, a != 0)
         np.testing.assert_allclose(res.codes[a != 0], a[a != 0], atol=0.05)
 
@@ -74,8 +76,9 @@ def test_nonnegative_lca_gives_nonnegative_kkt_solution():
 
 
 def test_soft_threshold():
-    np.testing.assert_allclose(soft_threshold(np.array([-2.0, -0.5, 0.0, 0.3, 1.5]), 0.5),
-                               [-1.5, 0.0, 0.0, 0.0, 1.0])
+    np.testing.assert_allclose(
+        soft_threshold(np.array([-2.0, -0.5, 0.0, 0.3, 1.5]), 0.5), [-1.5, 0.0, 0.0, 0.0, 1.0]
+    )
 
 
 def test_dictionary_learning_recovers_planted_dictionary():
@@ -87,8 +90,9 @@ def test_dictionary_learning_recovers_planted_dictionary():
     for i in range(4000):
         A[i, rng.choice(20, 3, replace=False)] = rng.laplace(size=3) * 2
     X = A @ D_true.T
-    cfg = DictionaryConfig(n_atoms=20, lam=0.1, n_updates=600, batch_size=100, lr=0.5,
-                           dtype="float64")
+    cfg = DictionaryConfig(
+        n_atoms=20, lam=0.1, n_updates=600, batch_size=100, lr=0.5, dtype="float64"
+    )
     res = learn_dictionary(X, cfg, seed=1)
     D = res.dictionary
     np.testing.assert_allclose(np.linalg.norm(D, axis=0), 1.0, atol=1e-9)
@@ -103,8 +107,17 @@ def test_dictionary_learning_recovers_planted_dictionary():
 def test_gain_adaptation_equalises_coefficient_variance():
     rng = np.random.default_rng(2)
     X = rng.laplace(size=(3000, 16)) * np.linspace(0.5, 2.0, 16)
-    cfg = DictionaryConfig(n_atoms=16, lam=0.1, n_updates=400, batch_size=100, lr=0.2,
-                           update="gain", var_goal=0.5, gain_alpha=0.05, var_eta=0.05)
+    cfg = DictionaryConfig(
+        n_atoms=16,
+        lam=0.1,
+        n_updates=400,
+        batch_size=100,
+        lr=0.2,
+        update="gain",
+        var_goal=0.5,
+        gain_alpha=0.05,
+        var_eta=0.05,
+    )
     D = learn_dictionary(X, cfg, seed=0).dictionary
     A = fista(D, X[:1000], 0.1).codes
     v = (A**2).mean(axis=0)
@@ -140,8 +153,14 @@ def test_olshausen_field_smoke_run(tmp_path):
     from experiments.common import run_experiment
 
     s = run_experiment("olshausen-field", tmp_path, seed=0, smoke=True)
-    for key in ("frac_gabor_r2_gt_0_8", "median_gabor_r2", "frac_nonzero_coefficients",
-                "relative_reconstruction_error", "orientation_histogram", "train_seconds"):
+    for key in (
+        "frac_gabor_r2_gt_0_8",
+        "median_gabor_r2",
+        "frac_nonzero_coefficients",
+        "relative_reconstruction_error",
+        "orientation_histogram",
+        "train_seconds",
+    ):
         assert key in s
     assert 0 < s["frac_nonzero_coefficients"] < 0.5
     assert 0 < s["relative_reconstruction_error"] < 1
@@ -154,9 +173,12 @@ def test_max_atom_step_bounds_each_update():
     X = rng.normal(size=(200, 16)) * 3
     D0 = rng.normal(size=(16, 8))
     D0 /= np.linalg.norm(D0, axis=0)
-    cfg = DictionaryConfig(n_atoms=8, lam=0.1, n_updates=1, batch_size=50, lr=5.0, max_atom_step=1e-3,
-                           dtype="float64")
+    cfg = DictionaryConfig(
+        n_atoms=8, lam=0.1, n_updates=1, batch_size=50, lr=5.0, max_atom_step=1e-3, dtype="float64"
+    )
     D = learn_dictionary(X, cfg, seed=0, D0=D0).dictionary
     assert np.linalg.norm(D - D0, axis=0).max() <= 1e-3 + 1e-12
-    free = learn_dictionary(X, DictionaryConfig(**{**cfg.__dict__, "max_atom_step": np.inf}), seed=0, D0=D0)
+    free = learn_dictionary(
+        X, DictionaryConfig(**{**cfg.__dict__, "max_atom_step": np.inf}), seed=0, D0=D0
+    )
     assert np.linalg.norm(free.dictionary - D0, axis=0).max() > 0.1

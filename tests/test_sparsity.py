@@ -28,8 +28,10 @@ from neuro.synapses import SparseSynapses
 
 
 def _linear_net(seed=0, sizes=(6, 5, 3), density=1.0):
-    return [SparseLinear.random(a, b, density, seed=seed + i, dtype=np.float64)
-            for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))]
+    return [
+        SparseLinear.random(a, b, density, seed=seed + i, dtype=np.float64)
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))
+    ]
 
 
 def _dense(layer):
@@ -80,7 +82,7 @@ def test_gmp_schedule_is_zhu_gupta_cubic():
     assert gmp_density(110, 0.1, 10, 110) == pytest.approx(0.1)
     assert gmp_density(500, 0.1, 10, 110) == pytest.approx(0.1)
     # halfway: s = s_f (1 - 0.5^3)
-    assert gmp_density(60, 0.1, 10, 110) == pytest.approx(1 - 0.9 * (1 - 0.5 ** 3))
+    assert gmp_density(60, 0.1, 10, 110) == pytest.approx(1 - 0.9 * (1 - 0.5**3))
     with pytest.raises(ValueError, match="start_step"):
         gmp_density(0, 0.1, 10, 10)
 
@@ -100,14 +102,18 @@ def test_imp_rewinding_restores_early_weights_of_survivors():
         np.testing.assert_array_equal(_dense(layer)[mask], e[mask])
     # survivors were chosen by the trained magnitudes (global scope)
     all_t = np.concatenate([np.abs(t).ravel() for t in trained])
-    kept_t = np.concatenate([np.abs(t[layer.to_synapses().mask()]) for t, layer in zip(trained, layers)])
+    kept_t = np.concatenate(
+        [np.abs(t[layer.to_synapses().mask()]) for t, layer in zip(trained, layers)]
+    )
     assert kept_t.min() >= np.sort(all_t)[::-1][kept_t.size - 1]
 
 
 def test_permutation_control_keeps_per_layer_density_and_weights():
     layers = _linear_net(seed=4, sizes=(20, 15, 10), density=0.3)
-    before = [(layer.weight.numel(), np.sort(layer.weight.detach().numpy()), layer.to_synapses().mask())
-              for layer in layers]
+    before = [
+        (layer.weight.numel(), np.sort(layer.weight.detach().numpy()), layer.to_synapses().mask())
+        for layer in layers
+    ]
     permute_patterns(layers, seed=1)
     for layer, (n, w, mask) in zip(layers, before):
         assert layer.weight.numel() == n
@@ -154,8 +160,11 @@ def _model_and_closure(density=0.2, seed=0):
 def test_set_removes_stated_fraction_of_smallest_and_keeps_count():
     net, closure = _model_and_closure()
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    dst = DynamicSparsity(net.fcs, opt, DSTConfig("set", update_every=5, drop_fraction=0.3,
-                                                  end_step=100, cosine=False))
+    dst = DynamicSparsity(
+        net.fcs,
+        opt,
+        DSTConfig("set", update_every=5, drop_fraction=0.3, end_step=100, cosine=False),
+    )
     before = [(synapse_keys(fc), fc.weight.detach().abs().numpy().copy()) for fc in net.fcs]
     counts = [fc.weight.numel() for fc in net.fcs]
     assert not dst.step(4) and dst.step(5)
@@ -180,7 +189,9 @@ def test_rigl_grows_largest_dense_gradient_on_cosine_schedule():
     # dense gradient at existing synapses equals the sparse layer's own weight gradient
     fc.weight.grad = None
     closure().backward()
-    np.testing.assert_allclose(grads[0].numpy()[fc.rows, fc.cols], fc.weight.grad.numpy(), rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(
+        grads[0].numpy()[fc.rows, fc.cols], fc.weight.grad.numpy(), rtol=1e-4, atol=1e-7
+    )
     keys0 = [synapse_keys(f) for f in net.fcs]
     counts = [f.weight.numel() for f in net.fcs]
     assert dst.step(10, closure)
@@ -206,8 +217,11 @@ def test_snfs_and_dsr_keep_total_count_and_redistribute():
             opt.zero_grad()
             closure().backward()
             opt.step()
-        dst = DynamicSparsity(net.fcs, opt, DSTConfig(method, update_every=1, drop_fraction=0.3,
-                                                      end_step=50, cosine=False))
+        dst = DynamicSparsity(
+            net.fcs,
+            opt,
+            DSTConfig(method, update_every=1, drop_fraction=0.3, end_step=50, cosine=False),
+        )
         total = dst.n_synapses()
         for t in range(1, 6):
             dst.step(t, closure)
@@ -219,8 +233,11 @@ def test_snfs_and_dsr_keep_total_count_and_redistribute():
 def test_deepr_removes_sign_flips_and_keeps_count():
     net, closure = _model_and_closure(seed=3)
     opt = torch.optim.SGD(net.parameters(), lr=0.5)
-    dst = DynamicSparsity(net.fcs, opt, DSTConfig("deepr", deepr_temperature=1e-3, deepr_lr=0.5,
-                                                  deepr_l1=1e-3, end_step=1000))
+    dst = DynamicSparsity(
+        net.fcs,
+        opt,
+        DSTConfig("deepr", deepr_temperature=1e-3, deepr_lr=0.5, deepr_l1=1e-3, end_step=1000),
+    )
     counts = [fc.weight.numel() for fc in net.fcs]
     changed = False
     for t in range(1, 8):
@@ -279,7 +296,9 @@ def test_apply_layout_sets_patterns_and_rigl_leaves_dense_layer_alone():
     counts = layer_counts([(30, 20), (20, 5)], 0.5)
     assert [fc.weight.numel() for fc in net.fcs] == counts and dens[1] == 1.0
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    dst = DynamicSparsity(net.fcs, opt, DSTConfig("rigl", update_every=1, drop_fraction=0.3, end_step=10))
+    dst = DynamicSparsity(
+        net.fcs, opt, DSTConfig("rigl", update_every=1, drop_fraction=0.3, end_step=10)
+    )
     w_readout = net.fcs[1].weight.detach().clone()
     keys0 = synapse_keys(net.fcs[0])
     assert dst.step(1, closure)
@@ -312,8 +331,18 @@ def test_cosine_lr_and_first_step_continue_one_schedule():
     seen = []
     hook = lambda step, _closure, o: seen.append((step, o.param_groups[0]["lr"]))  # noqa: E731
     for epoch in range(2):  # 2 batches per epoch: steps 1-2, then 3-4
-        out = train_with_hook(net, x, y, epochs=1, batch_size=4, lr=0.01, hook=hook, optimizer=opt,
-                              lr_at=lr_at, first_step=2 * epoch)
+        out = train_with_hook(
+            net,
+            x,
+            y,
+            epochs=1,
+            batch_size=4,
+            lr=0.01,
+            hook=hook,
+            optimizer=opt,
+            lr_at=lr_at,
+            first_step=2 * epoch,
+        )
         assert out["steps"] == 2
     assert [s for s, _ in seen] == [1, 2, 3, 4]
     np.testing.assert_allclose([lr for _, lr in seen], [lr_at(s) for s in (1, 2, 3, 4)])

@@ -8,8 +8,12 @@ from experiments.common import run_experiment
 
 
 def test_sparsity_sweep_smoke_summary_keys_and_figure(tmp_path):
-    s = run_experiment("sparsity-sweep", tmp_path, smoke=True,
-                       overrides={"methods": "fixed_random,rigl,synflow", "kwta_methods": "rigl"})
+    s = run_experiment(
+        "sparsity-sweep",
+        tmp_path,
+        smoke=True,
+        overrides={"methods": "fixed_random,rigl,synflow", "kwta_methods": "rigl"},
+    )
     assert set(s["accuracy"]) == {"fixed_random", "rigl", "synflow"}
     assert set(s["energy_uj"]["rigl"]) == {"0.2"}
     assert 0 <= s["accuracy"]["rigl"]["0.2"] <= 1 and 0 <= s["dense_accuracy"] <= 1
@@ -44,10 +48,22 @@ def test_noise_robustness_smoke_summary_keys(tmp_path):
 def test_sweep_grid_budget_selects_and_orders_points():
     from experiments.sparsity_sweep import Config, _grid
 
-    cfg = Config(methods=("rigl", "snip", "set"), densities=(0.1, 0.02, 0.5), full_methods=("rigl",),
-                 reduced_densities=(0.1,), kwta_methods=("rigl",), kwta_densities=(0.02,))
-    assert _grid(cfg) == [("rigl", 0.1, False), ("snip", 0.1, False), ("set", 0.1, False),
-                          ("rigl", 0.02, False), ("rigl", 0.5, False), ("rigl", 0.02, True)]
+    cfg = Config(
+        methods=("rigl", "snip", "set"),
+        densities=(0.1, 0.02, 0.5),
+        full_methods=("rigl",),
+        reduced_densities=(0.1,),
+        kwta_methods=("rigl",),
+        kwta_densities=(0.02,),
+    )
+    assert _grid(cfg) == [
+        ("rigl", 0.1, False),
+        ("snip", 0.1, False),
+        ("set", 0.1, False),
+        ("rigl", 0.02, False),
+        ("rigl", 0.5, False),
+        ("rigl", 0.02, True),
+    ]
     every = _grid(Config(methods=("rigl", "snip"), densities=(0.1, 0.5), kwta_methods=()))
     assert len(every) == 4  # no full_methods: every method at every density
 

@@ -11,7 +11,9 @@ from learning.spiking_lca import (
     spiking_lca_network,
 )
 
-P = SpikingLCAParams(tau_s=20e-3, spike_height=0.2, dt_s=1e-4, settle_s=0.05, measure_s=0.3, batch_size=8)
+P = SpikingLCAParams(
+    tau_s=20e-3, spike_height=0.2, dt_s=1e-4, settle_s=0.05, measure_s=0.3, batch_size=8
+)
 
 
 def test_uncoupled_neurons_fire_at_the_analytic_lif_rate():
@@ -87,6 +89,8 @@ def test_spiking_lca_smoke_run(tmp_path):
 def test_saturating_network_warns():
     # Drive near the one-spike-per-step limit (b - lam = 59.9 of a maximum 80): rates saturate.
     D = np.ones((4, 1)) / 2.0
-    p = SpikingLCAParams(tau_s=20e-3, spike_height=2.0, dt_s=1e-3 / 2, settle_s=0.01, measure_s=0.02)
+    p = SpikingLCAParams(
+        tau_s=20e-3, spike_height=2.0, dt_s=1e-3 / 2, settle_s=0.01, measure_s=0.02
+    )
     with pytest.warns(RuntimeWarning, match="saturates"):
         spiking_lca_codes(D, np.full((1, 4), 30.0), 0.1, p)

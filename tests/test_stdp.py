@@ -32,10 +32,14 @@ def one_synapse(pre_t, post_t, rule, w0=0.5):
     """Plastic synapse pre -> post; post is forced to spike one step after each ``post_t``
     by a strong non-plastic driver (the recorded post times are used as the truth)."""
     pops = [Population("post", 1, LIFParams(tau_mem_s=10e-3))]
-    srcs = [SpikeArraySource("pre", 1, np.asarray(pre_t, float), np.zeros(len(pre_t), int)),
-            SpikeArraySource("drv", 1, np.asarray(post_t, float), np.zeros(len(post_t), int))]
-    projs = [Projection("pre", "post", SparseSynapses.from_dense(np.array([[w0]])), plasticity=rule),
-             Projection("drv", "post", SparseSynapses.from_dense(np.array([[5.0]])))]
+    srcs = [
+        SpikeArraySource("pre", 1, np.asarray(pre_t, float), np.zeros(len(pre_t), int)),
+        SpikeArraySource("drv", 1, np.asarray(post_t, float), np.zeros(len(post_t), int)),
+    ]
+    projs = [
+        Projection("pre", "post", SparseSynapses.from_dense(np.array([[w0]])), plasticity=rule),
+        Projection("drv", "post", SparseSynapses.from_dense(np.array([[5.0]]))),
+    ]
     return Network(pops, projs, srcs, monitors=[SpikeMonitor("post")])
 
 
@@ -65,7 +69,9 @@ def test_all_to_all_vs_nearest():
     nn, _, _ = run_pair(pre, post, STDPRule(a_minus=0.0, pairing="nearest"))
     t = post_t[0]
     tp = STDPRule().tau_plus_s
-    assert a2a - 0.5 == pytest.approx(0.01 * (math.exp(-(t - 0.04) / tp) + math.exp(-(t - 0.05) / tp)), rel=1e-9)
+    assert a2a - 0.5 == pytest.approx(
+        0.01 * (math.exp(-(t - 0.04) / tp) + math.exp(-(t - 0.05) / tp)), rel=1e-9
+    )
     assert nn - 0.5 == pytest.approx(0.01 * math.exp(-(t - 0.05) / tp), rel=1e-9)
 
 
@@ -87,7 +93,9 @@ def test_traces_equal_closed_form(pairing):
     got_y1 = st.post_trace[0, 0] * math.exp(-(n - st.post_last[0]) * DT / rule.tau_minus_s)
     got_y2 = st.post_trace[0, 1] * math.exp(-(n - st.post_last[0]) * DT / rule.tau_y_s)
     pre_steps = np.round(pre / DT) * DT
-    assert got_x1 == pytest.approx(trace_value(pre_steps, t_now, rule.tau_plus_s, pairing), rel=1e-9)
+    assert got_x1 == pytest.approx(
+        trace_value(pre_steps, t_now, rule.tau_plus_s, pairing), rel=1e-9
+    )
     assert got_x2 == pytest.approx(trace_value(pre_steps, t_now, rule.tau_x_s, pairing), rel=1e-9)
     assert got_y1 == pytest.approx(trace_value(post_t, t_now, rule.tau_minus_s, pairing), rel=1e-9)
     assert got_y2 == pytest.approx(trace_value(post_t, t_now, rule.tau_y_s, pairing), rel=1e-9)
@@ -101,8 +109,9 @@ def test_bounds_hold_under_any_input(mu):
     rng = np.random.default_rng(2)
     n_pre, n_post = 30, 8
     w0 = rng.uniform(0, 1, (n_pre, n_post)) * (rng.random((n_pre, n_post)) < 0.5)
-    rule = STDPRule(a_plus=0.3, a_minus=0.35, w_min=0.0, w_max=1.0, mu_plus=mu, mu_minus=mu,
-                    a3_plus=0.2)
+    rule = STDPRule(
+        a_plus=0.3, a_minus=0.35, w_min=0.0, w_max=1.0, mu_plus=mu, mu_minus=mu, a3_plus=0.2
+    )
     net = Network(
         [Population("post", n_post, LIFParams(tau_mem_s=5e-3))],
         [Projection("pre", "post", SparseSynapses.from_dense(w0), plasticity=rule)],
@@ -214,7 +223,10 @@ def test_rule_validation():
     with pytest.raises(ValueError, match="pairing"):
         STDPRule(pairing="closest")
     syn = SparseSynapses.from_dense(np.array([[0.5]]), delay=2)
-    net = Network([Population("b", 1)], [Projection("a", "b", syn, plasticity=STDPRule())],
-                  [PoissonSource("a", 1, 10.0)])
+    net = Network(
+        [Population("b", 1)],
+        [Projection("a", "b", syn, plasticity=STDPRule())],
+        [PoissonSource("a", 1, 10.0)],
+    )
     with pytest.raises(ValueError, match="plastic synapses with delays"):
         ClockSimulator(net, 1e-3)

@@ -16,7 +16,9 @@ from neuro.brian2_bridge import to_brian2  # noqa: E402
 DT = 1e-4
 
 
-def small_network(rule: STDPRule, adaptation: ThresholdAdaptation | None, channels: tuple) -> Network:
+def small_network(
+    rule: STDPRule, adaptation: ThresholdAdaptation | None, channels: tuple
+) -> Network:
     rng = np.random.default_rng(4)
     n_in, n_out, T = 20, 6, 0.5
     n_spk = 300
@@ -34,12 +36,16 @@ def small_network(rule: STDPRule, adaptation: ThresholdAdaptation | None, channe
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", ["pair_additive", "triplet_nearest_adaptive", "multiplicative_current"])
+@pytest.mark.parametrize(
+    "case", ["pair_additive", "triplet_nearest_adaptive", "multiplicative_current"]
+)
 def test_clock_engine_matches_brian2(case):
     if case == "pair_additive":
         rule, ad, ch = STDPRule(a_plus=0.05, a_minus=0.055, w_max=0.8), None, ()
     elif case == "triplet_nearest_adaptive":
-        rule = STDPRule(a_plus=0.01, a_minus=0.02, a3_plus=0.05, a3_minus=0.01, pairing="nearest", w_max=0.8)
+        rule = STDPRule(
+            a_plus=0.01, a_minus=0.02, a3_plus=0.05, a3_minus=0.01, pairing="nearest", w_max=0.8
+        )
         ad, ch = ThresholdAdaptation(theta_plus=0.1, tau_theta_s=0.05), ()
     else:
         rule = STDPRule(a_plus=0.05, a_minus=0.05, mu_plus=1.0, mu_minus=1.0, w_max=8.0)

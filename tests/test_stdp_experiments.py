@@ -33,7 +33,13 @@ def test_stdp_window_recovers_time_constants(tmp_path):
 
 def test_stdp_digits_smoke_and_checkpoint(tmp_path):
     s = run_experiment("stdp-digits", tmp_path, smoke=True)
-    for key in ("test_accuracy", "n_neurons", "train_seconds", "samples_per_second", "kmeans_test_accuracy"):
+    for key in (
+        "test_accuracy",
+        "n_neurons",
+        "train_seconds",
+        "samples_per_second",
+        "kmeans_test_accuracy",
+    ):
         assert key in s
     assert 0.0 <= s["test_accuracy"] <= 1.0 and s["n_neurons"] == 20
     assert not s["resumed_from_checkpoint"]
@@ -71,7 +77,7 @@ def test_training_resume_is_exact(tmp_path):
     assert np.array_equal(a.sim.state.weights, c.sim.state.weights)
     assert np.array_equal(a.sim.theta("exc"), c.sim.theta("exc"))
     w = a.sim.synapses()[0]
-    norms = np.sqrt(np.bincount(w.indices, w.weights ** 2, minlength=10))
+    norms = np.sqrt(np.bincount(w.indices, w.weights**2, minlength=10))
     assert np.allclose(norms, WEIGHT_L2_DEFAULT)  # Euclidean-normalised columns (the default)
     assert w.weights.min() >= 0.0 and w.weights.max() <= cfg.w_max
 
@@ -89,9 +95,15 @@ def test_column_sum_normalisation_and_validation_split(tmp_path):
     net = diehl_cook_network(64, Config(weight_norm=1), seed=0)
     w = net.projections[0].synapses
     assert np.allclose(np.bincount(w.indices, w.weights, minlength=400), 0.1 * 64)
-    s = run_experiment("stdp-digits", tmp_path, smoke=True,
-                       overrides={"validation_fraction": "0.25", "kmeans": "false"})
-    assert s["eval_split"] == "validation" and "validation_accuracy" in s and "test_accuracy" not in s
+    s = run_experiment(
+        "stdp-digits",
+        tmp_path,
+        smoke=True,
+        overrides={"validation_fraction": "0.25", "kmeans": "false"},
+    )
+    assert (
+        s["eval_split"] == "validation" and "validation_accuracy" in s and "test_accuracy" not in s
+    )
     assert s["n_train_images"] == 45 and s["n_validation_images"] == 15  # 75/25 of the 60 images
     with pytest.raises(ValueError, match="test_theta"):
         Config(test_theta="zero")
@@ -113,8 +125,15 @@ def test_structural_training_resumes_exactly_across_a_rewiring(tmp_path):
     and a run resumed from a checkpoint after a rewiring ends where an uninterrupted one does."""
     data = load_digits_split()
     x = data.x_train[:6]
-    cfg = replace(Config(), n_neurons=8, present_s=0.05, rest_s=0.02, input_density=0.25,
-                  structural=True, rewire_fraction=0.25)
+    cfg = replace(
+        Config(),
+        n_neurons=8,
+        present_s=0.05,
+        rest_s=0.02,
+        input_density=0.25,
+        structural=True,
+        rewire_fraction=0.25,
+    )
     net = diehl_cook_network(64, cfg, seed=0)
     assert np.all(np.bincount(net.projections[0].synapses.indices, minlength=8) == 16)
 

@@ -19,14 +19,26 @@ N_IN, N_EXC = 60, 12
 def stdp_net(density: float = 0.3, seed: int = 0) -> Network:
     """Poisson inputs -> plastic sparse synapses -> adaptive LIF layer with recurrent inhibition."""
     rng = np.random.default_rng(seed)
-    w_in = SparseSynapses.fixed_indegree(N_IN, N_EXC, int(density * N_IN), seed=rng, dtype=np.float64)
+    w_in = SparseSynapses.fixed_indegree(
+        N_IN, N_EXC, int(density * N_IN), seed=rng, dtype=np.float64
+    )
     w_in = w_in.with_weights(rng.uniform(0.05, 0.4, w_in.n_synapses))
     inh = SparseSynapses.from_dense(-0.5 * (1 - np.eye(N_EXC)), delay=2)
-    exc = Population("exc", N_EXC, LIFParams(tau_mem_s=20e-3, v_rest=0.0, v_reset=0.0, v_threshold=1.0),
-                     adaptation=ThresholdAdaptation(theta_plus=0.05, tau_theta_s=1.0))
-    return Network([exc], [Projection("inp", "exc", w_in, plasticity=STDPRule(a_plus=0.02, a_minus=0.01)),
-                           Projection("exc", "exc", inh)],
-                   [PoissonSource("inp", N_IN, rate_hz=80.0)], monitors=[SpikeMonitor("exc")])
+    exc = Population(
+        "exc",
+        N_EXC,
+        LIFParams(tau_mem_s=20e-3, v_rest=0.0, v_reset=0.0, v_threshold=1.0),
+        adaptation=ThresholdAdaptation(theta_plus=0.05, tau_theta_s=1.0),
+    )
+    return Network(
+        [exc],
+        [
+            Projection("inp", "exc", w_in, plasticity=STDPRule(a_plus=0.02, a_minus=0.01)),
+            Projection("exc", "exc", inh),
+        ],
+        [PoissonSource("inp", N_IN, rate_hz=80.0)],
+        monitors=[SpikeMonitor("exc")],
+    )
 
 
 def fan_in(syn: SparseSynapses) -> np.ndarray:
@@ -124,8 +136,9 @@ def test_rebuild_after_rewiring_keeps_state_and_weights():
     before = _state(sim)
     assert np.any(before["theta"] > 0) and np.any(before["pre_trace"] > 0)
     syn = sim.synapses()[0]
-    new_syn, source = prune_and_grow(syn, StructuralPlasticity(fraction=0.2, init_weight=0.0),
-                                     np.random.default_rng(0))
+    new_syn, source = prune_and_grow(
+        syn, StructuralPlasticity(fraction=0.2, init_weight=0.0), np.random.default_rng(0)
+    )
     new = rebuild_simulator(sim, "inp->exc", new_syn, source)
     after = _state(new)
     for key, val in before.items():

@@ -23,7 +23,6 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
-
 @pytest.mark.parametrize(
     "fn, formula",
     [
@@ -37,7 +36,9 @@ def test_surrogate_forward_is_heaviside_and_backward_matches_formula(fn, formula
     s = fn(x)
     assert s.tolist() == [0.0, 0.0, 0.0, 1.0, 1.0]  # strict: x = 0 does not spike
     s.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [formula(v) for v in x.detach().tolist()], rtol=1e-12)
+    np.testing.assert_allclose(
+        x.grad.numpy(), [formula(v) for v in x.detach().tolist()], rtol=1e-12
+    )
 
 
 def test_arctan_has_unit_area():
@@ -109,7 +110,7 @@ def test_lif_analytic_constant_input():
     t = np.arange(40)
     free = c * (1 - beta ** (t + 1)) / (1 - beta)
     first = int(np.argmax(free > 1.0))
-    np.testing.assert_allclose(m[:first + 1, 0, 0].numpy(), free[:first + 1], rtol=1e-12)
+    np.testing.assert_allclose(m[: first + 1, 0, 0].numpy(), free[: first + 1], rtol=1e-12)
     assert s[:first, 0, 0].sum() == 0 and s[first, 0, 0] == 1
 
 
@@ -209,7 +210,9 @@ def test_huge_layer_never_allocates_dense_matrix():
     x[1, i] = 1.0
     assert lin.choose_kernel(x) == "event"
     y = lin(x)
-    assert y.shape == (2, 100_000) and float(y[1].sum()) == pytest.approx(float(lin.weight[lin.rows == i].sum()))
+    assert y.shape == (2, 100_000) and float(y[1].sum()) == pytest.approx(
+        float(lin.weight[lin.rows == i].sum())
+    )
     with pytest.raises(MemoryError, match="max_dense_bytes"):
         lin.dense_weight()
 
@@ -246,7 +249,9 @@ def test_lif_compiled_backward_equals_the_torch_backward(monkeypatch, kind, rese
     import neuro.layers as layers
     from neuro.layers import lif_sequence
 
-    fn = {"fast_sigmoid": fast_sigmoid(25.0), "arctan": arctan(2.0), "triangle": triangle(0.5)}[kind]
+    fn = {"fast_sigmoid": fast_sigmoid(25.0), "arctan": arctan(2.0), "triangle": triangle(0.5)}[
+        kind
+    ]
     g = torch.Generator().manual_seed(5)
     T, B, N = 20, 4, 30
     x = torch.rand(T, B, N, generator=g) * 0.4

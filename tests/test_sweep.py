@@ -28,8 +28,12 @@ def test_parsing_and_plan():
     assert parse_seeds("0-2,7") == [0, 1, 2, 7]
     assert parse_grid(["a=1,2", "b=x"]) == {"a": ["1", "2"], "b": ["x"]}
     pts = plan_points({"a": ["1", "2"], "b": ["x"]}, [0, 1])
-    assert [p.id for p in pts] == ["a=1__b=x__seed=0", "a=1__b=x__seed=1",
-                                   "a=2__b=x__seed=0", "a=2__b=x__seed=1"]
+    assert [p.id for p in pts] == [
+        "a=1__b=x__seed=0",
+        "a=1__b=x__seed=1",
+        "a=2__b=x__seed=0",
+        "a=2__b=x__seed=1",
+    ]
     for bad in ("", "1,1", "x", "-1"):
         with pytest.raises(UsageError):
             parse_seeds(bad)
@@ -45,8 +49,9 @@ def _free_port() -> int:
 
 def _start(args: list[str], log: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TQDM_DISABLE": "1"}
-    return subprocess.Popen(args, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env,
-                            start_new_session=True)  # own process group: kill worker + nanny
+    return subprocess.Popen(
+        args, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, start_new_session=True
+    )  # own process group: kill worker + nanny
 
 
 def _kill(proc: subprocess.Popen) -> None:
@@ -66,17 +71,37 @@ def _wait_workers(address: str, n: int, timeout: float = 60.0) -> None:
 def test_sweep_on_a_scheduler_survives_a_killed_worker_and_resumes(tmp_path):
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
-    sched = _start([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                    "--no-dashboard"], tmp_path / "scheduler.log")
-    workers = [_start([str(DASK), "worker", address, "--host", "127.0.0.1", "--nthreads", "1",
-                       "--no-dashboard", "--name", f"w{i}"], tmp_path / f"worker{i}.log")
-               for i in range(2)]
+    sched = _start(
+        [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        tmp_path / "scheduler.log",
+    )
+    workers = [
+        _start(
+            [
+                str(DASK),
+                "worker",
+                address,
+                "--host",
+                "127.0.0.1",
+                "--nthreads",
+                "1",
+                "--no-dashboard",
+                "--name",
+                f"w{i}",
+            ],
+            tmp_path / f"worker{i}.log",
+        )
+        for i in range(2)
+    ]
     try:
         _wait_workers(address, 2)
         out = tmp_path / "sweep"
         result: dict = {}
-        t = threading.Thread(target=lambda: result.update(run_sweep(
-            NAME, out, GRID, [0, 1], smoke=True, scheduler=address)))
+        t = threading.Thread(
+            target=lambda: result.update(
+                run_sweep(NAME, out, GRID, [0, 1], smoke=True, scheduler=address)
+            )
+        )
         t.start()
         deadline = time.monotonic() + 60
         while not list(out.glob("points/*/summary.json")) and time.monotonic() < deadline:
@@ -89,7 +114,8 @@ def test_sweep_on_a_scheduler_survives_a_killed_worker_and_resumes(tmp_path):
         assert result["points"] == 4 and result["finished"] == 4 and result["failed"] == 0
         rows = list(csv.DictReader((out / "sweep.csv").open()))
         assert sorted((r["n_pairs"], r["seed"]) for r in rows) == sorted(
-            (a, str(s)) for a in GRID["n_pairs"] for s in (0, 1))
+            (a, str(s)) for a in GRID["n_pairs"] for s in (0, 1)
+        )
         with h5py.File(out / "sweep.h5") as h:
             assert h["seed"].shape == (4,) and np.all(np.isfinite(h["total_wall_s"][:]))
         assert (out / "sweep.png").stat().st_size > 0
@@ -118,10 +144,15 @@ def test_failed_points_are_reported_and_retried_on_request(tmp_path, monkeypatch
         failed = {}
         for p in todo:
             calls.append(p.id)
-            res = sweep._run_point(name, str(out / "points" / p.id), p.seed, smoke,
-                                   {**overrides, **dict(p.values), "n_pairs": "0"}
-                                   if p.seed == 0 and len(calls) == 1 else
-                                   {**overrides, **dict(p.values)})
+            res = sweep._run_point(
+                name,
+                str(out / "points" / p.id),
+                p.seed,
+                smoke,
+                {**overrides, **dict(p.values), "n_pairs": "0"}
+                if p.seed == 0 and len(calls) == 1
+                else {**overrides, **dict(p.values)},
+            )
             if res["status"] != "finished":
                 failed[p.id] = res["error"]
         return failed
@@ -140,8 +171,22 @@ def test_failed_points_are_reported_and_retried_on_request(tmp_path, monkeypatch
 @pytest.mark.slow
 def test_a_sweep_killed_with_its_workers_resumes_skipping_finished_points(tmp_path):
     out = tmp_path / "sweep"
-    cmd = [sys.executable, "-m", "experiments", "sweep", NAME, "--smoke", "--grid", "n_pairs=4,6",
-           "--seeds", "0-1", "--workers", "1", "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "experiments",
+        "sweep",
+        NAME,
+        "--smoke",
+        "--grid",
+        "n_pairs=4,6",
+        "--seeds",
+        "0-1",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+    ]
     first = _start(cmd, tmp_path / "first.log")
     deadline = time.monotonic() + 90
     while not list(out.glob("points/*/summary.json")) and time.monotonic() < deadline:
@@ -149,8 +194,13 @@ def test_a_sweep_killed_with_its_workers_resumes_skipping_finished_points(tmp_pa
     _kill(first)  # SIGKILL to the client, its LocalCluster and the running points
     done = {p.parent.name for p in out.glob("points/*/summary.json")}
     assert 1 <= len(done) < 4, (tmp_path / "first.log").read_text()[-2000:]
-    second = subprocess.run([*cmd, "--json", "-q"], capture_output=True, text=True, timeout=180,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    second = subprocess.run(
+        [*cmd, "--json", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert second.returncode == 0, second.stderr
     import json
 

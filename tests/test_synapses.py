@@ -47,7 +47,7 @@ def test_fixed_probability_statistics_and_no_self():
     assert abs(n - mean) < 5 * sd
     # rows sorted, no duplicates
     for i in range(0, 400, 37):
-        row = syn.indices[syn.indptr[i]:syn.indptr[i + 1]]
+        row = syn.indices[syn.indptr[i] : syn.indptr[i + 1]]
         assert np.all(np.diff(row) > 0)
     rec = SparseSynapses.fixed_probability(200, 200, 0.3, 1.0, seed=4, allow_self=False)
     assert not np.any(rec.pre_indices() == rec.indices)

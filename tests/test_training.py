@@ -24,7 +24,6 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
-
 @pytest.fixture(scope="module")
 def digits():
     return load_digits_split()
@@ -37,8 +36,15 @@ def _model(seed=0):
 def test_training_learns_and_reports_statistics(digits):
     m = _model()
     before = evaluate(m, digits.x_test, digits.y_test)["accuracy"]
-    res = train(m, digits.x_train, digits.y_train, TrainConfig(epochs=3, batch_size=64, lr=5e-3),
-                loss_fn=count_ce_loss, eval_data=(digits.x_test, digits.y_test), progress=False)
+    res = train(
+        m,
+        digits.x_train,
+        digits.y_train,
+        TrainConfig(epochs=3, batch_size=64, lr=5e-3),
+        loss_fn=count_ce_loss,
+        eval_data=(digits.x_test, digits.y_test),
+        progress=False,
+    )
     ev = evaluate(m, digits.x_test, digits.y_test)
     assert ev["accuracy"] > 0.8 > before + 0.3
     assert len(res.loss) == 3 and res.loss[-1] < res.loss[0]
@@ -46,7 +52,9 @@ def test_training_learns_and_reports_statistics(digits):
     # statistics are consistent with the raster: recount by hand
     with torch.no_grad():
         out = m(torch.as_tensor(digits.x_test))
-    assert ev["spikes_per_sample"][0] == pytest.approx(float(out.hidden[0].sum()) / len(digits.x_test))
+    assert ev["spikes_per_sample"][0] == pytest.approx(
+        float(out.hidden[0].sum()) / len(digits.x_test)
+    )
     frac = float((out.spikes == 0).float().mean())
     assert ev["activation_sparsity"][1] == pytest.approx(frac)
 
@@ -76,11 +84,23 @@ def test_interrupted_run_resumes_to_identical_weights(digits, tmp_path):
 
 def test_checkpoint_with_other_config_is_refused(digits, tmp_path):
     ck = tmp_path / "ck.pt"
-    train(_model(), digits.x_train[:200], digits.y_train[:200], TrainConfig(epochs=1, batch_size=100),
-          checkpoint_path=ck, progress=False)
+    train(
+        _model(),
+        digits.x_train[:200],
+        digits.y_train[:200],
+        TrainConfig(epochs=1, batch_size=100),
+        checkpoint_path=ck,
+        progress=False,
+    )
     with pytest.raises(ValueError, match="TrainConfig"):
-        train(_model(), digits.x_train[:200], digits.y_train[:200], TrainConfig(epochs=2, batch_size=50),
-              checkpoint_path=ck, progress=False)
+        train(
+            _model(),
+            digits.x_train[:200],
+            digits.y_train[:200],
+            TrainConfig(epochs=2, batch_size=50),
+            checkpoint_path=ck,
+            progress=False,
+        )
 
 
 _SCRIPT = """
@@ -144,10 +164,26 @@ def test_loss_history_after_a_mid_epoch_resume_is_exact(digits, tmp_path, kill_a
 
     ck = tmp_path / "ck.pt"
     with pytest.raises(_Killed):
-        train(_model(1), x, y, cfg, eval_data=ev, loss_fn=dying_loss, checkpoint_path=ck,
-              progress=False)
-    res = train(_model(99), x, y, cfg, eval_data=ev, loss_fn=count_ce_loss, checkpoint_path=ck,
-                progress=False)
+        train(
+            _model(1),
+            x,
+            y,
+            cfg,
+            eval_data=ev,
+            loss_fn=dying_loss,
+            checkpoint_path=ck,
+            progress=False,
+        )
+    res = train(
+        _model(99),
+        x,
+        y,
+        cfg,
+        eval_data=ev,
+        loss_fn=count_ce_loss,
+        checkpoint_path=ck,
+        progress=False,
+    )
     assert res.resumed_from == ((0, 3) if kill_at == 5 else (1, 3))  # mid-epoch checkpoints
     assert res.loss == ref.loss and len(res.loss) == 2
     assert res.train_accuracy == ref.train_accuracy

@@ -22,7 +22,9 @@ __all__ = ["LAYOUTS", "layer_counts", "apply_layout"]
 LAYOUTS = ("uniform", "erk")
 
 
-def layer_counts(shapes: Sequence[tuple[int, int]], density: float, layout: str = "erk") -> list[int]:
+def layer_counts(
+    shapes: Sequence[tuple[int, int]], density: float, layout: str = "erk"
+) -> list[int]:
     """Synapses per layer for a total of ``round(density * sum(n_in n_out))``.
 
     Parameters
@@ -44,7 +46,9 @@ def layer_counts(shapes: Sequence[tuple[int, int]], density: float, layout: str 
     if not 0.0 < density <= 1.0:
         raise ValueError(f"density must be in (0, 1], got {density}")
     if not shapes or any(int(a) != a or int(b) != b or a < 1 or b < 1 for a, b in shapes):
-        raise ValueError(f"shapes must be a non-empty list of (n_in, n_out) with sizes >= 1, got {shapes}")
+        raise ValueError(
+            f"shapes must be a non-empty list of (n_in, n_out) with sizes >= 1, got {shapes}"
+        )
     size = np.array([a * b for a, b in shapes], dtype=float)
     total = int(round(density * size.sum()))
     if layout == "uniform":
@@ -67,8 +71,9 @@ def layer_counts(shapes: Sequence[tuple[int, int]], density: float, layout: str 
     return np.clip(counts, 1, size.astype(int)).tolist()
 
 
-def apply_layout(layers: Sequence[SparseLinear], density: float, layout: str = "erk", *,
-                 seed: int = 0) -> list[float]:
+def apply_layout(
+    layers: Sequence[SparseLinear], density: float, layout: str = "erk", *, seed: int = 0
+) -> list[float]:
     """Give every layer a fresh random pattern of :func:`layer_counts` synapses.
 
     Weights are redrawn as :func:`set_density` does (uniform in ``+-1/sqrt(fan_in)`` with the
@@ -76,7 +81,9 @@ def apply_layout(layers: Sequence[SparseLinear], density: float, layout: str = "
     """
     shapes = [(layer.in_features, layer.out_features) for layer in layers]
     densities = []
-    for i, (layer, n, (a, b)) in enumerate(zip(layers, layer_counts(shapes, density, layout), shapes)):
+    for i, (layer, n, (a, b)) in enumerate(
+        zip(layers, layer_counts(shapes, density, layout), shapes)
+    ):
         densities.append(n / (a * b))
         set_density(layer, densities[-1], seed=np.random.default_rng([seed, i]))
     return densities

@@ -101,7 +101,9 @@ class DSTConfig:
         return self.drop_fraction / 2 * (1 + math.cos(math.pi * step / self.end_step))
 
 
-def dense_gradients(layers: Sequence[SparseLinear], loss_closure: Callable[[], torch.Tensor]) -> list[torch.Tensor]:
+def dense_gradients(
+    layers: Sequence[SparseLinear], loss_closure: Callable[[], torch.Tensor]
+) -> list[torch.Tensor]:
     """``dL/dW`` at every ``(pre, post)`` position, existing synapse or not (``[in, out]`` each).
 
     Computed as ``X^T G`` from each layer's input ``X`` and output gradient ``G``, captured
@@ -138,8 +140,9 @@ class DynamicSparsity:
     config : DSTConfig
     """
 
-    def __init__(self, layers: Sequence[SparseLinear], optimizer: torch.optim.Optimizer,
-                 config: DSTConfig) -> None:
+    def __init__(
+        self, layers: Sequence[SparseLinear], optimizer: torch.optim.Optimizer, config: DSTConfig
+    ) -> None:
         self.layers, self.optimizer, self.config = list(layers), optimizer, config
         self.rng = np.random.default_rng(config.seed)
         self.threshold = None  # DSR's H, set at its first update
@@ -175,12 +178,15 @@ class DynamicSparsity:
 
     def _random_empty(self, layer: SparseLinear, keep: np.ndarray, n: int) -> np.ndarray:
         """``n`` random positions holding no kept synapse (dropped ones may come back)."""
-        free = np.union1d(empty_positions(layer), (layer.rows.numpy() * layer.out_features
-                                                     + layer.cols.numpy())[~keep])
+        free = np.union1d(
+            empty_positions(layer),
+            (layer.rows.numpy() * layer.out_features + layer.cols.numpy())[~keep],
+        )
         return self.rng.choice(free, size=min(n, free.size), replace=False)
 
-    def _grow_by_gradient(self, layer: SparseLinear, keep: np.ndarray, n: int,
-                          grad: torch.Tensor) -> np.ndarray:
+    def _grow_by_gradient(
+        self, layer: SparseLinear, keep: np.ndarray, n: int, grad: torch.Tensor
+    ) -> np.ndarray:
         score = grad.abs().flatten().numpy().astype(np.float64)
         kept = (layer.rows.numpy() * layer.out_features + layer.cols.numpy())[keep]
         score[kept] = -np.inf
@@ -195,8 +201,11 @@ class DynamicSparsity:
     # ------------------------------------------------------------------ methods
     def _growable(self) -> list[SparseLinear]:
         """Layers with empty positions: a full layer could only regrow what it dropped."""
-        return [layer for layer in self.layers
-                if layer.weight.numel() < layer.in_features * layer.out_features]
+        return [
+            layer
+            for layer in self.layers
+            if layer.weight.numel() < layer.in_features * layer.out_features
+        ]
 
     def _set(self, frac: float, _closure) -> None:
         for layer in self._growable():
@@ -218,12 +227,21 @@ class DynamicSparsity:
 
     def _snfs(self, frac: float, closure) -> None:
         grads = dense_gradients(self.layers, closure)
-        keeps = [self._drop_smallest(layer, int(round(frac * layer.weight.numel()))) for layer in self.layers]
+        keeps = [
+            self._drop_smallest(layer, int(round(frac * layer.weight.numel())))
+            for layer in self.layers
+        ]
         freed = sum(int((~k).sum()) for k in keeps)
         momentum = np.array([self._mean_momentum(layer) for layer in self.layers])
-        capacity = np.array([layer.in_features * layer.out_features - int(k.sum())
-                             for layer, k in zip(self.layers, keeps)])
-        for layer, keep, g, n in zip(self.layers, keeps, grads, _allocate(freed, momentum, capacity)):
+        capacity = np.array(
+            [
+                layer.in_features * layer.out_features - int(k.sum())
+                for layer, k in zip(self.layers, keeps)
+            ]
+        )
+        for layer, keep, g, n in zip(
+            self.layers, keeps, grads, _allocate(freed, momentum, capacity)
+        ):
             self._apply(layer, keep, self._grow_by_gradient(layer, keep, n, g), 0.0)
 
     def _mean_momentum(self, layer: SparseLinear) -> float:
@@ -236,7 +254,9 @@ class DynamicSparsity:
         mags = [layer.weight.detach().abs().numpy() for layer in self.layers]
         target = int(round(frac * self.total))
         if self.threshold is None:  # start at the magnitude that prunes exactly the target
-            self.threshold = float(np.sort(np.concatenate(mags))[max(target - 1, 0)]) if target else 0.0
+            self.threshold = (
+                float(np.sort(np.concatenate(mags))[max(target - 1, 0)]) if target else 0.0
+            )
         keeps = [m > self.threshold for m in mags]
         pruned = sum(int((~k).sum()) for k in keeps)
         if pruned < (1 - cfg.dsr_tolerance) * target:
@@ -244,8 +264,12 @@ class DynamicSparsity:
         elif pruned > (1 + cfg.dsr_tolerance) * target:
             self.threshold /= 2
         surviving = np.array([k.sum() for k in keeps], dtype=float)
-        capacity = np.array([layer.in_features * layer.out_features - int(k.sum())
-                             for layer, k in zip(self.layers, keeps)])
+        capacity = np.array(
+            [
+                layer.in_features * layer.out_features - int(k.sum())
+                for layer, k in zip(self.layers, keeps)
+            ]
+        )
         for layer, keep, n in zip(self.layers, keeps, _allocate(pruned, surviving, capacity)):
             self._apply(layer, keep, self._random_empty(layer, keep, n), 0.0)
 
@@ -256,7 +280,11 @@ class DynamicSparsity:
             with torch.no_grad():
                 w = layer.weight
                 w.sub_(cfg.deepr_lr * cfg.deepr_l1 * self.signs[i])
-                w.add_(torch.from_numpy(self.rng.normal(0, noise, w.numel()).astype(w.detach().numpy().dtype)))
+                w.add_(
+                    torch.from_numpy(
+                        self.rng.normal(0, noise, w.numel()).astype(w.detach().numpy().dtype)
+                    )
+                )
             flipped = (layer.weight.detach() * self.signs[i] < 0).numpy()
             n = int(flipped.sum())
             if not n:

@@ -17,7 +17,9 @@ from neuro.layers import SparseLinear
 __all__ = ["snip_scores", "synflow_scores", "synflow_prune"]
 
 
-def snip_scores(layers: Sequence[SparseLinear], loss_closure: Callable[[], torch.Tensor]) -> list[np.ndarray]:
+def snip_scores(
+    layers: Sequence[SparseLinear], loss_closure: Callable[[], torch.Tensor]
+) -> list[np.ndarray]:
     """Connection sensitivity ``|g * w|`` of every synapse (SNIP), from one loss evaluation.
 
     Parameters
@@ -31,8 +33,10 @@ def snip_scores(layers: Sequence[SparseLinear], loss_closure: Callable[[], torch
         layer.weight.grad = None
     loss = loss_closure()
     grads = torch.autograd.grad(loss, [layer.weight for layer in layers], allow_unused=True)
-    return [(torch.zeros_like(layer.weight) if g is None else g * layer.weight).detach().abs().numpy()
-            for layer, g in zip(layers, grads)]
+    return [
+        (torch.zeros_like(layer.weight) if g is None else g * layer.weight).detach().abs().numpy()
+        for layer, g in zip(layers, grads)
+    ]
 
 
 def synflow_scores(layers: Sequence[SparseLinear]) -> tuple[list[np.ndarray], float]:
@@ -49,7 +53,9 @@ def synflow_scores(layers: Sequence[SparseLinear]) -> tuple[list[np.ndarray], fl
     """
     for a, b in zip(layers[:-1], layers[1:]):
         if a.out_features != b.in_features:
-            raise ValueError(f"layers must chain: {a.out_features} outputs feed {b.in_features} inputs")
+            raise ValueError(
+                f"layers must chain: {a.out_features} outputs feed {b.in_features} inputs"
+            )
     abs_w = [layer.weight.detach().double().abs().requires_grad_(True) for layer in layers]
     h = torch.ones(1, layers[0].in_features, dtype=torch.float64)
     for layer, w in zip(layers, abs_w):

@@ -87,7 +87,7 @@ def train_with_hook(
         model.train()
         total = 0.0
         for b in range(n_batches):
-            idx = perm[b * batch_size:(b + 1) * batch_size]
+            idx = perm[b * batch_size : (b + 1) * batch_size]
             xb = encode(x_all[idx], _batch_seed(seed, epoch, b))
             yb = y_all[idx]
             loss = loss_fn(model(xb), yb)

@@ -16,8 +16,14 @@ import torch
 from learning.sparsity.rewire import rewire, synapse_keys
 from neuro.layers import SparseLinear
 
-__all__ = ["prune_by_scores", "magnitude_prune", "gmp_density", "WeightSnapshot", "rewind",
-           "permute_patterns"]
+__all__ = [
+    "prune_by_scores",
+    "magnitude_prune",
+    "gmp_density",
+    "WeightSnapshot",
+    "rewind",
+    "permute_patterns",
+]
 
 _SCOPES = ("global", "layer")
 
@@ -27,8 +33,13 @@ def _check_density(density: float) -> None:
         raise ValueError(f"density must be in (0, 1], got {density}")
 
 
-def prune_by_scores(layers: Sequence[SparseLinear], scores: Sequence[np.ndarray], density: float,
-                    scope: str = "global", optimizer: torch.optim.Optimizer | None = None) -> None:
+def prune_by_scores(
+    layers: Sequence[SparseLinear],
+    scores: Sequence[np.ndarray],
+    density: float,
+    scope: str = "global",
+    optimizer: torch.optim.Optimizer | None = None,
+) -> None:
     """Keep the highest-scoring synapses so that ``density`` of all possible positions remain.
 
     Parameters
@@ -48,7 +59,9 @@ def prune_by_scores(layers: Sequence[SparseLinear], scores: Sequence[np.ndarray]
         raise ValueError(f"need one score array per layer ({len(layers)}), got {len(scores)}")
     for layer, s in zip(layers, scores):
         if np.shape(s) != (layer.weight.numel(),):
-            raise ValueError(f"scores must have one value per synapse ({layer.weight.numel()}), got {np.shape(s)}")
+            raise ValueError(
+                f"scores must have one value per synapse ({layer.weight.numel()}), got {np.shape(s)}"
+            )
     if scope == "layer":
         for layer, s in zip(layers, scores):
             k = min(int(round(density * layer.in_features * layer.out_features)), s.size)
@@ -69,15 +82,21 @@ def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
     return keep
 
 
-def magnitude_prune(layers: Sequence[SparseLinear], density: float, scope: str = "global",
-                    optimizer: torch.optim.Optimizer | None = None) -> None:
+def magnitude_prune(
+    layers: Sequence[SparseLinear],
+    density: float,
+    scope: str = "global",
+    optimizer: torch.optim.Optimizer | None = None,
+) -> None:
     """Keep the synapses of largest ``|w|`` (see :func:`prune_by_scores`)."""
-    prune_by_scores(layers, [layer.weight.detach().abs().numpy() for layer in layers], density,
-                    scope, optimizer)
+    prune_by_scores(
+        layers, [layer.weight.detach().abs().numpy() for layer in layers], density, scope, optimizer
+    )
 
 
-def gmp_density(step: int, final_density: float, start_step: int, end_step: int,
-                initial_density: float = 1.0) -> float:
+def gmp_density(
+    step: int, final_density: float, start_step: int, end_step: int, initial_density: float = 1.0
+) -> float:
     """Density of gradual magnitude pruning at ``step`` (Zhu & Gupta 2017, eq. 1).
 
     Sparsity ``s_t = s_f + (s_i - s_f) (1 - (t - t_0) / (t_end - t_0))^3`` between
@@ -111,7 +130,9 @@ class WeightSnapshot:
         pos = np.searchsorted(self._keys[index], keys)
         pos = np.minimum(pos, self._keys[index].size - 1)
         if not np.array_equal(self._keys[index][pos], keys):
-            raise ValueError(f"layer {index}: some synapses did not exist when the snapshot was taken")
+            raise ValueError(
+                f"layer {index}: some synapses did not exist when the snapshot was taken"
+            )
         return self._weights[index][pos]
 
 

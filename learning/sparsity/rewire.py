@@ -39,9 +39,13 @@ def empty_positions(layer: SparseLinear) -> np.ndarray:
     return np.flatnonzero(~taken)
 
 
-def rewire(layer: SparseLinear, keep: np.ndarray, grow: np.ndarray | None = None,
-           grow_weights: np.ndarray | float = 0.0,
-           optimizer: torch.optim.Optimizer | None = None) -> None:
+def rewire(
+    layer: SparseLinear,
+    keep: np.ndarray,
+    grow: np.ndarray | None = None,
+    grow_weights: np.ndarray | float = 0.0,
+    optimizer: torch.optim.Optimizer | None = None,
+) -> None:
     """Keep the synapses where ``keep`` is True and add synapses at flat positions ``grow``.
 
     Parameters
@@ -60,8 +64,10 @@ def rewire(layer: SparseLinear, keep: np.ndarray, grow: np.ndarray | None = None
     """
     keep = np.asarray(keep, dtype=bool)
     if keep.shape != (layer.weight.numel(),):
-        raise ValueError(f"keep must have shape {(layer.weight.numel(),)} (one flag per synapse), "
-                         f"got {keep.shape}")
+        raise ValueError(
+            f"keep must have shape {(layer.weight.numel(),)} (one flag per synapse), "
+            f"got {keep.shape}"
+        )
     syn, source = layer.to_synapses().rewired(keep, grow, grow_weights)
     old_param = layer.weight
     layer.set_synapses(syn)
@@ -69,8 +75,9 @@ def rewire(layer: SparseLinear, keep: np.ndarray, grow: np.ndarray | None = None
         _swap_param(optimizer, old_param, layer.weight, torch.from_numpy(source))
 
 
-def _swap_param(optimizer: torch.optim.Optimizer, old: nn.Parameter, new: nn.Parameter,
-                source: torch.Tensor) -> None:
+def _swap_param(
+    optimizer: torch.optim.Optimizer, old: nn.Parameter, new: nn.Parameter, source: torch.Tensor
+) -> None:
     """Put ``new`` where ``old`` was in ``optimizer``; per-synapse state follows ``source``."""
     found = False
     for group in optimizer.param_groups:
@@ -92,7 +99,9 @@ def _swap_param(optimizer: torch.optim.Optimizer, old: nn.Parameter, new: nn.Par
     optimizer.state[new] = state
 
 
-def set_density(layer: SparseLinear, density: float, *, seed: int | np.random.Generator = 0) -> None:
+def set_density(
+    layer: SparseLinear, density: float, *, seed: int | np.random.Generator = 0
+) -> None:
     """Replace the pattern by a random one of ``round(density * in * out)`` synapses.
 
     Weights are redrawn uniform in ``+-1/sqrt(fan_in)`` as in :meth:`SparseLinear.random`.

@@ -29,8 +29,14 @@ from scipy import stats
 from neuro.analysis.spikes import firing_rates, isi_cv
 from neuro.record import SpikeTrains
 
-__all__ = ["Agreement", "distribution_agreement", "pairwise_correlations", "spike_statistics",
-           "compare_populations", "STATISTICS"]
+__all__ = [
+    "Agreement",
+    "distribution_agreement",
+    "pairwise_correlations",
+    "spike_statistics",
+    "compare_populations",
+    "STATISTICS",
+]
 
 #: Statistics compared per population, in order.
 STATISTICS = ("rate_hz", "isi_cv", "correlation")
@@ -84,8 +90,9 @@ def distribution_agreement(a: np.ndarray, b: np.ndarray) -> Agreement:
         raise ValueError(f"each sample needs >= 2 finite values, got {a.size} and {b.size}")
     ks = stats.ks_2samp(a, b)
     ma, mb = float(a.mean()), float(b.mean())
-    pooled = math.sqrt(((a.size - 1) * a.var(ddof=1) + (b.size - 1) * b.var(ddof=1))
-                       / (a.size + b.size - 2))
+    pooled = math.sqrt(
+        ((a.size - 1) * a.var(ddof=1) + (b.size - 1) * b.var(ddof=1)) / (a.size + b.size - 2)
+    )
     if pooled > 0:
         d = (mb - ma) / pooled
     else:
@@ -94,8 +101,16 @@ def distribution_agreement(a: np.ndarray, b: np.ndarray) -> Agreement:
         rel = abs(mb - ma) / abs(ma)
     else:
         rel = 0.0 if mb == 0 else math.inf
-    return Agreement(float(ks.statistic), float(ks.pvalue), float(d), ma, mb, float(rel),
-                     int(a.size), int(b.size))
+    return Agreement(
+        float(ks.statistic),
+        float(ks.pvalue),
+        float(d),
+        ma,
+        mb,
+        float(rel),
+        int(a.size),
+        int(b.size),
+    )
 
 
 def pairwise_correlations(
@@ -133,7 +148,9 @@ def pairwise_correlations(
     t1 = spikes.duration_s if t_stop_s is None else float(t_stop_s)
     n_bins = int(math.floor((t1 - t_start_s) / bin_s + 1e-9))
     if n_bins < 2:
-        raise ValueError(f"bin_s={bin_s} s leaves {n_bins} bins in [{t_start_s}, {t1}) s; need >= 2")
+        raise ValueError(
+            f"bin_s={bin_s} s leaves {n_bins} bins in [{t_start_s}, {t1}) s; need >= 2"
+        )
     keep = (spikes.times_s >= t_start_s) & (spikes.times_s < t_start_s + n_bins * bin_s)
     times, idx = spikes.times_s[keep], spikes.indices[keep].astype(np.int64)
     active = np.unique(idx)
@@ -150,21 +167,33 @@ def pairwise_correlations(
 
 
 def spike_statistics(
-    spikes: SpikeTrains, t_start_s: float = 0.0, t_stop_s: float | None = None,
-    bin_s: float = 5e-3, n_corr_neurons: int = 200, seed: int = 0,
+    spikes: SpikeTrains,
+    t_start_s: float = 0.0,
+    t_stop_s: float | None = None,
+    bin_s: float = 5e-3,
+    n_corr_neurons: int = 200,
+    seed: int = 0,
 ) -> dict[str, np.ndarray]:
     """Per-neuron rates (Hz), ISI CVs (neurons with >= 3 spikes) and pairwise correlations."""
     cv = isi_cv(spikes, t_start_s=t_start_s, t_stop_s=t_stop_s)
     return {
         "rate_hz": firing_rates(spikes, t_start_s, t_stop_s),
         "isi_cv": cv[np.isfinite(cv)],
-        "correlation": pairwise_correlations(spikes, bin_s, n_corr_neurons, t_start_s, t_stop_s, seed),
+        "correlation": pairwise_correlations(
+            spikes, bin_s, n_corr_neurons, t_start_s, t_stop_s, seed
+        ),
     }
 
 
 def compare_populations(
-    a: dict[str, SpikeTrains], b: dict[str, SpikeTrains], *, t_start_s: float = 0.0,
-    t_stop_s: float | None = None, bin_s: float = 5e-3, n_corr_neurons: int = 200, seed: int = 0,
+    a: dict[str, SpikeTrains],
+    b: dict[str, SpikeTrains],
+    *,
+    t_start_s: float = 0.0,
+    t_stop_s: float | None = None,
+    bin_s: float = 5e-3,
+    n_corr_neurons: int = 200,
+    seed: int = 0,
 ) -> dict[str, dict[str, Agreement]]:
     """Agreement of rate, ISI CV and correlation distributions, population by population.
 
@@ -197,8 +226,13 @@ def compare_populations(
         sb = b[name]
         if sb.size != sa.size:
             raise ValueError(f"population {name!r}: sizes differ ({sa.size} vs {sb.size})")
-        kw = {"t_start_s": t_start_s, "t_stop_s": t_stop_s, "bin_s": bin_s,
-              "n_corr_neurons": n_corr_neurons, "seed": seed}
+        kw = {
+            "t_start_s": t_start_s,
+            "t_stop_s": t_stop_s,
+            "bin_s": bin_s,
+            "n_corr_neurons": n_corr_neurons,
+            "seed": seed,
+        }
         xa, xb = spike_statistics(sa, **kw), spike_statistics(sb, **kw)
         out[name] = {k: distribution_agreement(xa[k], xb[k]) for k in STATISTICS}
     return out

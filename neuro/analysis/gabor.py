@@ -120,8 +120,19 @@ def gabor_image(
     if sigma_x <= 0 or sigma_y <= 0:
         raise ValueError(f"sigma_x and sigma_y must be > 0, got {sigma_x}, {sigma_y}")
     yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float64)
-    p = np.array([x0, y0, theta, freq, sigma_x, sigma_y,
-                  amplitude * math.cos(phase), -amplitude * math.sin(phase), offset])
+    p = np.array(
+        [
+            x0,
+            y0,
+            theta,
+            freq,
+            sigma_x,
+            sigma_y,
+            amplitude * math.cos(phase),
+            -amplitude * math.sin(phase),
+            offset,
+        ]
+    )
     return _model(p, xx, yy)
 
 
@@ -238,8 +249,12 @@ def fit_gabor(rf: np.ndarray, n_peaks: int = 1, max_nfev: int = 100) -> GaborFit
         p0 = np.clip(p0, lo + 1e-9, hi - 1e-9)
         try:
             sol = optimize.least_squares(
-                lambda p: (_model(p, xx, yy) - z).ravel(), p0, bounds=(lo, hi),
-                jac=lambda p: _jacobian(p, xx, yy), max_nfev=max_nfev, x_scale="jac",
+                lambda p: (_model(p, xx, yy) - z).ravel(),
+                p0,
+                bounds=(lo, hi),
+                jac=lambda p: _jacobian(p, xx, yy),
+                max_nfev=max_nfev,
+                x_scale="jac",
             )
         except (ValueError, np.linalg.LinAlgError):
             continue
@@ -255,11 +270,23 @@ def fit_gabor(rf: np.ndarray, n_peaks: int = 1, max_nfev: int = 100) -> GaborFit
     if th >= math.pi:
         th -= math.pi
         phase = -phase
-    return GaborFit(float(x0), float(y0), float(th), float(f), float(sx), float(sy),
-                    float(phase), float(amp), float(c), 1.0 - best_ss / ss_tot)
+    return GaborFit(
+        float(x0),
+        float(y0),
+        float(th),
+        float(f),
+        float(sx),
+        float(sy),
+        float(phase),
+        float(amp),
+        float(c),
+        1.0 - best_ss / ss_tot,
+    )
 
 
-def fit_gabors(fields: np.ndarray, shape: tuple[int, int] | None = None, **kwargs) -> list[GaborFit]:
+def fit_gabors(
+    fields: np.ndarray, shape: tuple[int, int] | None = None, **kwargs
+) -> list[GaborFit]:
     """Fit every receptive field of a stack.
 
     Parameters

@@ -24,11 +24,17 @@ import math
 
 import numpy as np
 
-__all__ = ["circular_variance", "grating_responses", "orientation_tuning", "spatial_frequency_tuning"]
+__all__ = [
+    "circular_variance",
+    "grating_responses",
+    "orientation_tuning",
+    "spatial_frequency_tuning",
+]
 
 
-def grating_responses(fields: np.ndarray, shape: tuple[int, int], orientations_rad: np.ndarray,
-                      freqs: np.ndarray) -> np.ndarray:
+def grating_responses(
+    fields: np.ndarray, shape: tuple[int, int], orientations_rad: np.ndarray, freqs: np.ndarray
+) -> np.ndarray:
     """F1 response amplitude of every field to every (orientation, frequency) grating.
 
     Parameters
@@ -53,13 +59,15 @@ def grating_responses(fields: np.ndarray, shape: tuple[int, int], orientations_r
     F = np.asarray(fields, dtype=np.float64)
     n_pix = shape[0] * shape[1]
     if not ((F.ndim == 3 and F.shape[1:] == tuple(shape)) or (F.ndim == 2 and F.shape[0] == n_pix)):
-        raise ValueError(f"fields must be ({n_pix}, n) or (n, {shape[0]}, {shape[1]}), got {F.shape}")
+        raise ValueError(
+            f"fields must be ({n_pix}, n) or (n, {shape[0]}, {shape[1]}), got {F.shape}"
+        )
     W = F.reshape(F.shape[0], n_pix) if F.ndim == 3 else F.T
     th = np.asarray(orientations_rad, dtype=np.float64)
     fr = np.asarray(freqs, dtype=np.float64)
     if fr.size == 0 or np.any(fr <= 0) or np.any(fr > 0.5):
         raise ValueError(f"freqs must be non-empty and in (0, 0.5] cycles/pixel, got {fr}")
-    yy, xx = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float64)
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float64)
     # phase of every pixel for every grating: (n_ori, n_freq, n_pix)
     proj = np.cos(th)[:, None] * xx.ravel()[None, :] + np.sin(th)[:, None] * yy.ravel()[None, :]
     phase = 2 * math.pi * fr[None, :, None] * proj[:, None, :]
@@ -79,7 +87,9 @@ def circular_variance(responses: np.ndarray, orientations_rad: np.ndarray) -> np
         return np.where(total > 0, 1.0 - z / total, np.nan)
 
 
-def _responses_and_peak(fields: np.ndarray, shape: tuple[int, int], n_orientations: int, freqs: np.ndarray):
+def _responses_and_peak(
+    fields: np.ndarray, shape: tuple[int, int], n_orientations: int, freqs: np.ndarray
+):
     """Orientations, all grating responses, and each field's preferred (orientation, frequency) indices."""
     th = np.arange(n_orientations) * math.pi / n_orientations
     R = grating_responses(fields, shape, th, freqs)
@@ -87,8 +97,12 @@ def _responses_and_peak(fields: np.ndarray, shape: tuple[int, int], n_orientatio
     return th, R, i_ori, i_f
 
 
-def orientation_tuning(fields: np.ndarray, shape: tuple[int, int], n_orientations: int = 16,
-                       freqs: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def orientation_tuning(
+    fields: np.ndarray,
+    shape: tuple[int, int],
+    n_orientations: int = 16,
+    freqs: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """Orientation tuning of each field at its preferred spatial frequency.
 
     Parameters
@@ -133,7 +147,7 @@ def _cut_offs(freqs: np.ndarray, curve: np.ndarray, k: int, level: float) -> tup
     target = level * curve[k]
     lf = np.log(freqs)
     below = np.flatnonzero(curve[:k] < target)
-    above = np.flatnonzero(curve[k + 1:] < target) + k + 1
+    above = np.flatnonzero(curve[k + 1 :] < target) + k + 1
     lo = hi = math.nan
     if below.size:
         i = below[-1]
@@ -145,8 +159,12 @@ def _cut_offs(freqs: np.ndarray, curve: np.ndarray, k: int, level: float) -> tup
     return lo, hi
 
 
-def spatial_frequency_tuning(fields: np.ndarray, shape: tuple[int, int], n_orientations: int = 16,
-                             freqs: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def spatial_frequency_tuning(
+    fields: np.ndarray,
+    shape: tuple[int, int],
+    n_orientations: int = 16,
+    freqs: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """Spatial-frequency tuning of each field at its preferred orientation.
 
     ``fields``, ``shape`` and ``n_orientations`` (any integer >= 4 here) are as in
@@ -178,5 +196,10 @@ def spatial_frequency_tuning(fields: np.ndarray, shape: tuple[int, int], n_orien
         octaves[n] = math.log2(hi / lo)
         lo, hi = _cut_offs(fr, curve, int(k), 1 / math.sqrt(2))
         ratio[n] = 100 * lo / hi
-    return {"preferred_freq": fr[i_f], "bandwidth_octaves": octaves, "bandwidth_ratio_percent": ratio,
-            "tuning": tuning, "freqs": fr}
+    return {
+        "preferred_freq": fr[i_f],
+        "bandwidth_octaves": octaves,
+        "bandwidth_ratio_percent": ratio,
+        "tuning": tuning,
+        "freqs": fr,
+    }

@@ -23,7 +23,9 @@ __all__ = [
 ]
 
 
-def _window(spikes: SpikeTrains, t_start_s: float | None, t_stop_s: float | None) -> tuple[float, float]:
+def _window(
+    spikes: SpikeTrains, t_start_s: float | None, t_stop_s: float | None
+) -> tuple[float, float]:
     """The analysis window; defaults to the recorded ``[t_start, t_start + duration)``."""
     t_start_s = spikes.t_start_s if t_start_s is None else float(t_start_s)
     stop = spikes.t_stop_s if t_stop_s is None else float(t_stop_s)
@@ -63,7 +65,9 @@ def firing_rates(
     return np.bincount(idx, minlength=spikes.size).astype(np.float64) / (t1 - t0)
 
 
-def mean_rate(spikes: SpikeTrains, t_start_s: float | None = None, t_stop_s: float | None = None) -> float:
+def mean_rate(
+    spikes: SpikeTrains, t_start_s: float | None = None, t_stop_s: float | None = None
+) -> float:
     """Population-mean firing rate in Hz (spikes per neuron per second) over the window."""
     return float(firing_rates(spikes, t_start_s, t_stop_s).mean())
 

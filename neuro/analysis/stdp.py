@@ -27,9 +27,11 @@ def fit_window(dt_s: np.ndarray, dw: np.ndarray) -> dict[str, float]:
     pos, neg = dt > 0, dt < 0
     if pos.sum() < 3 or neg.sum() < 3:
         raise ValueError("fit_window needs at least 3 positive and 3 negative intervals")
-    (ap, tp), _ = curve_fit(_exp_decay, dt[pos], dw[pos], p0=(dw[pos].max(), 0.02),
-                            maxfev=10000)
-    (am, tm), _ = curve_fit(_exp_decay, -dt[neg], -dw[neg], p0=(-dw[neg].min(), 0.02),
-                            maxfev=10000)
-    return {"a_plus": float(ap), "tau_plus_s": float(tp), "a_minus": float(am),
-            "tau_minus_s": float(tm)}
+    (ap, tp), _ = curve_fit(_exp_decay, dt[pos], dw[pos], p0=(dw[pos].max(), 0.02), maxfev=10000)
+    (am, tm), _ = curve_fit(_exp_decay, -dt[neg], -dw[neg], p0=(-dw[neg].min(), 0.02), maxfev=10000)
+    return {
+        "a_plus": float(ap),
+        "tau_plus_s": float(tp),
+        "a_minus": float(am),
+        "tau_minus_s": float(tm),
+    }

@@ -21,8 +21,9 @@ import numpy as np
 __all__ = ["BinnedPermutation2D", "permutation_tv"]
 
 
-def permutation_tv(a: np.ndarray, b: np.ndarray, n_bins: int, n_permutations: int = 2000,
-                   seed: int = 0) -> tuple[float, float]:
+def permutation_tv(
+    a: np.ndarray, b: np.ndarray, n_bins: int, n_permutations: int = 2000, seed: int = 0
+) -> tuple[float, float]:
     """Two samples of bin labels: total-variation distance of their bin frequencies and its
     permutation p-value, ``(1 + #{shuffles with a distance >= the observed one}) / (1 + n_permutations)``.
 
@@ -44,8 +45,8 @@ def permutation_tv(a: np.ndarray, b: np.ndarray, n_bins: int, n_permutations: in
 
     def tv(lab: np.ndarray) -> np.ndarray:
         # lab: (k, n + m) label arrays -> TV distance between each row's two groups
-        x = np.stack([np.bincount(r[:a.size], minlength=n_bins) for r in lab]) / a.size
-        y = np.stack([np.bincount(r[a.size:], minlength=n_bins) for r in lab]) / b.size
+        x = np.stack([np.bincount(r[: a.size], minlength=n_bins) for r in lab]) / a.size
+        y = np.stack([np.bincount(r[a.size :], minlength=n_bins) for r in lab]) / b.size
         return 0.5 * np.abs(x - y).sum(axis=1)
 
     observed = float(tv(pooled[None])[0])
@@ -86,8 +87,10 @@ class BinnedPermutation2D:
                 raise ValueError(f"{name} must have >= 2 strictly increasing values, got {e}")
         c = np.asarray(self.counts, dtype=np.float64)
         if c.shape != (len(self.x_edges) - 1, len(self.y_edges) - 1):
-            raise ValueError(f"counts must have shape ({len(self.x_edges) - 1}, {len(self.y_edges) - 1}), "
-                             f"got {c.shape}")
+            raise ValueError(
+                f"counts must have shape ({len(self.x_edges) - 1}, {len(self.y_edges) - 1}), "
+                f"got {c.shape}"
+            )
         if np.any(c < 0) or np.any(c != np.round(c)) or c.sum() <= 0:
             raise ValueError("counts must be integers >= 0 with a positive total")
         if not 0 < self.alpha < 1:
@@ -126,7 +129,9 @@ class BinnedPermutation2D:
         if p.shape[0] == 0:
             return math.inf, 0.0
         n_bins = (len(self.x_edges) - 1) * (len(self.y_edges) - 1) + 1
-        return permutation_tv(self._reference_labels(), self.labels(p), n_bins, self.n_permutations, self.seed)
+        return permutation_tv(
+            self._reference_labels(), self.labels(p), n_bins, self.n_permutations, self.seed
+        )
 
     def compare(self, value: float | np.ndarray) -> tuple[bool, float]:
         """``(p >= alpha, distance)`` for points ``value`` of shape ``(m, 2)``."""
@@ -134,5 +139,7 @@ class BinnedPermutation2D:
         return bool(p >= self.alpha), d
 
     def describe(self) -> str:
-        return (f"total-variation distance to the {self.n_reference}-cell joint histogram not significant "
-                f"(permutation p >= {self.alpha:g}, {self.n_permutations} shuffles)")
+        return (
+            f"total-variation distance to the {self.n_reference}-cell joint histogram not significant "
+            f"(permutation p >= {self.alpha:g}, {self.n_permutations} shuffles)"
+        )

@@ -23,8 +23,15 @@ from neuro.bio.scorecard import (
     read_table,
 )
 
-__all__ = ["CV_FILE", "microcircuit_layer_test", "network_tests", "orientation_cv_test", "plasticity_tests",
-           "range_test", "receptive_field_tests"]
+__all__ = [
+    "CV_FILE",
+    "microcircuit_layer_test",
+    "network_tests",
+    "orientation_cv_test",
+    "plasticity_tests",
+    "range_test",
+    "receptive_field_tests",
+]
 
 RANGES_FILE = "reference_ranges.csv"
 NETWORK_RANGES_FILE = "network_ranges.csv"
@@ -38,9 +45,12 @@ def orientation_cv_test(name: str, statistic: str) -> BioTest:
     rows = read_table(CV_FILE)
     edges = (*(float(r["bin_low"]) for r in rows), float(rows[-1]["bin_high"]))
     counts = tuple(float(r["n_cells"]) for r in rows)
-    ref = Reference("Ringach, Shapley & Hawken (2002) J Neurosci 22:5639", CV_FILE,
-                    f"circular variance of {sum(counts):g} macaque V1 cells, spread over [0, 1] "
-                    f"(median bin {_median_bin(edges, counts)})")
+    ref = Reference(
+        "Ringach, Shapley & Hawken (2002) J Neurosci 22:5639",
+        CV_FILE,
+        f"circular variance of {sum(counts):g} macaque V1 cells, spread over [0, 1] "
+        f"(median bin {_median_bin(edges, counts)})",
+    )
     return BioTest(name, "receptive_fields", statistic, "1", ref, BinnedKS(edges, counts))
 
 
@@ -58,28 +68,56 @@ def range_test(key: str, name: str, group: str, statistic: str, file: str = RANG
         raise ValueError(f"key {key!r} not in {file}; valid: {', '.join(sorted(rows))}")
     r = rows[key]
     unit = r["unit"]
-    return BioTest(name, group, statistic, unit, Reference(r["citation"], file, r["note"]),
-                   InRange(float(r["low"]), float(r["high"]), unit))
+    return BioTest(
+        name,
+        group,
+        statistic,
+        unit,
+        Reference(r["citation"], file, r["note"]),
+        InRange(float(r["low"]), float(r["high"]), unit),
+    )
 
 
 def receptive_field_tests(code: str) -> list[BioTest]:
     """Tests of a learned dictionary ``code`` (e.g. ``"l0"``, ``"l1"``)."""
     g = "receptive_fields"
     return [
-        range_test("frac_gabor", f"{code}_frac_gabor_bandpass", g,
-                   f"{code.upper()} code: fraction of fields fit by a band-pass Gabor (R^2 > 0.8, spectral peak >= 0.05 cyc/px)"),
-        range_test("median_nx", f"{code}_median_nx", g,
-                   f"{code.upper()} code: median nx = sigma_x f of the band-pass Gabor fits (Ringach 2002 shape)"),
-        range_test("frac_nx_below_0_5", f"{code}_frac_nx_below_0_5", g,
-                   f"{code.upper()} code: fraction of band-pass Gabor fits with nx < 0.5"),
-        range_test("lifetime_sparseness", f"{code}_lifetime_sparseness", g,
-                   f"{code.upper()} code: median lifetime sparseness of |coefficients| over natural patches"),
-        range_test("fraction_active", f"{code}_fraction_active", g,
-                   f"{code.upper()} code: mean fraction of units with a non-zero coefficient per patch"),
-        orientation_cv_test(f"{code}_orientation_circular_variance",
-                            f"{code.upper()} code: circular variance of each basis function's orientation tuning "
-                            "(F1 amplitude of the linear field to drifting gratings at its preferred spatial "
-                            "frequency; no spike threshold)"),
+        range_test(
+            "frac_gabor",
+            f"{code}_frac_gabor_bandpass",
+            g,
+            f"{code.upper()} code: fraction of fields fit by a band-pass Gabor (R^2 > 0.8, spectral peak >= 0.05 cyc/px)",
+        ),
+        range_test(
+            "median_nx",
+            f"{code}_median_nx",
+            g,
+            f"{code.upper()} code: median nx = sigma_x f of the band-pass Gabor fits (Ringach 2002 shape)",
+        ),
+        range_test(
+            "frac_nx_below_0_5",
+            f"{code}_frac_nx_below_0_5",
+            g,
+            f"{code.upper()} code: fraction of band-pass Gabor fits with nx < 0.5",
+        ),
+        range_test(
+            "lifetime_sparseness",
+            f"{code}_lifetime_sparseness",
+            g,
+            f"{code.upper()} code: median lifetime sparseness of |coefficients| over natural patches",
+        ),
+        range_test(
+            "fraction_active",
+            f"{code}_fraction_active",
+            g,
+            f"{code.upper()} code: mean fraction of units with a non-zero coefficient per patch",
+        ),
+        orientation_cv_test(
+            f"{code}_orientation_circular_variance",
+            f"{code.upper()} code: circular variance of each basis function's orientation tuning "
+            "(F1 amplitude of the linear field to drifting gratings at its preferred spatial "
+            "frequency; no spike threshold)",
+        ),
     ]
 
 
@@ -89,40 +127,73 @@ def network_tests(net: str, label: str | None = None) -> list[BioTest]:
     g = "network_activity"
     label = label or net.upper()
     return [
-        range_test("mean_rate_hz", f"{net}_mean_rate_hz", g, f"{label}: population-mean firing rate"),
-        range_test("log_rate_skewness", f"{net}_log_rate_skewness", g,
-                   f"{label}: skewness of log10 rates of active neurons (0 for log-normal)"),
+        range_test(
+            "mean_rate_hz", f"{net}_mean_rate_hz", g, f"{label}: population-mean firing rate"
+        ),
+        range_test(
+            "log_rate_skewness",
+            f"{net}_log_rate_skewness",
+            g,
+            f"{label}: skewness of log10 rates of active neurons (0 for log-normal)",
+        ),
         range_test("isi_cv", f"{net}_isi_cv", g, f"{label}: median ISI coefficient of variation"),
-        range_test("fano_factor", f"{net}_fano_factor", g, f"{label}: mean Fano factor of 100 ms counts (unbiased variance)"),
-        range_test("pairwise_correlation", f"{net}_pairwise_correlation", g,
-                   f"{label}: mean pairwise Pearson correlation of 100 ms counts"),
+        range_test(
+            "fano_factor",
+            f"{net}_fano_factor",
+            g,
+            f"{label}: mean Fano factor of 100 ms counts (unbiased variance)",
+        ),
+        range_test(
+            "pairwise_correlation",
+            f"{net}_pairwise_correlation",
+            g,
+            f"{label}: mean pairwise Pearson correlation of 100 ms counts",
+        ),
     ]
 
 
 def microcircuit_layer_test() -> BioTest:
     """The microcircuit's L2/3 excitatory rate relative to the other layers' excitatory rates."""
-    return range_test("l23e_rate_ratio", "microcircuit_l23e_rate_ratio", "network_activity",
-                      "microcircuit: L2/3E rate over the mean of the L4E, L5E and L6E rates", NETWORK_RANGES_FILE)
+    return range_test(
+        "l23e_rate_ratio",
+        "microcircuit_l23e_rate_ratio",
+        "network_activity",
+        "microcircuit: L2/3E rate over the mean of the L4E, L5E and L6E rates",
+        NETWORK_RANGES_FILE,
+    )
 
 
 def plasticity_tests() -> list[BioTest]:
     """Pair and triplet rules vs the Bi & Poo (1998) data points; the stdp-digits rule's window
     vs Bi & Poo's fitted time constants; triplet and pair rule vs Sjostrom et al. (2001)."""
     g = "plasticity"
-    tests = [bi_poo_window_test(f"{rule}_bi_poo_window", f"{label}: relative weight change after "
-                                f"{BI_POO_PAIRINGS} pairings at {1 / BI_POO_PERIOD_S:g} Hz at the data's intervals")
-             for rule, label in (("pair", "pair rule (Bi & Poo time constants, Song et al. 2000 amplitudes)"),
-                                 ("triplet", "triplet rule (Pfister & Gerstner 2006 visual-cortex fit)"))]
+    tests = [
+        bi_poo_window_test(
+            f"{rule}_bi_poo_window",
+            f"{label}: relative weight change after "
+            f"{BI_POO_PAIRINGS} pairings at {1 / BI_POO_PERIOD_S:g} Hz at the data's intervals",
+        )
+        for rule, label in (
+            ("pair", "pair rule (Bi & Poo time constants, Song et al. 2000 amplitudes)"),
+            ("triplet", "triplet rule (Pfister & Gerstner 2006 visual-cortex fit)"),
+        )
+    ]
     bp = {r["parameter"]: r for r in read_table(BI_POO_FILE)}
     bp_cite = "Bi & Poo (1998) J Neurosci 18:10464; fit of Bi & Poo (2001) Annu Rev Neurosci 24:139"
     # the rule the STDP digits network learns with (a model choice judged against the data); its
     # amplitudes are learning rates, so only its time constants are compared
     tests += [
-        BioTest(f"stdp_digits_{p}_ms", g,
-                f"the stdp-digits network's rule (its default parameters): fitted {p.replace('_', ' ')} of the "
-                "pairing window", "ms",
-                Reference(bp_cite, BI_POO_FILE, f"{p.replace('_', ' ')} = {float(bp[p]['value']):g} ms"),
-                RelativeTo(float(bp[p]["value"]), float(bp[p]["rtol"]), "ms"))
+        BioTest(
+            f"stdp_digits_{p}_ms",
+            g,
+            f"the stdp-digits network's rule (its default parameters): fitted {p.replace('_', ' ')} of the "
+            "pairing window",
+            "ms",
+            Reference(
+                bp_cite, BI_POO_FILE, f"{p.replace('_', ' ')} = {float(bp[p]['value']):g} ms"
+            ),
+            RelativeTo(float(bp[p]["value"]), float(bp[p]["rtol"]), "ms"),
+        )
         for p in ("tau_plus", "tau_minus")
     ]
     rows = read_table(SJOSTROM_FILE)
@@ -134,9 +205,16 @@ def plasticity_tests() -> list[BioTest]:
             y = tuple(float(r[col]) for r in rows)
             s = tuple(float(r[sem]) for r in rows)
             dt = "+10" if side == "pre_post" else "-10"
-            tests.append(BioTest(
-                f"{rule}_sjostrom_{side}", g,
-                f"{rule} rule: relative weight change after 60 pairings at {dt} ms vs frequency ({freqs} Hz)",
-                "1", Reference(cite, SJOSTROM_FILE, f"{dt} ms: " + ", ".join(f"{v:+.2f}" for v in y)),
-                ReducedChiSquare(y, s, 2.0)))
+            tests.append(
+                BioTest(
+                    f"{rule}_sjostrom_{side}",
+                    g,
+                    f"{rule} rule: relative weight change after 60 pairings at {dt} ms vs frequency ({freqs} Hz)",
+                    "1",
+                    Reference(
+                        cite, SJOSTROM_FILE, f"{dt} ms: " + ", ".join(f"{v:+.2f}" for v in y)
+                    ),
+                    ReducedChiSquare(y, s, 2.0),
+                )
+            )
     return tests

@@ -20,8 +20,9 @@ from neuro.record import SpikeTrains
 __all__ = ["activity_statistics", "pairwise_count_correlation"]
 
 
-def pairwise_count_correlation(spikes: SpikeTrains, bin_s: float, t_start_s: float, t_stop_s: float,
-                               n_neurons: int, seed: int) -> float:
+def pairwise_count_correlation(
+    spikes: SpikeTrains, bin_s: float, t_start_s: float, t_stop_s: float, n_neurons: int, seed: int
+) -> float:
     """Mean Pearson correlation of spike counts in ``bin_s`` windows over pairs of neurons.
 
     The mean of :func:`neuro.analysis.compare.pairwise_correlations`: ``n_neurons`` active
@@ -49,7 +50,9 @@ def pairwise_count_correlation(spikes: SpikeTrains, bin_s: float, t_start_s: flo
         raise ValueError(f"bin_s must be finite and > 0 s, got {bin_s}")
     n_bins = int(math.floor((t_stop_s - t_start_s) / bin_s + 1e-9))
     if n_bins < 4:
-        raise ValueError(f"bin_s={bin_s} s leaves {n_bins} windows in [{t_start_s}, {t_stop_s}) s; need >= 4")
+        raise ValueError(
+            f"bin_s={bin_s} s leaves {n_bins} windows in [{t_start_s}, {t_stop_s}) s; need >= 4"
+        )
     # neurons whose count never varies give nan rows: left out by the nan-mean
     with np.errstate(invalid="ignore", divide="ignore"):
         c = pairwise_correlations(spikes, bin_s, n_neurons, t_start_s, t_stop_s, seed)
@@ -70,8 +73,15 @@ def _mean_fano(spikes: SpikeTrains, bin_s: float, t_start_s: float, t_stop_s: fl
     return float(np.nanmean(fano_factor(spikes, bin_s, t_start_s, t_stop_s))) * n / (n - 1)
 
 
-def activity_statistics(spikes: SpikeTrains, t_start_s: float, t_stop_s: float, *, count_bin_s: float = 0.1,
-                        n_corr: int = 200, seed: int = 0) -> dict[str, float]:
+def activity_statistics(
+    spikes: SpikeTrains,
+    t_start_s: float,
+    t_stop_s: float,
+    *,
+    count_bin_s: float = 0.1,
+    n_corr: int = 200,
+    seed: int = 0,
+) -> dict[str, float]:
     """The network-activity statistics of the scorecard over ``[t_start_s, t_stop_s)``.
 
     Parameters
@@ -102,11 +112,20 @@ def activity_statistics(spikes: SpikeTrains, t_start_s: float, t_stop_s: float, 
     log_r = np.log10(rates[active])
     return {
         "mean_rate_hz": float(rates.mean()),
-        "log_rate_skewness": float(skew(log_r)) if log_r.size > 2 and np.ptp(log_r) > 0 else math.nan,
+        "log_rate_skewness": float(skew(log_r))
+        if log_r.size > 2 and np.ptp(log_r) > 0
+        else math.nan,
         "log_rate_sd": float(log_r.std()) if log_r.size > 1 else math.nan,
-        "isi_cv": float(np.nanmedian(isi_cv(spikes, 3, t_start_s, t_stop_s))) if active.any() else math.nan,
-        "fano_factor": _mean_fano(spikes, count_bin_s, t_start_s, t_stop_s) if active.any() else math.nan,
-        "pairwise_correlation": pairwise_count_correlation(spikes, count_bin_s, t_start_s, t_stop_s, n_corr, seed)
-        if active.sum() >= 2 else math.nan,
+        "isi_cv": float(np.nanmedian(isi_cv(spikes, 3, t_start_s, t_stop_s)))
+        if active.any()
+        else math.nan,
+        "fano_factor": _mean_fano(spikes, count_bin_s, t_start_s, t_stop_s)
+        if active.any()
+        else math.nan,
+        "pairwise_correlation": pairwise_count_correlation(
+            spikes, count_bin_s, t_start_s, t_stop_s, n_corr, seed
+        )
+        if active.sum() >= 2
+        else math.nan,
         "frac_active": float(active.mean()),
     }

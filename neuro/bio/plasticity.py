@@ -18,8 +18,17 @@ import numpy as np
 from neuro.analysis.stdp import fit_window
 from neuro.bio.scorecard import BioTest, Reference, read_table
 
-__all__ = ["BI_POO_CITATION", "BI_POO_PAIRINGS", "BI_POO_PERIOD_S", "BI_POO_POINTS_FILE", "ExplainedVariance",
-           "bi_poo_points", "bi_poo_window_test", "best_window_r2", "exponential_window"]
+__all__ = [
+    "BI_POO_CITATION",
+    "BI_POO_PAIRINGS",
+    "BI_POO_PERIOD_S",
+    "BI_POO_POINTS_FILE",
+    "ExplainedVariance",
+    "bi_poo_points",
+    "bi_poo_window_test",
+    "best_window_r2",
+    "exponential_window",
+]
 
 BI_POO_POINTS_FILE = "bi_poo_1998_points.csv"
 BI_POO_CITATION = "Bi & Poo (1998) J Neurosci 18:10464, Fig. 7 (digitised by D. Spicher)"
@@ -38,11 +47,16 @@ def bi_poo_points() -> tuple[np.ndarray, np.ndarray]:
     return dt, dw
 
 
-def exponential_window(dt_s: np.ndarray, a_plus: float, tau_plus_s: float, a_minus: float,
-                       tau_minus_s: float) -> np.ndarray:
+def exponential_window(
+    dt_s: np.ndarray, a_plus: float, tau_plus_s: float, a_minus: float, tau_minus_s: float
+) -> np.ndarray:
     """``a_plus exp(-dt / tau_plus)`` for ``dt > 0``, ``-a_minus exp(dt / tau_minus)`` otherwise."""
     dt = np.asarray(dt_s, dtype=np.float64)
-    return np.where(dt > 0, a_plus * np.exp(-np.abs(dt) / tau_plus_s), -a_minus * np.exp(-np.abs(dt) / tau_minus_s))
+    return np.where(
+        dt > 0,
+        a_plus * np.exp(-np.abs(dt) / tau_plus_s),
+        -a_minus * np.exp(-np.abs(dt) / tau_minus_s),
+    )
 
 
 def r_squared(y: np.ndarray, model: np.ndarray) -> float:
@@ -54,8 +68,12 @@ def r_squared(y: np.ndarray, model: np.ndarray) -> float:
 def best_window_r2(dt_s: np.ndarray, dw: np.ndarray) -> float:
     """R^2 of the two-exponential window fitted to the points by least squares (each side apart)."""
     fit = fit_window(dt_s, dw)
-    return r_squared(dw, exponential_window(dt_s, fit["a_plus"], fit["tau_plus_s"], fit["a_minus"],
-                                            fit["tau_minus_s"]))
+    return r_squared(
+        dw,
+        exponential_window(
+            dt_s, fit["a_plus"], fit["tau_plus_s"], fit["a_minus"], fit["tau_minus_s"]
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -69,7 +87,9 @@ class ExplainedVariance:
 
     def __post_init__(self) -> None:
         if len(self.y) < 3 or np.ptp(self.y) == 0:
-            raise ValueError(f"y must hold at least 3 points that are not all equal, got {len(self.y)} points")
+            raise ValueError(
+                f"y must hold at least 3 points that are not all equal, got {len(self.y)} points"
+            )
         if not 0 < self.min_r2 < 1:
             raise ValueError(f"min_r2 must be in (0, 1), got {self.min_r2}")
 
@@ -90,9 +110,18 @@ def bi_poo_window_test(name: str, statistic: str) -> BioTest:
     """A rule's relative weight change after 60 pairings at 1 Hz at the 45 intervals of the data."""
     dt, dw = bi_poo_points()
     best = best_window_r2(dt, dw)
-    ref = Reference(BI_POO_CITATION, BI_POO_POINTS_FILE,
-                    f"{dt.size} cell pairs, change {100 * dw.min():+.0f}% to {100 * dw.max():+.0f}% over "
-                    f"{1e3 * dt.min():.0f}..{1e3 * dt.max():.0f} ms; the best two-exponential window explains "
-                    f"R^2 = {best:.2f}")
-    return BioTest(name, "plasticity", statistic, "1", ref,
-                   ExplainedVariance(tuple(dw.tolist()), R2_FRACTION * best))
+    ref = Reference(
+        BI_POO_CITATION,
+        BI_POO_POINTS_FILE,
+        f"{dt.size} cell pairs, change {100 * dw.min():+.0f}% to {100 * dw.max():+.0f}% over "
+        f"{1e3 * dt.min():.0f}..{1e3 * dt.max():.0f} ms; the best two-exponential window explains "
+        f"R^2 = {best:.2f}",
+    )
+    return BioTest(
+        name,
+        "plasticity",
+        statistic,
+        "1",
+        ref,
+        ExplainedVariance(tuple(dw.tolist()), R2_FRACTION * best),
+    )

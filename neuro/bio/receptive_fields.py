@@ -78,17 +78,21 @@ def receptive_field_distribution_tests(code: str) -> list[BioTest]:
     label = code.upper()
     nxny = nxny_reference()
     nxny_ref = Reference(
-        "Ringach (2002) J Neurophysiol 88:455", NXNY_FILE,
+        "Ringach (2002) J Neurophysiol 88:455",
+        NXNY_FILE,
         f"(nx, ny) of {nxny.n_reference} macaque simple cells on a 5 x 5 log grid over [0.1, 1.58] "
-        "(binned transcription, Dapello et al. 2020 VOneNet)")
+        "(binned transcription, Dapello et al. 2020 VOneNet)",
+    )
 
     bw = read_table(SF_BANDWIDTH_FILE)
     bw_edges = tuple(float(r["bin_low"]) for r in bw) + (float(bw[-1]["bin_high"]),)
     bw_counts = tuple(float(r["n_simple"]) for r in bw)
     bw_ref = Reference(
-        "Schiller, Finlay & Volman (1976) J Neurophysiol 39:1334", SF_BANDWIDTH_FILE,
+        "Schiller, Finlay & Volman (1976) J Neurophysiol 39:1334",
+        SF_BANDWIDTH_FILE,
         f"SF bandwidth 100 f_low/f_high at 1/sqrt(2) of the peak, {sum(bw_counts):g} simple cells "
-        "(transcription of Marques et al. 2021)")
+        "(transcription of Marques et al. 2021)",
+    )
 
     octs = {r["key"]: r for r in read_table(SF_OCTAVES_FILE)}["median_sf_bandwidth_octaves"]
     oct_ref = Reference(octs["citation"], SF_OCTAVES_FILE, octs["note"])
@@ -96,22 +100,43 @@ def receptive_field_distribution_tests(code: str) -> list[BioTest]:
     pe, pc = peak_sf_reference()
     med = histogram_median(pe, pc)
     pk_ref = Reference(
-        "De Valois, Albrecht & Thorell (1982) Vision Res 22:545", PEAK_SF_FILE,
+        "De Valois, Albrecht & Thorell (1982) Vision Res 22:545",
+        PEAK_SF_FILE,
         f"preferred SF of {pc.sum():g} simple cells (foveal + parafoveal), octaves from the median "
-        f"{med:.2f} c/deg (transcription of Marques et al. 2021)")
+        f"{med:.2f} c/deg (transcription of Marques et al. 2021)",
+    )
     return [
-        BioTest(f"{code}_ringach_nxny", g,
-                f"{label} code: (nx, ny) = (sigma_x f, sigma_y f) of the band-pass Gabor fits", "1",
-                nxny_ref, nxny),
-        BioTest(f"{code}_sf_bandwidth_ratio", g,
-                f"{label} code: SF bandwidth 100 f_low / f_high at 1/sqrt(2) of the peak (gratings at the "
-                "preferred orientation; fields whose response does not fall that far are left out)", "%",
-                bw_ref, BinnedKS(bw_edges, bw_counts)),
-        BioTest(f"{code}_sf_bandwidth_octaves", g,
-                f"{label} code: median SF bandwidth, full width at half amplitude (gratings)", "octaves",
-                oct_ref, InRange(float(octs["low"]), float(octs["high"]), "octaves")),
-        BioTest(f"{code}_preferred_sf_spread", g,
-                f"{label} code: preferred SF (gratings), octaves from the code's median", "octaves",
-                pk_ref, BinnedKS(tuple(np.log2(pe / med)), tuple(pc))),
+        BioTest(
+            f"{code}_ringach_nxny",
+            g,
+            f"{label} code: (nx, ny) = (sigma_x f, sigma_y f) of the band-pass Gabor fits",
+            "1",
+            nxny_ref,
+            nxny,
+        ),
+        BioTest(
+            f"{code}_sf_bandwidth_ratio",
+            g,
+            f"{label} code: SF bandwidth 100 f_low / f_high at 1/sqrt(2) of the peak (gratings at the "
+            "preferred orientation; fields whose response does not fall that far are left out)",
+            "%",
+            bw_ref,
+            BinnedKS(bw_edges, bw_counts),
+        ),
+        BioTest(
+            f"{code}_sf_bandwidth_octaves",
+            g,
+            f"{label} code: median SF bandwidth, full width at half amplitude (gratings)",
+            "octaves",
+            oct_ref,
+            InRange(float(octs["low"]), float(octs["high"]), "octaves"),
+        ),
+        BioTest(
+            f"{code}_preferred_sf_spread",
+            g,
+            f"{label} code: preferred SF (gratings), octaves from the code's median",
+            "octaves",
+            pk_ref,
+            BinnedKS(tuple(np.log2(pe / med)), tuple(pc)),
+        ),
     ]
-

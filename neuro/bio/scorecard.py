@@ -56,8 +56,10 @@ def read_table(name: str) -> list[dict[str, str]]:
     for k, row in enumerate(rows, 1):
         # DictReader files surplus fields under the key None and fills missing ones with None
         if None in row or any(v is None for v in row.values()):
-            raise FormatError(f"reference data file {name!r}: data row {k} does not have the "
-                              f"{len(reader.fieldnames)} fields of its header")
+            raise FormatError(
+                f"reference data file {name!r}: data row {k} does not have the "
+                f"{len(reader.fieldnames)} fields of its header"
+            )
     return rows
 
 
@@ -155,7 +157,9 @@ class ReducedChiSquare:
 
     def __post_init__(self) -> None:
         if len(self.y) != len(self.sem) or not self.y:
-            raise ValueError(f"y and sem must have the same non-zero length, got {len(self.y)} and {len(self.sem)}")
+            raise ValueError(
+                f"y and sem must have the same non-zero length, got {len(self.y)} and {len(self.sem)}"
+            )
         if any(not s > 0 for s in self.sem):
             raise ValueError(f"every sem must be > 0, got {self.sem}")
         if not self.max_chi2 > 0:
@@ -188,7 +192,9 @@ class BinnedKS:
 
     def __post_init__(self) -> None:
         if len(self.edges) != len(self.counts) + 1 or not self.counts:
-            raise ValueError(f"need len(edges) == len(counts) + 1 >= 2, got {len(self.edges)} and {len(self.counts)}")
+            raise ValueError(
+                f"need len(edges) == len(counts) + 1 >= 2, got {len(self.edges)} and {len(self.counts)}"
+            )
         if any(b <= a for a, b in zip(self.edges, self.edges[1:])):
             raise ValueError(f"edges must increase strictly, got {self.edges}")
         if any(c < 0 for c in self.counts) or sum(self.counts) <= 0:
@@ -212,8 +218,10 @@ class BinnedKS:
         return _verdict(float(np.max(np.abs(ref - model))), self.critical(v.size))
 
     def describe(self) -> str:
-        return (f"KS distance to the {sum(self.counts):g}-cell histogram within the critical value "
-                f"at alpha = {self.alpha:g}")
+        return (
+            f"KS distance to the {sum(self.counts):g}-cell histogram within the critical value "
+            f"at alpha = {self.alpha:g}"
+        )
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,8 @@ def capability_matrix() -> str:
     caps = [get_backend(b).capabilities for b in names]
     head = "| feature | " + " | ".join(names) + " |"
     rule = "|---|" + "---|" * len(names)
-    rows = [f"| {f.value} | " + " | ".join("yes" if f in c else "no" for c in caps) + " |"
-            for f in Feature]
+    rows = [
+        f"| {f.value} | " + " | ".join("yes" if f in c else "no" for c in caps) + " |"
+        for f in Feature
+    ]
     return "\n".join([head, rule, *rows])

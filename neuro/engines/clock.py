@@ -127,8 +127,10 @@ def _propagate(n, part, t_lo, t_hi, spikes, rt, st, ref_n):
             tgt0 = p_tgt_off[p]
             if not whole:
                 cols = indices[lo:hi]
-                lo, hi = (lo + np.searchsorted(cols, t_lo - tgt0),
-                          lo + np.searchsorted(cols, t_hi - tgt0))
+                lo, hi = (
+                    lo + np.searchsorted(cols, t_lo - tgt0),
+                    lo + np.searchsorted(cols, t_hi - tgt0),
+                )
             ch = p_chan[p]
             if n_slots == 1:  # no delays in the network: a branch-free scatter into the state
                 if ch == 0:
@@ -151,8 +153,18 @@ def _propagate(n, part, t_lo, t_hi, spikes, rt, st, ref_n):
                     else:
                         syn[ch - 1, t] += weights[s]
                 else:
-                    ring_push(buf, queued, q_ids, q_len, ring_slot(n_mod, d, n_slots), t, ch,
-                              weights[s], part, t_lo)
+                    ring_push(
+                        buf,
+                        queued,
+                        q_ids,
+                        q_len,
+                        ring_slot(n_mod, d, n_slots),
+                        t,
+                        ch,
+                        weights[s],
+                        part,
+                        t_lo,
+                    )
     return 0
 
 
@@ -196,8 +208,18 @@ def inputs_serial(n, j, spiking, n_spk, model, st, bk, io):
     """Stage 3 (:func:`_inputs`) of every partition, in order, on this thread."""
     spikes = StepSpikes(spiking, n_spk, io.ext_ids, io.ext_ptr[j], io.ext_ptr[j + 1])
     for part in range(model.bounds.shape[0] - 1):
-        _inputs(n, part, spikes, model.bounds, model.neurons, model.routing, model.drives,
-                io.seed, st, bk.no_hits)
+        _inputs(
+            n,
+            part,
+            spikes,
+            model.bounds,
+            model.neurons,
+            model.routing,
+            model.drives,
+            io.seed,
+            st,
+            bk.no_hits,
+        )
     return 0
 
 
@@ -205,8 +227,9 @@ def inputs_serial(n, j, spiking, n_spk, model, st, bk, io):
 def inputs_parallel(n, j, spiking, n_spk, model, st, bk, io):
     """Stage 3 (:func:`_inputs`) of every partition, partitions spread over the threads."""
     spikes = StepSpikes(spiking, n_spk, io.ext_ids, io.ext_ptr[j], io.ext_ptr[j + 1])
-    _inputs_partitions(n, spikes, model.bounds, model.neurons, model.routing, model.drives,
-                       io.seed, st, bk.no_hits)
+    _inputs_partitions(
+        n, spikes, model.bounds, model.neurons, model.routing, model.drives, io.seed, st, bk.no_hits
+    )
     return 0
 
 
@@ -230,10 +253,19 @@ def update_stage(n, part, bounds, nr, st, sc):
     # count increment and decrement)
     v, syn, last, drive, theta = st.v, st.syn, st.last_spike, st.drive, st.theta
     extra, cand = sc.extra, sc.cand
-    pop_offsets, ref_steps, syn_to_mem, syn_decay = (nr.pop_offsets, nr.ref_steps,
-                                                     nr.syn_to_mem, nr.syn_decay)
-    mem_decay, v_inf, adapt, theta_decay, v_threshold = (nr.mem_decay, nr.v_inf, nr.adapt,
-                                                         nr.theta_decay, nr.v_threshold)
+    pop_offsets, ref_steps, syn_to_mem, syn_decay = (
+        nr.pop_offsets,
+        nr.ref_steps,
+        nr.syn_to_mem,
+        nr.syn_decay,
+    )
+    mem_decay, v_inf, adapt, theta_decay, v_threshold = (
+        nr.mem_decay,
+        nr.v_inf,
+        nr.adapt,
+        nr.theta_decay,
+        nr.v_threshold,
+    )
     coba, e_rev, g_mean, dt_over_tau = nr.coba, nr.e_rev, nr.g_mean, nr.dt_over_tau
     injected = nr.injected
     t_lo = bounds[part]
@@ -249,10 +281,17 @@ def update_stage(n, part, bounds, nr, st, sc):
             continue
         rs = ref_steps[pop]
         if coba[pop]:  # conductance channels (at most two, padded): neuro.coba
-            coba_coef = (v_inf[pop], e_rev[pop, 0], e_rev[pop, 1], g_mean[pop, 0],
-                         g_mean[pop, 1], syn_decay[pop, 0], syn_decay[pop, 1], dt_over_tau[pop])
-            coba_update(n, v[lo:hi], s0[lo:hi], s1[lo:hi], last[lo:hi], drive[lo:hi],
-                        coba_coef, rs)
+            coba_coef = (
+                v_inf[pop],
+                e_rev[pop, 0],
+                e_rev[pop, 1],
+                g_mean[pop, 0],
+                g_mean[pop, 1],
+                syn_decay[pop, 0],
+                syn_decay[pop, 1],
+                dt_over_tau[pop],
+            )
+            coba_update(n, v[lo:hi], s0[lo:hi], s1[lo:hi], last[lo:hi], drive[lo:hi], coba_coef, rs)
         else:
             if n_ch > 2:
                 for i in range(lo, hi):
@@ -265,12 +304,30 @@ def update_stage(n, part, bounds, nr, st, sc):
             # the scan is fused into the update where nothing changes v or the threshold
             # after it (two channels, fixed threshold); elsewhere crossings() runs below
             fused = n_ch == 2 and not adapt[pop]
-            coef = (mem_decay[pop], v_inf[pop], syn_to_mem[pop, 0], syn_to_mem[pop, 1],
-                    syn_decay[pop, 0], syn_decay[pop, 1])
+            coef = (
+                mem_decay[pop],
+                v_inf[pop],
+                syn_to_mem[pop, 0],
+                syn_to_mem[pop, 1],
+                syn_decay[pop, 0],
+                syn_decay[pop, 1],
+            )
             # an empty drive: nothing injected, the update does not read it
             dr = drive[lo:hi] if injected[pop] else drive[lo:lo]
-            n_c += lif_update(n, v[lo:hi], s0[lo:hi], s1[lo:hi], last[lo:hi], dr, coef,
-                              rs, v_threshold[pop], fused, lo, cand[t_lo + n_c:])
+            n_c += lif_update(
+                n,
+                v[lo:hi],
+                s0[lo:hi],
+                s1[lo:hi],
+                last[lo:hi],
+                dr,
+                coef,
+                rs,
+                v_threshold[pop],
+                fused,
+                lo,
+                cand[t_lo + n_c :],
+            )
             if fused:
                 continue
             if n_ch > 2:
@@ -288,8 +345,17 @@ def update_stage(n, part, bounds, nr, st, sc):
             if dth != 1.0:
                 for i in range(lo, hi):
                     theta[i] *= dth
-        n_c += crossings(n, v[lo:hi], last[lo:hi], theta[lo:hi], adapt[pop], v_threshold[pop],
-                         rs, lo, cand[t_lo + n_c:])
+        n_c += crossings(
+            n,
+            v[lo:hi],
+            last[lo:hi],
+            theta[lo:hi],
+            adapt[pop],
+            v_threshold[pop],
+            rs,
+            lo,
+            cand[t_lo + n_c :],
+        )
     sc.n_cand[part] = n_c
     return 0
 
@@ -348,15 +414,25 @@ class ClockSimulator:
     >>> rec = sim.run(0.5)                              # doctest: +SKIP
     """
 
-    def __init__(self, network: Network, dt_s: float, *, seed: int = 0, dtype: type = np.float64,
-                 chunk_steps: int = 10_000, threads: int | None = None):
+    def __init__(
+        self,
+        network: Network,
+        dt_s: float,
+        *,
+        seed: int = 0,
+        dtype: type = np.float64,
+        chunk_steps: int = 10_000,
+        threads: int | None = None,
+    ):
         check_supported(network, "clock")
         if isinstance(chunk_steps, bool) or int(chunk_steps) != chunk_steps or chunk_steps < 1:
             raise ValueError(f"chunk_steps must be an integer >= 1, got {chunk_steps!r}")
         max_threads = numba.config.NUMBA_NUM_THREADS
-        if threads is not None and not (isinstance(threads, (int, np.integer))
-                                        and not isinstance(threads, bool)
-                                        and 1 <= threads <= max_threads):
+        if threads is not None and not (
+            isinstance(threads, (int, np.integer))
+            and not isinstance(threads, bool)
+            and 1 <= threads <= max_threads
+        ):
             raise ValueError(f"threads must be an integer in [1, {max_threads}], got {threads!r}")
         self.network = network
         self.chunk_steps = int(chunk_steps)
@@ -379,8 +455,7 @@ class ClockSimulator:
     def reset(self, *, keep_weights: bool = False) -> None:
         """Back to the network's initial state at ``t = 0`` with the same seed; learned
         weights are kept only if ``keep_weights``."""
-        self.state = initial_state(self.plan,
-                                   weights=self.state.weights if keep_weights else None)
+        self.state = initial_state(self.plan, weights=self.state.weights if keep_weights else None)
         self.drive.reset()
 
     def counters(self) -> None:
@@ -394,7 +469,11 @@ class ClockSimulator:
         if projection is None:
             return list(range(len(rows)))
         names = [pr.name for pr in self.network.projections]
-        p = names.index(projection) if isinstance(projection, str) and projection in names else projection
+        p = (
+            names.index(projection)
+            if isinstance(projection, str) and projection in names
+            else projection
+        )
         if p not in rows:
             raise ValueError(
                 f"projection must be a plastic projection (index or name), got {projection!r}; "
@@ -442,8 +521,10 @@ class ClockSimulator:
 
     def state_dict(self) -> dict[str, object]:
         """Everything needed to resume: the state record's fields and the input drive state."""
-        d: dict[str, object] = {k: (x.copy() if isinstance(x, np.ndarray) else x)
-                                for k, x in self.state._asdict().items()}
+        d: dict[str, object] = {
+            k: (x.copy() if isinstance(x, np.ndarray) else x)
+            for k, x in self.state._asdict().items()
+        }
         d["inputs"] = self.drive.state_dict()
         return d
 
@@ -461,8 +542,10 @@ class ClockSimulator:
 
     def synapses(self) -> list[SparseSynapses]:
         """Each projection's synapses with the current weights."""
-        return [pr.synapses.with_weights(self.state.weights[self.plan.projection_slice(p)].copy())
-                for p, pr in enumerate(self.network.projections)]
+        return [
+            pr.synapses.with_weights(self.state.weights[self.plan.projection_slice(p)].copy())
+            for p, pr in enumerate(self.network.projections)
+        ]
 
     def run(self, duration_s: float, *, progress: bool = False) -> Recording:
         """Advance by ``duration_s`` and return what the monitors recorded in that interval."""
@@ -473,10 +556,17 @@ class ClockSimulator:
         if parallel:
             numba.set_num_threads(self.threads)
         bk = (ClockParallel if parallel else ClockSerial)(np.zeros(0, np.int64))
-        rec, self.state = run_blocks(self.network, plan, self.state, self.drive, n_steps,
-                                     chunk_steps=self.chunk_steps,
-                                     records=lambda n0, n1: lambda k: bk,  # one record
-                                     engine="clock", progress=progress)
+        rec, self.state = run_blocks(
+            self.network,
+            plan,
+            self.state,
+            self.drive,
+            n_steps,
+            chunk_steps=self.chunk_steps,
+            records=lambda n0, n1: lambda k: bk,  # one record
+            engine="clock",
+            progress=progress,
+        )
         return rec
 
 
@@ -484,5 +574,6 @@ class ClockSimulator:
 #: a presynaptic spike with the postsynaptic state of the same step).
 CLOCK_FEATURES: frozenset[Feature] = frozenset(Feature) - {Feature.PLASTIC_DELAYS}
 
-register_backend("clock", ClockSimulator, CLOCK_FEATURES,
-                 "the clock engine runs every supported feature")
+register_backend(
+    "clock", ClockSimulator, CLOCK_FEATURES, "the clock engine runs every supported feature"
+)

@@ -180,8 +180,9 @@ class InputDrive:
     >>> ptr, ids = drive.spikes(0, 10_000)             # steps [0, len(ptr) - 1)
     """
 
-    def __init__(self, network: Network, dt_s: float, seed: int = 0, *,
-                 max_block_spikes: int = 1 << 20):
+    def __init__(
+        self, network: Network, dt_s: float, seed: int = 0, *, max_block_spikes: int = 1 << 20
+    ):
         dt = float(dt_s)
         if not (np.isfinite(dt) and dt > 0):
             raise ValueError(f"dt_s must be a finite number > 0, got {dt_s!r}")
@@ -198,19 +199,27 @@ class InputDrive:
             self._slices[src.name] = slice(chan0, chan0 + src.size)
             chan0 += src.size
         n_chan = chan0
-        self._chan_src = np.repeat(np.arange(len(poisson), dtype=np.int32),
-                                   [s.size for _, s in poisson]).astype(np.int32)
+        self._chan_src = np.repeat(
+            np.arange(len(poisson), dtype=np.int32), [s.size for _, s in poisson]
+        ).astype(np.int32)
         self._src_chan0 = np.array([self._slices[s.name].start for _, s in poisson], np.int64)
         self._src_gid0 = np.array([network.id_range(s.name).start for _, s in poisson], np.int64)
         self._src_stream = np.array([stream_id(0, g) for g, _ in poisson], np.int64)
         self._inv = np.empty(n_chan)  # 1 / ln(1 - rate dt) of each channel
         for _, src in poisson:
-            self._inv[self._slices[src.name]] = _inverse_log_q(self._probabilities(src.name, src.rate_hz))
+            self._inv[self._slices[src.name]] = _inverse_log_q(
+                self._probabilities(src.name, src.rate_hz)
+            )
         self._next = np.empty(n_chan, np.int64)
         self._count = np.empty(n_chan, np.int64)
         self._link = np.empty(n_chan, np.int32)
-        self._ch = _Channels(self._chan_src, self._src_chan0, self._src_gid0, self._src_stream,
-                             *self._spike_arrays(network, dt))
+        self._ch = _Channels(
+            self._chan_src,
+            self._src_chan0,
+            self._src_gid0,
+            self._src_stream,
+            *self._spike_arrays(network, dt),
+        )
         self._draws = _Draws(self._inv, self._next, self._count)
         self._ev_steps, self._ev_ids, self._ev_vals = self._current_steps(network, dt)
         self._out = np.empty(0, np.int64)
@@ -281,8 +290,12 @@ class InputDrive:
 
     def state_dict(self) -> dict[str, object]:
         """Everything needed to resume the drive: step, rates, next spikes, draw counters."""
-        return {"step": self._step, "inv_log_q": self._inv.copy(), "next": self._next.copy(),
-                "count": self._count.copy()}
+        return {
+            "step": self._step,
+            "inv_log_q": self._inv.copy(),
+            "next": self._next.copy(),
+            "count": self._count.copy(),
+        }
 
     def load_state_dict(self, d: dict[str, object], step: int | None = None) -> None:
         """Restore a :meth:`state_dict` of a drive of the same network and dt.
@@ -297,14 +310,18 @@ class InputDrive:
         n = check_step("inputs.step", d["step"])
         if step is not None and n != step:
             raise ValueError(f"state 'inputs.step' = {n} must equal the simulator's step {step}")
-        new = {k: state_array(f"inputs.{k}", d[k], arr, allow_inf=True) for k, arr in
-               (("inv_log_q", self._inv), ("next", self._next), ("count", self._count))}
+        new = {
+            k: state_array(f"inputs.{k}", d[k], arr, allow_inf=True)
+            for k, arr in (("inv_log_q", self._inv), ("next", self._next), ("count", self._count))
+        }
         inv = new["inv_log_q"]
         bad = ~((inv <= 0) | (inv == np.inf))
         if np.any(bad):
-            raise ValueError(f"state 'inputs.inv_log_q' = {inv[bad][0].item()!r} is outside "
-                             "the valid range [-inf, 0] or +inf (1 / ln(1 - rate dt) of a rate "
-                             "in [0, 1/dt])")
+            raise ValueError(
+                f"state 'inputs.inv_log_q' = {inv[bad][0].item()!r} is outside "
+                "the valid range [-inf, 0] or +inf (1 / ln(1 - rate dt) of a rate "
+                "in [0, 1/dt])"
+            )
         check_in_range("inputs.next", new["next"], n, np.iinfo(np.int64).max)
         check_in_range("inputs.count", new["count"], 0, np.iinfo(np.int64).max)
         self._inv[...], self._next[...] = new["inv_log_q"], new["next"]
@@ -316,8 +333,9 @@ class InputDrive:
         step :attr:`step` on (each channel's next spike is redrawn: a Poisson process is
         memoryless, and the draw counter keeps it deterministic)."""
         if source not in self._slices:
-            raise ValueError(f"source must be a PoissonSource, one of {sorted(self._slices)}, "
-                             f"got {source!r}")
+            raise ValueError(
+                f"source must be a PoissonSource, one of {sorted(self._slices)}, got {source!r}"
+            )
         sl = self._slices[source]
         self._inv[sl] = _inverse_log_q(self._probabilities(source, rate_hz))
         _redraw(self.seed, self._step, np.arange(sl.start, sl.stop), self._ch, self._draws)
@@ -360,8 +378,15 @@ class InputDrive:
         return ptr, out[:n_ids].copy()
 
     def _emit(self, n0: int, n1: int, out: np.ndarray) -> tuple[int, int]:
-        return _emit(self.seed, n0, n1, self._ch, self._draws,
-                     _Buckets(self._head, self._link, self._size), out)
+        return _emit(
+            self.seed,
+            n0,
+            n1,
+            self._ch,
+            self._draws,
+            _Buckets(self._head, self._link, self._size),
+            out,
+        )
 
     def current_events(self, n0: int, n1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Drive changes of steps ``[n0, n1)`` as ``(ptr, ids, delta)`` (like :meth:`spikes`).

@@ -42,10 +42,19 @@ def n_run_steps(duration_s: float, plan: Plan) -> int:
     return check_duration(duration_s, plan.dt_s, plan.n_neurons)
 
 
-def run_blocks(network: Network, plan: Plan, st: State, drive: InputDrive, n_steps: int, *,
-               chunk_steps: int, records: BlockRecords, engine: str, progress: bool = False,
-               float_states: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
-               | None = None) -> tuple[Recording, State]:
+def run_blocks(
+    network: Network,
+    plan: Plan,
+    st: State,
+    drive: InputDrive,
+    n_steps: int,
+    *,
+    chunk_steps: int,
+    records: BlockRecords,
+    engine: str,
+    progress: bool = False,
+    float_states: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
+) -> tuple[Recording, State]:
     """Run steps ``[st.step, st.step + n_steps)`` of a clocked backend.
 
     Parameters
@@ -79,9 +88,14 @@ def run_blocks(network: Network, plan: Plan, st: State, drive: InputDrive, n_ste
     n_start, n_end = st.step, st.step + n_steps
     cols = state_columns(network, plan, n_start, n_end)
     cap = max(4 * plan.n_neurons, 1 << 16)
-    rec = Recorder(cols.ids, cols.channels, cols.every,
-                   np.zeros((cols.n_samples, cols.ids.size), dtype=st.v.dtype),
-                   np.empty(cap, np.int64), np.empty(cap, np.int64))
+    rec = Recorder(
+        cols.ids,
+        cols.channels,
+        cols.every,
+        np.zeros((cols.n_samples, cols.ids.size), dtype=st.v.dtype),
+        np.empty(cap, np.int64),
+        np.empty(cap, np.int64),
+    )
     sc = scratch(plan.n_neurons, plan.model.bounds.size - 1, st.v.dtype)
     src_mon = set(network.spike_monitored()) - {p.name for p in network.populations}
     steps_out: list[np.ndarray] = []
@@ -105,9 +119,10 @@ def run_blocks(network: Network, plan: Plan, st: State, drive: InputDrive, n_ste
             bk_at = records(n, n1)
             k = n
             while k < n1:  # the loop stops early when its spike buffer could overflow
-                io = Inputs(ext_ptr[k - n:], ext_ids, ev_ptr[k - n:], ev_ids, ev_vals, drive.seed)
-                k_next, n_out, n_samples = run_steps(k, n1, plan.model, st, bk_at(k), io, rec, sc,
-                                                     n_samples)
+                io = Inputs(ext_ptr[k - n :], ext_ids, ev_ptr[k - n :], ev_ids, ev_vals, drive.seed)
+                k_next, n_out, n_samples = run_steps(
+                    k, n1, plan.model, st, bk_at(k), io, rec, sc, n_samples
+                )
                 steps_out.append(rec.spike_step[:n_out].copy())
                 ids_out.append(rec.spike_id[:n_out].copy())
                 bar.update(k_next - k)
@@ -120,7 +135,19 @@ def run_blocks(network: Network, plan: Plan, st: State, drive: InputDrive, n_ste
     if float_states is not None:
         states = float_states(states, cols.ids, cols.channels)
     recording = assemble_recording(
-        network, plan, n_start, n_end, steps_out, ids_out, src_steps, src_ids, states,
-        cols.monitors, cols.every, wall, engine=engine)
+        network,
+        plan,
+        n_start,
+        n_end,
+        steps_out,
+        ids_out,
+        src_steps,
+        src_ids,
+        states,
+        cols.monitors,
+        cols.every,
+        wall,
+        engine=engine,
+    )
     recording.meta["compile_s"] = compiling.seconds
     return recording, st

@@ -63,7 +63,9 @@ def _emit(g, t, heap, seq, routes):
         lo = p_syn0[p] + indptr[p_iptr0[p] + row]
         hi = p_syn0[p] + indptr[p_iptr0[p] + row + 1]
         for s in range(lo, hi):
-            heapq.heappush(heap, (t + delay_s[s], seq, _ARRIVAL, p_tgt_off[p] + indices[s], weights[s]))
+            heapq.heappush(
+                heap, (t + delay_s[s], seq, _ARRIVAL, p_tgt_off[p] + indices[s], weights[s])
+            )
             seq += 1
     return seq
 
@@ -211,8 +213,13 @@ def _drive_arrivals(network: Network, t_end: float, seed: int) -> tuple[np.ndarr
     times, ids, w = [np.zeros(0)], [np.zeros(0, np.int64)], [np.zeros(0)]
     for d, drv in enumerate(network.drives):
         r = network.id_range(drv.target)
-        args = (seed, stream_id(1, d), np.full(r.stop - r.start, drv.n_inputs * drv.rate_hz),
-                t_end, r.start)
+        args = (
+            seed,
+            stream_id(1, d),
+            np.full(r.stop - r.start, drv.n_inputs * drv.rate_hz),
+            t_end,
+            r.start,
+        )
         n = _poisson_times(*args, True, np.zeros(0), np.zeros(0, np.int64))
         t, i = np.empty(n), np.empty(n, np.int64)
         _poisson_times(*args, False, t, i)
@@ -250,8 +257,9 @@ class ExactSimulator:
     three ``run(0.1)`` give the same spikes; the cost of a continued run grows with its end.
     """
 
-    def __init__(self, network: Network, dt_s: float, *, seed: int = 0,
-                 max_spikes: int = 50_000_000):
+    def __init__(
+        self, network: Network, dt_s: float, *, seed: int = 0, max_spikes: int = 50_000_000
+    ):
         check_supported(network, "exact")
         if not (isinstance(dt_s, (int, float)) and math.isfinite(dt_s) and dt_s > 0):
             raise ValueError(f"dt_s must be a finite number > 0, got {dt_s!r}")
@@ -323,13 +331,24 @@ class ExactSimulator:
             per_neuron([p.params.t_ref_s for p in net.populations]),
         )
         rt = plan.routing
-        routes = (rt.gp_ptr, rt.gp_list, rt.group_of_pre, rt.p_src_off, rt.p_tgt_off,
-                  rt.p_iptr0, rt.p_syn0, rt.indptr, rt.indices, plan.weights,
-                  rt.delays * self.dt_s)
+        routes = (
+            rt.gp_ptr,
+            rt.gp_list,
+            rt.group_of_pre,
+            rt.p_src_off,
+            rt.p_tgt_off,
+            rt.p_iptr0,
+            rt.p_syn0,
+            rt.indptr,
+            rt.indices,
+            plan.weights,
+            rt.delays * self.dt_s,
+        )
         inputs = (src_t, src_i, *_drive_arrivals(net, t1, self.seed))
         wall0 = time.perf_counter()
         out_t, out_i, n_out, n_events, ok = _run_exact(
-            t1, plan.v_init.copy(), neurons, routes, inputs, self.max_spikes)
+            t1, plan.v_init.copy(), neurons, routes, inputs, self.max_spikes
+        )
         wall = time.perf_counter() - wall0
         if not ok:
             raise RuntimeError(f"more than max_spikes={self.max_spikes} spikes; raise max_spikes")
@@ -349,8 +368,14 @@ class ExactSimulator:
                 spikes[m.target] = SpikeTrains(t_sel, i_sel, n, t1 - t0, t_start_s=t0)
             elif isinstance(m, RateMonitor):
                 rates[m.target] = np.bincount(step[sel] - n0, minlength=n_steps) / (n * self.dt_s)
-        return Recording(spikes, {}, rates, self.dt_s, t1 - t0,
-                         meta=run_meta("exact", wall, t0, n_steps, n_events=int(n_events)))
+        return Recording(
+            spikes,
+            {},
+            rates,
+            self.dt_s,
+            t1 - t0,
+            meta=run_meta("exact", wall, t0, n_steps, n_events=int(n_events)),
+        )
 
 
 def simulate_exact(
@@ -370,7 +395,15 @@ def simulate_exact(
 
 
 register_backend(
-    "exact", ExactSimulator,
-    {Feature.DELAYS, Feature.POISSON_SOURCES, Feature.SPIKE_ARRAY_SOURCES, Feature.POISSON_INPUT,
-     Feature.SUBTRACT_RESET, Feature.CHECKPOINTS},
-    "the exact engine runs delta synapses with a constant drive between events")
+    "exact",
+    ExactSimulator,
+    {
+        Feature.DELAYS,
+        Feature.POISSON_SOURCES,
+        Feature.SPIKE_ARRAY_SOURCES,
+        Feature.POISSON_INPUT,
+        Feature.SUBTRACT_RESET,
+        Feature.CHECKPOINTS,
+    },
+    "the exact engine runs delta synapses with a constant drive between events",
+)

@@ -14,8 +14,15 @@ from neuro.jit import njit
 #: Neurons per block of the update's fused threshold scan (:func:`lif_update`).
 SCAN_BLOCK = 128
 
-__all__ = ["accepts_delta", "apply_drives", "crossings", "kwta_winners", "lif_update",
-           "stable_argsort", "step_kernel"]
+__all__ = [
+    "accepts_delta",
+    "apply_drives",
+    "crossings",
+    "kwta_winners",
+    "lif_update",
+    "stable_argsort",
+    "step_kernel",
+]
 
 
 def step_kernel(fn):
@@ -38,13 +45,16 @@ def prefetch(typingctx, arr, idx):
     def codegen(context, builder, sig, args):
         aryty = sig.args[0]
         ary = context.make_array(aryty)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]],
-                                       wraparound=False, boundscheck=False)
+        ptr = cgutils.get_item_pointer(
+            context, builder, aryty, ary, [args[1]], wraparound=False, boundscheck=False
+        )
         i8p = builder.bitcast(ptr, ir.IntType(8).as_pointer())
         i32 = ir.IntType(32)
         fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [i8p.type, i32, i32, i32]),
-            "llvm.prefetch.p0")
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [i8p.type, i32, i32, i32]),
+            "llvm.prefetch.p0",
+        )
         # read, keep in all cache levels, data cache
         builder.call(fn, [i8p, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
         return context.get_dummy_value()

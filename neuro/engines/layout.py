@@ -18,8 +18,15 @@ import numpy as np
 # this when it starts (on the first parallel region), so set it on import unless the user has.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-__all__ = ["CDF_TERMS", "COUNTER_STRIDE", "MIN_SYN_ROWS", "NEVER", "N_PARTITIONS", "PARALLEL_MIN_NEURONS",
-           "partitions"]
+__all__ = [
+    "CDF_TERMS",
+    "COUNTER_STRIDE",
+    "MIN_SYN_ROWS",
+    "NEVER",
+    "N_PARTITIONS",
+    "PARALLEL_MIN_NEURONS",
+    "partitions",
+]
 
 #: Networks smaller than this run as one partition (a parallel region per step costs more
 #: than it saves on a few thousand neurons).
@@ -59,7 +66,7 @@ def _rows_sorted(routing, offsets: np.ndarray) -> bool:
         g = int(np.searchsorted(offsets, routing.p_src_off[p], side="right")) - 1
         n_rows = int(offsets[g + 1] - offsets[g])
         start = int(routing.p_iptr0[p])
-        if not np.all(np.isin(step_down, routing.indptr[start: start + n_rows + 1])):
+        if not np.all(np.isin(step_down, routing.indptr[start : start + n_rows + 1])):
             return False
     return True
 
@@ -72,6 +79,5 @@ def partitions(n_neurons: int, routing, offsets: np.ndarray) -> np.ndarray:
     :data:`N_PARTITIONS` equal ranges. ``routing`` is the plan's
     :class:`neuro.engines.plan.Routing`, ``offsets`` its group offsets.
     """
-    k = (N_PARTITIONS if n_neurons >= PARALLEL_MIN_NEURONS and _rows_sorted(routing, offsets)
-         else 1)
+    k = N_PARTITIONS if n_neurons >= PARALLEL_MIN_NEURONS and _rows_sorted(routing, offsets) else 1
     return np.linspace(0, n_neurons, k + 1).astype(np.int64)

@@ -32,8 +32,18 @@ from neuro.engines.kernels import kwta_winners, step_kernel
 from neuro.engines.plasticity import plastic_events
 from neuro.jit import check_keyed, njit
 
-__all__ = ["Inputs", "Recorder", "Scratch", "inputs", "register_stages", "reset_stage",
-           "run_steps", "scratch", "threshold_stage", "update"]
+__all__ = [
+    "Inputs",
+    "Recorder",
+    "Scratch",
+    "inputs",
+    "register_stages",
+    "reset_stage",
+    "run_steps",
+    "scratch",
+    "threshold_stage",
+    "update",
+]
 
 
 class Inputs(NamedTuple):
@@ -113,10 +123,15 @@ def scratch(n_neurons: int, n_partitions: int, dtype: type) -> Scratch:
     ``n_partitions`` partitions whose state has ``dtype``. Allocated by the caller, so that
     the loop allocates nothing and runs without reference counting
     (:func:`neuro.engines.kernels.step_kernel`)."""
-    return Scratch(np.zeros(n_neurons, dtype=dtype), np.empty(n_neurons, np.int64),
-                   np.zeros(n_partitions, np.int64), np.empty(n_neurons, np.int64),
-                   np.empty(n_neurons, np.float64), np.empty(n_neurons, np.int64),
-                   np.empty(n_neurons, np.int64))
+    return Scratch(
+        np.zeros(n_neurons, dtype=dtype),
+        np.empty(n_neurons, np.int64),
+        np.zeros(n_partitions, np.int64),
+        np.empty(n_neurons, np.int64),
+        np.empty(n_neurons, np.float64),
+        np.empty(n_neurons, np.int64),
+        np.empty(n_neurons, np.int64),
+    )
 
 
 @njit(nogil=True, inline="always")
@@ -153,8 +168,19 @@ def threshold_stage(kw, v, theta, bounds, sc):
                 spiking[n_spk] = cand[r]
                 n_spk += 1
         elif end > start:
-            n_spk = kwta_winners(v, theta, adapt[pop], cand[start:], end - start, kwta_k[pop],
-                                 kwta_hold[pop], v_reset[pop], spiking, n_spk, work)
+            n_spk = kwta_winners(
+                v,
+                theta,
+                adapt[pop],
+                cand[start:],
+                end - start,
+                kwta_k[pop],
+                kwta_hold[pop],
+                v_reset[pop],
+                spiking,
+                n_spk,
+                work,
+            )
         start = end
     return n_spk
 
@@ -173,8 +199,12 @@ def reset_stage(spiking, n_spk, nr, st):
     """Stage 5: spiking neurons go to ``v_reset`` (or subtract ``reset_amount``); adaptive
     thresholds grow by ``theta_plus``."""
     v, theta, theta_plus = st.v, st.theta, st.theta_plus
-    pop_offsets, reset_amount, v_reset, adapt = (nr.pop_offsets, nr.reset_amount, nr.v_reset,
-                                                 nr.adapt)
+    pop_offsets, reset_amount, v_reset, adapt = (
+        nr.pop_offsets,
+        nr.reset_amount,
+        nr.v_reset,
+        nr.adapt,
+    )
     for r in range(n_spk):
         i = spiking[r]
         pop = _pop_of(i, pop_offsets)
@@ -221,7 +251,8 @@ def register_stages(record: type, update_impl, inputs_impl) -> None:
     def _inputs(n, j, spiking, n_spk, model, st, bk, io):
         if _is(bk):
             return lambda n, j, spiking, n_spk, model, st, bk, io: inputs_impl(
-                n, j, spiking, n_spk, model, st, bk, io)
+                n, j, spiking, n_spk, model, st, bk, io
+            )
         return None
 
 
@@ -241,7 +272,13 @@ def run_steps(n0, n1, model, st, bk, io, rec, sc, n_samples):
     nr, bounds, plastic, routing = model.neurons, model.bounds, model.plastic, model.routing
     v, syn, drive, last, theta = st.v, st.syn, st.drive, st.last_spike, st.theta
     kw = (nr.pop_offsets, nr.adapt, nr.kwta_k, nr.kwta_hold, nr.v_reset)
-    ev_ptr, ev_ids, ev_vals, ext_ptr, ext_ids = io.ev_ptr, io.ev_ids, io.ev_vals, io.ext_ptr, io.ext_ids
+    ev_ptr, ev_ids, ev_vals, ext_ptr, ext_ids = (
+        io.ev_ptr,
+        io.ev_ids,
+        io.ev_vals,
+        io.ext_ptr,
+        io.ext_ids,
+    )
     rec_ids, rec_chan, samples, every = rec.ids, rec.chan, rec.samples, rec.every
     spike_step, spike_id = rec.spike_step, rec.spike_id
     n_neur = v.shape[0]
@@ -271,7 +308,8 @@ def run_steps(n0, n1, model, st, bk, io, rec, sc, n_samples):
             n_out += 1
         inputs(n, j, spiking, n_spk, model, st, bk, io)
         if learns:
-            plastic_events(n, spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1], plastic,
-                           routing, st)
+            plastic_events(
+                n, spiking, n_spk, ext_ids, ext_ptr[j], ext_ptr[j + 1], plastic, routing, st
+            )
         reset_stage(spiking, n_spk, nr, st)
     return n1, n_out, n_samples

@@ -196,10 +196,20 @@ def drive_table(network: Network, dt_s: float) -> DriveTable:
         delta = network.populations[k].params.n_channels == 0
         lam = drv.n_inputs * drv.rate_hz * dt_s
         if lam > 700:  # poisson_count's exp(-lam) underflows beyond
-            raise ValueError(f"PoissonInput into {drv.target!r}: n_inputs * rate_hz * dt must be "
-                             f"<= 700 inputs per step, got {lam:g}")
-        rows.append((offsets[k], offsets[k + 1], lam, drv.weight,
-                     0 if delta else 1 + drv.receptor, stream_id(1, d)))
+            raise ValueError(
+                f"PoissonInput into {drv.target!r}: n_inputs * rate_hz * dt must be "
+                f"<= 700 inputs per step, got {lam:g}"
+            )
+        rows.append(
+            (
+                offsets[k],
+                offsets[k + 1],
+                lam,
+                drv.weight,
+                0 if delta else 1 + drv.receptor,
+                stream_id(1, d),
+            )
+        )
     cols = list(zip(*rows)) if rows else [()] * 6
     types = (np.int64, np.int64, np.float64, np.float64, np.int64, np.int64)
     lo, hi, lam, weight, channel, stream = (np.array(c, dtype=t) for c, t in zip(cols, types))
@@ -314,8 +324,14 @@ def _neurons(network: Network, dt_s: float, dtype: type, offsets: np.ndarray) ->
         v_inf=per_pop([p.params.v_inf for p in pops]),
         v_reset=per_pop([p.params.v_reset for p in pops]),
         v_threshold=per_pop([p.params.v_threshold for p in pops]),
-        reset_amount=per_pop([(p.params.v_threshold - p.params.v_reset)
-                              if p.params.reset_mode == "subtract" else 0.0 for p in pops]),
+        reset_amount=per_pop(
+            [
+                (p.params.v_threshold - p.params.v_reset)
+                if p.params.reset_mode == "subtract"
+                else 0.0
+                for p in pops
+            ]
+        ),
         ref_steps=ref_steps,
         ref_n=np.repeat(ref_steps, [p.size for p in pops]),
         syn_decay=syn_decay.astype(dtype),
@@ -329,8 +345,9 @@ def _neurons(network: Network, dt_s: float, dtype: type, offsets: np.ndarray) ->
         e_rev=e_rev.astype(dtype),
         g_mean=g_mean.astype(dtype),
         dt_over_tau=per_pop([dt_s / p.params.tau_mem_s for p in pops]),
-        injected=np.array([p.name in {c.target for c in network.currents} for p in pops],
-                          dtype=np.bool_),
+        injected=np.array(
+            [p.name in {c.target for c in network.currents} for p in pops], dtype=np.bool_
+        ),
     )
 
 
@@ -356,14 +373,21 @@ def _routing(network: Network, names: list[str], offsets: np.ndarray) -> Routing
         gp_list=np.argsort(src_of, kind="stable").astype(np.int64),
         p_src_off=np.array([offsets[names.index(pr.source)] for pr in projs], dtype=np.int64),
         p_tgt_off=np.array([offsets[names.index(pr.target)] for pr in projs], dtype=np.int64),
-        p_chan=np.array([0 if network.population(pr.target).params.n_channels == 0
-                         else 1 + pr.receptor for pr in projs], dtype=np.int64),
+        p_chan=np.array(
+            [
+                0 if network.population(pr.target).params.n_channels == 0 else 1 + pr.receptor
+                for pr in projs
+            ],
+            dtype=np.int64,
+        ),
         p_iptr0=indptr_start,
         p_syn0=syn_start,
         indptr=cat([pr.synapses.indptr for pr in projs], np.int64),
         indices=cat([pr.synapses.indices for pr in projs], np.int32),
-        delays=cat([pr.synapses.delays for pr in projs],  # 1 byte a synapse (uint8) when it fits
-                   np.result_type(np.uint8, *(pr.synapses.delays.dtype for pr in projs))),
+        delays=cat(
+            [pr.synapses.delays for pr in projs],  # 1 byte a synapse (uint8) when it fits
+            np.result_type(np.uint8, *(pr.synapses.delays.dtype for pr in projs)),
+        ),
     )
 
 
@@ -381,9 +405,16 @@ def build_plan(network: Network, dt_s: float, dtype: type = np.float64) -> Plan:
     n_neurons = int(offsets[len(pops)])
     routing = _routing(network, names, offsets)
     weights = concatenate_views([pr.synapses.weights for pr in network.projections], dtype)
-    theta_init = np.concatenate(
-        [np.full(p.size, 0.0 if p.adaptation is None else p.adaptation.theta_init) for p in pops]
-    ) if pops else np.zeros(0)
+    theta_init = (
+        np.concatenate(
+            [
+                np.full(p.size, 0.0 if p.adaptation is None else p.adaptation.theta_init)
+                for p in pops
+            ]
+        )
+        if pops
+        else np.zeros(0)
+    )
     model = Model(
         neurons=_neurons(network, dt_s, dtype, offsets),
         routing=routing,

@@ -27,11 +27,19 @@ from numba.extending import overload
 from neuro.engines.kernels import step_kernel
 from neuro.jit import check_keyed, njit
 
-__all__ = ["PlasticPlan", "build_plastic_plan", "plastic_events", "deliver_reward",
-           "register_rule", "walk_events"]
+__all__ = [
+    "PlasticPlan",
+    "build_plastic_plan",
+    "plastic_events",
+    "deliver_reward",
+    "register_rule",
+    "walk_events",
+]
 
 # rows of PlasticPlan.par
-P_APLUS, P_AMINUS, P_A3PLUS, P_A3MINUS, P_WMIN, P_WMAX, P_MUP, P_MUM, P_NEAREST, P_REWARD = range(10)
+P_APLUS, P_AMINUS, P_A3PLUS, P_A3MINUS, P_WMIN, P_WMAX, P_MUP, P_MUM, P_NEAREST, P_REWARD = range(
+    10
+)
 N_PAR = 10
 # rows of PlasticPlan.ints
 I_SRC_LO, I_SRC_HI, I_TGT_LO, I_TGT_HI, I_PRE_OFF, I_POST_OFF, I_CSC_OFF, I_PROJ = range(8)
@@ -89,8 +97,9 @@ class PlasticPlan(NamedTuple):
         return bool(np.any(self.par[:, P_REWARD] > 0))
 
 
-def build_plastic_plan(network, dt_s: float, group_offsets: np.ndarray, names: list[str],
-                       syn_start: np.ndarray) -> PlasticPlan:
+def build_plastic_plan(
+    network, dt_s: float, group_offsets: np.ndarray, names: list[str], syn_start: np.ndarray
+) -> PlasticPlan:
     """Arrays for the projections whose ``plasticity`` is a :class:`neuro.plasticity.STDPRule`.
 
     Other rule types (e.g. a hardware model's own) are left to their backend.
@@ -107,14 +116,42 @@ def build_plastic_plan(network, dt_s: float, group_offsets: np.ndarray, names: l
         g_src = names.index(pr.source)
         g_tgt = names.index(pr.target)
         n_pre, n_post = syn.shape
-        ints.append([group_offsets[g_src], group_offsets[g_src] + n_pre, group_offsets[g_tgt],
-                     group_offsets[g_tgt] + n_post, pre_off, post_off, csc_off, p])
-        pars.append([rule.a_plus, rule.a_minus, rule.a3_plus, rule.a3_minus, rule.w_min,
-                     rule.w_max, rule.mu_plus, rule.mu_minus, float(rule.pairing == "nearest"),
-                     float(rule.reward_modulated)])
+        ints.append(
+            [
+                group_offsets[g_src],
+                group_offsets[g_src] + n_pre,
+                group_offsets[g_tgt],
+                group_offsets[g_tgt] + n_post,
+                pre_off,
+                post_off,
+                csc_off,
+                p,
+            ]
+        )
+        pars.append(
+            [
+                rule.a_plus,
+                rule.a_minus,
+                rule.a3_plus,
+                rule.a3_minus,
+                rule.w_min,
+                rule.w_max,
+                rule.mu_plus,
+                rule.mu_minus,
+                float(rule.pairing == "nearest"),
+                float(rule.reward_modulated),
+            ]
+        )
         tau_e = rule.tau_eligibility_s if rule.reward_modulated else math.inf
-        taus.append([dt_s / rule.tau_plus_s, dt_s / rule.tau_x_s, dt_s / rule.tau_minus_s,
-                     dt_s / rule.tau_y_s, dt_s / tau_e])
+        taus.append(
+            [
+                dt_s / rule.tau_plus_s,
+                dt_s / rule.tau_x_s,
+                dt_s / rule.tau_minus_s,
+                dt_s / rule.tau_y_s,
+                dt_s / tau_e,
+            ]
+        )
         pre_local = syn.pre_indices().astype(np.int64)
         order = np.argsort(syn.indices, kind="stable")  # by post, then by pre (CSR order)
         counts = np.bincount(syn.indices, minlength=n_post)
@@ -186,7 +223,7 @@ def _depress(q, n, lo, hi, amp, pl, indices, st):
         if mu != 0.0:
             gap = weights[s] - wmin
             gap = gap if gap > 0.0 else 0.0
-            dw *= gap if mu == 1.0 else gap ** mu
+            dw *= gap if mu == 1.0 else gap**mu
         # the update is written out in these small loop functions: a helper call per
         # synapse, or the loop inlined into the step kernel, was 5-20x slower
         if reward:
@@ -259,7 +296,7 @@ def _potentiate(q, n, c_lo, c_hi, amp, pl, st):
         if mu != 0.0:
             gap = wmax - weights[s]
             gap = gap if gap > 0.0 else 0.0
-            dw *= gap if mu == 1.0 else gap ** mu
+            dw *= gap if mu == 1.0 else gap**mu
         if reward:
             e = elig[s] * _decay(decay, tau_steps, q, T_E, n - elig_last[s])
             elig[s] = e + dw

@@ -86,8 +86,9 @@ class Simulator(Protocol):
         ...
 
 
-def make_simulator(network: Network, dt_s: float, backend: str = "clock", *, seed: int = 0,
-                   **options: Any) -> Simulator:
+def make_simulator(
+    network: Network, dt_s: float, backend: str = "clock", *, seed: int = 0, **options: Any
+) -> Simulator:
     """Build the simulator of ``backend`` for ``network`` (features checked first).
 
     Parameters
@@ -111,8 +112,16 @@ def make_simulator(network: Network, dt_s: float, backend: str = "clock", *, see
     return get_backend(backend).factory(network, dt_s, seed=seed, **options)
 
 
-def simulate(network: Network, duration_s: float, dt_s: float, backend: str = "clock", *,
-             seed: int = 0, progress: bool = False, **options: Any) -> Recording:
+def simulate(
+    network: Network,
+    duration_s: float,
+    dt_s: float,
+    backend: str = "clock",
+    *,
+    seed: int = 0,
+    progress: bool = False,
+    **options: Any,
+) -> Recording:
     """Run ``network`` for ``duration_s`` from ``t = 0`` on ``backend``.
 
     Parameters

@@ -53,10 +53,18 @@ def state_columns(network: Network, flat: Plan, n_start: int, n_end: int) -> Sta
     every = mons[0].every_steps if mons else 1
     if any(m.every_steps != every for m in mons):
         raise ValueError("all StateMonitors of a network must use the same every_steps")
-    ids = (np.concatenate([m.indices + flat.population_slice(m.target).start for m in mons])
-           .astype(np.int64) if mons else np.zeros(0, np.int64))
-    chans = (np.concatenate([np.full(m.indices.size, m.channel()) for m in mons]).astype(np.int64)
-             if mons else np.zeros(0, np.int64))
+    ids = (
+        np.concatenate([m.indices + flat.population_slice(m.target).start for m in mons]).astype(
+            np.int64
+        )
+        if mons
+        else np.zeros(0, np.int64)
+    )
+    chans = (
+        np.concatenate([np.full(m.indices.size, m.channel()) for m in mons]).astype(np.int64)
+        if mons
+        else np.zeros(0, np.int64)
+    )
     n_samples = len(range(-(-n_start // every) * every, n_end, every))
     return StateColumns(mons, every, ids, chans, n_samples)
 
@@ -116,7 +124,10 @@ def assemble_recording(
             sel = (i_arr >= sl.start) & (i_arr < sl.stop)
             if isinstance(m, SpikeMonitor):
                 spikes[m.target] = SpikeTrains(
-                    s_arr[sel] * dt, i_arr[sel] - sl.start, sl.stop - sl.start, duration,
+                    s_arr[sel] * dt,
+                    i_arr[sel] - sl.start,
+                    sl.stop - sl.start,
+                    duration,
                     t_start_s=n_start * dt,
                 )
             else:
@@ -130,5 +141,11 @@ def assemble_recording(
         k = m.indices.size
         traces[m.key] = StateTrace(times, m.indices.copy(), values[:, col : col + k].copy())
         col += k
-    return Recording(spikes, traces, rates, dt, duration,
-                     meta=run_meta(engine, wall_s, n_start * dt, n_end - n_start))
+    return Recording(
+        spikes,
+        traces,
+        rates,
+        dt,
+        duration,
+        meta=run_meta(engine, wall_s, n_start * dt, n_end - n_start),
+    )

@@ -70,8 +70,9 @@ class Backend:
 _REGISTRY: dict[str, Backend] = {}
 
 
-def register_backend(name: str, factory: Callable[..., Any], capabilities: Iterable[Feature],
-                     note: str) -> Backend:
+def register_backend(
+    name: str, factory: Callable[..., Any], capabilities: Iterable[Feature], note: str
+) -> Backend:
     """Register a backend (called by the backend's own module when it is imported).
 
     Parameters

@@ -22,8 +22,14 @@ import numpy as np
 
 from neuro.jit import njit
 
-__all__ = ["uniform", "poisson_count", "poisson_cdf", "poisson_from_cdf", "uniform_array",
-           "stream_id"]
+__all__ = [
+    "uniform",
+    "poisson_count",
+    "poisson_cdf",
+    "poisson_from_cdf",
+    "uniform_array",
+    "stream_id",
+]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

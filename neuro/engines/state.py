@@ -76,9 +76,15 @@ class State(NamedTuple):
     learning_rate: np.ndarray
 
 
-def initial_state(plan: Plan, *, v: np.ndarray | None = None, weights: np.ndarray | None = None,
-                  syn_rows: int | None = None, buffer_channels: int | None = None,
-                  learns: bool = True) -> State:
+def initial_state(
+    plan: Plan,
+    *,
+    v: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
+    syn_rows: int | None = None,
+    buffer_channels: int | None = None,
+    learns: bool = True,
+) -> State:
     """The state at ``t = 0``: no currents, nothing in flight, traces empty.
 
     Parameters

@@ -27,16 +27,29 @@ import numpy as np
 from neuro.engines.layout import NEVER
 from neuro.engines.state import State
 
-__all__ = ["MAX_STEP", "check_keys", "check_step", "state_array", "check_in_range",
-           "checked_state", "commit_state", "state_layout", "check_record"]
+__all__ = [
+    "MAX_STEP",
+    "check_keys",
+    "check_step",
+    "state_array",
+    "check_in_range",
+    "checked_state",
+    "commit_state",
+    "state_layout",
+    "check_record",
+]
 
 #: Largest step a state may hold: times ``step * dt`` stay exact in float64, and neither
 #: ``step - NEVER`` nor the input drive's "never" (``2**62``) can overflow int64 in a run.
 MAX_STEP = 2**53
 
 # fields holding step numbers, and the trace each one stamps (None: no trace)
-_STAMPS = {"last_spike": None, "pre_last": "pre_trace", "post_last": "post_trace",
-           "elig_last": "eligibility"}
+_STAMPS = {
+    "last_spike": None,
+    "pre_last": "pre_trace",
+    "post_last": "post_trace",
+    "elig_last": "eligibility",
+}
 _NON_NEGATIVE = ("theta_plus", "pre_trace", "post_trace", "learning_rate")
 
 
@@ -52,8 +65,10 @@ def check_keys(d: object, expected: set[str], where: str) -> Mapping:
         raise ValueError(f"{where} must be a dict, got {type(d).__name__}")
     missing, extra = sorted(expected - set(d)), sorted(set(d) - expected, key=str)
     if missing or extra:
-        raise ValueError(f"{where}: missing keys {missing}, unknown keys {extra}; "
-                         f"expected exactly {sorted(expected)}")
+        raise ValueError(
+            f"{where}: missing keys {missing}, unknown keys {extra}; "
+            f"expected exactly {sorted(expected)}"
+        )
     return d
 
 
@@ -64,26 +79,34 @@ def check_step(name: str, value: object, lo: int = 0, hi: int = MAX_STEP) -> int
     if isinstance(v, np.ndarray) and v.shape == () and v.dtype.kind in "iu":
         v = v[()]
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
-        raise ValueError(f"state {name!r} must be an integer in [{lo}, {hi}], got {value!r} "
-                         f"({type(value).__name__})")
+        raise ValueError(
+            f"state {name!r} must be an integer in [{lo}, {hi}], got {value!r} "
+            f"({type(value).__name__})"
+        )
     if not lo <= int(v) <= hi:
         raise ValueError(f"state {name!r} = {int(v)} is outside the valid range [{lo}, {hi}]")
     return int(v)
 
 
-def state_array(name: str, value: object, like: np.ndarray, *, allow_inf: bool = False
-                ) -> np.ndarray:
+def state_array(
+    name: str, value: object, like: np.ndarray, *, allow_inf: bool = False
+) -> np.ndarray:
     """A new array of ``like``'s shape and dtype holding ``value``, refused unless the
     dtypes agree in kind (bool, integer, float), the shapes are equal and floats are finite
     (after the cast: a float64 beyond float32's range would become inf; NaN is refused
     even with ``allow_inf``)."""
     a = np.asarray(value)
     want = like.dtype.kind
-    ok = (a.dtype.kind == "b") if want == "b" else (
-        a.dtype.kind in "iu" if want in "iu" else a.dtype.kind in "iuf")
+    ok = (
+        (a.dtype.kind == "b")
+        if want == "b"
+        else (a.dtype.kind in "iu" if want in "iu" else a.dtype.kind in "iuf")
+    )
     if not ok:
-        raise ValueError(f"state {name!r} must be an array of {like.dtype} (or the same kind), "
-                         f"got dtype {a.dtype}")
+        raise ValueError(
+            f"state {name!r} must be an array of {like.dtype} (or the same kind), "
+            f"got dtype {a.dtype}"
+        )
     if a.shape != like.shape:
         raise ValueError(f"state {name!r}: shape {a.shape}, expected {like.shape}")
     if a.dtype.kind in "iu" and want in "iu" and a.size:
@@ -93,20 +116,22 @@ def state_array(name: str, value: object, like: np.ndarray, *, allow_inf: bool =
     bad_mask = (np.isnan(out) if allow_inf else ~np.isfinite(out)) if want == "f" else None
     if bad_mask is not None and np.any(bad_mask):
         bad = np.flatnonzero(bad_mask.ravel())[0]
-        raise ValueError(f"state {name!r} must be finite, got {a.ravel()[bad].item()!r} at flat "
-                         f"index {bad}")
+        raise ValueError(
+            f"state {name!r} must be finite, got {a.ravel()[bad].item()!r} at flat index {bad}"
+        )
     return out
 
 
-def check_in_range(name: str, a: np.ndarray, lo: float, hi: float, what: str = "state"
-                   ) -> None:
+def check_in_range(name: str, a: np.ndarray, lo: float, hi: float, what: str = "state") -> None:
     """Raise ValueError naming the first element of ``a`` outside ``[lo, hi]`` (``what``
     ``name`` in the message)."""
     out = (a < lo) | (a > hi)
     if np.any(out):
         bad = int(np.flatnonzero(np.ravel(out))[0])
-        raise ValueError(f"{what} {name!r}: value {np.ravel(a)[bad].item()!r} at flat index "
-                         f"{bad} is outside the valid range [{lo}, {hi}]")
+        raise ValueError(
+            f"{what} {name!r}: value {np.ravel(a)[bad].item()!r} at flat index "
+            f"{bad} is outside the valid range [{lo}, {hi}]"
+        )
 
 
 def _check_queues(arr: dict[str, np.ndarray], bounds: np.ndarray) -> None:
@@ -122,20 +147,27 @@ def _check_queues(arr: dict[str, np.ndarray], bounds: np.ndarray) -> None:
         flags = np.zeros((n_slots, hi - lo), np.bool_)
         flags[np.repeat(np.arange(n_slots), lens), listed - lo] = True
         if int(flags.sum()) != listed.size:
-            raise ValueError(f"state 'queue_ids': a target is listed twice in one slot "
-                             f"(partition {p}); each slot lists distinct targets")
+            raise ValueError(
+                f"state 'queue_ids': a target is listed twice in one slot "
+                f"(partition {p}); each slot lists distinct targets"
+            )
         if not np.array_equal(flags, queued[:, lo:hi]):
             slot, i = np.argwhere(flags != queued[:, lo:hi])[0]
-            raise ValueError(f"state 'queued'[{slot}, {lo + i}] = {bool(queued[slot, lo + i])} "
-                             f"disagrees with queue_ids/queue_len (the target is "
-                             f"{'' if flags[slot, i] else 'not '}listed in that slot)")
+            raise ValueError(
+                f"state 'queued'[{slot}, {lo + i}] = {bool(queued[slot, lo + i])} "
+                f"disagrees with queue_ids/queue_len (the target is "
+                f"{'' if flags[slot, i] else 'not '}listed in that slot)"
+            )
     if np.any(buf[~queued] != 0):
-        raise ValueError("state 'buffer' holds input for a target that is not queued in that "
-                         "slot (queued[slot, i] False); it must be 0 there")
+        raise ValueError(
+            "state 'buffer' holds input for a target that is not queued in that "
+            "slot (queued[slot, i] False); it must be 0 there"
+        )
 
 
-def checked_state(d: Mapping, current: State, bounds: np.ndarray, *,
-                  max_trace: float = np.inf) -> tuple[int, dict[str, np.ndarray]]:
+def checked_state(
+    d: Mapping, current: State, bounds: np.ndarray, *, max_trace: float = np.inf
+) -> tuple[int, dict[str, np.ndarray]]:
     """The step and checked copies of the state arrays of a state dict.
 
     Parameters
@@ -156,8 +188,11 @@ def checked_state(d: Mapping, current: State, bounds: np.ndarray, *,
         ``current`` is changed (see :func:`commit_state`).
     """
     step = check_step("step", d["step"])
-    arr = {k: state_array(k, d[k], cur) for k, cur in current._asdict().items()
-           if isinstance(cur, np.ndarray)}
+    arr = {
+        k: state_array(k, d[k], cur)
+        for k, cur in current._asdict().items()
+        if isinstance(cur, np.ndarray)
+    }
     for k in _NON_NEGATIVE:
         check_in_range(k, arr[k], 0, max_trace if k.endswith("trace") else np.inf)
     if np.isfinite(max_trace):  # integer traces (stored in float columns)
@@ -177,8 +212,10 @@ def _check_stamps(arr: Mapping[str, np.ndarray], step: int) -> None:
         if trace is not None:
             tr = arr[trace] if arr[trace].ndim == 1 else arr[trace].any(axis=1)
             if np.any((tr != 0) & (arr[k] < 0)):
-                raise ValueError(f"state {trace!r} is non-zero for a slot whose {k!r} is "
-                                 f"negative (never updated); a trace is stamped when it is set")
+                raise ValueError(
+                    f"state {trace!r} is non-zero for a slot whose {k!r} is "
+                    f"negative (never updated); a trace is stamped when it is set"
+                )
 
 
 def state_layout(st: State) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
@@ -186,8 +223,9 @@ def state_layout(st: State) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     return {k: (x.shape, x.dtype) for k, x in st._asdict().items() if isinstance(x, np.ndarray)}
 
 
-def check_record(st: State, layout: Mapping[str, tuple[tuple[int, ...], np.dtype]],
-                 bounds: np.ndarray) -> None:
+def check_record(
+    st: State, layout: Mapping[str, tuple[tuple[int, ...], np.dtype]], bounds: np.ndarray
+) -> None:
     """Check a simulator's state record before a run: the record is public, so a caller may
     have replaced its arrays or written into them after :meth:`load_state_dict` checked
     them. Each array must have its ``layout`` shape and dtype and be C-contiguous and
@@ -204,11 +242,18 @@ def check_record(st: State, layout: Mapping[str, tuple[tuple[int, ...], np.dtype
     step = check_step("step", st.step)
     for k, (shape, dtype) in layout.items():
         a = getattr(st, k)
-        if not (isinstance(a, np.ndarray) and a.shape == shape and a.dtype == dtype
-                and a.flags.c_contiguous and a.flags.writeable):
-            raise ValueError(f"state {k!r} must be a writable C-contiguous {dtype} array of "
-                             f"shape {shape}, got {getattr(a, 'dtype', type(a).__name__)} "
-                             f"{getattr(a, 'shape', '')}")
+        if not (
+            isinstance(a, np.ndarray)
+            and a.shape == shape
+            and a.dtype == dtype
+            and a.flags.c_contiguous
+            and a.flags.writeable
+        ):
+            raise ValueError(
+                f"state {k!r} must be a writable C-contiguous {dtype} array of "
+                f"shape {shape}, got {getattr(a, 'dtype', type(a).__name__)} "
+                f"{getattr(a, 'shape', '')}"
+            )
     arr = {k: getattr(st, k) for k in layout}
     _check_stamps(arr, step)
     _check_queues(arr, bounds)

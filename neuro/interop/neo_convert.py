@@ -39,24 +39,47 @@ def to_neo(recording: Recording) -> Any:
     import quantities as pq
 
     if not isinstance(recording, Recording):
-        raise TypeError(f"recording must be a neuro.record.Recording, got {type(recording).__name__}")
+        raise TypeError(
+            f"recording must be a neuro.record.Recording, got {type(recording).__name__}"
+        )
     meta = {k: v for k, v in recording.meta.items() if isinstance(v, (str, int, float, bool))}
-    block = neo.Block(name="neuro recording", dt_s=float(recording.dt_s),
-                      duration_s=float(recording.duration_s), **meta)
+    block = neo.Block(
+        name="neuro recording",
+        dt_s=float(recording.dt_s),
+        duration_s=float(recording.duration_s),
+        **meta,
+    )
     seg = neo.Segment(name="run")
     block.segments.append(seg)
     for name, st in recording.spikes.items():
         for i, times in enumerate(st.trains()):
-            seg.spiketrains.append(neo.SpikeTrain(
-                np.sort(times) * pq.s, t_start=0.0 * pq.s, t_stop=st.duration_s * pq.s,
-                name=f"{name}[{i}]", population=name, index=i, population_size=int(st.size)))
+            seg.spiketrains.append(
+                neo.SpikeTrain(
+                    np.sort(times) * pq.s,
+                    t_start=0.0 * pq.s,
+                    t_stop=st.duration_s * pq.s,
+                    name=f"{name}[{i}]",
+                    population=name,
+                    index=i,
+                    population_size=int(st.size),
+                )
+            )
     for key, tr in recording.states.items():
-        seg.irregularlysampledsignals.append(neo.IrregularlySampledSignal(
-            np.asarray(tr.times_s) * pq.s, np.asarray(tr.values), units=pq.dimensionless,
-            name=key, indices=np.asarray(tr.indices).tolist()))
+        seg.irregularlysampledsignals.append(
+            neo.IrregularlySampledSignal(
+                np.asarray(tr.times_s) * pq.s,
+                np.asarray(tr.values),
+                units=pq.dimensionless,
+                name=key,
+                indices=np.asarray(tr.indices).tolist(),
+            )
+        )
     for name, rate in recording.rates.items():
-        seg.analogsignals.append(neo.AnalogSignal(
-            np.asarray(rate)[:, None] * pq.Hz, sampling_period=recording.dt_s * pq.s, name=name))
+        seg.analogsignals.append(
+            neo.AnalogSignal(
+                np.asarray(rate)[:, None] * pq.Hz, sampling_period=recording.dt_s * pq.s, name=name
+            )
+        )
     return block
 
 
@@ -80,8 +103,9 @@ def from_neo(block: Any) -> Recording:
     for _k, st in enumerate(seg.spiketrains):
         a = st.annotations
         name = a.get("population", "spikes")
-        g = groups.setdefault(name, {"t": [], "i": [], "n": 0, "size": a.get("population_size"),
-                                     "stop": 0.0})
+        g = groups.setdefault(
+            name, {"t": [], "i": [], "n": 0, "size": a.get("population_size"), "stop": 0.0}
+        )
         idx = int(a.get("index", g["n"]))
         times = st.times.rescale(pq.s).magnitude
         g["t"].append(times)
@@ -89,10 +113,20 @@ def from_neo(block: Any) -> Recording:
         g["n"] = max(g["n"], idx + 1)
         g["stop"] = max(g["stop"], float(st.t_stop.rescale(pq.s)))
     duration = float(ann.get("duration_s", max((g["stop"] for g in groups.values()), default=0.0)))
-    spikes = {name: SpikeTrains(np.concatenate(g["t"]), np.concatenate(g["i"]),
-                                int(g["size"] or g["n"]), duration) for name, g in groups.items()}
-    states = {sig.name: StateTrace(sig.times.rescale(pq.s).magnitude, np.asarray(sig.annotations["indices"]),
-                                   np.asarray(sig.magnitude)) for sig in seg.irregularlysampledsignals}
+    spikes = {
+        name: SpikeTrains(
+            np.concatenate(g["t"]), np.concatenate(g["i"]), int(g["size"] or g["n"]), duration
+        )
+        for name, g in groups.items()
+    }
+    states = {
+        sig.name: StateTrace(
+            sig.times.rescale(pq.s).magnitude,
+            np.asarray(sig.annotations["indices"]),
+            np.asarray(sig.magnitude),
+        )
+        for sig in seg.irregularlysampledsignals
+    }
     rates = {sig.name: np.asarray(sig.rescale(pq.Hz).magnitude)[:, 0] for sig in seg.analogsignals}
     dt = float(ann.get("dt_s", math.nan))
     meta = {k: v for k, v in ann.items() if k not in ("dt_s", "duration_s")}

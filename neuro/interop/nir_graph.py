@@ -91,15 +91,21 @@ def to_nir(model_or_network: Any, *, dt_s: float | None = None) -> Any:
     from neuro.interop.nir_network import network_to_nir
     from neuro.network import Network
 
-    if dt_s is not None and not (isinstance(dt_s, (int, float)) and math.isfinite(dt_s) and dt_s > 0):
+    if dt_s is not None and not (
+        isinstance(dt_s, (int, float)) and math.isfinite(dt_s) and dt_s > 0
+    ):
         raise ValueError(f"dt_s must be a finite number > 0, got {dt_s!r}")
     if isinstance(model_or_network, Network):
         if dt_s is None and any(pr.synapses.max_delay for pr in model_or_network.projections):
-            raise ValueError("the network has delays, counted in steps: pass dt_s (the simulation step)")
+            raise ValueError(
+                "the network has delays, counted in steps: pass dt_s (the simulation step)"
+            )
         return network_to_nir(model_or_network, math.nan if dt_s is None else dt_s)
     if not isinstance(model_or_network, SpikingMLP):
-        raise TypeError(f"to_nir expects a neuro.layers.SpikingMLP or a neuro.network.Network, "
-                        f"got {type(model_or_network).__name__}")
+        raise TypeError(
+            f"to_nir expects a neuro.layers.SpikingMLP or a neuro.network.Network, "
+            f"got {type(model_or_network).__name__}"
+        )
     return _mlp_to_nir(model_or_network, DEFAULT_DT_S if dt_s is None else float(dt_s))
 
 
@@ -111,8 +117,11 @@ def _mlp_to_nir(model: SpikingMLP, dt_s: float) -> Any:
     for i, (fc, lif) in enumerate(zip(model.fcs, model.lifs)):
         w = fc.dense_weight().detach().cpu().numpy().T.copy()
         meta = {"neuro.sparse": True} if fc.weight.numel() < w.size else {}
-        nodes[f"fc{i}"] = (nir.Affine(weight=w, bias=fc.bias.detach().cpu().numpy().copy(), metadata=meta)
-                           if fc.bias is not None else nir.Linear(weight=w, metadata=meta))
+        nodes[f"fc{i}"] = (
+            nir.Affine(weight=w, bias=fc.bias.detach().cpu().numpy().copy(), metadata=meta)
+            if fc.bias is not None
+            else nir.Linear(weight=w, metadata=meta)
+        )
         n = fc.out_features
         tau = _tau_for_beta(lif.beta, dt_s)
         ext: dict[str, Any] = {}
@@ -123,15 +132,27 @@ def _mlp_to_nir(model: SpikingMLP, dt_s: float) -> Any:
             if lif.kwta_groups is not None:
                 ext["neuro.kwta_groups"] = lif.kwta_groups
         if ext:
-            warnings.warn(f"layer {i}: {sorted(ext)} are neuro extensions of NIR, kept in node metadata; "
-                          "other tools ignore them and run reset-to-zero LIF without k-WTA", stacklevel=3)
-        nodes[f"lif{i}"] = nir.LIF(tau=np.full(n, tau), r=np.full(n, tau / dt_s), v_leak=np.zeros(n),
-                                   v_threshold=np.full(n, lif.threshold), v_reset=np.zeros(n), metadata=ext)
+            warnings.warn(
+                f"layer {i}: {sorted(ext)} are neuro extensions of NIR, kept in node metadata; "
+                "other tools ignore them and run reset-to-zero LIF without k-WTA",
+                stacklevel=3,
+            )
+        nodes[f"lif{i}"] = nir.LIF(
+            tau=np.full(n, tau),
+            r=np.full(n, tau / dt_s),
+            v_leak=np.zeros(n),
+            v_threshold=np.full(n, lif.threshold),
+            v_reset=np.zeros(n),
+            metadata=ext,
+        )
         names += [f"fc{i}", f"lif{i}"]
     nodes["output"] = nir.Output(output_type=np.array([model.sizes[-1]]))
     names.append("output")
-    return nir.NIRGraph(nodes=nodes, edges=list(zip(names[:-1], names[1:])),
-                        metadata={"neuro.dt_s": float(dt_s), "neuro.n_steps": model.n_steps})
+    return nir.NIRGraph(
+        nodes=nodes,
+        edges=list(zip(names[:-1], names[1:])),
+        metadata={"neuro.dt_s": float(dt_s), "neuro.n_steps": model.n_steps},
+    )
 
 
 def _chain(graph: Any) -> list[str]:
@@ -142,14 +163,18 @@ def _chain(graph: Any) -> list[str]:
     nxt: dict[str, str] = {}
     for a, b in graph.edges:
         if a in nxt:
-            raise ValueError(f"from_nir reads feed-forward chains; node {a!r} has several successors")
+            raise ValueError(
+                f"from_nir reads feed-forward chains; node {a!r} has several successors"
+            )
         nxt[a] = b
     if len(inputs) != 1:
         raise ValueError(f"from_nir needs exactly one nir.Input node, got {inputs}")
     order = [inputs[0]]
     while order[-1] in nxt:
         if nxt[order[-1]] in order:
-            raise ValueError(f"from_nir reads feed-forward chains; recurrent edge into {nxt[order[-1]]!r}")
+            raise ValueError(
+                f"from_nir reads feed-forward chains; recurrent edge into {nxt[order[-1]]!r}"
+            )
         order.append(nxt[order[-1]])
     return order
 
@@ -157,12 +182,19 @@ def _chain(graph: Any) -> list[str]:
 def _uniform(node_name: str, field: str, value: Any) -> float:
     v = np.unique(np.asarray(value, dtype=np.float64))
     if v.size != 1:
-        raise ValueError(f"node {node_name!r}: {field} must be the same for every neuron, got {v.size} values")
+        raise ValueError(
+            f"node {node_name!r}: {field} must be the same for every neuron, got {v.size} values"
+        )
     return float(v[0])
 
 
-def from_nir(graph: Any, *, dt_s: float | None = None, n_steps: int | None = None,
-             as_network: bool | None = None) -> SpikingMLP | Any:
+def from_nir(
+    graph: Any,
+    *,
+    dt_s: float | None = None,
+    n_steps: int | None = None,
+    as_network: bool | None = None,
+) -> SpikingMLP | Any:
     """Import a NIR graph as a torch model, or as an engine :class:`~neuro.network.Network`.
 
     A torch model is read from a feed-forward chain ``Input -> (Linear|Affine -> LIF)+ ->
@@ -212,34 +244,53 @@ def from_nir(graph: Any, *, dt_s: float | None = None, n_steps: int | None = Non
     if body and isinstance(body[-1], nir.Output):
         body = body[:-1]
     if not body or len(body) % 2:
-        raise ValueError("expected alternating Linear/Affine and LIF nodes between Input and Output")
+        raise ValueError(
+            "expected alternating Linear/Affine and LIF nodes between Input and Output"
+        )
     fcs, lifs = [], []
     for k, (proj, neuron) in enumerate(zip(body[0::2], body[1::2])):
         pname, lname = order[1 + 2 * k], order[2 + 2 * k]
         if not isinstance(proj, (nir.Linear, nir.Affine)):
-            raise ValueError(f"node {pname!r}: expected nir.Linear or nir.Affine, got {type(proj).__name__}")
+            raise ValueError(
+                f"node {pname!r}: expected nir.Linear or nir.Affine, got {type(proj).__name__}"
+            )
         if not isinstance(neuron, nir.LIF):
-            raise ValueError(f"node {lname!r}: {type(neuron).__name__} is not supported by the torch "
-                             "layers (only nir.LIF)")
+            raise ValueError(
+                f"node {lname!r}: {type(neuron).__name__} is not supported by the torch "
+                "layers (only nir.LIF)"
+            )
         tau = _uniform(lname, "tau", neuron.tau)
         scale = _uniform(lname, "r", neuron.r) * dt / tau
         for field in ("v_leak", "v_reset"):
             val = getattr(neuron, field)
             if val is not None and _uniform(lname, field, val) != 0.0:
-                raise ValueError(f"node {lname!r}: {field} must be 0 (our LIF rests and resets at 0)")
+                raise ValueError(
+                    f"node {lname!r}: {field} must be 0 (our LIF rests and resets at 0)"
+                )
         w = np.asarray(proj.weight)
         w = w * w.dtype.type(scale) if scale != 1.0 else w  # r dt/tau folded into the weights
-        syn = (SparseSynapses.from_dense(w.T) if proj.metadata.get("neuro.sparse")
-               else SparseSynapses.fixed_probability(w.shape[1], w.shape[0], 1.0, weight=w.T,
-                                                     dtype=w.dtype.type))
+        syn = (
+            SparseSynapses.from_dense(w.T)
+            if proj.metadata.get("neuro.sparse")
+            else SparseSynapses.fixed_probability(
+                w.shape[1], w.shape[0], 1.0, weight=w.T, dtype=w.dtype.type
+            )
+        )
         fc = SparseLinear(syn, bias=isinstance(proj, nir.Affine), kernel="dense")
         if isinstance(proj, nir.Affine):
             with torch.no_grad():
                 fc.bias.copy_(torch.from_numpy(np.asarray(proj.bias, dtype=w.dtype) * scale))
         m = neuron.metadata
-        lifs.append(LIF(1.0 - dt / tau, _uniform(lname, "v_threshold", neuron.v_threshold),
-                        reset=m.get("neuro.reset", "value"), kwta_k=m.get("neuro.kwta_k"),
-                        kwta_groups=m.get("neuro.kwta_groups"), kwta_losers=m.get("neuro.kwta_losers", "hold")))
+        lifs.append(
+            LIF(
+                1.0 - dt / tau,
+                _uniform(lname, "v_threshold", neuron.v_threshold),
+                reset=m.get("neuro.reset", "value"),
+                kwta_k=m.get("neuro.kwta_k"),
+                kwta_groups=m.get("neuro.kwta_groups"),
+                kwta_losers=m.get("neuro.kwta_losers", "hold"),
+            )
+        )
         fcs.append(fc)
     sizes = [fcs[0].in_features] + [f.out_features for f in fcs]
     model = SpikingMLP(sizes, n_steps=steps)
@@ -260,8 +311,17 @@ def fold_input_scale(graph: Any) -> Any:
         if isinstance(neuron, nir.LIF) and isinstance(proj, (nir.Linear, nir.Affine)):
             r = np.asarray(neuron.r)
             w = np.asarray(proj.weight) * r[:, None].astype(np.asarray(proj.weight).dtype)
-            nodes[a] = (nir.Affine(weight=w, bias=np.asarray(proj.bias) * r, metadata=proj.metadata)
-                        if isinstance(proj, nir.Affine) else nir.Linear(weight=w, metadata=proj.metadata))
-            nodes[b] = nir.LIF(tau=neuron.tau, r=np.ones_like(r), v_leak=neuron.v_leak,
-                               v_threshold=neuron.v_threshold, v_reset=neuron.v_reset, metadata=neuron.metadata)
+            nodes[a] = (
+                nir.Affine(weight=w, bias=np.asarray(proj.bias) * r, metadata=proj.metadata)
+                if isinstance(proj, nir.Affine)
+                else nir.Linear(weight=w, metadata=proj.metadata)
+            )
+            nodes[b] = nir.LIF(
+                tau=neuron.tau,
+                r=np.ones_like(r),
+                v_leak=neuron.v_leak,
+                v_threshold=neuron.v_threshold,
+                v_reset=neuron.v_reset,
+                metadata=neuron.metadata,
+            )
     return nir.NIRGraph(nodes=nodes, edges=list(graph.edges), metadata=dict(graph.metadata))

@@ -55,13 +55,19 @@ def _neuron_node(pop: Population) -> Any:
         ext.update({"neuro.kwta_k": int(pop.kwta_k), "neuro.kwta_losers": pop.kwta_losers})
     if not np.all(pop.v_init == p.v_inf):  # an import starts at v_leak (= our v_rest + bias)
         ext["neuro.v_init"] = pop.v_init.tolist()
-    common = dict(v_leak=full(p.v_inf), v_threshold=full(p.v_threshold), v_reset=full(p.v_reset), metadata=ext)
+    common = dict(
+        v_leak=full(p.v_inf), v_threshold=full(p.v_threshold), v_reset=full(p.v_reset), metadata=ext
+    )
     if p.n_channels == 0:
         return nir.LIF(tau=full(p.tau_mem_s), r=full(p.tau_mem_s), **common)
     if p.n_channels == 1:
         ts = p.tau_syn_s[0]
-        return nir.CubaLIF(tau_syn=full(ts), tau_mem=full(p.tau_mem_s), r=full(1.0), w_in=full(ts), **common)
-    raise ValueError(f"population {pop.name!r}: {p.n_channels} synaptic channels; NIR's CubaLIF has one")
+        return nir.CubaLIF(
+            tau_syn=full(ts), tau_mem=full(p.tau_mem_s), r=full(1.0), w_in=full(ts), **common
+        )
+    raise ValueError(
+        f"population {pop.name!r}: {p.n_channels} synaptic channels; NIR's CubaLIF has one"
+    )
 
 
 def _pre_delays(pr: Projection) -> np.ndarray | None:
@@ -73,8 +79,10 @@ def _pre_delays(pr: Projection) -> np.ndarray | None:
     d = np.zeros(syn.n_pre, dtype=np.int64)
     d[pre] = syn.delays
     if not np.array_equal(d[pre], syn.delays):
-        raise ValueError(f"projection {pr.name}: NIR can say delays per presynaptic neuron (a Delay node), "
-                         "not per synapse")
+        raise ValueError(
+            f"projection {pr.name}: NIR can say delays per presynaptic neuron (a Delay node), "
+            "not per synapse"
+        )
     return d
 
 
@@ -83,7 +91,9 @@ def network_to_nir(net: Network, dt_s: float) -> Any:
     import nir
 
     if net.currents or net.drives:
-        raise ValueError("current injections and PoissonInput drives have no NIR form; remove them first")
+        raise ValueError(
+            "current injections and PoissonInput drives have no NIR form; remove them first"
+        )
     nodes: dict[str, Any] = {}
     edges: list[tuple[str, str]] = []
     for s in net.sources:
@@ -92,7 +102,9 @@ def network_to_nir(net: Network, dt_s: float) -> Any:
         nodes[p.name] = _neuron_node(p)
     for k, pr in enumerate(net.projections):
         if pr.plasticity is not None:
-            raise ValueError(f"projection {pr.name}: plasticity has no NIR form; export the learned weights")
+            raise ValueError(
+                f"projection {pr.name}: plasticity has no NIR form; export the learned weights"
+            )
         syn = pr.synapses
         meta = {} if syn.n_synapses == syn.n_pre * syn.n_post else {"neuro.sparse": True}
         nodes[f"proj{k}"] = nir.Linear(weight=syn.to_dense().T.copy(), metadata=meta)
@@ -107,7 +119,9 @@ def network_to_nir(net: Network, dt_s: float) -> Any:
         if name in {p.name for p in net.populations}:
             nodes[f"{name}_out"] = nir.Output(output_type=np.array([net.size(name)]))
             edges.append((name, f"{name}_out"))
-    return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"neuro.kind": "network", "neuro.dt_s": float(dt_s)})
+    return nir.NIRGraph(
+        nodes=nodes, edges=edges, metadata={"neuro.kind": "network", "neuro.dt_s": float(dt_s)}
+    )
 
 
 def _one(node_name: str, field: str, value: Any) -> float:
@@ -122,10 +136,13 @@ def _population(name: str, node: Any) -> tuple[Population, float]:
     import nir
 
     m = node.metadata
-    common = dict(v_rest=_one(name, "v_leak", node.v_leak), v_threshold=_one(name, "v_threshold", node.v_threshold),
-                  v_reset=0.0 if node.v_reset is None else _one(name, "v_reset", node.v_reset),
-                  t_ref_s=float(m.get("neuro.t_ref_s", 0.0)), reset_mode="subtract" if m.get("neuro.reset") == "subtract"
-                  else "value")
+    common = dict(
+        v_rest=_one(name, "v_leak", node.v_leak),
+        v_threshold=_one(name, "v_threshold", node.v_threshold),
+        v_reset=0.0 if node.v_reset is None else _one(name, "v_reset", node.v_reset),
+        t_ref_s=float(m.get("neuro.t_ref_s", 0.0)),
+        reset_mode="subtract" if m.get("neuro.reset") == "subtract" else "value",
+    )
     if isinstance(node, nir.LIF):
         tau = _one(name, "tau", node.tau)
         params, scale = LIFParams(tau_mem_s=tau, **common), _one(name, "r", node.r) / tau
@@ -134,10 +151,18 @@ def _population(name: str, node: Any) -> tuple[Population, float]:
         params = LIFParams(tau_mem_s=_one(name, "tau_mem", node.tau_mem), tau_syn_s=(ts,), **common)
         scale = _one(name, "r", node.r) * _one(name, "w_in", node.w_in) / ts
     else:
-        raise ValueError(f"node {name!r}: {type(node).__name__} is not a supported neuron (LIF, CubaLIF)")
+        raise ValueError(
+            f"node {name!r}: {type(node).__name__} is not a supported neuron (LIF, CubaLIF)"
+        )
     size = int(np.asarray(node.v_threshold).size)
-    pop = Population(name, size, params, v_init=m.get("neuro.v_init"), kwta_k=m.get("neuro.kwta_k"),
-                     kwta_losers=m.get("neuro.kwta_losers", "reset"))
+    pop = Population(
+        name,
+        size,
+        params,
+        v_init=m.get("neuro.v_init"),
+        kwta_k=m.get("neuro.kwta_k"),
+        kwta_losers=m.get("neuro.kwta_losers", "reset"),
+    )
     return pop, scale
 
 
@@ -179,4 +204,6 @@ def network_from_nir(graph: Any, dt_s: float | None = None) -> Network:
         w = np.asarray(node.weight).T * scales[targets[0]]
         d = np.broadcast_to(np.asarray(delay)[:, None] if np.ndim(delay) else delay, w.shape)
         projs.append(Projection(pre, targets[0], SparseSynapses.from_dense(w, d)))
-    return Network(populations=list(pops.values()), projections=projs, sources=sources, monitors=monitors)
+    return Network(
+        populations=list(pops.values()), projections=projs, sources=sources, monitors=monitors
+    )

@@ -111,8 +111,13 @@ def core_heatmap(
     if xy.shape != (values.size, 2):
         raise ValueError(f"core_xy must have shape ({values.size}, 2), got {xy.shape}")
     side = int(np.ceil(np.sqrt(cores_per_tile)))
-    grid = np.full(((xy[:, 1].max() + 1) * side if values.size else side,
-                    (xy[:, 0].max() + 1) * side if values.size else side), np.nan)
+    grid = np.full(
+        (
+            (xy[:, 1].max() + 1) * side if values.size else side,
+            (xy[:, 0].max() + 1) * side if values.size else side,
+        ),
+        np.nan,
+    )
     slot = np.zeros(values.size, dtype=np.int64)
     seen: dict[tuple[int, int], int] = {}
     for c in range(values.size):
@@ -127,8 +132,9 @@ def core_heatmap(
     ax = fig.add_subplot(1, 1, 1)
     # colour scale from zero: a core's share of the energy is read against nothing spent
     top = float(np.nanmax(grid)) if np.any(np.isfinite(grid)) and np.nanmax(grid) > 0 else 1.0
-    im = ax.imshow(grid, origin="lower", cmap="viridis", interpolation="nearest", vmin=0.0,
-                   vmax=top)
+    im = ax.imshow(
+        grid, origin="lower", cmap="viridis", interpolation="nearest", vmin=0.0, vmax=top
+    )
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     if values.size <= 64:

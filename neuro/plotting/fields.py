@@ -55,8 +55,16 @@ def receptive_field_grid(
         r, c = divmod(k, ncols)
         m = np.abs(F[k]).max()
         tile = F[k] / m if m > 0 else F[k]
-        canvas[pad + r * (h + pad) : pad + r * (h + pad) + h, pad + c * (w + pad) : pad + c * (w + pad) + w] = tile
-    fig = Figure(figsize=(max(2.0, ncols * tile_inches), max(2.0, nrows * tile_inches + (0.4 if title else 0))))
+        canvas[
+            pad + r * (h + pad) : pad + r * (h + pad) + h,
+            pad + c * (w + pad) : pad + c * (w + pad) + w,
+        ] = tile
+    fig = Figure(
+        figsize=(
+            max(2.0, ncols * tile_inches),
+            max(2.0, nrows * tile_inches + (0.4 if title else 0)),
+        )
+    )
     FigureCanvasAgg(fig)
     ax = fig.add_axes([0.01, 0.01, 0.98, 0.9 if title else 0.98])
     ax.imshow(canvas, cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
@@ -66,7 +74,9 @@ def receptive_field_grid(
     return fig
 
 
-def gabor_tiling(fits: list, shape: tuple[int, int], r2_min: float = 0.8, title: str | None = None) -> Figure:
+def gabor_tiling(
+    fits: list, shape: tuple[int, int], r2_min: float = 0.8, title: str | None = None
+) -> Figure:
     """Tiling of the well-fit Gabors: position/orientation, orientation and frequency
     histograms, and the ``(nx, ny) = (sigma_x f, sigma_y f)`` shape plot.
 
@@ -88,8 +98,9 @@ def gabor_tiling(fits: list, shape: tuple[int, int], r2_min: float = 0.8, title:
         # bars run perpendicular to the wave vector; segment length ~ envelope along bars
         L = min(g.sigma_y, max(shape))
         dx, dy = -math.sin(g.theta) * L, math.cos(g.theta) * L
-        ax.plot([g.x0 - dx, g.x0 + dx], [g.y0 - dy, g.y0 + dy], "-", lw=1.0,
-                color="tab:blue", alpha=0.7)
+        ax.plot(
+            [g.x0 - dx, g.x0 + dx], [g.y0 - dy, g.y0 + dy], "-", lw=1.0, color="tab:blue", alpha=0.7
+        )
     ax.set_xlim(-0.5, shape[1] - 0.5)
     ax.set_ylim(shape[0] - 0.5, -0.5)
     ax.set_aspect("equal")
@@ -98,7 +109,9 @@ def gabor_tiling(fits: list, shape: tuple[int, int], r2_min: float = 0.8, title:
     axs[1].hist(th, bins=np.linspace(0, 180, 13), color="tab:blue")
     axs[1].set_xlabel("wave-vector orientation (deg)")
     axs[1].set_title(f"orientation (n={len(good)})")
-    fr = [g.peak_freq for g in good]  # the carrier f of odd fields can tend to 0 (see GaborFit.peak_freq)
+    fr = [
+        g.peak_freq for g in good
+    ]  # the carrier f of odd fields can tend to 0 (see GaborFit.peak_freq)
     axs[2].hist(fr, bins=np.linspace(0, 0.5, 11), color="tab:green")
     axs[2].set_xlabel("peak spatial frequency (cycles/pixel)")
     axs[2].set_title("frequency")

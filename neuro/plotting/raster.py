@@ -75,8 +75,10 @@ def raster(
     if isinstance(spikes, Recording):  # raster(rec) as well as raster(rec.spikes)
         spikes = spikes.spikes
     if not isinstance(spikes, (SpikeTrains, Mapping)):
-        raise TypeError(f"spikes must be a Recording, SpikeTrains or a mapping of name to "
-                        f"SpikeTrains, got {type(spikes).__name__}")
+        raise TypeError(
+            f"spikes must be a Recording, SpikeTrains or a mapping of name to "
+            f"SpikeTrains, got {type(spikes).__name__}"
+        )
     groups = {"": spikes} if isinstance(spikes, SpikeTrains) else dict(spikes)
     if not groups:
         raise ValueError("spikes must contain at least one population")
@@ -107,8 +109,15 @@ def raster(
         keep = (st.times_s >= t_start_s) & (st.times_s < t1)
         t, i = st.times_s[keep], st.indices[keep]
         vis = i < shown
-        ax_r.scatter(t[vis], i[vis] + offset, s=marker_size, c=color, marker="|" if shown <= 50 else ".",
-                     linewidths=0.8, rasterized=t.size > 20000)
+        ax_r.scatter(
+            t[vis],
+            i[vis] + offset,
+            s=marker_size,
+            c=color,
+            marker="|" if shown <= 50 else ".",
+            linewidths=0.8,
+            rasterized=t.size > 20000,
+        )
         counts, _ = np.histogram(t, bins=edges)
         widths = np.minimum(edges[1:], t1) - edges[:-1]
         rate = counts / (st.size * widths)

@@ -20,8 +20,12 @@ def _figure(w: float, h: float) -> Figure:
     return fig
 
 
-def stdp_window(dt_s: np.ndarray, dw: np.ndarray, fit: dict[str, float] | None = None,
-                title: str = "STDP window") -> Figure:
+def stdp_window(
+    dt_s: np.ndarray,
+    dw: np.ndarray,
+    fit: dict[str, float] | None = None,
+    title: str = "STDP window",
+) -> Figure:
     """Weight change per pair vs ``t_post - t_pre`` (ms), with fitted exponentials.
 
     Parameters
@@ -39,10 +43,18 @@ def stdp_window(dt_s: np.ndarray, dw: np.ndarray, fit: dict[str, float] | None =
     if fit is not None:
         tp = np.linspace(1e-4, max(np.max(dt_s), 1e-3), 200)
         tm = np.linspace(min(np.min(dt_s), -1e-3), -1e-4, 200)
-        ax.plot(tp * 1e3, fit["a_plus"] * np.exp(-tp / fit["tau_plus_s"]), color="C3",
-                label=f"fit $\\tau_+$ = {fit['tau_plus_s'] * 1e3:.2f} ms")
-        ax.plot(tm * 1e3, -fit["a_minus"] * np.exp(tm / fit["tau_minus_s"]), color="C0",
-                label=f"fit $\\tau_-$ = {fit['tau_minus_s'] * 1e3:.2f} ms")
+        ax.plot(
+            tp * 1e3,
+            fit["a_plus"] * np.exp(-tp / fit["tau_plus_s"]),
+            color="C3",
+            label=f"fit $\\tau_+$ = {fit['tau_plus_s'] * 1e3:.2f} ms",
+        )
+        ax.plot(
+            tm * 1e3,
+            -fit["a_minus"] * np.exp(tm / fit["tau_minus_s"]),
+            color="C0",
+            label=f"fit $\\tau_-$ = {fit['tau_minus_s'] * 1e3:.2f} ms",
+        )
     ax.set_xlabel("$t_{post} - t_{pre}$ (ms)")
     ax.set_ylabel("$\\Delta w$ per pair")
     ax.set_title(title)
@@ -51,8 +63,11 @@ def stdp_window(dt_s: np.ndarray, dw: np.ndarray, fit: dict[str, float] | None =
     return fig
 
 
-def pairing_frequency(freq_hz: np.ndarray, dw_by_interval: dict[str, np.ndarray],
-                      title: str = "Triplet STDP: pairing-frequency dependence") -> Figure:
+def pairing_frequency(
+    freq_hz: np.ndarray,
+    dw_by_interval: dict[str, np.ndarray],
+    title: str = "Triplet STDP: pairing-frequency dependence",
+) -> Figure:
     """Total weight change vs pairing frequency, one line per pre/post interval label."""
     fig = _figure(5.0, 3.4)
     ax = fig.add_subplot(1, 1, 1)
@@ -67,7 +82,9 @@ def pairing_frequency(freq_hz: np.ndarray, dw_by_interval: dict[str, np.ndarray]
     return fig
 
 
-def assignment_histogram(assignments: np.ndarray, n_classes: int, title: str = "Neuron labels") -> Figure:
+def assignment_histogram(
+    assignments: np.ndarray, n_classes: int, title: str = "Neuron labels"
+) -> Figure:
     """How many neurons were assigned to each class."""
     fig = _figure(4.5, 3.0)
     ax = fig.add_subplot(1, 1, 1)
