@@ -68,7 +68,7 @@ from neuro.atomic import atomic_path
 from neuro.checkpoint import check_resume_mode, config_hash, seal, verify
 from neuro.integrity import FormatError
 from neuro.layers import SpikingMLP
-from neuro.safe_read import open_binary
+from neuro.safe_read import open_torch
 
 __all__ = ["Config", "run", "SMOKE", "QUICK", "METHODS", "loihi_energy_per_inference"]
 
@@ -576,7 +576,7 @@ def run(cfg: Config, ctx) -> dict:
     if not dense_path.exists():  # stored points of a run whose weights were lost: retrain
         compute(point_key("dense", 1.0, False))
     try:  # tensors only (weights_only), sealed, finite, and the trained net's exact layout
-        with open_binary(dense_path, "dense weights") as fh:  # no symlink, FIFO or device
+        with open_torch(dense_path, "dense weights") as fh:  # regular file, no zip bomb
             payload = torch.load(fh, weights_only=True)
         weights = verify(payload, str(dense_path))["model"]
         check_finite_tensors(dense_path, "model", weights)

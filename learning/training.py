@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from neuro.atomic import atomic_path
 from neuro.checkpoint import CheckpointMismatch, check_identity, run_identity, seal, verify
 from neuro.integrity import FormatError
-from neuro.safe_read import open_binary
+from neuro.safe_read import open_torch
 from neuro.validation import check_field_types, check_finite_data
 
 __all__ = [
@@ -177,7 +177,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         The file is not such a checkpoint (e.g. a pickle that would import or call code).
     """
     try:
-        with open_binary(path, "training checkpoint") as fh:  # no symlink, FIFO or device
+        with open_torch(path, "training checkpoint") as fh:  # regular file, no zip bomb
             state = torch.load(fh, weights_only=True, map_location="cpu")
     except (FileNotFoundError, PermissionError):
         raise

@@ -50,6 +50,7 @@ __all__ = [
     "open_h5",
     "check_h5",
     "load_npz",
+    "open_torch",
     "load_npy",
     "available_memory",
 ]
@@ -396,6 +397,54 @@ def load_npy(path: str | os.PathLike, what: str = ".npy file") -> np.ndarray:
         return np.load(fh, allow_pickle=False)
 
 
+def _check_zip_directory(
+    members: list[zipfile.ZipInfo], size: int, cap: int, path: str | os.PathLike, what: str
+) -> int:
+    """The total size the members of a zip archive of ``size`` bytes declare, refusing a zip
+    bomb before anything is extracted: a stored member may declare at most the file size, a
+    compressed one :data:`MAX_RATIO` times its stored size, all together at most ``cap``
+    bytes and the memory available."""
+    declared = 0
+    for m in members:
+        limit = (
+            size if m.compress_type == zipfile.ZIP_STORED else MAX_RATIO * m.compress_size + 4096
+        )
+        declared += m.file_size
+        if m.file_size > limit or declared > cap:
+            raise _fail(
+                path,
+                what,
+                f"member {m.filename!r} declares {m.file_size} "
+                f"bytes from {m.compress_size} stored ({declared} "
+                f"in all, at most {cap} allowed); refused",
+            )
+    _check_memory(declared, str(path))
+    return declared
+
+
+@contextlib.contextmanager
+def open_torch(path: str | os.PathLike, what: str = "torch file") -> Iterator[BinaryIO]:
+    """A regular file written by ``torch.save`` (a zip archive), opened for ``torch.load``
+    after its directory was checked: its members may declare together at most the file size
+    (``torch.save`` stores them uncompressed), so a zip bomb is refused before loading.
+
+    Raises
+    ------
+    FormatError
+        Not a zip archive, or members declaring more than the file holds.
+    """
+    with open_binary(path, what) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        try:
+            zf = zipfile.ZipFile(fh)
+        except (zipfile.BadZipFile, OSError, ValueError) as e:
+            raise _fail(path, what, f"is not a zip archive (torch.save's format): {e}") from None
+        with zf:
+            _check_zip_directory(zf.infolist(), size, size, path, what)
+        fh.seek(0)
+        yield fh
+
+
 def load_npz(
     path: str | os.PathLike, what: str = ".npz file", max_bytes: int | None = None
 ) -> dict[str, np.ndarray]:
@@ -425,23 +474,9 @@ def load_npz(
             raise _fail(path, what, f"is not a zip archive: {e}") from None
         with zf:
             members = zf.infolist()
-            cap = size if max_bytes is None else max_bytes
-            declared = 0
-            for m in members:
-                limit = (
-                    size
-                    if m.compress_type == zipfile.ZIP_STORED
-                    else MAX_RATIO * m.compress_size + 4096
-                )
-                declared += m.file_size
-                if m.file_size > limit or declared > cap:
-                    raise _fail(
-                        path,
-                        what,
-                        f"member {m.filename!r} declares {m.file_size} "
-                        f"bytes from {m.compress_size} stored ({declared} "
-                        f"in all, at most {cap} allowed); refused",
-                    )
+            declared = _check_zip_directory(
+                members, size, size if max_bytes is None else max_bytes, path, what
+            )
             _check_memory(declared, str(path))
             out = {}
             for m in members:

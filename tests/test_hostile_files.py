@@ -334,6 +334,32 @@ def test_zip_bomb_npz_is_refused_from_its_directory(tmp_path):
     assert got["a"].tolist() == list(range(5)) and got["b"].shape == (2, 3)
 
 
+def test_zip_bomb_torch_checkpoint_is_refused_before_loading(tmp_path):
+    """torch.save writes a zip of stored members: a checkpoint whose members declare more
+    than the file holds is refused from its directory, before torch.load inflates it."""
+    import torch
+
+    from learning.training import load_checkpoint
+
+    bomb = tmp_path / "ckpt.pt"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        with z.open("archive/data/0", "w", force_zip64=True) as m:
+            for _ in range(16):
+                m.write(bytes(1 << 24))  # 256 MiB of zeros in about 260 kB
+    assert bomb.stat().st_size < 400_000
+    with pytest.raises(FormatError, match="declares") as e:
+        load_checkpoint(bomb)
+    assert str(bomb) in str(e.value)
+    not_zip = tmp_path / "legacy.pt"
+    not_zip.write_bytes(b"\x80\x02not a zip")
+    with pytest.raises(FormatError, match="not a zip archive"):
+        load_checkpoint(not_zip)
+    good = tmp_path / "good.pt"
+    torch.save({"x": torch.arange(3)}, good)
+    with pytest.raises(FormatError, match="manifest|seal|checksum|not a training"):
+        load_checkpoint(good)  # a real torch file passes the zip check, then the seal
+
+
 # ----------------------------------------------------------------------------- JSON files
 @pytest.mark.parametrize(
     "content", [b"{not json", b"[" * 100_000 + b"]" * 100_000, b"\xff\xfe", b""]
