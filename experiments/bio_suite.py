@@ -56,6 +56,7 @@ from neuro.bio.receptive_fields import (
 )
 from neuro.bio.scorecard import read_table
 from neuro.plotting.fields import receptive_field_grid
+from neuro.validation import check_field_types
 
 __all__ = ["Config", "FULL", "QUICK", "SMOKE", "run"]
 
@@ -86,6 +87,7 @@ class Config:
     n_pairs: int = 60
 
     def __post_init__(self) -> None:
+        check_field_types(self)  # kwta_k=2.9 or n="3" would pass the range checks
         if not (isinstance(self.patch_size, int) and self.patch_size >= 6):
             raise ValueError(f"patch_size must be an integer >= 6, got {self.patch_size!r}")
         if self.n_atoms < 4 or self.n_updates < 1 or self.n_test_patches < 10:

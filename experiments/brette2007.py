@@ -40,6 +40,7 @@ from neuro.engines.event import simulate_exact
 from neuro.inputs import CurrentInjection
 from neuro.nest_bridge import run_nest
 from neuro.network import Network
+from neuro.validation import check_field_types
 
 __all__ = ["Config", "run", "benchmark_network", "BENCHMARKS", "SMOKE", "QUICK"]
 
@@ -100,6 +101,7 @@ class Config(cuba.Config):
     fano_bin_s: float = 0.05
 
     def __post_init__(self) -> None:
+        check_field_types(self)  # kwta_k=2.9 or n="3" would pass the range checks
         super().__post_init__()
         if not self.duration_s >= 4 * self.fano_bin_s:
             raise ValueError(

@@ -38,6 +38,7 @@ from neuro.engines import ClockSimulator
 from neuro.inputs import PoissonInput
 from neuro.nest_bridge import run_nest
 from neuro.record import SpikeTrains
+from neuro.validation import check_field_types
 
 __all__ = ["Config", "run", "brunel_network", "classify", "REGIMES", "SMOKE", "QUICK"]
 
@@ -155,6 +156,7 @@ class Config:
     simulators: tuple[str, ...] = ("ours", "nest")
 
     def __post_init__(self) -> None:
+        check_field_types(self)  # kwta_k=2.9 or n="3" would pass the range checks
         if self.regime not in ("all", *REGIMES):
             raise ValueError(
                 f"regime must be 'all' or one of {sorted(REGIMES)}, got {self.regime!r}"

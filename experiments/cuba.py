@@ -17,6 +17,7 @@ from neuro.analysis import isi_cv
 from neuro.engines import ClockSimulator
 from neuro.plotting import raster
 from neuro.record import SpikeTrains
+from neuro.validation import check_field_types
 
 __all__ = ["Config", "cuba_network", "run", "SMOKE", "QUICK"]
 
@@ -84,6 +85,7 @@ class Config:
     p_connect: float = 0.02
 
     def __post_init__(self) -> None:
+        check_field_types(self)  # kwta_k=2.9 or n="3" would pass the range checks
         if not self.duration_s > 0:
             raise ValueError(f"duration_s must be > 0, got {self.duration_s}")
         if not 0 < self.dt_s <= 1e-3:

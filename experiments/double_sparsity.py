@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 from hardware_models import COUNTERS, DenseSpec, EnergyReport, EventQueueSimulator, place, preset
 from neuro import LIFParams, Network, PoissonSource, Population, Projection, SparseSynapses
 from neuro.plotting.axes import plain_log_axis
+from neuro.validation import check_field_types
 
 __all__ = ["Config", "run", "SMOKE", "QUICK", "sparsity_network"]
 
@@ -44,6 +45,7 @@ class Config:
     noise_p: float = 0.5
 
     def __post_init__(self) -> None:
+        check_field_types(self)  # kwta_k=2.9 or n="3" would pass the range checks
         if int(self.n) < 10:
             raise ValueError(f"n must be an integer >= 10, got {self.n}")
         if int(self.n_steps) < 1:

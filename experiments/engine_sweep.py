@@ -24,6 +24,7 @@ from neuro import (
 )
 from neuro.engines import ClockSimulator, simulate_exact
 from neuro.plotting.axes import plain_log_axis
+from neuro.validation import check_field_types
 
 __all__ = ["Config", "run", "sweep_network", "SMOKE", "QUICK"]
 
@@ -39,6 +40,7 @@ class Config:
     dt_s: float = 1e-4
 
     def __post_init__(self) -> None:
+        check_field_types(self)  # kwta_k=2.9 or n="3" would pass the range checks
         if self.n_neurons < 1 or self.n_inputs < 1:
             raise ValueError("n_neurons and n_inputs must be >= 1")
         if not self.input_rates_hz or min(self.input_rates_hz) <= 0:

@@ -71,6 +71,7 @@ from neuro import (
     SpikeArraySource,
     SpikeMonitor,
 )
+from neuro.validation import check_field_types
 
 __all__ = [
     "Config",
@@ -131,6 +132,7 @@ class Config:
     system: str = "pohoiki_springs"
 
     def __post_init__(self) -> None:
+        check_field_types(self)  # kwta_k=2.9 or n="3" would pass the range checks
         if int(self.n_inferences) < 1:
             raise ValueError(f"n_inferences must be an integer >= 1, got {self.n_inferences}")
         if not 0 < self.input_rate <= 1:

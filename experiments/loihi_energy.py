@@ -53,6 +53,7 @@ from neuro import (
 )
 from neuro.atomic import write_text
 from neuro.plotting import core_heatmap, energy_breakdown
+from neuro.validation import check_field_types
 
 __all__ = ["Config", "run", "SMOKE", "QUICK"]
 
@@ -79,6 +80,7 @@ class Config:
     cuba_duration_s: float = 0.2
 
     def __post_init__(self) -> None:
+        check_field_types(self)  # kwta_k=2.9 or n="3" would pass the range checks
         for f in (
             "n_hidden",
             "n_steps",

@@ -49,6 +49,7 @@ from neuro.engines import ClockSimulator
 from neuro.inputs import CurrentInjection, PoissonInput
 from neuro.nest_bridge import MV_PER_UNIT, NestModel, release_nest, to_nest
 from neuro.record import Recording, SpikeTrains
+from neuro.validation import check_field_types
 
 __all__ = [
     "Config",
@@ -287,6 +288,7 @@ class Config:
     run_nest: bool = True
 
     def __post_init__(self) -> None:
+        check_field_types(self)  # kwta_k=2.9 or n="3" would pass the range checks
         if not self.duration_s > self.t_skip_s >= 0:
             raise ValueError(
                 f"need duration_s > t_skip_s >= 0, got {self.duration_s}, {self.t_skip_s}"

@@ -17,6 +17,7 @@ from typing import Any
 
 from encoders import load_mnist
 from experiments.surrogate_common import SurrogateConfig, run_surrogate
+from neuro.validation import check_field_types
 
 __all__ = ["Config", "run", "SMOKE", "QUICK"]
 
@@ -37,6 +38,7 @@ class Config(SurrogateConfig):
     n_train: int = 8000
 
     def __post_init__(self) -> None:
+        check_field_types(self)  # kwta_k=2.9 or n="3" would pass the range checks
         super().__post_init__()
         if not 0 < self.n_train < 10000:
             raise ValueError(f"n_train must be in [1, 9999], got {self.n_train}")

@@ -33,6 +33,7 @@ from learning import evaluate, rate_input
 from learning.sparsity.loop import train_with_hook
 from neuro.checkpoint import check_resume_mode, config_hash
 from neuro.layers import SpikingMLP
+from neuro.validation import check_field_types
 
 __all__ = ["Config", "run", "SMOKE", "QUICK", "NETWORKS", "replace_with_noise"]
 
@@ -58,6 +59,7 @@ class Config:
     resume: str = "auto"
 
     def __post_init__(self) -> None:
+        check_field_types(self)  # kwta_k=2.9 or n="3" would pass the range checks
         for name in ("hidden", "n_steps", "epochs", "batch_size", "seeds", "threads"):
             v = getattr(self, name)
             if int(v) != v or v < 1:

@@ -30,6 +30,7 @@ from learning.dictionary import (
 )
 from neuro.analysis.gabor import GaborFit, fit_gabors, gabor_population_stats
 from neuro.plotting.fields import gabor_tiling, receptive_field_grid
+from neuro.validation import check_field_types
 
 __all__ = ["MIN_PEAK_FREQ", "QUICK", "SMOKE", "Config", "is_bandpass", "run", "train_dictionary"]
 
@@ -68,6 +69,7 @@ class Config:
     r2_min: float = 0.8
 
     def __post_init__(self) -> None:
+        check_field_types(self)  # kwta_k=2.9 or n="3" would pass the range checks
         if not (isinstance(self.patch_size, int) and self.patch_size >= 4):
             raise ValueError(f"patch_size must be an integer >= 4, got {self.patch_size!r}")
         for name in ("n_train_patches", "n_test_patches"):

@@ -69,6 +69,7 @@ from neuro.checkpoint import check_resume_mode, config_hash, seal, verify
 from neuro.integrity import FormatError
 from neuro.layers import SpikingMLP
 from neuro.safe_read import open_torch
+from neuro.validation import check_field_types
 
 __all__ = ["Config", "run", "SMOKE", "QUICK", "METHODS", "loihi_energy_per_inference"]
 
@@ -134,6 +135,7 @@ class Config:
     resume: str = "auto"
 
     def __post_init__(self) -> None:
+        check_field_types(self)  # kwta_k=2.9 or n="3" would pass the range checks
         if self.dataset not in ("mnist", "digits"):
             raise ValueError(f"dataset must be 'mnist' or 'digits', got {self.dataset!r}")
         for name in (

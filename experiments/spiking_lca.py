@@ -25,6 +25,7 @@ from learning.sparse_inference import lca
 from learning.spiking_lca import SpikingLCAParams, lateral_synapses, spiking_lca_codes
 from neuro.analysis.gabor import fit_gabors, gabor_population_stats
 from neuro.plotting.fields import gabor_tiling, receptive_field_grid
+from neuro.validation import check_field_types
 
 __all__ = ["QUICK", "SMOKE", "Config", "run"]
 
@@ -64,6 +65,7 @@ class Config:
     learn_measure_s: float = 0.1
 
     def __post_init__(self) -> None:
+        check_field_types(self)  # kwta_k=2.9 or n="3" would pass the range checks
         self.base_config()
         self.spiking_params()
         if self.learn_updates:

@@ -27,6 +27,7 @@ from neuro import LIFParams, Network, Population, Projection, SparseSynapses, Sp
 from neuro.engines import ClockSimulator
 from neuro.inputs import SpikeArraySource
 from neuro.plotting.stdp import pairing_frequency, stdp_window
+from neuro.validation import check_field_types
 
 __all__ = ["Config", "run", "SMOKE", "QUICK", "TRIPLET_VISUAL_CORTEX", "pairing_protocol"]
 
@@ -67,6 +68,7 @@ class Config:
     triplet_interval_ms: float = 10.0
 
     def __post_init__(self) -> None:
+        check_field_types(self)  # kwta_k=2.9 or n="3" would pass the range checks
         if not 0 < self.dt_s <= 1e-3:
             raise ValueError(f"dt_s must be in (0, 1e-3] s, got {self.dt_s}")
         if self.n_pairs < 1:

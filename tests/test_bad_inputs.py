@@ -388,3 +388,34 @@ def test_raster_accepts_a_recording():
     np.testing.assert_allclose(np.sort(offsets[:, 0]), np.sort(rec.spikes["a"].times_s))
     with pytest.raises(TypeError, match="Recording, SpikeTrains or a mapping"):
         raster(np.zeros(3))
+
+
+def _experiment_configs():
+    import importlib
+
+    from experiments.registry import EXPERIMENTS
+
+    for name in sorted(EXPERIMENTS):
+        module = importlib.import_module(EXPERIMENTS[name])
+        if hasattr(module, "Config"):
+            yield name, module
+
+
+@pytest.mark.parametrize("name", [n for n, _ in _experiment_configs()])
+def test_every_experiment_config_refuses_a_fraction_for_an_integer(name):
+    """Every experiment's Config checks its fields' kinds (its presets still build)."""
+    import dataclasses
+    import typing
+
+    module = dict(_experiment_configs())[name]
+    cfg_cls = module.Config
+    for preset in ({}, getattr(module, "SMOKE", {}), getattr(module, "QUICK", {})):
+        cfg_cls(**preset)
+    ints = [
+        f.name
+        for f in dataclasses.fields(cfg_cls)
+        if typing.get_type_hints(cfg_cls).get(f.name) is int
+    ]
+    for field in ints:
+        with pytest.raises(ValueError, match=field):
+            cfg_cls(**{field: 2.5})
