@@ -301,12 +301,18 @@ def _trace_at(tr, last, k, n, dec, stoch, seed, stream):
     while x > 0 and t <= n:
         p = x * dec
         r = p & low
-        x = p >> TRACE_DECAY_BITS
+        x_next = p >> TRACE_DECAY_BITS
         if stoch:
             if _rand_bits(seed, t, k, stream, TRACE_DECAY_BITS) < r:
-                x += 1
-        elif r >= half:
-            x += 1
+                x_next += 1
+        else:
+            if r >= half:
+                x_next += 1
+            if x_next == x:
+                # nearest rounding at a fixed point (e.g. 1 * dec rounds back to 1): every
+                # later step gives the same value, so stop (a gap of 2**53 steps would loop)
+                break
+        x = x_next
         t += 1
     tr[k] = x
     last[k] = n

@@ -741,3 +741,27 @@ if __name__ == "__main__":  # the child process of run_child
         with tempfile.TemporaryDirectory() as tmp:
             _child_checkpoint(n, Path(tmp))
     sys.stdout.flush()
+
+
+def test_a_nearest_rounded_trace_stuck_at_a_fixed_point_does_not_loop_over_a_huge_gap():
+    """Loihi fixed mode, nearest rounding: 1 * dec can round back to 1; decaying it over a gap
+    of 10**9 steps (a valid, edited state) stops at the fixed point instead of looping (which
+    takes seconds; 2**53 steps would take years)."""
+    import time
+
+    from hardware_models.fixed_point_stdp import TRACE_DECAY_BITS, _trace_at
+
+    dec = (1 << TRACE_DECAY_BITS) - 1
+    tr, last = np.array([1], np.int64), np.array([0], np.int64)
+    _trace_at(tr, last, 0, 5, dec, False, 0, 0)  # compile
+    tr[0], last[0] = 1, 0
+    t0 = time.perf_counter()
+    assert _trace_at(tr, last, 0, 10**9, dec, False, 0, 0) == 1
+    assert time.perf_counter() - t0 < 0.2
+    assert last[0] == 10**9
+    tr[0], last[0] = 100, 0  # decays normally until it reaches its fixed point
+    steps = [
+        int(_trace_at(np.array([100], np.int64), np.array([0], np.int64), 0, m, dec, False, 0, 0))
+        for m in range(1, 6)
+    ]
+    assert steps == sorted(steps, reverse=True)
