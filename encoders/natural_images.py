@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuro.safe_read import load_npy, open_binary, open_h5, open_regular
+from neuro.safe_read import check_mat, load_npy, open_binary, open_h5, open_regular
 
 __all__ = [
     "DEFAULT_IMAGES",
@@ -98,6 +98,7 @@ def _load_stack(path: Path, key: str | None, image_axis: int | None) -> list[np.
         import scipy.io
 
         with open_binary(path, "MATLAB file") as fh:
+            check_mat(fh, path)  # declared sizes before loadmat inflates them
             data = {k: v for k, v in scipy.io.loadmat(fh).items() if not k.startswith("__")}
         arr = _pick(data, key, path)
         axis = -1 if image_axis is None else image_axis  # MATLAB stacks images last

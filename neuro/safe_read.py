@@ -51,6 +51,7 @@ __all__ = [
     "check_h5",
     "load_npz",
     "open_torch",
+    "check_mat",
     "load_npy",
     "available_memory",
 ]
@@ -443,6 +444,36 @@ def open_torch(path: str | os.PathLike, what: str = "torch file") -> Iterator[Bi
             _check_zip_directory(zf.infolist(), size, size, path, what)
         fh.seek(0)
         yield fh
+
+
+def check_mat(fh: BinaryIO, path: str | os.PathLike, what: str = "MATLAB file") -> None:
+    """Refuse a MATLAB (v5) file whose variables declare more than it can hold, before
+    ``scipy.io.loadmat`` inflates them: its directory (``scipy.io.whosmat``) gives every
+    variable's shape; at 8 bytes an element they may take at most :data:`MAX_RATIO` times the
+    file size (compressed variables) and the memory available. ``fh`` is left at its start.
+
+    Raises
+    ------
+    FormatError
+        Not a MATLAB file scipy can list, or declared sizes beyond the caps.
+    """
+    import scipy.io
+
+    size = os.fstat(fh.fileno()).st_size
+    try:
+        listing = scipy.io.whosmat(fh)
+    except Exception as e:  # scipy raises ValueError, TypeError, MatReadError...
+        raise _fail(path, what, f"is not a MATLAB file scipy can read: {e}") from None
+    finally:
+        fh.seek(0)
+    declared = sum(8 * int(np.prod(shape, dtype=np.float64)) for _name, shape, _cls in listing)
+    if declared > MAX_RATIO * size + 4096:
+        raise _fail(
+            path,
+            what,
+            f"declares {declared} bytes of variables in a file of {size} bytes; refused",
+        )
+    _check_memory(declared, str(path))
 
 
 def load_npz(

@@ -519,3 +519,24 @@ def test_a_writer_removes_stale_temp_files_of_dead_writers_only(tmp_path):
         p.write_text("x")
     write_text(tmp_path / "unrelated.txt", "hello")  # any writer in the directory
     assert not stale.exists() and live.exists() and foreign.exists()
+
+
+def test_matlab_stack_declaring_more_than_memory_is_refused_before_loading(tmp_path, monkeypatch):
+    """A .mat stack's variables are listed (scipy.io.whosmat) and their declared size checked
+    against the memory available before loadmat inflates them."""
+    import scipy.io
+
+    import neuro.safe_read as sr
+    from encoders.natural_images import load_images
+
+    path = tmp_path / "IMAGES.mat"
+    scipy.io.savemat(path, {"IMAGES": np.zeros((64, 64, 4))}, do_compression=True)
+    assert len(load_images(path)) == 4  # a real stack loads
+    monkeypatch.setattr(sr, "available_memory", lambda: 50_000)  # < 64*64*4*8 = 131 kB
+    with pytest.raises(FormatError, match="GiB") as e:
+        load_images(path)
+    assert str(path) in str(e.value)
+    bad = tmp_path / "bad.mat"
+    bad.write_bytes(b"MATLAB 5.0 MAT-file" + bytes(200))
+    with pytest.raises(FormatError, match=str(bad)):
+        load_images(bad)
