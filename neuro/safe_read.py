@@ -398,6 +398,14 @@ def load_npy(path: str | os.PathLike, what: str = ".npy file") -> np.ndarray:
         return np.load(fh, allow_pickle=False)
 
 
+def _zip_file(fh: BinaryIO, path: str | os.PathLike, what: str) -> zipfile.ZipFile:
+    """``fh`` opened as a zip archive (to read its directory), or a FormatError."""
+    try:
+        return zipfile.ZipFile(fh)
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise _fail(path, what, f"is not a zip archive: {e}") from None
+
+
 def _check_zip_directory(
     members: list[zipfile.ZipInfo], size: int, cap: int, path: str | os.PathLike, what: str
 ) -> int:
@@ -436,11 +444,7 @@ def open_torch(path: str | os.PathLike, what: str = "torch file") -> Iterator[Bi
     """
     with open_binary(path, what) as fh:
         size = os.fstat(fh.fileno()).st_size
-        try:
-            zf = zipfile.ZipFile(fh)
-        except (zipfile.BadZipFile, OSError, ValueError) as e:
-            raise _fail(path, what, f"is not a zip archive (torch.save's format): {e}") from None
-        with zf:
+        with _zip_file(fh, path, what) as zf:
             _check_zip_directory(zf.infolist(), size, size, path, what)
         fh.seek(0)
         yield fh
@@ -499,11 +503,7 @@ def load_npz(
     """
     with open_binary(path, what) as fh:
         size = os.fstat(fh.fileno()).st_size
-        try:
-            zf = zipfile.ZipFile(fh)
-        except (zipfile.BadZipFile, OSError, ValueError) as e:
-            raise _fail(path, what, f"is not a zip archive: {e}") from None
-        with zf:
+        with _zip_file(fh, path, what) as zf:
             members = zf.infolist()
             declared = _check_zip_directory(
                 members, size, size if max_bytes is None else max_bytes, path, what
