@@ -33,6 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _baseline import BASELINE, ROOT, baseline_tree  # noqa: E402
+from _record import write_record  # noqa: E402
 
 CASES = ("cuba", "eq_cuba", "eq_fanout", "brunel")
 
@@ -133,10 +134,12 @@ def main() -> None:
     if args.worker:
         worker(args.worker)
         return
-    print(f"load average at start: {os.getloadavg()}")
+    load_start = os.getloadavg()
+    print(f"load average at start: {load_start}")
+    figures = {}
     with baseline_tree(args.baseline) as old:
         for case in args.cases:
-            r = compare(case, args.chunk, args.chunks, old)
+            r = figures[case] = compare(case, args.chunk, args.chunks, old)
             for label in ("new", "old"):
                 q = r[label]
                 print(
@@ -148,6 +151,14 @@ def main() -> None:
                 f"q25 {r['ratio']['q25']:.3f}x, median {r['ratio']['median']:.3f}x"
             )
     print(f"load average at end: {os.getloadavg()}")
+    path = write_record(
+        "engine_ab",
+        {"baseline": args.baseline, "chunk_s": args.chunk, "chunks": args.chunks, **figures},
+        threads=1,
+        units={"*": "CPU s per chunk of chunk_s simulated seconds; ratio = new / old"},
+        load_start=load_start,
+    )
+    print(f"record: {path}")
 
 
 if __name__ == "__main__":

@@ -28,10 +28,8 @@ Run::
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -39,18 +37,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "generic_cpu.json"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _record import RESULTS, write_record  # noqa: E402
+
 TARGETS = ("native", "generic")
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def worker(work: str, duration: float, steps: int) -> dict:
@@ -134,7 +124,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=10, help="timed training steps per worker")
     ap.add_argument("--densities", type=float, nargs="+", default=[0.1, 0.02])
     ap.add_argument("--worker")
-    ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--out", type=Path, default=RESULTS / "generic_cpu.json")
     args = ap.parse_args()
     if args.worker:
         print(json.dumps(worker(args.worker, args.duration, args.steps)))
@@ -165,37 +155,18 @@ def main() -> None:
             "runs": runs[work],
         }
         print(f"{work:<12}{med['native']:>12.3f}{med['generic']:>13.3f}{ratio:>15.2f}x")
-    import llvmlite
-    import numba
-    import numpy
-    import torch
-
-    record = {
-        "benchmark": "generic_cpu",
-        "figures": figures,
-        "units": {
+    path = write_record(
+        "generic_cpu",
+        figures,
+        threads=1,
+        units={
             "cuba": f"CPU s per {args.duration:g} s simulated",
             "train_*": "CPU s per training step (batch 128, T = 25)",
         },
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "versions": {
-            "python": platform.python_version(),
-            "numba": numba.__version__,
-            "llvmlite": llvmlite.__version__,
-            "numpy": numpy.__version__,
-            "torch": torch.__version__,
-        },
-        "cpu": _cpu_model(),
-        "cores": os.cpu_count(),
-        "threads": 1,
-        "load_average": {"start": load_start, "end": os.getloadavg()},
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=1))
-    os.replace(tmp, args.out)
-    print(f"record: {args.out}")
+        load_start=load_start,
+        out=args.out,
+    )
+    print(f"record: {path}")
 
 
 if __name__ == "__main__":
