@@ -36,7 +36,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _baseline import ROOT, baseline_tree, run_worker  # noqa: E402
+from _baseline import BASELINE, ROOT, baseline_tree, run_worker  # noqa: E402
+from _record import write_record  # noqa: E402
 
 BACKENDS = ("ours", "ours_f32", "ours_old", "brian2_example", "brian2_cython", "brian2_standalone")
 DEFAULT_BACKENDS = ("ours", "ours_old", "brian2_example")
@@ -181,14 +182,15 @@ def main() -> None:
     ap.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(DEFAULT_BACKENDS))
     ap.add_argument("--worker", choices=BACKENDS)
     ap.add_argument("--duration", type=float, default=1.0)
+    ap.add_argument("--baseline", default=BASELINE, help=f"ours_old's commit (default {BASELINE})")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = ap.parse_args()
     if args.worker:
         print(json.dumps(worker(args.worker, args.duration, args.seed)))
         return
     backends = list(dict.fromkeys(["ours", *args.backends]))
-    results: dict = {"load_average_start": os.getloadavg()}
-    with baseline_tree() as old:
+    results: dict = {"load_average_start": os.getloadavg(), "baseline": args.baseline}
+    with baseline_tree(args.baseline) as old:
         print("warming caches (numba, Brian2 cython and standalone builds)...", file=sys.stderr)
         for b in backends:
             for d in args.durations:
@@ -238,11 +240,15 @@ def main() -> None:
                 )
     results["load_average_end"] = os.getloadavg()
     print(f"load average: start {results['load_average_start']}, end {results['load_average_end']}")
-    if args.json:
-        from neuro.atomic import atomic_open  # here: workers time their own imports of neuro
-
-        with atomic_open(args.json) as fh:
-            json.dump(results, fh, indent=2)
+    path = write_record(
+        "cuba",
+        {str(k): v for k, v in results.items()},
+        threads=1,
+        units={"sim_s": "s wall", "total_s": "s wall", "sim_cpu_s": "s CPU"},
+        load_start=results["load_average_start"],
+        out=args.json,
+    )
+    print(f"record: {path}")
 
 
 if __name__ == "__main__":

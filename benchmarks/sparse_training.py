@@ -28,18 +28,31 @@ Kernels (:class:`neuro.layers.SparseLinear`, ``kernel=``)
 
 torch and numba run ``--threads`` threads each (the same for every kernel).
 
+Before/after (``--baseline COMMIT``): the training step (forward, backward, Adam) of the
+``dense`` and ``event`` models, timed per batch in fresh worker processes that import this
+tree and the baseline commit (checked out in a temporary worktree), alternating, ``--rounds``
+times each; the medians and their ratio (this tree / baseline) go into the record.
+
 Run::
 
     python benchmarks/sparse_training.py                       # 1 epoch, densities 0.1 0.02
     python benchmarks/sparse_training.py --densities 0.1 0.05 0.02 0.01 --threads 1
+    python benchmarks/sparse_training.py --baseline 00068a3 --rounds 3   # before / after
+
+Each run writes its record to ``benchmarks/results/sparse_training.json`` (or
+``sparse_training_ab.json`` for ``--baseline``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
+import statistics
+import sys
 import time
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -49,7 +62,12 @@ from encoders import load_mnist
 from learning.training import _batch_seed, count_ce_loss, evaluate, rate_input
 from neuro.layers import SpikingMLP, sparse_lif
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _baseline import ROOT, baseline_tree, run_worker  # noqa: E402
+from _record import write_record  # noqa: E402
+
 KERNELS = ("dense", "event", "auto", "sparse")
+AB_KERNELS = ("dense", "event")
 
 
 def _model(density: float, kernel: str, n_steps: int, seed: int) -> SpikingMLP:
@@ -122,6 +140,77 @@ def layer_times(density: float, data, args, repeats: int = 5) -> dict[str, float
     return out
 
 
+def step_times(density: float, data, args) -> dict[str, float]:
+    """Median CPU seconds of one training step (forward, backward, Adam) per kernel of
+    :data:`AB_KERNELS`, over ``args.ab_batches`` batches after one untimed warm-up batch,
+    the kernels in lockstep."""
+    encode = rate_input(args.n_steps)
+    models = {k: _model(density, k, args.n_steps, args.seed) for k in AB_KERNELS}
+    opts = {k: torch.optim.Adam(m.parameters(), lr=1e-3) for k, m in models.items()}
+    x_all = torch.as_tensor(data.x_train, dtype=torch.float32)
+    y_all = torch.as_tensor(data.y_train, dtype=torch.int64)
+    times: dict[str, list[float]] = {k: [] for k in models}
+    for b in range(args.ab_batches + 1):
+        idx = torch.arange(b * args.batch_size, (b + 1) * args.batch_size) % len(y_all)
+        xb = encode(x_all[idx], _batch_seed(args.seed, 0, b))
+        for k, model in models.items():
+            t0 = time.process_time()
+            loss = count_ce_loss(model(xb), y_all[idx])
+            opts[k].zero_grad(set_to_none=True)
+            loss.backward()
+            opts[k].step()
+            if b:
+                times[k].append(time.process_time() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def before_after(args) -> None:
+    """This tree against ``args.baseline``: alternating fresh workers, ``args.rounds`` each."""
+    load_start = os.getloadavg()
+    print(f"load average at start: {load_start}")
+    worker_args = [
+        "--ab-worker",
+        "--densities",
+        *map(str, args.densities),
+        "--threads",
+        str(args.threads),
+        "--ab-batches",
+        str(args.ab_batches),
+        "--n-train",
+        str(args.n_train),
+    ]
+    # the baseline's worktree is not beside ../shared: name the data directory
+    os.environ.setdefault("NEURO_DATA_DIR", str(ROOT.parent / "shared" / "data"))
+    runs: dict[str, list[dict]] = {"new": [], "old": []}
+    with baseline_tree(args.baseline) as old:
+        trees = [("new", ROOT), ("old", old)]
+        for r in range(args.rounds):
+            for label, tree in trees if r % 2 == 0 else trees[::-1]:
+                runs[label].append(run_worker(Path(__file__).resolve(), tree, worker_args))
+                print(f"round {r + 1} {label}: {runs[label][-1]}", flush=True)
+    figures: dict[str, object] = {"baseline": args.baseline, "rounds": args.rounds}
+    for d in args.densities:
+        for k in AB_KERNELS:
+            med = {
+                label: statistics.median(run[str(d)][k] for run in rs) for label, rs in runs.items()
+            }
+            ratio = med["new"] / med["old"]
+            figures[f"{d}_{k}"] = {"new_s": med["new"], "old_s": med["old"], "ratio": ratio}
+            print(
+                f"density {d:5.3f} {k:>6}: step {med['new'] * 1e3:7.1f} ms (this tree) vs "
+                f"{med['old'] * 1e3:7.1f} ms ({args.baseline}): new / old {ratio:.3f}x"
+            )
+    print(f"load average at end: {os.getloadavg()}")
+    path = write_record(
+        "sparse_training_ab",
+        figures,
+        threads=args.threads,
+        units={"*_s": "CPU s per training step (median)", "ratio": "new / old"},
+        load_start=load_start,
+    )
+    print(f"record: {path}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--densities", type=float, nargs="+", default=[0.1, 0.02])
@@ -132,7 +221,14 @@ def main() -> None:
     ap.add_argument("--sparse-batches", type=int, default=6)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--baseline", help="compare the training step with this commit")
+    ap.add_argument("--rounds", type=int, default=3, help="workers per tree (--baseline)")
+    ap.add_argument("--ab-batches", type=int, default=15, help="timed steps per worker")
+    ap.add_argument("--ab-worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.baseline:
+        before_after(args)
+        return
     if args.sparse_batches < 2:  # the first batch of every kernel is not timed
         ap.error(
             f"--sparse-batches must be >= 2 (the first batch compiles and is not timed), got {args.sparse_batches}"
@@ -140,6 +236,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     numba.set_num_threads(args.threads)
     data = load_mnist(n_train=args.n_train)
+    if args.ab_worker:
+        print(json.dumps({str(d): step_times(d, data, args) for d in args.densities}))
+        return
     print(
         f"torch {torch.__version__}, numba {numba.__version__}, {args.threads} thread(s) each, "
         f"{os.cpu_count()} cores, "
@@ -151,8 +250,14 @@ def main() -> None:
     )
     print("times: CPU seconds of this process (time.process_time)")
     print(f"{'density':>8} {'kernel':>7} {'s/epoch':>9} {'dense/this':>10} {'test acc':>9}")
+    load_start = os.getloadavg()
+    figures: dict[str, object] = {"epochs": args.epochs, "n_train": args.n_train}
     for d in args.densities:
         res = bench_density(d, data, args)
+        figures[f"{d}_epoch"] = {
+            k: {**r, "dense_over_this": res["dense"]["epoch_s"] / r["epoch_s"]}
+            for k, r in res.items()
+        }
         for k, r in res.items():
             note = f"  (extrapolated from {r['batches_timed']} batches)" if k == "sparse" else ""
             print(
@@ -166,12 +271,21 @@ def main() -> None:
     )
     for d in args.densities:
         r = layer_times(d, data, args)
+        figures[f"{d}_first_layer_ms"] = r
         print(
             f"{d:8.3f}  dense {r['dense']:7.1f} ms  fused {r['event']:7.1f} ms  "
             f"dense/fused {r['dense'] / r['event']:5.2f}  (input activity {r['input_activity']:.3f})",
             flush=True,
         )
     print(f"load average after {os.getloadavg()}")
+    path = write_record(
+        "sparse_training",
+        figures,
+        threads=args.threads,
+        units={"epoch_s": "CPU s per epoch", "*_ms": "CPU ms, forward + backward"},
+        load_start=load_start,
+    )
+    print(f"record: {path}")
 
 
 if __name__ == "__main__":

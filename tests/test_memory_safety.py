@@ -765,3 +765,47 @@ def test_a_nearest_rounded_trace_stuck_at_a_fixed_point_does_not_loop_over_a_hug
         for m in range(1, 6)
     ]
     assert steps == sorted(steps, reverse=True)
+
+
+@pytest.mark.parametrize("backend", ["clock", "loihi-fixed"])
+def test_the_compiled_record_check_agrees_with_the_checks_that_name_the_fault(backend):
+    """``check_record``'s one compiled pass (no allocation) accepts exactly the records the
+    Python checks accept: single in-place edits of every index-bearing field, each to a
+    value inside and outside its valid range."""
+    from neuro.engines import state_check as sc
+
+    sim = make_simulator(backend)
+    good = sim.state_dict()
+    assert sim.state.queue_len.any(), "the network must have queued input to check"
+    rng = np.random.default_rng(7)
+    fields = ["last_spike", "pre_last", "post_last", "elig_last", "queue_len", "queue_ids"]
+    fields += ["queued", "buffer", "pre_trace", "post_trace", "eligibility"]
+    n_faults = 0
+    for trial in range(400):
+        key = fields[trial % len(fields)]
+        st = sim.state._replace(**{k: good[k].copy() for k in sim.state._fields[1:]})
+        a = getattr(st, key)
+        if a.size == 0:
+            continue
+        i = int(rng.integers(a.size))
+        flat = a.reshape(-1)
+        if a.dtype == np.bool_:
+            flat[i] = not flat[i]
+        else:
+            choices = [-1, 0, 1, st.step, st.step + 1, NEVER, NEVER - 1, a.shape[-1], 10**6]
+            flat[i] = choices[int(rng.integers(len(choices)))]
+        arr = {k: getattr(st, k) for k in sim._layout}
+        try:
+            sc._check_stamps(arr, st.step)
+            sc._check_queues(arr, sim.plan.model.bounds)
+            python_ok = True
+        except ValueError:
+            python_ok = False
+        n_faults += not python_ok
+        try:
+            sc.check_record(st, sim._layout, sim.plan.model.bounds)
+            compiled_ok = True
+        except ValueError:
+            compiled_ok = False
+        assert compiled_ok == python_ok, (key, i, flat[i])
+    assert 50 < n_faults < 390  # both kinds of case were tried

@@ -26,6 +26,7 @@ import numpy as np
 
 from neuro.engines.layout import NEVER
 from neuro.engines.state import State
+from neuro.jit import njit
 
 __all__ = [
     "MAX_STEP",
@@ -255,8 +256,77 @@ def check_record(
                 f"{getattr(a, 'shape', '')}"
             )
     arr = {k: getattr(st, k) for k in layout}
+    # the common case (nothing wrong) in one compiled pass without allocations; the
+    # checks below run only to name what is wrong
+    stamps = [_as_2d(arr, k, t) for k, t in _STAMPS.items()]
+    queues = (arr["queued"], arr["queue_ids"], arr["queue_len"], _buffer_3d(arr["buffer"]))
+    if _record_ok(step, *stamps, *queues, bounds):
+        return
     _check_stamps(arr, step)
     _check_queues(arr, bounds)
+    raise ValueError("state record failed its check")  # the checks agree: not reached
+
+
+def _as_2d(arr: Mapping[str, np.ndarray], stamp: str, trace: str | None):
+    """``(stamps, trace as 2-d)`` of one stamp field (an empty trace when it has none)."""
+    s = arr[stamp]
+    t = arr[trace] if trace is not None else np.zeros((s.size, 0))
+    return s, t.reshape(s.size, -1) if t.size else np.zeros((s.size, 0), t.dtype)
+
+
+def _buffer_3d(buf: np.ndarray) -> np.ndarray:
+    return buf.reshape(buf.shape[0], buf.shape[1], -1)
+
+
+@njit(nogil=True)
+def _stamps_ok(step, stamps, trace):
+    never = NEVER
+    for i in range(stamps.shape[0]):
+        s = stamps[i]
+        if s < never or s > step:
+            return False
+        if s < 0:
+            for c in range(trace.shape[1]):
+                if trace[i, c] != 0:
+                    return False
+    return True
+
+
+@njit(nogil=True)
+def _record_ok(step, last, pre, post, elig, queued, ids, q_len, buf, bounds):
+    """True if the stamps and queues hold the invariants that :func:`_check_stamps` and
+    :func:`_check_queues` check (shapes and dtypes already checked)."""
+    if not (
+        _stamps_ok(step, last[0], last[1])
+        and _stamps_ok(step, pre[0], pre[1])
+        and _stamps_ok(step, post[0], post[1])
+        and _stamps_ok(step, elig[0], elig[1])
+    ):
+        return False
+    n_slots, n = queued.shape[0], queued.shape[1]
+    seen = np.zeros(n, np.int64)  # slot + 1 where a target was listed
+    for s in range(n_slots):
+        for p in range(bounds.shape[0] - 1):
+            lo, hi = bounds[p], bounds[p + 1]
+            m = q_len[s, p, 0]
+            if m < 0 or m > hi - lo:
+                return False
+            for r in range(m):
+                i = ids[s, lo + r]
+                if i < lo or i >= hi or seen[i] == s + 1 or not queued[s, i]:
+                    return False
+                seen[i] = s + 1
+            n_true = 0
+            for i in range(lo, hi):
+                n_true += queued[s, i]
+            if n_true != m:
+                return False
+        for i in range(n):
+            if not queued[s, i]:
+                for c in range(buf.shape[2]):
+                    if buf[s, i, c] != 0:
+                        return False
+    return True
 
 
 def commit_state(current: State, step: int, arrays: Mapping[str, np.ndarray]) -> State:
