@@ -779,7 +779,7 @@ def test_the_compiled_record_check_agrees_with_the_checks_that_name_the_fault(ba
     assert sim.state.queue_len.any(), "the network must have queued input to check"
     rng = np.random.default_rng(7)
     fields = ["last_spike", "pre_last", "post_last", "elig_last", "queue_len", "queue_ids"]
-    fields += ["queued", "buffer", "pre_trace", "post_trace", "eligibility"]
+    fields += ["queued", "pre_trace", "post_trace", "eligibility"]
     n_faults = 0
     for trial in range(400):
         key = fields[trial % len(fields)]
@@ -797,7 +797,7 @@ def test_the_compiled_record_check_agrees_with_the_checks_that_name_the_fault(ba
         arr = {k: getattr(st, k) for k in sim._layout}
         try:
             sc._check_stamps(arr, st.step)
-            sc._check_queues(arr, sim.plan.model.bounds)
+            sc._check_queues(arr, sim.plan.model.bounds, buffer=False)  # floats: not per run
             python_ok = True
         except ValueError:
             python_ok = False

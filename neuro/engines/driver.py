@@ -106,7 +106,8 @@ def run_blocks(
     t0 = time.perf_counter()
     # a cold kernel cache compiles inside the first run_steps call: timed apart (compile_s)
     with compile_time() as compiling:
-        bar = tqdm(total=n_steps, desc=engine, unit="step", disable=not progress)
+        # no bar object at all without progress: a run of a few steps pays for none
+        bar = tqdm(total=n_steps, desc=engine, unit="step") if progress else None
         n = n_start
         while n < n_end:
             # the drive may return fewer steps than asked (bounded memory): run those
@@ -125,10 +126,12 @@ def run_blocks(
                 )
                 steps_out.append(rec.spike_step[:n_out].copy())
                 ids_out.append(rec.spike_id[:n_out].copy())
-                bar.update(k_next - k)
+                if bar is not None:
+                    bar.update(k_next - k)
                 k = k_next
             n = n1
-        bar.close()
+        if bar is not None:
+            bar.close()
     st = st._replace(step=n_end)
     wall = time.perf_counter() - t0 - compiling.seconds
     states: Any = rec.samples[:n_samples]
