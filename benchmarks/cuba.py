@@ -36,7 +36,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _baseline import BASELINE, ROOT, baseline_tree, run_worker  # noqa: E402
+from _baseline import BASELINE, ROOT, baseline_tree, run_worker, use_tree  # noqa: E402
+
+use_tree()  # a worker: the library of its tree (before anything imports it)
 from _record import write_record  # noqa: E402
 
 BACKENDS = ("ours", "ours_f32", "ours_old", "brian2_example", "brian2_cython", "brian2_standalone")
@@ -92,12 +94,12 @@ def brian2_example(duration: float, seed: int, build_dir: Path) -> dict:
 def worker(backend: str, duration: float, seed: int) -> dict:
     """Run one measurement in this process and return its timings."""
     t_import = time.perf_counter()
-    from experiments.cuba import cuba_network
+    from sparse_neuro.experiments.cuba import cuba_network
 
     if backend in ("ours", "ours_f32"):
         import numpy as np
 
-        from neuro.engines import ClockSimulator
+        from sparse_neuro.neuro.engines import ClockSimulator
 
         dtype = np.float32 if backend == "ours_f32" else np.float64
         t0 = time.perf_counter()
@@ -125,7 +127,7 @@ def worker(backend: str, duration: float, seed: int) -> dict:
         )
     import brian2 as b2
 
-    from neuro.brian2_bridge import to_brian2
+    from sparse_neuro.neuro.engines.backends.brian2_bridge import to_brian2
 
     if backend == "brian2_cython":
         t0 = time.perf_counter()

@@ -32,7 +32,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _baseline import BASELINE, ROOT, baseline_tree  # noqa: E402
+from _baseline import BASELINE, ROOT, baseline_tree, use_tree, worker_env  # noqa: E402
+
+use_tree()  # a worker: the library of its tree (before anything imports it)
 from _record import write_record  # noqa: E402
 
 CASES = ("cuba", "eq_cuba", "eq_fanout", "brunel")
@@ -40,25 +42,25 @@ CASES = ("cuba", "eq_cuba", "eq_fanout", "brunel")
 
 def _simulator(case: str):
     """The warmed-up simulator of ``case``, built with the packages this process imports."""
-    from experiments.cuba import cuba_network
+    from sparse_neuro.experiments.cuba import cuba_network
 
     if case == "brunel":
         from threads import brunel_network
 
-        from neuro.engines import ClockSimulator
+        from sparse_neuro.neuro.engines import ClockSimulator
 
         ClockSimulator(cuba_network(0, n_neurons=100), 1e-4, seed=0).run(1e-4)  # load kernels
         sim = ClockSimulator(brunel_network(0), 1e-4, seed=0, threads=1)
         sim.run(1e-3)  # the partitioned specialisation
         return sim
     if case == "cuba":
-        from neuro.engines import ClockSimulator
+        from sparse_neuro.neuro.engines import ClockSimulator
 
         ClockSimulator(cuba_network(0, n_neurons=100), 1e-4, seed=0).run(1e-4)  # load kernels
         return ClockSimulator(cuba_network(0), 1e-4, seed=0)
     from event_queue_throughput import fanout_network
 
-    from hardware_models import EventQueueSimulator
+    from sparse_neuro.hardware_models import EventQueueSimulator
 
     dt = 1e-4 if case == "eq_cuba" else 1e-3
     sim = EventQueueSimulator(
@@ -83,7 +85,7 @@ def compare(case: str, chunk: float, chunks: int, old: Path) -> dict:
     """CPU time per chunk of this tree (``new``) and the baseline (``old``), interleaved."""
     procs = {}
     for label, tree in (("new", ROOT), ("old", old)):
-        env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONWARNINGS": "ignore"}
+        env = worker_env(tree)
         procs[label] = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "--worker", case],
             cwd=tree,

@@ -1,8 +1,8 @@
 """Throughput of the Loihi event-queue backend, and its overhead over the plain clock engine.
 
-Two networks, each run on the clock engine (``neuro.engines.ClockSimulator``) and on the
-event-queue backend (``hardware_models.EventQueueSimulator``, float mode: same spikes),
-interleaved, after a warm-up run that compiles the kernels, repeated; medians reported:
+Two networks, each run on the clock engine (``sparse_neuro.neuro.engines.ClockSimulator``) and on
+the event-queue backend (``sparse_neuro.hardware_models.EventQueueSimulator``, float mode: same
+spikes), interleaved, after a warm-up run that compiles the kernels, repeated; medians reported:
 
 - ``fanout``: ``n_src`` Poisson inputs at ``rate_hz`` into ``n_post`` neurons with
   connection probability ``p`` (weak weights): synaptic events dominate;
@@ -33,10 +33,19 @@ from pathlib import Path
 
 import numpy as np
 
-from neuro import LIFParams, Network, PoissonSource, Population, Projection, SparseSynapses
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _baseline import ROOT, baseline_tree, run_worker  # noqa: E402
+from _baseline import ROOT, baseline_tree, run_worker, use_tree  # noqa: E402
+
+use_tree()  # a worker: the library of its tree (before anything imports it)
+
+from sparse_neuro.neuro import (  # noqa: E402
+    LIFParams,
+    Network,
+    PoissonSource,
+    Population,
+    Projection,
+    SparseSynapses,
+)
 
 
 def fanout_network(
@@ -60,8 +69,8 @@ def _time(make, duration_s: float) -> tuple[float, object]:
 
 def bench(name: str, net: Network, dt_s: float, steps: int, repeats: int) -> dict:
     """Median wall times of ``repeats`` runs of ``steps`` steps on both backends."""
-    from hardware_models import EventQueueSimulator
-    from neuro.engines import ClockSimulator
+    from sparse_neuro.hardware_models import EventQueueSimulator
+    from sparse_neuro.neuro.engines import ClockSimulator
 
     duration = steps * dt_s
     clock = lambda: ClockSimulator(net, dt_s, seed=1)  # noqa: E731
@@ -91,7 +100,7 @@ def bench(name: str, net: Network, dt_s: float, steps: int, repeats: int) -> dic
 
 def worker(network: str, steps: int, repeats: int) -> dict:
     """One network's measurement with the packages this interpreter imports."""
-    from experiments.cuba import cuba_network
+    from sparse_neuro.experiments.cuba import cuba_network
 
     if network == "fanout":
         return bench("fanout", fanout_network(), 1e-3, steps, repeats)

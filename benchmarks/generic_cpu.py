@@ -9,8 +9,8 @@ entries).
 
 Work:
 
-- ``cuba``: the CUBA network (4,000 LIF neurons, 2% connectivity, ``experiments.cuba``) on the
-  clock engine, ``--duration`` simulated seconds, float64.
+- ``cuba``: the CUBA network (4,000 LIF neurons, 2% connectivity, ``sparse_neuro.experiments.cuba``)
+  on the clock engine, ``--duration`` simulated seconds, float64.
 - ``train_<density>``: sparse training steps (forward, backward, Adam) of the MNIST-sized
   784-1000-10 LIF network with the fused event kernels (``kernel="event"``), T = 25,
   batch 128, rate-coded random input of MNIST's mean intensity (no data files needed);
@@ -50,8 +50,8 @@ def worker(work: str, duration: float, steps: int) -> dict:
 
     numba.set_num_threads(1)
     if work == "cuba":
-        from experiments.cuba import cuba_network
-        from neuro.engines import ClockSimulator
+        from sparse_neuro.experiments.cuba import cuba_network
+        from sparse_neuro.neuro.engines import ClockSimulator
 
         ClockSimulator(cuba_network(0, n_neurons=100), 1e-4, seed=0).run(1e-3)  # compile
         sim = ClockSimulator(cuba_network(0), 1e-4, seed=0)
@@ -63,8 +63,8 @@ def worker(work: str, duration: float, steps: int) -> dict:
         }
     import torch
 
-    from learning.training import count_ce_loss
-    from neuro.layers import SpikingMLP
+    from sparse_neuro.learning.training import count_ce_loss
+    from sparse_neuro.neuro.train import SpikingMLP
 
     torch.set_num_threads(1)
     density = float(work.split("_", 1)[1])

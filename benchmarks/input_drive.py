@@ -18,9 +18,9 @@ import tracemalloc
 
 import numpy as np
 
-from neuro import Network, Population
-from neuro.engines.drive import InputDrive
-from neuro.inputs import PoissonSource
+from sparse_neuro.neuro import Network, Population
+from sparse_neuro.neuro.engines.drive import InputDrive
+from sparse_neuro.neuro.model.inputs import PoissonSource
 
 
 def _ours(net: Network, dt: float, steps: int, block: int) -> int:

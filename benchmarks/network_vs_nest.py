@@ -9,8 +9,8 @@ belongs to one run:
 - ``build_s``: from the network description to a ready simulator. Ours: building the
   network (synapses drawn in numpy) and ``ClockSimulator(...)``; NEST microcircuit: NEST's
   own example path, nodes + ``Connect`` with its ``fixed_total_number`` rule
-  (:func:`experiments.microcircuit.nest_microcircuit`: ``static_synapse_hpc`` where NEST
-  allows it, i.e. up to 65,534 nodes per thread, ``static_synapse`` on one thread at full
+  (:func:`sparse_neuro.experiments.microcircuit.nest_microcircuit`: ``static_synapse_hpc`` where
+  NEST allows it, i.e. up to 65,534 nodes per thread, ``static_synapse`` on one thread at full
   scale), so the NEST process holds no network of ours; NEST Brunel: the bridge
   (``to_nest``) on our network;
 - ``warmup_s``: a first 1 ms run, not timed as simulation (ours: loading the compiled
@@ -37,17 +37,17 @@ import sys
 import time
 from pathlib import Path
 
-from neuro.atomic import write_text
+from sparse_neuro.neuro.storage.atomic import write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _network(name: str, scale: float, dt_s: float):
     if name == "microcircuit":
-        from experiments.microcircuit import microcircuit_network
+        from sparse_neuro.experiments.microcircuit import microcircuit_network
 
         return microcircuit_network(scale, "dc", dt_s, seed=0)
-    from experiments.brunel import REGIMES, brunel_network
+    from sparse_neuro.experiments.brunel import REGIMES, brunel_network
 
     g, nu = REGIMES["ai"]
     return brunel_network(g, nu, scale=scale, dt_s=dt_s, seed=0)
@@ -55,10 +55,10 @@ def _network(name: str, scale: float, dt_s: float):
 
 def _nest_model(name: str, scale: float, dt_s: float, threads: int):
     if name == "microcircuit":
-        from experiments.microcircuit import nest_microcircuit
+        from sparse_neuro.experiments.microcircuit import nest_microcircuit
 
         return nest_microcircuit(scale, "dc", dt_s, 0, threads)
-    from neuro.nest_bridge import to_nest
+    from sparse_neuro.neuro.engines.backends.nest_bridge import to_nest
 
     return to_nest(_network(name, scale, dt_s), dt_s, threads=threads)
 
@@ -67,8 +67,8 @@ def child(name: str, sim: str, threads: int, scale: float, duration_s: float, dt
     """One measurement in this process; returns the timings and peak RSS."""
     import numpy as np
 
-    from neuro.engines import ClockSimulator
-    from neuro.nest_bridge import nest_available
+    from sparse_neuro.neuro.engines import ClockSimulator
+    from sparse_neuro.neuro.engines.backends.nest_bridge import nest_available
 
     if sim == "nest":
         nest_available()  # imports NEST (seconds) before the build is timed
@@ -108,7 +108,7 @@ def child(name: str, sim: str, threads: int, scale: float, duration_s: float, dt
 
 
 def _nest():
-    import nest  # already loaded (and quieted) by neuro.nest_bridge
+    import nest  # already loaded (and quieted) by sparse_neuro.neuro.engines.backends.nest_bridge
 
     return nest
 

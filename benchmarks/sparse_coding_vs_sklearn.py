@@ -5,8 +5,8 @@ filter, 12x12), same number of atoms (144), same number of minibatch steps of th
 (1,000 x 256 by default), one process. Runs alternate (ours, sklearn, ours, sklearn, ...) so
 machine load hits both alike; the wall-time ratio is taken per pair.
 
-- ours: :func:`learning.dictionary.learn_dictionary` with the ``olshausen-field`` defaults
-  (hard-threshold LCA inference, threshold 1.0, unit-norm gradient updates).
+- ours: :func:`sparse_neuro.learning.dictionary.learn_dictionary` with the ``olshausen-field``
+  defaults (hard-threshold LCA inference, threshold 1.0, unit-norm gradient updates).
 - sklearn: ``MiniBatchDictionaryLearning(alpha, batch_size=256, fit_algorithm="lars")``
   (its default solver; ``--fit-algorithm cd`` for coordinate descent) for the same number
   of steps (no early stopping).
@@ -30,14 +30,14 @@ import warnings
 
 import numpy as np
 
-from encoders.natural_images import load_images, sample_patches, whiten_images
-from learning.dictionary import (
+from sparse_neuro.encoders.natural_images import load_images, sample_patches, whiten_images
+from sparse_neuro.learning.dictionary import (
     DictionaryConfig,
     infer,
     learn_dictionary,
     relative_reconstruction_error,
 )
-from neuro.analysis.gabor import fit_gabors, gabor_population_stats
+from sparse_neuro.neuro.analysis.gabor import fit_gabors, gabor_population_stats
 
 
 def sklearn_codes(V: np.ndarray, X: np.ndarray, target_nz: float) -> tuple[np.ndarray, float]:

@@ -1,7 +1,7 @@
 """Sparse training cost: dense-masked vs event-driven vs torch.sparse kernels, same run.
 
-Network: MNIST 784-1000-10 LIF (:class:`neuro.layers.SpikingMLP`, beta 0.95, T = 25),
-Bernoulli rate-coded input (spikes, so that the first projection sees events), spike-count
+Network: MNIST 784-1000-10 LIF (:class:`sparse_neuro.neuro.train.models.SpikingMLP`, beta 0.95,
+T = 25), Bernoulli rate-coded input (spikes, so that the first projection sees events), spike-count
 cross-entropy, Adam 1e-3, batch 128; data: the first 8,000 MNIST test images train, the
 last 2,000 test. For every weight density, one model per kernel starts from the same
 weights and pattern; the models are trained in lockstep (batch ``b`` of every model, then
@@ -12,16 +12,19 @@ warm-up) is not timed, the epoch time is the mean per timed batch times the batc
 float32 rounding, so the models stay (nearly) the same and their test accuracies are
 compared at the end.
 
-Kernels (:class:`neuro.layers.SparseLinear`, ``kernel=``)
+Kernels (:class:`sparse_neuro.neuro.train.sparse_linear.SparseLinear`, ``kernel=``)
 --------------------------------------------------------
 ``dense``   dense-masked, what a user would write: the weights scattered into a dense matrix,
-            torch GEMMs forward and backward, then the LIF layer (:class:`neuro.layers.LIF`:
-            its forward and backward run the compiled, vectorised steps of
-            :mod:`neuro.lif_kernels`, the same step code the fused kernels run, so the ratio
-            comes from the synapses and the spikes, not from a better LIF loop).
-``event``   ours: every projection and its LIF layer fused (:func:`neuro.layers.sparse_lif`,
-            :mod:`neuro.fused_kernels`): one numba call runs all steps forward, one runs
-            back-propagation through time, touching only the synapses of inputs that spiked.
+            torch GEMMs forward and backward, then the LIF layer
+            (:class:`sparse_neuro.neuro.train.lif_layer.LIF`: its forward and backward run the
+            compiled, vectorised steps of :mod:`sparse_neuro.neuro.train.kernels.lif_steps`, the
+            same step code the fused kernels run, so the ratio comes from the synapses and the
+            spikes, not from a better LIF loop).
+``event``   ours: every projection and its LIF layer fused
+            (:func:`sparse_neuro.neuro.train.fused_runs.sparse_lif`,
+            :mod:`sparse_neuro.neuro.train.kernels.fused_lif`): one numba call runs all steps
+            forward, one runs back-propagation through time, touching only the synapses of inputs
+            that spiked.
 ``auto``    per layer and call, whichever the cost model estimates faster (the default).
 ``sparse``  ``torch.sparse.mm`` (COO), timed on the first ``--sparse-batches`` batches only
             (it is the slowest) and extrapolated to the epoch.
@@ -58,13 +61,20 @@ import numba
 import numpy as np
 import torch
 
-from encoders import load_mnist
-from learning.training import _batch_seed, count_ce_loss, evaluate, rate_input
-from neuro.layers import SpikingMLP, sparse_lif
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _baseline import ROOT, baseline_tree, run_worker  # noqa: E402
+from _baseline import ROOT, baseline_tree, run_worker, use_tree  # noqa: E402
 from _record import write_record  # noqa: E402
+
+use_tree()  # a worker: the library of its tree (before anything imports it)
+
+from sparse_neuro.encoders import load_mnist  # noqa: E402
+from sparse_neuro.learning.training import (  # noqa: E402
+    _batch_seed,
+    count_ce_loss,
+    evaluate,
+    rate_input,
+)
+from sparse_neuro.neuro.train import SpikingMLP, sparse_lif  # noqa: E402
 
 KERNELS = ("dense", "event", "auto", "sparse")
 AB_KERNELS = ("dense", "event")

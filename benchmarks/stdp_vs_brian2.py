@@ -1,13 +1,13 @@
 """Diehl & Cook STDP training speed: the clock engine vs Brian2 (cython runtime), one run.
 
-The same network (``experiments.stdp_digits.diehl_cook_network``: Poisson inputs, plastic
-all-to-all input synapses with pair STDP and hard bounds, excitatory layer with adaptive
+The same network (``sparse_neuro.experiments.stdp_digits.diehl_cook_network``: Poisson inputs,
+plastic all-to-all input synapses with pair STDP and hard bounds, excitatory layer with adaptive
 thresholds, inhibitory population), the same dt, presentation and rest times, the same
 per-image procedure (set the Poisson rates, run ``present_s``, silence the inputs, run
 ``rest_s``, normalise each neuron's input weights, repeat with higher rates if fewer than
 ``min_spikes`` spikes) on the same images. Brian2 gets the network through
-:mod:`neuro.brian2_bridge` (identical connectivity, event-driven STDP traces) with the
-``cython`` code generation target; its compilation is excluded by a warm-up image.
+:mod:`sparse_neuro.neuro.engines.backends.brian2_bridge` (identical connectivity, event-driven STDP
+traces) with the ``cython`` code generation target; its compilation is excluded by a warm-up image.
 The two backends use different random streams for the Poisson inputs, so spikes agree
 statistically, not one to one. Timings are wall-clock per image, ours and Brian2's
 interleaved in blocks so that machine load affects both alike.
@@ -28,17 +28,18 @@ from pathlib import Path
 
 import numpy as np
 
-from encoders.datasets import load_digits_split, load_mnist
-from experiments.stdp_digits import Config, Trainer, diehl_cook_network, weight_total
-from learning.homeostasis import normalize_columns
-from neuro.atomic import atomic_open
+from sparse_neuro.encoders.datasets import load_digits_split, load_mnist
+from sparse_neuro.experiments.stdp_digits import Config, Trainer, diehl_cook_network, weight_total
+from sparse_neuro.learning.homeostasis import normalize_columns
+from sparse_neuro.neuro.storage.atomic import atomic_open
 
 
 class Brian2Trainer:
-    """The same per-image procedure as :class:`experiments.stdp_digits.Trainer`, in Brian2."""
+    """The same per-image procedure as :class:`sparse_neuro.experiments.stdp_digits.Trainer`, in
+    Brian2."""
 
     def __init__(self, net, cfg: Config, seed: int, target: str = "cython"):
-        from neuro.brian2_bridge import to_brian2
+        from sparse_neuro.neuro.engines.backends.brian2_bridge import to_brian2
 
         self.cfg = cfg
         self.model = to_brian2(net, cfg.dt_s, target=target, seed=seed)

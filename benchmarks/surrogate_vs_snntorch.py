@@ -4,15 +4,15 @@ snntorch tutorial 5: 784-1000-10 LIF (beta 0.95, atan surrogate, reset by subtra
 T = 25 steps of direct current input, Adam 5e-4, batch 128, per-step membrane
 cross-entropy. Data: the first 8,000 MNIST test images train, the last 2,000 test (the
 training set is not available here). Both models start from the same weights (ours is
-imported from the snntorch model with ``learning.convert.from_snntorch``), see the same
+imported from the snntorch model with ``sparse_neuro.learning.convert.from_snntorch``), see the same
 batches in the same order, and their training steps are interleaved batch by batch so that
 machine load hits both equally.
 
 Timed variants
 --------------
 ``snntorch``     the tutorial's explicit loop: ``fc1 -> Leaky -> fc2 -> Leaky`` per step.
-``ours``         :class:`neuro.layers.SpikingMLP` with the static image as input: the first
-                 projection is computed once per sample (it is the same at every step) and
+``ours``         :class:`sparse_neuro.neuro.train.models.SpikingMLP` with the static image as input:
+                 the first projection is computed once per sample (it is the same at every step) and
                  the LIF loops run fused (one autograd node per layer).
 ``ours-repeat``  the same, fed the image repeated over T as a ``[T, B, 784]`` tensor: the
                  first projection runs on all T*B rows in one matrix product. This isolates
@@ -33,9 +33,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from encoders import load_mnist
-from learning.convert import from_snntorch
-from learning.training import membrane_ce_loss
+from sparse_neuro.encoders import load_mnist
+from sparse_neuro.learning.convert import from_snntorch
+from sparse_neuro.learning.training import membrane_ce_loss
 
 
 class TutorialNet(nn.Module):

@@ -3,7 +3,7 @@
 Brunel's model A network: 10,000 excitatory and 2,500 inhibitory LIF neurons, connection
 probability 0.1 (15.6 M synapses), J = 0.1 mV, g = 5, delay 1.5 ms, and the external drive
 of ``C_E = 1000`` Poisson inputs per neuron at ``eta * nu_thr`` (``eta = 2``) as one
-:class:`neuro.inputs.PoissonInput`. dt = 0.1 ms.
+:class:`sparse_neuro.neuro.model.inputs.PoissonInput`. dt = 0.1 ms.
 
 Runs alternate between thread counts (after one compile run each); the minimum wall time
 of each is reported, with the machine's load average (the machine may be shared).
@@ -20,10 +20,18 @@ import time
 
 import numpy as np
 
-from neuro import LIFParams, Network, Population, Projection, SparseSynapses
-from neuro.engines import ClockSimulator
-from neuro.inputs import PoissonInput
-from neuro.record import SpikeMonitor
+# only package-level names: benchmarks/engine_ab.py's workers import this module with the
+# library of another commit (benchmarks/_baseline.py, SHARED)
+from sparse_neuro.neuro import (
+    LIFParams,
+    Network,
+    PoissonInput,
+    Population,
+    Projection,
+    SparseSynapses,
+    SpikeMonitor,
+)
+from sparse_neuro.neuro.engines import ClockSimulator
 
 DT = 1e-4
 

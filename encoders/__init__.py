@@ -1,6 +1,6 @@
 """encoders: everything between raw data and spikes (datasets and spike codes)."""
 
-from encoders.codes import (
+from sparse_neuro.encoders.codes import (
     delta_code,
     first_spike_steps,
     latency_code,
@@ -9,15 +9,14 @@ from encoders.codes import (
     rate_code,
     to_events,
 )
-from encoders.datasets import (
-    FormatError,
+from sparse_neuro.encoders.datasets import (
     Split,
     default_data_dir,
     load_digits_split,
     load_mnist,
     read_idx,
 )
-from encoders.natural_images import (
+from sparse_neuro.encoders.natural_images import (
     DEFAULT_IMAGES,
     load_images,
     sample_patches,
@@ -25,6 +24,7 @@ from encoders.natural_images import (
     whiten_images,
     whitening_filter,
 )
+from sparse_neuro.neuro.storage.integrity import FormatError
 
 __all__ = [
     "FormatError",

@@ -3,7 +3,7 @@
 Every encoder returns a time-major dense array ``[T, *shape]`` of 0/1 spikes (numpy in,
 numpy out; torch in, torch out) and is deterministic under ``seed``. :func:`to_events`
 turns a dense raster into the sparse ``(times_s, indices)`` lists the engines consume
-(``neuro.inputs.SpikeArraySource``).
+(``sparse_neuro.neuro.model.inputs.SpikeArraySource``).
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def poisson_code(
 ) -> Any:
     """Poisson rate code on a clock: rate ``x * max_rate_hz``, spike probability ``rate * dt``.
 
-    The same discretisation as ``neuro.inputs.PoissonSource`` on the clock engine
+    The same discretisation as ``sparse_neuro.neuro.model.inputs.PoissonSource`` on the clock engine
     (requires ``max_rate_hz * dt_s <= 1``).
     """
     if not (dt_s > 0 and math.isfinite(dt_s)):
@@ -283,8 +283,9 @@ def population_code(
 def to_events(spikes: Any, dt_s: float) -> tuple[np.ndarray, np.ndarray]:
     """Dense raster ``[T, N]`` -> sparse ``(times_s, indices)`` sorted by time then index.
 
-    Feed the result to ``neuro.inputs.SpikeArraySource(name, N, times_s, indices)``; for a
-    batch ``[T, B, N]`` call it per sample (``spikes[:, b]``).
+    Feed the result to
+    ``sparse_neuro.neuro.model.inputs.SpikeArraySource(name, N, times_s, indices)``; for a batch
+    ``[T, B, N]`` call it per sample (``spikes[:, b]``).
     """
     arr = _as_numpy(spikes, "spikes")
     if arr.ndim != 2:

@@ -18,8 +18,10 @@ from typing import BinaryIO
 
 import numpy as np
 
-from neuro.io import FormatError  # one error type for every malformed file
-from neuro.safe_read import MAX_RATIO, open_binary
+from sparse_neuro.neuro.storage.integrity import (
+    FormatError,  # one error type for every malformed file
+)
+from sparse_neuro.neuro.storage.safe_read import MAX_RATIO, open_binary
 
 __all__ = [
     "FormatError",
@@ -79,10 +81,10 @@ _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f
 def read_idx(path: str | Path) -> np.ndarray:
     """Read an IDX file (``.gz`` or raw) into an array of the shape its header declares.
 
-    The file is opened with :func:`neuro.safe_read.open_binary` (a regular file, not a
-    symlink or FIFO); the declared size is checked before the data is read (for a gzipped
-    file: at most :data:`neuro.safe_read.MAX_RATIO` times its compressed size), and a gzip
-    stream is decompressed only up to that size.
+    The file is opened with :func:`sparse_neuro.neuro.storage.safe_read.open_binary` (a regular
+    file, not a symlink or FIFO); the declared size is checked before the data is read (for a
+    gzipped file: at most :data:`sparse_neuro.neuro.storage.safe_read.MAX_RATIO` times its
+    compressed size), and a gzip stream is decompressed only up to that size.
 
     Raises
     ------

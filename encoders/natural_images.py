@@ -29,7 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
-from neuro.safe_read import check_mat, load_npy, open_binary, open_h5, open_regular
+from sparse_neuro.neuro.storage.safe_read import (
+    check_mat,
+    load_npy,
+    open_binary,
+    open_h5,
+    open_regular,
+)
 
 __all__ = [
     "DEFAULT_IMAGES",

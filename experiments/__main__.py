@@ -1,4 +1,6 @@
-"""Command line: ``python -m experiments list | run NAME | sweep NAME``.
+"""Command line: ``sparse-neuro list | run NAME | sweep NAME``, ``sparse-neuro --version``.
+
+The same as ``python -m sparse_neuro ...`` and ``python -m sparse_neuro.experiments ...``.
 
 Conventions: progress and log messages go to stderr (``logging`` + tqdm bars, which are off
 when stderr is not a terminal or with ``--quiet``); the final summary goes to stdout as
@@ -19,7 +21,8 @@ if __name__ == "__main__" and (not sys.stderr.isatty() or {"-q", "--quiet"} & se
     # tqdm reads its TQDM_* defaults when it is imported: decide before importing anything
     os.environ["TQDM_DISABLE"] = "1"
 
-from experiments.common import (  # noqa: E402
+from sparse_neuro import __version__  # noqa: E402
+from sparse_neuro.experiments.common import (  # noqa: E402
     MAX_SEED,
     UsageError,
     check_out_dir,
@@ -31,10 +34,10 @@ from experiments.common import (  # noqa: E402
     run_experiment,
     setup_output,
 )
-from experiments.registry import EXPERIMENTS  # noqa: E402
-from neuro.atomic import WriteError  # noqa: E402
+from sparse_neuro.experiments.names import EXPERIMENTS  # noqa: E402
+from sparse_neuro.neuro.storage.atomic import WriteError  # noqa: E402
 
-log = logging.getLogger("experiments")
+log = logging.getLogger("sparse_neuro.experiments")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -68,10 +71,11 @@ def _seed(text: str) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m experiments",
+        prog="sparse-neuro",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"sparse-neuro {__version__}")
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="list the experiments")
     run = sub.add_parser("run", help="run one experiment (or 'demo', the tour)", add_help=False)
@@ -79,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=_seed, default=0, help=f"random seed in [0, {MAX_SEED}]")
     run.add_argument("-h", "--help", action="store_true")
     _common(run)
-    from experiments.sweep import add_arguments
+    from sparse_neuro.experiments.sweep import add_arguments
 
     sweep = sub.add_parser("sweep", help="grid x seeds of one experiment on Dask")
     add_arguments(sweep)
@@ -107,7 +111,7 @@ def _run(args: argparse.Namespace) -> dict:
     if args.help:
         if args.name == "demo":
             print(
-                "python -m experiments run demo --out DIR [--smoke] [--seed N] [--set KEY=VALUE]\n"
+                "sparse-neuro run demo --out DIR [--smoke] [--seed N] [--set KEY=VALUE]\n"
                 "--set applies to every demo experiment that has the parameter"
             )
         else:
@@ -116,7 +120,7 @@ def _run(args: argparse.Namespace) -> dict:
     overrides = parse_sets(args.sets)
     out = check_out_dir(args.out or ("results" if args.name == "demo" else f"results/{args.name}"))
     if args.name == "demo":
-        from experiments.demo import run_demo
+        from sparse_neuro.experiments.demo import run_demo
 
         return run_demo(out, seed=args.seed, smoke=args.smoke, overrides=overrides)
     return run_experiment(args.name, out, seed=args.seed, smoke=args.smoke, overrides=overrides)
@@ -132,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "run":
             summary = _run(args)
         else:
-            from experiments.sweep import run_sweep_command
+            from sparse_neuro.experiments.sweep import run_sweep_command
 
             _check_name(args.name)
             if args.name == "demo":

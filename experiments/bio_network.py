@@ -1,12 +1,12 @@
 """Network activity of the bio-suite: the canonical networks simulated and measured alike.
 
-CUBA and COBA (Brette et al. 2007, :mod:`experiments.brette2007`), Brunel (2000) in its
-asynchronous irregular state (g = 5, nu_ext / nu_thr = 2, :mod:`experiments.brunel`) and the
-Potjans & Diesmann (2014) microcircuit with Poisson background (:mod:`experiments.microcircuit`),
-each on the clock engine, measured by :func:`neuro.bio.network.activity_statistics` after an
-onset transient. The quick run shrinks Brunel and the microcircuit (sizes in
-:class:`NetworkConfig`); their statistics depend on the size (Brunel's CV in particular), so the
-scorecard names the size it judged.
+CUBA and COBA (Brette et al. 2007, :mod:`sparse_neuro.experiments.brette2007`), Brunel (2000) in its
+asynchronous irregular state (g = 5, nu_ext / nu_thr = 2, :mod:`sparse_neuro.experiments.brunel`)
+and the Potjans & Diesmann (2014) microcircuit with Poisson background
+(:mod:`sparse_neuro.experiments.microcircuit`), each on the clock engine, measured by
+:func:`sparse_neuro.neuro.bio.activity.activity_statistics` after an onset transient. The quick run
+shrinks Brunel and the microcircuit (sizes in :class:`NetworkConfig`); their statistics depend on
+the size (Brunel's CV in particular), so the scorecard names the size it judged.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 
-from experiments.brette2007 import benchmark_network
-from experiments.brunel import REGIMES, brunel_network
-from experiments.cuba import merged_spikes
-from experiments.microcircuit import POPULATIONS, microcircuit_network
-from neuro.analysis.spikes import firing_rates, isi_cv, mean_rate
-from neuro.bio.network import activity_statistics
-from neuro.engines import ClockSimulator
-from neuro.record import SpikeTrains
+from sparse_neuro.experiments.brette2007 import benchmark_network
+from sparse_neuro.experiments.brunel import REGIMES, brunel_network
+from sparse_neuro.experiments.cuba import merged_spikes
+from sparse_neuro.experiments.microcircuit import POPULATIONS, microcircuit_network
+from sparse_neuro.neuro.analysis.spikes import firing_rates, isi_cv, mean_rate
+from sparse_neuro.neuro.bio.activity import activity_statistics
+from sparse_neuro.neuro.engines import ClockSimulator
+from sparse_neuro.neuro.model.record import SpikeTrains
 
 __all__ = ["COUNT_BIN_S", "NETWORKS", "NetworkConfig", "network_activity"]
 

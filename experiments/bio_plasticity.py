@@ -6,7 +6,8 @@
   window of the stdp-digits network's rule (time constants fitted from a sweep of intervals);
 - Sjostrom et al. (2001): 60 pairings at +10 / -10 ms at 0.1 to 50 Hz for both rules.
 
-Every protocol runs on the clock engine (:func:`experiments.stdp_window.pairing_protocol`).
+Every protocol runs on the clock engine
+(:func:`sparse_neuro.experiments.stdp_window.pairing_protocol`).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from experiments import stdp_digits
-from experiments.stdp_window import TRIPLET_VISUAL_CORTEX, pairing_protocol
-from learning.stdp import STDPRule, fit_window
-from neuro.bio.plasticity import BI_POO_PAIRINGS, BI_POO_PERIOD_S, bi_poo_points
-from neuro.bio.scorecard import read_table
+from sparse_neuro.experiments import stdp_digits
+from sparse_neuro.experiments.stdp_window import TRIPLET_VISUAL_CORTEX, pairing_protocol
+from sparse_neuro.neuro.analysis.stdp_fit import fit_window
+from sparse_neuro.neuro.bio.bi_poo import BI_POO_PAIRINGS, BI_POO_PERIOD_S, bi_poo_points
+from sparse_neuro.neuro.bio.scorecard import read_table
+from sparse_neuro.neuro.model.plasticity_rules import STDPRule
 
 __all__ = ["PAIR_RULE", "plasticity"]
 

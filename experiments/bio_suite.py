@@ -1,7 +1,7 @@
 """bio-suite: the biological-plausibility scorecard of learned codes, network activity and plasticity.
 
-Three groups of declared tests (:mod:`neuro.bio.catalogue`), each against cited data stored in
-``neuro/bio/data``:
+Three groups of declared tests (:mod:`sparse_neuro.neuro.bio.catalogue`), each against cited data
+stored in ``neuro/bio/data``:
 
 - receptive_fields: dictionaries learned on whitened natural images with a hard-threshold (L0)
   and an L1 (FISTA) code; Gabor fits (band-pass fraction, Ringach nx), orientation tuning with
@@ -9,10 +9,11 @@ Three groups of declared tests (:mod:`neuro.bio.catalogue`), each against cited 
   fraction of active units per patch; the L0 code at several thresholds for the sparseness
   figure;
 - network_activity: CUBA, COBA, Brunel AI and the microcircuit (rates, log-rate symmetry, ISI CV,
-  Fano factor, pairwise correlations; the microcircuit's low L2/3E rate), :mod:`experiments.bio_network`;
+  Fano factor, pairwise correlations; the microcircuit's low L2/3E rate),
+  :mod:`sparse_neuro.experiments.bio_network`;
 - plasticity: the pair and triplet rules vs the Bi & Poo (1998) data points, the window of the
   stdp-digits network's rule vs Bi & Poo's time constants, both rules vs the Sjostrom et al. (2001)
-  frequency dependence, :mod:`experiments.bio_plasticity`.
+  frequency dependence, :mod:`sparse_neuro.experiments.bio_plasticity`.
 
 Writes ``scorecard.json`` (one row per test), ``results.h5``, figures (PNG + SVG) and
 ``report.html``. Quick by default (a few minutes on 2 cores); ``--set full=true`` runs the
@@ -28,23 +29,23 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 
-from experiments import olshausen_field
-from experiments.bio_network import NETWORKS, NetworkConfig, network_activity
-from experiments.bio_plasticity import plasticity
-from experiments.common import write_json_atomic
-from learning.dictionary import infer, relative_reconstruction_error
-from neuro.analysis import lifetime_sparseness
-from neuro.analysis.gabor import fit_gabors
-from neuro.analysis.gratings import orientation_tuning, spatial_frequency_tuning
-from neuro.bio.binned2d import permutation_tv
-from neuro.bio.catalogue import (
+from sparse_neuro.experiments import olshausen_field
+from sparse_neuro.experiments.bio_network import NETWORKS, NetworkConfig, network_activity
+from sparse_neuro.experiments.bio_plasticity import plasticity
+from sparse_neuro.experiments.common import write_json_atomic
+from sparse_neuro.learning.dictionary import infer, relative_reconstruction_error
+from sparse_neuro.neuro.analysis import lifetime_sparseness
+from sparse_neuro.neuro.analysis.gabor import fit_gabors
+from sparse_neuro.neuro.analysis.gratings import orientation_tuning, spatial_frequency_tuning
+from sparse_neuro.neuro.bio.binned2d import permutation_tv
+from sparse_neuro.neuro.bio.catalogue import (
     CV_FILE,
     microcircuit_layer_test,
     network_tests,
     plasticity_tests,
     receptive_field_tests,
 )
-from neuro.bio.receptive_fields import (
+from sparse_neuro.neuro.bio.receptive_fields import (
     NXNY_FILE,
     SF_BANDWIDTH_FILE,
     SF_OCTAVES_FILE,
@@ -54,9 +55,9 @@ from neuro.bio.receptive_fields import (
     peak_sf_reference,
     receptive_field_distribution_tests,
 )
-from neuro.bio.scorecard import read_table
-from neuro.plotting.fields import receptive_field_grid
-from neuro.validation import check_field_types
+from sparse_neuro.neuro.bio.scorecard import read_table
+from sparse_neuro.neuro.model.validation import check_field_types
+from sparse_neuro.neuro.plotting.fields import receptive_field_grid
 
 __all__ = ["Config", "FULL", "QUICK", "SMOKE", "run"]
 

@@ -10,16 +10,16 @@ without external input.
 ``coba`` (benchmark 1): the same connectivity and initial potentials with exponential
 conductances (Brian2's COBA example: leak 10 nS, ``E_e = 0``, ``E_i = -80 mV``, 5 / 10 ms,
 6 nS and 67 nS, i.e. 0.6 and 6.7 leak units; ``v_rest = -60 mV``) on the clock engine
-(:mod:`neuro.coba`), NEST ``iaf_cond_exp`` and Brian2 (exponential Euler, our scheme). With
-the leak reversal below threshold the network needs a start: Brian2's example draws random
-initial conductances; here every neuron gets a current of uniform random amplitude in
-``[0, 20) mV`` for the first 50 ms (a :class:`~neuro.inputs.CurrentInjection`, which all
-three simulators run), after which the activity sustains itself; ``--set start=K`` draws
+(:mod:`sparse_neuro.neuro.engines.coba`), NEST ``iaf_cond_exp`` and Brian2 (exponential Euler, our
+scheme). With the leak reversal below threshold the network needs a start: Brian2's example draws
+random initial conductances; here every neuron gets a current of uniform random amplitude in
+``[0, 20) mV`` for the first 50 ms (a :class:`~sparse_neuro.neuro.model.inputs.CurrentInjection`,
+which all three simulators run), after which the activity sustains itself; ``--set start=K`` draws
 another start of the same network (the spread of a 1-s rate between trajectories).
 
 Each benchmark's *same* network (same synapses, same initial potentials) runs in each
 simulator in this process; per population, the rate / ISI CV / correlation distributions
-are compared with :func:`neuro.analysis.compare.compare_populations`.
+are compared with :func:`sparse_neuro.neuro.analysis.compare.compare_populations`.
 """
 
 from __future__ import annotations
@@ -30,17 +30,17 @@ from dataclasses import dataclass, replace
 import matplotlib.pyplot as plt
 import numpy as np
 
-from experiments import cuba
-from experiments.cuba import CUBA_PARAMS, cuba_network, merged_spikes
-from neuro.analysis import fano_factor, isi_cv
-from neuro.analysis.compare import compare_populations
-from neuro.brian2_bridge import run_brian2
-from neuro.engines import ClockSimulator
-from neuro.engines.event import simulate_exact
-from neuro.inputs import CurrentInjection
-from neuro.nest_bridge import run_nest
-from neuro.network import Network
-from neuro.validation import check_field_types
+from sparse_neuro.experiments import cuba
+from sparse_neuro.experiments.cuba import CUBA_PARAMS, cuba_network, merged_spikes
+from sparse_neuro.neuro.analysis import fano_factor, isi_cv
+from sparse_neuro.neuro.analysis.compare import compare_populations
+from sparse_neuro.neuro.engines import ClockSimulator
+from sparse_neuro.neuro.engines.backends.brian2_bridge import run_brian2
+from sparse_neuro.neuro.engines.backends.exact import simulate_exact
+from sparse_neuro.neuro.engines.backends.nest_bridge import run_nest
+from sparse_neuro.neuro.model.inputs import CurrentInjection
+from sparse_neuro.neuro.model.network import Network
+from sparse_neuro.neuro.model.validation import check_field_types
 
 __all__ = ["Config", "run", "benchmark_network", "BENCHMARKS", "SMOKE", "QUICK"]
 

@@ -5,7 +5,7 @@ tau_m 20 ms, threshold 20 mV, reset 10 mV, refractory 2 ms; every neuron receive
 C_E = 1,000 excitatory inputs of J = 0.1 mV and C_I = 250 inhibitory inputs of -g J
 (fixed in-degree, multapses allowed, as NEST's brunel_delta example), delay D = 1.5 ms,
 and an external Poisson drive of C_E trains at nu_ext = nu_ratio * nu_thr,
-nu_thr = theta / (J C_E tau_m) (:class:`neuro.inputs.PoissonInput`).
+nu_thr = theta / (J C_E tau_m) (:class:`sparse_neuro.neuro.model.inputs.PoissonInput`).
 
 Regimes (Fig. 8): A ``sr`` synchronous regular (g = 3, nu_ratio = 2), B ``si_fast``
 synchronous irregular with a fast global oscillation (g = 6, 4), C ``ai`` asynchronous
@@ -17,8 +17,9 @@ Statistics of the first ``n_analyzed`` excitatory neurons after ``t_skip_s``: me
 median ISI CV, mean Fano factor, the peak of the population-rate spectrum and a synchrony
 index (variance over mean of the population spike count in 1 ms bins: about 1 for
 independent neurons, >> 1 for synchronous activity); :func:`classify` names the regime.
-The NEST run uses :mod:`neuro.nest_bridge` on the same synapses and initial potentials;
-ours runs the external drive as :class:`neuro.inputs.PoissonInput` on the clock engine.
+The NEST run uses :mod:`sparse_neuro.neuro.engines.backends.nest_bridge` on the same synapses and
+initial potentials; ours runs the external drive as
+:class:`sparse_neuro.neuro.model.inputs.PoissonInput` on the clock engine.
 """
 
 from __future__ import annotations
@@ -31,14 +32,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 from scipy import signal
 
-from neuro import LIFParams, Network, Population, Projection, SpikeMonitor
-from neuro.analysis import fano_factor, isi_cv
-from neuro.connectivity import fixed_indegree
-from neuro.engines import ClockSimulator
-from neuro.inputs import PoissonInput
-from neuro.nest_bridge import run_nest
-from neuro.record import SpikeTrains
-from neuro.validation import check_field_types
+from sparse_neuro.neuro import LIFParams, Network, Population, Projection, SpikeMonitor
+from sparse_neuro.neuro.analysis import fano_factor, isi_cv
+from sparse_neuro.neuro.engines import ClockSimulator
+from sparse_neuro.neuro.engines.backends.nest_bridge import run_nest
+from sparse_neuro.neuro.model.connectivity import fixed_indegree
+from sparse_neuro.neuro.model.inputs import PoissonInput
+from sparse_neuro.neuro.model.record import SpikeTrains
+from sparse_neuro.neuro.model.validation import check_field_types
 
 __all__ = ["Config", "run", "brunel_network", "classify", "REGIMES", "SMOKE", "QUICK"]
 

@@ -34,9 +34,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
-from experiments.registry import EXPERIMENTS  # noqa: E402
-from neuro.atomic import atomic_open  # noqa: E402
-from neuro.validation import integer  # noqa: E402
+from sparse_neuro.experiments.names import EXPERIMENTS  # noqa: E402
+from sparse_neuro.neuro.model.validation import integer  # noqa: E402
+from sparse_neuro.neuro.storage.atomic import atomic_open  # noqa: E402
 
 __all__ = [
     "RunContext",
@@ -51,7 +51,7 @@ __all__ = [
     "write_json_atomic",
 ]
 
-log = logging.getLogger("experiments")
+log = logging.getLogger("sparse_neuro.experiments")
 _SHOW_PROGRESS: bool | None = None  # set by setup_output; None: bars when stderr is a terminal
 
 
@@ -89,7 +89,7 @@ class RunContext:
         Seed for every random choice of the run.
     smoke : bool
         True for the tiny test-sized run.
-    figures : list of experiments.report.FigureEntry
+    figures : list of sparse_neuro.experiments.report.FigureEntry
         Figures saved so far, with captions (the run's report page shows them).
     """
 
@@ -109,10 +109,10 @@ class RunContext:
         """Save ``fig`` as ``out_dir/name.png`` (print resolution unless ``dpi``) and
         ``name.svg`` atomically, close it, and list it with its caption for the run's report.
 
-        ``caption`` defaults to the registered one (:mod:`experiments.captions`), else to
-        the figure's titles.
+        ``caption`` defaults to the registered one (:mod:`sparse_neuro.experiments.captions`), else
+        to the figure's titles.
         """
-        from experiments.report import default_caption, save_figure
+        from sparse_neuro.experiments.report import default_caption, save_figure
 
         try:
             text = caption or default_caption(self.name, name, fig)
@@ -125,7 +125,7 @@ class RunContext:
         self, group: str, arrays: dict[str, np.ndarray], attrs: dict | None = None
     ) -> Path:
         """Store arrays under ``group`` in ``out_dir/results.h5`` (atomic rewrite)."""
-        from neuro.io import write_arrays
+        from sparse_neuro.neuro.storage.hdf5 import write_arrays
 
         path = self.out_dir / "results.h5"
         write_arrays(path, group, arrays, attrs)
@@ -274,7 +274,7 @@ def run_experiment(
     summary.setdefault("total_wall_s", time.perf_counter() - t0)
     full = {"experiment": name, "seed": int(seed), "smoke": smoke, **summary}
     write_json_atomic(out / "summary.json", full)
-    from experiments.report import render_experiment_page
+    from sparse_neuro.experiments.report import render_experiment_page
 
     render_experiment_page(ctx, cfg, full)
     log.info(

@@ -12,12 +12,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neuro import LIFParams, Network, Population, Projection, SparseSynapses, SpikeMonitor
-from neuro.analysis import isi_cv
-from neuro.engines import ClockSimulator
-from neuro.plotting import raster
-from neuro.record import SpikeTrains
-from neuro.validation import check_field_types
+from sparse_neuro.neuro import (
+    LIFParams,
+    Network,
+    Population,
+    Projection,
+    SparseSynapses,
+    SpikeMonitor,
+)
+from sparse_neuro.neuro.analysis import isi_cv
+from sparse_neuro.neuro.engines import ClockSimulator
+from sparse_neuro.neuro.model.record import SpikeTrains
+from sparse_neuro.neuro.model.validation import check_field_types
+from sparse_neuro.neuro.plotting import raster
 
 __all__ = ["Config", "cuba_network", "run", "SMOKE", "QUICK"]
 

@@ -8,10 +8,10 @@ import time
 import traceback
 from pathlib import Path
 
-from experiments.common import UsageError, load, run_experiment, write_json_atomic
-from experiments.registry import DEMO
-from experiments.report import figure_entries, render_demo_page
-from neuro.safe_read import read_json
+from sparse_neuro.experiments.common import UsageError, load, run_experiment, write_json_atomic
+from sparse_neuro.experiments.names import DEMO
+from sparse_neuro.experiments.report import figure_entries, render_demo_page
+from sparse_neuro.neuro.storage.safe_read import read_json
 
 __all__ = ["run_demo"]
 

@@ -12,15 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from encoders import load_digits_split
-from experiments.surrogate_common import SurrogateConfig, run_surrogate
+from sparse_neuro.encoders import load_digits_split
+from sparse_neuro.experiments.surrogate_common import SurrogateConfig, run_surrogate
 
 __all__ = ["Config", "run", "SMOKE", "QUICK"]
 
 
 @dataclass(frozen=True)
 class Config(SurrogateConfig):
-    """digits-surrogate parameters (see experiments.surrogate_common.SurrogateConfig)."""
+    """digits-surrogate parameters (see
+    sparse_neuro.experiments.surrogate_common.SurrogateConfig)."""
 
     hidden: int = 128
     n_steps: int = 25

@@ -24,10 +24,24 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from hardware_models import COUNTERS, DenseSpec, EnergyReport, EventQueueSimulator, place, preset
-from neuro import LIFParams, Network, PoissonSource, Population, Projection, SparseSynapses
-from neuro.plotting.axes import plain_log_axis
-from neuro.validation import check_field_types
+from sparse_neuro.hardware_models import (
+    COUNTERS,
+    DenseSpec,
+    EnergyReport,
+    EventQueueSimulator,
+    place,
+    preset,
+)
+from sparse_neuro.neuro import (
+    LIFParams,
+    Network,
+    PoissonSource,
+    Population,
+    Projection,
+    SparseSynapses,
+)
+from sparse_neuro.neuro.model.validation import check_field_types
+from sparse_neuro.neuro.plotting.axes import plain_log_axis
 
 __all__ = ["Config", "run", "SMOKE", "QUICK", "sparsity_network"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 
-from neuro import (
+from sparse_neuro.neuro import (
     LIFParams,
     Network,
     PoissonSource,
@@ -22,9 +22,9 @@ from neuro import (
     SparseSynapses,
     SpikeMonitor,
 )
-from neuro.engines import ClockSimulator, simulate_exact
-from neuro.plotting.axes import plain_log_axis
-from neuro.validation import check_field_types
+from sparse_neuro.neuro.engines import ClockSimulator, simulate_exact
+from sparse_neuro.neuro.model.validation import check_field_types
+from sparse_neuro.neuro.plotting.axes import plain_log_axis
 
 __all__ = ["Config", "run", "sweep_network", "SMOKE", "QUICK"]
 

@@ -22,7 +22,7 @@ assumption), and run for ``n_inferences`` inferences of 10 steps of 1 ms on the
 event-queue backend. Each run is costed with the ``loihi_measured`` preset.
 
 **One parameter set.** Per-operation figures are SANA-FE's calibrated Loihi model and the
-static power is Blouw et al.'s idle measurement (see :mod:`hardware_models.loihi`); the
+static power is Blouw et al.'s idle measurement (see :mod:`sparse_neuro.hardware_models.loihi`); the
 three host terms -- host time per step, host time per input message, host power while
 running -- are *fitted* here on two workloads (``fit``: the keyword spotter and the N = 0
 scaled network, which differ only in the input layer's cores) and then predict the other
@@ -33,8 +33,8 @@ preset.
 probabilities and mean full-scale rates from NEST's microcircuit example,
 ``pynest/examples/Potjans_2014/network_params.py``; synapse counts by their Eq. 1,
 ``K = log(1 - p) / log(1 - 1 / (N_pre N_post))``) is placed by counts
-(:func:`hardware_models.place_counts`, nothing materialised) on Pohoiki Springs, and its
-energy per synaptic event at real time (dt = 0.1 ms) is reported. External Poisson drive
+(:func:`sparse_neuro.hardware_models.place_counts`, nothing materialised) on Pohoiki Springs, and
+its energy per synaptic event at real time (dt = 0.1 ms) is reported. External Poisson drive
 (``K_ext``) is assumed generated on-core (Loihi's noise/bias) and not routed. With one input
 axon per presynaptic neuron, an L2/3 excitatory neuron alone needs ~5,000 input axons and
 (its ~4,500 targets on distinct cores) output axons, more than a Loihi core's 4,096: the
@@ -50,7 +50,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hardware_models import (
+from sparse_neuro.hardware_models import (
     EnergyReport,
     EventQueueSimulator,
     LoihiCounters,
@@ -62,7 +62,7 @@ from hardware_models import (
     place_counts,
     preset,
 )
-from neuro import (
+from sparse_neuro.neuro import (
     LIFParams,
     Network,
     Population,
@@ -71,7 +71,7 @@ from neuro import (
     SpikeArraySource,
     SpikeMonitor,
 )
-from neuro.validation import check_field_types
+from sparse_neuro.neuro.model.validation import check_field_types
 
 __all__ = [
     "Config",

@@ -2,16 +2,16 @@
 Loihi-style hardware model.
 
 1. **Digits classifier.** A 64-128-10 spiking MLP trained with surrogate gradients on sklearn
-   digits (rate-coded input, ``learning.train``), converted to an engine network
-   (``learning.to_network``); if :mod:`learning` is unavailable, a random sparse LIF layer
-   with a logistic-regression read-out of its spike counts is built instead (the read-out
-   then runs off-chip and is not costed). Every test image is one inference: the
+   digits (rate-coded input, ``sparse_neuro.learning.train``), converted to an engine network
+   (``sparse_neuro.learning.to_network``); if :mod:`sparse_neuro.learning` is unavailable, a random
+   sparse LIF layer with a logistic-regression read-out of its spike counts is built instead (the
+   read-out then runs off-chip and is not costed). Every test image is one inference: the
    event-queue backend runs it in float mode (same spikes as the clock engine) and in
    Loihi's fixed-point mode; accuracy before/after quantisation, spike-count agreement,
    and the energy report per inference.
 2. **Keyword-spotting size** (Blouw et al. 2019, 2 x 256 hidden neurons, measured
    0.27 mJ dynamic energy per inference on Loihi at 296 inferences per second). The
-   topology of :func:`experiments.loihi_calibration.scaled_kws_network`, ``kws_steps``
+   topology of :func:`sparse_neuro.experiments.loihi_calibration.scaled_kws_network`, ``kws_steps``
    steps of 1 ms per inference (10 in their logged runs), input spike probability
    ``kws_input_rate`` per step, random weights (assumptions, stated because the paper's
    trained network is not reproduced). Costed with the chosen preset (the per-operation
@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from experiments.loihi_calibration import scaled_kws_network
-from hardware_models import (
+from sparse_neuro.experiments.loihi_calibration import scaled_kws_network
+from sparse_neuro.hardware_models import (
     DENSE_PRESETS,
     EnergyReport,
     EventQueueSimulator,
@@ -41,8 +41,8 @@ from hardware_models import (
     preset,
     spike_count_agreement,
 )
-from hardware_models.loihi import PRESETS
-from neuro import (
+from sparse_neuro.hardware_models.loihi import PRESETS
+from sparse_neuro.neuro import (
     LIFParams,
     Network,
     Population,
@@ -51,9 +51,9 @@ from neuro import (
     SpikeArraySource,
     SpikeMonitor,
 )
-from neuro.atomic import write_text
-from neuro.plotting import core_heatmap, energy_breakdown
-from neuro.validation import check_field_types
+from sparse_neuro.neuro.model.validation import check_field_types
+from sparse_neuro.neuro.plotting import core_heatmap, energy_breakdown
+from sparse_neuro.neuro.storage.atomic import write_text
 
 __all__ = ["Config", "run", "SMOKE", "QUICK"]
 
@@ -157,9 +157,9 @@ def _run_inferences(
 def _surrogate_classifier(cfg: Config, split, ctx):
     import torch
 
-    from encoders.codes import rate_code
-    from learning import TrainConfig, rate_input, to_network, train
-    from neuro.layers import SpikingMLP
+    from sparse_neuro.encoders.codes import rate_code
+    from sparse_neuro.learning import TrainConfig, rate_input, to_network, train
+    from sparse_neuro.neuro.train import SpikingMLP
 
     torch.set_num_threads(1)
     model = SpikingMLP(
@@ -187,7 +187,7 @@ def _reservoir_classifier(cfg: Config, split, ctx):
     """Fallback: random sparse LIF layer, logistic regression on its spike counts."""
     from sklearn.linear_model import LogisticRegression
 
-    from encoders.codes import rate_code
+    from sparse_neuro.encoders.codes import rate_code
 
     rng = np.random.default_rng(ctx.seed)
     p = LIFParams(tau_mem_s=20e-3, v_threshold=1.0, tau_syn_s=(5e-3,))
@@ -231,14 +231,14 @@ def _dense_bars(rep: EnergyReport, n: int) -> dict[str, float]:
 # ---------------------------------------------------------------------- main
 def run(cfg: Config, ctx) -> dict:
     """Cost a trained classifier, a KWS-sized network and CUBA on the Loihi model."""
-    from encoders.datasets import load_digits_split
+    from sparse_neuro.encoders.datasets import load_digits_split
 
     spec = preset(cfg.spec)
     split = load_digits_split()
     kind = cfg.classifier
     if kind == "auto":
         try:
-            import learning  # noqa: F401
+            import sparse_neuro.learning  # noqa: F401
 
             kind = "surrogate"
         except ImportError:
@@ -409,7 +409,7 @@ def run(cfg: Config, ctx) -> dict:
     )
 
     # ---- CUBA
-    from experiments.cuba import cuba_network
+    from sparse_neuro.experiments.cuba import cuba_network
 
     cuba = cuba_network(ctx.seed, cfg.cuba_neurons)
     cmap = place(cuba, spec)

@@ -9,10 +9,10 @@ sources, 10% relative sd, sign kept), delays 1.5 ms (E) / 0.75 ms (I) with 50% s
 truncated at dt, initial potentials N(-58 mV, 10 mV).
 
 Background: ``background="dc"`` (each neuron gets the mean of its K_ext Poisson inputs at
-8 Hz as a constant current, :class:`neuro.inputs.CurrentInjection`; NEST: the neurons'
-``I_e``) or ``"poisson"`` (:class:`neuro.inputs.PoissonInput`: per neuron and step a
-Poisson count of mean K_ext 8 Hz dt; NEST: one ``poisson_generator`` at K_ext 8 Hz per
-population, which sends every target its own independent train, as NEST's example does;
+8 Hz as a constant current, :class:`sparse_neuro.neuro.model.inputs.CurrentInjection`; NEST: the
+neurons' ``I_e``) or ``"poisson"`` (:class:`sparse_neuro.neuro.model.inputs.PoissonInput`: per
+neuron and step a Poisson count of mean K_ext 8 Hz dt; NEST: one ``poisson_generator`` at K_ext 8 Hz
+per population, which sends every target its own independent train, as NEST's example does;
 both are a Poisson process of rate K_ext 8 Hz per neuron, on the step grid, with
 different random numbers).
 
@@ -21,12 +21,12 @@ unchanged, so no weight compensation is needed), as the example's ``N_scaling``.
 
 The run builds our network (9 bytes a synapse, one copy shared with the engine), runs our
 clock engine (float32, ``threads``), frees it, then runs NEST: on our synapses through
-:mod:`neuro.nest_bridge` up to :data:`SAME_SYNAPSES_MAX` synapses (there the two produce
-the same spikes, step for step: the same network, integrated exactly by both), beyond
-that by NEST's own connection rules (:func:`nest_microcircuit`: same statistics; NEST
+:mod:`sparse_neuro.neuro.engines.backends.nest_bridge` up to :data:`SAME_SYNAPSES_MAX` synapses
+(there the two produce the same spikes, step for step: the same network, integrated exactly by
+both), beyond that by NEST's own connection rules (:func:`nest_microcircuit`: same statistics; NEST
 needs ~45-60 bytes a synapse, its full-scale copy would not fit beside ours). Peak memory
 per phase is exact (:class:`PeakRSS`). Rates, ISI CVs and synchrony per population after
-``t_skip_s``, their agreement (:func:`neuro.analysis.compare.compare_populations`), the
+``t_skip_s``, their agreement (:func:`sparse_neuro.neuro.analysis.compare.compare_populations`), the
 published layer ordering (:func:`layer_ordering`), a raster (5% of each population) and
 box plots of single-neuron rates (Fig. 6 of the paper).
 """
@@ -41,15 +41,25 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 
-from neuro import LIFParams, Network, Population, Projection, SpikeMonitor
-from neuro.analysis.compare import compare_populations
-from neuro.analysis.spikes import firing_rates, isi_cv, mean_rate
-from neuro.connectivity import SynapseArena, fixed_total_number, normal_delays_steps, normal_weights
-from neuro.engines import ClockSimulator
-from neuro.inputs import CurrentInjection, PoissonInput
-from neuro.nest_bridge import MV_PER_UNIT, NestModel, release_nest, to_nest
-from neuro.record import Recording, SpikeTrains
-from neuro.validation import check_field_types
+from sparse_neuro.neuro import LIFParams, Network, Population, Projection, SpikeMonitor
+from sparse_neuro.neuro.analysis.compare import compare_populations
+from sparse_neuro.neuro.analysis.spikes import firing_rates, isi_cv, mean_rate
+from sparse_neuro.neuro.engines import ClockSimulator
+from sparse_neuro.neuro.engines.backends.nest_bridge import (
+    MV_PER_UNIT,
+    NestModel,
+    release_nest,
+    to_nest,
+)
+from sparse_neuro.neuro.model.connectivity import (
+    SynapseArena,
+    fixed_total_number,
+    normal_delays_steps,
+    normal_weights,
+)
+from sparse_neuro.neuro.model.inputs import CurrentInjection, PoissonInput
+from sparse_neuro.neuro.model.record import Recording, SpikeTrains
+from sparse_neuro.neuro.model.validation import check_field_types
 
 __all__ = [
     "Config",
@@ -129,8 +139,8 @@ def microcircuit_network(
     """The microcircuit at ``scale`` with DC or Poisson background.
 
     The synapses (int32 targets, float32 weights, uint8 delays: 9 bytes each) are built
-    projection by projection into one :class:`~neuro.connectivity.SynapseArena`, so a clock
-    engine in float32 runs on them in place (2.7 GB at full scale, not twice that).
+    projection by projection into one :class:`~sparse_neuro.neuro.model.connectivity.SynapseArena`,
+    so a clock engine in float32 runs on them in place (2.7 GB at full scale, not twice that).
 
     Parameters
     ----------
@@ -199,9 +209,9 @@ def nest_microcircuit(
     """The microcircuit in NEST, connected by NEST's own rules (as NEST's example does).
 
     Same neurons, initial potentials and background as :func:`microcircuit_network` (through
-    :func:`neuro.nest_bridge.to_nest` on its unconnected network); synapses drawn by NEST
-    from the same distributions (``fixed_total_number`` with multapses and autapses,
-    ``redraw``-truncated normal weights and delays, delays rounded to steps by NEST), so
+    :func:`sparse_neuro.neuro.engines.backends.nest_bridge.to_nest` on its unconnected network);
+    synapses drawn by NEST from the same distributions (``fixed_total_number`` with multapses and
+    autapses, ``redraw``-truncated normal weights and delays, delays rounded to steps by NEST), so
     the two networks agree in statistics, not synapse for synapse. NEST then holds only its
     own copy of the synapses: the full-scale network fits beside nothing of ours.
     ``synapse_model``: default ``static_synapse_hpc`` (NEST's low-memory static synapse,
@@ -269,10 +279,10 @@ class Config:
 
     ``threads`` / ``nest_threads``: threads of our clock engine / NEST; ``precision``: our
     state and weights (``"float32"`` runs on the network's own synapse arrays, no copy).
-    ``nest_synapses``: ``"same"`` (our synapses through :mod:`neuro.nest_bridge`), ``"own"``
-    (:func:`nest_microcircuit`: NEST's rules, same statistics) or ``"auto"`` (same up to
-    :data:`SAME_SYNAPSES_MAX` synapses: beyond, NEST's copy (~60 B each) beside ours would
-    not fit in this machine's memory).
+    ``nest_synapses``: ``"same"`` (our synapses through
+    :mod:`sparse_neuro.neuro.engines.backends.nest_bridge`), ``"own"`` (:func:`nest_microcircuit`:
+    NEST's rules, same statistics) or ``"auto"`` (same up to :data:`SAME_SYNAPSES_MAX` synapses:
+    beyond, NEST's copy (~60 B each) beside ours would not fit in this machine's memory).
     """
 
     scale: float = 1.0

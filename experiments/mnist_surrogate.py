@@ -15,16 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from encoders import load_mnist
-from experiments.surrogate_common import SurrogateConfig, run_surrogate
-from neuro.validation import check_field_types
+from sparse_neuro.encoders import load_mnist
+from sparse_neuro.experiments.surrogate_common import SurrogateConfig, run_surrogate
+from sparse_neuro.neuro.model.validation import check_field_types
 
 __all__ = ["Config", "run", "SMOKE", "QUICK"]
 
 
 @dataclass(frozen=True)
 class Config(SurrogateConfig):
-    """mnist-surrogate parameters (see experiments.surrogate_common.SurrogateConfig)."""
+    """mnist-surrogate parameters (see
+    sparse_neuro.experiments.surrogate_common.SurrogateConfig)."""
 
     hidden: int = 1000
     n_steps: int = 25

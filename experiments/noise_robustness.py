@@ -27,13 +27,13 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from encoders import load_mnist
-from experiments.point_store import PointStore, point_key
-from learning import evaluate, rate_input
-from learning.sparsity.loop import train_with_hook
-from neuro.checkpoint import check_resume_mode, config_hash
-from neuro.layers import SpikingMLP
-from neuro.validation import check_field_types
+from sparse_neuro.encoders import load_mnist
+from sparse_neuro.experiments.point_store import PointStore, point_key
+from sparse_neuro.learning import evaluate, rate_input
+from sparse_neuro.learning.sparsity.train_loop import train_with_hook
+from sparse_neuro.neuro.model.validation import check_field_types
+from sparse_neuro.neuro.storage.checkpoint import check_resume_mode, config_hash
+from sparse_neuro.neuro.train import SpikingMLP
 
 __all__ = ["Config", "run", "SMOKE", "QUICK", "NETWORKS", "replace_with_noise"]
 

@@ -21,16 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-from encoders.natural_images import load_images, sample_patches, whiten_images
-from learning.dictionary import (
+from sparse_neuro.encoders.natural_images import load_images, sample_patches, whiten_images
+from sparse_neuro.learning.dictionary import (
     DictionaryConfig,
     infer,
     learn_dictionary,
     relative_reconstruction_error,
 )
-from neuro.analysis.gabor import GaborFit, fit_gabors, gabor_population_stats
-from neuro.plotting.fields import gabor_tiling, receptive_field_grid
-from neuro.validation import check_field_types
+from sparse_neuro.neuro.analysis.gabor import GaborFit, fit_gabors, gabor_population_stats
+from sparse_neuro.neuro.model.validation import check_field_types
+from sparse_neuro.neuro.plotting.fields import gabor_tiling, receptive_field_grid
 
 __all__ = ["MIN_PEAK_FREQ", "QUICK", "SMOKE", "Config", "is_bandpass", "run", "train_dictionary"]
 

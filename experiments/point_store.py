@@ -21,10 +21,10 @@ from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
 from typing import Any
 
-from experiments.common import _json_default, write_json_atomic
-from neuro.atomic import _pid_alive
-from neuro.integrity import FormatError
-from neuro.safe_read import read_bytes, read_json
+from sparse_neuro.experiments.common import _json_default, write_json_atomic
+from sparse_neuro.neuro.storage.atomic import _pid_alive
+from sparse_neuro.neuro.storage.integrity import FormatError
+from sparse_neuro.neuro.storage.safe_read import read_bytes, read_json
 
 __all__ = ["PointStore", "point_key"]
 
@@ -40,8 +40,8 @@ class PointStore:
     directory : Path
         Where the point files live (created).
     identity : str
-        Identifies the run (e.g. :func:`neuro.checkpoint.config_hash` of the fields that
-        change the points, with the seed).
+        Identifies the run (e.g. :func:`sparse_neuro.neuro.storage.checkpoint.config_hash` of the
+        fields that change the points, with the seed).
     fresh : bool
         Ignore points stored before this process started (they are recomputed and
         overwritten); meant for a single process.

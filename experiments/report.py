@@ -19,8 +19,8 @@ from typing import Any
 import jinja2
 import matplotlib.pyplot as plt
 
-from neuro.atomic import atomic_path, write_text
-from neuro.safe_read import read_json
+from sparse_neuro.neuro.storage.atomic import atomic_path, write_text
+from sparse_neuro.neuro.storage.safe_read import read_json
 
 __all__ = [
     "FigureEntry",
@@ -90,8 +90,9 @@ def save_figure(
 
 
 def default_caption(experiment: str, name: str, fig: plt.Figure) -> str:
-    """The registered caption of figure ``name`` (:mod:`experiments.captions`), else its titles."""
-    from experiments.captions import caption_for
+    """The registered caption of figure ``name`` (:mod:`sparse_neuro.experiments.captions`), else
+    its titles."""
+    from sparse_neuro.experiments.captions import caption_for
 
     text = caption_for(experiment, name)
     if text:

@@ -17,15 +17,15 @@ for the same number of epochs:
 ``snip``, ``synflow``  pruning at initialisation (global), then training;
 ``permutation``   SNIP's pattern randomly permuted within each layer (the sanity check);
 ``set``, ``dsr``, ``snfs``, ``rigl``, ``deepr``  dynamic sparse training from a random
-                  pattern at the target density (:mod:`learning.sparsity.dst`).
+                  pattern at the target density (:mod:`sparse_neuro.learning.sparsity.dst`).
 
 Measured per point: test accuracy, hidden activation sparsity, and synaptic operations and
-energy per inference on the Loihi model (:mod:`hardware_models`, the network converted by
-:func:`learning.to_network` and run on ``energy_samples`` test images). Methods listed in
-``kwta_methods`` are also trained with k-WTA hidden layers (``k = kwta_fraction * hidden``).
-A layer-wise sensitivity map prunes one layer at a time of the trained dense network
-(magnitude, no retraining). Figures: accuracy vs density, accuracy vs energy (Pareto front),
-sensitivity heat map.
+energy per inference on the Loihi model (:mod:`sparse_neuro.hardware_models`, the network converted
+by :func:`sparse_neuro.learning.to_network` and run on ``energy_samples`` test images). Methods
+listed in ``kwta_methods`` are also trained with k-WTA hidden layers
+(``k = kwta_fraction * hidden``). A layer-wise sensitivity map prunes one layer at a time of the
+trained dense network (magnitude, no retraining). Figures: accuracy vs density, accuracy vs energy
+(Pareto front), sensitivity heat map.
 """
 
 from __future__ import annotations
@@ -42,12 +42,18 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from encoders import Split, load_digits_split, load_mnist
-from encoders.codes import rate_code
-from experiments.point_store import PointStore, point_key
-from hardware_models import EnergyReport, EventQueueSimulator, LoihiCounters, place, preset
-from learning import evaluate, rate_input, to_network
-from learning.sparsity import (
+from sparse_neuro.encoders import Split, load_digits_split, load_mnist
+from sparse_neuro.encoders.codes import rate_code
+from sparse_neuro.experiments.point_store import PointStore, point_key
+from sparse_neuro.hardware_models import (
+    EnergyReport,
+    EventQueueSimulator,
+    LoihiCounters,
+    place,
+    preset,
+)
+from sparse_neuro.learning import evaluate, rate_input, to_network
+from sparse_neuro.learning.sparsity import (
     LAYOUTS,
     DSTConfig,
     DynamicSparsity,
@@ -61,15 +67,15 @@ from learning.sparsity import (
     snip_scores,
     synflow_prune,
 )
-from learning.sparsity.loop import cosine_lr, train_with_hook
-from learning.training import check_finite_tensors, count_ce_loss
-from neuro import SpikeArraySource
-from neuro.atomic import atomic_path
-from neuro.checkpoint import check_resume_mode, config_hash, seal, verify
-from neuro.integrity import FormatError
-from neuro.layers import SpikingMLP
-from neuro.safe_read import open_torch
-from neuro.validation import check_field_types
+from sparse_neuro.learning.sparsity.train_loop import cosine_lr, train_with_hook
+from sparse_neuro.learning.training import check_finite_tensors, count_ce_loss
+from sparse_neuro.neuro import SpikeArraySource
+from sparse_neuro.neuro.model.validation import check_field_types
+from sparse_neuro.neuro.storage.atomic import atomic_path
+from sparse_neuro.neuro.storage.checkpoint import check_resume_mode, config_hash, seal, verify
+from sparse_neuro.neuro.storage.integrity import FormatError
+from sparse_neuro.neuro.storage.safe_read import open_torch
+from sparse_neuro.neuro.train import SpikingMLP
 
 __all__ = ["Config", "run", "SMOKE", "QUICK", "METHODS", "loihi_energy_per_inference"]
 
@@ -365,8 +371,9 @@ def loihi_energy_per_inference(
 ) -> dict[str, float]:
     """Energy and synaptic ops per inference of ``model`` on the Loihi model (rate-coded ``x``).
 
-    The model is converted with :func:`learning.to_network` (float64), placed on cores with
-    :func:`hardware_models.place`, and every sample is run by the event-queue simulator.
+    The model is converted with :func:`sparse_neuro.learning.to_network` (float64), placed on cores
+    with :func:`sparse_neuro.hardware_models.place`, and every sample is run by the event-queue
+    simulator.
     """
     m64 = copy.deepcopy(model).double()
     spikes = rate_code(x, n_steps, seed=seed + 1).astype(np.float64)

@@ -1,8 +1,8 @@
 """Spiking LCA: the Olshausen-Field sparse code computed by integrate-and-fire neurons.
 
 A dictionary is learned as in ``olshausen-field``; held-out whitened patches are then coded
-by the spiking LCA on the clock engine (:mod:`learning.spiking_lca`: LIF neurons with delta
-synapses, drive ``D^T x`` as current injection, inhibition ``-(D^T D - I)`` as sparse
+by the spiking LCA on the clock engine (:mod:`sparse_neuro.learning.spiking_inference`: LIF neurons
+with delta synapses, drive ``D^T x`` as current injection, inhibition ``-(D^T D - I)`` as sparse
 synapses, coefficient = spike rate) and by the non-spiking soft-threshold LCA at the same
 threshold. Reports how well the codes agree, and the receptive fields of the spiking
 neurons (least-squares generative fields from their spike-count codes) fitted by Gabors.
@@ -19,13 +19,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from experiments import olshausen_field
-from learning.dictionary import DictionaryConfig, learn_dictionary, relative_reconstruction_error
-from learning.sparse_inference import lca
-from learning.spiking_lca import SpikingLCAParams, lateral_synapses, spiking_lca_codes
-from neuro.analysis.gabor import fit_gabors, gabor_population_stats
-from neuro.plotting.fields import gabor_tiling, receptive_field_grid
-from neuro.validation import check_field_types
+from sparse_neuro.experiments import olshausen_field
+from sparse_neuro.learning.dictionary import (
+    DictionaryConfig,
+    learn_dictionary,
+    relative_reconstruction_error,
+)
+from sparse_neuro.learning.sparse_inference import lca
+from sparse_neuro.learning.spiking_inference import (
+    SpikingLCAParams,
+    lateral_synapses,
+    spiking_lca_codes,
+)
+from sparse_neuro.neuro.analysis.gabor import fit_gabors, gabor_population_stats
+from sparse_neuro.neuro.model.validation import check_field_types
+from sparse_neuro.neuro.plotting.fields import gabor_tiling, receptive_field_grid
 
 __all__ = ["QUICK", "SMOKE", "Config", "run"]
 
@@ -134,7 +142,7 @@ def run(cfg: Config, ctx) -> dict:
             base, n_train_patches=5000, batch_size=100, images=olshausen_field.SMOKE["images"]
         )
     if cfg.dictionary_h5:
-        from neuro.io import read_arrays
+        from sparse_neuro.neuro.storage.hdf5 import read_arrays
 
         D = np.asarray(read_arrays(cfg.dictionary_h5, "dictionary")["D"], dtype=np.float64)
         if D.shape[0] != cfg.patch_size**2:

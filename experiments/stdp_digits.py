@@ -28,8 +28,8 @@ readout gave 95% where the learned ones gave 93% (1 s) and 91% (350 ms). The k-m
 baseline of the same size (sklearn KMeans with ``n_clusters = n_neurons``, clusters labelled
 by majority, test by nearest centroid) is computed in the same run.
 
-Structural plasticity (``structural=True``, :mod:`learning.structural`): the input projection
-starts at ``input_density`` (every neuron the same number of random inputs) and every
+Structural plasticity (``structural=True``, :mod:`sparse_neuro.learning.structural`): the input
+projection starts at ``input_density`` (every neuron the same number of random inputs) and every
 ``rewire_every`` training images each neuron's weakest ``rewire_fraction`` of synapses (decaying
 with the learning rate) are replaced by new ones (weight 0) at inputs sampled by their
 co-activity with the neuron since the last rewiring (``growth="activity"``: sum over images of
@@ -50,27 +50,35 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from encoders.datasets import load_digits_split, load_mnist
-from learning.homeostasis import NORM_ORDERS, ThresholdAdaptation, normalize_columns
-from learning.stdp import STDPRule, learning_rate_schedule
-from learning.structural import StructuralPlasticity, prune_and_grow, rebuild_simulator
-from neuro import LIFParams, Network, Population, Projection, SparseSynapses, SpikeMonitor
-from neuro.atomic import atomic_open
-from neuro.checkpoint import (
+from sparse_neuro.encoders.datasets import load_digits_split, load_mnist
+from sparse_neuro.learning.homeostasis import NORM_ORDERS, normalize_columns
+from sparse_neuro.learning.stdp import learning_rate_schedule
+from sparse_neuro.learning.structural import StructuralPlasticity, prune_and_grow, rebuild_simulator
+from sparse_neuro.neuro import (
+    LIFParams,
+    Network,
+    Population,
+    Projection,
+    SparseSynapses,
+    SpikeMonitor,
+)
+from sparse_neuro.neuro.engines import ClockSimulator
+from sparse_neuro.neuro.model.inputs import PoissonSource
+from sparse_neuro.neuro.model.plasticity_rules import STDPRule, ThresholdAdaptation
+from sparse_neuro.neuro.model.validation import check_field_types, check_finite_data, real
+from sparse_neuro.neuro.plotting import raster
+from sparse_neuro.neuro.plotting.fields import receptive_field_grid
+from sparse_neuro.neuro.plotting.stdp_figures import assignment_histogram
+from sparse_neuro.neuro.storage.atomic import atomic_open
+from sparse_neuro.neuro.storage.checkpoint import (
     check_identity,
     check_resume_mode,
     run_identity,
     seal_arrays,
     verify_arrays,
 )
-from neuro.engines import ClockSimulator
-from neuro.inputs import PoissonSource
-from neuro.integrity import FormatError
-from neuro.plotting import raster
-from neuro.plotting.fields import receptive_field_grid
-from neuro.plotting.stdp import assignment_histogram
-from neuro.safe_read import load_npz
-from neuro.validation import check_field_types, check_finite_data, real
+from sparse_neuro.neuro.storage.integrity import FormatError
+from sparse_neuro.neuro.storage.safe_read import load_npz
 
 __all__ = ["Config", "run", "SMOKE", "QUICK", "diehl_cook_network", "Trainer", "kmeans_baseline"]
 
@@ -425,12 +433,12 @@ class Trainer:
     ) -> tuple[int, int, np.ndarray, float]:
         """Restore a checkpoint; returns ``(epoch, pos, order, elapsed_s)``.
 
-        ``identity`` (:func:`neuro.checkpoint.run_identity`) must match the stored one, else
-        :class:`neuro.checkpoint.CheckpointMismatch`; ``shuffle_rng`` gets its stored state.
-        ``n_images``: the training images of the run (``order`` must be a permutation of
-        them). A file that is not such a checkpoint, fails its manifest or checksum, or holds
-        a value out of range (checked before any is used) raises
-        :class:`neuro.io.FormatError` naming the file and the value.
+        ``identity`` (:func:`sparse_neuro.neuro.storage.checkpoint.run_identity`) must match the
+        stored one, else :class:`sparse_neuro.neuro.storage.checkpoint.CheckpointMismatch`;
+        ``shuffle_rng`` gets its stored state. ``n_images``: the training images of the run
+        (``order`` must be a permutation of them). A file that is not such a checkpoint, fails its
+        manifest or checksum, or holds a value out of range (checked before any is used) raises
+        :class:`sparse_neuro.neuro.storage.integrity.FormatError` naming the file and the value.
         """
         try:
             d = load_npz(path, "stdp-digits checkpoint")  # regular file, no zip bomb

@@ -22,12 +22,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from learning.stdp import STDPRule, fit_window, pair_window
-from neuro import LIFParams, Network, Population, Projection, SparseSynapses, SpikeMonitor
-from neuro.engines import ClockSimulator
-from neuro.inputs import SpikeArraySource
-from neuro.plotting.stdp import pairing_frequency, stdp_window
-from neuro.validation import check_field_types
+from sparse_neuro.learning.stdp import pair_window
+from sparse_neuro.neuro import (
+    LIFParams,
+    Network,
+    Population,
+    Projection,
+    SparseSynapses,
+    SpikeMonitor,
+)
+from sparse_neuro.neuro.analysis.stdp_fit import fit_window
+from sparse_neuro.neuro.engines import ClockSimulator
+from sparse_neuro.neuro.model.inputs import SpikeArraySource
+from sparse_neuro.neuro.model.plasticity_rules import STDPRule
+from sparse_neuro.neuro.model.validation import check_field_types
+from sparse_neuro.neuro.plotting.stdp_figures import pairing_frequency, stdp_window
 
 __all__ = ["Config", "run", "SMOKE", "QUICK", "TRIPLET_VISUAL_CORTEX", "pairing_protocol"]
 

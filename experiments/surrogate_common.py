@@ -1,15 +1,15 @@
 """Shared body of the surrogate-gradient experiments (digits-surrogate, mnist-surrogate).
 
 One run trains up to four variants of the same architecture with BPTT
-(:mod:`learning.training`) and reports each on the test set:
+(:mod:`sparse_neuro.learning.training`) and reports each on the test set:
 
 * ``main``: dense weights, direct current input (the accuracy claim);
 * ``sparse``: the same with a fixed random connectivity of density ``sparse_density``;
 * ``kwta``: k-WTA hidden layers, ``k = round(kwta_fraction * hidden)``;
 * ``spike``: Bernoulli rate-coded input; this model is converted to a
-  :class:`neuro.network.Network` and run on the clock engine sample by sample, and the
-  engine's spike trains are compared with torch's (float64, same arithmetic up to the
-  order of additions, see :mod:`learning.convert`).
+  :class:`sparse_neuro.neuro.model.network.Network` and run on the clock engine sample by sample,
+  and the engine's spike trains are compared with torch's (float64, same arithmetic up to the
+  order of additions, see :mod:`sparse_neuro.learning.convert`).
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from encoders import Split, rate_code
-from learning.convert import run_on_engine, to_network
-from learning.surrogate import arctan, fast_sigmoid
-from learning.training import (
+from sparse_neuro.encoders import Split, rate_code
+from sparse_neuro.learning.convert import run_on_engine, to_network
+from sparse_neuro.learning.training import (
     TrainConfig,
     count_ce_loss,
     direct_input,
@@ -36,11 +35,12 @@ from learning.training import (
     resolve_device,
     train,
 )
-from neuro.checkpoint import check_resume_mode, config_hash
-from neuro.layers import SpikingMLP
-from neuro.plotting import raster
-from neuro.record import SpikeTrains
-from neuro.validation import check_field_types
+from sparse_neuro.neuro.model.record import SpikeTrains
+from sparse_neuro.neuro.model.validation import check_field_types
+from sparse_neuro.neuro.plotting import raster
+from sparse_neuro.neuro.storage.checkpoint import check_resume_mode, config_hash
+from sparse_neuro.neuro.train import SpikingMLP
+from sparse_neuro.neuro.train.surrogate import arctan, fast_sigmoid
 
 __all__ = ["SurrogateConfig", "run_surrogate"]
 

@@ -1,4 +1,5 @@
-"""Parameter sweeps and seeds on Dask: ``python -m experiments sweep NAME --grid k=v1,v2 --seeds 0-4``.
+"""Parameter sweeps and seeds on Dask:
+``python -m sparse_neuro sweep NAME --grid k=v1,v2 --seeds 0-4``.
 
 Every point (one combination of grid values and one seed) is an ordinary run of the
 experiment into ``OUT/points/<point id>/``; its ``summary.json`` (written atomically by the
@@ -40,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.common import (
+from sparse_neuro.experiments.common import (
     UsageError,
     check_out_dir,
     load,
@@ -49,10 +50,10 @@ from experiments.common import (
     run_experiment,
     write_json_atomic,
 )
-from neuro.atomic import atomic_path, write_text
-from neuro.checkpoint import code_version
-from neuro.integrity import FormatError
-from neuro.safe_read import read_bytes, read_json
+from sparse_neuro.neuro.storage.atomic import atomic_path, write_text
+from sparse_neuro.neuro.storage.checkpoint import code_version
+from sparse_neuro.neuro.storage.integrity import FormatError
+from sparse_neuro.neuro.storage.safe_read import read_bytes, read_json
 
 __all__ = [
     "SweepPoint",
@@ -65,7 +66,7 @@ __all__ = [
     "collect_table",
 ]
 
-log = logging.getLogger("experiments.sweep")
+log = logging.getLogger("sparse_neuro.experiments.sweep")
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,7 @@ def run_sweep(
     Parameters
     ----------
     name : str
-        Experiment name (see ``python -m experiments list``).
+        Experiment name (see ``python -m sparse_neuro list``).
     out_dir : path
         Sweep directory: ``points/``, ``sweep.csv``, ``sweep.h5``, ``sweep.png``, ``sweep.json``.
     grid : dict of str -> list of str
@@ -338,7 +339,7 @@ def _last_line(path: Path) -> str:
 def _run_points(name, out, todo, smoke, overrides, scheduler, workers) -> dict[str, str]:
     from distributed import as_completed
 
-    from experiments.common import RunContext
+    from sparse_neuro.experiments.common import RunContext
 
     client, cluster = _client(scheduler, workers)
     failed: dict[str, str] = {}
@@ -429,7 +430,7 @@ def write_figure(out: Path, rows: list[dict[str, Any]], swept: list[str], name: 
     """Each numeric summary key against the first swept parameter: mean +- std over seeds."""
     from matplotlib.figure import Figure
 
-    from experiments.common import RunContext
+    from sparse_neuro.experiments.common import RunContext
 
     keys = [
         k

@@ -10,11 +10,11 @@
 - :mod:`.multichip`: chip grid, inter-chip links, count-based placement (:func:`place_counts`);
 - :mod:`.energy`: :class:`EnergyReport` (dynamic + static + host) and the dense baseline.
 
-Never imports :mod:`learning` (see DESIGN.md).
+Never imports :mod:`sparse_neuro.learning` (see DESIGN.md).
 
 Examples
 --------
->>> from hardware_models import EnergyReport, place, preset, run_event_queue
+>>> from sparse_neuro.hardware_models import EnergyReport, place, preset, run_event_queue
 >>> rec, counters, mapping = run_event_queue(net, duration_s=0.1, dt_s=1e-3)  # doctest: +SKIP
 >>> print(mapping.report())                                                   # doctest: +SKIP
 >>> rep = EnergyReport.from_counters(counters, mapping, net, n_inferences=1)  # doctest: +SKIP
@@ -22,24 +22,33 @@ Examples
 >>> EnergyReport.from_counters(counters, mapping, net, spec=preset("sana_fe"))  # doctest: +SKIP
 """
 
-from hardware_models.energy import DENSE_PRESETS, DenseSpec, EnergyReport, dense_ops_per_step
-from hardware_models.event_queue import (
+from sparse_neuro.hardware_models.energy import (
+    DENSE_PRESETS,
+    DenseSpec,
+    EnergyReport,
+    dense_ops_per_step,
+)
+from sparse_neuro.hardware_models.event_queue import (
     COUNTERS,
     EventQueueSimulator,
     LoihiCounters,
     run_event_queue,
 )
-from hardware_models.fixed_point import QuantizedNetwork, quantize, spike_count_agreement
-from hardware_models.loihi import PRESETS, LoihiSpec, load_spec, preset
-from hardware_models.mapping import Mapping, MappingError, place
-from hardware_models.multichip import (
+from sparse_neuro.hardware_models.fixed_point import (
+    QuantizedNetwork,
+    quantize,
+    spike_count_agreement,
+)
+from sparse_neuro.hardware_models.loihi import PRESETS, LoihiSpec, load_spec, preset
+from sparse_neuro.hardware_models.mapping import Mapping, MappingError, place
+from sparse_neuro.hardware_models.multichip import (
     NetworkCounts,
     PopulationCount,
     ProjectionCount,
     SystemMapping,
     place_counts,
 )
-from hardware_models.timing import StepTimes, step_times
+from sparse_neuro.hardware_models.timing import StepTimes, step_times
 
 __all__ = [
     "COUNTERS",

@@ -1,8 +1,9 @@
 """Energy and latency from operation counters, and a dense CPU/GPU-style baseline.
 
 Every dynamic energy is ``count x per-operation energy`` with the constant taken from a
-:class:`~hardware_models.loihi.LoihiSpec` (or :class:`DenseSpec` for the baseline); the
-static and host terms are power times the elapsed time of :mod:`hardware_models.timing`:
+:class:`~sparse_neuro.hardware_models.loihi.LoihiSpec` (or :class:`DenseSpec` for the baseline); the
+static and host terms are power times the elapsed time of
+:mod:`sparse_neuro.hardware_models.timing`:
 
 .. math::
 
@@ -39,12 +40,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from hardware_models.event_queue import COUNTERS, LoihiCounters
-from hardware_models.loihi import LoihiSpec
-from hardware_models.mapping import Mapping
-from hardware_models.multichip import grid_diameter
-from hardware_models.timing import StepTimes, step_times
-from neuro.network import Network
+from sparse_neuro.hardware_models.event_queue import COUNTERS, LoihiCounters
+from sparse_neuro.hardware_models.loihi import LoihiSpec
+from sparse_neuro.hardware_models.mapping import Mapping
+from sparse_neuro.hardware_models.multichip import grid_diameter
+from sparse_neuro.hardware_models.timing import StepTimes, step_times
+from sparse_neuro.neuro.model.network import Network
 
 __all__ = [
     "CATEGORIES",
@@ -150,7 +151,7 @@ class EnergyReport:
         Dynamic energy per core (pJ); routing energy belongs to the sending core.
     by_population : dict of str to float
     times : StepTimes
-        Parts of every step's duration (:mod:`hardware_models.timing`).
+        Parts of every step's duration (:mod:`sparse_neuro.hardware_models.timing`).
     n_inferences : int
     dense : dict
         Dense baseline: MACs, reads and energy (pJ) of the whole run.
@@ -201,7 +202,7 @@ class EnergyReport:
         -----
         Cores ``c`` are on chip ``c // spec.max_cores``; the counters do not say which
         chip receives each message, so inter-chip link traffic is not costed here (see
-        :mod:`hardware_models.multichip` for multi-chip estimates).
+        :mod:`sparse_neuro.hardware_models.multichip` for multi-chip estimates).
         """
         if int(n_inferences) < 1:
             raise ValueError(f"n_inferences must be >= 1, got {n_inferences}")

@@ -3,8 +3,8 @@
 Each step ``n``:
 
 1. every core updates its neurons (float: the clock engine's exact LIF update; fixed:
-   Loihi's integer CUBA update of :mod:`hardware_models.fixed_point`) and thresholds them
-   (k-WTA as the clock engine);
+   Loihi's integer CUBA update of :mod:`sparse_neuro.hardware_models.fixed_point`) and thresholds
+   them (k-WTA as the clock engine);
 2. every spike becomes one *message* per destination core (an output axon): within the
    sender's tile, or over the mesh with Manhattan-distance hops, east-west and north-south
    counted separately; spikes of sources (off-chip input) are counted as input spikes;
@@ -21,11 +21,12 @@ synaptic event delivered in step ``n``, otherwise *inactive*; counts are in comp
 (a neuron with ``K > 1`` current channels is ``K`` compartments, see :mod:`.mapping`).
 
 In ``mode="float"`` the neuron update is the clock engine's own update stage
-(:func:`neuro.engines.clock.update_stage`) and the external drives its drive stage
-(:func:`neuro.engines.kernels.apply_drives`); step order, refractoriness, k-WTA and input
-spikes are those of the clock engine (same :func:`neuro.engines.flatten` plan and
-:class:`neuro.engines.InputDrive`), so spikes are identical. The cost is proportional to
-events plus one pass over the neurons per step.
+(:func:`sparse_neuro.neuro.engines.backends.clock.update_stage`) and the external drives its
+drive stage (:func:`sparse_neuro.neuro.engines.primitives.apply_drives`); step order,
+refractoriness, k-WTA and input spikes are those of the clock engine (same
+:func:`sparse_neuro.neuro.engines.plan.build_plan` plan and
+:class:`sparse_neuro.neuro.engines.InputDrive`), so spikes are identical. The cost is proportional
+to events plus one pass over the neurons per step.
 """
 
 from __future__ import annotations
@@ -36,23 +37,28 @@ from functools import partial
 
 import numpy as np
 
-from hardware_models._event_kernels import (
+from sparse_neuro.hardware_models.fixed_point import (
+    ACT_SHIFT,
+    QuantizedNetwork,
+    quantize,
+    quantize_weights,
+)
+from sparse_neuro.hardware_models.fixed_point_stdp import N_F, build_fixed_stdp, check_fixed_rules
+from sparse_neuro.hardware_models.loihi import LoihiSpec
+from sparse_neuro.hardware_models.loihi_stages import (
     Chip,
     FixedPoint,
     LoihiFixedStages,
     LoihiStages,
     Segments,
 )
-from hardware_models.fixed_point import ACT_SHIFT, QuantizedNetwork, quantize, quantize_weights
-from hardware_models.fixed_point_stdp import N_F, build_fixed_stdp, check_fixed_rules
-from hardware_models.loihi import LoihiSpec
-from hardware_models.mapping import Mapping, place
-from neuro.engines import InputDrive, check_supported
-from neuro.engines.driver import n_run_steps, run_blocks
-from neuro.engines.plan import DriveTable, Neurons, Plan, build_plan
-from neuro.engines.registry import register_backend
-from neuro.engines.state import initial_state
-from neuro.engines.state_check import (
+from sparse_neuro.hardware_models.mapping import Mapping, place
+from sparse_neuro.neuro.engines import InputDrive, check_supported
+from sparse_neuro.neuro.engines.driver import n_run_steps, run_blocks
+from sparse_neuro.neuro.engines.plan import DriveTable, Neurons, Plan, build_plan
+from sparse_neuro.neuro.engines.registry import register_backend
+from sparse_neuro.neuro.engines.state import initial_state
+from sparse_neuro.neuro.engines.state_check import (
     check_in_range,
     check_keys,
     check_record,
@@ -61,9 +67,9 @@ from neuro.engines.state_check import (
     state_array,
     state_layout,
 )
-from neuro.features import Feature
-from neuro.network import Network
-from neuro.record import Recording
+from sparse_neuro.neuro.model.features import Feature
+from sparse_neuro.neuro.model.network import Network
+from sparse_neuro.neuro.model.record import Recording
 
 __all__ = ["COUNTERS", "LoihiCounters", "EventQueueSimulator", "run_event_queue"]
 
@@ -199,11 +205,12 @@ class EventQueueSimulator:
     dt_s : float
         Time step in seconds.
     mapping : Mapping, optional
-        Placement; default :func:`hardware_models.mapping.place` with ``spec``.
+        Placement; default :func:`sparse_neuro.hardware_models.mapping.place` with ``spec``.
     spec : LoihiSpec, optional
     mode : str
         ``"float"`` (the clock engine's arithmetic, float64) or ``"fixed"`` (Loihi's integer
-        CUBA model, weights and constants from :func:`hardware_models.fixed_point.quantize`).
+        CUBA model, weights and constants from
+        :func:`sparse_neuro.hardware_models.fixed_point.quantize`).
     quantized : QuantizedNetwork, optional
         Use these integer constants in fixed mode instead of quantising ``network``.
     seed : int
@@ -213,12 +220,12 @@ class EventQueueSimulator:
 
     Notes
     -----
-    Plasticity: projections with a :class:`neuro.plasticity.STDPRule` learn as in the clock
-    engine (its kernel, :func:`neuro.engines.plasticity.plastic_events`, run on the same
-    flat weights, so float-mode weights and spikes stay identical); every synapse of a
+    Plasticity: projections with a :class:`sparse_neuro.neuro.model.plasticity_rules.STDPRule` learn
+    as in the clock engine (its kernel, :func:`sparse_neuro.neuro.engines.learn.plastic_events`, run
+    on the same flat weights, so float-mode weights and spikes stay identical); every synapse of a
     spiking presynaptic row and every synapse into a spiking neuron counts as one synaptic
     update. In fixed mode the integer weights learn by Loihi-precision pair STDP
-    (:mod:`hardware_models.fixed_point_stdp`: 7-bit traces, weight mantissas, rounding
+    (:mod:`sparse_neuro.hardware_models.fixed_point_stdp`: 7-bit traces, weight mantissas, rounding
     ``spec.learning_rounding``, random numbers from ``seed``).
     Adaptive thresholds (``Population.adaptation``) run in float mode only.
     :meth:`synapses` returns the current weights.
@@ -273,7 +280,7 @@ class EventQueueSimulator:
         self._learn_plan = plan.plastic
         if mode == "fixed":
             # integer neuron constants and drives; the integer weights learn in the fixed
-            # stage (hardware_models.fixed_point_stdp), not by the loop's float rule
+            # stage (sparse_neuro.hardware_models.fixed_point_stdp), not by the loop's float rule
             plan = replace(
                 plan,
                 model=plan.model._replace(
@@ -299,8 +306,8 @@ class EventQueueSimulator:
     # -------------------------------------------------------------- setup helpers
     def _checked_quantized(self, q: object, network: Network, dt_s: float) -> QuantizedNetwork:
         """A caller's quantisation, checked against this network's own
-        (:func:`hardware_models.fixed_point.quantize`): the fixed-point stages index with its
-        channels and read its arrays by neuron and synapse, without bounds checks."""
+        (:func:`sparse_neuro.hardware_models.fixed_point.quantize`): the fixed-point stages index
+        with its channels and read its arrays by neuron and synapse, without bounds checks."""
         if not isinstance(q, QuantizedNetwork):
             raise TypeError(f"quantized must be a QuantizedNetwork, got {type(q).__name__}")
         ref = quantize(network, dt_s, self.spec)
@@ -590,7 +597,7 @@ class EventQueueSimulator:
     def _float_states(self, states: np.ndarray, ids: np.ndarray, chans: np.ndarray) -> np.ndarray:
         """Fixed-point samples in the network's float units (every backend records floats):
         ``v = v_int / s + v_reset``, ``I_k = u_k / (s * syn_to_mem_k)`` with ``s`` the
-        population's integer scale (:func:`hardware_models.fixed_point.quantize`)."""
+        population's integer scale (:func:`sparse_neuro.hardware_models.fixed_point.quantize`)."""
         plan = self.q.plan
         pop = np.searchsorted(plan.group_offsets, ids, side="right") - 1
         s = self.q.scale[pop]
@@ -656,7 +663,7 @@ def _check_mapping(m: object, network: Network) -> None:
     populations (a caller may pass any :class:`Mapping`)."""
     if not isinstance(m, Mapping):
         raise TypeError(
-            f"mapping must be a hardware_models.mapping.Mapping, got {type(m).__name__}"
+            f"mapping must be a sparse_neuro.hardware_models.mapping.Mapping, got {type(m).__name__}"
         )
     offsets = np.concatenate([[0], np.cumsum([p.size for p in network.populations])])
     core_of, xy, tile = (np.asarray(a) for a in (m.core_of, m.core_xy, m.tile_of_core))
@@ -708,8 +715,8 @@ def run_event_queue(
 
 #: What the Loihi model runs: the clock engine's features but conductance synapses (its
 #: neurons are current-based) and reward-modulated STDP (no reward input); in fixed-point
-#: mode STDP is the pair rule with additive updates (hardware_models.fixed_point_stdp) and
-#: thresholds do not adapt. Plastic synapses with delays are run by no backend.
+#: mode STDP is the pair rule with additive updates (sparse_neuro.hardware_models.fixed_point_stdp)
+#: and thresholds do not adapt. Plastic synapses with delays are run by no backend.
 LOIHI_FLOAT_FEATURES: frozenset[Feature] = frozenset(Feature) - {
     Feature.PLASTIC_DELAYS,
     Feature.CONDUCTANCE,

@@ -39,9 +39,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hardware_models.loihi import LoihiSpec
-from neuro.engines.plan import Plan, build_plan
-from neuro.network import Network
+from sparse_neuro.hardware_models.loihi import LoihiSpec
+from sparse_neuro.neuro.engines.plan import Plan, build_plan
+from sparse_neuro.neuro.model.network import Network
 
 __all__ = [
     "QuantizedNetwork",

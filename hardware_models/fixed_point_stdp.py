@@ -1,14 +1,14 @@
 """Pair STDP in Loihi's fixed point: integer traces, 8-bit weight mantissas, rounding stated.
 
 The learning stage of the event-queue backend's ``mode="fixed"`` (the float mode runs the
-clock engine's :mod:`neuro.engines.plasticity` kernel). Integer state per plastic
+clock engine's :mod:`sparse_neuro.neuro.engines.learn` kernel). Integer state per plastic
 projection, with the precisions of Loihi's learning engine:
 
 - traces ``x1`` (per presynaptic neuron, time constant ``tau_plus``) and ``y1`` (per
   postsynaptic neuron, ``tau_minus``): unsigned ``LoihiSpec.trace_bits``-bit integers
   (7 on Loihi: Lava's ``W_TRACE = 7``), saturating at ``2^trace_bits - 1``;
 - weights: the signed ``LoihiSpec.weight_bits``-bit mantissa ``m`` of the projection's
-  effective weight ``m << (6 + weight_exp)`` (:mod:`hardware_models.fixed_point`);
+  effective weight ``m << (6 + weight_exp)`` (:mod:`sparse_neuro.hardware_models.fixed_point`);
 - weight changes accumulate in a 16-bit signed accumulator with ``ACC_FRAC_BITS = 7``
   fractional bits below the mantissa's LSB (Lava: ``W_ACCUMULATOR_S = 16`` minus the
   9-bit signed weight width ``W_WEIGHTS_S``);
@@ -46,10 +46,10 @@ with streams 0 / 1 for the decay of x / y traces (slot = trace index) and 2 / 3 
 rounding of depression / potentiation (slot = flat synapse id), so the compiled stage and
 the plain-Python reference (:func:`stdp_reference`) draw the same numbers.
 
-Conversion of an :class:`neuro.plasticity.STDPRule` (:func:`build_fixed_stdp`): a float
-trace value 1 is the impulse ``I`` (default ``2^b - 1`` with nearest pairing,
-``2^(b-1) - 1`` with all-to-all, leaving room for overlapping spikes); with ``G`` the
-mantissa units per float weight unit (``QuantizedNetwork.weight_gain``) the accumulator
+Conversion of an :class:`sparse_neuro.neuro.model.plasticity_rules.STDPRule`
+(:func:`build_fixed_stdp`): a float trace value 1 is the impulse ``I`` (default ``2^b - 1`` with
+nearest pairing, ``2^(b-1) - 1`` with all-to-all, leaving room for overlapping spikes); with ``G``
+the mantissa units per float weight unit (``QuantizedNetwork.weight_gain``) the accumulator
 change per trace LSB is ``c = eta a G 2^7 / I``, quantised to ``m_c 2^{e_c}``,
 ``8 <= m_c <= 15`` (relative error at most 1/15, :func:`scale_factor`); the bounds are
 ``round(G w_min)``, ``round(G w_max)``.
@@ -67,8 +67,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from neuro.engines.kernels import step_kernel
-from neuro.engines.plasticity import (
+from sparse_neuro.neuro.engines.learn import (
     I_CSC_OFF,
     I_POST_OFF,
     I_PRE_OFF,
@@ -77,7 +76,8 @@ from neuro.engines.plasticity import (
     register_rule,
     walk_events,
 )
-from neuro.jit import njit
+from sparse_neuro.neuro.engines.primitives import step_kernel
+from sparse_neuro.neuro.jit import njit
 
 __all__ = [
     "ACC_FRAC_BITS",
@@ -224,7 +224,7 @@ def build_fixed_stdp(
         The flat network's plan (``FlatNetwork.plastic``): row order and ``dt / tau``.
     weight_gain, weight_exp : ndarray, shape (n_projections,)
         Mantissa units per float weight unit and weight exponent of each projection
-        (:class:`hardware_models.fixed_point.QuantizedNetwork`).
+        (:class:`sparse_neuro.hardware_models.fixed_point.QuantizedNetwork`).
     weight_bits, trace_bits : int
         Mantissa width (signed) and trace width (unsigned), from :class:`LoihiSpec`.
     rounding : str
@@ -431,7 +431,7 @@ register_rule(FixedLearn, _pre_event, _post_event)
 @step_kernel
 def fixed_plastic_events(n, spiking, n_spk, ext_ids, e0, e1, learn):
     """Fixed-point STDP of step ``n`` on the effective integer weights ``learn.w``: the
-    float rule's event walk (:func:`neuro.engines.plasticity.walk_events`: presynaptic
+    float rule's event walk (:func:`sparse_neuro.neuro.engines.learn.walk_events`: presynaptic
     events of neurons ``spiking[:n_spk]`` and source channels ``ext_ids[e0:e1]``, then
     postsynaptic events) with this module's integer updates (``learn`` a
     :class:`FixedLearn`)."""

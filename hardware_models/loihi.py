@@ -1,7 +1,7 @@
 """Loihi-style chip description: per-operation energies and times, core limits, presets.
 
 Every energy and time the hardware model uses comes from one :class:`LoihiSpec`, and every
-figure of a :class:`hardware_models.energy.EnergyReport` is a counter times one of its
+figure of a :class:`sparse_neuro.hardware_models.energy.EnergyReport` is a counter times one of its
 fields, so each number traces back to a constant and the source recorded in ``source``.
 
 Presets (:func:`preset`):
@@ -31,7 +31,7 @@ Presets (:func:`preset`):
     abr/power_benchmarks ``logs/idle/loihi_*.csv`` average 29.4-29.8 mW over the eight
     configurations; Table 1: 0.029 W), and three host terms
     fitted once on two of Blouw et al.'s measured networks (see
-    :mod:`experiments.loihi_calibration`): ``p_host_mw``, ``t_host_step_ns``,
+    :mod:`sparse_neuro.experiments.loihi_calibration`): ``p_host_mw``, ``t_host_step_ns``,
     ``t_input_msg_ns`` (77.6 mW per chip, 159.5 us per step, 1.963 us per input message:
     on that board the x86 cores' spike injection set the time per inference).
 ``"nahuku32"`` / ``"pohoiki_springs"``
@@ -50,10 +50,10 @@ Presets (:func:`preset`):
     spike processing than Loihi 1 without a per-operation breakdown, not applied here):
     those fields keep ``loihi_measured``'s Loihi 1 values, as its ``source`` says.
 
-Time model (see :mod:`hardware_models.timing`): a step lasts as long as its slowest core
-(sum of its operation counts times their times) or its busiest inter-chip link, plus the
-barrier, plus the host's per-step work. Energy (see :mod:`hardware_models.energy`): counts
-times per-operation energies, plus ``(p_static_mw + p_host_mw) x chips x elapsed time``.
+Time model (see :mod:`sparse_neuro.hardware_models.timing`): a step lasts as long as its slowest
+core (sum of its operation counts times their times) or its busiest inter-chip link, plus the
+barrier, plus the host's per-step work. Energy (see :mod:`sparse_neuro.hardware_models.energy`):
+counts times per-operation energies, plus ``(p_static_mw + p_host_mw) x chips x elapsed time``.
 
 A spec can be written to / read from JSON (:meth:`LoihiSpec.to_json`, :func:`load_spec`) and
 any field overridden with :meth:`LoihiSpec.replace`.
@@ -67,8 +67,8 @@ from dataclasses import asdict, dataclass, fields
 from dataclasses import replace as _dc_replace
 from pathlib import Path
 
-from neuro.atomic import write_text
-from neuro.safe_read import read_json
+from sparse_neuro.neuro.storage.atomic import write_text
+from sparse_neuro.neuro.storage.safe_read import read_json
 
 __all__ = ["LoihiSpec", "preset", "PRESETS", "load_spec"]
 
@@ -119,7 +119,8 @@ _INT_FIELDS = (
     "board_width_chips",
     "trace_bits",
 )
-#: Rounding of learning traces and weight updates (:mod:`hardware_models.fixed_point_stdp`).
+#: Rounding of learning traces and weight updates
+#: (:mod:`sparse_neuro.hardware_models.fixed_point_stdp`).
 LEARNING_ROUNDINGS = ("stochastic", "nearest")
 
 
@@ -197,7 +198,7 @@ class LoihiSpec:
         Precision of the learning traces x1, y1 (7 on Loihi: Lava's ``W_TRACE``), 2-16.
     learning_rounding : str
         Rounding of trace decay and weight updates: ``"stochastic"`` (Loihi) or
-        ``"nearest"`` (see :mod:`hardware_models.fixed_point_stdp`).
+        ``"nearest"`` (see :mod:`sparse_neuro.hardware_models.fixed_point_stdp`).
     """
 
     name: str = "davies2018"
@@ -390,8 +391,8 @@ _SANA_FE_SOURCE = (
     "69.3 pJ / 30 ns; message out 111 pJ / 5.1 ns; message in 16 ns; hops 3.0 / 4.2 pJ, "
     "4.1 / 6.5 ns; barrier table 0.6 / 1.0 / 1.4 / 1.8 us for 1 / 2 / 4 / 29 tiles"
 )
-#: Fitted once (experiments.loihi_calibration.fit_host_terms, seed 0, 3 inferences, input
-#: spike probability 0.1 per channel and step) on two of Blouw et al. 2019's measured
+#: Fitted once (sparse_neuro.experiments.loihi_calibration.fit_host_terms, seed 0, 3 inferences,
+#: input spike probability 0.1 per channel and step) on two of Blouw et al. 2019's measured
 #: networks, the keyword spotter and the N = 0 scaled network: host power of one chip
 #: while running, host time per step and per input message injected. The fit returned
 #: 77.6 mW, 159,519 ns and 1,963 ns; every other workload is predicted, not fitted.
@@ -401,7 +402,7 @@ _MEASURED_SOURCE = (
     _SANA_FE_SOURCE + "; static power 29.5 mW: Loihi chip idle supply power (VDD + VDDM) "
     "measured by Blouw et al. 2019 (abr/power_benchmarks logs/idle/loihi_*.csv, 29.4-29.8 mW; "
     "their Table 1: 0.029 W); host terms fitted on two of their measured networks "
-    "(experiments.loihi_calibration)"
+    "(sparse_neuro.experiments.loihi_calibration)"
 )
 #: Inter-chip assumptions (no published per-message figures found): a chip-to-chip message
 #: costs like 10 east-west mesh hops (off-chip SerDes), links carry 100 messages/us, and the

@@ -37,8 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hardware_models.loihi import LoihiSpec
-from neuro.network import Network
+from sparse_neuro.hardware_models.loihi import LoihiSpec
+from sparse_neuro.neuro.model.network import Network
 
 __all__ = ["Mapping", "MappingError", "place", "LIMITS"]
 

@@ -15,8 +15,8 @@ rule for large populations), so the expected count of *distinct* presynaptic neu
 core holding ``n`` target neurons is ``n_pre (1 - (1 - p)^n)`` (its input axons), and a
 spike reaches the expected ``k (1 - (1 - p)^n)`` of the ``k`` cores of size ``n`` of the
 target population (its messages and output axons). Per core, the model checks the limits
-of :mod:`hardware_models.mapping` (compartments, synaptic memory, input and output axons)
-and picks the largest ``n`` that fits; per system, the chips needed against ``max_chips``
+of :mod:`sparse_neuro.hardware_models.mapping` (compartments, synaptic memory, input and output
+axons) and picks the largest ``n`` that fits; per system, the chips needed against ``max_chips``
 and, given a step budget, each link's traffic against its capacity. Errors name the limit
 and the excess, as for one chip.
 
@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hardware_models.loihi import LoihiSpec
-from hardware_models.mapping import MappingError
+from sparse_neuro.hardware_models.loihi import LoihiSpec
+from sparse_neuro.hardware_models.mapping import MappingError
 
 __all__ = [
     "PopulationCount",

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hardware_models.event_queue import COUNTERS
-from hardware_models.loihi import LoihiSpec
+from sparse_neuro.hardware_models.event_queue import COUNTERS
+from sparse_neuro.hardware_models.loihi import LoihiSpec
 
 __all__ = ["BUSY_TERMS", "StepTimes", "busy_ns", "step_times"]
 
@@ -68,7 +68,7 @@ def busy_ns(per_step: np.ndarray, spec: LoihiSpec) -> np.ndarray:
     Parameters
     ----------
     per_step : ndarray of int, shape (n_steps, n_cores, len(COUNTERS))
-        Counters as :attr:`hardware_models.event_queue.LoihiCounters.per_step`.
+        Counters as :attr:`sparse_neuro.hardware_models.event_queue.LoihiCounters.per_step`.
     spec : LoihiSpec
 
     Returns

@@ -1,48 +1,46 @@
-"""learning: how synapses change (surrogate-gradient training, conversion, STDP, sparse coding)."""
+"""learning: how synapses change (surrogate-gradient training, conversion, STDP, sparse coding).
 
-from learning.convert import engine_lif_params, from_snntorch, run_on_engine, to_network
-from learning.homeostasis import (
-    ThresholdAdaptation,
-    normalize_columns,
-    synaptic_scaling,
-    theta_value,
+The plasticity rule descriptions (``STDPRule``, ``ThresholdAdaptation``) are the network
+description's (:mod:`sparse_neuro.neuro`), the surrogate spike functions the training stack's
+(:mod:`sparse_neuro.neuro.train`) and :func:`~sparse_neuro.neuro.analysis.stdp_fit.fit_window`
+the analysis'; this package uses them and does not re-export them.
+"""
+
+from sparse_neuro.learning.convert import (
+    engine_lif_params,
+    from_snntorch,
+    run_on_engine,
+    to_network,
 )
-from learning.sparse_coding import (
-    DictionaryConfig,
-    DictionaryResult,
-    fista,
-    ista,
-    lca,
-    learn_dictionary,
-)
-from learning.spiking_lca import SpikingLCAParams, spiking_lca_codes
-from learning.stdp import (
-    STDPRule,
-    fit_window,
+from sparse_neuro.learning.dictionary import DictionaryConfig, DictionaryResult, learn_dictionary
+from sparse_neuro.learning.homeostasis import normalize_columns, synaptic_scaling, theta_value
+from sparse_neuro.learning.sparse_inference import fista, ista, lca
+from sparse_neuro.learning.spiking_inference import SpikingLCAParams, spiking_lca_codes
+from sparse_neuro.learning.stdp import (
     learning_rate_schedule,
     pair_window,
     reference_weight,
     trace_value,
 )
-from learning.surrogate import SurrogateSpike, arctan, fast_sigmoid, triangle
-from learning.training import TrainConfig, TrainResult, direct_input, evaluate, rate_input, train
+from sparse_neuro.learning.training import (
+    TrainConfig,
+    TrainResult,
+    direct_input,
+    evaluate,
+    rate_input,
+    train,
+)
 
 __all__ = [
     "DictionaryConfig",
     "DictionaryResult",
-    "STDPRule",
     "SpikingLCAParams",
-    "SurrogateSpike",
-    "ThresholdAdaptation",
     "TrainConfig",
     "TrainResult",
-    "arctan",
     "direct_input",
     "engine_lif_params",
     "evaluate",
-    "fast_sigmoid",
     "fista",
-    "fit_window",
     "from_snntorch",
     "ista",
     "lca",
@@ -59,5 +57,4 @@ __all__ = [
     "to_network",
     "trace_value",
     "train",
-    "triangle",
 ]

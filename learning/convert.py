@@ -10,8 +10,8 @@ torch -> engine (:func:`to_network`, :func:`run_on_engine`)
     and ``v_threshold - v_reset == vartheta`` exactly (both checked in float64): the
     engine's membrane after step ``n`` equals ``m_n`` and the torch spike ``s_t`` of layer
     ``l`` (1 = first hidden layer) appears at engine step ``t + l``. Inputs must be spikes
-    (encode real-valued inputs first, :mod:`encoders`); they are delivered at step ``t``
-    by a ``SpikeArraySource`` through delay-0 synapses. Run both in float64
+    (encode real-valued inputs first, :mod:`sparse_neuro.encoders`); they are delivered at step
+    ``t`` by a ``SpikeArraySource`` through delay-0 synapses. Run both in float64
     (``model.double()``). Arithmetic differences that remain: the engine adds the weights
     of arriving spikes one by one, torch sums them in a matrix product (~1e-16 relative),
     and compares ``beta * e > beta * vartheta`` instead of ``e > vartheta``; a spike can
@@ -22,7 +22,7 @@ torch -> engine (:func:`to_network`, :func:`run_on_engine`)
 snntorch -> ours (:func:`from_snntorch`)
     ``snn.Leaky`` layers with ``nn.Linear`` in an ``nn.Sequential`` or in the common
     explicit-loop module (``fc1, lif1, fc2, lif2, ...`` registered in that order) become a
-    :class:`neuro.layers.SpikingMLP` with identical forward spikes and membranes.
+    :class:`sparse_neuro.neuro.train.models.SpikingMLP` with identical forward spikes and membranes.
 """
 
 from __future__ import annotations
@@ -33,13 +33,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from learning.surrogate import SurrogateSpike, arctan, fast_sigmoid
-from neuro.inputs import CurrentInjection, SpikeArraySource
-from neuro.layers import LIF, SparseLinear, SpikingMLP
-from neuro.lif import LIFParams
-from neuro.network import Network, Population, Projection
-from neuro.record import SpikeMonitor
-from neuro.synapses import SparseSynapses
+from sparse_neuro.neuro.model.inputs import CurrentInjection, SpikeArraySource
+from sparse_neuro.neuro.model.lif import LIFParams
+from sparse_neuro.neuro.model.network import Network, Population, Projection
+from sparse_neuro.neuro.model.record import SpikeMonitor
+from sparse_neuro.neuro.model.synapses import SparseSynapses
+from sparse_neuro.neuro.train import LIF, SparseLinear, SpikingMLP
+from sparse_neuro.neuro.train.surrogate import SurrogateSpike, arctan, fast_sigmoid
 
 __all__ = ["engine_lif_params", "to_network", "run_on_engine", "from_snntorch", "layer_names"]
 
@@ -93,7 +93,8 @@ def to_network(
     dt_s: float = 1e-3,
     input_name: str = "inp",
 ) -> Network:
-    """A :class:`neuro.network.Network` with the model's weights, thresholds and decays.
+    """A :class:`sparse_neuro.neuro.model.network.Network` with the model's weights, thresholds and
+    decays.
 
     Parameters
     ----------
@@ -106,7 +107,9 @@ def to_network(
         Engine step (any positive value: only ``beta`` per step matters).
     """
     if not isinstance(model, SpikingMLP):
-        raise TypeError(f"model must be a neuro.layers.SpikingMLP, got {type(model).__name__}")
+        raise TypeError(
+            f"model must be a sparse_neuro.neuro.train.models.SpikingMLP, got {type(model).__name__}"
+        )
     names = layer_names(model)
     pops, projs, currents = [], [], []
     prev = input_name
@@ -167,7 +170,7 @@ def run_on_engine(
         Hidden layers then output: ``out[l][t]`` is the engine spike of step ``t + l + 1``,
         to compare with the torch spikes ``s_t`` of that layer.
     """
-    from neuro.engines import simulate
+    from sparse_neuro.neuro.engines import simulate
 
     T = int(np.asarray(input_spikes).shape[0])
     net = to_network(model, None, dt_s) if network is None else network

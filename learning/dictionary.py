@@ -1,7 +1,7 @@
 """Dictionary learning for sparse coding (Olshausen & Field 1996/1997).
 
-Alternates sparse inference on a batch of patches (:mod:`learning.sparse_inference`) with a
-gradient step on the reconstruction error,
+Alternates sparse inference on a batch of patches (:mod:`sparse_neuro.learning.sparse_inference`)
+with a gradient step on the reconstruction error,
 
 .. math:: D \\leftarrow D + \\frac{\\eta}{B} (X - A D^T)^T A
 
@@ -12,7 +12,7 @@ Olshausen's ``sparsenet``).
 
 Examples
 --------
->>> from encoders.natural_images import load_images, whiten_images, sample_patches
+>>> from sparse_neuro.encoders.natural_images import load_images, whiten_images, sample_patches
 >>> X = sample_patches(whiten_images(load_images()), 12, 20000, seed=0)
 >>> res = learn_dictionary(X, DictionaryConfig(n_atoms=144, n_updates=50))
 >>> res.dictionary.shape
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from learning.sparse_inference import fista, ista, l1_objective, lca
+from sparse_neuro.learning.sparse_inference import fista, ista, l1_objective, lca
 
 __all__ = [
     "DictionaryConfig",

@@ -1,9 +1,9 @@
 """Homeostasis: adaptive thresholds, weight normalisation, synaptic scaling.
 
-:class:`ThresholdAdaptation` (defined in :mod:`neuro.plasticity`, re-exported) runs inside
-the clock engine (``Population(adaptation=...)``); :func:`theta_value` is its closed form.
-The other two act on a projection's weights between presentations, in place, on the CSR
-arrays (``weights``, ``indices`` = postsynaptic index of each synapse), e.g. on
+:class:`~sparse_neuro.neuro.model.plasticity_rules.ThresholdAdaptation` (part of the network
+description) runs inside the clock engine (``Population(adaptation=...)``); :func:`theta_value` is
+its closed form. The other two act on a projection's weights between presentations, in place, on the
+CSR arrays (``weights``, ``indices`` = postsynaptic index of each synapse), e.g. on
 ``ClockSimulator.weights_view(name)``.
 """
 
@@ -13,10 +13,9 @@ import math
 
 import numpy as np
 
-from neuro.plasticity import ThresholdAdaptation
+from sparse_neuro.neuro.model.plasticity_rules import ThresholdAdaptation
 
 __all__ = [
-    "ThresholdAdaptation",
     "theta_value",
     "normalize_columns",
     "synaptic_scaling",

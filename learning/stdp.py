@@ -1,16 +1,17 @@
 """STDP: the engine-side rule and pure reference functions (windows, traces, schedules).
 
-:class:`STDPRule` (defined in :mod:`neuro.plasticity`, re-exported here) is attached to a
-:class:`neuro.network.Projection` and run by the clock engine. The functions below compute
-the same quantities without the engine, for tests, fits and plots:
+:class:`~sparse_neuro.neuro.model.plasticity_rules.STDPRule` (part of the network description)
+is attached to a :class:`~sparse_neuro.neuro.model.network.Projection` and run by the clock
+engine. The functions below compute the same quantities without the engine, for tests, fits
+and plots:
 
 - :func:`pair_window`: the pair rule's weight change for one pre/post pair,
   ``+A+ exp(-dt/tau+)`` for ``dt = t_post - t_pre >= 0``, ``-A- exp(dt/tau-)`` otherwise;
 - :func:`trace_value`: a trace after an arbitrary spike train, in closed form;
 - :func:`reference_weight`: event-by-event evaluation of a rule on one synapse (pair,
   triplet, nearest / all-to-all, weight dependence, bounds) in plain Python;
-- :func:`fit_window`: least-squares fit of exponential windows to measured changes
-  (defined in :mod:`neuro.analysis.stdp`, which ``neuro.bio`` uses; re-exported here);
+- least-squares fits of exponential windows to measured changes are
+  :func:`sparse_neuro.neuro.analysis.stdp_fit.fit_window` (the scorecard uses it too);
 - :func:`learning_rate_schedule`: constant / linear / exponential / inverse decay.
 """
 
@@ -20,16 +21,12 @@ import math
 
 import numpy as np
 
-from neuro.analysis.stdp import fit_window
-from neuro.plasticity import PAIRINGS, STDPRule
+from sparse_neuro.neuro.model.plasticity_rules import PAIRINGS, STDPRule
 
 __all__ = [
-    "STDPRule",
-    "PAIRINGS",
     "pair_window",
     "trace_value",
     "reference_weight",
-    "fit_window",
     "learning_rate_schedule",
     "SCHEDULES",
 ]
@@ -143,7 +140,7 @@ def learning_rate_schedule(
     ``constant``: ``eta0``; ``linear``: from ``eta0`` to ``final_fraction * eta0``;
     ``exponential``: ``eta0 * final_fraction ** progress``; ``inverse``:
     ``eta0 / (1 + (1/final_fraction - 1) * progress)``. Apply it between presentations
-    with :meth:`neuro.engines.ClockSimulator.set_learning_rate`.
+    with :meth:`sparse_neuro.neuro.engines.ClockSimulator.set_learning_rate`.
     """
     if kind not in SCHEDULES:
         raise ValueError(f"kind must be one of {SCHEDULES}, got {kind!r}")

@@ -11,10 +11,10 @@ postsynaptic activity coincided (``growth="activity"``: sampled in proportion to
 score such as ``sum over images of input_rate x spike_count``, a Hebbian growth rule).
 
 :func:`rebuild_simulator` then compiles the new pattern into a new
-:class:`~neuro.engines.ClockSimulator` through the public simulator API (``synapses()``,
-``state_dict()``/``load_state_dict()``) and carries every state array over: membrane
-potentials, adaptive thresholds, STDP traces, delay buffers, input drive and learning rates;
-kept synapses keep their weights (and eligibility), new ones start at the given weight. The
+:class:`~sparse_neuro.neuro.engines.ClockSimulator` through the public simulator API
+(``synapses()``, ``state_dict()``/``load_state_dict()``) and carries every state array over:
+membrane potentials, adaptive thresholds, STDP traces, delay buffers, input drive and learning
+rates; kept synapses keep their weights (and eligibility), new ones start at the given weight. The
 engine's kernels are not touched.
 """
 
@@ -24,9 +24,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from neuro.engines import ClockSimulator
-from neuro.network import Network
-from neuro.synapses import SparseSynapses
+from sparse_neuro.neuro.engines import ClockSimulator
+from sparse_neuro.neuro.model.network import Network
+from sparse_neuro.neuro.model.synapses import SparseSynapses
 
 __all__ = ["GROWTH_RULES", "StructuralPlasticity", "prune_and_grow", "rebuild_simulator"]
 
@@ -92,7 +92,7 @@ def prune_and_grow(
     Returns
     -------
     new, source
-        As :meth:`neuro.synapses.SparseSynapses.rewired`.
+        As :meth:`sparse_neuro.neuro.model.synapses.SparseSynapses.rewired`.
     """
     n_pre, n_post = syn.shape
     if rule.growth == "activity":
@@ -145,7 +145,8 @@ def rebuild_simulator(
         Its new synapses (with their weights), same shape.
     source : int64 ndarray
         Old synapse index of each new synapse, -1 for a created one (from
-        :meth:`~neuro.synapses.SparseSynapses.rewired`); carries per-synapse eligibility over.
+        :meth:`~sparse_neuro.neuro.model.synapses.SparseSynapses.rewired`); carries per-synapse
+        eligibility over.
 
     Returns
     -------

@@ -5,9 +5,10 @@ Determinism: the shuffling of epoch ``e`` and the input encoding of batch ``b`` 
 random state, so a run interrupted after any checkpoint and resumed from it performs exactly
 the same updates as an uninterrupted run and ends with the same weights. Checkpoints hold
 tensors and plain data only and are read with ``weights_only=True`` (no code runs); they carry
-the run identity (:mod:`neuro.checkpoint`) and resuming another run's checkpoint is refused.
-They are sealed with a manifest and SHA-256 (:func:`neuro.checkpoint.seal`), and their values
-are checked before use (:func:`check_checkpoint`): an edited file is a FormatError.
+the run identity (:mod:`sparse_neuro.neuro.storage.checkpoint`) and resuming another run's
+checkpoint is refused. They are sealed with a manifest and SHA-256
+(:func:`sparse_neuro.neuro.storage.checkpoint.seal`), and their values are checked before use
+(:func:`check_checkpoint`): an edited file is a FormatError.
 
 The default loss is snntorch tutorial 5's: cross-entropy of the output membrane at every
 step, summed over steps; predictions are the argmax of output spike counts.
@@ -27,11 +28,17 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from neuro.atomic import atomic_path
-from neuro.checkpoint import CheckpointMismatch, check_identity, run_identity, seal, verify
-from neuro.integrity import FormatError
-from neuro.safe_read import open_torch
-from neuro.validation import check_field_types, check_finite_data
+from sparse_neuro.neuro.model.validation import check_field_types, check_finite_data
+from sparse_neuro.neuro.storage.atomic import atomic_path
+from sparse_neuro.neuro.storage.checkpoint import (
+    CheckpointMismatch,
+    check_identity,
+    run_identity,
+    seal,
+    verify,
+)
+from sparse_neuro.neuro.storage.integrity import FormatError
+from sparse_neuro.neuro.storage.safe_read import open_torch
 
 __all__ = [
     "TrainConfig",
@@ -63,8 +70,8 @@ def direct_input() -> Encoder:
 
 
 def rate_input(n_steps: int, gain: float = 1.0) -> Encoder:
-    """Bernoulli rate code (:func:`encoders.rate_code`) with a per-batch seed."""
-    from encoders.codes import rate_code
+    """Bernoulli rate code (:func:`sparse_neuro.encoders.rate_code`) with a per-batch seed."""
+    from sparse_neuro.encoders.codes import rate_code
 
     def encode(x: torch.Tensor, seed: int) -> torch.Tensor:
         return rate_code(x, n_steps, gain=gain, seed=seed, dtype=x.dtype)
@@ -384,7 +391,7 @@ def train(
     ----------
     model : nn.Module
         ``model(input) -> out`` with ``out.spikes`` / ``out.mems`` ``[T, B, C]``
-        (e.g. :class:`neuro.layers.SpikingMLP`).
+        (e.g. :class:`sparse_neuro.neuro.train.models.SpikingMLP`).
     x_train, y_train : arrays ``[n, N]`` and ``[n]``
     config : TrainConfig
     encode : Encoder, optional
@@ -393,8 +400,9 @@ def train(
         Evaluated after every epoch (``TrainResult.test_accuracy``).
     checkpoint_path : path, optional
         Where to write checkpoints (atomically). If it exists and ``resume`` is true,
-        training continues from it (:class:`neuro.checkpoint.CheckpointMismatch` if it
-        belongs to another run); with ``resume=False`` training starts fresh.
+        training continues from it
+        (:class:`sparse_neuro.neuro.storage.checkpoint.CheckpointMismatch` if it belongs to another
+        run); with ``resume=False`` training starts fresh.
     stop_after_batches : int, optional
         Stop (return early) after this many batches of this call: simulates an interrupted
         run in tests.

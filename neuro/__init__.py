@@ -1,13 +1,20 @@
 """neuro: what a spiking network is and how it is simulated.
 
-Public API (re-exported here): LIF parameters, sparse synapses, network description,
-inputs, monitors and recordings. Engines live in :mod:`neuro.engines`.
+Public API (re-exported here, from :mod:`sparse_neuro.neuro.model`): LIF parameters, sparse
+synapses, network description, inputs, monitors and recordings, plasticity rules. Engines live in
+:mod:`sparse_neuro.neuro.engines`.
 """
 
-from neuro.inputs import CurrentInjection, PoissonInput, PoissonSource, SpikeArraySource
-from neuro.lif import LIFParams, firing_period, free_trajectory, step_factors
-from neuro.network import Network, Population, Projection
-from neuro.record import (
+from sparse_neuro.neuro.model.inputs import (
+    CurrentInjection,
+    PoissonInput,
+    PoissonSource,
+    SpikeArraySource,
+)
+from sparse_neuro.neuro.model.lif import LIFParams, firing_period, free_trajectory, step_factors
+from sparse_neuro.neuro.model.network import Network, Population, Projection
+from sparse_neuro.neuro.model.plasticity_rules import STDPRule, ThresholdAdaptation
+from sparse_neuro.neuro.model.record import (
     RateMonitor,
     Recording,
     SpikeMonitor,
@@ -15,7 +22,7 @@ from neuro.record import (
     StateMonitor,
     StateTrace,
 )
-from neuro.synapses import SparseSynapses
+from sparse_neuro.neuro.model.synapses import SparseSynapses
 
 __all__ = [
     "CurrentInjection",
@@ -26,6 +33,7 @@ __all__ = [
     "Population",
     "Projection",
     "RateMonitor",
+    "STDPRule",
     "Recording",
     "SparseSynapses",
     "SpikeArraySource",
@@ -33,6 +41,7 @@ __all__ = [
     "SpikeTrains",
     "StateMonitor",
     "StateTrace",
+    "ThresholdAdaptation",
     "firing_period",
     "free_trajectory",
     "step_factors",

@@ -1,13 +1,16 @@
 """Compiled kernels that cannot run stale: numba's on-disk cache keyed to the library's sources.
 
 Numba's cache checks only the timestamp of the file that holds a cached function. The one step
-loop inlines stages, rules and kernels of other modules (:func:`neuro.engines.loop.register_stages`,
-:func:`neuro.engines.plasticity.register_rule`, the LLVM IR of :mod:`neuro.simd`), so a change
-to one of those would run the old compiled code. Every kernel of the library is therefore
-compiled through :func:`njit`, which places its cache in a directory named after a hash of the
-sources of every package that holds kernels (:func:`source_key`): any edit of any of them, a
-``git pull``, another installed version, gives a new directory and a fresh compile, with no
-manual step. Old directories are pruned (the newest :data:`KEEP` stay).
+loop inlines stages, rules and kernels of other modules
+(:func:`sparse_neuro.neuro.engines.loop.register_stages`,
+:func:`sparse_neuro.neuro.engines.learn.register_rule`, the LLVM IR of
+:mod:`sparse_neuro.neuro.train.kernels.simd`), so a change to one of those would run the old
+compiled code. Every kernel of the library is therefore compiled through :func:`njit`, which
+places its cache in a directory named after a hash of the sources of every package that holds
+kernels (:data:`PACKAGES`, found where they are imported from: :func:`package_dirs`;
+:func:`source_key`): any edit of any of them, a ``git pull``, another installed version, gives
+a new directory and a fresh compile, with no manual step. Old directories are pruned (the
+newest :data:`KEEP` stay).
 
 The cache lives under ``$SPARSE_NEURO_CACHE_DIR``, else ``$NUMBA_CACHE_DIR/sparse-neuro``, else
 ``$XDG_CACHE_HOME/sparse-neuro/numba`` (``~/.cache/...``). If it cannot be written, kernels are
@@ -44,6 +47,7 @@ __all__ = [
     "check_keyed",
     "compile_time",
     "njit",
+    "package_dirs",
     "source_key",
 ]
 
@@ -72,18 +76,33 @@ def _check_numba(version: str = numba.__version__) -> None:
 
 _check_numba()
 
-#: Top-level packages whose modules hold kernels or code that kernels inline.
-PACKAGES = ("neuro", "hardware_models", "learning")
+#: Packages whose modules hold kernels or code that kernels inline.
+PACKAGES = ("sparse_neuro.neuro", "sparse_neuro.hardware_models", "sparse_neuro.learning")
 #: Cache directories of other source versions kept (the newest by modification time).
 KEEP = 4
 
-_ROOT = Path(__file__).resolve().parent.parent
+
+def package_dirs() -> dict[str, Path]:
+    """The folder of each of :data:`PACKAGES` as this interpreter imports it: the repository's
+    folder in an editable install, ``site-packages/sparse_neuro/<part>`` in a wheel, or a copy
+    of the library that comes first on ``sys.path``. Finding a subpackage imports only its
+    parent ``sparse_neuro``."""
+    import importlib.util
+
+    out = {}
+    for name in PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            raise ImportError(f"sparse-neuro: cannot locate the package {name}")
+        out[name] = Path(list(spec.submodule_search_locations)[0])
+    return out
 
 
 @functools.cache
 def source_key() -> str:
-    """SHA-256 (hex) of every ``.py`` file of :data:`PACKAGES` (relative path and bytes, in
-    sorted order) and of the numba and llvmlite versions: the identity of the compiled code.
+    """SHA-256 (hex) of every ``.py`` file of :data:`PACKAGES` (``<package>/<relative path>``
+    and bytes, in sorted order) and of the numba and llvmlite versions: the identity of the
+    compiled code, the same for an editable install, a wheel and a copy of the same sources.
 
     Computed once per process (about 2 MB of source, a few milliseconds).
     """
@@ -91,10 +110,9 @@ def source_key() -> str:
 
     h = hashlib.sha256()
     h.update(f"numba {numba.__version__} llvmlite {llvmlite.__version__}\n".encode())
-    for pkg in PACKAGES:
-        base = _ROOT / pkg
+    for pkg, base in package_dirs().items():
         for path in sorted(base.rglob("*.py")):
-            h.update(str(path.relative_to(_ROOT)).encode() + b"\0")
+            h.update(f"{pkg}/{path.relative_to(base).as_posix()}".encode() + b"\0")
             h.update(path.read_bytes())
             h.update(b"\0")
     return h.hexdigest()
@@ -189,11 +207,11 @@ def check_keyed(*functions: Callable) -> None:
     for fn in functions:
         py = getattr(fn, "py_func", fn)
         module = getattr(py, "__module__", "") or ""
-        if module.split(".")[0] not in PACKAGES:
+        if not any(module == p or module.startswith(p + ".") for p in PACKAGES):
             raise ValueError(
                 f"{getattr(py, '__qualname__', fn)!r} is defined in module {module!r}; stages "
                 f"and rules inlined into the cached step loop must live in one of {PACKAGES} "
-                "(the kernel cache is keyed to those sources only; see neuro.jit)"
+                "(the kernel cache is keyed to those sources only; see sparse_neuro.neuro.jit)"
             )
 
 

@@ -7,11 +7,16 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import pytest
 
-from neuro import LIFParams, Network, Population, Projection, SparseSynapses
-from neuro.features import Feature
-from neuro.inputs import CurrentInjection, PoissonInput, PoissonSource, SpikeArraySource
-from neuro.plasticity import STDPRule, ThresholdAdaptation
-from neuro.record import RateMonitor, SpikeMonitor, StateMonitor
+from sparse_neuro.neuro import LIFParams, Network, Population, Projection, SparseSynapses
+from sparse_neuro.neuro.model.features import Feature
+from sparse_neuro.neuro.model.inputs import (
+    CurrentInjection,
+    PoissonInput,
+    PoissonSource,
+    SpikeArraySource,
+)
+from sparse_neuro.neuro.model.plasticity_rules import STDPRule, ThresholdAdaptation
+from sparse_neuro.neuro.model.record import RateMonitor, SpikeMonitor, StateMonitor
 
 
 @pytest.fixture(scope="module")

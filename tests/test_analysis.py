@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuro.analysis import (
+from sparse_neuro.neuro.analysis import (
     activation_sparsity,
     fano_factor,
     firing_rates,
@@ -14,7 +14,7 @@ from neuro.analysis import (
     mean_rate,
     population_sparseness,
 )
-from neuro.record import SpikeTrains
+from sparse_neuro.neuro.model.record import SpikeTrains
 
 
 def _renewal(rng, n, duration, isi_sampler) -> SpikeTrains:

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from conftest import feature_network
 
-from neuro import LIFParams, Network, Population, Projection, SparseSynapses
-from neuro.engines import (
+from sparse_neuro.neuro import LIFParams, Network, Population, Projection, SparseSynapses
+from sparse_neuro.neuro.engines import (
     Simulator,
     UnsupportedFeatureError,
     backends,
@@ -21,10 +21,10 @@ from neuro.engines import (
     make_simulator,
     registry,
 )
-from neuro.features import SIMULATOR_FEATURES, Feature
-from neuro.inputs import PoissonSource, SpikeArraySource
-from neuro.plasticity import STDPRule
-from neuro.record import RateMonitor, SpikeMonitor, StateMonitor
+from sparse_neuro.neuro.model.features import SIMULATOR_FEATURES, Feature
+from sparse_neuro.neuro.model.inputs import PoissonSource, SpikeArraySource
+from sparse_neuro.neuro.model.plasticity_rules import STDPRule
+from sparse_neuro.neuro.model.record import RateMonitor, SpikeMonitor, StateMonitor
 
 DT = 1e-4
 N = 20

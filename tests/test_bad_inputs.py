@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from experiments.common import UsageError
-from learning.training import TrainConfig
-from neuro import (
+from sparse_neuro.experiments.common import UsageError
+from sparse_neuro.learning.training import TrainConfig
+from sparse_neuro.neuro import (
     CurrentInjection,
     LIFParams,
     Network,
@@ -21,11 +21,11 @@ from neuro import (
     SpikeArraySource,
     SpikeMonitor,
     StateMonitor,
-    connectivity,
 )
-from neuro.inputs import PoissonInput
-from neuro.record import Recording
-from neuro.validation import check_duration
+from sparse_neuro.neuro.model import connectivity
+from sparse_neuro.neuro.model.inputs import PoissonInput
+from sparse_neuro.neuro.model.record import Recording
+from sparse_neuro.neuro.model.validation import check_duration
 
 
 def _syn(n_pre: int = 3, n_post: int = 3) -> SparseSynapses:
@@ -33,14 +33,14 @@ def _syn(n_pre: int = 3, n_post: int = 3) -> SparseSynapses:
 
 
 def _clock(network: Network, dt_s: float = 1e-4):
-    from neuro.engines import ClockSimulator
+    from sparse_neuro.neuro.engines import ClockSimulator
 
     return ClockSimulator(network, dt_s)
 
 
 def _train_labels(labels):
-    from learning.training import train
-    from neuro.layers import SpikingMLP
+    from sparse_neuro.learning.training import train
+    from sparse_neuro.neuro.train import SpikingMLP
 
     x = np.random.default_rng(0).uniform(size=(len(labels), 4))
     model = SpikingMLP((4, 5, 10), n_steps=2, beta=0.9, seed=0)
@@ -48,34 +48,34 @@ def _train_labels(labels):
 
 
 def _evaluate_labels(labels):
-    from learning.training import evaluate
-    from neuro.layers import SpikingMLP
+    from sparse_neuro.learning.training import evaluate
+    from sparse_neuro.neuro.train import SpikingMLP
 
     x = np.random.default_rng(0).uniform(size=(len(labels), 4))
     evaluate(SpikingMLP((4, 5, 10), n_steps=2, beta=0.9, seed=0), x, np.asarray(labels))
 
 
 def _stdp_config(**kw):
-    from experiments.stdp_digits import Config
+    from sparse_neuro.experiments.stdp_digits import Config
 
     return Config(**kw)
 
 
 def _surrogate_config(**kw):
-    from experiments.digits_surrogate import Config
+    from sparse_neuro.experiments.digits_surrogate import Config
 
     return Config(**kw)
 
 
 def _set(key: str, value: str):
-    import experiments.stdp_digits as module
-    from experiments.common import make_config
+    import sparse_neuro.experiments.stdp_digits as module
+    from sparse_neuro.experiments.common import make_config
 
     return make_config(module, smoke=True, overrides={key: value})
 
 
 def _run_experiment_seed(seed, tmp_path):
-    from experiments.common import run_experiment
+    from sparse_neuro.experiments.common import run_experiment
 
     run_experiment("stdp-digits", tmp_path, seed=seed, smoke=True)
 
@@ -368,7 +368,7 @@ def test_run_experiment_seed_out_of_range(tmp_path):
 
 @pytest.mark.parametrize("seed", ["-1", "1.5", "4294967296"])
 def test_cli_seed_out_of_range_is_a_usage_error(seed, capsys):
-    from experiments.__main__ import main
+    from sparse_neuro.experiments.__main__ import main
 
     with pytest.raises(SystemExit) as info:
         main(["run", "stdp-digits", "--seed", seed, "--smoke"])
@@ -378,7 +378,7 @@ def test_cli_seed_out_of_range_is_a_usage_error(seed, capsys):
 
 
 def test_raster_accepts_a_recording():
-    from neuro.plotting import raster
+    from sparse_neuro.neuro.plotting import raster
 
     net = Network([Population("a", 2, LIFParams(bias=2.0))], monitors=[SpikeMonitor("a")])
     rec = _clock(net).run(2e-2)
@@ -393,7 +393,7 @@ def test_raster_accepts_a_recording():
 def _experiment_configs():
     import importlib
 
-    from experiments.registry import EXPERIMENTS
+    from sparse_neuro.experiments.names import EXPERIMENTS
 
     for name in sorted(EXPERIMENTS):
         module = importlib.import_module(EXPERIMENTS[name])

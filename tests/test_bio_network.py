@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from experiments.bio_network import NetworkConfig
-from neuro.bio.network import activity_statistics, pairwise_count_correlation
-from neuro.record import SpikeTrains
+from sparse_neuro.experiments.bio_network import NetworkConfig
+from sparse_neuro.neuro.bio.activity import activity_statistics, pairwise_count_correlation
+from sparse_neuro.neuro.model.record import SpikeTrains
 
 T = 20.0
 
@@ -74,8 +74,8 @@ def test_bad_arguments_are_named():
 def test_network_activity_measures_every_network(tmp_path):
     import h5py
 
-    from experiments.bio_network import NETWORKS, network_activity
-    from experiments.common import RunContext
+    from sparse_neuro.experiments.bio_network import NETWORKS, network_activity
+    from sparse_neuro.experiments.common import RunContext
 
     cfg = NetworkConfig(
         cuba_neurons=500,

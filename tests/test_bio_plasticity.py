@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from learning.stdp import fit_window
-from neuro.bio.plasticity import (
+from sparse_neuro.neuro.analysis.stdp_fit import fit_window
+from sparse_neuro.neuro.bio.bi_poo import (
     ExplainedVariance,
     best_window_r2,
     bi_poo_points,

@@ -7,16 +7,16 @@ import math
 import numpy as np
 import pytest
 
-from neuro.analysis.gabor import gabor_image
-from neuro.analysis.gratings import spatial_frequency_tuning
-from neuro.bio.binned2d import BinnedPermutation2D, permutation_tv
-from neuro.bio.receptive_fields import (
+from sparse_neuro.neuro.analysis.gabor import gabor_image
+from sparse_neuro.neuro.analysis.gratings import spatial_frequency_tuning
+from sparse_neuro.neuro.bio.binned2d import BinnedPermutation2D, permutation_tv
+from sparse_neuro.neuro.bio.receptive_fields import (
     centred_log2,
     histogram_median,
     nxny_reference,
     receptive_field_distribution_tests,
 )
-from neuro.bio.scorecard import BinnedKS, InRange
+from sparse_neuro.neuro.bio.scorecard import BinnedKS, InRange
 
 TESTS = [*receptive_field_distribution_tests("l0"), *receptive_field_distribution_tests("l1")]
 
@@ -170,7 +170,7 @@ def test_centred_log2_and_histogram_median():
 
 
 def test_bio_suite_computes_a_value_for_every_declared_test():
-    from experiments.bio_suite import _sf_statistics
+    from sparse_neuro.experiments.bio_suite import _sf_statistics
 
     fields = np.stack(
         [gabor_image((12, 12), 5.5, 5.5, t, 0.2, 2.0, 3.0, 0.0).ravel() for t in (0.0, 1.0, 2.0)],

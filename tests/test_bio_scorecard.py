@@ -7,18 +7,18 @@ import math
 import numpy as np
 import pytest
 
-from experiments.bio_network import NETWORKS
-from experiments.bio_suite import code_statistics, shape_statistics
-from neuro.analysis.gabor import gabor_image
-from neuro.bio.catalogue import (
+from sparse_neuro.experiments.bio_network import NETWORKS
+from sparse_neuro.experiments.bio_suite import code_statistics, shape_statistics
+from sparse_neuro.neuro.analysis.gabor import gabor_image
+from sparse_neuro.neuro.bio.bi_poo import ExplainedVariance
+from sparse_neuro.neuro.bio.catalogue import (
     microcircuit_layer_test,
     network_tests,
     plasticity_tests,
     range_test,
     receptive_field_tests,
 )
-from neuro.bio.plasticity import ExplainedVariance
-from neuro.bio.scorecard import (
+from sparse_neuro.neuro.bio.scorecard import (
     GROUPS,
     BinnedKS,
     BioTest,
@@ -156,8 +156,8 @@ def test_code_statistics_on_a_known_code():
 
 
 def test_reference_tables_that_are_damaged_raise_format_error(tmp_path, monkeypatch):
-    from neuro.bio import scorecard
-    from neuro.integrity import FormatError
+    from sparse_neuro.neuro.bio import scorecard
+    from sparse_neuro.neuro.storage.integrity import FormatError
 
     monkeypatch.setattr(scorecard, "DATA_DIR", tmp_path)
     (tmp_path / "ok.csv").write_text("# source: test\na,b\n1,2\n3,4\n")
@@ -174,7 +174,7 @@ def test_reference_tables_that_are_damaged_raise_format_error(tmp_path, monkeypa
 
 
 def test_every_shipped_reference_table_reads():
-    from neuro.bio import scorecard
+    from sparse_neuro.neuro.bio import scorecard
 
     names = sorted(p.name for p in scorecard.DATA_DIR.glob("*.csv"))
     assert names

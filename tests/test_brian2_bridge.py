@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from neuro import (
+from sparse_neuro.neuro import (
     CurrentInjection,
     LIFParams,
     Network,
@@ -25,8 +25,8 @@ from neuro import (
     free_trajectory,
     step_factors,
 )
-from neuro.brian2_bridge import Brian2Simulator, run_brian2, to_brian2
-from neuro.engines import ClockSimulator, UnsupportedFeatureError, simulate
+from sparse_neuro.neuro.engines import ClockSimulator, UnsupportedFeatureError, simulate
+from sparse_neuro.neuro.engines.backends.brian2_bridge import Brian2Simulator, run_brian2, to_brian2
 
 DT = 1e-4
 
@@ -268,8 +268,8 @@ def test_cuba_statistics_match_brian2():
     (On this network the two also give identical spike trains for the whole second; the
     test only asks for the statistical agreement, which survives reordered arithmetic.)
     """
-    from experiments.cuba import cuba_network, merged_spikes
-    from neuro.analysis import isi_cv
+    from sparse_neuro.experiments.cuba import cuba_network, merged_spikes
+    from sparse_neuro.neuro.analysis import isi_cv
 
     net = cuba_network(seed=0)
     a = merged_spikes(simulate(net, 1.0, DT).spikes)
@@ -289,7 +289,7 @@ def test_three_backends_delta_synapses(reset_mode):
     identical spike indices. Clock and Brian2 share the step arithmetic: identical times.
     The exact engine fires at the arrival instant, the clock one step later: within dt.
     """
-    from neuro.engines import simulate_exact
+    from sparse_neuro.neuro.engines import simulate_exact
 
     rng = np.random.default_rng(5)
     n_in, n = 6, 12
@@ -414,8 +414,8 @@ _IMPORT_SCRIPT = """
 import logging, sys, warnings
 filters, show, hook = list(warnings.filters), warnings.showwarning, sys.excepthook
 handlers = list(logging.getLogger("py.warnings").handlers)
-from neuro import LIFParams, Network, Population
-from neuro.brian2_bridge import to_brian2
+from sparse_neuro.neuro import LIFParams, Network, Population
+from sparse_neuro.neuro.engines.backends.brian2_bridge import to_brian2
 filters = list(warnings.filters)  # what importing neuro itself set (numpy, scipy)
 to_brian2(Network([Population("a", 2, LIFParams())]), 1e-4)  # imports brian2
 assert "brian2" in sys.modules

@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from experiments.brunel import REGIMES, brunel_network, classify, population_statistics
-from experiments.common import run_experiment
-from neuro.nest_bridge import nest_available
-from neuro.record import SpikeTrains
+from sparse_neuro.experiments.brunel import REGIMES, brunel_network, classify, population_statistics
+from sparse_neuro.experiments.common import run_experiment
+from sparse_neuro.neuro.engines.backends.nest_bridge import nest_available
+from sparse_neuro.neuro.model.record import SpikeTrains
 
 needs_nest = pytest.mark.skipif(
     not nest_available(), reason="NEST not installed (extra 'reference')"
@@ -77,11 +77,11 @@ def test_brunel_smoke_writes_nest_statistics(tmp_path):
 
 
 def test_microcircuit_psp_weight_gives_the_psp_in_the_clock_engine():
-    from experiments.microcircuit import NEURON, PSP_MEAN_V, psp_to_weight
-    from neuro import LIFParams, Network, Population, Projection, SparseSynapses
-    from neuro.engines import ClockSimulator
-    from neuro.inputs import SpikeArraySource
-    from neuro.record import StateMonitor
+    from sparse_neuro.experiments.microcircuit import NEURON, PSP_MEAN_V, psp_to_weight
+    from sparse_neuro.neuro import LIFParams, Network, Population, Projection, SparseSynapses
+    from sparse_neuro.neuro.engines import ClockSimulator
+    from sparse_neuro.neuro.model.inputs import SpikeArraySource
+    from sparse_neuro.neuro.model.record import StateMonitor
 
     p = LIFParams(**{**NEURON.__dict__, "v_rest": 0.0, "v_reset": -1.0, "v_threshold": 1.0})
     net = Network(
@@ -95,7 +95,7 @@ def test_microcircuit_psp_weight_gives_the_psp_in_the_clock_engine():
 
 
 def test_microcircuit_synapse_numbers_and_signs():
-    from experiments.microcircuit import (
+    from sparse_neuro.experiments.microcircuit import (
         CONN_PROBS,
         FULL_SIZES,
         POPULATIONS,
@@ -123,7 +123,7 @@ def test_microcircuit_synapse_numbers_and_signs():
 
 
 def test_brette2007_coba_network_shares_cuba_synapses_and_draws_starts():
-    from experiments.brette2007 import G_EXC, G_INH, benchmark_network
+    from sparse_neuro.experiments.brette2007 import G_EXC, G_INH, benchmark_network
 
     cuba = benchmark_network("cuba", 0, 200, 0.1)
     coba = benchmark_network("coba", 0, 200, 0.1)

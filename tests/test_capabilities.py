@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from conftest import feature_network
 
-from neuro import LIFParams, Network, Population, Projection, SparseSynapses
-from neuro.engines import (
+from sparse_neuro.neuro import LIFParams, Network, Population, Projection, SparseSynapses
+from sparse_neuro.neuro.engines import (
     ExactSimulator,
     Feature,
     UnsupportedFeatureError,
@@ -18,11 +18,11 @@ from neuro.engines import (
     get_backend,
     make_simulator,
 )
-from neuro.engines.capabilities import feature_uses, supporting_backends
-from neuro.features import SIMULATOR_FEATURES
-from neuro.inputs import SpikeArraySource
-from neuro.plasticity import STDPRule
-from neuro.record import SpikeMonitor
+from sparse_neuro.neuro.engines.capabilities import supporting_backends
+from sparse_neuro.neuro.model.features import SIMULATOR_FEATURES, feature_uses
+from sparse_neuro.neuro.model.inputs import SpikeArraySource
+from sparse_neuro.neuro.model.plasticity_rules import STDPRule
+from sparse_neuro.neuro.model.record import SpikeMonitor
 
 DT = 1e-3
 _SRC = SpikeArraySource("x", 2, [0.001], [0])
@@ -67,12 +67,12 @@ def test_every_unsupported_pair_raises_before_running(backend, feature):
         with pytest.raises(UnsupportedFeatureError):
             ExactSimulator(net, DT)
     elif backend == "brian2":
-        from neuro.brian2_bridge import Brian2Simulator
+        from sparse_neuro.neuro.engines.backends.brian2_bridge import Brian2Simulator
 
         with pytest.raises(UnsupportedFeatureError):
             Brian2Simulator(net, DT)
     elif backend == "nest":
-        from neuro.nest_bridge import NestSimulator, to_nest
+        from sparse_neuro.neuro.engines.backends.nest_bridge import NestSimulator, to_nest
 
         for build in (NestSimulator, to_nest):
             with pytest.raises(UnsupportedFeatureError):
@@ -110,5 +110,5 @@ def test_readme_matrix_is_the_generated_one():
     )
     assert m, "README.md lacks the capability-matrix markers"
     assert m.group(1).strip() == capability_matrix(), (
-        "README capability matrix is stale: paste neuro.engines.capability_matrix()"
+        "README capability matrix is stale: paste sparse_neuro.neuro.engines.capability_matrix()"
     )

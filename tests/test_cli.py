@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from experiments.__main__ import main
-from experiments.common import UsageError, check_out_dir, format_summary
+from sparse_neuro.experiments.__main__ import main
+from sparse_neuro.experiments.common import UsageError, check_out_dir, format_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [sys.executable, "-m", "experiments", *args],
+        [sys.executable, "-m", "sparse_neuro", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -36,7 +36,7 @@ def test_demo_rejects_unknown_set_key_before_running(tmp_path, capsys):
 
 
 def test_demo_set_goes_to_experiments_that_have_the_key():
-    from experiments.demo import demo_overrides
+    from sparse_neuro.experiments.demo import demo_overrides
 
     split = demo_overrides({"n_steps": "5"})
     assert split["digits-surrogate"] == {"n_steps": "5"} and split["cuba"] == {}
@@ -105,7 +105,7 @@ def test_quiet_and_verbose_together_is_a_usage_error(tmp_path, capsys):
 
 
 def test_failed_run_exits_1_with_one_line(tmp_path, monkeypatch, capsys):
-    import experiments.cuba as cuba
+    import sparse_neuro.experiments.cuba as cuba
 
     def boom(cfg, ctx):
         raise RuntimeError("simulated failure")

@@ -5,11 +5,18 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from neuro import Network, Population, Projection, SparseSynapses, SpikeArraySource, SpikeMonitor
-from neuro.coba import coba_factors, coba_step, coba_update
-from neuro.engines import ClockSimulator
-from neuro.lif import LIFParams
-from neuro.record import StateMonitor
+from sparse_neuro.neuro import (
+    Network,
+    Population,
+    Projection,
+    SparseSynapses,
+    SpikeArraySource,
+    SpikeMonitor,
+)
+from sparse_neuro.neuro.engines import ClockSimulator
+from sparse_neuro.neuro.engines.coba import coba_factors, coba_step, coba_update
+from sparse_neuro.neuro.model.lif import LIFParams
+from sparse_neuro.neuro.model.record import StateMonitor
 
 MEM = LIFParams(
     tau_mem_s=20e-3,

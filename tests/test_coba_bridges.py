@@ -5,10 +5,17 @@ statistically by experiments/brette2007.py."""
 import numpy as np
 import pytest
 
-from neuro import LIFParams, Network, Population, Projection, SparseSynapses, SpikeMonitor
-from neuro.brian2_bridge import run_brian2
-from neuro.engines import ClockSimulator
-from neuro.nest_bridge import nest_available, run_nest, to_nest
+from sparse_neuro.neuro import (
+    LIFParams,
+    Network,
+    Population,
+    Projection,
+    SparseSynapses,
+    SpikeMonitor,
+)
+from sparse_neuro.neuro.engines import ClockSimulator
+from sparse_neuro.neuro.engines.backends.brian2_bridge import run_brian2
+from sparse_neuro.neuro.engines.backends.nest_bridge import nest_available, run_nest, to_nest
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated.*:DeprecationWarning")
 needs_nest = pytest.mark.skipif(

@@ -1,16 +1,17 @@
-"""neuro.analysis.compare on cases with known answers, and its statistics equal to Elephant's."""
+"""sparse_neuro.neuro.analysis.compare on cases with known answers, and its statistics equal to
+Elephant's."""
 
 import numpy as np
 import pytest
 from scipy.stats import norm
 
-from neuro.analysis import isi_cv
-from neuro.analysis.compare import (
+from sparse_neuro.neuro.analysis import isi_cv
+from sparse_neuro.neuro.analysis.compare import (
     compare_populations,
     distribution_agreement,
     pairwise_correlations,
 )
-from neuro.record import SpikeTrains
+from sparse_neuro.neuro.model.record import SpikeTrains
 
 
 def poisson(n: int, rate_hz: float, duration_s: float, seed: int) -> SpikeTrains:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from neuro.connectivity import (
+from sparse_neuro.neuro.model.connectivity import (
     fixed_indegree,
     fixed_total_number,
     normal_delays_steps,
@@ -80,9 +80,9 @@ def test_fixed_total_number_rows_sorted_and_uniform_pairs():
 
 
 def test_arena_projections_share_memory_with_the_plan():
-    from neuro import LIFParams, Network, Population, Projection
-    from neuro.connectivity import SynapseArena, concatenate_views
-    from neuro.engines.plan import build_plan
+    from sparse_neuro.neuro import LIFParams, Network, Population, Projection
+    from sparse_neuro.neuro.engines.plan import build_plan
+    from sparse_neuro.neuro.model.connectivity import SynapseArena, concatenate_views
 
     sizes, counts = (40, 30), ((500, 300), (200, 0))
     arena = SynapseArena(sum(map(sum, counts)), np.float32)
@@ -128,7 +128,7 @@ def test_arena_projections_share_memory_with_the_plan():
 
 
 def test_large_draws_are_chunked_without_changing_the_distribution(monkeypatch):
-    import neuro.connectivity as conn
+    import sparse_neuro.neuro.model.connectivity as conn
 
     monkeypatch.setattr(conn, "CHUNK", 1000)  # many chunks on a small draw
     syn = fixed_total_number(50, 40, 20000, seed=5)

@@ -5,11 +5,16 @@ import pytest
 import torch
 from torch import nn
 
-from encoders import load_digits_split, rate_code
-from learning.convert import engine_lif_params, from_snntorch, run_on_engine, to_network
-from learning.training import TrainConfig, count_ce_loss, rate_input, train
-from neuro.layers import SpikingMLP
-from neuro.lif import step_factors
+from sparse_neuro.encoders import load_digits_split, rate_code
+from sparse_neuro.learning.convert import (
+    engine_lif_params,
+    from_snntorch,
+    run_on_engine,
+    to_network,
+)
+from sparse_neuro.learning.training import TrainConfig, count_ce_loss, rate_input, train
+from sparse_neuro.neuro.model.lif import step_factors
+from sparse_neuro.neuro.train import SpikingMLP
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from neuro import (
+from sparse_neuro.neuro import (
     CurrentInjection,
     LIFParams,
     Network,

@@ -6,7 +6,8 @@ import struct
 import numpy as np
 import pytest
 
-from encoders.datasets import FormatError, default_data_dir, load_digits_split, load_mnist, read_idx
+from sparse_neuro.encoders.datasets import default_data_dir, load_digits_split, load_mnist, read_idx
+from sparse_neuro.neuro.storage.integrity import FormatError
 
 
 def _write_idx(path, arr, gz=False, code=0x08):

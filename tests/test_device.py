@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from experiments.__main__ import main
-from learning.training import TrainConfig, evaluate, resolve_device, train
-from neuro.layers import LIF, SpikingMLP
+from sparse_neuro.experiments.__main__ import main
+from sparse_neuro.learning.training import TrainConfig, evaluate, resolve_device, train
+from sparse_neuro.neuro.train import LIF, SpikingMLP
 
 HAS_CUDA = torch.cuda.is_available()
 

@@ -5,9 +5,9 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from neuro import LIFParams, Network, Population
-from neuro.engines.drive import InputDrive
-from neuro.inputs import CurrentInjection, PoissonSource, SpikeArraySource
+from sparse_neuro.neuro import LIFParams, Network, Population
+from sparse_neuro.neuro.engines.drive import InputDrive
+from sparse_neuro.neuro.model.inputs import CurrentInjection, PoissonSource, SpikeArraySource
 
 
 def _net(n_poisson: int = 40) -> Network:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from encoders import (
+from sparse_neuro.encoders import (
     delta_code,
     first_spike_steps,
     latency_code,

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuro import LIFParams, Network, Population, Projection, SparseSynapses
-from neuro.engines import ClockSimulator, layout, make_simulator
-from neuro.inputs import PoissonInput, PoissonSource
-from neuro.record import SpikeMonitor, StateMonitor
+from sparse_neuro.neuro import LIFParams, Network, Population, Projection, SparseSynapses
+from sparse_neuro.neuro.engines import ClockSimulator, layout, make_simulator
+from sparse_neuro.neuro.model.inputs import PoissonInput, PoissonSource
+from sparse_neuro.neuro.model.record import SpikeMonitor, StateMonitor
 
 DT = 1e-4
 
@@ -162,7 +162,7 @@ def test_fused_threshold_scan_equals_update_then_scan(dtype):
     """lif_update's block-wise scan finds exactly the crossings a separate scan after the
     update finds (refractory neurons above threshold excluded), in neuron order, and leaves
     the same state; sizes around the block length."""
-    from neuro.engines.kernels import SCAN_BLOCK, crossings, lif_update
+    from sparse_neuro.neuro.engines.primitives import SCAN_BLOCK, crossings, lif_update
 
     rng = np.random.default_rng(3)
     for m in (1, SCAN_BLOCK - 1, SCAN_BLOCK, 3 * SCAN_BLOCK + 17):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuro import (
+from sparse_neuro.neuro import (
     CurrentInjection,
     LIFParams,
     Network,
@@ -19,7 +19,7 @@ from neuro import (
     firing_period,
     free_trajectory,
 )
-from neuro.engines import ClockSimulator, simulate, simulate_exact
+from sparse_neuro.neuro.engines import ClockSimulator, simulate, simulate_exact
 
 
 def _single(params: LIFParams, v0: float | None = None, monitors=None) -> Network:
@@ -219,7 +219,7 @@ def test_kwta_at_most_k_winners_largest_v_lowest_index():
 def test_kwta_sort_is_numpys_stable_argsort(n):
     """The loop's allocation-free sort gives numpy's stable (mergesort) order, ties
     included (keys drawn from a few values)."""
-    from neuro.engines.kernels import stable_argsort
+    from sparse_neuro.neuro.engines.primitives import stable_argsort
 
     rng = np.random.default_rng(n)
     key = rng.integers(0, 5, n).astype(np.float64) * rng.choice([1.0, -0.5])

@@ -45,8 +45,9 @@ def test_python_version_matches():
 
 
 def test_numba_range_of_the_kernels_matches_pyproject():
-    """``neuro.jit`` refuses an untested numba at import: its range is the declared one."""
-    from neuro.jit import NUMBA_RANGE, _check_numba
+    """``sparse_neuro.neuro.jit`` refuses an untested numba at import: its range is the declared
+    one."""
+    from sparse_neuro.neuro.jit import NUMBA_RANGE, _check_numba
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     spec = dict(_split(r) for r in project["dependencies"])["numba"]

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from neuro import LIFParams, Network, Population
-from neuro.engines import ExactSimulator, simulate
-from neuro.inputs import PoissonInput
-from neuro.record import RateMonitor, SpikeMonitor
+from sparse_neuro.neuro import LIFParams, Network, Population
+from sparse_neuro.neuro.engines import ExactSimulator, simulate
+from sparse_neuro.neuro.model.inputs import PoissonInput
+from sparse_neuro.neuro.model.record import RateMonitor, SpikeMonitor
 
 DT = 1e-4
 P = LIFParams(tau_mem_s=10e-3, v_threshold=1.0, v_reset=0.0, t_ref_s=2e-3)

@@ -10,15 +10,15 @@ from pathlib import Path
 import h5py
 import pytest
 
-from experiments.common import make_config, run_experiment
-from experiments.registry import DEMO, EXPERIMENTS
+from sparse_neuro.experiments.common import make_config, run_experiment
+from sparse_neuro.experiments.names import DEMO, EXPERIMENTS
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "experiments", *args],
+        [sys.executable, "-m", "sparse_neuro", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -49,7 +49,7 @@ def test_cuba_smoke_writes_summary_results_and_raster(tmp_path):
 
 
 def test_set_overrides_are_typed_and_validated():
-    import experiments.cuba as cuba
+    import sparse_neuro.experiments.cuba as cuba
 
     cfg = make_config(cuba, smoke=True, overrides={"duration_s": "0.05", "n_neurons": "500"})
     assert cfg.duration_s == 0.05 and cfg.n_neurons == 500
@@ -69,7 +69,7 @@ def test_cli_help_lists_keys_and_bad_name_fails():
 
 
 def test_demo_index_page(tmp_path, monkeypatch):
-    import experiments.demo as demo
+    import sparse_neuro.experiments.demo as demo
 
     monkeypatch.setattr(demo, "DEMO", ["cuba"])
     demo.run_demo(tmp_path, smoke=True)

@@ -18,12 +18,25 @@ import numpy as np
 import pytest
 import torch
 
-from neuro import LIFParams, Network, Population, Projection, SparseSynapses, SpikeMonitor
-from neuro.atomic import WriteError, atomic_open, temp_files_of
-from neuro.inputs import PoissonSource
-from neuro.io import FormatError, load_network, load_recording, save_network, save_recording
-from neuro.plasticity import STDPRule, ThresholdAdaptation
-from neuro.record import Recording, SpikeTrains, StateTrace
+from sparse_neuro.neuro import (
+    LIFParams,
+    Network,
+    Population,
+    Projection,
+    SparseSynapses,
+    SpikeMonitor,
+)
+from sparse_neuro.neuro.model.inputs import PoissonSource
+from sparse_neuro.neuro.model.plasticity_rules import STDPRule, ThresholdAdaptation
+from sparse_neuro.neuro.model.record import Recording, SpikeTrains, StateTrace
+from sparse_neuro.neuro.storage.atomic import WriteError, atomic_open, temp_files_of
+from sparse_neuro.neuro.storage.hdf5 import (
+    load_network,
+    load_recording,
+    save_network,
+    save_recording,
+)
+from sparse_neuro.neuro.storage.integrity import FormatError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,17 +96,21 @@ def test_class_path_payload_is_refused_and_runs_nothing(tmp_path):
     path = tmp_path / "net.h5"
     save_network(path, _net())
     marker = tmp_path / "marker"
-    payload = f'{{"class": "neuro.io:os.system", "fields": {{"command": "touch {marker}"}}}}'
+    payload = f'{{"class": "sparse_neuro.neuro.storage.hdf5:os.system", "fields": {{"command": "touch {marker}"}}}}'
     for attr in ("projections/0:plasticity", "populations/exc:adaptation.json"):
         bad = tmp_path / "bad.h5"
         shutil.copy(path, bad)
         obj, name = attr.split(":")
         with h5py.File(bad, "a") as f:
             f[obj].attrs[name] = payload
-            from neuro.integrity import stamp_integrity  # a forger can recompute the checksum
+            from sparse_neuro.neuro.storage.integrity import (
+                stamp_integrity,  # a forger can recompute the checksum
+            )
 
             stamp_integrity(f)
-        with pytest.raises(FormatError, match="unknown parameter class 'neuro.io:os.system'"):
+        with pytest.raises(
+            FormatError, match="unknown parameter class 'sparse_neuro.neuro.storage.hdf5:os.system'"
+        ):
             load_network(bad)
         assert not marker.exists()
 
@@ -107,7 +124,7 @@ class _Payload:
 
 
 def test_pickle_checkpoint_payload_is_refused_and_runs_nothing(tmp_path):
-    from learning.training import load_checkpoint
+    from sparse_neuro.learning.training import load_checkpoint
 
     marker = tmp_path / "marker"
     ck = tmp_path / "ck.pt"
@@ -117,7 +134,7 @@ def test_pickle_checkpoint_payload_is_refused_and_runs_nothing(tmp_path):
     npz = tmp_path / "ck.npz"
     with open(npz, "wb") as fh:
         np.savez(fh, step=np.array(_Payload(marker), dtype=object))
-    from experiments.stdp_digits import Config, Trainer, diehl_cook_network
+    from sparse_neuro.experiments.stdp_digits import Config, Trainer, diehl_cook_network
 
     cfg = Config(n_neurons=4, kwta_k=1)
     tr = Trainer(diehl_cook_network(16, cfg), cfg, seed=0)
@@ -226,7 +243,7 @@ def test_old_schema_and_non_regular_paths(tmp_path):
     ["negative size", "index beyond size", "negative time", "nan duration", "string rates"],
 )
 def test_recording_values_are_validated_even_with_a_valid_checksum(tmp_path, change):
-    from neuro.integrity import stamp_integrity
+    from sparse_neuro.neuro.storage.integrity import stamp_integrity
 
     path = tmp_path / "r.h5"
     save_recording(path, _recording())
@@ -257,7 +274,7 @@ _SAVER = """
 import sys, time, numpy as np
 sys.path.insert(0, sys.argv[3])
 from tests.test_file_safety import _net
-from neuro.io import save_network
+from sparse_neuro.neuro.storage.hdf5 import save_network
 net = _net(2000, 2000, float(sys.argv[2]), seed=1)
 print("ready", flush=True)
 for _ in range(10):  # ~0.15 s per save: a kill at a random moment mostly lands mid-write
@@ -316,12 +333,12 @@ def test_killed_save_many_trials(tmp_path):
 def test_full_disk_or_read_only_gives_one_line_error_and_leaves_nothing(
     tmp_path, monkeypatch, code
 ):
-    import neuro.atomic
+    import sparse_neuro.neuro.storage.atomic
 
     def fail(*a, **k):
         raise OSError(code, os.strerror(code))
 
-    monkeypatch.setattr(neuro.atomic.os, "replace", fail)
+    monkeypatch.setattr(sparse_neuro.neuro.storage.atomic.os, "replace", fail)
     with pytest.raises(WriteError) as ei:
         save_network(tmp_path / "n.h5", _net())
     assert "\n" not in str(ei.value) and "n.h5" in str(ei.value)
@@ -334,7 +351,7 @@ def test_full_disk_or_read_only_gives_one_line_error_and_leaves_nothing(
 def test_sigterm_during_write_removes_the_temporary_file(tmp_path):
     script = (
         f"import sys, time; sys.path.insert(0, {str(ROOT)!r})\n"
-        "from neuro.atomic import atomic_open\n"
+        "from sparse_neuro.neuro.storage.atomic import atomic_open\n"
         f"with atomic_open({str(tmp_path / 'x.txt')!r}) as fh:\n"
         "    fh.write('partial'); fh.flush(); print('writing', flush=True); time.sleep(30)\n"
     )
@@ -347,14 +364,14 @@ def test_sigterm_during_write_removes_the_temporary_file(tmp_path):
 
 
 def test_cli_full_disk_is_one_line_and_leaves_no_temporary(tmp_path, monkeypatch, capsys):
-    import neuro.atomic
-    from experiments.__main__ import main
+    import sparse_neuro.neuro.storage.atomic
+    from sparse_neuro.experiments.__main__ import main
 
     def full(*a, **k):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(neuro.atomic.os, "replace", full)
+    monkeypatch.setattr(sparse_neuro.neuro.storage.atomic.os, "replace", full)
     assert main(["run", "stdp-window", "--smoke", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "disk full" in err[0], err
-    assert not list(tmp_path.rglob(f"*{neuro.atomic.TMP_SUFFIX}"))
+    assert not list(tmp_path.rglob(f"*{sparse_neuro.neuro.storage.atomic.TMP_SUFFIX}"))

@@ -1,15 +1,16 @@
-"""The fused sparse LIF layer (neuro.fused_kernels via neuro.layers.sparse_lif) against the
-unfused event path (bit-equal spikes and membranes) and the dense-masked path (gradients to
-float32 rounding), on random patterns and spike trains."""
+"""The fused sparse LIF layer (sparse_neuro.neuro.train.kernels.fused_lif via
+sparse_neuro.neuro.train.fused_runs.sparse_lif) against the unfused event path (bit-equal spikes and
+membranes) and the dense-masked path (gradients to float32 rounding), on random patterns and spike
+trains."""
 
 import numba
 import numpy as np
 import pytest
 import torch
 
-from neuro.fused_kernels import chunks, spike_bits
-from neuro.layers import LIF, SparseLinear, SpikingMLP, sparse_lif
-from neuro.surrogate import arctan, fast_sigmoid, triangle
+from sparse_neuro.neuro.train import LIF, SparseLinear, SpikingMLP, sparse_lif
+from sparse_neuro.neuro.train.kernels.fused_lif import chunks, spike_bits
+from sparse_neuro.neuro.train.surrogate import arctan, fast_sigmoid, triangle
 
 
 def _inputs(kind: str, T: int, rng) -> torch.Tensor:
@@ -179,7 +180,7 @@ def test_input_modified_before_backward_is_an_error():
 def test_fused_layer_hands_its_spikes_as_bits_to_the_next():
     """The bits the fused forward returns are spike_bits of its spikes; the next layer reading
     them gives the same result as reading the spikes."""
-    from neuro.layers import _fused_layers
+    from sparse_neuro.neuro.train.fused_runs import _fused_layers
 
     x = (torch.rand(20, 5, 40, generator=torch.Generator().manual_seed(4)) < 0.3).float()
     fc1, fc2 = (

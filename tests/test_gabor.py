@@ -5,7 +5,12 @@ import math
 import numpy as np
 import pytest
 
-from neuro.analysis.gabor import fit_gabor, fit_gabors, gabor_image, gabor_population_stats
+from sparse_neuro.neuro.analysis.gabor import (
+    fit_gabor,
+    fit_gabors,
+    gabor_image,
+    gabor_population_stats,
+)
 
 
 def _angle_err(a, b):
@@ -89,7 +94,7 @@ def test_bad_input():
 
 
 def test_peak_freq_is_the_spectral_peak_not_the_carrier():
-    from neuro.analysis.gabor import GaborFit
+    from sparse_neuro.neuro.analysis.gabor import GaborFit
 
     # even Gabor with many cycles under the envelope: the spectrum peaks at the carrier
     even = GaborFit(6, 6, 0.0, 0.2, 4.0, 4.0, 0.0, 1.0, 0.0, 1.0)

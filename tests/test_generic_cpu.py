@@ -23,11 +23,11 @@ PROBE = r"""
 import hashlib
 import numpy as np
 import torch
-from neuro import (LIFParams, Network, PoissonSource, Population, Projection, SparseSynapses,
+from sparse_neuro.neuro import (LIFParams, Network, PoissonSource, Population, Projection, SparseSynapses,
                    SpikeMonitor, StateMonitor)
-from neuro.engines import make_simulator
-from neuro.layers import SpikingMLP
-from neuro.plasticity import STDPRule
+from sparse_neuro.neuro.engines import make_simulator
+from sparse_neuro.neuro.train import SpikingMLP
+from sparse_neuro.neuro.model.plasticity_rules import STDPRule
 
 h = hashlib.sha256()
 syn = SparseSynapses.fixed_probability(60, 30, 0.4, 0.3, seed=0)

@@ -5,8 +5,12 @@ import math
 import numpy as np
 import pytest
 
-from neuro.analysis.gabor import gabor_image
-from neuro.analysis.gratings import circular_variance, grating_responses, orientation_tuning
+from sparse_neuro.neuro.analysis.gabor import gabor_image
+from sparse_neuro.neuro.analysis.gratings import (
+    circular_variance,
+    grating_responses,
+    orientation_tuning,
+)
 
 
 def test_gabor_prefers_its_own_orientation_and_frequency():

@@ -22,13 +22,21 @@ import h5py
 import numpy as np
 import pytest
 
-from experiments.common import UsageError
-from experiments.point_store import PointStore
-from neuro import LIFParams, Network, Population, Projection, SparseSynapses, SpikeMonitor
-from neuro.inputs import PoissonSource
-from neuro.integrity import FormatError, stamp_integrity
-from neuro.interop import read_nir, to_nir
-from neuro.io import (
+from sparse_neuro.experiments.common import UsageError
+from sparse_neuro.experiments.point_store import PointStore
+from sparse_neuro.neuro import (
+    LIFParams,
+    Network,
+    Population,
+    Projection,
+    SparseSynapses,
+    SpikeMonitor,
+)
+from sparse_neuro.neuro.interop import read_nir, to_nir
+from sparse_neuro.neuro.model.inputs import PoissonSource
+from sparse_neuro.neuro.model.plasticity_rules import STDPRule, ThresholdAdaptation
+from sparse_neuro.neuro.model.record import Recording, SpikeTrains
+from sparse_neuro.neuro.storage.hdf5 import (
     load_network,
     load_recording,
     read_arrays,
@@ -36,9 +44,8 @@ from neuro.io import (
     save_recording,
     write_arrays,
 )
-from neuro.plasticity import STDPRule, ThresholdAdaptation
-from neuro.record import Recording, SpikeTrains
-from neuro.safe_read import load_npz, read_json
+from sparse_neuro.neuro.storage.integrity import FormatError, stamp_integrity
+from sparse_neuro.neuro.storage.safe_read import load_npz, read_json
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = b"SENTINEL-outside-data-7f3a9c"
@@ -77,15 +84,15 @@ def _write_results(p: Path) -> None:
 
 
 def _write_nir(p: Path) -> None:
-    from neuro.interop import write_nir
-    from neuro.layers import SpikingMLP
+    from sparse_neuro.neuro.interop import write_nir
+    from sparse_neuro.neuro.train import SpikingMLP
 
     with pytest.warns(UserWarning):
         write_nir(p, to_nir(SpikingMLP((8, 8), n_steps=2, beta=0.9, seed=0)))
 
 
 def _read_stack(p: Path) -> object:
-    from encoders.natural_images import load_images
+    from sparse_neuro.encoders.natural_images import load_images
 
     return load_images(p)
 
@@ -235,7 +242,7 @@ def fifo_outcomes(d: Path) -> dict[str, str]:
     os.mkfifo(d / "points" / "r-b.json")
     run("point: symlink to /dev/zero", lambda _p: store.get("a"), d)
     run("point: FIFO", lambda _p: store.get("b"), d)
-    from learning.training import load_checkpoint
+    from sparse_neuro.learning.training import load_checkpoint
 
     run("training checkpoint: FIFO", load_checkpoint, fifo)
     run("npz checkpoint: FIFO", load_npz, fifo)
@@ -262,8 +269,8 @@ def test_fifo_and_device_targets_never_block_any_reader(tmp_path):
 _SIZE_SCRIPT = textwrap.dedent("""
     import json, resource, sys, time
     sys.path.insert(0, sys.argv[1])
-    from neuro.io import load_network
-    from neuro.integrity import FormatError
+    from sparse_neuro.neuro.storage.hdf5 import load_network
+    from sparse_neuro.neuro.storage.integrity import FormatError
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
     try:
@@ -297,7 +304,7 @@ def test_a_file_declaring_2_gib_is_refused_fast_in_little_memory(tmp_path):
 
 
 def test_a_file_larger_than_available_memory_is_refused_naming_both(tmp_path, monkeypatch):
-    import neuro.safe_read as safe_read
+    import sparse_neuro.neuro.storage.safe_read as safe_read
 
     src = tmp_path / "net.h5"
     _write_network(src)
@@ -325,7 +332,7 @@ def test_zip_bomb_npz_is_refused_from_its_directory(tmp_path):
     assert bomb.stat().st_size < 400_000
     with pytest.raises(FormatError, match="member 'step.npy' declares"):
         load_npz(bomb)
-    from experiments.stdp_digits import load_npz as used_by_stdp_digits
+    from sparse_neuro.neuro.storage.safe_read import load_npz as used_by_stdp_digits
 
     assert used_by_stdp_digits is load_npz
     small = tmp_path / "ok.npz"
@@ -339,7 +346,7 @@ def test_zip_bomb_torch_checkpoint_is_refused_before_loading(tmp_path):
     than the file holds is refused from its directory, before torch.load inflates it."""
     import torch
 
-    from learning.training import load_checkpoint
+    from sparse_neuro.learning.training import load_checkpoint
 
     bomb = tmp_path / "ckpt.pt"
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
@@ -365,7 +372,7 @@ def test_zip_bomb_torch_checkpoint_is_refused_before_loading(tmp_path):
     "content", [b"{not json", b"[" * 100_000 + b"]" * 100_000, b"\xff\xfe", b""]
 )
 def test_bad_point_and_sweep_files_are_format_errors_naming_the_file(tmp_path, content):
-    from experiments.sweep import check_sweep_identity
+    from sparse_neuro.experiments.sweep import check_sweep_identity
 
     store = PointStore(tmp_path / "p", "r")
     (tmp_path / "p" / "r-a.json").write_bytes(content)
@@ -382,7 +389,7 @@ def test_bad_point_and_sweep_files_are_format_errors_naming_the_file(tmp_path, c
 def test_a_sweep_rerun_with_another_configuration_is_refused(tmp_path, monkeypatch):
     import csv
 
-    import experiments.sweep as sweep
+    import sparse_neuro.experiments.sweep as sweep
 
     def in_process(name, out, todo, smoke, overrides, scheduler, workers):
         for p in todo:  # stands in for Dask
@@ -507,7 +514,7 @@ def test_none_is_stored_explicitly_and_round_trips(tmp_path):
 
 # ----------------------------------------------------------------------------- temp files
 def test_a_writer_removes_stale_temp_files_of_dead_writers_only(tmp_path):
-    from neuro.atomic import write_text
+    from sparse_neuro.neuro.storage.atomic import write_text
 
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
@@ -526,8 +533,8 @@ def test_matlab_stack_declaring_more_than_memory_is_refused_before_loading(tmp_p
     against the memory available before loadmat inflates them."""
     import scipy.io
 
-    import neuro.safe_read as sr
-    from encoders.natural_images import load_images
+    import sparse_neuro.neuro.storage.safe_read as sr
+    from sparse_neuro.encoders.natural_images import load_images
 
     path = tmp_path / "IMAGES.mat"
     scipy.io.savemat(path, {"IMAGES": np.zeros((64, 64, 4))}, do_compression=True)

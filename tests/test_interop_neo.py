@@ -10,12 +10,12 @@ elephant = pytest.importorskip("elephant")
 import quantities as pq  # noqa: E402
 from elephant.statistics import cv, isi, mean_firing_rate  # noqa: E402
 
-from neuro import LIFParams, Network, Population, Projection, SparseSynapses  # noqa: E402
-from neuro.analysis.spikes import firing_rates, isi_cv  # noqa: E402
-from neuro.engines import simulate  # noqa: E402
-from neuro.inputs import PoissonSource  # noqa: E402
-from neuro.interop import from_neo, to_neo  # noqa: E402
-from neuro.record import SpikeMonitor, StateMonitor  # noqa: E402
+from sparse_neuro.neuro import LIFParams, Network, Population, Projection, SparseSynapses  # noqa: E402
+from sparse_neuro.neuro.analysis.spikes import firing_rates, isi_cv  # noqa: E402
+from sparse_neuro.neuro.engines import simulate  # noqa: E402
+from sparse_neuro.neuro.interop import from_neo, to_neo  # noqa: E402
+from sparse_neuro.neuro.model.inputs import PoissonSource  # noqa: E402
+from sparse_neuro.neuro.model.record import SpikeMonitor, StateMonitor  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -11,17 +11,17 @@ import torch
 pytest.importorskip("nir")
 import nir  # noqa: E402
 
-from encoders import load_digits_split  # noqa: E402
-from learning.training import TrainConfig, count_ce_loss, train  # noqa: E402
-from neuro.engines import simulate  # noqa: E402
-from neuro.inputs import SpikeArraySource  # noqa: E402
-from neuro.interop import from_nir, to_nir  # noqa: E402
-from neuro.interop.nir_graph import fold_input_scale  # noqa: E402
-from neuro.layers import SpikingMLP  # noqa: E402
-from neuro.lif import LIFParams  # noqa: E402
-from neuro.network import Network, Population, Projection  # noqa: E402
-from neuro.record import SpikeMonitor  # noqa: E402
-from neuro.synapses import SparseSynapses  # noqa: E402
+from sparse_neuro.encoders import load_digits_split  # noqa: E402
+from sparse_neuro.learning.training import TrainConfig, count_ce_loss, train  # noqa: E402
+from sparse_neuro.neuro.engines import simulate  # noqa: E402
+from sparse_neuro.neuro.interop import from_nir, to_nir  # noqa: E402
+from sparse_neuro.neuro.interop.nir_graph import fold_input_scale  # noqa: E402
+from sparse_neuro.neuro.model.inputs import SpikeArraySource  # noqa: E402
+from sparse_neuro.neuro.model.lif import LIFParams  # noqa: E402
+from sparse_neuro.neuro.model.network import Network, Population, Projection  # noqa: E402
+from sparse_neuro.neuro.model.record import SpikeMonitor  # noqa: E402
+from sparse_neuro.neuro.model.synapses import SparseSynapses  # noqa: E402
+from sparse_neuro.neuro.train import SpikingMLP  # noqa: E402
 
 T = 25
 
@@ -180,7 +180,7 @@ def test_snntorch_model_to_nir_to_ours_same_spikes():
 
 def test_unsupported_graphs_and_objects_are_clear_errors():
     with pytest.raises(ValueError, match="plasticity"):
-        from neuro.plasticity import STDPRule
+        from sparse_neuro.neuro.model.plasticity_rules import STDPRule
 
         to_nir(
             Network(

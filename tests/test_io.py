@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from neuro import (
+from sparse_neuro.neuro import (
     CurrentInjection,
     LIFParams,
     Network,
@@ -19,10 +19,9 @@ from neuro import (
     SpikeMonitor,
     StateMonitor,
 )
-from neuro.engines import simulate
-from neuro.io import (
+from sparse_neuro.neuro.engines import simulate
+from sparse_neuro.neuro.storage.hdf5 import (
     SCHEMA_VERSION,
-    FormatError,
     atomic_h5,
     load_network,
     load_recording,
@@ -31,6 +30,7 @@ from neuro.io import (
     save_recording,
     write_arrays,
 )
+from sparse_neuro.neuro.storage.integrity import FormatError
 
 
 def _network() -> Network:
@@ -231,8 +231,8 @@ def test_missing_file_and_bad_arguments(tmp_path):
 
 
 def test_exact_engine_recording_with_nan_dt_and_numpy_meta(tmp_path):
-    from neuro.engines import simulate_exact
-    from neuro.record import Recording
+    from sparse_neuro.neuro.engines import simulate_exact
+    from sparse_neuro.neuro.model.record import Recording
 
     net = Network([Population("a", 2, LIFParams(bias=1.5))], monitors=[SpikeMonitor("a")])
     rec = simulate_exact(net, 0.1)
@@ -254,7 +254,7 @@ def test_exact_engine_recording_with_nan_dt_and_numpy_meta(tmp_path):
 
 
 def test_plasticity_rule_round_trip(tmp_path):
-    plasticity = pytest.importorskip("neuro.plasticity")
+    plasticity = pytest.importorskip("sparse_neuro.neuro.model.plasticity_rules")
     rule = plasticity.STDPRule(a_plus=0.02, pairing="nearest", tau_eligibility_s=0.2)
     net = _network()
     pr = net.projections[2]
@@ -276,7 +276,7 @@ def test_population_adaptation_round_trip(tmp_path):
 
     # the field must exist: a renamed field would otherwise be lost from files silently
     assert "adaptation" in {f.name for f in dataclasses.fields(Population)}
-    from neuro.plasticity import ThresholdAdaptation
+    from sparse_neuro.neuro.model.plasticity_rules import ThresholdAdaptation
 
     ad = ThresholdAdaptation(theta_plus=0.1, theta_init=0.2)  # tau_theta_s = inf
     net = Network([Population("a", 3, LIFParams(), adaptation=ad), Population("b", 2)])
@@ -288,7 +288,7 @@ def test_population_adaptation_round_trip(tmp_path):
 
 def test_recording_of_a_continued_run_keeps_its_start_time(tmp_path):
     """A recording from t > 0 (absolute times, t_start_s set) loads with the same interval."""
-    from neuro import (
+    from sparse_neuro.neuro import (
         LIFParams,
         Network,
         PoissonSource,
@@ -297,8 +297,8 @@ def test_recording_of_a_continued_run_keeps_its_start_time(tmp_path):
         SparseSynapses,
         SpikeMonitor,
     )
-    from neuro.engines import ClockSimulator
-    from neuro.io import load_recording, save_recording
+    from sparse_neuro.neuro.engines import ClockSimulator
+    from sparse_neuro.neuro.storage.hdf5 import load_recording, save_recording
 
     net = Network(
         [Population("e", 20, LIFParams(tau_mem_s=10e-3))],

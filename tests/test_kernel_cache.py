@@ -1,7 +1,8 @@
 """Compiled code never runs stale: a cached kernel is recompiled when any module it inlines
-or calls changes (``neuro.jit``).
+or calls changes (``sparse_neuro.neuro.jit``).
 
-Each case copies the library to a temporary directory, runs a probe in a fresh process (which
+Each case copies the library to a temporary directory (in the installed layout,
+``sparse_neuro._layout.assemble``), runs a probe in a fresh process (which
 fills a private kernel cache), edits a function in ANOTHER module than the cached kernel that
 inlines it, and runs the probe again in a fresh process: it must see the new behaviour. With
 numba's own cache (keyed by the timestamp of the kernel's file only), the second run would
@@ -11,7 +12,6 @@ load the old compiled code and print the old number.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,19 +19,22 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("neuro", "hardware_models", "learning", "encoders", "experiments")
 
 PROBE = r"""
+import importlib.util
 import sys
 import numpy as np
-import neuro
-assert neuro.__file__.startswith(sys.argv[2]), neuro.__file__
+from sparse_neuro._layout import PARTS
+# every part from the copy: a part missing there would come from the editable install
+for part in ("", *PARTS):
+    origin = importlib.util.find_spec("sparse_neuro" + (part and "." + part)).origin
+    assert origin.startswith(sys.argv[2]), (part, origin)
 case = sys.argv[1]
 if case in ("stage", "rule"):
-    from neuro import (LIFParams, Network, PoissonSource, Population, Projection,
+    from sparse_neuro.neuro import (LIFParams, Network, PoissonSource, Population, Projection,
                        SparseSynapses, SpikeMonitor)
-    from neuro.engines import make_simulator
-    from neuro.plasticity import STDPRule
+    from sparse_neuro.neuro.engines import make_simulator
+    from sparse_neuro.neuro.model.plasticity_rules import STDPRule
     syn = SparseSynapses.fixed_probability(50, 20, 0.5, 0.3, seed=0)
     rule = STDPRule(a_plus=0.02, a_minus=0.03) if case == "rule" else None
     net = Network([Population("exc", 20, LIFParams(tau_mem_s=0.02, t_ref_s=2e-3))],
@@ -43,7 +46,7 @@ if case in ("stage", "rule"):
     print(len(rec.spikes["exc"].indices), repr(w), "|", rec.meta["compile_s"] > 0)
 else:
     import torch
-    from neuro.layers import SpikingMLP
+    from sparse_neuro.neuro.train import SpikingMLP
     torch.manual_seed(0)
     net = SpikingMLP((40, 30, 5), n_steps=16, density=0.2, seed=3)
     for fc in net.fcs:
@@ -58,16 +61,21 @@ else:
 #: case -> (file, old text, new text): each edit changes what the probe prints.
 EDITS = {
     # a stage of the one step loop (inlined into neuro/engines/loop.py's run_steps)
-    "stage": ("neuro/engines/kernels.py", "if vb[i] > th and", "if vb[i] > 0.5 * th and"),
+    "stage": (
+        "sparse_neuro/neuro/engines/primitives.py",
+        "if vb[i] > th and",
+        "if vb[i] > 0.5 * th and",
+    ),
     # a learning rule (inlined into the loop through register_rule)
     "rule": (
-        "neuro/engines/plasticity.py",
+        "sparse_neuro/neuro/engines/learn.py",
         "amp = st.learning_rate[q] * (pl.par[q, P_AMINUS]",
         "amp = 0.0 * st.learning_rate[q] * (pl.par[q, P_AMINUS]",
     ),
-    # the LLVM IR of a fused training kernel's LIF tile (inlined into neuro/fused_kernels.py)
+    # the LLVM IR of a fused training kernel's LIF tile (inlined into
+    # neuro/train/kernels/fused_lif.py)
     "fused": (
-        "neuro/simd.py",
+        "sparse_neuro/neuro/train/kernels/simd.py",
         'fired = builder.fcmp_ordered(">", mt, thr_v)',
         'fired = builder.fcmp_ordered(">", builder.fadd(mt, mt), thr_v)',
     ),
@@ -96,9 +104,9 @@ def _probe(case: str, lib: Path, cache: Path) -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(EDITS))
 def test_edit_in_another_module_recompiles(case, tmp_path):
-    lib = tmp_path / "lib"
-    for pkg in PACKAGES:
-        shutil.copytree(ROOT / pkg, lib / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    from sparse_neuro._layout import assemble
+
+    lib = assemble(ROOT, tmp_path / "lib", copy=True)
     cache = tmp_path / "cache"
     before, compiled = _probe(case, lib, cache).split(" | ")
     again, compiled_again = _probe(case, lib, cache).split(" | ")
@@ -120,9 +128,9 @@ def test_kernels_are_cached_in_the_keyed_directory(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_CACHE")}
     env.update(SPARSE_NEURO_CACHE_DIR=str(tmp_path))
     code = (
-        "from neuro.engines.rng import uniform_array; import numpy as np; "
+        "from sparse_neuro.neuro.engines.rng import uniform_array; import numpy as np; "
         "uniform_array(1, 2, 3, 4); "
-        "from neuro.jit import cache_dir; print(cache_dir())"
+        "from sparse_neuro.neuro.jit import cache_dir; print(cache_dir())"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
@@ -140,8 +148,8 @@ def _outside_stage(n, model, st, bk, sc):  # pragma: no cover - never compiled
 def test_stages_from_outside_the_keyed_packages_are_refused():
     from typing import NamedTuple
 
-    from neuro.engines.loop import register_stages
-    from neuro.engines.plasticity import register_rule
+    from sparse_neuro.neuro.engines.learn import register_rule
+    from sparse_neuro.neuro.engines.loop import register_stages
 
     class Record(NamedTuple):
         x: int
@@ -153,8 +161,8 @@ def test_stages_from_outside_the_keyed_packages_are_refused():
 
 
 def test_checkpoint_code_version_follows_the_sources():
-    from neuro.checkpoint import code_version
-    from neuro.jit import source_key
+    from sparse_neuro.neuro.jit import source_key
+    from sparse_neuro.neuro.storage.checkpoint import code_version
 
     assert code_version().endswith("+src." + source_key()[:12])
 
@@ -164,16 +172,18 @@ def test_every_kernel_is_compiled_through_the_keyed_cache():
     keyed to the sources it inlines)."""
     import re
 
-    from neuro.jit import PACKAGES
+    from sparse_neuro.neuro import jit
 
     direct = re.compile(r"numba\.n?jit\(|from numba import [^\n]*\bn?jit\b")
     found = []
-    for pkg in PACKAGES:
-        for path in sorted((ROOT / pkg).rglob("*.py")):
-            if path.name == "jit.py" and path.parent.name == "neuro":
+    dirs = jit.package_dirs()
+    assert len(dirs) == 3
+    for pkg, base in dirs.items():
+        for path in sorted(base.rglob("*.py")):
+            if path.resolve() == Path(jit.__file__).resolve():
                 continue
             for k, line in enumerate(path.read_text().splitlines(), 1):
                 code = line.split("#")[0]
                 if direct.search(code) and "``" not in code:
-                    found.append(f"{path.relative_to(ROOT)}:{k}: {line.strip()}")
-    assert not found, "compile through neuro.jit.njit instead:\n" + "\n".join(found)
+                    found.append(f"{pkg}: {path.relative_to(base)}:{k}: {line.strip()}")
+    assert not found, "compile through sparse_neuro.neuro.jit.njit instead:\n" + "\n".join(found)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from neuro.kwta import KWTA, kwta_mask_torch, kwta_select
-from neuro.layers import LIF
+from sparse_neuro.neuro.train import LIF
+from sparse_neuro.neuro.train.kwta import KWTA, kwta_mask_torch, kwta_select
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 

@@ -4,8 +4,8 @@ import h5py
 import numpy as np
 import pytest
 
-from experiments.common import run_experiment
-from experiments.loihi_calibration import (
+from sparse_neuro.experiments.common import run_experiment
+from sparse_neuro.experiments.loihi_calibration import (
     PUBLISHED_PER_EVENT,
     WORKLOADS,
     Workload,

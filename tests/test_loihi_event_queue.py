@@ -3,8 +3,14 @@
 import numpy as np
 import pytest
 
-from hardware_models import EnergyReport, EventQueueSimulator, LoihiSpec, place, run_event_queue
-from neuro import (
+from sparse_neuro.hardware_models import (
+    EnergyReport,
+    EventQueueSimulator,
+    LoihiSpec,
+    place,
+    run_event_queue,
+)
+from sparse_neuro.neuro import (
     LIFParams,
     Network,
     PoissonSource,
@@ -14,7 +20,7 @@ from neuro import (
     SpikeArraySource,
     SpikeMonitor,
 )
-from neuro.engines import simulate
+from sparse_neuro.neuro.engines import simulate
 
 
 def _mixed_network():
@@ -146,7 +152,7 @@ def test_counters_equal_hand_computed_values():
 
 
 def test_stdp_updates_are_counted():
-    from neuro.plasticity import STDPRule
+    from sparse_neuro.neuro.model.plasticity_rules import STDPRule
 
     p = LIFParams(tau_mem_s=10e-3, v_threshold=1.0)
     syn = SparseSynapses.from_dense(np.array([[2.0, 2.0, 0.0], [0.0, 2.0, 0.0]]))
@@ -173,8 +179,8 @@ def test_bad_mode_and_foreign_mapping():
 
 
 def test_stdp_weights_match_closed_form_and_clock_engine():
-    from neuro.engines import ClockSimulator
-    from neuro.plasticity import STDPRule
+    from sparse_neuro.neuro.engines import ClockSimulator
+    from sparse_neuro.neuro.model.plasticity_rules import STDPRule
 
     dt = 1e-3
     rule = STDPRule(a_plus=0.01, a_minus=0.012, tau_plus_s=16.8e-3, tau_minus_s=33.7e-3)
@@ -215,8 +221,8 @@ def test_stdp_weights_match_closed_form_and_clock_engine():
 
 
 def test_learning_network_gives_the_clock_engines_spikes_and_weights():
-    from neuro.engines import ClockSimulator
-    from neuro.plasticity import STDPRule, ThresholdAdaptation
+    from sparse_neuro.neuro.engines import ClockSimulator
+    from sparse_neuro.neuro.model.plasticity_rules import STDPRule, ThresholdAdaptation
 
     rng = np.random.default_rng(5)
     p = LIFParams(tau_mem_s=20e-3, v_threshold=1.0, t_ref_s=2e-3, tau_syn_s=(5e-3,))

@@ -5,7 +5,7 @@ import json
 import h5py
 import pytest
 
-from experiments.common import run_experiment
+from sparse_neuro.experiments.common import run_experiment
 
 KEYS = (
     "energy_per_inference_uj",

@@ -3,9 +3,14 @@
 import numpy as np
 import pytest
 
-from hardware_models import EventQueueSimulator, LoihiSpec, quantize, spike_count_agreement
-from hardware_models.fixed_point import decay_int, quantize_weights
-from neuro import (
+from sparse_neuro.hardware_models import (
+    EventQueueSimulator,
+    LoihiSpec,
+    quantize,
+    spike_count_agreement,
+)
+from sparse_neuro.hardware_models.fixed_point import decay_int, quantize_weights
+from sparse_neuro.neuro import (
     LIFParams,
     Network,
     PoissonSource,
@@ -16,7 +21,7 @@ from neuro import (
     SpikeMonitor,
     StateMonitor,
 )
-from neuro.engines import simulate
+from sparse_neuro.neuro.engines import simulate
 
 DT = 1e-3
 
@@ -181,7 +186,7 @@ def test_float_and_fixed_spike_counts_agree_statistically():
 
 
 def test_fixed_mode_current_injection_and_weight_error():
-    from neuro import CurrentInjection
+    from sparse_neuro.neuro import CurrentInjection
 
     p = LIFParams(tau_mem_s=20e-3, v_threshold=1.0, tau_syn_s=(5e-3,))
     rng = np.random.default_rng(2)

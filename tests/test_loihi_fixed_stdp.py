@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from hardware_models import EventQueueSimulator, LoihiSpec, quantize
-from hardware_models.fixed_point_stdp import (
+from sparse_neuro.hardware_models import EventQueueSimulator, LoihiSpec, quantize
+from sparse_neuro.hardware_models.fixed_point_stdp import (
     ACC_FRAC_BITS,
     F_MM,
     F_MP,
@@ -23,7 +23,7 @@ from hardware_models.fixed_point_stdp import (
     scale_factor,
     stdp_reference,
 )
-from neuro import (
+from sparse_neuro.neuro import (
     LIFParams,
     Network,
     PoissonSource,
@@ -33,9 +33,9 @@ from neuro import (
     SpikeArraySource,
     SpikeMonitor,
 )
-from neuro.engines.plasticity import plastic_events
-from neuro.engines.state import initial_state
-from neuro.plasticity import STDPRule
+from sparse_neuro.neuro.engines.learn import plastic_events
+from sparse_neuro.neuro.engines.state import initial_state
+from sparse_neuro.neuro.model.plasticity_rules import STDPRule
 
 DT = 1e-3
 

@@ -5,8 +5,8 @@ counters add up to the per-core ones."""
 import numpy as np
 import pytest
 
-from hardware_models import EnergyReport, run_event_queue
-from neuro.engines import simulate
+from sparse_neuro.hardware_models import EnergyReport, run_event_queue
+from sparse_neuro.neuro.engines import simulate
 
 snn = pytest.importorskip("snntorch")
 torch = pytest.importorskip("torch")
@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch")
 def test_snntorch_import_runs_on_the_loihi_model():
     from torch import nn
 
-    from learning import from_snntorch, to_network
+    from sparse_neuro.learning import from_snntorch, to_network
 
     torch.manual_seed(0)
     model = nn.Sequential(

@@ -4,7 +4,7 @@ every multi-chip limit (count-based placement and the event-queue placement)."""
 import numpy as np
 import pytest
 
-from hardware_models import (
+from sparse_neuro.hardware_models import (
     LoihiSpec,
     MappingError,
     NetworkCounts,
@@ -14,8 +14,15 @@ from hardware_models import (
     place_counts,
     preset,
 )
-from hardware_models.multichip import chip_xy, grid_diameter, link_loads
-from neuro import LIFParams, Network, Population, Projection, SparseSynapses, SpikeArraySource
+from sparse_neuro.hardware_models.multichip import chip_xy, grid_diameter, link_loads
+from sparse_neuro.neuro import (
+    LIFParams,
+    Network,
+    Population,
+    Projection,
+    SparseSynapses,
+    SpikeArraySource,
+)
 
 
 def test_chip_grid_and_link_loads_by_hand():
@@ -122,7 +129,7 @@ def test_event_queue_placement_system_core_limit_just_under_and_over():
 
 
 def test_microcircuit_counts_match_the_published_totals():
-    from experiments.loihi_calibration import microcircuit_counts
+    from sparse_neuro.experiments.loihi_calibration import microcircuit_counts
 
     c = microcircuit_counts()
     assert c.n_neurons == 77169

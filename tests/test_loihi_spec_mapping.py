@@ -5,8 +5,15 @@ import json
 import numpy as np
 import pytest
 
-from hardware_models import LoihiSpec, MappingError, load_spec, place, preset
-from neuro import LIFParams, Network, Population, Projection, SparseSynapses, SpikeArraySource
+from sparse_neuro.hardware_models import LoihiSpec, MappingError, load_spec, place, preset
+from sparse_neuro.neuro import (
+    LIFParams,
+    Network,
+    Population,
+    Projection,
+    SparseSynapses,
+    SpikeArraySource,
+)
 
 
 def test_default_preset_is_davies_table2():
@@ -154,7 +161,7 @@ def test_default_placement_mesh_and_report():
 
 
 def test_energy_figures_take_mapping_coordinates():
-    from neuro.plotting import core_heatmap, energy_breakdown
+    from sparse_neuro.neuro.plotting import core_heatmap, energy_breakdown
 
     m = place(_net(10, 3000))
     fig = core_heatmap(np.arange(m.n_cores, dtype=float), m.core_xy, m.spec.cores_per_tile)

@@ -3,9 +3,23 @@
 import numpy as np
 import pytest
 
-from hardware_models import EnergyReport, LoihiSpec, place, preset, run_event_queue, step_times
-from hardware_models.event_queue import COUNTERS
-from neuro import LIFParams, Network, Population, Projection, SparseSynapses, SpikeArraySource
+from sparse_neuro.hardware_models import (
+    EnergyReport,
+    LoihiSpec,
+    place,
+    preset,
+    run_event_queue,
+    step_times,
+)
+from sparse_neuro.hardware_models.event_queue import COUNTERS
+from sparse_neuro.neuro import (
+    LIFParams,
+    Network,
+    Population,
+    Projection,
+    SparseSynapses,
+    SpikeArraySource,
+)
 
 
 def _counters(rows):

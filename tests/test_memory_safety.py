@@ -17,15 +17,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neuro import LIFParams, Network, Population, Projection, SparseSynapses
-from neuro.checkpoint import read_state_dict, seal, seal_arrays, verify_arrays, write_state_dict
-from neuro.engines import ClockSimulator, ExactSimulator
-from neuro.engines.layout import NEVER
-from neuro.engines.state_check import MAX_STEP
-from neuro.inputs import CurrentInjection, PoissonSource, SpikeArraySource
-from neuro.integrity import FormatError
-from neuro.plasticity import STDPRule, ThresholdAdaptation
-from neuro.record import SpikeMonitor, StateMonitor
+from sparse_neuro.neuro import LIFParams, Network, Population, Projection, SparseSynapses
+from sparse_neuro.neuro.engines import ClockSimulator, ExactSimulator
+from sparse_neuro.neuro.engines.layout import NEVER
+from sparse_neuro.neuro.engines.state_check import MAX_STEP
+from sparse_neuro.neuro.model.inputs import CurrentInjection, PoissonSource, SpikeArraySource
+from sparse_neuro.neuro.model.plasticity_rules import STDPRule, ThresholdAdaptation
+from sparse_neuro.neuro.model.record import SpikeMonitor, StateMonitor
+from sparse_neuro.neuro.storage.checkpoint import (
+    read_state_dict,
+    seal,
+    seal_arrays,
+    verify_arrays,
+    write_state_dict,
+)
+from sparse_neuro.neuro.storage.integrity import FormatError
 
 ROOT = Path(__file__).resolve().parents[1]
 DT = 1e-3
@@ -84,11 +90,11 @@ def make_simulator(backend: str):
     elif backend == "exact":
         sim = ExactSimulator(exact_network(), DT, seed=0)
     elif backend == "brian2":
-        from neuro.brian2_bridge import Brian2Simulator
+        from sparse_neuro.neuro.engines.backends.brian2_bridge import Brian2Simulator
 
         sim = Brian2Simulator(stdp_network(reward=False, adapt=False), DT, seed=0)
     else:
-        from hardware_models.event_queue import EventQueueSimulator
+        from sparse_neuro.hardware_models.event_queue import EventQueueSimulator
 
         mode = backend.split("-")[1]
         sim = EventQueueSimulator(
@@ -210,8 +216,8 @@ def test_a_state_record_changed_behind_load_state_dict_is_refused_by_run(backend
 def test_a_callers_quantisation_is_checked_against_the_network():
     from dataclasses import replace
 
-    from hardware_models.event_queue import EventQueueSimulator
-    from hardware_models.fixed_point import quantize
+    from sparse_neuro.hardware_models.event_queue import EventQueueSimulator
+    from sparse_neuro.hardware_models.fixed_point import quantize
 
     net = stdp_network(reward=False, adapt=False)
     q = quantize(net, DT)
@@ -229,8 +235,8 @@ def test_a_callers_quantisation_is_checked_against_the_network():
 def test_a_callers_placement_is_checked():
     from dataclasses import replace
 
-    from hardware_models.event_queue import EventQueueSimulator
-    from hardware_models.mapping import place
+    from sparse_neuro.hardware_models.event_queue import EventQueueSimulator
+    from sparse_neuro.hardware_models.mapping import place
 
     net = stdp_network(reward=False, adapt=False)
     m = place(net)
@@ -283,7 +289,7 @@ def test_validated_arrays_are_read_only_and_the_callers_are_not():
 def test_sparse_layer_kernels_read_only_what_was_validated():
     import torch
 
-    from neuro.layers import SparseLinear
+    from sparse_neuro.neuro.train import SparseLinear
 
     x = torch.ones(4, 5, dtype=torch.float32)
     for kernel in ("event", "sparse"):
@@ -300,7 +306,7 @@ def test_sparse_layer_kernels_read_only_what_was_validated():
 
 
 def test_arena_synapses_are_read_only_views():
-    from neuro.connectivity import SynapseArena, fixed_total_number
+    from sparse_neuro.neuro.model.connectivity import SynapseArena, fixed_total_number
 
     arena = SynapseArena(10, np.float32)
     s = fixed_total_number(3, 4, 10, 0.5, arena=arena)
@@ -312,7 +318,7 @@ def test_arena_synapses_are_read_only_views():
 # ---------------------------------------------------------------------- checkpoints
 def stdp_trainer():
     """A small stdp-digits trainer that has seen one image, and its identity."""
-    import experiments.stdp_digits as sd
+    import sparse_neuro.experiments.stdp_digits as sd
 
     cfg = sd.Config(
         n_neurons=6,
@@ -426,8 +432,8 @@ def _torch_run(tmp_path: Path, **kw):
     """A tiny BPTT run (2 batches, a checkpoint after each) resuming from ``t.pt``."""
     import torch
 
-    from learning.training import TrainConfig, train
-    from neuro.layers import SpikingMLP
+    from sparse_neuro.learning.training import TrainConfig, train
+    from sparse_neuro.neuro.train import SpikingMLP
 
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
@@ -690,7 +696,8 @@ def _child_checkpoint(n_examples: int, tmp: Path) -> None:
             tr.load(npz, n_images=8)
         except FormatError as e:
             assert "ckpt.npz" in str(e), e
-        # a simulator state dict file (neuro.checkpoint): damaged and re-sealed, then raw
+        # a simulator state dict file (sparse_neuro.neuro.storage.checkpoint): damaged and
+        # re-sealed, then raw
         d = copy_state(good_clock)
         for e in edits:
             _apply(d, e)
@@ -749,7 +756,7 @@ def test_a_nearest_rounded_trace_stuck_at_a_fixed_point_does_not_loop_over_a_hug
     takes seconds; 2**53 steps would take years)."""
     import time
 
-    from hardware_models.fixed_point_stdp import TRACE_DECAY_BITS, _trace_at
+    from sparse_neuro.hardware_models.fixed_point_stdp import TRACE_DECAY_BITS, _trace_at
 
     dec = (1 << TRACE_DECAY_BITS) - 1
     tr, last = np.array([1], np.int64), np.array([0], np.int64)
@@ -772,7 +779,7 @@ def test_the_compiled_record_check_agrees_with_the_checks_that_name_the_fault(ba
     """``check_record``'s one compiled pass (no allocation) accepts exactly the records the
     Python checks accept: single in-place edits of every index-bearing field, each to a
     value inside and outside its valid range."""
-    from neuro.engines import state_check as sc
+    from sparse_neuro.neuro.engines import state_check as sc
 
     sim = make_simulator(backend)
     good = sim.state_dict()

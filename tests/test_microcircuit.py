@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from experiments.microcircuit import (
+from sparse_neuro.experiments.microcircuit import (
     FULL_SIZES,
     POPULATIONS,
     PeakRSS,
@@ -11,7 +11,7 @@ from experiments.microcircuit import (
     microcircuit_network,
     synapse_counts,
 )
-from neuro.nest_bridge import nest_available
+from sparse_neuro.neuro.engines.backends.nest_bridge import nest_available
 
 needs_nest = pytest.mark.skipif(
     not nest_available(), reason="NEST not installed (extra 'reference')"
@@ -29,7 +29,7 @@ def test_full_scale_tables():
 
 
 def test_build_is_lean_and_shared_with_a_float32_engine():
-    from neuro.engines import ClockSimulator
+    from sparse_neuro.neuro.engines import ClockSimulator
 
     net = microcircuit_network(scale=0.01, seed=1)
     n_syn = net.n_synapses
@@ -88,8 +88,13 @@ def test_nest_own_rules_build_the_same_statistics():
     import nest
     from scipy import stats
 
-    from experiments.microcircuit import DELAY_E_S, PSP_MEAN_V, nest_microcircuit, psp_to_weight
-    from neuro.nest_bridge import release_nest
+    from sparse_neuro.experiments.microcircuit import (
+        DELAY_E_S,
+        PSP_MEAN_V,
+        nest_microcircuit,
+        psp_to_weight,
+    )
+    from sparse_neuro.neuro.engines.backends.nest_bridge import release_nest
 
     scale = 0.002
     mean_ms = DELAY_E_S * 1e3  # normal(mean, mean / 2) redrawn below one step (0.1 ms)
@@ -119,7 +124,7 @@ def test_nest_own_rules_build_the_same_statistics():
 @needs_nest
 @pytest.mark.slow
 def test_microcircuit_smoke_summary_keys(tmp_path):
-    from experiments.common import run_experiment
+    from sparse_neuro.experiments.common import run_experiment
 
     s = run_experiment("microcircuit", tmp_path, smoke=True)
     for key in ("rate_hz", "nest_rate_hz"):
@@ -136,8 +141,8 @@ def test_microcircuit_smoke_summary_keys(tmp_path):
 def test_ours_and_nest_spike_for_spike_on_the_same_synapses():
     # DC from step 0 in both (NEST: the neurons' I_e), same synapses and initial potentials:
     # the same spikes, step for step (a one-step-late DC start sends NEST elsewhere at once)
-    from neuro.engines import ClockSimulator
-    from neuro.nest_bridge import run_nest
+    from sparse_neuro.neuro.engines import ClockSimulator
+    from sparse_neuro.neuro.engines.backends.nest_bridge import run_nest
 
     net = microcircuit_network(scale=0.01, seed=2)
     ours = ClockSimulator(net, 1e-4, threads=1).run(0.03)

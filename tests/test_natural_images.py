@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from encoders.natural_images import (
+from sparse_neuro.encoders.natural_images import (
     DEFAULT_IMAGES,
     load_images,
     sample_patches,

@@ -4,11 +4,23 @@ statistically on the CUBA benchmark. Skipped when NEST (the ``reference`` extra)
 import numpy as np
 import pytest
 
-from neuro import LIFParams, Network, Population, Projection, SparseSynapses, SpikeMonitor
-from neuro.engines import ClockSimulator, UnsupportedFeatureError, simulate
-from neuro.inputs import CurrentInjection, PoissonInput, SpikeArraySource
-from neuro.nest_bridge import NestSimulator, nest_available, run_nest, to_nest
-from neuro.record import RateMonitor
+from sparse_neuro.neuro import (
+    LIFParams,
+    Network,
+    Population,
+    Projection,
+    SparseSynapses,
+    SpikeMonitor,
+)
+from sparse_neuro.neuro.engines import ClockSimulator, UnsupportedFeatureError, simulate
+from sparse_neuro.neuro.engines.backends.nest_bridge import (
+    NestSimulator,
+    nest_available,
+    run_nest,
+    to_nest,
+)
+from sparse_neuro.neuro.model.inputs import CurrentInjection, PoissonInput, SpikeArraySource
+from sparse_neuro.neuro.model.record import RateMonitor
 
 pytestmark = pytest.mark.skipif(
     not nest_available(), reason="NEST not installed (extra 'reference')"

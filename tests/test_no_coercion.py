@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from learning.training import TrainConfig, train
-from neuro import LIFParams, SparseSynapses
-from neuro.layers import SpikingMLP
-from neuro.lif import step_factors
-from neuro.plasticity import STDPRule, ThresholdAdaptation
-from neuro.validation import check_duration
+from sparse_neuro.learning.training import TrainConfig, train
+from sparse_neuro.neuro import LIFParams, SparseSynapses
+from sparse_neuro.neuro.model.lif import step_factors
+from sparse_neuro.neuro.model.plasticity_rules import STDPRule, ThresholdAdaptation
+from sparse_neuro.neuro.model.validation import check_duration
+from sparse_neuro.neuro.train import SpikingMLP
 
 
 def test_int64_index_beyond_int32_is_refused_not_wrapped():
@@ -68,8 +68,8 @@ def test_nan_training_data_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="x_train contains 1 NaN or inf"):
         train(model, x, np.zeros(8, dtype=int), TrainConfig(batch_size=4), progress=False)
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
-    import experiments.stdp_digits as stdp
-    from experiments.common import run_experiment
+    import sparse_neuro.experiments.stdp_digits as stdp
+    from sparse_neuro.experiments.common import run_experiment
 
     real = stdp.load_digits_split
 
@@ -85,7 +85,7 @@ def test_nan_training_data_is_an_error(tmp_path):
             run_experiment("stdp-digits", tmp_path, smoke=True)
     finally:
         mp.undo()
-    from learning.spiking_lca import spiking_lca_network
+    from sparse_neuro.learning.spiking_inference import spiking_lca_network
 
     with pytest.raises(ValueError, match="X contains"):
         spiking_lca_network(np.eye(3), np.array([[1.0, np.nan, 0.0]]), 0.1, None)
@@ -120,9 +120,9 @@ def test_numpy_scalars_are_accepted_by_parameter_dataclasses():
 
 def test_engines_refuse_out_of_reach_runs_and_delays_of_another_dt():
     """The run entry points apply check_duration and SparseSynapses.check_dt before any work."""
-    from neuro import LIFParams, Network, Population, Projection
-    from neuro.engines import ClockSimulator
-    from neuro.engines.protocol import make_simulator
+    from sparse_neuro.neuro import LIFParams, Network, Population, Projection
+    from sparse_neuro.neuro.engines import ClockSimulator
+    from sparse_neuro.neuro.engines.protocol import make_simulator
 
     syn = SparseSynapses.fixed_probability(4, 4, 1.0, 0.1, delay_s=1e-3, dt_s=1e-4, seed=0)
     net = Network([Population("a", 4, LIFParams())], [Projection("a", "a", syn)])
@@ -154,8 +154,8 @@ def test_duration_must_be_a_whole_number_of_steps():
 def test_every_backend_refuses_a_fractional_duration_and_loses_no_step(backend):
     """run(1.5e-4) twice at dt 1e-4 did 2 steps while run(3e-4) did 3: now an error, and
     whole-step runs split as 1 + 2 steps end where one run of 3 steps does."""
-    from neuro import LIFParams, Network, Population
-    from neuro.engines.protocol import make_simulator
+    from sparse_neuro.neuro import LIFParams, Network, Population
+    from sparse_neuro.neuro.engines.protocol import make_simulator
 
     net = Network([Population("a", 2, LIFParams())])
     sim = make_simulator(net, 1e-4, backend=backend)
@@ -183,8 +183,8 @@ def test_integer_weights_keep_their_values():
 
 
 def test_integer_and_string_parameters_are_not_coerced():
-    from neuro import LIFParams, Population, Projection
-    from neuro.inputs import PoissonSource, SpikeArraySource
+    from sparse_neuro.neuro import LIFParams, Population, Projection
+    from sparse_neuro.neuro.model.inputs import PoissonSource, SpikeArraySource
 
     assert Population("a", 3, kwta_k=np.int64(2)).kwta_k == 2
     for bad in (2.9, 2.0, "3", True):
@@ -206,8 +206,8 @@ def test_integer_and_string_parameters_are_not_coerced():
 
 def test_nest_bridge_refuses_a_fractional_duration_before_touching_nest():
     """Checked before NEST is imported, so this holds (and is tested) without NEST too."""
-    from neuro import LIFParams, Network, Population
-    from neuro.nest_bridge import NestModel
+    from sparse_neuro.neuro import LIFParams, Network, Population
+    from sparse_neuro.neuro.engines.backends.nest_bridge import NestModel
 
     model = NestModel(Network([Population("a", 2, LIFParams())]), 1e-4, 1, {}, {}, {}, 0.0)
     with pytest.raises(ValueError, match=r"1.5 steps.*0.0001 s or 0.0002 s"):

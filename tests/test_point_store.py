@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from experiments.point_store import PointStore, point_key
+from sparse_neuro.experiments.point_store import PointStore, point_key
 
 
 def test_compute_all_computes_only_missing_points_and_resumes(tmp_path):
@@ -65,7 +65,7 @@ def test_compute_all_without_waiting_skips_points_held_elsewhere(tmp_path):
 
 
 def test_damaged_or_edited_point_raises_format_error(tmp_path):
-    from neuro.integrity import FormatError
+    from sparse_neuro.neuro.storage.integrity import FormatError
 
     store = PointStore(tmp_path, "r")
     store.put("a", {"acc": 0.93, "curve": [0.5, 0.9]})

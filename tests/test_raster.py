@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from neuro.plotting import raster
-from neuro.record import SpikeTrains
+from sparse_neuro.neuro.model.record import SpikeTrains
+from sparse_neuro.neuro.plotting import raster
 
 
 def _trains():
@@ -89,7 +89,7 @@ def test_raster_time_axis_plain_last_bin_drawn_and_subsampling_said():
 def test_plain_log_axis_labels_are_plain_and_distinct(lo, hi):
     from matplotlib.figure import Figure
 
-    from neuro.plotting.axes import plain_log_axis
+    from sparse_neuro.neuro.plotting.axes import plain_log_axis
 
     fig = Figure()
     FigureCanvasAgg(fig)

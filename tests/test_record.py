@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from neuro.analysis import fano_factor, firing_rates, isi_cv, mean_rate
-from neuro.record import Recording, SpikeTrains, run_meta
+from sparse_neuro.neuro.analysis import fano_factor, firing_rates, isi_cv, mean_rate
+from sparse_neuro.neuro.model.record import Recording, SpikeTrains, run_meta
 
 
 def test_continued_run_rates_use_the_start_time():

@@ -11,18 +11,18 @@ import re
 import numpy as np
 import pytest
 
-from neuro import LIFParams, Network, Population, Projection, SparseSynapses
-from neuro.analysis import firing_rates, mean_rate
-from neuro.engines import (
+from sparse_neuro.neuro import LIFParams, Network, Population, Projection, SparseSynapses
+from sparse_neuro.neuro.analysis import firing_rates, mean_rate
+from sparse_neuro.neuro.engines import (
     UnsupportedFeatureError,
     backends,
     get_backend,
     make_simulator,
     time_to_step,
 )
-from neuro.features import Feature
-from neuro.inputs import PoissonSource
-from neuro.record import META_KEYS, SpikeMonitor, SpikeTrains
+from sparse_neuro.neuro.model.features import Feature
+from sparse_neuro.neuro.model.inputs import PoissonSource
+from sparse_neuro.neuro.model.record import META_KEYS, SpikeMonitor, SpikeTrains
 
 DT = 1e-4
 N = 20

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import feature_network
 
-from neuro.engines import (
+from sparse_neuro.neuro.engines import (
     Feature,
     UnsupportedFeatureError,
     backends,
@@ -19,7 +19,7 @@ from neuro.engines import (
     register_backend,
     registry,
 )
-from neuro.engines.clock import ClockSimulator
+from sparse_neuro.neuro.engines.backends.clock import ClockSimulator
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,15 +31,15 @@ def test_neuro_imports_a_backend_package_only_when_asked_for():
     code = """
 import sys
 import numpy as np
-from neuro import Network, Population
-from neuro.engines import simulate
+from sparse_neuro.neuro import Network, Population
+from sparse_neuro.neuro.engines import simulate
 net = Network([Population("a", 3)])
 assert net.features() == frozenset()
 simulate(net, 1e-3, 1e-4)
-lazy = ("neuro.nest_bridge", "neuro.brian2_bridge", "brian2", "nest")
+lazy = ("sparse_neuro.neuro.engines.backends.nest_bridge", "sparse_neuro.neuro.engines.backends.brian2_bridge", "brian2", "nest")
 assert not [m for m in lazy if m in sys.modules], [m for m in lazy if m in sys.modules]
 simulate(net, 1e-3, 1e-4, backend="nest")
-assert "neuro.nest_bridge" in sys.modules and "neuro.brian2_bridge" not in sys.modules
+assert "sparse_neuro.neuro.engines.backends.nest_bridge" in sys.modules and "sparse_neuro.neuro.engines.backends.brian2_bridge" not in sys.modules
 """
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600

@@ -11,9 +11,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from experiments.captions import caption_for  # noqa: E402
-from experiments.common import RunContext  # noqa: E402
-from experiments.report import (  # noqa: E402
+from sparse_neuro.experiments.captions import caption_for  # noqa: E402
+from sparse_neuro.experiments.common import RunContext  # noqa: E402
+from sparse_neuro.experiments.report import (  # noqa: E402
     FIGURES_FILE,
     default_caption,
     figure_entries,
@@ -80,7 +80,7 @@ def test_save_figure_needs_a_caption_and_a_sane_dpi(tmp_path):
 
 
 def test_run_context_lists_figures_with_captions_in_png_and_svg(tmp_path):
-    from experiments.report import render_experiment_page
+    from sparse_neuro.experiments.report import render_experiment_page
 
     ctx = RunContext("cuba", tmp_path, 0)
     fig, ax = plt.subplots(figsize=(2, 2))

@@ -19,8 +19,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from experiments.report import render_run_page, save_figure  # noqa: E402
-from neuro.bio.catalogue import plasticity_tests  # noqa: E402
+from sparse_neuro.experiments.report import render_run_page, save_figure  # noqa: E402
+from sparse_neuro.neuro.bio.catalogue import plasticity_tests  # noqa: E402
 
 CHROMIUM = next(
     (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)),
@@ -99,8 +99,8 @@ def _demo(tmp_path: Path, monkeypatch) -> Path:
     """The tour's index page over two fake finished runs (one with a scorecard, one failed)."""
     import json
 
-    import experiments.demo as demo
-    from experiments.report import FIGURES_FILE
+    import sparse_neuro.experiments.demo as demo
+    from sparse_neuro.experiments.report import FIGURES_FILE
 
     monkeypatch.setattr(demo, "DEMO", ["first", "second", "broken"])
     results = {}

@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import experiments.stdp_digits as stdp
-import experiments.surrogate_common as sc
-from experiments.common import run_experiment
-from neuro.checkpoint import CheckpointMismatch
-from neuro.io import read_arrays
+import sparse_neuro.experiments.stdp_digits as stdp
+import sparse_neuro.experiments.surrogate_common as sc
+from sparse_neuro.experiments.common import run_experiment
+from sparse_neuro.neuro.storage.checkpoint import CheckpointMismatch
+from sparse_neuro.neuro.storage.hdf5 import read_arrays
 
 
 class _Killed(Exception):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from neuro import LIFParams, Network, PoissonInput, Population
-from neuro.engines.rng import (
+from sparse_neuro.neuro import LIFParams, Network, PoissonInput, Population
+from sparse_neuro.neuro.engines.rng import (
     poisson_cdf,
     poisson_count,
     poisson_from_cdf,

@@ -1,13 +1,18 @@
-"""neuro.simd intrinsics against numpy: axpy bit-equal to multiply-then-add, dot products to
-float rounding, the LIF tiles bit-equal to the LIF steps of neuro.lif_kernels, forward and
-backward, for float32 and float64."""
+"""sparse_neuro.neuro.train.kernels.simd intrinsics against numpy: axpy bit-equal to
+multiply-then-add, dot products to float rounding, the LIF tiles bit-equal to the LIF steps of
+sparse_neuro.neuro.train.kernels.lif_steps, forward and backward, for float32 and float64."""
 
 import numpy as np
 import pytest
 from numba import njit
 
-from neuro.lif_kernels import SURROGATE_CODES, lif_backward, lif_consts, lif_forward
-from neuro.simd import WIDTH, axpy_row, dot_row, lif_grad_tile, lif_tile
+from sparse_neuro.neuro.train.kernels.lif_steps import (
+    SURROGATE_CODES,
+    lif_backward,
+    lif_consts,
+    lif_forward,
+)
+from sparse_neuro.neuro.train.kernels.simd import WIDTH, axpy_row, dot_row, lif_grad_tile, lif_tile
 
 
 @njit(cache=False)

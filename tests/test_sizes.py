@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from neuro.validation import (
+from sparse_neuro.neuro.model.validation import (
     MAX_STEPS,
     TooLargeError,
     available_memory,
@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # increase over the process after its imports is what the refused call took.
 _SCRIPT = """
 import json, resource, sys, time
-import neuro.validation as v
-from neuro.synapses import SparseSynapses
-from neuro import connectivity as c
+import sparse_neuro.neuro.model.validation as v
+from sparse_neuro.neuro.model.synapses import SparseSynapses
+from sparse_neuro.neuro.model import connectivity as c
 
 if sys.argv[2] != "real":  # the memory this machine has is not the test's business
     v.available_memory = lambda: int(float(sys.argv[2]))
@@ -111,8 +111,8 @@ def test_available_memory_is_positive_and_below_the_total():
 
 
 def test_readers_and_builders_ask_one_helper(monkeypatch):
-    import neuro.validation as v
-    from neuro import safe_read
+    import sparse_neuro.neuro.model.validation as v
+    from sparse_neuro.neuro.storage import safe_read
 
     monkeypatch.setattr(v, "available_memory", lambda: 12345)
     assert safe_read.available_memory() == 12345
@@ -121,7 +121,7 @@ def test_readers_and_builders_ask_one_helper(monkeypatch):
 
 
 def test_population_beyond_memory_is_refused():
-    from neuro import Population
+    from sparse_neuro.neuro import Population
 
     with pytest.raises(
         TooLargeError,
@@ -132,7 +132,7 @@ def test_population_beyond_memory_is_refused():
 
 
 def test_small_builders_are_not_refused():
-    from neuro.synapses import SparseSynapses
+    from sparse_neuro.neuro.model.synapses import SparseSynapses
 
     assert SparseSynapses.fixed_probability(200, 100, 0.5, seed=0).n_synapses > 9000
 

@@ -3,8 +3,12 @@
 import numpy as np
 import pytest
 
-from learning.dictionary import DictionaryConfig, learn_dictionary, relative_reconstruction_error
-from learning.sparse_inference import fista, ista, l1_objective, lca, soft_threshold
+from sparse_neuro.learning.dictionary import (
+    DictionaryConfig,
+    learn_dictionary,
+    relative_reconstruction_error,
+)
+from sparse_neuro.learning.sparse_inference import fista, ista, l1_objective, lca, soft_threshold
 
 
 def _problem(seed, n_feat=30, n_atoms=60, n=8):
@@ -150,7 +154,7 @@ def test_bad_input():
 
 
 def test_olshausen_field_smoke_run(tmp_path):
-    from experiments.common import run_experiment
+    from sparse_neuro.experiments.common import run_experiment
 
     s = run_experiment("olshausen-field", tmp_path, seed=0, smoke=True)
     for key in (

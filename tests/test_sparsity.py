@@ -1,4 +1,4 @@
-"""learning.sparsity: each pruning / growth method tested on what defines it."""
+"""sparse_neuro.learning.sparsity: each pruning / growth method tested on what defines it."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from learning.sparsity import (
+from sparse_neuro.learning.sparsity import (
     DSTConfig,
     DynamicSparsity,
     WeightSnapshot,
@@ -23,8 +23,8 @@ from learning.sparsity import (
     synflow_prune,
     synflow_scores,
 )
-from neuro.layers import SparseLinear, SpikingMLP
-from neuro.synapses import SparseSynapses
+from sparse_neuro.neuro.model.synapses import SparseSynapses
+from sparse_neuro.neuro.train import SparseLinear, SpikingMLP
 
 
 def _linear_net(seed=0, sizes=(6, 5, 3), density=1.0):
@@ -319,7 +319,7 @@ def test_dst_no_update_at_or_after_end_step():
 
 
 def test_cosine_lr_and_first_step_continue_one_schedule():
-    from learning.sparsity.loop import cosine_lr, train_with_hook
+    from sparse_neuro.learning.sparsity.train_loop import cosine_lr, train_with_hook
 
     lr_at = cosine_lr(0.01, 8)
     assert lr_at(1) == pytest.approx(0.01) and lr_at(5) == pytest.approx(0.005)

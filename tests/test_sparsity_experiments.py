@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 
-from experiments.common import run_experiment
+from sparse_neuro.experiments.common import run_experiment
 
 
 def test_sparsity_sweep_smoke_summary_keys_and_figure(tmp_path):
@@ -28,7 +28,7 @@ def test_sparsity_sweep_smoke_summary_keys_and_figure(tmp_path):
 
 
 def test_replace_with_noise_replaces_the_stated_fraction():
-    from experiments.noise_robustness import replace_with_noise
+    from sparse_neuro.experiments.noise_robustness import replace_with_noise
 
     x = np.full((50, 100), 2.0, dtype=np.float32)  # outside [0, 1]: replaced pixels are visible
     y = replace_with_noise(x, 0.3, seed=0)
@@ -46,7 +46,7 @@ def test_noise_robustness_smoke_summary_keys(tmp_path):
 
 
 def test_sweep_grid_budget_selects_and_orders_points():
-    from experiments.sparsity_sweep import Config, _grid
+    from sparse_neuro.experiments.sparsity_sweep import Config, _grid
 
     cfg = Config(
         methods=("rigl", "snip", "set"),
@@ -71,7 +71,7 @@ def test_sweep_grid_budget_selects_and_orders_points():
 def test_noise_point_identity_depends_only_on_the_network_own_parameters():
     from dataclasses import replace
 
-    from experiments.noise_robustness import Config, _identity
+    from sparse_neuro.experiments.noise_robustness import Config, _identity
 
     a = Config(epochs=2)
     ids = lambda c: [_identity(c, n, 0) for n in ("dense", "sparse", "sparse_kwta")]  # noqa: E731

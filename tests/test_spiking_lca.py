@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from learning.sparse_inference import lca
-from learning.spiking_lca import (
+from sparse_neuro.learning.sparse_inference import lca
+from sparse_neuro.learning.spiking_inference import (
     SpikingLCAParams,
     lateral_synapses,
     spiking_lca_codes,
@@ -77,7 +77,7 @@ def test_bad_input():
 
 
 def test_spiking_lca_smoke_run(tmp_path):
-    from experiments.common import run_experiment
+    from sparse_neuro.experiments.common import run_experiment
 
     s = run_experiment("spiking-lca", tmp_path, seed=0, smoke=True)
     assert s["code_correlation_vs_lca"] > 0.95

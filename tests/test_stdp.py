@@ -7,23 +7,25 @@ import math
 import numpy as np
 import pytest
 
-from learning.homeostasis import (
-    ThresholdAdaptation,
-    normalize_columns,
-    synaptic_scaling,
-    theta_value,
-)
-from learning.stdp import (
-    STDPRule,
-    fit_window,
+from sparse_neuro.learning.homeostasis import normalize_columns, synaptic_scaling, theta_value
+from sparse_neuro.learning.stdp import (
     learning_rate_schedule,
     pair_window,
     reference_weight,
     trace_value,
 )
-from neuro import LIFParams, Network, Population, Projection, SparseSynapses, SpikeMonitor
-from neuro.engines import ClockSimulator
-from neuro.inputs import PoissonSource, SpikeArraySource
+from sparse_neuro.neuro import (
+    LIFParams,
+    Network,
+    Population,
+    Projection,
+    SparseSynapses,
+    SpikeMonitor,
+)
+from sparse_neuro.neuro.analysis.stdp_fit import fit_window
+from sparse_neuro.neuro.engines import ClockSimulator
+from sparse_neuro.neuro.model.inputs import PoissonSource, SpikeArraySource
+from sparse_neuro.neuro.model.plasticity_rules import STDPRule, ThresholdAdaptation
 
 DT = 1e-4
 

@@ -5,13 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuro import LIFParams, Network, Population, Projection, SparseSynapses, SpikeMonitor
-from neuro.engines import ClockSimulator
-from neuro.inputs import SpikeArraySource
-from neuro.plasticity import STDPRule, ThresholdAdaptation
+from sparse_neuro.neuro import (
+    LIFParams,
+    Network,
+    Population,
+    Projection,
+    SparseSynapses,
+    SpikeMonitor,
+)
+from sparse_neuro.neuro.engines import ClockSimulator
+from sparse_neuro.neuro.model.inputs import SpikeArraySource
+from sparse_neuro.neuro.model.plasticity_rules import STDPRule, ThresholdAdaptation
 
 pytest.importorskip("brian2")
-from neuro.brian2_bridge import to_brian2  # noqa: E402
+from sparse_neuro.neuro.engines.backends.brian2_bridge import to_brian2  # noqa: E402
 
 DT = 1e-4
 

@@ -7,9 +7,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from encoders.datasets import load_digits_split
-from experiments.common import RunContext, run_experiment
-from experiments.stdp_digits import (
+from sparse_neuro.encoders.datasets import load_digits_split
+from sparse_neuro.experiments.common import RunContext, run_experiment
+from sparse_neuro.experiments.stdp_digits import (
     WEIGHT_L2_DEFAULT,
     Config,
     Trainer,

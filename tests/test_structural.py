@@ -5,12 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from learning.homeostasis import ThresholdAdaptation
-from learning.stdp import STDPRule
-from learning.structural import StructuralPlasticity, prune_and_grow, rebuild_simulator
-from neuro import LIFParams, Network, Population, Projection, SparseSynapses, SpikeMonitor
-from neuro.engines import ClockSimulator
-from neuro.inputs import PoissonSource
+from sparse_neuro.learning.structural import StructuralPlasticity, prune_and_grow, rebuild_simulator
+from sparse_neuro.neuro import (
+    LIFParams,
+    Network,
+    Population,
+    Projection,
+    SparseSynapses,
+    SpikeMonitor,
+)
+from sparse_neuro.neuro.engines import ClockSimulator
+from sparse_neuro.neuro.model.inputs import PoissonSource
+from sparse_neuro.neuro.model.plasticity_rules import STDPRule, ThresholdAdaptation
 
 DT = 5e-4
 N_IN, N_EXC = 60, 12

@@ -9,9 +9,15 @@ import torch
 snn = pytest.importorskip("snntorch")
 from snntorch import surrogate as snn_sg  # noqa: E402
 
-from learning.surrogate import arctan, fast_sigmoid, triangle  # noqa: E402
-from neuro.layers import LIF, SparseLinear, SpikingMLP, max_membrane_readout, spike_count_readout  # noqa: E402
-from neuro.synapses import SparseSynapses  # noqa: E402
+from sparse_neuro.neuro.model.synapses import SparseSynapses  # noqa: E402
+from sparse_neuro.neuro.train import (  # noqa: E402
+    LIF,
+    SparseLinear,
+    SpikingMLP,
+    max_membrane_readout,
+    spike_count_readout,
+)
+from sparse_neuro.neuro.train.surrogate import arctan, fast_sigmoid, triangle  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -246,8 +252,8 @@ def test_readouts_and_mlp_static_input_equals_repeated_input():
 @pytest.mark.parametrize("reset", ["subtract", "value"])
 @pytest.mark.parametrize("kwta_k", [None, 6])
 def test_lif_compiled_backward_equals_the_torch_backward(monkeypatch, kind, reset, kwta_k):
-    import neuro.layers as layers
-    from neuro.layers import lif_sequence
+    from sparse_neuro.neuro.train import lif_layer as layers
+    from sparse_neuro.neuro.train import lif_sequence
 
     fn = {"fast_sigmoid": fast_sigmoid(25.0), "arctan": arctan(2.0), "triangle": triangle(0.5)}[
         kind
@@ -276,7 +282,7 @@ def test_lif_compiled_backward_equals_the_torch_backward(monkeypatch, kind, rese
 def test_lif_compiled_forward_equals_the_torch_loop_from_a_state(reset):
     """The compiled steps (CPU, no k-WTA) against the torch loop (the k-WTA path with k = all
     neurons, which never suppresses a spike), from a non-zero initial membrane."""
-    from neuro.layers import lif_sequence
+    from sparse_neuro.neuro.train import lif_sequence
 
     g = torch.Generator().manual_seed(8)
     x = torch.rand(15, 3, 20, generator=g) * 0.5

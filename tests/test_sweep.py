@@ -16,8 +16,8 @@ import h5py
 import numpy as np
 import pytest
 
-from experiments.common import UsageError
-from experiments.sweep import parse_grid, parse_seeds, plan_points, run_sweep
+from sparse_neuro.experiments.common import UsageError
+from sparse_neuro.experiments.sweep import parse_grid, parse_seeds, plan_points, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 DASK = Path(sys.executable).with_name("dask")
@@ -135,7 +135,7 @@ def test_sweep_on_a_scheduler_survives_a_killed_worker_and_resumes(tmp_path):
 
 
 def test_failed_points_are_reported_and_retried_on_request(tmp_path, monkeypatch):
-    import experiments.sweep as sweep
+    import sparse_neuro.experiments.sweep as sweep
 
     calls = []
 
@@ -174,7 +174,7 @@ def test_a_sweep_killed_with_its_workers_resumes_skipping_finished_points(tmp_pa
     cmd = [
         sys.executable,
         "-m",
-        "experiments",
+        "sparse_neuro",
         "sweep",
         NAME,
         "--smoke",

@@ -9,7 +9,8 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from neuro import SparseSynapses
+from sparse_neuro.neuro import SparseSynapses
+from sparse_neuro.neuro.train.sparse_linear import synapses_to_torch
 
 
 def test_from_dense_roundtrip_and_scipy_torch():
@@ -19,8 +20,8 @@ def test_from_dense_roundtrip_and_scipy_torch():
     assert syn.shape == (30, 20) and syn.n_synapses == np.count_nonzero(w)
     np.testing.assert_allclose(syn.to_dense(), w)
     np.testing.assert_allclose(syn.to_scipy().toarray(), w)
-    np.testing.assert_allclose(syn.to_torch("csr").to_dense().numpy(), w)
-    np.testing.assert_allclose(syn.to_torch("coo").to_dense().numpy(), w)
+    np.testing.assert_allclose(synapses_to_torch(syn, "csr").to_dense().numpy(), w)
+    np.testing.assert_allclose(synapses_to_torch(syn, "coo").to_dense().numpy(), w)
     assert np.all(syn.delays == 2)
     back = SparseSynapses.from_scipy(sp.csr_matrix(w))
     np.testing.assert_array_equal(back.indptr, syn.indptr)
@@ -35,7 +36,7 @@ def test_torch_sparse_matmul_matches_dense():
     rng = np.random.default_rng(1)
     syn = SparseSynapses.fixed_probability(50, 40, 0.1, rng.normal(size=(50, 40)), seed=2)
     x = torch.from_numpy(rng.random((3, 50)).astype(np.float32))
-    y_sparse = (syn.to_torch("coo").t() @ x.t()).t()
+    y_sparse = (synapses_to_torch(syn, "coo").t() @ x.t()).t()
     y_dense = x @ torch.from_numpy(syn.to_dense())
     torch.testing.assert_close(y_sparse, y_dense, rtol=1e-5, atol=1e-5)
 

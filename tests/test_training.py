@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from encoders import load_digits_split
-from learning.training import TrainConfig, count_ce_loss, evaluate, rate_input, train
-from neuro.layers import SpikingMLP
+from sparse_neuro.encoders import load_digits_split
+from sparse_neuro.learning.training import TrainConfig, count_ce_loss, evaluate, rate_input, train
+from sparse_neuro.neuro.train import SpikingMLP
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -106,9 +106,9 @@ def test_checkpoint_with_other_config_is_refused(digits, tmp_path):
 _SCRIPT = """
 import sys, torch
 torch.set_num_threads(1)
-from encoders import load_digits_split
-from learning.training import TrainConfig, train
-from neuro.layers import SpikingMLP
+from sparse_neuro.encoders import load_digits_split
+from sparse_neuro.learning.training import TrainConfig, train
+from sparse_neuro.neuro.train import SpikingMLP
 
 d = load_digits_split()
 m = SpikingMLP((64, 64, 10), n_steps=10, beta=0.9, seed=1)

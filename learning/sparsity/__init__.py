@@ -1,17 +1,19 @@
 """Sparsity as something the network does: pruning and growth of SparseLinear patterns.
 
-* :mod:`~learning.sparsity.rewire`: remove/add synapses, optimizer state carried over;
-* :mod:`~learning.sparsity.pruning`: magnitude (global, per layer), gradual magnitude
+* :mod:`~sparse_neuro.learning.sparsity.rewire`: remove/add synapses, optimizer state carried over;
+* :mod:`~sparse_neuro.learning.sparsity.pruning`: magnitude (global, per layer), gradual magnitude
   pruning, iterative magnitude pruning with rewinding, the random-permutation control;
-* :mod:`~learning.sparsity.foresight`: SNIP and SynFlow at initialisation;
-* :mod:`~learning.sparsity.dst`: dynamic sparse training (SET, DSR, SNFS, RigL, Deep R);
-* :mod:`~learning.sparsity.allocation`: per-layer synapse budgets (uniform, Erdos-Renyi-Kernel).
+* :mod:`~sparse_neuro.learning.sparsity.foresight`: SNIP and SynFlow at initialisation;
+* :mod:`~sparse_neuro.learning.sparsity.dst`: dynamic sparse training (SET, DSR, SNFS, RigL, Deep
+  R);
+* :mod:`~sparse_neuro.learning.sparsity.allocation`: per-layer synapse budgets (uniform,
+  Erdos-Renyi-Kernel).
 """
 
-from learning.sparsity.allocation import LAYOUTS, apply_layout, layer_counts
-from learning.sparsity.dst import METHODS, DSTConfig, DynamicSparsity, dense_gradients
-from learning.sparsity.foresight import snip_scores, synflow_prune, synflow_scores
-from learning.sparsity.pruning import (
+from sparse_neuro.learning.sparsity.allocation import LAYOUTS, apply_layout, layer_counts
+from sparse_neuro.learning.sparsity.dst import METHODS, DSTConfig, DynamicSparsity, dense_gradients
+from sparse_neuro.learning.sparsity.foresight import snip_scores, synflow_prune, synflow_scores
+from sparse_neuro.learning.sparsity.pruning import (
     WeightSnapshot,
     gmp_density,
     magnitude_prune,
@@ -19,7 +21,7 @@ from learning.sparsity.pruning import (
     prune_by_scores,
     rewind,
 )
-from learning.sparsity.rewire import (
+from sparse_neuro.learning.sparsity.rewire import (
     empty_positions,
     rewire,
     set_density,

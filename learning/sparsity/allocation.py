@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from learning.sparsity.rewire import set_density
-from neuro.layers import SparseLinear
+from sparse_neuro.learning.sparsity.rewire import set_density
+from sparse_neuro.neuro.train import SparseLinear
 
 __all__ = ["LAYOUTS", "layer_counts", "apply_layout"]
 

@@ -10,7 +10,8 @@ ones, so that the total synapse count never changes:
            ``|dL/dW|`` is largest (new weights 0); drop fraction decays as
            ``alpha/2 (1 + cos(pi t / end_step))``.
            ``set`` and ``rigl`` leave a dense layer (e.g. the small readout that an ERK
-           layout, :mod:`~learning.sparsity.allocation`, makes dense) alone, as RigL's code.
+           layout, :mod:`~sparse_neuro.learning.sparsity.allocation`, makes dense) alone, as RigL's
+           code.
 ``snfs``   (Dettmers & Zettlemoyer 2019) drop smallest ``|w|`` in every layer; the freed
            synapses are redistributed over layers in proportion to the mean momentum
            magnitude (the optimizer's first moment) of each layer's synapses and grown where
@@ -37,8 +38,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from learning.sparsity.rewire import empty_positions, rewire
-from neuro.layers import SparseLinear
+from sparse_neuro.learning.sparsity.rewire import empty_positions, rewire
+from sparse_neuro.neuro.train import SparseLinear
 
 __all__ = ["DSTConfig", "DynamicSparsity", "dense_gradients", "METHODS"]
 

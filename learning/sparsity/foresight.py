@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from learning.sparsity.pruning import prune_by_scores
-from neuro.layers import SparseLinear
+from sparse_neuro.learning.sparsity.pruning import prune_by_scores
+from sparse_neuro.neuro.train import SparseLinear
 
 __all__ = ["snip_scores", "synflow_scores", "synflow_prune"]
 

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from learning.sparsity.rewire import rewire, synapse_keys
-from neuro.layers import SparseLinear
+from sparse_neuro.learning.sparsity.rewire import rewire, synapse_keys
+from sparse_neuro.neuro.train import SparseLinear
 
 __all__ = [
     "prune_by_scores",

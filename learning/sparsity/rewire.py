@@ -1,6 +1,6 @@
 """Changing the connectivity pattern of :class:`SparseLinear` layers: remove and add synapses.
 
-Every pruning and growth method of :mod:`learning.sparsity` ends in :func:`rewire`: the
+Every pruning and growth method of :mod:`sparse_neuro.learning.sparsity` ends in :func:`rewire`: the
 layer's :class:`SparseSynapses` is rebuilt (CSR order) with the kept synapses and the new
 ones. The weight becomes a new Parameter (autograd caches the shape of a leaf tensor it
 has seen), which :func:`rewire` substitutes in the optimizer, carrying its per-parameter
@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from neuro.layers import SparseLinear
+from sparse_neuro.neuro.train import SparseLinear
 
 __all__ = ["sparse_layers", "rewire", "synapse_keys", "empty_positions", "set_density"]
 

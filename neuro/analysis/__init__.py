@@ -1,18 +1,18 @@
-"""neuro.analysis: statistics of recordings and learned weights.
+"""sparse_neuro.neuro.analysis: statistics of recordings and learned weights.
 
-Spike statistics (:mod:`neuro.analysis.spikes`): firing rates, ISI CV, Fano factor,
+Spike statistics (:mod:`sparse_neuro.neuro.analysis.spikes`): firing rates, ISI CV, Fano factor,
 population / lifetime sparseness, activation sparsity. Receptive-field analysis
-(:mod:`neuro.analysis.gabor`): 2-D Gabor fits and population statistics.
+(:mod:`sparse_neuro.neuro.analysis.gabor`): 2-D Gabor fits and population statistics.
 """
 
-from neuro.analysis.gabor import (
+from sparse_neuro.neuro.analysis.gabor import (
     GaborFit,
     fit_gabor,
     fit_gabors,
     gabor_image,
     gabor_population_stats,
 )
-from neuro.analysis.spikes import (
+from sparse_neuro.neuro.analysis.spikes import (
     activation_sparsity,
     fano_factor,
     firing_rates,

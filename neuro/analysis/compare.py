@@ -8,7 +8,7 @@ Kolmogorov-Smirnov distance (largest gap between the empirical CDFs, in [0, 1]),
 p-value, Cohen's d effect size (difference of means over the pooled standard deviation)
 and the relative difference of the means.
 
-The per-neuron statistics come from :mod:`neuro.analysis.spikes` (``isi_cv``) and
+The per-neuron statistics come from :mod:`sparse_neuro.neuro.analysis.spikes` (``isi_cv``) and
 :func:`pairwise_correlations`; tests/test_compare.py checks them equal to Elephant's
 (``elephant.statistics.cv`` of ``isi``, ``elephant.spike_train_correlation.
 correlation_coefficient``), which they replace because they work on the sparse
@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from neuro.analysis.spikes import firing_rates, isi_cv
-from neuro.record import SpikeTrains
+from sparse_neuro.neuro.analysis.spikes import firing_rates, isi_cv
+from sparse_neuro.neuro.model.record import SpikeTrains
 
 __all__ = [
     "Agreement",

@@ -1,7 +1,7 @@
 """Spike-train statistics: firing rates, ISI coefficient of variation, Fano factor, sparseness.
 
-All functions take a :class:`neuro.record.SpikeTrains` (sparse times + indices) or plain
-arrays; nothing builds a dense ``[T, N]`` raster. Times are in seconds, rates in hertz.
+All functions take a :class:`sparse_neuro.neuro.model.record.SpikeTrains` (sparse times + indices)
+or plain arrays; nothing builds a dense ``[T, N]`` raster. Times are in seconds, rates in hertz.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from neuro.record import SpikeTrains
+from sparse_neuro.neuro.model.record import SpikeTrains
 
 __all__ = [
     "firing_rates",

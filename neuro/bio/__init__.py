@@ -1,10 +1,12 @@
-"""neuro.bio: biological-plausibility scorecard (declared tests against cited reference data).
+"""sparse_neuro.neuro.bio: biological-plausibility scorecard (declared tests against cited reference
+data).
 
-:mod:`neuro.bio.scorecard` defines a test (statistic + reference + comparison -> verdict);
-:mod:`neuro.bio.catalogue` declares the tests of the bio-suite from ``neuro/bio/data``.
+:mod:`sparse_neuro.neuro.bio.scorecard` defines a test (statistic + reference + comparison ->
+verdict); :mod:`sparse_neuro.neuro.bio.catalogue` declares the tests of the bio-suite from
+``neuro/bio/data``.
 """
 
-from neuro.bio.scorecard import (
+from sparse_neuro.neuro.bio.scorecard import (
     GROUPS,
     BioTest,
     InRange,

@@ -1,19 +1,19 @@
 """The scorecard's tests, declared from the reference files in ``neuro/bio/data``.
 
-Each function returns :class:`~neuro.bio.scorecard.BioTest` objects; the test name is the
-key of the model statistic the bio-suite computes for it. Receptive-field tests are
+Each function returns :class:`~sparse_neuro.neuro.bio.scorecard.BioTest` objects; the test name is
+the key of the model statistic the bio-suite computes for it. Receptive-field tests are
 declared once per code (e.g. ``l0`` and ``l1``) so codes are compared side by side; network
 tests once per network (CUBA, COBA, Brunel, the microcircuit: a prefix each, so a network added
 later needs only its prefix); the pair and triplet rules against the Bi & Poo (1998) data points
-come from :mod:`neuro.bio.plasticity`.
+come from :mod:`sparse_neuro.neuro.bio.bi_poo`.
 """
 
 from __future__ import annotations
 
 import itertools
 
-from neuro.bio.plasticity import BI_POO_PAIRINGS, BI_POO_PERIOD_S, bi_poo_window_test
-from neuro.bio.scorecard import (
+from sparse_neuro.neuro.bio.bi_poo import BI_POO_PAIRINGS, BI_POO_PERIOD_S, bi_poo_window_test
+from sparse_neuro.neuro.bio.scorecard import (
     BinnedKS,
     BioTest,
     InRange,

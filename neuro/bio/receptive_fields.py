@@ -3,7 +3,7 @@
 Declared per code (e.g. ``"l0"``, ``"l1"``), from the files in ``neuro/bio/data``:
 
 - ``{code}_ringach_nxny``: the (nx, ny) of the band-pass Gabor fits against the joint
-  histogram of Ringach (2002) (:class:`~neuro.bio.binned2d.BinnedPermutation2D`);
+  histogram of Ringach (2002) (:class:`~sparse_neuro.neuro.bio.binned2d.BinnedPermutation2D`);
 - ``{code}_sf_bandwidth_ratio``: ``100 f_low / f_high`` at ``1/sqrt(2)`` of the peak against
   the simple-cell histogram of Schiller, Finlay & Volman (1976) (binned KS);
 - ``{code}_sf_bandwidth_octaves``: the median half-amplitude bandwidth in octaves against the
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuro.bio.binned2d import BinnedPermutation2D
-from neuro.bio.scorecard import BinnedKS, BioTest, InRange, Reference, read_table
+from sparse_neuro.neuro.bio.binned2d import BinnedPermutation2D
+from sparse_neuro.neuro.bio.scorecard import BinnedKS, BioTest, InRange, Reference, read_table
 
 __all__ = [
     "NXNY_FILE",

@@ -20,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
-from neuro.integrity import FormatError
+from sparse_neuro.neuro.storage.integrity import FormatError
 
 __all__ = [
     "DATA_DIR",
@@ -43,8 +43,8 @@ GROUPS = ("receptive_fields", "network_activity", "plasticity")
 
 def read_table(name: str) -> list[dict[str, str]]:
     """Rows of ``DATA_DIR/name`` (CSV with ``#`` comment lines) as dicts of strings;
-    :class:`~neuro.integrity.FormatError` if the file has no rows or a row does not have
-    its header's fields."""
+    :class:`~sparse_neuro.neuro.storage.integrity.FormatError` if the file has no rows or a row does
+    not have its header's fields."""
     path = DATA_DIR / name
     if not path.is_file():
         raise FileNotFoundError(f"reference data file {name!r} not found in {DATA_DIR}")

@@ -1,12 +1,13 @@
 """Declared capabilities: the features a network uses and the features each backend runs.
 
-A :class:`~neuro.network.Network` reports what it uses (:func:`neuro.features.feature_uses`,
-also ``Network.features()``); every backend declares what it supports when it registers
-(:func:`neuro.engines.registry.register_backend`, in the backend's own module); and
-:func:`check_supported`, called by every backend before any work, raises the one error
-type :class:`UnsupportedFeatureError` naming what is missing, where the network uses it and
-which backends do run it (a feature asked of the simulator by a call, a checkpoint, is
-refused with the same error). The README's capability matrix is :func:`capability_matrix`.
+A :class:`~sparse_neuro.neuro.model.network.Network` reports what it uses
+(:func:`sparse_neuro.neuro.model.features.feature_uses`, also ``Network.features()``); every backend
+declares what it supports when it registers
+(:func:`sparse_neuro.neuro.engines.registry.register_backend`, in the backend's own module); and
+:func:`check_supported`, called by every backend before any work, raises the one error type
+:class:`UnsupportedFeatureError` naming what is missing, where the network uses it and which
+backends do run it (a feature asked of the simulator by a call, a checkpoint, is refused with the
+same error). The README's capability matrix is :func:`capability_matrix`.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from neuro.engines.registry import backends, get_backend
-from neuro.features import Feature, feature_uses, network_features
+from sparse_neuro.neuro.engines.registry import backends, get_backend
+from sparse_neuro.neuro.model.features import Feature, feature_uses, network_features
 
 if TYPE_CHECKING:
-    from neuro.network import Network
+    from sparse_neuro.neuro.model.network import Network
 
 __all__ = [
     "Feature",
@@ -56,7 +57,7 @@ class UnsupportedFeatureError(ValueError):
 
 
 def supporting_backends(features: Iterable[Feature]) -> list[str]:
-    """Backends (in :func:`~neuro.engines.registry.backends` order) that support every
+    """Backends (in :func:`~sparse_neuro.neuro.engines.registry.backends` order) that support every
     feature in ``features``."""
     want = set(features)
     return [b for b in backends() if want <= get_backend(b).capabilities]
@@ -71,7 +72,7 @@ def check_supported(network: Network, backend: str) -> None:
     ----------
     network : Network
     backend : str
-        A registered backend name (:func:`~neuro.engines.registry.backends`).
+        A registered backend name (:func:`~sparse_neuro.neuro.engines.registry.backends`).
 
     Raises
     ------

@@ -9,8 +9,8 @@ process, so the gap to its next spike is geometric:
 
 Each channel keeps the step of its next spike and a draw counter ``k``; draw ``k`` of channel
 ``j`` of source group ``s`` is ``uniform(seed, stream_id(0, s), k, j)``
-(:mod:`neuro.engines.rng`). The work and memory follow the spikes (one draw per spike, a few
-numbers per channel), not ``steps x channels``; and since each channel's sequence of draws
+(:mod:`sparse_neuro.neuro.engines.rng`). The work and memory follow the spikes (one draw per spike,
+a few numbers per channel), not ``steps x channels``; and since each channel's sequence of draws
 depends on nothing else, the spikes do not depend on block length, on how a run is split into
 calls, or on the backend.
 """
@@ -21,12 +21,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-from neuro.engines.rng import stream_id, uniform
-from neuro.engines.state_check import check_in_range, check_keys, check_step, state_array
-from neuro.inputs import PoissonSource, SpikeArraySource
-from neuro.jit import njit
-from neuro.network import Network
-from neuro.validation import broadcast, real_array
+from sparse_neuro.neuro.engines.rng import stream_id, uniform
+from sparse_neuro.neuro.engines.state_check import (
+    check_in_range,
+    check_keys,
+    check_step,
+    state_array,
+)
+from sparse_neuro.neuro.jit import njit
+from sparse_neuro.neuro.model.inputs import PoissonSource, SpikeArraySource
+from sparse_neuro.neuro.model.network import Network
+from sparse_neuro.neuro.model.validation import broadcast, real_array
 
 __all__ = ["time_to_step", "InputDrive"]
 
@@ -160,7 +165,7 @@ class InputDrive:
     """Source spikes and current-injection events of a clocked run, in global ids.
 
     Global ids: every population's neurons first, then every source's channels
-    (:meth:`neuro.network.Network.id_range`).
+    (:meth:`sparse_neuro.neuro.model.network.Network.id_range`).
 
     Parameters
     ----------

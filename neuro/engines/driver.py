@@ -3,8 +3,8 @@ blocks, written once.
 
 A run of ``n`` steps is cut into blocks of at most ``chunk_steps`` steps (the input drive
 may return fewer: bounded memory); per block the source spikes and current-injection events
-are drawn, and :func:`neuro.engines.loop.run_steps` runs the block (in several calls when
-its spike buffer could overflow). A backend brings its loop record ``bk`` per block
+are drawn, and :func:`sparse_neuro.neuro.engines.loop.run_steps` runs the block (in several calls
+when its spike buffer could overflow). A backend brings its loop record ``bk`` per block
 (:data:`BlockRecords`): the clock engine the same record every time, the Loihi model one
 whose counters are that block's.
 """
@@ -18,15 +18,15 @@ from typing import Any, NamedTuple
 import numpy as np
 from tqdm.auto import tqdm
 
-from neuro.engines.drive import InputDrive
-from neuro.engines.loop import Inputs, Recorder, run_steps, scratch
-from neuro.engines.plan import Plan
-from neuro.engines.recording import assemble_recording, state_columns
-from neuro.engines.state import State
-from neuro.jit import compile_time
-from neuro.network import Network
-from neuro.record import Recording
-from neuro.validation import check_duration
+from sparse_neuro.neuro.engines.drive import InputDrive
+from sparse_neuro.neuro.engines.loop import Inputs, Recorder, run_steps, scratch
+from sparse_neuro.neuro.engines.plan import Plan
+from sparse_neuro.neuro.engines.recording import assemble_recording, state_columns
+from sparse_neuro.neuro.engines.state import State
+from sparse_neuro.neuro.jit import compile_time
+from sparse_neuro.neuro.model.network import Network
+from sparse_neuro.neuro.model.record import Recording
+from sparse_neuro.neuro.model.validation import check_duration
 
 __all__ = ["BlockRecords", "n_run_steps", "run_blocks"]
 
@@ -37,8 +37,8 @@ BlockRecords = Callable[[int, int], Callable[[int], NamedTuple]]
 
 def n_run_steps(duration_s: float, plan: Plan) -> int:
     """Steps in ``duration_s``: a whole number >= 1 within reach (the one helper every
-    backend's ``run`` uses, :func:`neuro.validation.check_duration`; a fraction of a step is
-    an error naming the nearest valid durations, not rounded)."""
+    backend's ``run`` uses, :func:`sparse_neuro.neuro.model.validation.check_duration`; a fraction
+    of a step is an error naming the nearest valid durations, not rounded)."""
     return check_duration(duration_s, plan.dt_s, plan.n_neurons)
 
 

@@ -35,8 +35,9 @@ PARALLEL_MIN_NEURONS = 10_000
 #: Partitions of a large network: several per core for load balance on up to 16 cores.
 N_PARTITIONS = 16
 
-#: Terms of an external drive's Poisson CDF table (:class:`neuro.engines.plan.DriveTable`):
-#: enough for means up to about 20 inputs per step; larger means draw without a table.
+#: Terms of an external drive's Poisson CDF table
+#: (:class:`sparse_neuro.neuro.engines.plan.DriveTable`): enough for means up to about 20 inputs per
+#: step; larger means draw without a table.
 CDF_TERMS = 64
 
 #: int64 elements between per-partition counters that threads update concurrently (one
@@ -77,7 +78,7 @@ def partitions(n_neurons: int, routing, offsets: np.ndarray) -> np.ndarray:
 
     One partition for small networks or rows that are not sorted; otherwise
     :data:`N_PARTITIONS` equal ranges. ``routing`` is the plan's
-    :class:`neuro.engines.plan.Routing`, ``offsets`` its group offsets.
+    :class:`sparse_neuro.neuro.engines.plan.Routing`, ``offsets`` its group offsets.
     """
     k = N_PARTITIONS if n_neurons >= PARALLEL_MIN_NEURONS and _rows_sorted(routing, offsets) else 1
     return np.linspace(0, n_neurons, k + 1).astype(np.int64)

@@ -1,6 +1,7 @@
 """The one step loop of the clocked backends, written once; backends supply stages.
 
-Step ``n`` (Brian2's schedule; see :mod:`neuro.engines.clock` for the arithmetic):
+Step ``n`` (Brian2's schedule; see :mod:`sparse_neuro.neuro.engines.backends.clock` for the
+arithmetic):
 
 0. current-injection changes of the step; state monitors sample the state at ``t = n dt``;
 1. ``update(n, model, st, bk, sc)``: integrate the neurons and scan them for threshold
@@ -8,7 +9,7 @@ Step ``n`` (Brian2's schedule; see :mod:`neuro.engines.clock` for the arithmetic
 2. k-WTA (:func:`threshold_stage`, shared); spikes are recorded;
 3. ``inputs(n, j, spiking, n_spk, model, st, bk, io)``: propagate the step's neuron and
    source spikes, add the external drives, deliver the ring-buffer slot (a backend stage);
-4. learn: STDP (:func:`neuro.engines.plasticity.plastic_events`, shared), after
+4. learn: STDP (:func:`sparse_neuro.neuro.engines.learn.plastic_events`, shared), after
    propagation, so a spike is transmitted with the weight it had before the update;
 5. reset (:func:`reset_stage`, shared), with threshold adaptation.
 
@@ -28,9 +29,9 @@ import numpy as np
 from numba.core import types
 from numba.extending import overload
 
-from neuro.engines.kernels import kwta_winners, step_kernel
-from neuro.engines.plasticity import plastic_events
-from neuro.jit import check_keyed, njit
+from sparse_neuro.neuro.engines.learn import plastic_events
+from sparse_neuro.neuro.engines.primitives import kwta_winners, step_kernel
+from sparse_neuro.neuro.jit import check_keyed, njit
 
 __all__ = [
     "Inputs",
@@ -106,7 +107,7 @@ class Scratch(NamedTuple):
     spiking : ndarray of int64 (n_neurons,)
         The step's spiking neurons (after k-WTA).
     key, order, tmp : ndarray (n_neurons,) of float64, int64, int64
-        Work arrays of the k-WTA sort (:func:`neuro.engines.kernels.kwta_winners`).
+        Work arrays of the k-WTA sort (:func:`sparse_neuro.neuro.engines.primitives.kwta_winners`).
     """
 
     extra: np.ndarray
@@ -122,7 +123,7 @@ def scratch(n_neurons: int, n_partitions: int, dtype: type) -> Scratch:
     """The work arrays of :func:`run_steps` for a network of ``n_neurons`` neurons in
     ``n_partitions`` partitions whose state has ``dtype``. Allocated by the caller, so that
     the loop allocates nothing and runs without reference counting
-    (:func:`neuro.engines.kernels.step_kernel`)."""
+    (:func:`sparse_neuro.neuro.engines.primitives.step_kernel`)."""
     return Scratch(
         np.zeros(n_neurons, dtype=dtype),
         np.empty(n_neurons, np.int64),
@@ -143,7 +144,7 @@ def threshold_stage(kw, v, theta, bounds, sc):
     its data are in cache) and left the candidates of partition ``p`` in ``cand`` from
     ``bounds[p]`` on (``n_cand[p]`` of them); this stage joins them (partitions are
     contiguous, so the joined list is in neuron order) and applies k-WTA per population.
-    ``kw`` is a tuple of the :class:`neuro.engines.plan.Neurons` arrays ``(pop_offsets,
+    ``kw`` is a tuple of the :class:`sparse_neuro.neuro.engines.plan.Neurons` arrays ``(pop_offsets,
     adapt, kwta_k, kwta_hold, v_reset)``, taken out of the record once per call of the loop."""
     pop_offsets, adapt, kwta_k, kwta_hold, v_reset = kw
     cand, n_cand, spiking = sc.cand, sc.n_cand, sc.spiking
@@ -263,8 +264,8 @@ def run_steps(n0, n1, model, st, bk, io, rec, sc, n_samples):
     (:func:`scratch`), ``n_samples`` the samples already in ``rec.samples``.
 
     Allocates nothing, so it is compiled without reference counting
-    (:func:`neuro.engines.kernels.step_kernel`): with it, passing the records to the stages
-    and taking arrays out of them cost about a fifth of a CUBA step in atomic counts.
+    (:func:`sparse_neuro.neuro.engines.primitives.step_kernel`): with it, passing the records to the
+    stages and taking arrays out of them cost about a fifth of a CUBA step in atomic counts.
     Stops early, before a step whose spikes could overflow ``rec.spike_step``. Returns
     ``(next step, spikes written, samples written)``.
     """

@@ -7,7 +7,7 @@ never long lists of arrays:
 
 - :class:`Neurons`: per-population constants (and the per-neuron refractory steps);
 - :class:`Routing`: the synapses, one CSR block per projection, concatenated;
-- :class:`neuro.engines.plasticity.PlasticPlan`: the STDP rules of the plastic projections;
+- :class:`sparse_neuro.neuro.engines.learn.PlasticPlan`: the STDP rules of the plastic projections;
 - :class:`DriveTable`: the external Poisson drives.
 
 :class:`Model` bundles them (with the thread partitions) as the one argument a stage gets.
@@ -25,13 +25,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from neuro.coba import coba_factors
-from neuro.connectivity import concatenate_views
-from neuro.engines.layout import CDF_TERMS, MIN_SYN_ROWS, partitions
-from neuro.engines.plasticity import PlasticPlan, build_plastic_plan
-from neuro.engines.rng import poisson_cdf, stream_id
-from neuro.lif import step_factors
-from neuro.network import Network
+from sparse_neuro.neuro.engines.coba import coba_factors
+from sparse_neuro.neuro.engines.layout import CDF_TERMS, MIN_SYN_ROWS, partitions
+from sparse_neuro.neuro.engines.learn import PlasticPlan, build_plastic_plan
+from sparse_neuro.neuro.engines.rng import poisson_cdf, stream_id
+from sparse_neuro.neuro.model.connectivity import concatenate_views
+from sparse_neuro.neuro.model.lif import step_factors
+from sparse_neuro.neuro.model.network import Network
 
 __all__ = ["DriveTable", "Model", "Neurons", "Plan", "Routing", "drive_table", "build_plan"]
 
@@ -63,11 +63,11 @@ class Neurons(NamedTuple):
     theta_plus, theta_decay : ndarray
         Threshold increment per spike and its one-step decay.
     coba : ndarray of bool
-        The population's channels are conductances (:mod:`neuro.coba`; its ``syn_to_mem``
-        row is zero, ``syn_decay`` applies).
+        The population's channels are conductances (:mod:`sparse_neuro.neuro.engines.coba`; its
+        ``syn_to_mem`` row is zero, ``syn_decay`` applies).
     e_rev, g_mean : ndarray (n_populations, max(MIN_SYN_ROWS, n_channels))
-        Reversal potentials and :class:`neuro.coba.CobaFactors` ``g_mean`` of conductance
-        channels; zero elsewhere.
+        Reversal potentials and :class:`sparse_neuro.neuro.engines.coba.CobaFactors` ``g_mean`` of
+        conductance channels; zero elsewhere.
     dt_over_tau : ndarray
         ``dt / tau_mem``.
     injected : ndarray of bool
@@ -147,11 +147,11 @@ class DriveTable(NamedTuple):
     stream : ndarray of int64
         Random stream of the drive, ``stream_id(1, d)``.
     cdf : ndarray of float64 (n_drives, CDF_TERMS)
-        The drive's Poisson CDF table (:func:`neuro.engines.rng.poisson_cdf`) ...
+        The drive's Poisson CDF table (:func:`sparse_neuro.neuro.engines.rng.poisson_cdf`) ...
     n_cdf, cdf_tail : ndarray of int64
         ... its length and tail count; ``n_cdf`` is -1 where ``lam`` needs more than
-        ``CDF_TERMS`` terms (those drives draw with :func:`neuro.engines.rng.poisson_count`;
-        the counts are the same).
+        ``CDF_TERMS`` terms (those drives draw with
+        :func:`sparse_neuro.neuro.engines.rng.poisson_count`; the counts are the same).
     """
 
     lo: np.ndarray

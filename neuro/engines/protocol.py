@@ -1,31 +1,31 @@
 """One simulator protocol for every backend, and one entry point that picks the backend.
 
-=============  ==========================================================  ==================
-backend        class                                                       options
-=============  ==========================================================  ==================
-clock          :class:`neuro.engines.clock.ClockSimulator`                 ``dtype``, ...
-loihi-float    :class:`hardware_models.event_queue.EventQueueSimulator`    ``mapping``, ``spec``
-loihi-fixed    the same, ``mode="fixed"``                                  ``mapping``, ``spec``
-exact          :class:`neuro.engines.event.ExactSimulator`                 ``max_spikes``
-brian2         :class:`neuro.brian2_bridge.Brian2Simulator`                ``target``
-nest           :class:`neuro.nest_bridge.NestSimulator`                    ``threads``
-=============  ==========================================================  ==================
+===========  ===========================================================================  =====================
+backend      class                                                                        options
+===========  ===========================================================================  =====================
+clock        :class:`~sparse_neuro.neuro.engines.backends.clock.ClockSimulator`           ``dtype``, ...
+loihi-float  :class:`~sparse_neuro.hardware_models.event_queue.EventQueueSimulator`       ``mapping``, ``spec``
+loihi-fixed  the same, ``mode="fixed"``                                                   ``mapping``, ``spec``
+exact        :class:`~sparse_neuro.neuro.engines.backends.exact.ExactSimulator`           ``max_spikes``
+brian2       :class:`~sparse_neuro.neuro.engines.backends.brian2_bridge.Brian2Simulator`  ``target``
+nest         :class:`~sparse_neuro.neuro.engines.backends.nest_bridge.NestSimulator`      ``threads``
+===========  ===========================================================================  =====================
 
-The backends are found in the registry (:mod:`neuro.engines.registry`), where each module
-registers its own. Every backend checks the network's features first
-(:func:`neuro.engines.capabilities.check_supported`) and returns a
-:class:`neuro.record.Recording` with one meaning.
+The backends are found in the registry (:mod:`sparse_neuro.neuro.engines.registry`), where each
+module registers its own. Every backend checks the network's features first
+(:func:`sparse_neuro.neuro.engines.capabilities.check_supported`) and returns a
+:class:`sparse_neuro.neuro.model.record.Recording` with one meaning.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-from neuro.engines.capabilities import check_supported
-from neuro.engines.registry import get_backend
-from neuro.network import Network
-from neuro.record import Recording
-from neuro.synapses import SparseSynapses
+from sparse_neuro.neuro.engines.capabilities import check_supported
+from sparse_neuro.neuro.engines.registry import get_backend
+from sparse_neuro.neuro.model.network import Network
+from sparse_neuro.neuro.model.record import Recording
+from sparse_neuro.neuro.model.synapses import SparseSynapses
 
 __all__ = ["Simulator", "make_simulator", "simulate"]
 
@@ -56,7 +56,8 @@ class Simulator(Protocol):
         """Advance by ``duration_s`` and return what the monitors recorded in that interval.
 
         ``duration_s`` must be a whole number of steps on every backend (ValueError naming
-        the nearest valid durations otherwise: :func:`neuro.validation.check_duration`).
+        the nearest valid durations otherwise:
+        :func:`sparse_neuro.neuro.model.validation.check_duration`).
         """
         ...
 
@@ -97,7 +98,7 @@ def make_simulator(
     dt_s : float
         Time step in seconds.
     backend : str
-        A registered backend (:func:`neuro.engines.registry.backends`).
+        A registered backend (:func:`sparse_neuro.neuro.engines.registry.backends`).
     seed : int
         Seed of the random inputs.
     **options
@@ -129,7 +130,7 @@ def simulate(
     network : Network
     duration_s : float
         Simulated time in seconds, a whole number of steps
-        (:func:`neuro.validation.check_duration`).
+        (:func:`sparse_neuro.neuro.model.validation.check_duration`).
     dt_s : float
         Time step in seconds.
     backend : str

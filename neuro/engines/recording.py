@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neuro.engines.plan import Plan
-from neuro.network import Network
-from neuro.record import (
+from sparse_neuro.neuro.engines.plan import Plan
+from sparse_neuro.neuro.model.network import Network
+from sparse_neuro.neuro.model.record import (
     RateMonitor,
     Recording,
     SpikeMonitor,

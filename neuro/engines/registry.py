@@ -11,7 +11,7 @@ conformance test.
 
 Examples
 --------
->>> from neuro.engines.registry import backends, get_backend
+>>> from sparse_neuro.neuro.engines.registry import backends, get_backend
 >>> "clock" in backends()
 True
 >>> get_backend("clock").supports(Feature.KWTA)   # doctest: +SKIP
@@ -25,19 +25,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from neuro.features import Feature
+from sparse_neuro.neuro.model.features import Feature
 
 __all__ = ["PROVIDERS", "Backend", "backends", "get_backend", "register_backend"]
 
 #: Backends shipped with the toolkit, in the order of the capability matrix, and the module
 #: whose import registers each (imported on first use; see the module docstring).
 PROVIDERS: dict[str, str] = {
-    "clock": "neuro.engines.clock",
-    "loihi-float": "hardware_models.event_queue",
-    "loihi-fixed": "hardware_models.event_queue",
-    "exact": "neuro.engines.event",
-    "brian2": "neuro.brian2_bridge",
-    "nest": "neuro.nest_bridge",
+    "clock": "sparse_neuro.neuro.engines.backends.clock",
+    "loihi-float": "sparse_neuro.hardware_models.event_queue",
+    "loihi-fixed": "sparse_neuro.hardware_models.event_queue",
+    "exact": "sparse_neuro.neuro.engines.backends.exact",
+    "brian2": "sparse_neuro.neuro.engines.backends.brian2_bridge",
+    "nest": "sparse_neuro.neuro.engines.backends.nest_bridge",
 }
 
 
@@ -50,7 +50,7 @@ class Backend:
     name : str
     factory : callable
         ``factory(network, dt_s, *, seed=0, **options)`` returns a
-        :class:`~neuro.engines.protocol.Simulator`.
+        :class:`~sparse_neuro.neuro.engines.protocol.Simulator`.
     capabilities : frozenset of Feature
         What it runs; a network using anything else is refused before any work.
     note : str
@@ -78,7 +78,7 @@ def register_backend(
     Parameters
     ----------
     name : str
-        The ``backend=`` name of :func:`neuro.engines.simulate`.
+        The ``backend=`` name of :func:`sparse_neuro.neuro.engines.simulate`.
     factory : callable
         ``factory(network, dt_s, *, seed=0, **options)`` -> simulator.
     capabilities : iterable of Feature

@@ -1,7 +1,7 @@
 """The delay ring buffer of the clocked backends (clock engine, Loihi model), written once.
 
-State fields (:class:`neuro.engines.state.State`): ``buffer[slot, target, channel]`` holds
-the input that arrives in the steps ``n`` with ``n % n_slots == slot`` (``n_slots = max
+State fields (:class:`sparse_neuro.neuro.engines.state.State`): ``buffer[slot, target, channel]``
+holds the input that arrives in the steps ``n`` with ``n % n_slots == slot`` (``n_slots = max
 delay + 1``); ``queued[slot, target]`` marks a target that has input in a slot, and
 ``queue_ids[slot, t_lo:]`` lists them for the partition whose targets start at ``t_lo``
 (``queue_len[slot, part, 0]`` of them), so that delivery costs what was sent, not the
@@ -13,8 +13,8 @@ stage pays no call per synapse.
 
 from __future__ import annotations
 
-from neuro.engines.kernels import accepts_delta
-from neuro.jit import njit
+from sparse_neuro.neuro.engines.primitives import accepts_delta
+from sparse_neuro.neuro.jit import njit
 
 __all__ = ["ring_deliver", "ring_push", "ring_slot"]
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuro.jit import njit
+from sparse_neuro.neuro.jit import njit
 
 __all__ = [
     "uniform",

@@ -12,8 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from neuro.engines.layout import COUNTER_STRIDE, MIN_SYN_ROWS, NEVER
-from neuro.engines.plan import Plan
+from sparse_neuro.neuro.engines.layout import COUNTER_STRIDE, MIN_SYN_ROWS, NEVER
+from sparse_neuro.neuro.engines.plan import Plan
 
 __all__ = ["State", "initial_state"]
 
@@ -31,7 +31,7 @@ class State(NamedTuple):
         Exponential synaptic currents, channel-major (each channel a contiguous stream);
         rows beyond the network's channels stay zero.
     last_spike : ndarray of int64 (n_neurons,)
-        Step of each neuron's last spike (:data:`neuro.engines.layout.NEVER` if none).
+        Step of each neuron's last spike (:data:`sparse_neuro.neuro.engines.layout.NEVER` if none).
     buffer : ndarray (max_delay + 1, n_neurons, buffer channels)
         Delay ring buffer of inputs not yet delivered.
     queued, queue_ids, queue_len : ndarray

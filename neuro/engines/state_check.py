@@ -6,7 +6,7 @@ its row or an id outside the network would make them read or write outside their
 copies, and keeps the old one unless every key passes (a failed load changes nothing).
 Each error is a ValueError naming the key, the offending value and the valid range.
 
-Invariants checked (see :class:`neuro.engines.state.State`):
+Invariants checked (see :class:`sparse_neuro.neuro.engines.state.State`):
 
 - ``0 <= step <= MAX_STEP``; every time stamp (``last_spike``, ``pre_last``, ``post_last``,
   ``elig_last``) in ``[NEVER, step]``, and a non-zero trace has a stamp ``>= 0``;
@@ -24,9 +24,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from neuro.engines.layout import NEVER
-from neuro.engines.state import State
-from neuro.jit import njit
+from sparse_neuro.neuro.engines.layout import NEVER
+from sparse_neuro.neuro.engines.state import State
+from sparse_neuro.neuro.jit import njit
 
 __all__ = [
     "MAX_STEP",
@@ -241,7 +241,9 @@ def check_record(
         Naming the field, the value and the valid range.
     """
     if not isinstance(st, State):
-        raise ValueError(f"state must be a neuro.engines.State, got {type(st).__name__}")
+        raise ValueError(
+            f"state must be a sparse_neuro.neuro.engines.State, got {type(st).__name__}"
+        )
     step = check_step("step", st.step)
     for k, (shape, dtype) in layout.items():
         a = getattr(st, k)

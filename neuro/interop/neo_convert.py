@@ -1,13 +1,14 @@
 """Recordings to and from Neo (``neo.Block``), so Elephant and Viziphant work on them directly.
 
-Mapping (one ``neo.Segment`` per recording; HDF5 via :mod:`neuro.io` stays the native format):
+Mapping (one ``neo.Segment`` per recording; HDF5 via :mod:`sparse_neuro.neuro.storage.hdf5` stays
+the native format):
 
-* each population's :class:`~neuro.record.SpikeTrains` -> one ``neo.SpikeTrain`` per neuron
-  (seconds, ``t_start = 0``, ``t_stop = duration_s``), annotated ``population``, ``index`` and
-  ``population_size``; neurons that never fired get an empty train, so per-neuron
+* each population's :class:`~sparse_neuro.neuro.model.record.SpikeTrains` -> one ``neo.SpikeTrain``
+  per neuron (seconds, ``t_start = 0``, ``t_stop = duration_s``), annotated ``population``,
+  ``index`` and ``population_size``; neurons that never fired get an empty train, so per-neuron
   statistics (rates, CV) see every neuron;
-* each :class:`~neuro.record.StateTrace` -> a ``neo.IrregularlySampledSignal`` named
-  ``"population.variable"`` (dimensionless: our membrane units are not always volts),
+* each :class:`~sparse_neuro.neuro.model.record.StateTrace` -> a ``neo.IrregularlySampledSignal``
+  named ``"population.variable"`` (dimensionless: our membrane units are not always volts),
   annotated with the recorded neuron ``indices``;
 * each population rate -> a ``neo.AnalogSignal`` in Hz with ``sampling_period = dt_s``;
 * ``dt_s``, ``duration_s`` and ``meta`` -> block annotations.
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from neuro.record import Recording, SpikeTrains, StateTrace
+from sparse_neuro.neuro.model.record import Recording, SpikeTrains, StateTrace
 
 __all__ = ["to_neo", "from_neo"]
 
@@ -30,7 +31,7 @@ def to_neo(recording: Recording) -> Any:
 
     Examples
     --------
-    >>> from neuro.record import Recording, SpikeTrains
+    >>> from sparse_neuro.neuro.model.record import Recording, SpikeTrains
     >>> rec = Recording({"exc": SpikeTrains([0.01, 0.02], [0, 1], 3, 0.1)}, {}, {}, 1e-3, 0.1)
     >>> [len(st) for st in to_neo(rec).segments[0].spiketrains]
     [1, 1, 0]
@@ -40,7 +41,7 @@ def to_neo(recording: Recording) -> Any:
 
     if not isinstance(recording, Recording):
         raise TypeError(
-            f"recording must be a neuro.record.Recording, got {type(recording).__name__}"
+            f"recording must be a sparse_neuro.neuro.model.record.Recording, got {type(recording).__name__}"
         )
     meta = {k: v for k, v in recording.meta.items() if isinstance(v, (str, int, float, bool))}
     block = neo.Block(

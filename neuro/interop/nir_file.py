@@ -3,8 +3,8 @@
 ``nir.read`` opens any path with h5py and follows whatever the file says: soft and external
 links, virtual datasets and external raw storage read other files, a link to a FIFO blocks
 for ever, and a declared size is allocated before it is found impossible. :func:`read_nir`
-opens the file through :func:`neuro.safe_read.open_h5` instead (regular files only, every
-object checked before any data is read) and builds the graph with NIR's own converter.
+opens the file through :func:`sparse_neuro.neuro.storage.safe_read.open_h5` instead (regular files
+only, every object checked before any data is read) and builds the graph with NIR's own converter.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from neuro.atomic import atomic_path
-from neuro.integrity import FormatError
-from neuro.safe_read import open_h5
+from sparse_neuro.neuro.storage.atomic import atomic_path
+from sparse_neuro.neuro.storage.integrity import FormatError
+from sparse_neuro.neuro.storage.safe_read import open_h5
 
 __all__ = ["read_nir", "write_nir"]
 

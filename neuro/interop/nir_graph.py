@@ -35,8 +35,8 @@ different order of operations, so spikes agree except when a membrane lands with
 rounding of threshold) and ignores ``r`` (fold it into the weights, see
 :func:`fold_input_scale`).
 
-Engine networks (:class:`neuro.network.Network`) are exported in continuous time by
-:mod:`neuro.interop.nir_network` (graph metadata ``neuro.kind = "network"``).
+Engine networks (:class:`sparse_neuro.neuro.model.network.Network`) are exported in continuous time
+by :mod:`sparse_neuro.neuro.interop.nir_network` (graph metadata ``neuro.kind = "network"``).
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from neuro.layers import LIF, SparseLinear, SpikingMLP
-from neuro.synapses import SparseSynapses
+from sparse_neuro.neuro.model.synapses import SparseSynapses
+from sparse_neuro.neuro.train import LIF, SparseLinear, SpikingMLP
 
 __all__ = ["DEFAULT_DT_S", "to_nir", "from_nir", "fold_input_scale"]
 
@@ -72,13 +72,14 @@ def _tau_for_beta(beta: float, dt_s: float) -> float:
 
 
 def to_nir(model_or_network: Any, *, dt_s: float | None = None) -> Any:
-    """Export a trained :class:`neuro.layers.SpikingMLP` or a :class:`neuro.network.Network`.
+    """Export a trained :class:`sparse_neuro.neuro.train.models.SpikingMLP` or a
+    :class:`sparse_neuro.neuro.model.network.Network`.
 
     Parameters
     ----------
     model_or_network : SpikingMLP or Network
-        See the module docstrings (:mod:`neuro.interop.nir_graph`,
-        :mod:`neuro.interop.nir_network`) for the mappings.
+        See the module docstrings (:mod:`sparse_neuro.neuro.interop.nir_graph`,
+        :mod:`sparse_neuro.neuro.interop.nir_network`) for the mappings.
     dt_s : float, optional
         Model: the time step the discrete model stands for (default snntorch's 1e-4 s).
         Network: the simulation step its delays are counted in (needed only with delays).
@@ -88,8 +89,8 @@ def to_nir(model_or_network: Any, *, dt_s: float | None = None) -> Any:
     nir.NIRGraph
         Model: nodes ``input, fc0, lif0, fc1, lif1, ..., output`` in a chain.
     """
-    from neuro.interop.nir_network import network_to_nir
-    from neuro.network import Network
+    from sparse_neuro.neuro.interop.nir_network import network_to_nir
+    from sparse_neuro.neuro.model.network import Network
 
     if dt_s is not None and not (
         isinstance(dt_s, (int, float)) and math.isfinite(dt_s) and dt_s > 0
@@ -103,7 +104,7 @@ def to_nir(model_or_network: Any, *, dt_s: float | None = None) -> Any:
         return network_to_nir(model_or_network, math.nan if dt_s is None else dt_s)
     if not isinstance(model_or_network, SpikingMLP):
         raise TypeError(
-            f"to_nir expects a neuro.layers.SpikingMLP or a neuro.network.Network, "
+            f"to_nir expects a sparse_neuro.neuro.train.models.SpikingMLP or a sparse_neuro.neuro.model.network.Network, "
             f"got {type(model_or_network).__name__}"
         )
     return _mlp_to_nir(model_or_network, DEFAULT_DT_S if dt_s is None else float(dt_s))
@@ -195,18 +196,19 @@ def from_nir(
     n_steps: int | None = None,
     as_network: bool | None = None,
 ) -> SpikingMLP | Any:
-    """Import a NIR graph as a torch model, or as an engine :class:`~neuro.network.Network`.
+    """Import a NIR graph as a torch model, or as an engine
+    :class:`~sparse_neuro.neuro.model.network.Network`.
 
     A torch model is read from a feed-forward chain ``Input -> (Linear|Affine -> LIF)+ ->
     Output``; a network from any graph of Input, Delay, Linear, LIF, CubaLIF and Output
-    nodes (:func:`neuro.interop.nir_network.network_from_nir`).
+    nodes (:func:`sparse_neuro.neuro.interop.nir_network.network_from_nir`).
 
     Parameters
     ----------
     graph : nir.NIRGraph or path
         E.g. from :func:`to_nir` or ``snntorch.export_nir.export_to_nir``; a path is read
-        with :func:`neuro.interop.nir_file.read_nir` (safer than ``nir.read``: no links,
-        no external storage, sizes checked).
+        with :func:`sparse_neuro.neuro.interop.nir_file.read_nir` (safer than ``nir.read``: no
+        links, no external storage, sizes checked).
     dt_s : float, optional
         Time step; default the graph's ``neuro.dt_s``, else snntorch's 1e-4 s.
     n_steps : int, optional
@@ -228,8 +230,8 @@ def from_nir(
     """
     import nir
 
-    from neuro.interop.nir_file import read_nir
-    from neuro.interop.nir_network import network_from_nir
+    from sparse_neuro.neuro.interop.nir_file import read_nir
+    from sparse_neuro.neuro.interop.nir_network import network_from_nir
 
     if isinstance(graph, (str, os.PathLike)):
         graph = read_nir(graph)

@@ -1,6 +1,7 @@
-"""Engine networks (:class:`neuro.network.Network`) to and from NIR graphs, in continuous time.
+"""Engine networks (:class:`sparse_neuro.neuro.model.network.Network`) to and from NIR graphs, in
+continuous time.
 
-NIR's neuron equations are continuous-time like ours (:mod:`neuro.lif`), so no
+NIR's neuron equations are continuous-time like ours (:mod:`sparse_neuro.neuro.model.lif`), so no
 discretisation convention is needed; our engines integrate them exactly at their ``dt``.
 With synaptic input a sum of Dirac spikes of weight ``w``:
 
@@ -30,11 +31,11 @@ from typing import Any
 
 import numpy as np
 
-from neuro.inputs import SpikeArraySource
-from neuro.lif import LIFParams
-from neuro.network import Network, Population, Projection
-from neuro.record import SpikeMonitor
-from neuro.synapses import SparseSynapses
+from sparse_neuro.neuro.model.inputs import SpikeArraySource
+from sparse_neuro.neuro.model.lif import LIFParams
+from sparse_neuro.neuro.model.network import Network, Population, Projection
+from sparse_neuro.neuro.model.record import SpikeMonitor
+from sparse_neuro.neuro.model.synapses import SparseSynapses
 
 __all__ = ["network_to_nir", "network_from_nir"]
 

@@ -82,7 +82,7 @@ def gabor_tiling(
 
     Parameters
     ----------
-    fits : list of :class:`neuro.analysis.gabor.GaborFit`
+    fits : list of :class:`sparse_neuro.neuro.analysis.gabor.GaborFit`
     shape : (rows, cols)
         Patch shape (for the position panel).
     r2_min : float

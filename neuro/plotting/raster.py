@@ -15,8 +15,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from neuro.plotting.axes import plain_axis
-from neuro.record import Recording, SpikeTrains
+from sparse_neuro.neuro.model.record import Recording, SpikeTrains
+from sparse_neuro.neuro.plotting.axes import plain_axis
 
 __all__ = ["raster"]
 
@@ -66,7 +66,7 @@ def raster(
 
     Examples
     --------
-    >>> from neuro.record import SpikeTrains
+    >>> from sparse_neuro.neuro.model.record import SpikeTrains
     >>> st = SpikeTrains(np.array([0.01, 0.02]), np.array([0, 1]), size=2, duration_s=0.05)
     >>> fig = raster({"exc": st}, bin_s=0.01)
     >>> len(fig.axes)
