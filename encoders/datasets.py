@@ -1,9 +1,16 @@
-"""Datasets available offline: sklearn digits and MNIST from IDX files.
+"""Datasets: sklearn digits and MNIST from IDX files (shipped test set or downloaded).
 
-MNIST is read from the official IDX files (gzipped or raw). The default directory is the
-environment variable ``NEURO_DATA_DIR`` (its ``mnist`` subdirectory), else
-``../shared/data/mnist`` next to the repository. Only the MNIST *test* set is available
-here; experiments use its first 8,000 images for training and the last 2,000 for testing.
+MNIST is read from the official IDX files (gzipped or raw). Two places hold them:
+
+* the shipped test set (10,000 images): ``$NEURO_DATA_DIR/mnist``, else
+  ``../shared/data/mnist`` next to the repository; ``split="t10k"`` trains on its first
+  8,000 images and tests on the last 2,000;
+* the full set (60,000 train + 10,000 test): ``load_mnist(download=True)`` fetches the four
+  files into ``data_home() / "mnist"`` (:mod:`sparse_neuro.encoders.download`) and verifies
+  their SHA-256; ``split="full"`` reads them from there offline afterwards.
+
+Every :class:`Split` says in ``description`` which data it holds, for the experiments'
+``summary.json``.
 """
 
 from __future__ import annotations
@@ -18,12 +25,15 @@ from typing import BinaryIO
 
 import numpy as np
 
+from sparse_neuro.encoders.download import RemoteFile, data_home, ensure_files
 from sparse_neuro.neuro.storage.integrity import (
     FormatError,  # one error type for every malformed file
 )
 from sparse_neuro.neuro.storage.safe_read import MAX_RATIO, open_binary
 
 __all__ = [
+    "MNIST_FILES",
+    "MNIST_MIRRORS",
     "FormatError",
     "Split",
     "load_digits_split",
@@ -35,12 +45,16 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Split:
-    """Train/test arrays: images flattened to ``[n, features]`` float32 in [0, 1]."""
+    """Train/test arrays: images flattened to ``[n, features]`` float32 in [0, 1].
+
+    ``description`` names the data and the split, e.g. ``"mnist-60k train / 10k test"``.
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    description: str = ""
 
     @property
     def n_features(self) -> int:
@@ -72,7 +86,9 @@ def load_digits_split(test_size: float = 0.25, random_state: int = 0) -> Split:
     xtr, xte, ytr, yte = train_test_split(
         x, y, test_size=test_size, random_state=random_state, stratify=y
     )
-    return Split(xtr, ytr, xte, yte)
+    return Split(
+        xtr, ytr, xte, yte, f"sklearn-digits: {len(ytr)} train / {len(yte)} test (stratified)"
+    )
 
 
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -142,42 +158,69 @@ def _read_idx_stream(path: Path, stream: BinaryIO, max_bytes: int) -> np.ndarray
     return np.frombuffer(raw, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
+#: Where the four MNIST files are fetched from, tried in order (the mirrors torchvision and
+#: TensorFlow use first: the original site is often unreachable).
+MNIST_MIRRORS: tuple[str, ...] = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "https://yann.lecun.com/exdb/mnist/",
+)
+
+#: The four standard MNIST files: name, SHA-256 and size. The t10k hashes were computed from
+#: the shipped files (whose MD5s are the published ones); the train hashes are the values
+#: that torchvision's, TensorFlow Datasets' and other loaders' lists agree on.
+MNIST_FILES: dict[str, RemoteFile] = {
+    f.name.removesuffix(".gz"): f
+    for f in (
+        RemoteFile(
+            "train-images-idx3-ubyte.gz",
+            "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+            9_912_422,
+        ),
+        RemoteFile(
+            "train-labels-idx1-ubyte.gz",
+            "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+            28_881,
+        ),
+        RemoteFile(
+            "t10k-images-idx3-ubyte.gz",
+            "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+            1_648_877,
+        ),
+        RemoteFile(
+            "t10k-labels-idx1-ubyte.gz",
+            "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+            4_542,
+        ),
+    )
+}
+
+_SPLITS = ("full", "t10k", "train")
+
+
 def _find(directory: Path, stem: str) -> Path:
     for name in (stem + ".gz", stem):
         if (directory / name).is_file():
             return directory / name
     raise FileNotFoundError(
-        f"MNIST file {stem}[.gz] not found in {directory} (set NEURO_DATA_DIR or pass directory=)"
+        f"MNIST file {stem}[.gz] not found in {directory} (set NEURO_DATA_DIR or "
+        "SPARSE_NEURO_DATA, pass directory=, or load_mnist(download=True) to fetch it)"
     )
 
 
-def load_mnist(
-    directory: str | Path | None = None,
-    split: str = "t10k",
-    n_train: int = 8000,
-) -> Split:
-    """MNIST images from IDX files, split into train/test by position.
+def _stems(split: str) -> list[str]:
+    prefixes = ("train", "t10k") if split == "full" else (split,)
+    return [f"{p}-{kind}" for p in prefixes for kind in ("images-idx3-ubyte", "labels-idx1-ubyte")]
 
-    Parameters
-    ----------
-    directory : path, optional
-        Holds ``{split}-images-idx3-ubyte[.gz]`` and ``{split}-labels-idx1-ubyte[.gz]``;
-        default ``default_data_dir() / "mnist"``.
-    split : {"t10k", "train"}
-        File prefix. Only the test set ("t10k") is available here.
-    n_train : int
-        The first ``n_train`` images are the training set, the rest the test set
-        (8,000 / 2,000 for the 10,000 test images).
-    """
-    if split not in ("t10k", "train"):
-        raise ValueError(f"split must be 't10k' or 'train', got {split!r}")
-    d = Path(directory) if directory is not None else default_data_dir() / "mnist"
-    if not d.is_dir():
-        raise FileNotFoundError(
-            f"MNIST directory not found: {d} (set NEURO_DATA_DIR or pass directory=)"
-        )
-    images = read_idx(_find(d, f"{split}-images-idx3-ubyte"))
-    labels = read_idx(_find(d, f"{split}-labels-idx1-ubyte"))
+
+def _has_all(directory: Path, stems: list[str]) -> bool:
+    return all((directory / (s + ".gz")).is_file() or (directory / s).is_file() for s in stems)
+
+
+def _read_pair(directory: Path, prefix: str) -> tuple[np.ndarray, np.ndarray]:
+    """Images ``[n, 784]`` float32 in [0, 1] and labels ``[n]`` int64 of one file pair."""
+    images = read_idx(_find(directory, f"{prefix}-images-idx3-ubyte"))
+    labels = read_idx(_find(directory, f"{prefix}-labels-idx1-ubyte"))
     if images.ndim != 3:
         raise FormatError(f"image file must be 3-D (n, rows, cols), got shape {images.shape}")
     if labels.ndim != 1:
@@ -187,8 +230,83 @@ def load_mnist(
             f"image/label count mismatch: {images.shape[0]} images but {labels.shape[0]} labels"
         )
     n = images.shape[0]
+    return images.reshape(n, -1).astype(np.float32) / 255.0, labels.astype(np.int64)
+
+
+def load_mnist(
+    directory: str | Path | None = None,
+    split: str | None = None,
+    n_train: int | None = None,
+    *,
+    download: bool = False,
+) -> Split:
+    """MNIST images from IDX files: the standard split, or one file set split by position.
+
+    Parameters
+    ----------
+    directory : path, optional
+        Holds ``{prefix}-images-idx3-ubyte[.gz]`` and ``{prefix}-labels-idx1-ubyte[.gz]``.
+        Default: with ``download`` or ``split="full"``, ``data_home() / "mnist"``; else
+        ``default_data_dir() / "mnist"`` (the shipped test set), or ``data_home() / "mnist"``
+        when only that one holds the files.
+    split : {"full", "t10k", "train"}, optional
+        ``"full"``: the 60,000 training images train, the 10,000 test images test.
+        ``"t10k"`` / ``"train"``: that file set alone, split by position at ``n_train``.
+        Default: ``"full"`` with ``download=True``, else ``"t10k"`` (the shipped test set).
+    n_train : int, optional
+        For ``"t10k"`` / ``"train"``: the first ``n_train`` images train, the rest test
+        (default 8,000). Not used by ``"full"`` (must be None).
+    download : bool
+        Fetch the files the split needs into ``directory`` when missing or damaged, and
+        verify their SHA-256 (:data:`MNIST_FILES`, :data:`MNIST_MIRRORS`). Default False:
+        nothing is fetched.
+
+    Raises
+    ------
+    sparse_neuro.encoders.download.DownloadError
+        ``download=True`` and a file could not be had; the message names each file, its
+        URLs and checksum, and the directory to put it in.
+    FileNotFoundError
+        A file is missing and ``download`` is False.
+    FormatError
+        A file is not a valid IDX file, or images and labels disagree.
+    """
+    if split is None:
+        split = "full" if download else "t10k"
+    if split not in _SPLITS:
+        raise ValueError(f"split must be one of {_SPLITS}, got {split!r}")
+    if split == "full" and n_train is not None:
+        raise ValueError(f"n_train must be None for split='full' (60k/10k), got {n_train}")
+    stems = _stems(split)
+    if directory is not None:
+        d = Path(directory)
+    elif download or split == "full":
+        d = data_home() / "mnist"
+    else:
+        d = default_data_dir() / "mnist"
+        if not _has_all(d, stems) and _has_all(data_home() / "mnist", stems):
+            d = data_home() / "mnist"
+    if download:
+        ensure_files([MNIST_FILES[s] for s in stems], d, MNIST_MIRRORS)
+    if not d.is_dir():
+        raise FileNotFoundError(
+            f"MNIST directory not found: {d} (set NEURO_DATA_DIR or SPARSE_NEURO_DATA, pass "
+            "directory=, or load_mnist(download=True) to fetch the files)"
+        )
+    if split == "full":
+        x_tr, y_tr = _read_pair(d, "train")
+        x_te, y_te = _read_pair(d, "t10k")
+        return Split(x_tr, y_tr, x_te, y_te, f"mnist: {len(y_tr)} train / {len(y_te)} test")
+    x, y = _read_pair(d, split)
+    n = len(y)
+    n_train = 8000 if n_train is None else n_train
     if not (0 < n_train < n):
         raise ValueError(f"n_train must be in [1, {n - 1}], got {n_train}")
-    x = images.reshape(n, -1).astype(np.float32) / 255.0
-    y = labels.astype(np.int64)
-    return Split(x[:n_train], y[:n_train], x[n_train:], y[n_train:])
+    name = {"t10k": "mnist-test", "train": "mnist-train"}[split]
+    return Split(
+        x[:n_train],
+        y[:n_train],
+        x[n_train:],
+        y[n_train:],
+        f"{name}-{n // 1000}k: {n_train} train / {n - n_train} test",
+    )
