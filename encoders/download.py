@@ -179,6 +179,10 @@ def _download(url: str, part: Path, total: int | None) -> None:
         with open(part, "ab" if have else "wb") as fh:
             try:
                 for block in iter(lambda: resp.read(_CHUNK), b""):
+                    if total is not None and have + got + len(block) > total:
+                        # a server that sends more than the file has is not sending the file
+                        fh.truncate(0)
+                        raise DownloadError(f"{url}: more than the expected {total} bytes")
                     fh.write(block)
                     got += len(block)
                     progress.update(len(block))

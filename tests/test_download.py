@@ -181,6 +181,16 @@ def test_bad_mirror_falls_through_to_the_next(server, tmp_path, monkeypatch):
         other.httpd.server_close()
 
 
+def test_oversized_answer_is_cut_off_and_discarded(server, tmp_path, monkeypatch):
+    name = "t10k-labels-idx1-ubyte.gz"
+    good = datasets.MNIST_FILES[name.removesuffix(".gz")]
+    server.files[name] = server.files[name] + b"\0" * 100_000
+    with pytest.raises(DownloadError, match=f"more than the expected {good.size} bytes"):
+        load_mnist(tmp_path, download=True)
+    assert not (tmp_path / name).exists()
+    assert (tmp_path / (name + ".part")).stat().st_size == 0
+
+
 def test_no_server_names_files_urls_checksums_and_directory(server, tmp_path, monkeypatch):
     with socket.socket() as s:  # a port nobody listens on: connection refused
         s.bind(("127.0.0.1", 0))
