@@ -40,6 +40,4 @@ QUICK: dict[str, Any] = {"epochs": 8, "engine_samples": 100}
 
 def run(cfg: Config, ctx: Any) -> dict:
     """Train and evaluate the variants; see the module docstring."""
-    return run_surrogate(
-        cfg, ctx, load_digits_split(test_size=0.25, random_state=0), "sklearn digits"
-    )
+    return run_surrogate(cfg, ctx, load_digits_split(test_size=0.25, random_state=0))

@@ -220,6 +220,7 @@ def run(cfg: Config, ctx) -> dict:
         },
         "hidden_activation_sparsity": {n: float(act[i].mean()) for i, n in enumerate(NETWORKS)},
         "seeds": cfg.seeds,
+        "data": {"split": data.description, "test_used": len(y_test)},
         "weight_density": cfg.weight_density,
         "kwta_k": max(1, round(cfg.kwta_fraction * cfg.hidden)),
     }

@@ -654,7 +654,7 @@ def run(cfg: Config, ctx) -> dict:
         return {m: {f"{d:g}": v for d, v in by_d.items()} for m, by_d in t.items()}
 
     summary = {
-        "data": cfg.dataset,
+        "data": {"split": data.description},
         "architecture": "-".join(map(str, tr.sizes)),
         "accuracy": keyed(acc),
         "dense_accuracy": dense_r["accuracy"],

@@ -659,6 +659,8 @@ def run(cfg: Config, ctx) -> dict:
 
     summary = {
         "dataset": cfg.dataset,
+        # the loaded split, and how much of it this run trained and evaluated on
+        "data": {"split": data.description, "train_used": len(xtr), f"{eval_split}_used": len(xte)},
         "n_neurons": cfg.n_neurons,
         "inhibition": cfg.inhibition,
         "eval_split": eval_split,

@@ -224,8 +224,11 @@ def _raster_figure(
     )
 
 
-def run_surrogate(cfg: SurrogateConfig, ctx: Any, data: Split, tag: str) -> dict[str, Any]:
-    """Train the variants, evaluate, check the engine, write figures and arrays."""
+def run_surrogate(cfg: SurrogateConfig, ctx: Any, data: Split) -> dict[str, Any]:
+    """Train the variants, evaluate, check the engine, write figures and arrays.
+
+    The summary's ``data.split`` is ``data.description`` (which data and which split).
+    """
     torch.set_num_threads(cfg.threads)
     sizes = (data.n_features, cfg.hidden, data.n_classes)
     direct = direct_input()
@@ -251,7 +254,7 @@ def run_surrogate(cfg: SurrogateConfig, ctx: Any, data: Split, tag: str) -> dict
         "architecture": "-".join(map(str, sizes)),
         "n_train": len(data.x_train),
         "n_test": len(data.x_test),
-        "data": tag,
+        "data": {"split": data.description},
     }
     for name in ("sparse", "kwta", "spike"):
         if name in results:

@@ -25,6 +25,7 @@ def test_sparsity_sweep_smoke_summary_keys_and_figure(tmp_path):
     on_disk = json.loads((tmp_path / "summary.json").read_text())
     assert on_disk["accuracy"] == s["accuracy"]
     assert np.isfinite(on_disk["sensitivity"]["layer 0 (64-32)"]["0.1"])
+    assert on_disk["data"] == {"split": "sklearn-digits: 1347 train / 450 test (stratified)"}
 
 
 def test_replace_with_noise_replaces_the_stated_fraction():
@@ -43,6 +44,7 @@ def test_noise_robustness_smoke_summary_keys(tmp_path):
     assert all(len(v) == 2 and all(0 <= a <= 1 for a in v) for v in s["accuracy"].values())
     assert all(len(v) == 2 for v in s["accuracy_per_seed"]["dense"])  # 2 seeds
     assert (tmp_path / "noise_robustness.png").stat().st_size > 10_000
+    assert s["data"]["split"].startswith("mnist-test-10k: ") and s["data"]["test_used"] == 200
 
 
 def test_sweep_grid_budget_selects_and_orders_points():
