@@ -10,12 +10,15 @@ from sparse_neuro.encoders.codes import (
     to_events,
 )
 from sparse_neuro.encoders.datasets import (
+    MNIST_FILES,
+    MNIST_MIRRORS,
     Split,
     default_data_dir,
     load_digits_split,
     load_mnist,
     read_idx,
 )
+from sparse_neuro.encoders.download import DownloadError, data_home
 from sparse_neuro.encoders.natural_images import (
     DEFAULT_IMAGES,
     load_images,
@@ -27,7 +30,11 @@ from sparse_neuro.encoders.natural_images import (
 from sparse_neuro.neuro.storage.integrity import FormatError
 
 __all__ = [
+    "MNIST_FILES",
+    "MNIST_MIRRORS",
+    "DownloadError",
     "FormatError",
+    "data_home",
     "Split",
     "default_data_dir",
     "DEFAULT_IMAGES",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.server
+import logging
 import re
 import socket
 import struct
@@ -115,9 +116,13 @@ def _check(split, files) -> None:
     np.testing.assert_array_equal(split.y_test, np.frombuffer(lab, np.uint8))
 
 
-def test_first_call_downloads_and_verifies_second_uses_cache(server, tmp_path, monkeypatch):
+def test_first_call_downloads_and_verifies_second_uses_cache(server, tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("SPARSE_NEURO_DATA", str(tmp_path / "home"))
-    _check(load_mnist(download=True), server.files)
+    with caplog.at_level(logging.INFO, logger="sparse_neuro.encoders.download"):
+        _check(load_mnist(download=True), server.files)
+    # not a terminal: log lines (progress and the verified file), no bar
+    assert sum("downloaded and verified" in r.message for r in caplog.records) == 4
+    assert any(r.message.startswith("train-images-idx3-ubyte.gz: ") for r in caplog.records)
     assert server.names() == sorted(server.files)
     d = tmp_path / "home" / "mnist"
     for name, body in server.files.items():
