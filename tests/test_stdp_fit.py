@@ -208,3 +208,81 @@ def test_presets_run_on_the_clock_engine_as_predicted(preset):
     want = predict_pairing(rule, data, dt_s=dt)
     assert np.all(np.abs(want) > 1e-6)  # every protocol changes the weight
     np.testing.assert_allclose(dw, want, rtol=1e-9, atol=1e-12)
+
+
+# ---- the scorecard rows of the presets ------------------------------------------------------
+
+
+def test_fitted_rows_sit_beside_the_legacy_ones_and_judge_the_presets():
+    from sparse_neuro.neuro.bio.catalogue import fitted_plasticity_tests, plasticity_tests
+
+    rows = {t.name: t for t in fitted_plasticity_tests()}
+    assert len(rows) == 10
+    assert not set(rows) & {t.name for t in plasticity_tests()}
+    bp, sj = bi_poo_1998_data(), sjostrom_2001_data()
+    verdicts = {}
+    for prefix, preset in (
+        ("bi_poo_1998", STDPRule.bi_poo_1998()),
+        ("visual_cortex_2006", STDPRule.visual_cortex_2006()),
+    ):
+        on_bp, on_sj = predict_pairing(preset, bp), predict_pairing(preset, sj)
+        n = sj.dw.size // 2
+        for name, value in (
+            ("bi_poo_window", on_bp),
+            ("sjostrom_pre_post", on_sj[:n]),
+            ("sjostrom_post_pre", on_sj[n:]),
+        ):
+            verdicts[f"{prefix}_{name}"] = rows[f"{prefix}_{name}"].judge(value).passed
+    # each preset passes the data of its own preparation...
+    assert verdicts["bi_poo_1998_bi_poo_window"]
+    assert verdicts["visual_cortex_2006_sjostrom_pre_post"]
+    assert verdicts["visual_cortex_2006_sjostrom_post_pre"]
+    # ...and neither passes the other preparation's (LTP at 1 Hz implies LTP at 0.1 Hz in a
+    # pair or triplet rule; Sjostrom's 0.1 Hz point is -0.04 +- 0.05)
+    assert not verdicts["bi_poo_1998_sjostrom_pre_post"]
+    assert not verdicts["visual_cortex_2006_bi_poo_window"]
+
+
+def test_stdp_fit_experiment_smoke(tmp_path):
+    import json
+
+    from sparse_neuro.experiments.common import run_experiment
+
+    summary = run_experiment("stdp-fit", tmp_path, seed=0, smoke=True)
+    on_disk = json.loads((tmp_path / "summary.json").read_text())
+    assert on_disk["pair_tau_plus_s"] == pytest.approx(STDPRule.bi_poo_1998().tau_plus_s, rel=1e-3)
+    assert summary["pair_tau_minus_free_tau_minus_s_determined"] is False
+    assert summary["minimal_a3_plus_published"] == 6.5e-3
+    for ext in ("png", "svg"):
+        assert (tmp_path / f"stdp_fit.{ext}").stat().st_size > 10_000
+
+
+def test_bio_suite_computes_every_fitted_row(tmp_path, monkeypatch):
+    """The wiring of the rows (every declared row gets a value, the verdicts are those of the
+    predictor); the engine part of the protocol is checked against the predictor above."""
+    from sparse_neuro.experiments import bio_plasticity
+    from sparse_neuro.experiments.common import RunContext
+    from sparse_neuro.neuro.bio.catalogue import fitted_plasticity_tests
+
+    def predicted_protocol(intervals_s, rule, n_pairs, period_s, dt_s, t0_s=0.2):
+        d = np.asarray(intervals_s, dtype=np.float64)
+        data = PairingData("p", d, period_s, n_pairs, np.zeros(d.size))
+        return predict_pairing(rule, data, dt_s=dt_s), d
+
+    monkeypatch.setattr(bio_plasticity, "pairing_protocol", predicted_protocol)
+    values = bio_plasticity.fitted_plasticity(60, RunContext("bio-suite", tmp_path, seed=0))
+    passed = {t.name: t.judge(values[t.name]).passed for t in fitted_plasticity_tests()}
+    assert passed == {
+        "bi_poo_1998_bi_poo_window": True,
+        "bi_poo_1998_sjostrom_pre_post": False,
+        "bi_poo_1998_sjostrom_post_pre": False,
+        "bi_poo_1998_tau_plus_ms": True,
+        "bi_poo_1998_tau_minus_ms": True,
+        "visual_cortex_2006_bi_poo_window": False,
+        "visual_cortex_2006_sjostrom_pre_post": True,
+        "visual_cortex_2006_sjostrom_post_pre": True,
+        "visual_cortex_2006_tau_plus_ms": True,
+        "visual_cortex_2006_tau_minus_ms": True,
+    }
+    assert (tmp_path / "fitted_sjostrom_frequency.png").is_file()
+    assert (tmp_path / "fitted_bi_poo_window.png").is_file()
