@@ -193,8 +193,9 @@ def test_preset_scaling_and_overrides():
         STDPRule.bi_poo_1998(w_scale=0.0)
 
 
+@pytest.mark.parametrize("backend", ["clock", "loihi-float"])
 @pytest.mark.parametrize("preset", [STDPRule.bi_poo_1998, STDPRule.visual_cortex_2006])
-def test_presets_run_on_the_clock_engine_as_predicted(preset):
+def test_presets_run_on_the_engines_as_predicted(preset, backend):
     from sparse_neuro.experiments.stdp_window import pairing_protocol
 
     # the rule unchanged but for bounds wide enough for a protocol's change of a weight of 1
@@ -202,7 +203,7 @@ def test_presets_run_on_the_clock_engine_as_predicted(preset):
     dt = 1e-4
     intervals = np.array([10e-3, -10e-3, 5e-3, -25e-3, 10e-3, -10e-3])
     periods = np.array([0.1, 0.1, 1.0, 0.05, 0.025, 0.02])
-    dw, true = pairing_protocol(intervals, rule, 10, periods, dt)
+    dw, true = pairing_protocol(intervals, rule, 10, periods, dt, backend=backend)
     np.testing.assert_allclose(true, intervals, atol=1e-9)
     data = PairingData("engine", intervals, periods, 10, np.zeros(intervals.size))
     want = predict_pairing(rule, data, dt_s=dt)
