@@ -93,6 +93,14 @@ def test_pairing_data_rejects_bad_input():
         PairingData("x", [0.01], 1.0, 0, [0.1])
     with pytest.raises(ValueError, match="free"):
         fit_stdp(STDPRule(), bi_poo_1998_data(), ("w_max",))
+    with pytest.raises(ValueError, match="bounds"):
+        fit_stdp(STDPRule(), bi_poo_1998_data(), ("a_plus",), bounds={"a_plus": (1.0, 0.0)})
+    with pytest.raises(ValueError, match="n_bootstrap"):
+        fit_stdp(STDPRule(), bi_poo_1998_data(), ("a_plus",), n_bootstrap=-1)
+    with pytest.raises(ValueError, match="cannot determine"):
+        fit_stdp(STDPRule(), PairingData("x", [0.01, -0.01], 1.0, 60, [0.1, -0.1]), PAIR_FREE)
+    with pytest.raises(TypeError, match="PairingData"):
+        fit_stdp(STDPRule(), [], ("a_plus",))
 
 
 # ---- the fit --------------------------------------------------------------------------------
