@@ -4,7 +4,9 @@
   pair rule (Bi & Poo time constants 16.8 / 33.7 ms, Song, Miller & Abbott 2000 amplitudes
   1% / 1.05% per pair) and the triplet rule (Pfister & Gerstner 2006 visual-cortex fit); the
   window of the stdp-digits network's rule (time constants fitted from a sweep of intervals);
-- Sjostrom et al. (2001): 60 pairings at +10 / -10 ms at 0.1 to 50 Hz for both rules.
+- Sjostrom et al. (2001): 60 pairings at +10 / -10 ms at 0.1 to 50 Hz for both rules;
+- beside them (:func:`fitted_plasticity`), the same five measurements for each fitted preset,
+  ``STDPRule.bi_poo_1998()`` and ``STDPRule.visual_cortex_2006()``.
 
 Every protocol runs on the clock engine
 (:func:`sparse_neuro.experiments.stdp_window.pairing_protocol`).
@@ -22,7 +24,7 @@ from sparse_neuro.neuro.bio.bi_poo import BI_POO_PAIRINGS, BI_POO_PERIOD_S, bi_p
 from sparse_neuro.neuro.bio.scorecard import read_table
 from sparse_neuro.neuro.model.plasticity_rules import STDPRule
 
-__all__ = ["PAIR_RULE", "plasticity"]
+__all__ = ["PAIR_RULE", "fitted_plasticity", "plasticity"]
 
 DT_S = 1e-4
 #: Pair rule: Bi & Poo (2001) time constants, Song, Miller & Abbott (2000) amplitudes (A- = 1.05 A+).
@@ -58,22 +60,9 @@ def plasticity(n_pairs: int, ctx) -> dict:
         w_min=-100.0,
         w_max=100.0,
     )  # wide bounds: no clipping
-    ms = np.concatenate([np.arange(-100.0, 0.0, 5.0), np.arange(5.0, 100.1, 5.0)])
-    dw, sweep_dt = pairing_protocol(ms * 1e-3, digits_rule, n_pairs, 1.0, DT_S)
-    fit = fit_window(sweep_dt, dw / n_pairs)
-    values["stdp_digits_tau_plus_ms"] = fit["tau_plus_s"] * 1e3
-    values["stdp_digits_tau_minus_ms"] = fit["tau_minus_s"] * 1e3
-
-    rows = read_table("sjostrom2001_pfister2006.csv")
-    f = np.array([float(r["frequency_hz"]) for r in rows])
-    intervals = np.concatenate([np.full(f.size, 10e-3), np.full(f.size, -10e-3)])
-    periods = np.concatenate([1.0 / f, 1.0 / f])
-    sjostrom = {}
-    for name, rule in rules.items():
-        d, _ = pairing_protocol(intervals, rule, 60, periods, DT_S)
-        sjostrom[name] = d
-        values[f"{name}_sjostrom_pre_post"] = d[: f.size]
-        values[f"{name}_sjostrom_post_pre"] = d[f.size :]
+    taus, sweep_dt, dw = _window_time_constants(digits_rule, n_pairs)
+    values.update({f"stdp_digits_{k}": v for k, v in taus.items()})
+    f, rows, sjostrom = _sjostrom(rules, values)
     ctx.save_arrays(
         "plasticity",
         {
@@ -89,20 +78,81 @@ def plasticity(n_pairs: int, ctx) -> dict:
         },
     )
     _bi_poo_figure(dt_data, dw_data, rules, ctx)
-    _sjostrom_figure(f, rows, sjostrom, ctx)
+    # the triplet curves first, as drawn since the figure was added
+    _sjostrom_figure(f, rows, {"triplet": sjostrom["triplet"], "pair": sjostrom["pair"]}, ctx)
     return values
 
 
-def _bi_poo_figure(dt: np.ndarray, dw: np.ndarray, rules: dict[str, STDPRule], ctx) -> None:
+def _window_time_constants(rule: STDPRule, n_pairs: int) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Time constants (ms) of ``fit_window`` on a -100..100 ms sweep (5 ms steps, ``n_pairs``
+    pairings at 1 Hz, clock engine); also the measured intervals and total changes."""
+    ms = np.concatenate([np.arange(-100.0, 0.0, 5.0), np.arange(5.0, 100.1, 5.0)])
+    dw, sweep_dt = pairing_protocol(ms * 1e-3, rule, n_pairs, 1.0, DT_S)
+    fit = fit_window(sweep_dt, dw / n_pairs)
+    return (
+        {"tau_plus_ms": fit["tau_plus_s"] * 1e3, "tau_minus_ms": fit["tau_minus_s"] * 1e3},
+        sweep_dt,
+        dw,
+    )
+
+
+def _sjostrom(rules: dict[str, STDPRule], values: dict) -> tuple[np.ndarray, list, dict]:
+    """Sjostrom's protocols for each rule; fills ``values[{name}_sjostrom_pre_post/post_pre]``."""
+    rows = read_table("sjostrom2001_pfister2006.csv")
+    f = np.array([float(r["frequency_hz"]) for r in rows])
+    intervals = np.concatenate([np.full(f.size, 10e-3), np.full(f.size, -10e-3)])
+    periods = np.concatenate([1.0 / f, 1.0 / f])
+    sjostrom = {}
+    for name, rule in rules.items():
+        d, _ = pairing_protocol(intervals, rule, 60, periods, DT_S)
+        sjostrom[name] = d
+        values[f"{name}_sjostrom_pre_post"] = d[: f.size]
+        values[f"{name}_sjostrom_post_pre"] = d[f.size :]
+    return f, rows, sjostrom
+
+
+def fitted_rules() -> dict[str, STDPRule]:
+    """The fitted presets as run by the protocols (bounds wide enough not to clip)."""
+    return {
+        "bi_poo_1998": STDPRule.bi_poo_1998(w_min=-100.0, w_max=100.0),
+        "visual_cortex_2006": STDPRule.visual_cortex_2006(w_min=-100.0, w_max=100.0),
+    }
+
+
+def fitted_plasticity(n_pairs: int, ctx) -> dict:
+    """Statistics of :func:`sparse_neuro.neuro.bio.catalogue.fitted_plasticity_tests`: each
+    fitted preset through the Bi & Poo and Sjostrom protocols and the window sweep of
+    :func:`plasticity` (``n_pairs`` pairings per interval), on the clock engine; saves the
+    arrays and the two figures with the presets beside the data."""
+    rules = fitted_rules()
+    dt_data, dw_data = bi_poo_points()
+    values: dict = {}
+    arrays: dict = {}
+    for name, rule in rules.items():
+        dw, _ = pairing_protocol(dt_data, rule, BI_POO_PAIRINGS, BI_POO_PERIOD_S, DT_S)
+        values[f"{name}_bi_poo_window"] = arrays[f"{name}_bi_poo_dw"] = dw
+        taus, _, _ = _window_time_constants(rule, n_pairs)
+        values.update({f"{name}_{k}": v for k, v in taus.items()})
+    f, rows, sjostrom = _sjostrom(rules, values)
+    arrays.update({f"{name}_sjostrom_dw": d for name, d in sjostrom.items()})
+    ctx.save_arrays("fitted_plasticity", arrays)
+    _bi_poo_figure(dt_data, dw_data, rules, ctx, "fitted_bi_poo_window")
+    _sjostrom_figure(f, rows, sjostrom, ctx, "fitted_sjostrom_frequency")
+    return values
+
+
+def _bi_poo_figure(
+    dt: np.ndarray, dw: np.ndarray, rules: dict[str, STDPRule], ctx, name: str = "bi_poo_window"
+) -> None:
     # the rules' curves on a fine grid of timings, same protocol
     grid = np.concatenate([np.arange(-100.0, 0.0, 2.5), np.arange(2.5, 100.1, 2.5)]) * 1e-3
     fig, ax = plt.subplots(figsize=(5, 3.6))
     ax.scatter(
         1e3 * dt, 100 * dw, s=14, color="k", label=f"Bi & Poo 1998 ({dt.size} cell pairs)", zorder=3
     )
-    for (name, rule), style in zip(rules.items(), ("-", "--")):
+    for (label, rule), style in zip(rules.items(), ("-", "--")):
         d, true_dt = pairing_protocol(grid, rule, BI_POO_PAIRINGS, BI_POO_PERIOD_S, DT_S)
-        ax.plot(1e3 * true_dt, 100 * d, style, label=f"{name} rule")
+        ax.plot(1e3 * true_dt, 100 * d, style, label=f"{label} rule")
     ax.axhline(0, color="k", lw=0.6)
     ax.axvline(0, color="k", lw=0.6)
     ax.set(
@@ -113,17 +163,23 @@ def _bi_poo_figure(dt: np.ndarray, dw: np.ndarray, rules: dict[str, STDPRule], c
     ax.legend(fontsize=7)
     ctx.save_figure(
         fig,
-        "bi_poo_window",
+        name,
         caption=(
             f"Relative change of synaptic strength after {BI_POO_PAIRINGS} pre/post pairings at "
             f"{1 / BI_POO_PERIOD_S:g} Hz against the spike timing: the 45 cell pairs of Bi & Poo (1998) Fig. 7 "
-            "(digitised by D. Spicher) and the pair and triplet rules simulated on the clock engine with the "
+            "(digitised by D. Spicher) and the rules named in the legend simulated on the clock engine with the "
             "same protocol."
         ),
     )
 
 
-def _sjostrom_figure(f: np.ndarray, rows: list[dict], model: dict[str, np.ndarray], ctx) -> None:
+def _sjostrom_figure(
+    f: np.ndarray,
+    rows: list[dict],
+    model: dict[str, np.ndarray],
+    ctx,
+    name: str = "sjostrom_frequency",
+) -> None:
     fig, ax = plt.subplots(figsize=(5, 3.6))
     for col, sem, dt, c in (
         ("dw_pre_post", "sem_pre_post", "+10 ms", "C3"),
@@ -139,8 +195,8 @@ def _sjostrom_figure(f: np.ndarray, rows: list[dict], model: dict[str, np.ndarra
             label=f"Sjostrom 2001, {dt}",
         )
         i = slice(0, f.size) if dt.startswith("+") else slice(f.size, None)
-        ax.plot(f, model["triplet"][i], "-", color=c, label=f"triplet rule, {dt}")
-        ax.plot(f, model["pair"][i], ":", color=c, label=f"pair rule, {dt}")
+        for (rule_name, d), style in zip(model.items(), ("-", ":")):
+            ax.plot(f, d[i], style, color=c, label=f"{rule_name} rule, {dt}")
     ax.axhline(0, color="k", lw=0.6)
     ax.set(
         xlabel="pairing frequency (Hz)",
@@ -150,10 +206,10 @@ def _sjostrom_figure(f: np.ndarray, rows: list[dict], model: dict[str, np.ndarra
     ax.legend(fontsize=6, ncol=2)
     ctx.save_figure(
         fig,
-        "sjostrom_frequency",
+        name,
         caption=(
             "Weight change after 60 pre/post pairings at +10 ms and -10 ms against pairing frequency: "
-            "Sjostrom et al. (2001) data (mean +- SEM, as in Pfister & Gerstner 2006) and the triplet and pair "
-            "rules simulated on the clock engine."
+            "Sjostrom et al. (2001) data (mean +- SEM, as in Pfister & Gerstner 2006) and the rules named in "
+            "the legend simulated on the clock engine."
         ),
     )

@@ -31,7 +31,7 @@ import numpy as np
 
 from sparse_neuro.experiments import olshausen_field
 from sparse_neuro.experiments.bio_network import NETWORKS, NetworkConfig, network_activity
-from sparse_neuro.experiments.bio_plasticity import plasticity
+from sparse_neuro.experiments.bio_plasticity import fitted_plasticity, plasticity
 from sparse_neuro.experiments.common import write_json_atomic
 from sparse_neuro.learning.dictionary import infer, relative_reconstruction_error
 from sparse_neuro.neuro.analysis import lifetime_sparseness
@@ -40,6 +40,7 @@ from sparse_neuro.neuro.analysis.gratings import orientation_tuning, spatial_fre
 from sparse_neuro.neuro.bio.binned2d import permutation_tv
 from sparse_neuro.neuro.bio.catalogue import (
     CV_FILE,
+    fitted_plasticity_tests,
     microcircuit_layer_test,
     network_tests,
     plasticity_tests,
@@ -607,11 +608,22 @@ def run(cfg: Config, ctx) -> dict:
     ]
     scorecard = [t.judge(values[t.name]).as_dict() for t in tests]
     ringach = _summarise_nxny_rows(scorecard, values)
-    write_json_atomic(ctx.out_dir / "scorecard.json", scorecard)
+    # --- fitted plasticity presets (issue 30): rows beside the 49, counted apart from them ---
+    values.update(fitted_plasticity(cfg.n_pairs, ctx))
+    fitted = [t.judge(values[t.name]).as_dict() for t in fitted_plasticity_tests()]
+    write_json_atomic(ctx.out_dir / "scorecard.json", scorecard + fitted)
+    fitted_counts = {
+        "n_tests_all": len(scorecard) + len(fitted),
+        "n_passed_all": sum(r["passed"] for r in scorecard + fitted),
+        "passed_fitted_plasticity": sum(r["passed"] for r in fitted),
+        "n_fitted_plasticity": len(fitted),
+    }
+    # --- end of the fitted presets ---
     n_pass = sum(r["passed"] for r in scorecard)
     summary = {
         "n_tests": len(scorecard),
         "n_passed": n_pass,
+        **fitted_counts,
         **{
             f"passed_{g}": sum(r["passed"] for r in scorecard if r["group"] == g)
             for g in ("receptive_fields", "network_activity", "plasticity")
@@ -633,7 +645,7 @@ def run(cfg: Config, ctx) -> dict:
         "microcircuit_l23e_rate_ratio": values["microcircuit_l23e_rate_ratio"],
         **{
             f"{r['name']}_r2": 1.0 - r["distance"]
-            for r in scorecard
+            for r in scorecard + fitted
             if r["name"].endswith("_bi_poo_window")
         },
     }

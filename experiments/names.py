@@ -8,6 +8,7 @@ experiments/common.py for the module contract). DEMO lists the experiments the
 EXPERIMENTS: dict[str, str] = {
     "stdp-window": "sparse_neuro.experiments.stdp_window",
     "stdp-digits": "sparse_neuro.experiments.stdp_digits",
+    "stdp-fit": "sparse_neuro.experiments.stdp_fit",
     "cuba": "sparse_neuro.experiments.cuba",
     "brette2007": "sparse_neuro.experiments.brette2007",
     "brunel": "sparse_neuro.experiments.brunel",

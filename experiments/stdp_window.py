@@ -32,7 +32,7 @@ from sparse_neuro.neuro import (
     SpikeMonitor,
 )
 from sparse_neuro.neuro.analysis.stdp_fit import fit_window
-from sparse_neuro.neuro.engines import ClockSimulator
+from sparse_neuro.neuro.engines import make_simulator
 from sparse_neuro.neuro.model.inputs import SpikeArraySource
 from sparse_neuro.neuro.model.plasticity_rules import STDPRule
 from sparse_neuro.neuro.model.validation import check_field_types
@@ -108,8 +108,10 @@ def pairing_protocol(
     period_s: np.ndarray | float,
     dt_s: float,
     t0_s: float = 0.2,
+    backend: str = "clock",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Run ``n_pairs`` pre/post pairs per interval, one synapse per interval.
+    """Run ``n_pairs`` pre/post pairs per interval, one synapse per interval, on ``backend``
+    (a registered engine that runs STDP: ``"clock"``, ``"loihi-float"``, ...).
 
     Parameters
     ----------
@@ -145,7 +147,7 @@ def pairing_protocol(
         ],
         monitors=[SpikeMonitor("post")],
     )
-    sim = ClockSimulator(net, dt_s)
+    sim = make_simulator(net, dt_s, backend)
     # whole steps (run() refuses a fraction of a step): the last spike plus 0.3 s, rounded up
     duration = math.ceil((pre_t.max() + abs(d).max() + 0.3) / dt_s - 1e-6) * dt_s
     rec = sim.run(duration)

@@ -28,8 +28,11 @@ __all__ = [
     "microcircuit_layer_test",
     "network_tests",
     "orientation_cv_test",
+    "FITTED_RULES",
+    "fitted_plasticity_tests",
     "plasticity_tests",
     "range_test",
+    "rule_plasticity_tests",
     "receptive_field_tests",
 ]
 
@@ -163,58 +166,100 @@ def microcircuit_layer_test() -> BioTest:
     )
 
 
-def plasticity_tests() -> list[BioTest]:
-    """Pair and triplet rules vs the Bi & Poo (1998) data points; the stdp-digits rule's window
-    vs Bi & Poo's fitted time constants; triplet and pair rule vs Sjostrom et al. (2001)."""
-    g = "plasticity"
-    tests = [
-        bi_poo_window_test(
-            f"{rule}_bi_poo_window",
-            f"{label}: relative weight change after "
-            f"{BI_POO_PAIRINGS} pairings at {1 / BI_POO_PERIOD_S:g} Hz at the data's intervals",
-        )
-        for rule, label in (
-            ("pair", "pair rule (Bi & Poo time constants, Song et al. 2000 amplitudes)"),
-            ("triplet", "triplet rule (Pfister & Gerstner 2006 visual-cortex fit)"),
-        )
-    ]
+BI_POO_CITE = "Bi & Poo (1998) J Neurosci 18:10464; fit of Bi & Poo (2001) Annu Rev Neurosci 24:139"
+SJOSTROM_CITE = "Sjostrom, Turrigiano & Nelson (2001) Neuron 32:1149, as in Pfister & Gerstner (2006) J Neurosci 26:9673"
+#: The fitted presets of :class:`~sparse_neuro.neuro.model.plasticity_rules.STDPRule` scored
+#: beside the legacy rules: prefix -> label.
+FITTED_RULES = {
+    "bi_poo_1998": "STDPRule.bi_poo_1998() (pair rule fitted to Bi & Poo 1998)",
+    "visual_cortex_2006": (
+        "STDPRule.visual_cortex_2006() (minimal triplet rule fitted to Sjostrom et al. 2001)"
+    ),
+}
+
+
+def _window_tau_tests(prefix: str, label: str) -> list[BioTest]:
+    """``{prefix}_tau_plus_ms`` / ``_tau_minus_ms`` against Bi & Poo's fitted time constants."""
     bp = {r["parameter"]: r for r in read_table(BI_POO_FILE)}
-    bp_cite = "Bi & Poo (1998) J Neurosci 18:10464; fit of Bi & Poo (2001) Annu Rev Neurosci 24:139"
-    # the rule the STDP digits network learns with (a model choice judged against the data); its
-    # amplitudes are learning rates, so only its time constants are compared
-    tests += [
+    return [
         BioTest(
-            f"stdp_digits_{p}_ms",
-            g,
-            f"the stdp-digits network's rule (its default parameters): fitted {p.replace('_', ' ')} of the "
-            "pairing window",
+            f"{prefix}_{p}_ms",
+            "plasticity",
+            f"{label}: fitted {p.replace('_', ' ')} of the pairing window",
             "ms",
             Reference(
-                bp_cite, BI_POO_FILE, f"{p.replace('_', ' ')} = {float(bp[p]['value']):g} ms"
+                BI_POO_CITE, BI_POO_FILE, f"{p.replace('_', ' ')} = {float(bp[p]['value']):g} ms"
             ),
             RelativeTo(float(bp[p]["value"]), float(bp[p]["rtol"]), "ms"),
         )
         for p in ("tau_plus", "tau_minus")
     ]
+
+
+def _sjostrom_tests(prefix: str, label: str) -> list[BioTest]:
+    """``{prefix}_sjostrom_pre_post`` / ``_post_pre``: reduced chi^2 against the Sjostrom table."""
     rows = read_table(SJOSTROM_FILE)
     freqs = ", ".join(f"{float(r['frequency_hz']):g}" for r in rows)
-    cite = "Sjostrom, Turrigiano & Nelson (2001) Neuron 32:1149, as in Pfister & Gerstner (2006) J Neurosci 26:9673"
-    for rule in ("triplet", "pair"):
-        for side, col in (("pre_post", "dw_pre_post"), ("post_pre", "dw_post_pre")):
-            sem = "sem_" + col[3:]
-            y = tuple(float(r[col]) for r in rows)
-            s = tuple(float(r[sem]) for r in rows)
-            dt = "+10" if side == "pre_post" else "-10"
-            tests.append(
-                BioTest(
-                    f"{rule}_sjostrom_{side}",
-                    g,
-                    f"{rule} rule: relative weight change after 60 pairings at {dt} ms vs frequency ({freqs} Hz)",
-                    "1",
-                    Reference(
-                        cite, SJOSTROM_FILE, f"{dt} ms: " + ", ".join(f"{v:+.2f}" for v in y)
-                    ),
-                    ReducedChiSquare(y, s, 2.0),
-                )
+    tests = []
+    for side, col in (("pre_post", "dw_pre_post"), ("post_pre", "dw_post_pre")):
+        sem = "sem_" + col[3:]
+        y = tuple(float(r[col]) for r in rows)
+        s = tuple(float(r[sem]) for r in rows)
+        dt = "+10" if side == "pre_post" else "-10"
+        tests.append(
+            BioTest(
+                f"{prefix}_sjostrom_{side}",
+                "plasticity",
+                f"{label}: relative weight change after 60 pairings at {dt} ms vs frequency ({freqs} Hz)",
+                "1",
+                Reference(
+                    SJOSTROM_CITE, SJOSTROM_FILE, f"{dt} ms: " + ", ".join(f"{v:+.2f}" for v in y)
+                ),
+                ReducedChiSquare(y, s, 2.0),
             )
+        )
     return tests
+
+
+def _bi_poo_points_test(prefix: str, label: str) -> BioTest:
+    return bi_poo_window_test(
+        f"{prefix}_bi_poo_window",
+        f"{label}: relative weight change after "
+        f"{BI_POO_PAIRINGS} pairings at {1 / BI_POO_PERIOD_S:g} Hz at the data's intervals",
+    )
+
+
+def plasticity_tests() -> list[BioTest]:
+    """Pair and triplet rules vs the Bi & Poo (1998) data points; the stdp-digits rule's window
+    vs Bi & Poo's fitted time constants; triplet and pair rule vs Sjostrom et al. (2001)."""
+    return [
+        _bi_poo_points_test(
+            "pair", "pair rule (Bi & Poo time constants, Song et al. 2000 amplitudes)"
+        ),
+        _bi_poo_points_test("triplet", "triplet rule (Pfister & Gerstner 2006 visual-cortex fit)"),
+        # the rule the STDP digits network learns with (a model choice judged against the data); its
+        # amplitudes are learning rates, so only its time constants are compared
+        *_window_tau_tests(
+            "stdp_digits", "the stdp-digits network's rule (its default parameters)"
+        ),
+        *_sjostrom_tests("triplet", "triplet rule"),
+        *_sjostrom_tests("pair", "pair rule"),
+    ]
+
+
+def rule_plasticity_tests(prefix: str, label: str) -> list[BioTest]:
+    """Five rows for one rule: the Bi & Poo points, both Sjostrom protocols and the window's
+    time constants (measured as for the stdp-digits rule)."""
+    return [
+        _bi_poo_points_test(prefix, label),
+        *_sjostrom_tests(prefix, label),
+        *_window_tau_tests(prefix, label),
+    ]
+
+
+def fitted_plasticity_tests() -> list[BioTest]:
+    """:func:`rule_plasticity_tests` of each fitted preset (:data:`FITTED_RULES`), scored beside
+    (never instead of) the legacy :func:`plasticity_tests`."""
+    return [
+        t for prefix, label in FITTED_RULES.items() for t in rule_plasticity_tests(prefix, label)
+    ]
