@@ -53,6 +53,7 @@ from sparse_neuro.experiments.common import (
 from sparse_neuro.neuro.storage.atomic import atomic_path, write_text
 from sparse_neuro.neuro.storage.checkpoint import code_version
 from sparse_neuro.neuro.storage.integrity import FormatError
+from sparse_neuro.neuro.storage.provenance import provenance
 from sparse_neuro.neuro.storage.safe_read import read_bytes, read_json
 
 __all__ = [
@@ -232,7 +233,10 @@ def run_sweep(
     if stored is None or (stored.get("grid"), stored.get("seeds")) != (grid, seeds):
         for old in ("sweep.csv", "sweep.h5", "sweep.png"):  # tables of the previous grid
             (out / old).unlink(missing_ok=True)
-        write_json_atomic(out / "sweep.json", {**identity, "grid": grid, "seeds": seeds})
+        write_json_atomic(
+            out / "sweep.json",
+            {**identity, "grid": grid, "seeds": seeds, "provenance": provenance()},
+        )
     todo, skipped, failed_before = [], [], []
     for p in points:
         d = out / "points" / p.id
