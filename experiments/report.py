@@ -277,5 +277,9 @@ def render_demo_page(out_dir: Path, sections: list[dict]) -> Path:
     (traceback or None), ``figures`` (list of :class:`FigureEntry`, paths relative to
     ``out_dir``), ``report`` (relative link to its own page or None) and ``scorecard``.
     """
-    html = _env().get_template("demo.html.j2").render(sections=sections)
+    html = (
+        _env()
+        .get_template("demo.html.j2")
+        .render(sections=sections, provenance=current_provenance())
+    )
     return _write(Path(out_dir) / "index.html", html)
