@@ -25,6 +25,10 @@ def test_sparsity_sweep_smoke_summary_keys_and_figure(tmp_path):
     on_disk = json.loads((tmp_path / "summary.json").read_text())
     assert on_disk["accuracy"] == s["accuracy"]
     assert np.isfinite(on_disk["sensitivity"]["layer 0 (64-32)"]["0.1"])
+    import torch
+
+    (dense,) = (tmp_path / "checkpoints").glob("*-dense.pt")  # the stored dense weights
+    assert "numpy" in json.loads(torch.load(dense, weights_only=True)["provenance"])["dependencies"]
 
 
 def test_replace_with_noise_replaces_the_stated_fraction():
