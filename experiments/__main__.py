@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 
 if __name__ == "__main__" and (not sys.stderr.isatty() or {"-q", "--quiet"} & set(sys.argv)):
     # tqdm reads its TQDM_* defaults when it is imported: decide before importing anything
@@ -89,7 +90,8 @@ def _parser() -> argparse.ArgumentParser:
     add_arguments(sweep)
     _common(sweep)
     report = sub.add_parser(
-        "report", help="write a run's report.html again from its outputs (nothing is rerun)"
+        "report",
+        help="write a run's report.html (a demo tour's index.html) again from its outputs",
     )
     report.add_argument("run_dir", help="the output directory of a finished run (--out of run)")
     report.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
@@ -132,11 +134,15 @@ def _run(args: argparse.Namespace) -> dict:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from sparse_neuro.experiments.demo import rerender_index
     from sparse_neuro.experiments.report import rerender_run_page
     from sparse_neuro.neuro.storage.integrity import FormatError
 
+    run_dir = Path(args.run_dir)
     try:
-        page = rerender_run_page(args.run_dir)
+        tour = (run_dir / "summary.json").is_file() and not (run_dir / "config.json").is_file()
+        # a demo tour's directory: its summary.json gathers the runs, and it has no config.json
+        page = rerender_index(run_dir) if tour else rerender_run_page(run_dir)
     except (FileNotFoundError, FormatError, WriteError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE

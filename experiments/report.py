@@ -270,16 +270,14 @@ def rerender_run_page(run_dir: Path | str) -> Path:
     return _run_page(run_dir, summary, figure_entries(run_dir), config)
 
 
-def render_demo_page(out_dir: Path, sections: list[dict]) -> Path:
+def render_demo_page(out_dir: Path, sections: list[dict], provenance: dict | None = None) -> Path:
     """Write ``out_dir/index.html`` for the demo tour.
 
     ``sections``: one dict per experiment with ``name``, ``summary`` (dict), ``failure``
     (traceback or None), ``figures`` (list of :class:`FigureEntry`, paths relative to
     ``out_dir``), ``report`` (relative link to its own page or None) and ``scorecard``.
+    ``provenance``: the tour's (default this process's).
     """
-    html = (
-        _env()
-        .get_template("demo.html.j2")
-        .render(sections=sections, provenance=current_provenance())
-    )
+    prov = provenance if provenance is not None else current_provenance()
+    html = _env().get_template("demo.html.j2").render(sections=sections, provenance=prov)
     return _write(Path(out_dir) / "index.html", html)
