@@ -1,4 +1,4 @@
-"""Command line: ``sparse-neuro list | run NAME | sweep NAME``, ``sparse-neuro --version``.
+"""Command line: ``sparse-neuro list | run NAME | sweep NAME | report DIR``, ``--version``.
 
 The same as ``python -m sparse_neuro ...`` and ``python -m sparse_neuro.experiments ...``.
 
@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 
 if __name__ == "__main__" and (not sys.stderr.isatty() or {"-q", "--quiet"} & set(sys.argv)):
     # tqdm reads its TQDM_* defaults when it is imported: decide before importing anything
@@ -88,6 +89,12 @@ def _parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", help="grid x seeds of one experiment on Dask")
     add_arguments(sweep)
     _common(sweep)
+    report = sub.add_parser(
+        "report",
+        help="write a run's report.html (a demo tour's index.html) again from its outputs",
+    )
+    report.add_argument("run_dir", help="the output directory of a finished run (--out of run)")
+    report.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     return parser
 
 
@@ -126,11 +133,31 @@ def _run(args: argparse.Namespace) -> dict:
     return run_experiment(args.name, out, seed=args.seed, smoke=args.smoke, overrides=overrides)
 
 
+def _report(args: argparse.Namespace) -> int:
+    from sparse_neuro.experiments.demo import rerender_index
+    from sparse_neuro.experiments.report import rerender_run_page
+    from sparse_neuro.neuro.storage.integrity import FormatError
+
+    run_dir = Path(args.run_dir)
+    try:
+        tour = (run_dir / "summary.json").is_file() and not (run_dir / "config.json").is_file()
+        # a demo tour's directory: its summary.json gathers the runs, and it has no config.json
+        page = rerender_index(run_dir) if tour else rerender_run_page(run_dir)
+    except (FileNotFoundError, FormatError, WriteError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    if not args.quiet:
+        print(page)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``), run the command, return the exit code."""
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     if args.cmd == "list":
         return _list()
+    if args.cmd == "report":
+        return _report(args)
     try:
         setup_output(quiet=args.quiet, verbose=args.verbose)
         if args.cmd == "run":

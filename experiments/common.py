@@ -6,7 +6,8 @@ An experiment is a module with
 - ``SMOKE``: overrides for a run of a few seconds (tests), ``QUICK``: overrides for the demo,
 - ``run(cfg, ctx) -> dict``: does the work and returns flat summary figures.
 
-The runner writes ``summary.json`` (the figures plus run facts), ``config.json`` and
+The runner writes ``summary.json`` (the figures plus run facts and the run's provenance,
+:func:`sparse_neuro.neuro.storage.provenance.provenance`), ``config.json`` and
 ``report.html`` (summary, scorecard if the run wrote one, captioned figures); figures and
 arrays go through :class:`RunContext` so every file is written atomically.
 """
@@ -37,6 +38,7 @@ from tqdm.auto import tqdm  # noqa: E402
 from sparse_neuro.experiments.names import EXPERIMENTS  # noqa: E402
 from sparse_neuro.neuro.model.validation import integer  # noqa: E402
 from sparse_neuro.neuro.storage.atomic import atomic_open  # noqa: E402
+from sparse_neuro.neuro.storage.provenance import provenance  # noqa: E402
 
 __all__ = [
     "RunContext",
@@ -273,6 +275,7 @@ def run_experiment(
     summary = dict(module.run(cfg, ctx))
     summary.setdefault("total_wall_s", time.perf_counter() - t0)
     full = {"experiment": name, "seed": int(seed), "smoke": smoke, **summary}
+    full.setdefault("provenance", provenance())
     write_json_atomic(out / "summary.json", full)
     from sparse_neuro.experiments.report import render_experiment_page
 
@@ -337,12 +340,22 @@ def format_summary(summary: dict[str, Any], indent: str = "") -> str:
     """Readable ``key: value`` lines (floats to 4 significant digits, long lists shortened)."""
     lines = []
     for k, v in summary.items():
-        if isinstance(v, dict):
+        if k == "provenance" and isinstance(v, dict):  # in full in summary.json and --json
+            lines.append(f"{indent}{k}: {_short_provenance(v)}")
+        elif isinstance(v, dict):
             lines.append(f"{indent}{k}:")
             lines.append(format_summary(v, indent + "  "))
         else:
             lines.append(f"{indent}{k}: {_fmt(v)}")
     return "\n".join(lines)
+
+
+def _short_provenance(p: dict[str, Any]) -> str:
+    """``sparse-neuro 0.2.0, commit 1a2b3c4d5e6f (dirty), 2026-01-01T00:00:00+00:00``."""
+    git = p.get("git") if isinstance(p.get("git"), dict) else {}
+    commit = git.get("commit")
+    where = f", commit {str(commit)[:12]}{' (dirty)' if git.get('dirty') else ''}" if commit else ""
+    return f"sparse-neuro {p.get('sparse_neuro', '?')}{where}, {p.get('date', '?')}"
 
 
 def _fmt(v: Any) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
+import logging
 import time
 import traceback
 from pathlib import Path
@@ -11,7 +11,11 @@ from pathlib import Path
 from sparse_neuro.experiments.common import UsageError, load, run_experiment, write_json_atomic
 from sparse_neuro.experiments.names import DEMO
 from sparse_neuro.experiments.report import figure_entries, render_demo_page
+from sparse_neuro.neuro.storage.integrity import FormatError
+from sparse_neuro.neuro.storage.provenance import provenance
 from sparse_neuro.neuro.storage.safe_read import read_json
+
+log = logging.getLogger(__name__)
 
 __all__ = ["run_demo"]
 
@@ -52,7 +56,7 @@ def run_demo(
     results: dict[str, dict] = {}
     failures: dict[str, str] = {}
     for i, name in enumerate(DEMO, 1):
-        print(f"== demo {i}/{len(DEMO)}: {name}", file=sys.stderr, flush=True)
+        log.info("demo %d/%d: %s", i, len(DEMO), name)
         t0 = time.perf_counter()
         try:
             results[name] = run_experiment(
@@ -60,17 +64,39 @@ def run_demo(
             )
         except Exception:  # keep touring; report at the end
             failures[name] = traceback.format_exc()
-            print(failures[name], file=sys.stderr)
-        print(f"   {name} took {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-    write_json_atomic(out / "summary.json", {"experiments": results, "failures": failures})
-    _write_index(out, results, failures)
-    print(f"index page: {out / 'index.html'}", file=sys.stderr)
+            log.error("demo experiment %s failed:\n%s", name, failures[name])
+        log.info("demo %s took %.1f s", name, time.perf_counter() - t0)
+    prov = provenance()
+    write_json_atomic(
+        out / "summary.json", {"experiments": results, "failures": failures, "provenance": prov}
+    )
+    _write_index(out, results, failures, prov)
+    log.info("demo index page: %s", out / "index.html")
     if failures:
         raise RuntimeError(f"demo experiments failed: {sorted(failures)}")
     return results
 
 
-def _write_index(out: Path, results: dict[str, dict], failures: dict[str, str]) -> None:
+def rerender_index(out_dir: Path) -> Path:
+    """Write a finished tour's ``index.html`` again from its ``summary.json`` (and each run's
+    files); nothing is rerun."""
+    out = Path(out_dir)
+    path = out / "summary.json"
+    tour = read_json(path, "demo summary")
+    if not (
+        isinstance(tour, dict)
+        and isinstance(tour.get("experiments"), dict)
+        and isinstance(tour.get("failures"), dict)
+    ):
+        raise FormatError(f"{path}: a demo summary holds 'experiments' and 'failures' objects")
+    prov = tour.get("provenance")
+    _write_index(out, tour["experiments"], tour["failures"], prov if isinstance(prov, dict) else {})
+    return out / "index.html"
+
+
+def _write_index(
+    out: Path, results: dict[str, dict], failures: dict[str, str], provenance: dict | None = None
+) -> None:
     """The tour's page from the report templates: per experiment its summary, scorecard,
     captioned figures and a link to its own report page."""
     sections = []
@@ -84,7 +110,7 @@ def _write_index(out: Path, results: dict[str, dict], failures: dict[str, str]) 
                 "summary": {
                     k: v
                     for k, v in results.get(name, {}).items()
-                    if k not in ("experiment", "seed", "smoke")
+                    if k not in ("experiment", "seed", "smoke", "provenance")
                 },
                 "figures": [
                     dataclasses.replace(f, png=f"{name}/{f.png}", svg=f"{name}/{f.svg}")
@@ -94,4 +120,4 @@ def _write_index(out: Path, results: dict[str, dict], failures: dict[str, str]) 
                 "scorecard": read_json(card, "scorecard") if card.is_file() else [],
             }
         )
-    render_demo_page(out, sections)
+    render_demo_page(out, sections, provenance)

@@ -24,6 +24,7 @@ from typing import Any
 from sparse_neuro.experiments.common import _json_default, write_json_atomic
 from sparse_neuro.neuro.storage.atomic import _pid_alive
 from sparse_neuro.neuro.storage.integrity import FormatError
+from sparse_neuro.neuro.storage.provenance import provenance
 from sparse_neuro.neuro.storage.safe_read import read_bytes, read_json
 
 __all__ = ["PointStore", "point_key"]
@@ -67,8 +68,16 @@ class PointStore:
         if (self.fresh and key not in self._done_here) or not os.path.lexists(path):
             return None
         stored = read_json(path, "point file", max_bytes=_POINT_MAX_BYTES)
-        if not (isinstance(stored, dict) and set(stored) == {"sha256", "result"}):
-            raise FormatError(f"{path}: point file must hold exactly 'sha256' and 'result'")
+        # provenance: a record of what computed the point (files of older versions lack it)
+        if not (
+            isinstance(stored, dict)
+            and set(stored) - {"provenance"} == {"sha256", "result"}
+            and isinstance(stored.get("provenance", {}), dict)
+        ):
+            raise FormatError(
+                f"{path}: point file must hold exactly 'sha256', 'result' and 'provenance' "
+                "(an object)"
+            )
         if _digest(stored["result"]) != stored["sha256"]:
             raise FormatError(
                 f"{path}: point result does not match its SHA-256 (damaged or edited)"
@@ -76,9 +85,13 @@ class PointStore:
         return stored["result"]
 
     def put(self, key: str, result: dict[str, Any]) -> None:
-        """Store ``result`` (JSON-serialisable) for ``key`` atomically, with its SHA-256."""
+        """Store ``result`` (JSON-serialisable) for ``key`` atomically, with its SHA-256 and
+        the provenance of the process that computed it."""
         plain = json.loads(json.dumps(result, default=_json_default))  # as it will read back
-        write_json_atomic(self._file(key, ".json"), {"sha256": _digest(plain), "result": plain})
+        write_json_atomic(
+            self._file(key, ".json"),
+            {"sha256": _digest(plain), "result": plain, "provenance": provenance()},
+        )
         self._done_here.add(key)
 
     def claim(self, key: str) -> bool:

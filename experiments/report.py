@@ -20,6 +20,8 @@ import jinja2
 import matplotlib.pyplot as plt
 
 from sparse_neuro.neuro.storage.atomic import atomic_path, write_text
+from sparse_neuro.neuro.storage.integrity import FormatError
+from sparse_neuro.neuro.storage.provenance import provenance as current_provenance
 from sparse_neuro.neuro.storage.safe_read import read_json
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "render_demo_page",
     "render_experiment_page",
     "render_run_page",
+    "rerender_run_page",
     "save_figure",
     "unit_of",
 ]
@@ -169,9 +172,11 @@ def render_run_page(
     scorecard: list[dict] | None,
     figures: list[FigureEntry],
     config: dict | None = None,
+    provenance: dict | None = None,
 ) -> Path:
     """Write ``out_dir/report.html``: summary table, scorecard (if any), captioned figures,
-    and the run's parameters (if given)."""
+    the run's parameters (if given) and what produced it (``provenance``, default this
+    process's: :func:`sparse_neuro.neuro.storage.provenance.provenance`)."""
     html = (
         _env()
         .get_template("run.html.j2")
@@ -181,6 +186,7 @@ def render_run_page(
             config=config or {},
             scorecard=scorecard or [],
             figures=figures,
+            provenance=provenance if provenance is not None else current_provenance(),
         )
     )
     return _write(Path(out_dir) / "report.html", html)
@@ -192,38 +198,86 @@ def figure_entries(run_dir: Path) -> list[FigureEntry]:
     return [FigureEntry(**f) for f in read_json(path, "figure list")] if path.is_file() else []
 
 
+#: Run facts shown in the page's title rather than in its summary table.
+_FACTS = ("experiment", "seed", "smoke", "provenance")
+
+
+def _run_page(
+    out_dir: Path, summary: dict, figures: list[FigureEntry], config: dict | None
+) -> Path:
+    """The page of a run from its summary (with the run facts), figures and parameters."""
+    card_path = Path(out_dir) / "scorecard.json"
+    scorecard = read_json(card_path, "scorecard") if card_path.is_file() else None
+    smoke = ", smoke size" if summary.get("smoke") else ""
+    title = f"{summary.get('experiment', '?')} (seed {summary.get('seed', '?')}{smoke})"
+    if scorecard:
+        title += f": {sum(r['passed'] for r in scorecard)} of {len(scorecard)} tests pass"
+    prov = summary.get("provenance")
+    return render_run_page(
+        out_dir,
+        title,
+        {k: v for k, v in summary.items() if k not in _FACTS},
+        scorecard,
+        figures,
+        config,
+        # a page made again later shows what produced the run, not the rendering process
+        provenance=prov if isinstance(prov, dict) else {},
+    )
+
+
 def render_experiment_page(ctx, cfg, summary: dict) -> Path:
     """The report page of a finished run of the experiment runner (``ctx``: its RunContext).
 
     Shows ``scorecard.json`` when the run wrote one (bio-suite); lists the figures with their
-    captions in ``figures.json`` for pages that gather several runs (the demo tour).
+    captions in ``figures.json`` for pages that gather several runs (the demo tour) and for
+    :func:`rerender_run_page`.
     """
     write_text(
         Path(ctx.out_dir) / FIGURES_FILE,
         json.dumps([dataclasses.asdict(f) for f in ctx.figures], indent=1),
     )
-    card_path = Path(ctx.out_dir) / "scorecard.json"
-    scorecard = read_json(card_path, "scorecard") if card_path.is_file() else None
-    facts = ("experiment", "seed", "smoke")
-    title = f"{ctx.name} (seed {ctx.seed}{', smoke size' if ctx.smoke else ''})"
-    if scorecard:
-        title += f": {sum(r['passed'] for r in scorecard)} of {len(scorecard)} tests pass"
-    return render_run_page(
-        ctx.out_dir,
-        title,
-        {k: v for k, v in summary.items() if k not in facts},
-        scorecard,
-        ctx.figures,
-        dataclasses.asdict(cfg),
-    )
+    return _run_page(ctx.out_dir, summary, ctx.figures, dataclasses.asdict(cfg))
 
 
-def render_demo_page(out_dir: Path, sections: list[dict]) -> Path:
+def rerender_run_page(run_dir: Path | str) -> Path:
+    """Write ``run_dir/report.html`` again from the run's files (``summary.json``, and when
+    present ``config.json``, ``figures.json``, ``scorecard.json``): after a template change,
+    or for a run copied from another machine. Nothing is recomputed.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``run_dir`` has no ``summary.json`` (not the output directory of a finished run).
+    sparse_neuro.neuro.storage.integrity.FormatError
+        A file of the run is not what it should be (named).
+    """
+    run_dir = Path(run_dir)
+    path = run_dir / "summary.json"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{run_dir}: no summary.json; give the output directory of a finished run "
+            "(sparse-neuro run NAME --out DIR)"
+        )
+    summary = read_json(path, "run summary")
+    if not isinstance(summary, dict):
+        raise FormatError(f"{path}: a run summary must be a JSON object")
+    cfg_path = run_dir / "config.json"
+    config = read_json(cfg_path, "run configuration") if cfg_path.is_file() else None
+    if config is not None and not isinstance(config, dict):
+        raise FormatError(f"{cfg_path}: a run configuration must be a JSON object")
+    if config is not None:
+        config = {k: v for k, v in config.items() if k not in _FACTS}
+    return _run_page(run_dir, summary, figure_entries(run_dir), config)
+
+
+def render_demo_page(out_dir: Path, sections: list[dict], provenance: dict | None = None) -> Path:
     """Write ``out_dir/index.html`` for the demo tour.
 
     ``sections``: one dict per experiment with ``name``, ``summary`` (dict), ``failure``
     (traceback or None), ``figures`` (list of :class:`FigureEntry`, paths relative to
     ``out_dir``), ``report`` (relative link to its own page or None) and ``scorecard``.
+    ``provenance``: the tour's (default this process's).
     """
-    html = _env().get_template("demo.html.j2").render(sections=sections)
+    prov = provenance if provenance is not None else current_provenance()
+    html = _env().get_template("demo.html.j2").render(sections=sections, provenance=prov)
     return _write(Path(out_dir) / "index.html", html)

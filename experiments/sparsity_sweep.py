@@ -74,6 +74,7 @@ from sparse_neuro.neuro.model.validation import check_field_types
 from sparse_neuro.neuro.storage.atomic import atomic_path
 from sparse_neuro.neuro.storage.checkpoint import check_resume_mode, config_hash, seal, verify
 from sparse_neuro.neuro.storage.integrity import FormatError
+from sparse_neuro.neuro.storage.provenance import provenance_json
 from sparse_neuro.neuro.storage.safe_read import open_torch
 from sparse_neuro.neuro.train import SpikingMLP
 
@@ -563,7 +564,8 @@ def run(cfg: Config, ctx) -> dict:
             tr.fit(model, cfg.epochs)
             if not kw:  # the sensitivity map prunes this network
                 with atomic_path(dense_path) as tmp:
-                    torch.save(seal({"model": model.state_dict()}), tmp)  # manifest, SHA-256
+                    payload = {"model": model.state_dict(), "provenance": provenance_json()}
+                    torch.save(seal(payload), tmp)  # manifest, SHA-256
         else:
             model = tr.train_point(m, d, kw)
         return measure(model)

@@ -530,7 +530,7 @@ def _checked_position(
 
 
 # checkpoint entries stored as JSON or plain text rather than simulator arrays
-_CKPT_TEXT = ("shuffle_state", "config_hash", "code_version")
+_CKPT_TEXT = ("shuffle_state", "config_hash", "code_version", "source_hashes", "provenance")
 
 
 def assign_labels(resp: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:

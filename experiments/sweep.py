@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import io
 import itertools
 import logging
 import math
 import os
 import re
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +55,7 @@ from sparse_neuro.experiments.common import (
 from sparse_neuro.neuro.storage.atomic import atomic_path, write_text
 from sparse_neuro.neuro.storage.checkpoint import code_version
 from sparse_neuro.neuro.storage.integrity import FormatError
+from sparse_neuro.neuro.storage.provenance import provenance
 from sparse_neuro.neuro.storage.safe_read import read_bytes, read_json
 
 __all__ = [
@@ -162,17 +165,26 @@ def _client(scheduler: str | None, workers: int):
     # unless --verbose asked for debug output
     logging.getLogger("distributed").setLevel(max(logging.getLogger().level, logging.WARNING))
     if scheduler:
-        return Client(scheduler, timeout="20s"), None
+        client = Client(scheduler, timeout="20s")
+        log.info("Dask dashboard of the scheduler: %s", client.dashboard_link)
+        return client, None
     if workers < 1:
         raise UsageError(f"--workers must be >= 1, got {workers}")
+    # the dashboard needs bokeh (the interop extra); without it distributed would warn instead
+    has_bokeh = importlib.util.find_spec("bokeh") is not None
     cluster = LocalCluster(
         n_workers=workers,
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0" if has_bokeh else None,
     )
-    return Client(cluster), cluster
+    client = Client(cluster)
+    if has_bokeh:
+        log.info("Dask dashboard: %s", client.dashboard_link)
+    else:
+        log.debug("no Dask dashboard: bokeh is not installed (pip install 'sparse-neuro[interop]')")
+    return client, cluster
 
 
 def run_sweep(
@@ -232,7 +244,10 @@ def run_sweep(
     if stored is None or (stored.get("grid"), stored.get("seeds")) != (grid, seeds):
         for old in ("sweep.csv", "sweep.h5", "sweep.png"):  # tables of the previous grid
             (out / old).unlink(missing_ok=True)
-        write_json_atomic(out / "sweep.json", {**identity, "grid": grid, "seeds": seeds})
+        write_json_atomic(
+            out / "sweep.json",
+            {**identity, "grid": grid, "seeds": seeds, "provenance": provenance()},
+        )
     todo, skipped, failed_before = [], [], []
     for p in points:
         d = out / "points" / p.id
@@ -358,6 +373,7 @@ def _run_points(name, out, todo, smoke, overrides, scheduler, workers) -> dict[s
             for p in todo
         }
         bar = RunContext(name, out, 0).progress(total=len(futures), desc="sweep points")
+        t0, done = time.monotonic(), 0
         for fut in as_completed(futures):
             p = futures[fut]
             try:
@@ -368,12 +384,37 @@ def _run_points(name, out, todo, smoke, overrides, scheduler, workers) -> dict[s
             if res["status"] != "finished":
                 failed[p.id] = res["error"]
             bar.update()
+            done += 1
+            log.info(progress_line(name, done, len(failed), len(futures), time.monotonic() - t0))
         bar.close()
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
     return failed
+
+
+def progress_line(name: str, done: int, failed: int, total: int, elapsed_s: float) -> str:
+    """One log line of a sweep's progress: points done (of which failed) and left, and the
+    time left at the mean rate so far.
+
+    >>> progress_line("cuba", 3, 1, 10, 90.0)
+    'sweep cuba: 3 of 10 points done (1 failed), 7 left, about 3.5 min left'
+    """
+    left = total - done
+    eta = elapsed_s / done * left if done else float("nan")
+    when = f"about {_duration(eta)} left" if left else f"all done in {_duration(elapsed_s)}"
+    return f"sweep {name}: {done} of {total} points done ({failed} failed), {left} left, {when}"
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "unknown time"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 _META = ("point", "seed", "experiment", "smoke")

@@ -16,6 +16,7 @@ step, summed over steps; predictions are the argmax of output spike counts.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -39,6 +40,8 @@ from sparse_neuro.neuro.storage.checkpoint import (
 )
 from sparse_neuro.neuro.storage.integrity import FormatError
 from sparse_neuro.neuro.storage.safe_read import open_torch
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "TrainConfig",
@@ -381,7 +384,7 @@ def train(
     eval_data: tuple[Any, Any] | None = None,
     checkpoint_path: str | Path | None = None,
     resume: bool = True,
-    progress: bool = True,
+    progress: bool | None = None,
     stop_after_batches: int | None = None,
     run_key: str = "",
 ) -> TrainResult:
@@ -398,6 +401,10 @@ def train(
         Default :func:`direct_input`.
     eval_data : (x_test, y_test), optional
         Evaluated after every epoch (``TrainResult.test_accuracy``).
+    progress : bool, optional
+        Draw a progress bar per epoch; default only when stderr is a terminal. Every epoch
+        also logs one INFO line (logger ``sparse_neuro.learning.training``: loss, accuracies,
+        seconds), so a log file of a batch job shows the progress without bar characters.
     checkpoint_path : path, optional
         Where to write checkpoints (atomically). If it exists and ``resume`` is true,
         training continues from it
@@ -480,7 +487,7 @@ def train(
         bar = tqdm(
             range(first, n_batches),
             desc=f"epoch {epoch + 1}/{config.epochs}",
-            disable=not progress,
+            disable=None if progress is None else not progress,  # None: only on a terminal
             leave=False,
             mininterval=1.0,
         )
@@ -517,6 +524,15 @@ def train(
                 evaluate(model, *eval_data, encode=encode, seed=config.seed)["accuracy"]
             )
         save(epoch + 1, 0)
+        log.info(
+            "epoch %d/%d: loss %.4f, train accuracy %.4f%s, %.1f s",
+            epoch + 1,
+            config.epochs,
+            result.loss[-1],
+            result.train_accuracy[-1],
+            f", test accuracy {result.test_accuracy[-1]:.4f}" if eval_data is not None else "",
+            result.epoch_seconds[-1],
+        )
     return result
 
 

@@ -75,3 +75,12 @@ def test_demo_index_page(tmp_path, monkeypatch):
     demo.run_demo(tmp_path, smoke=True)
     page = (tmp_path / "index.html").read_text()
     assert "cuba/raster.png" in page and "mean_rate_hz" in page
+    # the tour's own provenance block, not each run's dict in the summary tables
+    assert page.count('id="provenance"') == 1 and "command_line" not in page
+    assert "provenance" in json.loads((tmp_path / "summary.json").read_text())
+    # `sparse-neuro report DIR` of a tour writes its index again, the same page
+    from sparse_neuro.experiments.__main__ import main
+
+    (tmp_path / "index.html").unlink()
+    assert main(["report", str(tmp_path), "-q"]) == 0
+    assert (tmp_path / "index.html").read_text() == page

@@ -80,3 +80,19 @@ def test_damaged_or_edited_point_raises_format_error(tmp_path):
     f.write_text('{"acc": 0.9}')  # an old-format or foreign file
     with pytest.raises(FormatError, match="sha256"):
         store.get("a")
+
+
+def test_a_point_file_records_provenance_and_older_files_still_read(tmp_path):
+    import json
+
+    store = PointStore(tmp_path, "r")
+    store.put("a", {"acc": 0.5})
+    f = tmp_path / "r-a.json"
+    stored = json.loads(f.read_text())
+    assert stored["provenance"]["command_line"] and "numpy" in stored["provenance"]["dependencies"]
+    old = {k: v for k, v in stored.items() if k != "provenance"}  # written before provenance
+    f.write_text(json.dumps(old))
+    assert PointStore(tmp_path, "r").get("a") == {"acc": 0.5}
+    f.write_text(json.dumps({**old, "provenance": "text"}))
+    with pytest.raises(ValueError, match="provenance"):
+        PointStore(tmp_path, "r").get("a")

@@ -26,6 +26,10 @@ def test_sparsity_sweep_smoke_summary_keys_and_figure(tmp_path):
     assert on_disk["accuracy"] == s["accuracy"]
     assert np.isfinite(on_disk["sensitivity"]["layer 0 (64-32)"]["0.1"])
     assert on_disk["data"] == {"split": "sklearn-digits: 1347 train / 450 test (stratified)"}
+    import torch
+
+    (dense,) = (tmp_path / "checkpoints").glob("*-dense.pt")  # the stored dense weights
+    assert "numpy" in json.loads(torch.load(dense, weights_only=True)["provenance"])["dependencies"]
 
 
 def test_replace_with_noise_replaces_the_stated_fraction():

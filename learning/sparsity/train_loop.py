@@ -7,6 +7,7 @@ and input encoding are seeded as in :func:`sparse_neuro.learning.training.train`
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -17,6 +18,8 @@ import torch
 from torch import nn
 
 from sparse_neuro.learning.training import Encoder, _batch_seed, count_ce_loss, direct_input
+
+log = logging.getLogger(__name__)
 
 __all__ = ["StepHook", "train_with_hook", "cosine_lr"]
 
@@ -103,4 +106,11 @@ def train_with_hook(
             if hook is not None:
                 hook(step, lambda xb=xb, yb=yb: loss_fn(model(xb), yb), opt)
         losses.append(total / n)
+        log.info(
+            "epoch %d/%d: loss %.4f, %.1f s so far",
+            epoch + 1,
+            epochs,
+            losses[-1],
+            time.perf_counter() - t0,
+        )
     return {"loss": losses, "seconds": time.perf_counter() - t0, "steps": step - first_step}

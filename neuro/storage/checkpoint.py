@@ -22,6 +22,7 @@ file must still hold values in range).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import sys
@@ -40,6 +41,8 @@ __all__ = [
     "CheckpointMismatch",
     "code_version",
     "config_hash",
+    "describe_code_change",
+    "source_hashes",
     "run_identity",
     "check_identity",
     "INTEGRITY_KEY",
@@ -47,6 +50,7 @@ __all__ = [
     "verify",
     "seal_arrays",
     "verify_arrays",
+    "PROVENANCE_ENTRY",
     "write_state_dict",
     "read_state_dict",
 ]
@@ -93,22 +97,85 @@ def config_hash(config: Any, **extra: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+@functools.cache
+def source_hashes() -> dict[str, str]:
+    """SHA-256 (first 16 hex digits) of each source file of the packages whose code the
+    kernels run (:data:`sparse_neuro.neuro.jit.PACKAGES`), keyed by its path in the
+    installed package (``"sparse_neuro/neuro/engines/primitives.py"``).
+
+    Stored in every checkpoint, so that a refused resume can name what changed.
+    Computed once per process.
+    """
+    from sparse_neuro.neuro.jit import package_dirs
+
+    out = {}
+    for pkg, base in package_dirs().items():
+        for path in sorted(base.rglob("*.py")):
+            name = f"{pkg.replace('.', '/')}/{path.relative_to(base).as_posix()}"
+            out[name] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return out
+
+
 def run_identity(config: Any, **extra: Any) -> dict[str, str]:
-    """``{"config_hash": ..., "code_version": ...}`` to store in a checkpoint."""
-    return {"config_hash": config_hash(config, **extra), "code_version": code_version()}
+    """What to store in a checkpoint, all strings: ``config_hash`` and ``code_version``
+    (checked by :func:`check_identity`), ``source_hashes`` (JSON of :func:`source_hashes`: a
+    refusal names the changed modules) and ``provenance`` (JSON,
+    :func:`sparse_neuro.neuro.storage.provenance.provenance`: what wrote it)."""
+    from sparse_neuro.neuro.storage.provenance import provenance_json
+
+    return {
+        "config_hash": config_hash(config, **extra),
+        "code_version": code_version(),
+        "source_hashes": json.dumps(source_hashes(), sort_keys=True),
+        "provenance": provenance_json(),
+    }
 
 
-def check_identity(stored: dict[str, Any], expected: dict[str, str], where: str) -> None:
-    """Raise :class:`CheckpointMismatch` unless ``stored`` is the identity ``expected``.
+#: Modules named in a refusal; the rest are counted.
+_MAX_NAMED = 8
 
-    The message says how to start fresh instead (``--set resume=fresh`` for experiments).
+
+def describe_code_change(stored_hashes: object) -> str:
+    """What changed in the sources since a checkpoint recorded ``stored_hashes`` (the JSON
+    text of :func:`source_hashes` then): the modules changed, added and removed, by path, or
+    a note when the checkpoint does not record them or no module changed (then the package,
+    numba or llvmlite version did)."""
+    try:
+        then = json.loads(str(stored_hashes))
+    except ValueError:
+        then = None
+    if not (isinstance(then, dict) and all(isinstance(v, str) for v in then.values())):
+        return "the checkpoint does not record its modules' hashes (written by an older version)"
+    now = source_hashes()
+    parts = [
+        *(f"{m} changed" for m in sorted(set(now) & set(then)) if now[m] != then[m]),
+        *(f"{m} was added" for m in sorted(set(now) - set(then))),
+        *(f"{m} was removed" for m in sorted(set(then) - set(now))),
+    ]
+    if not parts:
+        return "no module changed: the package, numba or llvmlite version did"
+    more = f" and {len(parts) - _MAX_NAMED} more" if len(parts) > _MAX_NAMED else ""
+    return ", ".join(parts[:_MAX_NAMED]) + more + " since the checkpoint was written"
+
+
+def check_identity(stored: Mapping[str, Any], expected: dict[str, str], where: str) -> None:
+    """Raise :class:`CheckpointMismatch` unless ``stored`` is the identity ``expected``
+    (its ``config_hash`` and ``code_version``).
+
+    A code change names the modules that changed (:func:`describe_code_change`). The message
+    says how to start fresh instead (``--set resume=fresh`` for experiments).
     """
     for key in ("config_hash", "code_version"):
         if str(stored.get(key)) != expected[key]:
+            why = (
+                describe_code_change(stored.get("source_hashes"))
+                if key == "code_version"
+                else "another configuration or seed"
+            )
             raise CheckpointMismatch(
                 f"{where}: checkpoint belongs to another run ({key} {stored.get(key)!r}, this run "
-                f"{expected[key]!r}: another configuration, seed or code version); refusing to "
-                "resume. Use another output directory, or start fresh (--set resume=fresh)."
+                f"{expected[key]!r}: {why}); refusing to resume. Use another output directory, "
+                "or start fresh (--set resume=fresh)."
             )
 
 
@@ -250,13 +317,17 @@ def verify_arrays(arrays: Mapping[str, np.ndarray], where: str) -> dict[str, np.
 
 
 _TREE = "__tree__"
+#: NPZ entry of a state dict file: JSON of what wrote it (provenance; absent in older files).
+PROVENANCE_ENTRY = "__provenance__"
 
 
 def write_state_dict(path: str | Path, d: Mapping[str, Any]) -> None:
     """Write a state dict (``state_dict()`` of a clocked or exact simulator: nested dicts
     with string keys, lists, numbers and numeric arrays) to ``path`` atomically, as an NPZ
-    sealed with a manifest and SHA-256 (no pickles)."""
+    sealed with a manifest and SHA-256 (no pickles), with the provenance of the writer
+    (entry :data:`PROVENANCE_ENTRY`)."""
     from sparse_neuro.neuro.storage.atomic import atomic_open
+    from sparse_neuro.neuro.storage.provenance import provenance_json
 
     arrays: dict[str, np.ndarray] = {}
 
@@ -275,7 +346,16 @@ def write_state_dict(path: str | Path, d: Mapping[str, Any]) -> None:
 
     tree = encode(d, "")
     with atomic_open(path, "wb") as fh:
-        np.savez(fh, **seal_arrays({**arrays, _TREE: np.asarray(json.dumps(tree))}))
+        np.savez(
+            fh,
+            **seal_arrays(
+                {
+                    **arrays,
+                    _TREE: np.asarray(json.dumps(tree)),
+                    PROVENANCE_ENTRY: np.asarray(provenance_json()),
+                }
+            ),
+        )
 
 
 def read_state_dict(path: str | Path) -> dict[str, Any]:
@@ -300,6 +380,7 @@ def read_state_dict(path: str | Path) -> dict[str, Any]:
         tree = json.loads(str(arrays.pop(_TREE)))
     except (KeyError, ValueError):
         raise FormatError(f"{where}: no valid {_TREE} entry") from None
+    arrays.pop(PROVENANCE_ENTRY, None)  # a record for people, not state
     used: set[str] = set()
 
     def decode(node: Any) -> Any:

@@ -83,6 +83,7 @@ from sparse_neuro.neuro.storage.integrity import (
     stamp_integrity,
     verify_integrity,
 )
+from sparse_neuro.neuro.storage.provenance import provenance_json
 from sparse_neuro.neuro.storage.safe_read import open_binary, open_h5
 
 __all__ = [
@@ -245,6 +246,8 @@ def write_arrays(
         Datasets to write; an existing dataset of the same name is replaced.
     attrs : mapping, optional
         Attributes set on the group (numbers, strings, sequences; other values as JSON).
+        The file's root attribute ``provenance`` (JSON,
+        :func:`sparse_neuro.neuro.storage.provenance.provenance`) records what wrote it.
 
     Raises
     ------
@@ -272,6 +275,8 @@ def write_arrays(
                 g.create_dataset(k, data=a)
             for k, v in (attrs or {}).items():
                 g.attrs[k] = _attr_value(v)
+            # what wrote the file (the last writer: a file extended by a resumed run says so)
+            f.attrs["provenance"] = provenance_json()
             stamp_integrity(f)
 
 
