@@ -17,7 +17,7 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 # The CPU wheel first: an unpinned torch would pull a multi-GB CUDA build.
 .venv/bin/python -m pip install -q "torch==2.13.0"
-.venv/bin/python -m pip install -q -e ".[test,interop,reference]"
+.venv/bin/python -m pip install -q -e ".[test,interop,reference,docs]"
 # norse without its dependencies: it requires torchvision, whose wheels pin another torch
 # (CUDA); its real runtime needs (torch, numpy, nir, nirtorch) come from the line above.
 .venv/bin/python -m pip install -q --no-deps "norse>=1.0,<2"

@@ -76,7 +76,7 @@ def rate_code(
 
     Parameters
     ----------
-    x : array [*shape] with values in [0, 1]
+    x : array ``[*shape]`` with values in [0, 1]
     n_steps : int
         ``T`` >= 1.
     gain : float
@@ -85,7 +85,7 @@ def rate_code(
 
     Returns
     -------
-    spikes : array [T, *shape] of 0/1
+    spikes : array ``[T, *shape]`` of 0/1
     """
     n_steps = _check_steps(n_steps)
     if not (0.0 < gain <= 1.0):
@@ -201,7 +201,7 @@ def delta_code(
 
     Parameters
     ----------
-    series : array [T, *shape]
+    series : array ``[T, *shape]``
         Time-major signal.
     threshold : float > 0
     off_channel : bool
@@ -248,7 +248,7 @@ def population_code(
 
     Parameters
     ----------
-    x : array [*shape] with values in [low, high]
+    x : array ``[*shape]`` with values in [low, high]
     n_steps, n_neurons : int
     sigma : float, optional
         Tuning width; default the spacing of the centres.
@@ -256,7 +256,7 @@ def population_code(
 
     Returns
     -------
-    spikes : array [T, *shape, n_neurons]
+    spikes : array ``[T, *shape, n_neurons]``
     """
     n_steps = _check_steps(n_steps)
     if int(n_neurons) != n_neurons or n_neurons < 2:

@@ -47,7 +47,7 @@ __all__ = [
 
 # ---------------------------------------------------------------------- chip grid
 def chip_xy(n_chips: int, spec: LoihiSpec) -> np.ndarray:
-    """Grid (column, row) of chips ``0 .. n_chips - 1`` (see the module docstring)."""
+    """Grid (column, row) of chips ``0`` to ``n_chips - 1`` (see the module docstring)."""
     c = np.arange(int(n_chips))
     board, k = c // spec.chips_per_board, c % spec.chips_per_board
     w = spec.board_width_chips

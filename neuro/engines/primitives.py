@@ -110,7 +110,7 @@ def apply_drives(n, seed, drives, v, syn, last, ref_n, hits, t_lo, t_hi):
 
 @njit(nogil=True)
 def stable_argsort(key, n, order, tmp):
-    """Write into ``order[:n]`` the indices ``0 .. n - 1`` sorted by ``key`` (ascending),
+    """Write into ``order[:n]`` the indices ``0`` to ``n - 1`` sorted by ``key`` (ascending),
     equal keys in index order: the order ``numpy.argsort(key[:n], kind="mergesort")``
     gives, without allocating (a bottom-up merge sort through ``tmp``, as long as
     ``order``), so that the step loop can run without reference counting."""

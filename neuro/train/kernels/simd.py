@@ -6,7 +6,7 @@ work on rows of 16 to 64 values (a spike train over the steps, a row of neurons)
 * :func:`axpy_row`: ``dst[i, :] += a * src[j, :]`` as vector operations. In a numba loop LLVM
   cannot know that the two rows do not overlap: it checks at run time before every row (the
   rows are short, so the checks cost as much as the work) or gives up vectorising.
-* :func:`dot_row`: ``a[i, :] . b[j, :]`` with one vector accumulator and one horizontal sum.
+* :func:`dot_row`: ``a[i, :] @ b[j, :]`` with one vector accumulator and one horizontal sum.
 * :func:`lif_tile`, :func:`lif_grad_tile`: the LIF steps, forward and back in time, of 16
   neurons in registers, from and to trains (neurons x steps): 16 x 16 tiles transposed in
   registers (four perfect shuffles, ``shufflevector``), the membranes, spikes, spike bits and
@@ -135,9 +135,9 @@ def axpy_row(typingctx, dst, i, a, src, j):
 
 @intrinsic
 def scatter_row(typingctx, dst, cols, w, s0, s1, src, i):
-    """``dst[cols[s], :] += w[s] * src[i, :]`` for ``s = s0 .. s1 - 1`` (the synapses of input
-    ``i`` in a CSR row): each chunk of 16 of ``src``'s row loaded once, then one multiply and
-    one add per synapse (as :func:`axpy_row`, so the same results to the last bit)."""
+    """``dst[cols[s], :] += w[s] * src[i, :]`` for ``s`` from ``s0`` to ``s1 - 1`` (the synapses
+    of input ``i`` in a CSR row): each chunk of 16 of ``src``'s row loaded once, then one multiply
+    and one add per synapse (as :func:`axpy_row`, so the same results to the last bit)."""
     if not (
         _matrices(dst, src)
         and isinstance(cols, types.Array)
@@ -174,7 +174,7 @@ def scatter_row(typingctx, dst, cols, w, s0, s1, src, i):
 
 @intrinsic
 def dot_row(typingctx, a, i, b, j):
-    """``a[i, :] . b[j, :]`` (rows of ``a``'s length, a multiple of 16): products summed into
+    """``a[i, :] @ b[j, :]`` (rows of ``a``'s length, a multiple of 16): products summed into
     one vector, then its elements by halves."""
     if not _matrices(a, b):
         return None
@@ -222,7 +222,7 @@ def _store_lanes(context, builder, rows: _Rows, value, row, col, n_valid):
 def lif_tile(
     typingctx, cur, k0, n_steps, bias, thr, beta, reset_value, spikes, b, n_b, mems, keep, pos, bits
 ):
-    """The LIF steps of the 16 neurons ``k0 .. k0 + 15`` of one sample, in registers.
+    """The LIF steps of the 16 neurons ``k0`` to ``k0 + 15`` of one sample, in registers.
 
     ``cur`` [>= k0 + 16, lanes]: their input current trains (neurons x steps, the layout of the
     synapse loops), read by 16 x 16 tiles, transposed in registers and left zeroed (the next
@@ -390,7 +390,7 @@ def _load_lanes(context, builder, rows: _Rows, row, col, n_valid):
 
 @intrinsic
 def lif_grad_tile(typingctx, mems, g_spk, g_mem, resets, k0, n_steps, b, n_b, consts, kind, delta):
-    """The membrane gradient of the 16 neurons ``k0 .. k0 + 15`` of one sample, back in time
+    """The membrane gradient of the 16 neurons ``k0`` to ``k0 + 15`` of one sample, back in time
     in registers, stored as trains ``delta[k, t]`` (neurons x steps, padding steps zero).
 
     :func:`sparse_neuro.neuro.train.kernels.lif_steps.lif_grad_step`'s operations in its order
