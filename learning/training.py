@@ -417,6 +417,33 @@ def _scheduler(scheduler: SchedulerArg, opt: torch.optim.Optimizer) -> Any:
     return scheduler
 
 
+def _check_epoch_state(path: object, state: object) -> None:
+    """The epoch-start random states of a mid-epoch checkpoint of a DataLoader or a list of
+    batches: torch's (a uint8 tensor of torch's size) and the loader's generators'.
+
+    Raises
+    ------
+    FormatError
+        Naming the file and the entry.
+    """
+    want = torch.get_rng_state()
+    gens = state.get("generators", []) if isinstance(state, dict) else None
+    rng = state.get("torch_rng") if isinstance(state, dict) else None
+    for name, t in [("torch_rng", rng)] + [
+        (f"generators[{i}]", g) for i, g in enumerate(gens or [])
+    ]:
+        if not (isinstance(t, torch.Tensor) and t.dtype == want.dtype and t.dim() == 1):
+            raise FormatError(
+                f"{path}: epoch_state.{name} must be a uint8 random state (a mid-epoch "
+                f"checkpoint of this data replays its epoch from it), got {type(t).__name__}"
+            )
+    if rng.shape != want.shape or not isinstance(gens, list):
+        raise FormatError(
+            f"{path}: epoch_state.torch_rng must have shape {tuple(want.shape)} and "
+            "epoch_state.generators be a list"
+        )
+
+
 def _check_callbacks(callbacks: Sequence[TrainCallback]) -> list[TrainCallback]:
     out = list(callbacks)
     for i, cb in enumerate(out):
@@ -560,8 +587,8 @@ def train(
         resumed_sums = _partial_sums(state, ckpt)
         resumed_rng = state["torch_rng"]
         resumed_epoch_state = state.get("epoch_state")
-        if start_batch and isinstance(source, IterableBatches) and resumed_epoch_state is None:
-            raise FormatError(f"{ckpt}: a mid-epoch checkpoint of this data needs epoch_state")
+        if start_batch and isinstance(source, IterableBatches):
+            _check_epoch_state(ckpt, resumed_epoch_state)
 
     epoch_state: dict[str, Any] = {}
 

@@ -9,7 +9,6 @@ from sparse_neuro.learning.callbacks import Callback
 from sparse_neuro.learning.training import TrainConfig, count_ce_loss, train
 from sparse_neuro.neuro.train import SpikingMLP
 
-
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
@@ -197,3 +196,20 @@ def test_bad_arguments_name_the_parameter(data):
         train(_model(), x, y, callbacks=[object()], progress=False)
     with pytest.raises(ValueError, match="batch 0 of the training data must be a pair"):
         train(_model(), [x], progress=False)
+
+
+def test_resigned_checkpoint_with_bad_epoch_state_is_a_format_error(data, tmp_path):
+    from sparse_neuro.neuro.storage.checkpoint import seal
+    from sparse_neuro.neuro.storage.integrity import FormatError
+
+    cfg = TrainConfig(epochs=1, checkpoint_every=2)
+    ck = tmp_path / "ck.pt"
+    train(_model(), _loader(data, True), None, cfg, checkpoint_path=ck, progress=False,
+          stop_after_batches=3)  # fmt: skip
+    state = torch.load(ck, weights_only=True)
+    assert state["batch"] == 2 and len(state["epoch_state"]["generators"]) == 1
+    state.pop("integrity")
+    state["epoch_state"]["torch_rng"] = torch.zeros(3)
+    torch.save(seal(state), ck)
+    with pytest.raises(FormatError, match=r"epoch_state.torch_rng must be a uint8"):
+        train(_model(), _loader(data, True), None, cfg, checkpoint_path=ck, progress=False)
