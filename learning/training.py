@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from sparse_neuro.neuro.model.validation import check_field_types, check_finite_data
+from sparse_neuro.learning.batches import ArrayBatches, IterableBatches, batch_source
+from sparse_neuro.learning.batches import labels as _labels
+from sparse_neuro.learning.callbacks import TrainCallback, TrainState
+from sparse_neuro.neuro.model.validation import check_field_types
 from sparse_neuro.neuro.storage.atomic import atomic_path
 from sparse_neuro.neuro.storage.checkpoint import (
     CheckpointMismatch,
@@ -228,16 +231,23 @@ def check_finite_tensors(path: object, name: str, obj: object) -> None:
 
 
 def check_checkpoint(
-    state: dict[str, Any], config: TrainConfig, n_batches: int, path: object, model: nn.Module
+    state: dict[str, Any],
+    config: TrainConfig,
+    n_batches: int | None,
+    path: object,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
 ) -> None:
     """Check the values of a training checkpoint before they are used (after its checksum:
     a re-signed file must still hold a resumable state).
 
     ``epoch`` in ``[0, config.epochs]`` and ``batch`` in ``[0, n_batches)`` (0 once every
-    epoch is done); one history entry (a number) per finished epoch; model and optimizer
-    tensors finite; the optimizer's settings those of this run's Adam (learning rate
-    ``config.lr``), its per-parameter state of the shapes of ``model`` 's parameters and its
-    step counts >= 0; torch's random state a uint8 tensor of the size torch uses.
+    epoch is done; ``n_batches`` None: an iterable of unknown length); one history entry (a
+    number) per finished epoch; model and optimizer tensors finite; the optimizer's settings
+    those of this run's Adam (learning rate ``config.lr``) when ``optimizer`` is None, else
+    the same groups (keys and parameters) as ``optimizer`` 's (a scheduler may have changed
+    their values); per-parameter state of the shapes of ``model`` 's parameters and step
+    counts >= 0; torch's random state a uint8 tensor of the size torch uses.
 
     Raises
     ------
@@ -245,7 +255,8 @@ def check_checkpoint(
         Naming the file, the entry, its value and the valid range.
     """
     epoch = _int_in(path, "epoch", state["epoch"], 0, config.epochs)
-    _int_in(path, "batch", state["batch"], 0, 0 if epoch == config.epochs else n_batches - 1)
+    last = 2**62 if n_batches is None else n_batches - 1
+    _int_in(path, "batch", state["batch"], 0, 0 if epoch == config.epochs else last)
     hist = state["history"]
     names = {f.name for f in TrainResult.__dataclass_fields__.values()} - {"resumed_from"}
     if not isinstance(hist, dict) or set(hist) != names:
@@ -265,7 +276,7 @@ def check_checkpoint(
     check_finite_tensors(path, "model", state["model"])
     opt = state["optimizer"]
     check_finite_tensors(path, "optimizer", opt)
-    _check_adam_state(path, opt, model, config)
+    _check_optimizer_state(path, opt, model, config, optimizer)
     rng, want = state["torch_rng"], torch.get_rng_state()
     if not (isinstance(rng, torch.Tensor) and rng.dtype == want.dtype and rng.shape == want.shape):
         raise FormatError(
@@ -274,23 +285,42 @@ def check_checkpoint(
         )
 
 
-def _check_adam_state(path: object, opt: object, model: nn.Module, config: TrainConfig) -> None:
-    """The optimizer state of a checkpoint against this run's Adam: the same settings
-    (``lr = config.lr``), one group over every parameter, per-parameter tensors of the
-    parameter's shape (Adam would fail, or broadcast, on others), step counts >= 0."""
+def _same_groups(saved: object, fresh: list[dict], exact: bool) -> bool:
+    """Whether saved param groups are ``fresh`` 's: equal (``exact``), or with the same keys
+    and parameters (values such as the learning rate may differ: a scheduler changes them)."""
+    if not isinstance(saved, list) or len(saved) != len(fresh):
+        return False
+    for g, f in zip(saved, fresh):
+        if not isinstance(g, dict) or (g != f if exact else set(g) != set(f)):
+            return False
+        if g.get("params") != f["params"]:
+            return False
+    return True
+
+
+def _check_optimizer_state(
+    path: object,
+    opt: object,
+    model: nn.Module,
+    config: TrainConfig,
+    optimizer: torch.optim.Optimizer | None,
+) -> None:
+    """The optimizer state of a checkpoint against this run's optimizer: without one given,
+    this run's Adam (the same settings, ``lr = config.lr``, one group over every parameter);
+    else ``optimizer`` 's groups; per-parameter tensors of the parameter's shape (Adam would
+    fail, or broadcast, on others), step counts >= 0."""
     params = list(model.parameters())
-    fresh = torch.optim.Adam(params, lr=config.lr).state_dict()["param_groups"]
+    if optimizer is None:
+        fresh = torch.optim.Adam(params, lr=config.lr).state_dict()["param_groups"]
+        what = f"this run's Adam settings (lr = {config.lr}, one group over the {len(params)} parameters)"
+    else:
+        fresh = optimizer.state_dict()["param_groups"]
+        what = f"the groups of this run's {type(optimizer).__name__} ({len(fresh)} groups)"
     groups = opt.get("param_groups") if isinstance(opt, dict) else None
-    if (
-        not isinstance(groups, list)
-        or len(groups) != len(fresh)
-        or any(not isinstance(g, dict) or g != f for g, f in zip(groups, fresh))
-    ):
-        raise FormatError(
-            f"{path}: optimizer param_groups must be this run's Adam settings "
-            f"(lr = {config.lr}, one group over the {len(params)} parameters), "
-            f"got {groups!r}"[:500]
-        )
+    if not _same_groups(groups, fresh, exact=optimizer is None):
+        raise FormatError(f"{path}: optimizer param_groups must be {what}, got {groups!r}"[:500])
+    if optimizer is not None:  # its per-parameter state has its own shapes: load_state_dict checks
+        return
     state = opt.get("state")
     if not isinstance(state, dict) or not set(state) <= set(range(len(params))):
         raise FormatError(
@@ -309,31 +339,6 @@ def _check_adam_state(path: object, opt: object, model: nn.Module, config: Train
                 )
         if "step" in st and not float(st["step"]) >= 0:
             raise FormatError(f"{path}: optimizer state {k} step must be >= 0, got {st['step']!r}")
-
-
-def _labels(name: str, y: np.ndarray | torch.Tensor) -> np.ndarray:
-    """Class labels as int64, refusing what a cast would change (2.5 is not class 2) and
-    negative labels.
-
-    Raises
-    ------
-    ValueError
-        Labels that are not whole numbers >= 0 (the message gives the first bad one).
-    """
-    a = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
-    if a.dtype.kind == "f":
-        bad = ~np.isfinite(a) | (a != np.round(a))
-    elif a.dtype.kind in "iu":
-        bad = np.zeros(a.shape, dtype=bool)
-    else:
-        raise ValueError(f"{name} must be integer class labels >= 0, got dtype {a.dtype}")
-    bad |= a < 0
-    if bad.any():
-        raise ValueError(
-            f"{name} must be integer class labels >= 0, got "
-            f"{a.ravel()[np.flatnonzero(bad.ravel())[0]].item()!r}"
-        )
-    return a.astype(np.int64)
 
 
 def _check_classes(name: str, y: torch.Tensor, out: Any) -> None:
@@ -373,32 +378,133 @@ def _save_atomic(obj: dict, path: Path) -> None:
         torch.save(seal(obj), tmp)  # manifest and SHA-256, verified by load_checkpoint
 
 
+OptimizerArg = torch.optim.Optimizer | Callable[[Any], torch.optim.Optimizer] | None
+"""An optimizer, or a factory ``lambda params: torch.optim.SGD(params, lr=...)``."""
+
+SchedulerArg = Any | Callable[[torch.optim.Optimizer], Any] | None
+"""A learning-rate scheduler, or a factory ``lambda opt: StepLR(opt, 10)``."""
+
+
+def _optimizer(
+    model: nn.Module, optimizer: OptimizerArg, config: TrainConfig
+) -> torch.optim.Optimizer:
+    """This run's optimizer: Adam with ``config.lr`` by default."""
+    if optimizer is None:
+        return torch.optim.Adam(model.parameters(), lr=config.lr)
+    if isinstance(optimizer, torch.optim.Optimizer):
+        return optimizer
+    if callable(optimizer):
+        opt = optimizer(model.parameters())
+        if isinstance(opt, torch.optim.Optimizer):
+            return opt
+        raise TypeError(
+            f"optimizer factory must return a torch.optim.Optimizer, got {type(opt).__name__}"
+        )
+    raise TypeError(
+        "optimizer must be a torch.optim.Optimizer or a factory params -> Optimizer, "
+        f"got {type(optimizer).__name__}"
+    )
+
+
+def _scheduler(scheduler: SchedulerArg, opt: torch.optim.Optimizer) -> Any:
+    """This run's learning-rate scheduler (anything with ``step()`` and ``state_dict()``)."""
+    if scheduler is None:
+        return None
+    if not hasattr(scheduler, "step") and callable(scheduler):
+        scheduler = scheduler(opt)
+    if not all(hasattr(scheduler, a) for a in ("step", "state_dict", "load_state_dict")):
+        raise TypeError(
+            "scheduler must be a learning-rate scheduler (step, state_dict, load_state_dict) "
+            f"or a factory optimizer -> scheduler, got {type(scheduler).__name__}"
+        )
+    return scheduler
+
+
+def _check_epoch_state(path: object, state: object) -> None:
+    """The epoch-start random states of a mid-epoch checkpoint of a DataLoader or a list of
+    batches: torch's (a uint8 tensor of torch's size) and the loader's generators'.
+
+    Raises
+    ------
+    FormatError
+        Naming the file and the entry.
+    """
+    want = torch.get_rng_state()
+    gens = state.get("generators", []) if isinstance(state, dict) else None
+    rng = state.get("torch_rng") if isinstance(state, dict) else None
+    for name, t in [("torch_rng", rng)] + [
+        (f"generators[{i}]", g) for i, g in enumerate(gens or [])
+    ]:
+        if not (isinstance(t, torch.Tensor) and t.dtype == want.dtype and t.dim() == 1):
+            raise FormatError(
+                f"{path}: epoch_state.{name} must be a uint8 random state (a mid-epoch "
+                f"checkpoint of this data replays its epoch from it), got {type(t).__name__}"
+            )
+    if rng.shape != want.shape or not isinstance(gens, list):
+        raise FormatError(
+            f"{path}: epoch_state.torch_rng must have shape {tuple(want.shape)} and "
+            "epoch_state.generators be a list"
+        )
+
+
+def _check_callbacks(callbacks: Sequence[TrainCallback]) -> list[TrainCallback]:
+    out = list(callbacks)
+    for i, cb in enumerate(out):
+        if not isinstance(cb, TrainCallback):
+            raise TypeError(
+                f"callbacks[{i}] must have on_step(state) and on_epoch_end(state) "
+                f"(subclass sparse_neuro.learning.callbacks.Callback), got {type(cb).__name__}"
+            )
+    return out
+
+
 def train(
     model: nn.Module,
-    x_train: np.ndarray | torch.Tensor,
-    y_train: np.ndarray | torch.Tensor,
-    config: TrainConfig,
+    x_train: np.ndarray | torch.Tensor | Iterable[Any],
+    y_train: np.ndarray | torch.Tensor | None = None,
+    config: TrainConfig = TrainConfig(),
     *,
     encode: Encoder | None = None,
     loss_fn: Callable[[Any, torch.Tensor], torch.Tensor] = membrane_ce_loss,
+    optimizer: OptimizerArg = None,
+    scheduler: SchedulerArg = None,
+    scheduler_interval: str = "epoch",
+    callbacks: Sequence[TrainCallback] = (),
     eval_data: tuple[Any, Any] | None = None,
     checkpoint_path: str | Path | None = None,
     resume: bool = True,
     progress: bool | None = None,
     stop_after_batches: int | None = None,
     run_key: str = "",
+    first_step: int = 0,
 ) -> TrainResult:
-    """Train ``model`` with BPTT (Adam), checkpointing and resuming.
+    """Train ``model`` with BPTT, checkpointing and resuming.
 
     Parameters
     ----------
     model : nn.Module
         ``model(input) -> out`` with ``out.spikes`` / ``out.mems`` ``[T, B, C]``
         (e.g. :class:`sparse_neuro.neuro.train.models.SpikingMLP`).
-    x_train, y_train : arrays ``[n, N]`` and ``[n]``
+    x_train, y_train : arrays ``[n, N]`` and ``[n]``; or a DataLoader / iterable and None
+        Whole arrays are batched by ``config.batch_size`` and shuffled from
+        ``(config.seed, epoch)``. A ``torch.utils.data.DataLoader`` or any iterable of
+        ``(x [B, N], y [B])`` batches (with ``y_train=None``) makes its own batches; which of
+        them can resume in the middle of an epoch is said in
+        :mod:`sparse_neuro.learning.batches` (the others refuse ``checkpoint_every > 0``).
     config : TrainConfig
     encode : Encoder, optional
-        Default :func:`direct_input`.
+        Default :func:`direct_input`. Batch ``b`` of epoch ``e`` is encoded with a seed from
+        ``(config.seed, e, b)``.
+    optimizer : Optimizer or callable, optional
+        Default ``Adam(model.parameters(), lr=config.lr)``; or an optimizer over the model's
+        parameters; or a factory ``lambda params: torch.optim.SGD(params, lr=0.1)``.
+    scheduler : LR scheduler or callable, optional
+        E.g. ``torch.optim.lr_scheduler.StepLR(opt, 5)`` or a factory ``lambda opt: ...``.
+        Stepped after every epoch (``scheduler_interval="epoch"``) or after every optimizer
+        step (``"step"``); its state is in the checkpoint.
+    callbacks : sequence of callbacks
+        ``on_step(state)`` after every optimizer step, ``on_epoch_end(state)`` after every
+        epoch (:mod:`sparse_neuro.learning.callbacks`).
     eval_data : (x_test, y_test), optional
         Evaluated after every epoch (``TrainResult.test_accuracy``).
     progress : bool, optional
@@ -416,23 +522,52 @@ def train(
     run_key : str
         Identifies everything else the run depends on (e.g. a hash of the experiment's
         configuration and model); a checkpoint written with another key is refused.
+    first_step : int >= 0
+        Optimizer steps taken before this call (callbacks see steps numbered from
+        ``first_step + 1``), so that training split over calls keeps one schedule.
+
+    Raises
+    ------
+    ValueError
+        Bad data, ``scheduler_interval`` not ``"epoch"`` / ``"step"``, or
+        ``checkpoint_every > 0`` with data that cannot resume mid-epoch.
     """
+    if scheduler_interval not in ("epoch", "step"):
+        raise ValueError(
+            f"scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}"
+        )
+    if int(first_step) != first_step or first_step < 0:
+        raise ValueError(f"first_step must be an integer >= 0, got {first_step!r}")
+    callbacks = _check_callbacks(callbacks)
     encode = encode if encode is not None else direct_input()
     dtype, device = next(model.parameters()).dtype, next(model.parameters()).device
-    # the data follow the model: move the model (model.to(device)) to train on a GPU
-    x_all = torch.as_tensor(np.asarray(x_train), dtype=dtype, device=device)
-    y_all = torch.as_tensor(_labels("y_train", y_train), device=device)
-    check_finite_data("x_train", np.asarray(x_train))
-    if x_all.shape[0] != y_all.shape[0]:
+    source = batch_source(
+        x_train,
+        y_train,
+        batch_size=config.batch_size,
+        seed=config.seed,
+        epochs=config.epochs,
+        dtype=dtype,
+        device=device,
+    )
+    if config.checkpoint_every and not source.resumable_mid_epoch:
         raise ValueError(
-            f"x_train and y_train lengths differ: {x_all.shape[0]} vs {y_all.shape[0]}"
+            f"checkpoint_every={config.checkpoint_every} needs data that can resume in the "
+            f"middle of an epoch; {type(x_train).__name__} cannot (see "
+            "sparse_neuro.learning.batches): use checkpoint_every=0 (end-of-epoch checkpoints)"
         )
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    default_opt = optimizer is None
+    opt = _optimizer(model, optimizer, config)
+    sched = _scheduler(scheduler, opt)
     result = TrainResult()
-    start_epoch, start_batch = 0, 0
+    start_epoch, start_batch, step = 0, 0, int(first_step)
     resumed_sums = (0.0, 0.0, 0.0)
+    resumed_rng: torch.Tensor | None = None
+    resumed_epoch_state: dict[str, Any] | None = None
     ckpt = Path(checkpoint_path) if checkpoint_path is not None else None
-    identity = run_identity(config, n_train=int(x_all.shape[0]), run_key=run_key)
+    # the identity of arrays is their count (as before); of other data, their kind and count
+    extra = {"data": type(x_train).__name__} if isinstance(source, IterableBatches) else {}
+    identity = run_identity(config, n_train=source.n_samples, run_key=run_key, **extra)
     if ckpt is not None and resume and ckpt.is_file():
         state = load_checkpoint(ckpt)
         if state.get("config") != asdict(config):
@@ -441,51 +576,72 @@ def train(
                 f"{state.get('config')}; refusing to resume (resume=False starts fresh)"
             )
         check_identity(state, identity, str(ckpt))
-        check_checkpoint(state, config, math.ceil(x_all.shape[0] / config.batch_size), ckpt, model)
+        check_checkpoint(state, config, source.n_batches, ckpt, model, None if default_opt else opt)
         try:
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
-            torch.set_rng_state(state["torch_rng"])
+            if sched is not None:
+                sched.load_state_dict(state["scheduler"])
         except (RuntimeError, ValueError, KeyError, TypeError) as e:  # shapes, missing keys
             raise FormatError(
-                f"{ckpt}: the model or optimizer state does not fit this model: "
-                f"{type(e).__name__}: {str(e).splitlines()[0]}"
+                f"{ckpt}: the model, optimizer or scheduler state does not fit this run: "
+                f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else e!r}"
             ) from None
         start_epoch, start_batch = state["epoch"], state["batch"]
+        step = int(state.get("step", start_epoch * (source.n_batches or 0) + start_batch))
         result = TrainResult(**state["history"])
         result.resumed_from = (start_epoch, start_batch)
         resumed_sums = _partial_sums(state, ckpt)
+        resumed_rng = state["torch_rng"]
+        resumed_epoch_state = state.get("epoch_state")
+        if start_batch and isinstance(source, IterableBatches):
+            _check_epoch_state(ckpt, resumed_epoch_state)
+
+    epoch_state: dict[str, Any] = {}
 
     def save(epoch: int, batch: int, sums: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> None:
         if ckpt is None:
             return
         hist = asdict(result)
         hist.pop("resumed_from")
+        extra_state = {"scheduler": sched.state_dict()} if sched is not None else {}
+        if batch:  # what a mid-epoch resume replays the epoch's order from
+            extra_state["epoch_state"] = epoch_state
         _save_atomic(
             {
                 "model": model.state_dict(),
                 "optimizer": opt.state_dict(),
                 "epoch": epoch,
                 "batch": batch,
+                "step": step,
                 "history": hist,
                 "config": asdict(config),
                 "torch_rng": torch.get_rng_state(),
                 "epoch_sums": list(sums),
+                **extra_state,
                 **identity,
             },
             ckpt,
         )
 
-    n = x_all.shape[0]
-    n_batches = math.ceil(n / config.batch_size)
     done_here = 0
+    whole, labels_checked = isinstance(source, ArrayBatches), False
     for epoch in range(start_epoch, config.epochs):
-        perm = torch.from_numpy(np.random.default_rng([config.seed, epoch]).permutation(n))
         model.train()
         t0 = time.perf_counter()
         first = start_batch if epoch == start_epoch else 0
+        if first:
+            epoch_state = resumed_epoch_state or {}
+            batches = source.epoch(epoch, first, epoch_state)
+        else:
+            epoch_state = source.epoch_state()
+            batches = source.epoch(epoch, 0)
+        if resumed_rng is not None:  # after the replayed batches: they drew from it too
+            torch.set_rng_state(resumed_rng)
+            resumed_rng = None
         bar = tqdm(
-            range(first, n_batches),
+            batches,
+            total=None if source.n_batches is None else source.n_batches - first,
             desc=f"epoch {epoch + 1}/{config.epochs}",
             disable=None if progress is None else not progress,  # None: only on a terminal
             leave=False,
@@ -494,31 +650,49 @@ def train(
         # a resumed epoch continues the sums of its first batches (saved with the checkpoint),
         # so that its loss and accuracy are those of an uninterrupted run, to the last bit
         loss_sum, correct, seen = resumed_sums if epoch == start_epoch else (0.0, 0.0, 0.0)
-        for b in bar:
-            idx = perm[b * config.batch_size : (b + 1) * config.batch_size]
-            xb = encode(x_all[idx], _batch_seed(config.seed, epoch, b))
+        n_done = first
+        for b, xb_raw, yb in bar:
+            xb = encode(xb_raw, _batch_seed(config.seed, epoch, b))
             out = model(xb)
-            _check_classes("y_train", y_all, out)  # before the loss: torch's error is unclear
-            loss = loss_fn(out, y_all[idx])
+            if not labels_checked:  # before the loss: torch's error is unclear
+                _check_classes("y_train", source.y if whole else yb, out)
+                labels_checked = whole  # whole arrays: every label checked at once
+            loss = loss_fn(out, yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            loss_sum += float(loss.detach()) * len(idx)
-            correct += float((out.spikes.sum(0).argmax(1) == y_all[idx]).sum())
-            seen += len(idx)
+            step += 1
+            if sched is not None and scheduler_interval == "step":
+                sched.step()
+            loss_value = float(loss.detach())
+            loss_sum += loss_value * len(yb)
+            correct += float((out.spikes.sum(0).argmax(1) == yb).sum())
+            seen += len(yb)
+            n_done = b + 1
+            if callbacks:
+                st = TrainState(
+                    epoch, step, b, loss_value, model, opt,
+                    lambda xb=xb, yb=yb: loss_fn(model(xb), yb),
+                )  # fmt: skip
+                for cb in callbacks:
+                    cb.on_step(st)
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
             done_here += 1
             if (
                 config.checkpoint_every
                 and (b + 1) % config.checkpoint_every == 0
-                and b + 1 < n_batches
+                and (source.n_batches is None or b + 1 < source.n_batches)
             ):
                 save(epoch, b + 1, (loss_sum, correct, seen))
             if stop_after_batches is not None and done_here >= stop_after_batches:
                 return result
+        if sched is not None and scheduler_interval == "epoch":
+            sched.step()
         result.epoch_seconds.append(time.perf_counter() - t0)
         result.loss.append(loss_sum / max(seen, 1))
         result.train_accuracy.append(correct / max(seen, 1))
+        for cb in callbacks:
+            cb.on_epoch_end(TrainState(epoch, step, n_done, result.loss[-1], model, opt))
         if eval_data is not None:
             result.test_accuracy.append(
                 evaluate(model, *eval_data, encode=encode, seed=config.seed)["accuracy"]

@@ -1,15 +1,15 @@
-"""A BPTT training loop with a hook after every optimizer step, for pattern-changing methods.
+"""The sparsity methods' hook into :func:`sparse_neuro.learning.training.train`.
 
-:func:`sparse_neuro.learning.training.train` has no per-step hook (and checkpoints a fixed pattern);
-the pruning schedules and dynamic sparse training of this package need one. Batches, shuffling
-and input encoding are seeded as in :func:`sparse_neuro.learning.training.train`.
+Pruning schedules and dynamic sparse training change the weight pattern after optimizer steps:
+they are a :class:`StepHookCallback` of ``train`` (its ``on_step``). :func:`train_with_hook`
+is ``train`` with that callback and a per-step learning rate, returning the short history the
+sparsity experiments record. Batches, shuffling and input encoding are those of ``train``.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -17,11 +17,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from sparse_neuro.learning.training import Encoder, _batch_seed, count_ce_loss, direct_input
+from sparse_neuro.learning.callbacks import Callback, TrainState
+from sparse_neuro.learning.training import Encoder, TrainConfig, count_ce_loss, train
 
 log = logging.getLogger(__name__)
 
-__all__ = ["StepHook", "train_with_hook", "cosine_lr"]
+__all__ = ["StepHook", "StepHookCallback", "train_with_hook", "cosine_lr"]
 
 StepHook = Callable[[int, Callable[[], torch.Tensor], torch.optim.Optimizer], None]
 """``hook(step, loss_closure, optimizer)``, called after optimizer step ``step`` (1-based);
@@ -33,6 +34,40 @@ def cosine_lr(lr: float, total_steps: int) -> Callable[[int], float]:
     if int(total_steps) != total_steps or total_steps < 1:
         raise ValueError(f"total_steps must be an integer >= 1, got {total_steps!r}")
     return lambda step: lr / 2 * (1 + math.cos(math.pi * min(step - 1, total_steps) / total_steps))
+
+
+class StepHookCallback(Callback):
+    """A :data:`StepHook` and a per-step learning rate as a callback of ``train``.
+
+    Parameters
+    ----------
+    hook : StepHook, optional
+        Called after every optimizer step with ``(step, recompute_loss, optimizer)``.
+    lr_at : callable, optional
+        Learning rate of every optimizer step: after step ``s`` (and its hook) the optimizer's
+        rate becomes ``lr_at(s + 1)``; set ``lr_at(first_step + 1)`` before the first step
+        (:meth:`start`).
+    """
+
+    def __init__(
+        self, hook: StepHook | None = None, lr_at: Callable[[int], float] | None = None
+    ) -> None:
+        self.hook, self.lr_at = hook, lr_at
+
+    def start(self, optimizer: torch.optim.Optimizer, first_step: int) -> None:
+        """Set the rate of the first step ``first_step + 1``."""
+        self._set_lr(optimizer, first_step + 1)
+
+    def _set_lr(self, optimizer: torch.optim.Optimizer, step: int) -> None:
+        if self.lr_at is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = self.lr_at(step)
+
+    def on_step(self, state: TrainState) -> None:
+        if self.hook is not None:
+            assert state.recompute_loss is not None  # train() gives it to on_step
+            self.hook(state.step, state.recompute_loss, state.optimizer)
+        self._set_lr(state.optimizer, state.step + 1)
 
 
 def train_with_hook(
@@ -51,7 +86,8 @@ def train_with_hook(
     lr_at: Callable[[int], float] | None = None,
     first_step: int = 0,
 ) -> dict[str, Any]:
-    """Adam/BPTT for ``epochs``; returns ``{"loss": [...], "seconds": float, "steps": int}``.
+    """``train`` (Adam/BPTT) for ``epochs`` with ``hook`` after every step; returns
+    ``{"loss": [...], "seconds": float, "steps": int}``.
 
     Parameters
     ----------
@@ -68,49 +104,26 @@ def train_with_hook(
         Steps already taken in earlier calls: steps are numbered from ``first_step + 1``
         (for ``hook`` and ``lr_at``), so that training split over calls keeps one schedule.
     """
-    for name, v in (("epochs", epochs), ("batch_size", batch_size)):
-        if int(v) != v or v < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
     if int(first_step) != first_step or first_step < 0:
         raise ValueError(f"first_step must be an integer >= 0, got {first_step!r}")
-    if not (lr > 0 and math.isfinite(lr)):
-        raise ValueError(f"lr must be a finite number > 0, got {lr}")
-    x_np = np.asarray(x_train)
-    if not np.all(np.isfinite(x_np)):
-        raise ValueError("x_train must be finite (found NaN or inf)")
-    encode = encode if encode is not None else direct_input()
-    dtype = next(model.parameters()).dtype
-    x_all = torch.as_tensor(x_np, dtype=dtype)
-    y_all = torch.as_tensor(np.asarray(y_train), dtype=torch.int64)
     opt = optimizer if optimizer is not None else torch.optim.Adam(model.parameters(), lr=lr)
-    n = x_all.shape[0]
-    n_batches = math.ceil(n / batch_size)
-    losses, step, t0 = [], int(first_step), time.perf_counter()
-    for epoch in range(epochs):
-        perm = torch.from_numpy(np.random.default_rng([seed, epoch]).permutation(n))
-        model.train()
-        total = 0.0
-        for b in range(n_batches):
-            idx = perm[b * batch_size : (b + 1) * batch_size]
-            xb = encode(x_all[idx], _batch_seed(seed, epoch, b))
-            yb = y_all[idx]
-            loss = loss_fn(model(xb), yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            step += 1
-            if lr_at is not None:
-                for group in opt.param_groups:
-                    group["lr"] = lr_at(step)
-            opt.step()
-            total += float(loss.detach()) * len(idx)
-            if hook is not None:
-                hook(step, lambda xb=xb, yb=yb: loss_fn(model(xb), yb), opt)
-        losses.append(total / n)
-        log.info(
-            "epoch %d/%d: loss %.4f, %.1f s so far",
-            epoch + 1,
-            epochs,
-            losses[-1],
-            time.perf_counter() - t0,
-        )
-    return {"loss": losses, "seconds": time.perf_counter() - t0, "steps": step - first_step}
+    callback = StepHookCallback(hook, lr_at)
+    callback.start(opt, int(first_step))
+    res = train(
+        model,
+        x_train,
+        y_train,
+        config,
+        encode=encode,
+        loss_fn=loss_fn,
+        optimizer=opt,
+        callbacks=[callback],
+        progress=False,
+        first_step=int(first_step),
+    )
+    return {
+        "loss": res.loss,
+        "seconds": res.train_seconds,
+        "steps": epochs * math.ceil(len(y_train) / batch_size),
+    }

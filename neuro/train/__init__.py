@@ -1,5 +1,5 @@
 """The torch training stack: LIF layers, SparseLinear and its kernel choice, fused runs,
-models, surrogate spike functions and k-WTA; the compiled kernels are in
+models (feed-forward and recurrent), surrogate spike functions and k-WTA; the compiled kernels are in
 :mod:`sparse_neuro.neuro.train.kernels` (which runs when: docs/TRAINING_KERNELS.md).
 """
 
@@ -12,15 +12,18 @@ from sparse_neuro.neuro.train.models import (
     max_membrane_readout,
     spike_count_readout,
 )
+from sparse_neuro.neuro.train.recurrent import RecurrentSparseLIF, SpikingRNN
 from sparse_neuro.neuro.train.sparse_linear import SparseLinear, synapses_to_torch
 from sparse_neuro.neuro.train.surrogate import SurrogateSpike, arctan, fast_sigmoid, triangle
 
 __all__ = [
     "KWTA",
     "LIF",
+    "RecurrentSparseLIF",
     "SparseLinear",
     "SpikingMLP",
     "SpikingOutput",
+    "SpikingRNN",
     "SurrogateSpike",
     "arctan",
     "fast_sigmoid",

@@ -53,6 +53,7 @@ import numpy as np
 from numba import prange
 
 from sparse_neuro.neuro.jit import njit
+from sparse_neuro.neuro.train.kernels.lif_steps import lif_grad_step, lif_step
 from sparse_neuro.neuro.train.kernels.simd import (
     WIDTH,
     axpy_row,
@@ -210,7 +211,7 @@ _sample_kernel = njit(nogil=True, error_model="numpy", _nrt=False)
 
 @_sample_kernel
 def _sample_forward(
-    x, bits, b, syn, bias, lif, work, spikes, mems, keep, out_bits
+    x, bits, b, syn, bias, lif, work, spikes, mems, keep, out_bits, rec, rwork
 ):  # pragma: no cover - compiled
     """Current trains of sample ``b`` over the synapses of its active inputs, then the LIF steps
     of every block of 16 neurons in registers
@@ -226,6 +227,9 @@ def _sample_forward(
             i = active[a]
             scatter_row(cur, cols, w, chunks[i, ch], chunks[i, ch + 1], trains, i)
     thr, beta, reset_value = lif.consts[0], lif.consts[1], lif.reset_value
+    if rec is not None:  # pruned at compile time: the feed-forward layer runs the tiles below
+        _recurrent_steps(cur, T, b, B, bias, lif, spikes, mems, out_bits, rec, rwork)
+        return
     keep_mask, keep_pos = keep
     for k0 in range(0, O, WIDTH):
         pos = keep_pos[k0 // WIDTH]
@@ -252,8 +256,44 @@ def _sample_forward(
             )
 
 
+@_sample_kernel
+def _recurrent_steps(
+    cur, T, b, B, bias, lif, spikes, mems, out_bits, rec, rwork
+):  # pragma: no cover - compiled
+    """The LIF steps of sample ``b`` with recurrent synapses ``rec`` (rows: the presynaptic
+    neurons of this layer): step by step, the spikes of step ``t - 1`` add their synapses'
+    weights to the current of step ``t`` (``W_rec s_{t-1}``, inputs in ascending order), then
+    :func:`sparse_neuro.neuro.train.kernels.lif_steps.lif_step` runs the step on every neuron
+    (the dense path's step, in its order). Leaves ``cur`` zeroed for the next sample."""
+    c1, m0 = rwork
+    O = spikes.shape[1]
+    if out_bits.shape[0]:
+        out_bits[b, :] = 0
+    for t in range(T):
+        if t > 0:
+            prev = spikes[(t - 1) * B + b]
+            for j in range(O):
+                if prev[j] != 0:
+                    for s in range(rec.indptr[j], rec.indptr[j + 1]):
+                        cur[rec.cols[s], t] += rec.w[s] * prev[j]
+        for k in range(O):
+            c1[k] = cur[k, t] if bias is None else cur[k, t] + bias[k]
+            cur[k, t] = 0
+        if t == 0:  # initial membrane 0, no reset
+            lif_step(c1, m0, m0, mems[b], spikes[b], lif.consts, lif.reset_value)
+        else:
+            r0, r1 = (t - 1) * B + b, t * B + b
+            lif_step(c1, mems[r0], spikes[r0], mems[r1], spikes[r1], lif.consts, lif.reset_value)
+        if out_bits.shape[0]:
+            row = spikes[t * B + b]
+            for k in range(O):
+                out_bits[b, k] |= np.uint32(row[k] != 0) << np.uint32(t)
+
+
 @njit(nogil=True, parallel=True)
-def _forward(x, bits, syn, bias, lif, spikes, mems, keep, out_bits):  # pragma: no cover - compiled
+def _forward(
+    x, bits, syn, bias, lif, spikes, mems, keep, out_bits, rec
+):  # pragma: no cover - compiled
     """``spikes`` [T * B, O] and ``mems`` [T * B, n_kept] (``None``: not written): rows
     ``t * B + b``; ``keep``: the kept neurons as a mask [O + padding] (uint8) and the number
     kept before each block of 16."""
@@ -270,8 +310,12 @@ def _forward(x, bits, syn, bias, lif, spikes, mems, keep, out_bits):  # pragma: 
             np.zeros((-(-O // WIDTH) * WIDTH, lanes), syn.w.dtype),
             np.empty(I, np.bool_),
         )
+        n_rec = O if rec is not None else 0  # recurrent work arrays (empty: none)
+        rwork = (np.empty(n_rec, syn.w.dtype), np.zeros(n_rec, syn.w.dtype))
         for b in range(part * B // n_parts, (part + 1) * B // n_parts):
-            _sample_forward(x, bits, b, syn, bias, lif, work, spikes, mems, keep, out_bits)
+            _sample_forward(
+                x, bits, b, syn, bias, lif, work, spikes, mems, keep, out_bits, rec, rwork
+            )
 
 
 @njit(nogil=True, inline="always")
@@ -282,9 +326,72 @@ def _map(index, s):  # pragma: no cover - compiled
     return index[s]
 
 
+@njit(nogil=True, inline="always")
+def _at(a, r):  # pragma: no cover - compiled
+    """``a[r]``, or ``None`` for ``a`` None (resolved at compile time)."""
+    if a is None:
+        return None
+    return a[r]
+
+
+@njit(nogil=True, error_model="numpy")
+def _recurrent_deltas(
+    mems, g_spk, g_mem, resets, b, B, T, consts, kind, rec, delta, rwork, gwr
+):  # pragma: no cover - compiled
+    """Back-propagation through time of sample ``b`` with recurrent synapses ``rec``: step by
+    step from the last, the spike gradient of step ``t`` gains ``sum_s w_rec[s] delta_{t+1}[post(s)]``
+    over the recurrent synapses of each neuron, then
+    :func:`sparse_neuro.neuro.train.kernels.lif_steps.lif_grad_step` gives ``delta_t``; the
+    recurrent weight gradient ``gwr[s] += sum_t s_{t-1}[pre(s)] delta_t[post(s)]``."""
+    g, nxt, out = rwork
+    O = mems.shape[1]
+    delta[:, T:] = 0  # the padding steps: the trains' dot products read them
+    for t in range(T - 1, -1, -1):
+        r = t * B + b
+        for k in range(O):
+            g[k] = 0 if g_spk is None else g_spk[r, k]
+        if t == T - 1:
+            lif_grad_step(mems[r], g, _at(g_mem, r), None, None, None, consts, kind, out)
+        else:
+            for k in range(O):
+                nxt[k] = delta[k, t + 1]
+            for j in range(O):
+                acc = g[j]
+                for s in range(rec.indptr[j], rec.indptr[j + 1]):
+                    acc += rec.w[s] * nxt[rec.cols[s]]
+                g[j] = acc
+            # resets are the spikes (r_{t+1} = s_t): the reset into step t + 1 is row r
+            lif_grad_step(mems[r], g, _at(g_mem, r), None, _at(resets, r), nxt, consts, kind, out)
+            row = mems[r]  # the spikes of step t feed step t + 1
+            for j in range(O):
+                if resets is None:
+                    fired = row[j] > consts[0]
+                else:
+                    fired = resets[r, j] != 0
+                if fired:
+                    for s in range(rec.indptr[j], rec.indptr[j + 1]):
+                        gwr[s] += nxt[rec.cols[s]]
+        for k in range(O):
+            delta[k, t] = out[k]
+
+
 @njit(nogil=True, parallel=True, error_model="numpy")
 def _backward(
-    x, bits, syn, index, lif, mems, resets, g_spk, g_mem, gx, gx_pos, gw_parts, gb_parts
+    x,
+    bits,
+    syn,
+    index,
+    lif,
+    mems,
+    resets,
+    g_spk,
+    g_mem,
+    gx,
+    gx_pos,
+    gw_parts,
+    gb_parts,
+    rec,
+    gwr_parts,
 ):  # pragma: no cover - compiled
     """``mems``, ``resets``, ``g_spk``, ``g_mem``: ``[T * B, O]`` (rows ``t * B + b``);
     ``resets``: the spikes under reset to 0 (``r_{t+1} = s_t``), ``None`` under subtraction;
@@ -307,11 +414,34 @@ def _backward(
         any_ = np.empty(I, np.bool_)
         delta = np.empty((-(-O // WIDTH) * WIDTH, lanes), mems.dtype)
         g = np.empty((1, lanes), mems.dtype)
+        n_rec = O if rec is not None else 0  # recurrent work arrays (empty: none)
+        rwork = (
+            np.empty(n_rec, mems.dtype),
+            np.empty(n_rec, mems.dtype),
+            np.empty(n_rec, mems.dtype),
+        )
         for b in range(part * B // n_parts, (part + 1) * B // n_parts):
-            for k0 in range(
-                0, O, WIDTH
-            ):  # the time loop of sparse_neuro.neuro.train.kernels.lif_steps.lif_backward, in registers
-                lif_grad_tile(mems, g_spk, g_mem, resets, k0, T, b, B, consts, kind, delta)
+            if rec is not None:  # pruned at compile time for a feed-forward layer
+                _recurrent_deltas(
+                    mems,
+                    g_spk,
+                    g_mem,
+                    resets,
+                    b,
+                    B,
+                    T,
+                    consts,
+                    kind,
+                    rec,
+                    delta,
+                    rwork,
+                    gwr_parts[part],
+                )
+            else:
+                for k0 in range(
+                    0, O, WIDTH
+                ):  # the time loop of sparse_neuro.neuro.train.kernels.lif_steps.lif_backward, in registers
+                    lif_grad_tile(mems, g_spk, g_mem, resets, k0, T, b, B, consts, kind, delta)
             if gb_parts is not None:
                 gb = gb_parts[part]
                 for k in range(O):
@@ -348,6 +478,7 @@ def fused_forward(
     lif: Neurons,
     n_out: int,
     keep_mems: bool | np.ndarray = True,
+    rec: Synapses | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """Spikes [T, B, O] and membranes [T, B, O or len(keep_mems)] of the layer (see the module
     docstring), and the spikes as :func:`spike_bits` (what the next fused layer reads; empty
@@ -371,9 +502,15 @@ def fused_forward(
         memory traffic); ascending neuron indices: the membranes of those neurons only
         (``mems_of`` of :func:`fused_backward`, e.g. the neurons with synapses onto the next
         layer, the only ones a gradient can reach through it).
+    rec : Synapses, optional
+        Recurrent synapses ``O -> O`` (rows: presynaptic neurons of this layer): the input
+        of step ``t`` is then ``W x_t + W_rec s_{t-1}`` (a recurrent layer; ``keep_mems``
+        must be true).
     """
     T, B, _ = x.shape
     dtype = syn.w.dtype
+    if rec is not None and keep_mems is not True:
+        raise ValueError(f"keep_mems must be True for a recurrent layer, got {keep_mems!r}")
     spikes = np.empty((T, B, n_out), dtype)
     out_bits = np.empty((B if T <= 32 else 0, n_out), np.uint32)
     pad = (
@@ -398,6 +535,7 @@ def fused_forward(
         None if mems is None else mems.reshape(T * B, kept.size),
         (mask, block_pos),
         out_bits,
+        rec,
     )
     return spikes, mems, out_bits
 
@@ -510,7 +648,8 @@ def fused_backward(
     gx_rows: bool = False,
     bias: np.ndarray | None = None,
     mems_of: np.ndarray | None = None,
-) -> tuple[np.ndarray | tuple | None, np.ndarray, np.ndarray | None]:
+    rec: Synapses | None = None,
+) -> tuple:
     """Gradients w.r.t. the input [T, B, I] (or ``None``), the synapses [nnz] and the bias [O].
 
     ``g_spk``, ``g_mem`` [T, B, O] are the gradients w.r.t. the returned spikes and
@@ -536,13 +675,22 @@ def fused_backward(
     mems_of : ndarray, optional
         ``mems`` holds the membranes of these neurons only (``keep_mems`` of
         :func:`fused_forward`); those of live neurons outside it are computed again.
+    rec : Synapses, optional
+        The recurrent synapses of :func:`fused_forward`: back-propagation through time then
+        also runs through them (every neuron is live, ``mems`` must hold all membranes), and a
+        fourth result is the gradient w.r.t. their weights [nnz of ``rec``].
     """
     T, B, O = spikes.shape
     dtype = spikes.dtype
     n_parts = min(N_PARTS, B)
     resets = spikes if lif.reset_value else None
     gw_parts = np.zeros((n_parts, syn.w.size), dtype)
-    if live is None:
+    gwr_parts = None
+    if rec is not None:  # the recurrence reaches every neuron: no compaction
+        if live is not None or mems is None or mems_of is not None:
+            raise ValueError("a recurrent layer's backward pass needs all membranes and no live")
+        gwr_parts = np.zeros((n_parts, rec.w.size), dtype)
+    elif live is None:
         live = live_neurons(g_spk, g_mem, O)
         if live.size <= COMPACT_BELOW * O:
             g_spk, g_mem = (None if a is None else _gather(a, live) for a in (g_spk, g_mem))
@@ -567,7 +715,7 @@ def fused_backward(
         gx = np.empty(x.shape, dtype)
     gb_parts = np.zeros((n_parts, mems.shape[2]), dtype) if need_gb else None
     rows2d = [None if a is None else a.reshape(T * B, -1) for a in (mems, resets, g_spk, g_mem)]
-    _backward(x, bits, syn, index, lif, *rows2d, gx, gx_pos, gw_parts, gb_parts)
+    _backward(x, bits, syn, index, lif, *rows2d, gx, gx_pos, gw_parts, gb_parts, rec, gwr_parts)
     gw = gw_parts[0]
     for part in range(1, n_parts):  # fixed order: the same sums for any number of threads
         gw += gw_parts[part]
@@ -578,4 +726,10 @@ def fused_backward(
             full = np.zeros(O, dtype)
             full[live] = gb
             gb = full
-    return ((gx, rows) if rows is not None else gx), gw, gb
+    gx_out = (gx, rows) if rows is not None else gx
+    if gwr_parts is None:
+        return gx_out, gw, gb
+    gwr = gwr_parts[0]
+    for part in range(1, n_parts):
+        gwr += gwr_parts[part]
+    return gx_out, gw, gb, gwr
