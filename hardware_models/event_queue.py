@@ -31,6 +31,7 @@ to events plus one pass over the neurons per step.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from functools import partial
@@ -70,6 +71,8 @@ from sparse_neuro.neuro.engines.state_check import (
 from sparse_neuro.neuro.model.features import Feature
 from sparse_neuro.neuro.model.network import Network
 from sparse_neuro.neuro.model.record import Recording
+
+log = logging.getLogger(__name__)
 
 __all__ = ["COUNTERS", "LoihiCounters", "EventQueueSimulator", "run_event_queue"]
 
@@ -298,6 +301,13 @@ class EventQueueSimulator:
         self._w0 = np.ascontiguousarray(w if self._learns else w[segments.syn_orig])
         self._bk = self._stages(segments)
         self.seed = seed
+        log.debug(
+            "loihi-%s: %d neurons and %d synapses on %d cores",
+            mode,
+            plan.n_neurons,
+            plan.weights.size,
+            self.mapping.n_cores,
+        )
         self._counters: list[np.ndarray] = []
         self.state = initial_state(plan, weights=self._w0, learns=self._learns)
         self.reset()

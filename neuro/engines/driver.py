@@ -11,6 +11,7 @@ whose counters are that block's.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -29,6 +30,8 @@ from sparse_neuro.neuro.model.record import Recording
 from sparse_neuro.neuro.model.validation import check_duration
 
 __all__ = ["BlockRecords", "n_run_steps", "run_blocks"]
+
+log = logging.getLogger(__name__)
 
 #: ``records(n0, n1)`` is called once per block ``[n0, n1)`` and returns ``bk_at(k)``: the
 #: loop record for the call of the loop that starts at step ``k`` of the block.
@@ -153,4 +156,12 @@ def run_blocks(
         engine=engine,
     )
     recording.meta["compile_s"] = compiling.seconds
+    log.debug(
+        "%s: steps %d to %d in %.3f s (compiling %.1f s)",
+        engine,
+        n_start,
+        n_end,
+        wall,
+        compiling.seconds,
+    )
     return recording, st

@@ -27,6 +27,7 @@ run partition by partition on one thread or on all).
 
 from __future__ import annotations
 
+import logging
 from typing import NamedTuple
 
 import numba
@@ -65,6 +66,8 @@ from sparse_neuro.neuro.model.record import Recording
 from sparse_neuro.neuro.model.synapses import SparseSynapses
 
 __all__ = ["ClockSimulator", "update_stage", "update_serial", "update_parallel"]
+
+log = logging.getLogger(__name__)
 
 
 class ClockSerial(NamedTuple):
@@ -441,6 +444,13 @@ class ClockSimulator:
         self.drive = InputDrive(network, self.plan.dt_s, seed)
         self.state = initial_state(self.plan)
         self._layout = state_layout(self.state)  # what run() requires of a replaced state
+        log.debug(
+            "clock: %d neurons, %d synapses, %d partitions, %d threads",
+            self.plan.n_neurons,
+            self.plan.weights.size,
+            self.plan.model.bounds.size - 1,
+            self.threads,
+        )
 
     @property
     def dt_s(self) -> float:
