@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from sparse_neuro.neuro.train.recurrent import RecurrentSparseLIF, SpikingRNN
+from sparse_neuro.neuro.train.sparse_linear import SparseLinear
 from sparse_neuro.neuro.train.surrogate import arctan, fast_sigmoid
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
@@ -83,3 +84,17 @@ def test_spiking_rnn_learns_a_tiny_task_on_the_fused_kernels():
         opt.step()
         losses.append(float(loss.detach()))
     assert losses[-1] < 0.7 * losses[0]
+
+
+def test_a_replaced_projection_of_the_wrong_size_is_refused_before_any_kernel():
+    """fc_in and fc_rec are public: sizes are checked at every call (the kernels do not)."""
+    layer = RecurrentSparseLIF(6, 5, rec_density=0.5)
+    x = torch.zeros(3, 2, 6, dtype=layer.fc_in.weight.dtype)
+    layer.fc_rec = SparseLinear.random(5, 9, 0.5, seed=1)
+    for fused in (None, False):
+        with pytest.raises(ValueError, match="fc_rec must map the layer's 5 neurons"):
+            layer(x, fused=fused)
+    layer.fc_rec = SparseLinear.random(5, 5, 0.5, seed=1)
+    with pytest.raises(ValueError, match="x has 4 inputs per step, fc_in expects 6"):
+        layer(torch.zeros(3, 2, 4, dtype=layer.fc_in.weight.dtype))
+    assert layer(x)[0].shape == (3, 2, 5)

@@ -272,10 +272,11 @@ def check_record(
 
 
 def _as_2d(arr: Mapping[str, np.ndarray], stamp: str, trace: str | None):
-    """``(stamps, trace as 2-d)`` of one stamp field (an empty trace when it has none)."""
+    """``(stamps, trace as 2-d)`` of one stamp field (zero columns when it has no trace)."""
     s = arr[stamp]
-    t = arr[trace] if trace is not None else np.zeros((s.size, 0))
-    return s, t.reshape(s.size, -1) if t.size else np.zeros((s.size, 0), t.dtype)
+    if trace is None or arr[trace].size == 0:
+        return s, np.zeros((s.size, 0))
+    return s, arr[trace].reshape(s.size, -1)
 
 
 @njit(nogil=True)

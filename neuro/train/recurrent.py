@@ -131,6 +131,20 @@ class RecurrentSparseLIF(nn.Module):
         self.fc_rec = SparseLinear.random(n_out, n_out, rec_density, seed=seed + 1)
         self.lif = LIF(beta, threshold, spike_fn, reset)
 
+    def _check_sizes(self, x: torch.Tensor) -> None:
+        """The kernels index by these sizes: ``fc_in`` and ``fc_rec`` are public attributes, so
+        a replaced projection is checked at every call, before any kernel runs."""
+        n = self.fc_in.out_features
+        if x.shape[-1] != self.fc_in.in_features:
+            raise ValueError(
+                f"x has {x.shape[-1]} inputs per step, fc_in expects {self.fc_in.in_features}"
+            )
+        if (self.fc_rec.in_features, self.fc_rec.out_features) != (n, n):
+            raise ValueError(
+                f"fc_rec must map the layer's {n} neurons onto themselves ({n} -> {n}), got "
+                f"{self.fc_rec.in_features} -> {self.fc_rec.out_features}"
+            )
+
     def fusable(self, x: torch.Tensor) -> bool:
         """Whether :meth:`forward` runs the fused kernels on ``x``."""
         return (
@@ -151,6 +165,7 @@ class RecurrentSparseLIF(nn.Module):
         """
         if x.dim() != 3:
             raise ValueError(f"x must be [T, B, N], got shape {tuple(x.shape)}")
+        self._check_sizes(x)
         if fused is None:
             fused = self.fusable(x)
         elif fused and not self.fusable(x):
